@@ -1,0 +1,112 @@
+"""Boxes: where each instrument is, in pixels of the displayed video frame.
+
+Boxes come from the command line (``x0,y0,x1,y1``), from a JSON file (a list of boxes, or of
+``{"name": ..., "box": [...]}``), or from a ``<video>.boxes.json`` sidecar. Parsing checks the
+syntax; :func:`validate_boxes` checks them against a frame once its size is known, so the
+message can say what the frame size is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from avsep.errors import InputError
+
+Box = tuple[int, int, int, int]
+#: More boxes than this is almost certainly a mistake, and each box costs a network pass.
+MAX_BOXES = 8
+
+
+@dataclass(frozen=True)
+class NamedBox:
+    box: Box
+    name: str | None = None
+
+
+def parse_box(text: str) -> Box:
+    """``"x0,y0,x1,y1"`` -> ints; one-line errors for every malformed form."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 4:
+        raise InputError(f"box {text!r}: expected 4 numbers x0,y0,x1,y1, got {len(parts)}")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InputError(f"box {text!r}: not numbers; write x0,y0,x1,y1 in pixels, e.g. 0,0,112,224") from None
+    return _to_box(values, repr(text))
+
+
+def _to_box(values: Sequence[object], label: str) -> Box:
+    if len(values) != 4:
+        raise InputError(f"box {label}: expected 4 numbers x0,y0,x1,y1, got {len(values)}")
+    nums = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"box {label}: {v!r} is not a finite number")
+        nums.append(int(round(v)))
+    x0, y0, x1, y1 = nums
+    if x1 <= x0 or y1 <= y0:
+        what = "inverted" if (x1 < x0 or y1 < y0) else "zero-area"
+        raise InputError(f"box {label}: {what} (need x0 < x1 and y0 < y1)")
+    return (x0, y0, x1, y1)
+
+
+def load_boxes_file(path: str | Path) -> list[NamedBox]:
+    """Boxes from JSON: ``[[x0,y0,x1,y1], ...]`` or ``[{"name": n, "box": [...]}, ...]``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: boxes file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read boxes file ({exc.__class__.__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    if not isinstance(data, list) or not data:
+        raise InputError(f"{path}: expected a non-empty JSON list of boxes")
+    boxes = []
+    for i, item in enumerate(data):
+        label = f"{i + 1} in {path}"
+        if isinstance(item, dict):
+            if "box" not in item:
+                raise InputError(f"box {label}: object without a 'box' key")
+            name = item.get("name")
+            if name is not None and not isinstance(name, str):
+                raise InputError(f"box {label}: 'name' must be a string")
+            raw = item["box"]
+        else:
+            name, raw = None, item
+        if not isinstance(raw, list):
+            raise InputError(f"box {label}: expected a list [x0, y0, x1, y1]")
+        boxes.append(NamedBox(_to_box(raw, label), name))
+    check_count(len(boxes))
+    return boxes
+
+
+def sidecar_for(video: Path) -> Path:
+    """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that override the command line."""
+    return video.with_name(video.name + ".boxes.json")
+
+
+def check_count(n: int) -> None:
+    if n > MAX_BOXES:
+        raise InputError(f"{n} boxes given; at most {MAX_BOXES} sources can be separated at once")
+
+
+def validate_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
+    """Clip boxes to a ``width`` x ``height`` frame; a box wholly outside it is an error."""
+    check_count(len(boxes))
+    out = []
+    for b in boxes:
+        x0, y0, x1, y1 = b
+        cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if cx1 <= cx0 or cy1 <= cy0:
+            raise InputError(
+                f"box {x0},{y0},{x1},{y1} lies outside the {width}x{height} frame; "
+                f"check it with 'avsep info VIDEO --boxes ... --preview out.png'"
+            )
+        out.append((cx0, cy0, cx1, cy1))
+    return out

@@ -1,0 +1,121 @@
+"""Long signals through a fixed-size model: overlapping windows and seamless stitching.
+
+The networks see windows of 65535 samples (5.9 s at 11025 Hz). A video of any length is covered
+by windows that overlap by a fraction ``overlap``; each window's separated outputs are blended
+with a normalised weighted overlap-add whose weights ramp with a raised cosine across the
+overlap and never reach zero, so an identity mask reproduces the input exactly, with no seams.
+
+Both halves stream: :class:`Windower` holds at most one window of input, :class:`Stitcher` at
+most one window of output per source, so memory does not grow with the video's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
+
+#: Seconds, relative to a window's centre, of the 3 frames that guide it. Spread over half the
+#: window so a player who moves is still seen, and shared with training so both see the same.
+FRAME_OFFSETS = (-1.5, 0.0, 1.5)
+
+
+def hop_for(overlap: float, window: int = WINDOW_SAMPLES) -> int:
+    """Window hop in samples for an overlap fraction in [0, 0.9]."""
+    if not 0.0 <= overlap <= 0.9:
+        raise ValueError(f"overlap must be between 0 and 0.9, got {overlap}")
+    return max(1, int(round(window * (1.0 - overlap))))
+
+
+@dataclass
+class Window:
+    index: int
+    start: int  # first sample, in model-rate samples from the start of the audio
+    valid: int  # samples of real audio in the window (the rest is zero padding)
+    audio: np.ndarray  # [window] float32
+
+    def frame_times(self, sample_rate: int = SAMPLE_RATE) -> list[float]:
+        """Times (s) of the guide frames: around the centre of the window's real audio."""
+        centre = (self.start + self.valid / 2) / sample_rate
+        return [max(0.0, centre + off) for off in FRAME_OFFSETS]
+
+
+class Windower:
+    """Cuts a stream of sample blocks into overlapping, zero-padded windows."""
+
+    def __init__(self, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> None:
+        self.window = window
+        self.hop = hop_for(overlap, window)
+
+    def __call__(self, blocks: Iterable[np.ndarray]) -> Iterator[Window]:
+        buf = np.zeros(0, dtype=np.float32)
+        start = 0  # absolute sample index of buf[0]
+        index = 0
+        for block in blocks:
+            buf = np.concatenate([buf, np.asarray(block, dtype=np.float32)])
+            while buf.shape[0] >= self.window:
+                yield Window(index, start, self.window, buf[: self.window].copy())
+                buf = buf[self.hop :]
+                start += self.hop
+                index += 1
+        # Tail: windows until the real audio is covered (at least one window overall).
+        while index == 0 or buf.shape[0] > self.window - self.hop:
+            valid = min(buf.shape[0], self.window)
+            audio = np.zeros(self.window, dtype=np.float32)
+            audio[:valid] = buf[:valid]
+            yield Window(index, start, valid, audio)
+            buf = buf[self.hop :]
+            start += self.hop
+            index += 1
+
+
+def blend_weights(window: int, hop: int) -> np.ndarray:
+    """Per-sample weight of one window: raised-cosine ramps over the overlap, strictly > 0."""
+    w = np.ones(window, dtype=np.float64)
+    overlap = window - hop
+    if overlap > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
+        w[:overlap] = ramp
+        w[window - overlap :] = ramp[::-1]
+    return w
+
+
+class Stitcher:
+    """Blends per-window outputs ``[S, window]`` into finished sample runs ``[S, n]``.
+
+    ``add`` takes windows in order and returns the samples that no later window can touch;
+    ``finish`` returns the rest, trimmed to the real audio's length.
+    """
+
+    def __init__(self, sources: int, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> None:
+        self.window = window
+        self.hop = hop_for(overlap, window)
+        self.weights = blend_weights(window, self.hop)
+        self.acc = np.zeros((sources, window), dtype=np.float64)
+        self.wsum = np.zeros(window, dtype=np.float64)
+        self.origin = 0  # absolute sample index of acc[:, 0]
+        self.end = 0  # one past the last real sample seen
+
+    def add(self, win: Window, outputs: np.ndarray) -> np.ndarray:
+        offset = win.start - self.origin
+        self.acc[:, offset : offset + self.window] += outputs * self.weights
+        self.wsum[offset : offset + self.window] += self.weights
+        self.end = max(self.end, win.start + win.valid)
+        return self._emit(win.start + self.hop - self.origin)
+
+    def _emit(self, upto: int) -> np.ndarray:
+        upto = max(0, min(upto, self.end - self.origin))
+        out = (self.acc[:, :upto] / self.wsum[:upto]).astype(np.float32)
+        if upto:  # shift the buffers so that acc[:, 0] is the first unfinished sample
+            self.acc = np.roll(self.acc, -upto, axis=1)
+            self.acc[:, -upto:] = 0.0
+            self.wsum = np.roll(self.wsum, -upto)
+            self.wsum[-upto:] = 0.0
+        self.origin += upto
+        return out
+
+    def finish(self) -> np.ndarray:
+        return self._emit(self.end - self.origin)

@@ -1,0 +1,123 @@
+"""Spectrogram front end shared by training and inference.
+
+The conventions are those of the MUSIC dataset / Sound of Pixels line of work, so that a model
+trained here sees exactly what the published recipes describe: mono 11025 Hz audio, windows of
+65535 samples, STFT with a Hann window of 1022 and hop 256 (512 x 256 bins), magnitudes warped
+onto a 256-bin log-frequency axis. Everything here is pure torch on tensors; nothing opens files.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+SAMPLE_RATE = 11025
+N_FFT = 1022
+HOP = 256
+WINDOW_SAMPLES = 65535
+#: Frames of a window's STFT: 1 + 65535 // 256.
+WINDOW_FRAMES = 1 + WINDOW_SAMPLES // HOP
+FREQ_BINS = N_FFT // 2 + 1
+WARP_BINS = 256
+#: Floor under magnitudes before the log: keeps the network input finite on digital silence.
+LOG_EPS = 1e-10
+
+
+@dataclass
+class Spectrogram:
+    """Linear-frequency STFT of a batch of mono signals, kept for masking and inversion."""
+
+    magnitude: torch.Tensor  # [B, FREQ_BINS, frames]
+    phase: torch.Tensor  # [B, FREQ_BINS, frames]
+    length: int  # samples of the signal the STFT was taken of
+
+
+@lru_cache(maxsize=4)
+def _hann(device: str, dtype: torch.dtype) -> torch.Tensor:
+    return torch.hann_window(N_FFT, device=device, dtype=dtype)
+
+
+def stft(audio: torch.Tensor) -> Spectrogram:
+    """STFT of ``audio`` (``[B, T]`` or ``[T]``) with the model's window and hop."""
+    if audio.dim() == 1:
+        audio = audio.unsqueeze(0)
+    spec = torch.stft(
+        audio,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        window=_hann(str(audio.device), audio.dtype),
+        center=True,
+        return_complex=True,
+    )
+    return Spectrogram(magnitude=spec.abs(), phase=spec.angle(), length=audio.shape[-1])
+
+
+def istft(magnitude: torch.Tensor, phase: torch.Tensor, length: int) -> torch.Tensor:
+    """Inverse STFT of ``magnitude * exp(i phase)`` (``[B, F, T]``) to ``[B, length]``."""
+    spec = torch.polar(magnitude, phase)
+    return torch.istft(
+        spec,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        window=_hann(str(magnitude.device), magnitude.dtype),
+        center=True,
+        length=length,
+    )
+
+
+@lru_cache(maxsize=8)
+def _grid(out_h: int, out_w: int, warp: bool, device: str) -> torch.Tensor:
+    """Sampling grid of Sound of Pixels' ``warpgrid``.
+
+    ``warp=True`` samples a linear-frequency map at log-spaced rows (linear -> log axis);
+    ``warp=False`` is its inverse (log -> linear), used to bring a predicted mask back.
+    """
+    x = torch.linspace(-1.0, 1.0, out_w, dtype=torch.float64)
+    y = torch.linspace(-1.0, 1.0, out_h, dtype=torch.float64)
+    if warp:
+        y = (torch.pow(21.0, (y + 1) / 2) - 11) / 10
+    else:
+        y = torch.log(y * 10 + 11) / math.log(21.0) * 2 - 1
+    gy, gx = torch.meshgrid(y, x, indexing="ij")
+    return torch.stack([gx, gy], dim=-1).to(device=device, dtype=torch.float32).unsqueeze(0)
+
+
+def _resample(maps: torch.Tensor, out_h: int, warp: bool) -> torch.Tensor:
+    squeeze = maps.dim() == 3
+    if squeeze:
+        maps = maps.unsqueeze(1)
+    grid = _grid(out_h, maps.shape[-1], warp, str(maps.device))
+    grid = grid.expand(maps.shape[0], -1, -1, -1).to(maps.dtype)
+    out = F.grid_sample(maps, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return out.squeeze(1) if squeeze else out
+
+
+def warp(linear: torch.Tensor, bins: int = WARP_BINS) -> torch.Tensor:
+    """Linear-frequency maps (``[B, F, T]`` or ``[B, C, F, T]``) onto ``bins`` log-frequency rows."""
+    return _resample(linear, bins, warp=True)
+
+
+def unwarp(logfreq: torch.Tensor, bins: int = FREQ_BINS) -> torch.Tensor:
+    """Log-frequency maps (e.g. predicted masks) back onto ``bins`` linear-frequency rows."""
+    return _resample(logfreq, bins, warp=False)
+
+
+def network_input(magnitude: torch.Tensor) -> torch.Tensor:
+    """Log of the warped magnitude, ``[B, 1, WARP_BINS, frames]``: what the networks take."""
+    return torch.log(warp(magnitude).clamp_min(LOG_EPS)).unsqueeze(1)
+
+
+def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Tensor:
+    """Separated waveforms ``[B, length]`` from warped masks ``[B, WARP_BINS, frames]``.
+
+    A binary mask thresholds at 0.5, as the method describes; a soft mask keeps the ratio
+    (fewer musical-noise artefacts, more leakage).
+    """
+    linear = unwarp(mask).clamp(0.0, 1.0)
+    if binary:
+        linear = (linear > 0.5).to(spec.magnitude.dtype)
+    return istft(spec.magnitude * linear, spec.phase, spec.length)

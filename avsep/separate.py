@@ -1,0 +1,325 @@
+"""The inference pipeline and the Python API.
+
+>>> from avsep import Separator
+>>> sep = Separator()                                   # the bundled model
+>>> result = sep.separate_file("duet.mp4", boxes=[(0, 0, 112, 224), (112, 0, 224, 224)])
+>>> result.sources.shape                                # [boxes, samples] at the video's rate
+
+Everything streams: audio is decoded block by block, cut into overlapping windows
+(:mod:`avsep.chunking`), each window's 3 guide frames are decoded by seeking, windows are batched
+through the visual trunk and the mask network, and finished samples are handed on as soon as no
+later window can change them. :meth:`Separator.stream_file` exposes that stream (the CLI writes
+it straight to disk); :meth:`Separator.separate_file` collects it for short files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avsep import dsp
+from avsep.chunking import Stitcher, Window, Windower
+from avsep.errors import InputError
+from avsep.io.audio import Resampler, stream_audio
+from avsep.io.media import MediaInfo, probe
+from avsep.io.video import FrameReader, crop_boxes
+from avsep.models.serialize import Checkpoint, load_checkpoint
+from avsep.models.visual import build_trunk
+from avsep.weights import resolve_model
+
+Box = tuple[int, int, int, int]
+
+
+def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
+    """``sources`` equal vertical strips: the usual layout of a duet or trio video."""
+    if sources < 1:
+        raise InputError(f"--sources must be at least 1, got {sources}")
+    edges = np.linspace(0, width, sources + 1).round().astype(int)
+    return [(int(edges[i]), 0, int(edges[i + 1]), height) for i in range(sources)]
+
+
+def select_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; ``cuda`` without a GPU is a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA GPU is available; use --device cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise InputError(f"--device {device!r} is not a device (use auto, cpu or cuda[:N])") from exc
+
+
+@dataclass
+class SeparationResult:
+    """Separated signals, one row per box (plus the residual row if asked), at ``sample_rate``."""
+
+    sources: np.ndarray
+    sample_rate: int
+    residual: np.ndarray | None = None
+
+
+@dataclass
+class SeparationStream:
+    """A separation in progress: ``blocks`` yields ``[rows, n]`` float32 at ``sample_rate``.
+
+    Rows are the boxes in order, then the residual when ``residual`` was asked for.
+    """
+
+    info: MediaInfo
+    boxes: list[Box]
+    sample_rate: int
+    num_windows: int
+    residual: bool
+    blocks: Iterator[np.ndarray] = field(repr=False)
+
+
+class Separator:
+    """Separates the instrument in each box of a video.
+
+    Parameters are fixed per instance so that a batch of files reuses one loaded model.
+    ``cycles`` overrides the PCN's number of recurrent cycles (a speed/quality knob).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        device: str = "auto",
+        mask: str = "binary",
+        overlap: float = 0.25,
+        batch_size: int = 4,
+        backbone_weights: str | Path | None = None,
+        cycles: int | None = None,
+    ) -> None:
+        if mask not in ("binary", "soft"):
+            raise InputError(f"--mask must be 'binary' or 'soft', got {mask!r}")
+        if not 0.0 <= overlap <= 0.9:
+            raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
+        if batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        self.device = select_device(device)
+        self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
+        if cycles is not None:
+            if self.checkpoint.arch != "pcn" or cycles < 1:
+                raise InputError("--cycles applies to PCN models only and must be >= 1")
+            cfg = self.checkpoint.model.config
+            self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
+        self.model = self.checkpoint.model.to(self.device).eval()
+        self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
+        self.binary = mask == "binary"
+        self.overlap = overlap
+        self.batch_size = batch_size
+
+    # -- building blocks --------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def guide(self, crops: np.ndarray) -> torch.Tensor:
+        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8."""
+        b, s = crops.shape[:2]
+        frames = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        feats = self.trunk.guide(frames.reshape(b * s, *frames.shape[2:]))
+        return feats.reshape(b, s, -1)
+
+    @torch.inference_mode()
+    def separate_windows(
+        self, audio: np.ndarray, visual: torch.Tensor, residual: bool = False
+    ) -> np.ndarray:
+        """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
+
+        The STFT and the network's audio-only first pass are computed once per window and
+        shared by all of its boxes.
+        """
+        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(self.device)
+        spec = dsp.stft(x)
+        masks = self.model(dsp.network_input(spec.magnitude), visual)  # [B, S, H, W]
+        b, s = masks.shape[:2]
+        rep = dsp.Spectrogram(
+            spec.magnitude.repeat_interleave(s, 0), spec.phase.repeat_interleave(s, 0), spec.length
+        )
+        out = dsp.apply_mask(rep, masks.reshape(b * s, *masks.shape[2:]), self.binary)
+        out = out.reshape(b, s, -1)
+        if residual:
+            out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
+        return out.float().cpu().numpy()
+
+    # -- arrays -----------------------------------------------------------------------------
+
+    def separate_arrays(
+        self, audio: np.ndarray, sample_rate: int, frames_per_box: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """Separate a mono (or ``[n, channels]``) signal with one fixed set of frames per box.
+
+        ``frames_per_box[i]`` is ``[F, H, W, 3]`` uint8 pictures of source ``i`` (any size; they
+        are resized to 224 x 224). Returns ``[len(frames_per_box), n]`` at ``sample_rate``.
+        """
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim == 2:
+            audio = audio.mean(axis=1)
+        if audio.ndim != 1 or audio.size == 0:
+            raise InputError("audio must be a non-empty 1-D array or [samples, channels]")
+        crops = np.stack([_resize_frames(f) for f in frames_per_box])[None]  # [1, S, F, ...]
+        visual = self.guide(crops)[0]
+        to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
+        model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
+        rows = self._run_windows(
+            Windower(self.overlap)([model_audio]),
+            lambda wins: visual.expand(len(wins), -1, -1),
+            len(frames_per_box),
+            residual=False,
+        )
+        separated = np.concatenate(list(rows), axis=1)
+        return _resample_rows(separated, dsp.SAMPLE_RATE, sample_rate, audio.shape[0])
+
+    # -- files ------------------------------------------------------------------------------
+
+    def stream_file(
+        self,
+        path: str | Path,
+        boxes: Sequence[Box] | None = None,
+        *,
+        sources: int = 2,
+        sample_rate: int | None = None,
+        residual: bool = False,
+        audio_stream: int | None = None,
+        video_stream: int | None = None,
+        on_window: Callable[[int, int], None] | None = None,
+    ) -> SeparationStream:
+        """Open ``path`` and return the separation as a stream of output blocks.
+
+        ``boxes`` are ``(x0, y0, x1, y1)`` in pixels of the displayed frame; ``None`` splits the
+        frame into ``sources`` vertical strips. ``sample_rate`` ``None`` keeps the input's rate.
+        ``on_window(done, total)`` is called after each window (progress bars).
+        """
+        info = probe(path, audio_stream=audio_stream, video_stream=video_stream)
+        if info.audio is None:
+            raise InputError(f"{info.path}: no audio stream; nothing to separate")
+        if info.video is None:
+            raise InputError(
+                f"{info.path}: no video stream; avsep needs the picture to tell the sources apart"
+            )
+        from avsep.boxes import validate_boxes
+
+        boxes = (
+            strip_boxes(info.video.width, info.video.height, sources)
+            if not boxes
+            else validate_boxes(boxes, info.video.width, info.video.height)
+        )
+        out_rate = sample_rate or info.audio.sample_rate
+        windower = Windower(self.overlap)
+        total = _num_windows(info.duration, windower)
+
+        def blocks() -> Iterator[np.ndarray]:
+            audio = stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream)
+            with FrameReader(path, video_stream=video_stream) as reader:
+
+                def visual_for(wins: list[Window]) -> torch.Tensor:
+                    crops = np.stack(
+                        [
+                            np.stack([crop_boxes(f, boxes) for f in reader.frames_at(w.frame_times())], 1)
+                            for w in wins
+                        ]
+                    )  # [B, S, F, 224, 224, 3]
+                    return self.guide(crops)
+
+                rows = self._run_windows(
+                    windower(audio), visual_for, len(boxes), residual, on_window, total
+                )
+                yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+
+        return SeparationStream(info, list(boxes), out_rate, total, residual, blocks())
+
+    def separate_file(self, path: str | Path, boxes: Sequence[Box] | None = None, **kwargs) -> SeparationResult:
+        """Separate a whole file into memory (use :meth:`stream_file` for long videos)."""
+        stream = self.stream_file(path, boxes, **kwargs)
+        parts = list(stream.blocks)
+        rows = len(stream.boxes) + int(stream.residual)
+        out = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0), np.float32)
+        return SeparationResult(
+            sources=out[: len(stream.boxes)],
+            sample_rate=stream.sample_rate,
+            residual=out[-1] if stream.residual else None,
+        )
+
+    # -- shared core ------------------------------------------------------------------------
+
+    def _run_windows(
+        self,
+        windows: Iterable[Window],
+        visual_for: Callable[[list[Window]], torch.Tensor],
+        sources: int,
+        residual: bool,
+        on_window: Callable[[int, int], None] | None = None,
+        total: int = 0,
+    ) -> Iterator[np.ndarray]:
+        """Batches windows through the networks and stitches them into finished samples."""
+        stitcher = Stitcher(sources + int(residual), self.overlap)
+        batch: list[Window] = []
+        done = 0
+
+        def flush() -> Iterator[np.ndarray]:
+            nonlocal done
+            outs = self.separate_windows(
+                np.stack([w.audio for w in batch]), visual_for(batch), residual
+            )
+            for win, out in zip(batch, outs):
+                yield stitcher.add(win, out)
+                done += 1
+                if on_window:
+                    on_window(done, max(total, done))
+            batch.clear()
+
+        for win in windows:
+            batch.append(win)
+            if len(batch) == self.batch_size:
+                yield from flush()
+        if batch:
+            yield from flush()
+        yield stitcher.finish()
+
+
+def _num_windows(duration: float, windower: Windower) -> int:
+    """Windows a file of ``duration`` seconds will need (for progress bars)."""
+    n = int(round(duration * dsp.SAMPLE_RATE))
+    overlap = windower.window - windower.hop
+    return max(1, int(np.ceil(max(n - overlap, 1) / windower.hop)))
+
+
+def _resize_frames(frames: np.ndarray) -> np.ndarray:
+    """``[F, H, W, 3]`` uint8 of any size -> ``[F, 224, 224, 3]`` (the whole picture is the box)."""
+    frames = np.asarray(frames, dtype=np.uint8)
+    if frames.ndim == 3:
+        frames = frames[None]
+    return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
+
+
+def _resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
+    """Streams ``[R, n]`` blocks from ``in_rate`` to ``out_rate``, one resampler per row."""
+    if in_rate == out_rate:
+        yield from (r for r in rows if r.shape[1])
+        return
+    resamplers: list[Resampler] = []
+    for block in rows:
+        if not resamplers:
+            resamplers = [Resampler(in_rate, out_rate) for _ in range(block.shape[0])]
+        if block.shape[1]:
+            yield _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
+    if resamplers:
+        yield _stack_ragged([r.flush() for r in resamplers])
+
+
+def _stack_ragged(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows from independent resamplers of identical input agree in length; guard anyway."""
+    n = min(r.shape[0] for r in rows)
+    return np.stack([r[:n] for r in rows])
+
+
+def _resample_rows(x: np.ndarray, in_rate: int, out_rate: int, length: int) -> np.ndarray:
+    out = np.concatenate(list(_resample_stream([x], in_rate, out_rate)), axis=1)
+    if out.shape[1] < length:
+        out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
+    return out[:, :length]

@@ -1,0 +1,241 @@
+"""Synthetic media for tests: small videos whose content is known exactly.
+
+Every video is a row of vertical colour panels (panel ``i`` is ``panels[i]``); the sound is the
+sum of one sine per panel (``tones[i]`` is panel ``i``'s "instrument"). Tests can therefore check
+pixels and spectra against the parameters instead of against stored files. With
+``marker=True`` a barcode band at the bottom of the *displayed* frame carries the frame number,
+so seeking can be checked frame-exactly (:func:`read_marker`).
+
+Files are written with PyAV, the same library avsep reads with; codecs are picked per container
+from encoders this build has (libx264 for mp4/mov/mkv, mpeg4 + PCM for avi, VP8 + Opus for
+webm). Everything is kept tiny so a 40 s clip encodes in well under a second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+
+#: Bits of the frame-number barcode; 2**10 frames = 102 s at 10 fps.
+MARKER_BITS = 10
+
+#: (video codec, audio codec) per container suffix.
+_CODECS: dict[str, tuple[str, str]] = {
+    ".mp4": ("libx264", "aac"),
+    ".mov": ("libx264", "aac"),
+    ".mkv": ("libx264", "aac"),
+    ".avi": ("mpeg4", "pcm_s16le"),
+    ".webm": ("libvpx", "libopus"),
+}
+
+#: Opus only runs at these rates; webm fixtures are therefore always 48 kHz.
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
+
+
+def has_encoder(name: str) -> bool:
+    """Whether this FFmpeg build can encode with ``name`` (tests skip on False)."""
+    try:
+        av.codec.Codec(name, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return False
+    return True
+
+
+def tone(
+    freqs: Sequence[float], duration: float, sample_rate: int, bursts: bool = False, seed: int = 0
+) -> np.ndarray:
+    """Sum of sines at ``freqs`` (peak below 0.8), float32 mono.
+
+    ``bursts`` adds a 50 ms white-noise burst every second, an onset-rich signal for tests that
+    need more than stationary tones.
+    """
+    n = int(round(duration * sample_rate))
+    t = np.arange(n) / sample_rate
+    x = np.zeros(n)
+    for f in freqs:
+        x += np.sin(2 * np.pi * f * t)
+    if freqs:
+        x *= 0.8 / len(freqs)
+    if bursts:
+        rng = np.random.default_rng(seed)
+        width = int(0.05 * sample_rate)
+        for start in range(0, n, sample_rate):
+            seg = x[start : start + width]
+            seg += 0.2 * rng.standard_normal(len(seg))
+    return x.astype(np.float32)
+
+
+def make_tone_wav(
+    path: str | Path,
+    freqs: Sequence[float] = (440.0,),
+    duration: float = 1.0,
+    sample_rate: int = 11025,
+    channels: int = 1,
+    subtype: str = "PCM_16",
+    data: np.ndarray | None = None,
+) -> Path:
+    """Write a WAV of :func:`tone` (copied to every channel), or of ``data`` (``[n]`` or ``[n, ch]``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        mono = tone(freqs, duration, sample_rate)
+        data = np.repeat(mono[:, None], channels, axis=1)
+    sf.write(path, data, sample_rate, subtype=subtype)
+    return path
+
+
+def panel_frame(
+    width: int, height: int, panels: Sequence[tuple[int, int, int]], index: int | None = None
+) -> np.ndarray:
+    """The displayed picture: equal-width vertical panels, plus the barcode when ``index`` is set."""
+    img = np.zeros((height, width, 3), np.uint8)
+    edges = np.linspace(0, width, len(panels) + 1).round().astype(int)
+    for colour, x0, x1 in zip(panels, edges[:-1], edges[1:]):
+        img[:, x0:x1] = colour
+    if index is not None:
+        band = _marker_band(height)
+        cells = np.linspace(0, width, MARKER_BITS + 1).round().astype(int)
+        for bit in range(MARKER_BITS):
+            on = (index >> (MARKER_BITS - 1 - bit)) & 1
+            img[height - band :, cells[bit] : cells[bit + 1]] = 255 if on else 0
+    return img
+
+
+def _marker_band(height: int) -> int:
+    return max(8, height // 6)
+
+
+def read_marker(frame: np.ndarray) -> int:
+    """Frame number encoded by ``marker=True`` in a displayed HxWx3 frame."""
+    height, width = frame.shape[:2]
+    band = frame[height - _marker_band(height) :].mean(axis=2)
+    cells = np.linspace(0, width, MARKER_BITS + 1).round().astype(int)
+    value = 0
+    for bit in range(MARKER_BITS):
+        x0, x1 = cells[bit], cells[bit + 1]
+        pad = max(1, (x1 - x0) // 4)
+        centre = band[2:-2, x0 + pad : x1 - pad].mean()
+        value = (value << 1) | int(centre > 128)
+    return value
+
+
+def make_video(
+    path: str | Path,
+    duration: float = 3.0,
+    sample_rate: int = 44100,
+    channels: int = 1,
+    panels: Sequence[tuple[int, int, int]] = ((255, 0, 0), (0, 0, 255)),
+    width: int = 224,
+    height: int = 224,
+    fps: float = 10,
+    tones: Sequence[float] = (440.0, 660.0),
+    audio: bool = True,
+    video: bool = True,
+    rotate: int = 0,
+    codec: str | None = None,
+    audio_codec: str | None = None,
+    gop: int | None = None,
+    marker: bool = False,
+    bursts: bool = False,
+    frame_times: Sequence[float] | None = None,
+) -> Path:
+    """Write a synthetic clip; the container follows the suffix (.mp4/.mkv/.webm/.mov/.avi).
+
+    ``width``/``height`` are the *displayed* size: with ``rotate`` (degrees clockwise a player
+    applies) the coded frames are stored turned the other way and the display matrix is set, the
+    way phones record portrait video. ``gop`` is the keyframe interval in frames (default 2 s) so
+    seeking has real work to do. ``frame_times`` gives explicit presentation times (variable frame
+    rate) instead of ``k / fps``. webm audio is Opus, so its sample rate is forced to 48 kHz.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    default_video, default_audio = _CODECS[suffix]
+    vcodec = codec or default_video
+    acodec = audio_codec or default_audio
+    if acodec == "libopus" and sample_rate not in _OPUS_RATES:
+        sample_rate = 48000
+    if acodec == "aac" and channels > 6:
+        # PyAV 18 crashes converting 8-channel audio to AAC's planar format.
+        raise ValueError("AAC fixtures support up to 6 channels; use audio_codec='pcm_s16le' in .mkv")
+    if rotate % 90:
+        raise ValueError(f"rotate must be a multiple of 90, got {rotate}")
+    turns = (rotate // 90) % 4
+
+    rate = Fraction(fps).limit_denominator(1001)
+    if frame_times is None:
+        frame_times = [k / rate for k in range(int(math.ceil(duration * fps - 1e-9)))]
+        # Constant rate: one tick per frame (AVI cannot represent sparse ticks compactly).
+        time_base = 1 / rate
+    else:
+        # Variable rate: millisecond ticks represent arbitrary frame times closely enough.
+        time_base = Fraction(1, 1000)
+
+    container = av.open(str(path), "w")
+    vstream = None
+    if video:
+        coded_w, coded_h = (height, width) if turns % 2 else (width, height)
+        vstream = container.add_stream(vcodec, rate=rate)
+        vstream.width, vstream.height = coded_w, coded_h
+        vstream.pix_fmt = "yuv420p"
+        vstream.codec_context.gop_size = gop or max(1, int(round(2 * fps)))
+        vstream.codec_context.time_base = time_base
+        if vcodec == "libx264":
+            vstream.codec_context.options = {"preset": "ultrafast"}
+        else:
+            vstream.bit_rate = 2_000_000
+        if turns:
+            vstream.set_display_rotation(-90 * turns)
+    astream = None
+    signal = None
+    if audio:
+        astream = container.add_stream(acodec, rate=sample_rate)
+        astream.layout = _LAYOUTS.get(channels) or f"{channels}c"
+        mono = tone(tones, duration, sample_rate, bursts=bursts)
+        signal = np.repeat(mono[None, :], channels, axis=0)
+
+    audio_pos = 0
+
+    def push_audio(until: float) -> None:
+        """Encode audio up to ``until`` seconds so packets interleave with the video."""
+        nonlocal audio_pos
+        end = min(signal.shape[1], int(round(until * sample_rate)))
+        step = 1024
+        while audio_pos < end:
+            chunk = signal[:, audio_pos : min(end, audio_pos + step)]
+            # Packed samples: PyAV 18 mishandles planar frames with 8+ channels.
+            packed = np.ascontiguousarray(chunk.T).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=astream.layout)
+            frame.sample_rate = sample_rate
+            frame.pts = audio_pos
+            frame.time_base = Fraction(1, sample_rate)
+            for packet in astream.encode(frame):
+                container.mux(packet)
+            audio_pos += chunk.shape[1]
+
+    if vstream is not None:
+        for k, t in enumerate(frame_times):
+            if astream is not None:
+                push_audio(t)
+            img = panel_frame(width, height, panels, k if marker else None)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(img, turns)), format="rgb24")
+            frame.pts = int(round(t / time_base))
+            frame.time_base = time_base
+            for packet in vstream.encode(frame):
+                container.mux(packet)
+        for packet in vstream.encode():
+            container.mux(packet)
+    if astream is not None:
+        push_audio(duration + 1.0)
+        for packet in astream.encode():
+            container.mux(packet)
+    container.close()
+    return path

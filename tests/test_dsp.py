@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from avsep import dsp
+
+
+def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(ref**2) / np.sum((ref - est) ** 2)))
+
+
+def test_stft_shapes_match_the_music_convention():
+    spec = dsp.stft(torch.randn(2, dsp.WINDOW_SAMPLES))
+    assert spec.magnitude.shape == (2, dsp.FREQ_BINS, dsp.WINDOW_FRAMES) == (2, 512, 256)
+    assert dsp.network_input(spec.magnitude).shape == (2, 1, 256, 256)
+
+
+def test_identity_mask_round_trip_above_40_db():
+    rng = np.random.default_rng(0)
+    t = np.arange(dsp.WINDOW_SAMPLES) / dsp.SAMPLE_RATE
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    spec = dsp.stft(torch.from_numpy(x))
+    ones = torch.ones(1, dsp.WARP_BINS, dsp.WINDOW_FRAMES)
+    for binary in (True, False):
+        y = dsp.apply_mask(spec, ones, binary=binary)[0].numpy()
+        assert snr_db(x, y) > 40
+
+
+def test_zero_mask_is_silence_and_half_mask_halves():
+    x = torch.randn(1, 20000)
+    spec = dsp.stft(x)
+    zeros = torch.zeros(1, dsp.WARP_BINS, spec.magnitude.shape[-1])
+    assert dsp.apply_mask(spec, zeros, binary=True).abs().max() == 0
+    half = dsp.apply_mask(spec, zeros + 0.5, binary=False)
+    assert torch.allclose(half, 0.5 * x, atol=1e-4)
+
+
+def test_warp_unwarp_shapes_and_constant_maps_survive():
+    m = torch.rand(3, dsp.FREQ_BINS, 40)
+    w = dsp.warp(m)
+    assert w.shape == (3, dsp.WARP_BINS, 40)
+    assert dsp.unwarp(w).shape == (3, dsp.FREQ_BINS, 40)
+    const = torch.full((1, dsp.WARP_BINS, 10), 0.7)
+    assert torch.allclose(dsp.unwarp(const)[:, 1:-1], torch.tensor(0.7), atol=1e-5)
+
+
+def test_warp_gives_low_frequencies_more_rows():
+    # A map that is 1 below 1 kHz: on the log axis it must cover more than its linear share.
+    freqs = np.linspace(0, dsp.SAMPLE_RATE / 2, dsp.FREQ_BINS)
+    m = torch.from_numpy((freqs < 1000).astype(np.float32))[None, :, None].repeat(1, 1, 4)
+    share_linear = float(m.mean())
+    share_log = float((dsp.warp(m) > 0.5).float().mean())
+    assert share_log > 2 * share_linear
+
+
+def test_silence_gives_finite_network_input():
+    spec = dsp.stft(torch.zeros(1, 5000))
+    assert torch.isfinite(dsp.network_input(spec.magnitude)).all()
