@@ -351,7 +351,8 @@ class _SeparateJob:
                     peak = max(peak, float(abs(block).max(initial=0.0)))
                     yield block[row]
 
-            write_wav_stdout(picked(), stream.sample_rate, self.fmt)
+            if not write_wav_stdout(picked(), stream.sample_rate, self.fmt):
+                raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             outputs = "stdout"
         else:
             from contextlib import ExitStack

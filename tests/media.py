@@ -37,14 +37,12 @@ _CODECS: dict[str, tuple[str, str]] = {
 #: Opus only runs at these rates; webm fixtures are therefore always 48 kHz.
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
-_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
-
 
 def has_encoder(name: str) -> bool:
     """Whether this FFmpeg build can encode with ``name`` (tests skip on False)."""
     try:
         av.codec.Codec(name, "w")
-    except (av.codec.codec.UnknownCodecError, ValueError):
+    except ValueError:  # av's UnknownCodecError
         return False
     return True
 
@@ -52,7 +50,7 @@ def has_encoder(name: str) -> bool:
 def tone(
     freqs: Sequence[float], duration: float, sample_rate: int, bursts: bool = False, seed: int = 0
 ) -> np.ndarray:
-    """Sum of sines at ``freqs`` (peak below 0.8), float32 mono.
+    """Sum of sines at ``freqs`` scaled to peak at most 0.8, float32 mono.
 
     ``bursts`` adds a 50 ms white-noise burst every second, an onset-rich signal for tests that
     need more than stationary tones.
@@ -146,6 +144,9 @@ def make_video(
     marker: bool = False,
     bursts: bool = False,
     frame_times: Sequence[float] | None = None,
+    audio_start: float = 0.0,
+    faststart: bool = False,
+    live: bool = False,
 ) -> Path:
     """Write a synthetic clip; the container follows the suffix (.mp4/.mkv/.webm/.mov/.avi).
 
@@ -153,12 +154,21 @@ def make_video(
     applies) the coded frames are stored turned the other way and the display matrix is set, the
     way phones record portrait video. ``gop`` is the keyframe interval in frames (default 2 s) so
     seeking has real work to do. ``frame_times`` gives explicit presentation times (variable frame
-    rate) instead of ``k / fps``. webm audio is Opus, so its sample rate is forced to 48 kHz.
+    rate) instead of ``k / fps``. ``audio_start`` delays the audio stream's timestamps (a late
+    audio track). ``faststart`` puts the mp4/mov index first, as web videos do; such a file
+    cut short still opens, with the missing end undecodable. ``live`` (mkv/webm) writes through
+    a non-seekable sink, like a recorder that never finalised: no duration, no cues. webm audio
+    is Opus, so its sample rate is forced to 48 kHz.
+
+    PyAV's AAC encoder does not write an edit list, so AAC audio decodes with 1024 priming
+    samples (~23 ms at 44.1 kHz) of near-silence in front; compare sounds with that slack.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     default_video, default_audio = _CODECS[suffix]
+    if default_video == "libx264" and not has_encoder("libx264"):
+        default_video = "mpeg4"  # FFmpeg builds without GPL parts lack x264
     vcodec = codec or default_video
     acodec = audio_codec or default_audio
     if acodec == "libopus" and sample_rate not in _OPUS_RATES:
@@ -179,7 +189,12 @@ def make_video(
         # Variable rate: millisecond ticks represent arbitrary frame times closely enough.
         time_base = Fraction(1, 1000)
 
-    container = av.open(str(path), "w")
+    options = {"movflags": "+faststart"} if faststart else {}
+    sink = _Sink() if live else None
+    if sink is not None:
+        container = av.open(sink, "w", format=_LIVE_FORMATS[suffix])
+    else:
+        container = av.open(str(path), "w", options=options)
     vstream = None
     if video:
         coded_w, coded_h = (height, width) if turns % 2 else (width, height)
@@ -198,7 +213,7 @@ def make_video(
     signal = None
     if audio:
         astream = container.add_stream(acodec, rate=sample_rate)
-        astream.layout = _LAYOUTS.get(channels) or f"{channels}c"
+        astream.layout = f"{channels}c"  # FFmpeg's default layout: mono, stereo, ..., 5.1, 7.1
         mono = tone(tones, duration, sample_rate, bursts=bursts)
         signal = np.repeat(mono[None, :], channels, axis=0)
 
@@ -215,7 +230,7 @@ def make_video(
             packed = np.ascontiguousarray(chunk.T).reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=astream.layout)
             frame.sample_rate = sample_rate
-            frame.pts = audio_pos
+            frame.pts = audio_pos + int(round(audio_start * sample_rate))
             frame.time_base = Fraction(1, sample_rate)
             for packet in astream.encode(frame):
                 container.mux(packet)
@@ -224,7 +239,7 @@ def make_video(
     if vstream is not None:
         for k, t in enumerate(frame_times):
             if astream is not None:
-                push_audio(t)
+                push_audio(t - audio_start)
             img = panel_frame(width, height, panels, k if marker else None)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(img, turns)), format="rgb24")
             frame.pts = int(round(t / time_base))
@@ -238,4 +253,28 @@ def make_video(
         for packet in astream.encode():
             container.mux(packet)
     container.close()
+    if sink is not None:
+        path.write_bytes(sink.data)
     return path
+
+
+_LIVE_FORMATS = {".mkv": "matroska", ".webm": "webm"}
+
+
+class _Sink:
+    """A write-only file object: muxers cannot seek back to finish headers."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, chunk: bytes) -> int:
+        self.data += bytes(chunk)
+        return len(chunk)
+
+
+def truncated_copy(path: str | Path, dest: str | Path, fraction: float) -> Path:
+    """Copy the first ``fraction`` of ``path``'s bytes to ``dest``: a download cut short."""
+    data = Path(path).read_bytes()
+    dest = Path(dest)
+    dest.write_bytes(data[: int(len(data) * fraction)])
+    return dest

@@ -12,6 +12,7 @@ when the streams start at different timestamps (common in MPEG-TS and phone reco
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ import av
 import av.container
 
 from avsep.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 #: How many packets probe will demux looking for the first video frame (its display matrix);
 #: bounded so probing a damaged file cannot turn into a full decode.
@@ -124,19 +127,45 @@ def opened(path: str | Path) -> Iterator[av.container.InputContainer]:
         container.close()
 
 
+def decode_frames(
+    container: av.container.InputContainer, stream: av.stream.Stream
+) -> Iterator[av.frame.Frame]:
+    """Decoded frames of ``stream`` from the current position; damage skips or ends, never raises.
+
+    A packet that fails to decode is skipped (as players do). A demuxing error means the file
+    is cut short or damaged from there on, which readers treat as the end of the stream: what
+    decoded before it is still usable.
+    """
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            yield from frames
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        logger.warning(
+            "%s: stream ends early (%s); using what decoded before it", container.name, exc
+        )
+
+
 def container_origin(container: av.container.InputContainer) -> float:
     """Seconds of the container start (time 0 of the avsep timeline)."""
     start = container.start_time
     return start / av.time_base if start is not None else 0.0
 
 
-def select_stream(path: Path, streams: tuple, kind: str, index: int | None):
+def select_stream(
+    path: Path, streams: tuple[av.stream.Stream, ...], kind: str, index: int | None
+) -> av.stream.Stream | None:
     """The ``index``-th stream of ``kind`` (first by default), None when there is none."""
     if index is None:
         return streams[0] if streams else None
     if not 0 <= index < len(streams):
         if not streams:
-            raise InputError(f"{path}: has no {kind} streams, so --{kind}-stream {index} cannot be used")
+            raise InputError(
+                f"{path}: has no {kind} streams, so --{kind}-stream {index} cannot be used"
+            )
         raise InputError(
             f"{path}: no {kind} stream {index} (the file has {len(streams)}); "
             f"pick 0..{len(streams) - 1} with --{kind}-stream"
@@ -144,20 +173,20 @@ def select_stream(path: Path, streams: tuple, kind: str, index: int | None):
     return streams[index]
 
 
-def video_streams(container: av.container.InputContainer) -> tuple:
+def video_streams(container: av.container.InputContainer) -> tuple[av.stream.Stream, ...]:
     """Real video streams; cover art ("attached pictures" in audio files) is not a video."""
     return tuple(
         s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
     )
 
 
-def _seconds(stream) -> float | None:
+def _seconds(stream: av.stream.Stream) -> float | None:
     if stream.duration is None or stream.time_base is None:
         return None
     return float(stream.duration * stream.time_base)
 
 
-def _rotation_from_tag(stream) -> int | None:
+def _rotation_from_tag(stream: av.stream.Stream) -> int | None:
     """Clockwise rotation from a legacy ``rotate`` tag (older muxers/FFmpeg versions)."""
     tag = stream.metadata.get("rotate")
     if tag is None:
@@ -168,7 +197,9 @@ def _rotation_from_tag(stream) -> int | None:
         return None
 
 
-def _rotations(container: av.container.InputContainer, streams: tuple) -> dict[int, int]:
+def _rotations(
+    container: av.container.InputContainer, streams: tuple[av.stream.Stream, ...]
+) -> dict[int, int]:
     """Clockwise display rotation per stream index.
 
     FFmpeg 7+ exposes the display matrix only as side data, which PyAV surfaces on decoded frames
@@ -214,7 +245,9 @@ def _scan_duration(container: av.container.InputContainer, origin: float) -> flo
     return end
 
 
-def probe(path: str | Path, audio_stream: int | None = None, video_stream: int | None = None) -> MediaInfo:
+def probe(
+    path: str | Path, audio_stream: int | None = None, video_stream: int | None = None
+) -> MediaInfo:
     """Describe ``path``; raises :class:`InputError` if it is not a usable media file.
 
     ``audio_stream``/``video_stream`` are 0-based among streams of that type. A file without
@@ -238,7 +271,9 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
         for s in vstreams:
             ctx = s.codec_context
             rotation = rotations.get(s.index, 0)
-            width, height = (ctx.height, ctx.width) if rotation in (90, 270) else (ctx.width, ctx.height)
+            width, height = ctx.width, ctx.height
+            if rotation in (90, 270):
+                width, height = height, width
             rate = s.average_rate or s.guessed_rate or s.base_rate
             videos.append(
                 VideoStreamInfo(
@@ -266,17 +301,15 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
             duration = container.duration / av.time_base
         else:
             known = [d for d in (*(v.duration for v in videos), *(a.duration for a in audios)) if d]
-            duration = max(known) if known else _scan_duration(container, container_origin(container))
-        format_name = container.format.name
-
-    by_index = {v.index: v for v in videos} | {a.index: a for a in audios}
-    return MediaInfo(
-        path=path,
-        format=format_name,
-        duration=duration,
-        size_bytes=size,
-        video=by_index[selected_video.index] if selected_video is not None else None,
-        audio=by_index[selected_audio.index] if selected_audio is not None else None,
-        videos=tuple(videos),
-        audios=audios,
-    )
+            origin = container_origin(container)
+            duration = max(known) if known else _scan_duration(container, origin)
+        return MediaInfo(
+            path=path,
+            format=container.format.name,
+            duration=duration,
+            size_bytes=size,
+            video=videos[vstreams.index(selected_video)] if selected_video is not None else None,
+            audio=audios[astreams.index(selected_audio)] if selected_audio is not None else None,
+            videos=tuple(videos),
+            audios=audios,
+        )

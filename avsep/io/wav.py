@@ -1,0 +1,295 @@
+"""Streaming WAV output that never leaves a partial file behind.
+
+Separation of a long input runs for minutes and writes as it goes. :class:`AtomicWavWriter`
+writes to a hidden temporary file next to the target and renames it into place only when
+everything succeeded, so an interrupted or failed run leaves either the old state or a complete
+file, never a truncated WAV that looks valid.
+
+The RIFF encoding is done here rather than with libsndfile because disk errors must reach us as
+``OSError``s with an errno (``ENOSPC``, ``EACCES``, ...) to be reported properly; through
+libsndfile they surface as a bare short-write assertion.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+import sys
+import tempfile
+import weakref
+from collections.abc import Iterable
+from itertools import chain
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import numpy as np
+
+from avsep.errors import AvsepError, InputError
+from avsep.io.media import os_reason
+
+#: Output sample formats by CLI name, with the matching soundfile subtype names.
+FORMATS = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
+
+#: Bytes per sample per format.
+_WIDTH = {"pcm16": 2, "pcm24": 3, "float": 4}
+
+_WAVE_FORMAT_PCM = 1
+_WAVE_FORMAT_IEEE_FLOAT = 3
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+#: Tail of the KSDATAFORMAT_SUBTYPE GUIDs; the first two bytes are the format code.
+_GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+#: Speaker masks for the layouts we write; other counts declare no speaker positions.
+_CHANNEL_MASK = {1: 0x4, 2: 0x3}
+
+#: Largest data chunk a RIFF size field can describe.
+_MAX_DATA = 0xFFFFFFFF - 72
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int) -> bytes:
+    """RIFF/WAVE header for ``data_bytes`` of samples.
+
+    WAVE_FORMAT_EXTENSIBLE is used for more than two channels or more than 16 bits, as the
+    format's specification asks (and libsndfile/FFmpeg write); float also gets its ``fact``
+    chunk. The header size depends only on channels and format, so it can be rewritten in place
+    once the length is known.
+    """
+    width = _WIDTH[fmt]
+    code = _WAVE_FORMAT_IEEE_FLOAT if fmt == "float" else _WAVE_FORMAT_PCM
+    block_align = width * channels
+    fields = (channels, sample_rate, sample_rate * block_align, block_align, width * 8)
+    if channels > 2 or width > 2:
+        fmt_chunk = struct.pack("<HHIIHH", _WAVE_FORMAT_EXTENSIBLE, *fields)
+        fmt_chunk += struct.pack("<HHI", 22, width * 8, _CHANNEL_MASK.get(channels, 0))
+        fmt_chunk += struct.pack("<H", code) + _GUID_TAIL
+    else:
+        fmt_chunk = struct.pack("<HHIIHH", code, *fields)
+    chunks = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt_chunk)) + fmt_chunk
+    if fmt == "float":
+        frames = min(data_bytes // block_align, 0xFFFFFFFF)
+        chunks += b"fact" + struct.pack("<II", 4, frames)
+    chunks += b"data" + struct.pack("<I", data_bytes)
+    riff_size = min(len(chunks) + data_bytes, 0xFFFFFFFF)
+    return b"RIFF" + struct.pack("<I", riff_size) + chunks
+
+
+def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
+    """Samples as little-endian WAV bytes; PCM formats clip to [-1, 1] instead of wrapping."""
+    data = np.asarray(block, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[1] != channels:
+        raise ValueError(
+            f"expected {channels} channel(s) as [n] or [n, {channels}], got shape {block.shape}"
+        )
+    if fmt == "float":
+        return data.astype("<f4").tobytes()
+    # NaN (a diverged model) becomes silence rather than an undefined integer.
+    clipped = np.clip(np.nan_to_num(data, nan=0.0), -1.0, 1.0)
+    if fmt == "pcm16":
+        return np.round(clipped * 32767.0).astype("<i2").tobytes()
+    ints = np.round(clipped.astype(np.float64) * 8388607.0).astype("<i4")
+    return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+
+def _write_error(path: Path, exc: OSError) -> AvsepError:
+    return AvsepError(f"cannot write {path}: {os_reason(exc)}")
+
+
+def _discard(handle: BinaryIO, temp: str) -> None:
+    """Close and delete a temporary file, ignoring errors (it may already be gone)."""
+    try:
+        handle.close()
+    except OSError:
+        pass
+    try:
+        os.unlink(temp)
+    except OSError:
+        pass
+
+
+class AtomicWavWriter:
+    """Write a WAV to ``path`` all-or-nothing; use as a context manager.
+
+    Samples go to ``<dir>/.<name>.<random>.tmp``; a clean exit (or :meth:`close`) renames that
+    onto ``path``, an exception (KeyboardInterrupt included) or :meth:`abort` deletes it. A writer
+    dropped without either is cleaned up when garbage-collected or at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        sample_rate: int,
+        channels: int = 1,
+        fmt: str = "pcm16",
+        overwrite: bool = False,
+    ) -> None:
+        _check_format(fmt)
+        if sample_rate <= 0 or channels <= 0:
+            raise ValueError(f"bad WAV parameters: {sample_rate} Hz, {channels} channel(s)")
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.fmt = fmt
+        self.overwrite = overwrite
+        self._data_bytes = 0
+        self._committed = False
+        self._check_target()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._temp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
+        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._cleanup = weakref.finalize(self, _discard, self._file, self._temp)
+        try:
+            # mkstemp creates 0600; give the result the permissions a plain open() would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
+            self._file.write(_header(sample_rate, channels, fmt, 0))
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.path, exc) from None
+
+    def _check_target(self) -> None:
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: is a directory; give a file name for the output")
+        if self.path.exists() and not self.overwrite:
+            raise InputError(
+                f"{self.path} already exists; "
+                "pass --overwrite to replace it or --skip-existing to keep it"
+            )
+
+    def write(self, block: np.ndarray) -> None:
+        """Append samples: float ``[n]`` for mono or ``[n, channels]``."""
+        data = _encode(block, self.channels, self.fmt)
+        if self._data_bytes + len(data) > _MAX_DATA:
+            self.abort()
+            raise AvsepError(
+                f"cannot write {self.path}: longer than a WAV file can hold (4 GiB); "
+                "use --format pcm16 or split the input"
+            )
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.path, exc) from None
+        self._data_bytes += len(data)
+
+    def close(self) -> Path:
+        """Finish the header, flush to disk and rename into place; returns the final path.
+
+        The fsync comes before the rename so that a crash cannot leave a complete-looking name
+        over incomplete data, and so that space errors reported late (NFS, quotas) still abort.
+        Closing again is a no-op; closing an aborted writer is a bug (ValueError).
+        """
+        if self._committed:
+            return self.path
+        if not self._cleanup.alive:
+            raise ValueError(f"the writer for {self.path} was aborted; nothing to close")
+        try:
+            self._check_target()
+            self._file.seek(0)
+            self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.path, exc) from None
+        except BaseException:
+            self.abort()
+            raise
+        self._cleanup.detach()
+        self._committed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything written so far (idempotent)."""
+        self._cleanup()
+
+    def __enter__(self) -> AtomicWavWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_wav_stdout(
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    fmt: str = "pcm16",
+    stream: BinaryIO | None = None,
+) -> bool:
+    """Stream a WAV to ``stream`` (default: standard output) while ``blocks`` are produced.
+
+    The channel count comes from the first block (``[n]`` mono or ``[n, ch]``). The length is
+    unknown up front, so the header declares the largest size; readers stop at end of stream,
+    which is how FFmpeg and sox write WAV to pipes. If ``stream`` is seekable (stdout redirected
+    to a file) the header is rewritten with the true size at the end.
+
+    Returns True when everything was written, False when the reader closed the pipe early
+    (``| head``, a player that quit): not a failure, so the caller should stop producing and exit
+    quietly. Standard output is then pointed at /dev/null so that the interpreter's final flush
+    does not print a BrokenPipeError traceback on the way out. An exception raised while
+    producing ``blocks`` propagates; what was already sent stays sent (a pipe cannot be undone).
+    """
+    _check_format(fmt)
+    out = stream if stream is not None else sys.stdout.buffer
+    iterator = iter(blocks)
+    first = next(iterator, None)
+    channels = 1 if first is None or np.ndim(first) == 1 else np.shape(first)[1]
+    try:
+        out.write(_header(sample_rate, channels, fmt, _MAX_DATA))
+        written = 0
+        for block in chain([] if first is None else [first], iterator):
+            data = _encode(block, channels, fmt)
+            out.write(data)
+            written += len(data)
+        out.flush()
+        if _seekable(out) and written <= _MAX_DATA:
+            out.seek(0)
+            out.write(_header(sample_rate, channels, fmt, written))
+            out.seek(0, os.SEEK_END)
+            out.flush()
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:  # BrokenPipeError has EPIPE too
+            raise AvsepError(f"cannot write to standard output: {os_reason(exc)}") from None
+        _silence_stdout(out)
+        return False
+    return True
+
+
+def _seekable(out: BinaryIO) -> bool:
+    try:
+        return out.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _silence_stdout(out: BinaryIO) -> None:
+    if out is not getattr(sys.stdout, "buffer", None):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)

@@ -1,0 +1,504 @@
+"""Melodies from the music21 corpus, played like a musician would: MIDI built with mido.
+
+Three corpora ship with the music21 wheel (BSD-3-Clause; the works are public domain):
+
+* ``bach``: the 408 four-voice chorales (``bach/*.mxl``), every voice a melody;
+* ``ryans``: Ryan's Mammoth Collection, 1,059 fiddle tunes (reels, jigs, hornpipes);
+* ``palestrina``: 1,318 movements of vocal polyphony (``palestrina/*.krn``), every voice a line.
+
+A *work* is one corpus file; a *melody* one voice (part) of it. Parsing costs 0.05-0.3 s a
+work, so works are parsed only when a build needs them and the notes are cached as JSON under
+the cache directory (``$AVSEP_CACHE_DIR``, else ``$XDG_CACHE_HOME/avsep``, else
+``~/.cache/avsep``); the music21 metadata cache (the slow first ``corpus.search``) is never
+used. Works are dealt to train/val/test so that no work, and no tune that opens with the same
+20 intervals (Bach harmonised many hymn tunes more than once), is in two splits.
+
+:func:`arrange` turns a melody into a :class:`Performance` for one instrument: a segment of the
+clip's length, transposed into the instrument's range, at a tempo set from the melody's note
+values, with rubato, timing jitter, phrase dynamics, accents, articulation, pitch-bend vibrato
+and (erhu) pitch-bend portamento. :func:`write_midi` writes performances back to back into one
+MIDI file so that one fluidsynth run renders many clips.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from avsep.errors import AvsepError
+from avsep.train.build.instruments import InstrumentSpec, Program
+
+CACHE_VERSION = 1
+
+Note = tuple[float, float, int]  # onset (quarters), duration (quarters), MIDI pitch
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    corpus_dir: str
+    suffix: str
+    #: share of the works drawn from this family
+    weight: float
+    #: seconds the melody's median note lasts, drawn uniformly in this range
+    median_note_s: tuple[float, float]
+    #: at most this many voices of one work are used
+    max_parts: int
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("bach", "bach", ".mxl", 0.4, (0.38, 0.8), 2),
+    Family("ryans", "ryansMammoth", ".abc", 0.35, (0.13, 0.3), 1),
+    Family("palestrina", "palestrina", ".krn", 0.25, (0.3, 0.65), 2),
+)
+_FAMILY = {f.key: f for f in FAMILIES}
+
+
+@dataclass(frozen=True)
+class WorkRef:
+    id: str  # "bach/bwv1.6"
+    family: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Melody:
+    id: str  # "bach/bwv1.6#2"
+    work: str
+    family: str
+    part_name: str
+    notes: tuple[Note, ...]
+
+
+@dataclass
+class Performance:
+    """One clip's worth of MIDI on one channel; times in seconds from the clip's start."""
+
+    program: int
+    bend_range: int  # semitones
+    notes: list[tuple[float, float, int, int]]  # start, end, pitch, velocity
+    bends: list[tuple[float, int]] = field(default_factory=list)  # time, -8192..8191
+    controls: list[tuple[float, int, int]] = field(default_factory=list)  # time, cc, value
+    info: dict = field(default_factory=dict)
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("AVSEP_CACHE_DIR"):
+        return Path(os.environ["AVSEP_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "avsep"
+
+
+def music21_version() -> str:
+    import music21
+
+    return str(music21.__version__)
+
+
+def list_works() -> dict[str, list[WorkRef]]:
+    """The corpus files of each family, sorted by name (fast: no parsing, no metadata cache)."""
+    from music21 import corpus
+
+    found: dict[str, list[WorkRef]] = {f.key: [] for f in FAMILIES}
+    for p in corpus.getPaths():
+        p = Path(p)
+        for f in FAMILIES:
+            if p.parent.name == f.corpus_dir and p.suffix == f.suffix:
+                found[f.key].append(WorkRef(f"{f.key}/{p.stem}", f.key, p))
+    for k in found:
+        found[k].sort(key=lambda w: w.id)
+    if not any(found.values()):
+        raise AvsepError("the music21 corpus has none of the expected works; reinstall music21 (pip install --force-reinstall music21)")
+    return found
+
+
+def _extract(part) -> list[Note]:
+    """A monophonic line from a music21 part: ties merged, chords to their top note."""
+    raw: list[Note] = []
+    for n in part.flatten().stripTies().notes:
+        ql = float(n.quarterLength)
+        if ql <= 0:  # grace notes
+            continue
+        pitch = max(p.midi for p in n.pitches) if n.isChord else n.pitch.midi
+        raw.append((float(n.offset), ql, int(pitch)))
+    raw.sort(key=lambda x: (x[0], -x[2]))
+    out: list[Note] = []
+    for on, dur, p in raw:
+        if out and abs(out[-1][0] - on) < 1e-9:
+            continue  # a second note at the same onset: keep the higher one
+        if out and out[-1][0] + out[-1][1] > on:
+            prev = out[-1]
+            out[-1] = (prev[0], on - prev[0], prev[2])
+        out.append((on, dur, p))
+    return out
+
+
+def _cache_path(cache_dir: Path, ref: WorkRef) -> Path:
+    safe = ref.id.replace("/", "__")
+    return cache_dir / "melodies" / f"v{CACHE_VERSION}-music21-{music21_version()}" / f"{safe}.json"
+
+
+def load_work(ref: WorkRef, cache_dir: Path) -> list[tuple[str, list[Note]]]:
+    """The voices of one work as (part name, notes), from the cache or parsed and cached."""
+    path = _cache_path(cache_dir, ref)
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+            return [(p["name"], [tuple(x) for x in p["notes"]]) for p in data["parts"]]  # type: ignore[misc]
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged cache file is parsed again
+    from music21 import converter
+
+    try:
+        score = converter.parse(ref.path, forceSource=True, storePickle=False)
+    except Exception:  # noqa: BLE001 - a corpus file music21 cannot read is skipped
+        parts: list[tuple[str, list[Note]]] = []
+    else:
+        voices = list(getattr(score, "parts", [])) or [score]
+        parts = [(str(v.partName or f"part{i}"), _extract(v)) for i, v in enumerate(voices)]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"work": ref.id, "parts": [{"name": n, "notes": x} for n, x in parts]}))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs time
+    return parts
+
+
+def usable(name: str, notes: Sequence[Note]) -> bool:
+    if any(w in name.lower() for w in ("timp", "perc", "drum")):
+        return False
+    if len(notes) < 16:
+        return False
+    end = notes[-1][0] + notes[-1][1]
+    if end < 8:
+        return False
+    covered = sum(d for _, d, _ in notes)
+    pitches = [p for *_, p in notes]
+    return covered / end >= 0.7 and max(pitches) - min(pitches) <= 28
+
+
+def fingerprint(notes: Sequence[Note]) -> tuple[int, ...] | None:
+    """The first 20 pitch intervals (repeated notes dropped): the same tune, any key or rhythm."""
+    steps: list[int] = []
+    prev = None
+    for _, _, p in notes:
+        if prev is not None and p != prev:
+            steps.append(p - prev)
+            if len(steps) == 20:
+                break
+        prev = p
+    return tuple(steps) if len(steps) >= 8 else None
+
+
+@dataclass
+class MelodyPlan:
+    pools: dict[str, list[Melody]]
+    works: dict[str, list[str]]  # split -> work ids
+    parsed: int
+
+
+def select_melodies(
+    need: Mapping[str, int],
+    seed: int,
+    cache_dir: Path,
+    on_work: Callable[[int, int], None] | None = None,
+) -> MelodyPlan:
+    """Deal works to splits until each split has ``need[split]`` distinct melodies (or the
+    corpus runs out, in which case melodies are reused with other segments/instruments).
+
+    Deterministic in ``seed`` and ``need``. ``on_work(done, total_needed)`` reports progress.
+    """
+    works = list_works()
+    rng = np.random.default_rng([seed, 0x6D656C])
+    fams = [f for f in FAMILIES if works[f.key]]
+    order = {f.key: rng.permutation(len(works[f.key])) for f in fams}
+    pos = {f.key: 0 for f in fams}
+    splits = list(need)
+    pools: dict[str, list[Melody]] = {s: [] for s in splits}
+    split_works: dict[str, list[str]] = {s: [] for s in splits}
+    fp_split: dict[tuple[int, ...], str] = {}
+    total = sum(need.values())
+    parsed = 0
+    while True:
+        deficit = {s: need[s] - len(pools[s]) for s in splits}
+        if all(d <= 0 for d in deficit.values()):
+            break
+        live = [f for f in fams if pos[f.key] < len(works[f.key])]
+        if not live:
+            break
+        w = np.array([f.weight for f in live])
+        fam = live[int(rng.choice(len(live), p=w / w.sum()))]
+        ref = works[fam.key][int(order[fam.key][pos[fam.key]])]
+        pos[fam.key] += 1
+        parts = [(i, n, x) for i, (n, x) in enumerate(load_work(ref, cache_dir)) if usable(n, x)]
+        parsed += 1
+        if not parts:
+            continue
+        fps = {fingerprint(x) for _, _, x in parts} - {None}
+        forced = sorted({fp_split[f] for f in fps if f in fp_split})
+        if len(forced) > 1:
+            continue  # shares tunes with works in two splits: use it nowhere
+        if forced:
+            split = forced[0]
+        else:
+            split = max(splits, key=lambda s: (deficit[s] / max(need[s], 1), -splits.index(s)))
+        for f in fps:
+            fp_split[f] = split
+        pick = rng.permutation(len(parts))[: fam.max_parts]
+        for j in sorted(int(k) for k in pick):
+            i, name, notes = parts[j]
+            pools[split].append(Melody(f"{ref.id}#{i}", ref.id, fam.key, name, tuple(notes)))
+        split_works[split].append(ref.id)
+        if on_work is not None:
+            on_work(min(sum(len(p) for p in pools.values()), total), total)
+    for s in splits:
+        if need[s] > 0 and not pools[s]:
+            raise AvsepError(f"the music21 corpus gave no melodies for the {s} split; reinstall music21")
+    return MelodyPlan(pools, split_works, parsed)
+
+
+# ---------------------------------------------------------------------------------------------
+# performance
+
+
+def _choose_shift(lo: int, hi: int, prog: Program, rng: np.random.Generator) -> int:
+    centre = (prog.low + prog.high) / 2
+    width = prog.high - prog.low
+    shifts = np.arange(prog.low - lo, prog.high - hi + 1)
+    if len(shifts) == 0:
+        return int(round(centre - (lo + hi) / 2))
+    mid = (lo + hi) / 2 + shifts
+    w = np.exp(-0.5 * ((mid - centre) / (width / 5 + 1)) ** 2)
+    return int(shifts[int(rng.choice(len(shifts), p=w / w.sum()))])
+
+
+def _fold(p: int, prog: Program) -> int:
+    while p < prog.low:
+        p += 12
+    while p > prog.high:
+        p -= 12
+    return p
+
+
+def arrange(
+    melody: Melody,
+    spec: InstrumentSpec,
+    prog: Program,
+    clip_s: float,
+    rng: np.random.Generator,
+) -> Performance:
+    """A ``clip_s``-second performance of a segment of ``melody`` on ``prog``."""
+    notes = list(melody.notes)
+    fam = _FAMILY[melody.family]
+    durs = np.array([d for _, d, _ in notes])
+    median_q = float(np.median(durs))
+    spq = rng.uniform(*fam.median_note_s) * spec.tempo_scale / median_q  # seconds per quarter
+    spq = float(np.clip(spq, 0.12, 1.6))
+    end_q = notes[-1][0] + notes[-1][1]
+    # loop short tunes (with a beat of rest) until they outlast the clip
+    period = end_q + 1.0
+    reps = max(1, math.ceil((clip_s + 2.0) / (period * spq)))
+    looped = [(on + r * period, d, p) for r in range(reps) for on, d, p in notes]
+    total_q = period * reps - 1.0
+    # a start on a note onset whose window is mostly sounding notes
+    window_q = clip_s / spq
+    starts = [on for on, _, _ in looped if on + window_q <= total_q] or [0.0]
+    start_q, best = starts[0], -1.0
+    for _ in range(6):
+        cand = float(starts[int(rng.integers(len(starts)))])
+        cov = sum(
+            max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in looped
+        ) / window_q
+        if cov > best:
+            start_q, best = cand, cov
+        if cov >= 0.75:
+            break
+    seg = [(on - start_q, d, p) for on, d, p in looped if start_q <= on < start_q + window_q]
+    pitches = [p for *_, p in seg]
+    shift = _choose_shift(min(pitches), max(pitches), prog, rng)
+    # time: lead-in, rubato (a slow sine time warp, monotonic), per-note jitter
+    lead = rng.uniform(0.0, 0.3)
+    warp_p = rng.uniform(3.0, 9.0)
+    warp_a = rng.uniform(0.0, 0.05) * warp_p / (2 * math.pi)
+    warp_ph = rng.uniform(0, 2 * math.pi)
+
+    def t_of(q: float) -> float:
+        t = q * spq
+        return lead + t + warp_a * (math.sin(2 * math.pi * t / warp_p + warp_ph) - math.sin(warp_ph))
+
+    artic = 0.98 if spec.plucked else rng.uniform(0.8, 0.97)
+    base_vel = rng.uniform(58, 104)
+    dyn_p = rng.uniform(3.0, 8.0)
+    dyn_ph = rng.uniform(0, 2 * math.pi)
+    dyn_a = rng.uniform(4, 16)
+    out: list[tuple[float, float, int, int]] = []
+    for k, (on, d, p) in enumerate(seg):
+        s = t_of(on) + float(rng.normal(0, 0.008))
+        nxt = t_of(seg[k + 1][0]) if k + 1 < len(seg) else t_of(on + d)
+        e = s + max(0.05, (t_of(on + d) - t_of(on)) * artic * rng.uniform(0.95, 1.0))
+        e = min(e, nxt - 0.004) if k + 1 < len(seg) else e
+        if out and s <= out[-1][0] + 0.02:
+            s = out[-1][0] + 0.02
+        if e <= s + 0.03:
+            e = s + 0.05
+        if s >= clip_s:
+            break
+        vel = base_vel + dyn_a * math.sin(2 * math.pi * s / dyn_p + dyn_ph)
+        vel += 6 if abs(on - round(on)) < 1e-6 else 0  # on the beat
+        vel += rng.normal(0, 5)
+        out.append((s, min(e, clip_s + 0.5), _fold(p + shift, prog), int(np.clip(round(vel), 20, 127))))
+    if spec.roll:
+        out = _roll(out, rng)
+    perf = Performance(
+        program=prog.program,
+        bend_range=12 if spec.portamento else 2,
+        notes=out,
+        info={
+            "melody": melody.id,
+            "start_quarter": round(start_q, 4),
+            "seconds_per_quarter": round(spq, 4),
+            "transpose": shift,
+            "program": prog.program,
+        },
+    )
+    _add_bends(perf, spec, rng)
+    if not spec.plucked:
+        _add_expression(perf, clip_s, rng)
+    return perf
+
+
+def _roll(notes: list[tuple[float, float, int, int]], rng: np.random.Generator) -> list[tuple[float, float, int, int]]:
+    """Long notes of a struck instrument become rolls: strokes at 9-15 Hz, alternating hands."""
+    rate = rng.uniform(9.0, 15.0)
+    min_len = rng.uniform(0.3, 0.6)
+    out: list[tuple[float, float, int, int]] = []
+    for s, e, p, v in notes:
+        if e - s < min_len:
+            out.append((s, e, p, v))
+            continue
+        n = max(2, int((e - s) * rate))
+        step = (e - s) / n
+        for k in range(n):
+            vel = int(np.clip(v - (0 if k == 0 else 12) - (6 if k % 2 else 0) + rng.normal(0, 4), 20, 127))
+            out.append((s + k * step, s + (k + 1) * step - 0.004, p, vel))
+    return out
+
+
+def _add_bends(perf: Performance, spec: InstrumentSpec, rng: np.random.Generator) -> None:
+    depth = rng.uniform(*spec.vibrato_cents)
+    rate = rng.uniform(4.6, 6.4)
+    step = 1 / 50
+    cents_per_unit = perf.bend_range * 100 / 8191
+    last = 0
+    bends: list[tuple[float, int]] = []
+    prev = None
+    for s, e, p, _ in perf.notes:
+        glide = 0.0
+        glide_t = 0.0
+        if spec.portamento and prev is not None and s - prev[1] < 0.08 and 0 < abs(prev[2] - p) <= 9:
+            if rng.random() < 0.6:
+                glide = (prev[2] - p) * 100.0
+                glide_t = rng.uniform(0.05, 0.16)
+        delay = rng.uniform(0.12, 0.3)
+        t = s
+        while t < e:
+            c = 0.0
+            if glide and t - s < glide_t:
+                x = (t - s) / glide_t
+                c += glide * (1 - (3 * x * x - 2 * x**3))
+            if depth > 0 and t - s > delay:
+                ramp = min(1.0, (t - s - delay) / 0.25)
+                c += depth * ramp * math.sin(2 * math.pi * rate * (t - s - delay))
+            v = int(np.clip(round(c / cents_per_unit), -8192, 8191))
+            if v != last:
+                bends.append((t, v))
+                last = v
+            if not glide and depth <= 0:
+                break
+            t += step
+        if last != 0:  # back to centre before the next note
+            bends.append((min(e, t), 0))
+            last = 0
+        prev = (s, e, p)
+    perf.bends = bends
+
+
+def _add_expression(perf: Performance, clip_s: float, rng: np.random.Generator) -> None:
+    """Slow swells on CC11 (expression), every 0.1 s."""
+    a = rng.uniform(0, 22)
+    per = rng.uniform(2.5, 7.0)
+    ph = rng.uniform(0, 2 * math.pi)
+    last = -1
+    t = 0.0
+    while t < clip_s:
+        v = int(np.clip(round(112 + a * math.sin(2 * math.pi * t / per + ph) - a / 2), 40, 127))
+        if v != last:
+            perf.controls.append((t, 11, v))
+            last = v
+        t += 0.1
+
+
+# ---------------------------------------------------------------------------------------------
+# MIDI
+
+TICKS_PER_BEAT = 960
+TEMPO_US = 500_000  # 120 bpm: 1920 ticks a second
+TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / TEMPO_US
+
+
+def write_midi(items: Sequence[tuple[float, Performance]], path: Path, end_s: float) -> None:
+    """Write ``(offset_s, performance)`` pairs, each reset before it starts, as one MIDI file."""
+    import mido
+
+    ev: list[tuple[float, int, int, object]] = []  # time, priority, serial, message
+    serial = 0
+
+    def add(t: float, prio: int, msg: object) -> None:
+        nonlocal serial
+        ev.append((t, prio, serial, msg))
+        serial += 1
+
+    for off, perf in items:
+        t0 = max(0.0, off - 0.4)
+        add(t0, 0, mido.Message("control_change", control=120, value=0))  # all sound off
+        add(t0, 0, mido.Message("control_change", control=121, value=0))  # reset controllers
+        add(t0, 0, mido.Message("program_change", program=perf.program))
+        for cc, v in ((101, 0), (100, 0), (6, perf.bend_range), (38, 0), (101, 127), (100, 127)):
+            add(t0, 0, mido.Message("control_change", control=cc, value=v))
+        add(t0, 0, mido.Message("control_change", control=7, value=100))
+        add(t0, 0, mido.Message("control_change", control=10, value=64))
+        add(t0, 0, mido.Message("control_change", control=11, value=127))
+        add(t0, 0, mido.Message("pitchwheel", pitch=0))
+        for t, cc, v in perf.controls:
+            add(off + t, 1, mido.Message("control_change", control=cc, value=v))
+        for t, v in perf.bends:
+            add(off + t, 1, mido.Message("pitchwheel", pitch=v))
+        for s, e, p, vel in perf.notes:
+            add(off + e, 2, mido.Message("note_off", note=p, velocity=0))
+            add(off + s, 3, mido.Message("note_on", note=p, velocity=vel))
+    add(end_s, 4, mido.Message("control_change", control=123, value=0))
+    ev.sort(key=lambda x: (round(x[0] * TICKS_PER_SECOND), x[1], x[2]))
+    mid = mido.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=TEMPO_US, time=0))
+    cur = 0
+    for t, _, _, msg in ev:
+        tick = int(round(t * TICKS_PER_SECOND))
+        track.append(msg.copy(time=tick - cur))  # type: ignore[attr-defined]
+        cur = tick
+    mid.save(str(path))
+
+
+def stable_hash(*parts: object) -> int:
+    """A process-independent 32-bit hash (Python's ``hash`` of str is salted)."""
+    return zlib.crc32("\x1f".join(str(p) for p in parts).encode())

@@ -1,0 +1,126 @@
+"""The Debian programs and files a build needs, found (or reported missing) up front."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from avsep.errors import AvsepError
+
+APT_PACKAGES = (
+    "fluidsynth",
+    "fluid-soundfont-gm",
+    "timgm6mb-soundfont",
+    "musescore-general-soundfont-small",
+    "openclipart-svg",
+    "fonts-noto-color-emoji",
+    "librsvg2-bin",
+)
+APT_LINE = "sudo apt-get install " + " ".join(APT_PACKAGES)
+
+
+@dataclass(frozen=True)
+class SoundFont:
+    key: str
+    path: Path
+    package: str
+    licence: str
+
+
+#: every General MIDI font the build can use; it needs at least two of them
+SOUNDFONTS: tuple[SoundFont, ...] = (
+    SoundFont("fluidr3", Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), "fluid-soundfont-gm", "MIT"),
+    SoundFont(
+        "musescore",
+        Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"),
+        "musescore-general-soundfont-small",
+        "MIT (parts public domain / CC0)",
+    ),
+    SoundFont("timgm6mb", Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "timgm6mb-soundfont", "GPL-2"),
+)
+
+OPENCLIPART_DIR = Path("/usr/share/openclipart/svg")
+NOTO_EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+#: the one pixel size the bitmap emoji font can be rendered at
+NOTO_EMOJI_SIZE = 109
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    fluidsynth: str
+    rsvg_convert: str
+    soundfonts: tuple[SoundFont, ...]
+    openclipart_dir: Path
+    emoji_font: Path
+
+
+def _missing(what: str, package: str) -> AvsepError:
+    return AvsepError(
+        f"avsep data build needs {what} (Debian package {package}), which is missing; "
+        f"install the build's packages with: {APT_LINE}"
+    )
+
+
+def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
+    """Find fluidsynth, rsvg-convert, two or more soundfonts, the clipart and the emoji font.
+
+    Raises :class:`AvsepError` naming what is missing and the ``apt-get install`` line.
+    """
+    fluidsynth = shutil.which("fluidsynth")
+    if fluidsynth is None:
+        raise _missing("the fluidsynth program", "fluidsynth")
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg is None:
+        raise _missing("the rsvg-convert program", "librsvg2-bin")
+    if soundfonts is not None:
+        fonts = []
+        for p in soundfonts:
+            p = Path(p)
+            if not p.is_file():
+                raise AvsepError(f"soundfont {p} does not exist; pass existing .sf2/.sf3 files")
+            fonts.append(SoundFont(p.stem.lower(), p, "user-supplied", "see the font's own licence"))
+        found = tuple(fonts)
+    else:
+        found = tuple(f for f in SOUNDFONTS if f.path.is_file())
+    if len(found) < 2:
+        absent = [f for f in SOUNDFONTS if not f.path.is_file()]
+        names = ", ".join(f"{f.path} ({f.package})" for f in absent)
+        raise AvsepError(
+            f"avsep data build needs at least two General MIDI soundfonts, found {len(found)} "
+            f"(missing: {names}); install them with: {APT_LINE}"
+        )
+    if not (OPENCLIPART_DIR / "recreation" / "music").is_dir():
+        raise _missing(f"the clipart in {OPENCLIPART_DIR}", "openclipart-svg")
+    if not NOTO_EMOJI_FONT.is_file():
+        raise _missing(f"the emoji font {NOTO_EMOJI_FONT}", "fonts-noto-color-emoji")
+    return Toolchain(fluidsynth, rsvg, found, OPENCLIPART_DIR, NOTO_EMOJI_FONT)
+
+
+def check_python_packages() -> dict[str, str]:
+    """music21 and mido are imported late; report them missing the same way."""
+    versions: dict[str, str] = {}
+    try:
+        import music21
+
+        versions["music21"] = str(music21.__version__)
+    except ImportError as e:
+        raise AvsepError(f"avsep data build needs music21 ({e}); install it: pip install music21") from e
+    try:
+        import mido
+
+        versions["mido"] = str(mido.version_info)
+    except ImportError as e:
+        raise AvsepError(f"avsep data build needs mido ({e}); install it: pip install mido") from e
+    return versions
+
+
+def tool_version(exe: str) -> str:
+    """First line of ``exe --version`` (for the recipe), or '' if it will not say."""
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0].strip() if text else ""

@@ -1,0 +1,319 @@
+"""Typer commands for training and evaluation, mounted on the main CLI by ``register(app)``.
+
+Heavy imports (torch, mir_eval, the pipeline) happen inside the commands, so registering them
+costs nothing at ``avsep --help``. Every :class:`~avsep.errors.AvsepError` is printed as one
+line on stderr with its exit code (``--debug`` adds the traceback); this module does not
+import :mod:`avsep.cli` (training code never does).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from enum import Enum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from avsep.errors import AvsepError, InputError
+
+
+class Arch(str, Enum):
+    pcn = "pcn"
+    sop = "sop"
+
+
+class Backbone(str, Enum):
+    resnet18 = "resnet18"
+    efficientnet_lite0 = "efficientnet_lite0"
+
+
+class Schedule(str, Enum):
+    cosine = "cosine"
+    step = "step"
+    constant = "constant"
+
+
+class Mask(str, Enum):
+    binary = "binary"
+    soft = "soft"
+
+
+class OracleGrid(str, Enum):
+    linear = "linear"
+    warped = "warped"
+
+
+DEBUG = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")]
+
+
+def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """AvsepError -> one line on stderr and its exit code (traceback only with --debug)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug", False))
+        try:
+            return fn(*args, **kwargs)
+        except AvsepError as exc:
+            from rich.console import Console
+
+            err = Console(stderr=True, highlight=False)
+            if debug:
+                err.print_exception()
+            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _parse_channels(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise InputError(f"--channels {text!r}: give 7 comma-separated integers, e.g. 16,32,64,128,128,128,128") from None
+    if len(values) != 7 or min(values) < 1:
+        raise InputError(f"--channels {text!r}: give 7 positive comma-separated integers")
+    return values
+
+
+def _silence_warnings() -> None:
+    """The untrained-trunk warning is part of the report; torch's UserWarnings are noise here."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+# -- train ---------------------------------------------------------------------------------
+
+
+@_one_line_errors
+def train_command(
+    index: Annotated[
+        Optional[Path],
+        typer.Argument(help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume."),
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.")] = None,
+    val_index: Annotated[Optional[Path], typer.Option(help="Validation index CSV (default: val.csv beside train.csv).")] = None,
+    arch: Annotated[Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.")] = Arch.pcn,
+    channels: Annotated[str, typer.Option(help="PCN conv channels, 7 comma-separated.")] = "16,32,64,128,128,128,128",
+    cycles: Annotated[int, typer.Option(help="PCN recurrent cycles.")] = 4,
+    ngf: Annotated[int, typer.Option(help="SoP U-Net base width.")] = 16,
+    backbone: Annotated[Backbone, typer.Option(help="Visual trunk.")] = Backbone.efficientnet_lite0,
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file (resnet18: torchvision's ImageNet file).")] = None,
+    features: Annotated[Optional[Path], typer.Option(help="Feature cache from 'avsep features' (fast CPU training).")] = None,
+    freeze_visual: Annotated[bool, typer.Option("--freeze-visual/--finetune-visual", help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU).")] = True,
+    visual_lr_scale: Annotated[float, typer.Option(help="Trunk learning rate as a fraction of --lr when fine-tuning.")] = 0.1,
+    batch_size: Annotated[int, typer.Option(help="Mixtures per step.")] = 8,
+    steps: Annotated[Optional[int], typer.Option(help="Training steps (or give --epochs).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs over the index (or give --steps).")] = None,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
+    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1e-4,
+    schedule: Annotated[Schedule, typer.Option(help="LR schedule after warm-up.")] = Schedule.cosine,
+    warmup: Annotated[Optional[int], typer.Option(help="Warm-up steps (default min(500, 5%)).")] = None,
+    grad_clip: Annotated[float, typer.Option(help="Gradient norm clip (0 = off).")] = 5.0,
+    num_mix: Annotated[int, typer.Option(help="Sources per training mixture.")] = 2,
+    gain_db: Annotated[float, typer.Option(help="Random source gain range, +- dB.")] = 6.0,
+    fps: Annotated[Optional[float], typer.Option(help="Frame rate of the index's frames (default: meta.json, else 8).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the initialisation and the data.")] = 0,
+    val_mixtures: Annotated[int, typer.Option(help="Fixed validation mixtures.")] = 64,
+    val_every: Annotated[Optional[int], typer.Option(help="Validate every K steps (default: every epoch).")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="Write last.pt every K steps.")] = 500,
+    log_every: Annotated[int, typer.Option(help="Log the mean loss every K steps.")] = 10,
+    stop_after: Annotated[Optional[int], typer.Option(help="Stop this invocation after K steps (resume later).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue a run exactly from its last.pt.")] = None,
+    device: DEVICE = "auto",
+    workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
+    threads: Annotated[Optional[int], typer.Option(help="Torch CPU threads (default: torch's choice).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DEBUG = False,
+) -> None:
+    """Train a mask network by mix-and-separate on a MUSIC-layout index."""
+    _silence_warnings()
+    from avsep.train.loop import TrainConfig, train
+
+    config = TrainConfig(
+        index=str(index) if index else None,
+        val_index=str(val_index) if val_index else None,
+        out=str(out) if out else None,
+        arch=arch.value,
+        channels=_parse_channels(channels),
+        cycles=cycles,
+        ngf=ngf,
+        backbone=backbone.value,
+        backbone_weights=str(backbone_weights) if backbone_weights else None,
+        features=str(features) if features else None,
+        finetune_visual=not freeze_visual,
+        visual_lr_scale=visual_lr_scale,
+        batch_size=batch_size,
+        steps=steps,
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        schedule=schedule.value,
+        warmup=warmup,
+        grad_clip=grad_clip or None,
+        num_mix=num_mix,
+        gain_db=gain_db,
+        fps=fps,
+        seed=seed,
+        val_mixtures=val_mixtures,
+        val_every=val_every,
+        checkpoint_every=checkpoint_every,
+        log_every=log_every,
+        stop_after=stop_after,
+        resume=str(resume) if resume else None,
+        device=device,
+        workers=workers,
+        threads=threads,
+        progress=not quiet,
+        command="avsep " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    )
+    summary = train(config)
+    best = summary.get("best_val_sdr")
+    best_txt = f", best val SDR {best:.2f} dB at step {summary['best_step']}" if best is not None else ""
+    typer.echo(
+        f"trained {summary['steps']} steps ({summary['steps_per_s']} steps/s){best_txt}; "
+        f"checkpoints: {summary['last']}" + (f", {summary['best']}" if summary.get("best") else "")
+    )
+
+
+# -- evaluate ------------------------------------------------------------------------------
+
+
+@_one_line_errors
+def evaluate_command(
+    model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
+    index: Annotated[Path, typer.Option(help="Test index CSV (or a dataset folder: its test.csv).")],
+    num_mixtures: Annotated[int, typer.Option(help="Test mixtures (fixed by --seed).")] = 250,
+    num_mix: Annotated[int, typer.Option(help="Sources per mixture.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the test mixtures (same for every model).")] = 0,
+    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = Mask.binary,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
+    oracle_grid: Annotated[OracleGrid, typer.Option(help="Oracle IBM on the linear STFT or the model's warped grid.")] = OracleGrid.linear,
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file (as for separate).")] = None,
+    fps: Annotated[Optional[float], typer.Option(help="Frame rate of the index's frames.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Mixtures per forward pass.")] = 4,
+    device: DEVICE = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DEBUG = False,
+) -> None:
+    """SDR/SIR/SAR of a model on fixed test mixtures, with the oracle IBM and the mixture."""
+    _silence_warnings()
+    from avsep.train.evaluate import evaluate
+
+    evaluate(
+        model,
+        index,
+        num_mixtures=num_mixtures,
+        num_mix=num_mix,
+        seed=seed,
+        mask=mask.value,
+        device=device,
+        batch_size=batch_size,
+        backbone_weights=backbone_weights,
+        fps=fps,
+        oracle_grid=oracle_grid.value,
+        json_path=json_path,
+        progress=not quiet,
+    )
+
+
+@_one_line_errors
+def evaluate_real_command(
+    model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
+    realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
+    sets: Annotated[str, typer.Option(help="Comma-separated: fcsn, clipsep, duets.")] = "fcsn,clipsep,duets",
+    pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
+    seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
+    seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
+    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = Mask.binary,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4,
+    device: DEVICE = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DEBUG = False,
+) -> None:
+    """Score a model on real recordings: FCSN mixtures, CLIPSep demos, music-solo duets."""
+    _silence_warnings()
+    from avsep.train.evaluate import evaluate_real
+
+    if pairs < 1 or seconds <= 0:
+        raise InputError("--pairs must be at least 1 and --seconds positive")
+    evaluate_real(
+        model,
+        realclips,
+        sets=[s.strip() for s in sets.split(",") if s.strip()],
+        num_pairs=pairs,
+        segment_seconds=seconds,
+        seed=seed,
+        mask=mask.value,
+        device=device,
+        batch_size=batch_size,
+        backbone_weights=backbone_weights,
+        json_path=json_path,
+        progress=not quiet,
+    )
+
+
+# -- features ------------------------------------------------------------------------------
+
+
+@_one_line_errors
+def features_command(
+    index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")] = None,
+    backbone: Annotated[Backbone, typer.Option(help="Visual trunk.")] = Backbone.efficientnet_lite0,
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Frames per trunk forward.")] = 32,
+    fps: Annotated[Optional[float], typer.Option(help="Frame rate (only checked for consistency).")] = None,
+    device: DEVICE = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DEBUG = False,
+) -> None:
+    """Precompute the frozen trunk's per-frame features (makes CPU training feasible)."""
+    _silence_warnings()
+    from avsep.train.features import build_feature_cache
+
+    csvs: list[Path] = []
+    for p in index:
+        if p.is_dir():
+            found = [p / f"{s}.csv" for s in ("train", "val", "test") if (p / f"{s}.csv").is_file()]
+            if not found:
+                raise InputError(f"{p}: no train.csv, val.csv or test.csv in this folder")
+            csvs.extend(found)
+        else:
+            csvs.append(p)
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    target = out or (csvs[0].parent / f"features-{backbone.value}.pt")
+    result = build_feature_cache(
+        csvs,
+        backbone.value,
+        target,
+        weights=backbone_weights,
+        device=device,
+        batch_size=batch_size,
+        fps=fps,
+        progress=not quiet,
+    )
+    typer.echo(
+        f"{result['frames']} frames of {result['clips']} clips -> {result['path']} "
+        f"({result['bytes'] / 1e6:.1f} MB, {result['ms_per_frame']} ms/frame)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``train``, ``evaluate``, ``evaluate-real`` and ``features`` to ``app``."""
+    app.command("train", no_args_is_help=False)(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("evaluate-real")(evaluate_real_command)
+    app.command("features")(features_command)

@@ -1,0 +1,408 @@
+"""Index files and the mix-and-separate dataset.
+
+Index layout (Sound of Pixels / MUSIC): a header-less CSV per split with rows
+``audio_path,frames_dir,num_frames``. Paths are relative to the CSV's folder or absolute (the
+real MUSIC index files use absolute paths). A clip's *class* is the name of its audio file's
+parent folder (``audio/<class>/<id>.wav``). Frames are ``frames_dir/000001.jpg ...`` at a fixed
+rate: ``meta.json`` beside the CSV gives it as ``"fps"``; without one, pass ``fps`` (Sound of
+Pixels extracted MUSIC at 8 fps, which is the fallback).
+
+Frame timing: frame ``k`` (1-based) shows the time span ``[(k-1)/fps, k/fps)``, so the frame
+at time ``t`` is ``floor(t * fps) + 1`` (clamped to ``1..num_frames``), which is Sound of
+Pixels' convention (``center_time = (center_frame - 0.5) / fps``).
+
+:class:`MixDataset` item ``(epoch, i)`` (or plain ``i`` = epoch 0) draws ``num_mix`` clips of
+different classes, one ``clip``-sample segment each, and the frames around each segment's centre
+at :data:`avsep.chunking.FRAME_OFFSETS`. Every random choice comes from a generator seeded with
+``(seed, epoch, i)``, so an item is the same in any worker, in any order, after any resume.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsep.chunking import FRAME_OFFSETS
+from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
+from avsep.errors import InputError
+
+if TYPE_CHECKING:
+    from avsep.train.features import FeatureCache
+
+#: Frame rate assumed for an index without ``meta.json`` (Sound of Pixels' MUSIC frames).
+DEFAULT_FPS = 8.0
+FRAME_SIZE = 224
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One row of an index: a solo recording and its extracted frames."""
+
+    audio: Path
+    frames_dir: Path
+    num_frames: int
+
+    @property
+    def label(self) -> str:
+        """The clip's class: the name of the folder that holds its audio file."""
+        return self.audio.parent.name
+
+    def frame_path(self, number: int) -> Path:
+        return self.frames_dir / f"{number:06d}.jpg"
+
+
+@dataclass
+class Index:
+    """The clips of one or more index CSVs, with their frame rate."""
+
+    clips: list[Clip]
+    fps: float
+    sources: list[str] = field(default_factory=list)  # the CSV files read
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({c.label for c in self.clips})
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+
+def _read_fps(csv_path: Path, fps: float | None) -> float:
+    if fps is not None:
+        if not fps > 0:
+            raise InputError(f"--fps must be positive, got {fps}")
+        return float(fps)
+    meta = csv_path.parent / "meta.json"
+    if meta.is_file():
+        try:
+            value = float(json.loads(meta.read_text())["fps"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{meta}: no numeric 'fps' field ({type(exc).__name__}); fix the file or pass --fps") from exc
+        if value > 0:
+            return value
+        raise InputError(f"{meta}: fps must be positive, got {value}")
+    return DEFAULT_FPS
+
+
+def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = None) -> Index:
+    """Read one index CSV (or several, concatenated; they must agree on the frame rate)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    clips: list[Clip] = []
+    rates: set[float] = set()
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise InputError(f"{path}: index file not found (expected a CSV of audio,frames,num_frames)")
+        rates.add(_read_fps(path, fps))
+        base = path.parent
+        with path.open(newline="") as f:
+            for line_no, row in enumerate(csv.reader(f), 1):
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if len(row) < 3:
+                    raise InputError(
+                        f"{path}:{line_no}: expected 'audio_path,frames_dir,num_frames', got {','.join(row)!r}"
+                    )
+                try:
+                    num_frames = int(row[2])
+                except ValueError:
+                    raise InputError(f"{path}:{line_no}: num_frames {row[2]!r} is not an integer") from None
+                if num_frames < 1:
+                    raise InputError(f"{path}:{line_no}: num_frames must be at least 1, got {num_frames}")
+                audio, frames = Path(row[0].strip()), Path(row[1].strip())
+                clips.append(
+                    Clip(
+                        audio if audio.is_absolute() else base / audio,
+                        frames if frames.is_absolute() else base / frames,
+                        num_frames,
+                    )
+                )
+    if not clips:
+        raise InputError(f"{', '.join(map(str, paths))}: the index is empty")
+    if len(rates) > 1:
+        raise InputError(f"index files disagree on the frame rate ({sorted(rates)}); pass --fps")
+    return Index(clips, rates.pop(), [str(p) for p in paths])
+
+
+def resolve_split(path: str | Path, split: str) -> Path:
+    """``path`` itself if it is a CSV, else ``path/<split>.csv`` (a built dataset folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / f"{split}.csv"
+    return path
+
+
+def frame_numbers(centre: float, fps: float, num_frames: int, offsets: Sequence[float] = FRAME_OFFSETS) -> list[int]:
+    """1-based frame numbers shown at ``centre + offset`` seconds, clamped to the clip."""
+    return [min(max(int(math.floor((centre + off) * fps)) + 1, 1), num_frames) for off in offsets]
+
+
+# -- audio ----------------------------------------------------------------------------------
+
+
+class AudioReader:
+    """Reads model-rate segments of the index's audio; caches lengths (and non-wav decodes)."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE, cache_decoded: int = 0) -> None:
+        self.sample_rate = sample_rate
+        self._lengths: dict[Path, int] = {}
+        self._direct: dict[Path, bool] = {}
+        self._decoded: dict[Path, np.ndarray] = {}
+        self._cache_decoded = cache_decoded
+
+    def _info(self, path: Path) -> None:
+        import soundfile as sf
+
+        try:
+            info = sf.info(str(path))
+            direct = info.samplerate == self.sample_rate
+            length = info.frames
+        except Exception:  # not a soundfile format (mp4, mp3 on old libsndfile): decode once
+            direct = False
+            length = -1
+        if not direct:
+            length = self._decode(path).shape[0]
+        self._direct[path] = direct
+        self._lengths[path] = length
+
+    def _decode(self, path: Path) -> np.ndarray:
+        if path in self._decoded:
+            return self._decoded[path]
+        if not path.is_file():
+            raise InputError(f"{path}: audio file of the index not found")
+        from avsep.io.audio import load_audio
+
+        audio, _ = load_audio(path, sample_rate=self.sample_rate, mono=True)
+        audio = np.asarray(audio, dtype=np.float32)
+        if len(self._decoded) < self._cache_decoded:
+            self._decoded[path] = audio
+        return audio
+
+    def length(self, path: Path) -> int:
+        if path not in self._lengths:
+            if not path.is_file():
+                raise InputError(f"{path}: audio file of the index not found")
+            self._info(path)
+        return self._lengths[path]
+
+    def read(self, path: Path, start: int, count: int) -> np.ndarray:
+        """``count`` samples from ``start`` (zero-padded past the end), float32 mono."""
+        self.length(path)
+        if self._direct[path]:
+            import soundfile as sf
+
+            data, _ = sf.read(str(path), start=start, stop=start + count, dtype="float32", always_2d=True)
+            data = data.mean(axis=1)
+        else:
+            data = self._decode(path)[start : start + count]
+        out = np.zeros(count, dtype=np.float32)
+        out[: data.shape[0]] = data
+        return out
+
+
+def read_frames(clip: Clip, numbers: Sequence[int], size: int = FRAME_SIZE) -> np.ndarray:
+    """Frames ``[len(numbers), size, size, 3]`` uint8 (resized if the files are another size)."""
+    from PIL import Image
+
+    out = np.empty((len(numbers), size, size, 3), dtype=np.uint8)
+    for i, n in enumerate(numbers):
+        path = clip.frame_path(n)
+        try:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                if im.size != (size, size):
+                    im = im.resize((size, size), Image.BILINEAR)
+                out[i] = np.asarray(im)
+        except FileNotFoundError:
+            raise InputError(f"{path}: frame of the index not found (num_frames says {clip.num_frames})") from None
+    return out
+
+
+# -- the dataset ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    """Every random choice of one mixture (no audio or pixels): what the item will load."""
+
+    clips: tuple[int, ...]  # indices into Index.clips, one per source, of distinct classes
+    starts: tuple[int, ...]  # first sample of each source's segment
+    valid: tuple[int, ...]  # real samples in each segment (the rest is zero padding)
+    gains: tuple[float, ...]  # linear gain of each source (includes the 1/num_mix scaling)
+    frames: tuple[tuple[int, ...], ...]  # 1-based frame numbers per source
+
+    def to_dict(self, index: Index) -> dict[str, Any]:
+        return {
+            "sources": [
+                {
+                    "audio": str(index.clips[c].audio),
+                    "class": index.clips[c].label,
+                    "start": s,
+                    "valid": v,
+                    "gain": round(g, 6),
+                    "frames": list(f),
+                }
+                for c, s, v, g, f in zip(self.clips, self.starts, self.valid, self.gains, self.frames)
+            ]
+        }
+
+
+class MixDataset:
+    """Mix-and-separate training data: ``num_mix`` solos of different classes per item.
+
+    Items (``dataset[i]`` or ``dataset[(epoch, i)]``) are dicts of tensors:
+    ``audio`` float32 ``[N, clip]`` (the sources; the mixture is their sum) and either
+    ``frames`` uint8 ``[N, frames_per_clip, 224, 224, 3]`` or, with a ``feature_cache``,
+    ``visual`` float32 ``[N, D]`` (the guide: max over the frames of the cached features).
+
+    Source ``k`` is ``gain_k / num_mix * segment_k`` with ``gain_k`` uniform in
+    ``±gain_db`` dB (Sound of Pixels divides by N; the gain adds level variety). The first clip
+    of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
+    epoch); the others are drawn uniformly from the clips of the classes not used yet.
+    ``length`` overrides the number of items (validation / test sets of a fixed size).
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        num_mix: int = 2,
+        clip: int = WINDOW_SAMPLES,
+        frames_per_clip: int = 3,
+        seed: int = 0,
+        feature_cache: FeatureCache | None = None,
+        *,
+        gain_db: float = 6.0,
+        length: int | None = None,
+        offsets: Sequence[float] | None = None,
+        sample_rate: int = SAMPLE_RATE,
+    ) -> None:
+        if num_mix < 1:
+            raise InputError(f"--num-mix must be at least 1, got {num_mix}")
+        if len(index.classes) < num_mix:
+            raise InputError(
+                f"{', '.join(index.sources) or 'the index'} has {len(index.classes)} class(es) "
+                f"({', '.join(index.classes)}); mixing {num_mix} sources of different classes needs {num_mix}"
+            )
+        if offsets is None:
+            if frames_per_clip == len(FRAME_OFFSETS):
+                offsets = FRAME_OFFSETS
+            else:  # spread evenly over the same span as the default offsets
+                span = FRAME_OFFSETS[-1] - FRAME_OFFSETS[0]
+                offsets = tuple(
+                    FRAME_OFFSETS[0] + span * k / max(frames_per_clip - 1, 1) for k in range(frames_per_clip)
+                ) if frames_per_clip > 1 else (0.0,)
+        self.index = index
+        self.num_mix = num_mix
+        self.clip = clip
+        self.offsets = tuple(offsets)
+        self.seed = seed
+        self.feature_cache = feature_cache
+        self.gain_db = gain_db
+        self.length = len(index) if length is None else int(length)
+        self.sample_rate = sample_rate
+        self.audio = AudioReader(sample_rate)
+        labels = [c.label for c in index.clips]
+        self._classes = sorted(set(labels))
+        self._label_of = np.array([self._classes.index(lab) for lab in labels])
+        self._perms: dict[int, np.ndarray] = {}
+        if feature_cache is not None:
+            feature_cache.check_index(index)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _perm(self, epoch: int) -> np.ndarray:
+        if epoch not in self._perms:
+            if len(self._perms) > 4:
+                self._perms.clear()
+            self._perms[epoch] = np.random.default_rng([self.seed, epoch, 0x5EED]).permutation(len(self.index))
+        return self._perms[epoch]
+
+    def plan(self, key: int | tuple[int, int]) -> MixPlan:
+        """The random choices of item ``key`` (``i`` or ``(epoch, i)``); cheap, no decoding."""
+        epoch, i = (0, key) if isinstance(key, (int, np.integer)) else key
+        epoch, i = int(epoch), int(i)
+        rng = np.random.default_rng([self.seed, epoch, i])
+        first = int(self._perm(epoch)[i % len(self.index)])
+        chosen = [first]
+        for _ in range(self.num_mix - 1):
+            used = self._label_of[chosen]
+            candidates = np.flatnonzero(~np.isin(self._label_of, used))
+            chosen.append(int(candidates[rng.integers(len(candidates))]))
+        starts, valid, gains, frames = [], [], [], []
+        for c in chosen:
+            clip = self.index.clips[c]
+            length = self.audio.length(clip.audio)
+            if length >= self.clip:
+                start, n = int(rng.integers(0, length - self.clip + 1)), self.clip
+            else:
+                start, n = 0, max(length, 0)
+            gain_db = rng.uniform(-self.gain_db, self.gain_db) if self.gain_db > 0 else 0.0
+            starts.append(start)
+            valid.append(n)
+            gains.append(float(10.0 ** (gain_db / 20.0)) / self.num_mix)
+            centre = (start + n / 2.0) / self.sample_rate
+            frames.append(tuple(frame_numbers(centre, self.index.fps, clip.num_frames, self.offsets)))
+        return MixPlan(tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames))
+
+    def load(self, plan: MixPlan, frames: bool | None = None) -> dict[str, Any]:
+        """Audio and frames (or cached guide features) of a plan.
+
+        ``frames=True`` returns pixels even when a feature cache is set (evaluation).
+        """
+        import torch
+
+        audio = np.stack(
+            [
+                self.audio.read(self.index.clips[c].audio, s, self.clip) * np.float32(g)
+                for c, s, g in zip(plan.clips, plan.starts, plan.gains)
+            ]
+        )
+        item: dict[str, Any] = {"audio": torch.from_numpy(audio)}
+        want_frames = self.feature_cache is None if frames is None else frames
+        if want_frames:
+            pics = np.stack([read_frames(self.index.clips[c], f) for c, f in zip(plan.clips, plan.frames)])
+            item["frames"] = torch.from_numpy(pics)
+        else:
+            assert self.feature_cache is not None
+            vis = np.stack(
+                [self.feature_cache.guide(self.index.clips[c].frames_dir, f) for c, f in zip(plan.clips, plan.frames)]
+            )
+            item["visual"] = torch.from_numpy(vis)
+        return item
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        return self.load(self.plan(key))
+
+
+class StepSampler:
+    """Batch sampler over training steps: step ``s`` is batch ``s % per_epoch`` of epoch
+    ``s // per_epoch``, items ``(epoch, position)``. Starting at any step gives exactly the
+    batches an uninterrupted run would have seen there (exact resume)."""
+
+    def __init__(self, dataset_len: int, batch_size: int, start_step: int, end_step: int) -> None:
+        self.per_epoch = steps_per_epoch(dataset_len, batch_size)
+        self.batch_size = batch_size
+        self.start_step = start_step
+        self.end_step = end_step
+
+    def __len__(self) -> int:
+        return max(0, self.end_step - self.start_step)
+
+    def __iter__(self):
+        for step in range(self.start_step, self.end_step):
+            epoch, b = divmod(step, self.per_epoch)
+            yield [(epoch, b * self.batch_size + j) for j in range(self.batch_size)]
+
+
+def steps_per_epoch(dataset_len: int, batch_size: int) -> int:
+    """Full batches per epoch (at least one: a tiny index still trains, items repeat)."""
+    return max(1, dataset_len // batch_size)

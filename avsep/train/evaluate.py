@@ -1,0 +1,489 @@
+"""``avsep evaluate`` (synthetic test mixtures) and ``avsep evaluate-real`` (real recordings).
+
+Both separate through :class:`avsep.separate.Separator`, the product's own pipeline
+(``guide`` + ``separate_windows``, or ``separate_arrays`` for whole signals), so the numbers
+describe what users get. Scores are BSS Eval v3 (mir_eval, no permutation: the output of box
+``k`` is scored against source ``k``).
+
+:func:`evaluate` — ``num_mixtures`` test mixtures drawn from the index with ``seed`` alone
+(:class:`avsep.train.data.MixDataset` with no random gain), so every model is scored on the
+same mixtures. For each: the model, the oracle ideal binary mask (the ceiling of binary
+masking) and the mixture itself (the floor). A mixture with a silent reference is skipped for
+all three (BSS Eval is undefined there; Sound of Pixels does the same); so is one where the
+model outputs digital silence for a box, counted separately so that it stays visible.
+
+:func:`evaluate_real` — the real clips in ``../shared/realclips`` (read in place, never copied):
+
+* ``fcsn/2-mix-separation``, ``fcsn/3-mix-separation``: 10 s mixtures of real solos with the
+  ground truth of each, ``Object_detection_K.png`` (a crop of player K) as the box picture.
+  A sample without the pictures for every source is skipped and listed.
+* ``clipsep-demo``: a 4 s mixture of source a (``gt.wav``, 3 frames in ``av.mp4``) and source
+  b (``int.wav``) that has **no picture**: only source a is separated (one box) and scored,
+  with ``int.wav`` as the interfering reference of BSS Eval.
+* ``music-solo`` duets: a seeded set of pairs of solo recordings of different instruments,
+  6 s segments at the same offset in both, each scaled to the same RMS and summed; the frames
+  at the segment centre + :data:`FRAME_OFFSETS` (1 fps files), the full frame as the box.
+
+Reported per set: mean SDR / SIR / SAR, mean SDR of the mixture, SDRi (model minus
+mixture), and the "right box" rate: the fraction of outputs that correlate more with their
+own reference than with any other (does the picture steer the right instrument?).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avsep.chunking import FRAME_OFFSETS
+from avsep.dsp import SAMPLE_RATE
+from avsep.errors import AvsepError, InputError
+from avsep.train.metrics import (
+    SILENCE_THRESHOLD,
+    bss_eval,
+    is_silent,
+    mixture_floor,
+    oracle_ibm,
+    right_box,
+    summarize,
+)
+
+SYSTEMS = ("model", "oracle_ibm", "mixture")
+_SYSTEM_NAMES = {"model": "model", "oracle_ibm": "oracle IBM", "mixture": "mixture"}
+
+
+def default_realclips() -> Path:
+    """``../shared/realclips`` beside the repository (``/work/shared/realclips`` here)."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "realclips"
+
+
+def _separator(model: str | Path, device: str, mask: str, batch_size: int, backbone_weights: str | Path | None):
+    from avsep.separate import Separator
+
+    return Separator(model, device=device, mask=mask, batch_size=batch_size, backbone_weights=backbone_weights)
+
+
+def _model_info(sep) -> dict[str, Any]:
+    ck = sep.checkpoint
+    return {"arch": ck.arch, "backbone": ck.backbone, "sha256": ck.sha256, "trunk_pretrained": bool(sep.trunk.pretrained)}
+
+
+def _stats(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    return {m: summarize([r[m] for r in rows]) for m in ("sdr", "sir", "sar")}
+
+
+# -- synthetic test mixtures ---------------------------------------------------------------
+
+
+def evaluate(
+    model: str | Path,
+    index: str | Path,
+    *,
+    num_mixtures: int = 250,
+    num_mix: int = 2,
+    seed: int = 0,
+    mask: str = "binary",
+    device: str = "auto",
+    batch_size: int = 4,
+    backbone_weights: str | Path | None = None,
+    fps: float | None = None,
+    oracle_grid: str = "linear",
+    silence_threshold: float = SILENCE_THRESHOLD,
+    json_path: str | Path | None = None,
+    progress: bool = True,
+    console=None,
+) -> dict[str, Any]:
+    """Score ``model`` on fixed test mixtures of ``index``; returns (and optionally writes) a report."""
+    import torch
+
+    from avsep import dsp
+    from avsep.train.data import MixDataset, read_index, resolve_split
+
+    if num_mixtures < 1:
+        raise InputError(f"--num-mixtures must be at least 1, got {num_mixtures}")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    index_path = resolve_split(index, "test")
+    idx = read_index(index_path, fps=fps)
+    data = MixDataset(idx, num_mix, seed=seed, gain_db=0.0, length=num_mixtures)
+    sep = _separator(model, device, mask, batch_size, backbone_weights)
+
+    per_mix: list[dict[str, Any]] = []
+    rows: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
+    silent_refs = silent_mixtures = silent_estimates = 0
+    bar = _progress(progress, console)
+    with bar:
+        task = bar.add_task("evaluate", total=num_mixtures)
+        for start in range(0, num_mixtures, batch_size):
+            keys = list(range(start, min(start + batch_size, num_mixtures)))
+            plans = [data.plan(k) for k in keys]
+            items = [data.load(p, frames=True) for p in plans]
+            sources = np.stack([it["audio"].numpy() for it in items])  # [B, N, T]
+            crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
+            mixes = sources.sum(axis=1)
+            visual = sep.guide(crops)
+            estimates = sep.separate_windows(mixes, visual)  # [B, N, T]
+            for k, plan, refs, mix, est in zip(keys, plans, sources, mixes, estimates):
+                bar.advance(task)
+                record: dict[str, Any] = {"index": k, **plan.to_dict(idx)}
+                n_silent = sum(is_silent(r, silence_threshold) for r in refs)
+                if n_silent:
+                    silent_refs += n_silent
+                    silent_mixtures += 1
+                    record["skipped"] = "silent reference"
+                    per_mix.append(record)
+                    continue
+                if any(not np.any(e) for e in est):
+                    silent_estimates += 1
+                    record["skipped"] = "model output is silent"
+                    per_mix.append(record)
+                    continue
+                t = torch.from_numpy(refs)
+                ibm = oracle_ibm(dsp.stft(torch.from_numpy(mix)), dsp.stft(t), grid=oracle_grid)
+                for system, est_sys in (("model", est), ("oracle_ibm", ibm), ("mixture", mixture_floor(mix, len(refs)))):
+                    scores = bss_eval(refs, est_sys)
+                    record[system] = {m: [round(float(v), 4) for v in scores[m]] for m in scores}
+                    for j in range(len(refs)):
+                        rows[system].append({m: float(scores[m][j]) for m in scores})
+                per_mix.append(record)
+
+    results = {s: _stats(rows[s]) for s in SYSTEMS}
+    sdri = [m["sdr"] - f["sdr"] for m, f in zip(rows["model"], rows["mixture"])]
+    report = {
+        "model": str(model),
+        **_model_info(sep),
+        "index": str(index_path),
+        "num_mixtures": num_mixtures,
+        "num_mix": num_mix,
+        "seed": seed,
+        "mask": mask,
+        "oracle_grid": oracle_grid,
+        "metric": "BSS Eval v3 (mir_eval.separation.bss_eval_sources, compute_permutation=False)",
+        "scored_mixtures": len(rows["model"]) // max(num_mix, 1),
+        "skipped": {
+            "silent_references": silent_refs,
+            "mixtures_with_silent_reference": silent_mixtures,
+            "mixtures_with_silent_model_output": silent_estimates,
+            "silence_threshold": silence_threshold,
+        },
+        "results": results,
+        "sdri": summarize(sdri),
+        "mixtures": per_mix,
+    }
+    _print_eval(report, console)
+    if json_path:
+        _write_json(json_path, report)
+    return report
+
+
+def _print_eval(report: dict[str, Any], console) -> None:
+    from rich.table import Table
+
+    console = console or _stdout()
+    table = Table(title=f"{report['model']} on {report['scored_mixtures']} mixtures of {report['num_mix']} ({report['index']})")
+    table.add_column("system")
+    for m in ("SDR", "SIR", "SAR"):
+        table.add_column(f"{m} mean (median)", justify="right")
+    for system in SYSTEMS:
+        r = report["results"][system]
+        table.add_row(_SYSTEM_NAMES[system], *(f"{_fmt(r[m]['mean'])} ({_fmt(r[m]['median'])})" for m in ("sdr", "sir", "sar")))
+    console.print(table)
+    sk = report["skipped"]
+    console.print(
+        f"SDRi (model - mixture): mean {_fmt(report['sdri']['mean'])} dB, median {_fmt(report['sdri']['median'])} dB; "
+        f"skipped {sk['mixtures_with_silent_reference']} mixture(s) with {sk['silent_references']} silent reference(s), "
+        f"{sk['mixtures_with_silent_model_output']} with a silent model output; "
+        "oracle IBM = ceiling of binary masking, mixture = floor (no separation)"
+    )
+
+
+# -- real clips ----------------------------------------------------------------------------
+
+
+def evaluate_real(
+    model: str | Path,
+    realclips: str | Path | None = None,
+    *,
+    sets: Sequence[str] = ("fcsn", "clipsep", "duets"),
+    num_pairs: int = 20,
+    segment_seconds: float = 6.0,
+    seed: int = 0,
+    mask: str = "binary",
+    device: str = "auto",
+    batch_size: int = 4,
+    backbone_weights: str | Path | None = None,
+    json_path: str | Path | None = None,
+    progress: bool = True,
+    console=None,
+) -> dict[str, Any]:
+    """Score ``model`` on the real clips; returns (and optionally writes) a per-set report."""
+    root = Path(realclips) if realclips is not None else default_realclips()
+    if not root.is_dir():
+        raise InputError(f"{root}: real clips folder not found; pass --realclips PATH")
+    unknown = set(sets) - {"fcsn", "clipsep", "duets"}
+    if unknown:
+        raise InputError(f"unknown set(s) {sorted(unknown)}; choose from fcsn, clipsep, duets")
+    sep = _separator(model, device, mask, batch_size, backbone_weights)
+    report: dict[str, Any] = {"model": str(model), **_model_info(sep), "realclips": str(root), "mask": mask, "sets": {}, "skipped": []}
+    bar = _progress(progress, console)
+    with bar:
+        if "fcsn" in sets:
+            for name in ("2-mix-separation", "3-mix-separation"):
+                folder = root / "fcsn" / name
+                if folder.is_dir():
+                    report["sets"][f"fcsn/{name}"] = _fcsn(sep, folder, report["skipped"], bar)
+        if "clipsep" in sets and (root / "clipsep-demo").is_dir():
+            report["sets"]["clipsep-demo"] = _clipsep(sep, root / "clipsep-demo", report["skipped"], bar)
+        if "duets" in sets and (root / "music-solo").is_dir():
+            report["sets"]["music-solo duets"] = _duets(
+                sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar
+            )
+    if not report["sets"]:
+        raise InputError(f"{root}: none of fcsn/, clipsep-demo/, music-solo/ found")
+    _print_real(report, console)
+    if json_path:
+        _write_json(json_path, report)
+    return report
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return data.mean(axis=1), int(sr)
+
+
+def _read_picture(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _score(refs: np.ndarray, est: np.ndarray, mix: np.ndarray, rows: Sequence[int] | None = None) -> dict[str, Any]:
+    """BSS Eval of ``est`` and of the mixture floor, SDRi and right-box per output row."""
+    n = min(refs.shape[1], est.shape[1], mix.shape[0])
+    refs, est, mix = refs[:, :n], est[:, :n], mix[:n]
+    model = bss_eval(refs, est)
+    floor = bss_eval(refs, mixture_floor(mix, refs.shape[0]))
+    right = right_box(refs, est)
+    keep = list(range(refs.shape[0])) if rows is None else list(rows)
+    return {
+        "sdr": [float(model["sdr"][k]) for k in keep],
+        "sir": [float(model["sir"][k]) for k in keep],
+        "sar": [float(model["sar"][k]) for k in keep],
+        "mixture_sdr": [float(floor["sdr"][k]) for k in keep],
+        "sdri": [float(model["sdr"][k] - floor["sdr"][k]) for k in keep],
+        "right_box": [bool(right[k]) for k in keep],
+    }
+
+
+def _aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    def flat(key: str) -> list:
+        return [v for it in items if "sdr" in it for v in it[key]]
+
+    right = flat("right_box")
+    return {
+        "items": len([it for it in items if "sdr" in it]),
+        "outputs": len(flat("sdr")),
+        "sdr": summarize(flat("sdr")),
+        "sir": summarize(flat("sir")),
+        "sar": summarize(flat("sar")),
+        "mixture_sdr": summarize(flat("mixture_sdr")),
+        "sdri": summarize(flat("sdri")),
+        "right_box_rate": float(np.mean(right)) if right else float("nan"),
+        "details": items,
+    }
+
+
+def _fcsn(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
+    items = []
+    samples = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: (len(p.name), p.name))
+    task = bar.add_task(f"fcsn/{folder.name}", total=len(samples))
+    for sample in samples:
+        bar.advance(task)
+        refs_paths = sorted(sample.glob("audio*_groundtruth.wav"))
+        k = len(refs_paths)
+        pics = [sample / f"Object_detection_{i}.png" for i in range(1, k + 1)]
+        mix_path = sample / "audio_mixture.wav"
+        missing = [p.name for p in [mix_path, *pics, *[sample / f"audio{i}_groundtruth.wav" for i in range(1, k + 1)]] if not p.is_file()]
+        if k < 2 or missing:
+            skipped.append(f"fcsn/{folder.name}/{sample.name}: missing {', '.join(missing) or 'ground truth'}")
+            continue
+        mix, sr = _read_wav(mix_path)
+        refs = np.stack([_read_wav(sample / f"audio{i}_groundtruth.wav")[0] for i in range(1, k + 1)])
+        est = sep.separate_arrays(mix, sr, [_read_picture(p)[None] for p in pics])
+        items.append({"sample": sample.name, "sources": k, "sample_rate": sr, **_score(refs, est, mix)})
+    return _aggregate(items)
+
+
+def _video_frames(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    if not frames:
+        raise InputError(f"{path}: no video frames")
+    return np.stack(frames)
+
+
+def _clipsep(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
+    items = []
+    clips = sorted(p for p in folder.iterdir() if p.is_dir())
+    task = bar.add_task("clipsep-demo", total=len(clips))
+    for clip in clips:
+        bar.advance(task)
+        needed = [clip / n for n in ("mix.wav", "gt.wav", "int.wav", "av.mp4")]
+        missing = [p.name for p in needed if not p.is_file()]
+        if missing:
+            skipped.append(f"clipsep-demo/{clip.name}: missing {', '.join(missing)}")
+            continue
+        mix, sr = _read_wav(clip / "mix.wav")
+        refs = np.stack([_read_wav(clip / "gt.wav")[0], _read_wav(clip / "int.wav")[0]])
+        est_a = sep.separate_arrays(mix, sr, [_video_frames(clip / "av.mp4")])[0]
+        # Only source a has a picture: one box. Row 1's estimate (the mixture) is a placeholder
+        # BSS Eval needs; its decomposition is independent of row 0's and is not reported.
+        n = min(refs.shape[1], est_a.shape[0], mix.shape[0])
+        est = np.stack([est_a[:n], mix[:n]])
+        items.append({"clip": clip.name, "sample_rate": sr, **_score(refs[:, :n], est, mix[:n], rows=[0])})
+    return _aggregate(items)
+
+
+def _duets(sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar) -> dict[str, Any]:
+    from avsep.io.audio import load_audio
+    from avsep.train.data import frame_numbers
+
+    recordings = []
+    for inst in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for rec in sorted(p for p in inst.iterdir() if p.is_dir()):
+            frames = sorted((rec / "frames").glob("*.jpg"))
+            if (rec / "audio.mp4").is_file() and frames:
+                recordings.append((inst.name, rec, len(frames)))
+            else:
+                skipped.append(f"music-solo/{inst.name}/{rec.name}: no audio.mp4 or frames")
+    pairs = [(a, b) for a in range(len(recordings)) for b in range(a + 1, len(recordings)) if recordings[a][0] != recordings[b][0]]
+    if not pairs:
+        skipped.append("music-solo: fewer than two instruments; no duets")
+        return _aggregate([])
+    rng = np.random.default_rng([seed, 0xD0E7])
+    order = [pairs[i] for i in rng.permutation(len(pairs))]
+    chosen = [order[i % len(order)] for i in range(num_pairs)]  # every pair once before repeats
+    audio_cache: dict[int, np.ndarray] = {}
+
+    def audio(i: int) -> np.ndarray:
+        if i not in audio_cache:
+            audio_cache[i] = np.asarray(load_audio(recordings[i][1] / "audio.mp4", sample_rate=SAMPLE_RATE)[0], np.float32)
+        return audio_cache[i]
+
+    seg = int(round(seconds * SAMPLE_RATE))
+    items = []
+    task = bar.add_task("music-solo duets", total=num_pairs)
+    for pair in chosen:
+        bar.advance(task)
+        a, b = audio(pair[0]), audio(pair[1])
+        usable = min(a.shape[0], b.shape[0]) - seg
+        if usable <= 0:
+            skipped.append(f"duet {recordings[pair[0]][1].name}+{recordings[pair[1]][1].name}: shorter than {seconds} s")
+            continue
+        rms_a, rms_b = float(np.sqrt(np.mean(a**2))), float(np.sqrt(np.mean(b**2)))
+        for _ in range(50):  # a segment where both play (not a pause or an intro)
+            start = int(rng.integers(0, usable + 1))
+            sa, sb = a[start : start + seg], b[start : start + seg]
+            if np.sqrt(np.mean(sa**2)) > 0.3 * rms_a and np.sqrt(np.mean(sb**2)) > 0.3 * rms_b:
+                break
+        refs = np.stack([sa / (np.sqrt(np.mean(sa**2)) + 1e-9), sb / (np.sqrt(np.mean(sb**2)) + 1e-9)]) * 0.05
+        refs = refs.astype(np.float32)
+        mix = refs.sum(axis=0)
+        centre = (start + seg / 2) / SAMPLE_RATE
+        pictures = []
+        for i in pair:
+            _, rec, count = recordings[i]
+            numbers = frame_numbers(centre, 1.0, count, FRAME_OFFSETS)
+            pictures.append(np.stack([_read_picture(rec / "frames" / f"{n:06d}.jpg") for n in numbers]))
+        est = sep.separate_arrays(mix, SAMPLE_RATE, pictures)
+        items.append(
+            {
+                "pair": [f"{recordings[i][0]}/{recordings[i][1].name}" for i in pair],
+                "start_s": round(start / SAMPLE_RATE, 3),
+                **_score(refs, est, mix),
+            }
+        )
+    return _aggregate(items)
+
+
+def _print_real(report: dict[str, Any], console) -> None:
+    from rich.table import Table
+
+    console = console or _stdout()
+    table = Table(title=f"{report['model']} on real clips ({report['realclips']})")
+    for col in ("set", "items", "outputs", "SDR", "SIR", "SAR", "mixture SDR", "SDRi", "right box"):
+        table.add_column(col, justify="left" if col == "set" else "right")
+    for name, r in report["sets"].items():
+        table.add_row(
+            name,
+            str(r["items"]),
+            str(r["outputs"]),
+            _fmt(r["sdr"]["mean"]),
+            _fmt(r["sir"]["mean"]),
+            _fmt(r["sar"]["mean"]),
+            _fmt(r["mixture_sdr"]["mean"]),
+            _fmt(r["sdri"]["mean"]),
+            "-" if math.isnan(r["right_box_rate"]) else f"{100 * r['right_box_rate']:.0f}%",
+        )
+    console.print(table)
+    console.print("means in dB; clipsep-demo scores source a only (source b has no picture)")
+    for line in report["skipped"]:
+        console.print(f"skipped: {line}")
+
+
+# -- shared --------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console()
+
+
+def _write_json(path: str | Path, report: dict[str, Any]) -> None:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, default=_json_default, allow_nan=True) + "\n")
+    except OSError as exc:
+        raise AvsepError(f"{path}: cannot write the JSON report ({exc.strerror}); choose another --json path") from None
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+def _progress(enabled: bool, console=None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from rich.console import Console
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=True,
+        console=console if console is not None else Console(stderr=True),
+    )

@@ -1,0 +1,609 @@
+"""Mix-and-separate training (Sound of Pixels recipe) for the PCN and the SoP baseline.
+
+One step: ``num_mix`` solos of different classes are summed into a mixture; the network sees
+``dsp.network_input`` of the mixture's magnitude and one guide vector per source (all sources
+of a mixture in one call, so the audio-only first pass is shared) and predicts one mask logit
+map per source on the warped 256 x 256 grid. Targets are binary masks on the same grid
+(:func:`avsep.train.metrics.binary_targets`: ``warp(source) > 0.5 * warp(mixture)`` for two
+sources, "the source dominates the bin" for more). The loss is BCE-with-logits weighted per
+bin by ``clamp(log1p(warp(mixture magnitude)), 1e-3, 10)`` (Sound of Pixels' weighting: loud
+bins matter, silence does not).
+
+Determinism and resume: data item ``(epoch, i)`` is a pure function of ``(seed, epoch, i)``
+(:mod:`avsep.train.data`), step ``s`` always sees the same batch (:class:`StepSampler`), the
+learning rate is a pure function of the step, and checkpoints carry the optimizer state, the
+step and the RNG states: ``--resume RUN/last.pt`` continues exactly where the run stopped.
+
+Validation: a fixed set of ``val_mixtures`` mixtures of the validation index (seed
+``val_seed``, no random gain; the same for every run and model), separated with binary masks
+exactly as :meth:`avsep.separate.Separator.separate_windows` does, scored with
+:func:`avsep.train.metrics.fast_sdr` (plain SDR, not BSS Eval: see metrics.py). ``best.pt`` is
+the checkpoint with the highest mean validation SDR; ``avsep evaluate`` gives BSS Eval numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avsep import dsp
+from avsep.errors import AvsepError, InputError
+from avsep.models.pcn import PCNConfig
+from avsep.train.data import MixDataset, StepSampler, read_index, resolve_split, steps_per_epoch
+from avsep.train.metrics import binary_targets, fast_sdr, is_silent
+
+ARCHS = ("pcn", "sop")
+SCHEDULES = ("cosine", "step", "constant")
+#: Fields that define the run; on resume they come from the checkpoint, not the command line.
+LOCKED = (
+    "arch", "channels", "cycles", "ngf", "backbone", "backbone_weights", "finetune_visual",
+    "visual_lr_scale", "batch_size", "lr", "weight_decay", "schedule", "warmup", "grad_clip",
+    "num_mix", "gain_db", "fps", "seed", "val_seed", "val_mixtures",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (stored in its checkpoints)."""
+
+    #: Training index CSV, or a dataset folder holding train.csv (and val.csv).
+    index: str | None = None
+    #: Validation index CSV; default: val.csv beside train.csv when ``index`` is a folder.
+    val_index: str | None = None
+    out: str | None = None
+    arch: str = "pcn"
+    channels: tuple[int, ...] = PCNConfig.channels
+    cycles: int = 4
+    ngf: int = 16
+    backbone: str = "efficientnet_lite0"
+    backbone_weights: str | None = None
+    #: Feature cache from ``avsep features`` (frozen trunk); None = run the trunk every step.
+    features: str | None = None
+    finetune_visual: bool = False
+    visual_lr_scale: float = 0.1
+    batch_size: int = 8
+    steps: int | None = None
+    epochs: int | None = None
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    #: Linear warm-up steps; None = min(500, 5 % of the run).
+    warmup: int | None = None
+    grad_clip: float | None = 5.0
+    num_mix: int = 2
+    gain_db: float = 6.0
+    fps: float | None = None
+    seed: int = 0
+    val_seed: int = 1234
+    val_mixtures: int = 64
+    #: Validate every K steps; None = once per epoch (and always at the end).
+    val_every: int | None = None
+    checkpoint_every: int = 500
+    log_every: int = 10
+    #: Stop this invocation after so many steps (the schedule still spans ``steps``).
+    stop_after: int | None = None
+    resume: str | None = None
+    device: str = "auto"
+    workers: int = 0
+    threads: int | None = None
+    progress: bool = True
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+
+def select_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; ``cuda`` without a GPU is a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA GPU is available; use --device cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise InputError(f"--device {device!r} is not a device (use auto, cpu or cuda[:N])") from exc
+
+
+def build_network(config: TrainConfig, visual_dim: int) -> nn.Module:
+    from avsep.models.serialize import build_model
+
+    if config.arch == "pcn":
+        cfg = PCNConfig(visual_dim=visual_dim, channels=tuple(config.channels), cycles=config.cycles)
+        return build_model("pcn", cfg.to_dict())
+    from avsep.models.sop import SoPConfig
+
+    return build_model("sop", SoPConfig(visual_dim=visual_dim, ngf=config.ngf).to_dict())
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def lr_at(step: int, total: int, base: float, schedule: str, warmup: int) -> float:
+    """Learning rate of the update that takes the model from ``step`` to ``step + 1``."""
+    if warmup > 0 and step < warmup:
+        return base * (step + 1) / warmup
+    p = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
+    if schedule == "cosine":  # to 1 % of the base rate
+        return base * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * p)))
+    if schedule == "step":  # x0.1 at half and at three quarters of the run
+        return base * 0.1 ** (int(p >= 0.5) + int(p >= 0.75))
+    return base
+
+
+# -- the step -----------------------------------------------------------------------------
+
+
+def mask_loss(model: nn.Module, audio: torch.Tensor, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
+
+    Returns ``(loss, logits [B, N, 256, frames])``.
+    """
+    b, n, t = audio.shape
+    with torch.no_grad():
+        mix_mag = dsp.stft(audio.sum(1)).magnitude
+        src_mag = dsp.stft(audio.reshape(b * n, t)).magnitude
+        x = dsp.network_input(mix_mag)
+        wmix = dsp.warp(mix_mag)
+        wsrc = dsp.warp(src_mag).reshape(b, n, *wmix.shape[-2:])
+        target = binary_targets(wsrc, wmix).to(x.dtype)
+        weight = torch.log1p(wmix).clamp(1e-3, 10.0).unsqueeze(1).expand_as(target)
+    logits = model(x, visual, return_logits=True)
+    loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+    return loss, logits
+
+
+class _Visual:
+    """Guide features of a batch: from the cache, or from the trunk (frozen or fine-tuned)."""
+
+    def __init__(self, trunk: nn.Module | None, finetune: bool) -> None:
+        self.trunk = trunk
+        self.finetune = finetune
+
+    def __call__(self, batch: dict[str, torch.Tensor], device: torch.device, train: bool) -> torch.Tensor:
+        if "visual" in batch:
+            return batch["visual"].to(device, non_blocking=True)
+        assert self.trunk is not None
+        frames = batch["frames"].to(device, non_blocking=True)  # [B, N, F, 224, 224, 3]
+        b, n, f = frames.shape[:3]
+        flat = frames.reshape(b * n * f, *frames.shape[3:])
+        if self.finetune and train:
+            fmap = self.trunk.features(self.trunk.normalize(flat))
+            return fmap.reshape(b * n, f, *fmap.shape[1:]).amax(1).amax((-2, -1)).reshape(b, n, -1)
+        with torch.no_grad():
+            return self.trunk.guide(frames.reshape(b * n, *frames.shape[2:])).reshape(b, n, -1)
+
+
+@torch.no_grad()
+def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: torch.device) -> dict[str, float]:
+    """Mean fast SDR / SDRi / loss on the fixed validation batches (binary masks)."""
+    was_training = model.training
+    model.eval()
+    sdrs, sdris, losses = [], [], []
+    skipped = 0
+    for batch in batches:
+        audio = batch["audio"].to(device)
+        visual = visual_fn(batch, device, train=False)
+        loss, logits = mask_loss(model, audio, visual)
+        losses.append(float(loss))
+        b, n = logits.shape[:2]
+        mix = audio.sum(1)
+        spec = dsp.stft(mix)
+        rep = dsp.Spectrogram(spec.magnitude.repeat_interleave(n, 0), spec.phase.repeat_interleave(n, 0), spec.length)
+        est = dsp.apply_mask(rep, torch.sigmoid(logits).reshape(b * n, *logits.shape[2:]), binary=True)
+        est = est.reshape(b, n, -1).cpu().numpy()
+        refs, mixes = audio.cpu().numpy(), mix.cpu().numpy()
+        for i in range(b):
+            for k in range(n):
+                if is_silent(refs[i, k]):
+                    skipped += 1
+                    continue
+                s = float(fast_sdr(refs[i, k], est[i, k])[0])
+                sdrs.append(s)
+                sdris.append(s - float(fast_sdr(refs[i, k], mixes[i])[0]))
+    model.train(was_training)
+    return {
+        "sdr": float(np.mean(sdrs)) if sdrs else float("nan"),
+        "sdri": float(np.mean(sdris)) if sdris else float("nan"),
+        "loss": float(np.mean(losses)) if losses else float("nan"),
+        "scored": len(sdrs),
+        "skipped_silent": skipped,
+    }
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def _merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str]) -> TrainConfig:
+    """The resumed run's config: LOCKED fields from the checkpoint, the rest from ``config``
+    (``None`` there = keep the checkpoint's value)."""
+
+    def norm(v: Any) -> Any:
+        return list(v) if isinstance(v, (list, tuple)) else v
+
+    defaults = TrainConfig().to_dict()
+    values = config.to_dict()
+    for name in LOCKED:
+        if name not in stored:
+            continue
+        mine, theirs = norm(values[name]), norm(stored[name])
+        if mine != theirs and mine != norm(defaults[name]):
+            notes.append(f"--{name.replace('_', '-')} {mine} ignored: the resumed run uses {theirs}")
+        values[name] = theirs
+    if config.steps is None and config.epochs is None:
+        values["steps"], values["epochs"] = stored.get("steps"), stored.get("epochs")
+    for name in ("index", "val_index", "features", "val_every", "out"):
+        if values[name] is None and stored.get(name) is not None:
+            values[name] = stored[name]
+    values["channels"] = tuple(values["channels"])
+    return TrainConfig(**values)
+
+
+def _trunk_state_native(trunk: nn.Module) -> dict[str, torch.Tensor]:
+    """A fine-tuned trunk's weights in the key names ``build_trunk(name, weights=...)`` reads."""
+    state = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
+    if trunk.spec.name == "resnet18":
+        return state
+    from avsep.models.visual import _DS_BLOCK_KEYS, _IR_BLOCK_KEYS, _TOP_KEYS
+
+    top = {v: k for k, v in _TOP_KEYS.items()}
+    ds = {v: k for k, v in _DS_BLOCK_KEYS.items()}
+    ir = {v: k for k, v in _IR_BLOCK_KEYS.items()}
+    depths = [len(stage) for stage in trunk.net.blocks]
+    starts = np.concatenate([[0], np.cumsum(depths)]).astype(int)
+    out = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[0] == "blocks":
+            s, i = int(parts[1]), int(parts[2])
+            n = int(starts[s]) + i
+            table = ir if f"blocks.{s}.{i}.conv_pwl.weight" in state else ds
+            out[".".join(["_blocks", str(n), table[parts[3]], *parts[4:]])] = value
+        else:
+            out[".".join([top[parts[0]], *parts[1:]])] = value
+    return out
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train a mask network; returns the run summary (also written to ``OUT/summary.json``)."""
+    from avsep.models.serialize import load_checkpoint, save_checkpoint
+    from avsep.models.visual import TRUNKS
+
+    notes: list[str] = []
+    resume_ck = None
+    if config.resume:
+        resume_ck = load_checkpoint(config.resume)
+        stored = resume_ck.extra.get("config")
+        if not isinstance(stored, dict) or "step" not in resume_ck.extra:
+            raise InputError(f"{config.resume}: not a training checkpoint (no optimizer state); resume from RUN/last.pt")
+        config = _merge_resume(config, stored, notes)
+        if config.out is None:
+            config = dataclasses.replace(config, out=str(Path(config.resume).parent))
+    _check_config(config)
+    out = Path(config.out or "runs/avsep")
+    out.mkdir(parents=True, exist_ok=True)
+
+    device = select_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    console = _console(config.progress)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+    # -- data
+    train_csv = resolve_split(config.index, "train")
+    val_csv = Path(config.val_index) if config.val_index else None
+    if val_csv is None and Path(config.index).is_dir() and (Path(config.index) / "val.csv").is_file():
+        val_csv = Path(config.index) / "val.csv"
+    train_index = read_index(train_csv, fps=config.fps)
+    cache = None
+    if config.features and not config.finetune_visual:
+        from avsep.train.features import FeatureCache
+
+        cache = FeatureCache(config.features)
+        if cache.trunk != config.backbone:
+            raise InputError(f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match")
+    elif config.features and config.finetune_visual:
+        notes.append("--features ignored: --finetune-visual runs the trunk every step")
+    train_ds = MixDataset(train_index, config.num_mix, seed=config.seed, feature_cache=cache, gain_db=config.gain_db)
+    val_ds = None
+    if val_csv is not None:
+        val_index = read_index(val_csv, fps=config.fps)
+        val_ds = MixDataset(
+            val_index, config.num_mix, seed=config.val_seed, feature_cache=cache, gain_db=0.0, length=config.val_mixtures
+        )
+    per_epoch = steps_per_epoch(len(train_ds), config.batch_size)
+    total = config.steps if config.steps is not None else config.epochs * per_epoch
+    warmup = config.warmup if config.warmup is not None else min(500, total // 20)
+    val_every = config.val_every or per_epoch
+
+    # -- model, trunk, optimizer
+    visual_dim = TRUNKS[config.backbone].feature_dim
+    if resume_ck is not None:
+        model = resume_ck.model
+    else:
+        torch.manual_seed(config.seed)
+        model = build_network(config, visual_dim)
+    model.to(device).train()
+    trunk = None
+    if cache is None:
+        from avsep.models.visual import build_trunk
+
+        trunk = build_trunk(config.backbone, config.backbone_weights).to(device)
+        if config.finetune_visual:
+            if resume_ck is not None and "trunk" in resume_ck.extra:
+                trunk.net.load_state_dict(resume_ck.extra["trunk"])
+            for p in trunk.parameters():
+                p.requires_grad_(True)
+    groups = [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    if trunk is not None and config.finetune_visual:
+        groups.append({"params": list(trunk.parameters()), "lr_scale": config.visual_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    start_step, best = 0, {"sdr": -math.inf, "step": None}
+    time_before = 0.0
+    if resume_ck is not None:
+        extra = resume_ck.extra
+        optimizer.load_state_dict(extra["optimizer"])
+        start_step = int(extra["step"])
+        best = dict(extra.get("best") or best)
+        if best.get("sdr") is None:
+            best["sdr"] = -math.inf
+        time_before = float(extra.get("time_s", 0.0))
+        rng = extra.get("rng") or {}
+        if "torch" in rng:
+            torch.set_rng_state(rng["torch"])
+        if device.type == "cuda" and rng.get("cuda"):
+            torch.cuda.set_rng_state_all(list(rng["cuda"]))
+    end_step = total if config.stop_after is None else min(total, start_step + config.stop_after)
+    visual_fn = _Visual(trunk, config.finetune_visual)
+    params = count_parameters(model)
+
+    loader = torch.utils.data.DataLoader(
+        train_ds,
+        batch_sampler=StepSampler(len(train_ds), config.batch_size, start_step, end_step),
+        num_workers=config.workers,
+        collate_fn=_collate,
+        pin_memory=device.type == "cuda",
+        worker_init_fn=_worker_init if config.workers > 0 else None,
+    )
+    val_batches: list[dict] | None = None
+
+    def val_data() -> list[dict]:
+        nonlocal val_batches
+        if val_batches is None:
+            assert val_ds is not None
+            bs = max(1, config.batch_size)
+            val_batches = [
+                _collate([val_ds[i] for i in range(s, min(s + bs, len(val_ds)))]) for s in range(0, len(val_ds), bs)
+            ]
+        return val_batches
+
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    log = (out / "log.jsonl").open("a")
+    started = time.monotonic()
+    step = start_step
+    last_val: dict | None = None
+    recent: list[float] = []
+    last_loss = float("nan")
+
+    def summary() -> dict[str, Any]:
+        elapsed = time_before + time.monotonic() - started
+        return {
+            "steps": step,
+            "total_steps": total,
+            "epochs": round(step / per_epoch, 3),
+            "steps_per_epoch": per_epoch,
+            "arch": config.arch,
+            "params": params,
+            "backbone": config.backbone,
+            "data": {
+                "train_index": str(train_csv),
+                "val_index": str(val_csv) if val_csv else None,
+                "train_clips": len(train_index),
+                "classes": train_index.classes,
+                "fps": train_index.fps,
+                "num_mix": config.num_mix,
+                "clip_samples": dsp.WINDOW_SAMPLES,
+                "frames_per_clip": 3,
+                "gain_db": config.gain_db,
+                "features": config.features if cache is not None else None,
+                "val_mixtures": config.val_mixtures if val_ds is not None else 0,
+                "val_seed": config.val_seed,
+            },
+            "best_val_sdr": best["sdr"] if math.isfinite(best["sdr"]) else None,
+            "best_step": best["step"],
+            "val_metric": "fast SDR (dB, plain signal-to-distortion, binary masks)",
+            "last_val": last_val,
+            "final_loss": last_loss,
+            "time_s": round(elapsed, 1),
+            "hardware": _hardware(device),
+            "command": config.command or " ".join(sys.argv),
+            "config": config.to_dict(),
+        }
+
+    def save(path: Path) -> None:
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+        if device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        best_store = {"sdr": best["sdr"] if math.isfinite(best["sdr"]) else None, "step": best["step"]}
+        extra = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": {"schedule": config.schedule, "warmup": warmup, "total": total, "step": step},
+            "step": step,
+            "epoch": step // per_epoch,
+            "rng": rng,
+            "best": best_store,
+            "time_s": time_before + time.monotonic() - started,
+            "config": config.to_dict(),
+        }
+        if trunk is not None and config.finetune_visual:
+            extra["trunk"] = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
+        s = summary()
+        if trunk is not None and config.finetune_visual:
+            native = out / "backbone-finetuned.pth"
+            torch.save(_trunk_state_native(trunk), native)
+            s["backbone_weights"] = str(native)
+        save_checkpoint(path, model, backbone=config.backbone, training=s, extra=extra)
+
+    def run_validation() -> None:
+        nonlocal last_val
+        if val_ds is None:
+            return
+        last_val = validate(model, visual_fn, val_data(), device)
+        last_val["step"] = step
+        log.write(json.dumps({"step": step, "val": last_val}) + "\n")
+        log.flush()
+        improved = math.isfinite(last_val["sdr"]) and last_val["sdr"] > best["sdr"]
+        if improved:
+            best["sdr"], best["step"] = last_val["sdr"], step
+        console.print(
+            f"step {step}: val SDR {last_val['sdr']:.2f} dB (SDRi {last_val['sdri']:+.2f}), "
+            f"val loss {last_val['loss']:.4f}{'  [best]' if improved else ''}"
+        )
+        if improved:
+            save(out / "best.pt")
+
+    progress = _progress(config.progress, console)
+    saved_at = -1
+    in_update = False
+    try:
+        with progress:
+            task = progress.add_task(f"train {config.arch}", total=total, completed=start_step, loss="", lr="")
+            for batch in loader:
+                in_update = True
+                lr = lr_at(step, total, config.lr, config.schedule, warmup)
+                for g in optimizer.param_groups:
+                    g["lr"] = lr * g.get("lr_scale", 1.0)
+                audio = batch["audio"].to(device, non_blocking=True)
+                visual = visual_fn(batch, device, train=True)
+                loss, _ = mask_loss(model, audio, visual)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], config.grad_clip)
+                optimizer.step()
+                step += 1
+                in_update = False
+                last_loss = float(loss.detach())
+                if not math.isfinite(last_loss):
+                    raise AvsepError(f"training diverged at step {step} (loss {last_loss}); lower --lr or --grad-clip")
+                recent.append(last_loss)
+                progress.update(task, advance=1, loss=f"loss {last_loss:.4f}", lr=f"lr {lr:.2e}")
+                if step % config.log_every == 0 or step == end_step:
+                    log.write(json.dumps({"step": step, "loss": float(np.mean(recent)), "lr": lr}) + "\n")
+                    log.flush()
+                    recent.clear()
+                if step % val_every == 0 or step == total:
+                    run_validation()
+                if step % config.checkpoint_every == 0:
+                    save(out / "last.pt")
+                    saved_at = step
+        if saved_at != step:
+            save(out / "last.pt")
+    except KeyboardInterrupt:
+        if not in_update and saved_at != step:  # a consistent state: resumable exactly
+            save(out / "last.pt")
+            console.print(f"interrupted at step {step}; resume with --resume {out / 'last.pt'}")
+        raise
+    finally:
+        log.close()
+    result = summary()
+    result["last"] = str(out / "last.pt")
+    result["best"] = str(out / "best.pt") if (out / "best.pt").is_file() else None
+    result["steps_this_run"] = step - start_step
+    run_time = time.monotonic() - started
+    result["steps_per_s"] = round((step - start_step) / run_time, 3) if run_time > 0 else None
+    (out / "summary.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
+
+
+def _check_config(config: TrainConfig) -> None:
+    from avsep.models.visual import TRUNKS
+
+    if not config.index:
+        raise InputError("give the training index (a train.csv or a dataset folder), or --resume RUN/last.pt")
+    if config.arch not in ARCHS:
+        raise InputError(f"--arch must be one of {', '.join(ARCHS)}, got {config.arch!r}")
+    if config.backbone not in TRUNKS:
+        raise InputError(f"--backbone must be one of {', '.join(sorted(TRUNKS))}, got {config.backbone!r}")
+    if config.schedule not in SCHEDULES:
+        raise InputError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {config.schedule!r}")
+    if (config.steps is None) == (config.epochs is None):
+        raise InputError("give exactly one of --steps or --epochs")
+    if (config.steps is not None and config.steps < 1) or (config.epochs is not None and config.epochs < 1):
+        raise InputError("--steps / --epochs must be at least 1")
+    if config.batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {config.batch_size}")
+    if config.arch == "pcn" and (len(config.channels) != 7 or min(config.channels) < 1):
+        raise InputError(f"--channels needs 7 positive counts, got {list(config.channels)}")
+    if config.cycles < 1:
+        raise InputError(f"--cycles must be at least 1, got {config.cycles}")
+    if config.lr <= 0:
+        raise InputError(f"--lr must be positive, got {config.lr}")
+    if config.checkpoint_every < 1 or config.log_every < 1 or (config.val_every is not None and config.val_every < 1):
+        raise InputError("--checkpoint-every, --val-every and --log-every must be at least 1")
+    if config.workers < 0:
+        raise InputError(f"--workers must be >= 0, got {config.workers}")
+
+
+def _console(enabled: bool):
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=not enabled)
+
+
+def _progress(enabled: bool, console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} it/s" if speed else "-- it/s")
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TextColumn("{task.fields[loss]}"),
+        TextColumn("{task.fields[lr]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+    )

@@ -1,0 +1,166 @@
+"""FrameReader: right frames at the right times, by seeking; rotation; crop_boxes."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import avsep.io.video as video_module
+from avsep.errors import InputError
+from avsep.io.video import FrameReader, crop_boxes
+from tests.media import has_encoder, read_marker, truncated_copy
+
+RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
+
+
+def _close(pixel: np.ndarray, colour: tuple[int, int, int]) -> bool:
+    return bool(np.abs(pixel.astype(int) - colour).max() < 40)
+
+
+@pytest.fixture
+def decoded_frames(monkeypatch) -> list[int]:
+    """Counts frames the reader decodes, to prove it seeks instead of decoding everything."""
+    count = [0]
+    original = video_module.decode_frames
+
+    def counting(container, stream):
+        for frame in original(container, stream):
+            count[0] += 1
+            yield frame
+
+    monkeypatch.setattr(video_module, "decode_frames", counting)
+    return count
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov", ".avi", ".webm"])
+def test_panels_and_times(shared_video, suffix):
+    if suffix == ".webm" and not has_encoder("libvpx"):
+        pytest.skip("this FFmpeg build cannot encode VP8 for a webm fixture")
+    path = shared_video(f"panels{suffix}", duration=3.0, width=96, height=64,
+                        panels=(RED, GREEN, BLUE), marker=True)
+    with FrameReader(path) as reader:
+        assert (reader.info.width, reader.info.height) == (96, 64)
+        frames = reader.frames_at([0.0, 1.0, 2.5, 0.35])
+    assert [read_marker(f) for f in frames] == [0, 10, 25, 4]
+    for frame in frames:
+        assert frame.shape == (64, 96, 3) and frame.dtype == np.uint8
+        assert _close(frame[20, 16], RED) and _close(frame[20, 48], GREEN) and _close(frame[20, 80], BLUE)
+
+
+def test_at_or_after_and_clamping(shared_video):
+    path = shared_video("clip.mp4", duration=2.0, width=64, height=64, marker=True)
+    with FrameReader(path) as reader:
+        frames = reader.frames_at([-1.0, 0.0, 0.05, 0.1, 1.95, 2.0, 100.0])
+    assert [read_marker(f) for f in frames] == [0, 0, 1, 1, 19, 19, 19]
+
+
+def test_long_video_seeks(shared_video, decoded_frames):
+    path = shared_video("long.mp4", duration=40.0, width=64, height=48, marker=True)
+    times = [35.0, 1.0, 20.05, 20.1, 20.3, 39.95, 12.34, 35.0]
+    start = time.perf_counter()
+    with FrameReader(path) as reader:
+        frames = reader.frames_at(times)
+        later = reader.frames_at([5.0, 5.2])
+    elapsed = time.perf_counter() - start
+    assert [read_marker(f) for f in frames] == [350, 10, 201, 201, 203, 399, 124, 350]
+    assert [read_marker(f) for f in later] == [50, 52]
+    # 400 frames in the file; keyframes every 20 frames bound the work per distant time.
+    assert decoded_frames[0] < 140
+    assert elapsed < 5.0
+
+
+def test_sequential_times_reuse_decoding(shared_video, decoded_frames):
+    path = shared_video("long.mp4", duration=40.0, width=64, height=48, marker=True)
+    with FrameReader(path) as reader:
+        for k in range(30):
+            t = 10.0 + k * 0.1
+            assert read_marker(reader.frames_at([t])[0]) == 100 + k
+    # One seek, then forward decoding: 30 frames plus at most a GOP of lead-in.
+    assert decoded_frames[0] <= 30 + 21
+
+
+def test_long_gop_is_learned(tmp_video, decoded_frames):
+    """With a single keyframe, every seek decodes from the start (over 1000 frames for these
+    times); once the reader has seen how long the GOP is, 3 s hops decode forward instead."""
+    path = tmp_video("gop.mp4", duration=30.0, width=32, height=32, marker=True, gop=300)
+    with FrameReader(path) as reader:
+        got = [read_marker(reader.frames_at([t])[0]) for t in (10.0, 13.0, 16.0, 19.0, 22.0, 25.0)]
+    assert got == [100, 130, 160, 190, 220, 250]
+    assert decoded_frames[0] <= 101 + 5 * 30
+
+
+def test_variable_frame_rate(tmp_video):
+    times = [0.0, 0.05, 0.3, 0.31, 1.0, 1.7, 2.5]
+    path = tmp_video("vfr.mkv", duration=3.0, width=32, height=32, marker=True, frame_times=times)
+    with FrameReader(path) as reader:
+        got = reader.frames_at([0.0, 0.01, 0.3, 0.305, 0.5, 1.69, 1.71, 2.6])
+    assert [read_marker(f) for f in got] == [0, 1, 2, 3, 4, 5, 6, 6]
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_rotation_gives_displayed_frames(tmp_video, rotate):
+    path = tmp_video("rot.mp4", duration=1.0, width=96, height=64, rotate=rotate, marker=True)
+    with FrameReader(path) as reader:
+        assert reader.info.rotation == rotate
+        frame = reader.frames_at([0.5])[0]
+    assert frame.shape == (64, 96, 3)
+    assert _close(frame[10, 10], RED) and _close(frame[10, 86], BLUE)
+    assert read_marker(frame) == 5
+
+
+def test_returned_frames_are_independent(shared_video):
+    path = shared_video("clip.mp4", duration=2.0, width=64, height=64, marker=True)
+    with FrameReader(path) as reader:
+        first, again = reader.frames_at([0.5, 0.5])
+        first[:] = 0
+        assert read_marker(again) == 5 and read_marker(reader.frames_at([0.5])[0]) == 5
+
+
+def test_truncated_video_clamps_to_last_decodable_frame(shared_video, tmp_path):
+    path = shared_video("clip.mkv", duration=4.0, width=64, height=64, marker=True)
+    cut = truncated_copy(path, tmp_path / "cut.mkv", 0.6)
+    with FrameReader(cut) as reader:
+        got = [read_marker(f) for f in reader.frames_at([0.0, 1.0, 3.9, 100.0])]
+    assert got[:2] == [0, 10]
+    assert 15 <= got[2] == got[3] < 40
+
+
+def test_no_video_stream(tmp_wav):
+    with pytest.raises(InputError, match=r"no video stream"):
+        FrameReader(tmp_wav("song.wav"))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        FrameReader(tmp_path / "gone.mp4")
+
+
+def test_crop_boxes_picks_panels():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[:, :100] = RED
+    frame[:, 100:] = BLUE
+    crops = crop_boxes(frame, [(0, 0, 100, 100), (100, 0, 200, 100), (150, 50, 400, 400)], size=32)
+    assert crops.shape == (3, 32, 32, 3) and crops.dtype == np.uint8
+    assert (crops[0] == RED).all() and (crops[1] == BLUE).all() and (crops[2] == BLUE).all()
+
+
+def test_crop_boxes_resizes_bilinearly():
+    frame = np.zeros((10, 10, 3), np.uint8)
+    frame[:, 5:] = 200
+    crop = crop_boxes(frame, [(0, 0, 10, 10)], size=20)[0]
+    row = crop[5, :, 0]
+    assert row[0] == 0 and row[-1] == 200
+    assert 0 < row[9] < 200 and 0 < row[10] < 200  # a ramp across the edge, not a step
+    upscaled_edge = crop_boxes(frame, [(4, 0, 6, 2)], size=4)[0][0, :, 0]
+    assert list(upscaled_edge) == sorted(upscaled_edge)
+
+
+def test_crop_boxes_empty_and_outside():
+    frame = np.zeros((20, 20, 3), np.uint8)
+    assert crop_boxes(frame, [], size=8).shape == (0, 8, 8, 3)
+    with pytest.raises(InputError, match=r"outside the 20x20 frame"):
+        crop_boxes(frame, [(30, 30, 40, 40)])
+    with pytest.raises(InputError, match="x0,y0,x1,y1"):
+        crop_boxes(frame, [(10, 10, 5, 15)])

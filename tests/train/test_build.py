@@ -1,0 +1,298 @@
+"""``avsep data build``: layout, audio, frames, index, splits, determinism, missing packages.
+
+One tiny build (33 clips of 4 s at 1 fps, every instrument in every split) is shared by most
+tests; it takes a few seconds once music21 is importable. A second identical build checks
+determinism by hashing every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from avsep.errors import AvsepError, InputError
+from avsep.train.build import INSTRUMENTS, build_dataset
+from avsep.train.build import system
+from avsep.train.build.layout import SPLITS, read_index, resolve
+
+MUSIC_CLASSES = {
+    "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
+    "saxophone", "trumpet", "tuba", "violin", "xylophone",
+}  # fmt: skip
+
+TINY = dict(seed=3, hours=0.02, clip_seconds=4.0, fps=1, progress=False)
+
+needs_toolchain = pytest.mark.skipif(
+    shutil.which("fluidsynth") is None or shutil.which("rsvg-convert") is None,
+    reason="needs the Debian build packages: " + system.APT_LINE,
+)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("melody-cache")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("build") / "ds"
+    summary = build_dataset(out, cache_dir=cache_dir, **TINY)
+    return out, summary
+
+
+def _clips(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "clips.jsonl").read_text().splitlines()]
+
+
+def _tree_hash(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_instruments_cover_music() -> None:
+    assert MUSIC_CLASSES <= set(INSTRUMENTS)
+    assert INSTRUMENTS == sorted(INSTRUMENTS)
+
+
+@needs_toolchain
+def test_layout(tiny: tuple[Path, dict]) -> None:
+    root, summary = tiny
+    for name in ("audio", "frames", "train.csv", "val.csv", "test.csv", "meta.json", "README.txt", "clips.jsonl"):
+        assert (root / name).exists(), name
+    assert not list(root.parent.glob(".ds.partial-*"))
+    meta = json.loads((root / "meta.json").read_text())
+    assert meta["sample_rate"] == 11025 and meta["fps"] == 1 and meta["frames_per_clip"] == 4
+    assert meta["seed"] == 3
+    assert summary["clips"] == meta["num_clips"] == 33
+    for split in SPLITS:
+        assert set(meta["counts"][split]) == set(INSTRUMENTS)
+        assert all(n >= 1 for n in meta["counts"][split].values())
+    assert {p.name for p in (root / "audio").iterdir()} == set(INSTRUMENTS)
+    readme = (root / "README.txt").read_text()
+    assert "erhu" in readme and "public domain" in readme and "Open Font License" in readme
+
+
+@needs_toolchain
+def test_audio_non_silent_at_11025(tiny: tuple[Path, dict]) -> None:
+    root, _ = tiny
+    for name in INSTRUMENTS:
+        wavs = sorted((root / "audio" / name).glob("*.wav"))
+        assert len(wavs) >= 3, name
+        for w in wavs:
+            info = sf.info(str(w))
+            assert info.samplerate == 11025 and info.channels == 1, w
+            x, _ = sf.read(str(w))
+            assert len(x) == 4 * 11025
+            rms = float(np.sqrt(np.mean(x**2)))
+            assert rms > 0.01, (w, rms)
+            assert np.max(np.abs(x)) <= 1.0
+            # sound in most of the clip, not one note and silence
+            env = np.sqrt(np.mean(x[: len(x) // 1102 * 1102].reshape(-1, 1102) ** 2, axis=1))
+            assert (env > 0.05 * env.max()).mean() > 0.5, w
+
+
+@needs_toolchain
+def test_frames(tiny: tuple[Path, dict]) -> None:
+    root, _ = tiny
+    for clip in _clips(root):
+        files = sorted((root / clip["frames"]).glob("*.jpg"))
+        assert [f.name for f in files] == [f"{i:06d}.jpg" for i in range(1, clip["num_frames"] + 1)]
+        first = np.asarray(Image.open(files[0]).convert("RGB"), np.float32)
+        assert first.shape == (224, 224, 3)
+        last = np.asarray(Image.open(files[-1]).convert("RGB"), np.float32)
+        assert 0 < np.abs(first - last).mean() < 40  # the same scene, moving a little
+
+
+@needs_toolchain
+def test_index_csvs(tiny: tuple[Path, dict]) -> None:
+    root, _ = tiny
+    seen: set[str] = set()
+    for split in SPLITS:
+        text = (root / f"{split}.csv").read_text()
+        assert not text.startswith("audio")  # no header (Sound of Pixels convention)
+        rows = read_index(root / f"{split}.csv")
+        assert {r.label for r in rows} == set(INSTRUMENTS)
+        for r in rows:
+            assert not Path(r.audio).is_absolute()
+            assert resolve(root, r.audio).is_file()
+            frames = resolve(root, r.frames)
+            assert frames.is_dir() and len(list(frames.glob("*.jpg"))) == r.num_frames
+            assert Path(r.frames).parent.name == r.label
+            assert r.audio not in seen
+            seen.add(r.audio)
+    assert len(seen) == len(_clips(root))
+
+
+@needs_toolchain
+def test_splits_disjoint_by_melody_and_picture(tiny: tuple[Path, dict]) -> None:
+    root, _ = tiny
+    clips = _clips(root)
+    train = [c for c in clips if c["split"] == "train"]
+    held = [c for c in clips if c["split"] != "train"]
+    assert not {c["work"] for c in train} & {c["work"] for c in held}
+    assert not {c["melody"] for c in train} & {c["melody"] for c in held}
+    assert not {c["picture_group"] for c in train} & {c["picture_group"] for c in held}
+    assert not {c["picture"] for c in train} & {c["picture"] for c in held}
+    # the meta's picture plan says the same
+    meta = json.loads((root / "meta.json").read_text())
+    for name, plan in meta["pictures"].items():
+        assert not set(plan["train"]) & (set(plan["val"]) | set(plan["test"])), name
+
+
+@needs_toolchain
+def test_same_seed_same_files(tiny: tuple[Path, dict], tmp_path: Path, cache_dir: Path) -> None:
+    root, _ = tiny
+    again = tmp_path / "again"
+    build_dataset(again, cache_dir=cache_dir, **TINY)
+    assert _tree_hash(again) == _tree_hash(root)
+
+
+@needs_toolchain
+def test_other_seed_other_files(tmp_path: Path, cache_dir: Path) -> None:
+    a = build_dataset(tmp_path / "a", seed=1, hours=0.001, instruments=["violin"], clip_seconds=3,
+                      fps=1, progress=False, cache_dir=cache_dir)  # fmt: skip
+    b = build_dataset(tmp_path / "b", seed=2, hours=0.001, instruments=["violin"], clip_seconds=3,
+                      fps=1, progress=False, cache_dir=cache_dir)  # fmt: skip
+    assert a["clips"] == b["clips"] == 3
+    wa = sorted((tmp_path / "a" / "audio" / "violin").glob("*.wav"))[0].read_bytes()
+    wb = sorted((tmp_path / "b" / "audio" / "violin").glob("*.wav"))[0].read_bytes()
+    assert wa != wb
+
+
+def test_missing_fluidsynth_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = shutil.which
+    monkeypatch.setattr(system.shutil, "which", lambda name, *a, **k: None if name == "fluidsynth" else real(name))
+    with pytest.raises(AvsepError, match=r"fluidsynth.*apt-get install .*fluidsynth") as info:
+        build_dataset(tmp_path / "x", hours=0.001, progress=False)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_fluidsynth_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(AvsepError, match="apt-get install"):
+        system.check_toolchain()
+
+
+def test_missing_soundfonts_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if shutil.which("fluidsynth") is None or shutil.which("rsvg-convert") is None:
+        pytest.skip("fluidsynth is missing anyway")
+    fonts = tuple(
+        system.SoundFont(f.key, tmp_path / f.path.name, f.package, f.licence) for f in system.SOUNDFONTS
+    )
+    monkeypatch.setattr(system, "SOUNDFONTS", fonts)
+    with pytest.raises(AvsepError, match="soundfonts.*apt-get install"):
+        system.check_toolchain()
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown instrument banjo"):
+        build_dataset(tmp_path / "x", instruments=["violin", "banjo"], progress=False)
+    with pytest.raises(InputError, match="--hours"):
+        build_dataset(tmp_path / "x", hours=0, progress=False)
+    with pytest.raises(InputError, match="--fps"):
+        build_dataset(tmp_path / "x", fps=0, progress=False)
+
+
+@needs_toolchain
+def test_refuses_foreign_or_existing_output(tmp_path: Path, tiny: tuple[Path, dict]) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not empty"):
+        build_dataset(foreign, hours=0.001, progress=False)
+    assert (foreign / "notes.txt").read_text() == "mine"
+    root, _ = tiny
+    with pytest.raises(InputError, match="--overwrite"):
+        build_dataset(root, hours=0.001, progress=False)
+
+
+def test_plan_counts_and_picture_split() -> None:
+    from avsep.train.build.dataset import plan_counts
+    from avsep.train.build.pictures import PictureGroup, PictureSource, split_groups
+
+    counts = plan_counts(list(INSTRUMENTS), 1.0, 12.0)
+    assert sum(sum(c.values()) for c in counts.values()) == 300
+    assert all(c["val"] >= 1 and c["test"] >= 1 and c["train"] >= 1 for c in counts.values())
+    groups = [PictureGroup(f"g{i}", (PictureSource(f"g{i}", "procedural", str(i)),)) for i in range(7)]
+    s = split_groups(groups, 0, "violin")
+    assert not {g.id for g in s["train"]} & {g.id for g in s["val"] + s["test"]}
+    assert s["val"] and s["test"] and len(s["train"]) >= 4
+
+
+def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
+    mido = pytest.importorskip("mido")
+    from avsep.train.build.instruments import SPECS
+    from avsep.train.build.melodies import Melody, arrange, fingerprint, write_midi
+
+    notes = tuple((float(i) * 0.5, 0.5, 60 + (i * 7) % 12) for i in range(40))
+    mel = Melody("test/x#0", "test/x", "ryans", "x", notes)
+    assert fingerprint(notes) is not None
+    for name in ("tuba", "erhu", "xylophone"):
+        spec = SPECS[name]
+        prog = spec.programs[0]
+        perf = arrange(mel, spec, prog, 6.0, np.random.default_rng(0))
+        assert perf.notes and all(prog.low <= p <= prog.high for _, _, p, _ in perf.notes)
+        assert all(0 <= s < e for s, e, _, _ in perf.notes) and max(s for s, *_ in perf.notes) < 6.0
+        write_midi([(0.5, perf)], tmp_path / f"{name}.mid", 7.0)
+        msgs = list(mido.MidiFile(str(tmp_path / f"{name}.mid")))
+        assert any(m.type == "program_change" and m.program == prog.program for m in msgs)
+    erhu = arrange(mel, SPECS["erhu"], SPECS["erhu"].programs[0], 6.0, np.random.default_rng(1))
+    assert erhu.bend_range == 12 and erhu.bends
+
+
+def test_cli_app_has_build() -> None:
+    from typer.testing import CliRunner
+
+    from avsep.train.build.cli import app
+
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert names == ["build"]
+    res = CliRunner().invoke(app, ["--help"])
+    assert res.exit_code == 0 and "build" in res.output
+
+
+@pytest.mark.slow
+@needs_toolchain
+def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
+    """Every instrument's programs give sound in every installed soundfont."""
+    from avsep.train.build.instruments import SPECS
+    from avsep.train.build.melodies import Melody, arrange
+    from avsep.train.build.render import RenderJob, render_batch
+
+    tools = system.check_toolchain()
+    notes = tuple((float(i), 1.0, 60 + (i * 5) % 12) for i in range(16))
+    mel = Melody("test/x#0", "test/x", "bach", "x", notes)
+    for font in tools.soundfonts:
+        jobs = []
+        for name in INSTRUMENTS:
+            for prog in SPECS[name].programs:
+                perf = arrange(mel, SPECS[name], prog, 3.0, np.random.default_rng(prog.program))
+                jobs.append(RenderJob(perf, tmp_path / font.key / f"{name}-{prog.program}.wav", (0, prog.program)))
+        render_batch(tools.fluidsynth, font.path, jobs, 3.0, tmp_path)  # raises on silence
+        for j in jobs:
+            x, sr = sf.read(str(j.out_path))
+            assert sr == 11025 and np.sqrt(np.mean(x**2)) > 0.01, j.out_path
+
+
+@pytest.mark.slow
+@needs_toolchain
+def test_default_clip_length_build(tmp_path: Path, cache_dir: Path) -> None:
+    """The default recipe (12 s clips at 2 fps) for two instruments."""
+    s = build_dataset(tmp_path / "ds", seed=5, hours=0.05, instruments=["erhu", "tuba"], progress=False,
+                      cache_dir=cache_dir)  # fmt: skip
+    assert s["clips"] == 15
+    rows = read_index(tmp_path / "ds" / "train.csv")
+    assert rows and all(r.num_frames == 24 for r in rows)
+    x, sr = sf.read(str(resolve(tmp_path / "ds", rows[0].audio)))
+    assert sr == 11025 and len(x) == 12 * 11025

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from avsep.errors import InputError
+from avsep.models.serialize import load_checkpoint
+from avsep.train.data import MixDataset, read_index
+from avsep.train.features import FeatureCache
+from avsep.train.loop import TrainConfig, build_network, lr_at, mask_loss, train
+from tests.train.dataset_fixture import TINY_PCN, dataset, feature_cache  # noqa: F401 - fixtures
+
+
+@pytest.fixture(autouse=True)
+def _quiet_untrained_trunk():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def tiny(dataset: Path, feature_cache: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(
+        index=str(dataset),
+        out=str(out),
+        backbone="resnet18",
+        features=str(feature_cache),
+        channels=TINY_PCN,
+        cycles=2,
+        batch_size=2,
+        steps=4,
+        lr=3e-3,
+        warmup=1,
+        val_mixtures=2,
+        progress=False,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_loss_decreases_on_a_repeated_batch(dataset: Path, feature_cache: Path):
+    ds = MixDataset(read_index(dataset / "train.csv"), seed=0, feature_cache=FeatureCache(feature_cache))
+    batch = {k: torch.stack([ds[i][k] for i in range(3)]) for k in ("audio", "visual")}
+    torch.manual_seed(0)
+    model = build_network(TrainConfig(channels=TINY_PCN, cycles=2), 512)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(10):
+        loss, logits = mask_loss(model, batch["audio"], batch["visual"])
+        assert logits.shape == (3, 2, 256, 256)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_training_writes_checkpoints_the_separator_loads(dataset: Path, feature_cache: Path, tmp_path: Path):
+    from avsep.separate import Separator
+
+    summary = train(tiny(dataset, feature_cache, tmp_path / "run"))
+    assert summary["steps"] == 4 and summary["steps_per_s"] > 0
+    assert Path(summary["last"]).is_file() and Path(summary["best"]).is_file()
+    ck = load_checkpoint(summary["last"])
+    assert ck.arch == "pcn" and ck.backbone == "resnet18"
+    assert ck.training["steps"] == 4 and ck.training["data"]["num_mix"] == 2
+    assert {"optimizer", "step", "rng", "best", "config"} <= set(ck.extra)
+    lines = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("val" in line for line in lines) and any("loss" in line for line in lines)
+    sep = Separator(summary["best"], device="cpu")
+    audio = torch.randn(1, 65535).numpy() * 0.1
+    out = sep.separate_windows(audio, torch.randn(1, 2, 512))
+    assert out.shape == (1, 2, 65535)
+
+
+def test_resume_is_exact(dataset: Path, feature_cache: Path, tmp_path: Path):
+    straight = train(tiny(dataset, feature_cache, tmp_path / "a"))
+    first = train(tiny(dataset, feature_cache, tmp_path / "b", stop_after=2))
+    assert first["steps"] == 2
+    resumed = train(TrainConfig(resume=str(tmp_path / "b" / "last.pt"), progress=False))
+    assert resumed["steps"] == 4 and resumed["steps_this_run"] == 2
+    a = load_checkpoint(straight["last"]).model.state_dict()
+    b = load_checkpoint(resumed["last"]).model.state_dict()
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
+    oa = load_checkpoint(straight["last"]).extra["optimizer"]["state"]
+    ob = load_checkpoint(resumed["last"]).extra["optimizer"]["state"]
+    assert all(torch.allclose(oa[k]["exp_avg_sq"], ob[k]["exp_avg_sq"], atol=1e-9) for k in oa)
+
+
+def test_sop_trains_and_frames_without_cache(dataset: Path, tmp_path: Path):
+    cfg = TrainConfig(
+        index=str(dataset / "train.csv"),
+        out=str(tmp_path / "sop"),
+        arch="sop",
+        ngf=4,
+        backbone="resnet18",
+        batch_size=1,
+        steps=1,
+        progress=False,
+    )
+    summary = train(cfg)
+    assert summary["best"] is None  # no val index given for a bare CSV: no validation
+    assert load_checkpoint(summary["last"]).arch == "sop"
+
+
+def test_schedule_warms_up_then_decays():
+    lrs = [lr_at(s, 100, 1.0, "cosine", 10) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] < 0.05
+    assert lr_at(80, 100, 1.0, "step", 0) == pytest.approx(0.01)
+
+
+def test_bad_configs_are_input_errors(dataset: Path, feature_cache: Path, tmp_path: Path):
+    with pytest.raises(InputError, match="exactly one of --steps or --epochs"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", epochs=1))
+    with pytest.raises(InputError, match="features of resnet18"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", backbone="efficientnet_lite0"))
+    with pytest.raises(InputError, match="7 positive"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", channels=(4, 4)))
+
+
+def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feature_cache: Path, tmp_path: Path):
+    import typer
+    from typer.testing import CliRunner
+
+    from avsep.train.commands import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps typer from collapsing the group
+        pass
+
+    runner = CliRunner()
+    args = ["train", str(dataset), "-o", str(tmp_path / "cli"), "--backbone", "resnet18", "--features", str(feature_cache),
+            "--channels", ",".join(map(str, TINY_PCN)), "--cycles", "2", "--batch-size", "2", "--steps", "2", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "trained 2 steps" in result.output
+    assert "avsep train" in load_checkpoint(tmp_path / "cli" / "last.pt").training["command"]
+    bad = runner.invoke(app, ["train", str(tmp_path / "nope.csv"), "--steps", "1"])
+    assert bad.exit_code == 2 and bad.output.strip().startswith("error:") and len(bad.output.strip().splitlines()) == 1
