@@ -23,6 +23,8 @@ MAX_BOXES = 8
 
 @dataclass(frozen=True)
 class NamedBox:
+    """A box with the output name a boxes file gave it (None: the default ``sourceN``)."""
+
     box: Box
     name: str | None = None
 
@@ -31,27 +33,42 @@ def parse_box(text: str) -> Box:
     """``"x0,y0,x1,y1"`` -> ints; one-line errors for every malformed form."""
     parts = [p.strip() for p in str(text).split(",")]
     if len(parts) != 4:
-        raise InputError(f"box {text!r}: expected 4 numbers x0,y0,x1,y1, got {len(parts)}")
+        raise InputError(f"box {_short(text)}: expected 4 numbers x0,y0,x1,y1, got {len(parts)}")
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise InputError(f"box {text!r}: not numbers; write x0,y0,x1,y1 in pixels, e.g. 0,0,112,224") from None
-    return _to_box(values, repr(text))
+        raise InputError(f"box {_short(text)}: not numbers; write x0,y0,x1,y1 in pixels, e.g. 0,0,112,224") from None
+    return _to_box(values, _short(text))
 
 
 def _to_box(values: Sequence[object], label: str) -> Box:
+    """Four finite numbers -> a rounded, non-empty box; JSON may hold anything, so check all."""
     if len(values) != 4:
         raise InputError(f"box {label}: expected 4 numbers x0,y0,x1,y1, got {len(values)}")
     nums = []
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise InputError(f"box {label}: {v!r} is not a finite number")
+        # bool is an int subclass, and JSON integers may be too large for a float.
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
+            raise InputError(f"box {label}: {_short(v)} is not a finite pixel coordinate")
         nums.append(int(round(v)))
     x0, y0, x1, y1 = nums
     if x1 <= x0 or y1 <= y0:
         what = "inverted" if (x1 < x0 or y1 < y0) else "zero-area"
         raise InputError(f"box {label}: {what} (need x0 < x1 and y0 < y1)")
     return (x0, y0, x1, y1)
+
+
+def _finite(v: int | float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond float range: no frame is that large
+        return False
+
+
+def _short(v: object) -> str:
+    """``repr`` cut to a readable length: a fuzzed or pasted value can be huge."""
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_boxes_file(path: str | Path) -> list[NamedBox]:
@@ -65,6 +82,8 @@ def load_boxes_file(path: str | Path) -> list[NamedBox]:
         raise InputError(f"{path}: cannot read boxes file ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except (ValueError, RecursionError):  # integers of > 4300 digits, absurd nesting
+        raise InputError(f"{path}: not a usable boxes file; write [[x0, y0, x1, y1], ...]") from None
     if not isinstance(data, list) or not data:
         raise InputError(f"{path}: expected a non-empty JSON list of boxes")
     boxes = []
@@ -92,6 +111,7 @@ def sidecar_for(video: Path) -> Path:
 
 
 def check_count(n: int) -> None:
+    """Refuse more than :data:`MAX_BOXES` sources, before any decoding is spent on them."""
     if n > MAX_BOXES:
         raise InputError(f"{n} boxes given; at most {MAX_BOXES} sources can be separated at once")
 

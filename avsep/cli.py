@@ -1,30 +1,38 @@
 """The ``avsep`` command line: a thin layer over :mod:`avsep.separate` and :mod:`avsep.train`.
 
-Heavy imports (torch, PyAV) happen inside the commands so that ``avsep --help`` is instant.
-Every :class:`~avsep.errors.AvsepError` becomes one line on stderr and its exit code; other
-exceptions too, unless ``--debug`` asks for the traceback. Progress goes to stderr, so
-``-o -`` can stream a WAV on stdout.
+Heavy imports (torch, PyAV) happen inside the commands so that ``avsep --help`` stays cheap.
+Every failure becomes one line on stderr and an exit code (see ``docs/errors.md``): an
+:class:`~avsep.errors.AvsepError` says what to do; anything else is a bug, reported in one line
+too, with the traceback only under ``--debug``. Warnings (Python's and avsep's log) become
+``warning: ...`` lines. Progress goes to stderr, so ``-o -`` can stream a WAV on stdout.
 """
 
 from __future__ import annotations
 
-import re
-import sys
+import logging
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, TextIO
 
-import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand
 
 from avsep import __version__
 from avsep.errors import AvsepError, InputError
 
+if TYPE_CHECKING:
+    from avsep.boxes import Box
+    from avsep.progress import SeparationProgress
+    from avsep.separate import SeparationStream, Separator
+
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
+EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
@@ -51,47 +59,129 @@ class SampleFormat(str, Enum):
     float = "float"
 
 
-_BOXLIKE = re.compile(r"^[^,\s]*,[^,\s]*,[^,\s]*,[^,\s]*(,.*)?$|^[^/\\]*,[^/\\]*$")
-
-
 class GreedyCommand(TyperCommand):
     """Lets ``--boxes`` and ``--names`` take several values, as users type them.
 
     click gives an option one value per occurrence, so ``--boxes A B`` would make ``B`` an
     input file. Before parsing, values following these options are rewritten to
-    ``--boxes A --boxes B``: a box is anything with a comma that is not an existing path, a
-    name anything that does not start with ``-`` and is not an existing path.
+    ``--boxes A --boxes B``. The first value always goes to the option (click then reports a
+    missing or bad one); later ones continue the list while they look like values: for
+    ``--boxes`` something with a comma (a negative coordinate may start it with ``-``), for
+    ``--names`` a word that is not an option and not named like a video; an existing path
+    always ends the list.
     """
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    GREEDY = {"--boxes": "--boxes", "-b": "--boxes", "--names": "--names"}
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         out: list[str] = []
         mode: str | None = None
+        first = False  # the previous argument was the option itself
         for arg in args:
-            if arg in ("--boxes", "--names"):
-                mode = arg
+            if first:
+                out.append(arg)
+                first = False
                 continue
-            if mode and not arg.startswith("-") and not Path(arg).exists():
-                if mode == "--names" or "," in arg:
-                    out += [mode, arg]
-                    continue
-            mode = None
+            if mode and self._continues(mode, arg):
+                out += [mode, arg]
+                continue
+            mode = self.GREEDY.get(arg)
+            first = mode is not None
             out.append(arg)
         return super().parse_args(ctx, out)
 
+    @staticmethod
+    def _continues(mode: str, arg: str) -> bool:
+        if arg == "--" or Path(arg).exists():
+            return False
+        if mode == "--boxes":
+            return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
+        return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
 
-def fail(exc: BaseException, debug: bool) -> int:
-    """Report ``exc`` as one line (plus the traceback with ``--debug``); returns the exit code."""
+
+# ------------------------------------------------------------------------------------------------
+# messages: one line per error or warning
+# ------------------------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    """Messages are printed as one line, whatever a library put in them."""
+    return " ".join(str(text).split("\n"))
+
+
+def fail(exc: BaseException, debug: bool, subject: Path | None = None) -> int:
+    """Report ``exc`` as one line (plus the traceback with ``--debug``); returns the exit code.
+
+    ``subject`` is the input being processed: named in front unless the message already does.
+    """
     if debug:
         err.print_exception()
     if isinstance(exc, AvsepError):
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
-        return exc.exit_code
-    err.print(
-        f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} (run with --debug for details)",
-        markup=True,
-        soft_wrap=True,
-    )
-    return 1
+        message, code = str(exc), exc.exit_code
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc} (please report it; --debug shows where)"
+        code = EXIT_FAILED
+    if subject is not None and str(subject) not in message:
+        message = f"{subject}: {message}"
+    err.print(f"[bold red]error:[/] {escape(_one_line(message))}", soft_wrap=True)
+    return code
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` replacement: ``warning: <message>``, no source location."""
+    err.print(f"[yellow]warning:[/] {escape(_one_line(str(message)))}", soft_wrap=True)
+
+
+class _WarningLogHandler(logging.Handler):
+    """avsep's logged warnings (a stream that ends early, ...) in the same one-line form."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _show_warning(record.getMessage(), UserWarning, record.pathname, record.lineno)
+
+
+@contextmanager
+def user_facing_warnings() -> Iterator[None]:
+    """For one command: every Python warning and avsep log warning as one ``warning:`` line.
+
+    Each distinct warning shows once per command ("default" action); resetting the filters
+    also makes a warning seen by an earlier command in the same process show again.
+    """
+    log = logging.getLogger("avsep")
+    handler = _WarningLogHandler()
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        log.addHandler(handler)
+        propagate, log.propagate = log.propagate, False
+        try:
+            yield
+        finally:
+            log.removeHandler(handler)
+            log.propagate = propagate
+
+
+@contextmanager
+def one_line_errors(debug: bool) -> Iterator[None]:
+    """Any failure inside -> one line on stderr and ``typer.Exit`` with its code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - the point: no traceback unless --debug
+        raise typer.Exit(fail(exc, debug)) from None
 
 
 def _version(value: bool) -> None:
@@ -102,11 +192,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """avsep: audio-visual instrument separation."""
+    ctx.with_resource(user_facing_warnings())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -122,47 +214,46 @@ def find_videos(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
         if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS:
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
             if not found:
-                problems.append((p, f"{p}: folder holds no video files ({', '.join(sorted(VIDEO_EXTENSIONS))})"))
+                extensions = " ".join(sorted(VIDEO_EXTENSIONS))
+                problems.append((p, f"{p}: folder holds no video files ({extensions}); give a video or a folder of videos"))
             videos.extend(found)
         else:
             videos.append(p)  # missing files, directories named like videos: probe reports them
     return videos, problems
 
 
-@dataclass
-class OutputPlan:
-    """Where one video's outputs go: one path per output row (boxes, then residual)."""
-
-    video: Path
-    names: list[str]
-    paths: list[Path] = field(default_factory=list)
-
-
 def output_names(count: int, names: list[str] | None, residual: bool) -> list[str]:
+    """One file name per output row: the given names or ``sourceN``, then ``residual``."""
     if names and len(names) != count:
         raise InputError(f"--names gives {len(names)} names for {count} boxes; give one per box")
     out = list(names) if names else [f"source{i + 1}" for i in range(count)]
-    bad = [n for n in out if not n or "/" in n or "\\" in n or n in (".", "..")]
+    bad = [n for n in out if not n or n in (".", "..") or any(c in "/\\" or ord(c) < 32 for c in n)]
     if bad:
-        raise InputError(f"output name {bad[0]!r} is not usable as a file name")
+        raise InputError(f"output name {bad[0]!r} is not usable as a file name; use letters, digits, - or _")
     if len(set(out)) != len(out):
         raise InputError(f"output names must differ: {out}")
     return out + (["residual"] if residual else [])
 
 
 def render_template(template: str, out_dir: Path, video: Path, name: str, index: int) -> Path:
+    """``--output-template`` filled in for one output, under ``out_dir``."""
     try:
         rel = template.format(stem=video.stem, name=name, index=index, ext="wav")
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(
-            f"--output-template {template!r}: {exc}; fields are {{stem}} {{name}} {{index}} {{ext}}"
+            f"--output-template {template!r}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
         ) from None
+    if not rel or rel.endswith(("/", "\\")):
+        raise InputError(f"--output-template {template!r} gives no file name; end it with {{name}}.{{ext}}")
     return out_dir / rel
 
 
 @app.command(cls=GreedyCommand)
 def separate(
-    inputs: Annotated[list[Path], typer.Argument(help="Video files or folders (searched recursively).", show_default=False)],
+    # readable=False: an unreadable input is reported by the pipeline as one line, and the rest
+    # of the batch still runs; click would stop everything with a usage error.
+    inputs: Annotated[list[Path], typer.Argument(help="Video files or folders (searched recursively).", show_default=False, readable=False)],
     boxes: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -175,9 +266,10 @@ def separate(
     ] = None,
     boxes_file: Annotated[
         Optional[Path],
-        typer.Option(help='JSON: a list of boxes, or of {"name": ..., "box": [x0,y0,x1,y1]}.'),
+        # "\[": the help is rich markup, where [x0,...] would be read as a style tag and vanish.
+        typer.Option(help=r'JSON: a list of boxes, or of {"name": ..., "box": \[x0,y0,x1,y1]}.', readable=False),
     ] = None,
-    names: Annotated[Optional[list[str]], typer.Option("--names", help="Output name per box.")] = None,
+    names: Annotated[Optional[list[str]], typer.Option("--names", help="Output name per box; several may follow one --names.")] = None,
     sources: Annotated[int, typer.Option(help="With no boxes: split the frame into N vertical strips.")] = 2,
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder, or - for a WAV on stdout.")] = "separated",
     output_template: Annotated[str, typer.Option(help="Output path under --out; fields {stem} {name} {index} {ext}.")] = "{stem}/{name}.{ext}",
@@ -187,7 +279,7 @@ def separate(
     residual: Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")] = False,
     mask: Annotated[MaskKind, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = MaskKind.binary,
     overlap: Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")] = 0.25,
-    model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Windows per network batch.")] = 4,
@@ -199,24 +291,29 @@ def separate(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Write one WAV per box: the sound of the instrument inside that box."""
-    try:
+    with one_line_errors(debug):
         job = _SeparateJob.from_options(
             inputs, boxes, boxes_file, names, sources, out, output_template, source, fmt.value,
-            sample_rate, residual, skip_existing, overwrite,
+            sample_rate, residual, skip_existing, overwrite, audio_stream, video_stream, quiet, debug,
         )
-    except AvsepError as exc:
-        raise typer.Exit(fail(exc, debug)) from None
-    from avsep.separate import Separator
+        from avsep.separate import Separator
 
-    try:
         separator = Separator(
             model, device=device, mask=mask.value, overlap=overlap, batch_size=batch_size,
             backbone_weights=backbone_weights,
         )
-    except AvsepError as exc:
-        raise typer.Exit(fail(exc, debug)) from None
-    code = job.run(separator, audio_stream, video_stream, quiet, debug)
+        code = job.run(separator)
     raise typer.Exit(code)
+
+
+@dataclass
+class _Outcome:
+    """One row of the batch summary."""
+
+    video: Path
+    status: str  # ok, skipped, failed
+    detail: str
+    exit_code: int = 0
 
 
 @dataclass
@@ -225,7 +322,7 @@ class _SeparateJob:
 
     videos: list[Path]
     problems: list[tuple[Path, str]]
-    boxes: list[tuple[int, int, int, int]] | None
+    boxes: list[Box] | None
     names: list[str] | None
     sources: int
     out_dir: Path | None  # None: stdout
@@ -236,13 +333,34 @@ class _SeparateJob:
     residual: bool
     skip_existing: bool
     overwrite: bool
+    audio_stream: int | None
+    video_stream: int | None
+    quiet: bool
+    debug: bool
 
     @classmethod
     def from_options(
-        cls, inputs, boxes, boxes_file, names, sources, out, template, source, fmt,
-        sample_rate, residual, skip_existing, overwrite,
-    ) -> "_SeparateJob":
-        from avsep.boxes import load_boxes_file, parse_box, check_count
+        cls,
+        inputs: list[Path],
+        boxes: list[str] | None,
+        boxes_file: Path | None,
+        names: list[str] | None,
+        sources: int,
+        out: str,
+        template: str,
+        source: int | None,
+        fmt: str,
+        sample_rate: int | None,
+        residual: bool,
+        skip_existing: bool,
+        overwrite: bool,
+        audio_stream: int | None,
+        video_stream: int | None,
+        quiet: bool,
+        debug: bool,
+    ) -> _SeparateJob:
+        """Check everything that does not need a video, so mistakes fail before the model loads."""
+        from avsep.boxes import check_count, load_boxes_file, parse_box
 
         if boxes and boxes_file:
             raise InputError("give boxes with --boxes or --boxes-file, not both")
@@ -252,8 +370,11 @@ class _SeparateJob:
             parsed = [nb.box for nb in named]
             if not names and all(nb.name for nb in named):
                 names = [nb.name for nb in named]
-        if parsed:
-            check_count(len(parsed))
+        if sources < 1:
+            raise InputError(f"--sources {sources}: give at least 1")
+        count = len(parsed) if parsed else sources
+        check_count(count)
+        output_names(count, names, residual)
         if sample_rate is not None and not 1000 <= sample_rate <= 384000:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
         if skip_existing and overwrite:
@@ -265,7 +386,6 @@ class _SeparateJob:
                 raise InputError("-o - writes one source of one video; give exactly one input")
             if residual:
                 raise InputError("-o - writes a single source; --residual needs an output folder")
-            count = len(parsed) if parsed else sources
             source = 1 if source is None and count == 1 else source
             if source is None or not 1 <= source <= count:
                 raise InputError(f"-o - needs --source N with N between 1 and {count}")
@@ -273,10 +393,11 @@ class _SeparateJob:
             raise InputError("--source only applies with -o - (stdout)")
         return cls(
             videos, problems, parsed, names, sources, None if to_stdout else Path(out), template,
-            source, fmt, sample_rate, residual, skip_existing, overwrite,
+            source, fmt, sample_rate, residual, skip_existing, overwrite, audio_stream,
+            video_stream, quiet, debug,
         )
 
-    def plan(self, video: Path) -> tuple[list[tuple[int, int, int, int]] | None, OutputPlan]:
+    def plan(self, video: Path) -> tuple[list[Box] | None, list[Path]]:
         """Boxes (a sidecar overrides the command line) and output paths for one video."""
         from avsep.boxes import load_boxes_file, sidecar_for
 
@@ -286,102 +407,107 @@ class _SeparateJob:
             named = load_boxes_file(sidecar)
             boxes = [nb.box for nb in named]
             names = [nb.name for nb in named] if all(nb.name for nb in named) else None
-        count = len(boxes) if boxes else self.sources
-        plan = OutputPlan(video, output_names(count, names, self.residual))
-        if self.out_dir is not None:
-            plan.paths = [
-                render_template(self.template, self.out_dir, video, n, i + 1)
-                for i, n in enumerate(plan.names)
-            ]
-            if len(set(plan.paths)) != len(plan.paths):
-                raise InputError(f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}")
-        return boxes, plan
+        labels = output_names(len(boxes) if boxes else self.sources, names, self.residual)
+        if self.out_dir is None:
+            return boxes, []
+        paths = [render_template(self.template, self.out_dir, video, n, i + 1) for i, n in enumerate(labels)]
+        if len(set(paths)) != len(paths):
+            raise InputError(
+                f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
+            )
+        return boxes, paths
 
-    def run(self, separator, audio_stream, video_stream, quiet: bool, debug: bool) -> int:
+    def run(self, separator: Separator) -> int:
+        """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
         from avsep.progress import SeparationProgress
 
-        results: list[tuple[Path, str, str]] = [(p, "failed", msg) for p, msg in self.problems]
-        for _, msg in self.problems:
-            fail(InputError(msg), False)
-        with SeparationProgress(len(self.videos), enabled=not quiet) as progress:
+        outcomes = [_Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in self.problems]
+        claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
+        with SeparationProgress(len(self.videos), enabled=not self.quiet, console=err) as progress:
             for video in self.videos:
                 progress.start_file(video)
                 try:
-                    status = self._one(separator, video, audio_stream, video_stream, progress)
-                    results.append((video, status[0], status[1]))
+                    outcome = self._one(separator, video, progress, claimed)
+                    outcomes.append(outcome)
+                    if outcome.status == "skipped" and not self.quiet:
+                        err.print(f"skipped {escape(str(video))}: {outcome.detail}", soft_wrap=True)
                 except KeyboardInterrupt:
                     progress.stop()
-                    err.print(f"interrupted while separating {video}; finished outputs were kept")
+                    done = sum(o.status == "ok" for o in outcomes)
+                    err.print(
+                        f"interrupted while separating {escape(str(video))}: its partial outputs were "
+                        f"removed; the {done} finished file(s) were kept",
+                        soft_wrap=True,
+                    )
                     return EXIT_INTERRUPTED
                 except BrokenPipeError:
-                    return EXIT_BROKEN_PIPE
-                except Exception as exc:  # one bad file must not stop the batch
-                    fail(exc, debug)
-                    results.append((video, "failed", str(exc)))
+                    return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    outcomes.append(_Outcome(video, "failed", _one_line(str(exc)), fail(exc, self.debug, video)))
                 progress.finish_file()
-        if not quiet and self.out_dir is not None and len(results) > 1:
-            _summary(results)
-        return 1 if any(r[1] == "failed" for r in results) else 0
+        if not self.quiet and self.out_dir is not None and len(outcomes) > 1:
+            _summary(outcomes)
+        return max((o.exit_code for o in outcomes), default=0)
 
-    def _one(self, separator, video: Path, audio_stream, video_stream, progress) -> tuple[str, str]:
-        from avsep.io.wav import AtomicWavWriter, write_wav_stdout
-
-        boxes, plan = self.plan(video)
-        if self.skip_existing and plan.paths and all(p.exists() for p in plan.paths):
-            return "skipped", "outputs exist"
-        if not self.overwrite:
-            existing = [p for p in plan.paths if p.exists()]
-            if existing:
-                raise InputError(
-                    f"{existing[0]} already exists; pass --overwrite to replace it or --skip-existing to skip"
-                )
+    def _one(
+        self, separator: Separator, video: Path, progress: SeparationProgress, claimed: dict[Path, Path]
+    ) -> _Outcome:
+        boxes, paths = self.plan(video)
+        taken = next((p for p in paths if p in claimed), None)
+        if taken is not None:
+            raise InputError(
+                f"{video}: output {taken} is also written by {claimed[taken]} in this batch "
+                "(same file name); rename one of them or run them with different -o folders"
+            )
+        if self.skip_existing and paths and all(p.exists() for p in paths):
+            return _Outcome(video, "skipped", "its outputs exist (--skip-existing)")
+        existing = [p for p in paths if p.exists()]
+        if existing and not self.overwrite:
+            raise InputError(
+                f"{existing[0]} already exists; pass --overwrite to replace it"
+                + ("" if self.skip_existing else " or --skip-existing to skip this video")
+            )
         stream = separator.stream_file(
             video, boxes, sources=self.sources, sample_rate=self.sample_rate,
-            residual=self.residual, audio_stream=audio_stream, video_stream=video_stream,
+            residual=self.residual, audio_stream=self.audio_stream, video_stream=self.video_stream,
             on_window=progress.window,
         )
         progress.set_windows(stream.num_windows)
-        peak = 0.0
         if self.out_dir is None:
+            from avsep.io.wav import write_wav_stdout
+
             row = self.source - 1
-
-            def picked() -> Iterator:
-                nonlocal peak
-                for block in stream.blocks:
-                    peak = max(peak, float(abs(block).max(initial=0.0)))
-                    yield block[row]
-
-            if not write_wav_stdout(picked(), stream.sample_rate, self.fmt):
+            if not write_wav_stdout((block[row] for block in stream.blocks), stream.sample_rate, self.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
-            outputs = "stdout"
-        else:
-            from contextlib import ExitStack
+            return _Outcome(video, "ok", "stdout")
+        self._write(stream, paths)
+        claimed.update((p, video) for p in paths)
+        return _Outcome(video, "ok", ", ".join(str(p) for p in paths))
 
-            with ExitStack() as stack:
-                writers = [
-                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
-                    for p in plan.paths
-                ]
-                for block in stream.blocks:
-                    peak = max(peak, float(abs(block).max(initial=0.0)))
-                    for w, row in zip(writers, block):
-                        w.write(row)
-            outputs = ", ".join(str(p) for p in plan.paths)
-        if peak == 0.0:
-            err.print(f"[yellow]warning:[/] {video}: the audio is silent; the outputs are silent too")
-        return "ok", outputs
+    def _write(self, stream: SeparationStream, paths: list[Path]) -> None:
+        """All of one video's files, or none: an error or Ctrl-C drops every temporary file."""
+        from avsep.io.wav import AtomicWavWriter
+
+        with ExitStack() as stack:
+            writers = [
+                stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
+                for p in paths
+            ]
+            for block in stream.blocks:
+                for writer, row in zip(writers, block):
+                    writer.write(row)
 
 
-def _summary(results: list[tuple[Path, str, str]]) -> None:
+def _summary(outcomes: list[_Outcome]) -> None:
     from rich.table import Table
 
     table = Table(title="avsep separate")
-    table.add_column("input")
+    table.add_column("input", overflow="fold")
     table.add_column("status")
     table.add_column("outputs / error", overflow="fold")
     colours = {"ok": "green", "skipped": "yellow", "failed": "red"}
-    for path, status, detail in results:
-        table.add_row(str(path), f"[{colours[status]}]{status}[/]", detail)
+    for o in outcomes:
+        table.add_row(escape(str(o.video)), f"[{colours[o.status]}]{o.status}[/]", escape(o.detail))
     err.print(table)
 
 
@@ -392,30 +518,37 @@ def _summary(results: list[tuple[Path, str, str]]) -> None:
 
 @app.command(cls=GreedyCommand)
 def info(
-    video: Annotated[Path, typer.Argument(help="A video file.")],
+    video: Annotated[Path, typer.Argument(help="A video file.", readable=False)],
     boxes: Annotated[Optional[list[str]], typer.Option("--boxes", "-b", help="Boxes to draw, x0,y0,x1,y1 in displayed-frame pixels.")] = None,
-    boxes_file: Annotated[Optional[Path], typer.Option(help="JSON boxes file to draw.")] = None,
+    boxes_file: Annotated[Optional[Path], typer.Option(help="JSON boxes file to draw.", readable=False)] = None,
     sources: Annotated[int, typer.Option(help="With no boxes: show N vertical strips.")] = 2,
     preview: Annotated[Optional[Path], typer.Option(help="Write a PNG of a frame with the boxes drawn.")] = None,
     time: Annotated[Optional[float], typer.Option(help="Time (s) of the preview frame (default: the middle).")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Print a video's streams, duration and size; draw boxes on a frame to check them."""
-    try:
+    with one_line_errors(debug):
         _info(video, boxes, boxes_file, sources, preview, time)
-    except AvsepError as exc:
-        raise typer.Exit(fail(exc, debug)) from None
 
 
-def _info(video, boxes, boxes_file, sources, preview, time) -> None:
+def _info(
+    video: Path, boxes: list[str] | None, boxes_file: Path | None, sources: int,
+    preview: Path | None, time: float | None,
+) -> None:
     from rich.table import Table
 
     from avsep.boxes import load_boxes_file, parse_box, validate_boxes
     from avsep.io.media import probe
 
+    if boxes and boxes_file:
+        raise InputError("give boxes with --boxes or --boxes-file, not both")
     media = probe(video)
-    out = Console()
-    out.print(f"[bold]{media.path}[/]  {media.format}, {media.duration:.2f} s, {media.size_bytes / 1e6:.2f} MB")
+    out = Console(highlight=False)
+    out.print(
+        f"[bold]{escape(str(media.path))}[/]  {media.format}, {media.duration:.2f} s, "
+        f"{media.size_bytes / 1e6:.2f} MB ({media.size_bytes} bytes)",
+        soft_wrap=True,
+    )
     table = Table("stream", "codec", "details")
     for i, v in enumerate(media.videos):
         rot = f", rotated {v.rotation}°" if v.rotation else ""
@@ -444,29 +577,41 @@ def _info(video, boxes, boxes_file, sources, preview, time) -> None:
 
         at = media.duration / 2 if time is None else time
         draw_preview(video, parsed, at, preview)
-        out.print(f"preview written to {preview}")
+        out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
 
 
 @app.command()
-def models() -> None:
+def models(
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
     """List the bundled models with their hash and model card."""
-    from rich.table import Table
+    with one_line_errors(debug):
+        _models()
 
+
+def _models() -> None:
+    """One block per model; each file is loaded, so a damaged or altered one shows as refused."""
+    from avsep.errors import ModelError
+    from avsep.models.serialize import load_checkpoint
     from avsep.weights import DEFAULT_MODEL, bundled_models, weights_dir
 
     found = bundled_models()
     if not found:
-        err.print(f"no bundled models in {weights_dir()}")
-        raise typer.Exit(1)
-    table = Table("name", "sha256", "file", "card")
-    for m in found:
-        card = m.card
-        summary = ", ".join(
-            f"{k}: {card[k]}" for k in ("architecture", "backbone", "parameters") if k in card
+        raise AvsepError(
+            f"no bundled models in {weights_dir()}: reinstall avsep, or set AVSEP_WEIGHTS_DIR "
+            "to a folder of <name>-<hash>.pt files"
         )
+    out = Console(highlight=False)
+    for m in found:
+        try:
+            digest = f"{load_checkpoint(m.path).sha256} (verified)"
+        except ModelError as exc:
+            digest = f"[red]refused:[/] {escape(str(exc))}"
         default = " (default)" if m.name == DEFAULT_MODEL else ""
-        table.add_row(m.name + default, m.short_hash, m.path.name, summary)
-    Console().print(table)
+        card = ", ".join(f"{k}: {v}" for k, v in m.card.items() if isinstance(v, (str, int, float)))
+        out.print(f"[bold]{escape(m.name)}[/]{default}  {escape(str(m.path))}", soft_wrap=True)
+        out.print(f"  sha256  {digest}", soft_wrap=True)
+        out.print(f"  card    {escape(card) or '(none)'}", soft_wrap=True)
 
 
 def _register_subcommands() -> None:
@@ -484,9 +629,9 @@ _register_subcommands()
 
 
 def run() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+    """Console-script entry point.
+
+    Ctrl-C is handled inside the commands (exit 130, see :func:`one_line_errors` and the batch
+    loop); typer itself reports one that lands while it parses the command line.
+    """
+    app()

@@ -18,7 +18,11 @@ from rich.progress import (
 
 
 class SeparationProgress:
-    """Two bars: files of the batch, windows of the current file. A no-op when disabled."""
+    """Two bars: files of the batch, windows of the current file. A no-op when disabled.
+
+    Pass the console the CLI prints errors and warnings with, so that those lines appear above
+    the live bars instead of tearing through them.
+    """
 
     def __init__(self, files: int, enabled: bool = True, console: Console | None = None) -> None:
         self.enabled = enabled
@@ -46,20 +50,25 @@ class SeparationProgress:
         self.stop()
 
     def stop(self) -> None:
+        """Stop redrawing (idempotent): before the last messages of an interrupted run."""
         self.progress.stop()
 
     def start_file(self, path: Path) -> None:
+        """A bar for ``path``'s windows, replacing the previous file's (its total comes later)."""
         if self.windows is not None:
             self.progress.remove_task(self.windows)
         self.windows = self.progress.add_task(f"{path.name}", total=None)
 
     def set_windows(self, total: int) -> None:
+        """The current file's window count, known once it is probed."""
         if self.windows is not None:
             self.progress.update(self.windows, total=total)
 
     def window(self, done: int, total: int) -> None:
+        """Progress callback for :meth:`avsep.separate.Separator.stream_file`."""
         if self.windows is not None:
             self.progress.update(self.windows, completed=done, total=total)
 
     def finish_file(self) -> None:
+        """One more file of the batch done (separated, skipped or failed)."""
         self.progress.advance(self.files)

@@ -14,6 +14,7 @@ it straight to disk); :meth:`Separator.separate_file` collects it for short file
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,13 @@ from avsep.weights import resolve_model
 
 Box = tuple[int, int, int, int]
 
+#: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
+SILENCE_PEAK = 1e-5
+
+
+class SilentAudioWarning(UserWarning):
+    """The input's audio is silent, so every separated output is silent too."""
+
 
 def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
     """``sources`` equal vertical strips: the usual layout of a duet or trio video."""
@@ -49,9 +57,14 @@ def select_device(device: str) -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {device}: no CUDA GPU is available; use --device cpu")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except RuntimeError as exc:
         raise InputError(f"--device {device!r} is not a device (use auto, cpu or cuda[:N])") from exc
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise InputError(
+            f"--device {device}: there are {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
+        )
+    return chosen
 
 
 @dataclass
@@ -162,8 +175,10 @@ class Separator:
             audio = audio.mean(axis=1)
         if audio.ndim != 1 or audio.size == 0:
             raise InputError("audio must be a non-empty 1-D array or [samples, channels]")
-        crops = np.stack([_resize_frames(f) for f in frames_per_box])[None]  # [1, S, F, ...]
-        visual = self.guide(crops)[0]
+        if not frames_per_box:
+            raise InputError("frames_per_box is empty; give the pictures of at least one source")
+        # One guide per box: the boxes may come with different numbers of frames.
+        visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
         model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
         rows = self._run_windows(
@@ -197,10 +212,11 @@ class Separator:
         """
         info = probe(path, audio_stream=audio_stream, video_stream=video_stream)
         if info.audio is None:
-            raise InputError(f"{info.path}: no audio stream; nothing to separate")
+            raise InputError(f"{info.path}: no audio stream, so nothing to separate; give a video with sound")
         if info.video is None:
             raise InputError(
-                f"{info.path}: no video stream; avsep needs the picture to tell the sources apart"
+                f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
+                "so give the video rather than its soundtrack"
             )
         from avsep.boxes import validate_boxes
 
@@ -214,7 +230,15 @@ class Separator:
         total = _num_windows(info.duration, windower)
 
         def blocks() -> Iterator[np.ndarray]:
-            audio = stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream)
+            loudest = 0.0
+
+            def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+                nonlocal loudest
+                for block in audio:
+                    loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
+                    yield block
+
+            audio = measured(stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream))
             with FrameReader(path, video_stream=video_stream) as reader:
 
                 def visual_for(wins: list[Window]) -> torch.Tensor:
@@ -230,6 +254,12 @@ class Separator:
                     windower(audio), visual_for, len(boxes), residual, on_window, total
                 )
                 yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+            if loudest < SILENCE_PEAK:
+                warnings.warn(
+                    f"{info.path}: the audio is silent, so the separated files are silent too",
+                    SilentAudioWarning,
+                    stacklevel=2,
+                )
 
         return SeparationStream(info, list(boxes), out_rate, total, residual, blocks())
 
@@ -294,6 +324,8 @@ def _resize_frames(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames, dtype=np.uint8)
     if frames.ndim == 3:
         frames = frames[None]
+    if frames.ndim != 4 or frames.shape[-1] != 3 or 0 in frames.shape:
+        raise InputError(f"frames must be [F, H, W, 3] or [H, W, 3] RGB pictures, got shape {frames.shape}")
     return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
 
 

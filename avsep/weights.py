@@ -16,19 +16,22 @@ from pathlib import Path
 from avsep.errors import ModelError
 
 DEFAULT_MODEL = "avsep-pcn"
-_FILE = re.compile(r"^(?P<name>.+)-(?P<hash>[0-9a-f]{8})\.pt$")
+#: The hash part is checked against the weights when the file is loaded (serialize.py).
+_FILE = re.compile(r"^(?P<name>.+)-[0-9a-f]{8}\.pt$")
 
 
 def weights_dir() -> Path:
+    """The folder searched for bundled models: ``$AVSEP_WEIGHTS_DIR`` or the package's own."""
     env = os.environ.get("AVSEP_WEIGHTS_DIR")
     return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
 
 
 @dataclass(frozen=True)
 class BundledModel:
+    """A model file found in the weights folder; ``card`` is its JSON model card."""
+
     name: str
     path: Path
-    short_hash: str
     card: dict
 
 
@@ -40,10 +43,20 @@ def bundled_models(directory: Path | None = None) -> list[BundledModel]:
         m = _FILE.match(path.name)
         if not m:
             continue
-        card_path = path.with_name(m["name"] + ".json")
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        found.append(BundledModel(m["name"], path, m["hash"], card))
+        found.append(BundledModel(m["name"], path, _read_card(path.with_name(m["name"] + ".json"))))
     return found
+
+
+def _read_card(path: Path) -> dict:
+    """A model card, or a one-entry card saying why it is unusable: listing models must not
+    fail because one card is damaged (the weights are verified separately, on load)."""
+    if not path.is_file():
+        return {}
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"error": f"unreadable model card {path.name} ({type(exc).__name__})"}
+    return card if isinstance(card, dict) else {"error": f"model card {path.name} is not a JSON object"}
 
 
 def resolve_model(model: str | Path | None) -> Path:

@@ -180,6 +180,21 @@ def video_streams(container: av.container.InputContainer) -> tuple[av.stream.Str
     )
 
 
+def _decodable(
+    path: Path, streams: tuple[av.stream.Stream, ...], kind: str
+) -> tuple[av.stream.Stream, ...]:
+    """Streams FFmpeg can decode. A stream without a codec context (unknown codec, or header
+    fields lost to damage) cannot be read; if it is the only one of its kind, say so rather
+    than report the file as having no such stream."""
+    usable = tuple(s for s in streams if s.codec_context is not None)
+    if streams and not usable:
+        raise InputError(
+            f"{path}: its {kind} stream cannot be decoded (unknown codec or damaged header); "
+            "check that the file plays in a media player, or re-encode it"
+        )
+    return usable
+
+
 def _seconds(stream: av.stream.Stream) -> float | None:
     if stream.duration is None or stream.time_base is None:
         return None
@@ -257,8 +272,8 @@ def probe(
     path = check_readable(path)
     size = path.stat().st_size
     with opened(path) as container:
-        vstreams = video_streams(container)
-        astreams = tuple(container.streams.audio)
+        vstreams = _decodable(path, video_streams(container), "video")
+        astreams = _decodable(path, tuple(container.streams.audio), "audio")
         if not vstreams and not astreams:
             raise InputError(
                 f"{path}: contains no audio or video streams; give a video file with sound"

@@ -98,8 +98,19 @@ def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
     return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
 
 
+#: What a user can do about the common write failures.
+_WRITE_HINTS = {
+    errno.ENOSPC: "free some disk space or write to another folder",
+    errno.EDQUOT: "free some disk space or write to another folder",
+    errno.EACCES: "choose a folder you can write to",
+    errno.EPERM: "choose a folder you can write to",
+    errno.EROFS: "choose a folder you can write to",
+}
+
+
 def _write_error(path: Path, exc: OSError) -> AvsepError:
-    return AvsepError(f"cannot write {path}: {os_reason(exc)}")
+    hint = _WRITE_HINTS.get(exc.errno, "check the output folder")
+    return AvsepError(f"cannot write {path}: {os_reason(exc)}; {hint}")
 
 
 def _discard(handle: BinaryIO, temp: str) -> None:

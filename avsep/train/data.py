@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,11 +152,12 @@ def frame_numbers(centre: float, fps: float, num_frames: int, offsets: Sequence[
 class AudioReader:
     """Reads model-rate segments of the index's audio; caches lengths (and non-wav decodes)."""
 
-    def __init__(self, sample_rate: int = SAMPLE_RATE, cache_decoded: int = 0) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE, cache_decoded: int = 16) -> None:
         self.sample_rate = sample_rate
         self._lengths: dict[Path, int] = {}
         self._direct: dict[Path, bool] = {}
-        self._decoded: dict[Path, np.ndarray] = {}
+        # Files soundfile cannot read at the model rate are decoded whole; keep the last few.
+        self._decoded: OrderedDict[Path, np.ndarray] = OrderedDict()
         self._cache_decoded = cache_decoded
 
     def _info(self, path: Path) -> None:
@@ -175,6 +177,7 @@ class AudioReader:
 
     def _decode(self, path: Path) -> np.ndarray:
         if path in self._decoded:
+            self._decoded.move_to_end(path)
             return self._decoded[path]
         if not path.is_file():
             raise InputError(f"{path}: audio file of the index not found")
@@ -182,8 +185,10 @@ class AudioReader:
 
         audio, _ = load_audio(path, sample_rate=self.sample_rate, mono=True)
         audio = np.asarray(audio, dtype=np.float32)
-        if len(self._decoded) < self._cache_decoded:
+        if self._cache_decoded > 0:
             self._decoded[path] = audio
+            while len(self._decoded) > self._cache_decoded:
+                self._decoded.popitem(last=False)
         return audio
 
     def length(self, path: Path) -> int:
@@ -209,7 +214,11 @@ class AudioReader:
 
 
 def read_frames(clip: Clip, numbers: Sequence[int], size: int = FRAME_SIZE) -> np.ndarray:
-    """Frames ``[len(numbers), size, size, 3]`` uint8 (resized if the files are another size)."""
+    """Frames ``[len(numbers), size, size, 3]`` uint8.
+
+    Frames of another size are resized as the separator resizes a box
+    (:func:`avsep.io.video.crop_boxes` with the whole frame as the box).
+    """
     from PIL import Image
 
     out = np.empty((len(numbers), size, size, 3), dtype=np.uint8)
@@ -217,10 +226,12 @@ def read_frames(clip: Clip, numbers: Sequence[int], size: int = FRAME_SIZE) -> n
         path = clip.frame_path(n)
         try:
             with Image.open(path) as im:
-                im = im.convert("RGB")
-                if im.size != (size, size):
-                    im = im.resize((size, size), Image.BILINEAR)
-                out[i] = np.asarray(im)
+                pixels = np.asarray(im.convert("RGB"))
+            if pixels.shape[:2] != (size, size):
+                from avsep.io.video import crop_boxes
+
+                pixels = crop_boxes(pixels, [(0, 0, pixels.shape[1], pixels.shape[0])], size)[0]
+            out[i] = pixels
         except FileNotFoundError:
             raise InputError(f"{path}: frame of the index not found (num_frames says {clip.num_frames})") from None
     return out

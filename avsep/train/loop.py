@@ -54,6 +54,9 @@ LOCKED = (
     "num_mix", "gain_db", "fps", "seed", "val_seed", "val_mixtures",
 )
 
+#: Fields the command line may change on resume; left at their defaults, the run's values stay.
+CARRIED = ("index", "val_index", "features", "val_every", "checkpoint_every", "log_every", "device", "workers", "threads")
+
 
 @dataclass
 class TrainConfig:
@@ -246,8 +249,9 @@ def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 
 def _merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str]) -> TrainConfig:
-    """The resumed run's config: LOCKED fields from the checkpoint, the rest from ``config``
-    (``None`` there = keep the checkpoint's value)."""
+    """The resumed run's config: LOCKED fields from the checkpoint; CARRIED ones from the
+    command line where it sets them (differs from the default), else from the checkpoint;
+    ``stop_after``, ``progress`` and ``command`` from the command line only."""
 
     def norm(v: Any) -> Any:
         return list(v) if isinstance(v, (list, tuple)) else v
@@ -263,8 +267,8 @@ def _merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str])
         values[name] = theirs
     if config.steps is None and config.epochs is None:
         values["steps"], values["epochs"] = stored.get("steps"), stored.get("epochs")
-    for name in ("index", "val_index", "features", "val_every", "out"):
-        if values[name] is None and stored.get(name) is not None:
+    for name in CARRIED:
+        if norm(values[name]) == norm(defaults[name]) and stored.get(name) is not None:
             values[name] = stored[name]
     values["channels"] = tuple(values["channels"])
     return TrainConfig(**values)
@@ -337,8 +341,16 @@ def train(config: TrainConfig) -> dict[str, Any]:
         cache = FeatureCache(config.features)
         if cache.trunk != config.backbone:
             raise InputError(f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match")
+        if config.backbone_weights and cache.weights_sha256 and Path(config.backbone_weights).is_file():
+            from avsep.models.visual import _sha256
+
+            if _sha256(Path(config.backbone_weights)) != cache.weights_sha256:
+                raise InputError(
+                    f"{config.features}: made with other {cache.trunk} weights than {config.backbone_weights}; "
+                    "rebuild the cache with these weights"
+                )
     elif config.features and config.finetune_visual:
-        notes.append("--features ignored: --finetune-visual runs the trunk every step")
+        console.print("[yellow]note:[/] --features ignored: --finetune-visual runs the trunk every step")
     train_ds = MixDataset(train_index, config.num_mix, seed=config.seed, feature_cache=cache, gain_db=config.gain_db)
     val_ds = None
     if val_csv is not None:
@@ -363,6 +375,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if cache is None:
         from avsep.models.visual import build_trunk
 
+        torch.manual_seed(config.seed + 1)  # an untrained trunk (tests) is the same on resume
         trunk = build_trunk(config.backbone, config.backbone_weights).to(device)
         if config.finetune_visual:
             if resume_ck is not None and "trunk" in resume_ck.extra:
@@ -430,6 +443,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             "arch": config.arch,
             "params": params,
             "backbone": config.backbone,
+            "backbone_weights_sha256": cache.weights_sha256 if cache is not None else getattr(trunk, "weights_sha256", None),
             "data": {
                 "train_index": str(train_csv),
                 "val_index": str(val_csv) if val_csv else None,

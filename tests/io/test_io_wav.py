@@ -127,7 +127,7 @@ def test_disk_full_on_write(tmp_path):
 
     real = writer._file
     writer._file = Full()
-    with pytest.raises(AvsepError, match=r"cannot write .*x\.wav: no space left on device$"):
+    with pytest.raises(AvsepError, match=r"cannot write .*x\.wav: no space left on device; free some disk space"):
         writer.write(np.zeros(100, np.float32))
     real.close()
     assert list(target.parent.iterdir()) == []
@@ -152,18 +152,6 @@ def test_read_only_directory(tmp_path, monkeypatch):
     monkeypatch.setattr("avsep.io.wav.tempfile.mkstemp", read_only)
     with pytest.raises(AvsepError, match=r"cannot write .*x\.wav: read-only file system"):
         AtomicWavWriter(tmp_path / "x.wav", 8000)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only directories")
-def test_unwritable_directory(tmp_path):
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(AvsepError, match="permission denied"):
-            AtomicWavWriter(folder / "x.wav", 8000)
-    finally:
-        folder.chmod(0o700)
 
 
 def test_target_is_a_directory(tmp_path):

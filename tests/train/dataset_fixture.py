@@ -70,24 +70,87 @@ def make_dataset(root: Path) -> Path:
     return root
 
 
-def make_cache(root: Path, trunk: str = "resnet18") -> Path:
+def make_cache(root: Path, trunk: str = "resnet18", splits: tuple[str, ...] = ("train", "val", "test"), out: Path | None = None) -> Path:
+    """A real cache: the (random, seeded) trunk run over every frame of ``splits``."""
     from avsep.train.features import build_feature_cache
 
-    out = root / f"features-{trunk}.pt"
+    out = out or root / f"features-{trunk}.pt"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import torch
 
         torch.manual_seed(0)
-        build_feature_cache([root / f"{s}.csv" for s in ("train", "val", "test")], trunk, out, device="cpu", progress=False)
+        build_feature_cache([root / f"{s}.csv" for s in splits], trunk, out, device="cpu", progress=False)
     return out
+
+
+def make_synthetic_cache(root: Path, dim: int = 512) -> Path:
+    """A cache in the real format whose vectors depend on the class (fast: no trunk run).
+
+    Each class has a fixed random non-negative pattern; every frame adds a little noise. It
+    stands in for ImageNet features, which separate instrument pictures, whereas a random
+    trunk's features of flat colours barely do.
+    """
+    import torch
+
+    from avsep.train.data import read_index
+    from avsep.train.features import FORMAT, VERSION, cache_key
+
+    rng = np.random.default_rng(7)
+    patterns = {c: np.abs(rng.standard_normal(dim)) for c in CLASSES}
+    keys, offsets, counts, rows = [], [], [], []
+    for split in ("train", "val", "test"):
+        for clip in read_index(root / f"{split}.csv").clips:
+            keys.append(cache_key(clip.frames_dir))
+            offsets.append(sum(counts))
+            counts.append(clip.num_frames)
+            rows.append(patterns[clip.label] + 0.1 * np.abs(rng.standard_normal((clip.num_frames, dim))))
+    out = root / "features-synthetic.pt"
+    torch.save(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "trunk": "resnet18",
+            "feature_dim": dim,
+            "pretrained": False,
+            "weights_sha256": None,
+            "keys": keys,
+            "offsets": torch.tensor(offsets),
+            "counts": torch.tensor(counts),
+            "features": torch.from_numpy(np.concatenate(rows)).to(torch.float16),
+        },
+        out,
+    )
+    return out
+
+
+_MADE: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_dataset(tmp_path_factory.mktemp("avsep-train-data"))
+    # Memoised: the fixture is imported into several modules, and each import is a fixture
+    # definition of its own; the files are made once per session all the same.
+    if "dataset" not in _MADE:
+        _MADE["dataset"] = make_dataset(tmp_path_factory.mktemp("avsep-train-data"))
+    return _MADE["dataset"]
 
 
 @pytest.fixture(scope="session")
 def feature_cache(dataset: Path) -> Path:
-    return make_cache(dataset)
+    """Synthetic class-dependent features in the cache format (see make_synthetic_cache)."""
+    if "cache" not in _MADE:
+        _MADE["cache"] = make_synthetic_cache(dataset)
+    return _MADE["cache"]
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """One torch thread for these tiny models: on a machine whose few cores are shared, two
+    OpenMP threads spin against each other and run several times slower than one."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

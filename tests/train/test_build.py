@@ -119,7 +119,8 @@ def test_index_csvs(tiny: tuple[Path, dict]) -> None:
     seen: set[str] = set()
     for split in SPLITS:
         text = (root / f"{split}.csv").read_text()
-        assert not text.startswith("audio")  # no header (Sound of Pixels convention)
+        first = text.splitlines()[0].split(",")
+        assert len(first) == 3 and first[2].isdigit()  # no header (Sound of Pixels convention)
         rows = read_index(root / f"{split}.csv")
         assert {r.label for r in rows} == set(INSTRUMENTS)
         for r in rows:
@@ -130,7 +131,10 @@ def test_index_csvs(tiny: tuple[Path, dict]) -> None:
             assert Path(r.frames).parent.name == r.label
             assert r.audio not in seen
             seen.add(r.audio)
-    assert len(seen) == len(_clips(root))
+    clips = _clips(root)
+    assert len(seen) == len(clips)
+    assert {c["audio"] for c in clips} == seen
+    assert all({"augmentation", "performance", "scene"} <= set(c) for c in clips)
 
 
 @needs_toolchain
@@ -159,10 +163,13 @@ def test_same_seed_same_files(tiny: tuple[Path, dict], tmp_path: Path, cache_dir
 
 @needs_toolchain
 def test_other_seed_other_files(tmp_path: Path, cache_dir: Path) -> None:
-    a = build_dataset(tmp_path / "a", seed=1, hours=0.001, instruments=["violin"], clip_seconds=3,
-                      fps=1, progress=False, cache_dir=cache_dir)  # fmt: skip
-    b = build_dataset(tmp_path / "b", seed=2, hours=0.001, instruments=["violin"], clip_seconds=3,
-                      fps=1, progress=False, cache_dir=cache_dir)  # fmt: skip
+    fonts = [f.path for f in system.SOUNDFONTS if f.path.suffix == ".sf2" and f.path.is_file()]
+    if len(fonts) < 2:
+        pytest.skip("needs the two .sf2 fonts")
+    kw = dict(hours=0.001, instruments=["violin"], clip_seconds=3, fps=1, progress=False,
+              cache_dir=cache_dir, soundfonts=fonts)  # fmt: skip
+    a = build_dataset(tmp_path / "a", seed=1, **kw)
+    b = build_dataset(tmp_path / "b", seed=2, **kw)
     assert a["clips"] == b["clips"] == 3
     wa = sorted((tmp_path / "a" / "audio" / "violin").glob("*.wav"))[0].read_bytes()
     wb = sorted((tmp_path / "b" / "audio" / "violin").glob("*.wav"))[0].read_bytes()
@@ -251,15 +258,36 @@ def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
     assert erhu.bend_range == 12 and erhu.bends
 
 
-def test_cli_app_has_build() -> None:
+def _mounted_cli():
+    """The build command mounted the way the main CLI does it: ``avsep data build``."""
+    import typer
+
+    from avsep.train.build.cli import app
+
+    root = typer.Typer()
+    data = typer.Typer()
+
+    @root.callback()
+    def main() -> None:
+        pass
+
+    root.add_typer(data, name="data")
+    data.registered_commands.extend(app.registered_commands)
+    return root
+
+
+def test_cli_build_command(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from avsep.train.build.cli import app
 
-    names = [c.name or c.callback.__name__ for c in app.registered_commands]
-    assert names == ["build"]
-    res = CliRunner().invoke(app, ["--help"])
-    assert res.exit_code == 0 and "build" in res.output
+    assert [c.name for c in app.registered_commands] == ["build"]
+    cli = _mounted_cli()
+    res = CliRunner().invoke(cli, ["data", "build", "--help"])
+    assert res.exit_code == 0 and "--hours" in res.output and "--instruments" in res.output
+    res = CliRunner().invoke(cli, ["data", "build", str(tmp_path / "x"), "--instruments", "violin,banjo"])
+    assert res.exit_code == 2 and "unknown instrument banjo" in res.output
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
 from avsep.train.data import MixDataset, StepSampler, frame_numbers, read_index, resolve_split
 from avsep.train.features import FeatureCache
-from tests.train.dataset_fixture import CLASSES, FPS, dataset, feature_cache  # noqa: F401 - fixtures
+from tests.train.dataset_fixture import CLASSES, FPS, dataset, feature_cache, make_cache, single_thread  # noqa: F401 - fixtures
 
 
 def test_read_index_resolves_relative_paths_classes_and_fps(dataset: Path):
@@ -87,18 +87,20 @@ def test_too_few_classes_for_the_mixture_is_an_input_error(dataset: Path):
         MixDataset(read_index(dataset / "train.csv"), num_mix=4)
 
 
-def test_feature_cache_guide_matches_the_trunk(dataset: Path, feature_cache: Path):
+def test_feature_cache_guide_matches_the_trunk(dataset: Path, tmp_path: Path):
     from avsep.models.visual import build_trunk
 
+    real = make_cache(dataset, splits=("val",), out=tmp_path / "val-features.pt")
     idx = read_index(dataset / "val.csv")
-    cache = FeatureCache(feature_cache)
+    cache = FeatureCache(real)
+    assert len(cache) == 3 and cache.trunk == "resnet18"
     cached = MixDataset(idx, seed=5, feature_cache=cache)
     pixels = MixDataset(idx, seed=5)
     item_c, item_p = cached[0], pixels[0]
     assert item_c["visual"].shape == (2, cache.feature_dim) == (2, 512)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.manual_seed(0)  # the fixture cache was built from this random resnet18
+        torch.manual_seed(0)  # make_cache built its random resnet18 from this seed
         trunk = build_trunk("resnet18")
     expected = trunk.guide(item_p["frames"])
     assert torch.allclose(item_c["visual"], expected, rtol=2e-3, atol=2e-3)

@@ -10,7 +10,23 @@ Public API: :func:`build_dataset` and :data:`INSTRUMENTS`.
 
 from __future__ import annotations
 
-from avsep.train.build.dataset import build_dataset
-from avsep.train.build.instruments import INSTRUMENTS
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from avsep.train.build.dataset import build_dataset
+    from avsep.train.build.instruments import INSTRUMENTS
 
 __all__ = ["INSTRUMENTS", "build_dataset"]
+
+
+def __getattr__(name: str) -> Any:
+    """Deferred: mounting ``avsep data build`` in the CLI must not import scipy and music21."""
+    if name == "build_dataset":
+        from avsep.train.build.dataset import build_dataset
+
+        return build_dataset
+    if name == "INSTRUMENTS":
+        from avsep.train.build.instruments import INSTRUMENTS
+
+        return INSTRUMENTS
+    raise AttributeError(f"module 'avsep.train.build' has no attribute {name!r}")

@@ -28,23 +28,35 @@ def build(
         Optional[Path], typer.Option(help="Where parsed melodies are cached (default ~/.cache/avsep).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Render a synthetic solo-instrument set: audio/, frames/, train/val/test.csv, meta.json."""
     from rich.console import Console
 
+    from avsep.errors import AvsepError
     from avsep.train.build.dataset import build_dataset, resolve_instruments
 
-    summary = build_dataset(
-        out_dir,
-        seed=seed,
-        hours=hours,
-        instruments=resolve_instruments(instruments),
-        clip_seconds=clip_seconds,
-        fps=fps,
-        progress=progress,
-        cache_dir=cache_dir,
-        overwrite=overwrite,
-    )
+    err = Console(stderr=True, highlight=False)
+    try:
+        summary = build_dataset(
+            out_dir,
+            seed=seed,
+            hours=hours,
+            instruments=resolve_instruments(instruments),
+            clip_seconds=clip_seconds,
+            fps=fps,
+            progress=progress,
+            cache_dir=cache_dir,
+            overwrite=overwrite,
+        )
+    except AvsepError as exc:  # one line and the error's exit code, as every avsep command
+        if debug:
+            err.print_exception()
+        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
     out = Console()
     counts = summary["counts"]
     out.print(

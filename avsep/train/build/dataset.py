@@ -7,14 +7,16 @@ import math
 import os
 import platform
 import shutil
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from avsep.errors import AvsepError, InputError
+from avsep.errors import InputError
 from avsep.train.build import layout, pictures
 from avsep.train.build.instruments import INSTRUMENTS, SPECS, Program
 from avsep.train.build.layout import SPLITS, IndexRow
@@ -97,6 +99,10 @@ def _check_out_dir(out: Path, overwrite: bool) -> None:
         raise InputError(f"{out} is not empty and holds no avsep dataset; choose an empty or new directory")
     if not overwrite:
         raise InputError(f"{out} already holds a dataset; pass --overwrite to replace it")
+
+
+class _Stopped(Exception):
+    """The frame drawing failed: the audio thread stops at its next clip."""
 
 
 class _Reporter:
@@ -200,10 +206,26 @@ def build_dataset(
             clips = _plan_clips(names, counts, plan.pools, pic_split, tools, seed)
             rep.add("audio", len(clips))
             rep.add("frames", len(clips))
-            _render_audio(clips, partial, tools, clip_seconds, seed, lambda: rep.advance("audio"))
-            for clip in clips:
-                _draw_frames(clip, partial, tools, n_frames, fps, seed)
-                rep.advance("frames")
+            # fluidsynth and the FFTs run beside the frame drawing (they release the GIL)
+            stop = threading.Event()
+
+            def audio_tick() -> None:
+                if stop.is_set():
+                    raise _Stopped
+                rep.advance("audio")
+
+            with ThreadPoolExecutor(1, thread_name_prefix="avsep-audio") as pool:
+                audio = pool.submit(_render_audio, clips, partial, tools, clip_seconds, seed, audio_tick)
+                try:
+                    for clip in clips:
+                        if audio.done() and audio.exception() is not None:
+                            break
+                        _draw_frames(clip, partial, tools, n_frames, fps, seed)
+                        rep.advance("frames")
+                except BaseException:
+                    stop.set()
+                    raise
+                audio.result()
         summary = _write_index(
             partial, clips, names, counts, plan, pic_split, tools, py_versions,
             seed=seed, hours=hours, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames,
@@ -275,7 +297,7 @@ def _render_audio(clips: list[Clip], root: Path, tools, clip_s: float, seed: int
             continue
         recipes = render_batch(tools.fluidsynth, font.path, jobs, clip_s, tmp, on_clip=tick)
         for c, r in zip(mine, recipes):
-            c.record["audio"] = r
+            c.record["augmentation"] = r
     shutil.rmtree(tmp)
 
 
@@ -324,7 +346,7 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
         "format": FORMAT,
         "layout": "MUSIC / Sound of Pixels: audio/<class>/<id>.wav, frames/<class>/<id>/NNNNNN.jpg",
         "csv": "no header; audio_path,frames_dir,num_frames; paths relative to this directory",
-        "frame_time": "frame i (1-based) shows t = (i - 1) / fps seconds into the clip",
+        "frame_time": "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)",
         "seed": seed,
         "hours_requested": hours,
         "clip_seconds": clip_seconds,
@@ -382,7 +404,7 @@ def _readme(meta: dict, clips: list[Clip]) -> str:
         "",
         "LAYOUT (MUSIC / Sound of Pixels index layout)",
         "  audio/<class>/<id>.wav            mono, 11025 Hz, PCM16, {:g} s each".format(meta["clip_seconds"]),
-        "  frames/<class>/<id>/000001.jpg    224x224 JPEG at {} fps; frame i shows t = (i-1)/fps".format(meta["fps"]),
+        "  frames/<class>/<id>/000001.jpg    224x224 JPEG at {} fps; frame i covers [(i-1)/fps, i/fps)".format(meta["fps"]),
         "  train.csv val.csv test.csv        no header: audio_path,frames_dir,num_frames (relative paths)",
         "  clips.jsonl                       per clip: melody, soundfont, program, picture, augmentation",
         "  meta.json                         the recipe: seed, counts, sources, versions",

@@ -3,7 +3,7 @@
 ::
 
     OUT/audio/<class>/<id>.wav                 mono, 11025 Hz
-    OUT/frames/<class>/<id>/000001.jpg ...     224 x 224, frame i shows t = (i - 1) / fps
+    OUT/frames/<class>/<id>/000001.jpg ...     224 x 224, frame i covers [(i - 1) / fps, i / fps)
     OUT/train.csv, val.csv, test.csv           rows "audio_path,frames_dir,num_frames"
     OUT/meta.json, clips.jsonl, README.txt
 

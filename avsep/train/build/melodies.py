@@ -115,7 +115,10 @@ def list_works() -> dict[str, list[WorkRef]]:
     for k in found:
         found[k].sort(key=lambda w: w.id)
     if not any(found.values()):
-        raise AvsepError("the music21 corpus has none of the expected works; reinstall music21 (pip install --force-reinstall music21)")
+        raise AvsepError(
+            "the music21 corpus has none of the expected works; "
+            "reinstall music21 (pip install --force-reinstall music21)"
+        )
     return found
 
 
@@ -342,7 +345,7 @@ def arrange(
     dyn_a = rng.uniform(4, 16)
     out: list[tuple[float, float, int, int]] = []
     for k, (on, d, p) in enumerate(seg):
-        s = t_of(on) + float(rng.normal(0, 0.008))
+        s = max(0.0, t_of(on) + float(rng.normal(0, 0.008)))
         nxt = t_of(seg[k + 1][0]) if k + 1 < len(seg) else t_of(on + d)
         e = s + max(0.05, (t_of(on + d) - t_of(on)) * artic * rng.uniform(0.95, 1.0))
         e = min(e, nxt - 0.004) if k + 1 < len(seg) else e

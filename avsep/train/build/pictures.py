@@ -266,7 +266,8 @@ def _clutter(img: Image.Image, rng: np.random.Generator) -> None:
         x, y = rng.uniform(-0.1, 0.9, 2) * size
         if what < 0.45:  # a picture frame / window / poster
             w, h = rng.uniform(0.1, 0.35, 2) * size
-            d.rectangle([x, y, x + w, y + h], fill=col, outline=tuple(int(v) for v in shapes.colour(rng)), width=int(rng.integers(1, 5)))
+            edge = tuple(int(v) for v in shapes.colour(rng))
+            d.rectangle([x, y, x + w, y + h], fill=col, outline=edge, width=int(rng.integers(1, 5)))
         elif what < 0.7:  # a music stand
             h = rng.uniform(0.3, 0.6) * size
             d.line([(x, y), (x, y + h)], fill=(40, 40, 40), width=3)
@@ -396,7 +397,8 @@ class Scene:
 
 
 def write_frames(scene: Scene, folder: Path, n_frames: int, fps: int) -> None:
-    """``000001.jpg`` .. : frame ``i`` (1-based) shows time ``(i - 1) / fps``."""
+    """``000001.jpg`` .. : frame ``i`` (1-based) covers ``[(i - 1) / fps, i / fps)`` and is drawn
+    at its centre, the Sound of Pixels convention the index reader uses."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n_frames):
-        scene.frame(i / fps).save(folder / f"{i + 1:06d}.jpg", "JPEG", quality=scene.quality)
+        scene.frame((i + 0.5) / fps).save(folder / f"{i + 1:06d}.jpg", "JPEG", quality=scene.quality)

@@ -456,7 +456,9 @@ def draw_accordion(rng: np.random.Generator) -> Image.Image:
         pen.line([(kx0, ys[k]), (kx1, ys[k])], (90, 90, 90), 3)
     for k in range(nk):
         if k % 7 not in (2, 6):
-            pen.rect([kx0, ys[k] + (ys[1] - ys[0]) * 0.6, kx0 + (kx1 - kx0) * 0.55, ys[k + 1] + (ys[1] - ys[0]) * 0.4], (15, 15, 15), outline=False)
+            key_h = ys[1] - ys[0]
+            black = [kx0, ys[k] + key_h * 0.6, kx0 + (kx1 - kx0) * 0.55, ys[k + 1] + key_h * 0.4]
+            pen.rect(black, (15, 15, 15), outline=False)
     # grille and name plate
     pen.rect([br + 10, y0 + 60, kx0 - 10, y1 - 60], _shade(shell, 0.7), radius=10)
     for k in range(8):
@@ -475,8 +477,11 @@ def draw_xylophone(rng: np.random.Generator) -> Image.Image:
     bars_w = (x1 - x0) / n
     top_y, long_h, short_h = 420.0, 520.0, 260.0
     # rails
-    pen.poly([(x0 - 30, top_y + 60), (x1 + 30, top_y + 50), (x1 + 30, top_y + 80), (x0 - 30, top_y + 95)], _shade(frame, 0.7))
-    pen.poly([(x0 - 30, top_y + long_h - 70), (x1 + 30, top_y + short_h - 40), (x1 + 30, top_y + short_h - 5), (x0 - 30, top_y + long_h - 35)], _shade(frame, 0.7))
+    rail = _shade(frame, 0.7)
+    pen.poly([(x0 - 30, top_y + 60), (x1 + 30, top_y + 50), (x1 + 30, top_y + 80), (x0 - 30, top_y + 95)], rail)
+    lower = [(x0 - 30, top_y + long_h - 70), (x1 + 30, top_y + short_h - 40)]
+    lower += [(x1 + 30, top_y + short_h - 5), (x0 - 30, top_y + long_h - 35)]
+    pen.poly(lower, rail)
     resonators = rng.random() < 0.5
     for k in range(n):
         h = long_h + (short_h - long_h) * k / max(n - 1, 1)

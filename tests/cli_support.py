@@ -1,0 +1,86 @@
+"""Helpers shared by the CLI and pipeline tests: running ``avsep`` in-process or as a real
+subprocess, a fast stand-in visual trunk, and the small clips most tests use.
+
+The stand-in trunk matters for the suite's speed: a random resnet18 costs about a second per
+window on a small CPU, and these tests check plumbing, not what the trunk sees. It keeps the
+crops' mean colour, so tests can still tell which box a feature came from. The real trunk runs
+in the subprocess tests and in :mod:`tests.models`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+import torch
+from typer.testing import CliRunner, Result
+
+from avsep.cli import app
+
+#: The small clip most tests use: 3 s, 64x48 at 10 fps, 44.1 kHz mono.
+SMALL = {"duration": 3.0, "width": 64, "height": 48}
+
+
+class ColourTrunk(torch.nn.Module):
+    """Visual trunk stand-in: each crop's mean RGB (0..1), tiled to the 512 features of resnet18."""
+
+    def guide(self, frames: torch.Tensor) -> torch.Tensor:
+        """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]``."""
+        colour = frames.float().mean(dim=(1, 2, 3)) / 255.0
+        return colour.repeat(1, 171)[:, :512]
+
+
+#: One torch thread: on a small shared CI machine, torch's default of one thread per core
+#: oversubscribes it and a tiny model runs 10-30x slower than single-threaded.
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture
+def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The tiny default model with :class:`ColourTrunk` instead of a random resnet18, on one thread."""
+    monkeypatch.setattr("avsep.separate.build_trunk", lambda name, weights=None: ColourTrunk())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tiny_model
+    torch.set_num_threads(threads)
+
+
+def cli(*args: object, code: int = 0) -> Result:
+    """Run ``avsep ARGS`` in-process; check the exit code and that nothing escaped as a traceback."""
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == code, f"exit {result.exit_code} != {code}\nstderr: {result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def error_line(result: Result) -> str:
+    """The single ``error:`` line of a failed command (fails if there is not exactly one)."""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def wavs(folder: Path) -> dict[str, sf._SoundFileInfo]:
+    """Every file under ``folder`` (relative name -> soundfile info); temp files would show up too."""
+    return {
+        str(p.relative_to(folder)): sf.info(str(p)) if p.suffix == ".wav" else None
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def cli_command(*args: object) -> list[str]:
+    """argv running the ``avsep`` console entry point (found even when the script is not on PATH)."""
+    return [sys.executable, "-c", "from avsep.cli import run; run()", *map(str, args)]
+
+
+def cli_process(*args: object, env: dict[str, str], **popen: object) -> subprocess.Popen:
+    """Start ``avsep ARGS`` as a real process with ``env`` added to the environment."""
+    return subprocess.Popen(cli_command(*args), env={**os.environ, **SINGLE_THREAD, **env}, **popen)

@@ -1,0 +1,124 @@
+"""Boxes: the parser, JSON files, validation against a frame, and how the command line hands
+several boxes or names to one option (GreedyCommand)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from avsep.boxes import MAX_BOXES, NamedBox, load_boxes_file, parse_box, sidecar_for, validate_boxes
+from avsep.cli import app
+from avsep.errors import InputError
+
+
+@pytest.mark.parametrize(
+    ("text", "box"),
+    [("0,0,112,224", (0, 0, 112, 224)), (" 1.6, 2 ,3.4,4e1", (2, 2, 3, 40)), ("-5,-5,10,10", (-5, -5, 10, 10))],
+)
+def test_parse_box(text, box):
+    assert parse_box(text) == box
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,2,3", "expected 4 numbers x0,y0,x1,y1, got 3"),
+        ("", "got 1"),
+        ("a,b,c,d", "not numbers"),
+        ("0,0,nan,5", "not a finite pixel coordinate"),
+        ("0,0,inf,5", "not a finite pixel coordinate"),
+        ("9,0,3,5", "inverted"),
+        ("0,4,3,4", "zero-area"),
+        ("1,1,1.2,5", "zero-area"),  # rounds to an empty box
+    ],
+)
+def test_parse_box_errors(text, message):
+    with pytest.raises(InputError, match=message):
+        parse_box(text)
+
+
+def test_long_garbage_is_shortened_in_the_message():
+    with pytest.raises(InputError) as info:
+        parse_box("x" * 10_000 + ",1,2,3")
+    assert len(str(info.value)) < 200
+
+
+def test_boxes_file_forms(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps([[0, 0, 10, 10], {"name": "flute", "box": [10, 0, 20, 10.4]}]))
+    assert load_boxes_file(path) == [NamedBox((0, 0, 10, 10)), NamedBox((10, 0, 20, 10), "flute")]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid JSON"),
+        ("[]", "non-empty JSON list"),
+        ('{"box": [0, 0, 1, 1]}', "non-empty JSON list"),
+        ('[{"name": "x"}]', "without a 'box' key"),
+        ('[{"name": 3, "box": [0, 0, 1, 1]}]', "'name' must be a string"),
+        ('[[0, 0, true, 1]]', "not a finite pixel coordinate"),
+        ('[[0, 0, "1", 1]]', "not a finite pixel coordinate"),
+        ("[[0, 0, 1e999, 1]]", "not a finite pixel coordinate"),
+        (f"[[0, 0, {'9' * 400}, 1]]", "not a finite pixel coordinate"),
+        (f"[[0, 0, {'9' * 5000}, 1]]", "not a usable boxes file"),
+        ("[" * 100_000, "not a usable boxes file"),
+        ('["0,0,1,1"]', "expected a list"),
+        (json.dumps([[0, 0, 1, 1]] * (MAX_BOXES + 1)), f"at most {MAX_BOXES}"),
+    ],
+    ids=lambda v: v[:30],
+)
+def test_boxes_file_errors(tmp_path, content, message):
+    path = tmp_path / "b.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_boxes_file(path)
+
+
+def test_boxes_file_unreadable(tmp_path):
+    with pytest.raises(InputError, match="boxes file not found"):
+        load_boxes_file(tmp_path / "none.json")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(InputError, match="cannot read boxes file"):
+        load_boxes_file(tmp_path / "bin.json")
+
+
+def test_validate_clips_to_the_frame_and_refuses_outside():
+    assert validate_boxes([(-10, -10, 50, 30), (60, 0, 200, 48)], 64, 48) == [(0, 0, 50, 30), (60, 0, 64, 48)]
+    with pytest.raises(InputError, match="lies outside the 64x48 frame; check it with 'avsep info"):
+        validate_boxes([(64, 0, 80, 48)], 64, 48)
+
+
+def test_sidecar_name(tmp_path):
+    assert sidecar_for(tmp_path / "duet.mp4") == tmp_path / "duet.mp4.boxes.json"
+
+
+# -- the command line's handling of several values -------------------------------------------------
+
+
+def parsed(*args: str) -> dict:
+    """Option values ``avsep separate ARGS`` would run with (parsed, not run)."""
+    command = typer.main.get_command(app).commands["separate"]
+    return command.make_context("separate", list(args)).params
+
+
+def test_several_boxes_after_one_flag(tmp_path):
+    video = tmp_path / "v.mp4"
+    video.touch()
+    params = parsed("--boxes", "0,0,1,1", "-4,0,9,9", "2,2,3,3", str(video), "-b", "5,5,6,6", "-o", "out")
+    assert params["boxes"] == ["0,0,1,1", "-4,0,9,9", "2,2,3,3", "5,5,6,6"]
+    assert [str(p) for p in params["inputs"]] == [str(video)]
+
+
+def test_several_names_stop_at_a_video_name_or_option():
+    params = parsed("--names", "violin", "flute", "missing.mp4", "--sources", "2")
+    assert params["names"] == ["violin", "flute"]
+    assert [str(p) for p in params["inputs"]] == ["missing.mp4"]
+
+
+def test_first_value_always_belongs_to_the_option():
+    """``--boxes clip.mp4`` (box forgotten) must not silently fall back to strips."""
+    params = parsed("--boxes", "clip.mp4", "other.mp4")
+    assert params["boxes"] == ["clip.mp4"]

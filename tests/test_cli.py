@@ -1,0 +1,310 @@
+"""``avsep separate``, ``info`` and ``models``: every option of issue 2, through typer's CliRunner
+and, for stdout piping, a real process. Inputs are generated (tests/media.py); the model is the
+tiny random one, so these check plumbing (rates, lengths, names, formats), not separation quality.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from PIL import Image
+
+from avsep.io.audio import load_audio
+from avsep.models.serialize import load_checkpoint
+from avsep.preview import COLOURS
+from tests.cli_support import SMALL, cli, cli_process, error_line, fast_model, wavs  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_model")
+
+
+def test_help_says_boxes_are_displayed_frame_pixels():
+    text = " ".join(cli("separate", "--help").stdout.replace("│", " ").split())
+    assert "x0,y0,x1,y1 in pixels of the displayed video frame" in text
+    assert '{"name": ..., "box": [x0,y0,x1,y1]}' in text
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels"), [(44100, 1), (48000, 2)], ids=["44k-mono", "48k-stereo"]
+)
+def test_default_strips_at_the_input_rate(shared_video, tmp_path, rate, channels):
+    video = shared_video("duet.mp4", sample_rate=rate, channels=channels, **SMALL)
+    cli("separate", video, "-o", tmp_path)
+    out = wavs(tmp_path)
+    assert sorted(out) == [f"{video.stem}/source1.wav", f"{video.stem}/source2.wav"]
+    for info in out.values():
+        assert info.samplerate == rate and info.channels == 1 and info.subtype == "PCM_16"
+        assert info.duration == pytest.approx(3.0, abs=0.1)
+
+
+def test_forty_seconds_stereo_48k(shared_video, tmp_path):
+    video = shared_video("long.mp4", duration=40.0, sample_rate=48000, channels=2, width=64, height=48, fps=2)
+    cli("separate", video, "-o", tmp_path, "-q", "--format", "float")
+    out = wavs(tmp_path)
+    assert len(out) == 2
+    for info in out.values():
+        assert info.samplerate == 48000
+        assert info.duration == pytest.approx(40.0, abs=0.1)
+
+
+def test_several_boxes_after_one_flag_with_names(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    cli("separate", "--boxes", "0,0,20,48", "20,0,40,48", "40,0,64,48", "--names", "violin", "flute", "cello",
+          video, "-o", tmp_path)
+    assert sorted(wavs(tmp_path)) == [f"{video.stem}/{n}.wav" for n in ("cello", "flute", "violin")]
+
+
+@pytest.mark.parametrize("form", ["plain", "named"])
+def test_boxes_file_both_forms(shared_video, tmp_path, form):
+    video = shared_video("clip.mp4", **SMALL)
+    boxes = [[0, 0, 32, 48], [32, 0, 64, 48]]
+    data = boxes if form == "plain" else [{"name": n, "box": b} for n, b in zip(("left", "right"), boxes)]
+    spec = tmp_path / "boxes.json"
+    spec.write_text(json.dumps(data))
+    cli("separate", video, "--boxes-file", spec, "-o", tmp_path / "out")
+    names = ["source1", "source2"] if form == "plain" else ["left", "right"]
+    assert sorted(wavs(tmp_path / "out")) == [f"{video.stem}/{n}.wav" for n in names]
+
+
+def test_sources_strips_template_and_index(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    cli("separate", video, "--sources", "3", "-o", tmp_path, "--output-template", "{stem}-{index}-{name}.{ext}")
+    assert sorted(wavs(tmp_path)) == [f"{video.stem}-{i}-source{i}.wav" for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), [("pcm16", "PCM_16"), ("pcm24", "PCM_24"), ("float", "FLOAT")])
+def test_format_and_sample_rate(shared_video, tmp_path, fmt, subtype):
+    video = shared_video("clip48.mp4", sample_rate=48000, **SMALL)
+    cli("separate", video, "-o", tmp_path, "--format", fmt, "--sample-rate", "22050", "--sources", "1")
+    (info,) = wavs(tmp_path).values()
+    assert (info.subtype, info.samplerate) == (subtype, 22050)
+    assert info.duration == pytest.approx(3.0, abs=0.1)
+
+
+def test_residual_completes_the_mixture(shared_video, tmp_path):
+    """sources + residual == the mixture, at the model rate (residual = mixture - sum)."""
+    video = shared_video("stereo.mp4", channels=2, **SMALL)
+    cli("separate", video, "-o", tmp_path, "--residual", "--sample-rate", "11025", "--format", "float")
+    files = sorted(tmp_path.rglob("*.wav"))
+    assert [f.stem for f in files] == ["residual", "source1", "source2"]
+    total = sum(sf.read(str(f), dtype="float32")[0] for f in files)
+    mixture, rate = load_audio(video, 11025)
+    assert rate == 11025 and abs(len(total) - len(mixture)) <= 1
+    n = min(len(total), len(mixture))
+    assert np.abs(total[:n] - mixture[:n]).max() < 1e-4
+
+
+@pytest.mark.parametrize("mask", ["binary", "soft"])
+def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch, mask):
+    import avsep.dsp
+    import avsep.separate
+
+    seen: dict[str, object] = {}
+    apply_mask, windower = avsep.dsp.apply_mask, avsep.separate.Windower
+
+    def spy_mask(spec, masks, binary):
+        seen["binary"] = binary
+        return apply_mask(spec, masks, binary)
+
+    def spy_windower(overlap):
+        seen["overlap"] = overlap
+        return windower(overlap)
+
+    monkeypatch.setattr(avsep.dsp, "apply_mask", spy_mask)
+    monkeypatch.setattr(avsep.separate, "Windower", spy_windower)
+    video = shared_video("clip.mp4", **SMALL)
+    cli("separate", video, "-o", tmp_path, "--mask", mask, "--overlap", "0.5")
+    assert seen == {"binary": mask == "binary", "overlap": 0.5}
+
+
+def test_audio_and_video_stream_selection(shared_video, tmp_path):
+    """A file with two video and two audio streams: the options pick which ones are used."""
+    first = shared_video("a.mkv", tones=(440.0,), **SMALL)
+    second = shared_video("b.mkv", tones=(1000.0,), duration=3.0, width=32, height=24)
+    both = _merge(tmp_path / "two.mkv", first, second)
+    # --video-stream 1 is the 32x24 one: a box right of x=32 lies outside it.
+    line = error_line(cli("separate", both, "--video-stream", "1", "--boxes", "40,0,64,24", "-o", tmp_path, code=2))
+    assert "outside the 32x24 frame" in line
+    cli("separate", both, "--audio-stream", "1", "--video-stream", "0", "--boxes", "40,0,64,24",
+          "--residual", "--sample-rate", "11025", "--format", "float", "-o", tmp_path / "out")
+    total = sum(sf.read(str(f), dtype="float32")[0] for f in (tmp_path / "out").rglob("*.wav"))
+    chosen, _ = load_audio(both, 11025, audio_stream=1)
+    n = min(len(total), len(chosen))
+    assert np.abs(total[:n] - chosen[:n]).max() < 1e-4
+    line = error_line(cli("separate", both, "--audio-stream", "2", "-o", tmp_path, code=2))
+    assert "no audio stream 2 (the file has 2)" in line
+
+
+def _merge(dest, *inputs):
+    """Remux every stream of ``inputs`` into one file (no re-encoding)."""
+    import av
+
+    sources = [av.open(str(p)) for p in inputs]
+    with av.open(str(dest), "w") as out:
+        streams = {}
+        for n, src in enumerate(sources):
+            for s in src.streams:
+                streams[n, s.index] = out.add_stream_from_template(s)
+        for n, src in enumerate(sources):
+            for packet in src.demux():
+                if packet.dts is not None:
+                    packet.stream = streams[n, packet.stream.index]
+                    out.mux(packet)
+    for src in sources:
+        src.close()
+    return dest
+
+
+def test_stdout_wav_in_process(shared_video):
+    video = shared_video("clip.mp4", **SMALL)
+    result = cli("separate", video, "-o", "-", "--source", "2", "-q")
+    data, rate = sf.read(io.BytesIO(result.stdout_bytes), dtype="float32")
+    assert rate == 44100 and len(data) == pytest.approx(3 * 44100, abs=0.1 * 44100)
+
+
+def test_stdout_needs_one_source(shared_video):
+    video = shared_video("clip.mp4", **SMALL)
+    assert "--source N" in error_line(cli("separate", video, "-o", "-", code=2))
+
+
+def test_batch_over_files_and_folders(shared_video, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "deeper").mkdir(parents=True)
+    shutil.copy(shared_video("clip.mp4", **SMALL), folder / "a.mp4")
+    shutil.copy(shared_video("clip.mkv", **SMALL), folder / "deeper" / "b.mkv")
+    (folder / "notes.txt").write_text("not a video")
+    (folder / "broken.mp4").write_bytes(b"\x00not a video" * 50)
+    single = shutil.copy(shared_video("clip.mp4", **SMALL), tmp_path / "c.mov")
+    result = cli("separate", folder, single, "-o", tmp_path / "out", code=2)
+    assert sorted(wavs(tmp_path / "out")) == [f"{s}/source{i}.wav" for s in "abc" for i in (1, 2)]
+    assert "broken.mp4" in error_line(result)
+    table = result.stderr.split("avsep separate", 1)[1]
+    assert table.count(" ok ") == 3 and table.count(" failed ") == 1
+
+
+def test_batch_with_skip_existing_and_overwrite(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    cli("separate", video, "-o", tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.wav")}
+    result = cli("separate", video, "-o", tmp_path, "--skip-existing")
+    assert "skipped" in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.wav")} == before
+    cli("separate", video, "-o", tmp_path, "--overwrite", "--sample-rate", "8000")
+    assert {i.samplerate for i in wavs(tmp_path).values()} == {8000}
+
+
+def test_sidecar_overrides_command_line_boxes(shared_video, tmp_path):
+    video = tmp_path / "clip.mp4"
+    shutil.copy(shared_video("clip.mp4", **SMALL), video)
+    sidecar = tmp_path / "clip.mp4.boxes.json"
+    sidecar.write_text(json.dumps([{"name": n, "box": [i * 20, 0, i * 20 + 20, 48]} for i, n in enumerate("xyz")]))
+    cli("separate", video, "--boxes", "0,0,32,48", "32,0,64,48", "-o", tmp_path / "out")
+    assert sorted(wavs(tmp_path / "out")) == ["clip/x.wav", "clip/y.wav", "clip/z.wav"]
+
+
+def test_quiet_prints_nothing(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    result = cli("separate", video, video.parent / "missing.mp4", "-o", tmp_path, "-q", code=2)
+    assert result.stderr.splitlines() == [error_line(result)]
+    assert len(wavs(tmp_path)) == 2
+
+
+def test_device_cuda_without_gpu(shared_video, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    video = shared_video("clip.mp4", **SMALL)
+    assert "no CUDA GPU is available; use --device cpu" in error_line(
+        cli("separate", video, "--device", "cuda:0", "-o", tmp_path, code=2)
+    )
+    assert "is not a device" in error_line(cli("separate", video, "--device", "tpu", "-o", tmp_path, code=2))
+    cli("separate", video, "--device", "cpu", "-o", tmp_path, "--sources", "1")
+
+
+def test_no_bundled_weights_is_a_clear_error(shared_video, tmp_path, monkeypatch):
+    monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    line = error_line(cli("separate", shared_video("clip.mp4", **SMALL), "-o", tmp_path, code=1))
+    assert "no bundled model 'avsep-pcn'" in line and "weights are missing" in line
+    assert not (tmp_path / "clip").exists()
+
+
+def test_default_model_is_the_bundled_one(monkeypatch):
+    from pathlib import Path
+
+    import avsep
+    from avsep.weights import weights_dir
+
+    monkeypatch.delenv("AVSEP_WEIGHTS_DIR")
+    assert weights_dir() == Path(avsep.__file__).resolve().parents[1] / "weights"
+
+
+# -- info and models -----------------------------------------------------------------------------
+
+
+def test_info_prints_streams_duration_size(shared_video):
+    video = shared_video("stereo48.mp4", sample_rate=48000, channels=2, **SMALL)
+    text = cli("info", video).stdout
+    assert "3.0" in text and f"{video.stat().st_size} bytes" in text
+    assert "64x48 (displayed), 10 fps" in text and "48000 Hz, 2 ch" in text
+    assert "box 1: 0,0,32,48" in text and "box 2: 32,0,64,48" in text
+
+
+def test_info_preview_draws_the_boxes(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    png = tmp_path / "preview.png"
+    cli("info", video, "--boxes", "4,4,30,40", "34,8,60,44", "--preview", png)
+    image = np.asarray(Image.open(png).convert("RGB"))
+    assert image.shape == (48, 64, 3)
+    for (x0, y0, _, y1), colour in zip([(4, 4, 30, 40), (34, 8, 60, 44)], COLOURS):
+        expected = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert tuple(image[(y0 + y1) // 2, x0]) == expected  # left edge of the outline
+
+
+def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
+    for f in tiny_weights.glob("*.pt"):
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "avsep-pcn.json").write_text(json.dumps({"architecture": "pcn", "sdr_db": 7.5}))
+    (tmp_path / "avsep-old-00000000.pt").write_bytes(b"not a checkpoint")
+    monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path))
+    text = cli("models").stdout
+    digest = load_checkpoint(next(tmp_path.glob("avsep-pcn-*.pt"))).sha256
+    assert f"avsep-pcn (default)  {tmp_path}" in text and f"sha256  {digest} (verified)" in text
+    assert "card    architecture: pcn, sdr_db: 7.5" in text
+    assert "avsep-old  " in text and "refused: " in text and "card    (none)" in text
+
+
+def test_models_without_any(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path))
+    assert "no bundled models" in error_line(cli("models", code=1))
+
+
+# -- a real process --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
+    """``avsep separate ... -o - --source 1 | python -c "read the WAV from stdin"``, real pipes
+    and the real (random) resnet18 trunk; its UntrainedTrunkWarning must be one clean line."""
+    video = shared_video("clip.mp4", **SMALL)
+    producer = cli_process("separate", video, "-o", "-", "--source", "1", "-q",
+                           env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = (
+        "import io, sys, soundfile as sf; d, r = sf.read(io.BytesIO(sys.stdin.buffer.read()));"
+        "print(r, len(d))"
+    )
+    consumer = subprocess.run([sys.executable, "-c", reader], stdin=producer.stdout,
+                              capture_output=True, text=True, timeout=120)
+    producer.stdout.close()
+    stderr = producer.stderr.read().decode()
+    assert producer.wait(timeout=60) == 0, stderr
+    rate, frames = map(int, consumer.stdout.split())
+    assert rate == 44100 and abs(frames - 3 * 44100) < 0.1 * 44100
+    (line,) = stderr.splitlines()
+    assert line.startswith("warning: resnet18 trunk has random weights")

@@ -1,0 +1,101 @@
+"""The Python API (``from avsep import Separator``) and the pipeline behaviours the CLI relies on."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from avsep import Separator
+from avsep.cli import app
+from avsep.errors import InputError
+from avsep.separate import SilentAudioWarning, select_device, strip_boxes
+from tests.cli_support import SMALL, cli, fast_model, wavs  # noqa: F401
+from tests.media import truncated_copy
+
+pytestmark = pytest.mark.usefixtures("fast_model")
+
+
+def test_separate_file_returns_arrays_at_the_video_rate(shared_video):
+    video = shared_video("stereo48.mp4", sample_rate=48000, channels=2, **SMALL)
+    result = Separator(device="cpu").separate_file(video, [(0, 0, 32, 48), (32, 0, 64, 48)], residual=True)
+    assert result.sample_rate == 48000
+    assert result.sources.shape[0] == 2 and result.sources.dtype == np.float32
+    assert result.sources.shape[1] == pytest.approx(3 * 48000, abs=0.05 * 48000)
+    assert result.residual is not None and result.residual.shape == result.sources.shape[1:]
+
+
+def test_separate_arrays(shared_video):
+    rng = np.random.default_rng(0)
+    audio = rng.standard_normal((22050, 2)).astype(np.float32) * 0.1  # 0.5 s of stereo at 44.1 kHz
+    red = np.zeros((3, 40, 30, 3), np.uint8)
+    red[..., 0] = 255
+    blue = np.roll(red, 2, axis=-1)
+    separator = Separator()
+    out = separator.separate_arrays(audio, 44100, [red, blue[0]])  # 3 frames and 1 frame
+    assert out.shape == (2, 22050) and out.dtype == np.float32 and np.isfinite(out).all()
+    with pytest.raises(InputError, match="non-empty"):
+        separator.separate_arrays(np.zeros(0), 44100, [red])
+    with pytest.raises(InputError, match=r"\[F, H, W, 3\]"):
+        separator.separate_arrays(audio, 44100, [red[..., :2]])
+
+
+def test_overlap_sets_the_window_count(shared_video):
+    video = shared_video("long.mp4", duration=40.0, sample_rate=48000, channels=2, width=64, height=48, fps=2)
+    counts = [Separator(overlap=o).stream_file(video).num_windows for o in (0.0, 0.25, 0.5)]
+    assert counts[0] < counts[1] < counts[2]
+
+
+def test_strips_cover_the_frame():
+    assert strip_boxes(64, 48, 3) == [(0, 0, 21, 48), (21, 0, 43, 48), (43, 0, 64, 48)]
+    with pytest.raises(InputError):
+        strip_boxes(64, 48, 0)
+
+
+def test_silent_input_warns(shared_video):
+    video = shared_video("mute.mp4", tones=(), **SMALL)
+    with pytest.warns(SilentAudioWarning, match="the audio is silent"):
+        result = Separator().separate_file(video)
+    assert not result.sources.any()
+
+
+def test_select_device(monkeypatch):
+    assert select_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert select_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(InputError, match=r"there are 1 CUDA GPU\(s\), numbered from 0"):
+        select_device("cuda:3")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InputError, match="no CUDA GPU is available; use --device cpu"):
+        select_device("cuda")
+
+
+def test_warnings_are_one_clean_line(shared_video, tmp_path, monkeypatch):
+    """Python's ``file:line: Category: text`` format would leak source paths into user output."""
+    import avsep.separate
+
+    build = avsep.separate.build_trunk
+
+    def noisy(name, weights=None):
+        warnings.warn("first line\nsecond line", UserWarning, stacklevel=1)
+        return build(name, weights)
+
+    monkeypatch.setattr(avsep.separate, "build_trunk", noisy)
+    for _ in range(2):  # shown again by the next command in the same process
+        result = cli("separate", shared_video("clip.mp4", **SMALL), "-o", tmp_path, "-q", "--overwrite")
+        assert result.stderr.splitlines() == ["warning: first line second line"]
+
+
+def test_a_cut_faststart_file_separates_what_decodes(shared_video, tmp_path):
+    """Index first (web video), end missing: the decodable part is separated, with a warning."""
+    whole = shared_video("web.mp4", faststart=True, **SMALL)
+    cut = truncated_copy(whole, tmp_path / "cut.mp4", 0.6)
+    result = CliRunner().invoke(app, ["separate", str(cut), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
+    durations = [i.duration for i in wavs(tmp_path / "out").values()]
+    assert len(durations) == 2 and all(0.5 < d < 3.0 for d in durations)
