@@ -615,12 +615,11 @@ def _models() -> None:
 
 
 def _register_subcommands() -> None:
-    """Training-side commands live in avsep.train; mounted here, imported lazily by them."""
-    try:
-        from avsep.train.build.cli import app as build_app
-        from avsep.train.commands import register
-    except ImportError:  # training extras are part of the package; this guards partial installs
-        return
+    """Training-side commands live in avsep.train (which never imports this module); their
+    heavy imports happen inside the command functions, so mounting them here costs nothing."""
+    from avsep.train.build.cli import app as build_app
+    from avsep.train.commands import register
+
     data_app.registered_commands.extend(build_app.registered_commands)
     register(app)
 

@@ -98,10 +98,10 @@ def _silence_warnings() -> None:
 def train_command(
     index: Annotated[
         Optional[Path],
-        typer.Argument(help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume."),
+        typer.Option("--index", help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume."),
     ] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.")] = None,
-    val_index: Annotated[Optional[Path], typer.Option(help="Validation index CSV (default: val.csv beside train.csv).")] = None,
+    val_index: Annotated[Optional[Path], typer.Option("--val", help="Validation index CSV (default: val.csv beside train.csv).")] = None,
     arch: Annotated[Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.")] = Arch.pcn,
     channels: Annotated[str, typer.Option(help="PCN conv channels, 7 comma-separated.")] = "16,32,64,128,128,128,128",
     cycles: Annotated[int, typer.Option(help="PCN recurrent cycles.")] = 4,

@@ -156,11 +156,11 @@ def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feat
         pass
 
     runner = CliRunner()
-    args = ["train", str(dataset), "-o", str(tmp_path / "cli"), "--backbone", "resnet18", "--features", str(feature_cache),
+    args = ["train", "--index", str(dataset), "-o", str(tmp_path / "cli"), "--backbone", "resnet18", "--features", str(feature_cache),
             "--channels", ",".join(map(str, TINY_PCN)), "--cycles", "2", "--batch-size", "2", "--steps", "2", "--val-mixtures", "2", "-q"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "trained 2 steps" in result.output
     assert load_checkpoint(tmp_path / "cli" / "last.pt").training["command"].startswith("avsep ")
-    bad = runner.invoke(app, ["train", str(tmp_path / "nope.csv"), "--steps", "1"])
+    bad = runner.invoke(app, ["train", "--index", str(tmp_path / "nope.csv"), "--steps", "1"])
     assert bad.exit_code == 2 and bad.output.strip().startswith("error:") and len(bad.output.strip().splitlines()) == 1
