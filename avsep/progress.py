@@ -10,11 +10,36 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+
+def make_progress(
+    enabled: bool = True,
+    console: Console | None = None,
+    *extra: ProgressColumn,
+    transient: bool = False,
+) -> Progress:
+    """The project's one bar layout (description, bar, n/total, extra columns, times), on stderr.
+
+    Every long step (separation, data build, feature cache, training, evaluation) uses it, so
+    they look alike and none of them writes to stdout.
+    """
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        disable=not enabled,
+        transient=transient,
+    )
 
 
 class SeparationProgress:
@@ -27,16 +52,7 @@ class SeparationProgress:
     def __init__(self, files: int, enabled: bool = True, console: Console | None = None) -> None:
         self.enabled = enabled
         self.console = console or Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not enabled,
-            transient=False,
-        )
+        self.progress = make_progress(enabled, self.console)
         self.files: TaskID = self.progress.add_task("files", total=files, visible=files > 1)
         self.windows: TaskID | None = None
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from avsep import dsp
+from avsep.device import select_device
 from avsep.chunking import Stitcher, Window, Windower
 from avsep.errors import InputError
 from avsep.io.audio import Resampler, stream_audio
@@ -48,23 +49,6 @@ def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
         raise InputError(f"--sources must be at least 1, got {sources}")
     edges = np.linspace(0, width, sources + 1).round().astype(int)
     return [(int(edges[i]), 0, int(edges[i + 1]), height) for i in range(sources)]
-
-
-def select_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; ``cuda`` without a GPU is a clear error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: no CUDA GPU is available; use --device cpu")
-    try:
-        chosen = torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(f"--device {device!r} is not a device (use auto, cpu or cuda[:N])") from exc
-    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
-        raise InputError(
-            f"--device {device}: there are {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
-        )
-    return chosen
 
 
 @dataclass

@@ -12,12 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
 
 from avsep.errors import InputError
-from avsep.io.media import VideoStreamInfo, container_origin, decode_frames, open_input, probe
+from avsep.io.media import (
+    VideoStreamInfo,
+    container_origin,
+    decode_frames,
+    open_input,
+    probe,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 #: Timestamps closer than this count as equal (pts rounding in millisecond time bases).
 _EPS = 1e-4
@@ -171,8 +181,6 @@ class FrameReader:
 
 def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
     """Pad ``[1, 3, h, w]`` to a centred square filled with the crop's mean colour."""
-    import torch
-
     h, w = crop.shape[-2:]
     side = max(h, w)
     if h == w:

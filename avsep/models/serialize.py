@@ -11,9 +11,7 @@ checked too.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import torch
 from torch import nn
 
 from avsep import __version__
+from avsep.atomic import atomic_write
 from avsep.errors import ModelError
 from avsep.models.pcn import PCN, PCNConfig
 
@@ -98,16 +97,7 @@ def save_checkpoint(
         "state_dict": state,
         "extra": extra or {},
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(payload, f))
     return digest
 
 

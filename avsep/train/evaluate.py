@@ -493,17 +493,6 @@ def _json_default(o: Any) -> Any:
 
 
 def _progress(enabled: bool, console=None):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from avsep.progress import make_progress
 
-    from rich.console import Console
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=True,
-        console=console if console is not None else Console(stderr=True),
-    )
+    return make_progress(enabled, console, transient=True)

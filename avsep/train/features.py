@@ -21,13 +21,12 @@ cache would need one entry per augmentation).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from avsep.atomic import atomic_write
 from avsep.errors import InputError
 from avsep.train.data import Index, read_frames, read_index
 
@@ -142,7 +141,7 @@ def build_feature_cache(
     import torch
 
     from avsep.models.visual import build_trunk
-    from avsep.train.loop import select_device
+    from avsep.device import select_device
 
     if isinstance(index_csvs, (str, Path)):
         index_csvs = [index_csvs]
@@ -201,16 +200,7 @@ def build_feature_cache(
         "counts": torch.tensor(counts, dtype=torch.int64),
         "features": features,
     }
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out = atomic_write(out_path, lambda f: torch.save(payload, f))
     seconds = time.monotonic() - started
     return {
         "path": str(out),
@@ -234,23 +224,8 @@ def _read_each(csvs: list[Path], fps: float | None) -> Index:
 
 
 def _progress(enabled: bool):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import TaskProgressColumn
 
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=False,
-    )
+    from avsep.progress import make_progress
+
+    return make_progress(enabled, None, TaskProgressColumn())

@@ -30,7 +30,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avsep import dsp
+from avsep.device import select_device
 from avsep.errors import AvsepError, InputError
 from avsep.models.pcn import PCNConfig
 from avsep.train.data import MixDataset, StepSampler, read_index, resolve_split, steps_per_epoch
@@ -109,18 +110,6 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["channels"] = list(self.channels)
         return d
-
-
-def select_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; ``cuda`` without a GPU is a clear error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: no CUDA GPU is available; use --device cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(f"--device {device!r} is not a device (use auto, cpu or cuda[:N])") from exc
 
 
 def build_network(config: TrainConfig, visual_dim: int) -> nn.Module:
@@ -601,23 +590,18 @@ def _console(enabled: bool):
 
 
 def _progress(enabled: bool, console):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import ProgressColumn, TextColumn
     from rich.text import Text
+
+    from avsep.progress import make_progress
 
     class Rate(ProgressColumn):
         def render(self, task) -> Text:
             speed = task.finished_speed or task.speed
             return Text(f"{speed:.2f} it/s" if speed else "-- it/s")
 
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        Rate(),
-        TextColumn("{task.fields[loss]}"),
-        TextColumn("{task.fields[lr]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled,
+    return make_progress(
+        enabled, console, Rate(), TextColumn("{task.fields[loss]}"), TextColumn("{task.fields[lr]}")
     )
+
+

@@ -111,24 +111,9 @@ class _Reporter:
     def __init__(self, enabled: bool) -> None:
         self.progress = None
         if enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from avsep.progress import make_progress
 
-            self.progress = Progress(
-                TextColumn("{task.description:<10}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
+            self.progress = make_progress(True)
         self.tasks: dict[str, object] = {}
 
     def __enter__(self) -> _Reporter:

@@ -1,0 +1,590 @@
+"""End-to-end speed and memory of ``avsep separate`` on long videos, on the CPU.
+
+    python3 benchmarks/bench_separate.py                        # 1, 5 and 10 min, bundled model
+    python3 benchmarks/bench_separate.py --minutes 1 --repeat 3 --json results.json
+    python3 benchmarks/bench_separate.py --random-model --minutes 0.25   # no trained model yet
+
+For each length it generates (once, then cached) a synthetic 640x360 video with 44.1 kHz stereo
+sound, and separates it with 2 boxes (the left and right halves) on the CPU, every run in a
+fresh process. Reported per run:
+
+* ``wall``: seconds from starting the process to its exit, as a user sees it (Python start,
+  imports and model loading included);
+* ``RTF``: real-time factor, wall / media duration (0.5 = twice as fast as real time);
+* ``peak RSS``: the process's maximum resident memory (``wait4`` rusage of that child), plus
+  RSS sampled after the first window and after the last, which shows whether memory grows;
+* a per-stage breakdown of where the time went (exclusive seconds: a stage's time excludes the
+  stages it calls).
+
+The breakdown needs no product code: the child process wraps the pipeline's stage functions
+(decoders, visual trunk, mask network, STFT, stitcher, resamplers, WAV writer) with
+``time.perf_counter`` counters before it runs the ordinary ``avsep separate`` command
+in-process. ``--no-profile`` runs the installed ``avsep`` console script instead (wall time and
+peak RSS only), to confirm the wrappers cost nothing measurable.
+
+Timings are only meaningful on an otherwise idle machine; say which CPU they came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Bump when the generated content changes, so stale cached videos are not reused.
+GENERATOR_VERSION = 1
+WIDTH, HEIGHT = 640, 360
+SAMPLE_RATE = 44100
+BOXES = ["0,0,320,360", "320,0,640,360"]
+
+#: Stage name -> what is in it (the table's legend).
+STAGES = {
+    "model load": "checkpoint + visual trunk construction (Separator.__init__)",
+    "audio decode": "demux + decode + downmix of the soundtrack",
+    "resample in": "input rate -> 11025 Hz",
+    "windowing": "cutting the model-rate stream into overlapping windows",
+    "frame decode": "seek + decode + RGB conversion of the guide frames",
+    "crop+resize": "box crop, letterbox, antialiased resize to 224x224",
+    "visual trunk": "the frozen image network over every crop",
+    "stft": "STFT + log-frequency warp of each window",
+    "mask net": "the PCN (or SoP) forward pass",
+    "mask+istft": "unwarp of the masks, masking, inverse STFT",
+    "stitch": "cross-fade overlap-add of the windows",
+    "resample out": "11025 Hz -> output rate",
+    "write": "WAV encoding and writing (fsync included)",
+    "other": "everything else inside the command (glue, progress bars, imports)",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# test videos
+# ------------------------------------------------------------------------------------------------
+
+
+def cache_dir(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "avsep-bench"
+
+
+def video_path(folder: Path, minutes: float, fps: float, gop_s: float) -> Path:
+    tag = f"{minutes:g}min-{WIDTH}x{HEIGHT}-{fps:g}fps-gop{gop_s:g}-v{GENERATOR_VERSION}"
+    return folder / f"bench-{tag}.mp4"
+
+
+def _instrument(t, base_freqs, note_s, harmonics, decay):
+    """A plucked-string-like part: a new note every ``note_s`` seconds, harmonics, decay."""
+    import numpy as np
+
+    note = np.floor(t / note_s).astype(np.int64)
+    freq = np.asarray(base_freqs)[note % len(base_freqs)]
+    since = t - note * note_s
+    env = np.exp(-since / decay)
+    x = np.zeros_like(t)
+    for h in range(1, harmonics + 1):
+        x += np.sin(2 * np.pi * freq * h * since) / h
+    return env * x
+
+
+def make_bench_video(path: Path, minutes: float, fps: float = 5.0, gop_s: float = 2.0) -> Path:
+    """A ``minutes``-long 640x360 video: two coloured halves with a moving bar each, and two
+    "instruments" (low, high) panned left/right in 44.1 kHz stereo AAC.
+
+    Cheap to make: a frame is a few numpy slices, video is x264 ultrafast (mpeg4 if this FFmpeg
+    lacks x264) at a low frame rate, audio is made and encoded a frame at a time, so a 10-minute
+    file takes seconds and never sits in memory whole.
+    """
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duration = minutes * 60.0
+    tmp = path.with_name(path.name + ".part.mp4")
+    container = av.open(str(tmp), "w")
+    rate = Fraction(fps).limit_denominator(1001)
+    try:
+        vcodec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+        vstream = container.add_stream(vcodec, rate=rate)
+        vstream.width, vstream.height, vstream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        vstream.codec_context.gop_size = max(1, int(round(gop_s * fps)))
+        if vcodec == "libx264":
+            vstream.codec_context.options = {"preset": "ultrafast"}
+        else:
+            vstream.bit_rate = 1_000_000
+        astream = container.add_stream("aac", rate=SAMPLE_RATE)
+        astream.layout = "stereo"
+
+        base = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+        base[:, : WIDTH // 2] = (180, 60, 40)
+        base[:, WIDTH // 2 :] = (40, 70, 170)
+        frames = int(np.ceil(duration * fps))
+        audio_pos = 0
+        total = int(round(duration * SAMPLE_RATE))
+        step = 1024
+
+        def push_audio(until_s: float) -> None:
+            nonlocal audio_pos
+            end = min(total, int(round(until_s * SAMPLE_RATE)))
+            while audio_pos < end:
+                n = min(step, end - audio_pos)
+                t = (audio_pos + np.arange(n)) / SAMPLE_RATE
+                low = _instrument(t, (110.0, 147.0, 165.0, 196.0), 0.5, 6, 0.4)
+                high = _instrument(t, (880.0, 988.0, 1175.0, 1319.0, 1047.0), 0.3, 4, 0.15)
+                left, right = 0.3 * low + 0.1 * high, 0.1 * low + 0.3 * high
+                packed = np.stack([left, right], 1).astype(np.float32).reshape(1, -1)
+                frame = av.AudioFrame.from_ndarray(packed, format="flt", layout="stereo")
+                frame.sample_rate = SAMPLE_RATE
+                frame.pts = audio_pos
+                frame.time_base = Fraction(1, SAMPLE_RATE)
+                for packet in astream.encode(frame):
+                    container.mux(packet)
+                audio_pos += n
+
+        for k in range(frames):
+            push_audio(k / fps)
+            img = base.copy()
+            x = int((k * 7) % (WIDTH // 2 - 40))
+            img[100:260, x : x + 40] = 230  # a bar moving in the left half
+            img[60:300, WIDTH // 2 + (WIDTH // 2 - 40 - x) :][:, :40] = 20  # and one in the right
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = k
+            frame.time_base = 1 / rate
+            for packet in vstream.encode(frame):
+                container.mux(packet)
+        for packet in vstream.encode():
+            container.mux(packet)
+        push_audio(duration)
+        for packet in astream.encode():
+            container.mux(packet)
+    except BaseException:
+        container.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    container.close()
+    os.replace(tmp, path)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# models
+# ------------------------------------------------------------------------------------------------
+
+
+def random_default_model(folder: Path) -> Path:
+    """A randomly initialised PCN with the default (product) configuration, saved like a bundled
+    model. Its speed equals the trained model's; its output is noise."""
+    import torch
+
+    from avsep.models.pcn import PCN, PCNConfig
+    from avsep.models.serialize import save_checkpoint
+    from avsep.weights import DEFAULT_MODEL
+
+    torch.manual_seed(0)
+    model = PCN(
+        PCNConfig(visual_dim=1280, channels=(16, 32, 64, 128, 128, 128, 128), cycles=4)
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "tmp.pt"
+    digest = save_checkpoint(
+        tmp, model, backbone="efficientnet_lite0", training={"note": "random benchmark model"}
+    )
+    final = folder / f"{DEFAULT_MODEL}-{digest[:8]}.pt"
+    tmp.replace(final)
+    return final
+
+
+def resolve(model: str | None, random_model: bool, scratch: Path) -> Path:
+    if random_model:
+        return random_default_model(scratch / "weights")
+    from avsep.errors import ModelError
+    from avsep.weights import resolve_model
+
+    try:
+        return resolve_model(model).resolve()
+    except ModelError as exc:
+        sys.exit(f"{exc}\n(use --random-model to time a random model of the default configuration)")
+
+
+# ------------------------------------------------------------------------------------------------
+# the child: one profiled `avsep separate` run
+# ------------------------------------------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class StageClock:
+    """Exclusive time per stage: entering a stage pauses the one it was called from."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.stack: list[list] = []  # [name, resumed_at]
+
+    def enter(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.stack:
+            top = self.stack[-1]
+            self.totals[top[0]] = self.totals.get(top[0], 0.0) + now - top[1]
+        self.stack.append([name, now])
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    def exit(self) -> None:
+        now = time.perf_counter()
+        name, start = self.stack.pop()
+        self.totals[name] = self.totals.get(name, 0.0) + now - start
+        if self.stack:
+            self.stack[-1][1] = now
+
+    def inside(self, name: str) -> bool:
+        return any(entry[0] == name for entry in self.stack)
+
+
+def install_probes(clock: StageClock, rss_trace: list) -> None:
+    """Wrap the pipeline's stage functions with the clock (monkeypatching, in this process)."""
+    import functools
+
+    import avsep.chunking
+    import avsep.dsp
+    import avsep.io.audio
+    import avsep.io.video
+    import avsep.io.wav
+    import avsep.progress
+    import avsep.separate
+    from avsep.models.pcn import PCN
+    from avsep.models.sop import SoP
+
+    def timed(name, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            clock.enter(name(args) if callable(name) else name)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                clock.exit()
+
+        return wrapper
+
+    def timed_iter(name, iterator):
+        while True:
+            clock.enter(name)
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                clock.exit()
+            yield item
+
+    def patch(owner, attr, name):
+        setattr(owner, attr, timed(name, getattr(owner, attr)))
+
+    stream_audio = avsep.separate.stream_audio
+
+    def timed_stream_audio(*args, **kwargs):
+        clock.enter("audio decode")
+        try:
+            source = stream_audio(*args, **kwargs)
+        finally:
+            clock.exit()
+        return timed_iter("audio decode", source)
+
+    avsep.separate.stream_audio = timed_stream_audio
+
+    windower_call = avsep.chunking.Windower.__call__
+    avsep.chunking.Windower.__call__ = lambda self, blocks: timed_iter("windowing", windower_call(self, blocks))
+
+    resample_stage = lambda args: "resample in" if clock.inside("audio decode") else "resample out"  # noqa: E731
+    patch(avsep.io.audio.Resampler, "push", resample_stage)
+    patch(avsep.io.audio.Resampler, "flush", resample_stage)
+    patch(avsep.separate.Separator, "__init__", "model load")
+    patch(avsep.io.video.FrameReader, "__init__", "frame decode")
+    patch(avsep.io.video.FrameReader, "frames_at", "frame decode")
+    patch(avsep.separate, "crop_boxes", "crop+resize")
+    patch(avsep.separate.Separator, "guide", "visual trunk")
+    patch(avsep.dsp, "stft", "stft")
+    patch(avsep.dsp, "network_input", "stft")
+    patch(avsep.dsp, "apply_mask", "mask+istft")
+    patch(PCN, "forward", "mask net")
+    patch(SoP, "forward", "mask net")
+    patch(avsep.chunking.Stitcher, "add", "stitch")
+    patch(avsep.chunking.Stitcher, "finish", "stitch")
+    patch(avsep.io.wav.AtomicWavWriter, "write", "write")
+    patch(avsep.io.wav.AtomicWavWriter, "close", "write")
+
+    window = avsep.progress.SeparationProgress.window
+
+    def window_probe(self, done, total):
+        rss_trace.append((done, total, _rss_bytes()))
+        return window(self, done, total)
+
+    avsep.progress.SeparationProgress.window = window_probe
+
+
+def child(spec_path: str) -> None:
+    """Run one ``avsep separate`` in this process with the probes installed; write a JSON."""
+    started = time.perf_counter()
+    spec = json.loads(Path(spec_path).read_text())
+    clock = StageClock()
+    rss_trace: list = []
+    clock.enter("other")
+    import torch
+
+    install_probes(clock, rss_trace)
+    from avsep.cli import app
+
+    code = 0
+    try:
+        app(args=spec["argv"], prog_name="avsep")
+    except SystemExit as exc:
+        code = exc.code or 0
+    clock.exit()
+    import resource
+
+    result = {
+        "exit_code": code,
+        "inside_s": time.perf_counter() - started,
+        "stages": clock.totals,
+        "calls": clock.calls,
+        "rss_trace": rss_trace,
+        "maxrss_self_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+    }
+    Path(spec["out"]).write_text(json.dumps(result))
+
+
+# ------------------------------------------------------------------------------------------------
+# the parent
+# ------------------------------------------------------------------------------------------------
+
+
+def avsep_argv(video: Path, model: Path, out_dir: Path, batch_size: int | None) -> list[str]:
+    argv = ["separate", str(video), "--boxes", *BOXES, "--model", str(model), "--device", "cpu",
+            "-o", str(out_dir), "-q", "--overwrite"]
+    if batch_size:
+        argv += ["--batch-size", str(batch_size)]
+    return argv
+
+
+def run_once(video: Path, model: Path, threads: int | None, profile: bool, scratch: Path,
+             batch_size: int | None) -> dict:
+    env = dict(os.environ)
+    env.pop("AVSEP_WEIGHTS_DIR", None)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+        env["MKL_NUM_THREADS"] = str(threads)
+    out_dir = Path(tempfile.mkdtemp(prefix="out-", dir=scratch))
+    argv = avsep_argv(video, model, out_dir, batch_size)
+    report = scratch / f"child-{time.monotonic_ns()}.json"
+    if profile:
+        spec = scratch / f"spec-{time.monotonic_ns()}.json"
+        spec.write_text(json.dumps({"argv": argv, "out": str(report)}))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
+    else:
+        exe = shutil.which("avsep")
+        cmd = [exe, *argv] if exe else [sys.executable, "-c", "from avsep.cli import run; run()", *argv]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=scratch, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        sys.exit(f"avsep separate failed (exit {proc.returncode}):\n{stderr}")
+    outputs = sorted(out_dir.rglob("*.wav"))
+    if len(outputs) != 2:
+        sys.exit(f"expected 2 output files, found {[str(p) for p in outputs]}")
+    result = {
+        "wall_s": wall,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
+        "warnings": [line for line in stderr.splitlines() if line.strip()],
+    }
+    if profile:
+        result.update(json.loads(report.read_text()))
+        report.unlink()
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return result
+
+
+def mb(n: float) -> str:
+    return f"{n / 2**20:.0f}"
+
+
+def summarise(run: dict, duration: float) -> dict:
+    trace = run.get("rss_trace") or []
+    out = {
+        "wall_s": run["wall_s"],
+        "rtf": run["wall_s"] / duration,
+        "peak_rss_mb": run["peak_rss_bytes"] / 2**20,
+        "cpu_s": run["user_s"] + run["sys_s"],
+    }
+    if trace:
+        out["rss_first_window_mb"] = trace[0][2] / 2**20
+        out["rss_last_window_mb"] = trace[-1][2] / 2**20
+        out["windows"] = trace[-1][0]
+    return out
+
+
+def print_table(rows: list[dict]) -> None:
+    head = f"{'minutes':>7} {'thr':>4} {'wall s':>8} {'RTF':>6} {'peak RSS MB':>12} {'RSS 1st->last win MB':>21} {'CPU s':>7}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        s = r["summary"]
+        trace = (
+            f"{s['rss_first_window_mb']:.0f} -> {s['rss_last_window_mb']:.0f}"
+            if "rss_first_window_mb" in s else "-"
+        )
+        print(
+            f"{r['minutes']:>7g} {r['threads'] or '-':>4} {s['wall_s']:>8.1f} {s['rtf']:>6.3f} "
+            f"{s['peak_rss_mb']:>12.0f} {trace:>21} {s['cpu_s']:>7.1f}"
+        )
+    staged = [r for r in rows if r["stages"]]
+    if not staged:
+        return
+    print()
+    names = list(STAGES)
+    print("Per-stage time, seconds (median over repeats; exclusive):")
+    head = f"{'stage':<14}" + "".join(f"{str(r['minutes']) + 'min/' + str(r['threads'] or '-') + 't':>13}" for r in staged)
+    print(head)
+    print("-" * len(head))
+    for name in names:
+        print(f"{name:<14}" + "".join(f"{r['stages'].get(name, 0.0):>13.2f}" for r in staged))
+    print(f"{'(in command)':<14}" + "".join(f"{sum(r['stages'].values()):>13.2f}" for r in staged))
+    print(f"{'(wall)':<14}" + "".join(f"{r['summary']['wall_s']:>13.2f}" for r in staged))
+    print()
+    for name, what in STAGES.items():
+        print(f"  {name:<13} {what}")
+
+
+def machine_info() -> dict:
+    import torch
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "avsep"],
+                                    capture_output=True, text=True).stdout.strip())
+    except OSError:
+        rev, dirty = "", False
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "load_avg_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_default_threads": torch.get_num_threads(),
+        "git": rev + ("+dirty" if dirty else ""),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", default="1,5,10", help="comma-separated video lengths (default 1,5,10)")
+    parser.add_argument("--model", help="checkpoint path or bundled name (default: the bundled model)")
+    parser.add_argument("--random-model", action="store_true",
+                        help="time a random PCN of the default configuration instead (same speed)")
+    parser.add_argument("--threads", default="",
+                        help="comma-separated OMP_NUM_THREADS values to run with (default: torch's default)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per setting; the median is reported")
+    parser.add_argument("--batch-size", type=int, help="pass --batch-size to avsep separate")
+    parser.add_argument("--fps", type=float, default=5.0, help="frame rate of the generated videos")
+    parser.add_argument("--gop", type=float, default=2.0, help="keyframe interval of the generated videos, s")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="run the avsep console script itself: wall time and peak RSS only")
+    parser.add_argument("--cache-dir", help="where generated videos are kept (default ~/.cache/avsep-bench)")
+    parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child)
+        return
+
+    minutes = [float(m) for m in args.minutes.split(",") if m.strip()]
+    threads = [int(t) for t in args.threads.split(",") if t.strip()] or [None]
+    cache = cache_dir(args.cache_dir)
+    info = machine_info()
+    print(f"CPU: {info['cpu']} ({info['logical_cpus']} logical), load {info['load_avg_at_start'][0]:.2f}, "
+          f"torch {info['torch']} ({info['torch_default_threads']} threads by default)", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="avsep-bench-") as tmp:
+        scratch = Path(tmp)
+        model = resolve(args.model, args.random_model, scratch)
+        print(f"model: {model}{' (random weights)' if args.random_model else ''}", flush=True)
+        for m in minutes:
+            video = video_path(cache, m, args.fps, args.gop)
+            if not video.exists():
+                t0 = time.perf_counter()
+                make_bench_video(video, m, args.fps, args.gop)
+                print(f"generated {video} in {time.perf_counter() - t0:.1f} s", flush=True)
+            duration = m * 60.0
+            for t in threads:
+                runs = []
+                for i in range(args.repeat):
+                    run = run_once(video, model, t, not args.no_profile, scratch, args.batch_size)
+                    s = summarise(run, duration)
+                    print(f"  {m:g} min, threads {t or 'default'}, run {i + 1}/{args.repeat}: "
+                          f"{s['wall_s']:.1f} s wall, RTF {s['rtf']:.3f}, peak RSS {s['peak_rss_mb']:.0f} MB",
+                          flush=True)
+                    runs.append(run)
+                best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]  # the median run
+                stage_names = {k for r in runs for k in r.get("stages", {})}
+                stages = {k: statistics.median(r.get("stages", {}).get(k, 0.0) for r in runs) for k in stage_names}
+                rows.append({
+                    "minutes": m,
+                    "duration_s": duration,
+                    "threads": t,
+                    "video": str(video),
+                    "summary": summarise(best, duration),
+                    "stages": stages,
+                    "runs": runs,
+                })
+    print()
+    print_table(rows)
+    if len(rows) > 1:
+        base = rows[0]["summary"]["peak_rss_mb"]
+        for r in rows[1:]:
+            if r["threads"] == rows[0]["threads"]:
+                growth = r["summary"]["peak_rss_mb"] / base - 1
+                print(f"peak RSS at {r['minutes']:g} min vs {rows[0]['minutes']:g} min: {growth:+.1%}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "machine": info,
+            "model": str(model),
+            "random_model": args.random_model,
+            "boxes": BOXES,
+            "profiled": not args.no_profile,
+            "stages_legend": STAGES,
+            "results": rows,
+        }, indent=2))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
