@@ -9,14 +9,11 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, TextIO
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -25,6 +22,7 @@ from typer.core import TyperCommand
 
 from avsep import __version__
 from avsep.errors import AvsepError, InputError
+from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
     from avsep.boxes import Box
@@ -32,11 +30,8 @@ if TYPE_CHECKING:
     from avsep.separate import SeparationStream, Separator
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
-err = Console(stderr=True, highlight=False)
 app = typer.Typer(
     name="avsep",
     help="Separate the sound of each instrument in a video, guided by boxes around the players.",
@@ -97,91 +92,6 @@ class GreedyCommand(TyperCommand):
         if mode == "--boxes":
             return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
         return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
-
-
-# ------------------------------------------------------------------------------------------------
-# messages: one line per error or warning
-# ------------------------------------------------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    """Messages are printed as one line, whatever a library put in them."""
-    return " ".join(str(text).split("\n"))
-
-
-def fail(exc: BaseException, debug: bool, subject: Path | None = None) -> int:
-    """Report ``exc`` as one line (plus the traceback with ``--debug``); returns the exit code.
-
-    ``subject`` is the input being processed: named in front unless the message already does.
-    """
-    if debug:
-        err.print_exception()
-    if isinstance(exc, AvsepError):
-        message, code = str(exc), exc.exit_code
-    else:
-        message = f"unexpected {type(exc).__name__}: {exc} (please report it; --debug shows where)"
-        code = EXIT_FAILED
-    if subject is not None and str(subject) not in message:
-        message = f"{subject}: {message}"
-    err.print(f"[bold red]error:[/] {escape(_one_line(message))}", soft_wrap=True)
-    return code
-
-
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """``warnings.showwarning`` replacement: ``warning: <message>``, no source location."""
-    err.print(f"[yellow]warning:[/] {escape(_one_line(str(message)))}", soft_wrap=True)
-
-
-class _WarningLogHandler(logging.Handler):
-    """avsep's logged warnings (a stream that ends early, ...) in the same one-line form."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        _show_warning(record.getMessage(), UserWarning, record.pathname, record.lineno)
-
-
-@contextmanager
-def user_facing_warnings() -> Iterator[None]:
-    """For one command: every Python warning and avsep log warning as one ``warning:`` line.
-
-    Each distinct warning shows once per command ("default" action); resetting the filters
-    also makes a warning seen by an earlier command in the same process show again.
-    """
-    log = logging.getLogger("avsep")
-    handler = _WarningLogHandler()
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        warnings.showwarning = _show_warning
-        log.addHandler(handler)
-        propagate, log.propagate = log.propagate, False
-        try:
-            yield
-        finally:
-            log.removeHandler(handler)
-            log.propagate = propagate
-
-
-@contextmanager
-def one_line_errors(debug: bool) -> Iterator[None]:
-    """Any failure inside -> one line on stderr and ``typer.Exit`` with its code."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except Exception as exc:  # noqa: BLE001 - the point: no traceback unless --debug
-        raise typer.Exit(fail(exc, debug)) from None
 
 
 def _version(value: bool) -> None:
@@ -443,7 +353,7 @@ class _SeparateJob:
                 except BrokenPipeError:
                     return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                    outcomes.append(_Outcome(video, "failed", _one_line(str(exc)), fail(exc, self.debug, video)))
+                    outcomes.append(_Outcome(video, "failed", one_line(str(exc)), fail(exc, self.debug, video)))
                 progress.finish_file()
         if not self.quiet and self.out_dir is not None and len(outcomes) > 1:
             _summary(outcomes)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
 from enum import Enum
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from avsep.errors import AvsepError, InputError
+from avsep.errors import InputError
+from avsep.reporting import reports_errors
 
 
 class Arch(str, Enum):
@@ -51,29 +50,6 @@ DEBUG = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")]
 
 
-def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """AvsepError -> one line on stderr and its exit code (traceback only with --debug)."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(kwargs.get("debug", False))
-        try:
-            return fn(*args, **kwargs)
-        except AvsepError as exc:
-            from rich.console import Console
-
-            err = Console(stderr=True, highlight=False)
-            if debug:
-                err.print_exception()
-            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
 def _parse_channels(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
@@ -94,7 +70,7 @@ def _silence_warnings() -> None:
 # -- train ---------------------------------------------------------------------------------
 
 
-@_one_line_errors
+@reports_errors
 def train_command(
     index: Annotated[
         Optional[Path],
@@ -188,7 +164,7 @@ def train_command(
 # -- evaluate ------------------------------------------------------------------------------
 
 
-@_one_line_errors
+@reports_errors
 def evaluate_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     index: Annotated[Path, typer.Option(help="Test index CSV (or a dataset folder: its test.csv).")],
@@ -226,7 +202,7 @@ def evaluate_command(
     )
 
 
-@_one_line_errors
+@reports_errors
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
@@ -267,7 +243,7 @@ def evaluate_real_command(
 # -- features ------------------------------------------------------------------------------
 
 
-@_one_line_errors
+@reports_errors
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")] = None,
@@ -311,8 +287,34 @@ def features_command(
     )
 
 
+@reports_errors
+def bundle_command(
+    checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (e.g. runs/pcn/best.pt).")],
+    name: Annotated[str, typer.Option(help="Model name; the default model is avsep-pcn.")] = "avsep-pcn",
+    weights_dir: Annotated[Optional[Path], typer.Option(help="Where to write (default: the bundled weights folder).")] = None,
+    evaluation: Annotated[
+        Optional[list[str]],
+        typer.Option(help="TABLE=report.json from evaluate/evaluate-real, embedded in the card; repeatable."),
+    ] = None,
+    debug: DEBUG = False,
+) -> None:
+    """Ship a checkpoint: weights/<name>-<sha8>.pt (inference-only) plus its model card."""
+    from avsep.train.bundle import bundle
+    from avsep.weights import weights_dir as default_dir
+
+    reports = {}
+    for item in evaluation or []:
+        table, sep, path = item.partition("=")
+        if not sep:
+            raise InputError(f"--evaluation {item!r}: write TABLE=path/to/report.json")
+        reports[table] = Path(path)
+    model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports)
+    typer.echo(f"wrote {model} and {card}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``train``, ``evaluate``, ``evaluate-real`` and ``features`` to ``app``."""
+    """Add ``train``, ``evaluate``, ``evaluate-real``, ``features`` and ``bundle`` to ``app``."""
+    app.command("bundle")(bundle_command)
     app.command("train", no_args_is_help=False)(train_command)
     app.command("evaluate")(evaluate_command)
     app.command("evaluate-real")(evaluate_real_command)

