@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from avsep.dsp import HOP as STFT_HOP
 from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 
 #: Seconds, relative to a window's centre, of the 3 frames that guide it. Spread over half the
@@ -24,10 +25,22 @@ FRAME_OFFSETS = (-1.5, 0.0, 1.5)
 
 
 def hop_for(overlap: float, window: int = WINDOW_SAMPLES) -> int:
-    """Window hop in samples for an overlap fraction in [0, 0.9]."""
+    """Window hop in samples for an overlap fraction in [0, 0.9].
+
+    With any overlap the hop is a whole number of STFT hops (256 samples; 49152 rather than
+    49151 at the default 0.25), so the STFT frames of all windows lie on one grid: where two
+    windows overlap they analyse the very same frames, and with a model of limited temporal
+    context the stitched result equals one pass over the whole signal (tests/test_seams.py).
+    Off the grid, the frames of consecutive windows differ by a fraction of a hop and so do their
+    masks. Overlap 0 keeps hop = window: windows that just touch, joined by hard cuts.
+    """
     if not 0.0 <= overlap <= 0.9:
         raise ValueError(f"overlap must be between 0 and 0.9, got {overlap}")
-    return max(1, int(round(window * (1.0 - overlap))))
+    hop = max(1, int(round(window * (1.0 - overlap))))
+    if overlap > 0 and window > STFT_HOP:
+        # Nearest multiple of the STFT hop that still leaves an overlap.
+        hop = min(max(STFT_HOP, round(hop / STFT_HOP) * STFT_HOP), (window - 1) // STFT_HOP * STFT_HOP)
+    return hop
 
 
 @dataclass

@@ -38,6 +38,11 @@ Box = tuple[int, int, int, int]
 #: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
 SILENCE_PEAK = 1e-5
 
+#: Most crops per visual-trunk forward on the CPU (rounded down to whole boxes: 6 = 2 boxes of
+#: 3 frames). Measured on 2 cores (benchmarks/README.md): 6 crops per forward ran about 1.5x
+#: faster per crop than 24 and peaked about 250 MB lower.
+TRUNK_CROPS_CPU = 8
+
 
 class SilentAudioWarning(UserWarning):
     """The input's audio is silent, so every separated output is silent too."""
@@ -116,11 +121,20 @@ class Separator:
 
     @torch.inference_mode()
     def guide(self, crops: np.ndarray) -> torch.Tensor:
-        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8."""
+        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
+
+        On the CPU the crops go through the trunk a few at a time (:data:`TRUNK_CROPS_CPU`):
+        each crop's features do not depend on the others, and small batches keep the trunk's
+        activations in cache and its peak memory low.
+        """
         b, s = crops.shape[:2]
-        frames = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
-        feats = self.trunk.guide(frames.reshape(b * s, *frames.shape[2:]))
-        return feats.reshape(b, s, -1)
+        frames = torch.from_numpy(np.ascontiguousarray(crops))
+        frames = frames.reshape(b * s, *frames.shape[2:])
+        per = len(frames)
+        if self.device.type == "cpu":
+            per = max(1, TRUNK_CROPS_CPU // max(1, frames.shape[1]))
+        feats = [self.trunk.guide(frames[i : i + per].to(self.device)) for i in range(0, len(frames), per)]
+        return (feats[0] if len(feats) == 1 else torch.cat(feats)).reshape(b, s, -1)
 
     @torch.inference_mode()
     def separate_windows(

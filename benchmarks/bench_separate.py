@@ -362,6 +362,7 @@ def child(spec_path: str) -> None:
         "calls": clock.calls,
         "rss_trace": rss_trace,
         "maxrss_self_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "avsep_source": str(Path(sys.modules["avsep"].__file__).parent),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
     }
@@ -586,5 +587,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
+    import importlib.util
+
+    if importlib.util.find_spec("avsep") is None:  # a checkout without `pip install -e .`
+        sys.path.insert(0, str(ROOT))
     main()

@@ -32,6 +32,10 @@ from torch import nn
 import torch.nn.functional as F
 
 
+#: Floor of the log-magnitude input (natural log of 1e-5).
+SILENCE_FLOOR = math.log(1e-5)
+
+
 @dataclass(frozen=True)
 class PCNConfig:
     """Hyper-parameters; stored in checkpoints so a file always rebuilds its own network."""
@@ -43,6 +47,8 @@ class PCNConfig:
     negative_slope: float = 0.2
     #: Initial value of the balance terms a_l, b_l.
     balance_init: float = 0.5
+    #: Group normalisation of every conv / transposed-conv output (groups per layer; 0 = off).
+    norm_groups: int = 8
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -76,6 +82,8 @@ class PCN(nn.Module):
             nn.ConvTranspose2d(ch[i + 1], ch[i], kernel_size=4, stride=2, padding=1)
             for i in range(1, 7)
         )
+        self.down_norm = nn.ModuleList(self._norm(c) for c in ch[1:])
+        self.up_norm = nn.ModuleList(self._norm(c) for c in ch[1:7])
         self.head = nn.ConvTranspose2d(ch[1], 1, kernel_size=3, stride=1, padding=1)
         self.visual = nn.Linear(config.visual_dim, ch[7])
         self.a = nn.Parameter(torch.full((7,), config.balance_init))
@@ -103,6 +111,12 @@ class PCN(nn.Module):
         nn.init.normal_(self.head.weight, 0.0, 0.01)
         nn.init.zeros_(self.head.bias)
 
+    def _norm(self, channels: int) -> nn.Module:
+        """GroupNorm, not BatchNorm: the same layer runs once per cycle, with different
+        statistics each time, and inference runs on batches of one window."""
+        groups = self.config.norm_groups
+        return nn.GroupNorm(min(groups, channels), channels) if groups else nn.Identity()
+
     def _act(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(x, self.config.negative_slope)
 
@@ -111,7 +125,7 @@ class PCN(nn.Module):
         preds = []
         h = x
         for layer, conv in enumerate(self.down):
-            h = conv(h)
+            h = self.down_norm[layer](conv(h))
             if responses is not None:
                 h = h + self.a[layer] * responses[layer]
             h = self._act(h)
@@ -124,7 +138,8 @@ class PCN(nn.Module):
         r = bottom
         for layer in range(6, 0, -1):  # error at layer l = layer+1 goes to layer l-1
             err = r - preds[layer]
-            r = self._act(self.up[layer - 1](err) + self.b[layer - 1] * preds[layer - 1])
+            up = self.up_norm[layer - 1](self.up[layer - 1](err))
+            r = self._act(up + self.b[layer - 1] * preds[layer - 1])
             responses.append(r)
         responses.reverse()
         return responses
@@ -136,6 +151,9 @@ class PCN(nn.Module):
         A gain change is a constant shift of the log-magnitude, so this makes the mask
         independent of the recording's loudness, and keeps activations in range.
         """
+        # Bins more than 100 dB below full scale carry nothing audible, but digital silence
+        # (log 1e-10 = -23) would otherwise dominate the statistics of a sparse spectrogram.
+        log_mag = log_mag.clamp_min(SILENCE_FLOOR)
         mean = log_mag.mean(dim=(1, 2, 3), keepdim=True)
         std = log_mag.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
         return (log_mag - mean) / std
