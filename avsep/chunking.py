@@ -36,7 +36,7 @@ def hop_for(overlap: float, window: int = WINDOW_SAMPLES) -> int:
     """
     if not 0.0 <= overlap <= 0.9:
         raise ValueError(f"overlap must be between 0 and 0.9, got {overlap}")
-    hop = max(1, int(round(window * (1.0 - overlap))))
+    hop = max(1, round(window * (1.0 - overlap)))
     if overlap > 0 and window > STFT_HOP:
         # Nearest multiple of the STFT hop that still leaves an overlap.
         hop = min(max(STFT_HOP, round(hop / STFT_HOP) * STFT_HOP), (window - 1) // STFT_HOP * STFT_HOP)

@@ -87,7 +87,7 @@ def bench_mask_networks(args) -> list[dict]:
             x = dsp.network_input(dsp.stft(audio).magnitude)
             visual = torch.rand(batch, args.boxes, dim)
             with torch.inference_mode():
-                t = timeit(lambda: net(x, visual), args.repeat, args.warmup)
+                t = timeit(lambda net=net, x=x, visual=visual: net(x, visual), args.repeat, args.warmup)
             row["per_window_ms"][batch] = 1000 * t["median_s"] / batch
             row.setdefault("timings", {})[batch] = t
         rows.append(row)
@@ -110,8 +110,8 @@ def bench_dsp(args) -> list[dict]:
                 spec.length,
             )
             masks = torch.rand(batch * args.boxes, dsp.WARP_BINS, dsp.WINDOW_FRAMES)
-            front = timeit(lambda: dsp.network_input(dsp.stft(audio).magnitude), args.repeat, args.warmup)
-            back = timeit(lambda: dsp.apply_mask(rep, masks, True), args.repeat, args.warmup)
+            front = timeit(lambda a=audio: dsp.network_input(dsp.stft(a).magnitude), args.repeat, args.warmup)
+            back = timeit(lambda r=rep, m=masks: dsp.apply_mask(r, m, True), args.repeat, args.warmup)
         rows.append({
             "batch": batch,
             "front_ms_per_window": 1000 * front["median_s"] / batch,
@@ -134,7 +134,7 @@ def bench_trunks(args) -> list[dict]:
         for crops in (1, 6):
             frames = torch.randint(0, 256, (max(1, crops // 3), min(crops, 3), 224, 224, 3), dtype=torch.uint8)
             with torch.inference_mode():
-                t = timeit(lambda: trunk.guide(frames), args.repeat, args.warmup)
+                t = timeit(lambda tr=trunk, f=frames: tr.guide(f), args.repeat, args.warmup)
             row["per_crop_ms"][crops] = 1000 * t["median_s"] / crops
         rows.append(row)
         print(f"  {name:<20} {row['params']:>11,}  "
