@@ -22,6 +22,7 @@ from typer.core import TyperCommand
 
 from avsep import __version__
 from avsep.errors import AvsepError, InputError
+from avsep.options import Mask
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
@@ -41,11 +42,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Build training data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-
-class MaskKind(str, Enum):
-    binary = "binary"
-    soft = "soft"
 
 
 class SampleFormat(str, Enum):
@@ -187,7 +183,7 @@ def separate(
     fmt: Annotated[SampleFormat, typer.Option("--format", help="Sample format of the WAV files.")] = SampleFormat.pcm16,
     sample_rate: Annotated[Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")] = None,
     residual: Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")] = False,
-    mask: Annotated[MaskKind, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = MaskKind.binary,
+    mask: Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = Mask.binary,
     overlap: Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")] = 0.25,
     model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")] = None,

@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
+from avsep.options import Mask
 from avsep.reporting import reports_errors
 
 
@@ -34,11 +35,6 @@ class Schedule(str, Enum):
     cosine = "cosine"
     step = "step"
     constant = "constant"
-
-
-class Mask(str, Enum):
-    binary = "binary"
-    soft = "soft"
 
 
 class OracleGrid(str, Enum):

@@ -1,0 +1,12 @@
+"""Choices that several commands offer, defined once so they cannot drift apart."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Mask(str, Enum):
+    """How a predicted mask is applied: thresholded at 0.5 (the method) or as a ratio."""
+
+    binary = "binary"
+    soft = "soft"
