@@ -331,8 +331,8 @@ class _SeparateJob:
         claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
         with SeparationProgress(len(self.videos), enabled=not self.quiet, console=err) as progress:
             for video in self.videos:
-                progress.start_file(video)
                 try:
+                    progress.start_file(video)  # inside the try: Ctrl-C may land here too
                     outcome = self._one(separator, video, progress, claimed)
                     outcomes.append(outcome)
                     if outcome.status == "skipped" and not self.quiet:
