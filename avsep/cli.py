@@ -495,6 +495,10 @@ def models(
         _models()
 
 
+#: Card fields worth a line in ``avsep models``; the rest is in the card file.
+CARD_SUMMARY = ("architecture", "backbone", "parameters", "file_bytes", "intended_use")
+
+
 def _models() -> None:
     """One block per model; each file is loaded, so a damaged or altered one shows as refused."""
     from avsep.errors import ModelError
@@ -514,10 +518,12 @@ def _models() -> None:
         except ModelError as exc:
             digest = f"[red]refused:[/] {escape(str(exc))}"
         default = " (default)" if m.name == DEFAULT_MODEL else ""
-        card = ", ".join(f"{k}: {v}" for k, v in m.card.items() if isinstance(v, (str, int, float)))
+        card = ", ".join(f"{k}: {m.card[k]}" for k in CARD_SUMMARY if k in m.card)
         out.print(f"[bold]{escape(m.name)}[/]{default}  {escape(str(m.path))}", soft_wrap=True)
         out.print(f"  sha256  {digest}", soft_wrap=True)
         out.print(f"  card    {escape(card) or '(none)'}", soft_wrap=True)
+        if m.card:
+            out.print(f"          full card: {escape(str(m.path.with_name(m.name + '.json')))}", soft_wrap=True)
 
 
 def _register_subcommands() -> None:

@@ -128,7 +128,7 @@ class Separator:
         activations in cache and its peak memory low.
         """
         b, s = crops.shape[:2]
-        frames = torch.from_numpy(np.ascontiguousarray(crops))
+        frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
         frames = frames.reshape(b * s, *frames.shape[2:])
         per = max(1, len(frames))
         if self.device.type == "cpu":
@@ -148,7 +148,7 @@ class Separator:
         The STFT and the network's audio-only first pass are computed once per window and
         shared by all of its boxes.
         """
-        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(self.device)
+        x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         spec = dsp.stft(x)
         masks = self.model(dsp.network_input(spec.magnitude), visual)  # [B, S, H, W]
         b, s = masks.shape[:2]

@@ -27,6 +27,19 @@ DATA_LICENCES = {
 }
 
 
+#: Per-item listings of the reports: kept in the reports, too long for a card.
+_DETAIL_KEYS = {"mixtures", "details"}
+
+
+def _summary_only(report: Any) -> Any:
+    """The report without its per-mixture / per-clip listings."""
+    if isinstance(report, dict):
+        return {k: _summary_only(v) for k, v in report.items() if k not in _DETAIL_KEYS}
+    if isinstance(report, list):
+        return [_summary_only(v) for v in report]
+    return report
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -68,7 +81,7 @@ def bundle(
     }
     for table, path in (evaluations or {}).items():
         try:
-            card["evaluation"][table] = json.loads(Path(path).read_text())
+            card["evaluation"][table] = _summary_only(json.loads(Path(path).read_text()))
         except (OSError, json.JSONDecodeError) as exc:
             raise AvsepError(f"{path}: cannot read evaluation report ({exc})") from None
     card_path = weights_dir / f"{name}.json"

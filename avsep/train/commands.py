@@ -8,6 +8,8 @@ import :mod:`avsep.cli` (training code never does).
 
 from __future__ import annotations
 
+import json
+
 import shlex
 import sys
 from enum import Enum
@@ -292,6 +294,7 @@ def bundle_command(
         Optional[list[str]],
         typer.Option(help="TABLE=report.json from evaluate/evaluate-real, embedded in the card; repeatable."),
     ] = None,
+    notes: Annotated[Optional[Path], typer.Option(help="JSON object of extra card fields (intended use, limitations, data recipe).")] = None,
     debug: DEBUG = False,
 ) -> None:
     """Ship a checkpoint: weights/<name>-<sha8>.pt (inference-only) plus its model card."""
@@ -304,7 +307,13 @@ def bundle_command(
         if not sep:
             raise InputError(f"--evaluation {item!r}: write TABLE=path/to/report.json")
         reports[table] = Path(path)
-    model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports)
+    extra = None
+    if notes is not None:
+        try:
+            extra = json.loads(notes.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{notes}: cannot read card notes ({exc})") from None
+    model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports, notes=extra)
     typer.echo(f"wrote {model} and {card}")
 
 
