@@ -72,16 +72,16 @@ def test_bundled_model_separates_the_held_out_example(separated):
     lag = max(lag, 0)
     refs = [left_ref[: n - lag], right_ref[: n - lag]]
     ests = [left_out[lag:n], right_out[lag:n]]
-    mix = refs[0] + refs[1]
-    improvements = [sdr(r, e) - sdr(r, mix) for r, e in zip(refs, ests)]
-    # On average the outputs must be closer to their instruments than the mixture is ...
-    assert float(np.mean(improvements)) > SDR_IMPROVEMENT_FLOOR, improvements
-    # ... and the right instrument must go to the right box.
-    for own, other, est in ((refs[0], refs[1], ests[0]), (refs[1], refs[0], ests[1])):
-        assert np.corrcoef(own, est)[0, 1] > np.corrcoef(other, est)[0, 1]
+    # Least-squares share of each source in each output: output ~ c_left * left + c_right * right.
+    # Each output must hold more of its own instrument than of the other one. (A mean SDR
+    # improvement is no test here: a random model scores as well on this example, see
+    # docs/results.md; this share is what tells them apart.)
+    basis = np.stack(refs, 1)
+    for k, est in enumerate(ests):
+        coef = np.linalg.lstsq(basis, est, rcond=None)[0]
+        assert coef[k] > OWN_SHARE_RATIO * coef[1 - k], (k, coef)
 
 
-#: The shipped model measured +4.04 dB (violin, left) and -3.09 dB (flute, right; the louder
-#: source, whose mixture SDR is already +4.4 dB), mean +0.48 dB (docs/results.md). The floor is
-#: "better than no separation at all": an untrained or mis-wired model fails it.
-SDR_IMPROVEMENT_FLOOR = 0.0
+#: Measured with the shipped model: own/other share 2.22 (left, violin) and 1.08 (right, flute);
+#: a random model of the same kind gave 1.69 and 0.72 (fails).
+OWN_SHARE_RATIO = 1.0

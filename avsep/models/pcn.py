@@ -59,6 +59,8 @@ class PCNConfig:
     def from_dict(cls, d: dict) -> "PCNConfig":
         d = dict(d)
         d["channels"] = tuple(d["channels"])
+        # Files written before group normalisation existed describe a network without it.
+        d.setdefault("norm_groups", 0)
         return cls(**d)
 
 

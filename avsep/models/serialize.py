@@ -127,8 +127,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"{path}: file name says sha256 {named.group(1)}… but the weights hash to "
             f"{digest[:8]}…; the file was replaced or corrupted"
         )
-    model = build_model(payload["arch"], payload["config"])
-    model.load_state_dict(state)
+    try:
+        model = build_model(payload["arch"], payload["config"])
+        model.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(
+            f"{path}: its weights do not fit the {payload['arch']} network it describes "
+            f"({type(exc).__name__}); it was written by an incompatible avsep version"
+        ) from None
     model.eval()
     return Checkpoint(
         model=model,

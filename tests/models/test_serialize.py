@@ -48,3 +48,18 @@ def test_missing_and_garbage_files_are_clear_errors(tmp_path):
     junk.write_bytes(b"\x00garbage" * 10)
     with pytest.raises(ModelError, match="not a readable"):
         load_checkpoint(junk)
+
+
+def test_weights_that_do_not_fit_their_config_are_a_model_error(tmp_path):
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, PCN(TINY), backbone="resnet18")
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["channels"] = [8, 8, 8, 8, 8, 8, 8]
+    torch.save(payload, path)
+    with pytest.raises(ModelError, match="do not fit"):
+        load_checkpoint(path)
+
+
+def test_configs_from_before_group_norm_rebuild_without_it():
+    old = {k: v for k, v in PCN(TINY).config.to_dict().items() if k != "norm_groups"}
+    assert PCNConfig.from_dict(old).norm_groups == 0
