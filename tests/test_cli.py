@@ -269,13 +269,14 @@ def test_info_preview_draws_the_boxes(shared_video, tmp_path):
 def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
     for f in tiny_weights.glob("*.pt"):
         shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "avsep-pcn.json").write_text(json.dumps({"architecture": "pcn", "sdr_db": 7.5}))
+    (tmp_path / "avsep-pcn.json").write_text(json.dumps({"architecture": "pcn", "parameters": 7, "sdr_db": 7.5}))
     (tmp_path / "avsep-old-00000000.pt").write_bytes(b"not a checkpoint")
     monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path))
     text = cli("models").stdout
     digest = load_checkpoint(next(tmp_path.glob("avsep-pcn-*.pt"))).sha256
     assert f"avsep-pcn (default)  {tmp_path}" in text and f"sha256  {digest} (verified)" in text
-    assert "card    architecture: pcn, sdr_db: 7.5" in text
+    assert "card    architecture: pcn, parameters: 7" in text and "sdr_db" not in text  # summary only
+    assert f"full card: {tmp_path / 'avsep-pcn.json'}" in text
     assert "avsep-old  " in text and "refused: " in text and "card    (none)" in text
 
 
