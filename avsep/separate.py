@@ -130,14 +130,10 @@ class Separator:
         b, s = crops.shape[:2]
         frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
         frames = frames.reshape(b * s, *frames.shape[2:])
-        per = max(1, len(frames))
-        if self.device.type == "cpu":
-            per = max(1, TRUNK_CROPS_CPU // max(1, frames.shape[1]))
-        feats = [
-            self.trunk.guide(frames[i : i + per].to(self.device))
-            for i in range(0, max(1, len(frames)), per)
-        ]
-        return (feats[0] if len(feats) == 1 else torch.cat(feats)).reshape(b, s, -1)
+        per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
+        per = max(1, per)
+        feats = [self.trunk.guide(frames[i : i + per].to(self.device)) for i in range(0, len(frames), per)]
+        return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()
     def separate_windows(
