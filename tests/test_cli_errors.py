@@ -338,7 +338,8 @@ def test_weights_with_wrong_sha256_are_refused(shared_video, tiny_weights, tmp_p
 def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
     """SIGINT once the first video's files exist: they stay, the second's temporaries go, exit 130."""
     first = shared_video("clip.mp4", **SMALL)
-    second = shared_video("long.mp4", duration=40.0, sample_rate=48000, channels=2, width=64, height=48, fps=2)
+    # Long enough (about 60 windows) that SIGINT always lands while it is being separated.
+    second = shared_video("long.mp4", duration=360.0, sample_rate=8000, channels=1, width=64, height=48, fps=1)
     out = tmp_path / "out"
     done = [out / first.stem / "source1.wav", out / first.stem / "source2.wav"]
     process = cli_process("separate", first, second, "-o", out, env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
