@@ -70,15 +70,19 @@ class SeparationProgress:
         self.progress.stop()
 
     def start_file(self, path: Path) -> None:
-        """A bar for ``path``'s windows, replacing the previous file's (its total comes later)."""
+        """A bar for ``path``'s windows, replacing the previous file's.
+
+        It stays hidden until :meth:`set_windows` (the file opened and was probed), so a file
+        that fails at once leaves its error line and no empty bar.
+        """
         if self.windows is not None:
             self.progress.remove_task(self.windows)
-        self.windows = self.progress.add_task(f"{path.name}", total=None)
+        self.windows = self.progress.add_task(f"{path.name}", total=None, visible=False)
 
     def set_windows(self, total: int) -> None:
         """The current file's window count, known once it is probed."""
         if self.windows is not None:
-            self.progress.update(self.windows, total=total)
+            self.progress.update(self.windows, total=total, visible=True)
 
     def window(self, done: int, total: int) -> None:
         """Progress callback for :meth:`avsep.separate.Separator.stream_file`."""
