@@ -121,3 +121,16 @@ def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Ten
     if binary:
         linear = (linear > 0.5).to(spec.magnitude.dtype)
     return istft(spec.magnitude * linear, spec.phase, spec.length)
+
+
+def apply_masks(spec: Spectrogram, masks: torch.Tensor, binary: bool) -> torch.Tensor:
+    """Per-box waveforms ``[B, S, length]`` from ``B`` mixtures' spectra and masks ``[B, S, H, W]``.
+
+    Each mixture's magnitude and phase serve all ``S`` of its boxes: the one masking path of
+    inference and of validation during training.
+    """
+    b, s = masks.shape[:2]
+    rep = Spectrogram(
+        spec.magnitude.repeat_interleave(s, 0), spec.phase.repeat_interleave(s, 0), spec.length
+    )
+    return apply_mask(rep, masks.reshape(b * s, *masks.shape[2:]), binary).reshape(b, s, -1)

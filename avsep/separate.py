@@ -147,12 +147,7 @@ class Separator:
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         spec = dsp.stft(x)
         masks = self.model(dsp.network_input(spec.magnitude), visual)  # [B, S, H, W]
-        b, s = masks.shape[:2]
-        rep = dsp.Spectrogram(
-            spec.magnitude.repeat_interleave(s, 0), spec.phase.repeat_interleave(s, 0), spec.length
-        )
-        out = dsp.apply_mask(rep, masks.reshape(b * s, *masks.shape[2:]), self.binary)
-        out = out.reshape(b, s, -1)
+        out = dsp.apply_masks(spec, masks, self.binary)
         if residual:
             out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()

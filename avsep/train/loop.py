@@ -196,10 +196,7 @@ def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: 
         losses.append(float(loss))
         b, n = logits.shape[:2]
         mix = audio.sum(1)
-        spec = dsp.stft(mix)
-        rep = dsp.Spectrogram(spec.magnitude.repeat_interleave(n, 0), spec.phase.repeat_interleave(n, 0), spec.length)
-        est = dsp.apply_mask(rep, torch.sigmoid(logits).reshape(b * n, *logits.shape[2:]), binary=True)
-        est = est.reshape(b, n, -1).cpu().numpy()
+        est = dsp.apply_masks(dsp.stft(mix), torch.sigmoid(logits), binary=True).cpu().numpy()
         refs, mixes = audio.cpu().numpy(), mix.cpu().numpy()
         for i in range(b):
             for k in range(n):
