@@ -105,6 +105,15 @@ def load_boxes_file(path: str | Path) -> list[NamedBox]:
     return boxes
 
 
+def boxes_from_options(boxes: Sequence[str] | None, boxes_file: str | Path | None) -> list[NamedBox] | None:
+    """Boxes from ``--boxes`` strings or a ``--boxes-file`` (not both); ``None`` if neither."""
+    if boxes and boxes_file:
+        raise InputError("give boxes with --boxes or --boxes-file, not both")
+    if boxes_file:
+        return load_boxes_file(boxes_file)
+    return [NamedBox(parse_box(b)) for b in boxes] if boxes else None
+
+
 def sidecar_for(video: Path) -> Path:
     """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that override the command line."""
     return video.with_name(video.name + ".boxes.json")

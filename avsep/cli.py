@@ -266,16 +266,12 @@ class _SeparateJob:
         debug: bool,
     ) -> _SeparateJob:
         """Check everything that does not need a video, so mistakes fail before the model loads."""
-        from avsep.boxes import check_count, load_boxes_file, parse_box
+        from avsep.boxes import boxes_from_options, check_count
 
-        if boxes and boxes_file:
-            raise InputError("give boxes with --boxes or --boxes-file, not both")
-        parsed = [parse_box(b) for b in boxes] if boxes else None
-        if boxes_file:
-            named = load_boxes_file(boxes_file)
-            parsed = [nb.box for nb in named]
-            if not names and all(nb.name for nb in named):
-                names = [nb.name for nb in named]
+        named = boxes_from_options(boxes, boxes_file)
+        parsed = [nb.box for nb in named] if named else None
+        if named and not names and all(nb.name for nb in named):
+            names = [nb.name for nb in named]
         if sources < 1:
             raise InputError(f"--sources {sources}: give at least 1")
         count = len(parsed) if parsed else sources
@@ -443,11 +439,10 @@ def _info(
 ) -> None:
     from rich.table import Table
 
-    from avsep.boxes import load_boxes_file, parse_box, validate_boxes
+    from avsep.boxes import boxes_from_options, validate_boxes
     from avsep.io.media import probe
 
-    if boxes and boxes_file:
-        raise InputError("give boxes with --boxes or --boxes-file, not both")
+    named = boxes_from_options(boxes, boxes_file)
     media = probe(video)
     out = Console(highlight=False)
     out.print(
@@ -467,10 +462,8 @@ def _info(
             raise InputError(f"{video}: no video stream to preview")
         return
     w, h = media.video.width, media.video.height
-    if boxes_file:
-        parsed = [nb.box for nb in load_boxes_file(boxes_file)]
-    elif boxes:
-        parsed = [parse_box(b) for b in boxes]
+    if named:
+        parsed = [nb.box for nb in named]
     else:
         from avsep.separate import strip_boxes
 
