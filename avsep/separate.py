@@ -230,8 +230,8 @@ class Separator:
                     loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
                     yield block
 
-            audio = measured(stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream))
-            with FrameReader(path, video_stream=video_stream) as reader:
+            audio = measured(stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info))
+            with FrameReader(path, video_stream=video_stream, media=info) as reader:
 
                 def visual_for(wins: list[Window]) -> torch.Tensor:
                     crops = np.stack(

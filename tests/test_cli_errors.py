@@ -355,6 +355,29 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
     assert sorted(wavs(out)) == [f"{first.stem}/source1.wav", f"{first.stem}/source2.wav"]
 
 
+def test_ctrl_c_while_the_cli_imports(monkeypatch, capsys):
+    """The entry point's own handler: an interrupt during ``import avsep.cli`` exits 130 quietly."""
+    import sys
+
+    import avsep.__main__ as entry
+    from avsep.reporting import EXIT_INTERRUPTED
+
+    class Interrupting:
+        """A meta-path finder that raises KeyboardInterrupt as the CLI module starts importing."""
+
+        def find_spec(self, name, path=None, target=None):
+            if name == "avsep.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "avsep.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as exit_info:
+        entry.main()
+    assert exit_info.value.code == EXIT_INTERRUPTED == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
 @pytest.mark.slow
 def test_stdout_closed_early(shared_video, tiny_weights):
     """``avsep separate x.mp4 -o - --source 1 | head -c 100``: quiet exit 141, no traceback."""

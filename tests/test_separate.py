@@ -43,6 +43,27 @@ def test_separate_arrays(shared_video):
         separator.separate_arrays(audio, 44100, [red[..., :2]])
 
 
+def test_a_file_is_probed_once(shared_video, monkeypatch):
+    """Probing decodes a frame (for the rotation); the audio and frame readers reuse the pipeline's."""
+    import avsep.io.audio
+    import avsep.io.media
+    import avsep.io.video
+    import avsep.separate
+
+    video = shared_video("clip.mp4", **SMALL)
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return avsep.io.media.probe(*args, **kwargs)
+
+    for module in (avsep.separate, avsep.io.audio, avsep.io.video):
+        monkeypatch.setattr(module, "probe", counting)
+    result = Separator(device="cpu").separate_file(video)
+    assert result.sources.shape[0] == 2
+    assert len(calls) == 1, calls
+
+
 def test_overlap_sets_the_window_count(shared_video):
     video = shared_video("long.mp4", duration=40.0, sample_rate=48000, channels=2, width=64, height=48, fps=2)
     counts = [Separator(overlap=o).stream_file(video).num_windows for o in (0.0, 0.25, 0.5)]

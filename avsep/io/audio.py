@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from avsep.errors import InputError
-from avsep.io.media import container_origin, decode_frames, open_input, probe
+from avsep.io.media import MediaInfo, container_origin, decode_frames, open_input, probe
 
 #: The separation model's sample rate.
 MODEL_SR = 11025
@@ -117,8 +117,8 @@ class _NativeAudio:
     header announces).
     """
 
-    def __init__(self, path: str | Path, audio_stream: int | None) -> None:
-        media = probe(path, audio_stream=audio_stream)
+    def __init__(self, path: str | Path, audio_stream: int | None, media: MediaInfo | None = None) -> None:
+        media = media or probe(path, audio_stream=audio_stream)
         if media.audio is None:
             raise InputError(
                 f"{media.path}: no audio stream; avsep needs a video with sound "
@@ -248,16 +248,19 @@ def stream_audio(
     sample_rate: int = MODEL_SR,
     audio_stream: int | None = None,
     block: int = 65536,
+    *,
+    media: MediaInfo | None = None,
 ) -> Iterator[np.ndarray]:
     """Mono float32 blocks of exactly ``block`` samples at ``sample_rate``; the last may be shorter.
 
     The file is probed and opened before this returns, so a bad input raises
     :class:`InputError` here rather than at the first ``next()``. Memory use does not depend on
     the file's length. A cut file yields what decodes; it is an error only if nothing does.
+    ``media`` is the file's :func:`probe` result when the caller already has it.
     """
     if block <= 0:
         raise ValueError(f"block must be positive, got {block}")
-    source = _NativeAudio(path, audio_stream)
+    source = _NativeAudio(path, audio_stream, media)
     pieces = _coalesce(source.pieces(), _COALESCE)
     return _reblock(_resampled(_mono(pieces), source.rate, sample_rate), block)
 

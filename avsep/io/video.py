@@ -19,6 +19,7 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.io.media import (
+    MediaInfo,
     VideoStreamInfo,
     container_origin,
     decode_frames,
@@ -46,8 +47,12 @@ class FrameReader:
 
     info: VideoStreamInfo
 
-    def __init__(self, path: str | Path, video_stream: int | None = None) -> None:
-        media = probe(path, video_stream=video_stream)
+    def __init__(
+        self, path: str | Path, video_stream: int | None = None, *, media: MediaInfo | None = None
+    ) -> None:
+        """``media``: the file's :func:`probe` result, when the caller already has it (probing
+        decodes a frame for the rotation, so the pipeline probes once, not once per reader)."""
+        media = media or probe(path, video_stream=video_stream)
         if media.video is None:
             raise InputError(
                 f"{media.path}: no video stream; avsep needs a video with pictures "

@@ -142,14 +142,19 @@ def lr_at(step: int, total: int, base: float, schedule: str, warmup: int) -> flo
 # -- the step -----------------------------------------------------------------------------
 
 
-def mask_loss(model: nn.Module, audio: torch.Tensor, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_loss(
+    model: nn.Module, audio: torch.Tensor, visual: torch.Tensor, mix_spec: dsp.Spectrogram | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
 
-    Returns ``(loss, logits [B, N, 256, frames])``.
+    ``mix_spec`` is the mixture's STFT when the caller needs it anyway (validation masks it),
+    so it is computed once. Returns ``(loss, logits [B, N, 256, frames])``.
     """
     b, n, t = audio.shape
     with torch.no_grad():
-        mix_mag = dsp.stft(audio.sum(1)).magnitude
+        if mix_spec is None:
+            mix_spec = dsp.stft(audio.sum(1))
+        mix_mag = mix_spec.magnitude
         src_mag = dsp.stft(audio.reshape(b * n, t)).magnitude
         x = dsp.network_input(mix_mag)
         wmix = dsp.warp(mix_mag)
@@ -192,11 +197,12 @@ def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: 
     for batch in batches:
         audio = batch["audio"].to(device)
         visual = visual_fn(batch, device, train=False)
-        loss, logits = mask_loss(model, audio, visual)
+        mix = audio.sum(1)
+        mix_spec = dsp.stft(mix)
+        loss, logits = mask_loss(model, audio, visual, mix_spec)
         losses.append(float(loss))
         b, n = logits.shape[:2]
-        mix = audio.sum(1)
-        est = dsp.apply_masks(dsp.stft(mix), torch.sigmoid(logits), binary=True).cpu().numpy()
+        est = dsp.apply_masks(mix_spec, torch.sigmoid(logits), binary=True).cpu().numpy()
         refs, mixes = audio.cpu().numpy(), mix.cpu().numpy()
         for i in range(b):
             for k in range(n):

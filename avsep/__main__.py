@@ -1,0 +1,26 @@
+"""Entry point of the ``avsep`` command and of ``python -m avsep``.
+
+It lives apart from :mod:`avsep.cli` so that a Ctrl-C while the CLI's modules import (typer and
+rich take a few hundred milliseconds) ends like one during a command, with "interrupted" and
+exit 130, instead of a traceback from the middle of an import.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130  # avsep.reporting's value; importing it here would defeat the purpose
+
+
+def main() -> None:
+    """Import the CLI (interruptible) and run it."""
+    try:
+        from avsep.cli import run
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    run()
+
+
+if __name__ == "__main__":
+    main()
