@@ -263,13 +263,24 @@ def _read_picture(path: Path) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+        return np.array(im.convert("RGB"))  # a writable copy: torch warns on read-only arrays
 
 
-def _score(refs: np.ndarray, est: np.ndarray, mix: np.ndarray, rows: Sequence[int] | None = None) -> dict[str, Any]:
-    """BSS Eval of ``est`` and of the mixture floor, SDRi and right-box per output row."""
+def _score(
+    refs: np.ndarray, est: np.ndarray, mix: np.ndarray, label: str, skipped: list[str], rows: Sequence[int] | None = None
+) -> dict[str, Any] | None:
+    """BSS Eval of ``est`` and of the mixture floor, SDRi and right-box per output row.
+
+    An all-zero output (a mask that rejected every bin) has no BSS Eval score; the item is
+    then listed in ``skipped`` under ``label`` and ``None`` returned, as the synthetic
+    evaluation counts its silent outputs, rather than ending the whole run.
+    """
     n = min(refs.shape[1], est.shape[1], mix.shape[0])
     refs, est, mix = refs[:, :n], est[:, :n], mix[:n]
+    silent = [k for k in range(est.shape[0]) if not np.any(est[k])]
+    if silent:
+        skipped.append(f"{label}: model output {', '.join(str(k + 1) for k in silent)} is silent (not scored)")
+        return None
     model = bss_eval(refs, est)
     floor = bss_eval(refs, mixture_floor(mix, refs.shape[0]))
     right = right_box(refs, est)
@@ -323,7 +334,9 @@ def _fcsn(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
         mix, sr = _read_wav(mix_path)
         refs = np.stack([_read_wav(sample / f"audio{i}_groundtruth.wav")[0] for i in range(1, k + 1)])
         est = sep.separate_arrays(mix, sr, [_read_picture(p)[None] for p in pics])
-        items.append({"sample": sample.name, "sources": k, "sample_rate": sr, **_score(refs, est, mix)})
+        score = _score(refs, est, mix, f"fcsn/{folder.name}/{sample.name}", skipped)
+        if score is not None:
+            items.append({"sample": sample.name, "sources": k, "sample_rate": sr, **score})
     return _aggregate(items)
 
 
@@ -355,7 +368,9 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
         # BSS Eval needs; its decomposition is independent of row 0's and is not reported.
         n = min(refs.shape[1], est_a.shape[0], mix.shape[0])
         est = np.stack([est_a[:n], mix[:n]])
-        items.append({"clip": clip.name, "sample_rate": sr, **_score(refs[:, :n], est, mix[:n], rows=[0])})
+        score = _score(refs[:, :n], est, mix[:n], f"clipsep-demo/{clip.name}", skipped, rows=[0])
+        if score is not None:
+            items.append({"clip": clip.name, "sample_rate": sr, **score})
     return _aggregate(items)
 
 
@@ -411,13 +426,10 @@ def _duets(sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped
             numbers = frame_numbers(centre, 1.0, count, FRAME_OFFSETS)
             pictures.append(np.stack([_read_picture(rec / "frames" / f"{n:06d}.jpg") for n in numbers]))
         est = sep.separate_arrays(mix, SAMPLE_RATE, pictures)
-        items.append(
-            {
-                "pair": [f"{recordings[i][0]}/{recordings[i][1].name}" for i in pair],
-                "start_s": round(start / SAMPLE_RATE, 3),
-                **_score(refs, est, mix),
-            }
-        )
+        names = [f"{recordings[i][0]}/{recordings[i][1].name}" for i in pair]
+        score = _score(refs, est, mix, f"duet {'+'.join(names)}", skipped)
+        if score is not None:
+            items.append({"pair": names, "start_s": round(start / SAMPLE_RATE, 3), **score})
     return _aggregate(items)
 
 

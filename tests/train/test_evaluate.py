@@ -74,3 +74,28 @@ def test_evaluate_real_on_the_shared_clips(all_ones_model: Path, tmp_path: Path)
     assert sets["duets"]["items"] == 1 and sets["duets"]["outputs"] == 2
     assert any("3-mix-separation/sample-2" in s for s in report["skipped"])  # no pictures there
     assert np.isfinite(sets["clipsep-demo"]["sdr"]["mean"])
+
+
+def test_evaluate_real_reports_a_silent_output_instead_of_failing(tmp_path: Path):
+    """A mask that rejects every bin gives an all-zero output, which BSS Eval cannot score."""
+    import soundfile as sf
+    from PIL import Image
+
+    model = PCN(PCNConfig(visual_dim=512, channels=TINY_PCN, cycles=1))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.fill_(-20.0)  # mask 0 everywhere
+    zeros = tmp_path / "zeros.pt"
+    save_checkpoint(zeros, model, backbone="resnet18")
+    sample = tmp_path / "realclips" / "fcsn" / "2-mix-separation" / "sample-1"
+    sample.mkdir(parents=True)
+    t = np.arange(22050) / 11025
+    tones = [0.1 * np.sin(2 * np.pi * f * t) for f in (440.0, 1320.0)]
+    for i, (tone, colour) in enumerate(zip(tones, ("red", "blue")), start=1):
+        sf.write(sample / f"audio{i}_groundtruth.wav", tone, 11025)
+        Image.new("RGB", (32, 32), colour).save(sample / f"Object_detection_{i}.png")
+    sf.write(sample / "audio_mixture.wav", tones[0] + tones[1], 11025)
+
+    report = evaluate_real(zeros, tmp_path / "realclips", sets=("fcsn",), device="cpu", progress=False)
+    assert report["sets"]["fcsn-2mix"]["items"] == 0
+    assert report["skipped"] == ["fcsn/2-mix-separation/sample-1: model output 1, 2 is silent (not scored)"]
