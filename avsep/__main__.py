@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-EXIT_INTERRUPTED = 130  # avsep.reporting's value; importing it here would defeat the purpose
+from avsep.errors import EXIT_INTERRUPTED
 
 
 def main() -> None:

@@ -8,6 +8,10 @@ with ``--debug``.
 
 from __future__ import annotations
 
+#: Exit code after Ctrl-C / SIGINT (128 + 2, the shell's convention). Defined here, in a module
+#: with no imports, so the entry point can use it before the CLI's heavy modules load.
+EXIT_INTERRUPTED = 130
+
 
 class AvsepError(Exception):
     """A user-facing error with a one-line, actionable message."""

@@ -20,10 +20,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from avsep.errors import AvsepError
+from avsep.errors import EXIT_INTERRUPTED, AvsepError
 
 EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 err = Console(stderr=True, highlight=False)
 
