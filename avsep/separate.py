@@ -25,7 +25,7 @@ import torch
 from avsep import dsp
 from avsep.device import select_device
 from avsep.chunking import Stitcher, Window, Windower
-from avsep.errors import InputError
+from avsep.errors import InputError, ModelError
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
@@ -113,6 +113,8 @@ class Separator:
             self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
         self.model = self.checkpoint.model.to(self.device).eval()
         self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
+        #: the guide kind the model was trained with (avsep.models.guide)
+        self.guide_kind = self.checkpoint.guide
         self.binary = mask == "binary"
         self.overlap = overlap
         self.batch_size = batch_size
@@ -127,12 +129,17 @@ class Separator:
         each crop's features do not depend on the others, and small batches keep the trunk's
         activations in cache and its peak memory low.
         """
+        if self.guide_kind == "label":
+            raise ModelError(
+                "this model is an oracle guided by true class labels (--guide label), made for "
+                "measurements; it cannot separate from pictures: use a model trained on pictures"
+            )
         b, s = crops.shape[:2]
         frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
         frames = frames.reshape(b * s, *frames.shape[2:])
         per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
         per = max(1, per)
-        feats = [self.trunk.guide(frames[i : i + per].to(self.device)) for i in range(0, len(frames), per)]
+        feats = [self.trunk.guide(frames[i : i + per].to(self.device), self.guide_kind) for i in range(0, len(frames), per)]
         return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()
@@ -155,28 +162,37 @@ class Separator:
     # -- arrays -----------------------------------------------------------------------------
 
     def separate_arrays(
-        self, audio: np.ndarray, sample_rate: int, frames_per_box: Sequence[np.ndarray]
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        frames_per_box: Sequence[np.ndarray] | None = None,
+        *,
+        guides: torch.Tensor | None = None,
     ) -> np.ndarray:
         """Separate a mono (or ``[n, channels]``) signal with one fixed set of frames per box.
 
         ``frames_per_box[i]`` is ``[F, H, W, 3]`` uint8 pictures of source ``i`` (any size; they
-        are resized to 224 x 224). Returns ``[len(frames_per_box), n]`` at ``sample_rate``.
+        are resized to 224 x 224). Instead of pictures, ``guides`` ``[S, D]`` may give the guide
+        vectors themselves (e.g. :func:`avsep.models.guide.label_guide` for an oracle model).
+        Returns ``[S, n]`` at ``sample_rate``.
         """
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim == 2:
             audio = audio.mean(axis=1)
         if audio.ndim != 1 or audio.size == 0:
             raise InputError("audio must be a non-empty 1-D array or [samples, channels]")
-        if not frames_per_box:
+        if guides is not None:
+            visual = guides.to(self.device, torch.float32)
+        elif not frames_per_box:
             raise InputError("frames_per_box is empty; give the pictures of at least one source")
-        # One guide per box: the boxes may come with different numbers of frames.
-        visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
+        else:  # one guide per box: the boxes may come with different numbers of frames
+            visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
         model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
         rows = self._run_windows(
             Windower(self.overlap)([model_audio]),
             lambda wins: visual.expand(len(wins), -1, -1),
-            len(frames_per_box),
+            len(visual),
             residual=False,
         )
         separated = np.concatenate(list(rows), axis=1)

@@ -68,6 +68,8 @@ class Checkpoint:
     sha256: str
     training: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    #: the kind of visual guide the network was trained with (avsep.models.guide)
+    guide: str = "features"
 
 
 def save_checkpoint(
@@ -75,6 +77,7 @@ def save_checkpoint(
     model: nn.Module,
     *,
     backbone: str,
+    guide: str = "features",
     training: dict | None = None,
     extra: dict | None = None,
 ) -> str:
@@ -92,6 +95,7 @@ def save_checkpoint(
         "arch": model.arch,
         "config": model.config.to_dict(),
         "backbone": backbone,
+        "guide": guide,
         "training": training or {},
         "sha256": digest,
         "state_dict": state,
@@ -141,6 +145,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         arch=payload["arch"],
         config=payload["config"],
         backbone=payload["backbone"],
+        guide=payload.get("guide", "features"),  # files from before guide kinds existed
         sha256=digest,
         training=payload.get("training", {}),
         extra=payload.get("extra", {}),

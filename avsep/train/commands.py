@@ -95,6 +95,14 @@ def train_command(
     grad_clip: Annotated[float, typer.Option(help="Gradient norm clip (0 = off).")] = 5.0,
     num_mix: Annotated[int, typer.Option(help="Sources per training mixture.")] = 2,
     gain_db: Annotated[float, typer.Option(help="Random source gain range, +- dB.")] = 6.0,
+    guide: Annotated[
+        str, typer.Option(help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle).")
+    ] = "features",
+    augment: Annotated[
+        str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")
+    ] = "none",
+    crop_samples: Annotated[int, typer.Option(help="Samples per training item (32767..65535; validation uses 65535).")] = 65535,
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")] = False,
     fps: Annotated[Optional[float], typer.Option(help="Frame rate of the index's frames (default: meta.json, else 8).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the initialisation and the data.")] = 0,
     val_mixtures: Annotated[int, typer.Option(help="Fixed validation mixtures.")] = 64,
@@ -111,6 +119,7 @@ def train_command(
 ) -> None:
     """Train a mask network by mix-and-separate on a MUSIC-layout index."""
     _silence_warnings()
+    from avsep.train.augment import parse_steps
     from avsep.train.loop import TrainConfig, train
 
     config = TrainConfig(
@@ -136,6 +145,10 @@ def train_command(
         grad_clip=grad_clip or None,
         num_mix=num_mix,
         gain_db=gain_db,
+        guide=guide,
+        augment=parse_steps(augment),
+        crop_samples=crop_samples,
+        amp=amp,
         fps=fps,
         seed=seed,
         val_mixtures=val_mixtures,

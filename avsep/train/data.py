@@ -35,6 +35,7 @@ from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
 
 if TYPE_CHECKING:
+    from avsep.train.augment import Soundtrack
     from avsep.train.features import FeatureCache
 
 #: Frame rate assumed for an index without ``meta.json`` (Sound of Pixels' MUSIC frames).
@@ -249,6 +250,8 @@ class MixPlan:
     valid: tuple[int, ...]  # real samples in each segment (the rest is zero padding)
     gains: tuple[float, ...]  # linear gain of each source (includes the 1/num_mix scaling)
     frames: tuple[tuple[int, ...], ...]  # 1-based frame numbers per source
+    #: seeds the item's soundtrack augmentation (independent of the choices above)
+    seed: tuple[int, ...] = ()
 
     def to_dict(self, index: Index) -> dict[str, Any]:
         return {
@@ -275,7 +278,12 @@ class MixDataset:
     ``visual`` float32 ``[N, D]`` (the guide: max over the frames of the cached features).
 
     Source ``k`` is ``gain_k / num_mix * segment_k`` with ``gain_k`` uniform in
-    ``±gain_db`` dB (Sound of Pixels divides by N; the gain adds level variety). The first clip
+    ``±gain_db`` dB (Sound of Pixels divides by N; the gain adds level variety). With a
+    ``soundtrack`` (:class:`avsep.train.augment.Soundtrack`) the sources then go through a
+    video's soundtrack chain and the item also holds the observed ``mixture`` ``[clip]``
+    (otherwise the mixture is the sum of the sources). ``guide`` picks the kind of guide read
+    from the cache (:mod:`avsep.models.guide`); ``label`` needs no cache or frames: the guide
+    is the one-hot of each source's class. The first clip
     of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
     epoch); the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
@@ -294,6 +302,8 @@ class MixDataset:
         length: int | None = None,
         offsets: Sequence[float] | None = None,
         sample_rate: int = SAMPLE_RATE,
+        guide: str = "features",
+        soundtrack: Soundtrack | None = None,
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -319,6 +329,8 @@ class MixDataset:
         self.gain_db = gain_db
         self.length = len(index) if length is None else int(length)
         self.sample_rate = sample_rate
+        self.guide = guide
+        self.soundtrack = soundtrack
         self.audio = AudioReader(sample_rate)
         labels = [c.label for c in index.clips]
         self._classes = sorted(set(labels))
@@ -362,7 +374,9 @@ class MixDataset:
             gains.append(float(10.0 ** (gain_db / 20.0)) / self.num_mix)
             centre = (start + n / 2.0) / self.sample_rate
             frames.append(tuple(frame_numbers(centre, self.index.fps, clip.num_frames, self.offsets)))
-        return MixPlan(tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames))
+        return MixPlan(
+            tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames), (self.seed, epoch, i, 0x50D)
+        )
 
     def load(self, plan: MixPlan, frames: bool | None = None) -> dict[str, Any]:
         """Audio and frames (or cached guide features) of a plan.
@@ -377,16 +391,23 @@ class MixDataset:
                 for c, s, g in zip(plan.clips, plan.starts, plan.gains)
             ]
         )
-        item: dict[str, Any] = {"audio": torch.from_numpy(audio)}
-        want_frames = self.feature_cache is None if frames is None else frames
+        item: dict[str, Any] = {}
+        if self.soundtrack is not None:
+            audio, mixture, _ = self.soundtrack(audio, np.random.default_rng(plan.seed))
+            item["mixture"] = torch.from_numpy(mixture)
+        item["audio"] = torch.from_numpy(audio)
+        clips = [self.index.clips[c] for c in plan.clips]
+        want_frames = (self.feature_cache is None and self.guide != "label") if frames is None else frames
         if want_frames:
-            pics = np.stack([read_frames(self.index.clips[c], f) for c, f in zip(plan.clips, plan.frames)])
+            pics = np.stack([read_frames(clip, f) for clip, f in zip(clips, plan.frames)])
             item["frames"] = torch.from_numpy(pics)
+        elif self.guide == "label":
+            from avsep.models.guide import label_guide
+
+            item["visual"] = label_guide([clip.label for clip in clips])
         else:
             assert self.feature_cache is not None
-            vis = np.stack(
-                [self.feature_cache.guide(self.index.clips[c].frames_dir, f) for c, f in zip(plan.clips, plan.frames)]
-            )
+            vis = np.stack([self.feature_cache.guide(clip.frames_dir, f, self.guide) for clip, f in zip(clips, plan.frames)])
             item["visual"] = torch.from_numpy(vis)
         return item
 

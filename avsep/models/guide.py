@@ -1,0 +1,83 @@
+"""What the mask network is told about a box: the kinds of visual guide.
+
+The method's guide is the pooled last conv map of the frozen trunk (``features``): 512 or 1280
+numbers that describe the picture. It names the instrument only through what the mask network
+learned from its training pictures, so pictures unlike real frames (clipart) give a guide that
+does not transfer. The trunk's own ImageNet classifier was trained on real photographs and
+already names the instrument of a real frame; its posterior over the music classes
+(:mod:`avsep.models.imagenet_music`) is a guide that transfers by construction. Kinds:
+
+* ``features``: max over the frames and over space of the conv map, ``[C]`` (Sound of Pixels);
+* ``posterior``: the classifier's probabilities of the music classes, averaged over the
+  frames, plus the probability of "none of them" (so a picture with no instrument says so),
+  ``[M + 1]``;
+* ``both``: the two concatenated, ``[C + M + 1]``;
+* ``label``: a one-hot of the true class (the *oracle*, for measuring what a perfect guide
+  would give; it cannot be computed from a video, so :class:`avsep.separate.Separator` refuses
+  it for files).
+
+Every kind is a function of three per-frame quantities (:func:`combine`): the spatially
+max-pooled map, the music-class logits and the log-sum-exp of all 1000 logits, which is what
+the feature cache stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from avsep.errors import InputError
+from avsep.models.imagenet_music import MUSIC_INDICES
+
+GUIDES = ("features", "posterior", "both", "label")
+#: the classes a ``label`` guide can name: the MUSIC dataset's 11 (avsep's instruments)
+LABELS = (
+    "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
+    "saxophone", "trumpet", "tuba", "violin", "xylophone",
+)  # fmt: skip
+
+
+def check_guide(kind: str) -> str:
+    if kind not in GUIDES:
+        raise InputError(f"--guide must be one of {', '.join(GUIDES)}, got {kind!r}")
+    return kind
+
+
+def guide_dim(kind: str, feature_dim: int) -> int:
+    """The length of a guide vector of ``kind`` for a trunk with ``feature_dim`` channels."""
+    posterior = len(MUSIC_INDICES) + 1
+    return {"features": feature_dim, "posterior": posterior, "both": feature_dim + posterior, "label": len(LABELS)}[
+        check_guide(kind)
+    ]
+
+
+def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
+    """Per-frame probabilities ``[..., M + 1]``: the music classes, then everything else."""
+    p = torch.exp(music_logits.float() - logsumexp.float().unsqueeze(-1))
+    rest = (1.0 - p.sum(-1, keepdim=True)).clamp_min(0.0)
+    return torch.cat([p, rest], -1)
+
+
+def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
+    """The guide of a box from its frames: ``pooled [B, F, C]``, ``music_logits [B, F, M]``,
+    ``logsumexp [B, F]`` -> ``[B, D]``."""
+    if kind == "features":
+        return pooled.amax(dim=1)
+    post = posterior(music_logits, logsumexp).mean(dim=1)
+    if kind == "posterior":
+        return post
+    if kind == "both":
+        return torch.cat([pooled.amax(dim=1).float(), post], -1)
+    raise InputError(f"a {kind!r} guide is not computed from pictures")
+
+
+def label_guide(labels: Sequence[str]) -> torch.Tensor:
+    """One-hot guides ``[len(labels), len(LABELS)]`` for the ``label`` (oracle) kind."""
+    unknown = [lab for lab in labels if lab not in LABELS]
+    if unknown:
+        raise InputError(f"no label guide for {', '.join(unknown)}; the classes are {', '.join(LABELS)}")
+    out = torch.zeros(len(labels), len(LABELS))
+    for i, lab in enumerate(labels):
+        out[i, LABELS.index(lab)] = 1.0
+    return out

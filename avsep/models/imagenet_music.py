@@ -1,0 +1,59 @@
+"""The music-related classes of ImageNet-1k, and which avsep instrument each one suggests.
+
+The frozen trunk's ImageNet classifier recognises real instrument photos and video frames
+(docs/backbones.md: 134 of 140 real frames top-1); its posterior over these classes is a
+compact guide that names the instrument, and its class activation maps say where it is.
+Indices are 0-based ImageNet-1k class indices (checked against timm's class descriptions in
+tests/models/test_imagenet_music.py).
+"""
+
+from __future__ import annotations
+
+#: ImageNet index -> short name, every class that shows a musical instrument
+MUSIC_CLASSES: dict[int, str] = {
+    401: "accordion",
+    402: "acoustic guitar",
+    420: "banjo",
+    432: "bassoon",
+    486: "cello",
+    494: "chime",
+    513: "cornet",
+    541: "drum",
+    546: "electric guitar",
+    558: "flute",
+    566: "French horn",
+    577: "gong",
+    579: "grand piano",
+    593: "harmonica",
+    594: "harp",
+    641: "maraca",
+    642: "marimba",
+    683: "oboe",
+    684: "ocarina",
+    687: "pipe organ",
+    699: "panpipe",
+    776: "sax",
+    822: "steel drum",
+    875: "trombone",
+    881: "upright piano",
+    889: "violin",
+}
+
+#: the ImageNet indices, in a fixed order: the posterior guide's coordinates
+MUSIC_INDICES: tuple[int, ...] = tuple(sorted(MUSIC_CLASSES))
+
+#: avsep instrument -> the ImageNet classes that picture it (erhu, clarinet and tuba have no
+#: class of their own: the nearest look-alikes stand in)
+INSTRUMENT_CLASSES: dict[str, tuple[int, ...]] = {
+    "accordion": (401,),
+    "acoustic_guitar": (402,),
+    "cello": (486,),
+    "clarinet": (683,),  # oboe: a clarinet photo is classified as an oboe (shared/DATA.md)
+    "erhu": (889,),  # violin: the nearest bowed string
+    "flute": (558,),
+    "saxophone": (776,),
+    "trumpet": (513,),
+    "tuba": (566, 875),  # French horn, trombone: the brass look-alikes
+    "violin": (889,),
+    "xylophone": (642,),
+}
