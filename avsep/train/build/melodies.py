@@ -218,6 +218,9 @@ def select_melodies(
     """Deal works to splits until each split has ``need[split]`` distinct melodies (or the
     corpus runs out, in which case melodies are reused with other segments/instruments).
 
+    A work's split is a hash of its id (:func:`work_split`), not of the build's size, so a work
+    held out in one build is held out in every build (ablation builds of different sizes share
+    their test material); a work that shares a tune with a work already dealt follows it.
     Deterministic in ``seed`` and ``need``. ``on_work(done, total_needed)`` reports progress.
     """
     works = list_works()
@@ -250,12 +253,11 @@ def select_melodies(
         forced = sorted({fp_split[f] for f in fps if f in fp_split})
         if len(forced) > 1:
             continue  # shares tunes with works in two splits: use it nowhere
-        if forced:
-            split = forced[0]
-        else:
-            split = max(splits, key=lambda s: (deficit[s] / max(need[s], 1), -splits.index(s)))
+        split = forced[0] if forced else work_split(ref.id)
         for f in fps:
             fp_split[f] = split
+        if split not in deficit or deficit[split] <= 0:
+            continue  # that split is full; the work stays out of the others
         pick = rng.permutation(len(parts))[: fam.max_parts]
         for j in sorted(int(k) for k in pick):
             i, name, notes = parts[j]
@@ -267,6 +269,12 @@ def select_melodies(
         if need[s] > 0 and not pools[s]:
             raise AvsepError(f"the music21 corpus gave no melodies for the {s} split; reinstall music21")
     return MelodyPlan(pools, split_works, parsed)
+
+
+def work_split(work_id: str) -> str:
+    """The split of a corpus work: 10 % val, 10 % test, the rest train, by a stable hash."""
+    r = stable_hash("work-split", work_id) % 10
+    return "val" if r == 0 else "test" if r == 1 else "train"
 
 
 # ---------------------------------------------------------------------------------------------
