@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from avsep import __version__
+from avsep._version import __version__
 from avsep.errors import AvsepError, InputError
 from avsep.options import Mask
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings

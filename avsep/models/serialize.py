@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from avsep import __version__
+from avsep._version import __version__
 from avsep.atomic import atomic_write
 from avsep.errors import ModelError
 from avsep.models.pcn import PCN, PCNConfig

@@ -40,6 +40,29 @@ def _summary_only(report: Any) -> Any:
     return report
 
 
+def data_sources(training: dict) -> dict[str, Any] | None:
+    """What the model saw, per class, with the terms of each source: read from the
+    ``meta.json`` of the dataset its training index belongs to (None when that dataset is not
+    on this machine, or predates per-source statistics)."""
+    index = (training.get("data") or {}).get("train_index")
+    meta_path = Path(index).parent / "meta.json" if index else None
+    if meta_path is None or not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text())
+    if "sources_per_class" not in meta:
+        return None
+    real = meta.get("real_material", {})
+    return {
+        name: {
+            "train_minutes": stats["train_minutes"],
+            "clips_with_pictures": stats["pictures"],
+            "audio_terms": real.get("licences", {}).get(name, {}),
+            "picture_terms": real.get("picture_licences", {}).get(name, []),
+        }
+        for name, stats in meta["sources_per_class"].items()
+    }
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -62,7 +85,7 @@ def bundle(
     for old in weights_dir.glob(f"{name}-*.pt"):
         old.unlink()
     tmp = weights_dir / f".{name}.pt"
-    digest = save_checkpoint(tmp, ck.model, backbone=ck.backbone, training=ck.training)
+    digest = save_checkpoint(tmp, ck.model, backbone=ck.backbone, guide=ck.guide, training=ck.training)
     final = weights_dir / f"{name}-{digest[:8]}.pt"
     tmp.rename(final)
     card = {
@@ -72,10 +95,12 @@ def bundle(
         "architecture": ck.arch,
         "config": ck.config,
         "backbone": ck.backbone,
+        "guide": ck.guide,
         "parameters": count_parameters(ck.model),
         "file_bytes": final.stat().st_size,
         "training": ck.training,
         "data_licences": DATA_LICENCES,
+        "data_sources": data_sources(ck.training),
         "evaluation": {},
         **(notes or {}),
     }

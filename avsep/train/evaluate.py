@@ -110,7 +110,8 @@ def evaluate(
     import torch
 
     from avsep import dsp
-    from avsep.train.data import MixDataset, read_index, resolve_split
+    from avsep.train.data import MixDataset
+    from avsep.train.index import read_index, resolve_split
 
     if num_mixtures < 1:
         raise InputError(f"--num-mixtures must be at least 1, got {num_mixtures}")
@@ -392,7 +393,7 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
 
 def _duets(sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar) -> dict[str, Any]:
     from avsep.io.audio import load_audio
-    from avsep.train.data import frame_numbers
+    from avsep.train.index import frame_numbers
 
     recordings = []
     for inst in sorted(p for p in folder.iterdir() if p.is_dir()):

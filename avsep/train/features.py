@@ -35,7 +35,7 @@ import numpy as np
 
 from avsep.atomic import atomic_write
 from avsep.errors import InputError
-from avsep.train.data import Index, read_frames, read_index
+from avsep.train.index import Index, read_frames, read_index
 
 FORMAT = "avsep-features"
 VERSION = 2

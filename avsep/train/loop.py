@@ -44,7 +44,8 @@ from avsep.errors import AvsepError, InputError
 from avsep.models.guide import check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
 from avsep.train.augment import Soundtrack, parse_steps
-from avsep.train.data import MixDataset, StepSampler, read_index, resolve_split, steps_per_epoch
+from avsep.train.data import MixDataset, StepSampler, steps_per_epoch
+from avsep.train.index import read_index, resolve_split
 from avsep.train.metrics import binary_targets, fast_sdr, is_silent
 
 ARCHS = ("pcn", "sop")

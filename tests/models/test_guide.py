@@ -25,6 +25,16 @@ def test_music_classes_match_imagenet_names():
     assert all(set(v) <= set(MUSIC_INDICES) for v in INSTRUMENT_CLASSES.values())
 
 
+def test_posterior_coordinates_are_pinned():
+    """The posterior guide's coordinates, in order: a trained posterior-guided model reads its
+    input by position, so changing this list silently breaks every such model (add classes to
+    a new list and a new guide kind instead)."""
+    assert MUSIC_INDICES == (
+        401, 402, 420, 432, 486, 494, 513, 541, 546, 558, 566, 577, 579,
+        593, 594, 641, 642, 683, 684, 687, 699, 776, 822, 875, 881, 889,
+    )  # fmt: skip
+
+
 def test_dims():
     assert [guide_dim(k, 1280) for k in GUIDES] == [1280, M + 1, 1280 + M + 1, len(LABELS)]
     with pytest.raises(InputError, match="--guide"):

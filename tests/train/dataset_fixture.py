@@ -93,7 +93,7 @@ def make_synthetic_cache(root: Path, dim: int = 512) -> Path:
     """
     import torch
 
-    from avsep.train.data import read_index
+    from avsep.train.index import read_index
     from avsep.train.features import FORMAT, VERSION, cache_key
 
     from avsep.models.imagenet_music import MUSIC_INDICES

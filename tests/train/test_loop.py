@@ -10,7 +10,8 @@ import torch
 from avsep.errors import InputError
 from avsep.models.guide import LABELS, guide_dim
 from avsep.models.serialize import load_checkpoint
-from avsep.train.data import MixDataset, read_index
+from avsep.train.data import MixDataset
+from avsep.train.index import read_index
 from avsep.train.features import FeatureCache
 from avsep.train.loop import TrainConfig, build_network, lr_at, mask_loss, train
 from tests.train.dataset_fixture import TINY_PCN, dataset, feature_cache, single_thread  # noqa: F401 - fixtures
