@@ -79,3 +79,13 @@ def test_same_rng_same_result():
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert a[2] == b[2]
+
+
+def test_room_bank_is_the_same_in_every_process():
+    """A resumed run (a new process) must train on the same rooms."""
+    import subprocess
+    import sys
+
+    code = "import numpy as np; from avsep.train.augment import RoomBank; print(float(sum(np.sum(h[:50]) for h in RoomBank(rooms=2, positions=2).rirs[1])))"
+    runs = {subprocess.run([sys.executable, "-c", f"import numpy; numpy.random.seed({s}); {code}"], capture_output=True, text=True, check=True).stdout for s in (1, 2)}
+    assert len(runs) == 1
