@@ -71,7 +71,13 @@ def _separator(model: str | Path, device: str, mask: str, batch_size: int, backb
 
 def _model_info(sep) -> dict[str, Any]:
     ck = sep.checkpoint
-    return {"arch": ck.arch, "backbone": ck.backbone, "sha256": ck.sha256, "trunk_pretrained": bool(sep.trunk.pretrained)}
+    return {
+        "arch": ck.arch,
+        "backbone": ck.backbone,
+        "sha256": ck.sha256,
+        "weights_sha256": ck.weights_sha256,
+        "trunk_pretrained": bool(sep.trunk.pretrained),
+    }
 
 
 def _stats(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
