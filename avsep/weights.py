@@ -4,6 +4,10 @@ Bundled models are ``weights/<name>-<first 8 hex of the file's sha256>.pt`` with
 ``weights/<name>.json`` beside them; the card's ``sha256`` is the whole digest of the file's
 bytes, so ``sha256sum`` checks a copy the usual way. ``AVSEP_WEIGHTS_DIR`` points elsewhere
 (tests, or a user's own collection). Nothing here downloads anything: the tool works offline.
+
+The folder is the repository's top-level ``weights/``; a wheel or sdist install carries the same
+files as package data of ``avsep._weights`` (pyproject.toml maps that package onto ``weights/``),
+so the lookup tries the installed copy first and the checkout's folder second.
 """
 
 from __future__ import annotations
@@ -22,9 +26,23 @@ _FILE = re.compile(r"^(?P<name>.+)-(?P<sha8>[0-9a-f]{8})\.pt$")
 
 
 def weights_dir() -> Path:
-    """The folder searched for bundled models: ``$AVSEP_WEIGHTS_DIR`` or the package's own."""
+    """The folder searched for bundled models.
+
+    ``$AVSEP_WEIGHTS_DIR`` if set; else the package data a wheel or sdist install carries
+    (``avsep/_weights``); else, when the package sits in its source tree (``pyproject.toml``
+    beside it: a checkout, an editable install), that tree's ``weights/``. An install that lost
+    its weights is thus told so about ``avsep/_weights``, not about a ``site-packages/weights``
+    folder that was never part of it.
+    """
     env = os.environ.get("AVSEP_WEIGHTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    installed = package / "_weights"
+    checkout = package.parent / "weights"
+    if installed.is_dir() or not (package.parent / "pyproject.toml").is_file():
+        return installed
+    return checkout
 
 
 def bundled_name(model_file: Path) -> str | None:
