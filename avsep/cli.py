@@ -511,7 +511,8 @@ def _models() -> None:
         )
     out = Console(highlight=False)
     for m in found:
-        size = f"{m.path.stat().st_size / 1e6:.1f} MB file ({m.path.stat().st_size:,} bytes)"
+        nbytes = m.path.stat().st_size
+        size = f"{nbytes / 1e6:.1f} MB file ({nbytes:,} bytes)"
         try:
             ck = load_checkpoint(m.path)
             digest = f"{ck.sha256} (verified; sha256sum prints the same)"

@@ -45,8 +45,9 @@ def run(cmd: list[str | Path], **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """An sdist built from a copy of the sources, and the wheel built from that sdist (the
-    route ``python -m build`` takes), without build isolation: nothing is downloaded."""
+    """An sdist built from a copy of the sources, the wheel built from that sdist (the route
+    ``python -m build`` takes) and one built straight from the sources (``pip wheel .``,
+    ``pip install git+URL``), without build isolation: nothing is downloaded."""
     setuptools = importlib.metadata.version("setuptools")
     assert int(setuptools.split(".")[0]) >= 77, (
         f"building the wheel needs setuptools>=77 (found {setuptools}); the dev extra pins it: "
@@ -63,10 +64,12 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp / "out"
     run([sys.executable, "-c", f"from setuptools import build_meta as b; b.build_sdist({str(out)!r})"], cwd=source)
     (sdist,) = out.glob("avsep-*.tar.gz")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", out, sdist], cwd=tmp)
-    (wheel,) = out.glob("avsep-*.whl")
-    return {"sdist": sdist, "wheel": wheel}
+    wheels = {}
+    for kind, what in (("wheel", sdist), ("direct_wheel", source)):
+        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+             "-w", out / kind, what], cwd=tmp)
+        (wheels[kind],) = (out / kind).glob("avsep-*.whl")
+    return {"sdist": sdist, **wheels}
 
 
 def _sha256(data: bytes) -> str:
@@ -79,9 +82,10 @@ def test_sdist_and_wheel_carry_the_model_and_its_card(dist):
         for name in SHIPPED:
             data = sdist.extractfile(members[f"weights/{name}"]).read()
             assert _sha256(data) == _sha256((ROOT / "weights" / name).read_bytes()), name
-    with zipfile.ZipFile(dist["wheel"]) as wheel:
-        for name in SHIPPED:
-            assert _sha256(wheel.read(f"avsep/_weights/{name}")) == _sha256((ROOT / "weights" / name).read_bytes())
+    for kind in ("wheel", "direct_wheel"):
+        with zipfile.ZipFile(dist[kind]) as wheel:
+            for name in SHIPPED:
+                assert _sha256(wheel.read(f"avsep/_weights/{name}")) == _sha256((ROOT / "weights" / name).read_bytes())
 
 
 def test_the_wheel_requires_no_training_package(dist):
@@ -135,10 +139,15 @@ def user_env() -> dict[str, str]:
     return {**env, "OMP_NUM_THREADS": "2"}
 
 
-def test_the_installed_avsep_is_the_wheel_not_the_source_tree(venv, tmp_path):
-    code = "import avsep, importlib.util as u; print(avsep.__file__); print(u.find_spec('music21'))"
-    where, music21 = run([venv / "bin" / "python", "-c", code], cwd=tmp_path, env=user_env()).stdout.split()
-    assert Path(where).is_relative_to(venv) and music21 == "None"
+def test_the_python_api_finds_the_installed_model(venv, tmp_path):
+    code = (
+        "import avsep, importlib.util as u; from avsep import Separator\n"
+        "print(avsep.__file__, u.find_spec('music21'), Separator().checkpoint.sha256)"
+    )
+    where, music21, digest = run([venv / "bin" / "python", "-c", code], cwd=tmp_path, env=user_env()).stdout.split()
+    (installed,) = venv.glob("lib/python3*/site-packages/avsep/_weights/avsep-pcn-*.pt")
+    assert Path(where).is_relative_to(venv) and music21 == "None"  # the wheel, as a base install
+    assert digest == _sha256(installed.read_bytes())
 
 
 def test_models_lists_the_bundled_model_with_the_hash_sha256sum_prints(venv, tmp_path):

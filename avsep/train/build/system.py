@@ -11,7 +11,7 @@ from pathlib import Path
 from avsep.errors import AvsepError
 from avsep.train.extra import extra_missing
 
-#: install.sh --train installs the same list (tests/test_install.py compares them).
+#: install.sh --train installs the same list (tests/test_packaging.py compares them).
 APT_PACKAGES = (
     "fluidsynth",
     "fluid-soundfont-gm",
