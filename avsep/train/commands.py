@@ -9,7 +9,6 @@ import :mod:`avsep.cli` (training code never does).
 from __future__ import annotations
 
 import json
-
 import shlex
 import sys
 from enum import Enum
@@ -21,6 +20,7 @@ import typer
 from avsep.errors import InputError
 from avsep.options import Mask
 from avsep.reporting import reports_errors
+from avsep.train.extra import needs_training_extra
 
 
 class Arch(str, Enum):
@@ -69,6 +69,7 @@ def _silence_warnings() -> None:
 
 
 @reports_errors
+@needs_training_extra("avsep train")
 def train_command(
     index: Annotated[
         Optional[Path],
@@ -176,6 +177,7 @@ def train_command(
 
 
 @reports_errors
+@needs_training_extra("avsep evaluate")
 def evaluate_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     index: Annotated[Path, typer.Option(help="Test index CSV (or a dataset folder: its test.csv).")],
@@ -214,6 +216,7 @@ def evaluate_command(
 
 
 @reports_errors
+@needs_training_extra("avsep evaluate-real")
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
@@ -255,6 +258,7 @@ def evaluate_real_command(
 
 
 @reports_errors
+@needs_training_extra("avsep features")
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")] = None,

@@ -77,6 +77,7 @@ def _model_info(sep) -> dict[str, Any]:
         "backbone": ck.backbone,
         "guide": ck.guide,
         "sha256": ck.sha256,
+        "weights_sha256": ck.weights_sha256,
         "trunk_pretrained": bool(sep.trunk.pretrained),
     }
 

@@ -11,12 +11,14 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.reporting import reports_errors
+from avsep.train.extra import needs_training_extra
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build training data.")
 
 
 @app.command("build")
 @reports_errors
+@needs_training_extra("avsep data build")
 def build(
     out_dir: Annotated[Path, typer.Argument(help="Directory to create (MUSIC index layout).")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
