@@ -29,8 +29,9 @@ SMALL = {"duration": 3.0, "width": 64, "height": 48}
 class ColourTrunk(torch.nn.Module):
     """Visual trunk stand-in: each crop's mean RGB (0..1), tiled to the 512 features of resnet18."""
 
-    def guide(self, frames: torch.Tensor) -> torch.Tensor:
-        """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]``."""
+    def guide(self, frames: torch.Tensor, kind: str = "features") -> torch.Tensor:
+        """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]`` (a features guide)."""
+        assert kind == "features"
         colour = frames.float().mean(dim=(1, 2, 3)) / 255.0
         return colour.repeat(1, 171)[:, :512]
 
