@@ -25,11 +25,12 @@ import torch
 from avsep import dsp
 from avsep.device import select_device
 from avsep.chunking import Stitcher, Window, Windower
-from avsep.errors import InputError, ModelError
+from avsep.errors import InputError
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.serialize import Checkpoint, load_checkpoint
+from avsep.models.guide import picture_kind
 from avsep.models.visual import build_trunk
 from avsep.weights import resolve_model
 
@@ -113,8 +114,10 @@ class Separator:
             self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
         self.model = self.checkpoint.model.to(self.device).eval()
         self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
-        #: the guide kind the model was trained with (avsep.models.guide)
+        #: the guide kind the model was trained with (avsep.models.guide), and the kind the
+        #: pictures of a box give it (a label-trained model reads the frames' class posterior)
         self.guide_kind = self.checkpoint.guide
+        self.picture_kind = picture_kind(self.guide_kind)
         self.binary = mask == "binary"
         self.overlap = overlap
         self.batch_size = batch_size
@@ -129,17 +132,12 @@ class Separator:
         each crop's features do not depend on the others, and small batches keep the trunk's
         activations in cache and its peak memory low.
         """
-        if self.guide_kind == "label":
-            raise ModelError(
-                "this model is an oracle guided by true class labels (--guide label), made for "
-                "measurements; it cannot separate from pictures: use a model trained on pictures"
-            )
         b, s = crops.shape[:2]
         frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
         frames = frames.reshape(b * s, *frames.shape[2:])
         per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
         per = max(1, per)
-        feats = [self.trunk.guide(frames[i : i + per].to(self.device), self.guide_kind) for i in range(0, len(frames), per)]
+        feats = [self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind) for i in range(0, len(frames), per)]
         return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()

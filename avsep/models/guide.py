@@ -12,9 +12,15 @@ already names the instrument of a real frame; its posterior over the music class
   frames, plus the probability of "none of them" (so a picture with no instrument says so),
   ``[M + 1]``;
 * ``both``: the two concatenated, ``[C + M + 1]``;
-* ``label``: a one-hot of the true class (the *oracle*, for measuring what a perfect guide
-  would give; it cannot be computed from a video, so :class:`avsep.separate.Separator` refuses
-  it for files).
+* ``classes``: the same posterior gathered into avsep's 11 classes
+  (:data:`~avsep.models.imagenet_music.INSTRUMENT_CLASSES`: the ImageNet classes that picture
+  each instrument) and renormalised, ``[11]``: the classifier's answer to "which of our
+  instruments is this?";
+* ``label``: a one-hot of the true class. A network trained with true labels learns what each
+  instrument sounds like from a guide that is never wrong; on a video the label is unknown, so
+  it is given the ``classes`` vector of the box instead (the same 11 coordinates: a confident
+  frame is nearly the one-hot it was trained with). With true labels at evaluation time it is
+  the *oracle*: what a perfect guide would give.
 
 Every kind is a function of three per-frame quantities (:func:`combine`): the spatially
 max-pooled map, the music-class logits and the log-sum-exp of all 1000 logits, which is what
@@ -30,7 +36,7 @@ import torch
 from avsep.errors import InputError
 from avsep.models.imagenet_music import MUSIC_INDICES
 
-GUIDES = ("features", "posterior", "both", "label")
+GUIDES = ("features", "posterior", "both", "classes", "label")
 #: the classes a ``label`` guide can name: the MUSIC dataset's 11 (avsep's instruments)
 LABELS = (
     "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
@@ -47,9 +53,19 @@ def check_guide(kind: str) -> str:
 def guide_dim(kind: str, feature_dim: int) -> int:
     """The length of a guide vector of ``kind`` for a trunk with ``feature_dim`` channels."""
     posterior = len(MUSIC_INDICES) + 1
-    return {"features": feature_dim, "posterior": posterior, "both": feature_dim + posterior, "label": len(LABELS)}[
-        check_guide(kind)
-    ]
+    return {
+        "features": feature_dim,
+        "posterior": posterior,
+        "both": feature_dim + posterior,
+        "classes": len(LABELS),
+        "label": len(LABELS),
+    }[check_guide(kind)]
+
+
+def picture_kind(kind: str) -> str:
+    """The kind computed from pictures for a network trained with ``kind`` (a label-trained
+    network reads the frames' ``classes`` vector, which has the label's coordinates)."""
+    return "classes" if kind == "label" else kind
 
 
 def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
@@ -57,6 +73,25 @@ def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tens
     p = torch.exp(music_logits.float() - logsumexp.float().unsqueeze(-1))
     rest = (1.0 - p.sum(-1, keepdim=True)).clamp_min(0.0)
     return torch.cat([p, rest], -1)
+
+
+def _class_map() -> torch.Tensor:
+    """``[M + 1, len(LABELS)]``: 1 where a posterior coordinate pictures a label."""
+    from avsep.models.imagenet_music import INSTRUMENT_CLASSES
+
+    where = {index: k for k, index in enumerate(MUSIC_INDICES)}
+    out = torch.zeros(len(MUSIC_INDICES) + 1, len(LABELS))
+    for j, label in enumerate(LABELS):
+        for index in INSTRUMENT_CLASSES[label]:
+            out[where[index], j] = 1.0
+    return out
+
+
+def class_posterior(post: torch.Tensor, floor: float = 1e-4) -> torch.Tensor:
+    """A music posterior ``[..., M + 1]`` gathered into avsep's classes ``[..., 11]``, summing
+    to 1 (a picture of no known instrument gives a near-uniform vector, not a confident one)."""
+    mass = post.float() @ _class_map() + floor
+    return mass / mass.sum(-1, keepdim=True)
 
 
 def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
@@ -69,6 +104,8 @@ def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsume
         return post
     if kind == "both":
         return torch.cat([pooled.amax(dim=1).float(), post], -1)
+    if kind == "classes":
+        return class_posterior(post)
     raise InputError(f"a {kind!r} guide is not computed from pictures")
 
 

@@ -42,18 +42,20 @@ MUSIC_CLASSES: dict[int, str] = {
 #: the ImageNet indices, in a fixed order: the posterior guide's coordinates
 MUSIC_INDICES: tuple[int, ...] = tuple(sorted(MUSIC_CLASSES))
 
-#: avsep instrument -> the ImageNet classes that picture it (erhu, clarinet and tuba have no
-#: class of their own: the nearest look-alikes stand in)
+#: avsep instrument -> the ImageNet classes that picture it. ImageNet has no clarinet, tuba or
+#: erhu: clarinet photos are classified as oboe, tuba photos mostly as cornet (trumpet's
+#: class) or French horn, so tuba gets French horn; erhu gets none (any class given to it would
+#: be taken from a real instrument of its own). Each index belongs to at most one instrument.
 INSTRUMENT_CLASSES: dict[str, tuple[int, ...]] = {
     "accordion": (401,),
     "acoustic_guitar": (402,),
     "cello": (486,),
-    "clarinet": (683,),  # oboe: a clarinet photo is classified as an oboe (shared/DATA.md)
-    "erhu": (889,),  # violin: the nearest bowed string
+    "clarinet": (683,),
+    "erhu": (),
     "flute": (558,),
     "saxophone": (776,),
     "trumpet": (513,),
-    "tuba": (566, 875),  # French horn, trombone: the brass look-alikes
+    "tuba": (566,),
     "violin": (889,),
     "xylophone": (642,),
 }

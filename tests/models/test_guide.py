@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from avsep.errors import InputError, ModelError
-from avsep.models.guide import GUIDES, LABELS, combine, guide_dim, label_guide, posterior
+from avsep.errors import InputError
+from avsep.models.guide import GUIDES, LABELS, class_posterior, combine, guide_dim, label_guide, picture_kind, posterior
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_CLASSES, MUSIC_INDICES
 
 M = len(MUSIC_INDICES)
@@ -36,7 +36,8 @@ def test_posterior_coordinates_are_pinned():
 
 
 def test_dims():
-    assert [guide_dim(k, 1280) for k in GUIDES] == [1280, M + 1, 1280 + M + 1, len(LABELS)]
+    assert [guide_dim(k, 1280) for k in GUIDES] == [1280, M + 1, 1280 + M + 1, len(LABELS), len(LABELS)]
+    assert picture_kind("label") == "classes" and picture_kind("posterior") == "posterior"
     with pytest.raises(InputError, match="--guide"):
         guide_dim("colour", 512)
 
@@ -60,6 +61,21 @@ def test_combine_pools_frames():
     assert both.shape == (2, 8 + M + 1)
     with pytest.raises(InputError):
         combine("label", pooled, logits, lse)
+
+
+def test_class_posterior_gathers_the_instruments_of_each_class():
+    post = torch.zeros(3, M + 1)
+    post[0, MUSIC_INDICES.index(401)] = 0.9  # accordion
+    post[0, -1] = 0.1
+    post[1, MUSIC_INDICES.index(683)] = 0.5  # oboe: what a clarinet photo looks like
+    post[1, MUSIC_INDICES.index(889)] = 0.3  # violin
+    post[2, -1] = 1.0  # no instrument at all
+    c = class_posterior(post)
+    torch.testing.assert_close(c.sum(-1), torch.ones(3))
+    assert c[0].argmax() == LABELS.index("accordion") and c[0].max() > 0.99
+    assert c[1].argmax() == LABELS.index("clarinet") and abs(c[1, LABELS.index("violin")] - 0.375) < 1e-3
+    assert c[2].max() - c[2].min() < 1e-6  # uniform: nothing to tell
+    assert c[:2, LABELS.index("erhu")].max() < 1e-3  # no ImageNet class pictures an erhu
 
 
 def test_label_guide_is_one_hot():
@@ -88,7 +104,7 @@ def test_trunk_guide_of_each_kind(kind):
     torch.testing.assert_close(g, combine(kind, pooled.view(2, 3, -1), music.view(2, 3, -1), lse.view(2, 3)))
 
 
-def test_a_label_model_refuses_pictures_but_takes_labels(tmp_path, monkeypatch):
+def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path):
     from avsep.models.pcn import PCN, PCNConfig
     from avsep.models.serialize import load_checkpoint, save_checkpoint
     from avsep.separate import Separator
@@ -101,8 +117,12 @@ def test_a_label_model_refuses_pictures_but_takes_labels(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sep = Separator(path, device="cpu")
+    assert sep.picture_kind == "classes"
+    crops = np.random.default_rng(0).integers(0, 255, (1, 2, 3, 224, 224, 3), dtype=np.uint8)
+    g = sep.guide(crops)
+    assert g.shape == (1, 2, len(LABELS))
+    torch.testing.assert_close(g.sum(-1), torch.ones(1, 2))
     audio = np.random.default_rng(0).standard_normal(11025 * 2).astype(np.float32) * 0.1
-    with pytest.raises(ModelError, match="oracle"):
-        sep.separate_arrays(audio, 11025, [np.zeros((3, 32, 32, 3), np.uint8)])
+    assert sep.separate_arrays(audio, 11025, [np.zeros((3, 32, 32, 3), np.uint8)] * 2).shape == (2, audio.size)
     out = sep.separate_arrays(audio, 11025, guides=label_guide(["violin", "flute"]))
     assert out.shape == (2, audio.size)
