@@ -258,6 +258,28 @@ def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
     assert erhu.bend_range == 12 and erhu.bends
 
 
+def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
+    from avsep.train.build.instruments import SPECS
+    from avsep.train.build.melodies import Melody, accompany, arrange
+
+    # a C major tune: the chords must come from C major
+    tune = [60, 64, 67, 65, 62, 59, 60, 64, 69, 65, 67, 71, 72, 67, 64, 60] * 3
+    mel = Melody("test/c#0", "test/c", "bach", "x", tuple((0.5 * i, 0.5, p) for i, p in enumerate(tune)))
+    violin = arrange(mel, SPECS["violin"], SPECS["violin"].programs[0], 6.0, np.random.default_rng(0))
+    for name in ("accordion", "acoustic_guitar"):
+        spec = SPECS[name]
+        perf = arrange(mel, spec, spec.programs[0], 6.0, np.random.default_rng(0))
+        onsets = [s for s, *_ in perf.notes]
+        assert len(perf.notes) > len(violin.notes)  # melody plus accompaniment
+        assert max(onsets.count(t) for t in onsets) >= (3 if name == "accordion" else 1)  # chords
+        assert all(0 <= s < 6.0 and e > s for s, e, _, _ in perf.notes)
+        assert min(p for *_, p, _ in perf.notes) >= spec.programs[0].low
+    chords = accompany([(0.0, 2.0, 72, 90), (2.0, 4.0, 71, 90)], "oompah", SPECS["accordion"].programs[0], 0.5, 4.0,
+                       np.random.default_rng(0))  # fmt: skip
+    c_major = {0, 2, 4, 5, 7, 9, 11}
+    assert {p % 12 for *_, p, _ in chords} <= c_major and all(v < 90 for *_, v in chords)
+
+
 def _mounted_cli():
     """The build command mounted the way the main CLI does it: ``avsep data build``."""
     import typer

@@ -79,3 +79,16 @@ def test_trim_removes_leading_and_trailing_silence():
     x = np.concatenate([np.zeros(5000), np.ones(3000) * 0.5, np.zeros(4000)]).astype(np.float32)
     y = trim(x)
     assert 3000 <= y.size <= 3000 + 4 * 128 and np.all(y[200:-200] == 0.5)
+
+
+def test_two_reeds_beat(library):
+    bank = NoteBank(library.notes("violin"))
+    voice = bank.pick_voice("train", np.random.default_rng(1))
+    p = voice.notes[len(voice.notes) // 2].pitch
+    perf = Performance(program=-1, bend_range=2, notes=[(0.0, 1.0, p, 100)])
+    one, _ = play(perf, voice, 1.2, np.random.default_rng(2))
+    two, recipe = play(perf, voice, 1.2, np.random.default_rng(2), reeds=(0.0, 20.0))
+    assert recipe["reeds_cents"] == [0.0, 20.0]
+    env = [np.sqrt(np.mean(x[i : i + 551] ** 2)) for x in (one, two) for i in range(2205, 9000, 551)]
+    steady, beating = np.array(env[: len(env) // 2]), np.array(env[len(env) // 2 :])
+    assert beating.std() / beating.mean() > 2 * steady.std() / steady.mean()  # the amplitude swells

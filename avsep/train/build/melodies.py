@@ -369,6 +369,8 @@ def arrange(
         out.append((s, min(e, clip_s + 0.5), _fold(p + shift, prog), int(np.clip(round(vel), 20, 127))))
     if spec.roll:
         out = _roll(out, rng)
+    if spec.accompaniment and out:
+        out = sorted(out + accompany(out, spec.accompaniment, prog, spq, clip_s, rng))
     perf = Performance(
         program=prog.program,
         bend_range=12 if spec.portamento else 2,
@@ -385,6 +387,49 @@ def arrange(
     if not spec.plucked:
         _add_expression(perf, clip_s, rng)
     return perf
+
+
+_MAJOR = (0, 2, 4, 5, 7, 9, 11)
+
+
+def accompany(
+    melody: list[tuple[float, float, int, int]], style: str, prog: Program, spq: float, clip_s: float, rng: np.random.Generator
+) -> list[tuple[float, float, int, int]]:
+    """Chords under a melody, as a polyphonic instrument's player adds them.
+
+    The key is the major scale that holds most of the melody's sounding time; each bar (2 or 4
+    beats) gets the diatonic triad (I, ii, IV, V or vi) that shares most pitch classes with the
+    melody notes sounding in it. ``oompah``: the root low on the first beat, the chord on the
+    next (an accordion's bass and chord buttons); ``arpeggio``: root then the chord's tones,
+    picked one after another and left to ring (a guitar). Softer than the melody, below it.
+    """
+    weight = np.zeros(12)
+    for s, e, p, _ in melody:
+        weight[p % 12] += e - s
+    tonic = int(np.argmax([sum(weight[(t + d) % 12] for d in _MAJOR) for t in range(12)]))
+    scale = [(tonic + d) % 12 for d in _MAJOR]
+    triads = {deg: (scale[deg], scale[(deg + 2) % 7], scale[(deg + 4) % 7]) for deg in (0, 1, 3, 4, 5)}
+    bar = spq * (2 if rng.random() < 0.5 else 4)
+    vel = int(np.clip(np.mean([v for *_, v in melody]) - rng.uniform(10, 25), 25, 110))
+    bass_lo = prog.low  # the lowest octave the instrument (or the sampler's recordings) has
+    out: list[tuple[float, float, int, int]] = []
+    t = min(s for s, *_ in melody)
+    while t < clip_s:
+        sounding = [p % 12 for s, e, p, _ in melody if s < t + bar and e > t]
+        fit = {deg: sum(pc in chord for pc in sounding) + (0.5 if deg in (0, 3, 4) else 0.0) for deg, chord in triads.items()}
+        chord = triads[max(fit, key=lambda d: (fit[d], -d))]
+        root = bass_lo + (chord[0] - bass_lo) % 12
+        tones = sorted(root + 12 + (pc - chord[0]) % 12 for pc in chord)
+        if style == "oompah":
+            half = bar / 2
+            out.append((t, t + 0.8 * half, root, vel))
+            out += [(t + half, t + 0.8 * bar, p, max(20, vel - 8)) for p in tones]
+        else:  # arpeggio: each tone rings to the end of the bar
+            picks = [root, *tones]
+            step = bar / len(picks)
+            out += [(t + k * step, t + bar - 0.01, p, max(20, vel - 4 * (k % 2))) for k, p in enumerate(picks)]
+        t += bar
+    return [(s, min(e, clip_s + 0.5), p, v) for s, e, p, v in out if s < clip_s]
 
 
 def _roll(notes: list[tuple[float, float, int, int]], rng: np.random.Generator) -> list[tuple[float, float, int, int]]:

@@ -186,7 +186,7 @@ def _nearest(voice: Voice, pitch: int, dynamic: float, rng: np.random.Generator)
     return near[int(rng.integers(len(near)))]
 
 
-def _shift(x: np.ndarray, semitones: int) -> np.ndarray:
+def _shift(x: np.ndarray, semitones: float) -> np.ndarray:
     """Resample so the note sounds ``semitones`` higher (and correspondingly shorter)."""
     if semitones == 0:
         return x
@@ -196,22 +196,32 @@ def _shift(x: np.ndarray, semitones: int) -> np.ndarray:
 
 
 def play(
-    perf: Performance, voice: Voice, clip_s: float, rng: np.random.Generator, *, sustained: bool = True
+    perf: Performance,
+    voice: Voice,
+    clip_s: float,
+    rng: np.random.Generator,
+    *,
+    sustained: bool = True,
+    reeds: tuple[float, ...] = (0.0,),
 ) -> tuple[np.ndarray, dict]:
     """Render ``perf`` with the recorded notes of ``voice``; returns audio and its recipe.
 
     ``sustained`` instruments (bowed, blown) are released 40-150 ms after a note's written end;
-    plucked and struck ones ring until their next onset (at most 2 s).
+    plucked and struck ones ring 0.1-0.4 s past it (at most 2 s in all). ``reeds``: the
+    detune in cents of each reed a note sounds on (two reeds a few cents apart beat like an
+    accordion's musette register).
     """
     n = int(round(clip_s * SAMPLE_RATE))
     out = np.zeros(n + SAMPLE_RATE * 3, np.float32)
     shifts, used = [], set()
     notes = sorted(perf.notes)
-    for k, (s, e, pitch, vel) in enumerate(notes):
+    for s, e, pitch, vel in notes:
         dynamic = (vel - 20) / 107 * 5  # velocity 20..127 -> dynamic level 0..5
         rec = _nearest(voice, pitch, dynamic, rng)
         shift = int(np.clip(pitch - rec.pitch, -MAX_SHIFT, MAX_SHIFT))  # type: ignore[operator]
-        x = _shift(_decoded(rec.path), shift)
+        layers = [_shift(_decoded(rec.path), shift + c / 100.0) for c in reeds]
+        size = min(layer.size for layer in layers)
+        x = np.sum([layer[:size] for layer in layers], axis=0)
         if x.size == 0:
             continue
         x = x / (np.sqrt(np.mean(x[: SAMPLE_RATE // 2] ** 2)) + 1e-9)
@@ -219,8 +229,7 @@ def play(
         if sustained:
             length = int((e - s + rng.uniform(0.04, 0.15)) * SAMPLE_RATE)
         else:
-            nxt = notes[k + 1][0] if k + 1 < len(notes) else e + 2.0
-            length = int(min(nxt - s + 0.05, 2.0) * SAMPLE_RATE)
+            length = int(min(e - s + rng.uniform(0.1, 0.4), 2.0) * SAMPLE_RATE)
         length = min(length, x.size)
         fade = min(length, int(0.06 * SAMPLE_RATE))
         seg = x[:length] * gain
@@ -237,6 +246,7 @@ def play(
         "notes": len(shifts),
         "recorded_notes": len(used),
         "mean_shift_semitones": round(float(np.mean(shifts)), 2) if shifts else 0.0,
+        "reeds_cents": [round(c, 1) for c in reeds],
     }
     return out[:n], recipe
 

@@ -207,7 +207,10 @@ class SampledNotesSource(AudioSource):
             assert c.melody is not None
             perf = arrange(c.melody, spec, voice_program(voice), clip_s, np.random.default_rng(list(c.rng_seed(seed, "arrange"))))
             rng = np.random.default_rng(list(c.rng_seed(seed, "audio")))
-            audio, recipe = play(perf, voice, clip_s, rng, sustained=not spec.plucked)
+            reeds = (0.0,)
+            if spec.reed_detune_cents[1] > 0 and rng.random() < 0.5:
+                reeds = (0.0, float(rng.uniform(*spec.reed_detune_cents)))
+            audio, recipe = play(perf, voice, clip_s, rng, sustained=not spec.plucked, reeds=reeds)
             c.record["performance"] = perf.info | {"notes": len(perf.notes)}
             c.record["audio_source"] = {"source": self.name, **recipe, "rms_dbfs": write_clip(c, root, audio, rng)}
             tick()
