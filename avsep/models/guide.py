@@ -15,7 +15,8 @@ already names the instrument of a real frame; its posterior over the music class
 * ``classes``: the same posterior gathered into avsep's 11 classes
   (:data:`~avsep.models.imagenet_music.INSTRUMENT_CLASSES`: the ImageNet classes that picture
   each instrument) and renormalised, ``[11]``: the classifier's answer to "which of our
-  instruments is this?";
+  instruments is this?". From pictures it is read from two views of each crop, the crop and
+  its centre enlarged (:func:`class_views`): a wide box shows its player small;
 * ``label``: a one-hot of the true class. A network trained with true labels learns what each
   instrument sounds like from a guide that is never wrong; on a video the label is unknown, so
   it is given the ``classes`` vector of the box instead (the same 11 coordinates: a confident
@@ -92,6 +93,18 @@ def class_posterior(post: torch.Tensor, floor: float = 1e-4) -> torch.Tensor:
     to 1 (a picture of no known instrument gives a near-uniform vector, not a confident one)."""
     mass = post.float() @ _class_map() + floor
     return mass / mass.sum(-1, keepdim=True)
+
+
+def class_views(
+    music_logits: torch.Tensor, logsumexp: torch.Tensor, zoom_logits: torch.Tensor, zoom_lse: torch.Tensor
+) -> torch.Tensor:
+    """The ``classes`` guide from two views of each frame (the crop and a closer one): each
+    frame's class posterior is the larger of the two views' per class (is there a cello in
+    either view?), then the frames are averaged and the result renormalised. ``[B, F, M]``
+    logits and ``[B, F]`` log-sum-exps per view -> ``[B, 11]``."""
+    both = torch.maximum(class_posterior(posterior(music_logits, logsumexp)), class_posterior(posterior(zoom_logits, zoom_lse)))
+    mean = both.mean(dim=1)
+    return mean / mean.sum(-1, keepdim=True)
 
 
 def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:

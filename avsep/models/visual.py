@@ -191,9 +191,14 @@ class VisualTrunk(nn.Module):
         if kind == "features":
             fmap = self._forward_features(flat)
             return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
-        from avsep.models.guide import combine
+        from avsep.models.guide import class_views, combine
 
         pooled, music, lse = self.frame_parts(flat)
+        if kind == "classes":
+            # a second, closer view of each crop: a wide box (a whole frame) shows its player
+            # small, and the classifier names a small instrument less reliably
+            _, zmusic, zlse = self.frame_parts(centre_zoom(flat))
+            return class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
         return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 
     def forward(self, frames_uint8: Tensor) -> Tensor:
@@ -209,6 +214,17 @@ class VisualTrunk(nn.Module):
 
     def _forward_head(self, fmap: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def centre_zoom(images: Tensor, share: float = 0.6) -> Tensor:
+    """The central ``share`` of each image (a square), resized back to the full size."""
+    h, w = images.shape[-2:]
+    ch, cw = max(1, round(h * share)), max(1, round(w * share))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    crop = images[..., top : top + ch, left : left + cw]
+    return torch.nn.functional.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False).contiguous(
+        memory_format=torch.channels_last
+    )
 
 
 class _ResNet18Trunk(VisualTrunk):

@@ -9,7 +9,17 @@ import pytest
 import torch
 
 from avsep.errors import InputError
-from avsep.models.guide import GUIDES, LABELS, class_posterior, combine, guide_dim, label_guide, picture_kind, posterior
+from avsep.models.guide import (
+    GUIDES,
+    LABELS,
+    class_posterior,
+    class_views,
+    combine,
+    guide_dim,
+    label_guide,
+    picture_kind,
+    posterior,
+)
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_CLASSES, MUSIC_INDICES
 
 M = len(MUSIC_INDICES)
@@ -76,6 +86,26 @@ def test_class_posterior_gathers_the_instruments_of_each_class():
     assert c[1].argmax() == LABELS.index("clarinet") and abs(c[1, LABELS.index("violin")] - 0.375) < 1e-3
     assert c[2].max() - c[2].min() < 1e-6  # uniform: nothing to tell
     assert c[:2, LABELS.index("erhu")].max() < 1e-3  # no ImageNet class pictures an erhu
+
+
+def test_class_views_take_the_surer_view_per_class():
+    far = torch.full((1, 2, M), -10.0)  # the crop: nothing recognisable
+    near = far.clone()
+    near[0, :, MUSIC_INDICES.index(486)] = 10.0  # the closer view: a cello
+    lse_far = torch.logsumexp(torch.cat([far, torch.zeros(1, 2, 1)], -1), -1)
+    lse_near = torch.logsumexp(torch.cat([near, torch.zeros(1, 2, 1)], -1), -1)
+    g = class_views(far, lse_far, near, lse_near)
+    assert g.shape == (1, len(LABELS)) and abs(float(g.sum()) - 1) < 1e-5
+    assert g[0].argmax() == LABELS.index("cello") and g[0].max() > 0.9
+
+
+def test_centre_zoom_enlarges_the_middle():
+    from avsep.models.visual import centre_zoom
+
+    img = torch.zeros(1, 3, 100, 100)
+    img[..., 40:60, 40:60] = 1.0  # a 20 px square in the middle
+    z = centre_zoom(img)
+    assert z.shape == img.shape and z.mean() > 2.5 * img.mean()
 
 
 def test_label_guide_is_one_hot():
