@@ -16,7 +16,8 @@ already names the instrument of a real frame; its posterior over the music class
   (:data:`~avsep.models.imagenet_music.INSTRUMENT_CLASSES`: the ImageNet classes that picture
   each instrument) and renormalised, ``[11]``: the classifier's answer to "which of our
   instruments is this?". From pictures it is read from two views of each crop, the crop and
-  its centre enlarged (:func:`class_views`): a wide box shows its player small;
+  its centre enlarged, whichever sees more of our instruments (:func:`class_views`): a wide
+  box shows its player small;
 * ``label``: a one-hot of the true class. A network trained with true labels learns what each
   instrument sounds like from a guide that is never wrong; on a video the label is unknown, so
   it is given the ``classes`` vector of the box instead (the same 11 coordinates: a confident
@@ -99,11 +100,13 @@ def class_views(
     music_logits: torch.Tensor, logsumexp: torch.Tensor, zoom_logits: torch.Tensor, zoom_lse: torch.Tensor
 ) -> torch.Tensor:
     """The ``classes`` guide from two views of each frame (the crop and a closer one): each
-    frame's class posterior is the larger of the two views' per class (is there a cello in
-    either view?), then the frames are averaged and the result renormalised. ``[B, F, M]``
-    logits and ``[B, F]`` log-sum-exps per view -> ``[B, 11]``."""
-    both = torch.maximum(class_posterior(posterior(music_logits, logsumexp)), class_posterior(posterior(zoom_logits, zoom_lse)))
-    mean = both.mean(dim=1)
+    frame takes the class posterior of the view that sees more of avsep's instruments (the
+    larger probability mass on their ImageNet classes), then the frames are averaged.
+    ``[B, F, M]`` logits and ``[B, F]`` log-sum-exps per view -> ``[B, 11]``."""
+    views = [posterior(music_logits, logsumexp), posterior(zoom_logits, zoom_lse)]
+    mass = torch.stack([(v.float() @ _class_map()).sum(-1) for v in views])  # [2, B, F]
+    best = torch.where((mass[1] > mass[0]).unsqueeze(-1), class_posterior(views[1]), class_posterior(views[0]))
+    mean = best.mean(dim=1)
     return mean / mean.sum(-1, keepdim=True)
 
 

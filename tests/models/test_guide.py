@@ -88,7 +88,7 @@ def test_class_posterior_gathers_the_instruments_of_each_class():
     assert c[:2, LABELS.index("erhu")].max() < 1e-3  # no ImageNet class pictures an erhu
 
 
-def test_class_views_take_the_surer_view_per_class():
+def test_class_views_take_the_view_that_sees_an_instrument():
     far = torch.full((1, 2, M), -10.0)  # the crop: nothing recognisable
     near = far.clone()
     near[0, :, MUSIC_INDICES.index(486)] = 10.0  # the closer view: a cello
