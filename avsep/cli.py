@@ -22,7 +22,7 @@ from typer.core import TyperCommand
 
 from avsep._version import __version__
 from avsep.errors import AvsepError, InputError
-from avsep.options import Mask
+from avsep.options import DEFAULT_MASK, Mask
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def separate(
     fmt: Annotated[SampleFormat, typer.Option("--format", help="Sample format of the WAV files.")] = SampleFormat.pcm16,
     sample_rate: Annotated[Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")] = None,
     residual: Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")] = False,
-    mask: Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = Mask.binary,
+    mask: Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = DEFAULT_MASK,
     overlap: Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")] = 0.25,
     model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")] = None,

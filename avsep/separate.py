@@ -25,6 +25,7 @@ import torch
 from avsep import dsp
 from avsep.device import select_device
 from avsep.chunking import Stitcher, Window, Windower
+from avsep.options import DEFAULT_MASK
 from avsep.errors import InputError
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
@@ -93,7 +94,7 @@ class Separator:
         model: str | Path | None = None,
         *,
         device: str = "auto",
-        mask: str = "binary",
+        mask: str = DEFAULT_MASK.value,
         overlap: float = 0.25,
         batch_size: int = 4,
         backbone_weights: str | Path | None = None,

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
-from avsep.options import Mask
+from avsep.options import DEFAULT_MASK, Mask
 from avsep.reporting import reports_errors
 from avsep.train.extra import needs_training_extra
 
@@ -184,7 +184,7 @@ def evaluate_command(
     num_mixtures: Annotated[int, typer.Option(help="Test mixtures (fixed by --seed).")] = 250,
     num_mix: Annotated[int, typer.Option(help="Sources per mixture.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the test mixtures (same for every model).")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = Mask.binary,
+    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = DEFAULT_MASK,
     oracle_labels: Annotated[bool, typer.Option("--oracle-labels", help="Give a --guide label model the true classes, not what the pictures say.")] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     oracle_grid: Annotated[OracleGrid, typer.Option(help="Oracle IBM on the linear STFT or the model's warped grid.")] = OracleGrid.linear,
@@ -226,7 +226,7 @@ def evaluate_real_command(
     pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = Mask.binary,
+    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = DEFAULT_MASK,
     oracle_labels: Annotated[bool, typer.Option("--oracle-labels", help="Give a --guide label model the true classes (duets, clipsep-demo; FCSN is skipped).")] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,

@@ -43,6 +43,7 @@ import numpy as np
 
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
+from avsep.options import DEFAULT_MASK
 from avsep.errors import AvsepError, InputError
 from avsep.models.guide import label_guide
 from avsep.train.metrics import (
@@ -101,7 +102,7 @@ def evaluate(
     num_mixtures: int = 250,
     num_mix: int = 2,
     seed: int = 0,
-    mask: str = "binary",
+    mask: str = DEFAULT_MASK.value,
     device: str = "auto",
     batch_size: int = 4,
     backbone_weights: str | Path | None = None,
@@ -237,7 +238,7 @@ def evaluate_real(
     num_pairs: int = 20,
     segment_seconds: float = 6.0,
     seed: int = 0,
-    mask: str = "binary",
+    mask: str = DEFAULT_MASK.value,
     device: str = "auto",
     batch_size: int = 4,
     backbone_weights: str | Path | None = None,
