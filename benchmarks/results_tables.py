@@ -2,6 +2,11 @@
 
     python benchmarks/results_tables.py --synthetic runs/pcn/test.json runs/sop/test.json \
         --real runs/pcn/real.json runs/sop/real.json
+    python benchmarks/results_tables.py --ablation "label guide=runs/r8" "SoP=runs/r6"
+
+An ablation row reads, from its run folder, the reports ``runs/ablate.sh`` writes:
+``test-synth.json`` and ``test-real.json`` (``avsep evaluate``) and ``real-{soft,binary}.json``
+(``avsep evaluate-real``); with ``+oracle`` after the folder the ``*-oracle.json`` ones.
 
 Prints the tables; every figure comes from the reports as written, nothing is retyped.
 """
@@ -13,8 +18,8 @@ import json
 from pathlib import Path
 
 
-def _f(x: float) -> str:
-    return f"{x:.2f}"
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 def synthetic(reports: list[dict]) -> str:
@@ -63,11 +68,54 @@ def real(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: The real-clip sets of the ablation table, in column order.
+REAL_SETS = ("duets", "fcsn-2mix", "fcsn-3mix", "clipsep-demo")
+
+
+def _report(folder: Path, name: str) -> dict | None:
+    path = folder / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def ablation(rows: list[str]) -> str:
+    """One line per run and mask: SDRi in dB on every test set (right box for the duets)."""
+    lines = [
+        "SDRi in dB (mean over outputs); duets also the right-box share. `-`: not measured.",
+        "",
+        "| run | mask | synthetic test | real-audio test | duets SDRi | duets right box | "
+        "FCSN 2-mix | FCSN 3-mix | clipsep demo |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        label, _, spec = row.partition("=")
+        folder, _, flag = spec.partition("+")
+        suffix = "-oracle" if flag == "oracle" else ""
+        for mask in ("soft", "binary"):
+            real = _report(Path(folder), f"real-{mask}{suffix}")
+            cells = []
+            for test in ("test-synth", "test-real"):
+                rep = _report(Path(folder), f"{test}{suffix}") if mask == "soft" else None
+                cells.append(_f(rep["sdri"]["mean"]) if rep else "-")
+            sets = real["sets"] if real else {}
+            for name in REAL_SETS:
+                s = sets.get(name)
+                cells.append(_f(s["sdri"]["mean"]) if s else "-")
+                if name == "duets":
+                    cells.append(f"{100 * s['right_box_rate']:.0f}%" if s else "-")
+            if any(c != "-" for c in cells):
+                lines.append(f"| {label} | {mask} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--synthetic", nargs="*", type=Path, default=[])
     ap.add_argument("--real", nargs="*", type=Path, default=[])
+    ap.add_argument("--ablation", nargs="*", default=[], metavar="LABEL=RUN[+oracle]")
     args = ap.parse_args()
+    if args.ablation:
+        print(ablation(args.ablation))
+        print()
     if args.synthetic:
         print(synthetic([json.loads(p.read_text()) for p in args.synthetic]))
         print()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,10 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "duet.mp4"
 
 pytestmark = pytest.mark.slow
-
-
-def sdr(ref: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum((ref - est) ** 2), 1e-12)))
 
 
 def test_default_model_is_bundled_with_a_card_and_verifies(monkeypatch):
@@ -47,44 +44,49 @@ def test_default_model_is_bundled_with_a_card_and_verifies(monkeypatch):
     assert model.path.stat().st_size < 20e6
 
 
-@pytest.fixture(scope="module")
-def separated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("example")
-    env = {k: v for k, v in __import__("os").environ.items() if k != "AVSEP_WEIGHTS_DIR"}
-    subprocess.run(
-        [sys.executable, "-c", "from avsep.cli import run; run()", "separate", str(EXAMPLE),
-         "--names", "left", "right", "--sample-rate", "11025", "-o", str(out), "--quiet"],
-        check=True, env=env, timeout=600,
-    )
+def separate_example(out: Path, model: str | None = None) -> Path:
+    """Run the CLI on the example as a user would; returns the folder with left.wav/right.wav."""
+    env = {k: v for k, v in os.environ.items() if k != "AVSEP_WEIGHTS_DIR"}
+    cmd = [sys.executable, "-c", "from avsep.cli import run; run()", "separate", str(EXAMPLE),
+           "--names", "left", "right", "--sample-rate", "11025", "-o", str(out), "--quiet"]
+    subprocess.run(cmd + (["--model", model] if model else []), check=True, env=env, timeout=600)
     return out / "duet"
 
 
-def _stems() -> tuple[np.ndarray, np.ndarray]:
-    left, sr1 = sf.read(ROOT / "examples" / "duet_left.flac", dtype="float32")
-    right, sr2 = sf.read(ROOT / "examples" / "duet_right.flac", dtype="float32")
+def own_share_ratios(folder: Path) -> list[float]:
+    """Per output, its least-squares share of its own stem over its share of the other stem.
+
+    Output k ~ c_left * left + c_right * right; the ratio is c_k / c_other. A mean SDR
+    improvement is no test here (a random model scores about as well on this example, see
+    docs/results.md); this share is what tells a trained model from a random one.
+    """
+    left_ref, sr1 = sf.read(ROOT / "examples" / "duet_left.flac", dtype="float32")
+    right_ref, sr2 = sf.read(ROOT / "examples" / "duet_right.flac", dtype="float32")
     assert sr1 == sr2 == 11025
-    return left, right
-
-
-def test_bundled_model_separates_the_held_out_example(separated):
-    left_ref, right_ref = _stems()
-    outs = [sf.read(separated / f"{n}.wav", dtype="float32") for n in ("left", "right")]
+    outs = [sf.read(folder / f"{n}.wav", dtype="float32") for n in ("left", "right")]
     assert all(sr == 11025 for _, sr in outs)
     n = min(left_ref.size, *(o.size for o, _ in outs))
     # The video's AAC track starts ~1024 samples (44.1 kHz) late; align by cross-correlation.
     left_out, right_out = outs[0][0], outs[1][0]
-    lag = int(np.argmax(np.correlate(left_out[:20000] + right_out[:20000], (left_ref + right_ref)[:20000], "full"))) - 19999
-    lag = max(lag, 0)
-    refs = [left_ref[: n - lag], right_ref[: n - lag]]
-    ests = [left_out[lag:n], right_out[lag:n]]
-    # Least-squares share of each source in each output: output ~ c_left * left + c_right * right.
-    # Each output must hold more of its own instrument than of the other one. (A mean SDR
-    # improvement is no test here: a random model scores as well on this example, see
-    # docs/results.md; this share is what tells them apart.)
-    basis = np.stack(refs, 1)
-    for k, est in enumerate(ests):
+    mix_out, mix_ref = (left_out + right_out)[:20000], (left_ref + right_ref)[:20000]
+    lag = max(int(np.argmax(np.correlate(mix_out, mix_ref, "full"))) - 19999, 0)
+    basis = np.stack([left_ref[: n - lag], right_ref[: n - lag]], 1)
+    ratios = []
+    for k, est in enumerate((left_out[lag:n], right_out[lag:n])):
         coef = np.linalg.lstsq(basis, est, rcond=None)[0]
-        assert coef[k] > OWN_SHARE_RATIO * coef[1 - k], (k, coef)
+        ratios.append(float(coef[k] / max(coef[1 - k], 1e-3)))  # other share <= 0: clean
+    return ratios
+
+
+@pytest.fixture(scope="module")
+def separated(tmp_path_factory) -> Path:
+    return separate_example(tmp_path_factory.mktemp("example"))
+
+
+def test_bundled_model_separates_the_held_out_example(separated):
+    # Each output must hold more of its own instrument than of the other one, by a margin.
+    ratios = own_share_ratios(separated)
+    assert all(r > OWN_SHARE_RATIO for r in ratios), ratios
 
 
 #: Measured with the shipped model: own/other share 2.22 (left, violin) and 1.08 (right, flute);

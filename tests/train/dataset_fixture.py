@@ -8,7 +8,7 @@ almost perfectly), each with a frame colour of its own::
     root/train.csv, val.csv, test.csv      audio_path,frames_dir,num_frames (relative)
 
 Train has a 7 s and a 4 s clip per class (the 4 s one is shorter than a window: padding);
-val and test one 7 s clip per class. Import the fixtures into a test module to use them.
+val and test one 7 s clip per class. ``tests/train/conftest.py`` serves them as fixtures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 SR = 11025
@@ -129,35 +128,3 @@ def make_synthetic_cache(root: Path, dim: int = 512) -> Path:
         out,
     )
     return out
-
-
-_MADE: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Memoised: the fixture is imported into several modules, and each import is a fixture
-    # definition of its own; the files are made once per session all the same.
-    if "dataset" not in _MADE:
-        _MADE["dataset"] = make_dataset(tmp_path_factory.mktemp("avsep-train-data"))
-    return _MADE["dataset"]
-
-
-@pytest.fixture(scope="session")
-def feature_cache(dataset: Path) -> Path:
-    """Synthetic class-dependent features in the cache format (see make_synthetic_cache)."""
-    if "cache" not in _MADE:
-        _MADE["cache"] = make_synthetic_cache(dataset)
-    return _MADE["cache"]
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """One torch thread for these tiny models: on a machine whose few cores are shared, two
-    OpenMP threads spin against each other and run several times slower than one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

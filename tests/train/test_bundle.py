@@ -16,7 +16,7 @@ from avsep.models.serialize import load_checkpoint, save_checkpoint
 from avsep.train.bundle import bundle
 from avsep.train.loop import TrainConfig, train
 from avsep.weights import bundled_models
-from tests.train.dataset_fixture import TINY_PCN, dataset, feature_cache, single_thread  # noqa: F401 - fixtures
+from tests.train.dataset_fixture import TINY_PCN
 
 TINY = PCNConfig(visual_dim=12, channels=(4, 4, 8, 8, 8, 8, 8), cycles=2)
 

@@ -12,7 +12,7 @@ from avsep.errors import InputError
 from avsep.train.data import MixDataset, StepSampler
 from avsep.train.index import frame_numbers, read_index, resolve_split
 from avsep.train.features import FeatureCache
-from tests.train.dataset_fixture import CLASSES, FPS, dataset, feature_cache, make_cache, single_thread  # noqa: F401 - fixtures
+from tests.train.dataset_fixture import CLASSES, FPS, make_cache
 
 
 def test_read_index_resolves_relative_paths_classes_and_fps(dataset: Path):

@@ -11,7 +11,7 @@ import torch
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import save_checkpoint
 from avsep.train.evaluate import default_realclips, evaluate, evaluate_real
-from tests.train.dataset_fixture import TINY_PCN, dataset, single_thread  # noqa: F401 - fixtures
+from tests.train.dataset_fixture import TINY_PCN
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +77,7 @@ def test_evaluate_real_on_the_shared_clips(all_ones_model: Path, tmp_path: Path)
 
 
 def test_evaluate_real_reports_a_silent_output_instead_of_failing(tmp_path: Path):
-    """A mask that rejects every bin gives an all-zero output, which BSS Eval cannot score."""
+    """A binary mask that rejects every bin gives an all-zero output, which BSS Eval cannot score."""
     import soundfile as sf
     from PIL import Image
 
@@ -96,6 +96,8 @@ def test_evaluate_real_reports_a_silent_output_instead_of_failing(tmp_path: Path
         Image.new("RGB", (32, 32), colour).save(sample / f"Object_detection_{i}.png")
     sf.write(sample / "audio_mixture.wav", tones[0] + tones[1], 11025)
 
-    report = evaluate_real(zeros, tmp_path / "realclips", sets=("fcsn",), device="cpu", progress=False)
+    report = evaluate_real(
+        zeros, tmp_path / "realclips", sets=("fcsn",), mask="binary", device="cpu", progress=False
+    )
     assert report["sets"]["fcsn-2mix"]["items"] == 0
     assert report["skipped"] == ["fcsn/2-mix-separation/sample-1: model output 1, 2 is silent (not scored)"]

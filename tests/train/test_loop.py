@@ -14,7 +14,7 @@ from avsep.train.data import MixDataset
 from avsep.train.index import read_index
 from avsep.train.features import FeatureCache
 from avsep.train.loop import TrainConfig, build_network, lr_at, mask_loss, train
-from tests.train.dataset_fixture import TINY_PCN, dataset, feature_cache, single_thread  # noqa: F401 - fixtures
+from tests.train.dataset_fixture import TINY_PCN
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from avsep.train.metrics import (
     right_box,
     summarize,
 )
-from tests.train.dataset_fixture import single_thread  # noqa: F401 - fixture
 
 
 def tones(n: int = dsp.WINDOW_SAMPLES, freqs=(440.0, 3000.0)) -> np.ndarray:
