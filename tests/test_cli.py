@@ -20,7 +20,7 @@ from PIL import Image
 from avsep.io.audio import load_audio
 from avsep.models.serialize import load_checkpoint
 from avsep.preview import COLOURS
-from tests.cli_support import SMALL, cli, cli_process, error_line, fast_model, wavs  # noqa: F401
+from tests.cli_support import GREEN, SMALL, YELLOW, cli, cli_process, error_line, fast_model, wavs  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -210,7 +210,8 @@ def test_sidecar_overrides_command_line_boxes(shared_video, tmp_path):
 
 
 def test_quiet_prints_nothing(shared_video, tmp_path):
-    video = shared_video("clip.mp4", **SMALL)
+    """Not even the boxes found (the players are found: no fallback warning either)."""
+    video = shared_video("players.mp4", panels=(GREEN, YELLOW), **SMALL)
     result = cli("separate", video, video.parent / "missing.mp4", "-o", tmp_path, "-q", code=2)
     assert result.stderr.splitlines() == [error_line(result)]
     assert len(wavs(tmp_path)) == 2
