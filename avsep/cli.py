@@ -46,6 +46,14 @@ data_app = typer.Typer(help="Build training data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
+#: Options several commands share, declared once.
+SourcesOption = Annotated[
+    Optional[int],
+    typer.Option(help="With no boxes: keep the N clearest players found (default: all found), or N strips.", show_default=False),
+]
+VideoArgument = Annotated[Path, typer.Argument(help="A video file.", readable=False)]
+
+
 class SampleFormat(str, Enum):
     pcm16 = "pcm16"
     pcm24 = "pcm24"
@@ -183,10 +191,7 @@ def separate(
         ),
     ] = None,
     names: Annotated[Optional[list[str]], typer.Option("--names", help="Output name per box; several may follow one --names.")] = None,
-    sources: Annotated[
-        Optional[int],
-        typer.Option(help="With no boxes: keep the N clearest players found (default: all found), or N strips.", show_default=False),
-    ] = None,
+    sources: SourcesOption = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder, or - for a WAV on stdout.")] = "separated",
     output_template: Annotated[str, typer.Option(help="Output path under --out; fields {stem} {name} {index} {ext}.")] = "{stem}/{name}.{ext}",
     source: Annotated[Optional[int], typer.Option(help="With -o -: which box (1-based) goes to stdout.")] = None,
@@ -469,14 +474,12 @@ def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bo
     if quiet:
         return
     found = ", ".join(f"{s.label} {s.confidence:.2f}" for s in plan.sources)
-    moving = getattr(plan, "moves", lambda: False)()
     err.print(
         f"{escape(str(video))}: found {len(plan.sources)} player(s): {escape(found)}"
-        + (" (the boxes follow them; 'avsep info VIDEO --json' lists every box)" if moving else ""),
+        + (" (the boxes follow them; 'avsep info VIDEO --json' lists every box)" if plan.moves() else ""),
         soft_wrap=True,
     )
-    line = " ".join(",".join(map(str, s.box)) for s in plan.sources)
-    err.print(f"  --boxes {line}" + (f" --names {' '.join(names)}" if names else ""), soft_wrap=True, markup=False)
+    err.print(f"  {plan.boxes_line(names)}", soft_wrap=True, markup=False)
 
 
 def _summary(outcomes: list[_Outcome]) -> None:
@@ -499,16 +502,13 @@ def _summary(outcomes: list[_Outcome]) -> None:
 
 @app.command(cls=GreedyCommand)
 def info(
-    video: Annotated[Path, typer.Argument(help="A video file.", readable=False)],
+    video: VideoArgument,
     boxes: Annotated[
         Optional[list[str]],
         typer.Option("--boxes", "-b", help="Boxes to draw, x0,y0,x1,y1 in displayed-frame pixels; 'auto' (default) finds the players, 'strips' shows --sources strips."),
     ] = None,
     boxes_file: Annotated[Optional[Path], typer.Option(help="JSON boxes file to draw.", readable=False)] = None,
-    sources: Annotated[
-        Optional[int],
-        typer.Option(help="With no boxes: keep the N clearest players found (default: all found), or N strips.", show_default=False),
-    ] = None,
+    sources: SourcesOption = None,
     preview: Annotated[Optional[Path], typer.Option(help="Write a PNG of a frame with the boxes drawn.")] = None,
     time: Annotated[Optional[float], typer.Option(help="Time (s) of the preview frame (default: the middle).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the boxes as JSON (--boxes-file reads it back).")] = False,
@@ -564,12 +564,9 @@ def _info(
         for i, s in enumerate(plan.sources):
             guess = f"  {s.label} {s.confidence:.2f}" if s.label else ""
             out.print(f"box {i + 1}: {s.box[0]},{s.box[1]},{s.box[2]},{s.box[3]}{escape(guess)}", soft_wrap=True)
+        announce_plan(video, plan, None, quiet=True)  # a fallback's warning only
         if plan.method == "auto":
-            announce_plan(video, plan, plan.names, quiet=True)  # a fallback's warning only
-            line = " ".join(",".join(map(str, s.box)) for s in plan.sources)
-            out.print(f"--boxes {line} --names {' '.join(plan.names or [])}", soft_wrap=True, markup=False)
-        else:
-            announce_plan(video, plan, None, quiet=True)
+            out.print(plan.boxes_line(plan.names), soft_wrap=True, markup=False)
     if preview:
         from avsep.preview import draw_preview
 
@@ -610,17 +607,14 @@ def _finding_players(video: Path, quiet: bool, find: Callable[[Callable[[int, in
 
 @app.command(cls=GreedyCommand)
 def locate(
-    video: Annotated[Path, typer.Argument(help="A video file.", readable=False)],
+    video: VideoArgument,
     boxes: Annotated[
         Optional[list[str]],
         typer.Option("--boxes", "-b", help="One box per source, x0,y0,x1,y1; 'auto' (default) finds the players, 'strips' uses --sources strips."),
     ] = None,
     boxes_file: Annotated[Optional[Path], typer.Option(help="JSON boxes file (as for separate).", readable=False)] = None,
     names: Annotated[Optional[list[str]], typer.Option("--names", help="Picture name per source; several may follow one --names.")] = None,
-    sources: Annotated[
-        Optional[int],
-        typer.Option(help="With no boxes: keep the N clearest players found (default: all found), or N strips.", show_default=False),
-    ] = None,
+    sources: SourcesOption = None,
     time: Annotated[Optional[float], typer.Option(help="Time (s) of the frame (default: the middle).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")] = Path("located"),
     model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")] = None,

@@ -12,10 +12,11 @@ margin, as a user would draw it), without reaching into a neighbour's instrument
 
 The frame is resized so that its short side is :attr:`FinderSettings.short_side` pixels:
 ImageNet objects are about a third to the whole of a 224-pixel picture, so a player who fills
-a third of a 288-pixel-high frame is at the scale the classifier knows best, and the trunk runs
-on a 16:9 frame in a few tens of milliseconds on a CPU. The thresholds are calibrated on
-composites of instrument *photographs* (``benchmarks/detect_players.py --calibrate``), never on
-the real clips the benchmark reports (docs/results.md).
+a third to a half of a 448-pixel-high frame is at the scale the classifier knows best, and the
+trunk runs on a 16:9 frame in well under a second on a CPU. The thresholds are calibrated on
+composites of instrument *photographs* (``benchmarks/detect_players.py --calibrate photos``),
+and :attr:`FinderSettings.merge_gap` on the three development videos (``--calibrate dev``),
+never on the held-out real clips the benchmark reports (docs/results.md).
 """
 
 from __future__ import annotations
@@ -52,13 +53,19 @@ class FinderSettings:
     """Knobs of :class:`PlayerFinder`; the defaults are the calibrated ones (see module doc)."""
 
     #: Short side (pixels) the frame is resized to before the trunk: cells are 32 pixels of that.
-    short_side: int = 352
+    short_side: int = 448
     #: A cell belongs to an instrument when the music classes hold at least this probability.
-    cell_threshold: float = 0.5
+    cell_threshold: float = 0.7
     #: Instrument cells joined by cells holding at least this much are one region (hysteresis).
     link_threshold: float = 0.1
+    #: Regions of one instrument less than this many times the smaller one's size apart (in
+    #: cells; size: the square root of its bounding box's area) are one instrument: a flute
+    #: whose middle is hidden by the hands, an accordion read in two halves. Only regions of
+    #: the same instrument merge: a violin beside a cello (one family) stays two players.
+    #: 0: never merge.
+    merge_gap: float = 0.25
     #: Regions whose instrument's mean probability is lower than this are not reported.
-    min_score: float = 0.6
+    min_score: float = 0.7
     #: Regions of fewer cells than this are not reported (a stray cell is texture, not a player).
     min_cells: int = 2
     #: The player box extends the instrument's box on each side by this fraction of its size
@@ -159,11 +166,12 @@ def find_regions(probs: np.ndarray, settings: FinderSettings) -> list[Region]:
     seeds = music >= settings.cell_threshold
     links = music >= min(settings.link_threshold, settings.cell_threshold)
     components, count = ndimage.label(links, structure=np.ones((3, 3), bool))
-    regions: list[Region] = []
+    parts: list[np.ndarray] = []
     for c in range(1, count + 1):
         cells = (components == c) & seeds
         if cells.any():
-            regions.extend(_region(part, probs) for part in _split_by_family(cells, winner, settings.min_cells))
+            parts.extend(_split_by_family(cells, winner, settings.min_cells))
+    regions = [_region(p, probs) for p in _merge_close(parts, probs, settings.merge_gap)]
     kept = [r for r in regions if r.cells >= settings.min_cells and r.score >= settings.min_score]
     return sorted(kept, key=lambda r: (-r.score, -r.cells))
 
@@ -184,6 +192,32 @@ def _split_by_family(cells: np.ndarray, winner: np.ndarray, min_cells: int) -> l
         nearest = np.stack([ndimage.distance_transform_edt(~p) for p in parts]).argmin(0)
         parts = [p | (rest & (nearest == k)) for k, p in enumerate(parts)]
     return parts
+
+
+def _merge_close(parts: list[np.ndarray], probs: np.ndarray, merge_gap: float) -> list[np.ndarray]:
+    """Join parts of one instrument that lie close together (see
+    :attr:`FinderSettings.merge_gap`), until no two are close."""
+    parts = list(parts)
+    merged = True
+    while merged and merge_gap > 0:
+        merged = False
+        regions = [_region(p, probs) for p in parts]
+        for i, j in ((i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))):
+            a, b = regions[i], regions[j]
+            if a.label != b.label:
+                continue
+            gap = max(b.rows[0] - a.rows[1], a.rows[0] - b.rows[1], b.cols[0] - a.cols[1], a.cols[0] - b.cols[1])
+            size = min(_size(a), _size(b))
+            if gap <= merge_gap * size:
+                parts[i] = parts[i] | parts[j]
+                del parts[j]
+                merged = True
+                break
+    return parts
+
+
+def _size(region: Region) -> float:
+    return ((region.rows[1] - region.rows[0]) * (region.cols[1] - region.cols[0])) ** 0.5
 
 
 def _region(cells: np.ndarray, probs: np.ndarray) -> Region:

@@ -37,13 +37,22 @@ from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 
 #: Re-run the finder on a frame whose thumbnail differs from that of the last frame it ran on by
-#: more than this (mean absolute difference of 32 x 18 thumbnails, pixel values 0..1). A cut or a
-#: pan changes a thumbnail by 0.1 and more; a player swaying in a still shot by about 0.01.
+#: more than this (mean absolute difference of 32 x 18 thumbnails, pixel values 0..1). Measured
+#: on the photo composites of benchmarks/detect_players.py: a cut from one to another changes
+#: the thumbnail by 0.22 or more (median 0.36); the whole picture moving sideways by 1 % of its
+#: width by 0.02 (median; at most 0.04), by 2 % by 0.05. So a cut always re-runs the finder, a
+#: pan or zoom does once it has moved the picture by a percent or two, and a player swaying in a
+#: still shot (a part of the picture moving) does not: that shot keeps its boxes.
 REDETECT_CHANGE = 0.04
 
 #: A player must be found in at least this share of the video's frames to be a source of its
 #: own: a stray detection in one shot of a long video is more likely a poster or a reflection.
 MIN_SHARE = 0.2
+#: ... and in at least this many of the frames looked at (when there are that many): a region
+#: the finder saw in one frame only, next to frames of the same shot where it did not (a shadow
+#: read as a cello for a moment), is not a player. A still shot counts all its frames, so a
+#: player shown in one still shot is kept.
+MIN_FRAMES = 2
 
 #: Linking cost of a detection to a source of another instrument family (position costs at most
 #: about 1, the frame's diagonal): such a link is never made, so a cut that swaps two players
@@ -93,6 +102,16 @@ class BoxPlan:
     def boxes_at(self, time: float) -> list[Box | None]:
         """Each source's box at ``time`` seconds; None where the source is not in the picture."""
         return self.boxes
+
+    def moves(self) -> bool:
+        """Whether any source's box changes over the video."""
+        return False
+
+    def boxes_line(self, names: Sequence[str] | None = None) -> str:
+        """The plan as command-line options: ``--boxes x0,y0,x1,y1 ... [--names ...]`` (each
+        source's typical box when boxes move)."""
+        line = "--boxes " + " ".join(",".join(map(str, s.box)) for s in self.sources)
+        return line + (f" --names {' '.join(names)}" if names else "")
 
     def crops(self, frame: np.ndarray, time: float) -> np.ndarray:
         """``[sources, 224, 224, 3]`` uint8: what guides each source in ``frame`` (shown at ``time``)."""
@@ -174,6 +193,9 @@ class TimedBoxes(BoxPlan):
 
     def boxes_at(self, time: float) -> list[Box | None]:
         return [_segment_at(spans, time).box for spans in self._segments]
+
+    def moves(self) -> bool:
+        return any(len({g.box for g in spans}) > 1 for spans in self._segments)
 
     def validated(self, width: int, height: int) -> TimedBoxes:
         segments = [
@@ -322,7 +344,6 @@ class TrackedBoxes(BoxPlan):
         return self  # made from the frame itself
 
     def moves(self) -> bool:
-        """Whether any source's box changes over the video."""
         return any(len({b[s] for b in self._boxes}) > 1 for s in range(len(self.sources)))
 
     def segments(self) -> list[dict]:
@@ -410,8 +431,11 @@ def find_players(
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
 
+    def frames(track: Track) -> int:
+        return sum(keyframes[k].frames for k in track.hits)
+
     def share(track: Track) -> float:
-        return sum(keyframes[k].frames for k in track.hits) / total
+        return frames(track) / total
 
     def strength(track: Track) -> float:
         return sum(keyframes[k].frames * d.score for k, d in track.hits.items()) / total
@@ -419,7 +443,8 @@ def find_players(
     strips = sources or 2
     ranked = sorted(tracks, key=strength, reverse=True)
     if sources is None:
-        chosen = [t for t in ranked if share(t) >= MIN_SHARE][:MAX_BOXES]
+        lasting = [t for t in ranked if share(t) >= MIN_SHARE and frames(t) >= min(MIN_FRAMES, total)]
+        chosen = lasting[:MAX_BOXES]
     else:
         chosen = ranked[:sources]
     found = ", ".join(f"{t.label()} {_mean_score(t):.2f}" for t in ranked[:4]) or "nothing"

@@ -46,8 +46,31 @@ def test_weak_cells_join_the_parts_of_one_instrument():
     put(probs, "harp", slice(3, 6), slice(2, 5))
     put(probs, "harp", slice(0, 6), slice(5, 12), 0.01)
     assert len(find_regions(probs, SETTINGS)) == 1
-    strict = FinderSettings(link_threshold=0.3)
+    strict = FinderSettings(link_threshold=0.3, merge_gap=0)
     assert len(find_regions(probs, strict)) == 2
+
+
+def test_close_parts_of_one_family_merge_and_far_ones_do_not():
+    """A flute whose middle is hidden by the hands: two parts of 4 x 4 cells, 1 cell apart
+    (0.25 of their size), are one flute; a part 4 cells away is another flute; a cello between
+    them never joins either."""
+    probs = grid(6, 17)
+    put(probs, "flute", slice(1, 5), slice(0, 4))
+    put(probs, "flute", slice(1, 5), slice(5, 9))
+    put(probs, "cello", slice(2, 4), slice(10, 12))
+    put(probs, "flute", slice(2, 4), slice(14, 17))
+    regions = sorted(find_regions(probs, SETTINGS), key=lambda r: r.cols)
+    assert [(LABELS[r.label], r.cols) for r in regions] == [("flute", (0, 9)), ("cello", (10, 12)), ("flute", (14, 17))]
+    assert len(find_regions(probs, FinderSettings(merge_gap=0))) == 4
+
+
+def test_a_violin_beside_a_cello_stays_two_players():
+    """One family, two instruments, 1 cell apart: two players (a string duet), not one."""
+    probs = grid(6, 12)
+    put(probs, "violin", slice(1, 5), slice(0, 5))
+    put(probs, "cello", slice(1, 5), slice(6, 11))
+    regions = sorted(find_regions(probs, SETTINGS), key=lambda r: r.cols)
+    assert [(LABELS[r.label], r.cols) for r in regions] == [("violin", (0, 5)), ("cello", (6, 11))]
 
 
 def test_touching_players_of_two_families_are_split_but_one_family_is_not():
@@ -69,7 +92,7 @@ def test_small_and_unsure_regions_are_dropped():
     put(probs, "violin", slice(0, 1), slice(0, 1))  # one cell
     put(probs, "cello", slice(2, 5), slice(2, 5), 0.3)  # under the cell threshold
     put(probs, "drum", slice(2, 5), slice(8, 11), 0.55)  # cells count, but the score is too low
-    assert find_regions(probs, FinderSettings(min_score=0.6)) == []
+    assert find_regions(probs, FinderSettings(cell_threshold=0.5, min_score=0.6)) == []
 
 
 def test_player_boxes_grow_around_the_instrument_and_stop_between_neighbours():

@@ -188,6 +188,19 @@ def test_a_brief_appearance_is_not_a_source(shared_video, finder):
     assert find_players(video, finder, sources=2).names == ["violin", "flute"]  # asked for: kept
 
 
+def test_an_instrument_seen_in_one_frame_only_is_not_a_source(shared_video, finder):
+    """Three guide frames, each a different picture (so the finder runs on each); the flute is
+    in the middle one only: a one-frame flicker, not a player (unless asked for)."""
+    video = shared_video(
+        "flicker.mp4", panels=(GREEN, RED), cuts=[(1.5, (GREEN, YELLOW)), (3.0, (GREEN, BLUE))],
+        duration=4.5, width=96, height=48, fps=4,
+    )
+    assert len(guide_frame_times(4.5, 0.25)) == 3
+    plan = find_players(video, finder)
+    assert plan.names == ["violin"] and len(plan.times) == 3
+    assert find_players(video, finder, sources=2).names == ["violin", "flute"]
+
+
 def test_tracked_boxes_round_trip_through_a_boxes_file(shared_video, finder, tmp_path):
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     plan = find_players(video, finder)
