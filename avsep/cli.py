@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from avsep import __version__
+from avsep._version import __version__
 from avsep.errors import AvsepError, InputError
-from avsep.options import Mask
+from avsep.options import DEFAULT_MASK, Mask
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def separate(
     fmt: Annotated[SampleFormat, typer.Option("--format", help="Sample format of the WAV files.")] = SampleFormat.pcm16,
     sample_rate: Annotated[Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")] = None,
     residual: Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")] = False,
-    mask: Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = Mask.binary,
+    mask: Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")] = DEFAULT_MASK,
     overlap: Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")] = 0.25,
     model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")] = None,
@@ -661,12 +661,17 @@ def models(
         _models()
 
 
-#: Card fields worth a line in ``avsep models``; the rest is in the card file.
-CARD_SUMMARY = ("architecture", "backbone", "parameters", "file_bytes", "intended_use")
+#: Card fields worth a line in ``avsep models``; the rest is in the card file. The sizes are
+#: measured, not read from the card.
+CARD_SUMMARY = ("architecture", "backbone", "intended_use")
 
 
 def _models() -> None:
-    """One block per model; each file is loaded, so a damaged or altered one shows as refused."""
+    """One block per model; each file is loaded, so a damaged or altered one shows as refused.
+
+    The hash shown is the file's sha256, the one ``sha256sum`` prints, so a user can check a
+    copy without avsep; the sizes are the file's bytes and the network's parameter count.
+    """
     from avsep.errors import ModelError
     from avsep.models.serialize import load_checkpoint
     from avsep.weights import DEFAULT_MODEL, bundled_models, weights_dir
@@ -679,14 +684,19 @@ def _models() -> None:
         )
     out = Console(highlight=False)
     for m in found:
+        nbytes = m.path.stat().st_size
+        size = f"{nbytes / 1e6:.1f} MB file ({nbytes:,} bytes)"
         try:
-            digest = f"{load_checkpoint(m.path).sha256} (verified)"
+            ck = load_checkpoint(m.path)
+            digest = f"{ck.sha256} (verified; sha256sum prints the same)"
+            size += f", {ck.parameters:,} parameters"
         except ModelError as exc:
             digest = f"[red]refused:[/] {escape(str(exc))}"
         default = " (default)" if m.name == DEFAULT_MODEL else ""
         card = ", ".join(f"{k}: {m.card[k]}" for k in CARD_SUMMARY if k in m.card)
         out.print(f"[bold]{escape(m.name)}[/]{default}  {escape(str(m.path))}", soft_wrap=True)
         out.print(f"  sha256  {digest}", soft_wrap=True)
+        out.print(f"  size    {size}", soft_wrap=True)
         out.print(f"  card    {escape(card) or '(none)'}", soft_wrap=True)
         if m.card:
             out.print(f"          full card: {escape(str(m.path.with_name(m.name + '.json')))}", soft_wrap=True)

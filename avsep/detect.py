@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from avsep.models.imagenet_music import AVSEP_CLASSES, INSTRUMENTS
+from avsep.models.imagenet_music import INSTRUMENT_CLASSES, INSTRUMENTS
 
 Box = tuple[int, int, int, int]
 
@@ -85,7 +85,7 @@ class Detection:
     @property
     def known(self) -> bool:
         """Whether ``label`` is one of the classes avsep's models are trained on."""
-        return self.label in AVSEP_CLASSES
+        return self.label in INSTRUMENT_CLASSES
 
 
 def can_find_players(trunk: torch.nn.Module) -> bool:
@@ -159,13 +159,11 @@ def find_regions(probs: np.ndarray, settings: FinderSettings) -> list[Region]:
     none. A region in which two instrument *families* each win a sizeable share (two players
     whose cells touch) is split between them, so that each gets its own box.
     """
-    from scipy import ndimage
-
     music = probs.sum(0)
     winner = _FAMILY_OF_LABEL[probs.argmax(0)]
     seeds = music >= settings.cell_threshold
     links = music >= min(settings.link_threshold, settings.cell_threshold)
-    components, count = ndimage.label(links, structure=np.ones((3, 3), bool))
+    components, count = _label(links)
     parts: list[np.ndarray] = []
     for c in range(1, count + 1):
         cells = (components == c) & seeds
@@ -180,8 +178,6 @@ def _split_by_family(cells: np.ndarray, winner: np.ndarray, min_cells: int) -> l
     """``cells`` as one region, or as one per instrument family that wins a sizeable share of
     them (``winner``: the winning family per cell); the cells of minor families join the
     nearest part."""
-    from scipy import ndimage
-
     families, sizes = np.unique(winner[cells], return_counts=True)
     big = [int(g) for g, n in zip(families, sizes) if n >= max(min_cells, 0.25 * cells.sum())]
     if len(big) < 2:
@@ -189,9 +185,41 @@ def _split_by_family(cells: np.ndarray, winner: np.ndarray, min_cells: int) -> l
     parts = [cells & (winner == g) for g in big]
     rest = cells & ~np.any(parts, axis=0)
     if rest.any():
-        nearest = np.stack([ndimage.distance_transform_edt(~p) for p in parts]).argmin(0)
+        nearest = np.stack([_distance_to(p) for p in parts]).argmin(0)
         parts = [p | (rest & (nearest == k)) for k, p in enumerate(parts)]
     return parts
+
+
+def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected components of ``mask`` (8-connected), numbered from 1 in row-major order of
+    their first cell, and their count: ``scipy.ndimage.label`` with a 3 x 3 structure, which the
+    separation-only install does not bring (the grids are a few hundred cells)."""
+    labels = np.zeros(mask.shape, np.int32)
+    height, width = mask.shape
+    count = 0
+    for r, c in zip(*np.nonzero(mask)):
+        if labels[r, c]:
+            continue
+        count += 1
+        labels[r, c] = count
+        stack = [(int(r), int(c))]
+        while stack:
+            y, x = stack.pop()
+            for ny in range(max(y - 1, 0), min(y + 2, height)):
+                for nx in range(max(x - 1, 0), min(x + 2, width)):
+                    if mask[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = count
+                        stack.append((ny, nx))
+    return labels, count
+
+
+def _distance_to(cells: np.ndarray) -> np.ndarray:
+    """Each cell's Euclidean distance (in cells) to the nearest cell of ``cells`` (non-empty):
+    ``scipy.ndimage.distance_transform_edt(~cells)``, by brute force on a small grid."""
+    rows, cols = np.indices(cells.shape)
+    ys, xs = np.nonzero(cells)
+    d2 = (rows[..., None] - ys) ** 2 + (cols[..., None] - xs) ** 2
+    return np.sqrt(d2.min(-1))
 
 
 def _merge_close(parts: list[np.ndarray], probs: np.ndarray, merge_gap: float) -> list[np.ndarray]:

@@ -266,6 +266,50 @@ class Track:
         return self.hits[max(self.hits)]
 
 
+def min_cost_matching(cost: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) pairs of a least-total-cost matching that pairs every row or every
+    column (whichever are fewer): ``scipy.optimize.linear_sum_assignment``, which the
+    separation-only install does not bring. Hungarian method with potentials, O(n^2 m) for
+    n <= m; the matrices here are a few detections by a few tracks."""
+    cost = np.asarray(cost, np.float64)
+    transposed = cost.shape[0] > cost.shape[1]
+    if transposed:
+        cost = cost.T
+    n, m = cost.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    owner = np.zeros(m + 1, np.int64)  # owner[j]: 1-based row matched to column j (0: none)
+    way = np.zeros(m + 1, np.int64)
+    for i in range(1, n + 1):
+        owner[0], j0 = i, 0
+        minv = np.full(m + 1, np.inf)
+        used = np.zeros(m + 1, bool)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = owner[j0], np.inf, 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = cost[i0 - 1, j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    pairs = [(int(owner[j]) - 1, j - 1) for j in range(1, m + 1) if owner[j]]
+    return sorted((c, r) if transposed else (r, c) for r, c in pairs)
+
+
 def link_tracks(keyframes: Sequence[Keyframe], width: int, height: int) -> list[Track]:
     """Link the detections of successive keyframes into tracks (one per player).
 
@@ -274,8 +318,6 @@ def link_tracks(keyframes: Sequence[Keyframe], width: int, height: int) -> list[
     :data:`LABEL_COST` for another instrument of the family, plus the distance between box
     centres as a fraction of the frame's diagonal. A detection left over starts a new track.
     """
-    from scipy.optimize import linear_sum_assignment
-
     diagonal = math.hypot(width, height)
     tracks: list[Track] = []
     for k, key in enumerate(keyframes):
@@ -293,7 +335,7 @@ def link_tracks(keyframes: Sequence[Keyframe], width: int, height: int) -> list[
         linked: set[int] = set()
         if tracks:
             finite = np.where(np.isfinite(cost), cost, 1e6)
-            for i, j in zip(*linear_sum_assignment(finite)):
+            for i, j in min_cost_matching(finite):
                 if np.isfinite(cost[i, j]):
                     tracks[j].hits[k] = dets[i]
                     linked.add(i)

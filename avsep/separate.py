@@ -26,11 +26,13 @@ import torch
 from avsep import dsp
 from avsep.device import select_device
 from avsep.chunking import Stitcher, Window, Windower
+from avsep.options import DEFAULT_MASK
 from avsep.errors import InputError
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.serialize import Checkpoint, load_checkpoint
+from avsep.models.guide import picture_kind
 from avsep.models.visual import build_trunk
 from avsep.players import BoxPlan, strips_plan
 from avsep.weights import resolve_model
@@ -114,7 +116,7 @@ class Separator:
         model: str | Path | None = None,
         *,
         device: str = "auto",
-        mask: str = "binary",
+        mask: str = DEFAULT_MASK.value,
         overlap: float = 0.25,
         batch_size: int = 4,
         backbone_weights: str | Path | None = None,
@@ -135,6 +137,10 @@ class Separator:
             self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
         self.model = self.checkpoint.model.to(self.device).eval()
         self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
+        #: the guide kind the model was trained with (avsep.models.guide), and the kind the
+        #: pictures of a box give it (a label-trained model reads the frames' class posterior)
+        self.guide_kind = self.checkpoint.guide
+        self.picture_kind = picture_kind(self.guide_kind)
         self.binary = mask == "binary"
         self.overlap = overlap
         self.batch_size = batch_size
@@ -155,7 +161,7 @@ class Separator:
         frames = frames.reshape(b * s, *frames.shape[2:])
         per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
         per = max(1, per)
-        feats = [self.trunk.guide(frames[i : i + per].to(self.device)) for i in range(0, len(frames), per)]
+        feats = [self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind) for i in range(0, len(frames), per)]
         return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()
@@ -241,28 +247,37 @@ class Separator:
     # -- arrays -----------------------------------------------------------------------------
 
     def separate_arrays(
-        self, audio: np.ndarray, sample_rate: int, frames_per_box: Sequence[np.ndarray]
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        frames_per_box: Sequence[np.ndarray] | None = None,
+        *,
+        guides: torch.Tensor | None = None,
     ) -> np.ndarray:
         """Separate a mono (or ``[n, channels]``) signal with one fixed set of frames per box.
 
         ``frames_per_box[i]`` is ``[F, H, W, 3]`` uint8 pictures of source ``i`` (any size; they
-        are resized to 224 x 224). Returns ``[len(frames_per_box), n]`` at ``sample_rate``.
+        are resized to 224 x 224). Instead of pictures, ``guides`` ``[S, D]`` may give the guide
+        vectors themselves (e.g. :func:`avsep.models.guide.label_guide` for an oracle model).
+        Returns ``[S, n]`` at ``sample_rate``.
         """
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim == 2:
             audio = audio.mean(axis=1)
         if audio.ndim != 1 or audio.size == 0:
             raise InputError("audio must be a non-empty 1-D array or [samples, channels]")
-        if not frames_per_box:
+        if guides is not None:
+            visual = guides.to(self.device, torch.float32)
+        elif not frames_per_box:
             raise InputError("frames_per_box is empty; give the pictures of at least one source")
-        # One guide per box: the boxes may come with different numbers of frames.
-        visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
+        else:  # one guide per box: the boxes may come with different numbers of frames
+            visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
         model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
         rows = self._run_windows(
             Windower(self.overlap)([model_audio]),
             lambda wins: visual.expand(len(wins), -1, -1),
-            len(frames_per_box),
+            len(visual),
             residual=False,
         )
         separated = np.concatenate(list(rows), axis=1)

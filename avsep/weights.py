@@ -1,8 +1,13 @@
 """Where the bundled models live and which one is the default.
 
-Bundled models are ``weights/<name>-<first 8 hex of the weights' sha256>.pt`` with a model
-card ``weights/<name>.json`` beside them. ``AVSEP_WEIGHTS_DIR`` points elsewhere (tests, or a
-user's own collection). Nothing here downloads anything: the tool works offline.
+Bundled models are ``weights/<name>-<first 8 hex of the file's sha256>.pt`` with a model card
+``weights/<name>.json`` beside them; the card's ``sha256`` is the whole digest of the file's
+bytes, so ``sha256sum`` checks a copy the usual way. ``AVSEP_WEIGHTS_DIR`` points elsewhere
+(tests, or a user's own collection). Nothing here downloads anything: the tool works offline.
+
+The folder is the repository's top-level ``weights/``; a wheel or sdist install carries the same
+files as package data of ``avsep._weights`` (pyproject.toml maps that package onto ``weights/``),
+so the lookup tries the installed copy first and the checkout's folder second.
 """
 
 from __future__ import annotations
@@ -16,14 +21,58 @@ from pathlib import Path
 from avsep.errors import ModelError
 
 DEFAULT_MODEL = "avsep-pcn"
-#: The hash part is checked against the weights when the file is loaded (serialize.py).
-_FILE = re.compile(r"^(?P<name>.+)-[0-9a-f]{8}\.pt$")
+#: The hash part is checked against the file's bytes when the file is loaded (serialize.py).
+_FILE = re.compile(r"^(?P<name>.+)-(?P<sha8>[0-9a-f]{8})\.pt$")
 
 
 def weights_dir() -> Path:
-    """The folder searched for bundled models: ``$AVSEP_WEIGHTS_DIR`` or the package's own."""
+    """The folder searched for bundled models.
+
+    ``$AVSEP_WEIGHTS_DIR`` if set; else the package data a wheel or sdist install carries
+    (``avsep/_weights``); else, when the package sits in its source tree (``pyproject.toml``
+    beside it: a checkout, an editable install), that tree's ``weights/``. An install that lost
+    its weights is thus told so about ``avsep/_weights``, not about a ``site-packages/weights``
+    folder that was never part of it.
+    """
     env = os.environ.get("AVSEP_WEIGHTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    installed = package / "_weights"
+    checkout = package.parent / "weights"
+    if installed.is_dir() or not (package.parent / "pyproject.toml").is_file():
+        return installed
+    return checkout
+
+
+def bundled_name(model_file: Path) -> str | None:
+    """``<name>`` of a file named ``<name>-<sha8>.pt``; None for any other name."""
+    m = _FILE.match(model_file.name)
+    return m["name"] if m else None
+
+
+def name_sha8(model_file: Path) -> str | None:
+    """``<sha8>`` of a file named ``<name>-<sha8>.pt``: the file's own sha256 should start so."""
+    m = _FILE.match(model_file.name)
+    return m["sha8"] if m else None
+
+
+def card_path(model_file: Path) -> Path | None:
+    """The card beside a bundled ``<name>-<sha8>.pt`` (``<name>.json``); None for other names."""
+    name = bundled_name(model_file)
+    return model_file.with_name(name + ".json") if name else None
+
+
+def recorded_sha256(model_file: Path) -> str | None:
+    """The sha256 the model card records for this file, or None when no card describes it.
+
+    A card describes only the file it names (``"file"``): a card left over from an older file
+    of the same name must not condemn a new one; that file's name hash still guards it.
+    """
+    path = card_path(model_file)
+    card = _read_card(path) if path is not None else {}
+    digest = card.get("sha256")
+    return digest if card.get("file") == model_file.name and isinstance(digest, str) else None
 
 
 @dataclass(frozen=True)
@@ -40,10 +89,9 @@ def bundled_models(directory: Path | None = None) -> list[BundledModel]:
     directory = directory or weights_dir()
     found = []
     for path in sorted(directory.glob("*.pt")) if directory.is_dir() else []:
-        m = _FILE.match(path.name)
-        if not m:
-            continue
-        found.append(BundledModel(m["name"], path, _read_card(path.with_name(m["name"] + ".json"))))
+        name, card = bundled_name(path), card_path(path)
+        if name and card:
+            found.append(BundledModel(name, path, _read_card(card)))
     return found
 
 

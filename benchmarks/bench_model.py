@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -171,10 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         print("visual trunks (parameters, time per 224x224 crop):", flush=True)
         trunks = bench_trunks(args)
     if args.json:
+        from avsep.machine import machine_info
+
         args.json.write_text(json.dumps({
-            "machine": {"cpu": platform.processor(), "logical_cpus": os.cpu_count(),
-                        "torch": torch.__version__, "threads": torch.get_num_threads(),
-                        "load_avg_at_start": os.getloadavg()},
+            "machine": machine_info(ROOT),
             "settings": {k: v for k, v in vars(args).items() if k != "json"},
             "mask_networks": nets,
             "dsp": dsp_rows,

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -485,35 +484,6 @@ def print_table(rows: list[dict]) -> None:
         print(f"  {name:<13} {what}")
 
 
-def machine_info() -> dict:
-    import torch
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, check=False).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "avsep"],
-                                    capture_output=True, text=True, check=False).stdout.strip())
-    except OSError:
-        rev, dirty = "", False
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "load_avg_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_default_threads": torch.get_num_threads(),
-        "git": rev + ("+dirty" if dirty else ""),
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", default="1,5,10", help="comma-separated video lengths (default 1,5,10)")
@@ -539,9 +509,11 @@ def main(argv: list[str] | None = None) -> None:
     minutes = [float(m) for m in args.minutes.split(",") if m.strip()]
     threads = [int(t) for t in args.threads.split(",") if t.strip()] or [None]
     cache = cache_dir(args.cache_dir)
-    info = machine_info()
+    from avsep.machine import machine_info
+
+    info = machine_info(ROOT)
     print(f"CPU: {info['cpu']} ({info['logical_cpus']} logical), load {info['load_avg_at_start'][0]:.2f}, "
-          f"torch {info['torch']} ({info['torch_default_threads']} threads by default)", flush=True)
+          f"torch {info['torch']} ({info['torch_threads']} threads by default)", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="avsep-bench-") as tmp:
         scratch = Path(tmp)

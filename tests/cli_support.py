@@ -44,8 +44,9 @@ class ColourTrunk(torch.nn.Module):
 
     pretrained = True
 
-    def guide(self, frames: torch.Tensor) -> torch.Tensor:
-        """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]``."""
+    def guide(self, frames: torch.Tensor, kind: str = "features") -> torch.Tensor:
+        """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]`` (a features guide)."""
+        assert kind == "features"
         colour = frames.float().mean(dim=(1, 2, 3)) / 255.0
         return colour.repeat(1, 171)[:, :512]
 

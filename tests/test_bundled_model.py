@@ -7,6 +7,7 @@ beside it, so this is a held-out check, not a training-data score.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -35,9 +36,13 @@ def test_default_model_is_bundled_with_a_card_and_verifies(monkeypatch):
     model = found[0]
     from avsep.models.serialize import load_checkpoint
 
-    ck = load_checkpoint(model.path)  # recomputes and checks the sha256
+    ck = load_checkpoint(model.path)  # recomputes and checks both hashes
     card = json.loads((model.path.parent / f"{DEFAULT_MODEL}.json").read_text())
-    assert card["sha256"] == ck.sha256 and model.path.name == card["file"]
+    # What `sha256sum weights/*.pt` prints: the name's 8 hex digits and the card's digest.
+    file_sha256 = hashlib.sha256(model.path.read_bytes()).hexdigest()
+    assert card["sha256"] == ck.sha256 == file_sha256 and model.path.name == card["file"]
+    assert model.path.name == f"{DEFAULT_MODEL}-{file_sha256[:8]}.pt"
+    assert card["weights_sha256"] == ck.weights_sha256 and card["file_bytes"] == model.path.stat().st_size
     assert ck.arch == "pcn" and card["backbone"] == ck.backbone
     assert model.path.stat().st_size < 20e6
 

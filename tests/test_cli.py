@@ -5,6 +5,7 @@ tiny random one, so these check plumbing (rates, lengths, names, formats), not s
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -274,9 +275,12 @@ def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
     (tmp_path / "avsep-old-00000000.pt").write_bytes(b"not a checkpoint")
     monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path))
     text = cli("models").stdout
-    digest = load_checkpoint(next(tmp_path.glob("avsep-pcn-*.pt"))).sha256
-    assert f"avsep-pcn (default)  {tmp_path}" in text and f"sha256  {digest} (verified)" in text
-    assert "card    architecture: pcn, parameters: 7" in text and "sdr_db" not in text  # summary only
+    (model,) = tmp_path.glob("avsep-pcn-*.pt")
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()  # what sha256sum prints
+    assert f"avsep-pcn (default)  {tmp_path}" in text and f"sha256  {digest} (verified" in text
+    parameters = load_checkpoint(model).parameters
+    assert f"size    {model.stat().st_size / 1e6:.1f} MB file ({model.stat().st_size:,} bytes), {parameters:,} parameters" in text
+    assert "card    architecture: pcn\n" in text and "sdr_db" not in text  # summary only
     assert f"full card: {tmp_path / 'avsep-pcn.json'}" in text
     assert "avsep-old  " in text and "refused: " in text and "card    (none)" in text
 

@@ -136,3 +136,19 @@ def test_real_duet_frame_gets_one_box_per_player():
     found = sorted(default_finder().detect(frame), key=lambda d: d.box[0])
     assert [d.label for d in found] == ["accordion", "flute"]
     assert (found[0].box[0] + found[0].box[2]) / 2 < 640 < (found[1].box[0] + found[1].box[2]) / 2
+
+
+def test_components_and_distances_are_scipys():
+    """The separation-only install has no scipy; the finder's own labelling and distances must
+    be ``ndimage.label`` (8-connected) and ``distance_transform_edt``."""
+    from avsep.detect import _distance_to, _label
+
+    ndimage = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        mask = rng.random((rng.integers(1, 15), rng.integers(1, 25))) < rng.random()
+        labels, count = _label(mask)
+        expected, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        assert count == n and (labels == expected).all()
+        if mask.any():
+            np.testing.assert_allclose(_distance_to(mask), ndimage.distance_transform_edt(~mask))

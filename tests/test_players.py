@@ -228,3 +228,19 @@ def test_separation_keeps_each_output_on_its_instrument_across_the_cut(shared_vi
     for s, name in enumerate(names):
         wanted = GREEN if name == "violin" else YELLOW
         assert {colour_of(c) for c in windows[:, s].reshape(-1, 224, 224, 3)} == {wanted}, name
+
+
+def test_min_cost_matching_is_scipys_linear_sum_assignment():
+    """The separation-only install has no scipy; its own matching must find the same least cost."""
+    from avsep.players import min_cost_matching
+
+    optimize = pytest.importorskip("scipy.optimize")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cost = rng.random((rng.integers(1, 7), rng.integers(1, 7)))
+        cost[rng.random(cost.shape) < 0.3] = 1e6  # another family: never linked
+        rows, cols = optimize.linear_sum_assignment(cost)
+        pairs = min_cost_matching(cost)
+        assert len(pairs) == len(rows) == min(cost.shape)
+        assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
+        assert sum(cost[i, j] for i, j in pairs) == pytest.approx(cost[rows, cols].sum())

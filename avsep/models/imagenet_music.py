@@ -1,41 +1,69 @@
-"""The music-related ImageNet-1k classes, grouped by the instrument name avsep uses.
+"""The music-related classes of ImageNet-1k, and which avsep instrument each one suggests.
 
-The shipped visual trunk carries an ImageNet classifier, and ImageNet knows 24 instruments. Two
-parts of avsep read that classifier with a vocabulary of instruments: the player finder
-(:mod:`avsep.detect`, class activation maps of these classes) and guide variants built from the
-class posterior. Both must agree on which index means which instrument, so the table lives
-here, once, and ``tests/models/test_imagenet_music.py`` checks every index against ImageNet's
-own class names (``timm.data.ImageNetInfo``).
-
-:data:`AVSEP_CLASSES` maps each of avsep's 11 instrument classes (those of the MUSIC dataset and
-of ``avsep data build``) to the ImageNet classes that show it. ImageNet has no clarinet, tuba
-or erhu, so those use the class the trunk actually gives their photographs (measured on the
-kaggle-30 photos in ``../shared/datasets/photos``, 1 in 4 of each class, 36-40 photos):
-clarinet photos come out as *oboe* (30 of 36), tuba photos as *cornet* (33 of 40, the index
-trumpet owns) or *French horn* (6 of 40), so tuba gets French horn; erhu has no stand-in.
-:data:`OTHER_INSTRUMENTS` names the remaining instrument classes (a banjo or a piano is still a
-player to find, even if avsep's model was not trained on it). Each index belongs to exactly one
-name, so a class activation map's winning index names one instrument.
+The frozen trunk's ImageNet classifier recognises real instrument photos and video frames
+(docs/backbones.md: 134 of 140 real frames top-1); its posterior over these classes is a
+compact guide that names the instrument, and its class activation maps say where it is.
+Indices are 0-based ImageNet-1k class indices (checked against timm's class descriptions in
+tests/models/test_imagenet_music.py).
 """
 
 from __future__ import annotations
 
-#: avsep's instrument classes -> ImageNet-1k class indices (empty: no usable class).
-AVSEP_CLASSES: dict[str, tuple[int, ...]] = {
-    "accordion": (401,),  # accordion, piano accordion, squeeze box
-    "acoustic_guitar": (402,),  # acoustic guitar
-    "cello": (486,),  # cello, violoncello
-    "clarinet": (683,),  # oboe: what the trunk calls clarinet photos
-    "erhu": (),
-    "flute": (558,),  # flute, transverse flute
-    "saxophone": (776,),  # sax, saxophone
-    "trumpet": (513,),  # cornet, horn, trumpet, trump
-    "tuba": (566,),  # French horn: the nearest brass class trumpet does not own
-    "violin": (889,),  # violin, fiddle
-    "xylophone": (642,),  # marimba, xylophone
+#: ImageNet index -> short name, every class that shows a musical instrument
+MUSIC_CLASSES: dict[int, str] = {
+    401: "accordion",
+    402: "acoustic guitar",
+    420: "banjo",
+    432: "bassoon",
+    486: "cello",
+    494: "chime",
+    513: "cornet",
+    541: "drum",
+    546: "electric guitar",
+    558: "flute",
+    566: "French horn",
+    577: "gong",
+    579: "grand piano",
+    593: "harmonica",
+    594: "harp",
+    641: "maraca",
+    642: "marimba",
+    683: "oboe",
+    684: "ocarina",
+    687: "pipe organ",
+    699: "panpipe",
+    776: "sax",
+    822: "steel drum",
+    875: "trombone",
+    881: "upright piano",
+    889: "violin",
 }
 
-#: Instruments ImageNet knows that are not among avsep's classes.
+#: the ImageNet indices, in a fixed order: the posterior guide's coordinates
+MUSIC_INDICES: tuple[int, ...] = tuple(sorted(MUSIC_CLASSES))
+
+#: avsep instrument -> the ImageNet classes that picture it. ImageNet has no clarinet, tuba or
+#: erhu: clarinet photos are classified as oboe, tuba photos mostly as cornet (trumpet's
+#: class) or French horn, so tuba gets French horn; erhu gets none (any class given to it would
+#: be taken from a real instrument of its own). Each index belongs to at most one instrument.
+INSTRUMENT_CLASSES: dict[str, tuple[int, ...]] = {
+    "accordion": (401,),
+    "acoustic_guitar": (402,),
+    "cello": (486,),
+    "clarinet": (683,),
+    "erhu": (),
+    "flute": (558,),
+    "saxophone": (776,),
+    "trumpet": (513,),
+    "tuba": (566,),
+    "violin": (889,),
+    "xylophone": (642,),
+}
+
+#: The player finder's other instruments (:mod:`avsep.detect`): music classes that are not one
+#: of avsep's instruments, by the name the finder reports (a banjo or a piano is still a player
+#: to find, even if avsep's model was not trained on it). Ocarina (684) and panpipe (699) are
+#: not among them: the finder's thresholds were calibrated without them.
 OTHER_INSTRUMENTS: dict[str, tuple[int, ...]] = {
     "banjo": (420,),
     "bassoon": (432,),
@@ -51,11 +79,6 @@ OTHER_INSTRUMENTS: dict[str, tuple[int, ...]] = {
     "trombone": (875,),
 }
 
-#: Every instrument name -> its ImageNet indices (avsep's classes first).
-INSTRUMENTS: dict[str, tuple[int, ...]] = {**AVSEP_CLASSES, **OTHER_INSTRUMENTS}
-
-#: The flat, sorted list of all music-related ImageNet indices.
-MUSIC_INDICES: list[int] = sorted(i for ids in INSTRUMENTS.values() for i in ids)
-
-#: ImageNet index -> instrument name.
-INSTRUMENT_OF: dict[int, str] = {i: name for name, ids in INSTRUMENTS.items() for i in ids}
+#: Every instrument name the finder knows -> its ImageNet indices (avsep's classes first). Each
+#: index belongs to one name, so a class activation map's winning index names one instrument.
+INSTRUMENTS: dict[str, tuple[int, ...]] = {**INSTRUMENT_CLASSES, **OTHER_INSTRUMENTS}

@@ -3,15 +3,19 @@
 A checkpoint is a ``torch.save`` dict that loads with ``weights_only=True`` (no pickled code):
 the architecture name and its config (so the file rebuilds its own network), the visual trunk it
 was trained with, a free-form training summary, the package version, and the sha256 of the
-weights. Loading recomputes the hash and refuses a file whose weights were altered or truncated;
-a bundled file's name also carries the first 8 hex digits of that hash (demucs style), which is
-checked too.
+weights (key ``sha256``: a hash of the tensors, which a file cannot carry of itself).
+
+Two hashes, two jobs. The *file* sha256 (what ``sha256sum`` prints) is what users check: a
+bundled file's name carries its first 8 hex digits (demucs and torch.hub style) and its model
+card the whole digest; both are compared with the bytes before anything is unpickled. The
+*weights* sha256 inside the file is checked on every load, so a training checkpoint, which has
+no hash in its name, is still refused when its tensors were altered.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +23,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from avsep import __version__
+from avsep._version import __version__
 from avsep.atomic import atomic_write
 from avsep.errors import ModelError
 from avsep.models.pcn import PCN, PCNConfig
+from avsep.weights import bundled_name, name_sha8, recorded_sha256
 
 FORMAT = "avsep-checkpoint"
 FORMAT_VERSION = 1
-_NAME_HASH = re.compile(r"-([0-9a-f]{8})\.pt$")
 
 
 def _registry() -> dict[str, tuple[type[nn.Module], Any]]:
@@ -59,15 +63,27 @@ def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint: the network plus its metadata."""
+    """A loaded checkpoint: the network plus its metadata.
+
+    ``sha256`` is the file's digest (as ``sha256sum`` prints it), ``weights_sha256`` the hash of
+    the tensors recorded inside it.
+    """
 
     model: nn.Module
     arch: str
     config: dict
     backbone: str
     sha256: str
+    weights_sha256: str
     training: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    #: the kind of visual guide the network was trained with (avsep.models.guide)
+    guide: str = "features"
+
+    @property
+    def parameters(self) -> int:
+        """The network's parameter count (the trunk is not in the file, so not counted)."""
+        return sum(p.numel() for p in self.model.parameters())
 
 
 def save_checkpoint(
@@ -75,11 +91,14 @@ def save_checkpoint(
     model: nn.Module,
     *,
     backbone: str,
+    guide: str = "features",
     training: dict | None = None,
     extra: dict | None = None,
 ) -> str:
-    """Write ``model`` atomically to ``path``; returns the weights' sha256.
+    """Write ``model`` atomically to ``path``; returns the sha256 of the file written.
 
+    The file digest is what a bundled file's name and card carry (see the module docstring);
+    it is taken from the very bytes written, so it matches ``sha256sum path``.
     ``extra`` carries resumable state (optimizer, scheduler, step) for training checkpoints;
     shipped models leave it empty to stay small.
     """
@@ -92,13 +111,17 @@ def save_checkpoint(
         "arch": model.arch,
         "config": model.config.to_dict(),
         "backbone": backbone,
+        "guide": guide,
         "training": training or {},
         "sha256": digest,
         "state_dict": state,
         "extra": extra or {},
     }
-    atomic_write(path, lambda f: torch.save(payload, f))
-    return digest
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    atomic_write(path, lambda f: f.write(data))
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -107,25 +130,18 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise ModelError(f"{path}: model file not found; pass --model PATH or reinstall avsep")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt or foreign files
-        raise ModelError(f"{path}: not a readable avsep checkpoint ({type(exc).__name__})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ModelError(f"{path}: not an avsep checkpoint (no '{FORMAT}' header)")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(f"{path}: written by a newer avsep; upgrade avsep to load it")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model file ({exc.strerror}); check its permissions") from None
+    file_digest = hashlib.sha256(data).hexdigest()
+    _check_file_digest(path, file_digest, data)
+    payload = _unpickle(path, data, map_location)
     state = payload["state_dict"]
     digest = weights_sha256(state)
     if digest != payload.get("sha256"):
         raise ModelError(
             f"{path}: sha256 of the weights does not match the recorded hash "
             f"(file corrupt or modified); re-download or retrain it"
-        )
-    named = _NAME_HASH.search(path.name)
-    if named and not digest.startswith(named.group(1)):
-        raise ModelError(
-            f"{path}: file name says sha256 {named.group(1)}… but the weights hash to "
-            f"{digest[:8]}…; the file was replaced or corrupted"
         )
     try:
         model = build_model(payload["arch"], payload["config"])
@@ -141,7 +157,54 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         arch=payload["arch"],
         config=payload["config"],
         backbone=payload["backbone"],
-        sha256=digest,
+        guide=payload.get("guide", "features"),  # files from before guide kinds existed
+        sha256=file_digest,
+        weights_sha256=digest,
         training=payload.get("training", {}),
         extra=payload.get("extra", {}),
     )
+
+
+def _unpickle(path: Path, data: bytes, map_location: str | torch.device) -> dict:
+    """The checkpoint dict in ``data``, or a :class:`ModelError` saying what the file is not."""
+    try:
+        payload = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt or foreign files
+        raise ModelError(f"{path}: not a readable avsep checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(f"{path}: not an avsep checkpoint (no '{FORMAT}' header)")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelError(f"{path}: written by a newer avsep; upgrade avsep to load it")
+    return payload
+
+
+def _check_file_digest(path: Path, digest: str, data: bytes) -> None:
+    """The file's sha256 against its name's 8 hex digits and its model card's full digest.
+
+    Checked on the bytes before they are unpickled. A name that carries the hash of the
+    *tensors* (how avsep named bundled files before the name became the file's hash) is told
+    apart from a damaged file, because the fix differs: rename or re-bundle, not re-download.
+    """
+    prefix = name_sha8(path)
+    if prefix is not None and not digest.startswith(prefix):
+        try:
+            old_style = weights_sha256(_unpickle(path, data, "cpu")["state_dict"]).startswith(prefix)
+        except (ModelError, KeyError, TypeError, RuntimeError):
+            old_style = False
+        if old_style:
+            raise ModelError(
+                f"{path}: its name carries the hash of the weights (older avsep), not of the file; "
+                f"rename it to {bundled_name(path)}-{digest[:8]}.pt or bundle it again "
+                f"with 'avsep bundle'"
+            )
+        raise ModelError(
+            f"{path}: file name says sha256 {prefix}… but the file's sha256 is {digest[:8]}… "
+            f"(as sha256sum prints it); the file was replaced or corrupted: reinstall avsep or "
+            f"re-download it"
+        )
+    recorded = recorded_sha256(path)
+    if recorded is not None and recorded != digest:
+        raise ModelError(
+            f"{path}: its model card records sha256 {recorded[:8]}… but the file's sha256 is "
+            f"{digest[:8]}…; the file or its card was replaced: reinstall avsep or re-download both"
+        )

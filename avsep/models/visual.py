@@ -176,20 +176,42 @@ class VisualTrunk(nn.Module):
             return self.normalize(images)
         return images.contiguous(memory_format=torch.channels_last)
 
-    @torch.no_grad()
-    def guide(self, frames_uint8: Tensor) -> Tensor:
-        """The visual guide feature: ``uint8 [B, F, 224, 224, 3]`` (or ``[B, F, 3, 224, 224]``) -> ``[B, C]``.
+    def frame_parts(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """What every guide kind is made of, per image (:func:`avsep.models.guide.combine`):
+        the conv map max-pooled over space ``[N, C]``, the logits of the ImageNet music
+        classes ``[N, M]`` and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
+        from avsep.models.imagenet_music import MUSIC_INDICES
 
-        All ``B * F`` crops go through the trunk in one forward; the conv maps are max-pooled
-        over the ``F`` frames, then over space (Sound of Pixels). Runs without autograd
-        (``no_grad``, not ``inference_mode``, so the result may feed a trained network).
+        fmap = self._forward_features(self._prepare(images))
+        logits = self._forward_head(fmap).float()
+        music = logits[:, list(MUSIC_INDICES)]
+        return fmap.amax(dim=(-2, -1)), music, torch.logsumexp(logits, dim=-1)
+
+    @torch.no_grad()
+    def guide(self, frames_uint8: Tensor, kind: str = "features") -> Tensor:
+        """The visual guide: ``uint8 [B, F, 224, 224, 3]`` (or ``[B, F, 3, 224, 224]``) -> ``[B, D]``.
+
+        All ``B * F`` crops go through the trunk in one forward. ``features`` (the method's
+        guide): the conv maps max-pooled over the ``F`` frames, then over space (Sound of
+        Pixels); other kinds: :mod:`avsep.models.guide`. Runs without autograd (``no_grad``, not
+        ``inference_mode``, so the result may feed a trained network).
         """
         if frames_uint8.dim() != 5:
             raise ValueError(f"guide() expects [B, F, H, W, 3], got {tuple(frames_uint8.shape)}")
         b, f = frames_uint8.shape[:2]
-        fmap = self._forward_features(self.normalize(frames_uint8.reshape(b * f, *frames_uint8.shape[2:])))
-        fmap = fmap.view(b, f, *fmap.shape[1:])
-        return fmap.amax(dim=1).amax(dim=(-2, -1))
+        flat = self.normalize(frames_uint8.reshape(b * f, *frames_uint8.shape[2:]))
+        if kind == "features":
+            fmap = self._forward_features(flat)
+            return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
+        from avsep.models.guide import class_views, combine
+
+        pooled, music, lse = self.frame_parts(flat)
+        if kind == "classes":
+            # a second, closer view of each crop: a wide box (a whole frame) shows its player
+            # small, and the classifier names a small instrument less reliably
+            _, zmusic, zlse = self.frame_parts(centre_zoom(flat))
+            return class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
+        return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 
     def forward(self, frames_uint8: Tensor) -> Tensor:
         """Same as :meth:`guide`."""
@@ -207,6 +229,17 @@ class VisualTrunk(nn.Module):
 
     def _classifier(self) -> nn.Linear:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def centre_zoom(images: Tensor, share: float = 0.6) -> Tensor:
+    """The central ``share`` of each image (a square), resized back to the full size."""
+    h, w = images.shape[-2:]
+    ch, cw = max(1, round(h * share)), max(1, round(w * share))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    crop = images[..., top : top + ch, left : left + cw]
+    return torch.nn.functional.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False).contiguous(
+        memory_format=torch.channels_last
+    )
 
 
 class _ResNet18Trunk(VisualTrunk):

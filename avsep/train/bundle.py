@@ -1,5 +1,9 @@
 """Turn a training checkpoint into a shipped model: ``weights/<name>-<sha8>.pt`` + card.
 
+``<sha8>`` is the start of the file's sha256 (what ``sha256sum`` prints) and the card's
+``sha256`` the whole of it, so users verify a copy the usual way; the card's
+``weights_sha256`` is the hash of the tensors that the file records about itself.
+
 The shipped file keeps only what inference needs (the trained network and its config; no
 optimizer state, no frozen trunk: that comes from its own package), so it stays small. The card
 (``weights/<name>.json``) carries what a user needs to trust the file: architecture, parameter
@@ -13,8 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from avsep.atomic import atomic_write
 from avsep.errors import AvsepError
 from avsep.models.serialize import load_checkpoint, save_checkpoint
+from avsep.weights import bundled_name
 
 DATA_LICENCES = {
     "melodies": "music21 corpus (BSD-3-Clause): Bach chorales, Palestrina, Ryan's Mammoth Collection",
@@ -40,8 +46,27 @@ def _summary_only(report: Any) -> Any:
     return report
 
 
-def count_parameters(model) -> int:
-    return sum(p.numel() for p in model.parameters())
+def data_sources(training: dict) -> dict[str, Any] | None:
+    """What the model saw, per class, with the terms of each source: read from the
+    ``meta.json`` of the dataset its training index belongs to (None when that dataset is not
+    on this machine, or predates per-source statistics)."""
+    index = (training.get("data") or {}).get("train_index")
+    meta_path = Path(index).parent / "meta.json" if index else None
+    if meta_path is None or not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text())
+    if "sources_per_class" not in meta:
+        return None
+    real = meta.get("real_material", {})
+    return {
+        name: {
+            "train_minutes": stats["train_minutes"],
+            "clips_with_pictures": stats["pictures"],
+            "audio_terms": real.get("licences", {}).get(name, {}),
+            "picture_terms": real.get("picture_licences", {}).get(name, []),
+        }
+        for name, stats in meta["sources_per_class"].items()
+    }
 
 
 def bundle(
@@ -58,32 +83,40 @@ def bundle(
     ``evaluate-real``; each is embedded in the card as it is.
     """
     ck = load_checkpoint(checkpoint)
+    evaluation = {}
+    for table, path in (evaluations or {}).items():
+        try:
+            evaluation[table] = _summary_only(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise AvsepError(f"{path}: cannot read evaluation report ({exc})") from None
     weights_dir.mkdir(parents=True, exist_ok=True)
-    for old in weights_dir.glob(f"{name}-*.pt"):
-        old.unlink()
+    # Written under a temporary name, then named after its own hash; the model it replaces is
+    # removed only once the new file and card are complete.
     tmp = weights_dir / f".{name}.pt"
-    digest = save_checkpoint(tmp, ck.model, backbone=ck.backbone, training=ck.training)
+    digest = save_checkpoint(tmp, ck.model, backbone=ck.backbone, guide=ck.guide, training=ck.training)
     final = weights_dir / f"{name}-{digest[:8]}.pt"
-    tmp.rename(final)
+    tmp.replace(final)
     card = {
         "name": name,
         "file": final.name,
         "sha256": digest,
+        "weights_sha256": ck.weights_sha256,
         "architecture": ck.arch,
         "config": ck.config,
         "backbone": ck.backbone,
-        "parameters": count_parameters(ck.model),
+        "guide": ck.guide,
+        "parameters": ck.parameters,
         "file_bytes": final.stat().st_size,
         "training": ck.training,
         "data_licences": DATA_LICENCES,
-        "evaluation": {},
+        "data_sources": data_sources(ck.training),
+        "evaluation": evaluation,
         **(notes or {}),
     }
-    for table, path in (evaluations or {}).items():
-        try:
-            card["evaluation"][table] = _summary_only(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise AvsepError(f"{path}: cannot read evaluation report ({exc})") from None
     card_path = weights_dir / f"{name}.json"
-    card_path.write_text(json.dumps(card, indent=2, default=str) + "\n")
+    text = json.dumps(card, indent=2, default=str) + "\n"
+    atomic_write(card_path, lambda f: f.write(text.encode("utf-8")))
+    for old in weights_dir.glob("*.pt"):
+        if old != final and bundled_name(old) == name:
+            old.unlink()
     return final, card_path

@@ -9,7 +9,6 @@ import :mod:`avsep.cli` (training code never does).
 from __future__ import annotations
 
 import json
-
 import shlex
 import sys
 from enum import Enum
@@ -19,8 +18,9 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
-from avsep.options import Mask
+from avsep.options import DEFAULT_MASK, Mask
 from avsep.reporting import reports_errors
+from avsep.train.extra import needs_training_extra
 
 
 class Arch(str, Enum):
@@ -69,6 +69,7 @@ def _silence_warnings() -> None:
 
 
 @reports_errors
+@needs_training_extra("avsep train")
 def train_command(
     index: Annotated[
         Optional[Path],
@@ -95,6 +96,14 @@ def train_command(
     grad_clip: Annotated[float, typer.Option(help="Gradient norm clip (0 = off).")] = 5.0,
     num_mix: Annotated[int, typer.Option(help="Sources per training mixture.")] = 2,
     gain_db: Annotated[float, typer.Option(help="Random source gain range, +- dB.")] = 6.0,
+    guide: Annotated[
+        str, typer.Option(help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle).")
+    ] = "features",
+    augment: Annotated[
+        str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")
+    ] = "none",
+    crop_samples: Annotated[int, typer.Option(help="Samples per training item (32767..65535; validation uses 65535).")] = 65535,
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")] = False,
     fps: Annotated[Optional[float], typer.Option(help="Frame rate of the index's frames (default: meta.json, else 8).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the initialisation and the data.")] = 0,
     val_mixtures: Annotated[int, typer.Option(help="Fixed validation mixtures.")] = 64,
@@ -111,6 +120,7 @@ def train_command(
 ) -> None:
     """Train a mask network by mix-and-separate on a MUSIC-layout index."""
     _silence_warnings()
+    from avsep.train.augment import parse_steps
     from avsep.train.loop import TrainConfig, train
 
     config = TrainConfig(
@@ -136,6 +146,10 @@ def train_command(
         grad_clip=grad_clip or None,
         num_mix=num_mix,
         gain_db=gain_db,
+        guide=guide,
+        augment=parse_steps(augment),
+        crop_samples=crop_samples,
+        amp=amp,
         fps=fps,
         seed=seed,
         val_mixtures=val_mixtures,
@@ -163,13 +177,15 @@ def train_command(
 
 
 @reports_errors
+@needs_training_extra("avsep evaluate")
 def evaluate_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     index: Annotated[Path, typer.Option(help="Test index CSV (or a dataset folder: its test.csv).")],
     num_mixtures: Annotated[int, typer.Option(help="Test mixtures (fixed by --seed).")] = 250,
     num_mix: Annotated[int, typer.Option(help="Sources per mixture.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the test mixtures (same for every model).")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = Mask.binary,
+    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = DEFAULT_MASK,
+    oracle_labels: Annotated[bool, typer.Option("--oracle-labels", help="Give a --guide label model the true classes, not what the pictures say.")] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     oracle_grid: Annotated[OracleGrid, typer.Option(help="Oracle IBM on the linear STFT or the model's warped grid.")] = OracleGrid.linear,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file (as for separate).")] = None,
@@ -190,6 +206,7 @@ def evaluate_command(
         num_mix=num_mix,
         seed=seed,
         mask=mask.value,
+        oracle=oracle_labels,
         device=device,
         batch_size=batch_size,
         backbone_weights=backbone_weights,
@@ -201,6 +218,7 @@ def evaluate_command(
 
 
 @reports_errors
+@needs_training_extra("avsep evaluate-real")
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
@@ -208,7 +226,8 @@ def evaluate_real_command(
     pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = Mask.binary,
+    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = DEFAULT_MASK,
+    oracle_labels: Annotated[bool, typer.Option("--oracle-labels", help="Give a --guide label model the true classes (duets, clipsep-demo; FCSN is skipped).")] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4,
@@ -230,6 +249,7 @@ def evaluate_real_command(
         segment_seconds=seconds,
         seed=seed,
         mask=mask.value,
+        oracle=oracle_labels,
         device=device,
         batch_size=batch_size,
         backbone_weights=backbone_weights,
@@ -242,6 +262,7 @@ def evaluate_real_command(
 
 
 @reports_errors
+@needs_training_extra("avsep features")
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")] = None,

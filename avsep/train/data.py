@@ -1,30 +1,17 @@
-"""Index files and the mix-and-separate dataset.
-
-Index layout (Sound of Pixels / MUSIC): a header-less CSV per split with rows
-``audio_path,frames_dir,num_frames``. Paths are relative to the CSV's folder or absolute (the
-real MUSIC index files use absolute paths). A clip's *class* is the name of its audio file's
-parent folder (``audio/<class>/<id>.wav``). Frames are ``frames_dir/000001.jpg ...`` at a fixed
-rate: ``meta.json`` beside the CSV gives it as ``"fps"``; without one, pass ``fps`` (Sound of
-Pixels extracted MUSIC at 8 fps, which is the fallback).
-
-Frame timing: frame ``k`` (1-based) shows the time span ``[(k-1)/fps, k/fps)``, so the frame
-at time ``t`` is ``floor(t * fps) + 1`` (clamped to ``1..num_frames``), which is Sound of
-Pixels' convention (``center_time = (center_frame - 0.5) / fps``).
+"""The mix-and-separate dataset: mixtures of solo clips of an index, with their guides.
 
 :class:`MixDataset` item ``(epoch, i)`` (or plain ``i`` = epoch 0) draws ``num_mix`` clips of
 different classes, one ``clip``-sample segment each, and the frames around each segment's centre
 at :data:`avsep.chunking.FRAME_OFFSETS`. Every random choice comes from a generator seeded with
 ``(seed, epoch, i)``, so an item is the same in any worker, in any order, after any resume.
+Index files and frames: :mod:`avsep.train.index`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,118 +20,11 @@ import numpy as np
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
+from avsep.train.index import Index, frame_numbers, read_frames
 
 if TYPE_CHECKING:
+    from avsep.train.augment import Soundtrack
     from avsep.train.features import FeatureCache
-
-#: Frame rate assumed for an index without ``meta.json`` (Sound of Pixels' MUSIC frames).
-DEFAULT_FPS = 8.0
-FRAME_SIZE = 224
-
-
-@dataclass(frozen=True)
-class Clip:
-    """One row of an index: a solo recording and its extracted frames."""
-
-    audio: Path
-    frames_dir: Path
-    num_frames: int
-
-    @property
-    def label(self) -> str:
-        """The clip's class: the name of the folder that holds its audio file."""
-        return self.audio.parent.name
-
-    def frame_path(self, number: int) -> Path:
-        return self.frames_dir / f"{number:06d}.jpg"
-
-
-@dataclass
-class Index:
-    """The clips of one or more index CSVs, with their frame rate."""
-
-    clips: list[Clip]
-    fps: float
-    sources: list[str] = field(default_factory=list)  # the CSV files read
-
-    @property
-    def classes(self) -> list[str]:
-        return sorted({c.label for c in self.clips})
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-
-def _read_fps(csv_path: Path, fps: float | None) -> float:
-    if fps is not None:
-        if not fps > 0:
-            raise InputError(f"--fps must be positive, got {fps}")
-        return float(fps)
-    meta = csv_path.parent / "meta.json"
-    if meta.is_file():
-        try:
-            value = float(json.loads(meta.read_text())["fps"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{meta}: no numeric 'fps' field ({type(exc).__name__}); fix the file or pass --fps") from exc
-        if value > 0:
-            return value
-        raise InputError(f"{meta}: fps must be positive, got {value}")
-    return DEFAULT_FPS
-
-
-def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = None) -> Index:
-    """Read one index CSV (or several, concatenated; they must agree on the frame rate)."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    clips: list[Clip] = []
-    rates: set[float] = set()
-    for p in paths:
-        path = Path(p)
-        if not path.is_file():
-            raise InputError(f"{path}: index file not found (expected a CSV of audio,frames,num_frames)")
-        rates.add(_read_fps(path, fps))
-        base = path.parent
-        with path.open(newline="") as f:
-            for line_no, row in enumerate(csv.reader(f), 1):
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) < 3:
-                    raise InputError(
-                        f"{path}:{line_no}: expected 'audio_path,frames_dir,num_frames', got {','.join(row)!r}"
-                    )
-                try:
-                    num_frames = int(row[2])
-                except ValueError:
-                    raise InputError(f"{path}:{line_no}: num_frames {row[2]!r} is not an integer") from None
-                if num_frames < 1:
-                    raise InputError(f"{path}:{line_no}: num_frames must be at least 1, got {num_frames}")
-                audio, frames = Path(row[0].strip()), Path(row[1].strip())
-                clips.append(
-                    Clip(
-                        audio if audio.is_absolute() else base / audio,
-                        frames if frames.is_absolute() else base / frames,
-                        num_frames,
-                    )
-                )
-    if not clips:
-        raise InputError(f"{', '.join(map(str, paths))}: the index is empty")
-    if len(rates) > 1:
-        raise InputError(f"index files disagree on the frame rate ({sorted(rates)}); pass --fps")
-    return Index(clips, rates.pop(), [str(p) for p in paths])
-
-
-def resolve_split(path: str | Path, split: str) -> Path:
-    """``path`` itself if it is a CSV, else ``path/<split>.csv`` (a built dataset folder)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / f"{split}.csv"
-    return path
-
-
-def frame_numbers(centre: float, fps: float, num_frames: int, offsets: Sequence[float] = FRAME_OFFSETS) -> list[int]:
-    """1-based frame numbers shown at ``centre + offset`` seconds, clamped to the clip."""
-    return [min(max(int(math.floor((centre + off) * fps)) + 1, 1), num_frames) for off in offsets]
-
 
 # -- audio ----------------------------------------------------------------------------------
 
@@ -213,30 +93,6 @@ class AudioReader:
         return out
 
 
-def read_frames(clip: Clip, numbers: Sequence[int], size: int = FRAME_SIZE) -> np.ndarray:
-    """Frames ``[len(numbers), size, size, 3]`` uint8.
-
-    Frames of another size are resized as the separator resizes a box
-    (:func:`avsep.io.video.crop_boxes` with the whole frame as the box).
-    """
-    from PIL import Image
-
-    out = np.empty((len(numbers), size, size, 3), dtype=np.uint8)
-    for i, n in enumerate(numbers):
-        path = clip.frame_path(n)
-        try:
-            with Image.open(path) as im:
-                pixels = np.asarray(im.convert("RGB"))
-            if pixels.shape[:2] != (size, size):
-                from avsep.io.video import crop_boxes
-
-                pixels = crop_boxes(pixels, [(0, 0, pixels.shape[1], pixels.shape[0])], size)[0]
-            out[i] = pixels
-        except FileNotFoundError:
-            raise InputError(f"{path}: frame of the index not found (num_frames says {clip.num_frames})") from None
-    return out
-
-
 # -- the dataset ----------------------------------------------------------------------------
 
 
@@ -249,6 +105,8 @@ class MixPlan:
     valid: tuple[int, ...]  # real samples in each segment (the rest is zero padding)
     gains: tuple[float, ...]  # linear gain of each source (includes the 1/num_mix scaling)
     frames: tuple[tuple[int, ...], ...]  # 1-based frame numbers per source
+    #: seeds the item's soundtrack augmentation (independent of the choices above)
+    seed: tuple[int, ...] = ()
 
     def to_dict(self, index: Index) -> dict[str, Any]:
         return {
@@ -275,7 +133,12 @@ class MixDataset:
     ``visual`` float32 ``[N, D]`` (the guide: max over the frames of the cached features).
 
     Source ``k`` is ``gain_k / num_mix * segment_k`` with ``gain_k`` uniform in
-    ``±gain_db`` dB (Sound of Pixels divides by N; the gain adds level variety). The first clip
+    ``±gain_db`` dB (Sound of Pixels divides by N; the gain adds level variety). With a
+    ``soundtrack`` (:class:`avsep.train.augment.Soundtrack`) the sources then go through a
+    video's soundtrack chain and the item also holds the observed ``mixture`` ``[clip]``
+    (otherwise the mixture is the sum of the sources). ``guide`` picks the kind of guide read
+    from the cache (:mod:`avsep.models.guide`); ``label`` needs no cache or frames: the guide
+    is the one-hot of each source's class. The first clip
     of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
     epoch); the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
@@ -294,6 +157,8 @@ class MixDataset:
         length: int | None = None,
         offsets: Sequence[float] | None = None,
         sample_rate: int = SAMPLE_RATE,
+        guide: str = "features",
+        soundtrack: Soundtrack | None = None,
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -319,6 +184,8 @@ class MixDataset:
         self.gain_db = gain_db
         self.length = len(index) if length is None else int(length)
         self.sample_rate = sample_rate
+        self.guide = guide
+        self.soundtrack = soundtrack
         self.audio = AudioReader(sample_rate)
         labels = [c.label for c in index.clips]
         self._classes = sorted(set(labels))
@@ -362,7 +229,9 @@ class MixDataset:
             gains.append(float(10.0 ** (gain_db / 20.0)) / self.num_mix)
             centre = (start + n / 2.0) / self.sample_rate
             frames.append(tuple(frame_numbers(centre, self.index.fps, clip.num_frames, self.offsets)))
-        return MixPlan(tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames))
+        return MixPlan(
+            tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames), (self.seed, epoch, i, 0x50D)
+        )
 
     def load(self, plan: MixPlan, frames: bool | None = None) -> dict[str, Any]:
         """Audio and frames (or cached guide features) of a plan.
@@ -377,16 +246,23 @@ class MixDataset:
                 for c, s, g in zip(plan.clips, plan.starts, plan.gains)
             ]
         )
-        item: dict[str, Any] = {"audio": torch.from_numpy(audio)}
-        want_frames = self.feature_cache is None if frames is None else frames
+        item: dict[str, Any] = {}
+        if self.soundtrack is not None:
+            audio, mixture, _ = self.soundtrack(audio, np.random.default_rng(plan.seed))
+            item["mixture"] = torch.from_numpy(mixture)
+        item["audio"] = torch.from_numpy(audio)
+        clips = [self.index.clips[c] for c in plan.clips]
+        want_frames = (self.feature_cache is None and self.guide != "label") if frames is None else frames
         if want_frames:
-            pics = np.stack([read_frames(self.index.clips[c], f) for c, f in zip(plan.clips, plan.frames)])
+            pics = np.stack([read_frames(clip, f) for clip, f in zip(clips, plan.frames)])
             item["frames"] = torch.from_numpy(pics)
+        elif self.guide == "label":
+            from avsep.models.guide import label_guide
+
+            item["visual"] = label_guide([clip.label for clip in clips])
         else:
             assert self.feature_cache is not None
-            vis = np.stack(
-                [self.feature_cache.guide(self.index.clips[c].frames_dir, f) for c, f in zip(plan.clips, plan.frames)]
-            )
+            vis = np.stack([self.feature_cache.guide(clip.frames_dir, f, self.guide) for clip, f in zip(clips, plan.frames)])
             item["visual"] = torch.from_numpy(vis)
         return item
 

@@ -43,7 +43,9 @@ import numpy as np
 
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
+from avsep.options import DEFAULT_MASK
 from avsep.errors import AvsepError, InputError
+from avsep.models.guide import label_guide
 from avsep.train.metrics import (
     SILENCE_THRESHOLD,
     bss_eval,
@@ -69,9 +71,21 @@ def _separator(model: str | Path, device: str, mask: str, batch_size: int, backb
     return Separator(model, device=device, mask=mask, batch_size=batch_size, backbone_weights=backbone_weights)
 
 
+def _check_oracle(sep, oracle: bool) -> None:
+    if oracle and sep.guide_kind != "label":
+        raise InputError(f"--oracle-labels needs a model trained with --guide label; this one has a {sep.guide_kind} guide")
+
+
 def _model_info(sep) -> dict[str, Any]:
     ck = sep.checkpoint
-    return {"arch": ck.arch, "backbone": ck.backbone, "sha256": ck.sha256, "trunk_pretrained": bool(sep.trunk.pretrained)}
+    return {
+        "arch": ck.arch,
+        "backbone": ck.backbone,
+        "guide": ck.guide,
+        "sha256": ck.sha256,
+        "weights_sha256": ck.weights_sha256,
+        "trunk_pretrained": bool(sep.trunk.pretrained),
+    }
 
 
 def _stats(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -88,22 +102,27 @@ def evaluate(
     num_mixtures: int = 250,
     num_mix: int = 2,
     seed: int = 0,
-    mask: str = "binary",
+    mask: str = DEFAULT_MASK.value,
     device: str = "auto",
     batch_size: int = 4,
     backbone_weights: str | Path | None = None,
     fps: float | None = None,
     oracle_grid: str = "linear",
     silence_threshold: float = SILENCE_THRESHOLD,
+    oracle: bool = False,
     json_path: str | Path | None = None,
     progress: bool = True,
     console=None,
 ) -> dict[str, Any]:
-    """Score ``model`` on fixed test mixtures of ``index``; returns (and optionally writes) a report."""
+    """Score ``model`` on fixed test mixtures of ``index``; returns (and optionally writes) a report.
+
+    ``oracle``: give a label-guided model each source's true class instead of what its
+    pictures say (the oracle yardstick of docs/results.md)."""
     import torch
 
     from avsep import dsp
-    from avsep.train.data import MixDataset, read_index, resolve_split
+    from avsep.train.data import MixDataset
+    from avsep.train.index import read_index, resolve_split
 
     if num_mixtures < 1:
         raise InputError(f"--num-mixtures must be at least 1, got {num_mixtures}")
@@ -113,6 +132,7 @@ def evaluate(
     idx = read_index(index_path, fps=fps)
     data = MixDataset(idx, num_mix, seed=seed, gain_db=0.0, length=num_mixtures)
     sep = _separator(model, device, mask, batch_size, backbone_weights)
+    _check_oracle(sep, oracle)
 
     per_mix: list[dict[str, Any]] = []
     rows: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
@@ -127,7 +147,10 @@ def evaluate(
             sources = np.stack([it["audio"].numpy() for it in items])  # [B, N, T]
             crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
             mixes = sources.sum(axis=1)
-            visual = sep.guide(crops)
+            if oracle:  # each source's true class
+                visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips]) for p in plans])
+            else:
+                visual = sep.guide(crops)
             estimates = sep.separate_windows(mixes, visual)  # [B, N, T]
             for k, plan, refs, mix, est in zip(keys, plans, sources, mixes, estimates):
                 bar.advance(task)
@@ -163,6 +186,7 @@ def evaluate(
         "num_mix": num_mix,
         "seed": seed,
         "mask": mask,
+        "oracle_labels": oracle,
         "oracle_grid": oracle_grid,
         "metric": "BSS Eval v3 (mir_eval.separation.bss_eval_sources, compute_permutation=False)",
         "scored_mixtures": len(rows["model"]) // max(num_mix, 1),
@@ -214,15 +238,19 @@ def evaluate_real(
     num_pairs: int = 20,
     segment_seconds: float = 6.0,
     seed: int = 0,
-    mask: str = "binary",
+    mask: str = DEFAULT_MASK.value,
     device: str = "auto",
     batch_size: int = 4,
     backbone_weights: str | Path | None = None,
+    oracle: bool = False,
     json_path: str | Path | None = None,
     progress: bool = True,
     console=None,
 ) -> dict[str, Any]:
-    """Score ``model`` on the real clips; returns (and optionally writes) a per-set report."""
+    """Score ``model`` on the real clips; returns (and optionally writes) a per-set report.
+
+    ``oracle``: give a label-guided model the true class of each source where the clips name it
+    (music-solo duets, clipsep-demo) instead of what its pictures say; FCSN is then skipped."""
     root = Path(realclips) if realclips is not None else default_realclips()
     if not root.is_dir():
         raise InputError(f"{root}: real clips folder not found; pass --realclips PATH")
@@ -230,19 +258,23 @@ def evaluate_real(
     if unknown:
         raise InputError(f"unknown set(s) {sorted(unknown)}; choose from fcsn, clipsep, duets")
     sep = _separator(model, device, mask, batch_size, backbone_weights)
-    report: dict[str, Any] = {"model": str(model), **_model_info(sep), "realclips": str(root), "mask": mask, "sets": {}, "skipped": []}
+    _check_oracle(sep, oracle)
+    report: dict[str, Any] = {
+        "model": str(model), **_model_info(sep), "realclips": str(root), "mask": mask, "oracle_labels": oracle,
+        "sets": {}, "skipped": [],
+    }  # fmt: skip
     bar = _progress(progress, console)
     with bar:
         if "fcsn" in sets:
             for name in ("2-mix-separation", "3-mix-separation"):
                 folder = root / "fcsn" / name
                 if folder.is_dir():
-                    report["sets"][f"fcsn-{name[0]}mix"] = _fcsn(sep, folder, report["skipped"], bar)
+                    report["sets"][f"fcsn-{name[0]}mix"] = _fcsn(sep, folder, report["skipped"], bar, oracle)
         if "clipsep" in sets and (root / "clipsep-demo").is_dir():
-            report["sets"]["clipsep-demo"] = _clipsep(sep, root / "clipsep-demo", report["skipped"], bar)
+            report["sets"]["clipsep-demo"] = _clipsep(sep, root / "clipsep-demo", report["skipped"], bar, oracle)
         if "duets" in sets and (root / "music-solo").is_dir():
             report["sets"]["duets"] = _duets(
-                sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar
+                sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar, oracle
             )
     if not report["sets"]:
         raise InputError(f"{root}: none of fcsn/, clipsep-demo/, music-solo/ found")
@@ -317,8 +349,11 @@ def _aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _fcsn(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
+def _fcsn(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[str, Any]:
     items = []
+    if oracle:
+        skipped.append(f"fcsn/{folder.name}: not scored with oracle labels: its sources have no class labels")
+        return _aggregate(items)
     samples = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: (len(p.name), p.name))
     task = bar.add_task(f"fcsn/{folder.name}", total=len(samples))
     for sample in samples:
@@ -350,7 +385,7 @@ def _video_frames(path: Path) -> np.ndarray:
     return np.stack(frames)
 
 
-def _clipsep(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
+def _clipsep(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[str, Any]:
     items = []
     clips = sorted(p for p in folder.iterdir() if p.is_dir())
     task = bar.add_task("clipsep-demo", total=len(clips))
@@ -363,7 +398,10 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
             continue
         mix, sr = _read_wav(clip / "mix.wav")
         refs = np.stack([_read_wav(clip / "gt.wav")[0], _read_wav(clip / "int.wav")[0]])
-        est_a = sep.separate_arrays(mix, sr, [_video_frames(clip / "av.mp4")])[0]
+        if oracle:  # the class the folder name starts with
+            est_a = sep.separate_arrays(mix, sr, guides=label_guide([clip.name.split("-")[0]]))[0]
+        else:
+            est_a = sep.separate_arrays(mix, sr, [_video_frames(clip / "av.mp4")])[0]
         # Only source a has a picture: one box. Row 1's estimate (the mixture) is a placeholder
         # BSS Eval needs; its decomposition is independent of row 0's and is not reported.
         n = min(refs.shape[1], est_a.shape[0], mix.shape[0])
@@ -374,9 +412,11 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar) -> dict[str, Any]:
     return _aggregate(items)
 
 
-def _duets(sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar) -> dict[str, Any]:
+def _duets(
+    sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar, oracle: bool
+) -> dict[str, Any]:
     from avsep.io.audio import load_audio
-    from avsep.train.data import frame_numbers
+    from avsep.train.index import frame_numbers
 
     recordings = []
     for inst in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -425,7 +465,10 @@ def _duets(sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped
             _, rec, count = recordings[i]
             numbers = frame_numbers(centre, 1.0, count, FRAME_OFFSETS)
             pictures.append(np.stack([_read_picture(rec / "frames" / f"{n:06d}.jpg") for n in numbers]))
-        est = sep.separate_arrays(mix, SAMPLE_RATE, pictures)
+        if oracle:  # each recording's instrument folder
+            est = sep.separate_arrays(mix, SAMPLE_RATE, guides=label_guide([recordings[i][0] for i in pair]))
+        else:
+            est = sep.separate_arrays(mix, SAMPLE_RATE, pictures)
         names = [f"{recordings[i][0]}/{recordings[i][1].name}" for i in pair]
         score = _score(refs, est, mix, f"duet {'+'.join(names)}", skipped)
         if score is not None:

@@ -6,13 +6,20 @@ guide of 3 frames is the element-wise max of their 3 cached vectors, bit-for-bit
 :meth:`VisualTrunk.guide` computes (up to the float16 storage). This turns the ~90 ms per image
 of EfficientNet-Lite0 on a CPU into a table lookup and makes CPU training feasible.
 
+The other guide kinds (:mod:`avsep.models.guide`: the classifier's posterior over the music
+classes, both, ...) need the classifier's logits of each frame; version 2 stores the music
+classes' logits and the log-sum-exp of all 1000 beside the pooled features, so one cache
+serves every kind.
+
 File format (``torch.save``, loads with ``weights_only=True`` and ``mmap=True``)::
 
-    {"format": "avsep-features", "version": 1, "trunk": name, "feature_dim": C,
+    {"format": "avsep-features", "version": 2, "trunk": name, "feature_dim": C,
      "pretrained": bool, "weights_sha256": str | None,
      "keys": ["<class>/<id>", ...],          # the frames_dir's last two path parts
      "offsets": int64 [K], "counts": int64 [K],
-     "features": float16 [sum(counts), C]}   # row offsets[k] + n - 1 = frame n of key k
+     "features": float16 [sum(counts), C],   # row offsets[k] + n - 1 = frame n of key k
+     "music_logits": float16 [rows, M],      # ImageNet logits of MUSIC_INDICES (version 2)
+     "logsumexp": float32 [rows]}            # log-sum-exp of all 1000 logits (version 2)
 
 Keys are ``<class>/<id>`` (the last two parts of ``frames_dir``), so a dataset folder can move
 without invalidating its cache. Frames are not augmented (the trunk is frozen; an augmented
@@ -28,10 +35,10 @@ import numpy as np
 
 from avsep.atomic import atomic_write
 from avsep.errors import InputError
-from avsep.train.data import Index, read_frames, read_index
+from avsep.train.index import Index, read_frames, read_index
 
 FORMAT = "avsep-features"
-VERSION = 1
+VERSION = 2
 
 
 def cache_key(frames_dir: str | Path) -> str:
@@ -63,6 +70,8 @@ class FeatureCache:
         self.weights_sha256: str | None = payload.get("weights_sha256")
         self._rows = {k: (int(o), int(c)) for k, o, c in zip(payload["keys"], payload["offsets"], payload["counts"])}
         self._features = payload["features"]  # float16 [rows, C], memory-mapped
+        self._music = payload.get("music_logits")  # version 2 only
+        self._lse = payload.get("logsumexp")
 
     def __getstate__(self) -> dict:
         return {"path": self.path}
@@ -77,8 +86,7 @@ class FeatureCache:
     def __contains__(self, frames_dir: str | Path) -> bool:
         return cache_key(frames_dir) in self._rows
 
-    def frames(self, frames_dir: str | Path, numbers: Sequence[int]) -> np.ndarray:
-        """Per-frame vectors ``[len(numbers), C]`` float32."""
+    def _rows_of(self, frames_dir: str | Path, numbers: Sequence[int]) -> list[int]:
         key = cache_key(frames_dir)
         if key not in self._rows:
             raise InputError(f"{self.path}: no features for {key}; rebuild the cache with this index")
@@ -88,11 +96,24 @@ class FeatureCache:
             if not 1 <= n <= count:
                 raise InputError(f"{self.path}: {key} has {count} cached frames, asked for frame {n}")
             rows.append(offset + n - 1)
-        return self._features[rows].float().numpy()
+        return rows
 
-    def guide(self, frames_dir: str | Path, numbers: Sequence[int]) -> np.ndarray:
-        """The guide feature ``[C]``: max over the frames of their cached vectors."""
-        return self.frames(frames_dir, numbers).max(axis=0)
+    def frames(self, frames_dir: str | Path, numbers: Sequence[int]) -> np.ndarray:
+        """Per-frame vectors ``[len(numbers), C]`` float32."""
+        return self._features[self._rows_of(frames_dir, numbers)].float().numpy()
+
+    def guide(self, frames_dir: str | Path, numbers: Sequence[int], kind: str = "features") -> np.ndarray:
+        """The guide ``[D]`` of ``kind`` from the cached frames (``features``: the max over the
+        frames of their cached vectors, bit-for-bit the trunk's own pooling)."""
+        if kind == "features":
+            return self.frames(frames_dir, numbers).max(axis=0)
+        if self._music is None:
+            raise InputError(f"{self.path}: a version-1 cache has no classifier logits for --guide {kind}; rebuild it with 'avsep features'")
+        from avsep.models.guide import combine
+
+        rows = self._rows_of(frames_dir, numbers)
+        pooled = self._features[rows].float()[None]
+        return combine(kind, pooled, self._music[rows].float()[None], self._lse[rows].float()[None])[0].numpy()
 
     def check_index(self, index: Index) -> None:
         """Every clip of ``index`` is cached with enough frames (fail before training starts)."""
@@ -140,8 +161,9 @@ def build_feature_cache(
 
     import torch
 
-    from avsep.models.visual import build_trunk
     from avsep.device import select_device
+    from avsep.models.imagenet_music import MUSIC_INDICES
+    from avsep.models.visual import build_trunk
 
     if isinstance(index_csvs, (str, Path)):
         index_csvs = [index_csvs]
@@ -159,13 +181,18 @@ def build_feature_cache(
     pending: list[np.ndarray] = []
     cursor = 0
 
+    music = torch.empty((total, len(MUSIC_INDICES)), dtype=torch.float16)
+    lse = torch.empty(total, dtype=torch.float32)
+
     def run(batch: list[np.ndarray]) -> None:
         nonlocal cursor
         x = torch.from_numpy(np.stack(batch)).to(dev)
         with torch.inference_mode():
-            fmap = trunk.features(trunk.normalize(x))
-            vec = fmap.amax(dim=(-2, -1)).float().cpu().to(torch.float16)
-        features[cursor : cursor + len(batch)] = vec
+            pooled, logits, total_lse = trunk.frame_parts(trunk.normalize(x))
+        rows = slice(cursor, cursor + len(batch))
+        features[rows] = pooled.float().cpu().to(torch.float16)
+        music[rows] = logits.cpu().to(torch.float16)
+        lse[rows] = total_lse.cpu()
         cursor += len(batch)
 
     bar = _progress(progress)
@@ -199,6 +226,8 @@ def build_feature_cache(
         "offsets": torch.tensor(offsets, dtype=torch.int64),
         "counts": torch.tensor(counts, dtype=torch.int64),
         "features": features,
+        "music_logits": music,
+        "logsumexp": lse,
     }
     out = atomic_write(out_path, lambda f: torch.save(payload, f))
     seconds = time.monotonic() - started

@@ -26,8 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -41,9 +39,13 @@ from torch import nn
 
 from avsep import dsp
 from avsep.device import select_device
+from avsep.machine import describe
 from avsep.errors import AvsepError, InputError
+from avsep.models.guide import check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
-from avsep.train.data import MixDataset, StepSampler, read_index, resolve_split, steps_per_epoch
+from avsep.train.augment import Soundtrack, parse_steps
+from avsep.train.data import MixDataset, StepSampler, steps_per_epoch
+from avsep.train.index import read_index, resolve_split
 from avsep.train.metrics import binary_targets, fast_sdr, is_silent
 
 ARCHS = ("pcn", "sop")
@@ -51,8 +53,8 @@ SCHEDULES = ("cosine", "step", "constant")
 #: Fields that define the run; on resume they come from the checkpoint, not the command line.
 LOCKED = (
     "arch", "channels", "cycles", "ngf", "backbone", "backbone_weights", "finetune_visual",
-    "visual_lr_scale", "batch_size", "lr", "weight_decay", "schedule", "warmup", "grad_clip",
-    "num_mix", "gain_db", "fps", "seed", "val_seed", "val_mixtures",
+    "visual_lr_scale", "batch_size", "lr", "weight_decay", "schedule", "warmup", "grad_clip", "amp",
+    "num_mix", "gain_db", "fps", "seed", "val_seed", "val_mixtures", "guide", "augment", "crop_samples",
 )
 
 #: Fields the command line may change on resume; left at their defaults, the run's values stay.
@@ -87,8 +89,16 @@ class TrainConfig:
     #: Linear warm-up steps; None = min(500, 5 % of the run).
     warmup: int | None = None
     grad_clip: float | None = 5.0
+    #: bfloat16 autocast for the network (benchmarks/bench_train_step.py: 1.5-2.4x on AMX CPUs).
+    amp: bool = False
     num_mix: int = 2
     gain_db: float = 6.0
+    #: the guide the network is given (avsep.models.guide): features, posterior, both, label
+    guide: str = "features"
+    #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)
+    augment: tuple[str, ...] = ()
+    #: samples per training item (validation always uses whole 65535-sample windows)
+    crop_samples: int = dsp.WINDOW_SAMPLES
     fps: float | None = None
     seed: int = 0
     val_seed: int = 1234
@@ -109,6 +119,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["channels"] = list(self.channels)
+        d["augment"] = list(self.augment)
         return d
 
 
@@ -143,17 +154,24 @@ def lr_at(step: int, total: int, base: float, schedule: str, warmup: int) -> flo
 
 
 def mask_loss(
-    model: nn.Module, audio: torch.Tensor, visual: torch.Tensor, mix_spec: dsp.Spectrogram | None = None
+    model: nn.Module,
+    audio: torch.Tensor,
+    visual: torch.Tensor,
+    mix_spec: dsp.Spectrogram | None = None,
+    mixture: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
 
-    ``mix_spec`` is the mixture's STFT when the caller needs it anyway (validation masks it),
-    so it is computed once. Returns ``(loss, logits [B, N, 256, frames])``.
+    ``mixture`` ``[B, T]`` is the observed mixture when it is not the sum of the sources
+    (noise and codec of :mod:`avsep.train.augment`). ``mix_spec`` is its STFT when the caller
+    needs it anyway (validation masks it), so it is computed once. Returns
+    ``(loss, logits [B, N, 256, frames])``.
     """
     b, n, t = audio.shape
-    with torch.no_grad():
+    # Inputs and targets in float32 even under autocast (the warp is a matrix product).
+    with torch.no_grad(), torch.autocast(audio.device.type, enabled=False):
         if mix_spec is None:
-            mix_spec = dsp.stft(audio.sum(1))
+            mix_spec = dsp.stft(audio.sum(1) if mixture is None else mixture)
         mix_mag = mix_spec.magnitude
         src_mag = dsp.stft(audio.reshape(b * n, t)).magnitude
         x = dsp.network_input(mix_mag)
@@ -161,17 +179,46 @@ def mask_loss(
         wsrc = dsp.warp(src_mag).reshape(b, n, *wmix.shape[-2:])
         target = binary_targets(wsrc, wmix).to(x.dtype)
         weight = torch.log1p(wmix).clamp(1e-3, 10.0).unsqueeze(1).expand_as(target)
-    logits = model(x, visual, return_logits=True)
+    logits = model(x, visual, return_logits=True).float()
     loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
     return loss, logits
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    audio: torch.Tensor,
+    visual: torch.Tensor,
+    *,
+    grad_clip: float | None,
+    amp: bool = False,
+    params: list[torch.Tensor] | None = None,
+    mixture: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One optimizer update on a batch; returns the (detached) loss.
+
+    ``amp`` runs the network under ``torch.autocast`` in bfloat16 (CPU: AMX / AVX-512 bf16
+    units; CUDA: tensor cores): the STFTs and targets stay float32 (they are computed under
+    ``no_grad`` before the network), the loss is computed in float32 from the logits, and
+    the weights and optimizer state stay float32, so only the matrix products are rounded.
+    """
+    with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=amp):
+        loss, _ = mask_loss(model, audio, visual, mixture=mixture)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(params if params is not None else model.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach()
 
 
 class _Visual:
     """Guide features of a batch: from the cache, or from the trunk (frozen or fine-tuned)."""
 
-    def __init__(self, trunk: nn.Module | None, finetune: bool) -> None:
+    def __init__(self, trunk: nn.Module | None, finetune: bool, kind: str = "features") -> None:
         self.trunk = trunk
         self.finetune = finetune
+        self.kind = kind
 
     def __call__(self, batch: dict[str, torch.Tensor], device: torch.device, train: bool) -> torch.Tensor:
         if "visual" in batch:
@@ -184,7 +231,7 @@ class _Visual:
             fmap = self.trunk.features(self.trunk.normalize(flat))
             return fmap.reshape(b * n, f, *fmap.shape[1:]).amax(1).amax((-2, -1)).reshape(b, n, -1)
         with torch.no_grad():
-            return self.trunk.guide(frames.reshape(b * n, *frames.shape[2:])).reshape(b, n, -1)
+            return self.trunk.guide(frames.reshape(b * n, *frames.shape[2:]), self.kind).reshape(b, n, -1)
 
 
 @torch.no_grad()
@@ -197,9 +244,9 @@ def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: 
     for batch in batches:
         audio = batch["audio"].to(device)
         visual = visual_fn(batch, device, train=False)
-        mix = audio.sum(1)
+        mix = batch["mixture"].to(device) if "mixture" in batch else audio.sum(1)
         mix_spec = dsp.stft(mix)
-        loss, logits = mask_loss(model, audio, visual, mix_spec)
+        loss, logits = mask_loss(model, audio, visual, mix_spec, mix)
         losses.append(float(loss))
         b, n = logits.shape[:2]
         est = dsp.apply_masks(mix_spec, torch.sigmoid(logits), binary=True).cpu().numpy()
@@ -223,13 +270,6 @@ def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: 
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
 
 
 def _worker_init(_: int) -> None:
@@ -263,6 +303,7 @@ def _merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str])
         if norm(values[name]) == norm(defaults[name]) and stored.get(name) is not None:
             values[name] = stored[name]
     values["channels"] = tuple(values["channels"])
+    values["augment"] = tuple(values.get("augment") or ())
     return TrainConfig(**values)
 
 
@@ -296,8 +337,19 @@ def _trunk_state_native(trunk: nn.Module) -> dict[str, torch.Tensor]:
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train a mask network; returns the run summary (also written to ``OUT/summary.json``)."""
-    from avsep.models.serialize import load_checkpoint, save_checkpoint
-    from avsep.models.visual import TRUNKS
+    return setup(config).run()
+
+
+# -- setup: everything a run needs, built once ---------------------------------------------
+
+
+def setup(config: TrainConfig) -> Trainer:
+    """Build a run from its config: resume state, data, model, trunk, optimizer.
+
+    With ``config.resume`` the run's own config (:data:`LOCKED` fields) and state come from the
+    checkpoint; everything is checked before the first step, so a bad argument fails at once.
+    """
+    from avsep.models.serialize import load_checkpoint
 
     notes: list[str] = []
     resume_ck = None
@@ -312,59 +364,104 @@ def train(config: TrainConfig) -> dict[str, Any]:
     _check_config(config)
     out = Path(config.out or "runs/avsep")
     out.mkdir(parents=True, exist_ok=True)
-
     device = select_device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
     console = _console(config.progress)
     for note in notes:
         console.print(f"[yellow]note:[/] {note}")
+    data = _data(config, console)
+    model, trunk = _networks(config, data.cache, resume_ck, device)
+    groups = [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    if trunk is not None and config.finetune_visual:
+        groups.append({"params": list(trunk.parameters()), "lr_scale": config.visual_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    trainer = Trainer(config, out, device, console, data, model, trunk, optimizer)
+    if resume_ck is not None:
+        trainer.restore(resume_ck.extra)
+    return trainer
 
-    # -- data
+
+@dataclass
+class RunData:
+    """The run's indexes, datasets and schedule lengths."""
+
+    train_csv: Path
+    val_csv: Path | None
+    train_index: Any
+    cache: Any
+    train_ds: MixDataset
+    val_ds: MixDataset | None
+    per_epoch: int
+    total: int
+    warmup: int
+    val_every: int
+
+
+def _data(config: TrainConfig, console) -> RunData:
     train_csv = resolve_split(config.index, "train")
     val_csv = Path(config.val_index) if config.val_index else None
     if val_csv is None and Path(config.index).is_dir() and (Path(config.index) / "val.csv").is_file():
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
-    cache = None
-    if config.features and not config.finetune_visual:
-        from avsep.train.features import FeatureCache
+    if config.guide == "label":
+        from avsep.models.guide import LABELS
 
-        cache = FeatureCache(config.features)
-        if cache.trunk != config.backbone:
-            raise InputError(f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match")
-        if config.backbone_weights and cache.weights_sha256 and Path(config.backbone_weights).is_file():
-            from avsep.models.visual import _sha256
-
-            if _sha256(Path(config.backbone_weights)) != cache.weights_sha256:
-                raise InputError(
-                    f"{config.features}: made with other {cache.trunk} weights than {config.backbone_weights}; "
-                    "rebuild the cache with these weights"
-                )
-    elif config.features and config.finetune_visual:
-        console.print("[yellow]note:[/] --features ignored: --finetune-visual runs the trunk every step")
-    train_ds = MixDataset(train_index, config.num_mix, seed=config.seed, feature_cache=cache, gain_db=config.gain_db)
+        unknown = sorted(set(train_index.classes) - set(LABELS))
+        if unknown:
+            raise InputError(f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; --guide label knows {', '.join(LABELS)}")
+    cache = _feature_cache(config, console)
+    soundtrack = Soundtrack(tuple(config.augment), seed=config.seed) if config.augment else None
+    train_ds = MixDataset(
+        train_index, config.num_mix, clip=config.crop_samples, seed=config.seed, feature_cache=cache,
+        gain_db=config.gain_db, guide=config.guide, soundtrack=soundtrack,
+    )  # fmt: skip
     val_ds = None
     if val_csv is not None:
-        val_index = read_index(val_csv, fps=config.fps)
         val_ds = MixDataset(
-            val_index, config.num_mix, seed=config.val_seed, feature_cache=cache, gain_db=0.0, length=config.val_mixtures
-        )
+            read_index(val_csv, fps=config.fps), config.num_mix, seed=config.val_seed, feature_cache=cache,
+            gain_db=0.0, length=config.val_mixtures, guide=config.guide, soundtrack=soundtrack,
+        )  # fmt: skip
     per_epoch = steps_per_epoch(len(train_ds), config.batch_size)
     total = config.steps if config.steps is not None else config.epochs * per_epoch
     warmup = config.warmup if config.warmup is not None else min(500, total // 20)
-    val_every = config.val_every or per_epoch
+    return RunData(train_csv, val_csv, train_index, cache, train_ds, val_ds, per_epoch, total, warmup, config.val_every or per_epoch)
 
-    # -- model, trunk, optimizer
-    visual_dim = TRUNKS[config.backbone].feature_dim
+
+def _feature_cache(config: TrainConfig, console):
+    """The feature cache the run reads, checked against the backbone (None: no cache)."""
+    if config.features and config.finetune_visual:
+        console.print("[yellow]note:[/] --features ignored: --finetune-visual runs the trunk every step")
+    if not config.features or config.finetune_visual or config.guide == "label":
+        return None
+    from avsep.train.features import FeatureCache
+
+    cache = FeatureCache(config.features)
+    if cache.trunk != config.backbone:
+        raise InputError(f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match")
+    if config.backbone_weights and cache.weights_sha256 and Path(config.backbone_weights).is_file():
+        from avsep.models.visual import _sha256
+
+        if _sha256(Path(config.backbone_weights)) != cache.weights_sha256:
+            raise InputError(
+                f"{config.features}: made with other {cache.trunk} weights than {config.backbone_weights}; "
+                "rebuild the cache with these weights"
+            )
+    return cache
+
+
+def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
+    """The mask network (fresh, or the resumed one) and the trunk when no cache stands in."""
+    from avsep.models.visual import TRUNKS
+
     if resume_ck is not None:
         model = resume_ck.model
     else:
         torch.manual_seed(config.seed)
-        model = build_network(config, visual_dim)
+        model = build_network(config, guide_dim(config.guide, TRUNKS[config.backbone].feature_dim))
     model.to(device).train()
     trunk = None
-    if cache is None:
+    if cache is None and config.guide != "label":
         from avsep.models.visual import build_trunk
 
         torch.manual_seed(config.seed + 1)  # an untrained trunk (tests) is the same on resume
@@ -374,187 +471,222 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 trunk.net.load_state_dict(resume_ck.extra["trunk"])
             for p in trunk.parameters():
                 p.requires_grad_(True)
-    groups = [{"params": list(model.parameters()), "lr_scale": 1.0}]
-    if trunk is not None and config.finetune_visual:
-        groups.append({"params": list(trunk.parameters()), "lr_scale": config.visual_lr_scale})
-    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    start_step, best = 0, {"sdr": -math.inf, "step": None}
-    time_before = 0.0
-    if resume_ck is not None:
-        extra = resume_ck.extra
-        optimizer.load_state_dict(extra["optimizer"])
-        start_step = int(extra["step"])
-        best = dict(extra.get("best") or best)
-        if best.get("sdr") is None:
-            best["sdr"] = -math.inf
-        time_before = float(extra.get("time_s", 0.0))
+    return model, trunk
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+class Trainer:
+    """One training run: :meth:`step` updates the network on a batch, :meth:`validate` scores
+    the fixed validation mixtures (saving ``best.pt`` on a new best), :meth:`save` writes a
+    resumable checkpoint, :meth:`summary` describes the run, and :meth:`run` loops over the
+    remaining steps. All state lives on the instance; :func:`setup` builds one."""
+
+    def __init__(self, config: TrainConfig, out: Path, device: torch.device, console, data: RunData,
+                 model: nn.Module, trunk: nn.Module | None, optimizer: torch.optim.Optimizer) -> None:  # fmt: skip
+        self.config, self.out, self.device, self.console, self.data = config, out, device, console, data
+        self.model, self.trunk, self.optimizer = model, trunk, optimizer
+        self.trainable = [p for g in optimizer.param_groups for p in g["params"]]
+        self.visual_fn = _Visual(trunk, config.finetune_visual, config.guide)
+        self.params = count_parameters(model)
+        self.step_count = 0
+        self.start_step = 0
+        self.best: dict[str, Any] = {"sdr": -math.inf, "step": None}
+        self.time_before = 0.0
+        self.started = time.monotonic()
+        self.last_val: dict | None = None
+        self.last_loss = float("nan")
+        self._val_batches: list[dict] | None = None
+        self._log = None
+
+    def restore(self, extra: dict) -> None:
+        """Continue from a checkpoint's optimizer, step, best score, clock and RNG state."""
+        self.optimizer.load_state_dict(extra["optimizer"])
+        self.step_count = self.start_step = int(extra["step"])
+        self.best = dict(extra.get("best") or self.best)
+        if self.best.get("sdr") is None:
+            self.best["sdr"] = -math.inf
+        self.time_before = float(extra.get("time_s", 0.0))
         rng = extra.get("rng") or {}
         if "torch" in rng:
             torch.set_rng_state(rng["torch"])
-        if device.type == "cuda" and rng.get("cuda"):
+        if self.device.type == "cuda" and rng.get("cuda"):
             torch.cuda.set_rng_state_all(list(rng["cuda"]))
-    end_step = total if config.stop_after is None else min(total, start_step + config.stop_after)
-    visual_fn = _Visual(trunk, config.finetune_visual)
-    params = count_parameters(model)
 
-    loader = torch.utils.data.DataLoader(
-        train_ds,
-        batch_sampler=StepSampler(len(train_ds), config.batch_size, start_step, end_step),
-        num_workers=config.workers,
-        collate_fn=_collate,
-        pin_memory=device.type == "cuda",
-        worker_init_fn=_worker_init if config.workers > 0 else None,
-    )
-    val_batches: list[dict] | None = None
+    # -- one step, one validation, one checkpoint ------------------------------------------
 
-    def val_data() -> list[dict]:
-        nonlocal val_batches
-        if val_batches is None:
-            assert val_ds is not None
-            bs = max(1, config.batch_size)
-            val_batches = [
-                _collate([val_ds[i] for i in range(s, min(s + bs, len(val_ds)))]) for s in range(0, len(val_ds), bs)
-            ]
-        return val_batches
+    def step(self, batch: dict[str, torch.Tensor]) -> float:
+        """One update at the scheduled learning rate; returns the batch's loss."""
+        cfg, dev = self.config, self.device
+        lr = lr_at(self.step_count, self.data.total, cfg.lr, cfg.schedule, self.data.warmup)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr * g.get("lr_scale", 1.0)
+        audio = batch["audio"].to(dev, non_blocking=True)
+        mixture = batch["mixture"].to(dev, non_blocking=True) if "mixture" in batch else None
+        visual = self.visual_fn(batch, dev, train=True)
+        loss = train_step(
+            self.model, self.optimizer, audio, visual, grad_clip=cfg.grad_clip, amp=cfg.amp, params=self.trainable,
+            mixture=mixture,
+        )  # fmt: skip
+        self.step_count += 1
+        self.last_loss = float(loss)
+        if not math.isfinite(self.last_loss):
+            raise AvsepError(f"training diverged at step {self.step_count} (loss {self.last_loss}); lower --lr or --grad-clip")
+        return self.last_loss
 
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    log = (out / "log.jsonl").open("a")
-    started = time.monotonic()
-    step = start_step
-    last_val: dict | None = None
-    recent: list[float] = []
-    last_loss = float("nan")
-
-    def summary() -> dict[str, Any]:
-        elapsed = time_before + time.monotonic() - started
-        return {
-            "steps": step,
-            "total_steps": total,
-            "epochs": round(step / per_epoch, 3),
-            "steps_per_epoch": per_epoch,
-            "arch": config.arch,
-            "params": params,
-            "backbone": config.backbone,
-            "backbone_weights_sha256": cache.weights_sha256 if cache is not None else getattr(trunk, "weights_sha256", None),
-            "data": {
-                "train_index": str(train_csv),
-                "val_index": str(val_csv) if val_csv else None,
-                "train_clips": len(train_index),
-                "classes": train_index.classes,
-                "fps": train_index.fps,
-                "num_mix": config.num_mix,
-                "clip_samples": dsp.WINDOW_SAMPLES,
-                "frames_per_clip": 3,
-                "gain_db": config.gain_db,
-                "features": config.features if cache is not None else None,
-                "val_mixtures": config.val_mixtures if val_ds is not None else 0,
-                "val_seed": config.val_seed,
-            },
-            "best_val_sdr": best["sdr"] if math.isfinite(best["sdr"]) else None,
-            "best_step": best["step"],
-            "val_metric": "fast SDR (dB, plain signal-to-distortion, binary masks)",
-            "last_val": last_val,
-            "final_loss": last_loss,
-            "time_s": round(elapsed, 1),
-            "hardware": _hardware(device),
-            "command": config.command or " ".join(sys.argv),
-            "config": config.to_dict(),
-        }
-
-    def save(path: Path) -> None:
-        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
-        if device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state_all()
-        best_store = {"sdr": best["sdr"] if math.isfinite(best["sdr"]) else None, "step": best["step"]}
-        extra = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": {"schedule": config.schedule, "warmup": warmup, "total": total, "step": step},
-            "step": step,
-            "epoch": step // per_epoch,
-            "rng": rng,
-            "best": best_store,
-            "time_s": time_before + time.monotonic() - started,
-            "config": config.to_dict(),
-        }
-        if trunk is not None and config.finetune_visual:
-            extra["trunk"] = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
-        s = summary()
-        if trunk is not None and config.finetune_visual:
-            native = out / "backbone-finetuned.pth"
-            torch.save(_trunk_state_native(trunk), native)
-            s["backbone_weights"] = str(native)
-        save_checkpoint(path, model, backbone=config.backbone, training=s, extra=extra)
-
-    def run_validation() -> None:
-        nonlocal last_val
-        if val_ds is None:
-            return
-        last_val = validate(model, visual_fn, val_data(), device)
-        last_val["step"] = step
-        log.write(json.dumps({"step": step, "val": last_val}) + "\n")
-        log.flush()
-        improved = math.isfinite(last_val["sdr"]) and last_val["sdr"] > best["sdr"]
+    def validate(self) -> dict | None:
+        """Score the fixed validation mixtures; log, and save ``best.pt`` on a new best."""
+        if self.data.val_ds is None:
+            return None
+        if self._val_batches is None:  # loaded once: the same mixtures every time
+            ds, bs = self.data.val_ds, max(1, self.config.batch_size)
+            self._val_batches = [_collate([ds[i] for i in range(s, min(s + bs, len(ds)))]) for s in range(0, len(ds), bs)]
+        val = validate(self.model, self.visual_fn, self._val_batches, self.device)
+        val["step"] = self.step_count
+        self.last_val = val
+        self._write_log({"step": self.step_count, "val": val})
+        improved = math.isfinite(val["sdr"]) and val["sdr"] > self.best["sdr"]
         if improved:
-            best["sdr"], best["step"] = last_val["sdr"], step
-        console.print(
-            f"step {step}: val SDR {last_val['sdr']:.2f} dB (SDRi {last_val['sdri']:+.2f}), "
-            f"val loss {last_val['loss']:.4f}{'  [best]' if improved else ''}"
+            self.best = {"sdr": val["sdr"], "step": self.step_count}
+        self.console.print(
+            f"step {self.step_count}: val SDR {val['sdr']:.2f} dB (SDRi {val['sdri']:+.2f}), "
+            f"val loss {val['loss']:.4f}{'  [best]' if improved else ''}"
         )
         if improved:
-            save(out / "best.pt")
+            self.save(self.out / "best.pt")
+        return val
 
-    progress = _progress(config.progress, console)
-    saved_at = -1
-    in_update = False
-    try:
-        with progress:
-            task = progress.add_task(f"train {config.arch}", total=total, completed=start_step, loss="", lr="")
-            for batch in loader:
-                in_update = True
-                lr = lr_at(step, total, config.lr, config.schedule, warmup)
-                for g in optimizer.param_groups:
-                    g["lr"] = lr * g.get("lr_scale", 1.0)
-                audio = batch["audio"].to(device, non_blocking=True)
-                visual = visual_fn(batch, device, train=True)
-                loss, _ = mask_loss(model, audio, visual)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], config.grad_clip)
-                optimizer.step()
-                step += 1
-                in_update = False
-                last_loss = float(loss.detach())
-                if not math.isfinite(last_loss):
-                    raise AvsepError(f"training diverged at step {step} (loss {last_loss}); lower --lr or --grad-clip")
-                recent.append(last_loss)
-                progress.update(task, advance=1, loss=f"loss {last_loss:.4f}", lr=f"lr {lr:.2e}")
-                if step % config.log_every == 0 or step == end_step:
-                    log.write(json.dumps({"step": step, "loss": float(np.mean(recent)), "lr": lr}) + "\n")
-                    log.flush()
-                    recent.clear()
-                if step % val_every == 0 or step == total:
-                    run_validation()
-                if step % config.checkpoint_every == 0:
-                    save(out / "last.pt")
-                    saved_at = step
-        if saved_at != step:
-            save(out / "last.pt")
-    except KeyboardInterrupt:
-        if not in_update and saved_at != step:  # a consistent state: resumable exactly
-            save(out / "last.pt")
-            console.print(f"interrupted at step {step}; resume with --resume {out / 'last.pt'}")
-        raise
-    finally:
-        log.close()
-    result = summary()
-    result["last"] = str(out / "last.pt")
-    result["best"] = str(out / "best.pt") if (out / "best.pt").is_file() else None
-    result["steps_this_run"] = step - start_step
-    run_time = time.monotonic() - started
-    result["steps_per_s"] = round((step - start_step) / run_time, 3) if run_time > 0 else None
-    (out / "summary.json").write_text(json.dumps(result, indent=2, default=str))
-    return result
+    def save(self, path: Path) -> None:
+        """A checkpoint that resumes exactly: weights, optimizer, step, RNG, best, clock, config."""
+        from avsep.models.serialize import save_checkpoint
+
+        cfg = self.config
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        extra = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": {"schedule": cfg.schedule, "warmup": self.data.warmup, "total": self.data.total, "step": self.step_count},
+            "step": self.step_count,
+            "epoch": self.step_count // self.data.per_epoch,
+            "rng": rng,
+            "best": {"sdr": self.best["sdr"] if math.isfinite(self.best["sdr"]) else None, "step": self.best["step"]},
+            "time_s": self.elapsed(),
+            "config": cfg.to_dict(),
+        }
+        summary = self.summary()
+        if self.trunk is not None and cfg.finetune_visual:
+            extra["trunk"] = {k: v.detach().cpu() for k, v in self.trunk.net.state_dict().items()}
+            native = self.out / "backbone-finetuned.pth"
+            torch.save(_trunk_state_native(self.trunk), native)
+            summary["backbone_weights"] = str(native)
+        save_checkpoint(path, self.model, backbone=cfg.backbone, guide=cfg.guide, training=summary, extra=extra)
+
+    def elapsed(self) -> float:
+        return self.time_before + time.monotonic() - self.started
+
+    def summary(self) -> dict[str, Any]:
+        cfg, data, cache = self.config, self.data, self.data.cache
+        return {
+            "steps": self.step_count,
+            "total_steps": data.total,
+            "epochs": round(self.step_count / data.per_epoch, 3),
+            "steps_per_epoch": data.per_epoch,
+            "arch": cfg.arch,
+            "params": self.params,
+            "backbone": cfg.backbone,
+            "backbone_weights_sha256": cache.weights_sha256 if cache is not None else getattr(self.trunk, "weights_sha256", None),
+            "data": {
+                "train_index": str(data.train_csv),
+                "val_index": str(data.val_csv) if data.val_csv else None,
+                "train_clips": len(data.train_index),
+                "classes": data.train_index.classes,
+                "fps": data.train_index.fps,
+                "num_mix": cfg.num_mix,
+                "clip_samples": dsp.WINDOW_SAMPLES,
+                "frames_per_clip": 3,
+                "gain_db": cfg.gain_db,
+                "guide": cfg.guide,
+                "augment": list(cfg.augment),
+                "crop_samples": cfg.crop_samples,
+                "features": cfg.features if cache is not None else None,
+                "val_mixtures": cfg.val_mixtures if data.val_ds is not None else 0,
+                "val_seed": cfg.val_seed,
+            },
+            "best_val_sdr": self.best["sdr"] if math.isfinite(self.best["sdr"]) else None,
+            "best_step": self.best["step"],
+            "val_metric": "fast SDR (dB, plain signal-to-distortion, binary masks)",
+            "last_val": self.last_val,
+            "final_loss": self.last_loss,
+            "time_s": round(self.elapsed(), 1),
+            "hardware": describe(self.device),
+            "command": cfg.command or " ".join(sys.argv),
+            "config": cfg.to_dict(),
+        }
+
+    def _write_log(self, record: dict) -> None:
+        assert self._log is not None
+        self._log.write(json.dumps(record) + "\n")
+        self._log.flush()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Train from the current step to the end (or ``stop_after`` steps); on Ctrl-C between
+        updates, save a resumable ``last.pt`` first. Returns the summary."""
+        cfg, data = self.config, self.data
+        end_step = data.total if cfg.stop_after is None else min(data.total, self.start_step + cfg.stop_after)
+        loader = torch.utils.data.DataLoader(
+            data.train_ds,
+            batch_sampler=StepSampler(len(data.train_ds), cfg.batch_size, self.start_step, end_step),
+            num_workers=cfg.workers,
+            collate_fn=_collate,
+            pin_memory=self.device.type == "cuda",
+            worker_init_fn=_worker_init if cfg.workers > 0 else None,
+        )
+        (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        self._log = (self.out / "log.jsonl").open("a")
+        self.started = time.monotonic()
+        recent: list[float] = []
+        saved_at, in_update = -1, False
+        try:
+            with _progress(cfg.progress, self.console) as progress:
+                task = progress.add_task(f"train {cfg.arch}", total=data.total, completed=self.start_step, loss="", lr="")
+                for batch in loader:
+                    in_update = True
+                    lr = lr_at(self.step_count, data.total, cfg.lr, cfg.schedule, data.warmup)
+                    recent.append(self.step(batch))
+                    in_update = False
+                    progress.update(task, advance=1, loss=f"loss {self.last_loss:.4f}", lr=f"lr {lr:.2e}")
+                    if self.step_count % cfg.log_every == 0 or self.step_count == end_step:
+                        self._write_log({"step": self.step_count, "loss": float(np.mean(recent)), "lr": lr})
+                        recent.clear()
+                    if self.step_count % data.val_every == 0 or self.step_count == data.total:
+                        self.validate()
+                    if self.step_count % cfg.checkpoint_every == 0:
+                        self.save(self.out / "last.pt")
+                        saved_at = self.step_count
+            if saved_at != self.step_count:
+                self.save(self.out / "last.pt")
+        except KeyboardInterrupt:
+            if not in_update and saved_at != self.step_count:  # a consistent state: resumable exactly
+                self.save(self.out / "last.pt")
+                self.console.print(f"interrupted at step {self.step_count}; resume with --resume {self.out / 'last.pt'}")
+            raise
+        finally:
+            self._log.close()
+        return self._finish()
+
+    def _finish(self) -> dict[str, Any]:
+        result = self.summary()
+        result["last"] = str(self.out / "last.pt")
+        result["best"] = str(self.out / "best.pt") if (self.out / "best.pt").is_file() else None
+        result["steps_this_run"] = self.step_count - self.start_step
+        run_time = time.monotonic() - self.started
+        result["steps_per_s"] = round((self.step_count - self.start_step) / run_time, 3) if run_time > 0 else None
+        (self.out / "summary.json").write_text(json.dumps(result, indent=2, default=str))
+        return result
 
 
 def _check_config(config: TrainConfig) -> None:
@@ -584,6 +716,12 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError("--checkpoint-every, --val-every and --log-every must be at least 1")
     if config.workers < 0:
         raise InputError(f"--workers must be >= 0, got {config.workers}")
+    check_guide(config.guide)
+    parse_steps(list(config.augment))
+    if config.finetune_visual and config.guide != "features":
+        raise InputError("--finetune-visual trains the trunk through the features guide only; use --guide features")
+    if config.crop_samples < 128 * 256 - 1 or config.crop_samples > dsp.WINDOW_SAMPLES:
+        raise InputError(f"--crop-samples must be between {128 * 256 - 1} and {dsp.WINDOW_SAMPLES}, got {config.crop_samples}")
 
 
 def _console(enabled: bool):

@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 import torch
 import pytest
 
@@ -12,7 +15,11 @@ def test_round_trip_keeps_config_metadata_and_weights(tmp_path):
     m = PCN(TINY)
     digest = save_checkpoint(tmp_path / "m.pt", m, backbone="resnet18", training={"steps": 3})
     ck = load_checkpoint(tmp_path / "m.pt")
-    assert ck.sha256 == digest == weights_sha256(m.state_dict())
+    # The returned and reported hash is the file's, as sha256sum prints it; the tensors' hash
+    # is kept under its own name.
+    assert ck.sha256 == digest == hashlib.sha256((tmp_path / "m.pt").read_bytes()).hexdigest()
+    assert ck.weights_sha256 == weights_sha256(m.state_dict()) != digest
+    assert ck.parameters == sum(p.numel() for p in m.parameters())
     assert ck.arch == "pcn" and ck.backbone == "resnet18" and ck.training == {"steps": 3}
     assert ck.model.config == TINY
     for k, v in m.state_dict().items():
@@ -29,16 +36,49 @@ def test_tampered_weights_are_refused(tmp_path):
         load_checkpoint(path)
 
 
+def _bundled(folder):
+    """A tiny model saved as folder/model-<sha8>.pt, the bundled naming; its path and file hash."""
+    folder.mkdir(exist_ok=True)
+    tmp = folder / "x.pt"
+    digest = save_checkpoint(tmp, PCN(TINY), backbone="resnet18")
+    return tmp.rename(folder / f"model-{digest[:8]}.pt"), digest
+
+
 def test_file_name_hash_must_match(tmp_path):
-    m = PCN(TINY)
-    digest = save_checkpoint(tmp_path / "x.pt", m, backbone="resnet18")
-    good = tmp_path / f"model-{digest[:8]}.pt"
-    (tmp_path / "x.pt").rename(good)
+    good, digest = _bundled(tmp_path)
     load_checkpoint(good)
-    bad = tmp_path / "model-00000000.pt"
-    good.rename(bad)
-    with pytest.raises(ModelError, match="file name"):
+    bad = good.rename(tmp_path / "model-00000000.pt")
+    with pytest.raises(ModelError, match="file name says sha256 00000000… but the file's sha256 is " + digest[:8]):
         load_checkpoint(bad)
+
+
+def _card(folder, file: str, sha256: str) -> None:
+    (folder / "model.json").write_text(json.dumps({"file": file, "sha256": sha256}))
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def test_a_name_carrying_the_old_tensor_hash_says_to_rename(tmp_path):
+    path, digest = _bundled(tmp_path)
+    old_style = path.rename(tmp_path / f"model-{load_checkpoint(path).weights_sha256[:8]}.pt")
+    with pytest.raises(ModelError, match=f"hash of the weights .older avsep.*rename it to model-{digest[:8]}.pt"):
+        load_checkpoint(old_style)
+
+
+def test_card_sha256_must_match_the_file(tmp_path):
+    path, digest = _bundled(tmp_path)
+    _card(tmp_path, path.name, digest)
+    assert load_checkpoint(path).sha256 == digest
+    _card(tmp_path, path.name, EMPTY_SHA256)
+    with pytest.raises(ModelError, match="model card records sha256 e3b0c442… but the file's sha256 is " + digest[:8]):
+        load_checkpoint(path)
+
+
+def test_a_card_about_another_file_is_not_applied(tmp_path):
+    path, digest = _bundled(tmp_path)
+    _card(tmp_path, "model-00000000.pt", EMPTY_SHA256)
+    assert load_checkpoint(path).sha256 == digest
 
 
 def test_missing_and_garbage_files_are_clear_errors(tmp_path):

@@ -258,6 +258,28 @@ def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
     assert erhu.bend_range == 12 and erhu.bends
 
 
+def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
+    from avsep.train.build.instruments import SPECS
+    from avsep.train.build.melodies import Melody, accompany, arrange
+
+    # a C major tune: the chords must come from C major
+    tune = [60, 64, 67, 65, 62, 59, 60, 64, 69, 65, 67, 71, 72, 67, 64, 60] * 3
+    mel = Melody("test/c#0", "test/c", "bach", "x", tuple((0.5 * i, 0.5, p) for i, p in enumerate(tune)))
+    violin = arrange(mel, SPECS["violin"], SPECS["violin"].programs[0], 6.0, np.random.default_rng(0))
+    for name in ("accordion", "acoustic_guitar"):
+        spec = SPECS[name]
+        perf = arrange(mel, spec, spec.programs[0], 6.0, np.random.default_rng(0))
+        onsets = [s for s, *_ in perf.notes]
+        assert len(perf.notes) > len(violin.notes)  # melody plus accompaniment
+        assert max(onsets.count(t) for t in onsets) >= (3 if name == "accordion" else 1)  # chords
+        assert all(0 <= s < 6.0 and e > s for s, e, _, _ in perf.notes)
+        assert min(p for *_, p, _ in perf.notes) >= spec.programs[0].low
+    chords = accompany([(0.0, 2.0, 72, 90), (2.0, 4.0, 71, 90)], "oompah", SPECS["accordion"].programs[0], 0.5, 4.0,
+                       np.random.default_rng(0))  # fmt: skip
+    c_major = {0, 2, 4, 5, 7, 9, 11}
+    assert {p % 12 for *_, p, _ in chords} <= c_major and all(v < 90 for *_, v in chords)
+
+
 def _mounted_cli():
     """The build command mounted the way the main CLI does it: ``avsep data build``."""
     import typer
@@ -324,3 +346,87 @@ def test_default_clip_length_build(tmp_path: Path, cache_dir: Path) -> None:
     assert rows and all(r.num_frames == 24 for r in rows)
     x, sr = sf.read(str(resolve(tmp_path / "ds", rows[0].audio)))
     assert sr == 11025 and len(x) == 12 * 11025
+
+
+@pytest.fixture(scope="module")
+def real_build(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[Path, dict, Path]:
+    from tests.train.real_material import make_tree
+
+    src = tmp_path_factory.mktemp("real-material")
+    audio, photos = make_tree(src)
+    out = tmp_path_factory.mktemp("real-build") / "ds"
+    summary = build_dataset(
+        out, seed=1, hours=0.05, clip_seconds=4.0, fps=1, progress=False, cache_dir=cache_dir,
+        instruments=["cello", "flute", "violin", "erhu"], real_audio=[audio], photos=[photos],
+    )  # fmt: skip
+    return out, summary, src
+
+
+@needs_toolchain
+def test_real_material_build_counts_its_sources(real_build: tuple[Path, dict, Path]) -> None:
+    root, summary, _ = real_build
+    stats = summary["sources_per_class"]
+    assert stats["violin"]["minutes"]["recorded"] > 0 and stats["violin"]["minutes"]["sampled"] > 0
+    assert stats["flute"]["minutes"]["recorded"] == 0 and stats["flute"]["minutes"]["sampled"] > 0
+    assert stats["cello"]["minutes"]["recorded"] > 0 and stats["cello"]["minutes"]["sampled"] == 0
+    assert stats["erhu"]["minutes"]["soundfont"] > 0 and summary["no_real_audio"] == ["erhu"]
+    assert stats["violin"]["pictures"]["photo"] > 0 and stats["violin"]["pictures"]["drawn"] == 0
+    assert stats["cello"]["pictures"]["photo"] == 0  # no photo of a cello: drawings
+    assert summary["ignored_classes"] == {"theremin": 3}
+    clips = _clips(root)
+    kinds = {c["audio_kind"] for c in clips}
+    assert kinds == {"recorded", "sampled", "soundfont"}
+    real_rows = read_index(root / "test-real.csv")
+    real_ids = {Path(r.audio).stem for r in real_rows}
+    for c in clips:
+        if c["id"] in real_ids:
+            assert c["split"] == "test" and c["audio_kind"] != "soundfont" and c["picture_kind"] == "photo"
+    meta = json.loads((root / "meta.json").read_text())
+    licences = meta["real_material"]["licences"]
+    assert licences["flute"]["sampled-notes"] == ["CC-BY 3.0 test notes"]
+    assert "test photos, public domain" in meta["real_material"]["picture_licences"]["violin"]
+    assert "violin / photos" in (root / "README.txt").read_text()
+
+
+@needs_toolchain
+def test_real_material_splits_share_no_file_pitch_or_photo(real_build: tuple[Path, dict, Path]) -> None:
+    root, _, _ = real_build
+    clips = _clips(root)
+    by_split: dict[str, dict[str, set]] = {s: {"files": set(), "pitches": set(), "photos": set()} for s in SPLITS}
+    for c in clips:
+        src = c["audio_source"]
+        if src["source"] == "recordings":
+            by_split[c["split"]]["files"] |= set(src["files"])
+        if c["picture_kind"] == "photo":
+            by_split[c["split"]]["photos"].add(c["picture"])
+    held = json.loads((root / "meta.json").read_text())["real_material"]["held_out"]
+    for name in ("violin", "flute"):
+        notes = held[name]["sampled-notes"]
+        assert notes["val"] and notes["test"] and not set(notes["val"]) & set(notes["test"])
+    for key in ("files", "photos"):
+        assert not by_split["train"][key] & (by_split["val"][key] | by_split["test"][key]), key
+    # the same material split the same way in another build (ablation builds share held-out sets)
+    recorded = held["cello"]["recordings"]
+    assert recorded["val"] and recorded["test"]
+
+
+@needs_toolchain
+def test_real_audio_clips_are_resampled_and_levelled(real_build: tuple[Path, dict, Path]) -> None:
+    root, _, _ = real_build
+    for c in _clips(root):
+        if c["audio_kind"] == "soundfont":
+            continue
+        x, sr = sf.read(str(root / c["audio"]))
+        assert sr == 11025 and len(x) == 4 * 11025
+        rms_db = 20 * np.log10(np.sqrt(np.mean(x**2)))
+        assert abs(rms_db - c["audio_source"]["rms_dbfs"]) < 1.5  # PCM16 and the fades
+
+
+def test_mix_option_is_checked() -> None:
+    from avsep.train.build.dataset import parse_mix
+
+    assert parse_mix("recordings=2,soundfont=1") == {"recordings": 2.0, "soundfont": 1.0}
+    with pytest.raises(InputError, match="--mix"):
+        parse_mix("recordings=x")
+    with pytest.raises(InputError, match="unknown: synth"):
+        parse_mix("synth=1")

@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from avsep.errors import InputError
+from avsep.models.guide import LABELS, guide_dim
 from avsep.models.serialize import load_checkpoint
-from avsep.train.data import MixDataset, read_index
+from avsep.train.data import MixDataset
+from avsep.train.index import read_index
 from avsep.train.features import FeatureCache
 from avsep.train.loop import TrainConfig, build_network, lr_at, mask_loss, train
 from tests.train.dataset_fixture import TINY_PCN, dataset, feature_cache, single_thread  # noqa: F401 - fixtures
@@ -90,6 +92,76 @@ def test_resume_is_exact(dataset: Path, feature_cache: Path, tmp_path: Path):
     assert all(torch.allclose(oa[k]["exp_avg_sq"], ob[k]["exp_avg_sq"], atol=1e-9) for k in oa)
 
 
+def test_trainer_methods_compose_to_the_same_run(dataset: Path, feature_cache: Path, tmp_path: Path):
+    """setup() + Trainer.step/validate/save by hand give the weights train() gives."""
+    from avsep.train.data import StepSampler
+    from avsep.train.loop import _collate, setup
+
+    whole = train(tiny(dataset, feature_cache, tmp_path / "whole"))
+    trainer = setup(tiny(dataset, feature_cache, tmp_path / "by-hand"))
+    assert trainer.step_count == 0 and trainer.data.total == 4
+    trainer._log = (tmp_path / "by-hand" / "log.jsonl").open("a")
+    ds = trainer.data.train_ds
+    for keys in StepSampler(len(ds), 2, 0, 4):
+        assert trainer.step(_collate([ds[k] for k in keys])) > 0
+    val = trainer.validate()
+    trainer._log.close()
+    trainer.save(tmp_path / "by-hand" / "last.pt")
+    assert val["step"] == 4 and trainer.summary()["steps"] == 4
+    a = load_checkpoint(whole["last"]).model.state_dict()
+    b = load_checkpoint(tmp_path / "by-hand" / "last.pt").model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_is_exact_with_the_new_recipe(dataset: Path, feature_cache: Path, tmp_path: Path):
+    """Posterior guide, the whole soundtrack chain, short crops and bf16 autocast: the run
+    records them, resumes exactly (the augmentation is seeded per item) and loads."""
+    kw = dict(guide="posterior", augment=("rooms", "mic", "noise", "codec"), crop_samples=32767, amp=True)
+    straight = train(tiny(dataset, feature_cache, tmp_path / "a", **kw))
+    train(tiny(dataset, feature_cache, tmp_path / "b", stop_after=2, **kw))
+    resumed = train(TrainConfig(resume=str(tmp_path / "b" / "last.pt"), progress=False))
+    a = load_checkpoint(straight["last"])
+    b = load_checkpoint(resumed["last"])
+    assert a.guide == "posterior" and a.model.config.visual_dim == guide_dim("posterior", 512)
+    assert max((a.model.state_dict()[k] - b.model.state_dict()[k]).abs().max().item() for k in a.model.state_dict()) <= 1e-6
+    data = a.training["data"]
+    assert data["augment"] == ["rooms", "mic", "noise", "codec"] and data["crop_samples"] == 32767
+    assert a.training["config"]["amp"] is True
+
+
+def test_label_guided_oracle_trains_without_pictures(dataset: Path, tmp_path: Path):
+    with pytest.raises(InputError, match="label guide.*low"):  # the fixture's classes are no instruments
+        train(tiny(dataset, None, tmp_path / "oracle", features=None, guide="label", steps=2))
+    named = tmp_path / "named"
+    rename = {"low": "cello", "mid": "flute", "high": "violin"}
+    for split in ("train", "val", "test"):
+        rows = (dataset / f"{split}.csv").read_text().splitlines()
+        fixed = []
+        for row in rows:
+            audio, frames, count = row.split(",")
+            cls = Path(audio).parent.name
+            new_audio = named / "audio" / rename[cls] / Path(audio).name
+            new_audio.parent.mkdir(parents=True, exist_ok=True)
+            new_audio.write_bytes((dataset / audio).read_bytes())
+            fixed.append(f"{new_audio},{dataset / frames},{count}")
+        (named / f"{split}.csv").write_text("\n".join(fixed) + "\n")
+    (named / "meta.json").write_text((dataset / "meta.json").read_text())
+    summary = train(tiny(named, None, tmp_path / "oracle", features=None, guide="label", steps=2))
+    ck = load_checkpoint(summary["last"])
+    assert ck.guide == "label" and ck.model.config.visual_dim == len(LABELS)
+
+
+def test_mixture_with_noise_changes_the_targets_not_the_sources():
+    torch.manual_seed(0)
+    model = build_network(TrainConfig(channels=TINY_PCN, cycles=1), 4)
+    t = torch.arange(65535) / 11025
+    audio = torch.stack([torch.sin(2 * torch.pi * 440 * t), torch.sin(2 * torch.pi * 3000 * t)])[None] * 0.1
+    visual = torch.randn(1, 2, 4)
+    clean, _ = mask_loss(model, audio, visual)
+    noisy, _ = mask_loss(model, audio, visual, mixture=audio.sum(1) + 0.2 * torch.randn(1, 65535))
+    assert not torch.isclose(clean, noisy)
+
+
 def _zero_dim_tensors_hash() -> bool:
     from avsep.models.serialize import weights_sha256
 
@@ -138,6 +210,12 @@ def test_bad_configs_are_input_errors(dataset: Path, feature_cache: Path, tmp_pa
         train(tiny(dataset, feature_cache, tmp_path / "x", epochs=1))
     with pytest.raises(InputError, match="features of resnet18"):
         train(tiny(dataset, feature_cache, tmp_path / "x", backbone="efficientnet_lite0"))
+    with pytest.raises(InputError, match="--guide"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", guide="colour"))
+    with pytest.raises(InputError, match="--crop-samples"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", crop_samples=1000))
+    with pytest.raises(InputError, match="--finetune-visual"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", guide="posterior", finetune_visual=True))
     with pytest.raises(InputError, match="7 positive"):
         train(tiny(dataset, feature_cache, tmp_path / "x", channels=(4, 4)))
 

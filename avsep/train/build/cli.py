@@ -11,12 +11,14 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.reporting import reports_errors
+from avsep.train.extra import needs_training_extra
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build training data.")
 
 
 @app.command("build")
 @reports_errors
+@needs_training_extra("avsep data build")
 def build(
     out_dir: Annotated[Path, typer.Argument(help="Directory to create (MUSIC index layout).")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
@@ -30,10 +32,31 @@ def build(
     cache_dir: Annotated[
         Optional[Path], typer.Option(help="Where parsed melodies are cached (default ~/.cache/avsep).")
     ] = None,
+    real_audio: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--real-audio",
+            help="Folder of real recordings, <class>/<files> or <source>/<class>/<files> (repeatable). "
+            "Files naming one pitch are played as a sampler along melodies; the rest are cut into clips.",
+        ),
+    ] = None,
+    photos: Annotated[
+        Optional[list[Path]],
+        typer.Option("--photos", help="Folder of instrument photos, <class>/<files> or <source>/<class>/<files> (repeatable)."),
+    ] = None,
+    mix: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Share of each audio source where a class has it, e.g. recordings=2,sampled-notes=2,soundfont=1 "
+            "(default recordings=0.4,sampled-notes=0.4,soundfont=0.2; soundfont=0 renders only what has no real audio)."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Render a synthetic solo-instrument set: audio/, frames/, train/val/test.csv, meta.json."""
+    """Build a solo-instrument set: audio/, frames/, train/val/test.csv, meta.json.
+
+    Without --real-audio/--photos: rendered soundfonts and drawings (the synthetic set)."""
     from rich.console import Console
 
     from avsep.train.build.dataset import build_dataset, resolve_instruments
@@ -48,6 +71,9 @@ def build(
         progress=progress,
         cache_dir=cache_dir,
         overwrite=overwrite,
+        real_audio=real_audio or (),
+        photos=photos or (),
+        mix=mix,
     )
     out = Console()
     counts = summary["counts"]
@@ -58,3 +84,13 @@ def build(
     for split in ("train", "val", "test"):
         row = ", ".join(f"{k} {v}" for k, v in counts[split].items())
         out.print(f"  {split}: {sum(counts[split].values())} ({row})")
+    out.print("minutes of audio (recorded / sampled notes / soundfont), clips with photo / drawn pictures:")
+    for name, st in summary["sources_per_class"].items():
+        m, p = st["minutes"], st["pictures"]
+        out.print(
+            f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   {p['photo']:4d} / {p['drawn']:4d}"
+        )
+    if summary["no_real_audio"]:
+        out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")
+    if summary["ignored_classes"]:
+        out.print(f"ignored folders (not avsep classes): {', '.join(sorted(summary['ignored_classes']))}")

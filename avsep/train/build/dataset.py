@@ -11,39 +11,27 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from avsep.errors import InputError
 from avsep.train.build import layout, pictures
-from avsep.train.build.instruments import INSTRUMENTS, SPECS, Program
+from avsep.train.build.instruments import INSTRUMENTS, SPECS
 from avsep.train.build.layout import SPLITS, IndexRow
-from avsep.train.build.melodies import Melody, arrange, default_cache_dir, select_melodies
-from avsep.train.build.render import SAMPLE_RATE, RenderJob, render_batch
-from avsep.train.build.system import SoundFont, check_python_packages, check_toolchain, tool_version
+from avsep.train.build.library import Library, scan
+from avsep.train.build.melodies import default_cache_dir, select_melodies
+from avsep.train.build.render import SAMPLE_RATE
+from avsep.train.build.sources import AUDIO_SOURCES, KINDS, AudioSource, Clip
+from avsep.train.build.system import check_python_packages, check_toolchain, tool_version
 
 FORMAT = "avsep-music-index/1"
 HELD_OUT_FRACTION = 0.1  # of each instrument's clips, for val and for test
-_PURPOSE = {"choice": 1, "arrange": 2, "audio": 3, "scene": 4}
-
-
-@dataclass
-class Clip:
-    index: int
-    id: str
-    label: str
-    split: str
-    melody: Melody
-    font: SoundFont
-    program: Program
-    picture: pictures.PictureSource
-    group: pictures.PictureGroup
-    record: dict = field(default_factory=dict)
-
-    def rng_seed(self, seed: int, purpose: str) -> tuple[int, ...]:
-        return (seed, self.index, _PURPOSE[purpose])
+#: default share of each audio source in a class's clips (renormalised over the sources the
+#: class has; recordings are capped at what exists, the rest goes to the next source)
+DEFAULT_MIX = {"recordings": 0.4, "sampled-notes": 0.4, "soundfont": 0.2}
+#: kinds whose clips count as real audio (test-real.csv, the statistics)
+REAL_KINDS = ("recorded", "sampled")
 
 
 def resolve_instruments(instruments: Sequence[str] | str | None) -> list[str]:
@@ -138,6 +126,29 @@ class _Reporter:
             self.progress.advance(self.tasks[name])  # type: ignore[arg-type]
 
 
+def parse_mix(text: str | dict[str, float] | None) -> dict[str, float]:
+    """``"recordings=2,sampled-notes=2,soundfont=1"`` -> shares by source name."""
+    if text is None:
+        return dict(DEFAULT_MIX)
+    if isinstance(text, dict):
+        items = list(text.items())
+    else:
+        items = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, _, value = part.partition("=")
+            try:
+                items.append((name.strip(), float(value)))
+            except ValueError:
+                raise InputError(f"--mix {text!r}: expected NAME=SHARE,... (e.g. recordings=2,sampled-notes=2,soundfont=1)") from None
+    unknown = [n for n, _ in items if n not in AUDIO_SOURCES]
+    if unknown or any(v < 0 for _, v in items) or not any(v > 0 for _, v in items):
+        raise InputError(
+            f"--mix {text!r}: shares must be >= 0, one of them > 0, for the sources {', '.join(AUDIO_SOURCES)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    return dict(items)
+
+
 def build_dataset(
     out_dir: Path,
     *,
@@ -150,20 +161,29 @@ def build_dataset(
     cache_dir: Path | None = None,
     overwrite: bool = False,
     soundfonts: Sequence[Path] | None = None,
+    real_audio: Sequence[Path] = (),
+    photos: Sequence[Path] = (),
+    mix: str | dict[str, float] | None = None,
 ) -> dict:
-    """Build a synthetic solo-instrument set in the MUSIC index layout under ``out_dir``.
+    """Build a solo-instrument set in the MUSIC index layout under ``out_dir``.
 
     ``hours`` of audio (at least one clip per instrument and split) in ``clip_seconds`` clips,
-    frames at ``fps``; the same ``seed`` on the same machine and package versions gives the
-    same files byte for byte. Melodies (corpus works) and pictures (clipart files, emoji,
-    procedural variants) are disjoint between train and val/test. The directory is built
-    beside ``out_dir`` and renamed into place at the end. Returns the summary (also in
-    ``meta.json``). Raises :class:`AvsepError` for missing Debian packages (with the
-    ``apt-get install`` line) and :class:`InputError` for bad arguments.
+    frames at ``fps``. Sound comes from the registered audio sources
+    (:mod:`avsep.train.build.sources`) in the shares of ``mix``: cut real recordings and
+    sampled real notes from ``real_audio`` folders where a class has them, soundfont renders
+    otherwise; pictures from ``photos`` where a class has them, drawings otherwise. Melodies
+    (corpus works), recordings (files), notes (pitches) and pictures (files, drawings) are
+    disjoint between train and val/test, by rules that depend on the material, not on the
+    build's size. The same ``seed`` and inputs on the same machine give the same files byte
+    for byte. The directory is built beside ``out_dir`` and renamed into place at the end.
+    Returns the summary (also in ``meta.json``). Raises :class:`AvsepError` for missing
+    Debian packages (with the ``apt-get install`` line) and :class:`InputError` for bad
+    arguments.
     """
     started = time.monotonic()
     names = resolve_instruments(instruments)
     _check_args(hours, clip_seconds, fps)
+    shares = parse_mix(mix)
     fps = int(fps)
     clip_seconds = float(clip_seconds)
     tools = check_toolchain([Path(p) for p in soundfonts] if soundfonts is not None else None)
@@ -171,11 +191,16 @@ def build_dataset(
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, overwrite)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    library = scan([Path(p) for p in real_audio], [Path(p) for p in photos], names)
 
+    sources = [cls() for name, cls in AUDIO_SOURCES.items() if shares.get(name, 0) > 0 or name == "soundfont"]
+    for src in sources:
+        src.setup(library, names, clip_seconds, tools)
     counts = plan_counts(names, hours, clip_seconds)
-    cat = pictures.catalogue(names, tools)
-    pic_split = {n: pictures.split_groups(cat[n], seed, n) for n in names}
-    need = {s: sum(counts[n][s] for n in names) for s in SPLITS}
+    allocation = allocate(names, counts, sources, shares)
+    cat = pictures.catalogue(names, tools, library.pictures)
+    pic_split = {n: pictures.split_catalogue(cat[n], seed, n) for n in names}
+    melody_need = {s: sum(k for (n, sp, src), k in allocation.items() if sp == s and src.needs_melody) for s in SPLITS}
     n_frames = max(1, int(math.floor(clip_seconds * fps + 1e-9)))
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -185,13 +210,13 @@ def build_dataset(
     partial.mkdir()
     try:
         with _Reporter(progress) as rep:
-            rep.add("melodies", sum(need.values()))
-            plan = select_melodies(need, seed, cache, on_work=lambda done, total: rep.set("melodies", done))
-            rep.set("melodies", sum(need.values()))
-            clips = _plan_clips(names, counts, plan.pools, pic_split, tools, seed)
+            rep.add("melodies", sum(melody_need.values()))
+            plan = select_melodies(melody_need, seed, cache, on_work=lambda done, total: rep.set("melodies", done))
+            rep.set("melodies", sum(melody_need.values()))
+            clips = _plan_clips(names, allocation, plan.pools, pic_split, seed)
             rep.add("audio", len(clips))
             rep.add("frames", len(clips))
-            # fluidsynth and the FFTs run beside the frame drawing (they release the GIL)
+            # fluidsynth, decoding and the FFTs run beside the frame drawing (they release the GIL)
             stop = threading.Event()
 
             def audio_tick() -> None:
@@ -200,7 +225,7 @@ def build_dataset(
                 rep.advance("audio")
 
             with ThreadPoolExecutor(1, thread_name_prefix="avsep-audio") as pool:
-                audio = pool.submit(_render_audio, clips, partial, tools, clip_seconds, seed, audio_tick)
+                audio = pool.submit(_render_audio, sources, clips, partial, clip_seconds, seed, audio_tick)
                 try:
                     for clip in clips:
                         if audio.done() and audio.exception() is not None:
@@ -212,8 +237,8 @@ def build_dataset(
                     raise
                 audio.result()
         summary = _write_index(
-            partial, clips, names, counts, plan, pic_split, tools, py_versions,
-            seed=seed, hours=hours, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames,
+            partial, clips, names, counts, plan, pic_split, tools, py_versions, sources, library,
+            seed=seed, hours=hours, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames, shares=shares,
         )  # fmt: skip
         old = None
         if out_dir.exists():
@@ -230,78 +255,151 @@ def build_dataset(
     return summary
 
 
+def allocate(
+    names: list[str], counts: dict[str, dict[str, int]], sources: list[AudioSource], shares: dict[str, float]
+) -> dict[tuple[str, str, AudioSource], int]:
+    """Clips per (class, split, source): each class's count shared among the sources it has in
+    that split by ``shares`` (largest remainder), a capped source's excess passed on to the
+    uncapped ones; the soundfont takes what nothing else can (and all of a class with no real
+    material)."""
+    out: dict[tuple[str, str, AudioSource], int] = {}
+    fallback = next(s for s in sources if s.name == "soundfont")
+    for name in names:
+        for split in SPLITS:
+            n = counts[name][split]
+            have = [s for s in sources if shares.get(s.name, 0) > 0 and s.available(name, split)] or [fallback]
+            w = np.array([shares.get(s.name, 0) or 1.0 for s in have], dtype=float)
+            exact = n * w / w.sum()
+            k = np.floor(exact).astype(int)
+            for i in np.argsort(-(exact - k), kind="stable")[: n - k.sum()]:
+                k[i] += 1
+            excess = 0
+            for i, src in enumerate(have):
+                cap = src.capacity(name, split)
+                if cap is not None and k[i] > cap:
+                    excess += k[i] - cap
+                    k[i] = cap
+            open_ = [i for i, src in enumerate(have) if src.capacity(name, split) is None]
+            if excess:
+                if open_:
+                    k[open_[0]] += excess
+                else:
+                    out[(name, split, fallback)] = out.get((name, split, fallback), 0) + excess
+            for i, src in enumerate(have):
+                if k[i]:
+                    out[(name, split, src)] = out.get((name, split, src), 0) + int(k[i])
+    return out
+
+
 def _plan_clips(
     names: list[str],
-    counts: dict[str, dict[str, int]],
-    pools: dict[str, list[Melody]],
+    allocation: dict[tuple[str, str, AudioSource], int],
+    pools: dict[str, list],
     pic_split: dict[str, dict[str, list[pictures.PictureGroup]]],
-    tools,
     seed: int,
 ) -> list[Clip]:
+    prefix = {"recorded": "rec", "sampled": "smp", "soundfont": "syn"}
     clips: list[Clip] = []
     for si, split in enumerate(SPLITS):
         pool = pools[split]
-        order = np.random.default_rng([seed, 0x6173, si]).permutation(len(pool))
+        order = np.random.default_rng([seed, 0x6173, si]).permutation(len(pool)) if pool else []
         j = 0
         for name in names:
             groups = pic_split[name][split]
             gorder = np.random.default_rng([seed, 0x677270, si, INSTRUMENTS.index(name)]).permutation(len(groups))
-            for g in range(counts[name][split]):
-                index = len(clips)
-                rng = np.random.default_rng([seed, index, _PURPOSE["choice"]])
-                group = groups[int(gorder[g % len(groups)])]
-                spec = SPECS[name]
-                clips.append(
-                    Clip(
+            g = 0
+            for (n, sp, src), count in allocation.items():
+                if n != name or sp != split:
+                    continue
+                for ordinal in range(count):
+                    index = len(clips)
+                    rng = np.random.default_rng([seed, index, 1])
+                    group = groups[int(gorder[g % len(groups)])]
+                    g += 1
+                    melody = None
+                    if src.needs_melody:
+                        melody = pool[int(order[j % len(pool)])]
+                        j += 1
+                    clip = Clip(
                         index=index,
-                        id=f"syn{index:06d}",
+                        id=f"{prefix[src.kind]}{index:06d}",
                         label=name,
                         split=split,
-                        melody=pool[int(order[j % len(pool)])],
-                        font=tools.soundfonts[int(rng.integers(len(tools.soundfonts)))],
-                        program=spec.programs[int(rng.integers(len(spec.programs)))],
+                        audio=src,
                         picture=group.sources[int(rng.integers(len(group.sources)))],
                         group=group,
+                        melody=melody,
                     )
-                )
-                j += 1
+                    src.choose(clip, rng, ordinal)
+                    clips.append(clip)
     return clips
 
 
-def _render_audio(clips: list[Clip], root: Path, tools, clip_s: float, seed: int, tick) -> None:
-    tmp = root / ".render"
-    tmp.mkdir()
-    for font in tools.soundfonts:
-        jobs: list[RenderJob] = []
-        mine = [c for c in clips if c.font == font]
-        for c in mine:
-            perf = arrange(c.melody, SPECS[c.label], c.program, clip_s, np.random.default_rng(list(c.rng_seed(seed, "arrange"))))
-            c.record["performance"] = perf.info | {"notes": len(perf.notes)}
-            jobs.append(RenderJob(perf, root / layout.audio_rel(c.label, c.id), c.rng_seed(seed, "audio")))
-        if not jobs:
-            continue
-        recipes = render_batch(tools.fluidsynth, font.path, jobs, clip_s, tmp, on_clip=tick)
-        for c, r in zip(mine, recipes):
-            c.record["augmentation"] = r
-    shutil.rmtree(tmp)
+def _render_audio(sources: list[AudioSource], clips: list[Clip], root: Path, clip_s: float, seed: int, tick) -> None:
+    for src in sources:
+        mine = [c for c in clips if c.audio is src]
+        if mine:
+            src.render(mine, root, clip_s, seed, tick)
 
 
 def _draw_frames(clip: Clip, root: Path, tools, n_frames: int, fps: int, seed: int) -> None:
     sprite = pictures.load_sprite(clip.picture, clip.label, tools)
-    scene = pictures.Scene(sprite, SPECS[clip.label], np.random.default_rng(list(clip.rng_seed(seed, "scene"))), tools)
+    photo = clip.picture.ref if pictures.PICTURE_KINDS[clip.picture.kind].photographic else None
+    rng = np.random.default_rng(list(clip.rng_seed(seed, "scene")))
+    scene = pictures.Scene(sprite, SPECS[clip.label], rng, tools, photo=photo)
     pictures.write_frames(scene, root / layout.frames_rel(clip.label, clip.id), n_frames, fps)
     clip.record["scene"] = scene.recipe
 
 
-def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, tools, py_versions, *,
-                 seed: int, hours: float, clip_seconds: float, fps: int, n_frames: int) -> dict:  # fmt: skip
+def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
+    """Per class: minutes of audio by kind (recorded, sampled, soundfont) and pictures by
+    kind (photo or drawn), over all splits and for train alone."""
+    out: dict[str, dict] = {}
+    for c in clips:
+        row = out.setdefault(c.label, {
+            "minutes": {k: 0.0 for k in KINDS},
+            "train_minutes": {k: 0.0 for k in KINDS},
+            "clips": {k: 0 for k in KINDS},
+            "pictures": {"photo": 0, "drawn": 0},
+            "picture_files": {"photo": set(), "drawn": set()},
+        })  # fmt: skip
+        kind = c.audio.kind
+        row["minutes"][kind] += clip_s / 60
+        row["clips"][kind] += 1
+        if c.split == "train":
+            row["train_minutes"][kind] += clip_s / 60
+        pk = "photo" if pictures.PICTURE_KINDS[c.picture.kind].photographic else "drawn"
+        row["pictures"][pk] += 1
+        row["picture_files"][pk].add(c.picture.key)
+    for row in out.values():
+        row["minutes"] = {k: round(v, 2) for k, v in row["minutes"].items()}
+        row["train_minutes"] = {k: round(v, 2) for k, v in row["train_minutes"].items()}
+        row["picture_files"] = {k: len(v) for k, v in row["picture_files"].items()}
+    return dict(sorted(out.items()))
+
+
+def _is_real(c: Clip) -> bool:
+    """Real audio and a photograph: what ``test-real.csv`` holds."""
+    return c.audio.kind in REAL_KINDS and pictures.PICTURE_KINDS[c.picture.kind].photographic
+
+
+def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, tools, py_versions,
+                 sources: list[AudioSource], library: Library, *, seed: int, hours: float,
+                 clip_seconds: float, fps: int, n_frames: int, shares: dict[str, float]) -> dict:  # fmt: skip
+    stats = source_statistics(clips, clip_seconds)
+    photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
+
+    def row(c: Clip) -> IndexRow:
+        return IndexRow(layout.audio_rel(c.label, c.id), layout.frames_rel(c.label, c.id), n_frames)
+
     for split in SPLITS:
-        rows = [
-            IndexRow(layout.audio_rel(c.label, c.id), layout.frames_rel(c.label, c.id), n_frames)
-            for c in clips
-            if c.split == split
-        ]
-        layout.write_index(root / f"{split}.csv", rows)
+        layout.write_index(root / f"{split}.csv", [row(c) for c in clips if c.split == split])
+    # the held-out clips made wholly of real material (real audio and photos), for the
+    # real-audio test column; written only when there are such clips
+    for split in ("val", "test"):
+        real = [row(c) for c in clips if c.split == split and _is_real(c)]
+        if real:
+            layout.write_index(root / f"{split}-real.csv", real)
     with open(root / "clips.jsonl", "w") as f:
         for c in clips:
             rec = {
@@ -311,13 +409,12 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
                 "audio": layout.audio_rel(c.label, c.id),
                 "frames": layout.frames_rel(c.label, c.id),
                 "num_frames": n_frames,
-                "melody": c.melody.id,
-                "work": c.melody.work,
-                "corpus": c.melody.family,
-                "soundfont": c.font.key,
-                "program": c.program.program,
-                "program_name": c.program.name,
+                "audio_kind": c.audio.kind,
+                "melody": c.melody.id if c.melody else None,
+                "work": c.melody.work if c.melody else None,
+                "corpus": c.melody.family if c.melody else None,
                 "picture": c.picture.key,
+                "picture_kind": c.picture.kind,
                 "picture_group": c.group.id,
             } | c.record
             f.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -353,6 +450,28 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
         "pictures": {
             n: {s: [g.id for g in pic_split[n][s]] for s in SPLITS} for n in names
         },
+        "audio_mix": shares,
+        "sources_per_class": stats,
+        "real_material": {
+            "audio_folders": [str(p) for p in library.audio_roots],
+            "photo_folders": [str(p) for p in library.picture_roots],
+            "ignored_classes": library.ignored,
+            "licences": {
+                n: {src.name: src.licences(n) for src in sources if any(c.audio is src and c.label == n for c in clips)}
+                for n in names
+            },
+            "picture_licences": {
+                n: sorted({photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
+                           for c in clips if c.label == n})
+                for n in names
+            },
+            "held_out": {
+                n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names
+            },
+            "split_rules": {src.name: src.split_unit for src in sources}
+            | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
+            "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
+        },
         "soundfonts": [{"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts],
         "erhu": "no soundfont has an erhu: Fiddle (GM 110) or Violin (GM 40) with pitch-bend portamento "
                 "and wide vibrato, in the erhu's range; pictures are procedural drawings",
@@ -377,6 +496,9 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
         "seed": seed,
         "works": meta["melodies"]["works"],
         "pictures": meta["pictures"],
+        "sources_per_class": stats,
+        "no_real_audio": meta["real_material"]["no_real_audio"],
+        "ignored_classes": library.ignored,
     }
 
 
@@ -385,7 +507,7 @@ def _readme(meta: dict, clips: list[Clip]) -> str:
     for c in clips:
         used_kinds.setdefault(c.label, set()).add(c.picture.kind)
     lines = [
-        "Synthetic solo-instrument clips for mix-and-separate training, built by `avsep data build`.",
+        "Solo-instrument clips for mix-and-separate training, built by `avsep data build`.",
         "",
         "LAYOUT (MUSIC / Sound of Pixels index layout)",
         "  audio/<class>/<id>.wav            mono, 11025 Hz, PCM16, {:g} s each".format(meta["clip_seconds"]),
@@ -394,8 +516,9 @@ def _readme(meta: dict, clips: list[Clip]) -> str:
         "  clips.jsonl                       per clip: melody, soundfont, program, picture, augmentation",
         "  meta.json                         the recipe: seed, counts, sources, versions",
         "",
-        "Splits: no corpus work, no tune (same first 20 intervals) and no source picture is shared",
-        "between train and val/test.",
+        "Splits: no corpus work, no tune (same first 20 intervals), no recording file, no pitch of a",
+        "note library and no source picture is shared between train and val/test.",
+        "test-real.csv / val-real.csv: the held-out clips with real audio and a photograph.",
         "",
         "SOURCES AND LICENCES",
         "  Melodies: the music21 corpus shipped with the music21 wheel (BSD-3-Clause; the works are",
@@ -409,7 +532,29 @@ def _readme(meta: dict, clips: list[Clip]) -> str:
             "    Audio rendered with a GPL-2 font: keep this dataset out of source repositories unless",
             "    that is fine with the GPL; rebuild it where it is needed instead of shipping it.",
         ]
+    real = meta["real_material"]
+    if real["audio_folders"] or real["photo_folders"]:
+        lines += ["  Real recordings and photos (read in place, not copied; their terms per class):"]
+        for n in meta["instruments"]:
+            for src, lic in real["licences"].get(n, {}).items():
+                if src != "soundfont":
+                    lines.append(f"    {n} / {src}: {'; '.join(lic)}")
+            photos = [x for x in real["picture_licences"].get(n, []) if x not in pictures.LICENCES.values()]
+            if photos:
+                lines.append(f"    {n} / photos: {'; '.join(photos)}")
+        lines += [
+            "    Derived audio and frames may not be redistributed where a source's terms forbid it",
+            "    (Philharmonia samples): keep this dataset out of repositories; ship only trained weights.",
+        ]
+    lines += ["", "MINUTES OF AUDIO (recorded / sampled notes / soundfont) AND PICTURES (photo / drawn) PER CLASS"]
+    for n, st in meta["sources_per_class"].items():
+        m, pc = st["minutes"], st["pictures"]
+        lines.append(
+            f"  {n:<16} {m['recorded']:7.1f} / {m['sampled']:7.1f} / {m['soundfont']:7.1f} min   "
+            f"{pc['photo']:5d} / {pc['drawn']:5d} clips"
+        )
     lines += [
+        "",
         "  Pictures:",
         "    openclipart: " + pictures.LICENCES["openclipart"],
         "    emoji: " + pictures.LICENCES["emoji"],

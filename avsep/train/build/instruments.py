@@ -39,6 +39,12 @@ class InstrumentSpec:
     #: where the instrument sits on the player: (x, y) as fractions of the player's height,
     #: x from the body's centre line, y from the top of the head
     anchor: tuple[float, float] = (0.0, 0.45)
+    #: a polyphonic instrument's accompaniment under the melody: "oompah" (bass note, then a
+    #: chord: an accordion's left hand) or "arpeggio" (a guitar's picked chords); "" = none
+    accompaniment: str = ""
+    #: detune range in cents of a second reed sounding with the first (an accordion's musette
+    #: tuning beats), played by the sampler in half of the clips; (0, 0) = one reed
+    reed_detune_cents: tuple[float, float] = (0.0, 0.0)
 
 
 _P = Program
@@ -51,11 +57,14 @@ SPECS: dict[str, InstrumentSpec] = {
             (_P(21, 53, 86, "Accordion"),),
             relative_size=0.36,
             anchor=(0.0, 0.38),
+            accompaniment="oompah",
+            reed_detune_cents=(6.0, 22.0),
         ),
         InstrumentSpec(
             "acoustic_guitar",
             (_P(24, 40, 79, "Acoustic Guitar (nylon)"), _P(25, 40, 81, "Acoustic Guitar (steel)")),
             plucked=True,
+            accompaniment="arpeggio",
             tempo_scale=0.95,
             relative_size=0.52,
             anchor=(0.02, 0.45),

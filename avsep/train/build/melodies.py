@@ -218,6 +218,9 @@ def select_melodies(
     """Deal works to splits until each split has ``need[split]`` distinct melodies (or the
     corpus runs out, in which case melodies are reused with other segments/instruments).
 
+    A work's split is a hash of its id (:func:`work_split`), not of the build's size, so a work
+    held out in one build is held out in every build (ablation builds of different sizes share
+    their test material); a work that shares a tune with a work already dealt follows it.
     Deterministic in ``seed`` and ``need``. ``on_work(done, total_needed)`` reports progress.
     """
     works = list_works()
@@ -250,12 +253,11 @@ def select_melodies(
         forced = sorted({fp_split[f] for f in fps if f in fp_split})
         if len(forced) > 1:
             continue  # shares tunes with works in two splits: use it nowhere
-        if forced:
-            split = forced[0]
-        else:
-            split = max(splits, key=lambda s: (deficit[s] / max(need[s], 1), -splits.index(s)))
+        split = forced[0] if forced else work_split(ref.id)
         for f in fps:
             fp_split[f] = split
+        if split not in deficit or deficit[split] <= 0:
+            continue  # that split is full; the work stays out of the others
         pick = rng.permutation(len(parts))[: fam.max_parts]
         for j in sorted(int(k) for k in pick):
             i, name, notes = parts[j]
@@ -267,6 +269,12 @@ def select_melodies(
         if need[s] > 0 and not pools[s]:
             raise AvsepError(f"the music21 corpus gave no melodies for the {s} split; reinstall music21")
     return MelodyPlan(pools, split_works, parsed)
+
+
+def work_split(work_id: str) -> str:
+    """The split of a corpus work: 10 % val, 10 % test, the rest train, by a stable hash."""
+    r = stable_hash("work-split", work_id) % 10
+    return "val" if r == 0 else "test" if r == 1 else "train"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,6 +369,8 @@ def arrange(
         out.append((s, min(e, clip_s + 0.5), _fold(p + shift, prog), int(np.clip(round(vel), 20, 127))))
     if spec.roll:
         out = _roll(out, rng)
+    if spec.accompaniment and out:
+        out = sorted(out + accompany(out, spec.accompaniment, prog, spq, clip_s, rng))
     perf = Performance(
         program=prog.program,
         bend_range=12 if spec.portamento else 2,
@@ -377,6 +387,49 @@ def arrange(
     if not spec.plucked:
         _add_expression(perf, clip_s, rng)
     return perf
+
+
+_MAJOR = (0, 2, 4, 5, 7, 9, 11)
+
+
+def accompany(
+    melody: list[tuple[float, float, int, int]], style: str, prog: Program, spq: float, clip_s: float, rng: np.random.Generator
+) -> list[tuple[float, float, int, int]]:
+    """Chords under a melody, as a polyphonic instrument's player adds them.
+
+    The key is the major scale that holds most of the melody's sounding time; each bar (2 or 4
+    beats) gets the diatonic triad (I, ii, IV, V or vi) that shares most pitch classes with the
+    melody notes sounding in it. ``oompah``: the root low on the first beat, the chord on the
+    next (an accordion's bass and chord buttons); ``arpeggio``: root then the chord's tones,
+    picked one after another and left to ring (a guitar). Softer than the melody, below it.
+    """
+    weight = np.zeros(12)
+    for s, e, p, _ in melody:
+        weight[p % 12] += e - s
+    tonic = int(np.argmax([sum(weight[(t + d) % 12] for d in _MAJOR) for t in range(12)]))
+    scale = [(tonic + d) % 12 for d in _MAJOR]
+    triads = {deg: (scale[deg], scale[(deg + 2) % 7], scale[(deg + 4) % 7]) for deg in (0, 1, 3, 4, 5)}
+    bar = spq * (2 if rng.random() < 0.5 else 4)
+    vel = int(np.clip(np.mean([v for *_, v in melody]) - rng.uniform(10, 25), 25, 110))
+    bass_lo = prog.low  # the lowest octave the instrument (or the sampler's recordings) has
+    out: list[tuple[float, float, int, int]] = []
+    t = min(s for s, *_ in melody)
+    while t < clip_s:
+        sounding = [p % 12 for s, e, p, _ in melody if s < t + bar and e > t]
+        fit = {deg: sum(pc in chord for pc in sounding) + (0.5 if deg in (0, 3, 4) else 0.0) for deg, chord in triads.items()}
+        chord = triads[max(fit, key=lambda d: (fit[d], -d))]
+        root = bass_lo + (chord[0] - bass_lo) % 12
+        tones = sorted(root + 12 + (pc - chord[0]) % 12 for pc in chord)
+        if style == "oompah":
+            half = bar / 2
+            out.append((t, t + 0.8 * half, root, vel))
+            out += [(t + half, t + 0.8 * bar, p, max(20, vel - 8)) for p in tones]
+        else:  # arpeggio: each tone rings to the end of the bar
+            picks = [root, *tones]
+            step = bar / len(picks)
+            out += [(t + k * step, t + bar - 0.01, p, max(20, vel - 4 * (k % 2))) for k, p in enumerate(picks)]
+        t += bar
+    return [(s, min(e, clip_s + 0.5), p, v) for s, e, p, v in out if s < clip_s]
 
 
 def _roll(notes: list[tuple[float, float, int, int]], rng: np.random.Generator) -> list[tuple[float, float, int, int]]:

@@ -1,22 +1,28 @@
-"""Instrument pictures and the frames of a clip: a player-shaped silhouette holding a picture of
-the instrument, on a random background, moving a little from frame to frame.
+"""Instrument pictures and the frames of a clip, made to look like the frames of a real video.
 
-Picture sources, per instrument (a *group* is the unit split between train and val/test: the
-plain and coloured versions of one clipart drawing are one group):
+Picture sources form a registry (:data:`PICTURE_KINDS`); each kind has a name, a licence, a
+split unit (the *group*: what is dealt whole to train, val or test) and a way to make the
+instrument's picture (a *sprite*, RGBA). A class with photographs uses only photographs; the
+drawn kinds serve the classes no photo shows (cello and erhu in ``shared/datasets``):
 
-* Debian ``openclipart-svg`` (public domain), ``/usr/share/openclipart/svg/recreation/music``,
-  rendered with ``rsvg-convert``: cello, violin, flute, acoustic guitar, saxophone, trumpet,
-  xylophone drawings; the oboe drawing stands in for the clarinet (they look alike). The
-  electric guitars, trumpet mutes and drums are not used.
-* Debian ``fonts-noto-color-emoji`` (OFL-1.1), rendered with PIL at 109 px (the font's only
-  size): accordion, saxophone, trumpet, violin, flute. The guitar emoji is an electric guitar
-  and is not used for acoustic_guitar.
-* :mod:`avsep.train.build.shapes`: four procedural variants of every instrument (the only
-  source for erhu and tuba).
+* ``photo`` (:class:`PhotoKind`): photographs from ``avsep data build --photos DIR`` (any
+  ``<class>/<files>`` tree). A product shot on a white ground is cut out (the white that
+  touches the border becomes transparent); any other photo stays a rectangle. Split by file.
+* ``openclipart`` (public domain), Debian ``openclipart-svg``,
+  ``/usr/share/openclipart/svg/recreation/music``, rendered with ``rsvg-convert``: cello,
+  violin, flute, acoustic guitar, saxophone, trumpet, xylophone drawings; the oboe drawing
+  stands in for the clarinet. Split by drawing (plain and coloured versions together).
+* ``emoji``: Debian ``fonts-noto-color-emoji`` (OFL-1.1) at 109 px: accordion, saxophone,
+  trumpet, violin, flute.
+* ``procedural``: :mod:`avsep.train.build.shapes`, four variants of every instrument (the only
+  drawing of erhu and tuba).
 
-Distractors: the six ``people/silhouette_*`` figures of openclipart and procedural people,
-filled with clothing and skin colours; a scene also gets wall/floor clutter (frames, music
-stands) so the instrument is not the only object in view.
+A clip's frames (:class:`Scene`) are either a *tight crop* of a photo (a real box is tight
+around a player; the camera pans and zooms a little) or a *composite*: the sprite held by a
+player-shaped silhouette on a random background with bystanders and clutter. Every frame then
+goes through what a video does to a picture (:class:`Degradation`): focus and motion blur, low
+resolution, colour casts and chroma fringes, stage light, and JPEG or H.264-like block
+compression.
 """
 
 from __future__ import annotations
@@ -24,16 +30,18 @@ from __future__ import annotations
 import io
 import math
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from avsep.errors import AvsepError
 from avsep.train.build import shapes
 from avsep.train.build.instruments import InstrumentSpec
+from avsep.train.build.library import PictureFile, file_split
 from avsep.train.build.system import NOTO_EMOJI_SIZE, Toolchain
 
 FRAME_SIZE = 224
@@ -73,18 +81,13 @@ EMOJI: dict[str, str] = {
 }
 SILHOUETTES = [f"people/silhouette_{g}_{i}.svg" for g in ("male", "female") for i in (1, 2, 3)]
 
-LICENCES = {
-    "openclipart": "public domain (Open Clip Art Library, Debian package openclipart-svg)",
-    "emoji": "SIL Open Font License 1.1 (Noto Color Emoji, Debian package fonts-noto-color-emoji)",
-    "procedural": "drawn by avsep.train.build.shapes (same licence as avsep)",
-}
 
 
 @dataclass(frozen=True)
 class PictureSource:
-    key: str  # "openclipart:recreation/music/cello_ganson.svg", "emoji:U+1FA97", "procedural:erhu:2"
-    kind: str  # openclipart | emoji | procedural
-    ref: str  # svg path relative to the clipart dir | the emoji | the variant number
+    key: str  # "openclipart:recreation/music/cello_ganson.svg", "emoji:U+1FA97", "photo:kaggle-30/..."
+    kind: str  # a name in PICTURE_KINDS
+    ref: str  # what the kind needs to find it: an svg path, the emoji, a variant, a file path
 
 
 @dataclass(frozen=True)
@@ -97,27 +100,138 @@ class PictureGroup:
         return self.sources[0].kind
 
 
-def catalogue(instruments: list[str], tools: Toolchain) -> dict[str, list[PictureGroup]]:
-    """The picture groups available for each instrument on this machine."""
-    out: dict[str, list[PictureGroup]] = {}
-    for name in instruments:
-        groups: list[PictureGroup] = []
-        for files in CLIPART.get(name, []):
+class PictureKind:
+    """One source of instrument pictures. Subclasses register themselves in
+    :data:`PICTURE_KINDS` with :func:`register_picture_kind`."""
+
+    name: str = ""
+    licence: str = ""
+    split_unit: str = ""
+    #: a photograph (counted apart from drawings in the build's statistics)
+    photographic: bool = False
+
+    def groups(self, instrument: str, tools: Toolchain, photos: Sequence[PictureFile]) -> list[PictureGroup]:
+        """The split units this kind has for ``instrument`` on this machine."""
+        raise NotImplementedError
+
+    def sprite(self, src: PictureSource, instrument: str, tools: Toolchain) -> Image.Image:
+        """The picture, RGBA, cropped to its visible part."""
+        raise NotImplementedError
+
+    def split(self, groups: list[PictureGroup], seed: int, instrument: str) -> dict[str, list[PictureGroup]]:
+        return split_groups(groups, seed, instrument)
+
+
+PICTURE_KINDS: dict[str, PictureKind] = {}
+
+
+def register_picture_kind(cls: type[PictureKind]) -> type[PictureKind]:
+    PICTURE_KINDS[cls.name] = cls()
+    return cls
+
+
+@register_picture_kind
+class ClipartKind(PictureKind):
+    name = "openclipart"
+    licence = "public domain (Open Clip Art Library, Debian package openclipart-svg)"
+    split_unit = "drawing (its plain and coloured versions together)"
+
+    def groups(self, instrument, tools, photos):
+        out = []
+        for files in CLIPART.get(instrument, []):
             srcs = tuple(
-                PictureSource(f"openclipart:{f}", "openclipart", f) for f in files if (tools.openclipart_dir / f).is_file()
+                PictureSource(f"openclipart:{f}", self.name, f) for f in files if (tools.openclipart_dir / f).is_file()
             )
             if srcs:
-                groups.append(PictureGroup(srcs[0].key, srcs))
-        if name in EMOJI and _emoji_sprite(EMOJI[name], str(tools.emoji_font)) is not None:
-            ch = EMOJI[name]
-            src = PictureSource(f"emoji:U+{ord(ch):X}", "emoji", ch)
-            groups.append(PictureGroup(src.key, (src,)))
+                out.append(PictureGroup(srcs[0].key, srcs))
+        return out
+
+    def sprite(self, src, instrument, tools):
+        return _svg_sprite(str(tools.openclipart_dir / src.ref), tools.rsvg_convert)
+
+
+@register_picture_kind
+class EmojiKind(PictureKind):
+    name = "emoji"
+    licence = "SIL Open Font License 1.1 (Noto Color Emoji, Debian package fonts-noto-color-emoji)"
+    split_unit = "emoji"
+
+    def groups(self, instrument, tools, photos):
+        ch = EMOJI.get(instrument)
+        if ch is None or _emoji_sprite(ch, str(tools.emoji_font)) is None:
+            return []
+        src = PictureSource(f"emoji:U+{ord(ch):X}", self.name, ch)
+        return [PictureGroup(src.key, (src,))]
+
+    def sprite(self, src, instrument, tools):
+        img = _emoji_sprite(src.ref, str(tools.emoji_font))
+        if img is None:
+            raise AvsepError(f"the emoji font {tools.emoji_font} cannot draw {src.key}; reinstall fonts-noto-color-emoji")
+        return img
+
+
+@register_picture_kind
+class ProceduralKind(PictureKind):
+    name = "procedural"
+    licence = "drawn by avsep.train.build.shapes (same licence as avsep)"
+    split_unit = "variant"
+
+    def groups(self, instrument, tools, photos):
+        out = []
         for v in range(PROCEDURAL_VARIANTS):
-            src = PictureSource(f"procedural:{name}:{v}", "procedural", str(v))
-            groups.append(PictureGroup(src.key, (src,)))
+            src = PictureSource(f"procedural:{instrument}:{v}", self.name, str(v))
+            out.append(PictureGroup(src.key, (src,)))
+        return out
+
+    def sprite(self, src, instrument, tools):
+        return _procedural_sprite(instrument, int(src.ref))
+
+
+@register_picture_kind
+class PhotoKind(PictureKind):
+    name = "photo"
+    licence = "per file (the photo folder's MANIFEST.tsv or LICENCE)"
+    split_unit = "file"
+    photographic = True
+
+    def groups(self, instrument, tools, photos):
+        return [PictureGroup(f"photo:{p.rel}", (PictureSource(f"photo:{p.rel}", self.name, str(p.path)),)) for p in photos]
+
+    def sprite(self, src, instrument, tools):
+        return _photo_sprite(src.ref)
+
+    def split(self, groups, seed, instrument):
+        # by a hash of the file, as the audio files: the same photo is held out in every build
+        return file_split(groups, key=lambda g: g.id)
+
+
+#: the drawn kinds, used for a class without photographs
+DRAWN = ("openclipart", "emoji", "procedural")
+LICENCES = {k.name: k.licence for k in PICTURE_KINDS.values()}
+
+
+def catalogue(
+    instruments: list[str], tools: Toolchain, photos: dict[str, list[PictureFile]] | None = None
+) -> dict[str, list[PictureGroup]]:
+    """The picture groups of each instrument: its photographs if it has any, else drawings."""
+    photos = photos or {}
+    out: dict[str, list[PictureGroup]] = {}
+    for name in instruments:
+        kinds = ["photo"] if len(photos.get(name, [])) >= 3 else list(DRAWN)
+        groups = [g for k in kinds for g in PICTURE_KINDS[k].groups(name, tools, photos.get(name, []))]
         if len(groups) < 2:
             raise AvsepError(f"only {len(groups)} picture source for {name}; reinstall openclipart-svg")
         out[name] = groups
+    return out
+
+
+def split_catalogue(groups: list[PictureGroup], seed: int, name: str) -> dict[str, list[PictureGroup]]:
+    """Each kind's groups split its own way, then merged per split."""
+    out: dict[str, list[PictureGroup]] = {s: [] for s in ("train", "val", "test")}
+    for kind in dict.fromkeys(g.kind for g in groups):
+        parts = PICTURE_KINDS[kind].split([g for g in groups if g.kind == kind], seed, name)
+        for split, gs in parts.items():
+            out[split].extend(gs)
     return out
 
 
@@ -183,14 +297,7 @@ def _procedural_sprite(name: str, variant: int) -> Image.Image:
 
 
 def load_sprite(src: PictureSource, instrument: str, tools: Toolchain) -> Image.Image:
-    if src.kind == "openclipart":
-        return _svg_sprite(str(tools.openclipart_dir / src.ref), tools.rsvg_convert)
-    if src.kind == "emoji":
-        img = _emoji_sprite(src.ref, str(tools.emoji_font))
-        if img is None:
-            raise AvsepError(f"the emoji font {tools.emoji_font} cannot draw {src.key}; reinstall fonts-noto-color-emoji")
-        return img
-    return _procedural_sprite(instrument, int(src.ref))
+    return PICTURE_KINDS[src.kind].sprite(src, instrument, tools)
 
 
 def load_person(rng: np.random.Generator, tools: Toolchain) -> Image.Image:
@@ -301,8 +408,108 @@ def _scaled(img: Image.Image, long_side: float) -> Image.Image:
     return img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), Image.Resampling.LANCZOS)
 
 
+@lru_cache(maxsize=512)
+def _photo_sprite(path: str) -> Image.Image:
+    """A photograph as a sprite: a product shot's white ground, where it touches the border,
+    becomes transparent; any other photo is an opaque rectangle."""
+    try:
+        with Image.open(path) as im:
+            img = im.convert("RGB")
+    except (OSError, ValueError) as e:
+        raise AvsepError(f"{path}: cannot read this photo ({e}); remove it from the photo folder") from None
+    img.thumbnail((_SPRITE_MAX, _SPRITE_MAX), Image.Resampling.LANCZOS)
+    a = np.asarray(img).astype(np.int16)
+    white = (a.min(axis=2) > 225) & (np.ptp(a, axis=2) < 30)
+    border = np.concatenate([white[0], white[-1], white[:, 0], white[:, -1]])
+    if border.mean() < 0.85:
+        return img.convert("RGBA")
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(white)
+    outside = np.setdiff1d(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])), [0])
+    ground = np.isin(labels, outside)
+    alpha = ndimage.binary_opening(~ground, iterations=1)
+    if alpha.mean() < 0.05:  # nothing left but white: keep the whole photo
+        return img.convert("RGBA")
+    soft = ndimage.gaussian_filter(alpha.astype(np.float32), 0.7)
+    rgba = np.dstack([np.asarray(img), (np.clip(soft, 0, 1) * 255).astype(np.uint8)])
+    return _crop(Image.fromarray(rgba, "RGBA"))
+
+
+class Degradation:
+    """What a video camera and codec do to a picture, drawn once per clip (``rng``) and varied
+    a little per frame: focus or motion blur, a low capture resolution, a colour cast, chroma
+    fringes, stage light (a coloured spot and vignette), sensor grain, and block compression
+    (JPEG, or an H.264-like 4:2:0 chroma subsampling plus blocky quantisation)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.blur = rng.uniform(0.3, 1.6) if rng.random() < 0.4 else 0.0
+        self.motion = int(rng.integers(3, 9)) if rng.random() < 0.15 else 0
+        self.low_res = int(rng.integers(56, 160)) if rng.random() < 0.35 else 0
+        self.cast = rng.uniform(0.8, 1.2, 3) if rng.random() < 0.6 else np.ones(3)
+        self.fringe = int(rng.integers(1, 3)) if rng.random() < 0.25 else 0
+        self.stage = (
+            (rng.uniform(0.2, 0.8, 2), rng.uniform(0.3, 0.7), shapes.colour(rng) / 255.0) if rng.random() < 0.3 else None
+        )
+        self.brightness = rng.uniform(0.7, 1.25)
+        self.contrast = rng.uniform(0.8, 1.25)
+        self.grain = rng.uniform(0, 7)
+        self.quality = int(rng.integers(25, 92))
+        self.subsample = rng.random() < 0.5
+        self.recipe = {
+            "blur": round(self.blur, 2),
+            "motion_blur_px": self.motion,
+            "low_res_px": self.low_res,
+            "colour_cast": [round(float(c), 3) for c in self.cast],
+            "chroma_fringe_px": self.fringe,
+            "stage_light": self.stage is not None,
+            "jpeg_quality": self.quality,
+            "chroma_subsampling": self.subsample,
+        }
+
+    def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
+        size = img.size
+        if self.low_res:
+            img = img.resize((self.low_res, self.low_res), Image.Resampling.BILINEAR).resize(size, Image.Resampling.BICUBIC)
+        if self.blur:
+            img = img.filter(ImageFilter.GaussianBlur(self.blur * rng.uniform(0.8, 1.2)))
+        a = np.asarray(img).astype(np.float32)
+        if self.motion:
+            k = self.motion
+            a = sum(np.roll(a, i - k // 2, axis=1) for i in range(k)) / k
+        a = a * self.cast * self.brightness * rng.uniform(0.97, 1.03)
+        a = (a - a.mean()) * self.contrast + a.mean()
+        if self.stage is not None:
+            (cx, cy), radius, colour = self.stage
+            yy, xx = np.mgrid[0 : size[1], 0 : size[0]] / np.array(size[::-1]).reshape(2, 1, 1)[::-1]
+            r = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / radius
+            light = np.clip(1.25 - r, 0.25, 1.25)[..., None]
+            a = a * light * (0.6 + 0.6 * colour)
+        if self.fringe:
+            a[..., 0] = np.roll(a[..., 0], self.fringe, axis=1)
+            a[..., 2] = np.roll(a[..., 2], -self.fringe, axis=1)
+        if self.grain > 0.5:
+            a = a + rng.normal(0, self.grain, (size[1], size[0], 1))
+        img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB")
+        if self.subsample:  # the 4:2:0 chroma of a video stream
+            ycc = img.convert("YCbCr")
+            y, cb, cr = ycc.split()
+            half = (size[0] // 2, size[1] // 2)
+            cb, cr = (c.resize(half, Image.Resampling.BILINEAR).resize(size, Image.Resampling.BILINEAR) for c in (cb, cr))
+            img = Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=self.quality)
+        buf.seek(0)
+        return Image.open(buf).convert("RGB")
+
+
 class Scene:
-    """The fixed composition of one clip; :meth:`frame` adds per-frame motion and noise."""
+    """The fixed composition of one clip; :meth:`frame` adds per-frame motion and noise.
+
+    ``photo`` (a photograph's file) may make the clip a *tight crop*: the frame is the photo
+    itself, zoomed and panned a little (a real box is tight around its player); otherwise the
+    sprite is composited with a player, bystanders and clutter.
+    """
 
     def __init__(
         self,
@@ -310,10 +517,18 @@ class Scene:
         spec: InstrumentSpec,
         rng: np.random.Generator,
         tools: Toolchain,
+        photo: str | None = None,
+        tight_share: float = 0.5,
     ) -> None:
         self.rng = rng
         size = FRAME_SIZE + 2 * _MARGIN
         self.size = size
+        self.tight: Image.Image | None = None
+        self.degrade = Degradation(rng)
+        self.quality = 95  # the degradation compresses; the file keeps what it left
+        if photo is not None and rng.random() < tight_share:
+            self._tight(photo, rng)
+            return
         self.bg, self.bg_kind = background(rng, size)
         self.people: list[tuple[Image.Image, tuple[float, float], tuple[float, float, float]]] = []
         player = rng.random() < 0.88
@@ -329,13 +544,15 @@ class Scene:
         if player:
             body = _scaled(load_person(rng, tools), ph)
             self.people.append((body, (px - body.width / 2, py), self._motion(2.0)))
-        # the instrument: size relative to the player, on its anchor point
-        long_side = float(np.clip(spec.relative_size * ph * rng.uniform(0.8, 1.25), 55, 215))
+        # the instrument: size relative to the player, on its anchor point; a photo (an
+        # opaque rectangle, or a cut-out product shot) is shown larger, as a close-up
+        scale = (1.6, 2.6) if photo is not None else (0.8, 1.25)
+        long_side = float(np.clip(spec.relative_size * ph * rng.uniform(*scale), 55, 215))
         inst = _jitter_colours(sprite, rng)
         if rng.random() < 0.5:
             inst = inst.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         self.inst = _scaled(inst, long_side)
-        self.angle = rng.uniform(-30, 30)
+        self.angle = rng.uniform(-30, 30) if photo is None else rng.uniform(-10, 10)
         if player:
             ax, ay = spec.anchor
             cx = px + (ax * ph if rng.random() < 0.5 else -ax * ph) + rng.normal(0, 0.05) * ph
@@ -351,49 +568,62 @@ class Scene:
         self.rot_f = rng.uniform(0.1, 0.6)
         self.rot_ph = rng.uniform(0, 2 * math.pi)
         self.shake = rng.uniform(0, 2.5)
-        self.brightness = rng.uniform(0.8, 1.2)
-        self.contrast = rng.uniform(0.85, 1.15)
-        self.blur = rng.uniform(0.3, 1.2) if rng.random() < 0.3 else 0.0
-        self.grain = rng.uniform(0, 6)
-        self.quality = int(rng.integers(70, 96))
         self.recipe = {
+            "mode": "composite",
             "background": self.bg_kind,
             "player": bool(player),
             "bystander": len(self.people) - int(player) > 0,
             "instrument_px": round(long_side),
-            "jpeg_quality": self.quality,
+            "video": self.degrade.recipe,
         }
+
+    def _tight(self, photo: str, rng: np.random.Generator) -> None:
+        with Image.open(photo) as im:
+            img = _jitter_colours(im.convert("RGBA"), rng).convert("RGB")
+        if rng.random() < 0.5:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        self.tight = img
+        self.zoom = rng.uniform(0.7, 1.0)  # the share of the photo's short side in view
+        self.pan = self._motion(0.04)
+        self.zoom_motion = self._motion(0.03)
+        self.recipe = {"mode": "tight", "zoom": round(self.zoom, 3), "video": self.degrade.recipe}
 
     def _motion(self, amp: float) -> tuple[float, float, float]:
         return (self.rng.uniform(0, amp), self.rng.uniform(0.08, 0.5), self.rng.uniform(0, 2 * math.pi))
 
     def frame(self, t: float) -> Image.Image:
         """The frame at ``t`` seconds (the frame's randomness comes from the scene's rng)."""
+        img = self._tight_frame(t) if self.tight is not None else self._composite_frame(t)
+        return self.degrade(img, self.rng)
+
+    @staticmethod
+    def _off(m: tuple[float, float, float], t: float, phase: float = 0.0) -> tuple[float, float]:
+        a, f, ph = m
+        return a * math.sin(2 * math.pi * f * t + ph), 0.5 * a * math.sin(2 * math.pi * f * t + ph + phase)
+
+    def _tight_frame(self, t: float) -> Image.Image:
+        assert self.tight is not None
+        w, h = self.tight.size
+        side = min(w, h) * min(1.0, self.zoom + self._off(self.zoom_motion, t)[0])
+        dx, dy = self._off(self.pan, t, 0.9)
+        cx = float(np.clip(w / 2 + dx * w, side / 2, w - side / 2))
+        cy = float(np.clip(h / 2 + dy * h, side / 2, h - side / 2))
+        box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+        return self.tight.resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.LANCZOS, box=box)
+
+    def _composite_frame(self, t: float) -> Image.Image:
         rng = self.rng
         img = self.bg.copy()
-
-        def off(m: tuple[float, float, float], phase: float = 0.0) -> tuple[float, float]:
-            a, f, ph = m
-            return a * math.sin(2 * math.pi * f * t + ph), 0.5 * a * math.sin(2 * math.pi * f * t + ph + phase)
-
         for im, (x, y), m in self.people:
-            dx, dy = off(m, 1.3)
+            dx, dy = self._off(m, t, 1.3)
             img.paste(im, (int(round(x + dx)), int(round(y + dy))), im)
         ang = self.angle + self.rot_amp * math.sin(2 * math.pi * self.rot_f * t + self.rot_ph)
         inst = self.inst.rotate(ang, resample=Image.Resampling.BICUBIC, expand=True)
-        dx, dy = off(self.inst_motion, 0.7)
+        dx, dy = self._off(self.inst_motion, t, 0.7)
         cx, cy = self.inst_centre
         img.paste(inst, (int(round(cx + dx - inst.width / 2)), int(round(cy + dy - inst.height / 2))), inst)
         sx, sy = (rng.uniform(-1, 1, 2) * self.shake).round().astype(int)
-        img = img.crop((_MARGIN + sx, _MARGIN + sy, _MARGIN + sx + FRAME_SIZE, _MARGIN + sy + FRAME_SIZE))
-        if self.blur:
-            img = img.filter(ImageFilter.GaussianBlur(self.blur))
-        img = ImageEnhance.Brightness(img).enhance(self.brightness * rng.uniform(0.98, 1.02))
-        img = ImageEnhance.Contrast(img).enhance(self.contrast)
-        if self.grain > 0.5:
-            a = np.asarray(img).astype(np.float32) + rng.normal(0, self.grain, (FRAME_SIZE, FRAME_SIZE, 1))
-            img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB")
-        return img
+        return img.crop((_MARGIN + sx, _MARGIN + sy, _MARGIN + sx + FRAME_SIZE, _MARGIN + sy + FRAME_SIZE))
 
 
 def write_frames(scene: Scene, folder: Path, n_frames: int, fps: int) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from avsep.errors import AvsepError
+from avsep.train.extra import extra_missing
 
+#: install.sh --train installs the same list (tests/test_packaging.py compares them).
 APT_PACKAGES = (
     "fluidsynth",
     "fluid-soundfont-gm",
@@ -18,7 +21,10 @@ APT_PACKAGES = (
     "fonts-noto-color-emoji",
     "librsvg2-bin",
 )
-APT_LINE = "sudo apt-get install " + " ".join(APT_PACKAGES)
+APT_LINE = (
+    "sudo apt-get install --no-install-recommends " + " ".join(APT_PACKAGES)
+    + " (from a checkout: bash install.sh --train)"
+)
 
 
 @dataclass(frozen=True)
@@ -99,20 +105,14 @@ def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
 
 
 def check_python_packages() -> dict[str, str]:
-    """music21 and mido are imported late; report them missing the same way."""
+    """The versions of music21 and mido (for the recipe); missing ones name the training extra."""
     versions: dict[str, str] = {}
-    try:
-        import music21
-
-        versions["music21"] = str(music21.__version__)
-    except ImportError as e:
-        raise AvsepError(f"avsep data build needs music21 ({e}); install it: pip install music21") from e
-    try:
-        import mido
-
-        versions["mido"] = str(mido.version_info)
-    except ImportError as e:
-        raise AvsepError(f"avsep data build needs mido ({e}); install it: pip install mido") from e
+    for name, attribute in (("music21", "__version__"), ("mido", "version_info")):
+        try:
+            module = importlib.import_module(name)
+        except ImportError as e:
+            raise extra_missing("avsep data build", [name]) from e
+        versions[name] = str(getattr(module, attribute))
     return versions
 
 

@@ -1,0 +1,136 @@
+"""What the mask network is told about a box: the kinds of visual guide.
+
+The method's guide is the pooled last conv map of the frozen trunk (``features``): 512 or 1280
+numbers that describe the picture. It names the instrument only through what the mask network
+learned from its training pictures, so pictures unlike real frames (clipart) give a guide that
+does not transfer. The trunk's own ImageNet classifier was trained on real photographs and
+already names the instrument of a real frame; its posterior over the music classes
+(:mod:`avsep.models.imagenet_music`) is a guide that transfers by construction. Kinds:
+
+* ``features``: max over the frames and over space of the conv map, ``[C]`` (Sound of Pixels);
+* ``posterior``: the classifier's probabilities of the music classes, averaged over the
+  frames, plus the probability of "none of them" (so a picture with no instrument says so),
+  ``[M + 1]``;
+* ``both``: the two concatenated, ``[C + M + 1]``;
+* ``classes``: the same posterior gathered into avsep's 11 classes
+  (:data:`~avsep.models.imagenet_music.INSTRUMENT_CLASSES`: the ImageNet classes that picture
+  each instrument) and renormalised, ``[11]``: the classifier's answer to "which of our
+  instruments is this?". From pictures it is read from two views of each crop, the crop and
+  its centre enlarged, whichever sees more of our instruments (:func:`class_views`): a wide
+  box shows its player small;
+* ``label``: a one-hot of the true class. A network trained with true labels learns what each
+  instrument sounds like from a guide that is never wrong; on a video the label is unknown, so
+  it is given the ``classes`` vector of the box instead (the same 11 coordinates: a confident
+  frame is nearly the one-hot it was trained with). With true labels at evaluation time it is
+  the *oracle*: what a perfect guide would give.
+
+Every kind is a function of three per-frame quantities (:func:`combine`): the spatially
+max-pooled map, the music-class logits and the log-sum-exp of all 1000 logits, which is what
+the feature cache stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from avsep.errors import InputError
+from avsep.models.imagenet_music import MUSIC_INDICES
+
+GUIDES = ("features", "posterior", "both", "classes", "label")
+#: the classes a ``label`` guide can name: the MUSIC dataset's 11 (avsep's instruments)
+LABELS = (
+    "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
+    "saxophone", "trumpet", "tuba", "violin", "xylophone",
+)  # fmt: skip
+
+
+def check_guide(kind: str) -> str:
+    if kind not in GUIDES:
+        raise InputError(f"--guide must be one of {', '.join(GUIDES)}, got {kind!r}")
+    return kind
+
+
+def guide_dim(kind: str, feature_dim: int) -> int:
+    """The length of a guide vector of ``kind`` for a trunk with ``feature_dim`` channels."""
+    posterior = len(MUSIC_INDICES) + 1
+    return {
+        "features": feature_dim,
+        "posterior": posterior,
+        "both": feature_dim + posterior,
+        "classes": len(LABELS),
+        "label": len(LABELS),
+    }[check_guide(kind)]
+
+
+def picture_kind(kind: str) -> str:
+    """The kind computed from pictures for a network trained with ``kind`` (a label-trained
+    network reads the frames' ``classes`` vector, which has the label's coordinates)."""
+    return "classes" if kind == "label" else kind
+
+
+def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
+    """Per-frame probabilities ``[..., M + 1]``: the music classes, then everything else."""
+    p = torch.exp(music_logits.float() - logsumexp.float().unsqueeze(-1))
+    rest = (1.0 - p.sum(-1, keepdim=True)).clamp_min(0.0)
+    return torch.cat([p, rest], -1)
+
+
+def _class_map() -> torch.Tensor:
+    """``[M + 1, len(LABELS)]``: 1 where a posterior coordinate pictures a label."""
+    from avsep.models.imagenet_music import INSTRUMENT_CLASSES
+
+    where = {index: k for k, index in enumerate(MUSIC_INDICES)}
+    out = torch.zeros(len(MUSIC_INDICES) + 1, len(LABELS))
+    for j, label in enumerate(LABELS):
+        for index in INSTRUMENT_CLASSES[label]:
+            out[where[index], j] = 1.0
+    return out
+
+
+def class_posterior(post: torch.Tensor, floor: float = 1e-4) -> torch.Tensor:
+    """A music posterior ``[..., M + 1]`` gathered into avsep's classes ``[..., 11]``, summing
+    to 1 (a picture of no known instrument gives a near-uniform vector, not a confident one)."""
+    mass = post.float() @ _class_map() + floor
+    return mass / mass.sum(-1, keepdim=True)
+
+
+def class_views(
+    music_logits: torch.Tensor, logsumexp: torch.Tensor, zoom_logits: torch.Tensor, zoom_lse: torch.Tensor
+) -> torch.Tensor:
+    """The ``classes`` guide from two views of each frame (the crop and a closer one): each
+    frame takes the class posterior of the view that sees more of avsep's instruments (the
+    larger probability mass on their ImageNet classes), then the frames are averaged.
+    ``[B, F, M]`` logits and ``[B, F]`` log-sum-exps per view -> ``[B, 11]``."""
+    views = [posterior(music_logits, logsumexp), posterior(zoom_logits, zoom_lse)]
+    mass = torch.stack([(v.float() @ _class_map()).sum(-1) for v in views])  # [2, B, F]
+    best = torch.where((mass[1] > mass[0]).unsqueeze(-1), class_posterior(views[1]), class_posterior(views[0]))
+    mean = best.mean(dim=1)
+    return mean / mean.sum(-1, keepdim=True)
+
+
+def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
+    """The guide of a box from its frames: ``pooled [B, F, C]``, ``music_logits [B, F, M]``,
+    ``logsumexp [B, F]`` -> ``[B, D]``."""
+    if kind == "features":
+        return pooled.amax(dim=1)
+    post = posterior(music_logits, logsumexp).mean(dim=1)
+    if kind == "posterior":
+        return post
+    if kind == "both":
+        return torch.cat([pooled.amax(dim=1).float(), post], -1)
+    if kind == "classes":
+        return class_posterior(post)
+    raise InputError(f"a {kind!r} guide is not computed from pictures")
+
+
+def label_guide(labels: Sequence[str]) -> torch.Tensor:
+    """One-hot guides ``[len(labels), len(LABELS)]`` for the ``label`` (oracle) kind."""
+    unknown = [lab for lab in labels if lab not in LABELS]
+    if unknown:
+        raise InputError(f"no label guide for {', '.join(unknown)}; the classes are {', '.join(LABELS)}")
+    out = torch.zeros(len(labels), len(LABELS))
+    for i, lab in enumerate(labels):
+        out[i, LABELS.index(lab)] = 1.0
+    return out
