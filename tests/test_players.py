@@ -134,6 +134,21 @@ def test_linking_two_players_of_one_instrument_by_place():
     assert sorted([d.box[0] for d in t.hits.values()] for t in tracks) == [[0, 10], [100, 90]]
 
 
+def test_finding_and_linking_need_no_training_extra(monkeypatch):
+    """``avsep separate`` without boxes runs in the separation-only install: no scipy there."""
+    import sys
+
+    from avsep.detect import LABELS, FinderSettings, find_regions
+    from avsep.train.extra import TRAINING_MODULES
+
+    for name in [*TRAINING_MODULES, "scipy.ndimage", "scipy.optimize"]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
+    probs = np.zeros((len(LABELS), 6, 12), np.float32)
+    probs[0, 1:4, 1:5] = probs[1, 1:4, 5:9] = 0.9  # two families whose cells touch: split
+    assert len(find_regions(probs, FinderSettings())) == 2
+    test_linking_follows_the_instrument_not_the_place()
+
+
 def test_numbered_names():
     assert numbered(["violin", "flute", "violin"]) == ["violin1", "flute", "violin2"]
 
