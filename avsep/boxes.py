@@ -23,10 +23,13 @@ MAX_BOXES = 8
 
 @dataclass(frozen=True)
 class NamedBox:
-    """A box with the output name a boxes file gave it (None: the default ``sourceN``)."""
+    """A box with the output name a boxes file gave it (None: the default ``sourceN``), and
+    the time range in seconds it holds for (None: from the start / to the end)."""
 
     box: Box
     name: str | None = None
+    start: float | None = None
+    end: float | None = None
 
 
 def parse_box(text: str) -> Box:
@@ -72,7 +75,12 @@ def _short(v: object) -> str:
 
 
 def load_boxes_file(path: str | Path) -> list[NamedBox]:
-    """Boxes from JSON: ``[[x0,y0,x1,y1], ...]`` or ``[{"name": n, "box": [...]}, ...]``."""
+    """Boxes from JSON: ``[[x0,y0,x1,y1], ...]`` or ``[{"name": n, "box": [...]}, ...]``.
+
+    Named entries may carry ``"start"``/``"end"`` (seconds): several entries with one name are
+    then one source whose box changes over time (:class:`avsep.players.TimedBoxes`). An object
+    with a ``"boxes"`` list (what ``avsep info --json`` prints) is read as that list.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -84,11 +92,17 @@ def load_boxes_file(path: str | Path) -> list[NamedBox]:
         raise InputError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
     except (ValueError, RecursionError):  # integers of > 4300 digits, absurd nesting
         raise InputError(f"{path}: not a usable boxes file; write [[x0, y0, x1, y1], ...]") from None
+    if isinstance(data, dict) and isinstance(data.get("boxes"), list):
+        data = data["boxes"]
     if not isinstance(data, list) or not data:
-        raise InputError(f"{path}: expected a non-empty JSON list of boxes")
+        raise InputError(
+            f"{path}: expected a non-empty JSON list of boxes (or an object with a \"boxes\" list, "
+            "as 'avsep info --json' writes)"
+        )
     boxes = []
     for i, item in enumerate(data):
         label = f"{i + 1} in {path}"
+        start = end = None
         if isinstance(item, dict):
             if "box" not in item:
                 raise InputError(f"box {label}: object without a 'box' key")
@@ -96,13 +110,25 @@ def load_boxes_file(path: str | Path) -> list[NamedBox]:
             if name is not None and not isinstance(name, str):
                 raise InputError(f"box {label}: 'name' must be a string")
             raw = item["box"]
+            start, end = (_seconds(item.get(key), key, label) for key in ("start", "end"))
         else:
             name, raw = None, item
         if not isinstance(raw, list):
             raise InputError(f"box {label}: expected a list [x0, y0, x1, y1]")
-        boxes.append(NamedBox(_to_box(raw, label), name))
-    check_count(len(boxes))
+        boxes.append(NamedBox(_to_box(raw, label), name, start, end))
+    timed = any(b.start is not None or b.end is not None for b in boxes)
+    # Timed entries of one source share a name: the limit is on sources, checked when grouped.
+    check_count(len({b.name for b in boxes}) if timed else len(boxes))
     return boxes
+
+
+def _seconds(value: object, key: str, label: str) -> float | None:
+    """A ``start``/``end`` value: absent, or a finite number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+        raise InputError(f"box {label}: '{key}' must be a time in seconds, got {_short(value)}")
+    return float(value)
 
 
 def boxes_from_options(boxes: Sequence[str] | None, boxes_file: str | Path | None) -> list[NamedBox] | None:

@@ -85,6 +85,22 @@ class Windower:
             index += 1
 
 
+def window_spans(num_samples: int, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> list[tuple[int, int]]:
+    """``(start, valid)`` of every window :class:`Windower` cuts ``num_samples`` into, without
+    the audio: what a pass over the picture needs to look at the same frames the separation
+    will (:meth:`Window.frame_times`)."""
+    hop = hop_for(overlap, window)
+    spans = []
+    start = 0
+    while num_samples - start >= window:
+        spans.append((start, window))
+        start += hop
+    while not spans or num_samples - start > window - hop:
+        spans.append((start, max(0, min(num_samples - start, window))))
+        start += hop
+    return spans
+
+
 def blend_weights(window: int, hop: int) -> np.ndarray:
     """Per-sample weight of one window: raised-cosine ramps over the overlap, strictly > 0."""
     w = np.ones(window, dtype=np.float64)

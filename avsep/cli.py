@@ -9,6 +9,7 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
@@ -26,7 +27,8 @@ from avsep.options import DEFAULT_MASK, Mask
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
-    from avsep.boxes import Box
+    from avsep.io.media import MediaInfo
+    from avsep.players import BoxPlan
     from avsep.progress import SeparationProgress
     from avsep.separate import SeparationStream, Separator
 
@@ -42,6 +44,14 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Build training data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+
+
+#: Options several commands share, declared once.
+SourcesOption = Annotated[
+    Optional[int],
+    typer.Option(help="With no boxes: keep the N clearest players found (default: all found), or N strips.", show_default=False),
+]
+VideoArgument = Annotated[Path, typer.Argument(help="A video file.", readable=False)]
 
 
 class SampleFormat(str, Enum):
@@ -166,17 +176,22 @@ def separate(
             "--boxes",
             "-b",
             help="One box per instrument, x0,y0,x1,y1 in pixels of the displayed video frame "
-            "(top-left origin, after rotation). Several may follow one --boxes.",
+            "(top-left origin, after rotation). Several may follow one --boxes. 'auto' (the "
+            "default) finds the players; 'strips' cuts the frame into --sources vertical strips.",
             show_default=False,
         ),
     ] = None,
     boxes_file: Annotated[
         Optional[Path],
         # "\[": the help is rich markup, where [x0,...] would be read as a style tag and vanish.
-        typer.Option(help=r'JSON: a list of boxes, or of {"name": ..., "box": \[x0,y0,x1,y1]}.', readable=False),
+        typer.Option(
+            help=r'JSON: a list of boxes, or of {"name": ..., "box": \[x0,y0,x1,y1]} with optional '
+            r'"start"/"end" seconds (several entries of one name: a box that changes over time).',
+            readable=False,
+        ),
     ] = None,
     names: Annotated[Optional[list[str]], typer.Option("--names", help="Output name per box; several may follow one --names.")] = None,
-    sources: Annotated[int, typer.Option(help="With no boxes: split the frame into N vertical strips.")] = 2,
+    sources: SourcesOption = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder, or - for a WAV on stdout.")] = "separated",
     output_template: Annotated[str, typer.Option(help="Output path under --out; fields {stem} {name} {index} {ext}.")] = "{stem}/{name}.{ext}",
     source: Annotated[Optional[int], typer.Option(help="With -o -: which box (1-based) goes to stdout.")] = None,
@@ -228,9 +243,10 @@ class _SeparateJob:
 
     videos: list[Path]
     problems: list[tuple[Path, str]]
-    boxes: list[Box] | None
+    plan: BoxPlan | None  # boxes given on the command line (None: auto or strips)
+    strips: bool  # --boxes strips: the old default, no player finding
     names: list[str] | None
-    sources: int
+    sources: int | None
     out_dir: Path | None  # None: stdout
     template: str
     source: int | None
@@ -251,7 +267,7 @@ class _SeparateJob:
         boxes: list[str] | None,
         boxes_file: Path | None,
         names: list[str] | None,
-        sources: int,
+        sources: int | None,
         out: str,
         template: str,
         source: int | None,
@@ -266,17 +282,19 @@ class _SeparateJob:
         debug: bool,
     ) -> _SeparateJob:
         """Check everything that does not need a video, so mistakes fail before the model loads."""
-        from avsep.boxes import boxes_from_options, check_count
+        from avsep.boxes import check_count
 
-        named = boxes_from_options(boxes, boxes_file)
-        parsed = [nb.box for nb in named] if named else None
-        if named and not names and all(nb.name for nb in named):
-            names = [nb.name for nb in named]
-        if sources < 1:
+        if sources is not None and sources < 1:
             raise InputError(f"--sources {sources}: give at least 1")
-        count = len(parsed) if parsed else sources
-        check_count(count)
-        output_names(count, names, residual)
+        plan, strips = _box_options(boxes, boxes_file)
+        if plan is not None and not names:
+            names = plan.names
+        if plan is None and not strips and sources is None and names:
+            sources = len(names)  # --names violin flute: two players
+        count = len(plan.sources) if plan is not None else (2 if strips and sources is None else sources)
+        if count is not None:
+            check_count(count)
+            output_names(count, names, residual)
         if sample_rate is not None and not 1000 <= sample_rate <= 384000:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
         if skip_existing and overwrite:
@@ -289,35 +307,59 @@ class _SeparateJob:
             if residual:
                 raise InputError("-o - writes a single source; --residual needs an output folder")
             source = 1 if source is None and count == 1 else source
-            if source is None or not 1 <= source <= count:
-                raise InputError(f"-o - needs --source N with N between 1 and {count}")
+            if source is None or source < 1 or (count is not None and source > count):
+                raise InputError(f"-o - needs --source N with N between 1 and {count or 'the number of sources'}")
         elif source is not None:
             raise InputError("--source only applies with -o - (stdout)")
         return cls(
-            videos, problems, parsed, names, sources, None if to_stdout else Path(out), template,
+            videos, problems, plan, strips, names, sources, None if to_stdout else Path(out), template,
             source, fmt, sample_rate, residual, skip_existing, overwrite, audio_stream,
             video_stream, quiet, debug,
         )
 
-    def plan(self, video: Path) -> tuple[list[Box] | None, list[Path]]:
-        """Boxes (a sidecar overrides the command line) and output paths for one video."""
+    def box_plan(
+        self, separator: Separator, video: Path, progress: SeparationProgress
+    ) -> tuple[BoxPlan | str, MediaInfo | None, list[str]]:
+        """This video's boxes (its sidecar, the command line's, ``"strips"``, or the players found
+        in it, announced as a ready ``--boxes`` line), the probe result if it took one, and the
+        output names: a sidecar's own, else ``--names``, else the boxes' names (the class
+        guesses in automatic mode), else ``sourceN``."""
         from avsep.boxes import load_boxes_file, sidecar_for
+        from avsep.players import TimedBoxes
 
-        boxes, names = self.boxes, self.names
         sidecar = sidecar_for(video)
         if sidecar.is_file():
-            named = load_boxes_file(sidecar)
-            boxes = [nb.box for nb in named]
-            names = [nb.name for nb in named] if all(nb.name for nb in named) else None
-        labels = output_names(len(boxes) if boxes else self.sources, names, self.residual)
+            plan = TimedBoxes.from_named(load_boxes_file(sidecar), str(sidecar))
+            return plan, None, output_names(len(plan.sources), plan.names, self.residual)
+        if self.plan is not None:
+            return self.plan, None, output_names(len(self.plan.sources), self.names, self.residual)
+        if self.strips:
+            return "strips", None, output_names(self.sources or 2, self.names, self.residual)
+        from avsep.io.media import probe
+        from avsep.separate import check_separable
+
+        media = probe(video, audio_stream=self.audio_stream, video_stream=self.video_stream)
+        check_separable(media)  # before the search: a file without sound fails at once
+        progress.set_windows(0, f"{video.name}: finding players")
+        plan = separator.find_players(
+            video, sources=self.sources, video_stream=self.video_stream, media=media, on_frame=progress.window
+        )
+        names = self.names or plan.names
+        if self.source is not None and self.source > len(plan.sources):
+            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {video}")
+        announce_plan(video, plan, names, self.quiet)
+        return plan, media, output_names(len(plan.sources), names, self.residual)
+
+    def paths(self, video: Path, labels: list[str]) -> list[Path]:
+        """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
-            return boxes, []
+            return []
         paths = [render_template(self.template, self.out_dir, video, n, i + 1) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
             raise InputError(
                 f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
             )
-        return boxes, paths
+        return paths
 
     def run(self, separator: Separator) -> int:
         """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
@@ -354,7 +396,8 @@ class _SeparateJob:
     def _one(
         self, separator: Separator, video: Path, progress: SeparationProgress, claimed: dict[Path, Path]
     ) -> _Outcome:
-        boxes, paths = self.plan(video)
+        plan, media, labels = self.box_plan(separator, video, progress)
+        paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
             raise InputError(
@@ -370,11 +413,11 @@ class _SeparateJob:
                 + ("" if self.skip_existing else " or --skip-existing to skip this video")
             )
         stream = separator.stream_file(
-            video, boxes, sources=self.sources, sample_rate=self.sample_rate,
+            video, plan, sources=self.sources, sample_rate=self.sample_rate,
             residual=self.residual, audio_stream=self.audio_stream, video_stream=self.video_stream,
-            on_window=progress.window,
+            on_window=progress.window, media=media,
         )
-        progress.set_windows(stream.num_windows)
+        progress.set_windows(stream.num_windows, video.name)
         if self.out_dir is None:
             from avsep.io.wav import write_wav_stdout
 
@@ -400,6 +443,45 @@ class _SeparateJob:
                     writer.write(row)
 
 
+def _box_options(boxes: list[str] | None, boxes_file: Path | None) -> tuple[BoxPlan | None, bool]:
+    """``--boxes``/``--boxes-file`` as a plan (None: find the players), and whether ``--boxes
+    strips`` asked for the old equal strips instead."""
+    from avsep.boxes import boxes_from_options
+    from avsep.players import TimedBoxes
+
+    words = [b.strip().lower() for b in boxes or []]
+    if words and words[0] in ("auto", "strips"):
+        if len(words) > 1 or boxes_file:
+            raise InputError(f"--boxes {words[0]} stands alone; give it without other boxes or --boxes-file")
+        return None, words[0] == "strips"
+    named = boxes_from_options(boxes, boxes_file)
+    if not named:
+        return None, False
+    return TimedBoxes.from_named(named, str(boxes_file) if boxes_file else "--boxes"), False
+
+
+def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bool) -> None:
+    """Say which boxes automatic mode used: a ``warning:`` line when it fell back to strips
+    (shown even with ``-q``), else the players found, with class guess and confidence, and a
+    ``--boxes ... --names ...`` line ready to paste (or to edit) for the next run."""
+    import warnings
+
+    from avsep.separate import AutoBoxesWarning
+
+    if plan.note:
+        warnings.warn(f"{video}: {plan.note}", AutoBoxesWarning, stacklevel=2)
+        return
+    if quiet:
+        return
+    found = ", ".join(f"{s.label} {s.confidence:.2f}" for s in plan.sources)
+    err.print(
+        f"{escape(str(video))}: found {len(plan.sources)} player(s): {escape(found)}"
+        + (" (the boxes follow them; 'avsep info VIDEO --json' lists every box)" if plan.moves() else ""),
+        soft_wrap=True,
+    )
+    err.print(f"  {plan.boxes_line(names)}", soft_wrap=True, markup=False)
+
+
 def _summary(outcomes: list[_Outcome]) -> None:
     from rich.table import Table
 
@@ -420,63 +502,154 @@ def _summary(outcomes: list[_Outcome]) -> None:
 
 @app.command(cls=GreedyCommand)
 def info(
-    video: Annotated[Path, typer.Argument(help="A video file.", readable=False)],
-    boxes: Annotated[Optional[list[str]], typer.Option("--boxes", "-b", help="Boxes to draw, x0,y0,x1,y1 in displayed-frame pixels.")] = None,
+    video: VideoArgument,
+    boxes: Annotated[
+        Optional[list[str]],
+        typer.Option("--boxes", "-b", help="Boxes to draw, x0,y0,x1,y1 in displayed-frame pixels; 'auto' (default) finds the players, 'strips' shows --sources strips."),
+    ] = None,
     boxes_file: Annotated[Optional[Path], typer.Option(help="JSON boxes file to draw.", readable=False)] = None,
-    sources: Annotated[int, typer.Option(help="With no boxes: show N vertical strips.")] = 2,
+    sources: SourcesOption = None,
     preview: Annotated[Optional[Path], typer.Option(help="Write a PNG of a frame with the boxes drawn.")] = None,
     time: Annotated[Optional[float], typer.Option(help="Time (s) of the preview frame (default: the middle).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the boxes as JSON (--boxes-file reads it back).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Print a video's streams, duration and size; draw boxes on a frame to check them."""
+    """Print a video's streams, duration and size, and the boxes separate would use (found
+    automatically unless given); draw them on a frame to check them."""
     with one_line_errors(debug):
-        _info(video, boxes, boxes_file, sources, preview, time)
+        _info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
 
 
 def _info(
-    video: Path, boxes: list[str] | None, boxes_file: Path | None, sources: int,
-    preview: Path | None, time: float | None,
+    video: Path, boxes: list[str] | None, boxes_file: Path | None, sources: int | None,
+    preview: Path | None, time: float | None, json_out: bool, quiet: bool,
 ) -> None:
+    import json
+
     from rich.table import Table
 
-    from avsep.boxes import boxes_from_options, validate_boxes
     from avsep.io.media import probe
 
-    named = boxes_from_options(boxes, boxes_file)
+    if sources is not None and sources < 1:
+        raise InputError(f"--sources {sources}: give at least 1")
+    given, strips = _box_options(boxes, boxes_file)
     media = probe(video)
     out = Console(highlight=False)
-    out.print(
-        f"[bold]{escape(str(media.path))}[/]  {media.format}, {media.duration:.2f} s, "
-        f"{media.size_bytes / 1e6:.2f} MB ({media.size_bytes} bytes)",
-        soft_wrap=True,
-    )
-    table = Table("stream", "codec", "details")
-    for i, v in enumerate(media.videos):
-        rot = f", rotated {v.rotation}°" if v.rotation else ""
-        table.add_row(f"video {i}", v.codec, f"{v.width}x{v.height} (displayed), {v.fps:.3g} fps{rot}")
-    for i, a in enumerate(media.audios):
-        table.add_row(f"audio {i}", a.codec, f"{a.sample_rate} Hz, {a.channels} ch")
-    out.print(table)
+    if not json_out:
+        out.print(
+            f"[bold]{escape(str(media.path))}[/]  {media.format}, {media.duration:.2f} s, "
+            f"{media.size_bytes / 1e6:.2f} MB ({media.size_bytes} bytes)",
+            soft_wrap=True,
+        )
+        table = Table("stream", "codec", "details")
+        for i, v in enumerate(media.videos):
+            rot = f", rotated {v.rotation}°" if v.rotation else ""
+            table.add_row(f"video {i}", v.codec, f"{v.width}x{v.height} (displayed), {v.fps:.3g} fps{rot}")
+        for i, a in enumerate(media.audios):
+            table.add_row(f"audio {i}", a.codec, f"{a.sample_rate} Hz, {a.channels} ch")
+        out.print(table)
     if media.video is None:
         if preview:
             raise InputError(f"{video}: no video stream to preview")
+        if json_out:
+            typer.echo(json.dumps({"video": str(media.path), "duration": media.duration, "boxes": []}, indent=2))
         return
-    w, h = media.video.width, media.video.height
-    if named:
-        parsed = [nb.box for nb in named]
+    plan = _plan_for_info(video, media, given, strips, sources, quiet)
+    if json_out:
+        w, h = media.video.width, media.video.height
+        report = {"video": str(media.path), "width": w, "height": h, "duration": round(media.duration, 3), **plan.to_json()}
+        typer.echo(json.dumps(report, indent=2))
     else:
-        from avsep.separate import strip_boxes
-
-        parsed = strip_boxes(w, h, sources)
-    parsed = validate_boxes(parsed, w, h)
-    for i, b in enumerate(parsed):
-        out.print(f"box {i + 1}: {b[0]},{b[1]},{b[2]},{b[3]}")
+        for i, s in enumerate(plan.sources):
+            guess = f"  {s.label} {s.confidence:.2f}" if s.label else ""
+            out.print(f"box {i + 1}: {s.box[0]},{s.box[1]},{s.box[2]},{s.box[3]}{escape(guess)}", soft_wrap=True)
+        announce_plan(video, plan, None, quiet=True)  # a fallback's warning only
+        if plan.method == "auto":
+            out.print(plan.boxes_line(plan.names), soft_wrap=True, markup=False)
     if preview:
         from avsep.preview import draw_preview
 
         at = media.duration / 2 if time is None else time
-        draw_preview(video, parsed, at, preview)
-        out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
+        labels = [s.label or s.name or "" for s in plan.sources]
+        draw_preview(video, plan.boxes_at(at), at, preview, labels)
+        if not json_out:
+            out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
+
+
+def _plan_for_info(
+    video: Path, media: MediaInfo, given: BoxPlan | None, strips: bool, sources: int | None, quiet: bool
+) -> BoxPlan:
+    """The boxes ``avsep separate`` would use on ``video`` (sidecars aside)."""
+    from avsep.players import strips_plan
+
+    w, h = media.video.width, media.video.height
+    if given is not None:
+        return given.validated(w, h)
+    if strips:
+        return strips_plan(w, h, sources or 2)
+    from avsep.detect import default_finder
+    from avsep.players import find_players
+
+    return _finding_players(
+        video, quiet, lambda report: find_players(video, default_finder(), sources=sources, media=media, on_frame=report)
+    )
+
+
+def _finding_players(video: Path, quiet: bool, find: Callable[[Callable[[int, int], None]], BoxPlan]) -> BoxPlan:
+    """``find(report)`` under a progress bar on stderr (``report(done, total)`` moves it)."""
+    from avsep.progress import make_progress
+
+    with make_progress(not quiet, err, transient=True) as bar:
+        task = bar.add_task(f"{video.name}: finding players", total=None)
+        return find(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@app.command(cls=GreedyCommand)
+def locate(
+    video: VideoArgument,
+    boxes: Annotated[
+        Optional[list[str]],
+        typer.Option("--boxes", "-b", help="One box per source, x0,y0,x1,y1; 'auto' (default) finds the players, 'strips' uses --sources strips."),
+    ] = None,
+    boxes_file: Annotated[Optional[Path], typer.Option(help="JSON boxes file (as for separate).", readable=False)] = None,
+    names: Annotated[Optional[list[str]], typer.Option("--names", help="Picture name per source; several may follow one --names.")] = None,
+    sources: SourcesOption = None,
+    time: Annotated[Optional[float], typer.Option(help="Time (s) of the frame (default: the middle).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")] = Path("located"),
+    model: Annotated[Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Write one picture per source: a frame with a heat map of where that source's guide (what
+    steers its separation) matches the picture, so you see which region each output belongs to."""
+    with one_line_errors(debug):
+        from avsep.io.media import probe
+        from avsep.locate import locate as draw_heat_maps
+        from avsep.separate import Separator
+
+        if sources is not None and sources < 1:
+            raise InputError(f"--sources {sources}: give at least 1")
+        given, strips = _box_options(boxes, boxes_file)
+        media = probe(video)
+        if media.video is None:
+            raise InputError(f"{video}: no video stream, so there is nothing to locate")
+        if given is None and not strips and sources is None and names:
+            sources = len(names)
+        separator = Separator(model, device=device)
+        if given is not None or strips:
+            plan = _plan_for_info(video, media, given, strips, sources, quiet)
+        else:
+            plan = _finding_players(
+                video, quiet, lambda report: separator.find_players(video, sources=sources, media=media, on_frame=report)
+            )
+            announce_plan(video, plan, names or plan.names, quiet)
+        labels = output_names(len(plan.sources), names or plan.names, residual=False)
+        at = media.duration / 2 if time is None else time
+        folder = out / video.stem
+        for path in draw_heat_maps(video, plan, separator.trunk, at, folder, labels, separator.device):
+            typer.echo(str(path))
 
 
 @app.command()

@@ -79,10 +79,12 @@ class SeparationProgress:
             self.progress.remove_task(self.windows)
         self.windows = self.progress.add_task(f"{path.name}", total=None, visible=False)
 
-    def set_windows(self, total: int) -> None:
-        """The current file's window count, known once it is probed."""
+    def set_windows(self, total: int, description: str | None = None) -> None:
+        """The current file's window count, known once it is probed, and what the bar counts:
+        finding the players first (``total`` 0: set by the first callback), then separating."""
         if self.windows is not None:
-            self.progress.update(self.windows, total=total, visible=True)
+            extra = {} if description is None else {"description": description}
+            self.progress.update(self.windows, total=total or None, completed=0, visible=True, **extra)
 
     def window(self, done: int, total: int) -> None:
         """Progress callback for :meth:`avsep.separate.Separator.stream_file`."""

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,7 +34,11 @@ from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.serialize import Checkpoint, load_checkpoint
 from avsep.models.guide import picture_kind
 from avsep.models.visual import build_trunk
+from avsep.players import BoxPlan, strips_plan
 from avsep.weights import resolve_model
+
+if TYPE_CHECKING:
+    from avsep.detect import PlayerFinder
 
 Box = tuple[int, int, int, int]
 
@@ -48,6 +53,21 @@ TRUNK_CROPS_CPU = 8
 
 class SilentAudioWarning(UserWarning):
     """The input's audio is silent, so every separated output is silent too."""
+
+
+class AutoBoxesWarning(UserWarning):
+    """No boxes were given and the players could not be found: the frame was cut into strips."""
+
+
+def check_separable(info: MediaInfo) -> None:
+    """A file needs sound to separate and a picture to tell the sources apart."""
+    if info.audio is None:
+        raise InputError(f"{info.path}: no audio stream, so nothing to separate; give a video with sound")
+    if info.video is None:
+        raise InputError(
+            f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
+            "so give the video rather than its soundtrack"
+        )
 
 
 def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
@@ -80,6 +100,8 @@ class SeparationStream:
     num_windows: int
     residual: bool
     blocks: Iterator[np.ndarray] = field(repr=False)
+    #: Where each source's box is over time (names and class guesses in automatic mode).
+    plan: BoxPlan | None = None
 
 
 class Separator:
@@ -122,6 +144,7 @@ class Separator:
         self.binary = mask == "binary"
         self.overlap = overlap
         self.batch_size = batch_size
+        self._finder: PlayerFinder | None | bool = None  # built on first use; False: impossible
 
     # -- building blocks --------------------------------------------------------------------
 
@@ -157,6 +180,69 @@ class Separator:
         if residual:
             out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()
+
+    # -- automatic boxes --------------------------------------------------------------------
+
+    def player_finder(self) -> PlayerFinder | None:
+        """The finder behind automatic boxes (:mod:`avsep.detect`), built once: this model's own
+        trunk when it carries an ImageNet classifier, else the shipped EfficientNet-Lite0
+        (a resnet18 without its ImageNet file has none). None if neither can classify."""
+        if self._finder is None:
+            from avsep.detect import PlayerFinder, can_find_players, default_finder
+
+            finder = PlayerFinder(self.trunk) if can_find_players(self.trunk) else default_finder()
+            finder.trunk.to(self.device)
+            self._finder = finder if can_find_players(finder.trunk) else False
+        return self._finder or None
+
+    def find_players(
+        self,
+        path: str | Path,
+        *,
+        sources: int | None = None,
+        video_stream: int | None = None,
+        media: MediaInfo | None = None,
+        on_frame: Callable[[int, int], None] | None = None,
+    ) -> BoxPlan:
+        """Automatic boxes for ``path`` (see :func:`avsep.players.find_players`); vertical strips
+        with a :attr:`~avsep.players.BoxPlan.note` when the players cannot be found."""
+        from avsep.players import find_players
+
+        info = media or probe(path, video_stream=video_stream)
+        if info.video is None:
+            raise InputError(f"{info.path}: no video stream, so there are no players to find")
+        finder = self.player_finder()
+        if finder is None:
+            plan = strips_plan(info.video.width, info.video.height, sources or 2)
+            plan.note = (
+                f"the visual trunk has no ImageNet classifier to find players with; "
+                f"using {len(plan.sources)} vertical strips instead (give --boxes to place them)"
+            )
+            return plan
+        return find_players(
+            path, finder, sources=sources, overlap=self.overlap, video_stream=video_stream, media=info, on_frame=on_frame
+        )
+
+    def _box_plan(
+        self, path: str | Path, boxes: Sequence[Box] | BoxPlan | str | None, sources: int | None,
+        info: MediaInfo, video_stream: int | None,
+    ) -> BoxPlan:
+        """Boxes as given (checked against the frame), strips, or found ("auto" / None)."""
+        width, height = info.video.width, info.video.height
+        if isinstance(boxes, BoxPlan):
+            return boxes.validated(width, height)
+        if isinstance(boxes, str) and boxes not in ("auto", "strips"):
+            raise InputError(f"boxes={boxes!r}: give boxes, 'auto' or 'strips'")
+        if boxes == "strips":
+            return strips_plan(width, height, 2 if sources is None else sources)
+        if boxes is None or boxes == "auto":
+            plan = self.find_players(path, sources=sources, video_stream=video_stream, media=info)
+            if plan.note:
+                warnings.warn(f"{info.path}: {plan.note}", AutoBoxesWarning, stacklevel=4)
+            return plan
+        from avsep.boxes import validate_boxes
+
+        return BoxPlan.fixed(validate_boxes(boxes, width, height))
 
     # -- arrays -----------------------------------------------------------------------------
 
@@ -202,36 +288,30 @@ class Separator:
     def stream_file(
         self,
         path: str | Path,
-        boxes: Sequence[Box] | None = None,
+        boxes: Sequence[Box] | BoxPlan | str | None = None,
         *,
-        sources: int = 2,
+        sources: int | None = None,
         sample_rate: int | None = None,
         residual: bool = False,
         audio_stream: int | None = None,
         video_stream: int | None = None,
         on_window: Callable[[int, int], None] | None = None,
+        media: MediaInfo | None = None,
     ) -> SeparationStream:
         """Open ``path`` and return the separation as a stream of output blocks.
 
-        ``boxes`` are ``(x0, y0, x1, y1)`` in pixels of the displayed frame; ``None`` splits the
-        frame into ``sources`` vertical strips. ``sample_rate`` ``None`` keeps the input's rate.
-        ``on_window(done, total)`` is called after each window (progress bars).
+        ``boxes`` are ``(x0, y0, x1, y1)`` in pixels of the displayed frame, or a
+        :class:`~avsep.players.BoxPlan` (boxes that change over time); ``None`` or ``"auto"``
+        finds the players (:meth:`find_players`; ``sources`` fixes their number), falling back to
+        vertical strips with an :class:`AutoBoxesWarning`; ``"strips"`` cuts the frame into
+        ``sources`` (default 2) vertical strips. ``sample_rate`` ``None`` keeps the input's rate.
+        ``on_window(done, total)`` is called after each window (progress bars). ``media``: the
+        file's :func:`~avsep.io.media.probe` result when the caller has it (probed with the same
+        stream choices), so the file is probed once.
         """
-        info = probe(path, audio_stream=audio_stream, video_stream=video_stream)
-        if info.audio is None:
-            raise InputError(f"{info.path}: no audio stream, so nothing to separate; give a video with sound")
-        if info.video is None:
-            raise InputError(
-                f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
-                "so give the video rather than its soundtrack"
-            )
-        from avsep.boxes import validate_boxes
-
-        boxes = (
-            strip_boxes(info.video.width, info.video.height, sources)
-            if not boxes
-            else validate_boxes(boxes, info.video.width, info.video.height)
-        )
+        info = media or probe(path, audio_stream=audio_stream, video_stream=video_stream)
+        check_separable(info)
+        plan = self._box_plan(path, boxes, sources, info, video_stream)
         out_rate = sample_rate or info.audio.sample_rate
         windower = Windower(self.overlap)
         total = _num_windows(info.duration, windower)
@@ -248,17 +328,16 @@ class Separator:
             audio = measured(stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info))
             with FrameReader(path, video_stream=video_stream, media=info) as reader:
 
+                def window_crops(w: Window) -> np.ndarray:
+                    """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
+                    shown = reader.frames_and_times_at(w.frame_times())
+                    return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
+
                 def visual_for(wins: list[Window]) -> torch.Tensor:
-                    crops = np.stack(
-                        [
-                            np.stack([crop_boxes(f, boxes) for f in reader.frames_at(w.frame_times())], 1)
-                            for w in wins
-                        ]
-                    )  # [B, S, F, 224, 224, 3]
-                    return self.guide(crops)
+                    return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
 
                 rows = self._run_windows(
-                    windower(audio), visual_for, len(boxes), residual, on_window, total
+                    windower(audio), visual_for, len(plan.sources), residual, on_window, total
                 )
                 yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
             if loudest < SILENCE_PEAK:
@@ -268,9 +347,11 @@ class Separator:
                     stacklevel=2,
                 )
 
-        return SeparationStream(info, list(boxes), out_rate, total, residual, blocks())
+        return SeparationStream(info, plan.boxes, out_rate, total, residual, blocks(), plan)
 
-    def separate_file(self, path: str | Path, boxes: Sequence[Box] | None = None, **kwargs) -> SeparationResult:
+    def separate_file(
+        self, path: str | Path, boxes: Sequence[Box] | BoxPlan | str | None = None, **kwargs
+    ) -> SeparationResult:
         """Separate a whole file into memory (use :meth:`stream_file` for long videos)."""
         stream = self.stream_file(path, boxes, **kwargs)
         parts = list(stream.blocks)

@@ -21,19 +21,49 @@ import torch
 from typer.testing import CliRunner, Result
 
 from avsep.cli import app
+from avsep.detect import PlayerFinder
 
 #: The small clip most tests use: 3 s, 64x48 at 10 fps, 44.1 kHz mono.
 SMALL = {"duration": 3.0, "width": 64, "height": 48}
 
 
+#: Colours the stand-in trunk "recognises" as instruments (ImageNet index), so tests can make
+#: videos whose players the finder sees: violin green, flute yellow, cello magenta. The default
+#: fixture panels (red, blue) are none of them: nothing to find there.
+INSTRUMENT_COLOURS = {(0, 255, 0): 889, (255, 255, 0): 558, (255, 0, 255): 486}
+GREEN, YELLOW, MAGENTA = INSTRUMENT_COLOURS
+
+
 class ColourTrunk(torch.nn.Module):
-    """Visual trunk stand-in: each crop's mean RGB (0..1), tiled to the 512 features of resnet18."""
+    """Visual trunk stand-in: each crop's mean RGB (0..1), tiled to the 512 features of resnet18.
+
+    For finding players it also has an "ImageNet classifier" per 32-pixel cell
+    (:meth:`dense_logits`): a cell whose mean colour is one of :data:`INSTRUMENT_COLOURS` gets
+    that instrument's class, any other cell class 0 (a fish).
+    """
+
+    pretrained = True
 
     def guide(self, frames: torch.Tensor, kind: str = "features") -> torch.Tensor:
         """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]`` (a features guide)."""
         assert kind == "features"
         colour = frames.float().mean(dim=(1, 2, 3)) / 255.0
         return colour.repeat(1, 171)[:, :512]
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[N, 3, H, W]`` -> ``[N, 512, H/32, W/32]``: each cell's mean colour, tiled."""
+        cells = torch.nn.functional.avg_pool2d(images.float(), 32) / 255.0
+        return cells.repeat(1, 171, 1, 1)[:, :512]
+
+    def dense_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[N, 3, H, W]`` -> ``[N, 1000, H/32, W/32]`` logits from each cell's colour."""
+        cells = torch.nn.functional.avg_pool2d(images.float(), 32)
+        logits = torch.zeros(cells.shape[0], 1000, *cells.shape[2:])
+        logits[:, 0] = 10.0
+        for colour, index in INSTRUMENT_COLOURS.items():
+            near = (cells - torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1)).abs().amax(1) < 40
+            logits[:, index] += 20.0 * near
+        return logits
 
 
 #: One torch thread: on a small shared CI machine, torch's default of one thread per core
@@ -45,6 +75,7 @@ SINGLE_THREAD = {"OMP_NUM_THREADS": "1"}
 def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The tiny default model with :class:`ColourTrunk` instead of a random resnet18, on one thread."""
     monkeypatch.setattr("avsep.separate.build_trunk", lambda name, weights=None: ColourTrunk())
+    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(ColourTrunk()))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield tiny_model

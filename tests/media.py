@@ -147,6 +147,7 @@ def make_video(
     audio_start: float = 0.0,
     faststart: bool = False,
     live: bool = False,
+    cuts: Sequence[tuple[float, Sequence[tuple[int, int, int]]]] = (),
 ) -> Path:
     """Write a synthetic clip; the container follows the suffix (.mp4/.mkv/.webm/.mov/.avi).
 
@@ -158,7 +159,8 @@ def make_video(
     audio track). ``faststart`` puts the mp4/mov index first, as web videos do; such a file
     cut short still opens, with the missing end undecodable. ``live`` (mkv/webm) writes through
     a non-seekable sink, like a recorder that never finalised: no duration, no cues. webm audio
-    is Opus, so its sample rate is forced to 48 kHz.
+    is Opus, so its sample rate is forced to 48 kHz. ``cuts`` are ``(time, panels)`` pairs: from
+    ``time`` on the picture shows those panels instead (a camera cut; the sound goes on).
 
     PyAV's AAC encoder does not write an edit list, so AAC audio decodes with 1024 priming
     samples (~23 ms at 44.1 kHz) of near-silence in front; compare sounds with that slack.
@@ -240,7 +242,8 @@ def make_video(
         for k, t in enumerate(frame_times):
             if astream is not None:
                 push_audio(t - audio_start)
-            img = panel_frame(width, height, panels, k if marker else None)
+            shown = next((p for at, p in sorted(cuts, reverse=True) if t >= at), panels)
+            img = panel_frame(width, height, shown, k if marker else None)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(img, turns)), format="rgb24")
             frame.pts = int(round(t / time_base))
             frame.time_base = time_base

@@ -21,7 +21,7 @@ from PIL import Image
 from avsep.io.audio import load_audio
 from avsep.models.serialize import load_checkpoint
 from avsep.preview import COLOURS
-from tests.cli_support import SMALL, cli, cli_process, error_line, fast_model, wavs  # noqa: F401
+from tests.cli_support import GREEN, SMALL, YELLOW, cli, cli_process, error_line, fast_model, wavs  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -211,7 +211,8 @@ def test_sidecar_overrides_command_line_boxes(shared_video, tmp_path):
 
 
 def test_quiet_prints_nothing(shared_video, tmp_path):
-    video = shared_video("clip.mp4", **SMALL)
+    """Not even the boxes found (the players are found: no fallback warning either)."""
+    video = shared_video("players.mp4", panels=(GREEN, YELLOW), **SMALL)
     result = cli("separate", video, video.parent / "missing.mp4", "-o", tmp_path, "-q", code=2)
     assert result.stderr.splitlines() == [error_line(result)]
     assert len(wavs(tmp_path)) == 2
@@ -295,7 +296,7 @@ def test_models_without_any(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
     """``avsep separate ... -o - --source 1 | python -c "read the WAV from stdin"``, real pipes
-    and the real (random) resnet18 trunk; its UntrainedTrunkWarning must be one clean line."""
+    and the real (random) resnet18 trunk; its UntrainedTrunkWarning and the fallback to strips must be one clean line each."""
     video = shared_video("clip.mp4", **SMALL)
     producer = cli_process("separate", video, "-o", "-", "--source", "1", "-q",
                            env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
@@ -311,5 +312,8 @@ def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
     assert producer.wait(timeout=60) == 0, stderr
     rate, frames = map(int, consumer.stdout.split())
     assert rate == 44100 and abs(frames - 3 * 44100) < 0.1 * 44100
-    (line,) = stderr.splitlines()
-    assert line.startswith("warning: resnet18 trunk has random weights")
+    # Two clean lines: the random trunk, and (no boxes; red and blue panels hold no player)
+    # the fallback to strips, which -q does not hide.
+    trunk, fallback = sorted(stderr.splitlines(), key=lambda line: "strips" in line)
+    assert trunk.startswith("warning: resnet18 trunk has random weights")
+    assert fallback == f"warning: {video}: found no instrument it is sure of; using 2 vertical strips instead (give --boxes to place them)"

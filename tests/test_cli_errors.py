@@ -20,7 +20,7 @@ import torch
 from typer.testing import CliRunner
 
 from avsep.cli import app
-from tests.cli_support import SINGLE_THREAD, SMALL, cli, cli_command, cli_process, error_line, fast_model, wavs  # noqa: F401
+from tests.cli_support import GREEN, SINGLE_THREAD, SMALL, YELLOW, cli, cli_command, cli_process, error_line, fast_model, wavs  # noqa: F401
 from tests.media import make_tone_wav, truncated_copy
 
 pytestmark = pytest.mark.usefixtures("fast_model")
@@ -143,7 +143,7 @@ def test_half_second_video_is_padded_and_works(shared_video, tmp_path):
 
 
 def test_silent_audio_gives_silent_files_and_a_warning(shared_video, tmp_path):
-    video = shared_video("mute.mp4", tones=(), **SMALL)
+    video = shared_video("mute.mp4", tones=(), panels=(GREEN, YELLOW), **SMALL)  # players found
     result = cli("separate", video, "-o", tmp_path, "-q")
     assert result.stderr.splitlines() == [
         f"warning: {video}: the audio is silent, so the separated files are silent too"
@@ -229,7 +229,7 @@ def test_box_partly_outside_is_clipped(shared_video, tmp_path):
         (["--overlap", "0.95"], "--overlap must be between 0 and 0.9"),
         (["--sample-rate", "10"], "use a rate between 1000 and 384000 Hz"),
         (["--sources", "0"], "--sources 0: give at least 1"),
-        (["--names", "a", "b", "c"], "--names gives 3 names for 2 boxes"),
+        (["--names", "a", "b", "c", "--sources", "2"], "--names gives 3 names for 2 boxes"),
         (["--names", "a", "a"], "output names must differ"),
         (["--names", "../up", "b"], "is not usable as a file name"),
         (["--output-template", "{stem}/{nope}.wav"], "unknown field 'nope'"),

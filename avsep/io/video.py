@@ -73,9 +73,16 @@ class FrameReader:
         frame, times before the start the first. Repeated or close times reuse decoding, and
         requests are served in time order whatever order they come in.
         """
-        result: list[np.ndarray | None] = [None] * len(times)
+        return [frame for frame, _ in self.frames_and_times_at(times)]
+
+    def frames_and_times_at(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]]:
+        """:meth:`frames_at`, each frame with the time it is shown from (its timestamp on the
+        avsep timeline): at or after the time asked for, or before it past the end. Boxes that
+        change at a given time apply to the frames *shown* from then on, which is this time."""
+        result: list[tuple[np.ndarray, float] | None] = [None] * len(times)
         for i in sorted(range(len(times)), key=lambda k: times[k]):
-            result[i] = self._frame_at(max(0.0, float(times[i])))
+            frame = self._frame_at(max(0.0, float(times[i])))
+            result[i] = (frame, self._held_time)
         return result  # type: ignore[return-value]
 
     def close(self) -> None:

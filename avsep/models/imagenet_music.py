@@ -59,3 +59,26 @@ INSTRUMENT_CLASSES: dict[str, tuple[int, ...]] = {
     "violin": (889,),
     "xylophone": (642,),
 }
+
+#: The player finder's other instruments (:mod:`avsep.detect`): music classes that are not one
+#: of avsep's instruments, by the name the finder reports (a banjo or a piano is still a player
+#: to find, even if avsep's model was not trained on it). Ocarina (684) and panpipe (699) are
+#: not among them: the finder's thresholds were calibrated without them.
+OTHER_INSTRUMENTS: dict[str, tuple[int, ...]] = {
+    "banjo": (420,),
+    "bassoon": (432,),
+    "chimes": (494,),  # chime, bell, gong
+    "drum": (541, 822),  # drum; steel drum
+    "electric_guitar": (546,),
+    "gong": (577,),
+    "piano": (579, 881),  # grand piano; upright piano
+    "harmonica": (593,),
+    "harp": (594,),
+    "maraca": (641,),
+    "organ": (687,),  # pipe organ
+    "trombone": (875,),
+}
+
+#: Every instrument name the finder knows -> its ImageNet indices (avsep's classes first). Each
+#: index belongs to one name, so a class activation map's winning index names one instrument.
+INSTRUMENTS: dict[str, tuple[int, ...]] = {**INSTRUMENT_CLASSES, **OTHER_INSTRUMENTS}

@@ -159,6 +159,18 @@ class VisualTrunk(nn.Module):
         """ImageNet-1k logits ``[N, 1000]`` (same input rules as :meth:`features`)."""
         return self._forward_head(self._forward_features(self._prepare(images)))
 
+    def dense_logits(self, images: Tensor) -> Tensor:
+        """ImageNet-1k logits at every cell of the last conv map, ``[N, 1000, h, w]``.
+
+        These are class activation maps: both trunks end in global average pooling and one
+        linear layer, so applying that layer per cell instead of after pooling gives maps whose
+        spatial mean is exactly :meth:`classify`. Any input size works (cells are 32 pixels),
+        which is how :mod:`avsep.detect` finds the instruments in a whole video frame.
+        """
+        fmap = self._forward_features(self._prepare(images))
+        head = self._classifier()
+        return torch.einsum("nchw,kc->nkhw", fmap, head.weight) + head.bias.view(1, -1, 1, 1)
+
     def _prepare(self, images: Tensor) -> Tensor:
         if images.dtype == torch.uint8:
             return self.normalize(images)
@@ -215,6 +227,9 @@ class VisualTrunk(nn.Module):
     def _forward_head(self, fmap: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _classifier(self) -> nn.Linear:  # pragma: no cover - abstract
+        raise NotImplementedError
+
 
 def centre_zoom(images: Tensor, share: float = 0.6) -> Tensor:
     """The central ``share`` of each image (a square), resized back to the full size."""
@@ -242,6 +257,9 @@ class _ResNet18Trunk(VisualTrunk):
     def _forward_head(self, fmap: Tensor) -> Tensor:
         return self.net.fc(torch.flatten(self.net.avgpool(fmap), 1))
 
+    def _classifier(self) -> nn.Linear:
+        return self.net.fc
+
 
 class _EfficientNetLite0Trunk(VisualTrunk):
     def __init__(self) -> None:
@@ -257,6 +275,9 @@ class _EfficientNetLite0Trunk(VisualTrunk):
 
     def _forward_head(self, fmap: Tensor) -> Tensor:
         return self.net.forward_head(fmap)
+
+    def _classifier(self) -> nn.Linear:
+        return self.net.classifier
 
 
 # -- EfficientNet-Lite0 key mapping --------------------------------------------------------

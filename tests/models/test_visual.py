@@ -223,3 +223,14 @@ def test_efficientnet_lite0_recognises_the_instrument(clip: Path | None, effnet:
     k = 3 if clip.parent.name == "cello" else 1
     hits = int((logits.topk(k, dim=-1).indices == target).any(-1).sum())
     assert hits >= 3, f"{clip}: class {target} in top-{k} for only {hits}/5 frames; top-1 {logits.argmax(-1).tolist()}"
+
+
+def test_dense_logits_are_class_activation_maps(effnet: VisualTrunk, resnet: VisualTrunk) -> None:
+    """Per-cell ImageNet logits (what avsep.detect reads) average to the classifier's logits,
+    for a frame of any size (here 96 x 160: 3 x 5 cells)."""
+    x = _frames(2, 3, 96, 160)
+    for trunk in (effnet, resnet):
+        with torch.inference_mode():
+            dense = trunk.dense_logits(x)
+            assert dense.shape == (2, 1000, 3, 5)
+            torch.testing.assert_close(dense.mean(dim=(2, 3)), trunk.classify(x), atol=1e-4, rtol=1e-4)

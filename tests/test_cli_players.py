@@ -1,0 +1,132 @@
+"""The command line of automatic boxes and boxes over time: ``separate`` without boxes,
+``--boxes auto|strips``, timed ``--boxes-file``, ``info --json/--preview``, and ``locate``.
+
+Videos are coloured panels; the finder runs on the stand-in classifier (green = violin,
+yellow = flute, magenta = cello; red and blue are nothing), and the tiny random model separates.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from avsep import Separator
+from avsep.preview import COLOURS
+from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, cli, error_line, fast_model, wavs  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_model")
+
+RED = (255, 0, 0)
+CLIP = {"duration": 12.0, "width": 96, "height": 48, "fps": 4}
+
+
+def test_no_boxes_finds_the_players_names_the_outputs_and_prints_the_boxes(shared_video, tmp_path):
+    video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    result = cli("separate", video, "-o", tmp_path)
+    assert sorted(wavs(tmp_path)) == [f"{video.stem}/flute.wav", f"{video.stem}/violin.wav"]
+    assert f"{video}: found 2 player(s): violin 1.00, flute 1.00" in result.stderr
+    assert "  --boxes 0,0,32,48 32,0,64,48 --names violin flute" in result.stderr.splitlines()
+
+
+def test_boxes_auto_and_names_and_numbering(shared_video, tmp_path):
+    video = shared_video("violins.mp4", panels=(GREEN, RED, GREEN), duration=3.0, width=96, height=48)
+    cli("separate", video, "--boxes", "auto", "-o", tmp_path / "a")
+    assert sorted(wavs(tmp_path / "a")) == [f"{video.stem}/violin1.wav", f"{video.stem}/violin2.wav"]
+    cli("separate", video, "--names", "first", "second", "-o", tmp_path / "b")
+    assert sorted(wavs(tmp_path / "b")) == [f"{video.stem}/first.wav", f"{video.stem}/second.wav"]
+
+
+def test_boxes_strips_is_the_old_default(shared_video, tmp_path):
+    video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    result = cli("separate", video, "--boxes", "strips", "--sources", "3", "-o", tmp_path)
+    assert sorted(wavs(tmp_path)) == [f"{video.stem}/source{i}.wav" for i in (1, 2, 3)]
+    assert "found" not in result.stderr
+
+
+def test_not_confident_falls_back_to_strips_in_one_line(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)  # red and blue panels: no instrument
+    result = cli("separate", video, "-o", tmp_path, "-q")
+    assert result.stderr.splitlines() == [
+        f"warning: {video}: found no instrument it is sure of; using 2 vertical strips instead "
+        "(give --boxes to place them)"
+    ]
+    assert sorted(wavs(tmp_path)) == [f"{video.stem}/source1.wav", f"{video.stem}/source2.wav"]
+
+
+def test_sources_more_than_found_falls_back(shared_video, tmp_path):
+    video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    result = cli("separate", video, "--sources", "3", "-o", tmp_path)
+    assert "found 2 player(s) but --sources asks for 3; using 3 vertical strips" in result.stderr
+    assert len(wavs(tmp_path)) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--boxes", "auto", "0,0,10,10"], "--boxes auto stands alone"),
+        (["-o", "-", "--source", "3"], "--source 3: only 2 source(s) were found"),
+    ],
+)
+def test_auto_option_errors(shared_video, tmp_path, args, message):
+    video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    assert message in error_line(cli("separate", video, *args, code=2))
+
+
+def test_timed_boxes_file_follows_the_players(shared_video, tmp_path, monkeypatch):
+    """The players swap places at 6 s; a boxes file with time ranges keeps each output on its
+    player: every guide crop of 'violin' is green, every one of 'flute' yellow."""
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    left, right = [0, 0, 48, 48], [48, 0, 96, 48]
+    spec = tmp_path / "boxes.json"
+    spec.write_text(json.dumps([
+        {"name": "violin", "box": left, "end": 6.0}, {"name": "violin", "box": right, "start": 6.0},
+        {"name": "flute", "box": right, "end": 6.0}, {"name": "flute", "box": left, "start": 6.0},
+    ]))
+    crops: list[np.ndarray] = []
+    guide = Separator.guide
+    monkeypatch.setattr(Separator, "guide", lambda self, c: crops.append(c) or guide(self, c))
+    cli("separate", video, "--boxes-file", spec, "-o", tmp_path / "out")
+    assert sorted(wavs(tmp_path / "out")) == [f"{video.stem}/flute.wav", f"{video.stem}/violin.wav"]
+    colours = np.concatenate(crops).mean(axis=(3, 4))  # [windows, sources, frames, 3]
+    np.testing.assert_allclose(colours[:, 0], np.broadcast_to(GREEN, colours[:, 0].shape), atol=30)
+    np.testing.assert_allclose(colours[:, 1], np.broadcast_to(YELLOW, colours[:, 1].shape), atol=30)
+
+
+def test_info_json_round_trips_into_separate(shared_video, tmp_path):
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    report = json.loads(cli("info", video, "--json").stdout)
+    assert report["method"] == "auto" and sorted(s["class"] for s in report["sources"]) == ["flute", "violin"]
+    assert {(b["name"], tuple(b["box"])) for b in report["boxes"]} == {
+        ("violin", (0, 0, 48, 48)), ("violin", (48, 0, 96, 48)), ("flute", (0, 0, 48, 48)), ("flute", (48, 0, 96, 48)),
+    }
+    spec = tmp_path / "found.json"
+    spec.write_text(json.dumps(report))
+    cli("separate", video, "--boxes-file", spec, "-o", tmp_path / "out")
+    assert sorted(wavs(tmp_path / "out")) == [f"{video.stem}/flute.wav", f"{video.stem}/violin.wav"]
+
+
+def test_info_prints_and_draws_what_it_found(shared_video, tmp_path):
+    video = shared_video("trio.mp4", panels=(GREEN, RED, YELLOW), duration=3.0, width=96, height=48)
+    png = tmp_path / "boxes.png"
+    text = cli("info", video, "--preview", png).stdout
+    # Each player's box reaches the middle of the red panel between them.
+    assert "box 1: 0,0,48,48  violin 1.00" in text and "box 2: 48,0,96,48  flute 1.00" in text
+    assert "--boxes 0,0,48,48 48,0,96,48 --names violin flute" in text
+    image = np.asarray(Image.open(png).convert("RGB"))
+    for (x0, y0, _, y1), colour in zip([(0, 0, 48, 48), (48, 0, 96, 48)], COLOURS):
+        expected = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert tuple(image[(y0 + y1) // 2, x0 + 1]) == expected
+
+
+def test_locate_writes_a_heat_map_per_source(shared_video, tmp_path):
+    """Each source's picture is brightest on its own panel (the guide is its crop's colour)."""
+    video = shared_video("trio.mp4", panels=(GREEN, MAGENTA, YELLOW), duration=3.0, width=96, height=48)
+    out = cli("locate", video, "-o", tmp_path).stdout.split()
+    assert [p.split("/")[-1] for p in out] == ["violin.png", "cello.png", "flute.png"]
+    for k, path in enumerate(out):
+        heat = np.asarray(Image.open(path).convert("L"), np.float32)
+        thirds = [heat[10:40, 32 * j + 4 : 32 * j + 28].mean() for j in range(3)]
+        assert int(np.argmax(thirds)) == k, (path, thirds)

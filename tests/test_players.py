@@ -1,0 +1,261 @@
+"""Boxes over time (avsep.players): boxes files with time ranges, linking detections into sources,
+and automatic boxes on videos whose players move, swap places at a cut, or leave the shot.
+
+The videos are coloured panels (tests/media.py) and the finder runs on the stand-in classifier
+of tests/cli_support.py (green = violin, yellow = flute, magenta = cello), so every expected box
+follows from the fixture's parameters.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from avsep import Separator
+from avsep.boxes import NamedBox, load_boxes_file
+from avsep.chunking import Windower
+from avsep.detect import Detection, PlayerFinder
+from avsep.errors import InputError
+from avsep.players import (
+    MIN_SHARE,
+    BoxPlan,
+    Keyframe,
+    TimedBoxes,
+    TrackedBoxes,
+    find_players,
+    guide_frame_times,
+    link_tracks,
+    numbered,
+    thumbnail,
+)
+from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk, fast_model  # noqa: F401
+
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+#: 12 s at 4 fps, 96 x 48: long enough for 3 model windows, small enough to encode at once.
+CLIP = {"duration": 12.0, "width": 96, "height": 48, "fps": 4}
+
+
+@pytest.fixture
+def finder() -> PlayerFinder:
+    return PlayerFinder(ColourTrunk())
+
+
+def colour_of(crop: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(round(v / 255)) * 255 for v in crop.reshape(-1, 3).mean(0))
+
+
+# -- boxes files with time ranges ------------------------------------------------------------
+
+
+def test_timed_entries_group_into_sources_by_name():
+    plan = TimedBoxes.from_named([
+        NamedBox((0, 0, 10, 10), "violin", None, 5.0),
+        NamedBox((20, 0, 30, 10), "flute"),
+        NamedBox((10, 0, 20, 10), "violin", 5.0, 8.0),
+    ])
+    assert plan.names == ["violin", "flute"]
+    assert plan.boxes_at(1.0) == [(0, 0, 10, 10), (20, 0, 30, 10)]
+    assert plan.boxes_at(6.0) == [(10, 0, 20, 10), (20, 0, 30, 10)]
+    assert plan.boxes_at(99.0)[0] == (10, 0, 20, 10)  # after the last span: its box holds
+    assert [e for e in plan.segments() if e["name"] == "violin"] == [
+        {"name": "violin", "box": [0, 0, 10, 10], "end": 5.0},
+        {"name": "violin", "box": [10, 0, 20, 10], "start": 5.0, "end": 8.0},
+    ]
+
+
+def test_entries_without_times_stay_fixed_boxes():
+    plan = TimedBoxes.from_named([NamedBox((0, 0, 10, 10)), NamedBox((10, 0, 20, 10))])
+    assert type(plan) is BoxPlan and plan.boxes_at(3.0) == [(0, 0, 10, 10), (10, 0, 20, 10)]
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([NamedBox((0, 0, 1, 1), None, 0.0, 1.0)], 'need a "name"'),
+        ([NamedBox((0, 0, 1, 1), "a", 2.0, 1.0)], "end 1.0 is not after start 2.0"),
+        ([NamedBox((0, 0, 1, 1), "a", 0.0, 2.0), NamedBox((0, 0, 1, 1), "a", 1.0, 3.0)], "must not overlap"),
+        ([NamedBox((0, 0, 1, 1), "a"), NamedBox((0, 0, 1, 1), "a", 1.0, 3.0)], "already has a box"),
+    ],
+)
+def test_timed_entry_errors(entries, message):
+    with pytest.raises(InputError, match=message):
+        TimedBoxes.from_named(entries, "b.json")
+
+
+def test_boxes_file_reads_times_and_info_json(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"method": "auto", "boxes": [{"name": "v", "box": [0, 0, 5, 5], "start": 1, "end": 2.5}]}))
+    assert load_boxes_file(path) == [NamedBox((0, 0, 5, 5), "v", 1.0, 2.5)]
+    path.write_text(json.dumps([{"name": "v", "box": [0, 0, 5, 5], "start": "soon"}]))
+    with pytest.raises(InputError, match="'start' must be a time in seconds"):
+        load_boxes_file(path)
+
+
+# -- the frames looked at --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.25, 0.9])
+def test_guide_frame_times_are_the_separations(overlap):
+    seconds = 20.3
+    audio = np.zeros(int(round(seconds * 11025)), np.float32)
+    wanted = sorted({t for w in Windower(overlap)([audio]) for t in w.frame_times()})
+    assert guide_frame_times(seconds, overlap) == wanted
+
+
+def test_thumbnail_tells_a_cut_from_a_still_frame():
+    from tests.media import panel_frame
+
+    a, b = panel_frame(96, 48, [GREEN, YELLOW]), panel_frame(96, 48, [YELLOW, GREEN])
+    assert np.abs(thumbnail(a) - thumbnail(a.copy())).mean() == 0
+    assert np.abs(thumbnail(a) - thumbnail(b)).mean() > 0.2
+
+
+# -- linking ---------------------------------------------------------------------------------
+
+
+def det(label: str, x0: int, score: float = 0.9) -> Detection:
+    return Detection((x0, 0, x0 + 40, 40), label, score, (x0, 0, x0 + 40, 40))
+
+
+def test_linking_follows_the_instrument_not_the_place():
+    """A cut swaps violin and flute: each track keeps its instrument."""
+    keys = [Keyframe(0.0, [det("violin", 0), det("flute", 100)]), Keyframe(6.0, [det("flute", 0), det("violin", 100)])]
+    tracks = link_tracks(keys, 140, 40)
+    assert sorted((t.label(), [d.box[0] for d in t.hits.values()]) for t in tracks) == [
+        ("flute", [100, 0]), ("violin", [0, 100]),
+    ]
+
+
+def test_linking_two_players_of_one_instrument_by_place():
+    keys = [Keyframe(0.0, [det("violin", 0), det("violin", 100)]), Keyframe(6.0, [det("violin", 90), det("violin", 10)])]
+    tracks = link_tracks(keys, 140, 40)
+    assert sorted([d.box[0] for d in t.hits.values()] for t in tracks) == [[0, 10], [100, 90]]
+
+
+def test_finding_and_linking_need_no_training_extra(monkeypatch):
+    """``avsep separate`` without boxes runs in the separation-only install: no scipy there."""
+    import sys
+
+    from avsep.detect import LABELS, FinderSettings, find_regions
+    from avsep.train.extra import TRAINING_MODULES
+
+    for name in [*TRAINING_MODULES, "scipy.ndimage", "scipy.optimize"]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
+    probs = np.zeros((len(LABELS), 6, 12), np.float32)
+    probs[0, 1:4, 1:5] = probs[1, 1:4, 5:9] = 0.9  # two families whose cells touch: split
+    assert len(find_regions(probs, FinderSettings())) == 2
+    test_linking_follows_the_instrument_not_the_place()
+
+
+def test_numbered_names():
+    assert numbered(["violin", "flute", "violin"]) == ["violin1", "flute", "violin2"]
+
+
+# -- automatic boxes on videos ---------------------------------------------------------------
+
+
+def test_players_swap_places_at_a_cut(shared_video, finder):
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    plan = find_players(video, finder)
+    assert isinstance(plan, TrackedBoxes) and plan.note is None
+    assert plan.names == ["violin", "flute"] or plan.names == ["flute", "violin"]
+    violin = plan.names.index("violin")
+    left, right = (0, 0, 48, 48), (48, 0, 96, 48)
+    assert plan.boxes_at(1.0)[violin] == left and plan.boxes_at(10.0)[violin] == right
+    assert plan.boxes_at(1.0)[1 - violin] == right and plan.boxes_at(10.0)[1 - violin] == left
+    assert len(plan.times) == 2  # one detection per shot: still pictures reuse it
+    assert plan.moves()
+
+
+def test_a_player_who_leaves_the_shot_is_guided_by_a_portrait(shared_video, finder):
+    """From 6 s the camera shows the violin alone (a close-up): the flute's guide is its picture
+    from the first shot, not whatever now fills its old box."""
+    video = shared_video("closeup.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (GREEN,))], **CLIP)
+    plan = find_players(video, finder)
+    flute = plan.names.index("flute")
+    later = np.full((48, 96, 3), GREEN, np.uint8)
+    assert plan.boxes_at(10.0)[flute] is None
+    crops = plan.crops(later, 10.0)
+    assert colour_of(crops[flute]) == YELLOW and colour_of(crops[1 - flute]) == GREEN
+
+
+def test_nothing_found_falls_back_to_strips_and_says_so(shared_video, finder):
+    plan = find_players(shared_video("plain.mp4", panels=(RED, BLUE), **CLIP), finder)
+    assert type(plan) is BoxPlan and plan.boxes == [(0, 0, 48, 48), (48, 0, 96, 48)]
+    assert "found no instrument it is sure of; using 2 vertical strips" in plan.note
+
+
+def test_sources_fixes_the_count(shared_video, finder):
+    video = shared_video("trio.mp4", panels=(GREEN, YELLOW, MAGENTA), **CLIP)
+    assert find_players(video, finder).names == ["violin", "flute", "cello"]
+    assert len(find_players(video, finder, sources=2).sources) == 2
+    plan = find_players(video, finder, sources=4)
+    assert len(plan.sources) == 4 and "found 3 player(s) but --sources asks for 4" in plan.note
+
+
+def test_a_brief_appearance_is_not_a_source(shared_video, finder):
+    """A flute seen in under MIN_SHARE of the frames (one shot of a few seconds) is dropped."""
+    video = shared_video("brief.mp4", panels=(GREEN, RED), cuts=[(11.0, (GREEN, YELLOW))], **CLIP)  # 1 frame of 9
+    assert 1 / 9 < MIN_SHARE
+    assert find_players(video, finder).names == ["violin"]
+    assert find_players(video, finder, sources=2).names == ["violin", "flute"]  # asked for: kept
+
+
+def test_an_instrument_seen_in_one_frame_only_is_not_a_source(shared_video, finder):
+    """Three guide frames, each a different picture (so the finder runs on each); the flute is
+    in the middle one only: a one-frame flicker, not a player (unless asked for)."""
+    video = shared_video(
+        "flicker.mp4", panels=(GREEN, RED), cuts=[(1.5, (GREEN, YELLOW)), (3.0, (GREEN, BLUE))],
+        duration=4.5, width=96, height=48, fps=4,
+    )
+    assert len(guide_frame_times(4.5, 0.25)) == 3
+    plan = find_players(video, finder)
+    assert plan.names == ["violin"] and len(plan.times) == 3
+    assert find_players(video, finder, sources=2).names == ["violin", "flute"]
+
+
+def test_tracked_boxes_round_trip_through_a_boxes_file(shared_video, finder, tmp_path):
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    plan = find_players(video, finder)
+    path = tmp_path / "boxes.json"
+    path.write_text(json.dumps(plan.to_json()))
+    again = TimedBoxes.from_named(load_boxes_file(path))
+    assert again.names == plan.names
+    for t in guide_frame_times(12.0, 0.25):
+        assert again.boxes_at(t) == plan.boxes_at(t), t
+
+
+@pytest.mark.usefixtures("fast_model")
+def test_separation_keeps_each_output_on_its_instrument_across_the_cut(shared_video, monkeypatch):
+    """Every guide crop of the violin's output is green and every one of the flute's yellow,
+    before and after the players swap places."""
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    crops: list[np.ndarray] = []
+    guide = Separator.guide
+    monkeypatch.setattr(Separator, "guide", lambda self, c: crops.append(c) or guide(self, c))
+    stream = Separator().stream_file(video)
+    assert len(list(stream.blocks)) > 0
+    names = stream.plan.names
+    windows = np.concatenate(crops)  # [windows, sources, frames, 224, 224, 3]
+    assert windows.shape[:3] == (stream.num_windows, 2, 3) and stream.num_windows >= 3
+    for s, name in enumerate(names):
+        wanted = GREEN if name == "violin" else YELLOW
+        assert {colour_of(c) for c in windows[:, s].reshape(-1, 224, 224, 3)} == {wanted}, name
+
+
+def test_min_cost_matching_is_scipys_linear_sum_assignment():
+    """The separation-only install has no scipy; its own matching must find the same least cost."""
+    from avsep.players import min_cost_matching
+
+    optimize = pytest.importorskip("scipy.optimize")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cost = rng.random((rng.integers(1, 7), rng.integers(1, 7)))
+        cost[rng.random(cost.shape) < 0.3] = 1e6  # another family: never linked
+        rows, cols = optimize.linear_sum_assignment(cost)
+        pairs = min_cost_matching(cost)
+        assert len(pairs) == len(rows) == min(cost.shape)
+        assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
+        assert sum(cost[i, j] for i, j in pairs) == pytest.approx(cost[rows, cols].sum())
