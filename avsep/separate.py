@@ -9,7 +9,8 @@ Everything streams: audio is decoded block by block, cut into overlapping window
 (:mod:`avsep.chunking`), each window's 3 guide frames are decoded by seeking, windows are batched
 through the visual trunk and the mask network, and finished samples are handed on as soon as no
 later window can change them. :meth:`Separator.stream_file` exposes that stream (the CLI writes
-it straight to disk); :meth:`Separator.separate_file` collects it for short files.
+it straight to disk); :meth:`Separator.separate_file` collects it for short files;
+:meth:`Separator.separate_many` writes files and folders of videos as ``avsep separate`` does.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from avsep.players import BoxPlan, strips_plan
 from avsep.weights import resolve_model
 
 if TYPE_CHECKING:
+    from avsep.batch import Outcome
     from avsep.detect import PlayerFinder
 
 Box = tuple[int, int, int, int]
@@ -362,6 +364,23 @@ class Separator:
             sample_rate=stream.sample_rate,
             residual=out[-1] if stream.residual else None,
         )
+
+    def separate_many(
+        self,
+        inputs: str | Path | Iterable[str | Path],
+        out_dir: str | Path = "separated",
+        boxes: Sequence[Box] | BoxPlan | str | None = None,
+        **options,
+    ) -> list[Outcome]:
+        """Separate videos and folders of videos into WAV files under ``out_dir``, with the
+        rules of ``avsep separate``: recursion into folders, output names and template,
+        ``skip_existing``/``overwrite``, each video's files written all together or not at all.
+        One failed video does not stop the others. See :func:`avsep.batch.separate_paths` for
+        ``options``; returns one :class:`~avsep.batch.Outcome` per input.
+        """
+        from avsep.batch import separate_paths
+
+        return separate_paths(self, inputs, out_dir, boxes, **options)
 
     # -- shared core ------------------------------------------------------------------------
 

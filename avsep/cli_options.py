@@ -1,0 +1,198 @@
+"""The options of the ``avsep`` commands, declared apart from the command bodies.
+
+Each option is an ``Annotated`` alias (its type and its ``typer.Option``), so a command's
+signature in :mod:`avsep.cli` reads as a list of what it takes; options several commands share
+are declared once. :class:`GreedyCommand` lets ``--boxes`` and ``--names`` take several values.
+Only typer and the standard library are imported here (``avsep --help`` stays cheap).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from typer.core import TyperCommand
+
+from avsep._version import __version__
+from avsep.batch import VIDEO_EXTENSIONS
+from avsep.errors import InputError
+from avsep.options import Mask
+
+if TYPE_CHECKING:
+    from avsep.players import BoxPlan
+
+
+class SampleFormat(str, Enum):
+    pcm16 = "pcm16"
+    pcm24 = "pcm24"
+    float = "float"
+
+
+class GreedyCommand(TyperCommand):
+    """Lets ``--boxes`` and ``--names`` take several values, as users type them.
+
+    click gives an option one value per occurrence, so ``--boxes A B`` would make ``B`` an
+    input file. Before parsing, values following these options are rewritten to
+    ``--boxes A --boxes B``. The first value always goes to the option (click then reports a
+    missing or bad one); later ones continue the list while they look like values: for
+    ``--boxes`` something with a comma (a negative coordinate may start it with ``-``), for
+    ``--names`` a word that is not an option and not named like a video; an existing path
+    always ends the list.
+    """
+
+    GREEDY = {"--boxes": "--boxes", "-b": "--boxes", "--names": "--names"}
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        out: list[str] = []
+        mode: str | None = None
+        first = False  # the previous argument was the option itself
+        for arg in args:
+            if first:
+                out.append(arg)
+                first = False
+                continue
+            if mode and self._continues(mode, arg):
+                out += [mode, arg]
+                continue
+            mode = self.GREEDY.get(arg)
+            first = mode is not None
+            out.append(arg)
+        return super().parse_args(ctx, out)
+
+    @staticmethod
+    def _continues(mode: str, arg: str) -> bool:
+        if arg == "--" or Path(arg).exists():
+            return False
+        if mode == "--boxes":
+            return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
+        return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"avsep {__version__}")
+        raise typer.Exit()
+
+
+# -- shared ----------------------------------------------------------------------------------
+
+Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+QuietBar = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Sources = Annotated[
+    Optional[int],
+    typer.Option(
+        help="With no boxes: keep the N clearest players found (default: all found), or N strips.",
+        show_default=False,
+    ),
+]
+VideoArgument = Annotated[Path, typer.Argument(help="A video file.", readable=False)]
+Model = Annotated[
+    Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")
+]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+Version = Annotated[
+    bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version.")
+]
+
+# -- separate --------------------------------------------------------------------------------
+
+# readable=False: an unreadable input is reported by the pipeline as one line, and the rest
+# of the batch still runs; click would stop everything with a usage error.
+Inputs = Annotated[
+    list[Path],
+    typer.Argument(help="Video files or folders (searched recursively).", show_default=False, readable=False),
+]
+SeparateBoxes = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--boxes",
+        "-b",
+        help="One box per instrument, x0,y0,x1,y1 in pixels of the displayed video frame "
+        "(top-left origin, after rotation). Several may follow one --boxes. 'auto' (the "
+        "default) finds the players; 'strips' cuts the frame into --sources vertical strips.",
+        show_default=False,
+    ),
+]
+SeparateBoxesFile = Annotated[
+    Optional[Path],
+    # "\[": the help is rich markup, where [x0,...] would be read as a style tag and vanish.
+    typer.Option(
+        help=r'JSON: a list of boxes, or of {"name": ..., "box": \[x0,y0,x1,y1]} with optional '
+        r'"start"/"end" seconds (several entries of one name: a box that changes over time).',
+        readable=False,
+    ),
+]
+Names = Annotated[
+    Optional[list[str]], typer.Option("--names", help="Output name per box; several may follow one --names.")
+]
+Out = Annotated[str, typer.Option("--out", "-o", help="Output folder, or - for a WAV on stdout.")]
+OutputTemplate = Annotated[str, typer.Option(help="Output path under --out; fields {stem} {name} {index} {ext}.")]
+Source = Annotated[Optional[int], typer.Option(help="With -o -: which box (1-based) goes to stdout.")]
+Format = Annotated[SampleFormat, typer.Option("--format", help="Sample format of the WAV files.")]
+SampleRate = Annotated[
+    Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")
+]
+Residual = Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")]
+MaskOption = Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")]
+Overlap = Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")]
+BackboneWeights = Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")]
+BatchSize = Annotated[int, typer.Option(help="Windows per network batch.")]
+AudioStream = Annotated[Optional[int], typer.Option(help="Audio stream to use (0-based, among audio streams).")]
+VideoStream = Annotated[Optional[int], typer.Option(help="Video stream to use (0-based, among video streams).")]
+SkipExisting = Annotated[bool, typer.Option(help="Skip a video whose outputs all exist.")]
+Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.")]
+QuietSummary = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
+
+# -- info ------------------------------------------------------------------------------------
+
+InfoBoxes = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--boxes",
+        "-b",
+        help="Boxes to draw, x0,y0,x1,y1 in displayed-frame pixels; 'auto' (default) finds the players, "
+        "'strips' shows --sources strips.",
+    ),
+]
+InfoBoxesFile = Annotated[Optional[Path], typer.Option(help="JSON boxes file to draw.", readable=False)]
+Preview = Annotated[Optional[Path], typer.Option(help="Write a PNG of a frame with the boxes drawn.")]
+PreviewTime = Annotated[Optional[float], typer.Option(help="Time (s) of the preview frame (default: the middle).")]
+Json = Annotated[bool, typer.Option("--json", help="Print the boxes as JSON (--boxes-file reads it back).")]
+
+# -- locate ----------------------------------------------------------------------------------
+
+LocateBoxes = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--boxes",
+        "-b",
+        help="One box per source, x0,y0,x1,y1; 'auto' (default) finds the players, 'strips' uses --sources strips.",
+    ),
+]
+LocateBoxesFile = Annotated[Optional[Path], typer.Option(help="JSON boxes file (as for separate).", readable=False)]
+LocateNames = Annotated[
+    Optional[list[str]], typer.Option("--names", help="Picture name per source; several may follow one --names.")
+]
+FrameTime = Annotated[Optional[float], typer.Option(help="Time (s) of the frame (default: the middle).")]
+LocateOut = Annotated[
+    Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")
+]
+
+
+def box_options(boxes: list[str] | None, boxes_file: Path | None) -> tuple[BoxPlan | None, bool]:
+    """``--boxes``/``--boxes-file`` as a plan (None: find the players), and whether ``--boxes
+    strips`` asked for the old equal strips instead."""
+    from avsep.boxes import boxes_from_options
+    from avsep.players import TimedBoxes
+
+    words = [b.strip().lower() for b in boxes or []]
+    if words and words[0] in ("auto", "strips"):
+        if len(words) > 1 or boxes_file:
+            raise InputError(f"--boxes {words[0]} stands alone; give it without other boxes or --boxes-file")
+        return None, words[0] == "strips"
+    named = boxes_from_options(boxes, boxes_file)
+    if not named:
+        return None, False
+    return TimedBoxes.from_named(named, str(boxes_file) if boxes_file else "--boxes"), False

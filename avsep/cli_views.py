@@ -1,0 +1,186 @@
+"""What the ``avsep`` commands print, apart from the commands themselves (:mod:`avsep.cli`).
+
+The players automatic mode found, the batch summary of ``separate``, the report of ``info`` and
+the listing of ``models``: everything goes through rich, results on stdout and progress,
+warnings and summaries on stderr (:data:`avsep.reporting.err`). Heavy imports stay inside the
+functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from avsep.cli_options import box_options
+from avsep.errors import AvsepError, InputError
+from avsep.reporting import err
+
+if TYPE_CHECKING:
+    from avsep.batch import Outcome
+    from avsep.io.media import MediaInfo
+    from avsep.players import BoxPlan
+
+
+def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bool) -> None:
+    """Say which boxes automatic mode used: a ``warning:`` line when it fell back to strips
+    (shown even with ``-q``), else the players found, with class guess and confidence, and a
+    ``--boxes ... --names ...`` line ready to paste (or to edit) for the next run."""
+    import warnings
+
+    from avsep.separate import AutoBoxesWarning
+
+    if plan.note:
+        warnings.warn(f"{video}: {plan.note}", AutoBoxesWarning, stacklevel=2)
+        return
+    if quiet:
+        return
+    found = ", ".join(f"{s.label} {s.confidence:.2f}" for s in plan.sources)
+    err.print(
+        f"{escape(str(video))}: found {len(plan.sources)} player(s): {escape(found)}"
+        + (" (the boxes follow them; 'avsep info VIDEO --json' lists every box)" if plan.moves() else ""),
+        soft_wrap=True,
+    )
+    err.print(f"  {plan.boxes_line(names)}", soft_wrap=True, markup=False)
+
+
+def batch_summary(outcomes: list[Outcome]) -> None:
+    from rich.table import Table
+
+    table = Table(title="avsep separate")
+    table.add_column("input", overflow="fold")
+    table.add_column("status")
+    table.add_column("outputs / error", overflow="fold")
+    colours = {"ok": "green", "skipped": "yellow", "failed": "red"}
+    for o in outcomes:
+        table.add_row(escape(str(o.video)), f"[{colours[o.status]}]{o.status}[/]", escape(o.detail))
+    err.print(table)
+
+
+def show_info(
+    video: Path, boxes: list[str] | None, boxes_file: Path | None, sources: int | None,
+    preview: Path | None, time: float | None, json_out: bool, quiet: bool,
+) -> None:
+    import json
+
+    from rich.table import Table
+
+    from avsep.io.media import probe
+
+    if sources is not None and sources < 1:
+        raise InputError(f"--sources {sources}: give at least 1")
+    given, strips = box_options(boxes, boxes_file)
+    media = probe(video)
+    out = Console(highlight=False)
+    if not json_out:
+        out.print(
+            f"[bold]{escape(str(media.path))}[/]  {media.format}, {media.duration:.2f} s, "
+            f"{media.size_bytes / 1e6:.2f} MB ({media.size_bytes} bytes)",
+            soft_wrap=True,
+        )
+        table = Table("stream", "codec", "details")
+        for i, v in enumerate(media.videos):
+            rot = f", rotated {v.rotation}°" if v.rotation else ""
+            table.add_row(f"video {i}", v.codec, f"{v.width}x{v.height} (displayed), {v.fps:.3g} fps{rot}")
+        for i, a in enumerate(media.audios):
+            table.add_row(f"audio {i}", a.codec, f"{a.sample_rate} Hz, {a.channels} ch")
+        out.print(table)
+    if media.video is None:
+        if preview:
+            raise InputError(f"{video}: no video stream to preview")
+        if json_out:
+            typer.echo(json.dumps({"video": str(media.path), "duration": media.duration, "boxes": []}, indent=2))
+        return
+    plan = plan_for_info(video, media, given, strips, sources, quiet)
+    if json_out:
+        w, h = media.video.width, media.video.height
+        report = {"video": str(media.path), "width": w, "height": h, "duration": round(media.duration, 3), **plan.to_json()}
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for i, s in enumerate(plan.sources):
+            guess = f"  {s.label} {s.confidence:.2f}" if s.label else ""
+            out.print(f"box {i + 1}: {s.box[0]},{s.box[1]},{s.box[2]},{s.box[3]}{escape(guess)}", soft_wrap=True)
+        announce_plan(video, plan, None, quiet=True)  # a fallback's warning only
+        if plan.method == "auto":
+            out.print(plan.boxes_line(plan.names), soft_wrap=True, markup=False)
+    if preview:
+        from avsep.preview import draw_preview
+
+        at = media.duration / 2 if time is None else time
+        labels = [s.label or s.name or "" for s in plan.sources]
+        draw_preview(video, plan.boxes_at(at), at, preview, labels)
+        if not json_out:
+            out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
+
+
+def plan_for_info(
+    video: Path, media: MediaInfo, given: BoxPlan | None, strips: bool, sources: int | None, quiet: bool
+) -> BoxPlan:
+    """The boxes ``avsep separate`` would use on ``video`` (sidecars aside)."""
+    from avsep.players import strips_plan
+
+    w, h = media.video.width, media.video.height
+    if given is not None:
+        return given.validated(w, h)
+    if strips:
+        return strips_plan(w, h, sources or 2)
+    from avsep.detect import default_finder
+    from avsep.players import find_players
+
+    return finding_players(
+        video, quiet, lambda report: find_players(video, default_finder(), sources=sources, media=media, on_frame=report)
+    )
+
+
+def finding_players(video: Path, quiet: bool, find: Callable[[Callable[[int, int], None]], BoxPlan]) -> BoxPlan:
+    """``find(report)`` under a progress bar on stderr (``report(done, total)`` moves it)."""
+    from avsep.progress import make_progress
+
+    with make_progress(not quiet, err, transient=True) as bar:
+        task = bar.add_task(f"{video.name}: finding players", total=None)
+        return find(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+#: Card fields worth a line in ``avsep models``; the rest is in the card file. The sizes are
+#: measured, not read from the card.
+CARD_SUMMARY = ("architecture", "backbone", "intended_use")
+
+
+def list_models() -> None:
+    """One block per model; each file is loaded, so a damaged or altered one shows as refused.
+
+    The hash shown is the file's sha256, the one ``sha256sum`` prints, so a user can check a
+    copy without avsep; the sizes are the file's bytes and the network's parameter count.
+    """
+    from avsep.errors import ModelError
+    from avsep.models.serialize import load_checkpoint
+    from avsep.weights import DEFAULT_MODEL, bundled_models, weights_dir
+
+    found = bundled_models()
+    if not found:
+        raise AvsepError(
+            f"no bundled models in {weights_dir()}: reinstall avsep, or set AVSEP_WEIGHTS_DIR "
+            "to a folder of <name>-<hash>.pt files"
+        )
+    out = Console(highlight=False)
+    for m in found:
+        nbytes = m.path.stat().st_size
+        size = f"{nbytes / 1e6:.1f} MB file ({nbytes:,} bytes)"
+        try:
+            ck = load_checkpoint(m.path)
+            digest = f"{ck.sha256} (verified; sha256sum prints the same)"
+            size += f", {ck.parameters:,} parameters"
+        except ModelError as exc:
+            digest = f"[red]refused:[/] {escape(str(exc))}"
+        default = " (default)" if m.name == DEFAULT_MODEL else ""
+        card = ", ".join(f"{k}: {m.card[k]}" for k in CARD_SUMMARY if k in m.card)
+        out.print(f"[bold]{escape(m.name)}[/]{default}  {escape(str(m.path))}", soft_wrap=True)
+        out.print(f"  sha256  {digest}", soft_wrap=True)
+        out.print(f"  size    {size}", soft_wrap=True)
+        out.print(f"  card    {escape(card) or '(none)'}", soft_wrap=True)
+        if m.card:
+            out.print(f"          full card: {escape(str(m.path.with_name(m.name + '.json')))}", soft_wrap=True)
