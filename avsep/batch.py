@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from avsep.errors import InputError
+from avsep.timing import stage
 
 if TYPE_CHECKING:
     from avsep.io.media import MediaInfo
@@ -298,13 +299,18 @@ class BatchJob:
         from avsep.io.wav import AtomicWavWriter
 
         with ExitStack() as stack:
-            writers = [
-                stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
-                for p in paths
-            ]
+            with stage("write"):
+                writers = [
+                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
+                    for p in paths
+                ]
             for block in stream.blocks:
-                for writer, row in zip(writers, block):
-                    writer.write(row)
+                with stage("write"):
+                    for writer, row in zip(writers, block):
+                        writer.write(row)
+            with stage("write"):
+                for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
+                    writer.close()
 
 
 def plan_from_boxes(boxes: Sequence[Box] | BoxPlan | str | None) -> tuple[BoxPlan | None, bool]:

@@ -25,21 +25,21 @@ import numpy as np
 import torch
 
 from avsep import dsp
-from avsep.device import select_device
 from avsep.chunking import Stitcher, Window, Windower
-from avsep.options import DEFAULT_MASK
+from avsep.device import select_device
 from avsep.errors import InputError
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
-from avsep.models.serialize import Checkpoint, load_checkpoint
 from avsep.models.guide import picture_kind
+from avsep.models.serialize import Checkpoint, load_checkpoint
 from avsep.models.visual import build_trunk
+from avsep.options import DEFAULT_MASK
 from avsep.players import BoxPlan, strips_plan
+from avsep.timing import stage, timed_iter
 from avsep.weights import resolve_model
 
 if TYPE_CHECKING:
-    from avsep.batch import Outcome
     from avsep.detect import PlayerFinder
 
 Box = tuple[int, int, int, int]
@@ -124,28 +124,29 @@ class Separator:
         backbone_weights: str | Path | None = None,
         cycles: int | None = None,
     ) -> None:
-        if mask not in ("binary", "soft"):
-            raise InputError(f"--mask must be 'binary' or 'soft', got {mask!r}")
-        if not 0.0 <= overlap <= 0.9:
-            raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
-        if batch_size < 1:
-            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-        self.device = select_device(device)
-        self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
-        if cycles is not None:
-            if self.checkpoint.arch != "pcn" or cycles < 1:
-                raise InputError("--cycles applies to PCN models only and must be >= 1")
-            cfg = self.checkpoint.model.config
-            self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
-        self.model = self.checkpoint.model.to(self.device).eval()
-        self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
-        #: the guide kind the model was trained with (avsep.models.guide), and the kind the
-        #: pictures of a box give it (a label-trained model reads the frames' class posterior)
-        self.guide_kind = self.checkpoint.guide
-        self.picture_kind = picture_kind(self.guide_kind)
-        self.binary = mask == "binary"
-        self.overlap = overlap
-        self.batch_size = batch_size
+        with stage("model load"):  # avsep.timing: reported when someone listens
+            if mask not in ("binary", "soft"):
+                raise InputError(f"--mask must be 'binary' or 'soft', got {mask!r}")
+            if not 0.0 <= overlap <= 0.9:
+                raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
+            if batch_size < 1:
+                raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+            self.device = select_device(device)
+            self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
+            if cycles is not None:
+                if self.checkpoint.arch != "pcn" or cycles < 1:
+                    raise InputError("--cycles applies to PCN models only and must be >= 1")
+                cfg = self.checkpoint.model.config
+                self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
+            self.model = self.checkpoint.model.to(self.device).eval()
+            self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
+            #: the guide kind the model was trained with (avsep.models.guide), and the kind the
+            #: pictures of a box give it (a label-trained model reads the frames' class posterior)
+            self.guide_kind = self.checkpoint.guide
+            self.picture_kind = picture_kind(self.guide_kind)
+            self.binary = mask == "binary"
+            self.overlap = overlap
+            self.batch_size = batch_size
         self._finder: PlayerFinder | None | bool = None  # built on first use; False: impossible
 
     # -- building blocks --------------------------------------------------------------------
@@ -159,12 +160,16 @@ class Separator:
         activations in cache and its peak memory low.
         """
         b, s = crops.shape[:2]
-        frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
-        frames = frames.reshape(b * s, *frames.shape[2:])
-        per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
-        per = max(1, per)
-        feats = [self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind) for i in range(0, len(frames), per)]
-        return torch.cat(feats).reshape(b, s, -1)
+        with stage("visual trunk"):
+            frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
+            frames = frames.reshape(b * s, *frames.shape[2:])
+            per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
+            per = max(1, per)
+            feats = [
+                self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind)
+                for i in range(0, len(frames), per)
+            ]
+            return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()
     def separate_windows(
@@ -176,9 +181,13 @@ class Separator:
         shared by all of its boxes.
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
-        spec = dsp.stft(x)
-        masks = self.model(dsp.network_input(spec.magnitude), visual)  # [B, S, H, W]
-        out = dsp.apply_masks(spec, masks, self.binary)
+        with stage("stft"):
+            spec = dsp.stft(x)
+            net_input = dsp.network_input(spec.magnitude)
+        with stage("mask net"):
+            masks = self.model(net_input, visual)  # [B, S, H, W]
+        with stage("mask+istft"):
+            out = dsp.apply_masks(spec, masks, self.binary)
         if residual:
             out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()
@@ -275,7 +284,8 @@ class Separator:
         else:  # one guide per box: the boxes may come with different numbers of frames
             visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
-        model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
+        with stage("resample in"):
+            model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
         rows = self._run_windows(
             Windower(self.overlap)([model_audio]),
             lambda wins: visual.expand(len(wins), -1, -1),
@@ -327,20 +337,25 @@ class Separator:
                     loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
                     yield block
 
-            audio = measured(stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info))
-            with FrameReader(path, video_stream=video_stream, media=info) as reader:
+            with stage("audio decode"):
+                decoded = stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info)
+            audio = measured(timed_iter("audio decode", decoded))
+            with stage("frame decode"):
+                reader = FrameReader(path, video_stream=video_stream, media=info)
+            with reader:
 
                 def window_crops(w: Window) -> np.ndarray:
                     """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
-                    shown = reader.frames_and_times_at(w.frame_times())
-                    return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
+                    with stage("frame decode"):
+                        shown = reader.frames_and_times_at(w.frame_times())
+                    with stage("crop+resize"):
+                        return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
 
                 def visual_for(wins: list[Window]) -> torch.Tensor:
                     return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
 
-                rows = self._run_windows(
-                    windower(audio), visual_for, len(plan.sources), residual, on_window, total
-                )
+                windows = timed_iter("windowing", windower(audio))
+                rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total)
                 yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
             if loudest < SILENCE_PEAK:
                 warnings.warn(
@@ -371,7 +386,7 @@ class Separator:
         out_dir: str | Path = "separated",
         boxes: Sequence[Box] | BoxPlan | str | None = None,
         **options,
-    ) -> list[Outcome]:
+    ) -> list:  # of avsep.batch.Outcome (avsep.batch builds on this module, not the reverse)
         """Separate videos and folders of videos into WAV files under ``out_dir``, with the
         rules of ``avsep separate``: recursion into folders, output names and template,
         ``skip_existing``/``overwrite``, each video's files written all together or not at all.
@@ -404,7 +419,9 @@ class Separator:
                 np.stack([w.audio for w in batch]), visual_for(batch), residual
             )
             for win, out in zip(batch, outs):
-                yield stitcher.add(win, out)
+                with stage("stitch"):
+                    block = stitcher.add(win, out)
+                yield block
                 done += 1
                 if on_window:
                     on_window(done, max(total, done))
@@ -416,7 +433,9 @@ class Separator:
                 yield from flush()
         if batch:
             yield from flush()
-        yield stitcher.finish()
+        with stage("stitch"):
+            last = stitcher.finish()
+        yield last
 
 
 def _num_windows(duration: float, windower: Windower) -> int:
@@ -433,7 +452,8 @@ def _resize_frames(frames: np.ndarray) -> np.ndarray:
         frames = frames[None]
     if frames.ndim != 4 or frames.shape[-1] != 3 or 0 in frames.shape:
         raise InputError(f"frames must be [F, H, W, 3] or [H, W, 3] RGB pictures, got shape {frames.shape}")
-    return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
+    with stage("crop+resize"):
+        return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
 
 
 def _resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
@@ -446,9 +466,13 @@ def _resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) ->
         if not resamplers:
             resamplers = [Resampler(in_rate, out_rate) for _ in range(block.shape[0])]
         if block.shape[1]:
-            yield _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
+            with stage("resample out"):
+                out = _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
+            yield out
     if resamplers:
-        yield _stack_ragged([r.flush() for r in resamplers])
+        with stage("resample out"):
+            out = _stack_ragged([r.flush() for r in resamplers])
+        yield out
 
 
 def _stack_ragged(rows: list[np.ndarray]) -> np.ndarray:

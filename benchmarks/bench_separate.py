@@ -16,11 +16,12 @@ fresh process. Reported per run:
 * a per-stage breakdown of where the time went (exclusive seconds: a stage's time excludes the
   stages it calls).
 
-The breakdown needs no product code: the child process wraps the pipeline's stage functions
-(decoders, visual trunk, mask network, STFT, stitcher, resamplers, WAV writer) with
-``time.perf_counter`` counters before it runs the ordinary ``avsep separate`` command
-in-process. ``--no-profile`` runs the installed ``avsep`` console script instead (wall time and
-peak RSS only), to confirm the wrappers cost nothing measurable.
+The breakdown comes from the pipeline's own stage-timing hook (:mod:`avsep.timing`): the child
+process runs the ordinary ``avsep separate`` command in-process inside
+``avsep.timing.report_stages``, and the pipeline reports each stage (decoders, visual trunk,
+mask network, STFT, stitcher, resamplers, WAV writer) as it ends. ``--no-profile`` runs the
+installed ``avsep`` console script instead (wall time and peak RSS only), to confirm the hook
+costs nothing measurable.
 
 Timings are only meaningful on an otherwise idle machine; say which CPU they came from.
 """
@@ -47,23 +48,15 @@ WIDTH, HEIGHT = 640, 360
 SAMPLE_RATE = 44100
 BOXES = ["0,0,320,360", "320,0,640,360"]
 
-#: Stage name -> what is in it (the table's legend).
-STAGES = {
-    "model load": "checkpoint + visual trunk construction (Separator.__init__)",
-    "audio decode": "demux + decode + downmix of the soundtrack",
-    "resample in": "input rate -> 11025 Hz",
-    "windowing": "cutting the model-rate stream into overlapping windows",
-    "frame decode": "seek + decode + RGB conversion of the guide frames",
-    "crop+resize": "box crop, letterbox, antialiased resize to 224x224",
-    "visual trunk": "the frozen image network over every crop",
-    "stft": "STFT + log-frequency warp of each window",
-    "mask net": "the PCN (or SoP) forward pass",
-    "mask+istft": "unwarp of the masks, masking, inverse STFT",
-    "stitch": "cross-fade overlap-add of the windows",
-    "resample out": "11025 Hz -> output rate",
-    "write": "WAV encoding and writing (fsync included)",
-    "other": "everything else inside the command (glue, progress bars, imports)",
-}
+#: What the command does outside the pipeline's stages (the last row of the table's legend).
+OTHER = "everything else inside the command (glue, progress bars, imports)"
+
+
+def stages_legend() -> dict[str, str]:
+    """Stage name -> what is in it: the pipeline's stages (:data:`avsep.timing.STAGES`), then other."""
+    from avsep.timing import STAGES
+
+    return {**STAGES, "other": OTHER}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -226,146 +219,43 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-class StageClock:
-    """Exclusive time per stage: entering a stage pauses the one it was called from."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = {}
-        self.calls: dict[str, int] = {}
-        self.stack: list[list] = []  # [name, resumed_at]
-
-    def enter(self, name: str) -> None:
-        now = time.perf_counter()
-        if self.stack:
-            top = self.stack[-1]
-            self.totals[top[0]] = self.totals.get(top[0], 0.0) + now - top[1]
-        self.stack.append([name, now])
-        self.calls[name] = self.calls.get(name, 0) + 1
-
-    def exit(self) -> None:
-        now = time.perf_counter()
-        name, start = self.stack.pop()
-        self.totals[name] = self.totals.get(name, 0.0) + now - start
-        if self.stack:
-            self.stack[-1][1] = now
-
-    def inside(self, name: str) -> bool:
-        return any(entry[0] == name for entry in self.stack)
-
-
-def install_probes(clock: StageClock, rss_trace: list) -> None:
-    """Wrap the pipeline's stage functions with the clock (monkeypatching, in this process)."""
-    import functools
-
-    import avsep.chunking
-    import avsep.dsp
-    import avsep.io.audio
-    import avsep.io.video
-    import avsep.io.wav
-    import avsep.progress
-    import avsep.separate
-    from avsep.models.pcn import PCN
-    from avsep.models.sop import SoP
-
-    def timed(name, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            clock.enter(name(args) if callable(name) else name)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                clock.exit()
-
-        return wrapper
-
-    def timed_iter(name, iterator):
-        while True:
-            clock.enter(name)
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            finally:
-                clock.exit()
-            yield item
-
-    def patch(owner, attr, name):
-        if not hasattr(owner, attr):  # renamed in the product: time the rest, say what is missing
-            print(f"bench_separate: no {getattr(owner, '__name__', owner)}.{attr} to time; "
-                  f"its time counts as 'other'", file=sys.stderr)
-            return
-        setattr(owner, attr, timed(name, getattr(owner, attr)))
-
-    stream_audio = avsep.separate.stream_audio
-
-    def timed_stream_audio(*args, **kwargs):
-        clock.enter("audio decode")
-        try:
-            source = stream_audio(*args, **kwargs)
-        finally:
-            clock.exit()
-        return timed_iter("audio decode", source)
-
-    avsep.separate.stream_audio = timed_stream_audio
-
-    windower_call = avsep.chunking.Windower.__call__
-    avsep.chunking.Windower.__call__ = lambda self, blocks: timed_iter("windowing", windower_call(self, blocks))
-
-    def resample_stage(args) -> str:
-        return "resample in" if clock.inside("audio decode") else "resample out"
-
-    patch(avsep.io.audio.Resampler, "push", resample_stage)
-    patch(avsep.io.audio.Resampler, "flush", resample_stage)
-    patch(avsep.separate.Separator, "__init__", "model load")
-    patch(avsep.io.video.FrameReader, "__init__", "frame decode")
-    patch(avsep.io.video.FrameReader, "frames_at", "frame decode")
-    patch(avsep.separate, "crop_boxes", "crop+resize")
-    patch(avsep.separate.Separator, "guide", "visual trunk")
-    patch(avsep.dsp, "stft", "stft")
-    patch(avsep.dsp, "network_input", "stft")
-    patch(avsep.dsp, "apply_mask", "mask+istft")
-    patch(PCN, "forward", "mask net")
-    patch(SoP, "forward", "mask net")
-    patch(avsep.chunking.Stitcher, "add", "stitch")
-    patch(avsep.chunking.Stitcher, "finish", "stitch")
-    patch(avsep.io.wav.AtomicWavWriter, "write", "write")
-    patch(avsep.io.wav.AtomicWavWriter, "close", "write")
-
-    window = avsep.progress.SeparationProgress.window
-
-    def window_probe(self, done, total):
-        rss_trace.append((done, total, _rss_bytes()))
-        return window(self, done, total)
-
-    avsep.progress.SeparationProgress.window = window_probe
-
-
 def child(spec_path: str) -> None:
-    """Run one ``avsep separate`` in this process with the probes installed; write a JSON."""
+    """Run one ``avsep separate`` in this process, listening to its stages; write a JSON.
+
+    Memory is sampled each time a window is stitched (the stitcher's last run, which finishes
+    the file rather than a window, is dropped).
+    """
     started = time.perf_counter()
     spec = json.loads(Path(spec_path).read_text())
-    clock = StageClock()
-    rss_trace: list = []
-    clock.enter("other")
-    import torch
+    from avsep.timing import StageTotals, report_stages, stage
 
-    install_probes(clock, rss_trace)
-    from avsep.cli import app
+    totals = StageTotals()
+    rss: list[int] = []
+
+    def on_stage(name: str, seconds: float) -> None:
+        totals(name, seconds)
+        if name == "stitch":
+            rss.append(_rss_bytes())
 
     code = 0
-    try:
-        app(args=spec["argv"], prog_name="avsep")
-    except SystemExit as exc:
-        code = exc.code or 0
-    clock.exit()
+    with report_stages(on_stage), stage("other"):
+        import torch
+
+        from avsep.cli import app
+
+        try:
+            app(args=spec["argv"], prog_name="avsep")
+        except SystemExit as exc:
+            code = exc.code or 0
     import resource
 
+    windows = rss[:-1] or rss
     result = {
         "exit_code": code,
         "inside_s": time.perf_counter() - started,
-        "stages": clock.totals,
-        "calls": clock.calls,
-        "rss_trace": rss_trace,
+        "stages": totals.seconds,
+        "calls": totals.calls,
+        "rss_trace": [(i + 1, len(windows), b) for i, b in enumerate(windows)],
         "maxrss_self_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "avsep_source": str(Path(sys.modules["avsep"].__file__).parent),
         "torch_threads": torch.get_num_threads(),
@@ -453,7 +343,10 @@ def summarise(run: dict, duration: float) -> dict:
 
 
 def print_table(rows: list[dict]) -> None:
-    head = f"{'minutes':>7} {'thr':>4} {'wall s':>8} {'RTF':>6} {'peak RSS MB':>12} {'RSS 1st->last win MB':>21} {'CPU s':>7}"
+    head = (
+        f"{'minutes':>7} {'thr':>4} {'wall s':>8} {'RTF':>6} {'peak RSS MB':>12} "
+        f"{'RSS 1st->last win MB':>21} {'CPU s':>7}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -470,7 +363,8 @@ def print_table(rows: list[dict]) -> None:
     if not staged:
         return
     print()
-    names = list(STAGES)
+    legend = stages_legend()
+    names = list(legend)
     print("Per-stage time, seconds (median over repeats; exclusive):")
     head = f"{'stage':<14}" + "".join(f"{str(r['minutes']) + 'min/' + str(r['threads'] or '-') + 't':>13}" for r in staged)
     print(head)
@@ -480,7 +374,7 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'(in command)':<14}" + "".join(f"{sum(r['stages'].values()):>13.2f}" for r in staged))
     print(f"{'(wall)':<14}" + "".join(f"{r['summary']['wall_s']:>13.2f}" for r in staged))
     print()
-    for name, what in STAGES.items():
+    for name, what in legend.items():
         print(f"  {name:<13} {what}")
 
 
@@ -562,7 +456,7 @@ def main(argv: list[str] | None = None) -> None:
             "random_model": args.random_model,
             "boxes": BOXES,
             "profiled": not args.no_profile,
-            "stages_legend": STAGES,
+            "stages_legend": stages_legend(),
             "results": rows,
         }, indent=2))
         print(f"wrote {args.json}")

@@ -22,6 +22,7 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.io.media import MediaInfo, container_origin, decode_frames, open_input, probe
+from avsep.timing import stage
 
 #: The separation model's sample rate.
 MODEL_SR = 11025
@@ -219,8 +220,12 @@ def _mono(pieces: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 def _resampled(pieces: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
     resampler = Resampler(in_rate, out_rate)
     for piece in pieces:
-        yield resampler.push(piece)
-    yield resampler.flush()
+        with stage("resample in"):
+            out = resampler.push(piece)
+        yield out
+    with stage("resample in"):
+        out = resampler.flush()
+    yield out
 
 
 def _reblock(pieces: Iterable[np.ndarray], block: int) -> Iterator[np.ndarray]:

@@ -1,0 +1,63 @@
+"""The batch rules from Python (``Separator.separate_many``, :mod:`avsep.batch`): the same
+folders, names, skip/overwrite and atomic writes as ``avsep separate`` (tested in test_cli*)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from avsep import Separator
+from avsep.batch import find_videos, output_names, plan_from_boxes
+from avsep.errors import InputError
+from tests.cli_support import SMALL, wavs
+
+pytestmark = pytest.mark.usefixtures("fast_model")
+
+BOXES = [(0, 0, 32, 48), (32, 0, 64, 48)]
+
+
+def test_separate_many_walks_folders_and_names_outputs(shared_video, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(shared_video("clip.mp4", **SMALL), folder / "sub" / "duet.mp4")
+    (folder / "notes.txt").write_text("not a video")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    separator = Separator(device="cpu")
+
+    out = tmp_path / "out"
+    outcomes = separator.separate_many([folder, empty], out, BOXES, names=["left", "right"])
+    assert [(o.video, o.status) for o in outcomes] == [(empty, "failed"), (folder / "sub" / "duet.mp4", "ok")]
+    assert "folder holds no video files" in outcomes[0].detail and isinstance(outcomes[0].error, InputError)
+    assert sorted(wavs(out)) == ["duet/left.wav", "duet/right.wav"]
+
+    again = separator.separate_many(folder, out, BOXES, names=["left", "right"])
+    assert again[0].status == "failed" and "already exists; pass --overwrite" in again[0].detail
+    skipped = separator.separate_many(folder, out, BOXES, names=["left", "right"], skip_existing=True)
+    assert skipped[0].status == "skipped"
+    replaced = separator.separate_many(
+        folder, out, "strips", template="{index}-{name}.{ext}", overwrite=True, residual=True
+    )
+    assert replaced[0].status == "ok"
+    assert sorted(wavs(out)) == ["1-source1.wav", "2-source2.wav", "3-residual.wav", "duet/left.wav", "duet/right.wav"]
+
+
+def test_bad_arguments_fail_before_any_video_is_read(tmp_path):
+    separator = Separator(device="cpu")
+    with pytest.raises(InputError, match="contradict"):
+        separator.separate_many(tmp_path, tmp_path, BOXES, skip_existing=True, overwrite=True)
+    with pytest.raises(InputError, match="names for 2 boxes"):
+        separator.separate_many(tmp_path, tmp_path, BOXES, names=["solo"])
+    with pytest.raises(InputError, match="give boxes, 'auto' or 'strips'"):
+        separator.separate_many(tmp_path, tmp_path, "left half")
+
+
+def test_the_rules_alone(tmp_path):
+    (tmp_path / "a.mkv").write_bytes(b"")
+    assert find_videos([tmp_path]) == ([tmp_path / "a.mkv"], [])
+    assert output_names(2, None, residual=True) == ["source1", "source2", "residual"]
+    with pytest.raises(InputError, match="must differ"):
+        output_names(2, ["a", "a"], residual=False)
+    assert plan_from_boxes("auto") == (None, False) and plan_from_boxes("strips") == (None, True)
+    assert plan_from_boxes(BOXES)[0].boxes == BOXES
