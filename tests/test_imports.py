@@ -86,3 +86,37 @@ def test_the_graph_sees_type_only_imports():
     assert "avsep.train.index" in graph["avsep.train.features"]
     assert "avsep.train.features" in graph["avsep.train.data"]  # under TYPE_CHECKING
     assert "avsep.train.data" not in graph["avsep.train.features"]
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every ``avsep`` module ``path`` imports, deferred (inside functions) included."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in out if m == "avsep" or m.startswith("avsep.")}
+
+
+#: The rooms' one-way rule (docs/architecture.md): a module under the key never imports, even
+#: deferred, a module under any of the prefixes.
+FORBIDDEN = {
+    "avsep.io": ("avsep.train", "avsep.cli", "avsep.batch", "avsep.separate"),
+    "avsep.models": ("avsep.train", "avsep.cli", "avsep.io", "avsep.batch", "avsep.separate"),
+    "avsep.dsp": ("avsep.train", "avsep.cli", "avsep.io", "avsep.models"),
+    "avsep.timing": ("avsep.",),
+    "avsep.batch": ("avsep.cli", "avsep.train", "avsep.reporting"),
+    "avsep.separate": ("avsep.cli", "avsep.train", "avsep.reporting"),
+    "avsep.train": ("avsep.cli",),
+}
+
+
+def test_rooms_import_one_way():
+    broken = []
+    for path in ROOT.rglob("*.py"):
+        name = _module_name(path)
+        for room, prefixes in FORBIDDEN.items():
+            if name == room or name.startswith(room + "."):
+                broken += [f"{name} imports {m}" for m in _all_imports(path) if m.startswith(prefixes)]
+    assert not broken, "\n".join(sorted(broken))
