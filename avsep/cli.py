@@ -122,7 +122,7 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
                 return EXIT_INTERRUPTED
             except BrokenPipeError:
                 return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            except Exception as exc:  # broad on purpose: one bad file must not stop the batch
                 outcomes.append(Outcome(video, "failed", one_line(str(exc)), fail(exc, job.debug, video)))
             progress.finish_file()
     if not job.quiet and job.out_dir is not None and len(outcomes) > 1:

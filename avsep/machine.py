@@ -39,9 +39,8 @@ def machine_info(repo: Path | None = None) -> dict:
     }
     if repo is not None:
         try:
-            run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], capture_output=True, text=True, check=False)  # noqa: E731
-            rev = run("rev-parse", "--short", "HEAD").stdout.strip()
-            dirty = bool(run("status", "--porcelain", "avsep").stdout.strip())
+            rev = _git(repo, "rev-parse", "--short", "HEAD").stdout.strip()
+            dirty = bool(_git(repo, "status", "--porcelain", "avsep").stdout.strip())
             info["git"] = rev + ("+dirty" if dirty else "")
         except OSError:
             info["git"] = ""
@@ -55,3 +54,7 @@ def describe(device=None) -> str:
     if device is not None and getattr(device, "type", None) == "cuda":
         return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
     return f"CPU {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+
+
+def _git(repo: str | Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)

@@ -103,7 +103,7 @@ def one_line_errors(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except Exception as exc:  # noqa: BLE001 - the point: no traceback unless --debug
+    except Exception as exc:  # broad on purpose, no traceback unless --debug
         raise typer.Exit(fail(exc, debug)) from None
 
 

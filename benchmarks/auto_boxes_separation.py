@@ -189,9 +189,15 @@ def main() -> None:
     print(f"{'mask':<7} {'boxes':<6} {'SDRi mean':>9} {'median':>7} {'right box':>9}")
     for mask, r in results.items():
         for name in ("true", "auto"):
-            print(f"{mask:<7} {name:<6} {r[name]['sdri_mean']:>+9.2f} {r[name]['sdri_median']:>+7.2f} {r[name]['right_box_rate']:>9.0%}")
+            print(
+                f"{mask:<7} {name:<6} {r[name]['sdri_mean']:>+9.2f} {r[name]['sdri_median']:>+7.2f} "
+                f"{r[name]['right_box_rate']:>9.0%}"
+            )
         d = r["auto_minus_true_db"]
-        print(f"{mask:<7} auto - true: mean {d['mean']:+.2f} dB, median {d['median']:+.2f}, largest |diff| {d['max_abs']:.2f}")
+        print(
+            f"{mask:<7} auto - true: mean {d['mean']:+.2f} dB, median {d['median']:+.2f}, "
+            f"largest |diff| {d['max_abs']:.2f}"
+        )
     if args.json:
         args.json.write_text(json.dumps({"duets": args.duets, "clips": args.clips, "one_source_per_player": one_each,
                                          "statuses": statuses, **results}, indent=2) + "\n")

@@ -7,8 +7,8 @@
 
 Each test frame is a 1280 x 720 canvas cut into 2 (duet) or 3 (trio) equal columns; each column
 gets one picture of a different instrument, cropped around its middle (60-100 % of its width,
-80-100 % of its height, the crop's centre within 10 % of the picture's), scaled to 50-100 % of what fits the column and placed at a random position in it,
-on a random plain background. A player "gets exactly one box" when exactly one box's centre lies
+80-100 % of its height, the crop's centre within 10 % of the picture's), scaled to 50-100 % of
+what fits the column and placed at a random position in it, on a random plain background. A player "gets exactly one box" when exactly one box's centre lies
 inside that player's picture; a frame's count is right when it has as many boxes as players.
 
 Sets (all from ``../shared/realclips``, evaluation only, never copied):
@@ -297,7 +297,10 @@ def main() -> None:
         calibrate(trunk, args.frames, args.seed, args.calibrate)
         return
     results = report(PlayerFinder(trunk), args.frames, args.seed, args.clips)
-    print(f"{'set':<16} {'frames':>6} {'players':>7} {'exactly 1 box':>13} {'count right':>11} {'extra/frame':>11} {'ms/frame':>8}")
+    print(
+        f"{'set':<16} {'frames':>6} {'players':>7} {'exactly 1 box':>13} {'count right':>11} "
+        f"{'extra/frame':>11} {'ms/frame':>8}"
+    )
     for name, r in results.items():
         print(f"{name:<16} {r['frames']:>6} {r['players']:>7} {r['one_box_rate']:>13.1%} "
               f"{r['count_right_rate']:>11.1%} {r['extra_boxes_per_frame']:>11.2f} {r['ms_per_frame']:>8.0f}")

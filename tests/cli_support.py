@@ -12,16 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import soundfile as sf
 import torch
 from typer.testing import CliRunner, Result
 
 from avsep.cli import app
-from avsep.detect import PlayerFinder
 
 #: The small clip most tests use: 3 s, 64x48 at 10 fps, 44.1 kHz mono.
 SMALL = {"duration": 3.0, "width": 64, "height": 48}
@@ -69,17 +66,6 @@ class ColourTrunk(torch.nn.Module):
 #: One torch thread: on a small shared CI machine, torch's default of one thread per core
 #: oversubscribes it and a tiny model runs 10-30x slower than single-threaded.
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1"}
-
-
-@pytest.fixture
-def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The tiny default model with :class:`ColourTrunk` instead of a random resnet18, on one thread."""
-    monkeypatch.setattr("avsep.separate.build_trunk", lambda name, weights=None: ColourTrunk())
-    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(ColourTrunk()))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield tiny_model
-    torch.set_num_threads(threads)
 
 
 def cli(*args: object, code: int = 0) -> Result:

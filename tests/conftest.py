@@ -1,8 +1,9 @@
-"""Shared fixtures: synthetic media made on demand (see :mod:`tests.media`)."""
+"""Shared fixtures: synthetic media made on demand (see :mod:`tests.media`), the tiny model and
+the fast stand-in trunk of the pipeline tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,20 @@ def tiny_model(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Points avsep's default-model lookup at :func:`tiny_weights` for one test."""
     monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tiny_weights))
     return next(tiny_weights.glob("*.pt"))
+
+
+@pytest.fixture
+def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The tiny default model with :class:`~tests.cli_support.ColourTrunk` instead of a random
+    resnet18, on one thread (see :mod:`tests.cli_support` for why)."""
+    import torch
+
+    from avsep.detect import PlayerFinder
+    from tests.cli_support import ColourTrunk
+
+    monkeypatch.setattr("avsep.separate.build_trunk", lambda name, weights=None: ColourTrunk())
+    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(ColourTrunk()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tiny_model
+    torch.set_num_threads(threads)

@@ -21,7 +21,7 @@ from PIL import Image
 from avsep.io.audio import load_audio
 from avsep.models.serialize import load_checkpoint
 from avsep.preview import COLOURS
-from tests.cli_support import GREEN, SMALL, YELLOW, cli, cli_process, error_line, fast_model, wavs  # noqa: F401
+from tests.cli_support import GREEN, SMALL, YELLOW, cli, cli_process, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -296,7 +296,8 @@ def test_models_without_any(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
     """``avsep separate ... -o - --source 1 | python -c "read the WAV from stdin"``, real pipes
-    and the real (random) resnet18 trunk; its UntrainedTrunkWarning and the fallback to strips must be one clean line each."""
+    and the real (random) resnet18 trunk; its UntrainedTrunkWarning and the fallback to strips must be one clean line
+    each."""
     video = shared_video("clip.mp4", **SMALL)
     producer = cli_process("separate", video, "-o", "-", "--source", "1", "-q",
                            env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
@@ -316,4 +317,7 @@ def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
     # the fallback to strips, which -q does not hide.
     trunk, fallback = sorted(stderr.splitlines(), key=lambda line: "strips" in line)
     assert trunk.startswith("warning: resnet18 trunk has random weights")
-    assert fallback == f"warning: {video}: found no instrument it is sure of; using 2 vertical strips instead (give --boxes to place them)"
+    assert fallback == (
+        f"warning: {video}: found no instrument it is sure of; using 2 vertical strips instead "
+        "(give --boxes to place them)"
+    )

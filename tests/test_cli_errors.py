@@ -20,7 +20,7 @@ import torch
 from typer.testing import CliRunner
 
 from avsep.cli import app
-from tests.cli_support import GREEN, SINGLE_THREAD, SMALL, YELLOW, cli, cli_command, cli_process, error_line, fast_model, wavs  # noqa: F401
+from tests.cli_support import GREEN, SINGLE_THREAD, SMALL, YELLOW, cli, cli_command, cli_process, error_line, wavs
 from tests.media import make_tone_wav, truncated_copy
 
 pytestmark = pytest.mark.usefixtures("fast_model")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from avsep import Separator
 from avsep.preview import COLOURS
-from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, cli, error_line, fast_model, wavs  # noqa: F401
+from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, cli, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from avsep.errors import AvsepError
 from avsep.train.build.system import APT_PACKAGES
 from avsep.train.extra import TRAINING_MODULES, needs_training_extra
-from avsep.errors import AvsepError
-from tests.cli_support import SMALL, cli, error_line, fast_model  # noqa: F401
+from tests.cli_support import SMALL, cli, error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -30,7 +30,7 @@ from avsep.players import (
     numbered,
     thumbnail,
 )
-from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk, fast_model  # noqa: F401
+from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 #: 12 s at 4 fps, 96 x 48: long enough for 3 model windows, small enough to encode at once.

@@ -19,8 +19,8 @@ The criterion, per source, in the +-0.5 s around every window edge inside the si
 since ``|t - w| <= |t - y| + |y - w|``: SDR(t, w) >= SDR(t, y) - loss. (The measured SDR
 difference is reported too; it is never larger.) The test model separates well (about 30 dB
 SDR), which makes the bound demanding: the windowed output may deviate from the single pass by
-no more than about -55 dB relative to the signal. :func:`test_the_check_catches_seams` shows the check fails for hard cuts, for
-plain averaging instead of the cross-fade and for overlap 0.
+no more than about -55 dB relative to the signal. :func:`test_the_check_catches_seams` shows the
+check fails for hard cuts, for plain averaging instead of the cross-fade and for overlap 0.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from torch import nn
 import avsep.chunking
 from avsep import Separator, dsp
 from avsep.chunking import Windower, hop_for
-from tests.cli_support import fast_model  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 

@@ -13,7 +13,7 @@ from avsep import Separator
 from avsep.cli import app
 from avsep.errors import InputError
 from avsep.separate import SilentAudioWarning, select_device, strip_boxes
-from tests.cli_support import SMALL, cli, fast_model, wavs  # noqa: F401
+from tests.cli_support import SMALL, cli, wavs
 from tests.media import truncated_copy
 
 pytestmark = pytest.mark.usefixtures("fast_model")

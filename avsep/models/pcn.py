@@ -28,9 +28,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import nn
 import torch.nn.functional as F
-
+from torch import nn
 
 #: Floor of the log-magnitude input (natural log of 1e-5).
 SILENCE_FLOOR = math.log(1e-5)

@@ -121,7 +121,7 @@ class VisualTrunk(nn.Module):
         self.to(memory_format=torch.channels_last)
         super().train(False)
 
-    def train(self, mode: bool = True) -> VisualTrunk:  # noqa: ARG002 - always eval
+    def train(self, mode: bool = True) -> VisualTrunk:  # mode unused on purpose: always eval
         """Ignore ``mode``: a frozen trunk stays in eval mode (BN statistics fixed)."""
         return super().train(False)
 
@@ -346,7 +346,7 @@ def _read_state_dict(path: Path, name: str) -> tuple[dict[str, Tensor], str]:
     digest = _sha256(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+    except Exception as exc:  # broad on purpose: any unpickling failure means a bad file
         raise ModelError(
             f"{name} weights file {path} is not a readable PyTorch state dict ({type(exc).__name__}); "
             "re-download or point to the right file"

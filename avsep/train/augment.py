@@ -87,7 +87,7 @@ class RoomBank:
                 # the plain image method: its randomised variant draws from a generator of the C
                 # extension that no seed reaches, and a resumed run must see the same rooms
                 max_order=int(min(order, 14)),
-            )  # fmt: skip
+            )
             mic = dims * np.array([rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.4), 0]) + np.array([0, 0, rng.uniform(1.0, 1.8)])
             room.add_microphone(mic)
             for _ in range(positions):

@@ -97,7 +97,10 @@ def train_command(
     num_mix: Annotated[int, typer.Option(help="Sources per training mixture.")] = 2,
     gain_db: Annotated[float, typer.Option(help="Random source gain range, +- dB.")] = 6.0,
     guide: Annotated[
-        str, typer.Option(help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle).")
+        str, typer.Option(
+            help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, "
+            "or label (oracle)."
+        )
     ] = "features",
     augment: Annotated[
         str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")

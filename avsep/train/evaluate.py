@@ -43,9 +43,9 @@ import numpy as np
 
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
-from avsep.options import DEFAULT_MASK
 from avsep.errors import AvsepError, InputError
 from avsep.models.guide import label_guide
+from avsep.options import DEFAULT_MASK
 from avsep.train.metrics import (
     SILENCE_THRESHOLD,
     bss_eval,
@@ -221,7 +221,8 @@ def _print_eval(report: dict[str, Any], console) -> None:
     sk = report["skipped"]
     console.print(
         f"SDRi (model - mixture): mean {_fmt(report['sdri']['mean'])} dB, median {_fmt(report['sdri']['median'])} dB; "
-        f"skipped {sk['mixtures_with_silent_reference']} mixture(s) with {sk['silent_references']} silent reference(s), "
+        f"skipped {sk['mixtures_with_silent_reference']} mixture(s) "
+        f"with {sk['silent_references']} silent reference(s), "
         f"{sk['mixtures_with_silent_model_output']} with a silent model output; "
         "oracle IBM = ceiling of binary masking, mixture = floor (no separation)"
     )
@@ -262,7 +263,7 @@ def evaluate_real(
     report: dict[str, Any] = {
         "model": str(model), **_model_info(sep), "realclips": str(root), "mask": mask, "oracle_labels": oracle,
         "sets": {}, "skipped": [],
-    }  # fmt: skip
+    }
     bar = _progress(progress, console)
     with bar:
         if "fcsn" in sets:
@@ -498,7 +499,8 @@ def _print_real(report: dict[str, Any], console) -> None:
     console.print(table)
     console.print(
         "means in dB over outputs; SDRi = SDR - mixture SDR; right box = share of outputs that correlate most "
-        "with their own source (in brackets: the same for the unseparated mixture, the level to beat); clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs"
+        "with their own source (in brackets: the same for the unseparated mixture, the level to beat); "
+        "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs"
     )
     for line in report["skipped"]:
         console.print(f"skipped: {line}")

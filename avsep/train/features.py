@@ -108,7 +108,10 @@ class FeatureCache:
         if kind == "features":
             return self.frames(frames_dir, numbers).max(axis=0)
         if self._music is None:
-            raise InputError(f"{self.path}: a version-1 cache has no classifier logits for --guide {kind}; rebuild it with 'avsep features'")
+            raise InputError(
+                f"{self.path}: a version-1 cache has no classifier logits for --guide {kind}; "
+                "rebuild it with 'avsep features'"
+            )
         from avsep.models.guide import combine
 
         rows = self._rows_of(frames_dir, numbers)

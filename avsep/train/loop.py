@@ -39,8 +39,8 @@ from torch import nn
 
 from avsep import dsp
 from avsep.device import select_device
-from avsep.machine import describe
 from avsep.errors import AvsepError, InputError
+from avsep.machine import describe
 from avsep.models.guide import check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
 from avsep.train.augment import Soundtrack, parse_steps
@@ -409,19 +409,22 @@ def _data(config: TrainConfig, console) -> RunData:
 
         unknown = sorted(set(train_index.classes) - set(LABELS))
         if unknown:
-            raise InputError(f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; --guide label knows {', '.join(LABELS)}")
+            raise InputError(
+                f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; "
+                f"--guide label knows {', '.join(LABELS)}"
+            )
     cache = _feature_cache(config, console)
     soundtrack = Soundtrack(tuple(config.augment), seed=config.seed) if config.augment else None
     train_ds = MixDataset(
         train_index, config.num_mix, clip=config.crop_samples, seed=config.seed, feature_cache=cache,
         gain_db=config.gain_db, guide=config.guide, soundtrack=soundtrack,
-    )  # fmt: skip
+    )
     val_ds = None
     if val_csv is not None:
         val_ds = MixDataset(
             read_index(val_csv, fps=config.fps), config.num_mix, seed=config.val_seed, feature_cache=cache,
             gain_db=0.0, length=config.val_mixtures, guide=config.guide, soundtrack=soundtrack,
-        )  # fmt: skip
+        )
     per_epoch = steps_per_epoch(len(train_ds), config.batch_size)
     total = config.steps if config.steps is not None else config.epochs * per_epoch
     warmup = config.warmup if config.warmup is not None else min(500, total // 20)
@@ -484,7 +487,7 @@ class Trainer:
     remaining steps. All state lives on the instance; :func:`setup` builds one."""
 
     def __init__(self, config: TrainConfig, out: Path, device: torch.device, console, data: RunData,
-                 model: nn.Module, trunk: nn.Module | None, optimizer: torch.optim.Optimizer) -> None:  # fmt: skip
+                 model: nn.Module, trunk: nn.Module | None, optimizer: torch.optim.Optimizer) -> None:
         self.config, self.out, self.device, self.console, self.data = config, out, device, console, data
         self.model, self.trunk, self.optimizer = model, trunk, optimizer
         self.trainable = [p for g in optimizer.param_groups for p in g["params"]]
@@ -528,7 +531,7 @@ class Trainer:
         loss = train_step(
             self.model, self.optimizer, audio, visual, grad_clip=cfg.grad_clip, amp=cfg.amp, params=self.trainable,
             mixture=mixture,
-        )  # fmt: skip
+        )
         self.step_count += 1
         self.last_loss = float(loss)
         if not math.isfinite(self.last_loss):

@@ -49,7 +49,7 @@ def test_no_instrument_class_is_left_out(imagenet):
     found = {
         i for i in range(1000)
         if any(w in imagenet.index_to_description(i).lower() for w in INSTRUMENT_WORDS)
-    }  # fmt: skip
+    }
     assert found - NOT_INSTRUMENTS == set(MUSIC_INDICES)
 
 

@@ -21,8 +21,8 @@ def test_pcn_mask_shape_and_range():
 
 def test_pcn_has_seven_conv_and_seven_transposed_conv_layers():
     m = PCN(TINY)
-    convs = [l for l in m.modules() if type(l) is torch.nn.Conv2d]
-    deconvs = [l for l in m.modules() if isinstance(l, torch.nn.ConvTranspose2d)]
+    convs = [layer for layer in m.modules() if type(layer) is torch.nn.Conv2d]
+    deconvs = [layer for layer in m.modules() if isinstance(layer, torch.nn.ConvTranspose2d)]
     assert len(convs) == 7 and len(deconvs) == 7
     assert m.head.kernel_size == (3, 3) and m.head.out_channels == 1
     assert m.a.shape == (7,) and m.b.shape == (6,) and m.a.requires_grad

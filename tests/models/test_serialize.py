@@ -1,8 +1,8 @@
 import hashlib
 import json
 
-import torch
 import pytest
+import torch
 
 from avsep.errors import ModelError
 from avsep.models.pcn import PCN, PCNConfig

@@ -92,10 +92,9 @@ def make_synthetic_cache(root: Path, dim: int = 512) -> Path:
     """
     import torch
 
-    from avsep.train.index import read_index
-    from avsep.train.features import FORMAT, VERSION, cache_key
-
     from avsep.models.imagenet_music import MUSIC_INDICES
+    from avsep.train.features import FORMAT, VERSION, cache_key
+    from avsep.train.index import read_index
 
     rng = np.random.default_rng(7)
     patterns = {c: np.abs(rng.standard_normal(dim)) for c in CLASSES}

@@ -86,6 +86,9 @@ def test_room_bank_is_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = "import numpy as np; from avsep.train.augment import RoomBank; print(float(sum(np.sum(h[:50]) for h in RoomBank(rooms=2, positions=2).rirs[1])))"
+    code = (
+        "import numpy as np; from avsep.train.augment import RoomBank; "
+        "print(float(sum(np.sum(h[:50]) for h in RoomBank(rooms=2, positions=2).rirs[1])))"
+    )
     runs = {subprocess.run([sys.executable, "-c", f"import numpy; numpy.random.seed({s}); {code}"], capture_output=True, text=True, check=True).stdout for s in (1, 2)}
     assert len(runs) == 1

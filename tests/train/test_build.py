@@ -18,8 +18,7 @@ import soundfile as sf
 from PIL import Image
 
 from avsep.errors import AvsepError, InputError
-from avsep.train.build import INSTRUMENTS, build_dataset
-from avsep.train.build import system
+from avsep.train.build import INSTRUMENTS, build_dataset, system
 from avsep.train.build.layout import SPLITS, read_index, resolve
 
 MUSIC_CLASSES = {
@@ -167,7 +166,7 @@ def test_other_seed_other_files(tmp_path: Path, cache_dir: Path) -> None:
     if len(fonts) < 2:
         pytest.skip("needs the two .sf2 fonts")
     kw = dict(hours=0.001, instruments=["violin"], clip_seconds=3, fps=1, progress=False,
-              cache_dir=cache_dir, soundfonts=fonts)  # fmt: skip
+              cache_dir=cache_dir, soundfonts=fonts)
     a = build_dataset(tmp_path / "a", seed=1, **kw)
     b = build_dataset(tmp_path / "b", seed=2, **kw)
     assert a["clips"] == b["clips"] == 3
@@ -275,7 +274,7 @@ def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
         assert all(0 <= s < 6.0 and e > s for s, e, _, _ in perf.notes)
         assert min(p for *_, p, _ in perf.notes) >= spec.programs[0].low
     chords = accompany([(0.0, 2.0, 72, 90), (2.0, 4.0, 71, 90)], "oompah", SPECS["accordion"].programs[0], 0.5, 4.0,
-                       np.random.default_rng(0))  # fmt: skip
+                       np.random.default_rng(0))
     c_major = {0, 2, 4, 5, 7, 9, 11}
     assert {p % 12 for *_, p, _ in chords} <= c_major and all(v < 90 for *_, v in chords)
 
@@ -340,7 +339,7 @@ def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
 def test_default_clip_length_build(tmp_path: Path, cache_dir: Path) -> None:
     """The default recipe (12 s clips at 2 fps) for two instruments."""
     s = build_dataset(tmp_path / "ds", seed=5, hours=0.05, instruments=["erhu", "tuba"], progress=False,
-                      cache_dir=cache_dir)  # fmt: skip
+                      cache_dir=cache_dir)
     assert s["clips"] == 15
     rows = read_index(tmp_path / "ds" / "train.csv")
     assert rows and all(r.num_frames == 24 for r in rows)
@@ -358,7 +357,7 @@ def real_build(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tup
     summary = build_dataset(
         out, seed=1, hours=0.05, clip_seconds=4.0, fps=1, progress=False, cache_dir=cache_dir,
         instruments=["cello", "flute", "violin", "erhu"], real_audio=[audio], photos=[photos],
-    )  # fmt: skip
+    )
     return out, summary, src
 
 

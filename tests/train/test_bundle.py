@@ -74,7 +74,7 @@ def test_bundle_keeps_the_guide_and_lists_sources_per_class(dataset: Path, featu
     cfg = TrainConfig(
         index=str(data / "train.csv"), out=str(tmp_path / "run"), backbone="resnet18", features=str(feature_cache),
         channels=TINY_PCN, cycles=1, batch_size=2, steps=1, guide="posterior", progress=False,
-    )  # fmt: skip
+    )
     summary = train(cfg)
     model, card = bundle(Path(summary["last"]), tmp_path / "weights", "test-model")
     assert load_checkpoint(model).guide == "posterior"

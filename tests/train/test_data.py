@@ -10,8 +10,8 @@ import torch
 from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
 from avsep.train.data import MixDataset, StepSampler
-from avsep.train.index import frame_numbers, read_index, resolve_split
 from avsep.train.features import FeatureCache
+from avsep.train.index import frame_numbers, read_index, resolve_split
 from tests.train.dataset_fixture import CLASSES, FPS, make_cache
 
 

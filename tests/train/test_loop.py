@@ -11,8 +11,8 @@ from avsep.errors import InputError
 from avsep.models.guide import LABELS, guide_dim
 from avsep.models.serialize import load_checkpoint
 from avsep.train.data import MixDataset
-from avsep.train.index import read_index
 from avsep.train.features import FeatureCache
+from avsep.train.index import read_index
 from avsep.train.loop import TrainConfig, build_network, lr_at, mask_loss, train
 from tests.train.dataset_fixture import TINY_PCN
 

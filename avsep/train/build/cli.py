@@ -88,7 +88,8 @@ def build(
     for name, st in summary["sources_per_class"].items():
         m, p = st["minutes"], st["pictures"]
         out.print(
-            f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   {p['photo']:4d} / {p['drawn']:4d}"
+            f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   "
+            f"{p['photo']:4d} / {p['drawn']:4d}"
         )
     if summary["no_real_audio"]:
         out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")

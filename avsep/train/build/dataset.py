@@ -239,7 +239,7 @@ def build_dataset(
         summary = _write_index(
             partial, clips, names, counts, plan, pic_split, tools, py_versions, sources, library,
             seed=seed, hours=hours, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames, shares=shares,
-        )  # fmt: skip
+        )
         old = None
         if out_dir.exists():
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
@@ -362,7 +362,7 @@ def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
             "clips": {k: 0 for k in KINDS},
             "pictures": {"photo": 0, "drawn": 0},
             "picture_files": {"photo": set(), "drawn": set()},
-        })  # fmt: skip
+        })
         kind = c.audio.kind
         row["minutes"][kind] += clip_s / 60
         row["clips"][kind] += 1
@@ -385,7 +385,7 @@ def _is_real(c: Clip) -> bool:
 
 def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, tools, py_versions,
                  sources: list[AudioSource], library: Library, *, seed: int, hours: float,
-                 clip_seconds: float, fps: int, n_frames: int, shares: dict[str, float]) -> dict:  # fmt: skip
+                 clip_seconds: float, fps: int, n_frames: int, shares: dict[str, float]) -> dict:
     stats = source_statistics(clips, clip_seconds)
     photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
 
@@ -428,7 +428,9 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
         "format": FORMAT,
         "layout": "MUSIC / Sound of Pixels: audio/<class>/<id>.wav, frames/<class>/<id>/NNNNNN.jpg",
         "csv": "no header; audio_path,frames_dir,num_frames; paths relative to this directory",
-        "frame_time": "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)",
+        "frame_time": (
+            "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)"
+        ),
         "seed": seed,
         "hours_requested": hours,
         "clip_seconds": clip_seconds,
@@ -472,7 +474,9 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
             | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
             "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
         },
-        "soundfonts": [{"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts],
+        "soundfonts": [
+            {"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts
+        ],
         "erhu": "no soundfont has an erhu: Fiddle (GM 110) or Violin (GM 40) with pitch-bend portamento "
                 "and wide vibrato, in the erhu's range; pictures are procedural drawings",
         "versions": {
@@ -485,7 +489,7 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
             "rsvg-convert": tool_version(tools.rsvg_convert),
             **py_versions,
         },
-    }  # fmt: skip
+    }
     (root / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     (root / "README.txt").write_text(_readme(meta, clips))
     return {

@@ -161,7 +161,7 @@ def load_work(ref: WorkRef, cache_dir: Path) -> list[tuple[str, list[Note]]]:
 
     try:
         score = converter.parse(ref.path, forceSource=True, storePickle=False)
-    except Exception:  # noqa: BLE001 - a corpus file music21 cannot read is skipped
+    except Exception:  # broad on purpose: a corpus file music21 cannot read is skipped
         parts: list[tuple[str, list[Note]]] = []
     else:
         voices = list(getattr(score, "parts", [])) or [score]
