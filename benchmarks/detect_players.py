@@ -8,8 +8,9 @@
 Each test frame is a 1280 x 720 canvas cut into 2 (duet) or 3 (trio) equal columns; each column
 gets one picture of a different instrument, cropped around its middle (60-100 % of its width,
 80-100 % of its height, the crop's centre within 10 % of the picture's), scaled to 50-100 % of
-what fits the column and placed at a random position in it, on a random plain background. A player "gets exactly one box" when exactly one box's centre lies
-inside that player's picture; a frame's count is right when it has as many boxes as players.
+what fits the column and placed at a random position in it, on a random plain background. A
+player "gets exactly one box" when exactly one box's centre lies inside that player's picture; a
+frame's count is right when it has as many boxes as players.
 
 Sets (all from ``../shared/realclips``, evaluation only, never copied):
 
