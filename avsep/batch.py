@@ -250,9 +250,7 @@ class BatchJob:
             )
         return paths
 
-    def separate_one(
-        self, separator: Separator, video: Path, progress: Progress, claimed: dict[Path, Path]
-    ) -> Outcome:
+    def separate_one(self, separator: Separator, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
         so far in this batch to its video (updated here). Raises on failure."""
         plan, media, labels = self.box_plan(separator, video, progress)

@@ -96,7 +96,7 @@ def load_boxes_file(path: str | Path) -> list[NamedBox]:
         data = data["boxes"]
     if not isinstance(data, list) or not data:
         raise InputError(
-            f"{path}: expected a non-empty JSON list of boxes (or an object with a \"boxes\" list, "
+            f'{path}: expected a non-empty JSON list of boxes (or an object with a "boxes" list, '
             "as 'avsep info --json' writes)"
         )
     boxes = []

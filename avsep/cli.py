@@ -82,15 +82,33 @@ def separate(
     with one_line_errors(debug):
         plan, strips = box_options(boxes, boxes_file)
         job = BatchJob.create(
-            inputs, plan, strips, names=names, sources=sources, out=out, template=output_template,
-            source=source, fmt=fmt.value, sample_rate=sample_rate, residual=residual,
-            skip_existing=skip_existing, overwrite=overwrite, audio_stream=audio_stream,
-            video_stream=video_stream, quiet=quiet, debug=debug, announce=announce_plan,
+            inputs,
+            plan,
+            strips,
+            names=names,
+            sources=sources,
+            out=out,
+            template=output_template,
+            source=source,
+            fmt=fmt.value,
+            sample_rate=sample_rate,
+            residual=residual,
+            skip_existing=skip_existing,
+            overwrite=overwrite,
+            audio_stream=audio_stream,
+            video_stream=video_stream,
+            quiet=quiet,
+            debug=debug,
+            announce=announce_plan,
         )
         from avsep.separate import Separator
 
         separator = Separator(
-            model, device=device, mask=mask.value, overlap=overlap, batch_size=batch_size,
+            model,
+            device=device,
+            mask=mask.value,
+            overlap=overlap,
+            batch_size=batch_size,
             backbone_weights=backbone_weights,
         )
         code = _run_batch(job, separator)
@@ -187,7 +205,9 @@ def locate(
             plan = plan_for_info(video, media, given, strips, sources, quiet)
         else:
             plan = finding_players(
-                video, quiet, lambda report: separator.find_players(video, sources=sources, media=media, on_frame=report)
+                video,
+                quiet,
+                lambda report: separator.find_players(video, sources=sources, media=media, on_frame=report),
             )
             announce_plan(video, plan, names or plan.names, quiet)
         labels = output_names(len(plan.sources), names or plan.names, residual=False)

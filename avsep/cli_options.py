@@ -92,9 +92,7 @@ Model = Annotated[
     Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")
 ]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
-Version = Annotated[
-    bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version.")
-]
+Version = Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version.")]
 
 # -- separate --------------------------------------------------------------------------------
 

@@ -62,8 +62,14 @@ def batch_summary(outcomes: list[Outcome]) -> None:
 
 
 def show_info(
-    video: Path, boxes: list[str] | None, boxes_file: Path | None, sources: int | None,
-    preview: Path | None, time: float | None, json_out: bool, quiet: bool,
+    video: Path,
+    boxes: list[str] | None,
+    boxes_file: Path | None,
+    sources: int | None,
+    preview: Path | None,
+    time: float | None,
+    json_out: bool,
+    quiet: bool,
 ) -> None:
     import json
 
@@ -98,7 +104,13 @@ def show_info(
     plan = plan_for_info(video, media, given, strips, sources, quiet)
     if json_out:
         w, h = media.video.width, media.video.height
-        report = {"video": str(media.path), "width": w, "height": h, "duration": round(media.duration, 3), **plan.to_json()}
+        report = {
+            "video": str(media.path),
+            "width": w,
+            "height": h,
+            "duration": round(media.duration, 3),
+            **plan.to_json(),
+        }
         typer.echo(json.dumps(report, indent=2))
     else:
         for i, s in enumerate(plan.sources):
@@ -132,7 +144,9 @@ def plan_for_info(
     from avsep.players import find_players
 
     return finding_players(
-        video, quiet, lambda report: find_players(video, default_finder(), sources=sources, media=media, on_frame=report)
+        video,
+        quiet,
+        lambda report: find_players(video, default_finder(), sources=sources, media=media, on_frame=report),
     )
 
 

@@ -259,8 +259,12 @@ def _region(cells: np.ndarray, probs: np.ndarray) -> Region:
     cols = np.flatnonzero(cells.any(0))
     n = int(cells.sum())
     return Region(
-        label, float(family / n), n, (int(rows[0]), int(rows[-1]) + 1),
-        (int(cols[0]), int(cols[-1]) + 1), cells.shape,
+        label,
+        float(family / n),
+        n,
+        (int(rows[0]), int(rows[-1]) + 1),
+        (int(cols[0]), int(cols[-1]) + 1),
+        cells.shape,
     )
 
 
@@ -270,10 +274,7 @@ def detections_from_regions(
     """Regions (grid cells) -> detections in pixels of a ``width`` x ``height`` frame."""
     cores = [_cells_to_pixels(r, width, height) for r in regions]
     boxes = player_boxes(cores, width, height, settings.grow)
-    return [
-        Detection(box, LABELS[r.label], round(r.score, 3), core)
-        for r, core, box in zip(regions, cores, boxes)
-    ]
+    return [Detection(box, LABELS[r.label], round(r.score, 3), core) for r, core, box in zip(regions, cores, boxes)]
 
 
 def _cells_to_pixels(region: Region, width: int, height: int) -> Box:

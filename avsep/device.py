@@ -18,7 +18,5 @@ def select_device(device: str) -> torch.device:
     except RuntimeError as exc:
         raise InputError(f"--device {device!r} is not a device (use auto, cpu or cuda[:N])") from exc
     if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
-        raise InputError(
-            f"--device {device}: there are {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
-        )
+        raise InputError(f"--device {device}: there are {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
     return chosen

@@ -130,7 +130,5 @@ def apply_masks(spec: Spectrogram, masks: torch.Tensor, binary: bool) -> torch.T
     inference and of validation during training.
     """
     b, s = masks.shape[:2]
-    rep = Spectrogram(
-        spec.magnitude.repeat_interleave(s, 0), spec.phase.repeat_interleave(s, 0), spec.length
-    )
+    rep = Spectrogram(spec.magnitude.repeat_interleave(s, 0), spec.phase.repeat_interleave(s, 0), spec.length)
     return apply_mask(rep, masks.reshape(b * s, *masks.shape[2:]), binary).reshape(b, s, -1)

@@ -53,7 +53,9 @@ def describe(device=None) -> str:
 
     if device is not None and getattr(device, "type", None) == "cuda":
         return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
-    return f"CPU {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+    return (
+        f"CPU {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+    )
 
 
 def _git(repo: str | Path, *args: str) -> subprocess.CompletedProcess:

@@ -138,8 +138,7 @@ class BoxPlan:
             "method": self.method,
             "note": self.note,
             "sources": [
-                {"name": s.name, "box": list(s.box), "class": s.label, "confidence": s.confidence}
-                for s in self.sources
+                {"name": s.name, "box": list(s.box), "class": s.label, "confidence": s.confidence} for s in self.sources
             ],
             "boxes": self.segments(),
         }
@@ -160,7 +159,9 @@ class TimedBoxes(BoxPlan):
 
     method = "timed"
 
-    def __init__(self, sources: Sequence[SourceInfo], segments: Sequence[Sequence[_Segment]], note: str | None = None) -> None:
+    def __init__(
+        self, sources: Sequence[SourceInfo], segments: Sequence[Sequence[_Segment]], note: str | None = None
+    ) -> None:
         super().__init__(sources, note)
         self._segments = [sorted(s, key=lambda g: g.start) for s in segments]
 
@@ -173,7 +174,7 @@ class TimedBoxes(BoxPlan):
         for i, nb in enumerate(named):
             if not nb.name:
                 raise InputError(
-                    f"box {i + 1} in {label}: boxes with start/end need a \"name\" saying which source they belong to"
+                    f'box {i + 1} in {label}: boxes with start/end need a "name" saying which source they belong to'
                 )
             start = -math.inf if nb.start is None else nb.start
             end = math.inf if nb.end is None else nb.end

@@ -172,9 +172,7 @@ class Separator:
             return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()
-    def separate_windows(
-        self, audio: np.ndarray, visual: torch.Tensor, residual: bool = False
-    ) -> np.ndarray:
+    def separate_windows(self, audio: np.ndarray, visual: torch.Tensor, residual: bool = False) -> np.ndarray:
         """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
 
         The STFT and the network's audio-only first pass are computed once per window and
@@ -231,12 +229,22 @@ class Separator:
             )
             return plan
         return find_players(
-            path, finder, sources=sources, overlap=self.overlap, video_stream=video_stream, media=info, on_frame=on_frame
+            path,
+            finder,
+            sources=sources,
+            overlap=self.overlap,
+            video_stream=video_stream,
+            media=info,
+            on_frame=on_frame,
         )
 
     def _box_plan(
-        self, path: str | Path, boxes: Sequence[Box] | BoxPlan | str | None, sources: int | None,
-        info: MediaInfo, video_stream: int | None,
+        self,
+        path: str | Path,
+        boxes: Sequence[Box] | BoxPlan | str | None,
+        sources: int | None,
+        info: MediaInfo,
+        video_stream: int | None,
     ) -> BoxPlan:
         """Boxes as given (checked against the frame), strips, or found ("auto" / None)."""
         width, height = info.video.width, info.video.height
@@ -415,9 +423,7 @@ class Separator:
 
         def flush() -> Iterator[np.ndarray]:
             nonlocal done
-            outs = self.separate_windows(
-                np.stack([w.audio for w in batch]), visual_for(batch), residual
-            )
+            outs = self.separate_windows(np.stack([w.audio for w in batch]), visual_for(batch), residual)
             for win, out in zip(batch, outs):
                 with stage("stitch"):
                     block = stitcher.add(win, out)

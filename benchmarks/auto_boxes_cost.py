@@ -111,11 +111,20 @@ def main() -> None:
             boxes = statistics.median(r["wall_s"] for r in runs["boxes"])
             auto = statistics.median(r["wall_s"] for r in runs["auto"])
             find = statistics.median(r["find_players_s"] for r in runs["auto"])
-            results[name] = {"boxes_wall_s": boxes, "auto_wall_s": auto, "find_players_s": find,
-                             "extra_share": (auto - boxes) / boxes, "find_share": find / boxes, "runs": runs}
-            print(f"{name}: separate with boxes {boxes:.1f} s, automatic {auto:.1f} s "
-                  f"(+{(auto - boxes) / boxes:.1%}); the search itself {find:.2f} s = {find / boxes:.1%} "
-                  f"(medians of {args.repeat})", flush=True)
+            results[name] = {
+                "boxes_wall_s": boxes,
+                "auto_wall_s": auto,
+                "find_players_s": find,
+                "extra_share": (auto - boxes) / boxes,
+                "find_share": find / boxes,
+                "runs": runs,
+            }
+            print(
+                f"{name}: separate with boxes {boxes:.1f} s, automatic {auto:.1f} s "
+                f"(+{(auto - boxes) / boxes:.1%}); the search itself {find:.2f} s = {find / boxes:.1%} "
+                f"(medians of {args.repeat})",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

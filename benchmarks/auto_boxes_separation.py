@@ -72,9 +72,14 @@ def make_duets(recs, count: int, seed: int):
         for _ in range(50):  # a segment where both play
             start = int(rng.integers(SR, usable))
             sa, sb = a[start : start + seg], b[start : start + seg]
-            if np.sqrt(np.mean(sa**2)) > 0.3 * np.sqrt(np.mean(a**2)) and np.sqrt(np.mean(sb**2)) > 0.3 * np.sqrt(np.mean(b**2)):
+            if np.sqrt(np.mean(sa**2)) > 0.3 * np.sqrt(np.mean(a**2)) and np.sqrt(np.mean(sb**2)) > 0.3 * np.sqrt(
+                np.mean(b**2)
+            ):
                 break
-        refs = np.stack([sa / (np.sqrt(np.mean(sa**2)) + 1e-9), sb / (np.sqrt(np.mean(sb**2)) + 1e-9)]).astype(np.float32) * 0.05
+        refs = (
+            np.stack([sa / (np.sqrt(np.mean(sa**2)) + 1e-9), sb / (np.sqrt(np.mean(sb**2)) + 1e-9)]).astype(np.float32)
+            * 0.05
+        )
         t0 = start / SR
         frames = [
             [recs[i][1] / "frames" / f"{min(int(t0 + k + 0.5) + 1, recs[i][2]):06d}.jpg" for i in pair]
@@ -119,8 +124,11 @@ def assign(plan, time: float, width: int = 1280) -> tuple[list[int | None], str]
             owners[int((box[0] + box[2]) / 2 >= width / 2)].append(s)
     conf = [src.confidence or 0.0 for src in plan.sources]
     picked = [max(o, key=conf.__getitem__) if o else None for o in owners]
-    status = "one each" if all(len(o) == 1 for o in owners) and len(boxes) == 2 else (
-        "fallback strips" if plan.note else f"{len(owners[0])}+{len(owners[1])} of {len(boxes)}")
+    status = (
+        "one each"
+        if all(len(o) == 1 for o in owners) and len(boxes) == 2
+        else ("fallback strips" if plan.note else f"{len(owners[0])}+{len(owners[1])} of {len(boxes)}")
+    )
     return picked, status
 
 
@@ -174,16 +182,26 @@ def main() -> None:
                     sdri, right = score(refs, e, mix)
                     rows[name][0].extend(sdri)
                     rows[name][1].extend(right)
-                print(f"{mask} {k:>3} {' + '.join(names):<48} {status:<16} "
-                      f"true {np.mean(rows['true'][0][-2:]):+6.2f}  auto {np.mean(rows['auto'][0][-2:]):+6.2f} dB", flush=True)
+                print(
+                    f"{mask} {k:>3} {' + '.join(names):<48} {status:<16} "
+                    f"true {np.mean(rows['true'][0][-2:]):+6.2f}  auto {np.mean(rows['auto'][0][-2:]):+6.2f} dB",
+                    flush=True,
+                )
             results[mask] = {
-                name: {"sdri_mean": float(np.mean(v[0])), "sdri_median": float(np.median(v[0])),
-                       "right_box_rate": float(np.mean(v[1])), "outputs": len(v[0])}
+                name: {
+                    "sdri_mean": float(np.mean(v[0])),
+                    "sdri_median": float(np.median(v[0])),
+                    "right_box_rate": float(np.mean(v[1])),
+                    "outputs": len(v[0]),
+                }
                 for name, v in rows.items()
             }
             diff = np.array(rows["auto"][0]) - np.array(rows["true"][0])
-            results[mask]["auto_minus_true_db"] = {"mean": float(diff.mean()), "median": float(np.median(diff)),
-                                                   "max_abs": float(np.abs(diff).max())}
+            results[mask]["auto_minus_true_db"] = {
+                "mean": float(diff.mean()),
+                "median": float(np.median(diff)),
+                "max_abs": float(np.abs(diff).max()),
+            }
     one_each = statuses.count("one each") / len(statuses)
     print(f"\n{args.duets} duets ({args.clips} clips): automatic mode found one source per player in {one_each:.0%}")
     print(f"{'mask':<7} {'boxes':<6} {'SDRi mean':>9} {'median':>7} {'right box':>9}")
@@ -199,8 +217,19 @@ def main() -> None:
             f"largest |diff| {d['max_abs']:.2f}"
         )
     if args.json:
-        args.json.write_text(json.dumps({"duets": args.duets, "clips": args.clips, "one_source_per_player": one_each,
-                                         "statuses": statuses, **results}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "duets": args.duets,
+                    "clips": args.clips,
+                    "one_source_per_player": one_each,
+                    "statuses": statuses,
+                    **results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -90,8 +90,11 @@ def bench_mask_networks(args) -> list[dict]:
             row["per_window_ms"][batch] = 1000 * t["median_s"] / batch
             row.setdefault("timings", {})[batch] = t
         rows.append(row)
-        print(f"  {name:<34} {row['params']:>11,}  "
-              + "  ".join(f"B={b}: {ms:7.1f} ms/window" for b, ms in row["per_window_ms"].items()), flush=True)
+        print(
+            f"  {name:<34} {row['params']:>11,}  "
+            + "  ".join(f"B={b}: {ms:7.1f} ms/window" for b, ms in row["per_window_ms"].items()),
+            flush=True,
+        )
     return rows
 
 
@@ -111,13 +114,18 @@ def bench_dsp(args) -> list[dict]:
             masks = torch.rand(batch * args.boxes, dsp.WARP_BINS, dsp.WINDOW_FRAMES)
             front = timeit(lambda a=audio: dsp.network_input(dsp.stft(a).magnitude), args.repeat, args.warmup)
             back = timeit(lambda r=rep, m=masks: dsp.apply_mask(r, m, True), args.repeat, args.warmup)
-        rows.append({
-            "batch": batch,
-            "front_ms_per_window": 1000 * front["median_s"] / batch,
-            "back_ms_per_window": 1000 * back["median_s"] / batch,
-        })
-        print(f"  B={batch}: STFT+warp {rows[-1]['front_ms_per_window']:6.1f} ms/window, "
-              f"unwarp+mask+iSTFT ({args.boxes} boxes) {rows[-1]['back_ms_per_window']:6.1f} ms/window", flush=True)
+        rows.append(
+            {
+                "batch": batch,
+                "front_ms_per_window": 1000 * front["median_s"] / batch,
+                "back_ms_per_window": 1000 * back["median_s"] / batch,
+            }
+        )
+        print(
+            f"  B={batch}: STFT+warp {rows[-1]['front_ms_per_window']:6.1f} ms/window, "
+            f"unwarp+mask+iSTFT ({args.boxes} boxes) {rows[-1]['back_ms_per_window']:6.1f} ms/window",
+            flush=True,
+        )
     return rows
 
 
@@ -136,8 +144,11 @@ def bench_trunks(args) -> list[dict]:
                 t = timeit(lambda tr=trunk, f=frames: tr.guide(f), args.repeat, args.warmup)
             row["per_crop_ms"][crops] = 1000 * t["median_s"] / crops
         rows.append(row)
-        print(f"  {name:<20} {row['params']:>11,}  "
-              + "  ".join(f"{c} per forward: {ms:6.1f} ms/crop" for c, ms in row["per_crop_ms"].items()), flush=True)
+        print(
+            f"  {name:<20} {row['params']:>11,}  "
+            + "  ".join(f"{c} per forward: {ms:6.1f} ms/crop" for c, ms in row["per_crop_ms"].items()),
+            flush=True,
+        )
     return rows
 
 
@@ -159,8 +170,11 @@ def main(argv: list[str] | None = None) -> None:
     args.trunks = [t for t in args.trunks.split(",") if t.strip()]
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} logical CPUs, "
-          f"load {os.getloadavg()[0]:.2f}; {args.boxes} boxes per window, median of {args.repeat}", flush=True)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} logical CPUs, "
+        f"load {os.getloadavg()[0]:.2f}; {args.boxes} boxes per window, median of {args.repeat}",
+        flush=True,
+    )
     print("mask networks (parameters, forward time per window):", flush=True)
     nets = bench_mask_networks(args)
     print("spectrogram front and back end:", flush=True)
@@ -172,13 +186,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         from avsep.machine import machine_info
 
-        args.json.write_text(json.dumps({
-            "machine": machine_info(ROOT),
-            "settings": {k: v for k, v in vars(args).items() if k != "json"},
-            "mask_networks": nets,
-            "dsp": dsp_rows,
-            "trunks": trunks,
-        }, indent=2, default=str))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine_info(ROOT),
+                    "settings": {k: v for k, v in vars(args).items() if k != "json"},
+                    "mask_networks": nets,
+                    "dsp": dsp_rows,
+                    "trunks": trunks,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         print(f"wrote {args.json}")
 
 

@@ -184,14 +184,10 @@ def random_default_model(folder: Path) -> Path:
     from avsep.weights import DEFAULT_MODEL
 
     torch.manual_seed(0)
-    model = PCN(
-        PCNConfig(visual_dim=1280, channels=(16, 32, 64, 128, 128, 128, 128), cycles=4)
-    )
+    model = PCN(PCNConfig(visual_dim=1280, channels=(16, 32, 64, 128, 128, 128, 128), cycles=4))
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "tmp.pt"
-    digest = save_checkpoint(
-        tmp, model, backbone="efficientnet_lite0", training={"note": "random benchmark model"}
-    )
+    digest = save_checkpoint(tmp, model, backbone="efficientnet_lite0", training={"note": "random benchmark model"})
     final = folder / f"{DEFAULT_MODEL}-{digest[:8]}.pt"
     tmp.replace(final)
     return final
@@ -271,15 +267,28 @@ def child(spec_path: str) -> None:
 
 
 def avsep_argv(video: Path, model: Path, out_dir: Path, batch_size: int | None) -> list[str]:
-    argv = ["separate", str(video), "--boxes", *BOXES, "--model", str(model), "--device", "cpu",
-            "-o", str(out_dir), "-q", "--overwrite"]
+    argv = [
+        "separate",
+        str(video),
+        "--boxes",
+        *BOXES,
+        "--model",
+        str(model),
+        "--device",
+        "cpu",
+        "-o",
+        str(out_dir),
+        "-q",
+        "--overwrite",
+    ]
     if batch_size:
         argv += ["--batch-size", str(batch_size)]
     return argv
 
 
-def run_once(video: Path, model: Path, threads: int | None, profile: bool, scratch: Path,
-             batch_size: int | None) -> dict:
+def run_once(
+    video: Path, model: Path, threads: int | None, profile: bool, scratch: Path, batch_size: int | None
+) -> dict:
     env = dict(os.environ)
     env.pop("AVSEP_WEIGHTS_DIR", None)
     if threads:
@@ -352,8 +361,7 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         s = r["summary"]
         trace = (
-            f"{s['rss_first_window_mb']:.0f} -> {s['rss_last_window_mb']:.0f}"
-            if "rss_first_window_mb" in s else "-"
+            f"{s['rss_first_window_mb']:.0f} -> {s['rss_last_window_mb']:.0f}" if "rss_first_window_mb" in s else "-"
         )
         print(
             f"{r['minutes']:>7g} {r['threads'] or '-':>4} {s['wall_s']:>8.1f} {s['rtf']:>6.3f} "
@@ -366,7 +374,9 @@ def print_table(rows: list[dict]) -> None:
     legend = stages_legend()
     names = list(legend)
     print("Per-stage time, seconds (median over repeats; exclusive):")
-    head = f"{'stage':<14}" + "".join(f"{str(r['minutes']) + 'min/' + str(r['threads'] or '-') + 't':>13}" for r in staged)
+    head = f"{'stage':<14}" + "".join(
+        f"{str(r['minutes']) + 'min/' + str(r['threads'] or '-') + 't':>13}" for r in staged
+    )
     print(head)
     print("-" * len(head))
     for name in names:
@@ -382,16 +392,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", default="1,5,10", help="comma-separated video lengths (default 1,5,10)")
     parser.add_argument("--model", help="checkpoint path or bundled name (default: the bundled model)")
-    parser.add_argument("--random-model", action="store_true",
-                        help="time a random PCN of the default configuration instead (same speed)")
-    parser.add_argument("--threads", default="",
-                        help="comma-separated OMP_NUM_THREADS values to run with (default: torch's default)")
+    parser.add_argument(
+        "--random-model",
+        action="store_true",
+        help="time a random PCN of the default configuration instead (same speed)",
+    )
+    parser.add_argument(
+        "--threads", default="", help="comma-separated OMP_NUM_THREADS values to run with (default: torch's default)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; the median is reported")
     parser.add_argument("--batch-size", type=int, help="pass --batch-size to avsep separate")
     parser.add_argument("--fps", type=float, default=5.0, help="frame rate of the generated videos")
     parser.add_argument("--gop", type=float, default=2.0, help="keyframe interval of the generated videos, s")
-    parser.add_argument("--no-profile", action="store_true",
-                        help="run the avsep console script itself: wall time and peak RSS only")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="run the avsep console script itself: wall time and peak RSS only"
+    )
     parser.add_argument("--cache-dir", help="where generated videos are kept (default ~/.cache/avsep-bench)")
     parser.add_argument("--json", type=Path, help="write all results here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -406,8 +421,11 @@ def main(argv: list[str] | None = None) -> None:
     from avsep.machine import machine_info
 
     info = machine_info(ROOT)
-    print(f"CPU: {info['cpu']} ({info['logical_cpus']} logical), load {info['load_avg_at_start'][0]:.2f}, "
-          f"torch {info['torch']} ({info['torch_threads']} threads by default)", flush=True)
+    print(
+        f"CPU: {info['cpu']} ({info['logical_cpus']} logical), load {info['load_avg_at_start'][0]:.2f}, "
+        f"torch {info['torch']} ({info['torch_threads']} threads by default)",
+        flush=True,
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="avsep-bench-") as tmp:
         scratch = Path(tmp)
@@ -425,22 +443,26 @@ def main(argv: list[str] | None = None) -> None:
                 for i in range(args.repeat):
                     run = run_once(video, model, t, not args.no_profile, scratch, args.batch_size)
                     s = summarise(run, duration)
-                    print(f"  {m:g} min, threads {t or 'default'}, run {i + 1}/{args.repeat}: "
-                          f"{s['wall_s']:.1f} s wall, RTF {s['rtf']:.3f}, peak RSS {s['peak_rss_mb']:.0f} MB",
-                          flush=True)
+                    print(
+                        f"  {m:g} min, threads {t or 'default'}, run {i + 1}/{args.repeat}: "
+                        f"{s['wall_s']:.1f} s wall, RTF {s['rtf']:.3f}, peak RSS {s['peak_rss_mb']:.0f} MB",
+                        flush=True,
+                    )
                     runs.append(run)
                 best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]  # the median run
                 stage_names = {k for r in runs for k in r.get("stages", {})}
                 stages = {k: statistics.median(r.get("stages", {}).get(k, 0.0) for r in runs) for k in stage_names}
-                rows.append({
-                    "minutes": m,
-                    "duration_s": duration,
-                    "threads": t,
-                    "video": str(video),
-                    "summary": summarise(best, duration),
-                    "stages": stages,
-                    "runs": runs,
-                })
+                rows.append(
+                    {
+                        "minutes": m,
+                        "duration_s": duration,
+                        "threads": t,
+                        "video": str(video),
+                        "summary": summarise(best, duration),
+                        "stages": stages,
+                        "runs": runs,
+                    }
+                )
     print()
     print_table(rows)
     if len(rows) > 1:
@@ -450,15 +472,20 @@ def main(argv: list[str] | None = None) -> None:
                 growth = r["summary"]["peak_rss_mb"] / base - 1
                 print(f"peak RSS at {r['minutes']:g} min vs {rows[0]['minutes']:g} min: {growth:+.1%}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "machine": info,
-            "model": str(model),
-            "random_model": args.random_model,
-            "boxes": BOXES,
-            "profiled": not args.no_profile,
-            "stages_legend": stages_legend(),
-            "results": rows,
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "model": str(model),
+                    "random_model": args.random_model,
+                    "boxes": BOXES,
+                    "profiled": not args.no_profile,
+                    "stages_legend": stages_legend(),
+                    "results": rows,
+                },
+                indent=2,
+            )
+        )
         print(f"wrote {args.json}")
 
 

@@ -139,9 +139,7 @@ def compose(pictures: list[np.ndarray], classes: list[str], rng: np.random.Gener
     return Composite(canvas, tiles, classes)
 
 
-def make_set(
-    pools: list[dict[str, list[Picture]]], players: int, count: int, seed: int
-) -> list[Composite]:
+def make_set(pools: list[dict[str, list[Picture]]], players: int, count: int, seed: int) -> list[Composite]:
     """``count`` composites of ``players`` different instruments; with two pools, the first
     picture comes from the second pool (the FCSN crops) and the rest from the first."""
     rng = np.random.default_rng(seed)
@@ -175,9 +173,7 @@ def score(finder, composites: list[Composite]) -> dict[str, float]:
         found = finder.detect(comp.frame)
         seconds += time.perf_counter() - start
         centres = [((b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2) for b in found]
-        hits_per_tile = [
-            sum(x0 <= cx < x1 and y0 <= cy < y1 for cx, cy in centres) for x0, y0, x1, y1 in comp.tiles
-        ]
+        hits_per_tile = [sum(x0 <= cx < x1 and y0 <= cy < y1 for cx, cy in centres) for x0, y0, x1, y1 in comp.tiles]
         one += sum(h == 1 for h in hits_per_tile)
         for name, h in zip(comp.classes, hits_per_tile):
             per_class.setdefault(name, []).append(h == 1)
@@ -248,8 +244,11 @@ def calibrate(trunk, frames: int, seed: int, on: str) -> None:
     for key in ("cell_threshold", "link_threshold", "merge_gap", "min_score", "min_cells"):
         grid.setdefault(key, [getattr(base, key)])
     keys = ["cell_threshold", "link_threshold", "merge_gap", "min_score", "min_cells"]
-    print(f"{'short':>5} " + " ".join(f"{k.split('_')[0]:>6}" for k in keys)
-          + f" {'duet 1-box':>10} {'trio 1-box':>10} {'count ok':>8}")
+    print(
+        f"{'short':>5} "
+        + " ".join(f"{k.split('_')[0]:>6}" for k in keys)
+        + f" {'duet 1-box':>10} {'trio 1-box':>10} {'count ok':>8}"
+    )
     # Settings that only change the post-processing share one probability pass per frame.
     for short in grid["short_side"]:
         finder = PlayerFinder(trunk, replace(base, short_side=short))
@@ -258,8 +257,12 @@ def calibrate(trunk, frames: int, seed: int, on: str) -> None:
             settings = replace(base, short_side=short, **dict(zip(keys, values)))
             rates = [score(_Cached(settings, p), s) for s, p in zip(sets, probs)]
             ok = (rates[0]["count_right_rate"] + rates[1]["count_right_rate"]) / 2
-            print(f"{short:>5} " + " ".join(f"{v:>6}" for v in values)
-                  + f" {rates[0]['one_box_rate']:>10.3f} {rates[1]['one_box_rate']:>10.3f} {ok:>8.3f}", flush=True)
+            print(
+                f"{short:>5} "
+                + " ".join(f"{v:>6}" for v in values)
+                + f" {rates[0]['one_box_rate']:>10.3f} {rates[1]['one_box_rate']:>10.3f} {ok:>8.3f}",
+                flush=True,
+            )
 
 
 class _Cached:
@@ -280,10 +283,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200, help="composites per duet/trio set")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--calibrate", choices=("photos", "dev"), help="grid search on photo composites, or on the dev videos")
+    ap.add_argument(
+        "--calibrate", choices=("photos", "dev"), help="grid search on photo composites, or on the dev videos"
+    )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--clips", choices=("test", "dev", "all"), default="test",
-                    help="music-solo videos: the held-out four (default), the development three, or all")
+    ap.add_argument(
+        "--clips",
+        choices=("test", "dev", "all"),
+        default="test",
+        help="music-solo videos: the held-out four (default), the development three, or all",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -303,8 +312,10 @@ def main() -> None:
         f"{'extra/frame':>11} {'ms/frame':>8}"
     )
     for name, r in results.items():
-        print(f"{name:<16} {r['frames']:>6} {r['players']:>7} {r['one_box_rate']:>13.1%} "
-              f"{r['count_right_rate']:>11.1%} {r['extra_boxes_per_frame']:>11.2f} {r['ms_per_frame']:>8.0f}")
+        print(
+            f"{name:<16} {r['frames']:>6} {r['players']:>7} {r['one_box_rate']:>13.1%} "
+            f"{r['count_right_rate']:>11.1%} {r['extra_boxes_per_frame']:>11.2f} {r['ms_per_frame']:>8.0f}"
+        )
         print(" " * 17 + ", ".join(f"{k} {v:.0%}" for k, v in r["one_box_rate_per_class"].items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

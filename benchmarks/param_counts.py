@@ -14,7 +14,10 @@ from avsep.models.visual import TRUNKS
 
 CONFIGS = [
     ("PCN default (16,32,64,128,128,128,128), 4 cycles", lambda d: PCN(PCNConfig(visual_dim=d))),
-    ("PCN CPU recipe (16,32,64,64,64,64,64), 3 cycles", lambda d: PCN(PCNConfig(visual_dim=d, channels=(16, 32, 64, 64, 64, 64, 64), cycles=3))),
+    (
+        "PCN CPU recipe (16,32,64,64,64,64,64), 3 cycles",
+        lambda d: PCN(PCNConfig(visual_dim=d, channels=(16, 32, 64, 64, 64, 64, 64), cycles=3)),
+    ),
     ("SoP default (ngf 16, K 32)", lambda d: SoP(SoPConfig(visual_dim=d))),
     ("SoP paper width (ngf 64, K 32)", lambda d: SoP(SoPConfig(visual_dim=d, ngf=64))),
 ]

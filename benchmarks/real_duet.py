@@ -72,8 +72,15 @@ def main() -> None:
     panels = [("input duet", audio)] + list(zip(boxes, out))
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 7), sharex=True)
     for ax, (title, x) in zip(axes, panels):
-        ax.imshow(spectrogram_db(x), origin="lower", aspect="auto", vmin=-60, vmax=30,
-                  extent=(0, x.size / sr, 0, sr / 2 / 1000), cmap="magma")
+        ax.imshow(
+            spectrogram_db(x),
+            origin="lower",
+            aspect="auto",
+            vmin=-60,
+            vmax=30,
+            extent=(0, x.size / sr, 0, sr / 2 / 1000),
+            cmap="magma",
+        )
         ax.set_ylabel("kHz")
         ax.set_title(title, fontsize=9)
     axes[-1].set_xlabel("seconds")

@@ -40,9 +40,20 @@ def main() -> None:
         cache = make_synthetic_cache(data)
         for name, extra in RECIPES.items():
             cfg = TrainConfig(
-                index=str(data), out=str(Path(tmp) / name), backbone="resnet18", features=str(cache),
-                channels=TINY_PCN, cycles=2, batch_size=2, steps=4, lr=3e-3, warmup=1, val_mixtures=2,
-                val_every=2, progress=False, **extra,
+                index=str(data),
+                out=str(Path(tmp) / name),
+                backbone="resnet18",
+                features=str(cache),
+                channels=TINY_PCN,
+                cycles=2,
+                batch_size=2,
+                steps=4,
+                lr=3e-3,
+                warmup=1,
+                val_mixtures=2,
+                val_every=2,
+                progress=False,
+                **extra,
             )
             summary = train(cfg)
             print(f"{name:<7} {load_checkpoint(summary['last']).sha256}  best val {summary['best_val_sdr']:.6f}")

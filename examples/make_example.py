@@ -63,7 +63,9 @@ def frames_for(label: str, count: int, seed: int) -> list[Image.Image]:
 
     tools = check_toolchain()
     src = pictures.PICTURE_KINDS["procedural"].groups(label, tools, [])[seed % pictures.PROCEDURAL_VARIANTS].sources[0]
-    scene = pictures.Scene(pictures.load_sprite(src, label, tools), SPECS[label], np.random.default_rng([seed, 7]), tools)
+    scene = pictures.Scene(
+        pictures.load_sprite(src, label, tools), SPECS[label], np.random.default_rng([seed, 7]), tools
+    )
     return [scene.frame((i + 0.5) / FPS) for i in range(count)]
 
 

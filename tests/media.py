@@ -47,9 +47,7 @@ def has_encoder(name: str) -> bool:
     return True
 
 
-def tone(
-    freqs: Sequence[float], duration: float, sample_rate: int, bursts: bool = False, seed: int = 0
-) -> np.ndarray:
+def tone(freqs: Sequence[float], duration: float, sample_rate: int, bursts: bool = False, seed: int = 0) -> np.ndarray:
     """Sum of sines at ``freqs`` scaled to peak at most 0.8, float32 mono.
 
     ``bursts`` adds a 50 ms white-noise burst every second, an onset-rich signal for tests that

@@ -59,7 +59,7 @@ def test_boxes_file_forms(tmp_path):
         ('{"box": [0, 0, 1, 1]}', "non-empty JSON list"),
         ('[{"name": "x"}]', "without a 'box' key"),
         ('[{"name": 3, "box": [0, 0, 1, 1]}]', "'name' must be a string"),
-        ('[[0, 0, true, 1]]', "not a finite pixel coordinate"),
+        ("[[0, 0, true, 1]]", "not a finite pixel coordinate"),
         ('[[0, 0, "1", 1]]', "not a finite pixel coordinate"),
         ("[[0, 0, 1e999, 1]]", "not a finite pixel coordinate"),
         (f"[[0, 0, {'9' * 400}, 1]]", "not a finite pixel coordinate"),

@@ -47,8 +47,21 @@ def test_default_model_is_bundled_with_a_card_and_verifies(monkeypatch):
 def separate_example(out: Path, model: str | None = None) -> Path:
     """Run the CLI on the example as a user would; returns the folder with left.wav/right.wav."""
     env = {k: v for k, v in os.environ.items() if k != "AVSEP_WEIGHTS_DIR"}
-    cmd = [sys.executable, "-c", "from avsep.cli import run; run()", "separate", str(EXAMPLE),
-           "--names", "left", "right", "--sample-rate", "11025", "-o", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from avsep.cli import run; run()",
+        "separate",
+        str(EXAMPLE),
+        "--names",
+        "left",
+        "right",
+        "--sample-rate",
+        "11025",
+        "-o",
+        str(out),
+        "--quiet",
+    ]
     subprocess.run(cmd + (["--model", model] if model else []), check=True, env=env, timeout=600)
     return out / "duet"
 

@@ -32,9 +32,7 @@ def test_help_says_boxes_are_displayed_frame_pixels():
     assert '{"name": ..., "box": [x0,y0,x1,y1]}' in text
 
 
-@pytest.mark.parametrize(
-    ("rate", "channels"), [(44100, 1), (48000, 2)], ids=["44k-mono", "48k-stereo"]
-)
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 1), (48000, 2)], ids=["44k-mono", "48k-stereo"])
 def test_default_strips_at_the_input_rate(shared_video, tmp_path, rate, channels):
     video = shared_video("duet.mp4", sample_rate=rate, channels=channels, **SMALL)
     cli("separate", video, "-o", tmp_path)
@@ -57,8 +55,20 @@ def test_forty_seconds_stereo_48k(shared_video, tmp_path):
 
 def test_several_boxes_after_one_flag_with_names(shared_video, tmp_path):
     video = shared_video("clip.mp4", **SMALL)
-    cli("separate", "--boxes", "0,0,20,48", "20,0,40,48", "40,0,64,48", "--names", "violin", "flute", "cello",
-          video, "-o", tmp_path)
+    cli(
+        "separate",
+        "--boxes",
+        "0,0,20,48",
+        "20,0,40,48",
+        "40,0,64,48",
+        "--names",
+        "violin",
+        "flute",
+        "cello",
+        video,
+        "-o",
+        tmp_path,
+    )
     assert sorted(wavs(tmp_path)) == [f"{video.stem}/{n}.wav" for n in ("cello", "flute", "violin")]
 
 
@@ -133,8 +143,23 @@ def test_audio_and_video_stream_selection(shared_video, tmp_path):
     # --video-stream 1 is the 32x24 one: a box right of x=32 lies outside it.
     line = error_line(cli("separate", both, "--video-stream", "1", "--boxes", "40,0,64,24", "-o", tmp_path, code=2))
     assert "outside the 32x24 frame" in line
-    cli("separate", both, "--audio-stream", "1", "--video-stream", "0", "--boxes", "40,0,64,24",
-          "--residual", "--sample-rate", "11025", "--format", "float", "-o", tmp_path / "out")
+    cli(
+        "separate",
+        both,
+        "--audio-stream",
+        "1",
+        "--video-stream",
+        "0",
+        "--boxes",
+        "40,0,64,24",
+        "--residual",
+        "--sample-rate",
+        "11025",
+        "--format",
+        "float",
+        "-o",
+        tmp_path / "out",
+    )
     total = sum(sf.read(str(f), dtype="float32")[0] for f in (tmp_path / "out").rglob("*.wav"))
     chosen, _ = load_audio(both, 11025, audio_stream=1)
     n = min(len(total), len(chosen))
@@ -279,7 +304,10 @@ def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
     digest = hashlib.sha256(model.read_bytes()).hexdigest()  # what sha256sum prints
     assert f"avsep-pcn (default)  {tmp_path}" in text and f"sha256  {digest} (verified" in text
     parameters = load_checkpoint(model).parameters
-    assert f"size    {model.stat().st_size / 1e6:.1f} MB file ({model.stat().st_size:,} bytes), {parameters:,} parameters" in text
+    assert (
+        f"size    {model.stat().st_size / 1e6:.1f} MB file ({model.stat().st_size:,} bytes), {parameters:,} parameters"
+        in text
+    )
     assert "card    architecture: pcn\n" in text and "sdr_db" not in text  # summary only
     assert f"full card: {tmp_path / 'avsep-pcn.json'}" in text
     assert "avsep-old  " in text and "refused: " in text and "card    (none)" in text
@@ -299,15 +327,22 @@ def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
     and the real (random) resnet18 trunk; its UntrainedTrunkWarning and the fallback to strips must be one clean line
     each."""
     video = shared_video("clip.mp4", **SMALL)
-    producer = cli_process("separate", video, "-o", "-", "--source", "1", "-q",
-                           env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reader = (
-        "import io, sys, soundfile as sf; d, r = sf.read(io.BytesIO(sys.stdin.buffer.read()));"
-        "print(r, len(d))"
+    producer = cli_process(
+        "separate",
+        video,
+        "-o",
+        "-",
+        "--source",
+        "1",
+        "-q",
+        env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    consumer = subprocess.run([sys.executable, "-c", reader], stdin=producer.stdout,
-                              capture_output=True, text=True, timeout=120)
+    reader = "import io, sys, soundfile as sf; d, r = sf.read(io.BytesIO(sys.stdin.buffer.read()));print(r, len(d))"
+    consumer = subprocess.run(
+        [sys.executable, "-c", reader], stdin=producer.stdout, capture_output=True, text=True, timeout=120
+    )
     producer.stdout.close()
     stderr = producer.stderr.read().decode()
     assert producer.wait(timeout=60) == 0, stderr

@@ -251,7 +251,14 @@ def test_existing_output_is_refused_unless_asked(shared_video, tmp_path):
     video = shared_video("clip.mp4", **SMALL)
     target = tmp_path / video.stem / "source1.wav"
     precious = make_tone_wav(target, duration=0.1).read_bytes()
-    fails("separate", video, "-o", tmp_path, code=2, says="already exists; pass --overwrite to replace it or --skip-existing")
+    fails(
+        "separate",
+        video,
+        "-o",
+        tmp_path,
+        code=2,
+        says="already exists; pass --overwrite to replace it or --skip-existing",
+    )
     assert target.read_bytes() == precious and sorted(wavs(tmp_path)) == [f"{video.stem}/source1.wav"]
     fails("separate", video, "-o", tmp_path, "--skip-existing", code=2, says="pass --overwrite to replace it")
     cli("separate", video, "-o", tmp_path, "--overwrite")
@@ -263,8 +270,16 @@ def test_same_name_twice_in_a_batch(shared_video, tmp_path):
     for take in ("take1", "take2"):
         (tmp_path / take).mkdir()
         shutil.copy(shared_video("clip.mp4", **SMALL), tmp_path / take / "clip.mp4")
-    fails("separate", tmp_path / "take1", tmp_path / "take2", "-o", tmp_path / "out", "--overwrite", code=2,
-          says=f"is also written by {tmp_path / 'take1' / 'clip.mp4'} in this batch")
+    fails(
+        "separate",
+        tmp_path / "take1",
+        tmp_path / "take2",
+        "-o",
+        tmp_path / "out",
+        "--overwrite",
+        code=2,
+        says=f"is also written by {tmp_path / 'take1' / 'clip.mp4'} in this batch",
+    )
     assert sorted(wavs(tmp_path / "out")) == ["clip/source1.wav", "clip/source2.wav"]
 
 
@@ -276,8 +291,14 @@ def test_output_folder_not_writable(shared_video, tmp_path, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(avsep.io.wav.tempfile, "mkstemp", refuse)
-    fails("separate", shared_video("clip.mp4", **SMALL), "-o", tmp_path, code=1,
-          says="permission denied; choose a folder you can write to")
+    fails(
+        "separate",
+        shared_video("clip.mp4", **SMALL),
+        "-o",
+        tmp_path,
+        code=1,
+        says="permission denied; choose a folder you can write to",
+    )
     assert wavs(tmp_path) == {}
 
 
@@ -301,8 +322,14 @@ def test_disk_full_leaves_nothing(shared_video, tmp_path, monkeypatch):
             return getattr(self._handle, name)
 
     monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FillingDisk(fdopen(fd, *a, **k)))
-    fails("separate", shared_video("clip.mp4", **SMALL), "-o", tmp_path, code=1,
-          says="no space left on device; free some disk space")
+    fails(
+        "separate",
+        shared_video("clip.mp4", **SMALL),
+        "-o",
+        tmp_path,
+        code=1,
+        says="no space left on device; free some disk space",
+    )
     assert wavs(tmp_path) == {}
 
 
@@ -310,8 +337,16 @@ def test_disk_full_leaves_nothing(shared_video, tmp_path, monkeypatch):
 
 
 def test_missing_weights_file(shared_video, tmp_path):
-    fails("separate", shared_video("clip.mp4", **SMALL), "--model", tmp_path / "gone.pt", "-o", tmp_path,
-          code=1, says="model file not found")
+    fails(
+        "separate",
+        shared_video("clip.mp4", **SMALL),
+        "--model",
+        tmp_path / "gone.pt",
+        "-o",
+        tmp_path,
+        code=1,
+        says="model file not found",
+    )
 
 
 def test_weights_with_wrong_sha256_are_refused(shared_video, tiny_weights, tmp_path, monkeypatch):
@@ -324,13 +359,27 @@ def test_weights_with_wrong_sha256_are_refused(shared_video, tiny_weights, tmp_p
     torch.save(payload, folder / original.name)
     # A bundled file is caught by its name's hash before it is unpickled ...
     monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(folder))
-    fails("separate", shared_video("clip.mp4", **SMALL), "-o", tmp_path / "out", code=1,
-          says=f"file name says sha256 {original.name[-11:-3]}… but the file's sha256 is")
+    fails(
+        "separate",
+        shared_video("clip.mp4", **SMALL),
+        "-o",
+        tmp_path / "out",
+        code=1,
+        says=f"file name says sha256 {original.name[-11:-3]}… but the file's sha256 is",
+    )
     assert not (tmp_path / "out").exists()
     # ... any other file by the hash of the weights it records.
     renamed = (folder / original.name).rename(folder / "edited.pt")
-    fails("separate", shared_video("clip.mp4", **SMALL), "--model", renamed, "-o", tmp_path / "out", code=1,
-          says="sha256 of the weights does not match the recorded hash")
+    fails(
+        "separate",
+        shared_video("clip.mp4", **SMALL),
+        "--model",
+        renamed,
+        "-o",
+        tmp_path / "out",
+        code=1,
+        says="sha256 of the weights does not match the recorded hash",
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -345,8 +394,16 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
     second = shared_video("long.mp4", duration=360.0, sample_rate=8000, channels=1, width=64, height=48, fps=1)
     out = tmp_path / "out"
     done = [out / first.stem / "source1.wav", out / first.stem / "source2.wav"]
-    process = cli_process("separate", first, second, "-o", out, env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = cli_process(
+        "separate",
+        first,
+        second,
+        "-o",
+        out,
+        env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while not all(p.exists() for p in done) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -389,7 +446,9 @@ def test_stdout_closed_early(shared_video, tiny_weights):
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", f"{command} | head -c 100 | wc -c"],
         env={**os.environ, **SINGLE_THREAD, "AVSEP_WEIGHTS_DIR": str(tiny_weights)},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.stdout.strip() == "100"
     assert done.returncode == 141, done.stderr

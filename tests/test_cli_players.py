@@ -81,10 +81,16 @@ def test_timed_boxes_file_follows_the_players(shared_video, tmp_path, monkeypatc
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     left, right = [0, 0, 48, 48], [48, 0, 96, 48]
     spec = tmp_path / "boxes.json"
-    spec.write_text(json.dumps([
-        {"name": "violin", "box": left, "end": 6.0}, {"name": "violin", "box": right, "start": 6.0},
-        {"name": "flute", "box": right, "end": 6.0}, {"name": "flute", "box": left, "start": 6.0},
-    ]))
+    spec.write_text(
+        json.dumps(
+            [
+                {"name": "violin", "box": left, "end": 6.0},
+                {"name": "violin", "box": right, "start": 6.0},
+                {"name": "flute", "box": right, "end": 6.0},
+                {"name": "flute", "box": left, "start": 6.0},
+            ]
+        )
+    )
     crops: list[np.ndarray] = []
     guide = Separator.guide
     monkeypatch.setattr(Separator, "guide", lambda self, c: crops.append(c) or guide(self, c))
@@ -100,7 +106,10 @@ def test_info_json_round_trips_into_separate(shared_video, tmp_path):
     report = json.loads(cli("info", video, "--json").stdout)
     assert report["method"] == "auto" and sorted(s["class"] for s in report["sources"]) == ["flute", "violin"]
     assert {(b["name"], tuple(b["box"])) for b in report["boxes"]} == {
-        ("violin", (0, 0, 48, 48)), ("violin", (48, 0, 96, 48)), ("flute", (0, 0, 48, 48)), ("flute", (48, 0, 96, 48)),
+        ("violin", (0, 0, 48, 48)),
+        ("violin", (48, 0, 96, 48)),
+        ("flute", (0, 0, 48, 48)),
+        ("flute", (48, 0, 96, 48)),
     }
     spec = tmp_path / "found.json"
     spec.write_text(json.dumps(report))

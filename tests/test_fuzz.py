@@ -30,7 +30,8 @@ numbers = st.one_of(
 )
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.sampled_from(["name", "box", "x"]), children, max_size=3),
+    lambda children: st.lists(children, max_size=6)
+    | st.dictionaries(st.sampled_from(["name", "box", "x"]), children, max_size=3),
     max_leaves=20,
 )
 box_like_text = st.lists(st.one_of(st.text(max_size=6), numbers.map(str)), min_size=0, max_size=6).map(",".join)
@@ -81,9 +82,7 @@ def clip_bytes(tmp_path_factory) -> dict[str, bytes]:
 
 #: Where to damage, as a fraction of the file: anywhere, or in the headers and indexes that sit
 #: at either end (mp4's moov is at the end unless faststart, mkv's cues too).
-position = st.one_of(
-    st.floats(0, 1, exclude_max=True), st.floats(0, 0.05), st.floats(0.9, 1, exclude_max=True)
-)
+position = st.one_of(st.floats(0, 1, exclude_max=True), st.floats(0, 0.05), st.floats(0.9, 1, exclude_max=True))
 damage = st.lists(
     st.one_of(
         st.tuples(st.just("flip"), position, st.integers(1, 255)),

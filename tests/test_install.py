@@ -50,8 +50,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ``pip install git+URL``), without build isolation: nothing is downloaded."""
     setuptools = importlib.metadata.version("setuptools")
     assert int(setuptools.split(".")[0]) >= 77, (
-        f"building the wheel needs setuptools>=77 (found {setuptools}); the dev extra pins it: "
-        "bash install.sh --train"
+        f"building the wheel needs setuptools>=77 (found {setuptools}); the dev extra pins it: bash install.sh --train"
     )
     tmp = tmp_path_factory.mktemp("dist")
     source = tmp / "source"
@@ -66,8 +65,22 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (sdist,) = out.glob("avsep-*.tar.gz")
     wheels = {}
     for kind, what in (("wheel", sdist), ("direct_wheel", source)):
-        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-             "-w", out / kind, what], cwd=tmp)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "-q",
+                "-w",
+                out / kind,
+                what,
+            ],
+            cwd=tmp,
+        )
         (wheels[kind],) = (out / kind).glob("avsep-*.whl")
     return {"sdist": sdist, **wheels}
 
@@ -129,7 +142,9 @@ def venv(dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (packages / "no_training_extra.pth").write_text(
         f"import sys; sys.modules.update(dict.fromkeys({list(TRAINING_MODULES)!r}))\n"
     )
-    run([sys.executable, "-m", "pip", "--python", root / "bin" / "python", "install", "--no-index", "-q", dist["wheel"]])
+    run(
+        [sys.executable, "-m", "pip", "--python", root / "bin" / "python", "install", "--no-index", "-q", dist["wheel"]]
+    )
     return root
 
 
@@ -159,16 +174,25 @@ def test_models_lists_the_bundled_model_with_the_hash_sha256sum_prints(venv, tmp
 
 
 def test_the_wheel_separates_the_example(venv, tmp_path):
-    run([venv / "bin" / "avsep", "separate", ROOT / "examples" / "duet.mp4", "-o", "out", "--quiet"],
-        cwd=tmp_path, env=user_env())
+    run(
+        [venv / "bin" / "avsep", "separate", ROOT / "examples" / "duet.mp4", "-o", "out", "--quiet"],
+        cwd=tmp_path,
+        env=user_env(),
+    )
     outputs = sorted((tmp_path / "out" / "duet").iterdir())
     assert [p.name for p in outputs] == ["source1.wav", "source2.wav"]
     assert all(sf.info(str(p)).duration > 5 for p in outputs)
 
 
 def test_a_training_command_in_the_base_install_says_what_to_install(venv, tmp_path):
-    result = subprocess.run([str(venv / "bin" / "avsep"), "data", "build", "data"], cwd=tmp_path, env=user_env(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(venv / "bin" / "avsep"), "data", "build", "data"],
+        cwd=tmp_path,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and not (tmp_path / "data").exists()
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: avsep data build needs the training extra") and "pip install 'avsep[train]'" in line

@@ -56,9 +56,7 @@ def test_the_up_front_check_knows_every_package_of_the_training_extra():
 
 
 def test_every_package_folder_is_in_the_wheel():
-    found = {
-        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "avsep").rglob("__init__.py")
-    }
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "avsep").rglob("__init__.py")}
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
     assert listed == found | {"avsep._weights"}, "list the new package in pyproject.toml [tool.setuptools] packages"
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"avsep._weights": "weights"}
@@ -125,7 +123,9 @@ def test_an_import_that_fails_later_in_a_training_command_gets_the_same_line():
     def later(module: str) -> None:
         raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
-    with pytest.raises(AvsepError, match=r"^avsep train needs the training extra, .*\(no pyroomacoustics\): pip install"):
+    with pytest.raises(
+        AvsepError, match=r"^avsep train needs the training extra, .*\(no pyroomacoustics\): pip install"
+    ):
         later("pyroomacoustics.room")
     with pytest.raises(ModuleNotFoundError):  # avsep's own modules missing is a broken install, not the extra
         later("avsep.nothing")
@@ -162,17 +162,23 @@ def run_install(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess
     _stub(bin_dir, "dpkg-query", "exit 1")
     _stub(bin_dir, "apt-get")
     _stub(bin_dir, "sudo", 'exec "$@"')
-    _stub(bin_dir, "id", 'echo 1000')
+    _stub(bin_dir, "id", "echo 1000")
     venv_python = STUB.format(name="python", body="")
-    _stub(bin_dir, "python3.11", f"""mkdir -p .venv/bin
+    _stub(
+        bin_dir,
+        "python3.11",
+        f"""mkdir -p .venv/bin
 cat > .venv/bin/python <<'EOF'
 {venv_python}
 EOF
 cp .venv/bin/python .venv/bin/avsep && sed -i 's/^echo "python/echo "avsep/' .venv/bin/avsep
-chmod +x .venv/bin/python .venv/bin/avsep""")
+chmod +x .venv/bin/python .venv/bin/avsep""",
+    )
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STUB_LOG": str(log)}
     env.pop("PYTHON", None)
-    result = subprocess.run(["bash", str(repo / "install.sh"), *args], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(repo / "install.sh"), *args], env=env, capture_output=True, text=True, timeout=60
+    )
     return result, log.read_text().splitlines() if log.exists() else []
 
 

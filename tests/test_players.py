@@ -50,11 +50,13 @@ def colour_of(crop: np.ndarray) -> tuple[int, ...]:
 
 
 def test_timed_entries_group_into_sources_by_name():
-    plan = TimedBoxes.from_named([
-        NamedBox((0, 0, 10, 10), "violin", None, 5.0),
-        NamedBox((20, 0, 30, 10), "flute"),
-        NamedBox((10, 0, 20, 10), "violin", 5.0, 8.0),
-    ])
+    plan = TimedBoxes.from_named(
+        [
+            NamedBox((0, 0, 10, 10), "violin", None, 5.0),
+            NamedBox((20, 0, 30, 10), "flute"),
+            NamedBox((10, 0, 20, 10), "violin", 5.0, 8.0),
+        ]
+    )
     assert plan.names == ["violin", "flute"]
     assert plan.boxes_at(1.0) == [(0, 0, 10, 10), (20, 0, 30, 10)]
     assert plan.boxes_at(6.0) == [(10, 0, 20, 10), (20, 0, 30, 10)]
@@ -86,7 +88,9 @@ def test_timed_entry_errors(entries, message):
 
 def test_boxes_file_reads_times_and_info_json(tmp_path):
     path = tmp_path / "b.json"
-    path.write_text(json.dumps({"method": "auto", "boxes": [{"name": "v", "box": [0, 0, 5, 5], "start": 1, "end": 2.5}]}))
+    path.write_text(
+        json.dumps({"method": "auto", "boxes": [{"name": "v", "box": [0, 0, 5, 5], "start": 1, "end": 2.5}]})
+    )
     assert load_boxes_file(path) == [NamedBox((0, 0, 5, 5), "v", 1.0, 2.5)]
     path.write_text(json.dumps([{"name": "v", "box": [0, 0, 5, 5], "start": "soon"}]))
     with pytest.raises(InputError, match="'start' must be a time in seconds"):
@@ -124,12 +128,16 @@ def test_linking_follows_the_instrument_not_the_place():
     keys = [Keyframe(0.0, [det("violin", 0), det("flute", 100)]), Keyframe(6.0, [det("flute", 0), det("violin", 100)])]
     tracks = link_tracks(keys, 140, 40)
     assert sorted((t.label(), [d.box[0] for d in t.hits.values()]) for t in tracks) == [
-        ("flute", [100, 0]), ("violin", [0, 100]),
+        ("flute", [100, 0]),
+        ("violin", [0, 100]),
     ]
 
 
 def test_linking_two_players_of_one_instrument_by_place():
-    keys = [Keyframe(0.0, [det("violin", 0), det("violin", 100)]), Keyframe(6.0, [det("violin", 90), det("violin", 10)])]
+    keys = [
+        Keyframe(0.0, [det("violin", 0), det("violin", 100)]),
+        Keyframe(6.0, [det("violin", 90), det("violin", 10)]),
+    ]
     tracks = link_tracks(keys, 140, 40)
     assert sorted([d.box[0] for d in t.hits.values()] for t in tracks) == [[0, 10], [100, 90]]
 
@@ -207,8 +215,13 @@ def test_an_instrument_seen_in_one_frame_only_is_not_a_source(shared_video, find
     """Three guide frames, each a different picture (so the finder runs on each); the flute is
     in the middle one only: a one-frame flicker, not a player (unless asked for)."""
     video = shared_video(
-        "flicker.mp4", panels=(GREEN, RED), cuts=[(1.5, (GREEN, YELLOW)), (3.0, (GREEN, BLUE))],
-        duration=4.5, width=96, height=48, fps=4,
+        "flicker.mp4",
+        panels=(GREEN, RED),
+        cuts=[(1.5, (GREEN, YELLOW)), (3.0, (GREEN, BLUE))],
+        duration=4.5,
+        width=96,
+        height=48,
+        fps=4,
     )
     assert len(guide_frame_times(4.5, 0.25)) == 3
     plan = find_players(video, finder)

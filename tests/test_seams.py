@@ -74,8 +74,14 @@ class LocalMasks(nn.Module):
         return (red * self.low + blue * (1 - self.low)) * active  # [B, S, H, W]
 
 
-def _notes(n: int, rng: np.random.Generator, band: tuple[float, float], length_s: tuple[float, float],
-           harmonics: int, decay_s: float) -> np.ndarray:
+def _notes(
+    n: int,
+    rng: np.random.Generator,
+    band: tuple[float, float],
+    length_s: tuple[float, float],
+    harmonics: int,
+    decay_s: float,
+) -> np.ndarray:
     """A part of plucked notes: random pitch in ``band``, sharp onsets, exponential decay."""
     out = np.zeros(n)
     start = 0
@@ -176,7 +182,9 @@ def test_windows_share_the_stft_frame_grid(overlap):
     """What makes the match possible: every window starts on the single pass's frame grid."""
     hop = hop_for(overlap)
     assert hop % dsp.HOP == 0 and 0 < hop < dsp.WINDOW_SAMPLES
-    assert abs(hop - dsp.WINDOW_SAMPLES * (1 - overlap)) <= dsp.HOP / 2 or hop == dsp.WINDOW_SAMPLES // dsp.HOP * dsp.HOP
+    assert (
+        abs(hop - dsp.WINDOW_SAMPLES * (1 - overlap)) <= dsp.HOP / 2 or hop == dsp.WINDOW_SAMPLES // dsp.HOP * dsp.HOP
+    )
     assert hop_for(0.0) == dsp.WINDOW_SAMPLES  # no overlap: windows just touch
 
 

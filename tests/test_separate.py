@@ -107,7 +107,9 @@ def test_warnings_are_one_clean_line(shared_video, tmp_path, monkeypatch):
 
     monkeypatch.setattr(avsep.separate, "build_trunk", noisy)
     for _ in range(2):  # shown again by the next command in the same process
-        result = cli("separate", shared_video("clip.mp4", **SMALL), "--boxes", "strips", "-o", tmp_path, "-q", "--overwrite")
+        result = cli(
+            "separate", shared_video("clip.mp4", **SMALL), "--boxes", "strips", "-o", tmp_path, "-q", "--overwrite"
+        )
         assert result.stderr.splitlines() == ["warning: first line second line"]
 
 

@@ -65,9 +65,7 @@ class Resampler:
 
     def _start(self) -> None:
         same = self.in_rate == self.out_rate
-        self._av = (
-            None if same else av.AudioResampler(format="flt", layout="mono", rate=self.out_rate)
-        )
+        self._av = None if same else av.AudioResampler(format="flt", layout="mono", rate=self.out_rate)
         self._n_in = 0
         self._n_out = 0
         self._pending = np.zeros(0, np.float32)
@@ -121,10 +119,7 @@ class _NativeAudio:
     def __init__(self, path: str | Path, audio_stream: int | None, media: MediaInfo | None = None) -> None:
         media = media or probe(path, audio_stream=audio_stream)
         if media.audio is None:
-            raise InputError(
-                f"{media.path}: no audio stream; avsep needs a video with sound "
-                "(see --audio-stream)"
-            )
+            raise InputError(f"{media.path}: no audio stream; avsep needs a video with sound (see --audio-stream)")
         self.path = media.path
         self._container = open_input(media.path)
         stream = next(s for s in self._container.streams if s.index == media.audio.index)
@@ -134,8 +129,7 @@ class _NativeAudio:
         if first is None:
             self._container.close()
             raise InputError(
-                f"{self.path}: the audio stream could not be decoded; "
-                "check that the file plays in a media player"
+                f"{self.path}: the audio stream could not be decoded; check that the file plays in a media player"
             )
         self._first = first
         self.rate: int = first.sample_rate
@@ -153,9 +147,7 @@ class _NativeAudio:
                 if current != signature:
                     if normaliser is not None:
                         yield from _unpack(normaliser.resample(None))
-                    normaliser = av.AudioResampler(
-                        format="flt", layout=frame.layout, rate=self.rate
-                    )
+                    normaliser = av.AudioResampler(format="flt", layout=frame.layout, rate=self.rate)
                     signature = current
                 if frame.time is not None:
                     gap = round((frame.time - self._origin) * self.rate) - produced
@@ -289,13 +281,7 @@ def load_audio(
     native = list(source.pieces())
     channels = {piece.shape[1] for piece in native}
     if len(channels) != 1:
-        raise InputError(
-            f"{source.path}: the channel count changes mid-stream ({sorted(channels)}); "
-            "load it as mono"
-        )
+        raise InputError(f"{source.path}: the channel count changes mid-stream ({sorted(channels)}); load it as mono")
     data = np.concatenate(native)
-    columns = [
-        np.concatenate(list(_resampled([data[:, c]], source.rate, rate)))
-        for c in range(data.shape[1])
-    ]
+    columns = [np.concatenate(list(_resampled([data[:, c]], source.rate, rate))) for c in range(data.shape[1])]
     return np.stack(columns, axis=1), rate

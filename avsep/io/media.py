@@ -127,9 +127,7 @@ def opened(path: str | Path) -> Iterator[av.container.InputContainer]:
         container.close()
 
 
-def decode_frames(
-    container: av.container.InputContainer, stream: av.stream.Stream
-) -> Iterator[av.frame.Frame]:
+def decode_frames(container: av.container.InputContainer, stream: av.stream.Stream) -> Iterator[av.frame.Frame]:
     """Decoded frames of ``stream`` from the current position; damage skips or ends, never raises.
 
     A packet that fails to decode is skipped (as players do). A demuxing error means the file
@@ -144,9 +142,7 @@ def decode_frames(
                 continue
             yield from frames
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        logger.warning(
-            "%s: stream ends early (%s); using what decoded before it", container.name, exc
-        )
+        logger.warning("%s: stream ends early (%s); using what decoded before it", container.name, exc)
 
 
 def container_origin(container: av.container.InputContainer) -> float:
@@ -163,9 +159,7 @@ def select_stream(
         return streams[0] if streams else None
     if not 0 <= index < len(streams):
         if not streams:
-            raise InputError(
-                f"{path}: has no {kind} streams, so --{kind}-stream {index} cannot be used"
-            )
+            raise InputError(f"{path}: has no {kind} streams, so --{kind}-stream {index} cannot be used")
         raise InputError(
             f"{path}: no {kind} stream {index} (the file has {len(streams)}); "
             f"pick 0..{len(streams) - 1} with --{kind}-stream"
@@ -175,14 +169,10 @@ def select_stream(
 
 def video_streams(container: av.container.InputContainer) -> tuple[av.stream.Stream, ...]:
     """Real video streams; cover art ("attached pictures" in audio files) is not a video."""
-    return tuple(
-        s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
-    )
+    return tuple(s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic)
 
 
-def _decodable(
-    path: Path, streams: tuple[av.stream.Stream, ...], kind: str
-) -> tuple[av.stream.Stream, ...]:
+def _decodable(path: Path, streams: tuple[av.stream.Stream, ...], kind: str) -> tuple[av.stream.Stream, ...]:
     """Streams FFmpeg can decode. A stream without a codec context (unknown codec, or header
     fields lost to damage) cannot be read; if it is the only one of its kind, say so rather
     than report the file as having no such stream."""
@@ -212,9 +202,7 @@ def _rotation_from_tag(stream: av.stream.Stream) -> int | None:
         return None
 
 
-def _rotations(
-    container: av.container.InputContainer, streams: tuple[av.stream.Stream, ...]
-) -> dict[int, int]:
+def _rotations(container: av.container.InputContainer, streams: tuple[av.stream.Stream, ...]) -> dict[int, int]:
     """Clockwise display rotation per stream index.
 
     FFmpeg 7+ exposes the display matrix only as side data, which PyAV surfaces on decoded frames
@@ -260,9 +248,7 @@ def _scan_duration(container: av.container.InputContainer, origin: float) -> flo
     return end
 
 
-def probe(
-    path: str | Path, audio_stream: int | None = None, video_stream: int | None = None
-) -> MediaInfo:
+def probe(path: str | Path, audio_stream: int | None = None, video_stream: int | None = None) -> MediaInfo:
     """Describe ``path``; raises :class:`InputError` if it is not a usable media file.
 
     ``audio_stream``/``video_stream`` are 0-based among streams of that type. A file without
@@ -275,9 +261,7 @@ def probe(
         vstreams = _decodable(path, video_streams(container), "video")
         astreams = _decodable(path, tuple(container.streams.audio), "audio")
         if not vstreams and not astreams:
-            raise InputError(
-                f"{path}: contains no audio or video streams; give a video file with sound"
-            )
+            raise InputError(f"{path}: contains no audio or video streams; give a video file with sound")
         selected_video = select_stream(path, vstreams, "video", video_stream)
         selected_audio = select_stream(path, astreams, "audio", audio_stream)
         rotations = _rotations(container, vstreams)

@@ -47,17 +47,12 @@ class FrameReader:
 
     info: VideoStreamInfo
 
-    def __init__(
-        self, path: str | Path, video_stream: int | None = None, *, media: MediaInfo | None = None
-    ) -> None:
+    def __init__(self, path: str | Path, video_stream: int | None = None, *, media: MediaInfo | None = None) -> None:
         """``media``: the file's :func:`probe` result, when the caller already has it (probing
         decodes a frame for the rotation, so the pipeline probes once, not once per reader)."""
         media = media or probe(path, video_stream=video_stream)
         if media.video is None:
-            raise InputError(
-                f"{media.path}: no video stream; avsep needs a video with pictures "
-                "(see --video-stream)"
-            )
+            raise InputError(f"{media.path}: no video stream; avsep needs a video with pictures (see --video-stream)")
         self.path = media.path
         self.info = media.video
         self._container: av.container.InputContainer | None = None
@@ -175,10 +170,7 @@ class FrameReader:
             if self._held is not None and (self._first_time <= t + _EPS or start <= 0):
                 return self._rgb()
             if start <= 0:
-                raise InputError(
-                    f"{self.path}: no decodable video frames; "
-                    "check that the file plays in a media player"
-                )
+                raise InputError(f"{self.path}: no decodable video frames; check that the file plays in a media player")
             back = max(1.0, back * 4)
 
     def _rgb(self) -> np.ndarray:
@@ -203,9 +195,7 @@ def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
     return out
 
 
-def crop_boxes(
-    frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = 224
-) -> np.ndarray:
+def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = 224) -> np.ndarray:
     """Crop ``(x0, y0, x1, y1)`` boxes (displayed-frame pixels, clipped to the frame) and resize
     each to ``size`` x ``size`` bilinearly; returns ``[n_boxes, size, size, 3]`` uint8.
 
@@ -233,8 +223,6 @@ def crop_boxes(
             )
         crop = torch.from_numpy(np.ascontiguousarray(frame[y0:y1, x0:x1]))
         crop = _letterbox(crop.permute(2, 0, 1)[None].float())
-        resized = F.interpolate(
-            crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True
-        )
+        resized = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         out[i] = resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
     return out

@@ -85,9 +85,7 @@ def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
     if data.ndim == 1:
         data = data[:, None]
     if data.ndim != 2 or data.shape[1] != channels:
-        raise ValueError(
-            f"expected {channels} channel(s) as [n] or [n, {channels}], got shape {block.shape}"
-        )
+        raise ValueError(f"expected {channels} channel(s) as [n] or [n, {channels}], got shape {block.shape}")
     if fmt == "float":
         return data.astype("<f4").tobytes()
     # NaN (a diverged model) becomes silence rather than an undefined integer.
@@ -154,9 +152,7 @@ class AtomicWavWriter:
         self._check_target()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._temp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
+            fd, self._temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         except OSError as exc:
             raise _write_error(self.path, exc) from None
         self._file: BinaryIO = os.fdopen(fd, "wb")
@@ -176,8 +172,7 @@ class AtomicWavWriter:
             raise InputError(f"{self.path}: is a directory; give a file name for the output")
         if self.path.exists() and not self.overwrite:
             raise InputError(
-                f"{self.path} already exists; "
-                "pass --overwrite to replace it or --skip-existing to keep it"
+                f"{self.path} already exists; pass --overwrite to replace it or --skip-existing to keep it"
             )
 
     def write(self, block: np.ndarray) -> None:

@@ -74,14 +74,11 @@ class PCN(nn.Module):
             raise ValueError("the PCN has exactly 7 conv layers; give 7 channel counts")
         self.config = config
         ch = (1,) + tuple(config.channels)
-        self.down = nn.ModuleList(
-            nn.Conv2d(ch[i], ch[i + 1], kernel_size=4, stride=2, padding=1) for i in range(7)
-        )
+        self.down = nn.ModuleList(nn.Conv2d(ch[i], ch[i + 1], kernel_size=4, stride=2, padding=1) for i in range(7))
         # up[i] maps layer i+1's error to layer i's response, for i = 1..6 (index 0 unused
         # would be the head; the head is separate because it ends at 1 channel, full size).
         self.up = nn.ModuleList(
-            nn.ConvTranspose2d(ch[i + 1], ch[i], kernel_size=4, stride=2, padding=1)
-            for i in range(1, 7)
+            nn.ConvTranspose2d(ch[i + 1], ch[i], kernel_size=4, stride=2, padding=1) for i in range(1, 7)
         )
         self.down_norm = nn.ModuleList(self._norm(c) for c in ch[1:])
         self.up_norm = nn.ModuleList(self._norm(c) for c in ch[1:7])
@@ -159,9 +156,7 @@ class PCN(nn.Module):
         std = log_mag.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
         return (log_mag - mean) / std
 
-    def forward(
-        self, log_mag: torch.Tensor, visual: torch.Tensor, return_logits: bool = False
-    ) -> torch.Tensor:
+    def forward(self, log_mag: torch.Tensor, visual: torch.Tensor, return_logits: bool = False) -> torch.Tensor:
         log_mag = self.standardize(log_mag)
         per_box = visual.dim() == 3
         if not per_box:
@@ -177,9 +172,7 @@ class PCN(nn.Module):
         for _ in range(self.config.cycles - 1):
             preds = self._down(x, responses)
             responses = self._up(preds, bottom)
-        logits = F.interpolate(
-            self.head(responses[0]), scale_factor=2, mode="bilinear", align_corners=False
-        ).squeeze(1)
+        logits = F.interpolate(self.head(responses[0]), scale_factor=2, mode="bilinear", align_corners=False).squeeze(1)
         logits = logits.reshape(batch, sources, *logits.shape[-2:])
         if not per_box:
             logits = logits.squeeze(1)

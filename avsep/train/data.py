@@ -172,9 +172,11 @@ class MixDataset:
                 offsets = FRAME_OFFSETS
             else:  # spread evenly over the same span as the default offsets
                 span = FRAME_OFFSETS[-1] - FRAME_OFFSETS[0]
-                offsets = tuple(
-                    FRAME_OFFSETS[0] + span * k / max(frames_per_clip - 1, 1) for k in range(frames_per_clip)
-                ) if frames_per_clip > 1 else (0.0,)
+                offsets = (
+                    tuple(FRAME_OFFSETS[0] + span * k / max(frames_per_clip - 1, 1) for k in range(frames_per_clip))
+                    if frames_per_clip > 1
+                    else (0.0,)
+                )
         self.index = index
         self.num_mix = num_mix
         self.clip = clip
@@ -262,7 +264,9 @@ class MixDataset:
             item["visual"] = label_guide([clip.label for clip in clips])
         else:
             assert self.feature_cache is not None
-            vis = np.stack([self.feature_cache.guide(clip.frames_dir, f, self.guide) for clip, f in zip(clips, plan.frames)])
+            vis = np.stack(
+                [self.feature_cache.guide(clip.frames_dir, f, self.guide) for clip, f in zip(clips, plan.frames)]
+            )
             item["visual"] = torch.from_numpy(vis)
         return item
 

@@ -73,7 +73,9 @@ def _separator(model: str | Path, device: str, mask: str, batch_size: int, backb
 
 def _check_oracle(sep, oracle: bool) -> None:
     if oracle and sep.guide_kind != "label":
-        raise InputError(f"--oracle-labels needs a model trained with --guide label; this one has a {sep.guide_kind} guide")
+        raise InputError(
+            f"--oracle-labels needs a model trained with --guide label; this one has a {sep.guide_kind} guide"
+        )
 
 
 def _model_info(sep) -> dict[str, Any]:
@@ -169,7 +171,11 @@ def evaluate(
                     continue
                 t = torch.from_numpy(refs)
                 ibm = oracle_ibm(dsp.stft(torch.from_numpy(mix)), dsp.stft(t), grid=oracle_grid)
-                for system, est_sys in (("model", est), ("oracle_ibm", ibm), ("mixture", mixture_floor(mix, len(refs)))):
+                for system, est_sys in (
+                    ("model", est),
+                    ("oracle_ibm", ibm),
+                    ("mixture", mixture_floor(mix, len(refs))),
+                ):
                     scores = bss_eval(refs, est_sys)
                     record[system] = {m: [round(float(v), 4) for v in scores[m]] for m in scores}
                     for j in range(len(refs)):
@@ -210,13 +216,17 @@ def _print_eval(report: dict[str, Any], console) -> None:
     from rich.table import Table
 
     console = console or _stdout()
-    table = Table(title=f"{report['model']} on {report['scored_mixtures']} mixtures of {report['num_mix']} ({report['index']})")
+    table = Table(
+        title=f"{report['model']} on {report['scored_mixtures']} mixtures of {report['num_mix']} ({report['index']})"
+    )
     table.add_column("system")
     for m in ("SDR", "SIR", "SAR"):
         table.add_column(f"{m} mean (median)", justify="right")
     for system in SYSTEMS:
         r = report["results"][system]
-        table.add_row(_SYSTEM_NAMES[system], *(f"{_fmt(r[m]['mean'])} ({_fmt(r[m]['median'])})" for m in ("sdr", "sir", "sar")))
+        table.add_row(
+            _SYSTEM_NAMES[system], *(f"{_fmt(r[m]['mean'])} ({_fmt(r[m]['median'])})" for m in ("sdr", "sir", "sar"))
+        )
     console.print(table)
     sk = report["skipped"]
     console.print(
@@ -261,8 +271,13 @@ def evaluate_real(
     sep = _separator(model, device, mask, batch_size, backbone_weights)
     _check_oracle(sep, oracle)
     report: dict[str, Any] = {
-        "model": str(model), **_model_info(sep), "realclips": str(root), "mask": mask, "oracle_labels": oracle,
-        "sets": {}, "skipped": [],
+        "model": str(model),
+        **_model_info(sep),
+        "realclips": str(root),
+        "mask": mask,
+        "oracle_labels": oracle,
+        "sets": {},
+        "skipped": [],
     }
     bar = _progress(progress, console)
     with bar:
@@ -300,7 +315,12 @@ def _read_picture(path: Path) -> np.ndarray:
 
 
 def _score(
-    refs: np.ndarray, est: np.ndarray, mix: np.ndarray, label: str, skipped: list[str], rows: Sequence[int] | None = None
+    refs: np.ndarray,
+    est: np.ndarray,
+    mix: np.ndarray,
+    label: str,
+    skipped: list[str],
+    rows: Sequence[int] | None = None,
 ) -> dict[str, Any] | None:
     """BSS Eval of ``est`` and of the mixture floor, SDRi and right-box per output row.
 
@@ -363,7 +383,11 @@ def _fcsn(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[str,
         k = len(refs_paths)
         pics = [sample / f"Object_detection_{i}.png" for i in range(1, k + 1)]
         mix_path = sample / "audio_mixture.wav"
-        missing = [p.name for p in [mix_path, *pics, *[sample / f"audio{i}_groundtruth.wav" for i in range(1, k + 1)]] if not p.is_file()]
+        missing = [
+            p.name
+            for p in [mix_path, *pics, *[sample / f"audio{i}_groundtruth.wav" for i in range(1, k + 1)]]
+            if not p.is_file()
+        ]
         if k < 2 or missing:
             skipped.append(f"fcsn/{folder.name}/{sample.name}: missing {', '.join(missing) or 'ground truth'}")
             continue
@@ -427,7 +451,12 @@ def _duets(
                 recordings.append((inst.name, rec, len(frames)))
             else:
                 skipped.append(f"music-solo/{inst.name}/{rec.name}: no audio.mp4 or frames")
-    pairs = [(a, b) for a in range(len(recordings)) for b in range(a + 1, len(recordings)) if recordings[a][0] != recordings[b][0]]
+    pairs = [
+        (a, b)
+        for a in range(len(recordings))
+        for b in range(a + 1, len(recordings))
+        if recordings[a][0] != recordings[b][0]
+    ]
     if not pairs:
         skipped.append("music-solo: fewer than two instruments; no duets")
         return _aggregate([])
@@ -438,7 +467,9 @@ def _duets(
 
     def audio(i: int) -> np.ndarray:
         if i not in audio_cache:
-            audio_cache[i] = np.asarray(load_audio(recordings[i][1] / "audio.mp4", sample_rate=SAMPLE_RATE)[0], np.float32)
+            audio_cache[i] = np.asarray(
+                load_audio(recordings[i][1] / "audio.mp4", sample_rate=SAMPLE_RATE)[0], np.float32
+            )
         return audio_cache[i]
 
     seg = int(round(seconds * SAMPLE_RATE))
@@ -449,7 +480,9 @@ def _duets(
         a, b = audio(pair[0]), audio(pair[1])
         usable = min(a.shape[0], b.shape[0]) - seg
         if usable <= 0:
-            skipped.append(f"duet {recordings[pair[0]][1].name}+{recordings[pair[1]][1].name}: shorter than {seconds} s")
+            skipped.append(
+                f"duet {recordings[pair[0]][1].name}+{recordings[pair[1]][1].name}: shorter than {seconds} s"
+            )
             continue
         rms_a, rms_b = float(np.sqrt(np.mean(a**2))), float(np.sqrt(np.mean(b**2)))
         for _ in range(50):  # a segment where both play (not a pause or an intro)
@@ -494,7 +527,9 @@ def _print_real(report: dict[str, Any], console) -> None:
             _fmt(r["sir"]["mean"]),
             _fmt(r["sar"]["mean"]),
             _fmt(r["mixture_sdr"]["mean"]),
-            "-" if math.isnan(r["right_box_rate"]) else f"{100 * r['right_box_rate']:.0f}% ({100 * r['mixture_right_box_rate']:.0f}%)",
+            "-"
+            if math.isnan(r["right_box_rate"])
+            else f"{100 * r['right_box_rate']:.0f}% ({100 * r['mixture_right_box_rate']:.0f}%)",
         )
     console.print(table)
     console.print(

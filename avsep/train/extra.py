@@ -20,7 +20,9 @@ from avsep.errors import AvsepError
 #: Import names of the ``train`` extra in pyproject.toml (tests/test_packaging.py compares them).
 TRAINING_MODULES = ("scipy", "soundfile", "mir_eval", "music21", "mido", "pyroomacoustics")
 
-INSTALL_HINT = "pip install 'avsep[train]' (from a checkout: bash install.sh --train, which also adds the Debian packages)"
+INSTALL_HINT = (
+    "pip install 'avsep[train]' (from a checkout: bash install.sh --train, which also adds the Debian packages)"
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

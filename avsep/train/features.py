@@ -140,7 +140,9 @@ def _unique_clips(index: Index) -> list:
         prev = seen.get(key)
         if prev is None or prev.num_frames < clip.num_frames:
             if prev is not None and Path(prev.frames_dir).resolve() != Path(clip.frames_dir).resolve():
-                raise InputError(f"two different frame folders share the cache key {key}: {prev.frames_dir}, {clip.frames_dir}")
+                raise InputError(
+                    f"two different frame folders share the cache key {key}: {prev.frames_dir}, {clip.frames_dir}"
+                )
             seen[key] = clip
     return list(seen.values())
 

@@ -77,7 +77,9 @@ def _read_fps(csv_path: Path, fps: float | None) -> float:
         try:
             value = float(json.loads(meta.read_text())["fps"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{meta}: no numeric 'fps' field ({type(exc).__name__}); fix the file or pass --fps") from exc
+            raise InputError(
+                f"{meta}: no numeric 'fps' field ({type(exc).__name__}); fix the file or pass --fps"
+            ) from exc
         if value > 0:
             return value
         raise InputError(f"{meta}: fps must be positive, got {value}")

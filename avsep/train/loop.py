@@ -52,13 +52,44 @@ ARCHS = ("pcn", "sop")
 SCHEDULES = ("cosine", "step", "constant")
 #: Fields that define the run; on resume they come from the checkpoint, not the command line.
 LOCKED = (
-    "arch", "channels", "cycles", "ngf", "backbone", "backbone_weights", "finetune_visual",
-    "visual_lr_scale", "batch_size", "lr", "weight_decay", "schedule", "warmup", "grad_clip", "amp",
-    "num_mix", "gain_db", "fps", "seed", "val_seed", "val_mixtures", "guide", "augment", "crop_samples",
+    "arch",
+    "channels",
+    "cycles",
+    "ngf",
+    "backbone",
+    "backbone_weights",
+    "finetune_visual",
+    "visual_lr_scale",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "grad_clip",
+    "amp",
+    "num_mix",
+    "gain_db",
+    "fps",
+    "seed",
+    "val_seed",
+    "val_mixtures",
+    "guide",
+    "augment",
+    "crop_samples",
 )
 
 #: Fields the command line may change on resume; left at their defaults, the run's values stay.
-CARRIED = ("index", "val_index", "features", "val_every", "checkpoint_every", "log_every", "device", "workers", "threads")
+CARRIED = (
+    "index",
+    "val_index",
+    "features",
+    "val_every",
+    "checkpoint_every",
+    "log_every",
+    "device",
+    "workers",
+    "threads",
+)
 
 
 @dataclass
@@ -357,7 +388,9 @@ def setup(config: TrainConfig) -> Trainer:
         resume_ck = load_checkpoint(config.resume)
         stored = resume_ck.extra.get("config")
         if not isinstance(stored, dict) or "step" not in resume_ck.extra:
-            raise InputError(f"{config.resume}: not a training checkpoint (no optimizer state); resume from RUN/last.pt")
+            raise InputError(
+                f"{config.resume}: not a training checkpoint (no optimizer state); resume from RUN/last.pt"
+            )
         config = _merge_resume(config, stored, notes)
         if config.out is None:
             config = dataclasses.replace(config, out=str(Path(config.resume).parent))
@@ -416,19 +449,42 @@ def _data(config: TrainConfig, console) -> RunData:
     cache = _feature_cache(config, console)
     soundtrack = Soundtrack(tuple(config.augment), seed=config.seed) if config.augment else None
     train_ds = MixDataset(
-        train_index, config.num_mix, clip=config.crop_samples, seed=config.seed, feature_cache=cache,
-        gain_db=config.gain_db, guide=config.guide, soundtrack=soundtrack,
+        train_index,
+        config.num_mix,
+        clip=config.crop_samples,
+        seed=config.seed,
+        feature_cache=cache,
+        gain_db=config.gain_db,
+        guide=config.guide,
+        soundtrack=soundtrack,
     )
     val_ds = None
     if val_csv is not None:
         val_ds = MixDataset(
-            read_index(val_csv, fps=config.fps), config.num_mix, seed=config.val_seed, feature_cache=cache,
-            gain_db=0.0, length=config.val_mixtures, guide=config.guide, soundtrack=soundtrack,
+            read_index(val_csv, fps=config.fps),
+            config.num_mix,
+            seed=config.val_seed,
+            feature_cache=cache,
+            gain_db=0.0,
+            length=config.val_mixtures,
+            guide=config.guide,
+            soundtrack=soundtrack,
         )
     per_epoch = steps_per_epoch(len(train_ds), config.batch_size)
     total = config.steps if config.steps is not None else config.epochs * per_epoch
     warmup = config.warmup if config.warmup is not None else min(500, total // 20)
-    return RunData(train_csv, val_csv, train_index, cache, train_ds, val_ds, per_epoch, total, warmup, config.val_every or per_epoch)
+    return RunData(
+        train_csv,
+        val_csv,
+        train_index,
+        cache,
+        train_ds,
+        val_ds,
+        per_epoch,
+        total,
+        warmup,
+        config.val_every or per_epoch,
+    )
 
 
 def _feature_cache(config: TrainConfig, console):
@@ -441,7 +497,9 @@ def _feature_cache(config: TrainConfig, console):
 
     cache = FeatureCache(config.features)
     if cache.trunk != config.backbone:
-        raise InputError(f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match")
+        raise InputError(
+            f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match"
+        )
     if config.backbone_weights and cache.weights_sha256 and Path(config.backbone_weights).is_file():
         from avsep.models.visual import _sha256
 
@@ -486,8 +544,17 @@ class Trainer:
     resumable checkpoint, :meth:`summary` describes the run, and :meth:`run` loops over the
     remaining steps. All state lives on the instance; :func:`setup` builds one."""
 
-    def __init__(self, config: TrainConfig, out: Path, device: torch.device, console, data: RunData,
-                 model: nn.Module, trunk: nn.Module | None, optimizer: torch.optim.Optimizer) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        out: Path,
+        device: torch.device,
+        console,
+        data: RunData,
+        model: nn.Module,
+        trunk: nn.Module | None,
+        optimizer: torch.optim.Optimizer,
+    ) -> None:
         self.config, self.out, self.device, self.console, self.data = config, out, device, console, data
         self.model, self.trunk, self.optimizer = model, trunk, optimizer
         self.trainable = [p for g in optimizer.param_groups for p in g["params"]]
@@ -529,13 +596,21 @@ class Trainer:
         mixture = batch["mixture"].to(dev, non_blocking=True) if "mixture" in batch else None
         visual = self.visual_fn(batch, dev, train=True)
         loss = train_step(
-            self.model, self.optimizer, audio, visual, grad_clip=cfg.grad_clip, amp=cfg.amp, params=self.trainable,
+            self.model,
+            self.optimizer,
+            audio,
+            visual,
+            grad_clip=cfg.grad_clip,
+            amp=cfg.amp,
+            params=self.trainable,
             mixture=mixture,
         )
         self.step_count += 1
         self.last_loss = float(loss)
         if not math.isfinite(self.last_loss):
-            raise AvsepError(f"training diverged at step {self.step_count} (loss {self.last_loss}); lower --lr or --grad-clip")
+            raise AvsepError(
+                f"training diverged at step {self.step_count} (loss {self.last_loss}); lower --lr or --grad-clip"
+            )
         return self.last_loss
 
     def validate(self) -> dict | None:
@@ -544,7 +619,9 @@ class Trainer:
             return None
         if self._val_batches is None:  # loaded once: the same mixtures every time
             ds, bs = self.data.val_ds, max(1, self.config.batch_size)
-            self._val_batches = [_collate([ds[i] for i in range(s, min(s + bs, len(ds)))]) for s in range(0, len(ds), bs)]
+            self._val_batches = [
+                _collate([ds[i] for i in range(s, min(s + bs, len(ds)))]) for s in range(0, len(ds), bs)
+            ]
         val = validate(self.model, self.visual_fn, self._val_batches, self.device)
         val["step"] = self.step_count
         self.last_val = val
@@ -570,7 +647,12 @@ class Trainer:
             rng["cuda"] = torch.cuda.get_rng_state_all()
         extra = {
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": {"schedule": cfg.schedule, "warmup": self.data.warmup, "total": self.data.total, "step": self.step_count},
+            "scheduler": {
+                "schedule": cfg.schedule,
+                "warmup": self.data.warmup,
+                "total": self.data.total,
+                "step": self.step_count,
+            },
             "step": self.step_count,
             "epoch": self.step_count // self.data.per_epoch,
             "rng": rng,
@@ -599,7 +681,9 @@ class Trainer:
             "arch": cfg.arch,
             "params": self.params,
             "backbone": cfg.backbone,
-            "backbone_weights_sha256": cache.weights_sha256 if cache is not None else getattr(self.trunk, "weights_sha256", None),
+            "backbone_weights_sha256": cache.weights_sha256
+            if cache is not None
+            else getattr(self.trunk, "weights_sha256", None),
             "data": {
                 "train_index": str(data.train_csv),
                 "val_index": str(data.val_csv) if data.val_csv else None,
@@ -655,7 +739,9 @@ class Trainer:
         saved_at, in_update = -1, False
         try:
             with _progress(cfg.progress, self.console) as progress:
-                task = progress.add_task(f"train {cfg.arch}", total=data.total, completed=self.start_step, loss="", lr="")
+                task = progress.add_task(
+                    f"train {cfg.arch}", total=data.total, completed=self.start_step, loss="", lr=""
+                )
                 for batch in loader:
                     in_update = True
                     lr = lr_at(self.step_count, data.total, cfg.lr, cfg.schedule, data.warmup)
@@ -675,7 +761,9 @@ class Trainer:
         except KeyboardInterrupt:
             if not in_update and saved_at != self.step_count:  # a consistent state: resumable exactly
                 self.save(self.out / "last.pt")
-                self.console.print(f"interrupted at step {self.step_count}; resume with --resume {self.out / 'last.pt'}")
+                self.console.print(
+                    f"interrupted at step {self.step_count}; resume with --resume {self.out / 'last.pt'}"
+                )
             raise
         finally:
             self._log.close()
@@ -724,7 +812,9 @@ def _check_config(config: TrainConfig) -> None:
     if config.finetune_visual and config.guide != "features":
         raise InputError("--finetune-visual trains the trunk through the features guide only; use --guide features")
     if config.crop_samples < 128 * 256 - 1 or config.crop_samples > dsp.WINDOW_SAMPLES:
-        raise InputError(f"--crop-samples must be between {128 * 256 - 1} and {dsp.WINDOW_SAMPLES}, got {config.crop_samples}")
+        raise InputError(
+            f"--crop-samples must be between {128 * 256 - 1} and {dsp.WINDOW_SAMPLES}, got {config.crop_samples}"
+        )
 
 
 def _console(enabled: bool):
@@ -744,8 +834,4 @@ def _progress(enabled: bool, console):
             speed = task.finished_speed or task.speed
             return Text(f"{speed:.2f} it/s" if speed else "-- it/s")
 
-    return make_progress(
-        enabled, console, Rate(), TextColumn("{task.fields[loss]}"), TextColumn("{task.fields[lr]}")
-    )
-
-
+    return make_progress(enabled, console, Rate(), TextColumn("{task.fields[loss]}"), TextColumn("{task.fields[lr]}"))

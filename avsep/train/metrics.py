@@ -40,7 +40,9 @@ def check_pair(references, estimates) -> tuple[np.ndarray, np.ndarray]:
     """Both as float64 ``[N, T]``; one-line :class:`AvsepError` when they do not match."""
     refs, ests = _as_2d("references", references), _as_2d("estimates", estimates)
     if refs.shape[1] != ests.shape[1]:
-        raise AvsepError(f"references have {refs.shape[1]} samples, estimates {ests.shape[1]}; trim or pad them to one length")
+        raise AvsepError(
+            f"references have {refs.shape[1]} samples, estimates {ests.shape[1]}; trim or pad them to one length"
+        )
     if refs.shape[0] != ests.shape[0]:
         raise AvsepError(f"{refs.shape[0]} references but {ests.shape[0]} estimates; give one estimate per reference")
     if refs.shape[1] == 0:
@@ -103,7 +105,9 @@ def oracle_ibm(mix_spec, source_specs, grid: str = "linear") -> np.ndarray:
         mags = mags.unsqueeze(0)
     n = mags.shape[0]
     if mags.shape[-2:] != mix_mag.shape[-2:]:
-        raise AvsepError(f"source spectrograms {tuple(mags.shape[-2:])} do not match the mixture's {tuple(mix_mag.shape[-2:])}")
+        raise AvsepError(
+            f"source spectrograms {tuple(mags.shape[-2:])} do not match the mixture's {tuple(mix_mag.shape[-2:])}"
+        )
     if grid == "linear":
         winner = mags.argmax(dim=0)
         masks = torch.nn.functional.one_hot(winner, n).permute(2, 0, 1).to(mix_mag.dtype)

@@ -51,16 +51,27 @@ def _video_peak(path) -> tuple[float, float]:
     return float(np.abs(body).max()), _peak_frequency(body, MODEL_SR)
 
 
-@pytest.mark.parametrize(("name", "channels", "codec"), [
-    ("stereo.mp4", 2, None),
-    ("surround.mkv", 6, "pcm_s16le"),
-    ("surround.mkv", 8, "pcm_s16le"),
-])
+@pytest.mark.parametrize(
+    ("name", "channels", "codec"),
+    [
+        ("stereo.mp4", 2, None),
+        ("surround.mkv", 6, "pcm_s16le"),
+        ("surround.mkv", 8, "pcm_s16le"),
+    ],
+)
 def test_downmix_in_video_containers(tmp_path, name, channels, codec):
     """Every channel carries the same tone, so an average keeps its level (FFmpeg's standard
     downmix matrices would not)."""
-    path = make_video(tmp_path / name, duration=1.0, width=32, height=32, channels=channels,
-                      sample_rate=48000, audio_codec=codec, tones=(440.0,))
+    path = make_video(
+        tmp_path / name,
+        duration=1.0,
+        width=32,
+        height=32,
+        channels=channels,
+        sample_rate=48000,
+        audio_codec=codec,
+        tones=(440.0,),
+    )
     peak, frequency = _video_peak(path)
     assert peak == pytest.approx(0.8, rel=0.03)
     assert frequency == pytest.approx(440, abs=5)
@@ -69,8 +80,9 @@ def test_downmix_in_video_containers(tmp_path, name, channels, codec):
 def test_aac_surround(tmp_path):
     """AAC 5.1 decodes to planar 6-channel frames; the encoder may band-limit the LFE channel,
     so at least five of six equal channels must remain in the average."""
-    path = make_video(tmp_path / "surround.mp4", duration=1.0, width=32, height=32, channels=6,
-                      sample_rate=48000, tones=(440.0,))
+    path = make_video(
+        tmp_path / "surround.mp4", duration=1.0, width=32, height=32, channels=6, sample_rate=48000, tones=(440.0,)
+    )
     peak, frequency = _video_peak(path)
     assert 0.8 * 5 / 6 * 0.97 < peak < 0.8 * 1.03
     assert frequency == pytest.approx(440, abs=5)
@@ -81,8 +93,11 @@ def test_aac_7_1(tmp_path):
     """Planar 8-channel frames crash PyAV 18's to_ndarray; the reader must not go that way."""
     path = tmp_path / "71.mkv"
     pan = "pan=7.1|" + "|".join(f"c{i}=c0" for i in range(8))
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=440:r=48000:d=1",
-                    "-af", pan, "-c:a", "aac", str(path)], check=True, timeout=60)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=440:r=48000:d=1", "-af", pan, "-c:a", "aac", str(path)],
+        check=True,
+        timeout=60,
+    )
     mono, rate = load_audio(path, sample_rate=MODEL_SR)
     assert len(mono) / rate == pytest.approx(1.0, abs=0.05)
     assert _peak_frequency(mono, rate) == pytest.approx(440, abs=5)
@@ -115,8 +130,9 @@ def test_native_rate_is_kept(tmp_wav):
     assert rate == 22050 and len(mono) == 11025
 
 
-@pytest.mark.parametrize(("in_rate", "out_rate"), [(11025, 44100), (11025, 48000), (11025, 8000),
-                                                   (11025, 11025), (44100, 11025)])
+@pytest.mark.parametrize(
+    ("in_rate", "out_rate"), [(11025, 44100), (11025, 48000), (11025, 8000), (11025, 11025), (44100, 11025)]
+)
 def test_streaming_resampler_exact_and_seamless(in_rate, out_rate):
     rng = np.random.default_rng(1)
     sizes = rng.integers(1, 5000, size=40)

@@ -38,8 +38,7 @@ def decoded_frames(monkeypatch) -> list[int]:
 def test_panels_and_times(shared_video, suffix):
     if suffix == ".webm" and not has_encoder("libvpx"):
         pytest.skip("this FFmpeg build cannot encode VP8 for a webm fixture")
-    path = shared_video(f"panels{suffix}", duration=3.0, width=96, height=64,
-                        panels=(RED, GREEN, BLUE), marker=True)
+    path = shared_video(f"panels{suffix}", duration=3.0, width=96, height=64, panels=(RED, GREEN, BLUE), marker=True)
     with FrameReader(path) as reader:
         assert (reader.info.width, reader.info.height) == (96, 64)
         frames = reader.frames_at([0.0, 1.0, 2.5, 0.35])

@@ -215,8 +215,7 @@ def test_stdout_reader_closing_early_is_quiet():
 def test_stdout_to_a_file_gets_exact_header(tmp_path, fmt):
     target = tmp_path / "redirected.wav"
     with open(target, "wb") as handle:
-        assert write_wav_stdout([np.zeros(300, np.float32), np.ones(200, np.float32)], 8000,
-                                fmt=fmt, stream=handle)
+        assert write_wav_stdout([np.zeros(300, np.float32), np.ones(200, np.float32)], 8000, fmt=fmt, stream=handle)
     info = sf.info(target)
     assert (info.frames, info.channels, info.subtype) == (500, 1, FORMATS[fmt])
     if fmt == "pcm16":  # exact sizes, so strict readers are happy too (wave: plain PCM only)

@@ -30,7 +30,16 @@ INSTRUMENT_WORDS = ("accordion", "guitar", "banjo", "bassoon", "cello", "violin"
                     "trombone", "drum", "piano", "organ", "gong", "chime", "maraca", "ocarina",
                     "panpipe")  # fmt: skip
 NOT_INSTRUMENTS = {
-    66, 68, 93, 120, 149, 303, 349, 542, 710, 994,
+    66,
+    68,
+    93,
+    120,
+    149,
+    303,
+    349,
+    542,
+    710,
+    994,
 }  # vipers, hornbill, fiddler crab, dugong, beetle, bighorn, drumstick, pencil sharpener, stinkhorn
 
 
@@ -46,10 +55,7 @@ def test_every_index_is_the_class_it_claims(imagenet):
 
 
 def test_no_instrument_class_is_left_out(imagenet):
-    found = {
-        i for i in range(1000)
-        if any(w in imagenet.index_to_description(i).lower() for w in INSTRUMENT_WORDS)
-    }
+    found = {i for i in range(1000) if any(w in imagenet.index_to_description(i).lower() for w in INSTRUMENT_WORDS)}
     assert found - NOT_INSTRUMENTS == set(MUSIC_INDICES)
 
 

@@ -69,7 +69,9 @@ def make_dataset(root: Path) -> Path:
     return root
 
 
-def make_cache(root: Path, trunk: str = "resnet18", splits: tuple[str, ...] = ("train", "val", "test"), out: Path | None = None) -> Path:
+def make_cache(
+    root: Path, trunk: str = "resnet18", splits: tuple[str, ...] = ("train", "val", "test"), out: Path | None = None
+) -> Path:
     """A real cache: the (random, seeded) trunk run over every frame of ``splits``."""
     from avsep.train.features import build_feature_cache
 

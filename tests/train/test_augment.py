@@ -13,7 +13,9 @@ SR = 11025
 
 def _sources(n: int = 2, seconds: float = 3.0) -> np.ndarray:
     t = np.arange(int(seconds * SR)) / SR
-    return np.stack([0.1 * np.sin(2 * np.pi * f * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) for f in (220, 1320)[:n]]).astype(np.float32)
+    return np.stack(
+        [0.1 * np.sin(2 * np.pi * f * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) for f in (220, 1320)[:n]]
+    ).astype(np.float32)
 
 
 def test_parse_steps():
@@ -90,5 +92,13 @@ def test_room_bank_is_the_same_in_every_process():
         "import numpy as np; from avsep.train.augment import RoomBank; "
         "print(float(sum(np.sum(h[:50]) for h in RoomBank(rooms=2, positions=2).rirs[1])))"
     )
-    runs = {subprocess.run([sys.executable, "-c", f"import numpy; numpy.random.seed({s}); {code}"], capture_output=True, text=True, check=True).stdout for s in (1, 2)}
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", f"import numpy; numpy.random.seed({s}); {code}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for s in (1, 2)
+    }
     assert len(runs) == 1

@@ -165,8 +165,15 @@ def test_other_seed_other_files(tmp_path: Path, cache_dir: Path) -> None:
     fonts = [f.path for f in system.SOUNDFONTS if f.path.suffix == ".sf2" and f.path.is_file()]
     if len(fonts) < 2:
         pytest.skip("needs the two .sf2 fonts")
-    kw = dict(hours=0.001, instruments=["violin"], clip_seconds=3, fps=1, progress=False,
-              cache_dir=cache_dir, soundfonts=fonts)
+    kw = dict(
+        hours=0.001,
+        instruments=["violin"],
+        clip_seconds=3,
+        fps=1,
+        progress=False,
+        cache_dir=cache_dir,
+        soundfonts=fonts,
+    )
     a = build_dataset(tmp_path / "a", seed=1, **kw)
     b = build_dataset(tmp_path / "b", seed=2, **kw)
     assert a["clips"] == b["clips"] == 3
@@ -193,9 +200,7 @@ def test_missing_fluidsynth_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def test_missing_soundfonts_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     if shutil.which("fluidsynth") is None or shutil.which("rsvg-convert") is None:
         pytest.skip("fluidsynth is missing anyway")
-    fonts = tuple(
-        system.SoundFont(f.key, tmp_path / f.path.name, f.package, f.licence) for f in system.SOUNDFONTS
-    )
+    fonts = tuple(system.SoundFont(f.key, tmp_path / f.path.name, f.package, f.licence) for f in system.SOUNDFONTS)
     monkeypatch.setattr(system, "SOUNDFONTS", fonts)
     with pytest.raises(AvsepError, match="soundfonts.*apt-get install"):
         system.check_toolchain()
@@ -273,8 +278,14 @@ def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
         assert max(onsets.count(t) for t in onsets) >= (3 if name == "accordion" else 1)  # chords
         assert all(0 <= s < 6.0 and e > s for s, e, _, _ in perf.notes)
         assert min(p for *_, p, _ in perf.notes) >= spec.programs[0].low
-    chords = accompany([(0.0, 2.0, 72, 90), (2.0, 4.0, 71, 90)], "oompah", SPECS["accordion"].programs[0], 0.5, 4.0,
-                       np.random.default_rng(0))
+    chords = accompany(
+        [(0.0, 2.0, 72, 90), (2.0, 4.0, 71, 90)],
+        "oompah",
+        SPECS["accordion"].programs[0],
+        0.5,
+        4.0,
+        np.random.default_rng(0),
+    )
     c_major = {0, 2, 4, 5, 7, 9, 11}
     assert {p % 12 for *_, p, _ in chords} <= c_major and all(v < 90 for *_, v in chords)
 
@@ -338,8 +349,9 @@ def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
 @needs_toolchain
 def test_default_clip_length_build(tmp_path: Path, cache_dir: Path) -> None:
     """The default recipe (12 s clips at 2 fps) for two instruments."""
-    s = build_dataset(tmp_path / "ds", seed=5, hours=0.05, instruments=["erhu", "tuba"], progress=False,
-                      cache_dir=cache_dir)
+    s = build_dataset(
+        tmp_path / "ds", seed=5, hours=0.05, instruments=["erhu", "tuba"], progress=False, cache_dir=cache_dir
+    )
     assert s["clips"] == 15
     rows = read_index(tmp_path / "ds" / "train.csv")
     assert rows and all(r.num_frames == 24 for r in rows)
@@ -355,8 +367,16 @@ def real_build(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tup
     audio, photos = make_tree(src)
     out = tmp_path_factory.mktemp("real-build") / "ds"
     summary = build_dataset(
-        out, seed=1, hours=0.05, clip_seconds=4.0, fps=1, progress=False, cache_dir=cache_dir,
-        instruments=["cello", "flute", "violin", "erhu"], real_audio=[audio], photos=[photos],
+        out,
+        seed=1,
+        hours=0.05,
+        clip_seconds=4.0,
+        fps=1,
+        progress=False,
+        cache_dir=cache_dir,
+        instruments=["cello", "flute", "violin", "erhu"],
+        real_audio=[audio],
+        photos=[photos],
     )
     return out, summary, src
 

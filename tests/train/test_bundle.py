@@ -33,7 +33,9 @@ def test_bundle_names_the_file_by_its_sha256_and_the_card_agrees(run_checkpoint,
     report = tmp_path / "eval.json"
     report.write_text(json.dumps({"sdr": 1.5, "mixtures": [1, 2, 3]}))
     folder = tmp_path / "weights"
-    model, card_path = bundle(run_checkpoint, folder, "avsep-pcn", evaluations={"test": report}, notes={"intended_use": "x"})
+    model, card_path = bundle(
+        run_checkpoint, folder, "avsep-pcn", evaluations={"test": report}, notes={"intended_use": "x"}
+    )
 
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     assert model.name == f"avsep-pcn-{digest[:8]}.pt"
@@ -67,13 +69,24 @@ def test_bundle_keeps_the_guide_and_lists_sources_per_class(dataset: Path, featu
     shutil.copytree(dataset, data)
     meta = json.loads((data / "meta.json").read_text())
     meta["sources_per_class"] = {
-        "low": {"train_minutes": {"recorded": 1.0, "sampled": 0.0, "soundfont": 0.5}, "pictures": {"photo": 2, "drawn": 0}}
+        "low": {
+            "train_minutes": {"recorded": 1.0, "sampled": 0.0, "soundfont": 0.5},
+            "pictures": {"photo": 2, "drawn": 0},
+        }
     }
     meta["real_material"] = {"licences": {"low": {"recordings": ["CC0"]}}, "picture_licences": {"low": ["PD"]}}
     (data / "meta.json").write_text(json.dumps(meta))
     cfg = TrainConfig(
-        index=str(data / "train.csv"), out=str(tmp_path / "run"), backbone="resnet18", features=str(feature_cache),
-        channels=TINY_PCN, cycles=1, batch_size=2, steps=1, guide="posterior", progress=False,
+        index=str(data / "train.csv"),
+        out=str(tmp_path / "run"),
+        backbone="resnet18",
+        features=str(feature_cache),
+        channels=TINY_PCN,
+        cycles=1,
+        batch_size=2,
+        steps=1,
+        guide="posterior",
+        progress=False,
     )
     summary = train(cfg)
     model, card = bundle(Path(summary["last"]), tmp_path / "weights", "test-model")

@@ -35,7 +35,9 @@ def all_ones_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_evaluate_ceiling_floor_and_identity_mask(dataset: Path, all_ones_model: Path, tmp_path: Path):
     out = tmp_path / "eval.json"
-    report = evaluate(all_ones_model, dataset / "test.csv", num_mixtures=2, seed=0, device="cpu", json_path=out, progress=False)
+    report = evaluate(
+        all_ones_model, dataset / "test.csv", num_mixtures=2, seed=0, device="cpu", json_path=out, progress=False
+    )
     res = report["results"]
     assert report["scored_mixtures"] == 2 and report["skipped"]["silent_references"] == 0
     assert res["oracle_ibm"]["sdr"]["mean"] > 10  # tones far apart: the ceiling is high
@@ -96,8 +98,6 @@ def test_evaluate_real_reports_a_silent_output_instead_of_failing(tmp_path: Path
         Image.new("RGB", (32, 32), colour).save(sample / f"Object_detection_{i}.png")
     sf.write(sample / "audio_mixture.wav", tones[0] + tones[1], 11025)
 
-    report = evaluate_real(
-        zeros, tmp_path / "realclips", sets=("fcsn",), mask="binary", device="cpu", progress=False
-    )
+    report = evaluate_real(zeros, tmp_path / "realclips", sets=("fcsn",), mask="binary", device="cpu", progress=False)
     assert report["sets"]["fcsn-2mix"]["items"] == 0
     assert report["skipped"] == ["fcsn/2-mix-separation/sample-1: model output 1, 2 is silent (not scored)"]

@@ -52,7 +52,7 @@ def test_manifest_licences_are_read(tmp_path: Path):
     audio, _ = make_tree(tmp_path)
     f = sorted((audio / "orchestra" / "cello").iterdir())[0]
     (tmp_path / "MANIFEST.tsv").write_text(
-        "path\tsource\tcommit\tlicence\tclass\n" f"audio/orchestra/cello/{f.name}\tx\t0\tCC0 from the manifest\tcello\n"
+        f"path\tsource\tcommit\tlicence\tclass\naudio/orchestra/cello/{f.name}\tx\t0\tCC0 from the manifest\tcello\n"
     )
     lib = scan([audio], [], INSTRUMENTS)
     licences = {r.path.name: r.licence for r in lib.recordings("cello")}

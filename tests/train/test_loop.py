@@ -123,7 +123,10 @@ def test_resume_is_exact_with_the_new_recipe(dataset: Path, feature_cache: Path,
     a = load_checkpoint(straight["last"])
     b = load_checkpoint(resumed["last"])
     assert a.guide == "posterior" and a.model.config.visual_dim == guide_dim("posterior", 512)
-    assert max((a.model.state_dict()[k] - b.model.state_dict()[k]).abs().max().item() for k in a.model.state_dict()) <= 1e-6
+    assert (
+        max((a.model.state_dict()[k] - b.model.state_dict()[k]).abs().max().item() for k in a.model.state_dict())
+        <= 1e-6
+    )
     data = a.training["data"]
     assert data["augment"] == ["rooms", "mic", "noise", "codec"] and data["crop_samples"] == 32767
     assert a.training["config"]["amp"] is True
@@ -234,8 +237,28 @@ def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feat
         pass
 
     runner = CliRunner()
-    args = ["train", "--index", str(dataset), "-o", str(tmp_path / "cli"), "--backbone", "resnet18", "--features", str(feature_cache),
-            "--channels", ",".join(map(str, TINY_PCN)), "--cycles", "2", "--batch-size", "2", "--steps", "2", "--val-mixtures", "2", "-q"]
+    args = [
+        "train",
+        "--index",
+        str(dataset),
+        "-o",
+        str(tmp_path / "cli"),
+        "--backbone",
+        "resnet18",
+        "--features",
+        str(feature_cache),
+        "--channels",
+        ",".join(map(str, TINY_PCN)),
+        "--cycles",
+        "2",
+        "--batch-size",
+        "2",
+        "--steps",
+        "2",
+        "--val-mixtures",
+        "2",
+        "-q",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "trained 2 steps" in result.output

@@ -63,7 +63,9 @@ def test_scenes_from_photos_tight_and_composite(photos: Path):
     path = str(sorted((photos / "violin").iterdir())[0])
     modes = set()
     for seed in range(6):
-        scene = pictures.Scene(pictures._photo_sprite(path), SPECS["violin"], np.random.default_rng(seed), tools, photo=path)
+        scene = pictures.Scene(
+            pictures._photo_sprite(path), SPECS["violin"], np.random.default_rng(seed), tools, photo=path
+        )
         a, b = scene.frame(0.5), scene.frame(1.5)
         assert a.size == b.size == (224, 224) and a.mode == "RGB"
         assert np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).mean() < 60

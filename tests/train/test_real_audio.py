@@ -48,7 +48,9 @@ def test_sampler_plays_the_written_pitches(library, split):
         assert abs(12 * np.log2(_pitch_of(seg) / hz(p))) < 0.3, (split, p)
     # released shortly after each written end: the gap before the next note is quiet
     gap = audio[int(1.1 * SAMPLE_RATE) : int(1.15 * SAMPLE_RATE)]
-    assert np.sqrt(np.mean(gap**2)) < 0.05 * np.sqrt(np.mean(audio[int(0.3 * SAMPLE_RATE) : int(0.8 * SAMPLE_RATE)] ** 2))
+    assert np.sqrt(np.mean(gap**2)) < 0.05 * np.sqrt(
+        np.mean(audio[int(0.3 * SAMPLE_RATE) : int(0.8 * SAMPLE_RATE)] ** 2)
+    )
 
 
 def test_louder_velocities_pick_louder_recordings(library):

@@ -42,7 +42,9 @@ def build(
     ] = None,
     photos: Annotated[
         Optional[list[Path]],
-        typer.Option("--photos", help="Folder of instrument photos, <class>/<files> or <source>/<class>/<files> (repeatable)."),
+        typer.Option(
+            "--photos", help="Folder of instrument photos, <class>/<files> or <source>/<class>/<files> (repeatable)."
+        ),
     ] = None,
     mix: Annotated[
         Optional[str],

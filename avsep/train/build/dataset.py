@@ -139,7 +139,9 @@ def parse_mix(text: str | dict[str, float] | None) -> dict[str, float]:
             try:
                 items.append((name.strip(), float(value)))
             except ValueError:
-                raise InputError(f"--mix {text!r}: expected NAME=SHARE,... (e.g. recordings=2,sampled-notes=2,soundfont=1)") from None
+                raise InputError(
+                    f"--mix {text!r}: expected NAME=SHARE,... (e.g. recordings=2,sampled-notes=2,soundfont=1)"
+                ) from None
     unknown = [n for n, _ in items if n not in AUDIO_SOURCES]
     if unknown or any(v < 0 for _, v in items) or not any(v > 0 for _, v in items):
         raise InputError(
@@ -237,8 +239,22 @@ def build_dataset(
                     raise
                 audio.result()
         summary = _write_index(
-            partial, clips, names, counts, plan, pic_split, tools, py_versions, sources, library,
-            seed=seed, hours=hours, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames, shares=shares,
+            partial,
+            clips,
+            names,
+            counts,
+            plan,
+            pic_split,
+            tools,
+            py_versions,
+            sources,
+            library,
+            seed=seed,
+            hours=hours,
+            clip_seconds=clip_seconds,
+            fps=fps,
+            n_frames=n_frames,
+            shares=shares,
         )
         old = None
         if out_dir.exists():
@@ -356,13 +372,16 @@ def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
     kind (photo or drawn), over all splits and for train alone."""
     out: dict[str, dict] = {}
     for c in clips:
-        row = out.setdefault(c.label, {
-            "minutes": {k: 0.0 for k in KINDS},
-            "train_minutes": {k: 0.0 for k in KINDS},
-            "clips": {k: 0 for k in KINDS},
-            "pictures": {"photo": 0, "drawn": 0},
-            "picture_files": {"photo": set(), "drawn": set()},
-        })
+        row = out.setdefault(
+            c.label,
+            {
+                "minutes": {k: 0.0 for k in KINDS},
+                "train_minutes": {k: 0.0 for k in KINDS},
+                "clips": {k: 0 for k in KINDS},
+                "pictures": {"photo": 0, "drawn": 0},
+                "picture_files": {"photo": set(), "drawn": set()},
+            },
+        )
         kind = c.audio.kind
         row["minutes"][kind] += clip_s / 60
         row["clips"][kind] += 1
@@ -383,9 +402,25 @@ def _is_real(c: Clip) -> bool:
     return c.audio.kind in REAL_KINDS and pictures.PICTURE_KINDS[c.picture.kind].photographic
 
 
-def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, tools, py_versions,
-                 sources: list[AudioSource], library: Library, *, seed: int, hours: float,
-                 clip_seconds: float, fps: int, n_frames: int, shares: dict[str, float]) -> dict:
+def _write_index(
+    root: Path,
+    clips: list[Clip],
+    names,
+    counts,
+    plan,
+    pic_split,
+    tools,
+    py_versions,
+    sources: list[AudioSource],
+    library: Library,
+    *,
+    seed: int,
+    hours: float,
+    clip_seconds: float,
+    fps: int,
+    n_frames: int,
+    shares: dict[str, float],
+) -> dict:
     stats = source_statistics(clips, clip_seconds)
     photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
 
@@ -449,9 +484,7 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
             "melodies": {s: len(plan.pools[s]) for s in SPLITS},
             "split_rule": "by corpus work and by tune (first 20 intervals)",
         },
-        "pictures": {
-            n: {s: [g.id for g in pic_split[n][s]] for s in SPLITS} for n in names
-        },
+        "pictures": {n: {s: [g.id for g in pic_split[n][s]] for s in SPLITS} for n in names},
         "audio_mix": shares,
         "sources_per_class": stats,
         "real_material": {
@@ -463,13 +496,16 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
                 for n in names
             },
             "picture_licences": {
-                n: sorted({photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
-                           for c in clips if c.label == n})
+                n: sorted(
+                    {
+                        photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
+                        for c in clips
+                        if c.label == n
+                    }
+                )
                 for n in names
             },
-            "held_out": {
-                n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names
-            },
+            "held_out": {n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names},
             "split_rules": {src.name: src.split_unit for src in sources}
             | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
             "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
@@ -478,7 +514,7 @@ def _write_index(root: Path, clips: list[Clip], names, counts, plan, pic_split, 
             {"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts
         ],
         "erhu": "no soundfont has an erhu: Fiddle (GM 110) or Violin (GM 40) with pitch-bend portamento "
-                "and wide vibrato, in the erhu's range; pictures are procedural drawings",
+        "and wide vibrato, in the erhu's range; pictures are procedural drawings",
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -515,7 +551,9 @@ def _readme(meta: dict, clips: list[Clip]) -> str:
         "",
         "LAYOUT (MUSIC / Sound of Pixels index layout)",
         "  audio/<class>/<id>.wav            mono, 11025 Hz, PCM16, {:g} s each".format(meta["clip_seconds"]),
-        "  frames/<class>/<id>/000001.jpg    224x224 JPEG at {} fps; frame i covers [(i-1)/fps, i/fps)".format(meta["fps"]),
+        "  frames/<class>/<id>/000001.jpg    224x224 JPEG at {} fps; frame i covers [(i-1)/fps, i/fps)".format(
+            meta["fps"]
+        ),
         "  train.csv val.csv test.csv        no header: audio_path,frames_dir,num_frames (relative paths)",
         "  clips.jsonl                       per clip: melody, soundfont, program, picture, augmentation",
         "  meta.json                         the recipe: seed, counts, sources, versions",

@@ -190,7 +190,12 @@ def scan(audio_roots: Sequence[Path], picture_roots: Sequence[Path], classes: Se
                 lib.ignored[folder] = lib.ignored.get(folder, 0) + 1
                 continue
             pitch, dynamic, art = parse_audio_name(path.stem)
-            licence = licences.get(rel) or _source_licence(root / source) or _source_licence(root) or "unknown (see the files' source)"
+            licence = (
+                licences.get(rel)
+                or _source_licence(root / source)
+                or _source_licence(root)
+                or "unknown (see the files' source)"
+            )
             key = f"{root.name}/{rel}"
             lib.audio.setdefault(label, []).append(AudioFile(path, key, label, source, licence, pitch, dynamic, art))
     for root in map(Path, picture_roots):
@@ -200,7 +205,12 @@ def scan(audio_roots: Sequence[Path], picture_roots: Sequence[Path], classes: Se
             if label is None:
                 lib.ignored[folder] = lib.ignored.get(folder, 0) + 1
                 continue
-            licence = licences.get(rel) or _source_licence(root / source) or _source_licence(root) or "unknown (see the files' source)"
+            licence = (
+                licences.get(rel)
+                or _source_licence(root / source)
+                or _source_licence(root)
+                or "unknown (see the files' source)"
+            )
             lib.pictures.setdefault(label, []).append(PictureFile(path, f"{root.name}/{rel}", label, source, licence))
     given = [*audio_roots, *picture_roots]
     if given and not lib.audio and not lib.pictures:

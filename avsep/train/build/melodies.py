@@ -326,9 +326,7 @@ def arrange(
     start_q, best = starts[0], -1.0
     for _ in range(6):
         cand = float(starts[int(rng.integers(len(starts)))])
-        cov = sum(
-            max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in looped
-        ) / window_q
+        cov = sum(max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in looped) / window_q
         if cov > best:
             start_q, best = cand, cov
         if cov >= 0.75:
@@ -393,7 +391,12 @@ _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 
 
 def accompany(
-    melody: list[tuple[float, float, int, int]], style: str, prog: Program, spq: float, clip_s: float, rng: np.random.Generator
+    melody: list[tuple[float, float, int, int]],
+    style: str,
+    prog: Program,
+    spq: float,
+    clip_s: float,
+    rng: np.random.Generator,
 ) -> list[tuple[float, float, int, int]]:
     """Chords under a melody, as a polyphonic instrument's player adds them.
 
@@ -416,7 +419,10 @@ def accompany(
     t = min(s for s, *_ in melody)
     while t < clip_s:
         sounding = [p % 12 for s, e, p, _ in melody if s < t + bar and e > t]
-        fit = {deg: sum(pc in chord for pc in sounding) + (0.5 if deg in (0, 3, 4) else 0.0) for deg, chord in triads.items()}
+        fit = {
+            deg: sum(pc in chord for pc in sounding) + (0.5 if deg in (0, 3, 4) else 0.0)
+            for deg, chord in triads.items()
+        }
         chord = triads[max(fit, key=lambda d: (fit[d], -d))]
         root = bass_lo + (chord[0] - bass_lo) % 12
         tones = sorted(root + 12 + (pc - chord[0]) % 12 for pc in chord)

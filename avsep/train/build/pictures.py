@@ -82,7 +82,6 @@ EMOJI: dict[str, str] = {
 SILHOUETTES = [f"people/silhouette_{g}_{i}.svg" for g in ("male", "female") for i in (1, 2, 3)]
 
 
-
 @dataclass(frozen=True)
 class PictureSource:
     key: str  # "openclipart:recreation/music/cello_ganson.svg", "emoji:U+1FA97", "photo:kaggle-30/..."
@@ -166,7 +165,9 @@ class EmojiKind(PictureKind):
     def sprite(self, src, instrument, tools):
         img = _emoji_sprite(src.ref, str(tools.emoji_font))
         if img is None:
-            raise AvsepError(f"the emoji font {tools.emoji_font} cannot draw {src.key}; reinstall fonts-noto-color-emoji")
+            raise AvsepError(
+                f"the emoji font {tools.emoji_font} cannot draw {src.key}; reinstall fonts-noto-color-emoji"
+            )
         return img
 
 
@@ -195,7 +196,9 @@ class PhotoKind(PictureKind):
     photographic = True
 
     def groups(self, instrument, tools, photos):
-        return [PictureGroup(f"photo:{p.rel}", (PictureSource(f"photo:{p.rel}", self.name, str(p.path)),)) for p in photos]
+        return [
+            PictureGroup(f"photo:{p.rel}", (PictureSource(f"photo:{p.rel}", self.name, str(p.path)),)) for p in photos
+        ]
 
     def sprite(self, src, instrument, tools):
         return _photo_sprite(src.ref)
@@ -311,7 +314,9 @@ def load_person(rng: np.random.Generator, tools: Toolchain) -> Image.Image:
         rgb = np.empty((h, w, 3), np.float32)
         cloth = shapes.colour(rng)
         lower = shapes.colour(rng) * 0.6
-        head = shapes._c([(235, 200, 170), (200, 150, 110), (150, 100, 70), (95, 60, 40)][int(rng.integers(4))], rng, 10)
+        head = shapes._c(
+            [(235, 200, 170), (200, 150, 110), (150, 100, 70), (95, 60, 40)][int(rng.integers(4))], rng, 10
+        )
         ys = np.arange(h)[:, None] / h
         rgb[ys[:, 0] < 0.52] = cloth
         rgb[ys[:, 0] >= 0.52] = lower
@@ -449,7 +454,9 @@ class Degradation:
         self.cast = rng.uniform(0.8, 1.2, 3) if rng.random() < 0.6 else np.ones(3)
         self.fringe = int(rng.integers(1, 3)) if rng.random() < 0.25 else 0
         self.stage = (
-            (rng.uniform(0.2, 0.8, 2), rng.uniform(0.3, 0.7), shapes.colour(rng) / 255.0) if rng.random() < 0.3 else None
+            (rng.uniform(0.2, 0.8, 2), rng.uniform(0.3, 0.7), shapes.colour(rng) / 255.0)
+            if rng.random() < 0.3
+            else None
         )
         self.brightness = rng.uniform(0.7, 1.25)
         self.contrast = rng.uniform(0.8, 1.25)
@@ -470,7 +477,9 @@ class Degradation:
     def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
         size = img.size
         if self.low_res:
-            img = img.resize((self.low_res, self.low_res), Image.Resampling.BILINEAR).resize(size, Image.Resampling.BICUBIC)
+            img = img.resize((self.low_res, self.low_res), Image.Resampling.BILINEAR).resize(
+                size, Image.Resampling.BICUBIC
+            )
         if self.blur:
             img = img.filter(ImageFilter.GaussianBlur(self.blur * rng.uniform(0.8, 1.2)))
         a = np.asarray(img).astype(np.float32)
@@ -495,7 +504,9 @@ class Degradation:
             ycc = img.convert("YCbCr")
             y, cb, cr = ycc.split()
             half = (size[0] // 2, size[1] // 2)
-            cb, cr = (c.resize(half, Image.Resampling.BILINEAR).resize(size, Image.Resampling.BILINEAR) for c in (cb, cr))
+            cb, cr = (
+                c.resize(half, Image.Resampling.BILINEAR).resize(size, Image.Resampling.BILINEAR) for c in (cb, cr)
+            )
             img = Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=self.quality)

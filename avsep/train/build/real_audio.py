@@ -45,7 +45,9 @@ def load_mono(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # broad on purpose: libsndfile raises its own error types
-        raise InputError(f"{path}: cannot decode this audio file ({exc}); remove it or convert it to WAV/FLAC/OGG") from None
+        raise InputError(
+            f"{path}: cannot decode this audio file ({exc}); remove it or convert it to WAV/FLAC/OGG"
+        ) from None
     x = data.mean(axis=1)
     if sr != sample_rate:
         ratio = Fraction(sample_rate, sr).limit_denominator(1000)

@@ -58,16 +58,26 @@ class Pen:
         self.width = width
 
     def poly(self, pts: Sequence[tuple[float, float]], fill: RGB, outline: bool = True) -> None:
-        self.d.polygon([(float(x), float(y)) for x, y in pts], fill=fill,
-                       outline=self.outline if outline else None, width=self.width if outline else 0)
+        self.d.polygon(
+            [(float(x), float(y)) for x, y in pts],
+            fill=fill,
+            outline=self.outline if outline else None,
+            width=self.width if outline else 0,
+        )
 
     def ellipse(self, box: Sequence[float], fill: RGB, outline: bool = True) -> None:
-        self.d.ellipse(_box(box), fill=fill, outline=self.outline if outline else None,
-                       width=self.width if outline else 0)
+        self.d.ellipse(
+            _box(box), fill=fill, outline=self.outline if outline else None, width=self.width if outline else 0
+        )
 
     def rect(self, box: Sequence[float], fill: RGB, outline: bool = True, radius: float = 0) -> None:
-        self.d.rounded_rectangle(_box(box), radius=radius, fill=fill,
-                                 outline=self.outline if outline else None, width=self.width if outline else 0)
+        self.d.rounded_rectangle(
+            _box(box),
+            radius=radius,
+            fill=fill,
+            outline=self.outline if outline else None,
+            width=self.width if outline else 0,
+        )
 
     def line(self, pts: Sequence[tuple[float, float]], fill: RGB, width: float) -> None:
         self.d.line([(float(x), float(y)) for x, y in pts], fill=fill, width=max(1, int(width)), joint="curve")
@@ -107,7 +117,9 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: in
     return np.stack([cx + rx * np.cos(a), cy + ry * np.sin(a)], axis=1)
 
 
-def _profile_outline(cx: float, top: float, bottom: float, half_widths: Sequence[float], scale: float) -> list[tuple[float, float]]:
+def _profile_outline(
+    cx: float, top: float, bottom: float, half_widths: Sequence[float], scale: float
+) -> list[tuple[float, float]]:
     """A symmetric body outline from half-widths sampled evenly from top to bottom."""
     ys = np.linspace(top, bottom, 80)
     knots = np.linspace(top, bottom, len(half_widths))
@@ -237,7 +249,10 @@ def draw_erhu(rng: np.random.Generator) -> Image.Image:
     w = rng.uniform(150, 200)
     h = rng.uniform(130, 170)
     if rng.random() < 0.5:
-        pts = [(cx + w / 2 * math.cos(a), ry + h / 2 * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 7)[:-1] + math.pi / 6]
+        pts = [
+            (cx + w / 2 * math.cos(a), ry + h / 2 * math.sin(a))
+            for a in np.linspace(0, 2 * math.pi, 7)[:-1] + math.pi / 6
+        ]
         pen.poly(pts, _shade(wood, 1.15))
     else:
         pen.rect([cx - w / 2, ry - h / 2, cx + w / 2, ry + h / 2], _shade(wood, 1.15), radius=h / 4)
@@ -293,7 +308,11 @@ def draw_clarinet(rng: np.random.Generator) -> Image.Image:
 def draw_flute(rng: np.random.Generator) -> Image.Image:
     """A transverse flute, drawn diagonally (it is rotated again when composited)."""
     img, pen = _new(rng)
-    metal = _c([SILVER[int(rng.integers(len(SILVER)))], BRASS[0], (120, 75, 35)][int(rng.choice(3, p=[0.7, 0.15, 0.15]))], rng, 8)
+    metal = _c(
+        [SILVER[int(rng.integers(len(SILVER)))], BRASS[0], (120, 75, 35)][int(rng.choice(3, p=[0.7, 0.15, 0.15]))],
+        rng,
+        8,
+    )
     angle = math.radians(rng.uniform(-40, -15))
     L = 920
     x0, y0 = S / 2 - L / 2 * math.cos(angle), S / 2 - L / 2 * math.sin(angle)
@@ -367,13 +386,17 @@ def draw_trumpet(rng: np.random.Generator) -> Image.Image:
     pen.tube(bell, wbell, brass)
     pen.ellipse([945, y - 125, 985, y + 125], _shade(brass, 0.6))
     # tuning slide loop
-    loop = np.concatenate([
-        np.array([[420, y], [300, y]]),
-        _arc(300, y + 75, 75, 75, 270, 90, 20),
-        np.array([[300, y + 150], [420, y + 150]]),
-    ])
+    loop = np.concatenate(
+        [
+            np.array([[420, y], [300, y]]),
+            _arc(300, y + 75, 75, 75, 270, 90, 20),
+            np.array([[300, y + 150], [420, y + 150]]),
+        ]
+    )
     pen.tube(loop, np.full(len(loop), 26), brass)
-    loop2 = np.concatenate([np.array([[620, y + 150]]), _arc(620, y + 75, 75, 75, 90, -90, 20)[1:], np.array([[640, y]])])
+    loop2 = np.concatenate(
+        [np.array([[620, y + 150]]), _arc(620, y + 75, 75, 75, 90, -90, 20)[1:], np.array([[640, y]])]
+    )
     pen.tube(loop2, np.full(len(loop2), 26), brass)
     # three valves with finger buttons
     for k in range(3):
@@ -487,7 +510,9 @@ def draw_xylophone(rng: np.random.Generator) -> Image.Image:
         h = long_h + (short_h - long_h) * k / max(n - 1, 1)
         x = x0 + k * bars_w
         if resonators:
-            pen.rect([x + bars_w * 0.25, top_y + h, x + bars_w * 0.75, top_y + h + 140 - k * 6], _c((170, 170, 175), rng, 6))
+            pen.rect(
+                [x + bars_w * 0.25, top_y + h, x + bars_w * 0.75, top_y + h + 140 - k * 6], _c((170, 170, 175), rng, 6)
+            )
         if rainbow:
             hue = k / n
             col = tuple(int(255 * (0.55 + 0.45 * math.cos(2 * math.pi * (hue + o)))) for o in (0, 1 / 3, 2 / 3))

@@ -144,7 +144,9 @@ class RecordingsSource(AudioSource):
         from avsep.train.build.real_audio import RecordingStream
 
         self.splits = {c: file_split(library.recordings(c)) for c in classes}
-        self.streams = {(c, s): RecordingStream(fs, clip_s) for c, parts in self.splits.items() for s, fs in parts.items()}
+        self.streams = {
+            (c, s): RecordingStream(fs, clip_s) for c, parts in self.splits.items() for s, fs in parts.items()
+        }
         self._licences = {c: sorted({f.licence for f in library.recordings(c)}) for c in classes}
 
     def available(self, label, split):
@@ -166,7 +168,11 @@ class RecordingsSource(AudioSource):
         for c in clips:
             audio, files = self.streams[(c.label, c.split)].clip_at(c.choice["position"])
             rng = np.random.default_rng(list(c.rng_seed(seed, "audio")))
-            c.record["audio_source"] = {"source": self.name, "files": files, "rms_dbfs": write_clip(c, root, audio, rng)}
+            c.record["audio_source"] = {
+                "source": self.name,
+                "files": files,
+                "rms_dbfs": write_clip(c, root, audio, rng),
+            }
             tick()
 
 
@@ -205,7 +211,9 @@ class SampledNotesSource(AudioSource):
             voice = c.choice["voice"]
             spec = SPECS[c.label]
             assert c.melody is not None
-            perf = arrange(c.melody, spec, voice_program(voice), clip_s, np.random.default_rng(list(c.rng_seed(seed, "arrange"))))
+            perf = arrange(
+                c.melody, spec, voice_program(voice), clip_s, np.random.default_rng(list(c.rng_seed(seed, "arrange")))
+            )
             rng = np.random.default_rng(list(c.rng_seed(seed, "audio")))
             reeds = (0.0,)
             if spec.reed_detune_cents[1] > 0 and rng.random() < 0.5:

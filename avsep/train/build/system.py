@@ -22,7 +22,8 @@ APT_PACKAGES = (
     "librsvg2-bin",
 )
 APT_LINE = (
-    "sudo apt-get install --no-install-recommends " + " ".join(APT_PACKAGES)
+    "sudo apt-get install --no-install-recommends "
+    + " ".join(APT_PACKAGES)
     + " (from a checkout: bash install.sh --train)"
 )
 
