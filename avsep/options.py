@@ -12,7 +12,7 @@ class Mask(str, Enum):
     soft = "soft"
 
 
-#: The default for ``separate``, ``Separator`` and the evaluations: soft masks measured better
-#: on the real clips for the shipped model (docs/results.md section 7), the method's binary
-#: masks stay one option away.
+#: The default for ``separate``, ``Separator`` and the evaluations: soft masks gave the higher
+#: SDR improvement on the real clips for the shipped model and the ablation runs
+#: (docs/results.md sections 1 and 2); the method's binary masks stay one option away.
 DEFAULT_MASK = Mask.soft

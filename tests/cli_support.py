@@ -10,6 +10,7 @@ in the subprocess tests and in :mod:`tests.models`.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -100,5 +101,19 @@ def cli_command(*args: object) -> list[str]:
 
 
 def cli_process(*args: object, env: dict[str, str], **popen: object) -> subprocess.Popen:
-    """Start ``avsep ARGS`` as a real process with ``env`` added to the environment."""
-    return subprocess.Popen(cli_command(*args), env={**os.environ, **SINGLE_THREAD, **env}, **popen)
+    """Start ``avsep ARGS`` as a real process with ``env`` added to the environment.
+
+    Ctrl-C is restored to its default in the child: a test run started in the background
+    (``nohup pytest &``) ignores SIGINT, the child would inherit that, and Python keeps an
+    inherited ignore, so the Ctrl-C tests would test nothing.
+    """
+    return subprocess.Popen(
+        cli_command(*args),
+        env={**os.environ, **SINGLE_THREAD, **env},
+        preexec_fn=_default_sigint,
+        **popen,
+    )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -102,6 +102,7 @@ def test_bundled_model_separates_the_held_out_example(separated):
     assert all(r > OWN_SHARE_RATIO for r in ratios), ratios
 
 
-#: Measured with the shipped model: own/other share 2.22 (left, violin) and 1.08 (right, flute);
-#: a random model of the same kind gave 1.69 and 0.72 (fails).
-OWN_SHARE_RATIO = 1.0
+#: Measured (``own_share_ratios``) with the shipped model: 1.23 (left, guitar: the output keeps
+#: 0.56 of the guitar and 0.46 of the saxophone) and 3.51 (right, saxophone: 0.41 against
+#: 0.12); randomly initialised models of the same kind gave 0.995-1.005 on every output.
+OWN_SHARE_RATIO = 1.1
