@@ -56,7 +56,7 @@ def main() -> None:
                 **extra,
             )
             summary = train(cfg)
-            print(f"{name:<7} {load_checkpoint(summary['last']).sha256}  best val {summary['best_val_sdr']:.6f}")
+            print(f"{name:<7} {load_checkpoint(summary['last']).weights_sha256}  best val {summary['best_val_sdr']:.6f}")
 
 
 if __name__ == "__main__":
