@@ -56,7 +56,8 @@ def main() -> None:
                 **extra,
             )
             summary = train(cfg)
-            print(f"{name:<7} {load_checkpoint(summary['last']).weights_sha256}  best val {summary['best_val_sdr']:.6f}")
+            digest = load_checkpoint(summary["last"]).weights_sha256
+            print(f"{name:<7} {digest}  best val {summary['best_val_sdr']:.6f}")
 
 
 if __name__ == "__main__":
