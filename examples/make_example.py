@@ -73,7 +73,7 @@ def frames_for(label: str, count: int, seed: int) -> list[Image.Image]:
     return [scene.frame((i + 0.5) / FPS) for i in range(count)]
 
 
-def named_seed(label: str, count: int, first: int, tries: int = 12) -> int:
+def named_seed(trunk, label: str, count: int, first: int, tries: int = 12) -> int:
     """The first drawing seed from ``first`` on whose middle frames the frozen classifier names
     ``label`` (the bundled model's ``classes`` guide): the example checks the separation, and a
     drawing the classifier cannot read would check the classifier's reading of clipart instead.
@@ -81,9 +81,7 @@ def named_seed(label: str, count: int, first: int, tries: int = 12) -> int:
     import torch
 
     from avsep.models.guide import LABELS
-    from avsep.models.visual import build_trunk
 
-    trunk = build_trunk("efficientnet_lite0")
     for seed in range(first, first + tries):
         frames = frames_for(label, count, seed)[count // 2 - 1 : count // 2 + 2]
         guide = trunk.guide(torch.from_numpy(np.stack([np.asarray(f.convert("RGB")) for f in frames]))[None], "classes")
@@ -118,7 +116,10 @@ def main() -> None:
         hi.append(np.concatenate([r.push(audio), r.flush()]))
     mix = (hi[0] + hi[1]).astype(np.float32)
     n_frames = int(args.seconds * FPS)
-    seeds = [named_seed(clip["label"], n_frames, first) for first, clip in zip(args.first_seeds, clips)]
+    from avsep.models.visual import build_trunk
+
+    trunk = build_trunk("efficientnet_lite0")  # one trunk for both sides' searches
+    seeds = [named_seed(trunk, clip["label"], n_frames, first) for first, clip in zip(args.first_seeds, clips)]
     pictures = [frames_for(clip["label"], n_frames, seed) for seed, clip in zip(seeds, clips)]
 
     out = args.out
