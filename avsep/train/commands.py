@@ -150,6 +150,10 @@ def train_command(
         Optional[int], typer.Option(help="Stop this invocation after K steps (resume later).")
     ] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue a run exactly from its last.pt.")] = None,
+    init: Annotated[
+        Optional[Path],
+        typer.Option(help="Start from this model file's weights (e.g. the bundled model) with a fresh optimizer."),
+    ] = None,
     device: DEVICE = "auto",
     workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
     threads: Annotated[Optional[int], typer.Option(help="Torch CPU threads (default: torch's choice).")] = None,
@@ -196,6 +200,7 @@ def train_command(
         log_every=log_every,
         stop_after=stop_after,
         resume=str(resume) if resume else None,
+        init=str(init) if init else None,
         device=device,
         workers=workers,
         threads=threads,

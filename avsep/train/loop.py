@@ -76,6 +76,7 @@ LOCKED = (
     "guide",
     "augment",
     "crop_samples",
+    "init",
 )
 
 #: Fields the command line may change on resume; left at their defaults, the run's values stay.
@@ -141,6 +142,9 @@ class TrainConfig:
     #: Stop this invocation after so many steps (the schedule still spans ``steps``).
     stop_after: int | None = None
     resume: str | None = None
+    #: Start the network from this model file's weights (a bundled model or a run's best.pt) with
+    #: a fresh optimizer and schedule: continuing a model whose run folder is gone.
+    init: str | None = None
     device: str = "auto"
     workers: int = 0
     threads: int | None = None
@@ -520,6 +524,8 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
     else:
         torch.manual_seed(config.seed)
         model = build_network(config, guide_dim(config.guide, TRUNKS[config.backbone].feature_dim))
+        if config.init:
+            _load_init(model, config.init)
     model.to(device).train()
     trunk = None
     if cache is None and config.guide != "label":
@@ -533,6 +539,21 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
             for p in trunk.parameters():
                 p.requires_grad_(True)
     return model, trunk
+
+
+def _load_init(model: nn.Module, path: str) -> None:
+    """Copy a model file's weights into the freshly built network; the run's architecture
+    options must describe the same network, so a mismatch is an error rather than a partial load."""
+    from avsep.models.serialize import load_checkpoint
+
+    source = load_checkpoint(path).model.state_dict()
+    mine = model.state_dict()
+    if source.keys() != mine.keys() or any(source[k].shape != mine[k].shape for k in mine):
+        raise InputError(
+            f"--init {path}: its network differs from this run's (--arch, --channels, --cycles, --guide); "
+            "give the options it was trained with"
+        )
+    model.load_state_dict(source)
 
 
 # -- the run -------------------------------------------------------------------------------

@@ -265,3 +265,17 @@ def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feat
     assert load_checkpoint(tmp_path / "cli" / "last.pt").training["command"].startswith("avsep ")
     bad = runner.invoke(app, ["train", "--index", str(tmp_path / "nope.csv"), "--steps", "1"])
     assert bad.exit_code == 2 and bad.output.strip().startswith("error:") and len(bad.output.strip().splitlines()) == 1
+
+
+def test_init_starts_from_a_model_file_and_refuses_another_network(dataset: Path, feature_cache: Path, tmp_path: Path):
+    from avsep.train.loop import setup
+
+    first = train(tiny(dataset, feature_cache, tmp_path / "first"))
+    source = load_checkpoint(first["best"]).model.state_dict()
+    trainer = setup(tiny(dataset, feature_cache, tmp_path / "second", init=first["best"], seed=7))
+    mine = trainer.model.state_dict()
+    assert all(torch.equal(mine[k], source[k]) for k in source)
+    fresh = setup(tiny(dataset, feature_cache, tmp_path / "third", seed=7)).model.state_dict()
+    assert not all(torch.equal(fresh[k], source[k]) for k in source)
+    with pytest.raises(InputError, match="--init"):
+        setup(tiny(dataset, feature_cache, tmp_path / "fourth", init=first["best"], cycles=3, channels=(4,) * 7))
