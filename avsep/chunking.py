@@ -116,15 +116,20 @@ class Stitcher:
     """Blends per-window outputs ``[S, window]`` into finished sample runs ``[S, n]``.
 
     ``add`` takes windows in order and returns the samples that no later window can touch;
-    ``finish`` returns the rest, trimmed to the real audio's length.
+    ``finish`` returns the rest, trimmed to the real audio's length. ``hop`` and ``slack`` serve
+    windows mapped onto another rate (:mod:`avsep.fullband`), whose starts are rounded: ``hop``
+    is then the smallest distance between two starts, and a start may fall up to ``slack``
+    samples later than ``hop`` says.
     """
 
-    def __init__(self, sources: int, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> None:
+    def __init__(
+        self, sources: int, overlap: float = 0.25, window: int = WINDOW_SAMPLES, hop: int | None = None, slack: int = 0
+    ) -> None:
         self.window = window
-        self.hop = hop_for(overlap, window)
+        self.hop = hop_for(overlap, window) if hop is None else hop
         self.weights = blend_weights(window, self.hop)
-        self.acc = np.zeros((sources, window), dtype=np.float64)
-        self.wsum = np.zeros(window, dtype=np.float64)
+        self.acc = np.zeros((sources, window + slack), dtype=np.float64)
+        self.wsum = np.zeros(window + slack, dtype=np.float64)
         self.origin = 0  # absolute sample index of acc[:, 0]
         self.end = 0  # one past the last real sample seen
 

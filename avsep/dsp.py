@@ -117,10 +117,19 @@ def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Ten
     A binary mask thresholds at 0.5, as the method describes; a soft mask keeps the ratio
     (fewer musical-noise artefacts, more leakage).
     """
-    linear = unwarp(mask).clamp(0.0, 1.0)
-    if binary:
-        linear = (linear > 0.5).to(spec.magnitude.dtype)
+    linear = linear_masks(mask.unsqueeze(1), binary)[:, 0].to(spec.magnitude.dtype)
     return istft(spec.magnitude * linear, spec.phase, spec.length)
+
+
+def linear_masks(masks: torch.Tensor, binary: bool) -> torch.Tensor:
+    """Warped masks ``[B, S, WARP_BINS, frames]`` as they are applied: on the linear-frequency
+    grid ``[B, S, FREQ_BINS, frames]``, in [0, 1], thresholded at 0.5 when ``binary``. The
+    full-band path (:mod:`avsep.fullband`) carries these onto the output rate's grid."""
+    b, s = masks.shape[:2]
+    linear = unwarp(masks.reshape(b * s, *masks.shape[2:])).clamp(0.0, 1.0)
+    if binary:
+        linear = (linear > 0.5).to(linear.dtype)
+    return linear.reshape(b, s, *linear.shape[1:])
 
 
 def apply_masks(spec: Spectrogram, masks: torch.Tensor, binary: bool) -> torch.Tensor:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from avsep import dsp
+from avsep import dsp, fullband
 from avsep.chunking import Stitcher, Window, Windower
 from avsep.device import select_device
 from avsep.errors import InputError
@@ -93,7 +93,8 @@ class SeparationResult:
 class SeparationStream:
     """A separation in progress: ``blocks`` yields ``[rows, n]`` float32 at ``sample_rate``.
 
-    Rows are the boxes in order, then the residual when ``residual`` was asked for.
+    Rows are the boxes in order, then the residual when ``residual`` was asked for. With more
+    than one output channel (full band, a stereo video) blocks are ``[rows, channels, n]``.
     """
 
     info: MediaInfo
@@ -104,6 +105,8 @@ class SeparationStream:
     blocks: Iterator[np.ndarray] = field(repr=False)
     #: Where each source's box is over time (names and class guesses in automatic mode).
     plan: BoxPlan | None = None
+    #: Channels of every output: the video's, or 1 (``mono``, or the band-limited path).
+    channels: int = 1
 
 
 class Separator:
@@ -111,6 +114,9 @@ class Separator:
 
     Parameters are fixed per instance so that a batch of files reuses one loaded model.
     ``cycles`` overrides the PCN's number of recurrent cycles (a speed/quality knob).
+    ``full_band`` applies the masks to the mixture at the output rate and per channel
+    (:mod:`avsep.fullband`, with ``extension`` above 5.5 kHz); ``False`` masks the model's mono
+    11,025 Hz signal and resamples it up (nothing above 5.5 kHz; for comparison).
     """
 
     def __init__(
@@ -123,6 +129,8 @@ class Separator:
         batch_size: int = 4,
         backbone_weights: str | Path | None = None,
         cycles: int | None = None,
+        full_band: bool = True,
+        extension: str = fullband.DEFAULT_EXTENSION,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
             if mask not in ("binary", "soft"):
@@ -131,6 +139,8 @@ class Separator:
                 raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
             if batch_size < 1:
                 raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+            if extension not in fullband.EXTENSIONS:
+                raise InputError(f"extension must be one of {', '.join(fullband.EXTENSIONS)}, got {extension!r}")
             self.device = select_device(device)
             self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
             if cycles is not None:
@@ -147,6 +157,8 @@ class Separator:
             self.binary = mask == "binary"
             self.overlap = overlap
             self.batch_size = batch_size
+            self.full_band = full_band
+            self.extension = extension
         self._finder: PlayerFinder | None | bool = None  # built on first use; False: impossible
 
     # -- building blocks --------------------------------------------------------------------
@@ -172,11 +184,19 @@ class Separator:
             return torch.cat(feats).reshape(b, s, -1)
 
     @torch.inference_mode()
-    def separate_windows(self, audio: np.ndarray, visual: torch.Tensor, residual: bool = False) -> np.ndarray:
+    def separate_windows(
+        self,
+        audio: np.ndarray,
+        visual: torch.Tensor,
+        residual: bool = False,
+        mixture: np.ndarray | None = None,
+        grid: fullband.Grid | None = None,
+    ) -> np.ndarray:
         """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
 
         The STFT and the network's audio-only first pass are computed once per window and
-        shared by all of its boxes.
+        shared by all of its boxes. Given the windows' ``mixture`` ``[B, C, L]`` at the rate of
+        ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band).
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):
@@ -184,6 +204,11 @@ class Separator:
             net_input = dsp.network_input(spec.magnitude)
         with stage("mask net"):
             masks = self.model(net_input, visual)  # [B, S, H, W]
+        if mixture is not None:
+            with stage("mask+istft"):
+                mix = torch.from_numpy(mixture).to(self.device)
+                out = fullband.apply_masks(dsp.linear_masks(masks, self.binary), mix, grid, residual, self.extension)
+            return out.float().cpu().numpy()
         with stage("mask+istft"):
             out = dsp.apply_masks(spec, masks, self.binary)
         if residual:
@@ -278,13 +303,15 @@ class Separator:
         ``frames_per_box[i]`` is ``[F, H, W, 3]`` uint8 pictures of source ``i`` (any size; they
         are resized to 224 x 224). Instead of pictures, ``guides`` ``[S, D]`` may give the guide
         vectors themselves (e.g. :func:`avsep.models.guide.label_guide` for an oracle model).
-        Returns ``[S, n]`` at ``sample_rate``.
+        Returns ``[S, n]`` at ``sample_rate``, or ``[S, channels, n]`` for ``[n, channels]``
+        audio on the full-band path (the band-limited one downmixes).
         """
         audio = np.asarray(audio, dtype=np.float32)
-        if audio.ndim == 2:
-            audio = audio.mean(axis=1)
-        if audio.ndim != 1 or audio.size == 0:
+        if audio.ndim not in (1, 2) or audio.size == 0:
             raise InputError("audio must be a non-empty 1-D array or [samples, channels]")
+        by_channel = audio.ndim == 2
+        native = audio if by_channel else audio[:, None]  # [n, channels]
+        audio = native.mean(axis=1) if by_channel else audio
         if guides is not None:
             visual = guides.to(self.device, torch.float32)
         elif not frames_per_box:
@@ -294,13 +321,21 @@ class Separator:
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
         with stage("resample in"):
             model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
+        tap = None
+        if self.full_band:
+            tap = fullband.MixtureTap(sample_rate, native.shape[1])
+            tap.push(native, sample_rate)
+            tap.push(None, sample_rate)
         rows = self._run_windows(
             Windower(self.overlap)([model_audio]),
             lambda wins: visual.expand(len(wins), -1, -1),
             len(visual),
             residual=False,
+            tap=tap,
         )
-        separated = np.concatenate(list(rows), axis=1)
+        separated = np.concatenate(list(rows), axis=-1)
+        if tap is not None:
+            return separated if by_channel else separated[:, 0]
         return _resample_rows(separated, dsp.SAMPLE_RATE, sample_rate, audio.shape[0])
 
     # -- files ------------------------------------------------------------------------------
@@ -317,6 +352,7 @@ class Separator:
         video_stream: int | None = None,
         on_window: Callable[[int, int], None] | None = None,
         media: MediaInfo | None = None,
+        mono: bool = False,
     ) -> SeparationStream:
         """Open ``path`` and return the separation as a stream of output blocks.
 
@@ -327,7 +363,8 @@ class Separator:
         ``sources`` (default 2) vertical strips. ``sample_rate`` ``None`` keeps the input's rate.
         ``on_window(done, total)`` is called after each window (progress bars). ``media``: the
         file's :func:`~avsep.io.media.probe` result when the caller has it (probed with the same
-        stream choices), so the file is probed once.
+        stream choices), so the file is probed once. Outputs keep the audio stream's channels
+        on the full-band path, unless ``mono`` downmixes them.
         """
         info = media or probe(path, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(info)
@@ -335,6 +372,7 @@ class Separator:
         out_rate = sample_rate or info.audio.sample_rate
         windower = Windower(self.overlap)
         total = _num_windows(info.duration, windower)
+        channels = 1 if mono or not self.full_band else max(1, info.audio.channels)
 
         def blocks() -> Iterator[np.ndarray]:
             loudest = 0.0
@@ -345,8 +383,11 @@ class Separator:
                     loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
                     yield block
 
+            tap = fullband.MixtureTap(out_rate, channels) if self.full_band else None
             with stage("audio decode"):
-                decoded = stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info)
+                decoded = stream_audio(
+                    path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info, on_native=tap and tap.push
+                )
             audio = measured(timed_iter("audio decode", decoded))
             with stage("frame decode"):
                 reader = FrameReader(path, video_stream=video_stream, media=info)
@@ -363,8 +404,11 @@ class Separator:
                     return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
 
                 windows = timed_iter("windowing", windower(audio))
-                rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total)
-                yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+                rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap)
+                if tap is None:
+                    yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+                else:
+                    yield from (r[:, 0] if channels == 1 else r for r in rows if r.shape[-1])
             if loudest < SILENCE_PEAK:
                 warnings.warn(
                     f"{info.path}: the audio is silent, so the separated files are silent too",
@@ -372,7 +416,7 @@ class Separator:
                     stacklevel=2,
                 )
 
-        return SeparationStream(info, plan.boxes, out_rate, total, residual, blocks(), plan)
+        return SeparationStream(info, plan.boxes, out_rate, total, residual, blocks(), plan, channels)
 
     def separate_file(
         self, path: str | Path, boxes: Sequence[Box] | BoxPlan | str | None = None, **kwargs
@@ -381,7 +425,8 @@ class Separator:
         stream = self.stream_file(path, boxes, **kwargs)
         parts = list(stream.blocks)
         rows = len(stream.boxes) + int(stream.residual)
-        out = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0), np.float32)
+        empty = np.zeros((rows, 0) if stream.channels == 1 else (rows, stream.channels, 0), np.float32)
+        out = np.concatenate(parts, axis=-1) if parts else empty
         return SeparationResult(
             sources=out[: len(stream.boxes)],
             sample_rate=stream.sample_rate,
@@ -415,15 +460,23 @@ class Separator:
         residual: bool,
         on_window: Callable[[int, int], None] | None = None,
         total: int = 0,
+        tap: fullband.MixtureTap | None = None,
     ) -> Iterator[np.ndarray]:
-        """Batches windows through the networks and stitches them into finished samples."""
-        stitcher = Stitcher(sources + int(residual), self.overlap)
+        """Batches windows through the networks and stitches them into finished samples: at the
+        model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band)."""
+        rows = sources + int(residual)
+        stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
         batch: list[Window] = []
         done = 0
 
         def flush() -> Iterator[np.ndarray]:
             nonlocal done
-            outs = self.separate_windows(np.stack([w.audio for w in batch]), visual_for(batch), residual)
+            audio = np.stack([w.audio for w in batch])
+            if tap is None:
+                outs = self.separate_windows(audio, visual_for(batch), residual)
+            else:
+                mixture = tap.segments([w.start for w in batch])
+                outs = self.separate_windows(audio, visual_for(batch), residual, mixture, tap.grid)
             for win, out in zip(batch, outs):
                 with stage("stitch"):
                     block = stitcher.add(win, out)

@@ -13,7 +13,7 @@ with :class:`avsep.io.video.FrameReader` times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
@@ -220,6 +220,14 @@ def _resampled(pieces: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Ite
     yield out
 
 
+def _tee(pieces: Iterable[np.ndarray], see: Callable[[np.ndarray | None], None]) -> Iterator[np.ndarray]:
+    """Pass ``pieces`` on, showing each to ``see`` first and ``None`` after the last."""
+    for piece in pieces:
+        see(piece)
+        yield piece
+    see(None)
+
+
 def _reblock(pieces: Iterable[np.ndarray], block: int) -> Iterator[np.ndarray]:
     """Regroup into blocks of exactly ``block`` samples; only the last may be shorter."""
     buffered: list[np.ndarray] = []
@@ -247,6 +255,7 @@ def stream_audio(
     block: int = 65536,
     *,
     media: MediaInfo | None = None,
+    on_native: Callable[[np.ndarray | None, int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Mono float32 blocks of exactly ``block`` samples at ``sample_rate``; the last may be shorter.
 
@@ -254,11 +263,16 @@ def stream_audio(
     :class:`InputError` here rather than at the first ``next()``. Memory use does not depend on
     the file's length. A cut file yields what decodes; it is an error only if nothing does.
     ``media`` is the file's :func:`probe` result when the caller already has it.
+    ``on_native(piece, rate)`` sees every decoded piece (``[n, channels]`` float32 at the file's
+    own rate) before it is downmixed, then ``None`` at the end: the full-band path keeps the
+    channels from the same single decode (:class:`avsep.fullband.MixtureTap`).
     """
     if block <= 0:
         raise ValueError(f"block must be positive, got {block}")
     source = _NativeAudio(path, audio_stream, media)
     pieces = _coalesce(source.pieces(), _COALESCE)
+    if on_native is not None:
+        pieces = _tee(pieces, lambda piece: on_native(piece, source.rate))
     return _reblock(_resampled(_mono(pieces), source.rate, sample_rate), block)
 
 
