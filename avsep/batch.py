@@ -33,6 +33,8 @@ from avsep.errors import InputError
 from avsep.timing import stage
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from avsep.io.media import MediaInfo
     from avsep.players import BoxPlan
     from avsep.separate import SeparationStream, Separator
@@ -74,10 +76,10 @@ def output_names(count: int, names: list[str] | None, residual: bool) -> list[st
     return out + (["residual"] if residual else [])
 
 
-def render_template(template: str, out_dir: Path, video: Path, name: str, index: int) -> Path:
+def render_template(template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav") -> Path:
     """``--output-template`` filled in for one output, under ``out_dir``."""
     try:
-        rel = template.format(stem=video.stem, name=name, index=index, ext="wav")
+        rel = template.format(stem=video.stem, name=name, index=index, ext=ext)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(
@@ -146,6 +148,7 @@ class BatchJob:
     fmt: str = "pcm16"
     sample_rate: int | None = None
     residual: bool = False
+    mono: bool = False
     skip_existing: bool = False
     overwrite: bool = False
     audio_stream: int | None = None
@@ -189,6 +192,10 @@ class BatchJob:
             output_names(count, names, residual)
         if sample_rate is not None and not 1000 <= sample_rate <= 384000:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
+        from avsep.io.output import FORMATS
+
+        if options.get("fmt", "pcm16") not in FORMATS:
+            raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
         if options.get("skip_existing") and options.get("overwrite"):
             raise InputError("--skip-existing and --overwrite contradict each other; pick one")
         videos, problems = find_videos(Path(p) for p in inputs)
@@ -243,7 +250,10 @@ class BatchJob:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
-        paths = [render_template(self.template, self.out_dir, video, n, i + 1) for i, n in enumerate(labels)]
+        from avsep.io.output import extension
+
+        ext = extension(self.fmt)
+        paths = [render_template(self.template, self.out_dir, video, n, i + 1, ext) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
             raise InputError(
                 f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
@@ -279,13 +289,14 @@ class BatchJob:
             video_stream=self.video_stream,
             on_window=progress.window,
             media=media,
+            mono=self.mono,
         )
         progress.set_windows(stream.num_windows, video.name)
         if self.out_dir is None:
-            from avsep.io.wav import write_wav_stdout
+            from avsep.io.output import write_stdout
 
             row = self.source - 1
-            if not write_wav_stdout((block[row] for block in stream.blocks), stream.sample_rate, self.fmt):
+            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         self._write(stream, paths)
@@ -294,21 +305,28 @@ class BatchJob:
 
     def _write(self, stream: SeparationStream, paths: list[Path]) -> None:
         """All of one video's files, or none: an error or Ctrl-C drops every temporary file."""
-        from avsep.io.wav import AtomicWavWriter
+        from avsep.io.output import open_writer
 
         with ExitStack() as stack:
             with stage("write"):
                 writers = [
-                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
+                    stack.enter_context(
+                        open_writer(p, stream.sample_rate, stream.channels, self.fmt, overwrite=self.overwrite)
+                    )
                     for p in paths
                 ]
             for block in stream.blocks:
                 with stage("write"):
                     for writer, row in zip(writers, block):
-                        writer.write(row)
+                        writer.write(_frames(row))
             with stage("write"):
                 for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
                     writer.close()
+
+
+def _frames(row: np.ndarray) -> np.ndarray:
+    """One output's samples as writers take them: ``[n]`` mono, ``[channels, n]`` -> ``[n, channels]``."""
+    return row.T if row.ndim == 2 else row
 
 
 def plan_from_boxes(boxes: Sequence[Box] | BoxPlan | str | None) -> tuple[BoxPlan | None, bool]:
@@ -338,6 +356,7 @@ def separate_paths(
     fmt: str = "pcm16",
     sample_rate: int | None = None,
     residual: bool = False,
+    mono: bool = False,
     skip_existing: bool = False,
     overwrite: bool = False,
     audio_stream: int | None = None,
@@ -348,8 +367,10 @@ def separate_paths(
     ``inputs``: video files and folders (searched recursively). Each video's outputs go to
     ``template`` under ``out_dir`` (fields ``{stem}`` ``{name}`` ``{index}`` ``{ext}``); the
     names come from the video's ``<video>.boxes.json`` sidecar, else ``names``, else the boxes'
-    names, else ``sourceN`` (then ``residual``). Existing outputs make a video fail unless
-    ``skip_existing`` or ``overwrite``; a video's files appear all together or not at all.
+    names, else ``sourceN`` (then ``residual``); ``fmt`` is a WAV (pcm16, pcm24, float) or FLAC
+    (flac, flac24) format; the outputs keep the video's channels unless ``mono``. Existing
+    outputs make a video fail unless ``skip_existing`` or ``overwrite``; a video's files appear
+    all together or not at all.
 
     Bad arguments raise :class:`~avsep.errors.InputError` before any video is read. A video
     that fails does not stop the batch: its :class:`Outcome` is ``failed``, with the message in
@@ -371,6 +392,7 @@ def separate_paths(
         fmt=fmt,
         sample_rate=sample_rate,
         residual=residual,
+        mono=mono,
         skip_existing=skip_existing,
         overwrite=overwrite,
         audio_stream=audio_stream,

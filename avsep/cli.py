@@ -65,6 +65,7 @@ def separate(
     fmt: opt.Format = SampleFormat.pcm16,
     sample_rate: opt.SampleRate = None,
     residual: opt.Residual = False,
+    mono: opt.Mono = False,
     mask: opt.MaskOption = DEFAULT_MASK,
     overlap: opt.Overlap = 0.25,
     model: opt.Model = None,
@@ -78,7 +79,8 @@ def separate(
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
 ) -> None:
-    """Write one WAV per box: the sound of the instrument inside that box."""
+    """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
+    with the video's channels."""
     with one_line_errors(debug):
         plan, strips = box_options(boxes, boxes_file)
         job = BatchJob.create(
@@ -93,6 +95,7 @@ def separate(
             fmt=fmt.value,
             sample_rate=sample_rate,
             residual=residual,
+            mono=mono,
             skip_existing=skip_existing,
             overwrite=overwrite,
             audio_stream=audio_stream,

@@ -28,6 +28,8 @@ class SampleFormat(str, Enum):
     pcm16 = "pcm16"
     pcm24 = "pcm24"
     float = "float"
+    flac = "flac"
+    flac24 = "flac24"
 
 
 class GreedyCommand(TyperCommand):
@@ -128,11 +130,19 @@ Names = Annotated[
 Out = Annotated[str, typer.Option("--out", "-o", help="Output folder, or - for a WAV on stdout.")]
 OutputTemplate = Annotated[str, typer.Option(help="Output path under --out; fields {stem} {name} {index} {ext}.")]
 Source = Annotated[Optional[int], typer.Option(help="With -o -: which box (1-based) goes to stdout.")]
-Format = Annotated[SampleFormat, typer.Option("--format", help="Sample format of the WAV files.")]
+Format = Annotated[
+    SampleFormat,
+    typer.Option(
+        "--format",
+        help="Output format: WAV (pcm16, pcm24, float) or FLAC (flac: 16 bit, flac24: 24 bit; lossless, "
+        "about half the size).",
+    ),
+]
 SampleRate = Annotated[
     Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")
 ]
 Residual = Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")]
+Mono = Annotated[bool, typer.Option(help="Downmix the outputs to one channel (default: the video's channels).")]
 MaskOption = Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")]
 Overlap = Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")]
 BackboneWeights = Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")]

@@ -47,9 +47,9 @@ _CHANNEL_MASK = {1: 0x4, 2: 0x3}
 _MAX_DATA = 0xFFFFFFFF - 72
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+def _check_format(fmt: str, formats: dict = FORMATS) -> None:
+    if fmt not in formats:
+        raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(formats)}")
 
 
 def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int) -> bytes:
@@ -79,21 +79,33 @@ def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int) -> bytes
     return b"RIFF" + struct.pack("<I", riff_size) + chunks
 
 
-def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
-    """Samples as little-endian WAV bytes; PCM formats clip to [-1, 1] instead of wrapping."""
+def as_frames(block: np.ndarray, channels: int) -> np.ndarray:
+    """Samples ``[n]`` (mono) or ``[n, channels]`` as float32 ``[n, channels]``."""
     data = np.asarray(block, dtype=np.float32)
     if data.ndim == 1:
         data = data[:, None]
     if data.ndim != 2 or data.shape[1] != channels:
-        raise ValueError(f"expected {channels} channel(s) as [n] or [n, {channels}], got shape {block.shape}")
+        raise ValueError(f"expected {channels} channel(s) as [n] or [n, {channels}], got shape {np.shape(block)}")
+    return data
+
+
+def pcm_ints(data: np.ndarray, bits: int) -> np.ndarray:
+    """Float samples as 16-bit (``<i2``) or 24-bit (in ``<i4``) integers, clipped to [-1, 1]
+    instead of wrapping; NaN (a diverged model) becomes silence rather than an undefined integer."""
+    clipped = np.clip(np.nan_to_num(data, nan=0.0), -1.0, 1.0)
+    if bits == 16:
+        return np.round(clipped * 32767.0).astype("<i2")
+    return np.round(clipped.astype(np.float64) * 8388607.0).astype("<i4")
+
+
+def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
+    """Samples as little-endian WAV bytes."""
+    data = as_frames(block, channels)
     if fmt == "float":
         return data.astype("<f4").tobytes()
-    # NaN (a diverged model) becomes silence rather than an undefined integer.
-    clipped = np.clip(np.nan_to_num(data, nan=0.0), -1.0, 1.0)
     if fmt == "pcm16":
-        return np.round(clipped * 32767.0).astype("<i2").tobytes()
-    ints = np.round(clipped.astype(np.float64) * 8388607.0).astype("<i4")
-    return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+        return pcm_ints(data, 16).tobytes()
+    return pcm_ints(data, 24).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
 
 
 #: What a user can do about the common write failures.
@@ -106,7 +118,8 @@ _WRITE_HINTS = {
 }
 
 
-def _write_error(path: Path, exc: OSError) -> AvsepError:
+def write_error(path: Path, exc: OSError) -> AvsepError:
+    """The one line for a failed write of ``path``: the system's reason and what to do."""
     hint = _WRITE_HINTS.get(exc.errno, "check the output folder")
     return AvsepError(f"cannot write {path}: {os_reason(exc)}; {hint}")
 
@@ -129,7 +142,12 @@ class AtomicWavWriter:
     Samples go to ``<dir>/.<name>.<random>.tmp``; a clean exit (or :meth:`close`) renames that
     onto ``path``, an exception (KeyboardInterrupt included) or :meth:`abort` deletes it. A writer
     dropped without either is cleaned up when garbage-collected or at interpreter exit.
+    Subclasses encode other formats (:class:`avsep.io.flac.AtomicFlacWriter`) by overriding
+    :attr:`formats`, :meth:`_begin`, :meth:`write` and :meth:`_finish`.
     """
+
+    #: The ``fmt`` names this writer encodes.
+    formats: dict = FORMATS
 
     def __init__(
         self,
@@ -139,7 +157,7 @@ class AtomicWavWriter:
         fmt: str = "pcm16",
         overwrite: bool = False,
     ) -> None:
-        _check_format(fmt)
+        _check_format(fmt, self.formats)
         if sample_rate <= 0 or channels <= 0:
             raise ValueError(f"bad WAV parameters: {sample_rate} Hz, {channels} channel(s)")
         self.path = Path(path)
@@ -154,7 +172,7 @@ class AtomicWavWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, self._temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         except OSError as exc:
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         self._file: BinaryIO = os.fdopen(fd, "wb")
         self._cleanup = weakref.finalize(self, _discard, self._file, self._temp)
         try:
@@ -162,10 +180,19 @@ class AtomicWavWriter:
             umask = os.umask(0)
             os.umask(umask)
             os.fchmod(fd, 0o666 & ~umask)
-            self._file.write(_header(sample_rate, channels, fmt, 0))
+            self._begin()
         except OSError as exc:
             self.abort()
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
+
+    def _begin(self) -> None:
+        """Start the file: a header with a placeholder length."""
+        self._file.write(_header(self.sample_rate, self.channels, self.fmt, 0))
+
+    def _finish(self) -> None:
+        """Complete the file once every sample is written: the header with the true length."""
+        self._file.seek(0)
+        self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes))
 
     def _check_target(self) -> None:
         if self.path.is_dir():
@@ -188,7 +215,7 @@ class AtomicWavWriter:
             self._file.write(data)
         except OSError as exc:
             self.abort()
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         self._data_bytes += len(data)
 
     def close(self) -> Path:
@@ -204,15 +231,14 @@ class AtomicWavWriter:
             raise ValueError(f"the writer for {self.path} was aborted; nothing to close")
         try:
             self._check_target()
-            self._file.seek(0)
-            self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes))
+            self._finish()
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
             os.replace(self._temp, self.path)
         except OSError as exc:
             self.abort()
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
         except BaseException:
             self.abort()
             raise
