@@ -152,6 +152,77 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
 
 
 # ------------------------------------------------------------------------------------------------
+# remix
+# ------------------------------------------------------------------------------------------------
+
+
+@app.command(cls=GreedyCommand)
+def remix(
+    video: opt.VideoArgument,
+    boxes: opt.SeparateBoxes = None,
+    boxes_file: opt.SeparateBoxesFile = None,
+    names: opt.Names = None,
+    sources: opt.Sources = None,
+    out: opt.RemixOut = None,
+    gain: opt.Gain = None,
+    solo: opt.Solo = None,
+    mute: opt.Mute = None,
+    stems: opt.Stems = False,
+    mask: opt.MaskOption = DEFAULT_MASK,
+    overlap: opt.Overlap = 0.25,
+    model: opt.Model = None,
+    backbone_weights: opt.BackboneWeights = None,
+    device: opt.Device = "auto",
+    batch_size: opt.BatchSize = 4,
+    audio_stream: opt.AudioStream = None,
+    video_stream: opt.VideoStream = None,
+    overwrite: opt.Overwrite = False,
+    quiet: opt.QuietSummary = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Write the video with a rebalanced soundtrack (--gain, --solo, --mute; the residual stays),
+    its picture copied untouched; or, with --stems, one track per source."""
+    with one_line_errors(debug):
+        from avsep.remix import Balance, default_output, remix_video
+
+        balance = Balance.parse(gain or [], solo or [], mute or [])
+        plan, strips = box_options(boxes, boxes_file)
+        job = BatchJob.create(
+            [video],
+            plan,
+            strips,
+            names=names,
+            sources=sources,
+            out=".",
+            audio_stream=audio_stream,
+            video_stream=video_stream,
+            overwrite=overwrite,
+            quiet=quiet,
+            debug=debug,
+            announce=announce_plan,
+        )
+        if job.problems:
+            raise InputError(job.problems[0][1])
+        from avsep.progress import SeparationProgress
+        from avsep.separate import Separator
+
+        separator = Separator(
+            model,
+            device=device,
+            mask=mask.value,
+            overlap=overlap,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+        )
+        dest = out or default_output(video, stems)
+        with SeparationProgress(1, enabled=not quiet, console=err) as progress:
+            progress.start_file(video)
+            written = remix_video(separator, job, video, dest, balance, progress, with_stems=stems)
+            progress.finish_file()
+        typer.echo(str(written))
+
+
+# ------------------------------------------------------------------------------------------------
 # info, models
 # ------------------------------------------------------------------------------------------------
 

@@ -153,6 +153,36 @@ SkipExisting = Annotated[bool, typer.Option(help="Skip a video whose outputs all
 Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.")]
 QuietSummary = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
 
+# -- remix -----------------------------------------------------------------------------------
+
+RemixOut = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output video (default: VIDEO.remix.<ext> beside it; with --stems VIDEO.stems.mkv, or .mp4/.mov).",
+        show_default=False,
+    ),
+]
+Gain = Annotated[
+    Optional[list[str]],
+    typer.Option(help="NAME=DB: raise (+) or lower (-) one source by DB decibels; repeat for more.", show_default=False),
+]
+Solo = Annotated[
+    Optional[list[str]],
+    typer.Option(help="Keep only this source (and the residual); repeat to keep several.", show_default=False),
+]
+Mute = Annotated[
+    Optional[list[str]], typer.Option(help="Remove this source; repeat for more.", show_default=False)
+]
+Stems = Annotated[
+    bool,
+    typer.Option(
+        help="Instead of a remix, write the video with the original soundtrack plus one titled audio track "
+        "per source (MP4/MKV), for a video editor."
+    ),
+]
+
 # -- info ------------------------------------------------------------------------------------
 
 InfoBoxes = Annotated[

@@ -191,7 +191,8 @@ class MixtureTap:
         if piece.shape[1] != self.channels:
             mean = piece[:, 0] if piece.shape[1] == 1 else piece.mean(axis=1, dtype=np.float32)
             piece = np.repeat(mean[:, None], self.channels, axis=1)
-        self._append([r.push(piece[:, i]) for i, r in enumerate(self._resamplers)])
+        columns = np.ascontiguousarray(piece.T)  # the resampler takes contiguous mono runs
+        self._append([r.push(column) for r, column in zip(self._resamplers, columns)])
 
     def _append(self, columns: list[np.ndarray]) -> None:
         if columns and len(columns[0]):

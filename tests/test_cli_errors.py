@@ -440,8 +440,11 @@ def test_ctrl_c_while_the_cli_imports(monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_stdout_closed_early(shared_video, tiny_weights):
-    """``avsep separate x.mp4 -o - --source 1 | head -c 100``: quiet exit 141, no traceback."""
-    video = shared_video("clip.mp4", **SMALL)
+    """``avsep separate x.mp4 -o - --source 1 | head -c 100``: quiet exit 141, no traceback.
+
+    12 s: several windows, so the WAV goes out in several writes and one lands after ``head``
+    left (a pipe may take a short file's single write whole)."""
+    video = shared_video("clip.mp4", **{**SMALL, "duration": 12.0})
     command = shlex.join([*cli_command("separate", video, "-o", "-", "--source", "1", "-q")])
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", f"{command} | head -c 100 | wc -c"],

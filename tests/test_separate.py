@@ -23,8 +23,8 @@ def test_separate_file_returns_arrays_at_the_video_rate(shared_video):
     video = shared_video("stereo48.mp4", sample_rate=48000, channels=2, **SMALL)
     result = Separator(device="cpu").separate_file(video, [(0, 0, 32, 48), (32, 0, 64, 48)], residual=True)
     assert result.sample_rate == 48000
-    assert result.sources.shape[0] == 2 and result.sources.dtype == np.float32
-    assert result.sources.shape[1] == pytest.approx(3 * 48000, abs=0.05 * 48000)
+    assert result.sources.shape[:2] == (2, 2) and result.sources.dtype == np.float32  # [boxes, channels, n]
+    assert result.sources.shape[2] == pytest.approx(3 * 48000, abs=0.05 * 48000)
     assert result.residual is not None and result.residual.shape == result.sources.shape[1:]
 
 
@@ -36,7 +36,9 @@ def test_separate_arrays(shared_video):
     blue = np.roll(red, 2, axis=-1)
     separator = Separator()
     out = separator.separate_arrays(audio, 44100, [red, blue[0]])  # 3 frames and 1 frame
-    assert out.shape == (2, 22050) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert out.shape == (2, 2, 22050) and out.dtype == np.float32 and np.isfinite(out).all()
+    mono = separator.separate_arrays(audio.mean(1), 44100, [red, blue[0]])
+    assert mono.shape == (2, 22050)
     with pytest.raises(InputError, match="non-empty"):
         separator.separate_arrays(np.zeros(0), 44100, [red])
     with pytest.raises(InputError, match=r"\[F, H, W, 3\]"):

@@ -1,0 +1,222 @@
+"""A new video around new sound: the picture copied packet for packet, audio tracks encoded.
+
+``avsep remix`` puts a rebalanced soundtrack under the picture, and ``avsep remix --stems``
+writes the original soundtrack plus one titled track per source for a video editor. Both are
+:func:`write_video`: the input's video stream (and, if asked, its audio stream) is copied
+without decoding (no re-encode, no quality loss, the exact packets), and each new track is
+encoded as its samples arrive, interleaved with the copied packets by time, so memory does not
+grow with the video's length. The file is written to a temporary name beside the target and
+renamed when complete; a disk error is one line with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from avsep.errors import AvsepError, InputError
+from avsep.io.media import MediaInfo, container_origin, open_input
+from avsep.io.wav import as_frames, write_error
+
+#: Container format by output suffix.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+
+#: Audio codecs each container takes (``None``: any); another input codec becomes AAC.
+_TAKES: dict[str, frozenset[str] | None] = {
+    "mp4": frozenset({"aac", "mp3", "ac3", "eac3", "flac", "alac", "opus"}),
+    "mov": frozenset({"aac", "mp3", "ac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_f32le"}),
+    "matroska": None,
+    "webm": frozenset({"opus", "vorbis"}),
+}
+#: Encoder names of decoders whose FFmpeg encoder is called differently.
+_ENCODERS = {"opus": "libopus", "vorbis": "libvorbis"}
+#: AAC bit rate per channel: transparent for most music.
+_AAC_BITS_PER_CHANNEL = 96_000
+
+
+@dataclass
+class Track:
+    """One encoded audio track of the output: its title (what an editor shows) and codec."""
+
+    title: str
+    codec: str
+
+
+def container_for(path: Path) -> str:
+    """The container format of an output path, or a one-line error naming the choices."""
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: write the video as {', '.join(sorted(CONTAINERS))}")
+    return fmt
+
+
+def _encodable(name: str) -> bool:
+    try:
+        av.codec.Codec(name, "w")
+    except (ValueError, av.error.FFmpegError):
+        return False
+    return True
+
+
+def audio_codec(input_codec: str, container: str) -> str:
+    """The input's audio codec when this FFmpeg can encode it and ``container`` takes it, else
+    AAC (what every player and editor reads)."""
+    encoder = _ENCODERS.get(input_codec, input_codec)
+    takes = _TAKES[container]
+    if (takes is None or input_codec in takes) and _encodable(encoder):
+        return encoder
+    if container == "webm":
+        return "libopus"
+    return "aac"
+
+
+def write_video(
+    media: MediaInfo,
+    dest: Path,
+    tracks: list[Track],
+    blocks: Iterable[list[np.ndarray]],
+    *,
+    sample_rate: int,
+    channels: int,
+    copy_audio: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``dest``: ``media``'s video stream copied, then the input's audio stream copied
+    (titled ``copy_audio``, when given), then ``tracks`` encoded from ``blocks``: each block is
+    one ``[n, channels]`` (or ``[n]``) float array per track, at ``sample_rate``, on the
+    timeline of :mod:`avsep.io.media` (sample 0 at the container's start)."""
+    container = container_for(dest)
+    if dest.exists() and not overwrite:
+        raise InputError(f"{dest} already exists; pass --overwrite to replace it")
+    if dest.is_dir():
+        raise InputError(f"{dest}: is a directory; give a file name for the output video")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise write_error(dest, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            _mux(media, sink, container, tracks, blocks, sample_rate, channels, copy_audio)
+            sink.flush()
+            os.fsync(sink.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
+        os.replace(temp, dest)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, av.error.FFmpegError):
+            raise AvsepError(f"cannot write {dest}: {exc.strerror or exc}; try an .mkv output") from None
+        raise write_error(dest, exc) from None
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _mux(
+    media: MediaInfo,
+    sink,
+    container: str,
+    tracks: list[Track],
+    blocks: Iterable[list[np.ndarray]],
+    sample_rate: int,
+    channels: int,
+    copy_audio: str | None,
+) -> None:
+    source = open_input(media.path)
+    out = av.open(sink, "w", format=container)
+    try:
+        copied = [s for s in source.streams if s.index == media.video.index]
+        if copy_audio is not None and media.audio is not None:
+            copied += [s for s in source.streams if s.index == media.audio.index]
+        copies = {s.index: out.add_stream_from_template(s) for s in copied}
+        if copy_audio is not None and len(copied) > 1:
+            original = copies[copied[1].index]
+            original.metadata["title"] = original.metadata["handler_name"] = copy_audio
+        encoders = [_add_track(out, t, sample_rate, channels) for t in tracks]
+        packets = _packets(source, copied)
+        origin = container_origin(source)
+        pending = next(packets, None)
+        written = 0
+        for block in blocks:
+            n = _encode(out, encoders, block, written, origin, sample_rate, channels)
+            written += n
+            until = origin + written / sample_rate
+            while pending is not None and _seconds(pending) <= until:
+                _copy(out, pending, copies)
+                pending = next(packets, None)
+        for stream in encoders:
+            for packet in stream.encode():
+                out.mux(packet)
+        while pending is not None:
+            _copy(out, pending, copies)
+            pending = next(packets, None)
+    finally:
+        source.close()
+    out.close()
+
+
+def _add_track(out: av.container.OutputContainer, track: Track, sample_rate: int, channels: int) -> av.AudioStream:
+    stream = out.add_stream(track.codec, rate=sample_rate)
+    stream.layout = _layout(channels)
+    if track.codec == "aac":
+        stream.bit_rate = _AAC_BITS_PER_CHANNEL * channels
+    # MKV keeps "title"; MP4/MOV write "handler_name" as the track's name, which editors show.
+    stream.metadata["title"] = stream.metadata["handler_name"] = track.title
+    return stream
+
+
+def _layout(channels: int) -> str:
+    return "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
+
+
+def _encode(
+    out: av.container.OutputContainer,
+    encoders: list[av.AudioStream],
+    block: list[np.ndarray],
+    written: int,
+    origin: float,
+    sample_rate: int,
+    channels: int,
+) -> int:
+    """Encode one block of every track; returns its length in samples."""
+    n = 0
+    for stream, samples in zip(encoders, block):
+        data = as_frames(samples, channels)
+        n = len(data)
+        if not n:
+            continue
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(data).reshape(1, -1), format="flt", layout=_layout(channels)
+        )
+        frame.sample_rate = sample_rate
+        frame.time_base = Fraction(1, sample_rate)
+        frame.pts = written + round(origin * sample_rate)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    return n
+
+
+def _packets(source: av.container.InputContainer, streams: list[av.stream.Stream]) -> Iterator[av.Packet]:
+    """The streams' packets in file order (the demuxer's empty flush packets left out)."""
+    for packet in source.demux(streams):
+        if packet.size and packet.dts is not None:
+            yield packet
+
+
+def _seconds(packet: av.Packet) -> float:
+    return float(packet.dts * packet.time_base)
+
+
+def _copy(out: av.container.OutputContainer, packet: av.Packet, copies: dict[int, av.stream.Stream]) -> None:
+    packet.stream = copies[packet.stream.index]
+    out.mux(packet)

@@ -1,0 +1,149 @@
+"""``avsep remix``: separate a video, rebalance its sources and put the sound back under the
+picture, or write the sources as tracks of one video for an editor (``--stems``).
+
+The remix is the sum of every source times its gain (``--gain NAME=DB``, ``--solo``, ``--mute``)
+plus the residual (the mixture minus the sources), so whatever the boxes did not take (the room,
+an instrument without a box) stays as it was, and with no gain given the remix is the original
+mixture. The separation runs full band and per channel (:mod:`avsep.fullband`), at the
+soundtrack's own rate and channels; :func:`avsep.io.mux.write_video` copies the picture packet
+for packet and encodes the new track (the input's codec where it can, else AAC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from avsep.errors import InputError
+
+if TYPE_CHECKING:
+    from avsep.batch import BatchJob, Progress
+    from avsep.separate import Separator
+
+#: Title of the original soundtrack in a ``--stems`` file.
+ORIGINAL_TITLE = "original mix"
+
+
+@dataclass
+class Balance:
+    """What to do to each source: gains in dB by name, soloed names, muted names."""
+
+    gains: dict[str, float]
+    solo: list[str]
+    mute: list[str]
+
+    @classmethod
+    def parse(cls, gains: Iterable[str] = (), solo: Iterable[str] = (), mute: Iterable[str] = ()) -> Balance:
+        """From the command line's ``NAME=DB`` strings (checked against the names later, once
+        the video's sources are known)."""
+        parsed: dict[str, float] = {}
+        for item in gains:
+            name, sep, value = item.rpartition("=")
+            try:
+                db = float(value)
+            except ValueError:
+                db = float("nan")
+            if not sep or not name or not np.isfinite(db):
+                raise InputError(f"--gain {item!r}: write NAME=DB, e.g. --gain flute=+6 or --gain violin=-3.5")
+            parsed[name] = db
+        both = sorted(set(solo) & set(mute))
+        if both:
+            raise InputError(f"--solo and --mute both name {both[0]!r}; pick one")
+        return cls(parsed, list(solo), list(mute))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.gains or self.solo or self.mute)
+
+    def factors(self, names: list[str]) -> np.ndarray:
+        """Linear gain per source (in ``names`` order), then 1 for the residual."""
+        unknown = [n for n in [*self.gains, *self.solo, *self.mute] if n not in names]
+        if unknown:
+            raise InputError(
+                f"no source is named {unknown[0]!r}; this video's sources are {', '.join(names)} "
+                "(name them with --names)"
+            )
+        out = []
+        for name in names:
+            if name in self.mute or (self.solo and name not in self.solo):
+                out.append(0.0)
+            else:
+                out.append(10 ** (self.gains.get(name, 0.0) / 20))
+        return np.array([*out, 1.0], np.float32)
+
+
+def mixed(blocks: Iterable[np.ndarray], factors: np.ndarray) -> Iterator[list[np.ndarray]]:
+    """``[sources + residual, (channels,) n]`` blocks -> one remixed ``[n, channels]`` track."""
+    for block in blocks:
+        out = np.tensordot(factors, block, axes=1)
+        yield [out.T if out.ndim == 2 else out]
+
+
+def stems(blocks: Iterable[np.ndarray], sources: int) -> Iterator[list[np.ndarray]]:
+    """``[sources + residual, (channels,) n]`` blocks -> one ``[n, channels]`` track per source."""
+    for block in blocks:
+        yield [row.T if row.ndim == 2 else row for row in block[:sources]]
+
+
+def default_output(video: Path, with_stems: bool) -> Path:
+    """``clip.remix.mp4`` beside the video; ``clip.stems.mkv`` (MP4 and MOV stay so)."""
+    if with_stems:
+        suffix = video.suffix if video.suffix.lower() in (".mp4", ".mov", ".mkv") else ".mkv"
+        return video.with_name(f"{video.stem}.stems{suffix}")
+    return video.with_name(f"{video.stem}.remix{video.suffix}")
+
+
+def remix_video(
+    separator: Separator,
+    job: BatchJob,
+    video: Path,
+    dest: Path,
+    balance: Balance,
+    progress: Progress,
+    *,
+    with_stems: bool = False,
+) -> Path:
+    """Separate ``video`` with ``job``'s box rules and write the remix (or the stems) to ``dest``."""
+    from avsep.io.mux import Track, audio_codec, container_for, write_video
+
+    if with_stems and not balance.empty:
+        raise InputError("--stems writes the sources as they are; --gain, --solo and --mute apply to a remix")
+    if dest.resolve() == video.resolve():
+        raise InputError(f"{dest}: is the input video; write the remix to another file (-o)")
+    container = container_for(dest)
+    if dest.exists() and not job.overwrite:
+        raise InputError(f"{dest} already exists; pass --overwrite to replace it")
+    plan, media, names = job.box_plan(separator, video, progress)
+    factors = None if with_stems else balance.factors(names)
+    stream = separator.stream_file(
+        video,
+        plan,
+        sources=job.sources,
+        residual=True,
+        audio_stream=job.audio_stream,
+        video_stream=job.video_stream,
+        on_window=progress.window,
+        media=media,
+    )
+    progress.set_windows(stream.num_windows, video.name)
+    codec = audio_codec(stream.info.audio.codec, container)
+    if with_stems:
+        tracks = [Track(name, codec) for name in names]
+        blocks = stems(stream.blocks, len(names))
+    else:
+        tracks = [Track("remix", codec)]
+        blocks = mixed(stream.blocks, factors)
+    return write_video(
+        stream.info,
+        dest,
+        tracks,
+        blocks,
+        sample_rate=stream.sample_rate,
+        channels=stream.channels,
+        copy_audio=ORIGINAL_TITLE if with_stems else None,
+        overwrite=job.overwrite,
+    )
