@@ -166,15 +166,15 @@ RemixOut = Annotated[
 ]
 Gain = Annotated[
     Optional[list[str]],
-    typer.Option(help="NAME=DB: raise (+) or lower (-) one source by DB decibels; repeat for more.", show_default=False),
+    typer.Option(
+        help="NAME=DB: raise (+) or lower (-) one source by DB decibels; repeat for more.", show_default=False
+    ),
 ]
 Solo = Annotated[
     Optional[list[str]],
     typer.Option(help="Keep only this source (and the residual); repeat to keep several.", show_default=False),
 ]
-Mute = Annotated[
-    Optional[list[str]], typer.Option(help="Remove this source; repeat for more.", show_default=False)
-]
+Mute = Annotated[Optional[list[str]], typer.Option(help="Remove this source; repeat for more.", show_default=False)]
 Stems = Annotated[
     bool,
     typer.Option(
