@@ -83,10 +83,12 @@ def mixed(blocks: Iterable[np.ndarray], factors: np.ndarray) -> Iterator[list[np
         yield [out.T if out.ndim == 2 else out]
 
 
-def stems(blocks: Iterable[np.ndarray], sources: int) -> Iterator[list[np.ndarray]]:
-    """``[sources + residual, (channels,) n]`` blocks -> one ``[n, channels]`` track per source."""
+def stems(blocks: Iterable[np.ndarray], sources: int, with_mixture: bool = False) -> Iterator[list[np.ndarray]]:
+    """``[sources + residual, (channels,) n]`` blocks -> one ``[n, channels]`` track per source,
+    after the mixture's own track when ``with_mixture``."""
     for block in blocks:
-        yield [row.T if row.ndim == 2 else row for row in block[:sources]]
+        rows = ([block.sum(0)] if with_mixture else []) + list(block[:sources])
+        yield [row.T if row.ndim == 2 else row for row in rows]
 
 
 def default_output(video: Path, with_stems: bool) -> Path:
@@ -108,7 +110,7 @@ def remix_video(
     with_stems: bool = False,
 ) -> Path:
     """Separate ``video`` with ``job``'s box rules and write the remix (or the stems) to ``dest``."""
-    from avsep.io.mux import Track, audio_codec, container_for, write_video
+    from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
 
     if with_stems and not balance.empty:
         raise InputError("--stems writes the sources as they are; --gain, --solo and --mute apply to a remix")
@@ -131,9 +133,12 @@ def remix_video(
     )
     progress.set_windows(stream.num_windows, video.name)
     codec = audio_codec(stream.info.audio.codec, container)
+    copy = with_stems and takes(container, stream.info.audio.codec)
     if with_stems:
-        tracks = [Track(name, codec) for name in names]
-        blocks = stems(stream.blocks, len(names))
+        # The original soundtrack's packets are copied; a codec the container cannot hold is
+        # encoded again from the mixture (the sum of the sources and the residual).
+        tracks = [Track(name, codec) for name in ([] if copy else [ORIGINAL_TITLE]) + names]
+        blocks = stems(stream.blocks, len(names), with_mixture=not copy)
     else:
         tracks = [Track("remix", codec)]
         blocks = mixed(stream.blocks, factors)
@@ -144,6 +149,6 @@ def remix_video(
         blocks,
         sample_rate=stream.sample_rate,
         channels=stream.channels,
-        copy_audio=ORIGINAL_TITLE if with_stems else None,
+        copy_audio=ORIGINAL_TITLE if copy else None,
         overwrite=job.overwrite,
     )

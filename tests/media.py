@@ -133,6 +133,7 @@ def make_video(
     height: int = 224,
     fps: float = 10,
     tones: Sequence[float] = (440.0, 660.0),
+    pan: Sequence[float] | None = None,
     audio: bool = True,
     video: bool = True,
     rotate: int = 0,
@@ -159,6 +160,7 @@ def make_video(
     a non-seekable sink, like a recorder that never finalised: no duration, no cues. webm audio
     is Opus, so its sample rate is forced to 48 kHz. ``cuts`` are ``(time, panels)`` pairs: from
     ``time`` on the picture shows those panels instead (a camera cut; the sound goes on).
+    ``pan`` (stereo only) places each tone from -1 (left only) to +1 (right only).
 
     PyAV's AAC encoder does not write an edit list, so AAC audio decodes with 1024 priming
     samples (~23 ms at 44.1 kHz) of near-silence in front; compare sounds with that slack.
@@ -216,6 +218,11 @@ def make_video(
         astream.layout = f"{channels}c"  # FFmpeg's default layout: mono, stereo, ..., 5.1, 7.1
         mono = tone(tones, duration, sample_rate, bursts=bursts)
         signal = np.repeat(mono[None, :], channels, axis=0)
+        if pan is not None:
+            if channels != 2 or len(pan) != len(tones):
+                raise ValueError("pan places each tone in a stereo clip: give channels=2 and one pan per tone")
+            parts = [tone([f], duration, sample_rate) / len(tones) for f in tones]
+            signal = np.stack([sum(p * (1 + side * x) / 2 for p, x in zip(parts, pan)) for side in (-1, 1)])
 
     audio_pos = 0
 

@@ -65,12 +65,17 @@ def _encodable(name: str) -> bool:
     return True
 
 
+def takes(container: str, codec: str) -> bool:
+    """Whether ``container`` can hold ``codec`` audio (copied as it is)."""
+    allowed = _TAKES[container]
+    return allowed is None or codec in allowed
+
+
 def audio_codec(input_codec: str, container: str) -> str:
     """The input's audio codec when this FFmpeg can encode it and ``container`` takes it, else
     AAC (what every player and editor reads)."""
     encoder = _ENCODERS.get(input_codec, input_codec)
-    takes = _TAKES[container]
-    if (takes is None or input_codec in takes) and _encodable(encoder):
+    if takes(container, input_codec) and _encodable(encoder):
         return encoder
     if container == "webm":
         return "libopus"
@@ -111,10 +116,11 @@ def write_video(
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
         os.replace(temp, dest)
+    except av.error.FFmpegError as exc:  # the muxer refused (a codec this container cannot hold)
+        Path(temp).unlink(missing_ok=True)
+        raise AvsepError(f"cannot write {dest}: {exc.strerror or exc}; try an .mkv output") from None
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, av.error.FFmpegError):
-            raise AvsepError(f"cannot write {dest}: {exc.strerror or exc}; try an .mkv output") from None
         raise write_error(dest, exc) from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)

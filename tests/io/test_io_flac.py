@@ -1,0 +1,87 @@
+"""FLAC output (avsep/io/flac.py, avsep/io/output.py): round trips, stdout, no partial files."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from avsep.errors import AvsepError
+from avsep.io.output import extension, open_writer, write_stdout
+from avsep.io.wav import pcm_ints
+
+BITS = {"flac": 16, "flac24": 24}
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("fmt", ["flac", "flac24"])
+def test_round_trip(tmp_path, fmt, channels):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((30000, channels)) * 0.2).astype(np.float32)
+    x[0] = 1.5  # clipped, not wrapped
+    target = tmp_path / f"x.{extension(fmt)}"
+    with open_writer(target, 48000, channels, fmt) as writer:
+        for start in range(0, len(x), 7000):
+            writer.write(x[start : start + 7000] if channels > 1 else x[start : start + 7000, 0])
+    y, rate = sf.read(str(target), dtype="int32", always_2d=True)  # samples in the top bits
+    info = sf.info(str(target))
+    assert (info.format, info.subtype, rate, y.shape) == ("FLAC", f"PCM_{BITS[fmt]}", 48000, x.shape)
+    np.testing.assert_array_equal(y >> (32 - BITS[fmt]), pcm_ints(x, BITS[fmt]))  # lossless, clipped
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
+
+
+class Pipe(io.RawIOBase):
+    """A non-seekable sink, as standard output piped into a player is."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk) -> int:
+        self.data += bytes(chunk)
+        return len(chunk)
+
+
+def test_stdout_stream_decodes():
+    x = (np.random.default_rng(1).standard_normal((20000, 2)) * 0.1).astype(np.float32)
+    pipe = Pipe()
+    assert write_stdout([x[:5000], x[5000:]], 44100, "flac", pipe)
+    with av.open(io.BytesIO(bytes(pipe.data))) as container:
+        y = np.concatenate([f.to_ndarray().reshape(-1, 2) for f in container.decode(audio=0)])
+    assert y.shape == x.shape
+    np.testing.assert_array_equal(y, pcm_ints(x, 16))
+
+
+def test_disk_full_is_reported_and_leaves_nothing(tmp_path):
+    target = tmp_path / "x.flac"
+    writer = open_writer(target, 8000, 1, "flac")
+    real = writer._file
+
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def write(self, _data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    writer._encoder._container.close()
+    writer._file = Full()
+    from avsep.io.flac import FlacEncoder
+
+    writer._encoder = FlacEncoder(writer._file, 8000, 1, 16)
+    with pytest.raises(AvsepError, match=r"cannot write .*x\.flac: no space left on device; free some disk space"):
+        for _ in range(50):
+            writer.write(np.zeros(8000, np.float32))
+        writer.close()
+    real.close()
+    assert list(tmp_path.iterdir()) == []

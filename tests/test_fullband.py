@@ -1,0 +1,105 @@
+"""Full-band, per-channel stems (avsep/fullband.py): a 48 kHz stereo video whose two instruments
+are panned apart and reach above 6 kHz keeps each instrument on its side and keeps the top band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from avsep import Separator, fullband
+from avsep.io.audio import load_audio
+from tests.cli_support import cli
+
+pytestmark = pytest.mark.usefixtures("fast_model")
+
+RATE = 48000
+#: Left instrument: 440 Hz with a 7 kHz partial; right: 660 Hz with a 9 kHz partial.
+LEFT, RIGHT = (440.0, 7000.0), (660.0, 9000.0)
+PANNED = {
+    "duration": 8.0,
+    "sample_rate": RATE,
+    "channels": 2,
+    "tones": (*LEFT, *RIGHT),
+    "pan": (-1.0, -1.0, 1.0, 1.0),
+    "width": 64,
+    "height": 48,
+    "audio_codec": "pcm_s16le",
+}
+BOXES = [(0, 0, 32, 48), (32, 0, 64, 48)]
+
+
+def energy_at(x: np.ndarray, freqs: tuple[float, ...], rate: int = RATE) -> float:
+    """Energy of ``x`` (1-D) within 20 Hz of each of ``freqs``."""
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / rate)
+    return float(sum(spectrum[np.abs(f - fr) < 20].sum() for fr in freqs))
+
+
+def energy_above(x: np.ndarray, cutoff: float, rate: int = RATE) -> float:
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    return float(spectrum[np.fft.rfftfreq(len(x), 1 / rate) > cutoff].sum())
+
+
+@pytest.fixture(scope="module")
+def panned(tmp_path_factory):
+    from tests.media import make_video
+
+    return make_video(tmp_path_factory.mktemp("panned") / "duet.mkv", **PANNED)
+
+
+def test_stereo_stems_keep_their_side_and_their_top_band(panned):
+    result = Separator(device="cpu").separate_file(panned, BOXES, residual=True)
+    mixture, _ = load_audio(panned, mono=False)  # [n, 2]
+    rows = np.concatenate([result.sources, result.residual[None]])  # [3, 2, n]
+    assert result.sample_rate == RATE and rows.shape == (3, 2, mixture.shape[0])
+    # Stems plus residual give the mixture back, channel by channel.
+    assert np.abs(rows.sum(0) - mixture.T).max() < 1e-4
+    left_in_left = energy_at(mixture[:, 0], LEFT)
+    right_in_right = energy_at(mixture[:, 1], RIGHT)
+    for row in rows:  # nothing of the left instrument moved right, nor the reverse
+        assert energy_at(row[1], LEFT) < 1e-6 * left_in_left
+        assert energy_at(row[0], RIGHT) < 1e-6 * right_in_right
+    # The sources carry the band above 6 kHz (a band-limited output has nothing there).
+    for channel in range(2):
+        top = energy_above(result.sources[:, channel].sum(0), 6000)
+        assert top > 0.05 * energy_above(mixture[:, channel], 6000)
+
+
+def test_the_band_limited_path_has_no_top_band(panned):
+    """The comparison the full-band path is measured against: mono, nothing above 5.5 kHz."""
+    result = Separator(device="cpu", full_band=False).separate_file(panned, BOXES)
+    mixture, _ = load_audio(panned)
+    assert result.sources.shape == (2, mixture.shape[0])
+    assert energy_above(result.sources.sum(0), 6000) < 1e-4 * energy_above(mixture, 6000)
+
+
+def test_cli_writes_stereo_flac_or_mono(panned, tmp_path):
+    cli("separate", panned, "--boxes", "strips", "-o", tmp_path / "stereo", "--format", "flac24", "-q")
+    files = sorted((tmp_path / "stereo").rglob("*"))
+    assert [f.name for f in files if f.is_file()] == ["source1.flac", "source2.flac"]
+    info = sf.info(str(files[-1]))
+    assert (info.format, info.subtype, info.channels, info.samplerate) == ("FLAC", "PCM_24", 2, RATE)
+    assert info.duration == pytest.approx(PANNED["duration"], abs=0.01)
+    cli("separate", panned, "--boxes", "strips", "-o", tmp_path / "mono", "--mono", "-q")
+    for f in (tmp_path / "mono").rglob("*.wav"):
+        assert sf.info(str(f)).channels == 1
+
+
+@pytest.mark.parametrize("extension", fullband.EXTENSIONS)
+@pytest.mark.parametrize("rate", [11025, 44100, 48000])
+def test_ratio_masks_still_sum_to_one_on_the_output_grid(rate, extension):
+    """Masks that sum to one over the boxes on the model grid do so on any output grid, above
+    5.5 kHz too, so stems plus residual stay the mixture whatever the extension."""
+    torch.manual_seed(0)
+    raw = torch.rand(1, 3, fullband.dsp.FREQ_BINS, fullband.dsp.WINDOW_FRAMES)
+    masks = raw / raw.sum(1, keepdim=True)
+    grid = fullband.Grid.for_rate(rate)
+    frames = 1 + grid.window // grid.hop
+    power = torch.rand(1, 2, grid.n_fft // 2 + 1, frames)
+    full = fullband.masks_on_grid(masks, power, grid, frames, extension)
+    assert full.shape == (1, 3, 2, grid.n_fft // 2 + 1, frames)
+    assert torch.allclose(full.sum(1), torch.ones(()), atol=1e-5)
+    if rate == 11025:  # the model's own grid: the masks themselves
+        assert torch.allclose(full[:, :, 0, :, : masks.shape[-1]], masks, atol=1e-6)
