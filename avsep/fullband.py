@@ -16,11 +16,12 @@ output rate and for each channel:
 
   - ``hold``: each frame's mean mask over the model's top octave (2.76-5.51 kHz), held
     constant up to the output's Nyquist: a source owns the air above its own top octave;
-  - ``envelope``: each frame's share of the mixture's energy (0-5.5 kHz, per channel) that the
-    source's mask takes: a source loud in that frame owns the air above.
+  - ``envelope``: what ``hold`` gives all boxes together in a frame, shared out in proportion to
+    each source's power in the top octave, estimated per channel as (mask x mixture)^2: a
+    Wiener gain from the sources' envelopes, so the source loud up there owns the air above.
 
-  Both are averages of a mask with non-negative weights, so masks that sum to one over the boxes
-  (``--residual`` rows, ratio masks) still sum to one above 5.5 kHz: the stems plus the residual
+  Either way the boxes' masks above 5.5 kHz add up to what their top-octave masks add up to, so
+  masks that sum to one over the boxes (ratio masks) still do, and the stems plus the residual
   give the mixture back per channel.
 
 Windows stay those of :mod:`avsep.chunking` (the model's), mapped onto the output rate: a
@@ -123,15 +124,18 @@ def masks_on_grid(
     low = low.unsqueeze(2).expand(-1, -1, channels, -1, -1)
     if inside == bins:
         return low
+    hold = timed[:, :, dsp.FREQ_BINS // 2 :].mean(2)  # [B, S, frames]: each frame's top-octave mask
     if extension == "hold":
-        top = timed[:, :, dsp.FREQ_BINS // 2 :].mean(2, keepdim=True)  # [B, S, 1, frames]
-        top = top.unsqueeze(2).expand(-1, -1, channels, -1, -1)
+        top = hold[:, :, None, None].expand(-1, -1, channels, 1, -1)
     else:
-        weight = power[:, :, :inside]  # [B, C, inside, frames]
-        total = weight.sum(2, keepdim=True)  # [B, C, 1, frames]
-        share = torch.einsum("bsft,bcft->bsct", low[:, :, 0], weight).unsqueeze(3)
-        # Silent frames have no energy to share: their mean mask stands in.
-        top = (share + 1e-12 * low.mean(3, keepdim=True)) / (total.unsqueeze(1) + 1e-12)
+        # Each source's power in the top octave, estimated as (mask x mixture)^2, shares out
+        # what "hold" gives all sources together: a Wiener gain from the sources' envelopes.
+        octave = slice(int((model_bin[:inside] < dsp.FREQ_BINS // 2).sum()), inside)
+        estimate = torch.einsum("bsft,bcft->bsct", low[:, :, 0, octave].square(), power[:, :, octave])
+        together = estimate.sum(1, keepdim=True)
+        total = hold.sum(1)[:, None, None]  # [B, 1, 1, frames]
+        share = estimate / together.clamp_min(1e-20) * total
+        top = torch.where(together > 1e-20, share, hold[:, :, None]).unsqueeze(3)  # silence: hold
     return torch.cat([low, top.expand(-1, -1, -1, bins - inside, -1)], 3)
 
 

@@ -72,7 +72,7 @@ class Resampler:
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Resample the next piece of a mono signal; returns what is ready (may be empty)."""
-        x = np.asarray(x, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)  # a channel's column: FFmpeg needs it packed
         if x.ndim != 1:
             raise ValueError(f"Resampler takes mono 1-D samples, got shape {x.shape}")
         self._n_in += len(x)
