@@ -47,7 +47,7 @@ from avsep.io.audio import Resampler
 EXTENSIONS = ("hold", "envelope")
 #: The extension used unless asked otherwise: the better of the two on held-out real recordings
 #: (docs/results.md, "Full-band stems").
-DEFAULT_EXTENSION = "hold"
+DEFAULT_EXTENSION = "envelope"
 
 #: Samples added to the stitching buffer: windows mapped onto a rate that is not a whole multiple
 #: of the model's start up to one sample later than a fixed hop would put them.
