@@ -112,27 +112,27 @@ def test_residual_completes_the_mixture(shared_video, tmp_path):
     assert np.abs(total[:n] - mixture[:n]).max() < 1e-4
 
 
-@pytest.mark.parametrize("mask", ["binary", "soft"])
+@pytest.mark.parametrize("mask", ["binary", "soft", "ratio", "capped"])
 def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch, mask):
     import avsep.dsp
     import avsep.separate
 
     seen: dict[str, object] = {}
-    apply_mask, windower = avsep.dsp.apply_mask, avsep.separate.Windower
+    combine, windower = avsep.dsp.combine_masks, avsep.separate.Windower
 
-    def spy_mask(spec, masks, binary):
-        seen["binary"] = binary
-        return apply_mask(spec, masks, binary)
+    def spy_mask(masks, mode):
+        seen["mask"] = mode
+        return combine(masks, mode)
 
     def spy_windower(overlap):
         seen["overlap"] = overlap
         return windower(overlap)
 
-    monkeypatch.setattr(avsep.dsp, "apply_mask", spy_mask)
+    monkeypatch.setattr(avsep.dsp, "combine_masks", spy_mask)
     monkeypatch.setattr(avsep.separate, "Windower", spy_windower)
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--mask", mask, "--overlap", "0.5")
-    assert seen == {"binary": mask == "binary", "overlap": 0.5}
+    assert seen == {"mask": mask, "overlap": 0.5}
 
 
 def test_audio_and_video_stream_selection(shared_video, tmp_path):
