@@ -35,3 +35,8 @@ MASK_MODES = tuple(m.value for m in Mask)
 #: sharing each bin (ratio) beat each box deciding alone (soft, binary) and the capped share
 #: (docs/results.md section 1); the method's binary masks stay one option away.
 DEFAULT_MASK = Mask.ratio
+
+#: the sets of ``avsep evaluate-real``: FCSN mixtures, CLIPSep demos, music-solo duets of
+#: different instruments and of one instrument twice (reported apart: a class guide alone
+#: cannot tell two players of one instrument apart)
+REAL_SETS = ("fcsn", "clipsep", "duets", "duets-same")

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
-from avsep.options import DEFAULT_MASK, MASK_HELP, Mask
+from avsep.options import DEFAULT_MASK, MASK_HELP, REAL_SETS, Mask
 from avsep.reporting import reports_errors
 from avsep.train.extra import needs_training_extra
 
@@ -270,7 +270,7 @@ def evaluate_command(
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated: fcsn, clipsep, duets.")] = "fcsn,clipsep,duets",
+    sets: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(REAL_SETS) + ".")] = ",".join(REAL_SETS),
     pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
