@@ -18,7 +18,7 @@ from typer.core import TyperCommand
 from avsep._version import __version__
 from avsep.batch import VIDEO_EXTENSIONS
 from avsep.errors import InputError
-from avsep.options import Mask
+from avsep.options import MASK_HELP, Mask
 
 if TYPE_CHECKING:
     from avsep.players import BoxPlan
@@ -143,7 +143,7 @@ SampleRate = Annotated[
 ]
 Residual = Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")]
 Mono = Annotated[bool, typer.Option(help="Downmix the outputs to one channel (default: the video's channels).")]
-MaskOption = Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")]
+MaskOption = Annotated[Mask, typer.Option(help=MASK_HELP)]
 Overlap = Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")]
 BackboneWeights = Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")]
 BatchSize = Annotated[int, typer.Option(help="Windows per network batch.")]

@@ -3,7 +3,7 @@
 The network hears mono audio at 11,025 Hz, so its masks describe 0-5.5 kHz. Masking that mono
 signal and resampling the result up would give outputs with nothing above 5.5 kHz and one
 channel, whatever the video carries. Instead each box's mask (after the masks of all boxes were
-combined, :func:`avsep.dsp.linear_masks`) is applied to the STFT of the mixture itself, at the
+combined, :func:`avsep.dsp.combine_masks`) is applied to the STFT of the mixture itself, at the
 output rate and for each channel:
 
 * **the grid** (:class:`Grid`): a Hann window and hop scaled by ``rate / 11025`` (1022 and 256

@@ -34,7 +34,7 @@ from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.guide import picture_kind
 from avsep.models.serialize import Checkpoint, load_checkpoint
 from avsep.models.visual import build_trunk
-from avsep.options import DEFAULT_MASK
+from avsep.options import DEFAULT_MASK, MASK_MODES
 from avsep.players import BoxPlan, strips_plan
 from avsep.timing import stage, timed_iter
 from avsep.weights import resolve_model
@@ -133,8 +133,8 @@ class Separator:
         extension: str = fullband.DEFAULT_EXTENSION,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
-            if mask not in ("binary", "soft"):
-                raise InputError(f"--mask must be 'binary' or 'soft', got {mask!r}")
+            if mask not in MASK_MODES:
+                raise InputError(f"--mask must be one of {', '.join(MASK_MODES)}, got {mask!r}")
             if not 0.0 <= overlap <= 0.9:
                 raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
             if batch_size < 1:
@@ -154,7 +154,8 @@ class Separator:
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
             self.picture_kind = picture_kind(self.guide_kind)
-            self.binary = mask == "binary"
+            #: how the boxes' masks share each bin (avsep.options.Mask)
+            self.mask = mask
             self.overlap = overlap
             self.batch_size = batch_size
             self.full_band = full_band
@@ -207,10 +208,12 @@ class Separator:
         if mixture is not None:
             with stage("mask+istft"):
                 mix = torch.from_numpy(mixture).to(self.device)
-                out = fullband.apply_masks(dsp.linear_masks(masks, self.binary), mix, grid, residual, self.extension)
+                linear = dsp.unwarp(masks.flatten(0, 1)).unflatten(0, masks.shape[:2])
+                shares = dsp.combine_masks(linear, self.mask)  # [B, S, 512, T], as the model rate uses
+                out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
             return out.float().cpu().numpy()
         with stage("mask+istft"):
-            out = dsp.apply_masks(spec, masks, self.binary)
+            out = dsp.apply_masks(spec, masks, self.mask)
         if residual:
             out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()

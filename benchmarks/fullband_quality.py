@@ -1,7 +1,7 @@
 """Separation quality per band: the band-limited path against the full-band one (issue 19).
 
     python3 benchmarks/fullband_quality.py                 # 3 mixtures of 8 s, bundled model
-    python3 benchmarks/fullband_quality.py --seconds 6 --json fullband.json
+    python3 benchmarks/fullband_quality.py --seconds 6 --mask ratio --json fullband.json
 
 Held-out real recordings at their own rate (22,050 Hz): each class's recordings of the test
 split (`file_split`, as `avsep data build` deals them: Philharmonia phrases; the five Bach
@@ -101,6 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="checkpoint or bundled name (default: the bundled model)")
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each mixture")
+    ap.add_argument("--mask", default="soft", help="how the boxes share each bin (results.md: soft)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
     if not AUDIO.is_dir():
@@ -111,7 +112,7 @@ def main() -> None:
     from avsep import Separator
 
     torch.manual_seed(0)
-    separator = Separator(args.model, device="cpu")
+    separator = Separator(args.model, device="cpu", mask=args.mask)
     scores: dict[str, list[dict[str, float]]] = {name: [] for name in ["mixture", *PATHS]}
     started = time.perf_counter()
     for pair in PAIRS:

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
-from avsep.options import DEFAULT_MASK, Mask
+from avsep.options import DEFAULT_MASK, MASK_HELP, REAL_SETS, Mask
 from avsep.reporting import reports_errors
 from avsep.train.extra import needs_training_extra
 
@@ -227,7 +227,7 @@ def evaluate_command(
     num_mixtures: Annotated[int, typer.Option(help="Test mixtures (fixed by --seed).")] = 250,
     num_mix: Annotated[int, typer.Option(help="Sources per mixture.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the test mixtures (same for every model).")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = DEFAULT_MASK,
+    mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
     oracle_labels: Annotated[
         bool,
         typer.Option("--oracle-labels", help="Give a --guide label model the true classes, not what the pictures say."),
@@ -270,11 +270,11 @@ def evaluate_command(
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated: fcsn, clipsep, duets.")] = "fcsn,clipsep,duets",
+    sets: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(REAL_SETS) + ".")] = ",".join(REAL_SETS),
     pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = DEFAULT_MASK,
+    mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
     oracle_labels: Annotated[
         bool,
         typer.Option(

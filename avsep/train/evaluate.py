@@ -45,7 +45,7 @@ from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import AvsepError, InputError
 from avsep.models.guide import label_guide
-from avsep.options import DEFAULT_MASK
+from avsep.options import DEFAULT_MASK, REAL_SETS
 from avsep.train.metrics import (
     SILENCE_THRESHOLD,
     bss_eval,
@@ -245,7 +245,7 @@ def evaluate_real(
     model: str | Path,
     realclips: str | Path | None = None,
     *,
-    sets: Sequence[str] = ("fcsn", "clipsep", "duets"),
+    sets: Sequence[str] = REAL_SETS,
     num_pairs: int = 20,
     segment_seconds: float = 6.0,
     seed: int = 0,
@@ -265,9 +265,9 @@ def evaluate_real(
     root = Path(realclips) if realclips is not None else default_realclips()
     if not root.is_dir():
         raise InputError(f"{root}: real clips folder not found; pass --realclips PATH")
-    unknown = set(sets) - {"fcsn", "clipsep", "duets"}
+    unknown = set(sets) - set(REAL_SETS)
     if unknown:
-        raise InputError(f"unknown set(s) {sorted(unknown)}; choose from fcsn, clipsep, duets")
+        raise InputError(f"unknown set(s) {sorted(unknown)}; choose from {', '.join(REAL_SETS)}")
     sep = _separator(model, device, mask, batch_size, backbone_weights)
     _check_oracle(sep, oracle)
     report: dict[str, Any] = {
@@ -288,10 +288,11 @@ def evaluate_real(
                     report["sets"][f"fcsn-{name[0]}mix"] = _fcsn(sep, folder, report["skipped"], bar, oracle)
         if "clipsep" in sets and (root / "clipsep-demo").is_dir():
             report["sets"]["clipsep-demo"] = _clipsep(sep, root / "clipsep-demo", report["skipped"], bar, oracle)
-        if "duets" in sets and (root / "music-solo").is_dir():
-            report["sets"]["duets"] = _duets(
-                sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar, oracle
-            )
+        for name, same in (("duets", False), ("duets-same", True)):
+            if name in sets and (root / "music-solo").is_dir():
+                report["sets"][name] = _duets(
+                    sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar, oracle, same
+                )
     if not report["sets"]:
         raise InputError(f"{root}: none of fcsn/, clipsep-demo/, music-solo/ found")
     _print_real(report, console)
@@ -438,8 +439,18 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[s
 
 
 def _duets(
-    sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar, oracle: bool
+    sep,
+    folder: Path,
+    num_pairs: int,
+    seconds: float,
+    seed: int,
+    skipped: list[str],
+    bar,
+    oracle: bool,
+    same: bool = False,
 ) -> dict[str, Any]:
+    """Duets of two music-solo recordings: of different instruments, or (``same``) two players
+    of one instrument, which a class guide alone cannot tell apart."""
     from avsep.io.audio import load_audio
     from avsep.train.index import frame_numbers
 
@@ -455,12 +466,12 @@ def _duets(
         (a, b)
         for a in range(len(recordings))
         for b in range(a + 1, len(recordings))
-        if recordings[a][0] != recordings[b][0]
+        if (recordings[a][0] == recordings[b][0]) == same
     ]
     if not pairs:
-        skipped.append("music-solo: fewer than two instruments; no duets")
+        skipped.append(f"music-solo: no two recordings of {'one' if same else 'different'} instrument(s); no duets")
         return _aggregate([])
-    rng = np.random.default_rng([seed, 0xD0E7])
+    rng = np.random.default_rng([seed, 0xD0E7, 1] if same else [seed, 0xD0E7])
     order = [pairs[i] for i in rng.permutation(len(pairs))]
     chosen = [order[i % len(order)] for i in range(num_pairs)]  # every pair once before repeats
     audio_cache: dict[int, np.ndarray] = {}
@@ -474,7 +485,7 @@ def _duets(
 
     seg = int(round(seconds * SAMPLE_RATE))
     items = []
-    task = bar.add_task("music-solo duets", total=num_pairs)
+    task = bar.add_task("music-solo duets" + (" (same instrument)" if same else ""), total=num_pairs)
     for pair in chosen:
         bar.advance(task)
         a, b = audio(pair[0]), audio(pair[1])
@@ -507,7 +518,19 @@ def _duets(
         score = _score(refs, est, mix, f"duet {'+'.join(names)}", skipped)
         if score is not None:
             items.append({"pair": names, "start_s": round(start / SAMPLE_RATE, 3), **score})
-    return _aggregate(items)
+    return {**_aggregate(items), "per_instrument": _per_instrument(items)}
+
+
+def _per_instrument(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """SDRi and right-box rate per instrument over the duets' outputs: where the losses are."""
+    rows: dict[str, list[tuple[float, bool]]] = {}
+    for it in items:
+        for name, sdri, right in zip(it["pair"], it["sdri"], it["right_box"]):
+            rows.setdefault(name.split("/")[0], []).append((sdri, right))
+    return {
+        inst: {"sdri": summarize([r[0] for r in got]), "right_box_rate": float(np.mean([r[1] for r in got]))}
+        for inst, got in sorted(rows.items())
+    }
 
 
 def _print_real(report: dict[str, Any], console) -> None:
@@ -532,10 +555,16 @@ def _print_real(report: dict[str, Any], console) -> None:
             else f"{100 * r['right_box_rate']:.0f}% ({100 * r['mixture_right_box_rate']:.0f}%)",
         )
     console.print(table)
+    for name, r in report["sets"].items():
+        per = r.get("per_instrument") or {}
+        if per:
+            cells = [f"{inst} {_fmt(v['sdri']['mean'])} ({100 * v['right_box_rate']:.0f}%)" for inst, v in per.items()]
+            console.print(f"{name} per instrument, SDRi dB (right box): " + ", ".join(cells))
     console.print(
         "means in dB over outputs; SDRi = SDR - mixture SDR; right box = share of outputs that correlate most "
         "with their own source (in brackets: the same for the unseparated mixture, the level to beat); "
-        "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs"
+        "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs of different "
+        "instruments, duets-same = of one instrument"
     )
     for line in report["skipped"]:
         console.print(f"skipped: {line}")

@@ -284,7 +284,7 @@ def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: 
         loss, logits = mask_loss(model, audio, visual, mix_spec, mix)
         losses.append(float(loss))
         b, n = logits.shape[:2]
-        est = dsp.apply_masks(mix_spec, torch.sigmoid(logits), binary=True).cpu().numpy()
+        est = dsp.apply_masks(mix_spec, torch.sigmoid(logits), "binary").cpu().numpy()
         refs, mixes = audio.cpu().numpy(), mix.cpu().numpy()
         for i in range(b):
             for k in range(n):
