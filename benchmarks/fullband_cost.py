@@ -45,8 +45,10 @@ def main() -> None:
             result = separator.separate_file(args.video, boxes)
             times[name].append((time.process_time() - cpu, time.perf_counter() - wall))
             print(f"{name}: output {result.sources.shape}, {times[name][-1][0]:.1f} s CPU", file=sys.stderr)
-    print(f"{args.video.name}: {info.duration:.0f} s, {info.audio.sample_rate} Hz, {info.audio.channels} ch; "
-          f"{args.threads} torch thread(s), median of {args.repeat}")
+    print(
+        f"{args.video.name}: {info.duration:.0f} s, {info.audio.sample_rate} Hz, {info.audio.channels} ch; "
+        f"{args.threads} torch thread(s), median of {args.repeat}"
+    )
     base = statistics.median(c for c, _ in times["band-limited"])
     for name, runs in times.items():
         cpu = statistics.median(c for c, _ in runs)
