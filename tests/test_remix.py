@@ -26,7 +26,8 @@ DUET = {
     "height": 48,
     "audio_codec": "pcm_s16le",
 }
-BOXES = ("--boxes", "0,0,32,48", "32,0,64,48", "--names", "left", "right")
+#: soft masks: the residual then holds real sound, so the fit below can tell it is added back.
+BOXES = ("--boxes", "0,0,32,48", "32,0,64,48", "--names", "left", "right", "--mask", "soft")
 NAMES = ("left", "right", "residual")
 
 
