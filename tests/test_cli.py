@@ -39,7 +39,7 @@ def test_default_strips_at_the_input_rate(shared_video, tmp_path, rate, channels
     out = wavs(tmp_path)
     assert sorted(out) == [f"{video.stem}/source1.wav", f"{video.stem}/source2.wav"]
     for info in out.values():
-        assert info.samplerate == rate and info.channels == 1 and info.subtype == "PCM_16"
+        assert info.samplerate == rate and info.channels == channels and info.subtype == "PCM_16"
         assert info.duration == pytest.approx(3.0, abs=0.1)
 
 
@@ -100,14 +100,14 @@ def test_format_and_sample_rate(shared_video, tmp_path, fmt, subtype):
 
 
 def test_residual_completes_the_mixture(shared_video, tmp_path):
-    """sources + residual == the mixture, at the model rate (residual = mixture - sum)."""
+    """sources + residual == the mixture, per channel (residual = mixture - sum)."""
     video = shared_video("stereo.mp4", channels=2, **SMALL)
     cli("separate", video, "-o", tmp_path, "--residual", "--sample-rate", "11025", "--format", "float")
     files = sorted(tmp_path.rglob("*.wav"))
     assert [f.stem for f in files] == ["residual", "source1", "source2"]
     total = sum(sf.read(str(f), dtype="float32")[0] for f in files)
-    mixture, rate = load_audio(video, 11025)
-    assert rate == 11025 and abs(len(total) - len(mixture)) <= 1
+    mixture, rate = load_audio(video, 11025, mono=False)
+    assert rate == 11025 and total.shape[1] == mixture.shape[1] == 2 and abs(len(total) - len(mixture)) <= 1
     n = min(len(total), len(mixture))
     assert np.abs(total[:n] - mixture[:n]).max() < 1e-4
 
