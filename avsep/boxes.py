@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from avsep.errors import InputError
 
 Box = tuple[int, int, int, int]
@@ -143,6 +145,19 @@ def boxes_from_options(boxes: Sequence[str] | None, boxes_file: str | Path | Non
 def sidecar_for(video: Path) -> Path:
     """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that override the command line."""
     return video.with_name(video.name + ".boxes.json")
+
+
+def check_sources(n: int | None) -> None:
+    """``--sources``: a number of players or strips, at least 1 (None: not given)."""
+    if n is not None and n < 1:
+        raise InputError(f"--sources {n}: give at least 1")
+
+
+def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
+    """``sources`` equal vertical strips: the usual layout of a duet or trio video."""
+    check_sources(sources)
+    edges = np.linspace(0, width, sources + 1).round().astype(int)
+    return [(int(edges[i]), 0, int(edges[i + 1]), height) for i in range(sources)]
 
 
 def check_count(n: int) -> None:

@@ -19,8 +19,8 @@ from rich.markup import escape
 
 from avsep import cli_options as opt
 from avsep.batch import BatchJob, Outcome, output_names
-from avsep.cli_options import GreedyCommand, SampleFormat, box_options
-from avsep.cli_views import announce_plan, batch_summary, finding_players, list_models, plan_for_info, show_info
+from avsep.cli_options import GreedyCommand, SampleFormat
+from avsep.cli_views import announce_plan, batch_summary, finding_players, list_models, show_info
 from avsep.errors import InputError
 from avsep.options import DEFAULT_MASK
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
@@ -80,13 +80,13 @@ def separate(
 ) -> None:
     """Write one WAV per box: the sound of the instrument inside that box."""
     with one_line_errors(debug):
-        plan, strips = box_options(boxes, boxes_file)
+        from avsep.box_request import BoxRequest
+
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         job = BatchJob.create(
             inputs,
-            plan,
-            strips,
+            request,
             names=names,
-            sources=sources,
             out=out,
             template=output_template,
             source=source,
@@ -188,32 +188,23 @@ def locate(
     """Write one picture per source: a frame with a heat map of where that source's guide (what
     steers its separation) matches the picture, so you see which region each output belongs to."""
     with one_line_errors(debug):
+        from avsep.box_request import BoxRequest
         from avsep.io.media import probe
         from avsep.locate import locate as draw_heat_maps
         from avsep.separate import Separator
 
-        if sources is not None and sources < 1:
-            raise InputError(f"--sources {sources}: give at least 1")
-        given, strips = box_options(boxes, boxes_file)
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         media = probe(video)
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")
-        if given is None and not strips and sources is None and names:
-            sources = len(names)
         separator = Separator(model, device=device)
-        if given is not None or strips:
-            plan = plan_for_info(video, media, given, strips, sources, quiet)
-        else:
-            plan = finding_players(
-                video,
-                quiet,
-                lambda report: separator.find_players(video, sources=sources, media=media, on_frame=report),
-            )
+        plan = finding_players(media, request, separator.player_finder, separator.overlap, quiet)
+        if plan.method == "auto" and not plan.note:
             announce_plan(video, plan, names or plan.names, quiet)
         labels = output_names(len(plan.sources), names or plan.names, residual=False)
         at = media.duration / 2 if time is None else time
         folder = out / video.stem
-        for path in draw_heat_maps(video, plan, separator.trunk, at, folder, labels, separator.device):
+        for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
             typer.echo(str(path))
 
 

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from avsep._version import __version__
 from avsep.batch import VIDEO_EXTENSIONS
-from avsep.errors import InputError
 from avsep.options import Mask
-
-if TYPE_CHECKING:
-    from avsep.players import BoxPlan
 
 
 class SampleFormat(str, Enum):
@@ -177,20 +173,3 @@ FrameTime = Annotated[Optional[float], typer.Option(help="Time (s) of the frame 
 LocateOut = Annotated[
     Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")
 ]
-
-
-def box_options(boxes: list[str] | None, boxes_file: Path | None) -> tuple[BoxPlan | None, bool]:
-    """``--boxes``/``--boxes-file`` as a plan (None: find the players), and whether ``--boxes
-    strips`` asked for the old equal strips instead."""
-    from avsep.boxes import boxes_from_options
-    from avsep.players import TimedBoxes
-
-    words = [b.strip().lower() for b in boxes or []]
-    if words and words[0] in ("auto", "strips"):
-        if len(words) > 1 or boxes_file:
-            raise InputError(f"--boxes {words[0]} stands alone; give it without other boxes or --boxes-file")
-        return None, words[0] == "strips"
-    named = boxes_from_options(boxes, boxes_file)
-    if not named:
-        return None, False
-    return TimedBoxes.from_named(named, str(boxes_file) if boxes_file else "--boxes"), False

@@ -10,6 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from avsep.errors import AvsepError
+from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
 
 #: Distinct, colour-blind-friendly outline colours (Okabe-Ito), one per box.
@@ -17,7 +18,7 @@ COLOURS = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
 
 
 def draw_preview(
-    video: Path,
+    video: Path | MediaInfo,
     boxes: Sequence[tuple[int, int, int, int] | None],
     time: float,
     out: Path,

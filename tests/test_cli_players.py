@@ -11,11 +11,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from avsep import Separator
 from avsep.preview import COLOURS
-from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, cli, error_line, wavs
+from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, ColourTrunk, cli, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -128,6 +129,25 @@ def test_info_prints_and_draws_what_it_found(shared_video, tmp_path):
     for (x0, y0, _, y1), colour in zip([(0, 0, 48, 48), (48, 0, 96, 48)], COLOURS):
         expected = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
         assert tuple(image[(y0 + y1) // 2, x0 + 1]) == expected
+
+
+def test_info_and_separate_use_the_same_finder_and_print_the_same_boxes(shared_video, tmp_path, monkeypatch):
+    """Both use the model's trunk (here the colour stand-in): a different shipped finder, which
+    would see nothing in this video, must not change what info shows."""
+    from avsep.detect import PlayerFinder
+
+    class Blind(ColourTrunk):
+        def dense_logits(self, images):
+            return torch.zeros(images.shape[0], 1000, images.shape[2] // 32, images.shape[3] // 32)
+
+    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(Blind()))
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    shown = cli("info", video).stdout.splitlines()
+    said = cli("separate", video, "-o", tmp_path).stderr.splitlines()
+    ready = [line.strip() for line in said if line.strip().startswith("--boxes")]
+    assert ready and ready[0] in shown
+    found = json.loads(cli("info", video, "--json").stdout)
+    assert sorted(s["name"] for s in found["sources"]) == ["flute", "violin"]
 
 
 def test_locate_writes_a_heat_map_per_source(shared_video, tmp_path):

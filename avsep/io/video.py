@@ -47,10 +47,11 @@ class FrameReader:
 
     info: VideoStreamInfo
 
-    def __init__(self, path: str | Path, video_stream: int | None = None, *, media: MediaInfo | None = None) -> None:
-        """``media``: the file's :func:`probe` result, when the caller already has it (probing
-        decodes a frame for the rotation, so the pipeline probes once, not once per reader)."""
-        media = media or probe(path, video_stream=video_stream)
+    def __init__(self, source: str | Path | MediaInfo, video_stream: int | None = None) -> None:
+        """``source``: the file's :func:`probe` result (the pipeline's file handle: probing decodes
+        a frame for the rotation, so a file is probed once, not once per reader), or a path to
+        probe here with ``video_stream``."""
+        media = source if isinstance(source, MediaInfo) else probe(source, video_stream=video_stream)
         if media.video is None:
             raise InputError(f"{media.path}: no video stream; avsep needs a video with pictures (see --video-stream)")
         self.path = media.path

@@ -40,6 +40,8 @@ import torch
 from torch import Tensor, nn
 
 from avsep.errors import ModelError
+from avsep.models.guide import class_views, combine
+from avsep.models.imagenet_music import MUSIC_INDICES
 
 __all__ = [
     "TRUNKS",
@@ -180,7 +182,6 @@ class VisualTrunk(nn.Module):
         """What every guide kind is made of, per image (:func:`avsep.models.guide.combine`):
         the conv map max-pooled over space ``[N, C]``, the logits of the ImageNet music
         classes ``[N, M]`` and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
-        from avsep.models.imagenet_music import MUSIC_INDICES
 
         fmap = self._forward_features(self._prepare(images))
         logits = self._forward_head(fmap).float()
@@ -203,7 +204,6 @@ class VisualTrunk(nn.Module):
         if kind == "features":
             fmap = self._forward_features(flat)
             return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
-        from avsep.models.guide import class_views, combine
 
         pooled, music, lse = self.frame_parts(flat)
         if kind == "classes":

@@ -41,11 +41,17 @@ from typing import Any
 
 import numpy as np
 
+from avsep import dsp
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import AvsepError, InputError
+from avsep.io.audio import load_audio
 from avsep.models.guide import label_guide
 from avsep.options import DEFAULT_MASK
+from avsep.progress import make_progress
+from avsep.separate import Separator
+from avsep.train.data import MixDataset
+from avsep.train.index import frame_numbers, read_index, resolve_split
 from avsep.train.metrics import (
     SILENCE_THRESHOLD,
     bss_eval,
@@ -66,8 +72,6 @@ def default_realclips() -> Path:
 
 
 def _separator(model: str | Path, device: str, mask: str, batch_size: int, backbone_weights: str | Path | None):
-    from avsep.separate import Separator
-
     return Separator(model, device=device, mask=mask, batch_size=batch_size, backbone_weights=backbone_weights)
 
 
@@ -121,10 +125,6 @@ def evaluate(
     ``oracle``: give a label-guided model each source's true class instead of what its
     pictures say (the oracle yardstick of docs/results.md)."""
     import torch
-
-    from avsep import dsp
-    from avsep.train.data import MixDataset
-    from avsep.train.index import read_index, resolve_split
 
     if num_mixtures < 1:
         raise InputError(f"--num-mixtures must be at least 1, got {num_mixtures}")
@@ -440,9 +440,6 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[s
 def _duets(
     sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar, oracle: bool
 ) -> dict[str, Any]:
-    from avsep.io.audio import load_audio
-    from avsep.train.index import frame_numbers
-
     recordings = []
     for inst in sorted(p for p in folder.iterdir() if p.is_dir()):
         for rec in sorted(p for p in inst.iterdir() if p.is_dir()):
@@ -585,6 +582,4 @@ def _json_default(o: Any) -> Any:
 
 
 def _progress(enabled: bool, console=None):
-    from avsep.progress import make_progress
-
     return make_progress(enabled, console, transient=True)

@@ -34,7 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from avsep.atomic import atomic_write
+from avsep.device import select_device
 from avsep.errors import InputError
+from avsep.models.guide import combine
+from avsep.models.imagenet_music import MUSIC_INDICES
+from avsep.models.visual import build_trunk
+from avsep.progress import make_progress
 from avsep.train.index import Index, read_frames, read_index
 
 FORMAT = "avsep-features"
@@ -112,7 +117,6 @@ class FeatureCache:
                 f"{self.path}: a version-1 cache has no classifier logits for --guide {kind}; "
                 "rebuild it with 'avsep features'"
             )
-        from avsep.models.guide import combine
 
         rows = self._rows_of(frames_dir, numbers)
         pooled = self._features[rows].float()[None]
@@ -165,10 +169,6 @@ def build_feature_cache(
     import time
 
     import torch
-
-    from avsep.device import select_device
-    from avsep.models.imagenet_music import MUSIC_INDICES
-    from avsep.models.visual import build_trunk
 
     if isinstance(index_csvs, (str, Path)):
         index_csvs = [index_csvs]
@@ -259,7 +259,5 @@ def _read_each(csvs: list[Path], fps: float | None) -> Index:
 
 def _progress(enabled: bool):
     from rich.progress import TaskProgressColumn
-
-    from avsep.progress import make_progress
 
     return make_progress(enabled, None, TaskProgressColumn())

@@ -28,6 +28,7 @@ import numpy as np
 
 from avsep.chunking import FRAME_OFFSETS
 from avsep.errors import InputError
+from avsep.io.video import crop_boxes
 
 #: Frame rate assumed for an index without ``meta.json`` (Sound of Pixels' MUSIC frames).
 DEFAULT_FPS = 8.0
@@ -155,8 +156,6 @@ def read_frames(clip: Clip, numbers: Sequence[int], size: int = FRAME_SIZE) -> n
             with Image.open(path) as im:
                 pixels = np.asarray(im.convert("RGB"))
             if pixels.shape[:2] != (size, size):
-                from avsep.io.video import crop_boxes
-
                 pixels = crop_boxes(pixels, [(0, 0, pixels.shape[1], pixels.shape[0])], size)[0]
             out[i] = pixels
         except FileNotFoundError:

@@ -41,10 +41,15 @@ from avsep import dsp
 from avsep.device import select_device
 from avsep.errors import AvsepError, InputError
 from avsep.machine import describe
-from avsep.models.guide import check_guide, guide_dim
+from avsep.models.guide import LABELS, check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
+from avsep.models.serialize import build_model, load_checkpoint, save_checkpoint
+from avsep.models.sop import SoPConfig
+from avsep.models.visual import _DS_BLOCK_KEYS, _IR_BLOCK_KEYS, _TOP_KEYS, TRUNKS, _sha256, build_trunk
+from avsep.progress import make_progress
 from avsep.train.augment import Soundtrack, parse_steps
 from avsep.train.data import MixDataset, StepSampler, steps_per_epoch
+from avsep.train.features import FeatureCache
 from avsep.train.index import read_index, resolve_split
 from avsep.train.metrics import binary_targets, fast_sdr, is_silent
 
@@ -159,12 +164,9 @@ class TrainConfig:
 
 
 def build_network(config: TrainConfig, visual_dim: int) -> nn.Module:
-    from avsep.models.serialize import build_model
-
     if config.arch == "pcn":
         cfg = PCNConfig(visual_dim=visual_dim, channels=tuple(config.channels), cycles=config.cycles)
         return build_model("pcn", cfg.to_dict())
-    from avsep.models.sop import SoPConfig
 
     return build_model("sop", SoPConfig(visual_dim=visual_dim, ngf=config.ngf).to_dict())
 
@@ -347,7 +349,6 @@ def _trunk_state_native(trunk: nn.Module) -> dict[str, torch.Tensor]:
     state = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
     if trunk.spec.name == "resnet18":
         return state
-    from avsep.models.visual import _DS_BLOCK_KEYS, _IR_BLOCK_KEYS, _TOP_KEYS
 
     top = {v: k for k, v in _TOP_KEYS.items()}
     ds = {v: k for k, v in _DS_BLOCK_KEYS.items()}
@@ -384,7 +385,6 @@ def setup(config: TrainConfig) -> Trainer:
     With ``config.resume`` the run's own config (:data:`LOCKED` fields) and state come from the
     checkpoint; everything is checked before the first step, so a bad argument fails at once.
     """
-    from avsep.models.serialize import load_checkpoint
 
     notes: list[str] = []
     resume_ck = None
@@ -442,8 +442,6 @@ def _data(config: TrainConfig, console) -> RunData:
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
     if config.guide == "label":
-        from avsep.models.guide import LABELS
-
         unknown = sorted(set(train_index.classes) - set(LABELS))
         if unknown:
             raise InputError(
@@ -497,7 +495,6 @@ def _feature_cache(config: TrainConfig, console):
         console.print("[yellow]note:[/] --features ignored: --finetune-visual runs the trunk every step")
     if not config.features or config.finetune_visual or config.guide == "label":
         return None
-    from avsep.train.features import FeatureCache
 
     cache = FeatureCache(config.features)
     if cache.trunk != config.backbone:
@@ -505,8 +502,6 @@ def _feature_cache(config: TrainConfig, console):
             f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match"
         )
     if config.backbone_weights and cache.weights_sha256 and Path(config.backbone_weights).is_file():
-        from avsep.models.visual import _sha256
-
         if _sha256(Path(config.backbone_weights)) != cache.weights_sha256:
             raise InputError(
                 f"{config.features}: made with other {cache.trunk} weights than {config.backbone_weights}; "
@@ -517,7 +512,6 @@ def _feature_cache(config: TrainConfig, console):
 
 def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
     """The mask network (fresh, or the resumed one) and the trunk when no cache stands in."""
-    from avsep.models.visual import TRUNKS
 
     if resume_ck is not None:
         model = resume_ck.model
@@ -529,8 +523,6 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
     model.to(device).train()
     trunk = None
     if cache is None and config.guide != "label":
-        from avsep.models.visual import build_trunk
-
         torch.manual_seed(config.seed + 1)  # an untrained trunk (tests) is the same on resume
         trunk = build_trunk(config.backbone, config.backbone_weights).to(device)
         if config.finetune_visual:
@@ -544,7 +536,6 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
 def _load_init(model: nn.Module, path: str) -> None:
     """Copy a model file's weights into the freshly built network; the run's architecture
     options must describe the same network, so a mismatch is an error rather than a partial load."""
-    from avsep.models.serialize import load_checkpoint
 
     source = load_checkpoint(path).model.state_dict()
     mine = model.state_dict()
@@ -660,7 +651,6 @@ class Trainer:
 
     def save(self, path: Path) -> None:
         """A checkpoint that resumes exactly: weights, optimizer, step, RNG, best, clock, config."""
-        from avsep.models.serialize import save_checkpoint
 
         cfg = self.config
         rng: dict[str, Any] = {"torch": torch.get_rng_state()}
@@ -802,8 +792,6 @@ class Trainer:
 
 
 def _check_config(config: TrainConfig) -> None:
-    from avsep.models.visual import TRUNKS
-
     if not config.index:
         raise InputError("give the training index (a train.csv or a dataset folder), or --resume RUN/last.pt")
     if config.arch not in ARCHS:
@@ -847,8 +835,6 @@ def _console(enabled: bool):
 def _progress(enabled: bool, console):
     from rich.progress import ProgressColumn, TextColumn
     from rich.text import Text
-
-    from avsep.progress import make_progress
 
     class Rate(ProgressColumn):
         def render(self, task) -> Text:

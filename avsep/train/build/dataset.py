@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.errors import InputError
+from avsep.progress import make_progress
 from avsep.train.build import layout, pictures
 from avsep.train.build.instruments import INSTRUMENTS, SPECS
 from avsep.train.build.layout import SPLITS, IndexRow
@@ -99,8 +100,6 @@ class _Reporter:
     def __init__(self, enabled: bool) -> None:
         self.progress = None
         if enabled:
-            from avsep.progress import make_progress
-
             self.progress = make_progress(True)
         self.tasks: dict[str, object] = {}
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.errors import InputError
+from avsep.train.build.instruments import Program
 from avsep.train.build.library import EFFECTS, AudioFile, file_split, pitch_split
 from avsep.train.build.melodies import Performance
 from avsep.train.build.render import SAMPLE_RATE
@@ -256,7 +257,6 @@ def play(
 def voice_program(voice: Voice):
     """The :class:`~avsep.train.build.instruments.Program` a melody is arranged for when this
     voice plays it: its own recorded range (a melody is transposed into it)."""
-    from avsep.train.build.instruments import Program
 
     lo, hi = voice.pitch_range
     return Program(-1, lo, hi, f"{voice.source} {voice.articulation}")

@@ -32,8 +32,9 @@ import numpy as np
 
 from avsep.train.build import layout
 from avsep.train.build.instruments import SPECS
-from avsep.train.build.library import Library
+from avsep.train.build.library import Library, file_split
 from avsep.train.build.melodies import Melody, arrange
+from avsep.train.build.real_audio import NoteBank, RecordingStream, play, voice_program
 from avsep.train.build.render import SAMPLE_RATE, RenderJob, render_batch
 
 if TYPE_CHECKING:
@@ -140,9 +141,6 @@ class RecordingsSource(AudioSource):
     split_unit = "file"
 
     def setup(self, library, classes, clip_s, tools):
-        from avsep.train.build.library import file_split
-        from avsep.train.build.real_audio import RecordingStream
-
         self.splits = {c: file_split(library.recordings(c)) for c in classes}
         self.streams = {
             (c, s): RecordingStream(fs, clip_s) for c, parts in self.splits.items() for s, fs in parts.items()
@@ -184,8 +182,6 @@ class SampledNotesSource(AudioSource):
     needs_melody = True
 
     def setup(self, library, classes, clip_s, tools):
-        from avsep.train.build.real_audio import NoteBank
-
         self.banks = {c: NoteBank(library.notes(c)) for c in classes if library.notes(c)}
         self._licences = {c: sorted({f.licence for f in library.notes(c)}) for c in classes}
 
@@ -205,8 +201,6 @@ class SampledNotesSource(AudioSource):
         clip.choice = {"voice": self.banks[clip.label].pick_voice(clip.split, rng)}
 
     def render(self, clips, root, clip_s, seed, tick):
-        from avsep.train.build.real_audio import play, voice_program
-
         for c in clips:
             voice = c.choice["voice"]
             spec = SPECS[c.label]
