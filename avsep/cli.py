@@ -21,14 +21,12 @@ from avsep import cli_options as opt
 from avsep.batch import BatchJob, Outcome, output_names
 from avsep.cli_options import GreedyCommand, SampleFormat
 from avsep.cli_views import announce_plan, batch_summary, finding_players, list_models, show_info
-from avsep.errors import InputError
+from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.options import DEFAULT_MASK
-from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
+from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
     from avsep.separate import Separator
-
-EXIT_BROKEN_PIPE = 141
 
 app = typer.Typer(
     name="avsep",

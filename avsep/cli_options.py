@@ -18,6 +18,7 @@ from typer.core import TyperCommand
 from avsep._version import __version__
 from avsep.batch import VIDEO_EXTENSIONS
 from avsep.options import Mask
+from avsep.reporting import DebugOption
 
 
 class SampleFormat(str, Enum):
@@ -74,7 +75,7 @@ def _print_version(value: bool) -> None:
 
 # -- shared ----------------------------------------------------------------------------------
 
-Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+Debug = DebugOption
 QuietBar = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Sources = Annotated[
     Optional[int],

@@ -14,17 +14,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from avsep.errors import EXIT_INTERRUPTED, AvsepError
-
-EXIT_FAILED = 1
+from avsep.errors import EXIT_FAILED, EXIT_INTERRUPTED, AvsepError
 
 err = Console(stderr=True, highlight=False)
+
+#: ``--debug``, the same on every command (the separation CLI and the training side).
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 
 def one_line(text: str) -> str:

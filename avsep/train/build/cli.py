@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from avsep.reporting import reports_errors
+from avsep.reporting import DebugOption, reports_errors
 from avsep.train.extra import needs_training_extra
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build training data.")
@@ -54,7 +54,7 @@ def build(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Build a solo-instrument set: audio/, frames/, train/val/test.csv, meta.json.
 
