@@ -27,10 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from avsep.boxes import Box
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, INSTRUMENTS
 from avsep.models.visual import build_trunk
-
-Box = tuple[int, int, int, int]
 
 #: Instrument names in the order of the finder's probability maps.
 LABELS: tuple[str, ...] = tuple(name for name, ids in INSTRUMENTS.items() if ids)

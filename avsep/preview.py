@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from avsep.boxes import Box
 from avsep.errors import AvsepError
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
@@ -19,7 +20,7 @@ COLOURS = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
 
 def draw_preview(
     video: Path | MediaInfo,
-    boxes: Sequence[tuple[int, int, int, int] | None],
+    boxes: Sequence[Box | None],
     time: float,
     out: Path,
     labels: Sequence[str] | None = None,

@@ -128,6 +128,16 @@ def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = Non
     return Index(clips, rates.pop(), [str(p) for p in paths])
 
 
+def write_index(path: Path, clips: Sequence[Clip]) -> None:
+    """An index CSV of ``clips`` (no header), paths relative to the CSV's folder, which
+    :func:`read_index` resolves against it again."""
+    base = Path(path).parent
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        for c in clips:
+            w.writerow([c.audio.relative_to(base).as_posix(), c.frames_dir.relative_to(base).as_posix(), c.num_frames])
+
+
 def resolve_split(path: str | Path, split: str) -> Path:
     """``path`` itself if it is a CSV, else ``path/<split>.csv`` (a built dataset folder)."""
     path = Path(path)

@@ -19,7 +19,8 @@ from PIL import Image
 
 from avsep.errors import AvsepError, InputError
 from avsep.train.build import INSTRUMENTS, build_dataset, system
-from avsep.train.build.layout import SPLITS, read_index, resolve
+from avsep.train.build.layout import SPLITS
+from avsep.train.index import read_index
 
 MUSIC_CLASSES = {
     "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
@@ -120,16 +121,17 @@ def test_index_csvs(tiny: tuple[Path, dict]) -> None:
         text = (root / f"{split}.csv").read_text()
         first = text.splitlines()[0].split(",")
         assert len(first) == 3 and first[2].isdigit()  # no header (Sound of Pixels convention)
-        rows = read_index(root / f"{split}.csv")
+        written = [line.split(",") for line in text.splitlines()]
+        assert not any(Path(audio).is_absolute() or Path(frames).is_absolute() for audio, frames, _ in written)
+        rows = read_index(root / f"{split}.csv").clips
         assert {r.label for r in rows} == set(INSTRUMENTS)
         for r in rows:
-            assert not Path(r.audio).is_absolute()
-            assert resolve(root, r.audio).is_file()
-            frames = resolve(root, r.frames)
-            assert frames.is_dir() and len(list(frames.glob("*.jpg"))) == r.num_frames
-            assert Path(r.frames).parent.name == r.label
-            assert r.audio not in seen
-            seen.add(r.audio)
+            assert r.audio.is_file()
+            assert r.frames_dir.is_dir() and len(list(r.frames_dir.glob("*.jpg"))) == r.num_frames
+            assert r.frames_dir.parent.name == r.label
+            rel = r.audio.relative_to(root).as_posix()
+            assert rel not in seen
+            seen.add(rel)
     clips = _clips(root)
     assert len(seen) == len(clips)
     assert {c["audio"] for c in clips} == seen
@@ -353,9 +355,9 @@ def test_default_clip_length_build(tmp_path: Path, cache_dir: Path) -> None:
         tmp_path / "ds", seed=5, hours=0.05, instruments=["erhu", "tuba"], progress=False, cache_dir=cache_dir
     )
     assert s["clips"] == 15
-    rows = read_index(tmp_path / "ds" / "train.csv")
+    rows = read_index(tmp_path / "ds" / "train.csv").clips
     assert rows and all(r.num_frames == 24 for r in rows)
-    x, sr = sf.read(str(resolve(tmp_path / "ds", rows[0].audio)))
+    x, sr = sf.read(str(rows[0].audio))
     assert sr == 11025 and len(x) == 12 * 11025
 
 
@@ -395,8 +397,8 @@ def test_real_material_build_counts_its_sources(real_build: tuple[Path, dict, Pa
     clips = _clips(root)
     kinds = {c["audio_kind"] for c in clips}
     assert kinds == {"recorded", "sampled", "soundfont"}
-    real_rows = read_index(root / "test-real.csv")
-    real_ids = {Path(r.audio).stem for r in real_rows}
+    real_rows = read_index(root / "test-real.csv").clips
+    real_ids = {r.audio.stem for r in real_rows}
     for c in clips:
         if c["id"] in real_ids:
             assert c["split"] == "test" and c["audio_kind"] != "soundfont" and c["picture_kind"] == "photo"

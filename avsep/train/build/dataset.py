@@ -19,12 +19,13 @@ from avsep.errors import InputError
 from avsep.progress import make_progress
 from avsep.train.build import layout, pictures
 from avsep.train.build.instruments import INSTRUMENTS, SPECS
-from avsep.train.build.layout import SPLITS, IndexRow
+from avsep.train.build.layout import SPLITS
 from avsep.train.build.library import Library, scan
 from avsep.train.build.melodies import default_cache_dir, select_melodies
 from avsep.train.build.render import SAMPLE_RATE
-from avsep.train.build.sources import AUDIO_SOURCES, KINDS, AudioSource, Clip
+from avsep.train.build.sources import AUDIO_SOURCES, KINDS, AudioSource, ClipPlan
 from avsep.train.build.system import check_python_packages, check_toolchain, tool_version
+from avsep.train.index import Clip, write_index
 
 FORMAT = "avsep-music-index/1"
 HELD_OUT_FRACTION = 0.1  # of each instrument's clips, for val and for test
@@ -312,9 +313,9 @@ def _plan_clips(
     pools: dict[str, list],
     pic_split: dict[str, dict[str, list[pictures.PictureGroup]]],
     seed: int,
-) -> list[Clip]:
+) -> list[ClipPlan]:
     prefix = {"recorded": "rec", "sampled": "smp", "soundfont": "syn"}
-    clips: list[Clip] = []
+    clips: list[ClipPlan] = []
     for si, split in enumerate(SPLITS):
         pool = pools[split]
         order = np.random.default_rng([seed, 0x6173, si]).permutation(len(pool)) if pool else []
@@ -335,7 +336,7 @@ def _plan_clips(
                     if src.needs_melody:
                         melody = pool[int(order[j % len(pool)])]
                         j += 1
-                    clip = Clip(
+                    clip = ClipPlan(
                         index=index,
                         id=f"{prefix[src.kind]}{index:06d}",
                         label=name,
@@ -350,14 +351,16 @@ def _plan_clips(
     return clips
 
 
-def _render_audio(sources: list[AudioSource], clips: list[Clip], root: Path, clip_s: float, seed: int, tick) -> None:
+def _render_audio(
+    sources: list[AudioSource], clips: list[ClipPlan], root: Path, clip_s: float, seed: int, tick
+) -> None:
     for src in sources:
         mine = [c for c in clips if c.audio is src]
         if mine:
             src.render(mine, root, clip_s, seed, tick)
 
 
-def _draw_frames(clip: Clip, root: Path, tools, n_frames: int, fps: int, seed: int) -> None:
+def _draw_frames(clip: ClipPlan, root: Path, tools, n_frames: int, fps: int, seed: int) -> None:
     sprite = pictures.load_sprite(clip.picture, clip.label, tools)
     photo = clip.picture.ref if pictures.PICTURE_KINDS[clip.picture.kind].photographic else None
     rng = np.random.default_rng(list(clip.rng_seed(seed, "scene")))
@@ -366,7 +369,7 @@ def _draw_frames(clip: Clip, root: Path, tools, n_frames: int, fps: int, seed: i
     clip.record["scene"] = scene.recipe
 
 
-def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
+def source_statistics(clips: list[ClipPlan], clip_s: float) -> dict[str, dict]:
     """Per class: minutes of audio by kind (recorded, sampled, soundfont) and pictures by
     kind (photo or drawn), over all splits and for train alone."""
     out: dict[str, dict] = {}
@@ -396,14 +399,14 @@ def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
     return dict(sorted(out.items()))
 
 
-def _is_real(c: Clip) -> bool:
+def _is_real(c: ClipPlan) -> bool:
     """Real audio and a photograph: what ``test-real.csv`` holds."""
     return c.audio.kind in REAL_KINDS and pictures.PICTURE_KINDS[c.picture.kind].photographic
 
 
 def _write_index(
     root: Path,
-    clips: list[Clip],
+    clips: list[ClipPlan],
     names,
     counts,
     plan,
@@ -423,17 +426,17 @@ def _write_index(
     stats = source_statistics(clips, clip_seconds)
     photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
 
-    def row(c: Clip) -> IndexRow:
-        return IndexRow(layout.audio_rel(c.label, c.id), layout.frames_rel(c.label, c.id), n_frames)
+    def row(c: ClipPlan) -> Clip:
+        return Clip(root / layout.audio_rel(c.label, c.id), root / layout.frames_rel(c.label, c.id), n_frames)
 
     for split in SPLITS:
-        layout.write_index(root / f"{split}.csv", [row(c) for c in clips if c.split == split])
+        write_index(root / f"{split}.csv", [row(c) for c in clips if c.split == split])
     # the held-out clips made wholly of real material (real audio and photos), for the
     # real-audio test column; written only when there are such clips
     for split in ("val", "test"):
         real = [row(c) for c in clips if c.split == split and _is_real(c)]
         if real:
-            layout.write_index(root / f"{split}-real.csv", real)
+            write_index(root / f"{split}-real.csv", real)
     with open(root / "clips.jsonl", "w") as f:
         for c in clips:
             rec = {
@@ -541,7 +544,7 @@ def _write_index(
     }
 
 
-def _readme(meta: dict, clips: list[Clip]) -> str:
+def _readme(meta: dict, clips: list[ClipPlan]) -> str:
     used_kinds: dict[str, set[str]] = {}
     for c in clips:
         used_kinds.setdefault(c.label, set()).add(c.picture.kind)

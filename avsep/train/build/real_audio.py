@@ -28,7 +28,7 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.train.build.instruments import Program
-from avsep.train.build.library import EFFECTS, AudioFile, file_split, pitch_split
+from avsep.train.build.library import EFFECTS, AudioFile, pitch_split
 from avsep.train.build.melodies import Performance
 from avsep.train.build.render import SAMPLE_RATE
 
@@ -260,11 +260,6 @@ def voice_program(voice: Voice):
 
     lo, hi = voice.pitch_range
     return Program(-1, lo, hi, f"{voice.source} {voice.articulation}")
-
-
-def recording_splits(files: Sequence[AudioFile]) -> dict[str, list[AudioFile]]:
-    """Recordings to splits by file (see :func:`~avsep.train.build.library.file_split`)."""
-    return file_split(files)
 
 
 def seconds(files: Sequence[AudioFile]) -> float:

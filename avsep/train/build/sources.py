@@ -45,7 +45,7 @@ KINDS = ("recorded", "sampled", "soundfont")
 
 
 @dataclass
-class Clip:
+class ClipPlan:
     """One clip of the build: its class, split, sound source and picture, and what was made."""
 
     index: int
@@ -94,11 +94,11 @@ class AudioSource:
         """The split units of ``label`` held out for val and test (for meta.json)."""
         return {}
 
-    def choose(self, clip: Clip, rng: np.random.Generator, ordinal: int) -> None:
+    def choose(self, clip: ClipPlan, rng: np.random.Generator, ordinal: int) -> None:
         """Fill ``clip.choice`` (``ordinal``: the clip's number among this source's clips of
         the same class and split)."""
 
-    def render(self, clips: list[Clip], root: Path, clip_s: float, seed: int, tick: Callable[[], None]) -> None:
+    def render(self, clips: list[ClipPlan], root: Path, clip_s: float, seed: int, tick: Callable[[], None]) -> None:
         """Write the audio of ``clips`` to ``root/audio/<class>/<id>.wav`` (and their recipe
         to ``clip.record``), calling ``tick`` after each clip."""
         raise NotImplementedError
@@ -113,7 +113,7 @@ def register_audio_source(cls: type[AudioSource]) -> type[AudioSource]:
     return cls
 
 
-def write_clip(clip: Clip, root: Path, audio: np.ndarray, rng: np.random.Generator) -> float:
+def write_clip(clip: ClipPlan, root: Path, audio: np.ndarray, rng: np.random.Generator) -> float:
     """Write real audio at a random level between -30 and -16 dBFS RMS (the renders' range),
     with 10 ms fades; returns the level."""
     import soundfile as sf
