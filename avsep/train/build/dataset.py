@@ -9,8 +9,9 @@ import platform
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -204,40 +205,11 @@ def build_dataset(
     pic_split = {n: pictures.split_catalogue(cat[n], seed, n) for n in names}
     melody_need = {s: sum(k for (n, sp, src), k in allocation.items() if sp == s and src.needs_melody) for s in SPLITS}
     n_frames = max(1, int(math.floor(clip_seconds * fps + 1e-9)))
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir()
-    try:
-        with _Reporter(progress) as rep:
-            rep.add("melodies", sum(melody_need.values()))
-            plan = select_melodies(melody_need, seed, cache, on_work=lambda done, total: rep.set("melodies", done))
-            rep.set("melodies", sum(melody_need.values()))
-            clips = _plan_clips(names, allocation, plan.pools, pic_split, seed)
-            rep.add("audio", len(clips))
-            rep.add("frames", len(clips))
-            # fluidsynth, decoding and the FFTs run beside the frame drawing (they release the GIL)
-            stop = threading.Event()
-
-            def audio_tick() -> None:
-                if stop.is_set():
-                    raise _Stopped
-                rep.advance("audio")
-
-            with ThreadPoolExecutor(1, thread_name_prefix="avsep-audio") as pool:
-                audio = pool.submit(_render_audio, sources, clips, partial, clip_seconds, seed, audio_tick)
-                try:
-                    for clip in clips:
-                        if audio.done() and audio.exception() is not None:
-                            break
-                        _draw_frames(clip, partial, tools, n_frames, fps, seed)
-                        rep.advance("frames")
-                except BaseException:
-                    stop.set()
-                    raise
-                audio.result()
+    timing = dict(seed=seed, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames)
+    with _building(out_dir) as partial:
+        plan, clips = _make_files(
+            partial, names, allocation, pic_split, melody_need, sources, tools, cache, progress, **timing
+        )
         summary = _write_index(
             partial,
             clips,
@@ -249,13 +221,74 @@ def build_dataset(
             py_versions,
             sources,
             library,
-            seed=seed,
             hours=hours,
-            clip_seconds=clip_seconds,
-            fps=fps,
-            n_frames=n_frames,
             shares=shares,
+            **timing,
         )
+    summary["out_dir"] = str(out_dir)
+    summary["elapsed_s"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def _make_files(
+    partial: Path,
+    names: list[str],
+    allocation: dict,
+    pic_split: dict,
+    melody_need: dict[str, int],
+    sources: list[AudioSource],
+    tools,
+    cache: Path,
+    progress: bool,
+    *,
+    seed: int,
+    clip_seconds: float,
+    fps: int,
+    n_frames: int,
+):
+    """The melodies chosen, then every clip's audio rendered (in a thread) beside its frames
+    drawn, into ``partial``, under progress bars; returns the melody plan and the clips."""
+    with _Reporter(progress) as rep:
+        rep.add("melodies", sum(melody_need.values()))
+        plan = select_melodies(melody_need, seed, cache, on_work=lambda done, total: rep.set("melodies", done))
+        rep.set("melodies", sum(melody_need.values()))
+        clips = _plan_clips(names, allocation, plan.pools, pic_split, seed)
+        rep.add("audio", len(clips))
+        rep.add("frames", len(clips))
+        # fluidsynth, decoding and the FFTs run beside the frame drawing (they release the GIL)
+        stop = threading.Event()
+
+        def audio_tick() -> None:
+            if stop.is_set():
+                raise _Stopped
+            rep.advance("audio")
+
+        with ThreadPoolExecutor(1, thread_name_prefix="avsep-audio") as pool:
+            audio = pool.submit(_render_audio, sources, clips, partial, clip_seconds, seed, audio_tick)
+            try:
+                for clip in clips:
+                    if audio.done() and audio.exception() is not None:
+                        break
+                    _draw_frames(clip, partial, tools, n_frames, fps, seed)
+                    rep.advance("frames")
+            except BaseException:
+                stop.set()
+                raise
+            audio.result()
+    return plan, clips
+
+
+@contextmanager
+def _building(out_dir: Path) -> Iterator[Path]:
+    """A fresh folder beside ``out_dir`` to build in: renamed to ``out_dir`` when the block ends
+    (a dataset already there is replaced only once the new one is in place), removed on error."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    try:
+        yield partial
         old = None
         if out_dir.exists():
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
@@ -266,9 +299,6 @@ def build_dataset(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    summary["out_dir"] = str(out_dir)
-    summary["elapsed_s"] = round(time.monotonic() - started, 1)
-    return summary
 
 
 def allocate(
@@ -424,7 +454,69 @@ def _write_index(
     shares: dict[str, float],
 ) -> dict:
     stats = source_statistics(clips, clip_seconds)
-    photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
+    _write_csvs(root, clips, n_frames)
+    count_table = {s: {n: counts[n][s] for n in names} for s in SPLITS}
+    n_clips = len(clips)
+    meta = {
+        **_FORMAT_NOTES,
+        "seed": seed,
+        "hours_requested": hours,
+        "clip_seconds": clip_seconds,
+        "sample_rate": SAMPLE_RATE,
+        "audio_format": "WAV PCM16 mono",
+        "fps": fps,
+        "frames_per_clip": n_frames,
+        "frame_size": [pictures.FRAME_SIZE, pictures.FRAME_SIZE],
+        "instruments": names,
+        "counts": count_table,
+        "num_clips": n_clips,
+        "audio_hours": round(n_clips * clip_seconds / 3600, 4),
+        "melodies": {
+            "source": "music21 corpus (bach chorales, Ryan's Mammoth Collection, Palestrina)",
+            "works": {s: len(plan.works[s]) for s in SPLITS},
+            "melodies": {s: len(plan.pools[s]) for s in SPLITS},
+            "split_rule": "by corpus work and by tune (first 20 intervals)",
+        },
+        "pictures": {n: {s: [g.id for g in pic_split[n][s]] for s in SPLITS} for n in names},
+        "audio_mix": shares,
+        "sources_per_class": stats,
+        "real_material": _real_material(clips, names, sources, library),
+        "soundfonts": [
+            {"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts
+        ],
+        "erhu": "no soundfont has an erhu: Fiddle (GM 110) or Violin (GM 40) with pitch-bend portamento "
+        "and wide vibrato, in the erhu's range; pictures are procedural drawings",
+        "versions": _versions(tools, py_versions),
+    }
+    (root / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (root / "README.txt").write_text(_readme(meta, clips))
+    return {
+        "clips": n_clips,
+        "audio_hours": meta["audio_hours"],
+        "frames": n_clips * n_frames,
+        "counts": count_table,
+        "seed": seed,
+        "works": meta["melodies"]["works"],
+        "pictures": meta["pictures"],
+        "sources_per_class": stats,
+        "no_real_audio": meta["real_material"]["no_real_audio"],
+        "ignored_classes": library.ignored,
+    }
+
+
+#: The fixed part of meta.json: what the files are.
+_FORMAT_NOTES = {
+    "format": FORMAT,
+    "layout": "MUSIC / Sound of Pixels: audio/<class>/<id>.wav, frames/<class>/<id>/NNNNNN.jpg",
+    "csv": "no header; audio_path,frames_dir,num_frames; paths relative to this directory",
+    "frame_time": (
+        "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)"
+    ),
+}
+
+
+def _write_csvs(root: Path, clips: list[ClipPlan], n_frames: int) -> None:
+    """The split indexes, the real-material ones, and clips.jsonl (one record per clip)."""
 
     def row(c: ClipPlan) -> Clip:
         return Clip(root / layout.audio_rel(c.label, c.id), root / layout.frames_rel(c.label, c.id), n_frames)
@@ -455,92 +547,51 @@ def _write_index(
                 "picture_group": c.group.id,
             } | c.record
             f.write(json.dumps(rec, sort_keys=True) + "\n")
-    count_table = {s: {n: counts[n][s] for n in names} for s in SPLITS}
-    n_clips = len(clips)
+
+
+def _real_material(clips: list[ClipPlan], names: list[str], sources: list[AudioSource], library: Library) -> dict:
+    """meta.json's account of the real recordings and photos: folders, licences, held-out files."""
+    photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
+    return {
+        "audio_folders": [str(p) for p in library.audio_roots],
+        "photo_folders": [str(p) for p in library.picture_roots],
+        "ignored_classes": library.ignored,
+        "licences": {
+            n: {src.name: src.licences(n) for src in sources if any(c.audio is src and c.label == n for c in clips)}
+            for n in names
+        },
+        "picture_licences": {
+            n: sorted(
+                {
+                    photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
+                    for c in clips
+                    if c.label == n
+                }
+            )
+            for n in names
+        },
+        "held_out": {n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names},
+        "split_rules": {src.name: src.split_unit for src in sources}
+        | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
+        "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
+    }
+
+
+def _versions(tools, py_versions: dict[str, str]) -> dict[str, str]:
+    """The versions of everything that shaped the files (for meta.json)."""
     import PIL
     import scipy
     import soundfile
 
-    meta = {
-        "format": FORMAT,
-        "layout": "MUSIC / Sound of Pixels: audio/<class>/<id>.wav, frames/<class>/<id>/NNNNNN.jpg",
-        "csv": "no header; audio_path,frames_dir,num_frames; paths relative to this directory",
-        "frame_time": (
-            "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)"
-        ),
-        "seed": seed,
-        "hours_requested": hours,
-        "clip_seconds": clip_seconds,
-        "sample_rate": SAMPLE_RATE,
-        "audio_format": "WAV PCM16 mono",
-        "fps": fps,
-        "frames_per_clip": n_frames,
-        "frame_size": [pictures.FRAME_SIZE, pictures.FRAME_SIZE],
-        "instruments": names,
-        "counts": count_table,
-        "num_clips": n_clips,
-        "audio_hours": round(n_clips * clip_seconds / 3600, 4),
-        "melodies": {
-            "source": "music21 corpus (bach chorales, Ryan's Mammoth Collection, Palestrina)",
-            "works": {s: len(plan.works[s]) for s in SPLITS},
-            "melodies": {s: len(plan.pools[s]) for s in SPLITS},
-            "split_rule": "by corpus work and by tune (first 20 intervals)",
-        },
-        "pictures": {n: {s: [g.id for g in pic_split[n][s]] for s in SPLITS} for n in names},
-        "audio_mix": shares,
-        "sources_per_class": stats,
-        "real_material": {
-            "audio_folders": [str(p) for p in library.audio_roots],
-            "photo_folders": [str(p) for p in library.picture_roots],
-            "ignored_classes": library.ignored,
-            "licences": {
-                n: {src.name: src.licences(n) for src in sources if any(c.audio is src and c.label == n for c in clips)}
-                for n in names
-            },
-            "picture_licences": {
-                n: sorted(
-                    {
-                        photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
-                        for c in clips
-                        if c.label == n
-                    }
-                )
-                for n in names
-            },
-            "held_out": {n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names},
-            "split_rules": {src.name: src.split_unit for src in sources}
-            | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
-            "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
-        },
-        "soundfonts": [
-            {"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts
-        ],
-        "erhu": "no soundfont has an erhu: Fiddle (GM 110) or Violin (GM 40) with pitch-bend portamento "
-        "and wide vibrato, in the erhu's range; pictures are procedural drawings",
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "pillow": PIL.__version__,
-            "soundfile": soundfile.__version__,
-            "fluidsynth": tool_version(tools.fluidsynth),
-            "rsvg-convert": tool_version(tools.rsvg_convert),
-            **py_versions,
-        },
-    }
-    (root / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    (root / "README.txt").write_text(_readme(meta, clips))
     return {
-        "clips": n_clips,
-        "audio_hours": meta["audio_hours"],
-        "frames": n_clips * n_frames,
-        "counts": count_table,
-        "seed": seed,
-        "works": meta["melodies"]["works"],
-        "pictures": meta["pictures"],
-        "sources_per_class": stats,
-        "no_real_audio": meta["real_material"]["no_real_audio"],
-        "ignored_classes": library.ignored,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pillow": PIL.__version__,
+        "soundfile": soundfile.__version__,
+        "fluidsynth": tool_version(tools.fluidsynth),
+        "rsvg-convert": tool_version(tools.rsvg_convert),
+        **py_versions,
     }
 
 
