@@ -216,8 +216,8 @@ def models(debug: opt.Debug = False) -> None:
 def _register_subcommands() -> None:
     """Training-side commands live in avsep.train (which never imports this module); their
     heavy imports happen inside the command functions, so mounting them here costs nothing."""
-    from avsep.train.build.cli import app as build_app
     from avsep.train.commands import register
+    from avsep.train.dataset.cli import app as build_app
 
     data_app.registered_commands.extend(build_app.registered_commands)
     register(app)

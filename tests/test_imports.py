@@ -22,8 +22,8 @@ DEFERRING = {
     "avsep.cli": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
     "avsep.cli_views": "start-up time: the views import the pipeline only when a command prints",
     "avsep.train.commands": "the training extra: the commands load (for --help) without scipy & co.",
-    "avsep.train.build.cli": "the training extra: `avsep data build --help` without music21 & co.",
-    "avsep.train.build": "the training extra: the package's names load only when used",
+    "avsep.train.dataset.cli": "the training extra: `avsep data build --help` without music21 & co.",
+    "avsep.train.dataset": "the training extra: the package's names load only when used",
 }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from avsep.errors import AvsepError
-from avsep.train.build.system import APT_PACKAGES
+from avsep.train.dataset.system import APT_PACKAGES
 from avsep.train.extra import TRAINING_MODULES, needs_training_extra
 from tests.cli_support import SMALL, cli, error_line
 

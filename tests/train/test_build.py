@@ -18,8 +18,8 @@ import soundfile as sf
 from PIL import Image
 
 from avsep.errors import AvsepError, InputError
-from avsep.train.build import INSTRUMENTS, build_dataset, system
-from avsep.train.build.layout import SPLITS
+from avsep.train.dataset import INSTRUMENTS, build_dataset, system
+from avsep.train.dataset.layout import SPLITS
 from avsep.train.index import read_index
 
 MUSIC_CLASSES = {
@@ -231,8 +231,8 @@ def test_refuses_foreign_or_existing_output(tmp_path: Path, tiny: tuple[Path, di
 
 
 def test_plan_counts_and_picture_split() -> None:
-    from avsep.train.build.dataset import plan_counts
-    from avsep.train.build.pictures import PictureGroup, PictureSource, split_groups
+    from avsep.train.dataset.build import plan_counts
+    from avsep.train.dataset.pictures import PictureGroup, PictureSource, split_groups
 
     counts = plan_counts(list(INSTRUMENTS), 1.0, 12.0)
     assert sum(sum(c.values()) for c in counts.values()) == 300
@@ -245,8 +245,8 @@ def test_plan_counts_and_picture_split() -> None:
 
 def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
     mido = pytest.importorskip("mido")
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.melodies import Melody, arrange, fingerprint, write_midi
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody, arrange, fingerprint, write_midi
 
     notes = tuple((float(i) * 0.5, 0.5, 60 + (i * 7) % 12) for i in range(40))
     mel = Melody("test/x#0", "test/x", "ryans", "x", notes)
@@ -265,8 +265,8 @@ def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
 
 
 def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.melodies import Melody, accompany, arrange
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody, accompany, arrange
 
     # a C major tune: the chords must come from C major
     tune = [60, 64, 67, 65, 62, 59, 60, 64, 69, 65, 67, 71, 72, 67, 64, 60] * 3
@@ -296,7 +296,7 @@ def _mounted_cli():
     """The build command mounted the way the main CLI does it: ``avsep data build``."""
     import typer
 
-    from avsep.train.build.cli import app
+    from avsep.train.dataset.cli import app
 
     root = typer.Typer()
     data = typer.Typer()
@@ -313,7 +313,7 @@ def _mounted_cli():
 def test_cli_build_command(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from avsep.train.build.cli import app
+    from avsep.train.dataset.cli import app
 
     assert [c.name for c in app.registered_commands] == ["build"]
     cli = _mounted_cli()
@@ -328,9 +328,9 @@ def test_cli_build_command(tmp_path: Path) -> None:
 @needs_toolchain
 def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
     """Every instrument's programs give sound in every installed soundfont."""
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.melodies import Melody, arrange
-    from avsep.train.build.render import RenderJob, render_batch
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody, arrange
+    from avsep.train.dataset.render import RenderJob, render_batch
 
     tools = system.check_toolchain()
     notes = tuple((float(i), 1.0, 60 + (i * 5) % 12) for i in range(16))
@@ -444,7 +444,7 @@ def test_real_audio_clips_are_resampled_and_levelled(real_build: tuple[Path, dic
 
 
 def test_mix_option_is_checked() -> None:
-    from avsep.train.build.dataset import parse_mix
+    from avsep.train.dataset.build import parse_mix
 
     assert parse_mix("recordings=2,soundfont=1") == {"recordings": 2.0, "soundfont": 1.0}
     with pytest.raises(InputError, match="--mix"):

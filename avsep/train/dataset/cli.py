@@ -61,7 +61,7 @@ def build(
     Without --real-audio/--photos: rendered soundfonts and drawings (the synthetic set)."""
     from rich.console import Console
 
-    from avsep.train.build.dataset import build_dataset, resolve_instruments
+    from avsep.train.dataset.build import build_dataset, resolve_instruments
 
     summary = build_dataset(
         out_dir,

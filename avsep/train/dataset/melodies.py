@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.errors import AvsepError
-from avsep.train.build.instruments import InstrumentSpec, Program
+from avsep.train.dataset.instruments import InstrumentSpec, Program
 
 CACHE_VERSION = 1
 

@@ -8,11 +8,11 @@ audio of the clips the planner gives it. A new source is one class registered wi
 * ``recordings`` (:class:`RecordingsSource`): real performances and phrases, cut into clips.
   Split unit: the file.
 * ``sampled-notes`` (:class:`SampledNotesSource`): recorded single notes played along a
-  music21 melody (:mod:`avsep.train.build.real_audio`). Split unit: the pitch (all dynamics and
+  music21 melody (:mod:`avsep.train.dataset.real_audio`). Split unit: the pitch (all dynamics and
   articulations of a held-out pitch together) for the notes, and the corpus work for the
   melody.
 * ``soundfont`` (:class:`SoundfontSource`): the melody rendered by fluidsynth through a
-  General MIDI soundfont and roughened (:mod:`avsep.train.build.render`). Split unit: the
+  General MIDI soundfont and roughened (:mod:`avsep.train.dataset.render`). Split unit: the
   corpus work. The only source for a class with no real material (erhu).
 
 Real material is left as recorded at build time (only its level is set); rooms, microphones,
@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from avsep.train.build import layout
-from avsep.train.build.instruments import SPECS
-from avsep.train.build.library import Library, file_split
-from avsep.train.build.melodies import Melody, arrange
-from avsep.train.build.real_audio import NoteBank, RecordingStream, play, voice_program
-from avsep.train.build.render import SAMPLE_RATE, RenderJob, render_batch
+from avsep.train.dataset import layout
+from avsep.train.dataset.instruments import SPECS
+from avsep.train.dataset.library import Library, file_split
+from avsep.train.dataset.melodies import Melody, arrange
+from avsep.train.dataset.real_audio import NoteBank, RecordingStream, play, voice_program
+from avsep.train.dataset.render import SAMPLE_RATE, RenderJob, render_batch
 
 if TYPE_CHECKING:
-    from avsep.train.build.pictures import PictureGroup, PictureSource
-    from avsep.train.build.system import Toolchain
+    from avsep.train.dataset.pictures import PictureGroup, PictureSource
+    from avsep.train.dataset.system import Toolchain
 
 KINDS = ("recorded", "sampled", "soundfont")
 

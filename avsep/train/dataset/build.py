@@ -18,14 +18,14 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.progress import make_progress
-from avsep.train.build import layout, pictures
-from avsep.train.build.instruments import INSTRUMENTS, SPECS
-from avsep.train.build.layout import SPLITS
-from avsep.train.build.library import Library, scan
-from avsep.train.build.melodies import default_cache_dir, select_melodies
-from avsep.train.build.render import SAMPLE_RATE
-from avsep.train.build.sources import AUDIO_SOURCES, KINDS, AudioSource, ClipPlan
-from avsep.train.build.system import check_python_packages, check_toolchain, tool_version
+from avsep.train.dataset import layout, pictures
+from avsep.train.dataset.instruments import INSTRUMENTS, SPECS
+from avsep.train.dataset.layout import SPLITS
+from avsep.train.dataset.library import Library, scan
+from avsep.train.dataset.melodies import default_cache_dir, select_melodies
+from avsep.train.dataset.render import SAMPLE_RATE
+from avsep.train.dataset.sources import AUDIO_SOURCES, KINDS, AudioSource, ClipPlan
+from avsep.train.dataset.system import check_python_packages, check_toolchain, tool_version
 from avsep.train.index import Clip, write_index
 
 FORMAT = "avsep-music-index/1"
@@ -172,7 +172,7 @@ def build_dataset(
 
     ``hours`` of audio (at least one clip per instrument and split) in ``clip_seconds`` clips,
     frames at ``fps``. Sound comes from the registered audio sources
-    (:mod:`avsep.train.build.sources`) in the shares of ``mix``: cut real recordings and
+    (:mod:`avsep.train.dataset.sources`) in the shares of ``mix``: cut real recordings and
     sampled real notes from ``real_audio`` folders where a class has them, soundfont renders
     otherwise; pictures from ``photos`` where a class has them, drawings otherwise. Melodies
     (corpus works), recordings (files), notes (pitches) and pictures (files, drawings) are
