@@ -18,7 +18,6 @@ from typer.core import TyperCommand
 from avsep._version import __version__
 from avsep.batch import VIDEO_EXTENSIONS
 from avsep.options import Mask
-from avsep.reporting import DebugOption
 
 
 class SampleFormat(str, Enum):
@@ -75,7 +74,8 @@ def _print_version(value: bool) -> None:
 
 # -- shared ----------------------------------------------------------------------------------
 
-Debug = DebugOption
+# --debug/--no-debug here; the training side's DebugOption has no --no-debug (both kept as they were).
+Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 QuietBar = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Sources = Annotated[
     Optional[int],

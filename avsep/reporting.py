@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -106,14 +105,3 @@ def one_line_errors(debug: bool) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:  # broad on purpose, no traceback unless --debug
         raise typer.Exit(fail(exc, debug)) from None
-
-
-def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator form of :func:`one_line_errors` for commands with a ``debug`` option."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with one_line_errors(bool(kwargs.get("debug", False))):
-            return fn(*args, **kwargs)
-
-    return wrapper

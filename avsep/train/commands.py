@@ -20,9 +20,9 @@ import typer
 
 from avsep.errors import InputError
 from avsep.options import DEFAULT_MASK, Mask
-from avsep.reporting import DebugOption, reports_errors
+from avsep.reporting import DebugOption, one_line_errors
 from avsep.train.config import ARCHS, DEFAULTS, SCHEDULES, TrainConfig
-from avsep.train.extra import needs_training_extra
+from avsep.train.extra import training_extra
 
 #: The choices of ``avsep train``, made from :mod:`avsep.train.config`'s tuples.
 Arch = Enum("Arch", {name: name for name in ARCHS}, type=str)
@@ -113,8 +113,6 @@ def _opt(help: str) -> typer.models.OptionInfo:
     return typer.Option(help=help)
 
 
-@reports_errors
-@needs_training_extra("avsep train")
 def train_command(
     index: Index = None,
     out: RunOut = None,
@@ -168,16 +166,17 @@ def train_command(
     debug: DEBUG = False,
 ) -> None:
     """Train a mask network by mix-and-separate on a MUSIC-layout index."""
-    _silence_warnings()
-    from avsep.train.loop import train
+    with one_line_errors(debug), training_extra("avsep train"):
+        _silence_warnings()
+        from avsep.train.loop import train
 
-    summary = train(_config_from_options(locals()))
-    best = summary.get("best_val_sdr")
-    best_txt = f", best val SDR {best:.2f} dB at step {summary['best_step']}" if best is not None else ""
-    typer.echo(
-        f"trained {summary['steps']} steps ({summary['steps_per_s']} steps/s){best_txt}; "
-        f"checkpoints: {summary['last']}" + (f", {summary['best']}" if summary.get("best") else "")
-    )
+        summary = train(_config_from_options(locals()))
+        best = summary.get("best_val_sdr")
+        best_txt = f", best val SDR {best:.2f} dB at step {summary['best_step']}" if best is not None else ""
+        typer.echo(
+            f"trained {summary['steps']} steps ({summary['steps_per_s']} steps/s){best_txt}; "
+            f"checkpoints: {summary['last']}" + (f", {summary['best']}" if summary.get("best") else "")
+        )
 
 
 def _config_from_options(options: dict[str, object]) -> TrainConfig:
@@ -209,8 +208,6 @@ def _plain(value: object) -> object:
 # -- evaluate ------------------------------------------------------------------------------
 
 
-@reports_errors
-@needs_training_extra("avsep evaluate")
 def evaluate_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     index: Annotated[Path, typer.Option(help="Test index CSV (or a dataset folder: its test.csv).")],
@@ -234,29 +231,28 @@ def evaluate_command(
     debug: DEBUG = False,
 ) -> None:
     """SDR/SIR/SAR of a model on fixed test mixtures, with the oracle IBM and the mixture."""
-    _silence_warnings()
-    from avsep.train.evaluate import evaluate
+    with one_line_errors(debug), training_extra("avsep evaluate"):
+        _silence_warnings()
+        from avsep.train.evaluate import evaluate
 
-    evaluate(
-        model,
-        index,
-        num_mixtures=num_mixtures,
-        num_mix=num_mix,
-        seed=seed,
-        mask=mask.value,
-        oracle=oracle_labels,
-        device=device,
-        batch_size=batch_size,
-        backbone_weights=backbone_weights,
-        fps=fps,
-        oracle_grid=oracle_grid.value,
-        json_path=json_path,
-        progress=not quiet,
-    )
+        evaluate(
+            model,
+            index,
+            num_mixtures=num_mixtures,
+            num_mix=num_mix,
+            seed=seed,
+            mask=mask.value,
+            oracle=oracle_labels,
+            device=device,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+            fps=fps,
+            oracle_grid=oracle_grid.value,
+            json_path=json_path,
+            progress=not quiet,
+        )
 
 
-@reports_errors
-@needs_training_extra("avsep evaluate-real")
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
@@ -280,33 +276,32 @@ def evaluate_real_command(
     debug: DEBUG = False,
 ) -> None:
     """Score a model on real recordings: FCSN mixtures, CLIPSep demos, music-solo duets."""
-    _silence_warnings()
-    from avsep.train.evaluate import evaluate_real
+    with one_line_errors(debug), training_extra("avsep evaluate-real"):
+        _silence_warnings()
+        from avsep.train.evaluate import evaluate_real
 
-    if pairs < 1 or seconds <= 0:
-        raise InputError("--pairs must be at least 1 and --seconds positive")
-    evaluate_real(
-        model,
-        realclips,
-        sets=[s.strip() for s in sets.split(",") if s.strip()],
-        num_pairs=pairs,
-        segment_seconds=seconds,
-        seed=seed,
-        mask=mask.value,
-        oracle=oracle_labels,
-        device=device,
-        batch_size=batch_size,
-        backbone_weights=backbone_weights,
-        json_path=json_path,
-        progress=not quiet,
-    )
+        if pairs < 1 or seconds <= 0:
+            raise InputError("--pairs must be at least 1 and --seconds positive")
+        evaluate_real(
+            model,
+            realclips,
+            sets=[s.strip() for s in sets.split(",") if s.strip()],
+            num_pairs=pairs,
+            segment_seconds=seconds,
+            seed=seed,
+            mask=mask.value,
+            oracle=oracle_labels,
+            device=device,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+            json_path=json_path,
+            progress=not quiet,
+        )
 
 
 # -- features ------------------------------------------------------------------------------
 
 
-@reports_errors
-@needs_training_extra("avsep features")
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
     out: Annotated[
@@ -321,38 +316,38 @@ def features_command(
     debug: DEBUG = False,
 ) -> None:
     """Precompute the frozen trunk's per-frame features (makes CPU training feasible)."""
-    _silence_warnings()
-    from avsep.train.features import build_feature_cache
+    with one_line_errors(debug), training_extra("avsep features"):
+        _silence_warnings()
+        from avsep.train.features import build_feature_cache
 
-    csvs: list[Path] = []
-    for p in index:
-        if p.is_dir():
-            found = [p / f"{s}.csv" for s in ("train", "val", "test") if (p / f"{s}.csv").is_file()]
-            if not found:
-                raise InputError(f"{p}: no train.csv, val.csv or test.csv in this folder")
-            csvs.extend(found)
-        else:
-            csvs.append(p)
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-    target = out or (csvs[0].parent / f"features-{backbone.value}.pt")
-    result = build_feature_cache(
-        csvs,
-        backbone.value,
-        target,
-        weights=backbone_weights,
-        device=device,
-        batch_size=batch_size,
-        fps=fps,
-        progress=not quiet,
-    )
-    typer.echo(
-        f"{result['frames']} frames of {result['clips']} clips -> {result['path']} "
-        f"({result['bytes'] / 1e6:.1f} MB, {result['ms_per_frame']} ms/frame)"
-    )
+        csvs: list[Path] = []
+        for p in index:
+            if p.is_dir():
+                found = [p / f"{s}.csv" for s in ("train", "val", "test") if (p / f"{s}.csv").is_file()]
+                if not found:
+                    raise InputError(f"{p}: no train.csv, val.csv or test.csv in this folder")
+                csvs.extend(found)
+            else:
+                csvs.append(p)
+        if batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        target = out or (csvs[0].parent / f"features-{backbone.value}.pt")
+        result = build_feature_cache(
+            csvs,
+            backbone.value,
+            target,
+            weights=backbone_weights,
+            device=device,
+            batch_size=batch_size,
+            fps=fps,
+            progress=not quiet,
+        )
+        typer.echo(
+            f"{result['frames']} frames of {result['clips']} clips -> {result['path']} "
+            f"({result['bytes'] / 1e6:.1f} MB, {result['ms_per_frame']} ms/frame)"
+        )
 
 
-@reports_errors
 def bundle_command(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (e.g. runs/pcn/best.pt).")],
     name: Annotated[str, typer.Option(help="Model name; the default model is avsep-pcn.")] = "avsep-pcn",
@@ -369,23 +364,24 @@ def bundle_command(
     debug: DEBUG = False,
 ) -> None:
     """Ship a checkpoint: weights/<name>-<sha8>.pt (inference-only) plus its model card."""
-    from avsep.train.bundle import bundle
-    from avsep.weights import weights_dir as default_dir
+    with one_line_errors(debug):
+        from avsep.train.bundle import bundle
+        from avsep.weights import weights_dir as default_dir
 
-    reports = {}
-    for item in evaluation or []:
-        table, sep, path = item.partition("=")
-        if not sep:
-            raise InputError(f"--evaluation {item!r}: write TABLE=path/to/report.json")
-        reports[table] = Path(path)
-    extra = None
-    if notes is not None:
-        try:
-            extra = json.loads(notes.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{notes}: cannot read card notes ({exc})") from None
-    model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports, notes=extra)
-    typer.echo(f"wrote {model} and {card}")
+        reports = {}
+        for item in evaluation or []:
+            table, sep, path = item.partition("=")
+            if not sep:
+                raise InputError(f"--evaluation {item!r}: write TABLE=path/to/report.json")
+            reports[table] = Path(path)
+        extra = None
+        if notes is not None:
+            try:
+                extra = json.loads(notes.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InputError(f"{notes}: cannot read card notes ({exc})") from None
+        model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports, notes=extra)
+        typer.echo(f"wrote {model} and {card}")
 
 
 def register(app: typer.Typer) -> None:
