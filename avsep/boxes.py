@@ -166,8 +166,15 @@ def check_count(n: int) -> None:
         raise InputError(f"{n} boxes given; at most {MAX_BOXES} sources can be separated at once")
 
 
+#: How far (pixels) a box may reach past the frame and still be clipped to it silently: the
+#: rounding of a box drawn on a scaled preview. Further is a box for another frame size.
+FRAME_SLACK = 4
+
+
 def validate_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
-    """Clip boxes to a ``width`` x ``height`` frame; a box wholly outside it is an error."""
+    """Boxes clipped to a ``width`` x ``height`` frame; a box reaching past it by more than
+    :data:`FRAME_SLACK` pixels (measured for another resolution, say) is an error naming the
+    frame's size, not a silent clip."""
     check_count(len(boxes))
     out = []
     for b in boxes:
@@ -177,6 +184,12 @@ def validate_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
             raise InputError(
                 f"box {x0},{y0},{x1},{y1} lies outside the {width}x{height} frame; "
                 f"check it with 'avsep info VIDEO --boxes ... --preview out.png'"
+            )
+        past = max(-x0, -y0, x1 - width, y1 - height)
+        if past > FRAME_SLACK:
+            raise InputError(
+                f"box {x0},{y0},{x1},{y1} reaches {past} pixels past the {width}x{height} frame; "
+                f"give boxes in this video's pixels (see 'avsep info VIDEO --boxes ... --preview out.png')"
             )
         out.append((cx0, cy0, cx1, cy1))
     return out

@@ -20,7 +20,7 @@ from rich.markup import escape
 from avsep import cli_options as opt
 from avsep.batch import BatchJob, Outcome, output_names
 from avsep.cli_options import GreedyCommand, SampleFormat
-from avsep.cli_views import announce_plan, batch_summary, finding_players, list_models, show_info
+from avsep.cli_views import announce_plan, batch_summary, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.options import DEFAULT_MASK
 from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
@@ -195,12 +195,12 @@ def locate(
         media = probe(video)
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")
+        at = frame_time(time, media)
         separator = Separator(model, device=device)
         plan = finding_players(media, request, separator.player_finder, separator.overlap, quiet)
         if plan.method == "auto" and not plan.note:
             announce_plan(video, plan, names or plan.names, quiet)
         labels = output_names(len(plan.sources), names or plan.names, residual=False)
-        at = media.duration / 2 if time is None else time
         folder = out / video.stem
         for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
             typer.echo(str(path))

@@ -74,6 +74,7 @@ def show_info(
 
     request = BoxRequest.from_options(boxes, boxes_file, sources=sources)
     media = probe(video)
+    frame_time(time, media)  # before anything is printed or searched
     out = Console(highlight=False)
     if not json_out:
         out.print(
@@ -114,11 +115,23 @@ def show_info(
     if preview:
         from avsep.preview import draw_preview
 
-        at = media.duration / 2 if time is None else time
+        at = frame_time(time, media)
         labels = [s.label or s.name or "" for s in plan.sources]
         draw_preview(media, plan.boxes_at(at), at, preview, labels)
         if not json_out:
             out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
+
+
+def frame_time(time: float | None, media: MediaInfo) -> float:
+    """``--time``: the middle of the video when not given; a time outside it is an error (the
+    frame shown would be the last one, not the one asked for)."""
+    if time is None:
+        return media.duration / 2
+    if not 0 <= time <= media.duration:
+        raise InputError(
+            f"--time {time:g}: {media.path} is {media.duration:.2f} s long; give a time from 0 to {media.duration:.2f}"
+        )
+    return time
 
 
 def default_model_finder() -> PlayerFinder | None:

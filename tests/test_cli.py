@@ -356,3 +356,20 @@ def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
         f"warning: {video}: found no instrument it is sure of; using 2 vertical strips instead "
         "(give --boxes to place them)"
     )
+
+
+def test_boxes_for_another_resolution_are_refused_naming_the_frame_size(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)  # 64x48
+    result = cli("separate", video, "--boxes", "0,0,960,1080", "960,0,1920,1080", "-o", tmp_path, code=2)
+    assert "past the 64x48 frame" in error_line(result)
+    assert wavs(tmp_path) == {}
+    assert "past the 64x48 frame" in error_line(cli("info", video, "--boxes", "0,0,960,1080", code=2))
+
+
+def test_a_time_past_the_end_is_an_error(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    line = error_line(cli("info", video, "--boxes", "strips", "--preview", tmp_path / "p.png", "--time", "99", code=2))
+    assert "--time 99:" in line and "s long; give a time from 0 to" in line
+    assert not (tmp_path / "p.png").exists()
+    line = error_line(cli("locate", video, "--boxes", "strips", "--time", "-1", "-o", tmp_path, code=2))
+    assert "--time -1:" in line
