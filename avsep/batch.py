@@ -285,25 +285,32 @@ class BatchJob:
             if not write_wav_stdout((block[row] for block in stream.blocks), stream.sample_rate, self.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
-        self._write(stream, paths)
+        write_outputs(paths, stream.blocks, stream.sample_rate, self.fmt, overwrite=self.overwrite)
         claimed.update((p, video) for p in paths)
         return Outcome(video, "ok", ", ".join(str(p) for p in paths))
 
-    def _write(self, stream: SeparationStream, paths: list[Path]) -> None:
-        """All of one video's files, or none: an error or Ctrl-C drops every temporary file."""
-        with ExitStack() as stack:
+
+def write_outputs(
+    paths: Sequence[Path],
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    fmt: str = "pcm16",
+    *,
+    overwrite: bool = False,
+) -> None:
+    """Row ``i`` of every ``[rows, n]`` block into ``paths[i]``: all of the files, or none (an
+    error or Ctrl-C drops every temporary file). What the batch and
+    :meth:`avsep.separate.SeparationResult.save` write with."""
+    with ExitStack() as stack:
+        with stage("write"):
+            writers = [stack.enter_context(AtomicWavWriter(p, sample_rate, 1, fmt, overwrite=overwrite)) for p in paths]
+        for block in blocks:
             with stage("write"):
-                writers = [
-                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
-                    for p in paths
-                ]
-            for block in stream.blocks:
-                with stage("write"):
-                    for writer, row in zip(writers, block):
-                        writer.write(row)
-            with stage("write"):
-                for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
-                    writer.close()
+                for writer, row in zip(writers, block):
+                    writer.write(row)
+        with stage("write"):
+            for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
+                writer.close()
 
 
 def separate_paths(

@@ -39,6 +39,8 @@ def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bo
         soft_wrap=True,
     )
     err.print(f"  {plan.boxes_line(names)}", soft_wrap=True, markup=False)
+    if plan.boxes_line_note():
+        err.print(f"  {plan.boxes_line_note()}", soft_wrap=True, markup=False)
 
 
 def batch_summary(outcomes: list[Outcome]) -> None:
@@ -112,6 +114,8 @@ def show_info(
             out.print(f"box {i + 1}: {s.box[0]},{s.box[1]},{s.box[2]},{s.box[3]}{escape(guess)}", soft_wrap=True)
         if plan.method == "auto":
             out.print(plan.boxes_line(plan.names), soft_wrap=True, markup=False)
+            if plan.boxes_line_note():
+                out.print(plan.boxes_line_note(), soft_wrap=True, markup=False)
     if preview:
         from avsep.preview import draw_preview
 

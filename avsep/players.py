@@ -113,9 +113,18 @@ class BoxPlan:
 
     def boxes_line(self, names: Sequence[str] | None = None) -> str:
         """The plan as command-line options: ``--boxes x0,y0,x1,y1 ... [--names ...]`` (each
-        source's typical box when boxes move)."""
+        source's typical box when boxes move: see :meth:`boxes_line_note`)."""
         line = "--boxes " + " ".join(",".join(map(str, s.box)) for s in self.sources)
         return line + (f" --names {' '.join(names)}" if names else "")
+
+    def boxes_line_note(self) -> str | None:
+        """What :meth:`boxes_line` leaves out when the boxes change over time (None if they don't)."""
+        if not self.moves():
+            return None
+        return (
+            "(each source's typical box; the boxes change over the video: save 'avsep info VIDEO --json' "
+            "to a file and pass it with --boxes-file to follow them)"
+        )
 
     def crops(self, frame: np.ndarray, time: float) -> np.ndarray:
         """``[sources, 224, 224, 3]`` uint8: what guides each source in ``frame`` (shown at ``time``)."""
@@ -552,5 +561,8 @@ def _portraits(info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Key
 
 
 def strips_plan(width: int, height: int, sources: int) -> BoxPlan:
-    """``sources`` vertical strips as a plan (what avsep did before it could find players)."""
-    return BoxPlan.fixed(strip_boxes(width, height, sources))
+    """``sources`` vertical strips as a plan (what avsep did before it could find players);
+    its :attr:`~BoxPlan.method` says ``strips``, also when finding players fell back to them."""
+    plan = BoxPlan.fixed(strip_boxes(width, height, sources))
+    plan.method = "strips"
+    return plan

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from avsep import dsp
-from avsep.batch import Outcome, separate_paths
+from avsep.batch import Outcome, output_names, separate_paths, write_outputs
 from avsep.box_request import FIND, BoxRequest, plan_boxes
 from avsep.boxes import Box
 from avsep.chunking import Stitcher, Window, Windower, num_windows
@@ -72,11 +72,30 @@ class SilentAudioWarning(UserWarning):
 
 @dataclass
 class SeparationResult:
-    """Separated signals, one row per box (plus the residual row if asked), at ``sample_rate``."""
+    """Separated signals, one row per box, at ``sample_rate``; the residual if asked for.
+
+    ``names``: one output name per source (the boxes' names, the players found, or ``sourceN``),
+    what ``avsep separate`` would call the files.
+    """
 
     sources: np.ndarray
     sample_rate: int
     residual: np.ndarray | None = None
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            self.names = output_names(len(self.sources), None, residual=False)
+
+    def save(self, folder: str | Path, format: str = "pcm16", *, overwrite: bool = False) -> list[Path]:
+        """Write ``folder/<name>.wav`` per source (and ``residual.wav``) with the CLI's writer
+        (:func:`avsep.batch.write_outputs`): all the files or none, an existing one replaced only
+        with ``overwrite``; ``format`` pcm16, pcm24 or float. Returns the paths written."""
+        labels = output_names(len(self.sources), self.names, residual=self.residual is not None)
+        paths = [Path(folder) / f"{name}.wav" for name in labels]
+        rows = self.sources if self.residual is None else np.vstack([self.sources, self.residual[None]])
+        write_outputs(paths, [rows], self.sample_rate, format, overwrite=overwrite)
+        return paths
 
 
 @dataclass
@@ -407,10 +426,12 @@ def collect(stream: SeparationStream) -> SeparationResult:
     parts = list(stream.blocks)
     rows = len(stream.boxes) + int(stream.residual)
     out = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0), np.float32)
+    names = stream.plan.names if stream.plan is not None else None
     return SeparationResult(
         sources=out[: len(stream.boxes)],
         sample_rate=stream.sample_rate,
         residual=out[-1] if stream.residual else None,
+        names=output_names(len(stream.boxes), names, residual=False),
     )
 
 

@@ -139,3 +139,27 @@ def test_a_cut_faststart_file_separates_what_decodes(shared_video, tmp_path):
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
     durations = [i.duration for i in wavs(tmp_path / "out").values()]
     assert len(durations) == 2 and all(0.5 < d < 3.0 for d in durations)
+
+
+def test_a_result_has_names_and_saves_itself_with_the_atomic_writer(shared_video, tmp_path):
+    import os
+
+    import soundfile as sf
+
+    from tests.cli_support import GREEN, YELLOW
+
+    separator = Separator(device="cpu")
+    result = separator.separate_file(shared_video("clip.mp4", **SMALL), BOXES_64x48, residual=True)
+    assert result.names == ["source1", "source2"]
+    paths = result.save(tmp_path / "a", format="float")
+    assert [p.name for p in paths] == ["source1.wav", "source2.wav", "residual.wav"]
+    data, rate = sf.read(paths[0], dtype="float32")
+    assert rate == result.sample_rate and np.allclose(data, result.sources[0])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in paths} == {0o666 & ~umask}
+    with pytest.raises(InputError, match="already exists"):
+        result.save(tmp_path / "a")  # nothing replaced without overwrite
+    found = separator.separate_file(shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL))
+    assert found.names == ["violin", "flute"]
+    assert [p.name for p in found.save(tmp_path / "b")] == ["violin.wav", "flute.wav"]
