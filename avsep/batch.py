@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -102,6 +102,10 @@ class Outcome:
     exit_code: int = 0
     #: the exception of a failed input (from :func:`separate_paths`; None in the CLI)
     error: BaseException | None = None
+    #: the files written (an ``ok`` input with an output folder)
+    outputs: list[Path] = field(default_factory=list)
+    #: where its boxes came from (:meth:`avsep.box_request.BoxRequest.describe`)
+    boxes: str = ""
 
 
 class Progress(Protocol):
@@ -287,7 +291,8 @@ class BatchJob:
             return Outcome(video, "ok", "stdout")
         write_outputs(paths, stream.blocks, stream.sample_rate, self.fmt, overwrite=self.overwrite)
         claimed.update((p, video) for p in paths)
-        return Outcome(video, "ok", ", ".join(str(p) for p in paths))
+        said = request.describe(plan, video)
+        return Outcome(video, "ok", ", ".join(str(p) for p in paths), outputs=paths, boxes=said)
 
 
 def write_outputs(
@@ -334,7 +339,8 @@ def separate_paths(
 
     ``inputs``: video files and folders (searched recursively). Each video's outputs go to
     ``template`` under ``out_dir`` (fields ``{stem}`` ``{name}`` ``{index}`` ``{ext}``); the
-    names come from the video's ``<video>.boxes.json`` sidecar, else ``names``, else the boxes'
+    names come from the video's ``<video>.boxes.json`` sidecar (used when ``boxes`` is None or
+    ``"auto"``: given boxes win over it), else ``names``, else the boxes'
     names, else ``sourceN`` (then ``residual``). Existing outputs make a video fail unless
     ``skip_existing`` or ``overwrite``; a video's files appear all together or not at all.
 

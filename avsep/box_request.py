@@ -39,8 +39,9 @@ class BoxRequest:
     ``kind``: :data:`GIVEN` (``plan`` holds them, not yet checked against a frame), :data:`STRIPS`
     (``sources`` strips, default 2) or :data:`FIND` (up to ``sources`` players, default all
     found). ``origin``: where given boxes came from (``--boxes``, a file), for messages.
-    ``sidecars``: whether a video's ``<video>.boxes.json`` replaces the request (``avsep
-    separate`` and the batch API).
+    ``sidecars``: whether a video's ``<video>.boxes.json`` stands in when the request is to
+    find the players (``avsep separate`` and the batch API); boxes or strips asked for
+    explicitly win over it. ``from_sidecar``: this request is such a file's.
     """
 
     kind: str = FIND
@@ -48,6 +49,7 @@ class BoxRequest:
     sources: int | None = None
     origin: str = "--boxes"
     sidecars: bool = False
+    from_sidecar: bool = False
 
     def __post_init__(self) -> None:
         check_sources(self.sources)
@@ -118,14 +120,30 @@ class BoxRequest:
         return self.plan.names if self.plan is not None else None
 
     def for_video(self, video: Path) -> BoxRequest:
-        """This request for one video: its sidecar ``<video>.boxes.json`` when ``sidecars`` and
-        the video has one, else the request itself."""
-        if not self.sidecars:
-            return self
+        """This request for one video: its sidecar ``<video>.boxes.json`` when ``sidecars``, the
+        request is to find the players and the video has one; else the request itself."""
         sidecar = sidecar_for(video)
-        if not sidecar.is_file():
+        if not self.sidecars or self.kind != FIND or not sidecar.is_file():
             return self
-        return BoxRequest(GIVEN, TimedBoxes.from_named(load_boxes_file(sidecar), str(sidecar)), origin=str(sidecar))
+        plan = TimedBoxes.from_named(load_boxes_file(sidecar), str(sidecar))
+        return BoxRequest(GIVEN, plan, origin=str(sidecar), from_sidecar=True)
+
+    def describe(self, plan: BoxPlan, video: Path | None = None) -> str:
+        """Where ``plan`` (this request's, for ``video``) came from, for the line that says what
+        a separation wrote; names a sidecar that explicit boxes kept out."""
+        n = len(plan.sources)
+        if self.kind == GIVEN:
+            said = "boxes given" if self.origin in ("--boxes", "boxes") else f"boxes from {self.origin}"
+        elif self.kind == STRIPS:
+            said = f"boxes: {n} vertical strips"
+        elif plan.method == "auto":
+            said = "boxes found: " + ", ".join(f"{s.label} {s.confidence:.2f}" for s in plan.sources)
+        else:
+            said = f"no players found: {n} vertical strips"
+        sidecar = sidecar_for(video) if video is not None else None
+        if self.sidecars and not self.from_sidecar and self.kind != FIND and sidecar and sidecar.is_file():
+            said += f"; {sidecar} not used, as boxes were given"
+        return said
 
 
 def plan_boxes(

@@ -143,7 +143,8 @@ def boxes_from_options(boxes: Sequence[str] | None, boxes_file: str | Path | Non
 
 
 def sidecar_for(video: Path) -> Path:
-    """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that override the command line."""
+    """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that stand in for automatic boxes
+    (:meth:`avsep.box_request.BoxRequest.for_video`)."""
     return video.with_name(video.name + ".boxes.json")
 
 

@@ -113,6 +113,12 @@ def separate(
     raise typer.Exit(code)
 
 
+def wrote(paths: list[Path]) -> str:
+    """``separated/duet/violin.wav, flute.wav``: the first path whole, the rest by name when
+    they sit beside it."""
+    return ", ".join(str(p) if i == 0 or p.parent != paths[0].parent else p.name for i, p in enumerate(paths))
+
+
 def _run_batch(job: BatchJob, separator: Separator) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
     from avsep.progress import SeparationProgress
@@ -127,6 +133,8 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
                 outcomes.append(outcome)
                 if outcome.status == "skipped" and not job.quiet:
                     err.print(f"skipped {escape(str(video))}: {outcome.detail}", soft_wrap=True)
+                if outcome.outputs and not job.quiet:
+                    err.print(f"wrote {escape(wrote(outcome.outputs))} ({escape(outcome.boxes)})", soft_wrap=True)
             except KeyboardInterrupt:
                 progress.stop()
                 done = sum(o.status == "ok" for o in outcomes)
