@@ -18,7 +18,6 @@ import typer
 from rich.markup import escape
 
 from avsep import cli_options as opt
-from avsep.batch import BatchJob, Outcome, output_names
 from avsep.cli_options import GreedyCommand, SampleFormat
 from avsep.cli_views import announce_plan, batch_summary, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
@@ -26,6 +25,7 @@ from avsep.options import DEFAULT_MASK
 from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
+    from avsep.batch import BatchJob
     from avsep.separate import Separator
 
 app = typer.Typer(
@@ -78,6 +78,7 @@ def separate(
 ) -> None:
     """Write one WAV per box: the sound of the instrument inside that box."""
     with one_line_errors(debug):
+        from avsep.batch import BatchJob
         from avsep.box_request import BoxRequest
 
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
@@ -121,6 +122,7 @@ def wrote(paths: list[Path]) -> str:
 
 def _run_batch(job: BatchJob, separator: Separator) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
+    from avsep.batch import Outcome
     from avsep.progress import SeparationProgress
 
     outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
@@ -194,6 +196,7 @@ def locate(
     """Write one picture per source: a frame with a heat map of where that source's guide (what
     steers its separation) matches the picture, so you see which region each output belongs to."""
     with one_line_errors(debug):
+        from avsep.batch import output_names
         from avsep.box_request import BoxRequest
         from avsep.io.media import probe
         from avsep.locate import locate as draw_heat_maps

@@ -16,7 +16,6 @@ import typer
 from typer.core import TyperCommand
 
 from avsep._version import __version__
-from avsep.batch import VIDEO_EXTENSIONS
 from avsep.options import Mask
 
 
@@ -63,6 +62,8 @@ class GreedyCommand(TyperCommand):
             return False
         if mode == "--boxes":
             return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
+        from avsep.batch import VIDEO_EXTENSIONS  # only while parsing --names: --help stays cheap
+
         return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
 
 

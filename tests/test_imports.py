@@ -21,6 +21,7 @@ DEFERRING = {
     "avsep.__main__": "start-up time: a Ctrl-C while the CLI imports still exits 130 quietly",
     "avsep.cli": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
     "avsep.cli_views": "start-up time: the views import the pipeline only when a command prints",
+    "avsep.cli_options": "start-up time: the batch rules (numpy, PyAV, torch) load only when parsing --names",
     "avsep.train.commands": "the training extra: the commands load (for --help) without scipy & co.",
     "avsep.train.dataset.cli": "the training extra: `avsep data build --help` without music21 & co.",
     "avsep.train.dataset": "the training extra: the package's names load only when used",
@@ -149,3 +150,13 @@ def test_rooms_import_one_way():
             if name == room or name.startswith(room + "."):
                 broken += [f"{name} imports {m}" for m in graph[name] if m.startswith(prefixes)]
     assert not broken, "\n".join(sorted(broken))
+
+
+def test_the_command_line_loads_without_torch_pyav_or_numpy():
+    """`avsep --help` and argument errors must stay fast: the heavy modules load in the commands."""
+    import subprocess
+    import sys
+
+    code = "import sys, avsep.cli; print(sorted({'torch', 'av', 'numpy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent)
+    assert out.stdout.strip() == "[]"
