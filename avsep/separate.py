@@ -32,12 +32,12 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.guide import picture_kind
-from avsep.models.serialize import Checkpoint, load_checkpoint
+from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
 from avsep.options import DEFAULT_MASK
 from avsep.players import BoxPlan, strips_plan
 from avsep.timing import stage, timed_iter
-from avsep.weights import resolve_model
+from avsep.weights import guide_head_file, resolve_model
 
 if TYPE_CHECKING:
     from avsep.detect import PlayerFinder
@@ -111,6 +111,8 @@ class Separator:
 
     Parameters are fixed per instance so that a batch of files reuses one loaded model.
     ``cycles`` overrides the PCN's number of recurrent cycles (a speed/quality knob).
+    ``guide_head``: a label-trained model is told what each box shows by the bundled guide head
+    (:mod:`avsep.models.guide_head`); False gives it the ImageNet classes gathered instead.
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class Separator:
         batch_size: int = 4,
         backbone_weights: str | Path | None = None,
         cycles: int | None = None,
+        guide_head: bool = True,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
             if mask not in ("binary", "soft"):
@@ -144,6 +147,9 @@ class Separator:
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
             self.picture_kind = picture_kind(self.guide_kind)
+            if guide_head and self.picture_kind == "classes":
+                head = _guide_head()
+                self.trunk.class_head = head.to(self.device) if head is not None else None
             self.binary = mask == "binary"
             self.overlap = overlap
             self.batch_size = batch_size
@@ -449,6 +455,20 @@ def _num_windows(duration: float, windower: Windower) -> int:
     n = int(round(duration * dsp.SAMPLE_RATE))
     overlap = windower.window - windower.hop
     return max(1, int(np.ceil(max(n - overlap, 1) / windower.hop)))
+
+
+def _guide_head() -> torch.nn.Module | None:
+    """The bundled guide head that names the instruments of a ``classes`` guide
+    (:mod:`avsep.models.guide_head`); None, with a warning, when the install lacks it."""
+    path = guide_head_file()
+    if path is None:
+        warnings.warn(
+            "no guide head in the weights folder: boxes are named by the ImageNet classes instead "
+            "(tuba, erhu and clarinet less reliably); reinstall avsep to get it back",
+            stacklevel=3,
+        )
+        return None
+    return load_guide_head(path)
 
 
 def _resize_frames(frames: np.ndarray) -> np.ndarray:
