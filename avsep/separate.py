@@ -32,6 +32,7 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.guide import picture_kind
+from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
 from avsep.options import DEFAULT_MASK
@@ -111,8 +112,9 @@ class Separator:
 
     Parameters are fixed per instance so that a batch of files reuses one loaded model.
     ``cycles`` overrides the PCN's number of recurrent cycles (a speed/quality knob).
-    ``guide_head``: a label-trained model is told what each box shows by the bundled guide head
-    (:mod:`avsep.models.guide_head`); False gives it the ImageNet classes gathered instead.
+    ``guide_head``: a label-trained model over EfficientNet-Lite0 is told what each box shows by
+    the bundled guide head (:mod:`avsep.models.guide_head`); False gives it the ImageNet classes
+    gathered instead.
     """
 
     def __init__(
@@ -147,7 +149,7 @@ class Separator:
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
             self.picture_kind = picture_kind(self.guide_kind)
-            if guide_head and self.picture_kind == "classes":
+            if guide_head and self.picture_kind == "classes" and self.checkpoint.backbone == HEAD_TRUNK:
                 head = _guide_head()
                 self.trunk.class_head = head.to(self.device) if head is not None else None
             self.binary = mask == "binary"

@@ -34,6 +34,8 @@ from torch import Tensor, nn
 from avsep.models.guide import LABELS, class_posterior, posterior
 from avsep.models.imagenet_music import MUSIC_INDICES
 
+#: the trunk the head reads (its features mean nothing over another trunk)
+TRUNK = "efficientnet_lite0"
 #: the head's "not one of ours" output
 OTHER = "other"
 #: what the head answers: avsep's classes without cello (no photos), then OTHER

@@ -79,3 +79,10 @@ def test_trunk_classes_guide_uses_the_head():
     assert new.shape == old.shape == (2, len(LABELS))
     assert torch.allclose(new.sum(-1), torch.ones(2), atol=1e-5)
     assert not torch.allclose(new, old)
+
+
+def test_separation_uses_the_head_by_default():
+    from avsep.separate import Separator
+
+    assert Separator(device="cpu").trunk.class_head is not None  # the bundled label-trained model
+    assert Separator(device="cpu", guide_head=False).trunk.class_head is None
