@@ -39,12 +39,13 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.guide import picture_kind
-from avsep.models.serialize import Checkpoint, load_checkpoint
+from avsep.models.guide_head import TRUNK as HEAD_TRUNK
+from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
 from avsep.options import DEFAULT_MASK, MASK_MODES
 from avsep.players import AutoBoxesWarning, BoxPlan
 from avsep.timing import stage, timed_iter
-from avsep.weights import resolve_model
+from avsep.weights import guide_head_file, resolve_model
 
 #: Names users of the API import from here, though they live lower in the house.
 __all__ = [
@@ -120,6 +121,10 @@ class Separator:
 
     Parameters are fixed per instance so that a batch of files reuses one loaded model.
     ``cycles`` overrides the PCN's number of recurrent cycles (a speed/quality knob).
+    ``guide_head``: tell a label-trained model over EfficientNet-Lite0 what each box shows with
+    the bundled guide head (:mod:`avsep.models.guide_head`) instead of the ImageNet classes
+    gathered. Off by default: it names more instruments on held-out photos but separated the
+    real clips worse (docs/results.md section 5).
     """
 
     def __init__(
@@ -132,6 +137,7 @@ class Separator:
         batch_size: int = 4,
         backbone_weights: str | Path | None = None,
         cycles: int | None = None,
+        guide_head: bool = False,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
             if mask not in MASK_MODES:
@@ -153,6 +159,9 @@ class Separator:
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
             self.picture_kind = picture_kind(self.guide_kind)
+            if guide_head and self.picture_kind == "classes" and self.checkpoint.backbone == HEAD_TRUNK:
+                head = _guide_head()
+                self.trunk.class_head = head.to(self.device) if head is not None else None
             #: how the boxes' masks share each bin (avsep.options.Mask)
             self.mask = mask
             self.overlap = overlap
@@ -434,6 +443,20 @@ def collect(stream: SeparationStream) -> SeparationResult:
         residual=out[-1] if stream.residual else None,
         names=output_names(len(stream.boxes), names, residual=False),
     )
+
+
+def _guide_head() -> torch.nn.Module | None:
+    """The bundled guide head that names the instruments of a ``classes`` guide
+    (:mod:`avsep.models.guide_head`); None, with a warning, when the install lacks it."""
+    path = guide_head_file()
+    if path is None:
+        warnings.warn(
+            "no guide head in the weights folder: boxes are named by the ImageNet classes instead "
+            "(tuba, erhu and clarinet less reliably); reinstall avsep to get it back",
+            stacklevel=3,
+        )
+        return None
+    return load_guide_head(path)
 
 
 def _resize_frames(frames: np.ndarray) -> np.ndarray:

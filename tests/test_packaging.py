@@ -105,6 +105,7 @@ TRAINING_COMMANDS = [
     ("avsep features", ["features", "data"]),
     ("avsep evaluate", ["evaluate", "m.pt", "--index", "test.csv"]),
     ("avsep evaluate-real", ["evaluate-real", "m.pt"]),
+    ("avsep train-guide", ["train-guide", "--photos", "photos"]),
 ]
 
 

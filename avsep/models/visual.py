@@ -111,6 +111,9 @@ class VisualTrunk(nn.Module):
         self.spec = spec
         self.pretrained = False
         self.weights_sha256 = None
+        #: the guide head (:mod:`avsep.models.guide_head`) that names the instrument of a
+        #: ``classes`` guide; None: the ImageNet posterior gathered into avsep's classes
+        self.class_head: nn.Module | None = None
         # Folded into one multiply-add on 0..255 pixels: (x / 255 - mean) / std.
         scale = torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1)
         shift = torch.tensor([-m / s for m, s in zip(mean, std)]).view(1, 3, 1, 1)
@@ -189,6 +192,15 @@ class VisualTrunk(nn.Module):
         music = logits[:, list(MUSIC_INDICES)]
         return fmap.amax(dim=(-2, -1)), music, torch.logsumexp(logits, dim=-1)
 
+    def pooled_parts(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """What the guide head reads (:mod:`avsep.models.guide_head`), per image: the conv map
+        averaged over space ``[N, C]`` (the ImageNet classifier's input), the music-class logits
+        ``[N, M]`` and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
+
+        pooled = self._forward_features(self._prepare(images)).mean(dim=(-2, -1))
+        logits = self._classifier()(pooled).float()
+        return pooled, logits[:, list(MUSIC_INDICES)], torch.logsumexp(logits, dim=-1)
+
     @torch.no_grad()
     def guide(self, frames_uint8: Tensor, kind: str = "features") -> Tensor:
         """The visual guide: ``uint8 [B, F, 224, 224, 3]`` (or ``[B, F, 3, 224, 224]``) -> ``[B, D]``.
@@ -206,6 +218,8 @@ class VisualTrunk(nn.Module):
             fmap = self._forward_features(flat)
             return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
 
+        if kind == "classes" and self.class_head is not None:
+            return self.class_head.views(self.pooled_parts(flat), self.pooled_parts(centre_zoom(flat)), b)
         pooled, music, lse = self.frame_parts(flat)
         if kind == "classes":
             # a second, closer view of each crop: a wide box (a whole frame) shows its player

@@ -384,8 +384,47 @@ def bundle_command(
         typer.echo(f"wrote {model} and {card}")
 
 
+def train_guide_command(
+    photos: Annotated[Path, typer.Option(help="Photo tree <source>/<class>/<file> (../shared/datasets/photos).")],
+    cache: Annotated[Path, typer.Option(help="Feature cache (made once, resumed).")] = Path(
+        "runs/guide-head/features.pt"
+    ),
+    weights_dir: Annotated[
+        Optional[Path], typer.Option(help="Where to write the head (default: the bundled weights folder).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the renderings and the training.")] = 0,
+    hidden: Annotated[int, typer.Option(help="Hidden units (0: a linear head).")] = 256,
+    epochs: Annotated[int, typer.Option(help="Full-batch epochs (the best on val is kept).")] = 100,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DEBUG = False,
+) -> None:
+    """Train the guide head that names the instrument in a box (avsep.models.guide_head)."""
+    with one_line_errors(debug), training_extra("avsep train-guide"):
+        _silence_warnings()
+        from avsep.train.guide_head import train_guide
+        from avsep.weights import weights_dir as default_dir
+
+        if epochs < 10 or hidden < 0:
+            raise InputError("--epochs must be at least 10 and --hidden at least 0")
+        path, report = train_guide(
+            photos,
+            cache,
+            weights_dir or default_dir(),
+            seed=seed,
+            hidden=hidden,
+            epochs=epochs,
+            progress=not quiet,
+            command="avsep " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        )
+        typer.echo(f"wrote {path}; held-out photos, share named right (ImageNet classes -> head):")
+        for cls, acc in report["head"]["accuracy"].items():
+            typer.echo(f"  {cls:<16} {report['imagenet']['accuracy'][cls]:6.1%} -> {acc:6.1%}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``train``, ``evaluate``, ``evaluate-real``, ``features`` and ``bundle`` to ``app``."""
+    """Add ``train``, ``evaluate``, ``evaluate-real``, ``features``, ``bundle`` and
+    ``train-guide`` to ``app``."""
+    app.command("train-guide")(train_guide_command)
     app.command("bundle")(bundle_command)
     app.command("train", no_args_is_help=False)(train_command)
     app.command("evaluate")(evaluate_command)
