@@ -18,31 +18,32 @@ What a run over many videos promises, whoever starts it:
 :meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
 input. The CLI (:mod:`avsep.cli`) adds progress bars, the error lines and the summary table.
 Messages name the command-line options, which have the same names as the keyword arguments.
+Each video is probed once; its boxes come from :func:`avsep.box_request.plan_boxes`. The
+separator is anything with ``stream``, ``player_finder`` and ``overlap`` (:class:`Streams`,
+which :class:`avsep.separate.Separator` is): this module sits below it and never imports it.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from avsep.errors import InputError
+import numpy as np
+
+from avsep.box_request import FIND, BoxRequest, plan_boxes
+from avsep.boxes import Box
+from avsep.detect import PlayerFinder
+from avsep.errors import AvsepError, InputError
+from avsep.io.media import MediaInfo, check_separable, probe
+from avsep.io.output import FORMATS, extension, open_writer, write_stdout
+from avsep.players import BoxPlan
 from avsep.timing import stage
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from avsep.io.media import MediaInfo
-    from avsep.players import BoxPlan
-    from avsep.separate import SeparationStream, Separator
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
-
-Box = tuple[int, int, int, int]
 
 
 def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -101,6 +102,10 @@ class Outcome:
     exit_code: int = 0
     #: the exception of a failed input (from :func:`separate_paths`; None in the CLI)
     error: BaseException | None = None
+    #: the files written (an ``ok`` input with an output folder)
+    outputs: list[Path] = field(default_factory=list)
+    #: where its boxes came from (:meth:`avsep.box_request.BoxRequest.describe`)
+    boxes: str = ""
 
 
 class Progress(Protocol):
@@ -119,17 +124,37 @@ class _Silent:
         pass
 
 
-#: ``announce(video, plan, names, quiet)``: told the boxes automatic mode chose for a video.
-Announce = Callable[[Path, "BoxPlan", "list[str] | None", bool], None]
+class SeparationStream(Protocol):
+    """What a batch reads of a separation in progress (:class:`avsep.separate.SeparationStream`)."""
+
+    sample_rate: int
+    num_windows: int
+    channels: int
+    blocks: Iterator[np.ndarray]
 
 
-def warn_fallback(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bool) -> None:
-    """The default :data:`Announce`: an :class:`~avsep.separate.AutoBoxesWarning` when automatic
-    mode fell back to strips, nothing otherwise."""
-    from avsep.separate import AutoBoxesWarning
+class Streams(Protocol):
+    """The separator a batch drives (:class:`avsep.separate.Separator`)."""
 
-    if plan.note:
-        warnings.warn(f"{video}: {plan.note}", AutoBoxesWarning, stacklevel=3)
+    overlap: float
+
+    def player_finder(self) -> PlayerFinder | None: ...
+
+    def stream(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        *,
+        sample_rate: int | None = None,
+        residual: bool = False,
+        on_window: Callable[[int, int], None] | None = None,
+        mono: bool = False,
+    ) -> SeparationStream: ...
+
+
+#: ``announce(video, plan, names, quiet)``: told the players automatic mode found in a video
+#: (a fallback to strips has already been a :class:`~avsep.players.AutoBoxesWarning`).
+Announce = Callable[[Path, BoxPlan, "list[str] | None", bool], None]
 
 
 @dataclass
@@ -138,10 +163,8 @@ class BatchJob:
 
     videos: list[Path]
     problems: list[tuple[Path, str]]
-    plan: BoxPlan | None  # boxes given for every video (None: auto or strips)
-    strips: bool  # --boxes strips: the old default, no player finding
+    request: BoxRequest  # the boxes asked for every video (a sidecar may stand in)
     names: list[str] | None
-    sources: int | None
     out_dir: Path | None  # None: stdout
     template: str = DEFAULT_TEMPLATE
     source: int | None = None
@@ -155,17 +178,15 @@ class BatchJob:
     video_stream: int | None = None
     quiet: bool = False
     debug: bool = False
-    announce: Announce = warn_fallback
+    announce: Announce | None = None
 
     @classmethod
     def create(
         cls,
         inputs: Iterable[Path],
-        plan: BoxPlan | None,
-        strips: bool,
+        request: BoxRequest,
         *,
         names: list[str] | None = None,
-        sources: int | None = None,
         out: str | Path = "separated",
         template: str = DEFAULT_TEMPLATE,
         source: int | None = None,
@@ -176,24 +197,14 @@ class BatchJob:
         ``out`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout.
         ``options`` are the remaining fields (``fmt``, ``sample_rate``, ``residual``, ...).
         """
-        from avsep.boxes import check_count
-
         residual = options.get("residual", False)
         sample_rate = options.get("sample_rate")
-        if sources is not None and sources < 1:
-            raise InputError(f"--sources {sources}: give at least 1")
-        if plan is not None and not names:
-            names = plan.names
-        if plan is None and not strips and sources is None and names:
-            sources = len(names)  # --names violin flute: two players
-        count = len(plan.sources) if plan is not None else (2 if strips and sources is None else sources)
+        names = names or request.names
+        count = request.count
         if count is not None:
-            check_count(count)
             output_names(count, names, residual)
         if sample_rate is not None and not 1000 <= sample_rate <= 384000:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
-        from avsep.io.output import FORMATS
-
         if options.get("fmt", "pcm16") not in FORMATS:
             raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
         if options.get("skip_existing") and options.get("overwrite"):
@@ -211,47 +222,42 @@ class BatchJob:
         elif source is not None:
             raise InputError("--source only applies with -o - (stdout)")
         out_dir = None if to_stdout else Path(out)
-        return cls(videos, problems, plan, strips, names, sources, out_dir, template, source, **options)
+        return cls(videos, problems, request, names, out_dir, template, source, **options)
 
-    def box_plan(
-        self, separator: Separator, video: Path, progress: Progress
-    ) -> tuple[BoxPlan | str, MediaInfo | None, list[str]]:
-        """This video's boxes (its sidecar, the given ones, ``"strips"``, or the players found
-        in it, announced through :attr:`announce`), the probe result if it took one, and the
-        output names: a sidecar's own, else ``names``, else the boxes' names (the class guesses
-        in automatic mode), else ``sourceN``."""
-        from avsep.boxes import load_boxes_file, sidecar_for
-        from avsep.players import TimedBoxes
-
-        sidecar = sidecar_for(video)
-        if sidecar.is_file():
-            plan = TimedBoxes.from_named(load_boxes_file(sidecar), str(sidecar))
-            return plan, None, output_names(len(plan.sources), plan.names, self.residual)
-        if self.plan is not None:
-            return self.plan, None, output_names(len(self.plan.sources), self.names, self.residual)
-        if self.strips:
-            return "strips", None, output_names(self.sources or 2, self.names, self.residual)
-        from avsep.io.media import probe
-        from avsep.separate import check_separable
-
+    def probe(self, video: Path) -> MediaInfo:
+        """The video probed (once per separation) with the chosen streams; it must be separable."""
         media = probe(video, audio_stream=self.audio_stream, video_stream=self.video_stream)
-        check_separable(media)  # before the search: a file without sound fails at once
-        progress.set_windows(0, f"{video.name}: finding players")
-        plan = separator.find_players(
-            video, sources=self.sources, video_stream=self.video_stream, media=media, on_frame=progress.window
-        )
-        names = self.names or plan.names
+        check_separable(media)
+        return media
+
+    def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
+        """The players of one video, found under a progress bar and announced through
+        :attr:`announce`; ``--source`` must be one of them."""
+        progress.set_windows(0, f"{media.path.name}: finding players")
+        plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
         if self.source is not None and self.source > len(plan.sources):
-            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {video}")
-        self.announce(video, plan, names, self.quiet)
-        return plan, media, output_names(len(plan.sources), names, self.residual)
+            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {media.path}")
+        if self.announce is not None and not plan.note:
+            self.announce(media.path, plan, self.names or plan.names, self.quiet)
+        return plan
+
+    def box_plan(self, separator: Streams, video: Path, progress: Progress) -> tuple[MediaInfo, BoxPlan, list[str]]:
+        """For a command that reads the video before naming its outputs (``avsep remix``): the
+        video probed, its boxes (players found are announced) and one name per source, by the
+        rules of :meth:`separate_one`."""
+        request = self.request.for_video(video)
+        media = self.probe(video)
+        if request.kind == FIND:
+            plan = self.find(separator, request, media, progress)
+        else:
+            plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        names = self.names if request is self.request and self.names else plan.names
+        return media, plan, output_names(len(plan.sources), names, residual=False)
 
     def paths(self, video: Path, labels: list[str]) -> list[Path]:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
-        from avsep.io.output import extension
-
         ext = extension(self.fmt)
         paths = [render_template(self.template, self.out_dir, video, n, i + 1, ext) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
@@ -260,10 +266,22 @@ class BatchJob:
             )
         return paths
 
-    def separate_one(self, separator: Separator, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
+    def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
-        so far in this batch to its video (updated here). Raises on failure."""
-        plan, media, labels = self.box_plan(separator, video, progress)
+        so far in this batch to its video (updated here). Raises on failure.
+
+        The output names: a sidecar's own, else ``names``, else the boxes' names (the class
+        guesses in automatic mode), else ``sourceN``. Players are found before naming (their
+        names come from them); given boxes and strips are named before the video is read."""
+        request = self.request.for_video(video)
+        media = plan = None
+        if request.kind == FIND:
+            media = self.probe(video)  # before the search: a file without sound fails at once
+            plan = self.find(separator, request, media, progress)
+            names = self.names or plan.names
+        else:
+            names = self.names if request is self.request else request.names
+        labels = output_names(request.count if plan is None else len(plan.sources), names, self.residual)
         paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
@@ -279,49 +297,50 @@ class BatchJob:
                 f"{existing[0]} already exists; pass --overwrite to replace it"
                 + ("" if self.skip_existing else " or --skip-existing to skip this video")
             )
-        stream = separator.stream_file(
-            video,
-            plan,
-            sources=self.sources,
-            sample_rate=self.sample_rate,
-            residual=self.residual,
-            audio_stream=self.audio_stream,
-            video_stream=self.video_stream,
-            on_window=progress.window,
-            media=media,
-            mono=self.mono,
+        media = media or self.probe(video)
+        plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        stream = separator.stream(
+            media, plan, sample_rate=self.sample_rate, residual=self.residual, on_window=progress.window, mono=self.mono
         )
         progress.set_windows(stream.num_windows, video.name)
         if self.out_dir is None:
-            from avsep.io.output import write_stdout
-
             row = self.source - 1
             if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
-        self._write(stream, paths)
+        write_outputs(
+            paths, stream.blocks, stream.sample_rate, self.fmt, channels=stream.channels, overwrite=self.overwrite
+        )
         claimed.update((p, video) for p in paths)
-        return Outcome(video, "ok", ", ".join(str(p) for p in paths))
+        said = request.describe(plan, video)
+        return Outcome(video, "ok", ", ".join(str(p) for p in paths), outputs=paths, boxes=said)
 
-    def _write(self, stream: SeparationStream, paths: list[Path]) -> None:
-        """All of one video's files, or none: an error or Ctrl-C drops every temporary file."""
-        from avsep.io.output import open_writer
 
-        with ExitStack() as stack:
+def write_outputs(
+    paths: Sequence[Path],
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    fmt: str = "pcm16",
+    *,
+    channels: int = 1,
+    overwrite: bool = False,
+) -> None:
+    """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
+    ``fmt`` (WAV or FLAC, :func:`avsep.io.output.open_writer`): all of the files, or none (an
+    error or Ctrl-C drops every temporary file). What the batch and
+    :meth:`avsep.separate.SeparationResult.save` write with."""
+    with ExitStack() as stack:
+        with stage("write"):
+            writers = [
+                stack.enter_context(open_writer(p, sample_rate, channels, fmt, overwrite=overwrite)) for p in paths
+            ]
+        for block in blocks:
             with stage("write"):
-                writers = [
-                    stack.enter_context(
-                        open_writer(p, stream.sample_rate, stream.channels, self.fmt, overwrite=self.overwrite)
-                    )
-                    for p in paths
-                ]
-            for block in stream.blocks:
-                with stage("write"):
-                    for writer, row in zip(writers, block):
-                        writer.write(_frames(row))
-            with stage("write"):
-                for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
-                    writer.close()
+                for writer, row in zip(writers, block):
+                    writer.write(_frames(row))
+        with stage("write"):
+            for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
+                writer.close()
 
 
 def _frames(row: np.ndarray) -> np.ndarray:
@@ -329,23 +348,8 @@ def _frames(row: np.ndarray) -> np.ndarray:
     return row.T if row.ndim == 2 else row
 
 
-def plan_from_boxes(boxes: Sequence[Box] | BoxPlan | str | None) -> tuple[BoxPlan | None, bool]:
-    """The Python API's ``boxes`` as (a plan for every video, whether to cut strips): boxes
-    ``(x0, y0, x1, y1)`` or a :class:`~avsep.players.BoxPlan`; ``None``/``"auto"`` finds the
-    players in each video, ``"strips"`` cuts equal vertical strips."""
-    from avsep.players import BoxPlan
-
-    if boxes is None or isinstance(boxes, BoxPlan):
-        return boxes, False
-    if isinstance(boxes, str):
-        if boxes not in ("auto", "strips"):
-            raise InputError(f"boxes={boxes!r}: give boxes, 'auto' or 'strips'")
-        return None, boxes == "strips"
-    return BoxPlan.fixed([tuple(int(v) for v in b) for b in boxes]), False
-
-
 def separate_paths(
-    separator: Separator,
+    separator: Streams,
     inputs: str | Path | Iterable[str | Path],
     out_dir: str | Path = "separated",
     boxes: Sequence[Box] | BoxPlan | str | None = None,
@@ -366,7 +370,8 @@ def separate_paths(
 
     ``inputs``: video files and folders (searched recursively). Each video's outputs go to
     ``template`` under ``out_dir`` (fields ``{stem}`` ``{name}`` ``{index}`` ``{ext}``); the
-    names come from the video's ``<video>.boxes.json`` sidecar, else ``names``, else the boxes'
+    names come from the video's ``<video>.boxes.json`` sidecar (used when ``boxes`` is None or
+    ``"auto"``: given boxes win over it), else ``names``, else the boxes'
     names, else ``sourceN`` (then ``residual``); ``fmt`` is a WAV (pcm16, pcm24, float) or FLAC
     (flac, flac24) format; the outputs keep the video's channels unless ``mono``. Existing
     outputs make a video fail unless ``skip_existing`` or ``overwrite``; a video's files appear
@@ -376,17 +381,15 @@ def separate_paths(
     that fails does not stop the batch: its :class:`Outcome` is ``failed``, with the message in
     ``detail`` and the exception in ``error``. Returns one outcome per input, in order (folders
     without videos first). A fallback of automatic boxes to strips is an
-    :class:`~avsep.separate.AutoBoxesWarning`.
+    :class:`~avsep.players.AutoBoxesWarning`.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
-    plan, strips = plan_from_boxes(boxes)
+    request = BoxRequest.from_api(boxes, sources=sources, names=names, sidecars=True)
     job = BatchJob.create(
         [Path(p) for p in inputs],
-        plan,
-        strips,
+        request,
         names=list(names) if names else None,
-        sources=sources,
         out=Path(out_dir),
         template=template,
         fmt=fmt,
@@ -398,8 +401,6 @@ def separate_paths(
         audio_stream=audio_stream,
         video_stream=video_stream,
     )
-    from avsep.errors import AvsepError
-
     outcomes = [Outcome(p, "failed", msg, InputError.exit_code, InputError(msg)) for p, msg in job.problems]
     claimed: dict[Path, Path] = {}
     for video in job.videos:

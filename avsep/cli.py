@@ -18,17 +18,15 @@ import typer
 from rich.markup import escape
 
 from avsep import cli_options as opt
-from avsep.batch import BatchJob, Outcome, output_names
-from avsep.cli_options import GreedyCommand, SampleFormat, box_options
-from avsep.cli_views import announce_plan, batch_summary, finding_players, list_models, plan_for_info, show_info
-from avsep.errors import InputError
+from avsep.cli_options import GreedyCommand, SampleFormat
+from avsep.cli_views import announce_plan, batch_summary, finding_players, frame_time, list_models, show_info
+from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.options import DEFAULT_MASK
-from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
+from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
+    from avsep.batch import BatchJob
     from avsep.separate import Separator
-
-EXIT_BROKEN_PIPE = 141
 
 app = typer.Typer(
     name="avsep",
@@ -82,13 +80,14 @@ def separate(
     """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
     with the video's channels."""
     with one_line_errors(debug):
-        plan, strips = box_options(boxes, boxes_file)
+        from avsep.batch import BatchJob
+        from avsep.box_request import BoxRequest
+
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         job = BatchJob.create(
             inputs,
-            plan,
-            strips,
+            request,
             names=names,
-            sources=sources,
             out=out,
             template=output_template,
             source=source,
@@ -118,8 +117,15 @@ def separate(
     raise typer.Exit(code)
 
 
+def wrote(paths: list[Path]) -> str:
+    """``separated/duet/violin.wav, flute.wav``: the first path whole, the rest by name when
+    they sit beside it."""
+    return ", ".join(str(p) if i == 0 or p.parent != paths[0].parent else p.name for i, p in enumerate(paths))
+
+
 def _run_batch(job: BatchJob, separator: Separator) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
+    from avsep.batch import Outcome
     from avsep.progress import SeparationProgress
 
     outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
@@ -132,6 +138,8 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
                 outcomes.append(outcome)
                 if outcome.status == "skipped" and not job.quiet:
                     err.print(f"skipped {escape(str(video))}: {outcome.detail}", soft_wrap=True)
+                if outcome.outputs and not job.quiet:
+                    err.print(f"wrote {escape(wrote(outcome.outputs))} ({escape(outcome.boxes)})", soft_wrap=True)
             except KeyboardInterrupt:
                 progress.stop()
                 done = sum(o.status == "ok" for o in outcomes)
@@ -183,16 +191,16 @@ def remix(
     """Write the video with a rebalanced soundtrack (--gain, --solo, --mute; the residual stays),
     its picture copied untouched; or, with --stems, one track per source."""
     with one_line_errors(debug):
+        from avsep.batch import BatchJob
+        from avsep.box_request import BoxRequest
         from avsep.remix import Balance, default_output, remix_video
 
         balance = Balance.parse(gain or [], solo or [], mute or [])
-        plan, strips = box_options(boxes, boxes_file)
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         job = BatchJob.create(
             [video],
-            plan,
-            strips,
+            request,
             names=names,
-            sources=sources,
             out=".",
             audio_stream=audio_stream,
             video_stream=video_stream,
@@ -262,32 +270,24 @@ def locate(
     """Write one picture per source: a frame with a heat map of where that source's guide (what
     steers its separation) matches the picture, so you see which region each output belongs to."""
     with one_line_errors(debug):
+        from avsep.batch import output_names
+        from avsep.box_request import BoxRequest
         from avsep.io.media import probe
         from avsep.locate import locate as draw_heat_maps
         from avsep.separate import Separator
 
-        if sources is not None and sources < 1:
-            raise InputError(f"--sources {sources}: give at least 1")
-        given, strips = box_options(boxes, boxes_file)
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         media = probe(video)
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")
-        if given is None and not strips and sources is None and names:
-            sources = len(names)
+        at = frame_time(time, media)
         separator = Separator(model, device=device)
-        if given is not None or strips:
-            plan = plan_for_info(video, media, given, strips, sources, quiet)
-        else:
-            plan = finding_players(
-                video,
-                quiet,
-                lambda report: separator.find_players(video, sources=sources, media=media, on_frame=report),
-            )
+        plan = finding_players(media, request, separator.player_finder, separator.overlap, quiet)
+        if plan.method == "auto" and not plan.note:
             announce_plan(video, plan, names or plan.names, quiet)
         labels = output_names(len(plan.sources), names or plan.names, residual=False)
-        at = media.duration / 2 if time is None else time
         folder = out / video.stem
-        for path in draw_heat_maps(video, plan, separator.trunk, at, folder, labels, separator.device):
+        for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
             typer.echo(str(path))
 
 
@@ -301,8 +301,8 @@ def models(debug: opt.Debug = False) -> None:
 def _register_subcommands() -> None:
     """Training-side commands live in avsep.train (which never imports this module); their
     heavy imports happen inside the command functions, so mounting them here costs nothing."""
-    from avsep.train.build.cli import app as build_app
     from avsep.train.commands import register
+    from avsep.train.dataset.cli import app as build_app
 
     data_app.registered_commands.extend(build_app.registered_commands)
     register(app)

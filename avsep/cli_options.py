@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from avsep._version import __version__
-from avsep.batch import VIDEO_EXTENSIONS
-from avsep.errors import InputError
 from avsep.options import MASK_HELP, Mask
-
-if TYPE_CHECKING:
-    from avsep.players import BoxPlan
 
 
 class SampleFormat(str, Enum):
@@ -69,6 +64,8 @@ class GreedyCommand(TyperCommand):
             return False
         if mode == "--boxes":
             return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
+        from avsep.batch import VIDEO_EXTENSIONS  # only while parsing --names: --help stays cheap
+
         return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
 
 
@@ -80,6 +77,7 @@ def _print_version(value: bool) -> None:
 
 # -- shared ----------------------------------------------------------------------------------
 
+# --debug/--no-debug here; the training side's DebugOption has no --no-debug (both kept as they were).
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 QuietBar = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Sources = Annotated[
@@ -217,20 +215,3 @@ FrameTime = Annotated[Optional[float], typer.Option(help="Time (s) of the frame 
 LocateOut = Annotated[
     Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")
 ]
-
-
-def box_options(boxes: list[str] | None, boxes_file: Path | None) -> tuple[BoxPlan | None, bool]:
-    """``--boxes``/``--boxes-file`` as a plan (None: find the players), and whether ``--boxes
-    strips`` asked for the old equal strips instead."""
-    from avsep.boxes import boxes_from_options
-    from avsep.players import TimedBoxes
-
-    words = [b.strip().lower() for b in boxes or []]
-    if words and words[0] in ("auto", "strips"):
-        if len(words) > 1 or boxes_file:
-            raise InputError(f"--boxes {words[0]} stands alone; give it without other boxes or --boxes-file")
-        return None, words[0] == "strips"
-    named = boxes_from_options(boxes, boxes_file)
-    if not named:
-        return None, False
-    return TimedBoxes.from_named(named, str(boxes_file) if boxes_file else "--boxes"), False

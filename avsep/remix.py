@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from avsep.batch import BatchJob, Progress
 from avsep.errors import InputError
-
-if TYPE_CHECKING:
-    from avsep.batch import BatchJob, Progress
-    from avsep.separate import Separator
+from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
+from avsep.separate import Separator
 
 #: Title of the original soundtrack in a ``--stems`` file.
 ORIGINAL_TITLE = "original mix"
@@ -110,8 +108,6 @@ def remix_video(
     with_stems: bool = False,
 ) -> Path:
     """Separate ``video`` with ``job``'s box rules and write the remix (or the stems) to ``dest``."""
-    from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
-
     if with_stems and not balance.empty:
         raise InputError("--stems writes the sources as they are; --gain, --solo and --mute apply to a remix")
     if dest.resolve() == video.resolve():
@@ -119,18 +115,9 @@ def remix_video(
     container = container_for(dest)
     if dest.exists() and not job.overwrite:
         raise InputError(f"{dest} already exists; pass --overwrite to replace it")
-    plan, media, names = job.box_plan(separator, video, progress)
+    media, plan, names = job.box_plan(separator, video, progress)
     factors = None if with_stems else balance.factors(names)
-    stream = separator.stream_file(
-        video,
-        plan,
-        sources=job.sources,
-        residual=True,
-        audio_stream=job.audio_stream,
-        video_stream=job.video_stream,
-        on_window=progress.window,
-        media=media,
-    )
+    stream = separator.stream(media, plan, residual=True, on_window=progress.window)
     progress.set_windows(stream.num_windows, video.name)
     codec = audio_codec(stream.info.audio.codec, container)
     copy = with_stems and takes(container, stream.info.audio.codec)

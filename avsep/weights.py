@@ -21,6 +21,9 @@ from pathlib import Path
 from avsep.errors import ModelError
 
 DEFAULT_MODEL = "avsep-pcn"
+#: the guide head's file is ``<GUIDE_HEAD>-<sha8>.pth`` (not ``.pt``: it is no model of its
+#: own, and ``avsep models`` does not list it), its card ``<GUIDE_HEAD>.json``
+GUIDE_HEAD = "avsep-guide-head"
 #: The hash part is checked against the file's bytes when the file is loaded (serialize.py).
 _FILE = re.compile(r"^(?P<name>.+)-(?P<sha8>[0-9a-f]{8})\.pt$")
 
@@ -119,3 +122,17 @@ def resolve_model(model: str | Path | None) -> Path:
             f"(reinstall avsep, or pass --model PATH to a checkpoint from 'avsep train')"
         )
     return matches[-1].path
+
+
+def guide_head_file(directory: Path | None = None) -> Path | None:
+    """The bundled guide head (:mod:`avsep.models.guide_head`), or None when none ships."""
+    directory = directory or weights_dir()
+    found = sorted(directory.glob(f"{GUIDE_HEAD}-*.pth")) if directory.is_dir() else []
+    return found[-1] if found else None
+
+
+def guide_head_sha256(head_file: Path) -> str | None:
+    """The sha256 the guide head's card records for this file (None: no card names it)."""
+    card = _read_card(head_file.with_name(GUIDE_HEAD + ".json"))
+    digest = card.get("sha256")
+    return digest if card.get("file") == head_file.name and isinstance(digest, str) else None

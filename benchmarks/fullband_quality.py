@@ -54,7 +54,7 @@ def held_out_part(label: str, seconds: float) -> np.ndarray:
     Philharmonia notes of the test pitches (``pitch_split``); the largest files first, at most
     3 s of each, laid end to end with 10 ms fades."""
     from avsep.io.audio import load_audio
-    from avsep.train.build.library import file_split, pitch_split, scan
+    from avsep.train.dataset.library import file_split, pitch_split, scan
 
     library = scan([AUDIO], [], [label])
     files = file_split(library.recordings(label))["test"]

@@ -26,8 +26,10 @@ from torch import nn
 from avsep._version import __version__
 from avsep.atomic import atomic_write
 from avsep.errors import ModelError
+from avsep.models.guide_head import GuideHead, HeadConfig
 from avsep.models.pcn import PCN, PCNConfig
-from avsep.weights import bundled_name, name_sha8, recorded_sha256
+from avsep.models.sop import SoP, SoPConfig
+from avsep.weights import bundled_name, guide_head_sha256, name_sha8, recorded_sha256
 
 FORMAT = "avsep-checkpoint"
 FORMAT_VERSION = 1
@@ -35,7 +37,6 @@ FORMAT_VERSION = 1
 
 def _registry() -> dict[str, tuple[type[nn.Module], Any]]:
     """Architectures by name; imported lazily so the baseline is only loaded when used."""
-    from avsep.models.sop import SoP, SoPConfig
 
     return {"pcn": (PCN, PCNConfig), "sop": (SoP, SoPConfig)}
 
@@ -208,3 +209,28 @@ def _check_file_digest(path: Path, digest: str, data: bytes) -> None:
             f"{path}: its model card records sha256 {recorded[:8]}… but the file's sha256 is "
             f"{digest[:8]}…; the file or its card was replaced: reinstall avsep or re-download both"
         )
+
+
+def load_guide_head(path: str | Path) -> GuideHead:
+    """Load and verify a guide head file (:func:`avsep.train.guide_head.save_head`): its sha256
+    against its name's 8 hex digits and its card; every failure is a one-line ModelError."""
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the guide head ({exc.strerror}); reinstall avsep") from None
+    digest = hashlib.sha256(data).hexdigest()
+    recorded = guide_head_sha256(path)
+    if not path.stem.endswith(digest[:8]) or (recorded is not None and recorded != digest):
+        raise ModelError(f"{path}: the guide head's sha256 does not match its name or card (file damaged); reinstall")
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if payload.get("format") != "avsep-guide-head/1":
+            raise ValueError("no avsep-guide-head/1 header")
+        config = dict(payload["config"])
+        head = GuideHead(HeadConfig(**{**config, "classes": tuple(config["classes"])}))
+        head.load_state_dict(payload["state_dict"])
+    except Exception as exc:  # a foreign or damaged file: torch raises many types
+        raise ModelError(f"{path}: not an avsep guide head ({type(exc).__name__}: {exc}); reinstall avsep") from None
+    return head.eval()

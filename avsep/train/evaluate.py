@@ -41,11 +41,17 @@ from typing import Any
 
 import numpy as np
 
+from avsep import dsp
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import AvsepError, InputError
+from avsep.io.audio import load_audio
 from avsep.models.guide import label_guide
 from avsep.options import DEFAULT_MASK, REAL_SETS
+from avsep.progress import make_progress
+from avsep.separate import Separator
+from avsep.train.data import MixDataset
+from avsep.train.index import frame_numbers, read_index, resolve_split
 from avsep.train.metrics import (
     SILENCE_THRESHOLD,
     bss_eval,
@@ -66,8 +72,6 @@ def default_realclips() -> Path:
 
 
 def _separator(model: str | Path, device: str, mask: str, batch_size: int, backbone_weights: str | Path | None):
-    from avsep.separate import Separator
-
     return Separator(model, device=device, mask=mask, batch_size=batch_size, backbone_weights=backbone_weights)
 
 
@@ -120,16 +124,8 @@ def evaluate(
 
     ``oracle``: give a label-guided model each source's true class instead of what its
     pictures say (the oracle yardstick of docs/results.md)."""
-    import torch
 
-    from avsep import dsp
-    from avsep.train.data import MixDataset
-    from avsep.train.index import read_index, resolve_split
-
-    if num_mixtures < 1:
-        raise InputError(f"--num-mixtures must be at least 1, got {num_mixtures}")
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    _at_least_one(num_mixtures=num_mixtures, batch_size=batch_size)
     index_path = resolve_split(index, "test")
     idx = read_index(index_path, fps=fps)
     data = MixDataset(idx, num_mix, seed=seed, gain_db=0.0, length=num_mixtures)
@@ -138,48 +134,26 @@ def evaluate(
 
     per_mix: list[dict[str, Any]] = []
     rows: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
-    silent_refs = silent_mixtures = silent_estimates = 0
+    skipped = {"silent_references": 0, "mixtures_with_silent_reference": 0, "mixtures_with_silent_model_output": 0}
     bar = _progress(progress, console)
     with bar:
         task = bar.add_task("evaluate", total=num_mixtures)
         for start in range(0, num_mixtures, batch_size):
             keys = list(range(start, min(start + batch_size, num_mixtures)))
             plans = [data.plan(k) for k in keys]
-            items = [data.load(p, frames=True) for p in plans]
-            sources = np.stack([it["audio"].numpy() for it in items])  # [B, N, T]
-            crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
-            mixes = sources.sum(axis=1)
-            if oracle:  # each source's true class
-                visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips]) for p in plans])
-            else:
-                visual = sep.guide(crops)
-            estimates = sep.separate_windows(mixes, visual)  # [B, N, T]
-            for k, plan, refs, mix, est in zip(keys, plans, sources, mixes, estimates):
+            for k, plan, refs, mix, est in zip(keys, plans, *_separate_batch(sep, data, idx, plans, oracle)):
                 bar.advance(task)
                 record: dict[str, Any] = {"index": k, **plan.to_dict(idx)}
                 n_silent = sum(is_silent(r, silence_threshold) for r in refs)
+                skipped["silent_references"] += n_silent
+                skipped["mixtures_with_silent_reference"] += bool(n_silent)
                 if n_silent:
-                    silent_refs += n_silent
-                    silent_mixtures += 1
                     record["skipped"] = "silent reference"
-                    per_mix.append(record)
-                    continue
-                if any(not np.any(e) for e in est):
-                    silent_estimates += 1
+                elif any(not np.any(e) for e in est):
+                    skipped["mixtures_with_silent_model_output"] += 1
                     record["skipped"] = "model output is silent"
-                    per_mix.append(record)
-                    continue
-                t = torch.from_numpy(refs)
-                ibm = oracle_ibm(dsp.stft(torch.from_numpy(mix)), dsp.stft(t), grid=oracle_grid)
-                for system, est_sys in (
-                    ("model", est),
-                    ("oracle_ibm", ibm),
-                    ("mixture", mixture_floor(mix, len(refs))),
-                ):
-                    scores = bss_eval(refs, est_sys)
-                    record[system] = {m: [round(float(v), 4) for v in scores[m]] for m in scores}
-                    for j in range(len(refs)):
-                        rows[system].append({m: float(scores[m][j]) for m in scores})
+                else:
+                    _score_systems(record, rows, refs, mix, est, oracle_grid)
                 per_mix.append(record)
 
     results = {s: _stats(rows[s]) for s in SYSTEMS}
@@ -196,12 +170,7 @@ def evaluate(
         "oracle_grid": oracle_grid,
         "metric": "BSS Eval v3 (mir_eval.separation.bss_eval_sources, compute_permutation=False)",
         "scored_mixtures": len(rows["model"]) // max(num_mix, 1),
-        "skipped": {
-            "silent_references": silent_refs,
-            "mixtures_with_silent_reference": silent_mixtures,
-            "mixtures_with_silent_model_output": silent_estimates,
-            "silence_threshold": silence_threshold,
-        },
+        "skipped": {**skipped, "silence_threshold": silence_threshold},
         "results": results,
         "sdri": summarize(sdri),
         "mixtures": per_mix,
@@ -210,6 +179,49 @@ def evaluate(
     if json_path:
         _write_json(json_path, report)
     return report
+
+
+def _at_least_one(**counts: int) -> None:
+    """Each of ``counts`` (named as its option) must be at least 1."""
+    for name, value in counts.items():
+        if value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def _separate_batch(sep, data: MixDataset, idx, plans: list, oracle: bool) -> tuple[np.ndarray, ...]:
+    """One batch of test mixtures: the references ``[B, N, T]``, the mixtures ``[B, T]`` and the
+    model's estimates ``[B, N, T]`` (guided by the pictures, or by the true classes)."""
+    import torch
+
+    items = [data.load(p, frames=True) for p in plans]
+    sources = np.stack([it["audio"].numpy() for it in items])  # [B, N, T]
+    crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
+    mixes = sources.sum(axis=1)
+    if oracle:  # each source's true class
+        visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips]) for p in plans])
+    else:
+        visual = sep.guide(crops)
+    return sources, mixes, sep.separate_windows(mixes, visual)
+
+
+def _score_systems(
+    record: dict[str, Any],
+    rows: dict[str, list[dict[str, float]]],
+    refs: np.ndarray,
+    mix: np.ndarray,
+    est: np.ndarray,
+    oracle_grid: str,
+) -> None:
+    """BSS Eval of one mixture for the model, the oracle IBM and the mixture itself, into the
+    mixture's ``record`` and the per-source ``rows`` of each system."""
+    import torch
+
+    ibm = oracle_ibm(dsp.stft(torch.from_numpy(mix)), dsp.stft(torch.from_numpy(refs)), grid=oracle_grid)
+    for system, est_sys in (("model", est), ("oracle_ibm", ibm), ("mixture", mixture_floor(mix, len(refs)))):
+        scores = bss_eval(refs, est_sys)
+        record[system] = {m: [round(float(v), 4) for v in scores[m]] for m in scores}
+        for j in range(len(refs)):
+            rows[system].append({m: float(scores[m][j]) for m in scores})
 
 
 def _print_eval(report: dict[str, Any], console) -> None:
@@ -451,9 +463,6 @@ def _duets(
 ) -> dict[str, Any]:
     """Duets of two music-solo recordings: of different instruments, or (``same``) two players
     of one instrument, which a class guide alone cannot tell apart."""
-    from avsep.io.audio import load_audio
-    from avsep.train.index import frame_numbers
-
     recordings = []
     for inst in sorted(p for p in folder.iterdir() if p.is_dir()):
         for rec in sorted(p for p in inst.iterdir() if p.is_dir()):
@@ -614,6 +623,4 @@ def _json_default(o: Any) -> Any:
 
 
 def _progress(enabled: bool, console=None):
-    from avsep.progress import make_progress
-
     return make_progress(enabled, console, transient=True)
