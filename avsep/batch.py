@@ -8,11 +8,15 @@ What a run over many videos promises, whoever starts it:
   the boxes' names (class guesses in automatic mode) or ``sourceN``, then ``residual``
   (:func:`output_names`), placed by a template under the output folder
   (:func:`render_template`);
-* **claims**: two videos of one batch may not write the same file;
+* **tree**: a video found in a folder keeps its place below that folder under the output
+  folder (``concert/day1/x.mp4`` -> ``OUT/day1/x/...``), so equal file names never collide;
+* **claims**: two videos of one batch may not write the same file, and each output is claimed
+  on disk while it is written (:mod:`avsep.claims`), so concurrent runs never both write one;
 * **skip / overwrite**: existing outputs stop a video unless ``skip_existing`` (all of them
-  exist: the video is skipped) or ``overwrite`` (they are replaced);
+  exist and the record beside them says this video made them with these options,
+  :mod:`avsep.provenance`: the video is skipped) or ``overwrite`` (they are replaced);
 * **atomic writes**: a video's files appear all together or not at all (an error or Ctrl-C
-  removes every temporary file).
+  removes every temporary file; those of a run killed harder are removed by the next run).
 
 :class:`BatchJob` holds a checked invocation; :func:`separate_paths` (also
 :meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
@@ -25,7 +29,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,6 +37,7 @@ from avsep.errors import InputError
 from avsep.timing import stage
 
 if TYPE_CHECKING:
+    from avsep import claims
     from avsep.io.media import MediaInfo
     from avsep.players import BoxPlan
     from avsep.separate import SeparationStream, Separator
@@ -59,6 +64,19 @@ def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, st
         else:
             videos.append(p)  # missing files, directories named like videos: probe reports them
     return videos, problems
+
+
+def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
+    """Each video found inside an input folder -> its folder relative to that input folder
+    (videos given as files are not in it: their outputs go straight under the output folder)."""
+    folders = [p for p in inputs if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS]
+    out: dict[Path, Path] = {}
+    for video in videos:
+        for folder in folders:
+            if video.is_relative_to(folder):
+                out[video] = video.parent.relative_to(folder)
+                break
+    return out
 
 
 def output_names(count: int, names: list[str] | None, residual: bool) -> list[str]:
@@ -99,6 +117,13 @@ class Outcome:
     exit_code: int = 0
     #: the exception of a failed input (from :func:`separate_paths`; None in the CLI)
     error: BaseException | None = None
+    #: what was written (or found written, when skipped): ``outputs`` (path, sample rate,
+    #: duration), ``boxes``, ``names``; see :mod:`avsep.batch_report`
+    written: dict = field(default_factory=dict)
+    #: things done on the way that the user should hear of (stale files removed)
+    notes: list[str] = field(default_factory=list)
+    #: seconds spent on this input
+    seconds: float = 0.0
 
 
 class Progress(Protocol):
@@ -153,6 +178,8 @@ class BatchJob:
     quiet: bool = False
     debug: bool = False
     announce: Announce = warn_fallback
+    #: video -> its folder below the input folder it was found in (:func:`mirror_dirs`)
+    subdirs: dict[Path, Path] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -191,7 +218,8 @@ class BatchJob:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
         if options.get("skip_existing") and options.get("overwrite"):
             raise InputError("--skip-existing and --overwrite contradict each other; pick one")
-        videos, problems = find_videos(Path(p) for p in inputs)
+        inputs = [Path(p) for p in inputs]
+        videos, problems = find_videos(inputs)
         to_stdout = str(out) == "-"
         if to_stdout:
             if len(videos) + len(problems) != 1:
@@ -204,7 +232,9 @@ class BatchJob:
         elif source is not None:
             raise InputError("--source only applies with -o - (stdout)")
         out_dir = None if to_stdout else Path(out)
-        return cls(videos, problems, plan, strips, names, sources, out_dir, template, source, **options)
+        job = cls(videos, problems, plan, strips, names, sources, out_dir, template, source, **options)
+        job.subdirs = mirror_dirs(inputs, videos)
+        return job
 
     def box_plan(
         self, separator: Separator, video: Path, progress: Progress
@@ -243,7 +273,8 @@ class BatchJob:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
-        paths = [render_template(self.template, self.out_dir, video, n, i + 1) for i, n in enumerate(labels)]
+        folder = self.out_dir / self.subdirs.get(video, Path())
+        paths = [render_template(self.template, folder, video, n, i + 1) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
             raise InputError(
                 f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
@@ -261,14 +292,63 @@ class BatchJob:
                 f"{video}: output {taken} is also written by {claimed[taken]} in this batch "
                 "(same file name); rename one of them or run them with different -o folders"
             )
-        if self.skip_existing and paths and all(p.exists() for p in paths):
-            return Outcome(video, "skipped", "its outputs exist (--skip-existing)")
-        existing = [p for p in paths if p.exists()]
-        if existing and not self.overwrite:
-            raise InputError(
-                f"{existing[0]} already exists; pass --overwrite to replace it"
-                + ("" if self.skip_existing else " or --skip-existing to skip this video")
-            )
+        if self.out_dir is None:
+            stream = self._stream(separator, video, plan, media, progress)
+            from avsep.io.wav import write_wav_stdout
+
+            row = self.source - 1
+            if not write_wav_stdout((block[row] for block in stream.blocks), stream.sample_rate, self.fmt):
+                raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
+            return Outcome(video, "ok", "stdout")
+        from avsep import claims, provenance
+
+        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(video), paths)
+        with claims.claim(paths, str(video)) as claim:
+            own = provenance.check(paths, expected) if self.skip_existing else None
+            if own is not None and own.own and all(p.exists() for p in paths):
+                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)
+            existing = [p for p in paths if p.exists()]
+            if own is not None and existing and not own.own and not self.overwrite:
+                raise InputError(
+                    f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
+                    "outputs it made: pass --overwrite to replace them, or choose another -o"
+                )
+            if existing and not self.overwrite and not (own is not None and own.own):
+                raise InputError(
+                    f"{existing[0]} already exists; pass --overwrite to replace it"
+                    + ("" if self.skip_existing else " or --skip-existing to skip this video")
+                )
+            stream = self._stream(separator, video, plan, media, progress)
+            written = self._write(stream, paths, expected, labels, claim, overwrite=bool(existing))
+        claimed.update((p, video) for p in paths)
+        return Outcome(video, "ok", ", ".join(str(p) for p in paths), written=written, notes=claim.notes)
+
+    def _identity_options(self, video: Path) -> dict:
+        """The options that shape a video's outputs, as its provenance record names them: the
+        boxes asked for (a sidecar's, the given ones, strips or auto), names, counts, format."""
+        from avsep.boxes import sidecar_for
+
+        sidecar = sidecar_for(video)
+        if sidecar.is_file():
+            boxes: object = {"sidecar": sidecar.read_text()}
+        elif self.plan is not None:
+            boxes = self.plan.to_json()["boxes"]
+        else:
+            boxes = "strips" if self.strips else "auto"
+        return {
+            "boxes": boxes,
+            "names": self.names,
+            "sources": self.sources,
+            "format": self.fmt,
+            "sample_rate": self.sample_rate,
+            "residual": self.residual,
+            "audio_stream": self.audio_stream,
+            "video_stream": self.video_stream,
+        }
+
+    def _stream(
+        self, separator: Separator, video: Path, plan: BoxPlan | str, media: MediaInfo | None, progress: Progress
+    ) -> SeparationStream:
         stream = separator.stream_file(
             video,
             plan,
@@ -281,34 +361,46 @@ class BatchJob:
             media=media,
         )
         progress.set_windows(stream.num_windows, video.name)
-        if self.out_dir is None:
-            from avsep.io.wav import write_wav_stdout
+        return stream
 
-            row = self.source - 1
-            if not write_wav_stdout((block[row] for block in stream.blocks), stream.sample_rate, self.fmt):
-                raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
-            return Outcome(video, "ok", "stdout")
-        self._write(stream, paths)
-        claimed.update((p, video) for p in paths)
-        return Outcome(video, "ok", ", ".join(str(p) for p in paths))
-
-    def _write(self, stream: SeparationStream, paths: list[Path]) -> None:
-        """All of one video's files, or none: an error or Ctrl-C drops every temporary file."""
+    def _write(
+        self,
+        stream: SeparationStream,
+        paths: list[Path],
+        expected: dict,
+        labels: list[str],
+        claim: claims.Claim,
+        overwrite: bool,
+    ) -> dict:
+        """All of one video's files, or none: an error or Ctrl-C drops every temporary file.
+        The provenance record goes down just before the renames. Returns what was written."""
+        from avsep import provenance
         from avsep.io.wav import AtomicWavWriter
 
+        frames = 0
         with ExitStack() as stack:
             with stage("write"):
                 writers = [
-                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=self.overwrite))
+                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=overwrite))
                     for p in paths
                 ]
             for block in stream.blocks:
                 with stage("write"):
                     for writer, row in zip(writers, block):
                         writer.write(row)
+                    frames += block.shape[-1]
+                claim.refresh()
+            seconds = round(frames / stream.sample_rate, 6)
+            written = {
+                "outputs": [{"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths],
+                "boxes": stream.plan.to_json()["boxes"] if stream.plan is not None else [list(b) for b in stream.boxes],
+                "names": labels,
+            }
             with stage("write"):
+                provenance.write(paths, expected, written)
                 for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
                     writer.close()
+        return written
 
 
 def plan_from_boxes(boxes: Sequence[Box] | BoxPlan | str | None) -> tuple[BoxPlan | None, bool]:
@@ -342,6 +434,10 @@ def separate_paths(
     overwrite: bool = False,
     audio_stream: int | None = None,
     video_stream: int | None = None,
+    jobs: int = 1,
+    ray: str | None = None,
+    gpus_per_job: float = 0.0,
+    report: str | Path | None = None,
 ) -> list[Outcome]:
     """Separate videos and folders of videos into WAV files, as ``avsep separate`` does.
 
@@ -356,6 +452,10 @@ def separate_paths(
     ``detail`` and the exception in ``error``. Returns one outcome per input, in order (folders
     without videos first). A fallback of automatic boxes to strips is an
     :class:`~avsep.separate.AutoBoxesWarning`.
+
+    ``jobs`` > 1 runs the videos on that many worker processes, ``ray`` (``"auto"`` or an
+    address) as tasks of a Ray cluster, ``gpus_per_job`` GPUs each (:mod:`avsep.workers`,
+    :mod:`avsep.cluster`); ``report`` writes the JSON report (:mod:`avsep.batch_report`).
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -376,14 +476,19 @@ def separate_paths(
         audio_stream=audio_stream,
         video_stream=video_stream,
     )
-    from avsep.errors import AvsepError
+    from avsep.workers import run_file, spread
 
+    if jobs < 1:
+        raise InputError(f"--jobs {jobs}: give 1 or more")
     outcomes = [Outcome(p, "failed", msg, InputError.exit_code, InputError(msg)) for p, msg in job.problems]
-    claimed: dict[Path, Path] = {}
-    for video in job.videos:
-        try:
-            outcomes.append(job.separate_one(separator, video, _Silent(), claimed))
-        except Exception as exc:  # one bad file must not stop the batch
-            code = exc.exit_code if isinstance(exc, AvsepError) else 1
-            outcomes.append(Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc))
+    if jobs > 1 or ray is not None:
+        finished = sorted(spread(job, separator, None, jobs, ray, gpus_per_job), key=lambda r: r[0])
+        outcomes += [o for _, o in finished]
+    else:
+        claimed: dict[Path, Path] = {}
+        outcomes += [run_file(job, separator, video, claimed=claimed) for video in job.videos]
+    if report is not None:
+        from avsep.batch_report import write_report
+
+        write_report(Path(report), outcomes, len(outcomes))
     return outcomes

@@ -11,6 +11,7 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,9 @@ from rich.markup import escape
 
 from avsep import cli_options as opt
 from avsep.batch import BatchJob, Outcome, output_names
+from avsep.cli_batch import Engine, Finished, run_spread
 from avsep.cli_options import GreedyCommand, SampleFormat, box_options
-from avsep.cli_views import announce_plan, batch_summary, finding_players, list_models, plan_for_info, show_info
+from avsep.cli_views import announce_plan, finding_players, list_models, plan_for_info, show_info
 from avsep.errors import InputError
 from avsep.options import DEFAULT_MASK
 from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
@@ -75,11 +77,16 @@ def separate(
     video_stream: opt.VideoStream = None,
     skip_existing: opt.SkipExisting = False,
     overwrite: opt.Overwrite = False,
+    jobs: opt.Jobs = 1,
+    ray: opt.Ray = None,
+    gpus_per_job: opt.GpusPerJob = 0.0,
+    report: opt.Report = None,
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
 ) -> None:
     """Write one WAV per box: the sound of the instrument inside that box."""
     with one_line_errors(debug):
+        engine = Engine.create(jobs, ray, gpus_per_job, report, out)
         plan, strips = box_options(boxes, boxes_file)
         job = BatchJob.create(
             inputs,
@@ -111,24 +118,24 @@ def separate(
             batch_size=batch_size,
             backbone_weights=backbone_weights,
         )
-        code = _run_batch(job, separator)
+        code = run_spread(job, separator, engine) if engine.spread else _run_batch(job, separator, engine)
     raise typer.Exit(code)
 
 
-def _run_batch(job: BatchJob, separator: Separator) -> int:
+def _run_batch(job: BatchJob, separator: Separator, engine: Engine) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
     from avsep.progress import SeparationProgress
 
-    outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
+    outcomes = Finished(job, engine.report)
     claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
     with SeparationProgress(len(job.videos), enabled=not job.quiet, console=err) as progress:
         for video in job.videos:
+            start = time.monotonic()
             try:
                 progress.start_file(video)  # inside the try: Ctrl-C may land here too
                 outcome = job.separate_one(separator, video, progress, claimed)
+                outcome.seconds = round(time.monotonic() - start, 3)
                 outcomes.append(outcome)
-                if outcome.status == "skipped" and not job.quiet:
-                    err.print(f"skipped {escape(str(video))}: {outcome.detail}", soft_wrap=True)
             except KeyboardInterrupt:
                 progress.stop()
                 done = sum(o.status == "ok" for o in outcomes)
@@ -141,11 +148,10 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
             except BrokenPipeError:
                 return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
             except Exception as exc:  # broad on purpose: one bad file must not stop the batch
-                outcomes.append(Outcome(video, "failed", one_line(str(exc)), fail(exc, job.debug, video)))
+                code, seconds = fail(exc, job.debug, video), round(time.monotonic() - start, 3)
+                outcomes.append(Outcome(video, "failed", one_line(str(exc)), code, seconds=seconds))
             progress.finish_file()
-    if not job.quiet and job.out_dir is not None and len(outcomes) > 1:
-        batch_summary(outcomes)
-    return max((o.exit_code for o in outcomes), default=0)
+    return outcomes.close()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def test_install_sh_train_adds_the_extras_and_the_build_packages(tmp_path):
     result, calls = run_install(tmp_path, "--train")
     assert result.returncode == 0, result.stderr
     assert _apt_installs(calls) == ["python3-venv", *APT_PACKAGES]
-    assert "python -m pip install --quiet -e .[train,dev]" in calls
+    assert "python -m pip install --quiet -e .[train,dev,cluster]" in calls
 
 
 def test_install_sh_refuses_an_unknown_option_in_one_line(tmp_path):
