@@ -134,7 +134,8 @@ def test_an_import_that_fails_later_in_a_training_command_gets_the_same_line():
 def test_separation_needs_no_training_package(base_install, fast_model, shared_video, tmp_path):
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--quiet")
-    assert sorted(p.name for p in (tmp_path / video.stem).iterdir()) == ["source1.wav", "source2.wav"]
+    written = sorted(p.name for p in (tmp_path / video.stem).iterdir())
+    assert written == [".source1.wav.avsep.json", "source1.wav", "source2.wav"]  # outputs and their record
 
 
 # -- install.sh, with stand-ins for apt and Python ------------------------------------------------
