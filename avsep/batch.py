@@ -26,6 +26,7 @@ Messages name the command-line options, which have the same names as the keyword
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
@@ -180,6 +181,8 @@ class BatchJob:
     announce: Announce = warn_fallback
     #: video -> its folder below the input folder it was found in (:func:`mirror_dirs`)
     subdirs: dict[Path, Path] = field(default_factory=dict)
+    #: this invocation, in the claims it makes (a retried task may take over its own claim)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
     def create(
@@ -303,7 +306,7 @@ class BatchJob:
         from avsep import claims, provenance
 
         expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(video), paths)
-        with claims.claim(paths, str(video)) as claim:
+        with claims.claim(paths, str(video), self.run_id) as claim:
             own = provenance.check(paths, expected) if self.skip_existing else None
             if own is not None and own.own and all(p.exists() for p in paths):
                 return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)

@@ -5,7 +5,9 @@ lost one still writes) must never both write one file: whoever writes ``x.wav`` 
 the marker ``.x.wav.claim`` beside it with ``O_CREAT | O_EXCL``, which exactly one process can
 do; the other is told who holds it. A run killed with ``kill -9`` cannot remove its marker, so
 a marker whose process is gone (same host: the pid is dead; another host: the marker was not
-refreshed for :data:`STALE_AFTER` seconds) is stale and taken over. Once an output is claimed,
+refreshed for :data:`STALE_AFTER` seconds) is stale and taken over, and so is one of the same
+run and input: a Ray task retried on another machine after its first machine was lost. Once an
+output is claimed,
 any hidden temporary file of it (``.x.wav.<random>.tmp``, see :mod:`avsep.io.wav`) can only be
 the remains of an interrupted write: they are removed, and the caller says so.
 """
@@ -48,8 +50,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _holder(mark: Path) -> dict | None:
-    """Who holds ``mark`` (``pid``, ``host``, ``input``), or None when the claim is stale."""
+def _holder(mark: Path, run: str, owner: str) -> dict | None:
+    """Who holds ``mark`` (``pid``, ``host``, ``input``, ``run``), or None when the claim is
+    stale or an earlier attempt of this very run at this very input."""
     try:
         info = json.loads(mark.read_text())
         age = time.time() - mark.stat().st_mtime
@@ -57,6 +60,8 @@ def _holder(mark: Path) -> dict | None:
         return None
     except (OSError, ValueError):
         info, age = {}, 0.0  # being written this instant, or unreadable: treat as held
+    if info.get("run") == run and info.get("input") == owner:
+        return None
     if info.get("host") == socket.gethostname():
         return info if _alive(int(info.get("pid", -1))) else None
     return info if age < STALE_AFTER else None
@@ -78,14 +83,14 @@ class Claim:
                 os.utime(m)
 
 
-def _take(path: Path, owner: str, notes: list[str]) -> Path:
+def _take(path: Path, owner: str, run: str, notes: list[str]) -> Path:
     mark = marker(path)
-    body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "input": owner}).encode()
+    body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "input": owner, "run": run}).encode()
     for _ in range(3):
         try:
             fd = os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            holder = _holder(mark)
+            holder = _holder(mark, run, owner)
             if holder is not None:
                 who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
                 raise InputError(
@@ -104,8 +109,9 @@ def _take(path: Path, owner: str, notes: list[str]) -> Path:
 
 
 @contextmanager
-def claim(paths: Sequence[Path], owner: str) -> Iterator[Claim]:
-    """Claim every output in ``paths`` for ``owner`` (the input's name) while the block runs,
+def claim(paths: Sequence[Path], owner: str, run: str) -> Iterator[Claim]:
+    """Claim every output in ``paths`` for ``owner`` (the input's name) of batch ``run`` (an id
+    unique to one invocation) while the block runs,
     after removing their stale temporary files; raises :class:`InputError` when another live
     run holds one. The markers go when the block ends, however it ends."""
     taken: list[Path] = []
@@ -113,7 +119,7 @@ def claim(paths: Sequence[Path], owner: str) -> Iterator[Claim]:
     try:
         for p in paths:
             p.parent.mkdir(parents=True, exist_ok=True)
-            taken.append(_take(p, owner, notes))
+            taken.append(_take(p, owner, run, notes))
         for p in paths:
             for tmp in stale_temporaries(p):
                 tmp.unlink(missing_ok=True)

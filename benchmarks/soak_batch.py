@@ -68,11 +68,14 @@ def make_inputs(folder: Path, count: int, seconds: float) -> tuple[int, int]:
 
 
 def _children_rss(pid: int) -> dict[int, int]:
-    """Resident KiB of each child process of ``pid`` (the workers), from /proc."""
+    """Resident KiB of each worker process of ``pid`` (multiprocessing's spawned children; not
+    its resource tracker), from /proc."""
     out: dict[int, int] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             text = status.read_text()
+            if b"spawn_main" not in (status.parent / "cmdline").read_bytes():
+                continue
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)

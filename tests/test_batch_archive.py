@@ -15,6 +15,7 @@ import pytest
 from avsep import Separator
 from avsep.batch import separate_paths
 from avsep.claims import marker
+from avsep.errors import InputError
 from tests.cli_support import SINGLE_THREAD, SMALL, cli, cli_command, cli_process, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
@@ -147,3 +148,21 @@ def test_kill_9_then_rerun_ends_with_every_output_complete(shared_video, tiny_we
     found = wavs(out)
     assert sorted(found) == ["long/source1.wav", "long/source2.wav"]
     assert all(abs(info.duration - 30.0) < 0.1 for info in found.values())
+
+
+def test_a_claim_of_the_same_run_and_input_is_a_retry_and_taken_over(tmp_path):
+    """A Ray task retried on another machine finds its lost attempt's claim: it takes it over;
+    another run's live claim it must not."""
+    from avsep.claims import claim
+
+    target = tmp_path / "x.wav"
+    lost = {"pid": os.getpid(), "host": "lost-node", "input": "a.mp4", "run": "r1"}
+    marker(target).write_text(json.dumps(lost))
+    with claim([target], "a.mp4", "r1") as taken:
+        assert json.loads(marker(target).read_text())["host"] == socket.gethostname()
+        assert "took over the claim" in taken.notes[0]
+    assert not marker(target).exists()
+    marker(target).write_text(json.dumps({**lost, "run": "r0"}))
+    with pytest.raises(InputError, match="being written by another run"), claim([target], "a.mp4", "r1"):
+        pass
+    assert marker(target).exists()  # still the other run's

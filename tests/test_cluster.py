@@ -87,6 +87,7 @@ def test_ray_writes_what_a_local_run_writes_and_survives_a_killed_worker(local_r
     killer.join()
     assert killed, "no worker was caught writing"
     assert [(o.video, o.status) for o in remote] == [(o.video, "ok") for o in local]
+    assert any("took over the claim" in note for note in remote[0].notes)  # the retry, after the kill
     assert len(_same_files(tmp_path / "local", out)) == 6  # nothing lost, no temporary file or marker left
     report = json.loads((tmp_path / "ray.json").read_text())
     assert [e["input"] for e in report["files"]] == [str(o.video) for o in local]  # each once
