@@ -14,6 +14,7 @@ readable at the same paths. Ray is imported only here, only when ``--ray`` is gi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -52,10 +53,13 @@ def connect(address: str) -> None:
         raise InputError(f"--ray {address}: cannot connect to the Ray cluster ({exc})") from None
 
 
-def _task(job: BatchJob, separator: Separator, video, gpus: float) -> Outcome:
-    """One video in a Ray worker (on a GPU when Ray gave it one)."""
+def _task(job: BatchJob, separator: Separator, video, gpus: float, cwd: str) -> Outcome:
+    """One video in a Ray worker (on a GPU when Ray gave it one), in the folder avsep was
+    started in where this node has it, so relative inputs and -o mean what they meant there."""
     from avsep.workers import run_file
 
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
     if gpus > 0:
         _to_gpu(separator)
     return run_file(job, separator, video)
@@ -83,7 +87,8 @@ def run_on_ray(
         raise InputError(f"--gpus-per-job {gpus_per_job}: give 0 or more")
     task = ray.remote(_task).options(num_cpus=1, num_gpus=gpus_per_job, max_retries=RETRIES, retry_exceptions=False)
     shared = ray.put(separator)
-    pending = {task.remote(job, shared, video, gpus_per_job): i for i, video in enumerate(job.videos)}
+    cwd = os.getcwd()
+    pending = {task.remote(job, shared, video, gpus_per_job, cwd): i for i, video in enumerate(job.videos)}
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

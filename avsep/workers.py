@@ -111,14 +111,36 @@ class _Relay:
         self.events.put(("window", self.slot, done, total))
 
 
+def _die_with_parent() -> None:
+    """Have Linux kill this worker when the batch process dies (``kill -9`` included): an
+    orphan would sit on its claims, blocking the re-run. Elsewhere the queue polling notices."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _next(tasks: mp.Queue, parent: int) -> tuple[int, Path] | None:
+    """The next video, or None at the end of the queue or when the batch process is gone."""
+    while os.getppid() == parent:
+        try:
+            return tasks.get(timeout=1.0)
+        except queue.Empty:
+            continue
+    return None
+
+
 def _work(slot: int, job: BatchJob, separator: Separator, threads: int, tasks: mp.Queue, events: mp.Queue) -> None:
     """A worker's life: videos from ``tasks`` until ``None``, outcomes to ``events``."""
     import torch
 
+    _die_with_parent()
     torch.set_num_threads(threads)
     parent = os.getppid()
     try:
-        while (item := tasks.get()) is not None and os.getppid() == parent:
+        while (item := _next(tasks, parent)) is not None:
             index, video = item
             events.put(("start", slot, index, video))
             events.put(("done", slot, index, run_file(job, separator, video, _Relay(slot, events))))

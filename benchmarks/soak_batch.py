@@ -106,7 +106,7 @@ def run(inputs: Path, out: Path, jobs: int, extra: list[str], kill_after: int | 
                 os.kill(pid, signal.SIGKILL)
             break
         time.sleep(0.2)
-    stderr = proc.communicate()[1]
+    stderr = proc.communicate(timeout=60)[1]
     return {
         "code": proc.returncode,
         "seconds": time.monotonic() - start,

@@ -58,12 +58,14 @@ def _same_files(a: Path, b: Path) -> list[str]:
     return files
 
 
-def test_ray_writes_what_a_local_run_writes_and_survives_a_killed_worker(local_ray, videos, tmp_path):
+def test_ray_writes_what_a_local_run_writes_and_survives_a_killed_worker(local_ray, videos, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths, as typed: the tasks must resolve them here too
+    videos = videos.relative_to(tmp_path)
     separator = Separator(device="cpu")
-    local = separate_paths(separator, videos, tmp_path / "local", BOXES, report=tmp_path / "local.json")
+    local = separate_paths(separator, videos, "local", BOXES, report="local.json")
     assert [o.status for o in local] == ["ok"] * 3
 
-    out = tmp_path / "ray"
+    out = Path("ray")
     killed: list[int] = []
 
     def kill_a_worker() -> None:
@@ -83,7 +85,7 @@ def test_ray_writes_what_a_local_run_writes_and_survives_a_killed_worker(local_r
 
     killer = threading.Thread(target=kill_a_worker)
     killer.start()
-    remote = separate_paths(separator, videos, out, BOXES, ray="auto", report=tmp_path / "ray.json")
+    remote = separate_paths(separator, videos, out, BOXES, ray="auto", report="ray.json")
     killer.join()
     assert killed, "no worker was caught writing"
     assert [(o.video, o.status) for o in remote] == [(o.video, "ok") for o in local]
