@@ -168,6 +168,7 @@ def run_parallel(job: BatchJob, separator: Separator, jobs: int, listener: Liste
 
     workers = {slot: start(slot) for slot in range(count)}
     current: dict[int, int] = {}  # slot -> index of the file it is on
+    restarts = 0
     left = len(job.videos)
     try:
         while left:
@@ -175,7 +176,12 @@ def run_parallel(job: BatchJob, separator: Separator, jobs: int, listener: Liste
                 kind, slot, *rest = events.get(timeout=0.5)
             except queue.Empty:
                 for slot, p in list(workers.items()):
-                    if p.exitcode is not None and p.exitcode != 0 and slot in current:
+                    if p.exitcode not in (None, 0) and slot not in current:  # died between files
+                        restarts += 1
+                        if restarts > 2 * count:
+                            raise AvsepError(f"worker processes keep dying ({_death(p.exitcode)}); try --jobs 1")
+                        workers[slot] = start(slot)
+                    elif p.exitcode not in (None, 0):
                         index = current.pop(slot)
                         video = job.videos[index]
                         reason = f"{video}: its worker process died ({_death(p.exitcode)}); run it again"
