@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def local_ray():
     import ray
 
+    # A loaded CI machine can take minutes to start the raylet (Ray's default wait is 10 s).
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "300")
     # The workers unpickle the tests' stand-in trunk, so they need the repository on their path.
     ray.init(
         num_cpus=2,
