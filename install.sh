@@ -20,7 +20,7 @@ for arg in "$@"; do
 done
 
 # Separation needs no Debian package beyond venv support: PyAV and torch wheels carry their
-# libraries. The training list is avsep/train/build/system.py APT_PACKAGES (a test compares).
+# libraries. The training list is avsep/train/dataset/system.py APT_PACKAGES (a test compares).
 DEBIAN_PACKAGES=(python3-venv)
 TRAIN_DEBIAN_PACKAGES=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont
   musescore-general-soundfont-small openclipart-svg fonts-noto-color-emoji librsvg2-bin)

@@ -18,35 +18,43 @@ What a run over many videos promises, whoever starts it:
 * **atomic writes**: a video's files appear all together or not at all (an error or Ctrl-C
   removes every temporary file; those of a run killed harder are removed by the next run).
 
-:class:`BatchJob` holds a checked invocation; :func:`separate_paths` (also
+:class:`BatchJob` holds a checked invocation; :func:`run_file` runs one video of it (here, in a
+``--jobs`` worker or a Ray task); :func:`avsep.batch_run.separate_paths` (also
 :meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
 input. The CLI (:mod:`avsep.cli`) adds progress bars, the error lines and the summary table.
 Messages name the command-line options, which have the same names as the keyword arguments.
+Each video is probed once; its boxes come from :func:`avsep.box_request.plan_boxes`. The
+separator is anything with ``stream``, ``player_finder`` and ``overlap`` (:class:`Streams`,
+which :class:`avsep.separate.Separator` is): this module sits below it and never imports it.
 """
 
 from __future__ import annotations
 
+import pickle
+import time
 import uuid
-import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from avsep.errors import InputError
+import numpy as np
+
+from avsep import claims, provenance
+from avsep.box_request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
+from avsep.detect import PlayerFinder
+from avsep.errors import AvsepError, InputError
+from avsep.io.media import MediaInfo, check_separable, probe
+from avsep.io.wav import AtomicWavWriter, write_wav_stdout
+from avsep.players import BoxPlan
 from avsep.timing import stage
 
 if TYPE_CHECKING:
-    from avsep import claims
-    from avsep.io.media import MediaInfo
-    from avsep.players import BoxPlan
-    from avsep.separate import SeparationStream, Separator
+    from avsep.models.serialize import Checkpoint
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
-
-Box = tuple[int, int, int, int]
 
 
 def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -118,8 +126,12 @@ class Outcome:
     exit_code: int = 0
     #: the exception of a failed input (from :func:`separate_paths`; None in the CLI)
     error: BaseException | None = None
-    #: what was written (or found written, when skipped): ``outputs`` (path, sample rate,
-    #: duration), ``boxes``, ``names``; see :mod:`avsep.batch_report`
+    #: the files written (an ``ok`` input with an output folder)
+    outputs: list[Path] = field(default_factory=list)
+    #: where its boxes came from (:meth:`avsep.box_request.BoxRequest.describe`)
+    boxes: str = ""
+    #: what was written (or found written, when skipped), for the report: ``outputs`` (path,
+    #: sample rate, duration), ``boxes``, ``names``; see :mod:`avsep.batch_report`
     written: dict = field(default_factory=dict)
     #: things done on the way that the user should hear of (stale files removed)
     notes: list[str] = field(default_factory=list)
@@ -143,17 +155,36 @@ class _Silent:
         pass
 
 
-#: ``announce(video, plan, names, quiet)``: told the boxes automatic mode chose for a video.
-Announce = Callable[[Path, "BoxPlan", "list[str] | None", bool], None]
+class SeparationStream(Protocol):
+    """What a batch reads of a separation in progress (:class:`avsep.separate.SeparationStream`)."""
+
+    sample_rate: int
+    num_windows: int
+    blocks: Iterator[np.ndarray]
 
 
-def warn_fallback(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bool) -> None:
-    """The default :data:`Announce`: an :class:`~avsep.separate.AutoBoxesWarning` when automatic
-    mode fell back to strips, nothing otherwise."""
-    from avsep.separate import AutoBoxesWarning
+class Streams(Protocol):
+    """The separator a batch drives (:class:`avsep.separate.Separator`)."""
 
-    if plan.note:
-        warnings.warn(f"{video}: {plan.note}", AutoBoxesWarning, stacklevel=3)
+    overlap: float
+    checkpoint: Checkpoint  # its sha256 names the model in the provenance records
+
+    def player_finder(self) -> PlayerFinder | None: ...
+
+    def stream(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        *,
+        sample_rate: int | None = None,
+        residual: bool = False,
+        on_window: Callable[[int, int], None] | None = None,
+    ) -> SeparationStream: ...
+
+
+#: ``announce(video, plan, names, quiet)``: told the players automatic mode found in a video
+#: (a fallback to strips has already been a :class:`~avsep.players.AutoBoxesWarning`).
+Announce = Callable[[Path, BoxPlan, "list[str] | None", bool], None]
 
 
 @dataclass
@@ -162,10 +193,8 @@ class BatchJob:
 
     videos: list[Path]
     problems: list[tuple[Path, str]]
-    plan: BoxPlan | None  # boxes given for every video (None: auto or strips)
-    strips: bool  # --boxes strips: the old default, no player finding
+    request: BoxRequest  # the boxes asked for every video (a sidecar may stand in)
     names: list[str] | None
-    sources: int | None
     out_dir: Path | None  # None: stdout
     template: str = DEFAULT_TEMPLATE
     source: int | None = None
@@ -178,7 +207,7 @@ class BatchJob:
     video_stream: int | None = None
     quiet: bool = False
     debug: bool = False
-    announce: Announce = warn_fallback
+    announce: Announce | None = None
     #: video -> its folder below the input folder it was found in (:func:`mirror_dirs`)
     subdirs: dict[Path, Path] = field(default_factory=dict)
     #: this invocation, in the claims it makes (a retried task may take over its own claim)
@@ -188,11 +217,9 @@ class BatchJob:
     def create(
         cls,
         inputs: Iterable[Path],
-        plan: BoxPlan | None,
-        strips: bool,
+        request: BoxRequest,
         *,
         names: list[str] | None = None,
-        sources: int | None = None,
         out: str | Path = "separated",
         template: str = DEFAULT_TEMPLATE,
         source: int | None = None,
@@ -203,19 +230,11 @@ class BatchJob:
         ``out`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout.
         ``options`` are the remaining fields (``fmt``, ``sample_rate``, ``residual``, ...).
         """
-        from avsep.boxes import check_count
-
         residual = options.get("residual", False)
         sample_rate = options.get("sample_rate")
-        if sources is not None and sources < 1:
-            raise InputError(f"--sources {sources}: give at least 1")
-        if plan is not None and not names:
-            names = plan.names
-        if plan is None and not strips and sources is None and names:
-            sources = len(names)  # --names violin flute: two players
-        count = len(plan.sources) if plan is not None else (2 if strips and sources is None else sources)
+        names = names or request.names
+        count = request.count
         if count is not None:
-            check_count(count)
             output_names(count, names, residual)
         if sample_rate is not None and not 1000 <= sample_rate <= 384000:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
@@ -235,42 +254,26 @@ class BatchJob:
         elif source is not None:
             raise InputError("--source only applies with -o - (stdout)")
         out_dir = None if to_stdout else Path(out)
-        job = cls(videos, problems, plan, strips, names, sources, out_dir, template, source, **options)
+        job = cls(videos, problems, request, names, out_dir, template, source, **options)
         job.subdirs = mirror_dirs(inputs, videos)
         return job
 
-    def box_plan(
-        self, separator: Separator, video: Path, progress: Progress
-    ) -> tuple[BoxPlan | str, MediaInfo | None, list[str]]:
-        """This video's boxes (its sidecar, the given ones, ``"strips"``, or the players found
-        in it, announced through :attr:`announce`), the probe result if it took one, and the
-        output names: a sidecar's own, else ``names``, else the boxes' names (the class guesses
-        in automatic mode), else ``sourceN``."""
-        from avsep.boxes import load_boxes_file, sidecar_for
-        from avsep.players import TimedBoxes
-
-        sidecar = sidecar_for(video)
-        if sidecar.is_file():
-            plan = TimedBoxes.from_named(load_boxes_file(sidecar), str(sidecar))
-            return plan, None, output_names(len(plan.sources), plan.names, self.residual)
-        if self.plan is not None:
-            return self.plan, None, output_names(len(self.plan.sources), self.names, self.residual)
-        if self.strips:
-            return "strips", None, output_names(self.sources or 2, self.names, self.residual)
-        from avsep.io.media import probe
-        from avsep.separate import check_separable
-
+    def probe(self, video: Path) -> MediaInfo:
+        """The video probed (once per separation) with the chosen streams; it must be separable."""
         media = probe(video, audio_stream=self.audio_stream, video_stream=self.video_stream)
-        check_separable(media)  # before the search: a file without sound fails at once
-        progress.set_windows(0, f"{video.name}: finding players")
-        plan = separator.find_players(
-            video, sources=self.sources, video_stream=self.video_stream, media=media, on_frame=progress.window
-        )
-        names = self.names or plan.names
+        check_separable(media)
+        return media
+
+    def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
+        """The players of one video, found under a progress bar and announced through
+        :attr:`announce`; ``--source`` must be one of them."""
+        progress.set_windows(0, f"{media.path.name}: finding players")
+        plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
         if self.source is not None and self.source > len(plan.sources):
-            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {video}")
-        self.announce(video, plan, names, self.quiet)
-        return plan, media, output_names(len(plan.sources), names, self.residual)
+            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {media.path}")
+        if self.announce is not None and not plan.note:
+            self.announce(media.path, plan, self.names or plan.names, self.quiet)
+        return plan
 
     def paths(self, video: Path, labels: list[str]) -> list[Path]:
         """Where each output of ``video`` goes (none for stdout)."""
@@ -284,10 +287,22 @@ class BatchJob:
             )
         return paths
 
-    def separate_one(self, separator: Separator, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
+    def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
-        so far in this batch to its video (updated here). Raises on failure."""
-        plan, media, labels = self.box_plan(separator, video, progress)
+        so far in this batch to its video (updated here). Raises on failure.
+
+        The output names: a sidecar's own, else ``names``, else the boxes' names (the class
+        guesses in automatic mode), else ``sourceN``. Players are found before naming (their
+        names come from them); given boxes and strips are named before the video is read."""
+        request = self.request.for_video(video)
+        media = plan = None
+        if request.kind == FIND:
+            media = self.probe(video)  # before the search: a file without sound fails at once
+            plan = self.find(separator, request, media, progress)
+            names = self.names or plan.names
+        else:
+            names = self.names if request is self.request else request.names
+        labels = output_names(request.count if plan is None else len(plan.sources), names, self.residual)
         paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
@@ -296,52 +311,54 @@ class BatchJob:
                 "(same file name); rename one of them or run them with different -o folders"
             )
         if self.out_dir is None:
-            stream = self._stream(separator, video, plan, media, progress)
-            from avsep.io.wav import write_wav_stdout
-
+            media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             row = self.source - 1
             if not write_wav_stdout((block[row] for block in stream.blocks), stream.sample_rate, self.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
-        from avsep import claims, provenance
-
-        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(video), paths)
+        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
         with claims.claim(paths, str(video), self.run_id) as claim:
-            own = provenance.check(paths, expected) if self.skip_existing else None
-            if own is not None and own.own and all(p.exists() for p in paths):
+            own = self._check_existing(video, paths, expected)
+            if own is not None:
                 return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)
-            existing = [p for p in paths if p.exists()]
-            if own is not None and existing and not own.own and not self.overwrite:
-                raise InputError(
-                    f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
-                    "outputs it made: pass --overwrite to replace them, or choose another -o"
-                )
-            if existing and not self.overwrite and not (own is not None and own.own):
-                raise InputError(
-                    f"{existing[0]} already exists; pass --overwrite to replace it"
-                    + ("" if self.skip_existing else " or --skip-existing to skip this video")
-                )
-            stream = self._stream(separator, video, plan, media, progress)
-            written = self._write(stream, paths, expected, labels, claim, overwrite=bool(existing))
+            overwrite = any(p.exists() for p in paths)
+            media, plan, stream = self._stream(separator, request, video, media, plan, progress)
+            written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
         claimed.update((p, video) for p in paths)
-        return Outcome(video, "ok", ", ".join(str(p) for p in paths), written=written, notes=claim.notes)
+        said = request.describe(plan, video)
+        detail = ", ".join(str(p) for p in paths)
+        return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
 
-    def _identity_options(self, video: Path) -> dict:
+    def _check_existing(self, video: Path, paths: list[Path], expected: dict) -> provenance.Verdict | None:
+        """The record of outputs to skip (``--skip-existing``, all there and provably this
+        video's), else None when the video is to be written; raises when existing outputs stop it."""
+        own = provenance.check(paths, expected) if self.skip_existing else None
+        existing = [p for p in paths if p.exists()]
+        if own is not None and own.own and len(existing) == len(paths):
+            return own
+        if own is not None and existing and not own.own and not self.overwrite:
+            raise InputError(
+                f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
+                "outputs it made: pass --overwrite to replace them, or choose another -o"
+            )
+        if existing and not self.overwrite and not (own is not None and own.own):
+            raise InputError(
+                f"{existing[0]} already exists; pass --overwrite to replace it"
+                + ("" if self.skip_existing else " or --skip-existing to skip this video")
+            )
+        return None
+
+    def _identity_options(self, request: BoxRequest) -> dict:
         """The options that shape a video's outputs, as its provenance record names them: the
-        boxes asked for (a sidecar's, the given ones, strips or auto), names, counts, format."""
-        from avsep.boxes import sidecar_for
-
-        sidecar = sidecar_for(video)
-        if sidecar.is_file():
-            boxes: object = {"sidecar": sidecar.read_text()}
-        elif self.plan is not None:
-            boxes = self.plan.to_json()["boxes"]
+        boxes asked for (a sidecar's or the given ones, strips or auto), names, counts, format."""
+        if request.kind == GIVEN:
+            boxes: object = request.plan.to_json()["boxes"]
         else:
-            boxes = "strips" if self.strips else "auto"
+            boxes = "strips" if request.kind == STRIPS else "auto"
         return {
             "boxes": boxes,
             "names": self.names,
-            "sources": self.sources,
+            "sources": request.sources,
             "format": self.fmt,
             "sample_rate": self.sample_rate,
             "residual": self.residual,
@@ -350,148 +367,112 @@ class BatchJob:
         }
 
     def _stream(
-        self, separator: Separator, video: Path, plan: BoxPlan | str, media: MediaInfo | None, progress: Progress
-    ) -> SeparationStream:
-        stream = separator.stream_file(
-            video,
-            plan,
-            sources=self.sources,
-            sample_rate=self.sample_rate,
-            residual=self.residual,
-            audio_stream=self.audio_stream,
-            video_stream=self.video_stream,
-            on_window=progress.window,
-            media=media,
+        self,
+        separator: Streams,
+        request: BoxRequest,
+        video: Path,
+        media: MediaInfo | None,
+        plan: BoxPlan | None,
+        progress: Progress,
+    ) -> tuple[MediaInfo, BoxPlan, SeparationStream]:
+        """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
+        media = media or self.probe(video)
+        plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        stream = separator.stream(
+            media, plan, sample_rate=self.sample_rate, residual=self.residual, on_window=progress.window
         )
         progress.set_windows(stream.num_windows, video.name)
-        return stream
+        return media, plan, stream
 
     def _write(
         self,
         stream: SeparationStream,
+        plan: BoxPlan,
         paths: list[Path],
         expected: dict,
         labels: list[str],
         claim: claims.Claim,
         overwrite: bool,
     ) -> dict:
-        """All of one video's files, or none: an error or Ctrl-C drops every temporary file.
-        The provenance record goes down just before the renames. Returns what was written."""
-        from avsep import provenance
-        from avsep.io.wav import AtomicWavWriter
-
+        """All of one video's files, or none, keeping their claim fresh; the provenance record
+        goes down just before the renames. Returns what was written (for the report)."""
         frames = 0
-        with ExitStack() as stack:
-            with stage("write"):
-                writers = [
-                    stack.enter_context(AtomicWavWriter(p, stream.sample_rate, 1, self.fmt, overwrite=overwrite))
-                    for p in paths
-                ]
+        written: dict = {}
+
+        def counted() -> Iterator[np.ndarray]:
+            nonlocal frames
             for block in stream.blocks:
-                with stage("write"):
-                    for writer, row in zip(writers, block):
-                        writer.write(row)
-                    frames += block.shape[-1]
+                yield block
+                frames += block.shape[-1]
                 claim.refresh()
+
+        def record() -> None:
             seconds = round(frames / stream.sample_rate, 6)
-            written = {
-                "outputs": [{"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths],
-                "boxes": stream.plan.to_json()["boxes"] if stream.plan is not None else [list(b) for b in stream.boxes],
-                "names": labels,
-            }
-            with stage("write"):
-                provenance.write(paths, expected, written)
-                for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
-                    writer.close()
+            written["outputs"] = [
+                {"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths
+            ]
+            written["boxes"] = plan.to_json()["boxes"]
+            written["names"] = labels
+            provenance.write(paths, expected, written)
+
+        write_outputs(paths, counted(), stream.sample_rate, self.fmt, overwrite=overwrite, before_rename=record)
         return written
 
 
-def plan_from_boxes(boxes: Sequence[Box] | BoxPlan | str | None) -> tuple[BoxPlan | None, bool]:
-    """The Python API's ``boxes`` as (a plan for every video, whether to cut strips): boxes
-    ``(x0, y0, x1, y1)`` or a :class:`~avsep.players.BoxPlan`; ``None``/``"auto"`` finds the
-    players in each video, ``"strips"`` cuts equal vertical strips."""
-    from avsep.players import BoxPlan
-
-    if boxes is None or isinstance(boxes, BoxPlan):
-        return boxes, False
-    if isinstance(boxes, str):
-        if boxes not in ("auto", "strips"):
-            raise InputError(f"boxes={boxes!r}: give boxes, 'auto' or 'strips'")
-        return None, boxes == "strips"
-    return BoxPlan.fixed([tuple(int(v) for v in b) for b in boxes]), False
+def failure(video: Path, exc: BaseException) -> Outcome:
+    """A failed outcome carrying the one-line reason and an exception that survives pickling
+    (a worker process or a Ray task sends it back)."""
+    code = exc.exit_code if isinstance(exc, AvsepError) else 1
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # an exception that cannot cross processes: keep its words
+        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc)
 
 
-def separate_paths(
-    separator: Separator,
-    inputs: str | Path | Iterable[str | Path],
-    out_dir: str | Path = "separated",
-    boxes: Sequence[Box] | BoxPlan | str | None = None,
-    *,
-    names: Sequence[str] | None = None,
-    sources: int | None = None,
-    template: str = DEFAULT_TEMPLATE,
+def run_file(
+    job: BatchJob,
+    separator: Streams,
+    video: Path,
+    progress: Progress | None = None,
+    claimed: dict[Path, Path] | None = None,
+) -> Outcome:
+    """One video under the batch's rules, timed; a failure becomes a ``failed`` outcome. What
+    :func:`avsep.batch_run.separate_paths`, a ``--jobs`` worker and a Ray task run.
+    ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
+    start = time.monotonic()
+    try:
+        outcome = job.separate_one(separator, video, progress or _Silent(), {} if claimed is None else claimed)
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:  # one bad file must not stop the batch
+        outcome = failure(video, exc)
+    outcome.seconds = round(time.monotonic() - start, 3)
+    return outcome
+
+
+def write_outputs(
+    paths: Sequence[Path],
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
     fmt: str = "pcm16",
-    sample_rate: int | None = None,
-    residual: bool = False,
-    skip_existing: bool = False,
+    *,
     overwrite: bool = False,
-    audio_stream: int | None = None,
-    video_stream: int | None = None,
-    jobs: int = 1,
-    ray: str | None = None,
-    gpus_per_job: float = 0.0,
-    report: str | Path | None = None,
-) -> list[Outcome]:
-    """Separate videos and folders of videos into WAV files, as ``avsep separate`` does.
-
-    ``inputs``: video files and folders (searched recursively). Each video's outputs go to
-    ``template`` under ``out_dir`` (fields ``{stem}`` ``{name}`` ``{index}`` ``{ext}``); the
-    names come from the video's ``<video>.boxes.json`` sidecar, else ``names``, else the boxes'
-    names, else ``sourceN`` (then ``residual``). Existing outputs make a video fail unless
-    ``skip_existing`` or ``overwrite``; a video's files appear all together or not at all.
-
-    Bad arguments raise :class:`~avsep.errors.InputError` before any video is read. A video
-    that fails does not stop the batch: its :class:`Outcome` is ``failed``, with the message in
-    ``detail`` and the exception in ``error``. Returns one outcome per input, in order (folders
-    without videos first). A fallback of automatic boxes to strips is an
-    :class:`~avsep.separate.AutoBoxesWarning`.
-
-    ``jobs`` > 1 runs the videos on that many worker processes, ``ray`` (``"auto"`` or an
-    address) as tasks of a Ray cluster, ``gpus_per_job`` GPUs each (:mod:`avsep.workers`,
-    :mod:`avsep.cluster`); ``report`` writes the JSON report (:mod:`avsep.batch_report`).
-    """
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    plan, strips = plan_from_boxes(boxes)
-    job = BatchJob.create(
-        [Path(p) for p in inputs],
-        plan,
-        strips,
-        names=list(names) if names else None,
-        sources=sources,
-        out=Path(out_dir),
-        template=template,
-        fmt=fmt,
-        sample_rate=sample_rate,
-        residual=residual,
-        skip_existing=skip_existing,
-        overwrite=overwrite,
-        audio_stream=audio_stream,
-        video_stream=video_stream,
-    )
-    from avsep.workers import run_file, spread
-
-    if jobs < 1:
-        raise InputError(f"--jobs {jobs}: give 1 or more")
-    outcomes = [Outcome(p, "failed", msg, InputError.exit_code, InputError(msg)) for p, msg in job.problems]
-    if jobs > 1 or ray is not None:
-        finished = sorted(spread(job, separator, None, jobs, ray, gpus_per_job), key=lambda r: r[0])
-        outcomes += [o for _, o in finished]
-    else:
-        claimed: dict[Path, Path] = {}
-        outcomes += [run_file(job, separator, video, claimed=claimed) for video in job.videos]
-    if report is not None:
-        from avsep.batch_report import write_report
-
-        write_report(Path(report), outcomes, len(outcomes))
-    return outcomes
+    before_rename: Callable[[], None] | None = None,
+) -> None:
+    """Row ``i`` of every ``[rows, n]`` block into ``paths[i]``: all of the files, or none (an
+    error or Ctrl-C drops every temporary file). What the batch and
+    :meth:`avsep.separate.SeparationResult.save` write with. ``before_rename`` runs once every
+    block is written, before the first file takes its name (the batch's provenance record)."""
+    with ExitStack() as stack:
+        with stage("write"):
+            writers = [stack.enter_context(AtomicWavWriter(p, sample_rate, 1, fmt, overwrite=overwrite)) for p in paths]
+        for block in blocks:
+            with stage("write"):
+                for writer, row in zip(writers, block):
+                    writer.write(row)
+        with stage("write"):
+            if before_rename is not None:
+                before_rename()
+            for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
+                writer.close()

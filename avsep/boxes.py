@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from avsep.errors import InputError
 
 Box = tuple[int, int, int, int]
@@ -141,8 +143,22 @@ def boxes_from_options(boxes: Sequence[str] | None, boxes_file: str | Path | Non
 
 
 def sidecar_for(video: Path) -> Path:
-    """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that override the command line."""
+    """``clip.mp4`` -> ``clip.mp4.boxes.json``: per-video boxes that stand in for automatic boxes
+    (:meth:`avsep.box_request.BoxRequest.for_video`)."""
     return video.with_name(video.name + ".boxes.json")
+
+
+def check_sources(n: int | None) -> None:
+    """``--sources``: a number of players or strips, at least 1 (None: not given)."""
+    if n is not None and n < 1:
+        raise InputError(f"--sources {n}: give at least 1")
+
+
+def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
+    """``sources`` equal vertical strips: the usual layout of a duet or trio video."""
+    check_sources(sources)
+    edges = np.linspace(0, width, sources + 1).round().astype(int)
+    return [(int(edges[i]), 0, int(edges[i + 1]), height) for i in range(sources)]
 
 
 def check_count(n: int) -> None:
@@ -151,8 +167,15 @@ def check_count(n: int) -> None:
         raise InputError(f"{n} boxes given; at most {MAX_BOXES} sources can be separated at once")
 
 
+#: How far (pixels) a box may reach past the frame and still be clipped to it silently: the
+#: rounding of a box drawn on a scaled preview. Further is a box for another frame size.
+FRAME_SLACK = 4
+
+
 def validate_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
-    """Clip boxes to a ``width`` x ``height`` frame; a box wholly outside it is an error."""
+    """Boxes clipped to a ``width`` x ``height`` frame; a box reaching past it by more than
+    :data:`FRAME_SLACK` pixels (measured for another resolution, say) is an error naming the
+    frame's size, not a silent clip."""
     check_count(len(boxes))
     out = []
     for b in boxes:
@@ -162,6 +185,12 @@ def validate_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
             raise InputError(
                 f"box {x0},{y0},{x1},{y1} lies outside the {width}x{height} frame; "
                 f"check it with 'avsep info VIDEO --boxes ... --preview out.png'"
+            )
+        past = max(-x0, -y0, x1 - width, y1 - height)
+        if past > FRAME_SLACK:
+            raise InputError(
+                f"box {x0},{y0},{x1},{y1} reaches {past} pixels past the {width}x{height} frame; "
+                f"give boxes in this video's pixels (see 'avsep info VIDEO --boxes ... --preview out.png')"
             )
         out.append((cx0, cy0, cx1, cy1))
     return out

@@ -23,6 +23,10 @@ from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 #: window so a player who moves is still seen, and shared with training so both see the same.
 FRAME_OFFSETS = (-1.5, 0.0, 1.5)
 
+#: The overlap of consecutive windows unless a user picks another (``--overlap``); ``avsep info``
+#: looks for players at the guide frames of a separation with this overlap.
+DEFAULT_OVERLAP = 0.25
+
 
 def hop_for(overlap: float, window: int = WINDOW_SAMPLES) -> int:
     """Window hop in samples for an overlap fraction in [0, 0.9].
@@ -74,8 +78,7 @@ class Windower:
                 buf = buf[self.hop :]
                 start += self.hop
                 index += 1
-        # Tail: windows until the real audio is covered (at least one window overall).
-        while index == 0 or buf.shape[0] > self.window - self.hop:
+        while covers_more(index, buf.shape[0], self.window, self.hop):
             valid = min(buf.shape[0], self.window)
             audio = np.zeros(self.window, dtype=np.float32)
             audio[:valid] = buf[:valid]
@@ -90,15 +93,24 @@ def window_spans(num_samples: int, overlap: float = 0.25, window: int = WINDOW_S
     the audio: what a pass over the picture needs to look at the same frames the separation
     will (:meth:`Window.frame_times`)."""
     hop = hop_for(overlap, window)
-    spans = []
+    spans: list[tuple[int, int]] = []
     start = 0
-    while num_samples - start >= window:
-        spans.append((start, window))
-        start += hop
-    while not spans or num_samples - start > window - hop:
+    while covers_more(len(spans), num_samples - start, window, hop):
         spans.append((start, max(0, min(num_samples - start, window))))
         start += hop
     return spans
+
+
+def covers_more(cut: int, remaining: int, window: int, hop: int) -> bool:
+    """The one rule of how many windows cover a signal: after ``cut`` windows, with ``remaining``
+    samples from the next window's start, another window is needed while real audio lies past
+    the part the next window shares with the last one (and always at least one window)."""
+    return cut == 0 or remaining > window - hop
+
+
+def num_windows(duration: float, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> int:
+    """How many windows a ``duration``-second signal is cut into (for progress bars)."""
+    return len(window_spans(int(round(duration * SAMPLE_RATE)), overlap, window))
 
 
 def blend_weights(window: int, hop: int) -> np.ndarray:

@@ -19,18 +19,16 @@ import typer
 from rich.markup import escape
 
 from avsep import cli_options as opt
-from avsep.batch import BatchJob, Outcome, output_names
-from avsep.cli_batch import Engine, Finished, run_spread
-from avsep.cli_options import GreedyCommand, SampleFormat, box_options
-from avsep.cli_views import announce_plan, finding_players, list_models, plan_for_info, show_info
-from avsep.errors import InputError
+from avsep.cli_options import GreedyCommand, SampleFormat
+from avsep.cli_views import announce_plan, finding_players, frame_time, list_models, show_info
+from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.options import DEFAULT_MASK
-from avsep.reporting import EXIT_INTERRUPTED, err, fail, one_line, one_line_errors, user_facing_warnings
+from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
+    from avsep.batch import BatchJob
+    from avsep.cli_batch import Engine
     from avsep.separate import Separator
-
-EXIT_BROKEN_PIPE = 141
 
 app = typer.Typer(
     name="avsep",
@@ -86,14 +84,16 @@ def separate(
 ) -> None:
     """Write one WAV per box: the sound of the instrument inside that box."""
     with one_line_errors(debug):
+        from avsep.batch import BatchJob
+        from avsep.box_request import BoxRequest
+        from avsep.cli_batch import Engine, run_spread
+
         engine = Engine.create(jobs, ray, gpus_per_job, report, out)
-        plan, strips = box_options(boxes, boxes_file)
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         job = BatchJob.create(
             inputs,
-            plan,
-            strips,
+            request,
             names=names,
-            sources=sources,
             out=out,
             template=output_template,
             source=source,
@@ -124,6 +124,8 @@ def separate(
 
 def _run_batch(job: BatchJob, separator: Separator, engine: Engine) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
+    from avsep.batch import Outcome
+    from avsep.cli_batch import Finished
     from avsep.progress import SeparationProgress
 
     outcomes = Finished(job, engine.report)
@@ -194,32 +196,24 @@ def locate(
     """Write one picture per source: a frame with a heat map of where that source's guide (what
     steers its separation) matches the picture, so you see which region each output belongs to."""
     with one_line_errors(debug):
+        from avsep.batch import output_names
+        from avsep.box_request import BoxRequest
         from avsep.io.media import probe
         from avsep.locate import locate as draw_heat_maps
         from avsep.separate import Separator
 
-        if sources is not None and sources < 1:
-            raise InputError(f"--sources {sources}: give at least 1")
-        given, strips = box_options(boxes, boxes_file)
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         media = probe(video)
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")
-        if given is None and not strips and sources is None and names:
-            sources = len(names)
+        at = frame_time(time, media)
         separator = Separator(model, device=device)
-        if given is not None or strips:
-            plan = plan_for_info(video, media, given, strips, sources, quiet)
-        else:
-            plan = finding_players(
-                video,
-                quiet,
-                lambda report: separator.find_players(video, sources=sources, media=media, on_frame=report),
-            )
+        plan = finding_players(media, request, separator.player_finder, separator.overlap, quiet)
+        if plan.method == "auto" and not plan.note:
             announce_plan(video, plan, names or plan.names, quiet)
         labels = output_names(len(plan.sources), names or plan.names, residual=False)
-        at = media.duration / 2 if time is None else time
         folder = out / video.stem
-        for path in draw_heat_maps(video, plan, separator.trunk, at, folder, labels, separator.device):
+        for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
             typer.echo(str(path))
 
 
@@ -233,8 +227,8 @@ def models(debug: opt.Debug = False) -> None:
 def _register_subcommands() -> None:
     """Training-side commands live in avsep.train (which never imports this module); their
     heavy imports happen inside the command functions, so mounting them here costs nothing."""
-    from avsep.train.build.cli import app as build_app
     from avsep.train.commands import register
+    from avsep.train.dataset.cli import app as build_app
 
     data_app.registered_commands.extend(build_app.registered_commands)
     register(app)

@@ -16,12 +16,22 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from avsep.batch import BatchJob, Outcome
+from avsep.batch_report import write_report
 from avsep.cli_views import batch_summary
-from avsep.errors import AvsepError, InputError
-from avsep.reporting import EXIT_INTERRUPTED, err, fail
+from avsep.cluster import import_ray
+from avsep.errors import EXIT_INTERRUPTED, AvsepError, InputError
+from avsep.progress import WorkersProgress
+from avsep.reporting import err, fail
+from avsep.workers import spread
 
 if TYPE_CHECKING:
     from avsep.separate import Separator
+
+
+def wrote(paths: list[Path]) -> str:
+    """``separated/duet/violin.wav, flute.wav``: the first path whole, the rest by name when
+    they sit beside it."""
+    return ", ".join(str(p) if i == 0 or p.parent != paths[0].parent else p.name for i, p in enumerate(paths))
 
 
 @dataclass
@@ -43,8 +53,6 @@ class Engine:
         if (jobs > 1 or ray is not None) and str(out) == "-":
             raise InputError("-o - streams one video; --jobs and --ray need an output folder")
         if ray is not None:
-            from avsep.cluster import import_ray
-
             import_ray()
         return cls(jobs, ray, gpus_per_job, report)
 
@@ -71,13 +79,13 @@ class Finished:
             err.print(f"note: {escape(note)}", soft_wrap=True)
         if outcome.status == "skipped" and not self.job.quiet:
             err.print(f"skipped {escape(str(outcome.video))}: {outcome.detail}", soft_wrap=True)
+        if outcome.outputs and not self.job.quiet:
+            err.print(f"wrote {escape(wrote(outcome.outputs))} ({escape(outcome.boxes)})", soft_wrap=True)
         self.outcomes.append(outcome)
         self._write_report()
 
     def _write_report(self) -> None:
         if self.report is not None:
-            from avsep.batch_report import write_report
-
             self.outcomes.sort(key=lambda o: self._order.get(o.video, -1))
             write_report(self.report, self.outcomes, len(self.job.problems) + len(self.job.videos))
 
@@ -93,9 +101,6 @@ class Finished:
 def run_spread(job: BatchJob, separator: Separator, engine: Engine) -> int:
     """The batch on local workers or a Ray cluster; the same lines, report and exit code as a
     run in this process. Returns the exit code."""
-    from avsep.progress import WorkersProgress
-    from avsep.workers import spread
-
     finished = Finished(job, engine.report)
     slots = 0 if engine.ray is not None else min(engine.jobs, len(job.videos))
     with WorkersProgress(len(job.videos), slots, enabled=not job.quiet, console=err) as progress:

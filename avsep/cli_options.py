@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from avsep._version import __version__
-from avsep.batch import VIDEO_EXTENSIONS
-from avsep.errors import InputError
-from avsep.options import Mask
-
-if TYPE_CHECKING:
-    from avsep.players import BoxPlan
+from avsep.options import MASK_HELP, Mask
 
 
 class SampleFormat(str, Enum):
@@ -67,6 +62,8 @@ class GreedyCommand(TyperCommand):
             return False
         if mode == "--boxes":
             return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
+        from avsep.batch import VIDEO_EXTENSIONS  # only while parsing --names: --help stays cheap
+
         return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
 
 
@@ -78,6 +75,7 @@ def _print_version(value: bool) -> None:
 
 # -- shared ----------------------------------------------------------------------------------
 
+# --debug/--no-debug here; the training side's DebugOption has no --no-debug (both kept as they were).
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 QuietBar = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Sources = Annotated[
@@ -133,7 +131,7 @@ SampleRate = Annotated[
     Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")
 ]
 Residual = Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")]
-MaskOption = Annotated[Mask, typer.Option(help="binary thresholds the mask at 0.5; soft keeps the ratio.")]
+MaskOption = Annotated[Mask, typer.Option(help=MASK_HELP)]
 Overlap = Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")]
 BackboneWeights = Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")]
 BatchSize = Annotated[int, typer.Option(help="Windows per network batch.")]
@@ -188,20 +186,3 @@ FrameTime = Annotated[Optional[float], typer.Option(help="Time (s) of the frame 
 LocateOut = Annotated[
     Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")
 ]
-
-
-def box_options(boxes: list[str] | None, boxes_file: Path | None) -> tuple[BoxPlan | None, bool]:
-    """``--boxes``/``--boxes-file`` as a plan (None: find the players), and whether ``--boxes
-    strips`` asked for the old equal strips instead."""
-    from avsep.boxes import boxes_from_options
-    from avsep.players import TimedBoxes
-
-    words = [b.strip().lower() for b in boxes or []]
-    if words and words[0] in ("auto", "strips"):
-        if len(words) > 1 or boxes_file:
-            raise InputError(f"--boxes {words[0]} stands alone; give it without other boxes or --boxes-file")
-        return None, words[0] == "strips"
-    named = boxes_from_options(boxes, boxes_file)
-    if not named:
-        return None, False
-    return TimedBoxes.from_named(named, str(boxes_file) if boxes_file else "--boxes"), False

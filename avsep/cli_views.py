@@ -8,7 +8,6 @@ functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,27 +15,21 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from avsep.cli_options import box_options
 from avsep.errors import AvsepError, InputError
 from avsep.reporting import err
 
 if TYPE_CHECKING:
     from avsep.batch import Outcome
+    from avsep.box_request import BoxRequest, FinderFactory
+    from avsep.detect import PlayerFinder
     from avsep.io.media import MediaInfo
     from avsep.players import BoxPlan
 
 
 def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bool) -> None:
-    """Say which boxes automatic mode used: a ``warning:`` line when it fell back to strips
-    (shown even with ``-q``), else the players found, with class guess and confidence, and a
-    ``--boxes ... --names ...`` line ready to paste (or to edit) for the next run."""
-    import warnings
-
-    from avsep.separate import AutoBoxesWarning
-
-    if plan.note:
-        warnings.warn(f"{video}: {plan.note}", AutoBoxesWarning, stacklevel=2)
-        return
+    """Say which players automatic mode found, with class guess and confidence, and a
+    ``--boxes ... --names ...`` line ready to paste (or to edit) for the next run. (A fallback
+    to strips is a ``warning:`` line from :func:`avsep.box_request.plan_boxes`, even with -q.)"""
     if quiet:
         return
     found = ", ".join(f"{s.label} {s.confidence:.2f}" for s in plan.sources)
@@ -46,6 +39,8 @@ def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bo
         soft_wrap=True,
     )
     err.print(f"  {plan.boxes_line(names)}", soft_wrap=True, markup=False)
+    if plan.boxes_line_note():
+        err.print(f"  {plan.boxes_line_note()}", soft_wrap=True, markup=False)
 
 
 def batch_summary(outcomes: list[Outcome]) -> None:
@@ -75,12 +70,13 @@ def show_info(
 
     from rich.table import Table
 
+    from avsep.box_request import BoxRequest
+    from avsep.chunking import DEFAULT_OVERLAP
     from avsep.io.media import probe
 
-    if sources is not None and sources < 1:
-        raise InputError(f"--sources {sources}: give at least 1")
-    given, strips = box_options(boxes, boxes_file)
+    request = BoxRequest.from_options(boxes, boxes_file, sources=sources)
     media = probe(video)
+    frame_time(time, media)  # before anything is printed or searched
     out = Console(highlight=False)
     if not json_out:
         out.print(
@@ -101,7 +97,7 @@ def show_info(
         if json_out:
             typer.echo(json.dumps({"video": str(media.path), "duration": media.duration, "boxes": []}, indent=2))
         return
-    plan = plan_for_info(video, media, given, strips, sources, quiet)
+    plan = finding_players(media, request, default_model_finder, DEFAULT_OVERLAP, quiet)
     if json_out:
         w, h = media.video.width, media.video.height
         report = {
@@ -116,47 +112,55 @@ def show_info(
         for i, s in enumerate(plan.sources):
             guess = f"  {s.label} {s.confidence:.2f}" if s.label else ""
             out.print(f"box {i + 1}: {s.box[0]},{s.box[1]},{s.box[2]},{s.box[3]}{escape(guess)}", soft_wrap=True)
-        announce_plan(video, plan, None, quiet=True)  # a fallback's warning only
         if plan.method == "auto":
             out.print(plan.boxes_line(plan.names), soft_wrap=True, markup=False)
+            if plan.boxes_line_note():
+                out.print(plan.boxes_line_note(), soft_wrap=True, markup=False)
     if preview:
         from avsep.preview import draw_preview
 
-        at = media.duration / 2 if time is None else time
+        at = frame_time(time, media)
         labels = [s.label or s.name or "" for s in plan.sources]
-        draw_preview(video, plan.boxes_at(at), at, preview, labels)
+        draw_preview(media, plan.boxes_at(at), at, preview, labels)
         if not json_out:
             out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
 
 
-def plan_for_info(
-    video: Path, media: MediaInfo, given: BoxPlan | None, strips: bool, sources: int | None, quiet: bool
+def frame_time(time: float | None, media: MediaInfo) -> float:
+    """``--time``: the middle of the video when not given; a time outside it is an error (the
+    frame shown would be the last one, not the one asked for)."""
+    if time is None:
+        return media.duration / 2
+    if not 0 <= time <= media.duration:
+        raise InputError(
+            f"--time {time:g}: {media.path} is {media.duration:.2f} s long; give a time from 0 to {media.duration:.2f}"
+        )
+    return time
+
+
+def default_model_finder() -> PlayerFinder | None:
+    """The finder ``avsep separate`` uses with its default model (its trunk's classifier), so
+    that ``avsep info`` shows the boxes ``separate`` will find; built only when info looks."""
+    from avsep.separate import Separator
+
+    return Separator().player_finder()
+
+
+def finding_players(
+    media: MediaInfo, request: BoxRequest, finder: FinderFactory, overlap: float, quiet: bool
 ) -> BoxPlan:
-    """The boxes ``avsep separate`` would use on ``video`` (sidecars aside)."""
-    from avsep.players import strips_plan
-
-    w, h = media.video.width, media.video.height
-    if given is not None:
-        return given.validated(w, h)
-    if strips:
-        return strips_plan(w, h, sources or 2)
-    from avsep.detect import default_finder
-    from avsep.players import find_players
-
-    return finding_players(
-        video,
-        quiet,
-        lambda report: find_players(video, default_finder(), sources=sources, media=media, on_frame=report),
-    )
-
-
-def finding_players(video: Path, quiet: bool, find: Callable[[Callable[[int, int], None]], BoxPlan]) -> BoxPlan:
-    """``find(report)`` under a progress bar on stderr (``report(done, total)`` moves it)."""
+    """:func:`avsep.box_request.plan_boxes`, under a progress bar on stderr while it looks for
+    the players (no bar for given boxes or strips, or with ``quiet``)."""
+    from avsep.box_request import FIND, plan_boxes
     from avsep.progress import make_progress
 
-    with make_progress(not quiet, err, transient=True) as bar:
-        task = bar.add_task(f"{video.name}: finding players", total=None)
-        return find(lambda done, total: bar.update(task, completed=done, total=total))
+    with make_progress(not quiet and request.kind == FIND, err, transient=True) as bar:
+        task = bar.add_task(f"{media.path.name}: finding players", total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return plan_boxes(request, media, finder, overlap=overlap, on_frame=report)
 
 
 #: Card fields worth a line in ``avsep models``; the rest is in the card file. The sizes are

@@ -2,7 +2,7 @@
 
 Ray does the distributing, the scheduling on CPUs or GPUs and the retrying of a task whose
 worker or machine was lost; avsep only says what one task is: one video under the batch's rules
-(:func:`avsep.workers.run_file`, the very function a local worker runs), so the outputs, their
+(:func:`avsep.batch.run_file`, the very function a local worker runs), so the outputs, their
 names, the provenance records and the report are those of a local run. The loaded
 :class:`~avsep.separate.Separator` is put into Ray's object store once and shared by every task.
 A retried task finds the claim of its lost predecessor stale and its temporary files
@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from avsep.batch import BatchJob, Outcome
+from avsep.batch import BatchJob, Outcome, Streams, run_file
 from avsep.errors import AvsepError, InputError
-
-if TYPE_CHECKING:
-    from avsep.separate import Separator
 
 #: Times Ray re-runs a task whose worker process or node died.
 RETRIES = 3
@@ -53,11 +49,9 @@ def connect(address: str) -> None:
         raise InputError(f"--ray {address}: cannot connect to the Ray cluster ({exc})") from None
 
 
-def _task(job: BatchJob, separator: Separator, video, gpus: float, cwd: str) -> Outcome:
+def _task(job: BatchJob, separator: Streams, video, gpus: float, cwd: str) -> Outcome:
     """One video in a Ray worker (on a GPU when Ray gave it one), in the folder avsep was
     started in where this node has it, so relative inputs and -o mean what they meant there."""
-    from avsep.workers import run_file
-
     if os.path.isdir(cwd):
         os.chdir(cwd)
     if gpus > 0:
@@ -65,7 +59,7 @@ def _task(job: BatchJob, separator: Separator, video, gpus: float, cwd: str) -> 
     return run_file(job, separator, video)
 
 
-def _to_gpu(separator: Separator) -> None:
+def _to_gpu(separator: Streams) -> None:
     """Move a separator loaded on the head node's device to this worker's GPU."""
     import torch
 
@@ -77,7 +71,7 @@ def _to_gpu(separator: Separator) -> None:
 
 
 def run_on_ray(
-    job: BatchJob, separator: Separator, address: str, gpus_per_job: float = 0.0
+    job: BatchJob, separator: Streams, address: str, gpus_per_job: float = 0.0
 ) -> Iterator[tuple[int, Outcome]]:
     """Run ``job.videos`` as Ray tasks; yields ``(index, outcome)`` as they finish (any order).
     A task that lost its worker more than :data:`RETRIES` times fails its video, with the reason."""

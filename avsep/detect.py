@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from avsep.boxes import Box
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, INSTRUMENTS
-
-Box = tuple[int, int, int, int]
+from avsep.models.visual import build_trunk
 
 #: Instrument names in the order of the finder's probability maps.
 LABELS: tuple[str, ...] = tuple(name for name, ids in INSTRUMENTS.items() if ids)
@@ -96,9 +96,15 @@ def can_find_players(trunk: torch.nn.Module) -> bool:
 
 def default_finder() -> PlayerFinder:
     """A finder on the shipped EfficientNet-Lite0, whose ImageNet weights come with avsep."""
-    from avsep.models.visual import build_trunk
-
     return PlayerFinder(build_trunk("efficientnet_lite0"))
+
+
+def player_finder(trunk: torch.nn.Module | None = None) -> PlayerFinder | None:
+    """The finder every command uses (separate, info, locate, the API): the model's own trunk
+    when it carries an ImageNet classifier, else the shipped EfficientNet-Lite0 (the bundled
+    model's trunk, which ``avsep info`` uses as it loads no model). None if neither can classify."""
+    finder = PlayerFinder(trunk) if trunk is not None and can_find_players(trunk) else default_finder()
+    return finder if can_find_players(finder.trunk) else None
 
 
 class PlayerFinder:

@@ -25,6 +25,8 @@ FREQ_BINS = N_FFT // 2 + 1
 WARP_BINS = 256
 #: Floor under magnitudes before the log: keeps the network input finite on digital silence.
 LOG_EPS = 1e-10
+#: below this sum over the boxes a bin counts as claimed by no box (ratio masks)
+MASK_EPS = 1e-6
 
 
 @dataclass
@@ -111,24 +113,46 @@ def network_input(magnitude: torch.Tensor) -> torch.Tensor:
     return torch.log(warp(magnitude).clamp_min(LOG_EPS)).unsqueeze(1)
 
 
+def combine_masks(masks: torch.Tensor, mode: str) -> torch.Tensor:
+    """Each box's share of each bin, ``[B, S, F, T]`` in [0, 1], from its mask and its neighbours'.
+
+    ``mode`` is an :class:`avsep.options.Mask` value. ``ratio`` and ``capped`` look across the
+    ``S`` boxes of one mixture; a bin that no box claims (sum 0) stays 0 for every box. With a
+    single box there is nothing to share (a ratio would hand it the whole mixture, including
+    every instrument outside the box), so ``ratio`` is then the box's soft mask.
+    """
+    masks = masks.clamp(0.0, 1.0)
+    if mode == "binary":
+        return (masks > 0.5).to(masks.dtype)
+    if mode == "soft" or (mode == "ratio" and masks.shape[1] == 1):
+        return masks
+    total = masks.sum(1, keepdim=True)
+    if mode == "ratio":
+        return masks / total.clamp_min(MASK_EPS)
+    if mode == "capped":
+        return masks / total.clamp_min(1.0)
+    raise ValueError(f"unknown mask mode {mode!r}")
+
+
 def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Tensor:
-    """Separated waveforms ``[B, length]`` from warped masks ``[B, WARP_BINS, frames]``.
+    """Separated waveforms ``[B, length]`` from one warped mask per mixture ``[B, WARP_BINS, frames]``.
 
     A binary mask thresholds at 0.5, as the method describes; a soft mask keeps the ratio
     (fewer musical-noise artefacts, more leakage).
     """
-    linear = unwarp(mask).clamp(0.0, 1.0)
-    if binary:
-        linear = (linear > 0.5).to(spec.magnitude.dtype)
+    linear = combine_masks(unwarp(mask).unsqueeze(1), "binary" if binary else "soft").squeeze(1)
     return istft(spec.magnitude * linear, spec.phase, spec.length)
 
 
-def apply_masks(spec: Spectrogram, masks: torch.Tensor, binary: bool) -> torch.Tensor:
+def apply_masks(spec: Spectrogram, masks: torch.Tensor, mode: str) -> torch.Tensor:
     """Per-box waveforms ``[B, S, length]`` from ``B`` mixtures' spectra and masks ``[B, S, H, W]``.
 
-    Each mixture's magnitude and phase serve all ``S`` of its boxes: the one masking path of
+    Each mixture's magnitude and phase serve all ``S`` of its boxes, and the masks are combined
+    across the boxes (:func:`combine_masks`) on the linear grid: the one masking path of
     inference and of validation during training.
     """
     b, s = masks.shape[:2]
-    rep = Spectrogram(spec.magnitude.repeat_interleave(s, 0), spec.phase.repeat_interleave(s, 0), spec.length)
-    return apply_mask(rep, masks.reshape(b * s, *masks.shape[2:]), binary).reshape(b, s, -1)
+    linear = unwarp(masks.reshape(b * s, *masks.shape[2:])).reshape(b, s, FREQ_BINS, -1)
+    shares = combine_masks(linear, mode) * spec.magnitude.unsqueeze(1)
+    phase = spec.phase.repeat_interleave(s, 0)
+    return istft(shares.reshape(b * s, *shares.shape[2:]), phase, spec.length).reshape(b, s, -1)

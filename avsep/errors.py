@@ -8,16 +8,22 @@ with ``--debug``.
 
 from __future__ import annotations
 
-#: Exit code after Ctrl-C / SIGINT (128 + 2, the shell's convention). Defined here, in a module
-#: with no imports, so the entry point can use it before the CLI's heavy modules load.
+# The exit codes of every avsep command, in one table (docs/errors.md). Defined here, in a module
+# with no imports, so the entry point can use them before the CLI's heavy modules load.
+#: The operation failed (an :class:`AvsepError`, or a bug).
+EXIT_FAILED = 1
+#: The command line or an input was invalid (an :class:`InputError`, click's usage errors).
+EXIT_USAGE = 2
+#: Ctrl-C / SIGINT (128 + 2, the shell's convention).
 EXIT_INTERRUPTED = 130
+#: The reader of ``-o -`` left early (128 + SIGPIPE 13): nothing more to say.
+EXIT_BROKEN_PIPE = 141
 
 
 class AvsepError(Exception):
     """A user-facing error with a one-line, actionable message."""
 
-    #: 1 = the operation failed, 2 = the command line or an input was invalid.
-    exit_code: int = 1
+    exit_code: int = EXIT_FAILED
 
     def __init__(self, message: str, exit_code: int | None = None) -> None:
         super().__init__(message)
@@ -28,10 +34,10 @@ class AvsepError(Exception):
 class InputError(AvsepError):
     """An input (file, box, option value) cannot be used as given."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ModelError(AvsepError):
     """The model weights are missing, corrupt or do not match their recorded hash."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED

@@ -20,6 +20,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from avsep.chunking import FRAME_OFFSETS
+from avsep.detect import resize_for_trunk
+from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
 from avsep.players import BoxPlan
 from avsep.preview import COLOURS, write_png
@@ -33,8 +35,6 @@ def heat_maps(trunk: torch.nn.Module, frame: np.ndarray, guides: torch.Tensor) -
     """``[S, H, W]`` in 0..1: how well each of ``guides`` (``[S, C]``) matches each part of
     ``frame`` (``H x W x 3`` uint8), at the frame's own resolution."""
     import torch.nn.functional as F
-
-    from avsep.detect import resize_for_trunk
 
     height, width = frame.shape[:2]
     fmap = trunk.features(resize_for_trunk(frame, SHORT_SIDE).to(guides.device))[0].float()  # [C, h, w]
@@ -70,7 +70,7 @@ def overlay(frame: np.ndarray, heat: np.ndarray, box: Sequence[int] | None, colo
 
 
 def locate(
-    video: Path,
+    video: Path | MediaInfo,
     plan: BoxPlan,
     trunk: torch.nn.Module,
     time: float,

@@ -6,13 +6,37 @@ from enum import Enum
 
 
 class Mask(str, Enum):
-    """How a predicted mask is applied: thresholded at 0.5 (the method) or as a ratio."""
+    """How the boxes' predicted masks become the share of each mixture bin given to each box.
+
+    ``binary`` thresholds each mask at 0.5 (the method); ``soft`` keeps each mask's value; both
+    decide each box alone, so two boxes can claim one bin, or none. ``ratio`` divides each box's
+    soft mask by their sum over the boxes, so the boxes share every bin and their outputs add
+    up to the mixture: right when the boxes hold every instrument that plays. ``capped`` divides
+    only where the sum exceeds 1, leaving room for sound outside the boxes.
+    """
 
     binary = "binary"
     soft = "soft"
+    ratio = "ratio"
+    capped = "capped"
 
 
-#: The default for ``separate``, ``Separator`` and the evaluations: soft masks gave the higher
-#: SDR improvement on the real clips for the shipped model and the ablation runs
-#: (docs/results.md sections 1 and 2); the method's binary masks stay one option away.
-DEFAULT_MASK = Mask.soft
+#: the --mask help of every command that separates
+MASK_HELP = (
+    "How the boxes share the sound: binary (each mask at 0.5), soft (each mask's value), ratio (each bin "
+    "divided between the boxes: the outputs add up to the mixture), capped (divided only where the boxes "
+    "claim more than the bin)."
+)
+
+#: the values :class:`Mask` allows, for checks and messages
+MASK_MODES = tuple(m.value for m in Mask)
+
+#: The default for ``separate``, ``Separator`` and the evaluations: on the real clips the boxes
+#: sharing each bin (ratio) beat each box deciding alone (soft, binary) and the capped share
+#: (docs/results.md section 1); the method's binary masks stay one option away.
+DEFAULT_MASK = Mask.ratio
+
+#: the sets of ``avsep evaluate-real``: FCSN mixtures, CLIPSep demos, music-solo duets of
+#: different instruments and of one instrument twice (reported apart: a class guide alone
+#: cannot tell two players of one instrument apart)
+REAL_SETS = ("fcsn", "clipsep", "duets", "duets-same")

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.boxes import MAX_BOXES, Box, NamedBox, check_count, validate_boxes
-from avsep.chunking import window_spans
+from avsep.boxes import MAX_BOXES, Box, NamedBox, check_count, strip_boxes, validate_boxes
+from avsep.chunking import FRAME_OFFSETS, window_spans
 from avsep.detect import FAMILIES, Detection, PlayerFinder
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
@@ -60,6 +60,10 @@ MIN_FRAMES = 2
 FAMILY_COST = 1.0
 #: ... and to a source of the same family but another instrument (violin vs cello).
 LABEL_COST = 0.25
+
+
+class AutoBoxesWarning(UserWarning):
+    """No boxes were given and the players could not be found: the frame was cut into strips."""
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,18 @@ class BoxPlan:
 
     def boxes_line(self, names: Sequence[str] | None = None) -> str:
         """The plan as command-line options: ``--boxes x0,y0,x1,y1 ... [--names ...]`` (each
-        source's typical box when boxes move)."""
+        source's typical box when boxes move: see :meth:`boxes_line_note`)."""
         line = "--boxes " + " ".join(",".join(map(str, s.box)) for s in self.sources)
         return line + (f" --names {' '.join(names)}" if names else "")
+
+    def boxes_line_note(self) -> str | None:
+        """What :meth:`boxes_line` leaves out when the boxes change over time (None if they don't)."""
+        if not self.moves():
+            return None
+        return (
+            "(each source's typical box; the boxes change over the video: save 'avsep info VIDEO --json' "
+            "to a file and pass it with --boxes-file to follow them)"
+        )
 
     def crops(self, frame: np.ndarray, time: float) -> np.ndarray:
         """``[sources, 224, 224, 3]`` uint8: what guides each source in ``frame`` (shown at ``time``)."""
@@ -415,8 +428,6 @@ def _time_key(time: float) -> float:
 def guide_frame_times(duration: float, overlap: float) -> list[float]:
     """Every guide frame time the separation of a ``duration``-second file will ask for."""
     spans = window_spans(int(round(duration * SAMPLE_RATE)), overlap)
-    from avsep.chunking import FRAME_OFFSETS
-
     times = set()
     for start, valid in spans:
         centre = (start + valid / 2) / SAMPLE_RATE
@@ -436,13 +447,11 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
 
 
 def find_players(
-    path: str | Path,
+    source: str | Path | MediaInfo,
     finder: PlayerFinder,
     *,
     sources: int | None = None,
     overlap: float = 0.25,
-    video_stream: int | None = None,
-    media: MediaInfo | None = None,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> BoxPlan:
     """The players of a video as a :class:`TrackedBoxes` plan, or vertical strips with a
@@ -450,9 +459,10 @@ def find_players(
 
     ``sources`` fixes the number of sources (the best-supported ones are kept); ``overlap``
     must be the separation's, so that the frames looked at are the ones it will use.
-    ``on_frame(done, total)`` reports progress over those frames.
+    ``on_frame(done, total)`` reports progress over those frames. ``source``: the probed file
+    (or a path, probed here).
     """
-    info = media or probe(path, video_stream=video_stream)
+    info = source if isinstance(source, MediaInfo) else probe(source)
     if info.video is None:
         raise InputError(f"{info.path}: no video stream, so there are no players to find")
     width, height = info.video.width, info.video.height
@@ -460,7 +470,7 @@ def find_players(
     keyframes: list[Keyframe] = []
     frame_keys: dict[float, int] = {}
     last_thumb: np.ndarray | None = None
-    with FrameReader(path, video_stream=video_stream, media=info) as reader:
+    with FrameReader(info) as reader:
         for done, asked in enumerate(times, 1):
             ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
             thumb = thumbnail(frame)
@@ -508,7 +518,7 @@ def find_players(
         for n, t, lab in zip(names, chosen, labels)
     ]
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
-    portraits = _portraits(path, video_stream, info, chosen, keyframes)
+    portraits = _portraits(info, chosen, keyframes)
     return TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
 
 
@@ -538,14 +548,12 @@ def numbered(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def _portraits(
-    path: str | Path, video_stream: int | None, info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]
-) -> list[np.ndarray]:
+def _portraits(info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]) -> list[np.ndarray]:
     """Each track's best-scoring crop, decoded again (keeping every crop of a long video in memory
     would grow with its length)."""
     best = [max(t.hits.items(), key=lambda kd: kd[1].score) for t in tracks]
     out: list[np.ndarray] = []
-    with FrameReader(path, video_stream=video_stream, media=info) as reader:
+    with FrameReader(info) as reader:
         for k, det in best:
             frame = reader.frames_at([keyframes[k].time])[0]
             out.append(crop_boxes(frame, [det.box])[0])
@@ -553,7 +561,8 @@ def _portraits(
 
 
 def strips_plan(width: int, height: int, sources: int) -> BoxPlan:
-    """``sources`` vertical strips as a plan (what avsep did before it could find players)."""
-    from avsep.separate import strip_boxes
-
-    return BoxPlan.fixed(strip_boxes(width, height, sources))
+    """``sources`` vertical strips as a plan (what avsep did before it could find players);
+    its :attr:`~BoxPlan.method` says ``strips``, also when finding players fell back to them."""
+    plan = BoxPlan.fixed(strip_boxes(width, height, sources))
+    plan.method = "strips"
+    return plan

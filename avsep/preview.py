@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from avsep.atomic import atomic_write
+from avsep.boxes import Box
 from avsep.errors import AvsepError
+from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
 
 #: Distinct, colour-blind-friendly outline colours (Okabe-Ito), one per box.
@@ -17,8 +18,8 @@ COLOURS = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
 
 
 def draw_preview(
-    video: Path,
-    boxes: Sequence[tuple[int, int, int, int] | None],
+    video: Path | MediaInfo,
+    boxes: Sequence[Box | None],
     time: float,
     out: Path,
     labels: Sequence[str] | None = None,
@@ -45,17 +46,6 @@ def draw_preview(
 def write_png(image: Image.Image, out: Path) -> None:
     """Save ``image`` as PNG at ``out`` whole or not at all, with a one-line error."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        atomic_write(out, lambda f: image.save(f, format="PNG"))  # read-write for all, as WAVs
     except OSError as exc:
         raise AvsepError(f"cannot write {out}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG")
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise AvsepError(f"cannot write {out}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

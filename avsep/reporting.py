@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from avsep.errors import EXIT_INTERRUPTED, AvsepError
-
-EXIT_FAILED = 1
+from avsep.errors import EXIT_FAILED, EXIT_INTERRUPTED, AvsepError
 
 err = Console(stderr=True, highlight=False)
+
+#: ``--debug``, the same on every command (the separation CLI and the training side).
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 
 def one_line(text: str) -> str:
@@ -105,14 +105,3 @@ def one_line_errors(debug: bool) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:  # broad on purpose, no traceback unless --debug
         raise typer.Exit(fail(exc, debug)) from None
-
-
-def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator form of :func:`one_line_errors` for commands with a ``debug`` option."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with one_line_errors(bool(kwargs.get("debug", False))):
-            return fn(*args, **kwargs)
-
-    return wrapper

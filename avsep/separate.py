@@ -8,9 +8,13 @@
 Everything streams: audio is decoded block by block, cut into overlapping windows
 (:mod:`avsep.chunking`), each window's 3 guide frames are decoded by seeking, windows are batched
 through the visual trunk and the mask network, and finished samples are handed on as soon as no
-later window can change them. :meth:`Separator.stream_file` exposes that stream (the CLI writes
-it straight to disk); :meth:`Separator.separate_file` collects it for short files;
-:meth:`Separator.separate_many` writes files and folders of videos as ``avsep separate`` does.
+later window can change them. :meth:`Separator.stream` is that stream for a probed file
+(:class:`~avsep.io.media.MediaInfo`, the file handle every reader takes) and a
+:class:`~avsep.players.BoxPlan`; the rest are thin wrappers over it:
+:meth:`Separator.stream_file` probes a path once and resolves its ``boxes``
+(:mod:`avsep.box_request`), :meth:`Separator.separate_file` collects the stream for short files,
+:meth:`Separator.separate_many` writes files and folders of videos as ``avsep separate`` does
+(:mod:`avsep.batch`).
 """
 
 from __future__ import annotations
@@ -19,30 +23,40 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from avsep import dsp
-from avsep.chunking import Stitcher, Window, Windower
+from avsep.batch import Outcome, output_names, write_outputs
+from avsep.batch_run import separate_paths
+from avsep.box_request import FIND, BoxRequest, plan_boxes
+from avsep.boxes import Box
+from avsep.chunking import Stitcher, Window, Windower, num_windows
+from avsep.detect import PlayerFinder, player_finder
 from avsep.device import select_device
 from avsep.errors import InputError
 from avsep.io.audio import Resampler, stream_audio
-from avsep.io.media import MediaInfo, probe
+from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.guide import picture_kind
 from avsep.models.serialize import Checkpoint, load_checkpoint
 from avsep.models.visual import build_trunk
-from avsep.options import DEFAULT_MASK
-from avsep.players import BoxPlan, strips_plan
+from avsep.options import DEFAULT_MASK, MASK_MODES
+from avsep.players import AutoBoxesWarning, BoxPlan
 from avsep.timing import stage, timed_iter
 from avsep.weights import resolve_model
 
-if TYPE_CHECKING:
-    from avsep.detect import PlayerFinder
-
-Box = tuple[int, int, int, int]
+#: Names users of the API import from here, though they live lower in the house.
+__all__ = [
+    "AutoBoxesWarning",
+    "SeparationResult",
+    "SeparationStream",
+    "Separator",
+    "SilentAudioWarning",
+    "check_separable",
+    "select_device",
+]
 
 #: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
 SILENCE_PEAK = 1e-5
@@ -57,36 +71,32 @@ class SilentAudioWarning(UserWarning):
     """The input's audio is silent, so every separated output is silent too."""
 
 
-class AutoBoxesWarning(UserWarning):
-    """No boxes were given and the players could not be found: the frame was cut into strips."""
-
-
-def check_separable(info: MediaInfo) -> None:
-    """A file needs sound to separate and a picture to tell the sources apart."""
-    if info.audio is None:
-        raise InputError(f"{info.path}: no audio stream, so nothing to separate; give a video with sound")
-    if info.video is None:
-        raise InputError(
-            f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
-            "so give the video rather than its soundtrack"
-        )
-
-
-def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
-    """``sources`` equal vertical strips: the usual layout of a duet or trio video."""
-    if sources < 1:
-        raise InputError(f"--sources must be at least 1, got {sources}")
-    edges = np.linspace(0, width, sources + 1).round().astype(int)
-    return [(int(edges[i]), 0, int(edges[i + 1]), height) for i in range(sources)]
-
-
 @dataclass
 class SeparationResult:
-    """Separated signals, one row per box (plus the residual row if asked), at ``sample_rate``."""
+    """Separated signals, one row per box, at ``sample_rate``; the residual if asked for.
+
+    ``names``: one output name per source (the boxes' names, the players found, or ``sourceN``),
+    what ``avsep separate`` would call the files.
+    """
 
     sources: np.ndarray
     sample_rate: int
     residual: np.ndarray | None = None
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            self.names = output_names(len(self.sources), None, residual=False)
+
+    def save(self, folder: str | Path, format: str = "pcm16", *, overwrite: bool = False) -> list[Path]:
+        """Write ``folder/<name>.wav`` per source (and ``residual.wav``) with the CLI's writer
+        (:func:`avsep.batch.write_outputs`): all the files or none, an existing one replaced only
+        with ``overwrite``; ``format`` pcm16, pcm24 or float. Returns the paths written."""
+        labels = output_names(len(self.sources), self.names, residual=self.residual is not None)
+        paths = [Path(folder) / f"{name}.wav" for name in labels]
+        rows = self.sources if self.residual is None else np.vstack([self.sources, self.residual[None]])
+        write_outputs(paths, [rows], self.sample_rate, format, overwrite=overwrite)
+        return paths
 
 
 @dataclass
@@ -125,8 +135,8 @@ class Separator:
         cycles: int | None = None,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
-            if mask not in ("binary", "soft"):
-                raise InputError(f"--mask must be 'binary' or 'soft', got {mask!r}")
+            if mask not in MASK_MODES:
+                raise InputError(f"--mask must be one of {', '.join(MASK_MODES)}, got {mask!r}")
             if not 0.0 <= overlap <= 0.9:
                 raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
             if batch_size < 1:
@@ -144,7 +154,8 @@ class Separator:
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
             self.picture_kind = picture_kind(self.guide_kind)
-            self.binary = mask == "binary"
+            #: how the boxes' masks share each bin (avsep.options.Mask)
+            self.mask = mask
             self.overlap = overlap
             self.batch_size = batch_size
         self._finder: PlayerFinder | None | bool = None  # built on first use; False: impossible
@@ -185,7 +196,7 @@ class Separator:
         with stage("mask net"):
             masks = self.model(net_input, visual)  # [B, S, H, W]
         with stage("mask+istft"):
-            out = dsp.apply_masks(spec, masks, self.binary)
+            out = dsp.apply_masks(spec, masks, self.mask)
         if residual:
             out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()
@@ -193,75 +204,29 @@ class Separator:
     # -- automatic boxes --------------------------------------------------------------------
 
     def player_finder(self) -> PlayerFinder | None:
-        """The finder behind automatic boxes (:mod:`avsep.detect`), built once: this model's own
-        trunk when it carries an ImageNet classifier, else the shipped EfficientNet-Lite0
-        (a resnet18 without its ImageNet file has none). None if neither can classify."""
+        """The finder behind automatic boxes (:func:`avsep.detect.player_finder` of this model's
+        trunk, the one every command uses), built once. None if it cannot classify."""
         if self._finder is None:
-            from avsep.detect import PlayerFinder, can_find_players, default_finder
-
-            finder = PlayerFinder(self.trunk) if can_find_players(self.trunk) else default_finder()
-            finder.trunk.to(self.device)
-            self._finder = finder if can_find_players(finder.trunk) else False
+            finder = player_finder(self.trunk)
+            if finder is not None:
+                finder.trunk.to(self.device)
+            self._finder = finder or False
         return self._finder or None
 
     def find_players(
         self,
-        path: str | Path,
+        source: str | Path | MediaInfo,
         *,
         sources: int | None = None,
         video_stream: int | None = None,
-        media: MediaInfo | None = None,
         on_frame: Callable[[int, int], None] | None = None,
     ) -> BoxPlan:
-        """Automatic boxes for ``path`` (see :func:`avsep.players.find_players`); vertical strips
-        with a :attr:`~avsep.players.BoxPlan.note` when the players cannot be found."""
-        from avsep.players import find_players
-
-        info = media or probe(path, video_stream=video_stream)
-        if info.video is None:
-            raise InputError(f"{info.path}: no video stream, so there are no players to find")
-        finder = self.player_finder()
-        if finder is None:
-            plan = strips_plan(info.video.width, info.video.height, sources or 2)
-            plan.note = (
-                f"the visual trunk has no ImageNet classifier to find players with; "
-                f"using {len(plan.sources)} vertical strips instead (give --boxes to place them)"
-            )
-            return plan
-        return find_players(
-            path,
-            finder,
-            sources=sources,
-            overlap=self.overlap,
-            video_stream=video_stream,
-            media=info,
-            on_frame=on_frame,
-        )
-
-    def _box_plan(
-        self,
-        path: str | Path,
-        boxes: Sequence[Box] | BoxPlan | str | None,
-        sources: int | None,
-        info: MediaInfo,
-        video_stream: int | None,
-    ) -> BoxPlan:
-        """Boxes as given (checked against the frame), strips, or found ("auto" / None)."""
-        width, height = info.video.width, info.video.height
-        if isinstance(boxes, BoxPlan):
-            return boxes.validated(width, height)
-        if isinstance(boxes, str) and boxes not in ("auto", "strips"):
-            raise InputError(f"boxes={boxes!r}: give boxes, 'auto' or 'strips'")
-        if boxes == "strips":
-            return strips_plan(width, height, 2 if sources is None else sources)
-        if boxes is None or boxes == "auto":
-            plan = self.find_players(path, sources=sources, video_stream=video_stream, media=info)
-            if plan.note:
-                warnings.warn(f"{info.path}: {plan.note}", AutoBoxesWarning, stacklevel=4)
-            return plan
-        from avsep.boxes import validate_boxes
-
-        return BoxPlan.fixed(validate_boxes(boxes, width, height))
+        """Automatic boxes for a video (a path or its probe result; see
+        :func:`avsep.box_request.plan_boxes`): vertical strips with a
+        :attr:`~avsep.players.BoxPlan.note` when the players cannot be found."""
+        media = source if isinstance(source, MediaInfo) else probe(source, video_stream=video_stream)
+        request = BoxRequest(FIND, sources=sources)
+        return plan_boxes(request, media, self.player_finder, overlap=self.overlap, on_frame=on_frame)
 
     # -- arrays -----------------------------------------------------------------------------
 
@@ -305,9 +270,72 @@ class Separator:
 
     # -- files ------------------------------------------------------------------------------
 
+    def stream(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        *,
+        sample_rate: int | None = None,
+        residual: bool = False,
+        on_window: Callable[[int, int], None] | None = None,
+    ) -> SeparationStream:
+        """The separation of the probed file ``media`` (streams chosen) along ``plan``, as a
+        stream of output blocks; the boxes of ``plan`` must already fit the frame
+        (:func:`~avsep.box_request.plan_boxes`). ``sample_rate`` ``None`` keeps the input's rate.
+        ``on_window(done, total)`` is called after each window (progress bars)."""
+        check_separable(media)
+        out_rate = sample_rate or media.audio.sample_rate
+        total = num_windows(media.duration, self.overlap)
+        blocks = self._blocks(media, plan, residual, out_rate, on_window, total)
+        return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan)
+
+    def _blocks(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        residual: bool,
+        out_rate: int,
+        on_window: Callable[[int, int], None] | None,
+        total: int,
+    ) -> Iterator[np.ndarray]:
+        loudest = 0.0
+
+        def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+            nonlocal loudest
+            for block in audio:
+                loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
+                yield block
+
+        with stage("audio decode"):
+            decoded = stream_audio(media, dsp.SAMPLE_RATE)
+        audio = measured(timed_iter("audio decode", decoded))
+        with stage("frame decode"):
+            reader = FrameReader(media)
+        with reader:
+
+            def window_crops(w: Window) -> np.ndarray:
+                """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
+                with stage("frame decode"):
+                    shown = reader.frames_and_times_at(w.frame_times())
+                with stage("crop+resize"):
+                    return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
+
+            def visual_for(wins: list[Window]) -> torch.Tensor:
+                return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
+
+            windows = timed_iter("windowing", Windower(self.overlap)(audio))
+            rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total)
+            yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+        if loudest < SILENCE_PEAK:
+            warnings.warn(
+                f"{media.path}: the audio is silent, so the separated files are silent too",
+                SilentAudioWarning,
+                stacklevel=2,
+            )
+
     def stream_file(
         self,
-        path: str | Path,
+        source: str | Path | MediaInfo,
         boxes: Sequence[Box] | BoxPlan | str | None = None,
         *,
         sources: int | None = None,
@@ -316,77 +344,30 @@ class Separator:
         audio_stream: int | None = None,
         video_stream: int | None = None,
         on_window: Callable[[int, int], None] | None = None,
-        media: MediaInfo | None = None,
     ) -> SeparationStream:
-        """Open ``path`` and return the separation as a stream of output blocks.
+        """Probe ``source`` once (unless it is already a probe result) and :meth:`stream` it.
 
         ``boxes`` are ``(x0, y0, x1, y1)`` in pixels of the displayed frame, or a
         :class:`~avsep.players.BoxPlan` (boxes that change over time); ``None`` or ``"auto"``
         finds the players (:meth:`find_players`; ``sources`` fixes their number), falling back to
         vertical strips with an :class:`AutoBoxesWarning`; ``"strips"`` cuts the frame into
-        ``sources`` (default 2) vertical strips. ``sample_rate`` ``None`` keeps the input's rate.
-        ``on_window(done, total)`` is called after each window (progress bars). ``media``: the
-        file's :func:`~avsep.io.media.probe` result when the caller has it (probed with the same
-        stream choices), so the file is probed once.
+        ``sources`` (default 2) vertical strips (:class:`~avsep.box_request.BoxRequest`).
         """
-        info = media or probe(path, audio_stream=audio_stream, video_stream=video_stream)
-        check_separable(info)
-        plan = self._box_plan(path, boxes, sources, info, video_stream)
-        out_rate = sample_rate or info.audio.sample_rate
-        windower = Windower(self.overlap)
-        total = _num_windows(info.duration, windower)
-
-        def blocks() -> Iterator[np.ndarray]:
-            loudest = 0.0
-
-            def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-                nonlocal loudest
-                for block in audio:
-                    loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
-                    yield block
-
-            with stage("audio decode"):
-                decoded = stream_audio(path, dsp.SAMPLE_RATE, audio_stream=audio_stream, media=info)
-            audio = measured(timed_iter("audio decode", decoded))
-            with stage("frame decode"):
-                reader = FrameReader(path, video_stream=video_stream, media=info)
-            with reader:
-
-                def window_crops(w: Window) -> np.ndarray:
-                    """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
-                    with stage("frame decode"):
-                        shown = reader.frames_and_times_at(w.frame_times())
-                    with stage("crop+resize"):
-                        return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
-
-                def visual_for(wins: list[Window]) -> torch.Tensor:
-                    return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
-
-                windows = timed_iter("windowing", windower(audio))
-                rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total)
-                yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
-            if loudest < SILENCE_PEAK:
-                warnings.warn(
-                    f"{info.path}: the audio is silent, so the separated files are silent too",
-                    SilentAudioWarning,
-                    stacklevel=2,
-                )
-
-        return SeparationStream(info, plan.boxes, out_rate, total, residual, blocks(), plan)
+        request = BoxRequest.from_api(boxes, sources=sources)
+        if isinstance(source, MediaInfo):
+            media = source
+        else:
+            media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
+        check_separable(media)
+        plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap)
+        return self.stream(media, plan, sample_rate=sample_rate, residual=residual, on_window=on_window)
 
     def separate_file(
-        self, path: str | Path, boxes: Sequence[Box] | BoxPlan | str | None = None, **kwargs
+        self, source: str | Path | MediaInfo, boxes: Sequence[Box] | BoxPlan | str | None = None, **kwargs
     ) -> SeparationResult:
-        """Separate a whole file into memory (use :meth:`stream_file` for long videos)."""
-        stream = self.stream_file(path, boxes, **kwargs)
-        parts = list(stream.blocks)
-        rows = len(stream.boxes) + int(stream.residual)
-        out = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0), np.float32)
-        return SeparationResult(
-            sources=out[: len(stream.boxes)],
-            sample_rate=stream.sample_rate,
-            residual=out[-1] if stream.residual else None,
-        )
+        """Separate a whole file into memory (use :meth:`stream_file` for long videos); ``kwargs``
+        as for :meth:`stream_file`."""
+        return collect(self.stream_file(source, boxes, **kwargs))
 
     def separate_many(
         self,
@@ -394,15 +375,13 @@ class Separator:
         out_dir: str | Path = "separated",
         boxes: Sequence[Box] | BoxPlan | str | None = None,
         **options,
-    ) -> list:  # of avsep.batch.Outcome (avsep.batch builds on this module, not the reverse)
+    ) -> list[Outcome]:
         """Separate videos and folders of videos into WAV files under ``out_dir``, with the
         rules of ``avsep separate``: recursion into folders, output names and template,
         ``skip_existing``/``overwrite``, each video's files written all together or not at all.
-        One failed video does not stop the others. See :func:`avsep.batch.separate_paths` for
+        One failed video does not stop the others. See :func:`avsep.batch_run.separate_paths` for
         ``options``; returns one :class:`~avsep.batch.Outcome` per input.
         """
-        from avsep.batch import separate_paths
-
         return separate_paths(self, inputs, out_dir, boxes, **options)
 
     # -- shared core ------------------------------------------------------------------------
@@ -444,11 +423,18 @@ class Separator:
         yield last
 
 
-def _num_windows(duration: float, windower: Windower) -> int:
-    """Windows a file of ``duration`` seconds will need (for progress bars)."""
-    n = int(round(duration * dsp.SAMPLE_RATE))
-    overlap = windower.window - windower.hop
-    return max(1, int(np.ceil(max(n - overlap, 1) / windower.hop)))
+def collect(stream: SeparationStream) -> SeparationResult:
+    """A whole stream in memory: the sources, and the residual when the stream has one."""
+    parts = list(stream.blocks)
+    rows = len(stream.boxes) + int(stream.residual)
+    out = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0), np.float32)
+    names = stream.plan.names if stream.plan is not None else None
+    return SeparationResult(
+        sources=out[: len(stream.boxes)],
+        sample_rate=stream.sample_rate,
+        residual=out[-1] if stream.residual else None,
+        names=output_names(len(stream.boxes), names, residual=False),
+    )
 
 
 def _resize_frames(frames: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """``--jobs N``: a batch spread over N local worker processes.
 
-One video is one job (:func:`run_file`, also what a Ray task runs, :mod:`avsep.cluster`). The
+One video is one job (:func:`avsep.batch.run_file`, also what a Ray task runs, :mod:`avsep.cluster`). The
 workers are started with ``spawn`` (torch and fork do not mix) and each receives the loaded
 :class:`~avsep.separate.Separator` once, then takes videos from one shared queue until it is
 empty; each runs torch on ``cores // N`` threads, so N workers together fill the cores instead
@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import pickle
 import queue
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from avsep.batch import BatchJob, Outcome, Progress, _Silent
+from avsep.batch import BatchJob, Outcome, Streams, run_file
+from avsep.cluster import run_on_ray
 from avsep.errors import AvsepError, InputError
-
-if TYPE_CHECKING:
-    from avsep.separate import Separator
 
 
 class Listener(Protocol):
@@ -68,36 +64,6 @@ def threads_per_job(jobs: int) -> int:
     return max(1, cores() // max(1, jobs))
 
 
-def failure(video: Path, exc: BaseException) -> Outcome:
-    """A failed outcome carrying the one-line reason and an exception that survives pickling."""
-    code = exc.exit_code if isinstance(exc, AvsepError) else 1
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:  # an exception that cannot cross processes: keep its words
-        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-    return Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc)
-
-
-def run_file(
-    job: BatchJob,
-    separator: Separator,
-    video: Path,
-    progress: Progress | None = None,
-    claimed: dict[Path, Path] | None = None,
-) -> Outcome:
-    """One video under the batch's rules, timed; a failure becomes a ``failed`` outcome.
-    ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
-    start = time.monotonic()
-    try:
-        outcome = job.separate_one(separator, video, progress or _Silent(), {} if claimed is None else claimed)
-    except (KeyboardInterrupt, BrokenPipeError):
-        raise
-    except Exception as exc:  # one bad file must not stop the batch
-        outcome = failure(video, exc)
-    outcome.seconds = round(time.monotonic() - start, 3)
-    return outcome
-
-
 class _Relay:
     """A worker's :class:`avsep.batch.Progress`: forwards the window counts to the parent."""
 
@@ -132,7 +98,7 @@ def _next(tasks: mp.Queue, parent: int) -> tuple[int, Path] | None:
     return None
 
 
-def _work(slot: int, job: BatchJob, separator: Separator, threads: int, tasks: mp.Queue, events: mp.Queue) -> None:
+def _work(slot: int, job: BatchJob, separator: Streams, threads: int, tasks: mp.Queue, events: mp.Queue) -> None:
     """A worker's life: videos from ``tasks`` until ``None``, outcomes to ``events``."""
     import torch
 
@@ -148,7 +114,7 @@ def _work(slot: int, job: BatchJob, separator: Separator, threads: int, tasks: m
         pass  # the files in progress removed their temporary files on the way out
 
 
-def run_parallel(job: BatchJob, separator: Separator, jobs: int, listener: Listener) -> Iterator[tuple[int, Outcome]]:
+def run_parallel(job: BatchJob, separator: Streams, jobs: int, listener: Listener) -> Iterator[tuple[int, Outcome]]:
     """Run ``job.videos`` on ``jobs`` worker processes; yields ``(index, outcome)`` as files
     finish (any order). Ctrl-C (KeyboardInterrupt) stops and cleans up every worker."""
     ctx = mp.get_context("spawn")
@@ -228,7 +194,7 @@ def _stop(workers: list[mp.Process]) -> None:
 
 def spread(
     job: BatchJob,
-    separator: Separator,
+    separator: Streams,
     listener: Listener | None = None,
     jobs: int = 1,
     ray: str | None = None,
@@ -237,8 +203,6 @@ def spread(
     """The batch on ``jobs`` local workers, or on the Ray cluster at ``ray`` (``--ray``):
     ``(index in job.videos, outcome)`` as files finish."""
     if ray is not None:
-        from avsep.cluster import run_on_ray
-
         return run_on_ray(job, separator, ray, gpus_per_job)
     if gpus_per_job:
         raise InputError("--gpus-per-job applies to --ray; local workers use --device")

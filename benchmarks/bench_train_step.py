@@ -4,7 +4,7 @@
     python3 benchmarks/bench_train_step.py --threads 2 --repeat 8 --json step.json
     python3 benchmarks/bench_train_step.py --only fp32,bf16          # a subset (names as printed)
 
-One step is what ``avsep train`` does per batch (:func:`avsep.train.loop.train_step`): the
+One step is what ``avsep train`` does per batch (:func:`avsep.train.loss.train_step`): the
 mixture and source STFTs, warp, binary targets, the PCN forward and backward for every source
 of the batch, gradient clipping and an AdamW update. Candidates:
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from avsep.machine import machine_info  # noqa: E402
 from avsep.models.pcn import PCN, PCNConfig  # noqa: E402
-from avsep.train.loop import train_step  # noqa: E402
+from avsep.train.loss import train_step  # noqa: E402
 
 WIDE = (32, 64, 128, 256, 256, 256, 256)
 CANDIDATES = {

@@ -61,9 +61,9 @@ def pick_clip(dataset: Path, label: str) -> dict:
 
 def frames_for(label: str, count: int, seed: int) -> list[Image.Image]:
     """``count`` frames of a procedural drawing of ``label`` in a scene, at ``FPS``."""
-    from avsep.train.build import pictures
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.system import check_toolchain
+    from avsep.train.dataset import pictures
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.system import check_toolchain
 
     tools = check_toolchain()
     src = pictures.PICTURE_KINDS["procedural"].groups(label, tools, [])[seed % pictures.PROCEDURAL_VARIANTS].sources[0]

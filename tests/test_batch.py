@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from avsep import Separator
-from avsep.batch import find_videos, output_names, plan_from_boxes
+from avsep.batch import find_videos, output_names
+from avsep.box_request import FIND, GIVEN, STRIPS, BoxRequest
 from avsep.errors import InputError
 from tests.cli_support import SMALL, wavs
 
@@ -60,5 +61,8 @@ def test_the_rules_alone(tmp_path):
     assert output_names(2, None, residual=True) == ["source1", "source2", "residual"]
     with pytest.raises(InputError, match="must differ"):
         output_names(2, ["a", "a"], residual=False)
-    assert plan_from_boxes("auto") == (None, False) and plan_from_boxes("strips") == (None, True)
-    assert plan_from_boxes(BOXES)[0].boxes == BOXES
+    assert BoxRequest.from_api("auto").kind == BoxRequest.from_api(None).kind == FIND
+    assert BoxRequest.from_api("strips").kind == STRIPS and BoxRequest.from_api("strips").count == 2
+    given = BoxRequest.from_api(BOXES)
+    assert given.kind == GIVEN and given.plan.boxes == BOXES and given.count == 2
+    assert BoxRequest.from_api(None, names=["a", "b", "c"]).count == 3  # three names: three players

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from avsep import Separator
-from avsep.batch import separate_paths
+from avsep.batch_run import separate_paths
 from avsep.claims import marker
 from avsep.errors import InputError
 from tests.cli_support import SINGLE_THREAD, SMALL, cli, cli_command, cli_process, wavs

@@ -86,9 +86,15 @@ def test_boxes_file_unreadable(tmp_path):
 
 
 def test_validate_clips_to_the_frame_and_refuses_outside():
-    assert validate_boxes([(-10, -10, 50, 30), (60, 0, 200, 48)], 64, 48) == [(0, 0, 50, 30), (60, 0, 64, 48)]
+    assert validate_boxes([(-4, -3, 50, 30), (60, 0, 68, 52)], 64, 48) == [(0, 0, 50, 30), (60, 0, 64, 48)]
     with pytest.raises(InputError, match="lies outside the 64x48 frame; check it with 'avsep info"):
-        validate_boxes([(64, 0, 80, 48)], 64, 48)
+        validate_boxes([(64, 0, 66, 48)], 64, 48)
+
+
+@pytest.mark.parametrize("box", [(-10, -10, 50, 30), (60, 0, 200, 48), (0, 0, 64, 53), (60, 0, 80, 48)])
+def test_a_box_for_another_frame_size_is_refused_not_clipped(box):
+    with pytest.raises(InputError, match=r"pixels past the 64x48 frame; give boxes in this video's pixels"):
+        validate_boxes([box], 64, 48)
 
 
 def test_sidecar_name(tmp_path):

@@ -112,27 +112,27 @@ def test_residual_completes_the_mixture(shared_video, tmp_path):
     assert np.abs(total[:n] - mixture[:n]).max() < 1e-4
 
 
-@pytest.mark.parametrize("mask", ["binary", "soft"])
+@pytest.mark.parametrize("mask", ["binary", "soft", "ratio", "capped"])
 def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch, mask):
     import avsep.dsp
     import avsep.separate
 
     seen: dict[str, object] = {}
-    apply_mask, windower = avsep.dsp.apply_mask, avsep.separate.Windower
+    combine, windower = avsep.dsp.combine_masks, avsep.separate.Windower
 
-    def spy_mask(spec, masks, binary):
-        seen["binary"] = binary
-        return apply_mask(spec, masks, binary)
+    def spy_mask(masks, mode):
+        seen["mask"] = mode
+        return combine(masks, mode)
 
     def spy_windower(overlap):
         seen["overlap"] = overlap
         return windower(overlap)
 
-    monkeypatch.setattr(avsep.dsp, "apply_mask", spy_mask)
+    monkeypatch.setattr(avsep.dsp, "combine_masks", spy_mask)
     monkeypatch.setattr(avsep.separate, "Windower", spy_windower)
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--mask", mask, "--overlap", "0.5")
-    assert seen == {"binary": mask == "binary", "overlap": 0.5}
+    assert seen == {"mask": mask, "overlap": 0.5}
 
 
 def test_audio_and_video_stream_selection(shared_video, tmp_path):
@@ -227,13 +227,29 @@ def test_batch_with_skip_existing_and_overwrite(shared_video, tmp_path):
     assert {i.samplerate for i in wavs(tmp_path).values()} == {8000}
 
 
-def test_sidecar_overrides_command_line_boxes(shared_video, tmp_path):
+def test_a_sidecar_stands_in_for_found_boxes_and_command_line_boxes_win(shared_video, tmp_path):
     video = tmp_path / "clip.mp4"
     shutil.copy(shared_video("clip.mp4", **SMALL), video)
     sidecar = tmp_path / "clip.mp4.boxes.json"
     sidecar.write_text(json.dumps([{"name": n, "box": [i * 20, 0, i * 20 + 20, 48]} for i, n in enumerate("xyz")]))
-    cli("separate", video, "--boxes", "0,0,32,48", "32,0,64,48", "-o", tmp_path / "out")
-    assert sorted(wavs(tmp_path / "out")) == ["clip/x.wav", "clip/y.wav", "clip/z.wav"]
+    used = cli("separate", video, "-o", tmp_path / "a").stderr
+    assert sorted(wavs(tmp_path / "a")) == ["clip/x.wav", "clip/y.wav", "clip/z.wav"]
+    assert f"wrote {tmp_path}/a/clip/x.wav, y.wav, z.wav (boxes from {sidecar})" in used.splitlines()
+    given = cli("separate", video, "--boxes", "0,0,32,48", "32,0,64,48", "--names", "l", "r", "-o", tmp_path / "b")
+    assert sorted(wavs(tmp_path / "b")) == ["clip/l.wav", "clip/r.wav"]
+    assert f"(boxes given; {sidecar} not used, as boxes were given)" in given.stderr
+
+
+def test_each_video_says_what_it_wrote_unless_quiet(shared_video, tmp_path):
+    duet = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    plain = shared_video("clip.mp4", **SMALL)
+    result = cli("separate", duet, plain, "-o", tmp_path / "a")
+    lines = result.stderr.splitlines()
+    assert f"wrote {tmp_path}/a/{duet.stem}/violin.wav, flute.wav (boxes found: violin 1.00, flute 1.00)" in lines
+    assert f"wrote {tmp_path}/a/{plain.stem}/source1.wav, source2.wav (no players found: 2 vertical strips)" in lines
+    strips = cli("separate", plain, "--boxes", "strips", "--sources", "3", "-o", tmp_path / "b").stderr
+    assert "(boxes: 3 vertical strips)" in strips
+    assert "wrote" not in cli("separate", duet, "-o", tmp_path / "c", "-q").stderr
 
 
 def test_quiet_prints_nothing(shared_video, tmp_path):
@@ -357,3 +373,20 @@ def test_stdout_pipe_to_another_process(shared_video, tiny_weights):
         f"warning: {video}: found no instrument it is sure of; using 2 vertical strips instead "
         "(give --boxes to place them)"
     )
+
+
+def test_boxes_for_another_resolution_are_refused_naming_the_frame_size(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)  # 64x48
+    result = cli("separate", video, "--boxes", "0,0,960,1080", "960,0,1920,1080", "-o", tmp_path, code=2)
+    assert "past the 64x48 frame" in error_line(result)
+    assert wavs(tmp_path) == {}
+    assert "past the 64x48 frame" in error_line(cli("info", video, "--boxes", "0,0,960,1080", code=2))
+
+
+def test_a_time_past_the_end_is_an_error(shared_video, tmp_path):
+    video = shared_video("clip.mp4", **SMALL)
+    line = error_line(cli("info", video, "--boxes", "strips", "--preview", tmp_path / "p.png", "--time", "99", code=2))
+    assert "--time 99:" in line and "s long; give a time from 0 to" in line
+    assert not (tmp_path / "p.png").exists()
+    line = error_line(cli("locate", video, "--boxes", "strips", "--time", "-1", "-o", tmp_path, code=2))
+    assert "--time -1:" in line

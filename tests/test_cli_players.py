@@ -8,14 +8,16 @@ yellow = flute, magenta = cello; red and blue are nothing), and the tiny random 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from avsep import Separator
 from avsep.preview import COLOURS
-from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, cli, error_line, wavs
+from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, ColourTrunk, cli, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -130,6 +132,25 @@ def test_info_prints_and_draws_what_it_found(shared_video, tmp_path):
         assert tuple(image[(y0 + y1) // 2, x0 + 1]) == expected
 
 
+def test_info_and_separate_use_the_same_finder_and_print_the_same_boxes(shared_video, tmp_path, monkeypatch):
+    """Both use the model's trunk (here the colour stand-in): a different shipped finder, which
+    would see nothing in this video, must not change what info shows."""
+    from avsep.detect import PlayerFinder
+
+    class Blind(ColourTrunk):
+        def dense_logits(self, images):
+            return torch.zeros(images.shape[0], 1000, images.shape[2] // 32, images.shape[3] // 32)
+
+    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(Blind()))
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    shown = cli("info", video).stdout.splitlines()
+    said = cli("separate", video, "-o", tmp_path).stderr.splitlines()
+    ready = [line.strip() for line in said if line.strip().startswith("--boxes")]
+    assert ready and ready[0] in shown
+    found = json.loads(cli("info", video, "--json").stdout)
+    assert sorted(s["name"] for s in found["sources"]) == ["flute", "violin"]
+
+
 def test_locate_writes_a_heat_map_per_source(shared_video, tmp_path):
     """Each source's picture is brightest on its own panel (the guide is its crop's colour)."""
     video = shared_video("trio.mp4", panels=(GREEN, MAGENTA, YELLOW), duration=3.0, width=96, height=48)
@@ -139,3 +160,31 @@ def test_locate_writes_a_heat_map_per_source(shared_video, tmp_path):
         heat = np.asarray(Image.open(path).convert("L"), np.float32)
         thirds = [heat[10:40, 32 * j + 4 : 32 * j + 28].mean() for j in range(3)]
         assert int(np.argmax(thirds)) == k, (path, thirds)
+
+
+def test_info_json_says_strips_when_strips_were_used(shared_video):
+    video = shared_video("clip.mp4", **SMALL)  # red and blue panels: no player found
+    assert json.loads(cli("info", video, "--json").stdout)["method"] == "strips"
+    assert json.loads(cli("info", video, "--boxes", "strips", "--json").stdout)["method"] == "strips"
+    assert json.loads(cli("info", video, "--boxes", "0,0,32,48", "--json").stdout)["method"] == "boxes"
+
+
+def test_the_ready_boxes_line_says_when_the_boxes_move(shared_video, tmp_path):
+    moving = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    note = "(each source's typical box; the boxes change over the video"
+    assert note in cli("info", moving).stdout
+    assert note in cli("separate", moving, "-o", tmp_path / "a").stderr
+    still = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    assert "--boxes 0,0,32,48 32,0,64,48 --names violin flute" in cli("info", still).stdout
+    assert note not in cli("info", still).stdout
+
+
+def test_pictures_are_readable_by_everyone_like_the_wavs(shared_video, tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    video = shared_video("trio.mp4", panels=(GREEN, MAGENTA, YELLOW), duration=3.0, width=96, height=48)
+    cli("info", video, "--preview", tmp_path / "check.png")
+    pictures = [tmp_path / "check.png", *cli("locate", video, "-o", tmp_path).stdout.split()]
+    assert {oct(Path(p).stat().st_mode & 0o777) for p in pictures} == {oct(0o666 & ~umask)}

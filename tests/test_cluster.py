@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from avsep import Separator
-from avsep.batch import separate_paths
+from avsep.batch_run import separate_paths
 from avsep.errors import InputError
 from tests.cli_support import SMALL, wavs
 

@@ -55,3 +55,32 @@ def test_warp_gives_low_frequencies_more_rows():
 def test_silence_gives_finite_network_input():
     spec = dsp.stft(torch.zeros(1, 5000))
     assert torch.isfinite(dsp.network_input(spec.magnitude)).all()
+
+
+def test_ratio_masks_share_every_bin_and_sum_to_the_mixture():
+    torch.manual_seed(0)
+    x = torch.randn(2, 20000)
+    spec = dsp.stft(x)
+    masks = torch.rand(2, 3, dsp.WARP_BINS, spec.magnitude.shape[-1])
+    shares = dsp.combine_masks(masks, "ratio")
+    assert torch.allclose(shares.sum(1), torch.ones(2, dsp.WARP_BINS, masks.shape[-1]), atol=1e-5)
+    out = dsp.apply_masks(spec, masks, "ratio")
+    assert out.shape == (2, 3, 20000)
+    assert torch.allclose(out.sum(1), x, atol=1e-3)
+    # soft masks decide each box alone: these random ones do not sum to the mixture
+    assert not torch.allclose(dsp.apply_masks(spec, masks, "soft").sum(1), x, atol=1e-2)
+
+
+def test_capped_masks_divide_only_where_the_boxes_claim_more_than_the_bin():
+    quiet = torch.full((1, 2, 4, 5), 0.2)  # sum 0.4: left as it is
+    loud = torch.full((1, 2, 4, 5), 0.8)  # sum 1.6: scaled to sum 1
+    assert torch.allclose(dsp.combine_masks(quiet, "capped"), quiet)
+    assert torch.allclose(dsp.combine_masks(loud, "capped"), torch.full_like(loud, 0.5))
+    assert torch.allclose(dsp.combine_masks(quiet, "ratio"), torch.full_like(quiet, 0.5))
+    assert dsp.combine_masks(torch.zeros(1, 2, 4, 5), "ratio").abs().max() == 0  # no box claims it
+    assert torch.equal(dsp.combine_masks(loud, "binary"), torch.ones_like(loud))
+
+
+def test_ratio_with_one_box_is_its_soft_mask_not_the_whole_mixture():
+    one = torch.full((1, 1, 4, 5), 0.3)
+    assert torch.allclose(dsp.combine_masks(one, "ratio"), one)

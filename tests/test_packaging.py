@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from avsep.errors import AvsepError
-from avsep.train.build.system import APT_PACKAGES
-from avsep.train.extra import TRAINING_MODULES, needs_training_extra
+from avsep.train.dataset.system import APT_PACKAGES
+from avsep.train.extra import TRAINING_MODULES, training_extra
 from tests.cli_support import SMALL, cli, error_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,9 +119,9 @@ def test_a_training_command_without_the_extra_says_what_to_install(base_install,
 
 
 def test_an_import_that_fails_later_in_a_training_command_gets_the_same_line():
-    @needs_training_extra("avsep train")
     def later(module: str) -> None:
-        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+        with training_extra("avsep train"):
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
     with pytest.raises(
         AvsepError, match=r"^avsep train needs the training extra, .*\(no pyroomacoustics\): pip install"

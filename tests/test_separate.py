@@ -10,13 +10,16 @@ import torch
 from typer.testing import CliRunner
 
 from avsep import Separator
+from avsep.boxes import strip_boxes
 from avsep.cli import app
 from avsep.errors import InputError
-from avsep.separate import SilentAudioWarning, select_device, strip_boxes
+from avsep.separate import SilentAudioWarning, select_device
 from tests.cli_support import SMALL, cli, wavs
 from tests.media import truncated_copy
 
 pytestmark = pytest.mark.usefixtures("fast_model")
+
+BOXES_64x48 = [(0, 0, 32, 48), (32, 0, 64, 48)]
 
 
 def test_separate_file_returns_arrays_at_the_video_rate(shared_video):
@@ -43,25 +46,39 @@ def test_separate_arrays(shared_video):
         separator.separate_arrays(audio, 44100, [red[..., :2]])
 
 
-def test_a_file_is_probed_once(shared_video, monkeypatch):
-    """Probing decodes a frame (for the rotation); the audio and frame readers reuse the pipeline's."""
-    import avsep.io.audio
+def test_a_file_is_probed_once_per_separation(shared_video, tmp_path, monkeypatch):
+    """Probing decodes a frame (for the rotation): the box search, the audio and the frame readers
+    all take the one probe result. Every avsep module holding ``probe`` gets the counting one."""
+    import sys
+
     import avsep.io.media
-    import avsep.io.video
-    import avsep.separate
 
     video = shared_video("clip.mp4", **SMALL)
     calls = []
+    real = avsep.io.media.probe
 
     def counting(*args, **kwargs):
         calls.append(args[0])
-        return avsep.io.media.probe(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    for module in (avsep.separate, avsep.io.audio, avsep.io.video):
+    modules = [m for name, m in list(sys.modules.items()) if name.startswith("avsep")]
+    holders = [m for m in modules if getattr(m, "probe", None) is real]
+    assert len(holders) >= 3  # io.media itself, the readers, the pipeline
+    for module in holders:
         monkeypatch.setattr(module, "probe", counting)
-    result = Separator(device="cpu").separate_file(video)
-    assert result.sources.shape[0] == 2
-    assert len(calls) == 1, calls
+    separator = Separator(device="cpu")
+    for run in (
+        lambda: separator.separate_file(video),  # players searched for (none found: strips)
+        lambda: separator.separate_file(video, "strips"),
+        lambda: separator.separate_many(video, tmp_path / "given", BOXES_64x48),
+        lambda: separator.separate_many(video, tmp_path / "auto"),
+        lambda: cli("separate", video, "-o", tmp_path / "cli", "-q"),
+    ):
+        calls.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run()
+        assert len(calls) == 1, calls
 
 
 def test_overlap_sets_the_window_count(shared_video):
@@ -122,3 +139,27 @@ def test_a_cut_faststart_file_separates_what_decodes(shared_video, tmp_path):
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
     durations = [i.duration for i in wavs(tmp_path / "out").values()]
     assert len(durations) == 2 and all(0.5 < d < 3.0 for d in durations)
+
+
+def test_a_result_has_names_and_saves_itself_with_the_atomic_writer(shared_video, tmp_path):
+    import os
+
+    import soundfile as sf
+
+    from tests.cli_support import GREEN, YELLOW
+
+    separator = Separator(device="cpu")
+    result = separator.separate_file(shared_video("clip.mp4", **SMALL), BOXES_64x48, residual=True)
+    assert result.names == ["source1", "source2"]
+    paths = result.save(tmp_path / "a", format="float")
+    assert [p.name for p in paths] == ["source1.wav", "source2.wav", "residual.wav"]
+    data, rate = sf.read(paths[0], dtype="float32")
+    assert rate == result.sample_rate and np.allclose(data, result.sources[0])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in paths} == {0o666 & ~umask}
+    with pytest.raises(InputError, match="already exists"):
+        result.save(tmp_path / "a")  # nothing replaced without overwrite
+    found = separator.separate_file(shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL))
+    assert found.names == ["violin", "flute"]
+    assert [p.name for p in found.save(tmp_path / "b")] == ["violin.wav", "flute.wav"]

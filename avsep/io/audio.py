@@ -116,8 +116,8 @@ class _NativeAudio:
     header announces).
     """
 
-    def __init__(self, path: str | Path, audio_stream: int | None, media: MediaInfo | None = None) -> None:
-        media = media or probe(path, audio_stream=audio_stream)
+    def __init__(self, source: str | Path | MediaInfo, audio_stream: int | None = None) -> None:
+        media = source if isinstance(source, MediaInfo) else probe(source, audio_stream=audio_stream)
         if media.audio is None:
             raise InputError(f"{media.path}: no audio stream; avsep needs a video with sound (see --audio-stream)")
         self.path = media.path
@@ -241,25 +241,24 @@ def _reblock(pieces: Iterable[np.ndarray], block: int) -> Iterator[np.ndarray]:
 
 
 def stream_audio(
-    path: str | Path,
+    source: str | Path | MediaInfo,
     sample_rate: int = MODEL_SR,
     audio_stream: int | None = None,
     block: int = 65536,
-    *,
-    media: MediaInfo | None = None,
 ) -> Iterator[np.ndarray]:
     """Mono float32 blocks of exactly ``block`` samples at ``sample_rate``; the last may be shorter.
 
     The file is probed and opened before this returns, so a bad input raises
     :class:`InputError` here rather than at the first ``next()``. Memory use does not depend on
     the file's length. A cut file yields what decodes; it is an error only if nothing does.
-    ``media`` is the file's :func:`probe` result when the caller already has it.
+    ``source`` is the file's :func:`probe` result (its stream already chosen), or a path to
+    probe here with ``audio_stream``.
     """
     if block <= 0:
         raise ValueError(f"block must be positive, got {block}")
-    source = _NativeAudio(path, audio_stream, media)
-    pieces = _coalesce(source.pieces(), _COALESCE)
-    return _reblock(_resampled(_mono(pieces), source.rate, sample_rate), block)
+    native = _NativeAudio(source, audio_stream)
+    pieces = _coalesce(native.pieces(), _COALESCE)
+    return _reblock(_resampled(_mono(pieces), native.rate, sample_rate), block)
 
 
 def load_audio(

@@ -69,6 +69,17 @@ class MediaInfo:
     audios: tuple[AudioStreamInfo, ...]
 
 
+def check_separable(info: MediaInfo) -> None:
+    """A file needs sound to separate and a picture to tell the sources apart."""
+    if info.audio is None:
+        raise InputError(f"{info.path}: no audio stream, so nothing to separate; give a video with sound")
+    if info.video is None:
+        raise InputError(
+            f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
+            "so give the video rather than its soundtrack"
+        )
+
+
 def check_readable(path: str | Path) -> Path:
     """Fail early, with the real reason, for paths FFmpeg would only call "invalid data"."""
     path = Path(path)

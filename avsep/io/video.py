@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
+from avsep.boxes import Box
 from avsep.errors import InputError
 from avsep.io.media import (
     MediaInfo,
@@ -47,10 +48,11 @@ class FrameReader:
 
     info: VideoStreamInfo
 
-    def __init__(self, path: str | Path, video_stream: int | None = None, *, media: MediaInfo | None = None) -> None:
-        """``media``: the file's :func:`probe` result, when the caller already has it (probing
-        decodes a frame for the rotation, so the pipeline probes once, not once per reader)."""
-        media = media or probe(path, video_stream=video_stream)
+    def __init__(self, source: str | Path | MediaInfo, video_stream: int | None = None) -> None:
+        """``source``: the file's :func:`probe` result (the pipeline's file handle: probing decodes
+        a frame for the rotation, so a file is probed once, not once per reader), or a path to
+        probe here with ``video_stream``."""
+        media = source if isinstance(source, MediaInfo) else probe(source, video_stream=video_stream)
         if media.video is None:
             raise InputError(f"{media.path}: no video stream; avsep needs a video with pictures (see --video-stream)")
         self.path = media.path
@@ -195,7 +197,7 @@ def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
     return out
 
 
-def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = 224) -> np.ndarray:
+def crop_boxes(frame: np.ndarray, boxes: Sequence[Box], size: int = 224) -> np.ndarray:
     """Crop ``(x0, y0, x1, y1)`` boxes (displayed-frame pixels, clipped to the frame) and resize
     each to ``size`` x ``size`` bilinearly; returns ``[n_boxes, size, size, 3]`` uint8.
 

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import torch
 
 from avsep.errors import InputError
-from avsep.models.imagenet_music import MUSIC_INDICES
+from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_INDICES
 
 GUIDES = ("features", "posterior", "both", "classes", "label")
 #: the classes a ``label`` guide can name: the MUSIC dataset's 11 (avsep's instruments)
@@ -79,7 +79,6 @@ def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tens
 
 def _class_map() -> torch.Tensor:
     """``[M + 1, len(LABELS)]``: 1 where a posterior coordinate pictures a label."""
-    from avsep.models.imagenet_music import INSTRUMENT_CLASSES
 
     where = {index: k for k, index in enumerate(MUSIC_INDICES)}
     out = torch.zeros(len(MUSIC_INDICES) + 1, len(LABELS))

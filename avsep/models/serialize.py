@@ -27,6 +27,7 @@ from avsep._version import __version__
 from avsep.atomic import atomic_write
 from avsep.errors import ModelError
 from avsep.models.pcn import PCN, PCNConfig
+from avsep.models.sop import SoP, SoPConfig
 from avsep.weights import bundled_name, name_sha8, recorded_sha256
 
 FORMAT = "avsep-checkpoint"
@@ -35,7 +36,6 @@ FORMAT_VERSION = 1
 
 def _registry() -> dict[str, tuple[type[nn.Module], Any]]:
     """Architectures by name; imported lazily so the baseline is only loaded when used."""
-    from avsep.models.sop import SoP, SoPConfig
 
     return {"pcn": (PCN, PCNConfig), "sop": (SoP, SoPConfig)}
 

@@ -36,10 +36,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from avsep.errors import ModelError
+from avsep.models.guide import class_views, combine
+from avsep.models.imagenet_music import MUSIC_INDICES
 
 __all__ = [
     "TRUNKS",
@@ -180,7 +183,6 @@ class VisualTrunk(nn.Module):
         """What every guide kind is made of, per image (:func:`avsep.models.guide.combine`):
         the conv map max-pooled over space ``[N, C]``, the logits of the ImageNet music
         classes ``[N, M]`` and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
-        from avsep.models.imagenet_music import MUSIC_INDICES
 
         fmap = self._forward_features(self._prepare(images))
         logits = self._forward_head(fmap).float()
@@ -203,7 +205,6 @@ class VisualTrunk(nn.Module):
         if kind == "features":
             fmap = self._forward_features(flat)
             return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
-        from avsep.models.guide import class_views, combine
 
         pooled, music, lse = self.frame_parts(flat)
         if kind == "classes":
@@ -332,7 +333,7 @@ def default_efficientnet_lite0_weights() -> Path | None:
 
 
 # -- loading -------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -343,7 +344,7 @@ def _sha256(path: Path) -> str:
 def _read_state_dict(path: Path, name: str) -> tuple[dict[str, Tensor], str]:
     if not path.is_file():
         raise ModelError(f"{name} weights file not found: {path} (check the path)")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # broad on purpose: any unpickling failure means a bad file
@@ -456,3 +457,27 @@ def build_trunk(
     trunk.weights_sha256 = digest
     trunk._freeze()
     return trunk
+
+
+def native_state_dict(trunk: VisualTrunk) -> dict[str, torch.Tensor]:
+    """A fine-tuned trunk's weights in the key names ``build_trunk(name, weights=...)`` reads."""
+    state = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
+    if trunk.spec.name == "resnet18":
+        return state
+
+    top = {v: k for k, v in _TOP_KEYS.items()}
+    ds = {v: k for k, v in _DS_BLOCK_KEYS.items()}
+    ir = {v: k for k, v in _IR_BLOCK_KEYS.items()}
+    depths = [len(stage) for stage in trunk.net.blocks]
+    starts = np.concatenate([[0], np.cumsum(depths)]).astype(int)
+    out = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[0] == "blocks":
+            s, i = int(parts[1]), int(parts[2])
+            n = int(starts[s]) + i
+            table = ir if f"blocks.{s}.{i}.conv_pwl.weight" in state else ds
+            out[".".join(["_blocks", str(n), table[parts[3]], *parts[4:]])] = value
+        else:
+            out[".".join([top[parts[0]], *parts[1:]])] = value
+    return out

@@ -8,6 +8,7 @@ import :mod:`avsep.cli` (training code never does).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
@@ -18,14 +19,14 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
-from avsep.options import DEFAULT_MASK, Mask
-from avsep.reporting import reports_errors
-from avsep.train.extra import needs_training_extra
+from avsep.options import DEFAULT_MASK, MASK_HELP, REAL_SETS, Mask
+from avsep.reporting import DebugOption, one_line_errors
+from avsep.train.config import ARCHS, DEFAULTS, SCHEDULES, TrainConfig
+from avsep.train.extra import training_extra
 
-
-class Arch(str, Enum):
-    pcn = "pcn"
-    sop = "sop"
+#: The choices of ``avsep train``, made from :mod:`avsep.train.config`'s tuples.
+Arch = Enum("Arch", {name: name for name in ARCHS}, type=str)
+Schedule = Enum("Schedule", {name: name for name in SCHEDULES}, type=str)
 
 
 class Backbone(str, Enum):
@@ -33,19 +34,14 @@ class Backbone(str, Enum):
     efficientnet_lite0 = "efficientnet_lite0"
 
 
-class Schedule(str, Enum):
-    cosine = "cosine"
-    step = "step"
-    constant = "constant"
-
-
 class OracleGrid(str, Enum):
     linear = "linear"
     warped = "warped"
 
 
-DEBUG = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+DEBUG = DebugOption
 DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")]
+QUIET = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def _parse_channels(text: str) -> tuple[int, ...]:
@@ -70,164 +66,155 @@ def _silence_warnings() -> None:
 # -- train ---------------------------------------------------------------------------------
 
 
-@reports_errors
-@needs_training_extra("avsep train")
+# The options of ``avsep train``: each named as the TrainConfig field it sets, with that field's
+# default (DEFAULTS); the few that differ in form are converted by _config_from_options.
+Index = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--index", help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume."
+    ),
+]
+RunOut = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--out", "-o", help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder."
+    ),
+]
+ValIndex = Annotated[
+    Optional[Path], typer.Option("--val", help="Validation index CSV (default: val.csv beside train.csv).")
+]
+ArchOption = Annotated[Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.")]
+Channels = Annotated[str, typer.Option(help="PCN conv channels, 7 comma-separated.")]
+FreezeVisual = Annotated[
+    bool,
+    typer.Option(
+        "--freeze-visual/--finetune-visual", help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU)."
+    ),
+]
+Guide = Annotated[
+    str,
+    typer.Option(
+        help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle)."
+    ),
+]
+Augment = Annotated[
+    str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")
+]
+Amp = Annotated[
+    bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")
+]
+Init = Annotated[
+    Optional[Path],
+    typer.Option(help="Start from this model file's weights (e.g. the bundled model) with a fresh optimizer."),
+]
+
+
+def _opt(help: str) -> typer.models.OptionInfo:
+    return typer.Option(help=help)
+
+
 def train_command(
-    index: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--index",
-            help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume.",
-        ),
-    ] = None,
-    out: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--out",
-            "-o",
-            help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.",
-        ),
-    ] = None,
-    val_index: Annotated[
-        Optional[Path], typer.Option("--val", help="Validation index CSV (default: val.csv beside train.csv).")
-    ] = None,
-    arch: Annotated[Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.")] = Arch.pcn,
-    channels: Annotated[str, typer.Option(help="PCN conv channels, 7 comma-separated.")] = "16,32,64,128,128,128,128",
-    cycles: Annotated[int, typer.Option(help="PCN recurrent cycles.")] = 4,
-    ngf: Annotated[int, typer.Option(help="SoP U-Net base width.")] = 16,
-    backbone: Annotated[Backbone, typer.Option(help="Visual trunk.")] = Backbone.efficientnet_lite0,
+    index: Index = None,
+    out: RunOut = None,
+    val_index: ValIndex = None,
+    arch: ArchOption = Arch(DEFAULTS.arch),
+    channels: Channels = ",".join(map(str, DEFAULTS.channels)),
+    cycles: Annotated[int, _opt("PCN recurrent cycles.")] = DEFAULTS.cycles,
+    ngf: Annotated[int, _opt("SoP U-Net base width.")] = DEFAULTS.ngf,
+    backbone: Annotated[Backbone, _opt("Visual trunk.")] = Backbone(DEFAULTS.backbone),
     backbone_weights: Annotated[
-        Optional[Path], typer.Option(help="Trunk weights file (resnet18: torchvision's ImageNet file).")
-    ] = None,
-    features: Annotated[
-        Optional[Path], typer.Option(help="Feature cache from 'avsep features' (fast CPU training).")
-    ] = None,
-    freeze_visual: Annotated[
-        bool,
-        typer.Option(
-            "--freeze-visual/--finetune-visual",
-            help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU).",
-        ),
-    ] = True,
+        Optional[Path], _opt("Trunk weights file (resnet18: torchvision's ImageNet file).")
+    ] = DEFAULTS.backbone_weights,
+    features: Annotated[Optional[Path], _opt("Feature cache from 'avsep features' (fast CPU training).")] = None,
+    freeze_visual: FreezeVisual = not DEFAULTS.finetune_visual,
     visual_lr_scale: Annotated[
-        float, typer.Option(help="Trunk learning rate as a fraction of --lr when fine-tuning.")
-    ] = 0.1,
-    batch_size: Annotated[int, typer.Option(help="Mixtures per step.")] = 8,
-    steps: Annotated[Optional[int], typer.Option(help="Training steps (or give --epochs).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs over the index (or give --steps).")] = None,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
-    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1e-4,
-    schedule: Annotated[Schedule, typer.Option(help="LR schedule after warm-up.")] = Schedule.cosine,
-    warmup: Annotated[Optional[int], typer.Option(help="Warm-up steps (default min(500, 5%)).")] = None,
-    grad_clip: Annotated[float, typer.Option(help="Gradient norm clip (0 = off).")] = 5.0,
-    num_mix: Annotated[int, typer.Option(help="Sources per training mixture.")] = 2,
-    gain_db: Annotated[float, typer.Option(help="Random source gain range, +- dB.")] = 6.0,
-    guide: Annotated[
-        str,
-        typer.Option(
-            help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, "
-            "or label (oracle)."
-        ),
-    ] = "features",
-    augment: Annotated[
-        str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")
-    ] = "none",
+        float, _opt("Trunk learning rate as a fraction of --lr when fine-tuning.")
+    ] = DEFAULTS.visual_lr_scale,
+    batch_size: Annotated[int, _opt("Mixtures per step.")] = DEFAULTS.batch_size,
+    steps: Annotated[Optional[int], _opt("Training steps (or give --epochs).")] = DEFAULTS.steps,
+    epochs: Annotated[Optional[int], _opt("Epochs over the index (or give --steps).")] = DEFAULTS.epochs,
+    lr: Annotated[float, _opt("AdamW learning rate.")] = DEFAULTS.lr,
+    weight_decay: Annotated[float, _opt("AdamW weight decay.")] = DEFAULTS.weight_decay,
+    schedule: Annotated[Schedule, _opt("LR schedule after warm-up.")] = Schedule(DEFAULTS.schedule),
+    warmup: Annotated[Optional[int], _opt("Warm-up steps (default min(500, 5%)).")] = DEFAULTS.warmup,
+    grad_clip: Annotated[float, _opt("Gradient norm clip (0 = off).")] = DEFAULTS.grad_clip or 0.0,
+    num_mix: Annotated[int, _opt("Sources per training mixture.")] = DEFAULTS.num_mix,
+    gain_db: Annotated[float, _opt("Random source gain range, +- dB.")] = DEFAULTS.gain_db,
+    guide: Guide = DEFAULTS.guide,
+    augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
-        int, typer.Option(help="Samples per training item (32767..65535; validation uses 65535).")
-    ] = 65535,
-    amp: Annotated[
-        bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")
-    ] = False,
+        int, _opt("Samples per training item (32767..65535; validation uses 65535).")
+    ] = DEFAULTS.crop_samples,
+    amp: Amp = DEFAULTS.amp,
     fps: Annotated[
-        Optional[float], typer.Option(help="Frame rate of the index's frames (default: meta.json, else 8).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the initialisation and the data.")] = 0,
-    val_mixtures: Annotated[int, typer.Option(help="Fixed validation mixtures.")] = 64,
-    val_every: Annotated[Optional[int], typer.Option(help="Validate every K steps (default: every epoch).")] = None,
-    checkpoint_every: Annotated[int, typer.Option(help="Write last.pt every K steps.")] = 500,
-    log_every: Annotated[int, typer.Option(help="Log the mean loss every K steps.")] = 10,
+        Optional[float], _opt("Frame rate of the index's frames (default: meta.json, else 8).")
+    ] = DEFAULTS.fps,
+    seed: Annotated[int, _opt("Seed of the initialisation and the data.")] = DEFAULTS.seed,
+    val_mixtures: Annotated[int, _opt("Fixed validation mixtures.")] = DEFAULTS.val_mixtures,
+    val_every: Annotated[Optional[int], _opt("Validate every K steps (default: every epoch).")] = DEFAULTS.val_every,
+    checkpoint_every: Annotated[int, _opt("Write last.pt every K steps.")] = DEFAULTS.checkpoint_every,
+    log_every: Annotated[int, _opt("Log the mean loss every K steps.")] = DEFAULTS.log_every,
     stop_after: Annotated[
-        Optional[int], typer.Option(help="Stop this invocation after K steps (resume later).")
-    ] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue a run exactly from its last.pt.")] = None,
-    init: Annotated[
-        Optional[Path],
-        typer.Option(help="Start from this model file's weights (e.g. the bundled model) with a fresh optimizer."),
-    ] = None,
-    device: DEVICE = "auto",
-    workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
-    threads: Annotated[Optional[int], typer.Option(help="Torch CPU threads (default: torch's choice).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        Optional[int], _opt("Stop this invocation after K steps (resume later).")
+    ] = DEFAULTS.stop_after,
+    resume: Annotated[Optional[Path], _opt("Continue a run exactly from its last.pt.")] = None,
+    init: Init = None,
+    device: DEVICE = DEFAULTS.device,
+    workers: Annotated[int, _opt("Data-loading worker processes.")] = DEFAULTS.workers,
+    threads: Annotated[Optional[int], _opt("Torch CPU threads (default: torch's choice).")] = DEFAULTS.threads,
+    quiet: QUIET = not DEFAULTS.progress,
     debug: DEBUG = False,
 ) -> None:
     """Train a mask network by mix-and-separate on a MUSIC-layout index."""
-    _silence_warnings()
-    from avsep.train.augment import parse_steps
-    from avsep.train.loop import TrainConfig, train
+    with one_line_errors(debug), training_extra("avsep train"):
+        _silence_warnings()
+        from avsep.train.loop import train
 
-    config = TrainConfig(
-        index=str(index) if index else None,
-        val_index=str(val_index) if val_index else None,
-        out=str(out) if out else None,
-        arch=arch.value,
-        channels=_parse_channels(channels),
-        cycles=cycles,
-        ngf=ngf,
-        backbone=backbone.value,
-        backbone_weights=str(backbone_weights) if backbone_weights else None,
-        features=str(features) if features else None,
-        finetune_visual=not freeze_visual,
-        visual_lr_scale=visual_lr_scale,
-        batch_size=batch_size,
-        steps=steps,
-        epochs=epochs,
-        lr=lr,
-        weight_decay=weight_decay,
-        schedule=schedule.value,
-        warmup=warmup,
-        grad_clip=grad_clip or None,
-        num_mix=num_mix,
-        gain_db=gain_db,
-        guide=guide,
-        augment=parse_steps(augment),
-        crop_samples=crop_samples,
-        amp=amp,
-        fps=fps,
-        seed=seed,
-        val_mixtures=val_mixtures,
-        val_every=val_every,
-        checkpoint_every=checkpoint_every,
-        log_every=log_every,
-        stop_after=stop_after,
-        resume=str(resume) if resume else None,
-        init=str(init) if init else None,
-        device=device,
-        workers=workers,
-        threads=threads,
-        progress=not quiet,
+        summary = train(_config_from_options(locals()))
+        best = summary.get("best_val_sdr")
+        best_txt = f", best val SDR {best:.2f} dB at step {summary['best_step']}" if best is not None else ""
+        typer.echo(
+            f"trained {summary['steps']} steps ({summary['steps_per_s']} steps/s){best_txt}; "
+            f"checkpoints: {summary['last']}" + (f", {summary['best']}" if summary.get("best") else "")
+        )
+
+
+def _config_from_options(options: dict[str, object]) -> TrainConfig:
+    """The command line over :data:`~avsep.train.config.DEFAULTS`: every option named as a
+    config field sets it (paths as text, choices as their value); the few whose form differs
+    (a comma list, a flag that says the opposite, 0 for off) are converted here."""
+    from avsep.train.augment import parse_steps
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {name: _plain(value) for name, value in options.items() if name in fields}
+    values.update(
+        channels=_parse_channels(options["channels"]),
+        finetune_visual=not options["freeze_visual"],
+        grad_clip=options["grad_clip"] or None,
+        augment=parse_steps(options["augment"]),
+        progress=not options["quiet"],
         command="avsep " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
-    summary = train(config)
-    best = summary.get("best_val_sdr")
-    best_txt = f", best val SDR {best:.2f} dB at step {summary['best_step']}" if best is not None else ""
-    typer.echo(
-        f"trained {summary['steps']} steps ({summary['steps_per_s']} steps/s){best_txt}; "
-        f"checkpoints: {summary['last']}" + (f", {summary['best']}" if summary.get("best") else "")
-    )
+    return dataclasses.replace(DEFAULTS, **values)
+
+
+def _plain(value: object) -> object:
+    """An option's value as the config stores it: paths as text, choices as their value."""
+    if isinstance(value, Path):
+        return str(value)
+    return value.value if isinstance(value, Enum) else value
 
 
 # -- evaluate ------------------------------------------------------------------------------
 
 
-@reports_errors
-@needs_training_extra("avsep evaluate")
 def evaluate_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     index: Annotated[Path, typer.Option(help="Test index CSV (or a dataset folder: its test.csv).")],
     num_mixtures: Annotated[int, typer.Option(help="Test mixtures (fixed by --seed).")] = 250,
     num_mix: Annotated[int, typer.Option(help="Sources per mixture.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the test mixtures (same for every model).")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary (the method) or soft masks.")] = DEFAULT_MASK,
+    mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
     oracle_labels: Annotated[
         bool,
         typer.Option("--oracle-labels", help="Give a --guide label model the true classes, not what the pictures say."),
@@ -244,37 +231,36 @@ def evaluate_command(
     debug: DEBUG = False,
 ) -> None:
     """SDR/SIR/SAR of a model on fixed test mixtures, with the oracle IBM and the mixture."""
-    _silence_warnings()
-    from avsep.train.evaluate import evaluate
+    with one_line_errors(debug), training_extra("avsep evaluate"):
+        _silence_warnings()
+        from avsep.train.evaluate import evaluate
 
-    evaluate(
-        model,
-        index,
-        num_mixtures=num_mixtures,
-        num_mix=num_mix,
-        seed=seed,
-        mask=mask.value,
-        oracle=oracle_labels,
-        device=device,
-        batch_size=batch_size,
-        backbone_weights=backbone_weights,
-        fps=fps,
-        oracle_grid=oracle_grid.value,
-        json_path=json_path,
-        progress=not quiet,
-    )
+        evaluate(
+            model,
+            index,
+            num_mixtures=num_mixtures,
+            num_mix=num_mix,
+            seed=seed,
+            mask=mask.value,
+            oracle=oracle_labels,
+            device=device,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+            fps=fps,
+            oracle_grid=oracle_grid.value,
+            json_path=json_path,
+            progress=not quiet,
+        )
 
 
-@reports_errors
-@needs_training_extra("avsep evaluate-real")
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated: fcsn, clipsep, duets.")] = "fcsn,clipsep,duets",
+    sets: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(REAL_SETS) + ".")] = ",".join(REAL_SETS),
     pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
-    mask: Annotated[Mask, typer.Option(help="Binary or soft masks.")] = DEFAULT_MASK,
+    mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
     oracle_labels: Annotated[
         bool,
         typer.Option(
@@ -290,33 +276,32 @@ def evaluate_real_command(
     debug: DEBUG = False,
 ) -> None:
     """Score a model on real recordings: FCSN mixtures, CLIPSep demos, music-solo duets."""
-    _silence_warnings()
-    from avsep.train.evaluate import evaluate_real
+    with one_line_errors(debug), training_extra("avsep evaluate-real"):
+        _silence_warnings()
+        from avsep.train.evaluate import evaluate_real
 
-    if pairs < 1 or seconds <= 0:
-        raise InputError("--pairs must be at least 1 and --seconds positive")
-    evaluate_real(
-        model,
-        realclips,
-        sets=[s.strip() for s in sets.split(",") if s.strip()],
-        num_pairs=pairs,
-        segment_seconds=seconds,
-        seed=seed,
-        mask=mask.value,
-        oracle=oracle_labels,
-        device=device,
-        batch_size=batch_size,
-        backbone_weights=backbone_weights,
-        json_path=json_path,
-        progress=not quiet,
-    )
+        if pairs < 1 or seconds <= 0:
+            raise InputError("--pairs must be at least 1 and --seconds positive")
+        evaluate_real(
+            model,
+            realclips,
+            sets=[s.strip() for s in sets.split(",") if s.strip()],
+            num_pairs=pairs,
+            segment_seconds=seconds,
+            seed=seed,
+            mask=mask.value,
+            oracle=oracle_labels,
+            device=device,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+            json_path=json_path,
+            progress=not quiet,
+        )
 
 
 # -- features ------------------------------------------------------------------------------
 
 
-@reports_errors
-@needs_training_extra("avsep features")
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
     out: Annotated[
@@ -331,38 +316,38 @@ def features_command(
     debug: DEBUG = False,
 ) -> None:
     """Precompute the frozen trunk's per-frame features (makes CPU training feasible)."""
-    _silence_warnings()
-    from avsep.train.features import build_feature_cache
+    with one_line_errors(debug), training_extra("avsep features"):
+        _silence_warnings()
+        from avsep.train.features import build_feature_cache
 
-    csvs: list[Path] = []
-    for p in index:
-        if p.is_dir():
-            found = [p / f"{s}.csv" for s in ("train", "val", "test") if (p / f"{s}.csv").is_file()]
-            if not found:
-                raise InputError(f"{p}: no train.csv, val.csv or test.csv in this folder")
-            csvs.extend(found)
-        else:
-            csvs.append(p)
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-    target = out or (csvs[0].parent / f"features-{backbone.value}.pt")
-    result = build_feature_cache(
-        csvs,
-        backbone.value,
-        target,
-        weights=backbone_weights,
-        device=device,
-        batch_size=batch_size,
-        fps=fps,
-        progress=not quiet,
-    )
-    typer.echo(
-        f"{result['frames']} frames of {result['clips']} clips -> {result['path']} "
-        f"({result['bytes'] / 1e6:.1f} MB, {result['ms_per_frame']} ms/frame)"
-    )
+        csvs: list[Path] = []
+        for p in index:
+            if p.is_dir():
+                found = [p / f"{s}.csv" for s in ("train", "val", "test") if (p / f"{s}.csv").is_file()]
+                if not found:
+                    raise InputError(f"{p}: no train.csv, val.csv or test.csv in this folder")
+                csvs.extend(found)
+            else:
+                csvs.append(p)
+        if batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        target = out or (csvs[0].parent / f"features-{backbone.value}.pt")
+        result = build_feature_cache(
+            csvs,
+            backbone.value,
+            target,
+            weights=backbone_weights,
+            device=device,
+            batch_size=batch_size,
+            fps=fps,
+            progress=not quiet,
+        )
+        typer.echo(
+            f"{result['frames']} frames of {result['clips']} clips -> {result['path']} "
+            f"({result['bytes'] / 1e6:.1f} MB, {result['ms_per_frame']} ms/frame)"
+        )
 
 
-@reports_errors
 def bundle_command(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (e.g. runs/pcn/best.pt).")],
     name: Annotated[str, typer.Option(help="Model name; the default model is avsep-pcn.")] = "avsep-pcn",
@@ -379,23 +364,24 @@ def bundle_command(
     debug: DEBUG = False,
 ) -> None:
     """Ship a checkpoint: weights/<name>-<sha8>.pt (inference-only) plus its model card."""
-    from avsep.train.bundle import bundle
-    from avsep.weights import weights_dir as default_dir
+    with one_line_errors(debug):
+        from avsep.train.bundle import bundle
+        from avsep.weights import weights_dir as default_dir
 
-    reports = {}
-    for item in evaluation or []:
-        table, sep, path = item.partition("=")
-        if not sep:
-            raise InputError(f"--evaluation {item!r}: write TABLE=path/to/report.json")
-        reports[table] = Path(path)
-    extra = None
-    if notes is not None:
-        try:
-            extra = json.loads(notes.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{notes}: cannot read card notes ({exc})") from None
-    model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports, notes=extra)
-    typer.echo(f"wrote {model} and {card}")
+        reports = {}
+        for item in evaluation or []:
+            table, sep, path = item.partition("=")
+            if not sep:
+                raise InputError(f"--evaluation {item!r}: write TABLE=path/to/report.json")
+            reports[table] = Path(path)
+        extra = None
+        if notes is not None:
+            try:
+                extra = json.loads(notes.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InputError(f"{notes}: cannot read card notes ({exc})") from None
+        model, card = bundle(checkpoint, weights_dir or default_dir(), name, evaluations=reports, notes=extra)
+        typer.echo(f"wrote {model} and {card}")
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,8 @@ import numpy as np
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
+from avsep.io.audio import load_audio
+from avsep.models.guide import label_guide
 from avsep.train.index import Index, frame_numbers, read_frames
 
 if TYPE_CHECKING:
@@ -61,7 +63,6 @@ class AudioReader:
             return self._decoded[path]
         if not path.is_file():
             raise InputError(f"{path}: audio file of the index not found")
-        from avsep.io.audio import load_audio
 
         audio, _ = load_audio(path, sample_rate=self.sample_rate, mono=True)
         audio = np.asarray(audio, dtype=np.float32)
@@ -259,8 +260,6 @@ class MixDataset:
             pics = np.stack([read_frames(clip, f) for clip, f in zip(clips, plan.frames)])
             item["frames"] = torch.from_numpy(pics)
         elif self.guide == "label":
-            from avsep.models.guide import label_guide
-
             item["visual"] = label_guide([clip.label for clip in clips])
         else:
             assert self.feature_cache is not None

@@ -41,11 +41,17 @@ from typing import Any
 
 import numpy as np
 
+from avsep import dsp
 from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import AvsepError, InputError
+from avsep.io.audio import load_audio
 from avsep.models.guide import label_guide
-from avsep.options import DEFAULT_MASK
+from avsep.options import DEFAULT_MASK, REAL_SETS
+from avsep.progress import make_progress
+from avsep.separate import Separator
+from avsep.train.data import MixDataset
+from avsep.train.index import frame_numbers, read_index, resolve_split
 from avsep.train.metrics import (
     SILENCE_THRESHOLD,
     bss_eval,
@@ -66,8 +72,6 @@ def default_realclips() -> Path:
 
 
 def _separator(model: str | Path, device: str, mask: str, batch_size: int, backbone_weights: str | Path | None):
-    from avsep.separate import Separator
-
     return Separator(model, device=device, mask=mask, batch_size=batch_size, backbone_weights=backbone_weights)
 
 
@@ -120,16 +124,8 @@ def evaluate(
 
     ``oracle``: give a label-guided model each source's true class instead of what its
     pictures say (the oracle yardstick of docs/results.md)."""
-    import torch
 
-    from avsep import dsp
-    from avsep.train.data import MixDataset
-    from avsep.train.index import read_index, resolve_split
-
-    if num_mixtures < 1:
-        raise InputError(f"--num-mixtures must be at least 1, got {num_mixtures}")
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    _at_least_one(num_mixtures=num_mixtures, batch_size=batch_size)
     index_path = resolve_split(index, "test")
     idx = read_index(index_path, fps=fps)
     data = MixDataset(idx, num_mix, seed=seed, gain_db=0.0, length=num_mixtures)
@@ -138,48 +134,26 @@ def evaluate(
 
     per_mix: list[dict[str, Any]] = []
     rows: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
-    silent_refs = silent_mixtures = silent_estimates = 0
+    skipped = {"silent_references": 0, "mixtures_with_silent_reference": 0, "mixtures_with_silent_model_output": 0}
     bar = _progress(progress, console)
     with bar:
         task = bar.add_task("evaluate", total=num_mixtures)
         for start in range(0, num_mixtures, batch_size):
             keys = list(range(start, min(start + batch_size, num_mixtures)))
             plans = [data.plan(k) for k in keys]
-            items = [data.load(p, frames=True) for p in plans]
-            sources = np.stack([it["audio"].numpy() for it in items])  # [B, N, T]
-            crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
-            mixes = sources.sum(axis=1)
-            if oracle:  # each source's true class
-                visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips]) for p in plans])
-            else:
-                visual = sep.guide(crops)
-            estimates = sep.separate_windows(mixes, visual)  # [B, N, T]
-            for k, plan, refs, mix, est in zip(keys, plans, sources, mixes, estimates):
+            for k, plan, refs, mix, est in zip(keys, plans, *_separate_batch(sep, data, idx, plans, oracle)):
                 bar.advance(task)
                 record: dict[str, Any] = {"index": k, **plan.to_dict(idx)}
                 n_silent = sum(is_silent(r, silence_threshold) for r in refs)
+                skipped["silent_references"] += n_silent
+                skipped["mixtures_with_silent_reference"] += bool(n_silent)
                 if n_silent:
-                    silent_refs += n_silent
-                    silent_mixtures += 1
                     record["skipped"] = "silent reference"
-                    per_mix.append(record)
-                    continue
-                if any(not np.any(e) for e in est):
-                    silent_estimates += 1
+                elif any(not np.any(e) for e in est):
+                    skipped["mixtures_with_silent_model_output"] += 1
                     record["skipped"] = "model output is silent"
-                    per_mix.append(record)
-                    continue
-                t = torch.from_numpy(refs)
-                ibm = oracle_ibm(dsp.stft(torch.from_numpy(mix)), dsp.stft(t), grid=oracle_grid)
-                for system, est_sys in (
-                    ("model", est),
-                    ("oracle_ibm", ibm),
-                    ("mixture", mixture_floor(mix, len(refs))),
-                ):
-                    scores = bss_eval(refs, est_sys)
-                    record[system] = {m: [round(float(v), 4) for v in scores[m]] for m in scores}
-                    for j in range(len(refs)):
-                        rows[system].append({m: float(scores[m][j]) for m in scores})
+                else:
+                    _score_systems(record, rows, refs, mix, est, oracle_grid)
                 per_mix.append(record)
 
     results = {s: _stats(rows[s]) for s in SYSTEMS}
@@ -196,12 +170,7 @@ def evaluate(
         "oracle_grid": oracle_grid,
         "metric": "BSS Eval v3 (mir_eval.separation.bss_eval_sources, compute_permutation=False)",
         "scored_mixtures": len(rows["model"]) // max(num_mix, 1),
-        "skipped": {
-            "silent_references": silent_refs,
-            "mixtures_with_silent_reference": silent_mixtures,
-            "mixtures_with_silent_model_output": silent_estimates,
-            "silence_threshold": silence_threshold,
-        },
+        "skipped": {**skipped, "silence_threshold": silence_threshold},
         "results": results,
         "sdri": summarize(sdri),
         "mixtures": per_mix,
@@ -210,6 +179,49 @@ def evaluate(
     if json_path:
         _write_json(json_path, report)
     return report
+
+
+def _at_least_one(**counts: int) -> None:
+    """Each of ``counts`` (named as its option) must be at least 1."""
+    for name, value in counts.items():
+        if value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def _separate_batch(sep, data: MixDataset, idx, plans: list, oracle: bool) -> tuple[np.ndarray, ...]:
+    """One batch of test mixtures: the references ``[B, N, T]``, the mixtures ``[B, T]`` and the
+    model's estimates ``[B, N, T]`` (guided by the pictures, or by the true classes)."""
+    import torch
+
+    items = [data.load(p, frames=True) for p in plans]
+    sources = np.stack([it["audio"].numpy() for it in items])  # [B, N, T]
+    crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
+    mixes = sources.sum(axis=1)
+    if oracle:  # each source's true class
+        visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips]) for p in plans])
+    else:
+        visual = sep.guide(crops)
+    return sources, mixes, sep.separate_windows(mixes, visual)
+
+
+def _score_systems(
+    record: dict[str, Any],
+    rows: dict[str, list[dict[str, float]]],
+    refs: np.ndarray,
+    mix: np.ndarray,
+    est: np.ndarray,
+    oracle_grid: str,
+) -> None:
+    """BSS Eval of one mixture for the model, the oracle IBM and the mixture itself, into the
+    mixture's ``record`` and the per-source ``rows`` of each system."""
+    import torch
+
+    ibm = oracle_ibm(dsp.stft(torch.from_numpy(mix)), dsp.stft(torch.from_numpy(refs)), grid=oracle_grid)
+    for system, est_sys in (("model", est), ("oracle_ibm", ibm), ("mixture", mixture_floor(mix, len(refs)))):
+        scores = bss_eval(refs, est_sys)
+        record[system] = {m: [round(float(v), 4) for v in scores[m]] for m in scores}
+        for j in range(len(refs)):
+            rows[system].append({m: float(scores[m][j]) for m in scores})
 
 
 def _print_eval(report: dict[str, Any], console) -> None:
@@ -245,7 +257,7 @@ def evaluate_real(
     model: str | Path,
     realclips: str | Path | None = None,
     *,
-    sets: Sequence[str] = ("fcsn", "clipsep", "duets"),
+    sets: Sequence[str] = REAL_SETS,
     num_pairs: int = 20,
     segment_seconds: float = 6.0,
     seed: int = 0,
@@ -265,9 +277,9 @@ def evaluate_real(
     root = Path(realclips) if realclips is not None else default_realclips()
     if not root.is_dir():
         raise InputError(f"{root}: real clips folder not found; pass --realclips PATH")
-    unknown = set(sets) - {"fcsn", "clipsep", "duets"}
+    unknown = set(sets) - set(REAL_SETS)
     if unknown:
-        raise InputError(f"unknown set(s) {sorted(unknown)}; choose from fcsn, clipsep, duets")
+        raise InputError(f"unknown set(s) {sorted(unknown)}; choose from {', '.join(REAL_SETS)}")
     sep = _separator(model, device, mask, batch_size, backbone_weights)
     _check_oracle(sep, oracle)
     report: dict[str, Any] = {
@@ -288,10 +300,11 @@ def evaluate_real(
                     report["sets"][f"fcsn-{name[0]}mix"] = _fcsn(sep, folder, report["skipped"], bar, oracle)
         if "clipsep" in sets and (root / "clipsep-demo").is_dir():
             report["sets"]["clipsep-demo"] = _clipsep(sep, root / "clipsep-demo", report["skipped"], bar, oracle)
-        if "duets" in sets and (root / "music-solo").is_dir():
-            report["sets"]["duets"] = _duets(
-                sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar, oracle
-            )
+        for name, same in (("duets", False), ("duets-same", True)):
+            if name in sets and (root / "music-solo").is_dir():
+                report["sets"][name] = _duets(
+                    sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar, oracle, same
+                )
     if not report["sets"]:
         raise InputError(f"{root}: none of fcsn/, clipsep-demo/, music-solo/ found")
     _print_real(report, console)
@@ -438,11 +451,18 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[s
 
 
 def _duets(
-    sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar, oracle: bool
+    sep,
+    folder: Path,
+    num_pairs: int,
+    seconds: float,
+    seed: int,
+    skipped: list[str],
+    bar,
+    oracle: bool,
+    same: bool = False,
 ) -> dict[str, Any]:
-    from avsep.io.audio import load_audio
-    from avsep.train.index import frame_numbers
-
+    """Duets of two music-solo recordings: of different instruments, or (``same``) two players
+    of one instrument, which a class guide alone cannot tell apart."""
     recordings = []
     for inst in sorted(p for p in folder.iterdir() if p.is_dir()):
         for rec in sorted(p for p in inst.iterdir() if p.is_dir()):
@@ -455,12 +475,12 @@ def _duets(
         (a, b)
         for a in range(len(recordings))
         for b in range(a + 1, len(recordings))
-        if recordings[a][0] != recordings[b][0]
+        if (recordings[a][0] == recordings[b][0]) == same
     ]
     if not pairs:
-        skipped.append("music-solo: fewer than two instruments; no duets")
+        skipped.append(f"music-solo: no two recordings of {'one' if same else 'different'} instrument(s); no duets")
         return _aggregate([])
-    rng = np.random.default_rng([seed, 0xD0E7])
+    rng = np.random.default_rng([seed, 0xD0E7, 1] if same else [seed, 0xD0E7])
     order = [pairs[i] for i in rng.permutation(len(pairs))]
     chosen = [order[i % len(order)] for i in range(num_pairs)]  # every pair once before repeats
     audio_cache: dict[int, np.ndarray] = {}
@@ -474,7 +494,7 @@ def _duets(
 
     seg = int(round(seconds * SAMPLE_RATE))
     items = []
-    task = bar.add_task("music-solo duets", total=num_pairs)
+    task = bar.add_task("music-solo duets" + (" (same instrument)" if same else ""), total=num_pairs)
     for pair in chosen:
         bar.advance(task)
         a, b = audio(pair[0]), audio(pair[1])
@@ -507,7 +527,19 @@ def _duets(
         score = _score(refs, est, mix, f"duet {'+'.join(names)}", skipped)
         if score is not None:
             items.append({"pair": names, "start_s": round(start / SAMPLE_RATE, 3), **score})
-    return _aggregate(items)
+    return {**_aggregate(items), "per_instrument": _per_instrument(items)}
+
+
+def _per_instrument(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """SDRi and right-box rate per instrument over the duets' outputs: where the losses are."""
+    rows: dict[str, list[tuple[float, bool]]] = {}
+    for it in items:
+        for name, sdri, right in zip(it["pair"], it["sdri"], it["right_box"]):
+            rows.setdefault(name.split("/")[0], []).append((sdri, right))
+    return {
+        inst: {"sdri": summarize([r[0] for r in got]), "right_box_rate": float(np.mean([r[1] for r in got]))}
+        for inst, got in sorted(rows.items())
+    }
 
 
 def _print_real(report: dict[str, Any], console) -> None:
@@ -532,10 +564,16 @@ def _print_real(report: dict[str, Any], console) -> None:
             else f"{100 * r['right_box_rate']:.0f}% ({100 * r['mixture_right_box_rate']:.0f}%)",
         )
     console.print(table)
+    for name, r in report["sets"].items():
+        per = r.get("per_instrument") or {}
+        if per:
+            cells = [f"{inst} {_fmt(v['sdri']['mean'])} ({100 * v['right_box_rate']:.0f}%)" for inst, v in per.items()]
+            console.print(f"{name} per instrument, SDRi dB (right box): " + ", ".join(cells))
     console.print(
         "means in dB over outputs; SDRi = SDR - mixture SDR; right box = share of outputs that correlate most "
         "with their own source (in brackets: the same for the unseparated mixture, the level to beat); "
-        "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs"
+        "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs of different "
+        "instruments, duets-same = of one instrument"
     )
     for line in report["skipped"]:
         console.print(f"skipped: {line}")
@@ -585,6 +623,4 @@ def _json_default(o: Any) -> Any:
 
 
 def _progress(enabled: bool, console=None):
-    from avsep.progress import make_progress
-
     return make_progress(enabled, console, transient=True)

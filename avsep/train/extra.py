@@ -4,16 +4,15 @@
 packages of ``pip install 'avsep[train]'`` (and, to build data, the Debian packages that
 ``bash install.sh --train`` adds). Without them a command would stop wherever the first
 import happens (after minutes of work, or inside a data-loader worker, where the error is
-wrapped). :func:`needs_training_extra` checks up front instead and says in one line what to
+wrapped). :func:`training_extra` checks up front instead and says in one line what to
 install; an import that still fails while the command runs gets the same line.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from avsep.errors import AvsepError
 
@@ -23,8 +22,6 @@ TRAINING_MODULES = ("scipy", "soundfile", "mir_eval", "music21", "mido", "pyroom
 INSTALL_HINT = (
     "pip install 'avsep[train]' (from a checkout: bash install.sh --train, which also adds the Debian packages)"
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def missing_training_modules() -> list[str]:
@@ -39,27 +36,20 @@ def extra_missing(command: str, modules: list[str]) -> AvsepError:
     )
 
 
-def needs_training_extra(command: str) -> Callable[[F], F]:
-    """Decorator for a training command: refuse at once, in one line, without the extra.
+@contextmanager
+def training_extra(command: str) -> Iterator[None]:
+    """Around a training command's body: refuse at once, in one line, without the extra.
 
     ``command`` is how the user typed it (``"avsep train"``). A module that is missing although
     the check passed (a dependency added to the extra but not to :data:`TRAINING_MODULES`, or
     one of the extra's own dependencies) is reported the same way when its import fails.
     """
-
-    def decorate(fn: F) -> F:
-        @wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            missing = missing_training_modules()
-            if missing:
-                raise extra_missing(command, missing)
-            try:
-                return fn(*args, **kwargs)
-            except ModuleNotFoundError as exc:
-                if not exc.name or exc.name.split(".")[0] == "avsep":
-                    raise
-                raise extra_missing(command, [exc.name.split(".")[0]]) from exc
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+    missing = missing_training_modules()
+    if missing:
+        raise extra_missing(command, missing)
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if not exc.name or exc.name.split(".")[0] == "avsep":
+            raise
+        raise extra_missing(command, [exc.name.split(".")[0]]) from exc

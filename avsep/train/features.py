@@ -34,7 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from avsep.atomic import atomic_write
+from avsep.device import select_device
 from avsep.errors import InputError
+from avsep.models.guide import combine
+from avsep.models.imagenet_music import MUSIC_INDICES
+from avsep.models.visual import build_trunk
+from avsep.progress import make_progress
 from avsep.train.index import Index, read_frames, read_index
 
 FORMAT = "avsep-features"
@@ -112,7 +117,6 @@ class FeatureCache:
                 f"{self.path}: a version-1 cache has no classifier logits for --guide {kind}; "
                 "rebuild it with 'avsep features'"
             )
-        from avsep.models.guide import combine
 
         rows = self._rows_of(frames_dir, numbers)
         pooled = self._features[rows].float()[None]
@@ -166,10 +170,6 @@ def build_feature_cache(
 
     import torch
 
-    from avsep.device import select_device
-    from avsep.models.imagenet_music import MUSIC_INDICES
-    from avsep.models.visual import build_trunk
-
     if isinstance(index_csvs, (str, Path)):
         index_csvs = [index_csvs]
     csvs = [Path(p) for p in index_csvs]
@@ -178,61 +178,43 @@ def build_feature_cache(
     total = sum(c.num_frames for c in clips)
     dev = select_device(device)
     trunk = build_trunk(trunk_name, weights).to(dev)
-    dim = trunk.spec.feature_dim
-    features = torch.empty((total, dim), dtype=torch.float16)
+    rows = _FrameRows(trunk, total, dev)
     keys, offsets, counts = [], [], []
     started = time.monotonic()
-
     pending: list[np.ndarray] = []
-    cursor = 0
-
-    music = torch.empty((total, len(MUSIC_INDICES)), dtype=torch.float16)
-    lse = torch.empty(total, dtype=torch.float32)
-
-    def run(batch: list[np.ndarray]) -> None:
-        nonlocal cursor
-        x = torch.from_numpy(np.stack(batch)).to(dev)
-        with torch.inference_mode():
-            pooled, logits, total_lse = trunk.frame_parts(trunk.normalize(x))
-        rows = slice(cursor, cursor + len(batch))
-        features[rows] = pooled.float().cpu().to(torch.float16)
-        music[rows] = logits.cpu().to(torch.float16)
-        lse[rows] = total_lse.cpu()
-        cursor += len(batch)
-
     bar = _progress(progress)
     with bar:
         task = bar.add_task(f"features {trunk_name}", total=total)
         for clip in clips:
             keys.append(cache_key(clip.frames_dir))
-            offsets.append(cursor + len(pending))
+            offsets.append(rows.cursor + len(pending))
             counts.append(clip.num_frames)
             for start in range(1, clip.num_frames + 1, batch_size):
                 numbers = list(range(start, min(start + batch_size, clip.num_frames + 1)))
                 pending.extend(read_frames(clip, numbers))
                 while len(pending) >= batch_size:
-                    run(pending[:batch_size])
+                    rows.add(pending[:batch_size])
                     del pending[:batch_size]
                     bar.advance(task, batch_size)
         if pending:
             n = len(pending)
-            run(pending)
+            rows.add(pending)
             pending.clear()
             bar.advance(task, n)
-    assert cursor == total
+    assert rows.cursor == total
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "trunk": trunk_name,
-        "feature_dim": dim,
+        "feature_dim": trunk.spec.feature_dim,
         "pretrained": bool(trunk.pretrained),
         "weights_sha256": trunk.weights_sha256,
         "keys": keys,
         "offsets": torch.tensor(offsets, dtype=torch.int64),
         "counts": torch.tensor(counts, dtype=torch.int64),
-        "features": features,
-        "music_logits": music,
-        "logsumexp": lse,
+        "features": rows.features,
+        "music_logits": rows.music,
+        "logsumexp": rows.lse,
     }
     out = atomic_write(out_path, lambda f: torch.save(payload, f))
     seconds = time.monotonic() - started
@@ -248,6 +230,31 @@ def build_feature_cache(
     }
 
 
+class _FrameRows:
+    """The cache's per-frame tensors (pooled features, music-class logits, log-sum-exp of all
+    logits), filled batch by batch in frame order."""
+
+    def __init__(self, trunk, total: int, device) -> None:
+        import torch
+
+        self.trunk, self.device, self.cursor = trunk, device, 0
+        self.features = torch.empty((total, trunk.spec.feature_dim), dtype=torch.float16)
+        self.music = torch.empty((total, len(MUSIC_INDICES)), dtype=torch.float16)
+        self.lse = torch.empty(total, dtype=torch.float32)
+
+    def add(self, batch: list[np.ndarray]) -> None:
+        import torch
+
+        x = torch.from_numpy(np.stack(batch)).to(self.device)
+        with torch.inference_mode():
+            pooled, logits, total_lse = self.trunk.frame_parts(self.trunk.normalize(x))
+        rows = slice(self.cursor, self.cursor + len(batch))
+        self.features[rows] = pooled.float().cpu().to(torch.float16)
+        self.music[rows] = logits.cpu().to(torch.float16)
+        self.lse[rows] = total_lse.cpu()
+        self.cursor += len(batch)
+
+
 def _read_each(csvs: list[Path], fps: float | None) -> Index:
     """Index files from different folders may have different frame rates; the cache stores
     frames by number, so only the clips matter here."""
@@ -259,7 +266,5 @@ def _read_each(csvs: list[Path], fps: float | None) -> Index:
 
 def _progress(enabled: bool):
     from rich.progress import TaskProgressColumn
-
-    from avsep.progress import make_progress
 
     return make_progress(enabled, None, TaskProgressColumn())

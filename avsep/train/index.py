@@ -28,6 +28,7 @@ import numpy as np
 
 from avsep.chunking import FRAME_OFFSETS
 from avsep.errors import InputError
+from avsep.io.video import crop_boxes
 
 #: Frame rate assumed for an index without ``meta.json`` (Sound of Pixels' MUSIC frames).
 DEFAULT_FPS = 8.0
@@ -127,6 +128,16 @@ def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = Non
     return Index(clips, rates.pop(), [str(p) for p in paths])
 
 
+def write_index(path: Path, clips: Sequence[Clip]) -> None:
+    """An index CSV of ``clips`` (no header), paths relative to the CSV's folder, which
+    :func:`read_index` resolves against it again."""
+    base = Path(path).parent
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        for c in clips:
+            w.writerow([c.audio.relative_to(base).as_posix(), c.frames_dir.relative_to(base).as_posix(), c.num_frames])
+
+
 def resolve_split(path: str | Path, split: str) -> Path:
     """``path`` itself if it is a CSV, else ``path/<split>.csv`` (a built dataset folder)."""
     path = Path(path)
@@ -155,8 +166,6 @@ def read_frames(clip: Clip, numbers: Sequence[int], size: int = FRAME_SIZE) -> n
             with Image.open(path) as im:
                 pixels = np.asarray(im.convert("RGB"))
             if pixels.shape[:2] != (size, size):
-                from avsep.io.video import crop_boxes
-
                 pixels = crop_boxes(pixels, [(0, 0, pixels.shape[1], pixels.shape[0])], size)[0]
             out[i] = pixels
         except FileNotFoundError:

@@ -1,13 +1,10 @@
-"""Mix-and-separate training (Sound of Pixels recipe) for the PCN and the SoP baseline.
+"""Mix-and-separate training (Sound of Pixels recipe) for the PCN and the SoP baseline: the run.
 
-One step: ``num_mix`` solos of different classes are summed into a mixture; the network sees
-``dsp.network_input`` of the mixture's magnitude and one guide vector per source (all sources
-of a mixture in one call, so the audio-only first pass is shared) and predicts one mask logit
-map per source on the warped 256 x 256 grid. Targets are binary masks on the same grid
-(:func:`avsep.train.metrics.binary_targets`: ``warp(source) > 0.5 * warp(mixture)`` for two
-sources, "the source dominates the bin" for more). The loss is BCE-with-logits weighted per
-bin by ``clamp(log1p(warp(mixture magnitude)), 1e-3, 10)`` (Sound of Pixels' weighting: loud
-bins matter, silence does not).
+One step: ``num_mix`` solos of different classes are summed into a mixture and the network
+learns to mask each one out of it (:mod:`avsep.train.loss`); :class:`TrainConfig`
+(:mod:`avsep.train.config`) says everything a run depends on. :func:`setup` builds data, model,
+trunk and optimizer and restores a resume; :class:`Trainer` runs the steps, validation, saving
+and the summary.
 
 Determinism and resume: data item ``(epoch, i)`` is a pure function of ``(seed, epoch, i)``
 (:mod:`avsep.train.data`), step ``s`` always sees the same batch (:class:`StepSampler`), the
@@ -15,8 +12,7 @@ learning rate is a pure function of the step, and checkpoints carry the optimize
 step and the RNG states: ``--resume RUN/last.pt`` continues exactly where the run stopped.
 
 Validation: a fixed set of ``val_mixtures`` mixtures of the validation index (seed
-``val_seed``, no random gain; the same for every run and model), separated with binary masks
-exactly as :meth:`avsep.separate.Separator.separate_windows` does, scored with
+``val_seed``, no random gain; the same for every run and model), scored with
 :func:`avsep.train.metrics.fast_sdr` (plain SDR, not BSS Eval: see metrics.py). ``best.pt`` is
 the checkpoint with the highest mean validation SDR; ``avsep evaluate`` gives BSS Eval numbers.
 """
@@ -34,137 +30,30 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from avsep import dsp
 from avsep.device import select_device
 from avsep.errors import AvsepError, InputError
 from avsep.machine import describe
-from avsep.models.guide import check_guide, guide_dim
+from avsep.models.guide import LABELS, check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
+from avsep.models.serialize import build_model, load_checkpoint, save_checkpoint
+from avsep.models.sop import SoPConfig
+from avsep.models.visual import TRUNKS, build_trunk, file_sha256, native_state_dict
+from avsep.progress import make_progress
 from avsep.train.augment import Soundtrack, parse_steps
+from avsep.train.config import ARCHS, SCHEDULES, TrainConfig, merge_resume
 from avsep.train.data import MixDataset, StepSampler, steps_per_epoch
+from avsep.train.features import FeatureCache
 from avsep.train.index import read_index, resolve_split
-from avsep.train.metrics import binary_targets, fast_sdr, is_silent
-
-ARCHS = ("pcn", "sop")
-SCHEDULES = ("cosine", "step", "constant")
-#: Fields that define the run; on resume they come from the checkpoint, not the command line.
-LOCKED = (
-    "arch",
-    "channels",
-    "cycles",
-    "ngf",
-    "backbone",
-    "backbone_weights",
-    "finetune_visual",
-    "visual_lr_scale",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "schedule",
-    "warmup",
-    "grad_clip",
-    "amp",
-    "num_mix",
-    "gain_db",
-    "fps",
-    "seed",
-    "val_seed",
-    "val_mixtures",
-    "guide",
-    "augment",
-    "crop_samples",
-    "init",
-)
-
-#: Fields the command line may change on resume; left at their defaults, the run's values stay.
-CARRIED = (
-    "index",
-    "val_index",
-    "features",
-    "val_every",
-    "checkpoint_every",
-    "log_every",
-    "device",
-    "workers",
-    "threads",
-)
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on (stored in its checkpoints)."""
-
-    #: Training index CSV, or a dataset folder holding train.csv (and val.csv).
-    index: str | None = None
-    #: Validation index CSV; default: val.csv beside train.csv when ``index`` is a folder.
-    val_index: str | None = None
-    out: str | None = None
-    arch: str = "pcn"
-    channels: tuple[int, ...] = PCNConfig.channels
-    cycles: int = 4
-    ngf: int = 16
-    backbone: str = "efficientnet_lite0"
-    backbone_weights: str | None = None
-    #: Feature cache from ``avsep features`` (frozen trunk); None = run the trunk every step.
-    features: str | None = None
-    finetune_visual: bool = False
-    visual_lr_scale: float = 0.1
-    batch_size: int = 8
-    steps: int | None = None
-    epochs: int | None = None
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    schedule: str = "cosine"
-    #: Linear warm-up steps; None = min(500, 5 % of the run).
-    warmup: int | None = None
-    grad_clip: float | None = 5.0
-    #: bfloat16 autocast for the network (benchmarks/bench_train_step.py: 1.5-2.4x on AMX CPUs).
-    amp: bool = False
-    num_mix: int = 2
-    gain_db: float = 6.0
-    #: the guide the network is given (avsep.models.guide): features, posterior, both, label
-    guide: str = "features"
-    #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)
-    augment: tuple[str, ...] = ()
-    #: samples per training item (validation always uses whole 65535-sample windows)
-    crop_samples: int = dsp.WINDOW_SAMPLES
-    fps: float | None = None
-    seed: int = 0
-    val_seed: int = 1234
-    val_mixtures: int = 64
-    #: Validate every K steps; None = once per epoch (and always at the end).
-    val_every: int | None = None
-    checkpoint_every: int = 500
-    log_every: int = 10
-    #: Stop this invocation after so many steps (the schedule still spans ``steps``).
-    stop_after: int | None = None
-    resume: str | None = None
-    #: Start the network from this model file's weights (a bundled model or a run's best.pt) with
-    #: a fresh optimizer and schedule: continuing a model whose run folder is gone.
-    init: str | None = None
-    device: str = "auto"
-    workers: int = 0
-    threads: int | None = None
-    progress: bool = True
-    command: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["channels"] = list(self.channels)
-        d["augment"] = list(self.augment)
-        return d
+from avsep.train.loss import VisualGuide, train_step, validate
 
 
 def build_network(config: TrainConfig, visual_dim: int) -> nn.Module:
-    from avsep.models.serialize import build_model
-
     if config.arch == "pcn":
         cfg = PCNConfig(visual_dim=visual_dim, channels=tuple(config.channels), cycles=config.cycles)
         return build_model("pcn", cfg.to_dict())
-    from avsep.models.sop import SoPConfig
 
     return build_model("sop", SoPConfig(visual_dim=visual_dim, ngf=config.ngf).to_dict())
 
@@ -185,125 +74,6 @@ def lr_at(step: int, total: int, base: float, schedule: str, warmup: int) -> flo
     return base
 
 
-# -- the step -----------------------------------------------------------------------------
-
-
-def mask_loss(
-    model: nn.Module,
-    audio: torch.Tensor,
-    visual: torch.Tensor,
-    mix_spec: dsp.Spectrogram | None = None,
-    mixture: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
-
-    ``mixture`` ``[B, T]`` is the observed mixture when it is not the sum of the sources
-    (noise and codec of :mod:`avsep.train.augment`). ``mix_spec`` is its STFT when the caller
-    needs it anyway (validation masks it), so it is computed once. Returns
-    ``(loss, logits [B, N, 256, frames])``.
-    """
-    b, n, t = audio.shape
-    # Inputs and targets in float32 even under autocast (the warp is a matrix product).
-    with torch.no_grad(), torch.autocast(audio.device.type, enabled=False):
-        if mix_spec is None:
-            mix_spec = dsp.stft(audio.sum(1) if mixture is None else mixture)
-        mix_mag = mix_spec.magnitude
-        src_mag = dsp.stft(audio.reshape(b * n, t)).magnitude
-        x = dsp.network_input(mix_mag)
-        wmix = dsp.warp(mix_mag)
-        wsrc = dsp.warp(src_mag).reshape(b, n, *wmix.shape[-2:])
-        target = binary_targets(wsrc, wmix).to(x.dtype)
-        weight = torch.log1p(wmix).clamp(1e-3, 10.0).unsqueeze(1).expand_as(target)
-    logits = model(x, visual, return_logits=True).float()
-    loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
-    return loss, logits
-
-
-def train_step(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    audio: torch.Tensor,
-    visual: torch.Tensor,
-    *,
-    grad_clip: float | None,
-    amp: bool = False,
-    params: list[torch.Tensor] | None = None,
-    mixture: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """One optimizer update on a batch; returns the (detached) loss.
-
-    ``amp`` runs the network under ``torch.autocast`` in bfloat16 (CPU: AMX / AVX-512 bf16
-    units; CUDA: tensor cores): the STFTs and targets stay float32 (they are computed under
-    ``no_grad`` before the network), the loss is computed in float32 from the logits, and
-    the weights and optimizer state stay float32, so only the matrix products are rounded.
-    """
-    with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=amp):
-        loss, _ = mask_loss(model, audio, visual, mixture=mixture)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip:
-        torch.nn.utils.clip_grad_norm_(params if params is not None else model.parameters(), grad_clip)
-    optimizer.step()
-    return loss.detach()
-
-
-class _Visual:
-    """Guide features of a batch: from the cache, or from the trunk (frozen or fine-tuned)."""
-
-    def __init__(self, trunk: nn.Module | None, finetune: bool, kind: str = "features") -> None:
-        self.trunk = trunk
-        self.finetune = finetune
-        self.kind = kind
-
-    def __call__(self, batch: dict[str, torch.Tensor], device: torch.device, train: bool) -> torch.Tensor:
-        if "visual" in batch:
-            return batch["visual"].to(device, non_blocking=True)
-        assert self.trunk is not None
-        frames = batch["frames"].to(device, non_blocking=True)  # [B, N, F, 224, 224, 3]
-        b, n, f = frames.shape[:3]
-        flat = frames.reshape(b * n * f, *frames.shape[3:])
-        if self.finetune and train:
-            fmap = self.trunk.features(self.trunk.normalize(flat))
-            return fmap.reshape(b * n, f, *fmap.shape[1:]).amax(1).amax((-2, -1)).reshape(b, n, -1)
-        with torch.no_grad():
-            return self.trunk.guide(frames.reshape(b * n, *frames.shape[2:]), self.kind).reshape(b, n, -1)
-
-
-@torch.no_grad()
-def validate(model: nn.Module, visual_fn: _Visual, batches: list[dict], device: torch.device) -> dict[str, float]:
-    """Mean fast SDR / SDRi / loss on the fixed validation batches (binary masks)."""
-    was_training = model.training
-    model.eval()
-    sdrs, sdris, losses = [], [], []
-    skipped = 0
-    for batch in batches:
-        audio = batch["audio"].to(device)
-        visual = visual_fn(batch, device, train=False)
-        mix = batch["mixture"].to(device) if "mixture" in batch else audio.sum(1)
-        mix_spec = dsp.stft(mix)
-        loss, logits = mask_loss(model, audio, visual, mix_spec, mix)
-        losses.append(float(loss))
-        b, n = logits.shape[:2]
-        est = dsp.apply_masks(mix_spec, torch.sigmoid(logits), binary=True).cpu().numpy()
-        refs, mixes = audio.cpu().numpy(), mix.cpu().numpy()
-        for i in range(b):
-            for k in range(n):
-                if is_silent(refs[i, k]):
-                    skipped += 1
-                    continue
-                s = float(fast_sdr(refs[i, k], est[i, k])[0])
-                sdrs.append(s)
-                sdris.append(s - float(fast_sdr(refs[i, k], mixes[i])[0]))
-    model.train(was_training)
-    return {
-        "sdr": float(np.mean(sdrs)) if sdrs else float("nan"),
-        "sdri": float(np.mean(sdris)) if sdris else float("nan"),
-        "loss": float(np.mean(losses)) if losses else float("nan"),
-        "scored": len(sdrs),
-        "skipped_silent": skipped,
-    }
-
-
 # -- helpers -------------------------------------------------------------------------------
 
 
@@ -313,58 +83,6 @@ def _worker_init(_: int) -> None:
 
 def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
-
-
-def _merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str]) -> TrainConfig:
-    """The resumed run's config: LOCKED fields from the checkpoint; CARRIED ones from the
-    command line where it sets them (differs from the default), else from the checkpoint;
-    ``stop_after``, ``progress`` and ``command`` from the command line only."""
-
-    def norm(v: Any) -> Any:
-        return list(v) if isinstance(v, (list, tuple)) else v
-
-    defaults = TrainConfig().to_dict()
-    values = config.to_dict()
-    for name in LOCKED:
-        if name not in stored:
-            continue
-        mine, theirs = norm(values[name]), norm(stored[name])
-        if mine != theirs and mine != norm(defaults[name]):
-            notes.append(f"--{name.replace('_', '-')} {mine} ignored: the resumed run uses {theirs}")
-        values[name] = theirs
-    if config.steps is None and config.epochs is None:
-        values["steps"], values["epochs"] = stored.get("steps"), stored.get("epochs")
-    for name in CARRIED:
-        if norm(values[name]) == norm(defaults[name]) and stored.get(name) is not None:
-            values[name] = stored[name]
-    values["channels"] = tuple(values["channels"])
-    values["augment"] = tuple(values.get("augment") or ())
-    return TrainConfig(**values)
-
-
-def _trunk_state_native(trunk: nn.Module) -> dict[str, torch.Tensor]:
-    """A fine-tuned trunk's weights in the key names ``build_trunk(name, weights=...)`` reads."""
-    state = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
-    if trunk.spec.name == "resnet18":
-        return state
-    from avsep.models.visual import _DS_BLOCK_KEYS, _IR_BLOCK_KEYS, _TOP_KEYS
-
-    top = {v: k for k, v in _TOP_KEYS.items()}
-    ds = {v: k for k, v in _DS_BLOCK_KEYS.items()}
-    ir = {v: k for k, v in _IR_BLOCK_KEYS.items()}
-    depths = [len(stage) for stage in trunk.net.blocks]
-    starts = np.concatenate([[0], np.cumsum(depths)]).astype(int)
-    out = {}
-    for key, value in state.items():
-        parts = key.split(".")
-        if parts[0] == "blocks":
-            s, i = int(parts[1]), int(parts[2])
-            n = int(starts[s]) + i
-            table = ir if f"blocks.{s}.{i}.conv_pwl.weight" in state else ds
-            out[".".join(["_blocks", str(n), table[parts[3]], *parts[4:]])] = value
-        else:
-            out[".".join([top[parts[0]], *parts[1:]])] = value
-    return out
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -384,7 +102,6 @@ def setup(config: TrainConfig) -> Trainer:
     With ``config.resume`` the run's own config (:data:`LOCKED` fields) and state come from the
     checkpoint; everything is checked before the first step, so a bad argument fails at once.
     """
-    from avsep.models.serialize import load_checkpoint
 
     notes: list[str] = []
     resume_ck = None
@@ -395,7 +112,7 @@ def setup(config: TrainConfig) -> Trainer:
             raise InputError(
                 f"{config.resume}: not a training checkpoint (no optimizer state); resume from RUN/last.pt"
             )
-        config = _merge_resume(config, stored, notes)
+        config = merge_resume(config, stored, notes)
         if config.out is None:
             config = dataclasses.replace(config, out=str(Path(config.resume).parent))
     _check_config(config)
@@ -442,8 +159,6 @@ def _data(config: TrainConfig, console) -> RunData:
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
     if config.guide == "label":
-        from avsep.models.guide import LABELS
-
         unknown = sorted(set(train_index.classes) - set(LABELS))
         if unknown:
             raise InputError(
@@ -497,7 +212,6 @@ def _feature_cache(config: TrainConfig, console):
         console.print("[yellow]note:[/] --features ignored: --finetune-visual runs the trunk every step")
     if not config.features or config.finetune_visual or config.guide == "label":
         return None
-    from avsep.train.features import FeatureCache
 
     cache = FeatureCache(config.features)
     if cache.trunk != config.backbone:
@@ -505,9 +219,7 @@ def _feature_cache(config: TrainConfig, console):
             f"{config.features}: features of {cache.trunk}, but --backbone is {config.backbone}; rebuild or match"
         )
     if config.backbone_weights and cache.weights_sha256 and Path(config.backbone_weights).is_file():
-        from avsep.models.visual import _sha256
-
-        if _sha256(Path(config.backbone_weights)) != cache.weights_sha256:
+        if file_sha256(Path(config.backbone_weights)) != cache.weights_sha256:
             raise InputError(
                 f"{config.features}: made with other {cache.trunk} weights than {config.backbone_weights}; "
                 "rebuild the cache with these weights"
@@ -517,7 +229,6 @@ def _feature_cache(config: TrainConfig, console):
 
 def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
     """The mask network (fresh, or the resumed one) and the trunk when no cache stands in."""
-    from avsep.models.visual import TRUNKS
 
     if resume_ck is not None:
         model = resume_ck.model
@@ -529,8 +240,6 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
     model.to(device).train()
     trunk = None
     if cache is None and config.guide != "label":
-        from avsep.models.visual import build_trunk
-
         torch.manual_seed(config.seed + 1)  # an untrained trunk (tests) is the same on resume
         trunk = build_trunk(config.backbone, config.backbone_weights).to(device)
         if config.finetune_visual:
@@ -544,7 +253,6 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
 def _load_init(model: nn.Module, path: str) -> None:
     """Copy a model file's weights into the freshly built network; the run's architecture
     options must describe the same network, so a mismatch is an error rather than a partial load."""
-    from avsep.models.serialize import load_checkpoint
 
     source = load_checkpoint(path).model.state_dict()
     mine = model.state_dict()
@@ -579,7 +287,7 @@ class Trainer:
         self.config, self.out, self.device, self.console, self.data = config, out, device, console, data
         self.model, self.trunk, self.optimizer = model, trunk, optimizer
         self.trainable = [p for g in optimizer.param_groups for p in g["params"]]
-        self.visual_fn = _Visual(trunk, config.finetune_visual, config.guide)
+        self.visual_fn = VisualGuide(trunk, config.finetune_visual, config.guide)
         self.params = count_parameters(model)
         self.step_count = 0
         self.start_step = 0
@@ -660,7 +368,6 @@ class Trainer:
 
     def save(self, path: Path) -> None:
         """A checkpoint that resumes exactly: weights, optimizer, step, RNG, best, clock, config."""
-        from avsep.models.serialize import save_checkpoint
 
         cfg = self.config
         rng: dict[str, Any] = {"torch": torch.get_rng_state()}
@@ -685,7 +392,7 @@ class Trainer:
         if self.trunk is not None and cfg.finetune_visual:
             extra["trunk"] = {k: v.detach().cpu() for k, v in self.trunk.net.state_dict().items()}
             native = self.out / "backbone-finetuned.pth"
-            torch.save(_trunk_state_native(self.trunk), native)
+            torch.save(native_state_dict(self.trunk), native)
             summary["backbone_weights"] = str(native)
         save_checkpoint(path, self.model, backbone=cfg.backbone, guide=cfg.guide, training=summary, extra=extra)
 
@@ -802,8 +509,6 @@ class Trainer:
 
 
 def _check_config(config: TrainConfig) -> None:
-    from avsep.models.visual import TRUNKS
-
     if not config.index:
         raise InputError("give the training index (a train.csv or a dataset folder), or --resume RUN/last.pt")
     if config.arch not in ARCHS:
@@ -847,8 +552,6 @@ def _console(enabled: bool):
 def _progress(enabled: bool, console):
     from rich.progress import ProgressColumn, TextColumn
     from rich.text import Text
-
-    from avsep.progress import make_progress
 
     class Rate(ProgressColumn):
         def render(self, task) -> Text:

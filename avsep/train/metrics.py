@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from avsep import dsp
 from avsep.errors import AvsepError
 
 #: Sound of Pixels: ``np.sum(np.abs(wav)) > 1e-5`` for a signal to be scored.
@@ -95,8 +96,6 @@ def oracle_ibm(mix_spec, source_specs, grid: str = "linear") -> np.ndarray:
     masks are applied (the ceiling of this model family, lower at high frequencies).
     """
     import torch
-
-    from avsep import dsp
 
     mix_mag = mix_spec.magnitude.reshape(-1, *mix_spec.magnitude.shape[-2:])[:1]
     mix_phase = mix_spec.phase.reshape(-1, *mix_spec.phase.shape[-2:])[:1]

@@ -18,8 +18,9 @@ import soundfile as sf
 from PIL import Image
 
 from avsep.errors import AvsepError, InputError
-from avsep.train.build import INSTRUMENTS, build_dataset, system
-from avsep.train.build.layout import SPLITS, read_index, resolve
+from avsep.train.dataset import INSTRUMENTS, build_dataset, system
+from avsep.train.dataset.layout import SPLITS
+from avsep.train.index import read_index
 
 MUSIC_CLASSES = {
     "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
@@ -120,16 +121,17 @@ def test_index_csvs(tiny: tuple[Path, dict]) -> None:
         text = (root / f"{split}.csv").read_text()
         first = text.splitlines()[0].split(",")
         assert len(first) == 3 and first[2].isdigit()  # no header (Sound of Pixels convention)
-        rows = read_index(root / f"{split}.csv")
+        written = [line.split(",") for line in text.splitlines()]
+        assert not any(Path(audio).is_absolute() or Path(frames).is_absolute() for audio, frames, _ in written)
+        rows = read_index(root / f"{split}.csv").clips
         assert {r.label for r in rows} == set(INSTRUMENTS)
         for r in rows:
-            assert not Path(r.audio).is_absolute()
-            assert resolve(root, r.audio).is_file()
-            frames = resolve(root, r.frames)
-            assert frames.is_dir() and len(list(frames.glob("*.jpg"))) == r.num_frames
-            assert Path(r.frames).parent.name == r.label
-            assert r.audio not in seen
-            seen.add(r.audio)
+            assert r.audio.is_file()
+            assert r.frames_dir.is_dir() and len(list(r.frames_dir.glob("*.jpg"))) == r.num_frames
+            assert r.frames_dir.parent.name == r.label
+            rel = r.audio.relative_to(root).as_posix()
+            assert rel not in seen
+            seen.add(rel)
     clips = _clips(root)
     assert len(seen) == len(clips)
     assert {c["audio"] for c in clips} == seen
@@ -229,8 +231,8 @@ def test_refuses_foreign_or_existing_output(tmp_path: Path, tiny: tuple[Path, di
 
 
 def test_plan_counts_and_picture_split() -> None:
-    from avsep.train.build.dataset import plan_counts
-    from avsep.train.build.pictures import PictureGroup, PictureSource, split_groups
+    from avsep.train.dataset.build import plan_counts
+    from avsep.train.dataset.pictures import PictureGroup, PictureSource, split_groups
 
     counts = plan_counts(list(INSTRUMENTS), 1.0, 12.0)
     assert sum(sum(c.values()) for c in counts.values()) == 300
@@ -243,8 +245,8 @@ def test_plan_counts_and_picture_split() -> None:
 
 def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
     mido = pytest.importorskip("mido")
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.melodies import Melody, arrange, fingerprint, write_midi
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody, arrange, fingerprint, write_midi
 
     notes = tuple((float(i) * 0.5, 0.5, 60 + (i * 7) % 12) for i in range(40))
     mel = Melody("test/x#0", "test/x", "ryans", "x", notes)
@@ -263,8 +265,8 @@ def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
 
 
 def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.melodies import Melody, accompany, arrange
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody, accompany, arrange
 
     # a C major tune: the chords must come from C major
     tune = [60, 64, 67, 65, 62, 59, 60, 64, 69, 65, 67, 71, 72, 67, 64, 60] * 3
@@ -294,7 +296,7 @@ def _mounted_cli():
     """The build command mounted the way the main CLI does it: ``avsep data build``."""
     import typer
 
-    from avsep.train.build.cli import app
+    from avsep.train.dataset.cli import app
 
     root = typer.Typer()
     data = typer.Typer()
@@ -311,7 +313,7 @@ def _mounted_cli():
 def test_cli_build_command(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from avsep.train.build.cli import app
+    from avsep.train.dataset.cli import app
 
     assert [c.name for c in app.registered_commands] == ["build"]
     cli = _mounted_cli()
@@ -326,9 +328,9 @@ def test_cli_build_command(tmp_path: Path) -> None:
 @needs_toolchain
 def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
     """Every instrument's programs give sound in every installed soundfont."""
-    from avsep.train.build.instruments import SPECS
-    from avsep.train.build.melodies import Melody, arrange
-    from avsep.train.build.render import RenderJob, render_batch
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody, arrange
+    from avsep.train.dataset.render import RenderJob, render_batch
 
     tools = system.check_toolchain()
     notes = tuple((float(i), 1.0, 60 + (i * 5) % 12) for i in range(16))
@@ -353,9 +355,9 @@ def test_default_clip_length_build(tmp_path: Path, cache_dir: Path) -> None:
         tmp_path / "ds", seed=5, hours=0.05, instruments=["erhu", "tuba"], progress=False, cache_dir=cache_dir
     )
     assert s["clips"] == 15
-    rows = read_index(tmp_path / "ds" / "train.csv")
+    rows = read_index(tmp_path / "ds" / "train.csv").clips
     assert rows and all(r.num_frames == 24 for r in rows)
-    x, sr = sf.read(str(resolve(tmp_path / "ds", rows[0].audio)))
+    x, sr = sf.read(str(rows[0].audio))
     assert sr == 11025 and len(x) == 12 * 11025
 
 
@@ -395,8 +397,8 @@ def test_real_material_build_counts_its_sources(real_build: tuple[Path, dict, Pa
     clips = _clips(root)
     kinds = {c["audio_kind"] for c in clips}
     assert kinds == {"recorded", "sampled", "soundfont"}
-    real_rows = read_index(root / "test-real.csv")
-    real_ids = {Path(r.audio).stem for r in real_rows}
+    real_rows = read_index(root / "test-real.csv").clips
+    real_ids = {r.audio.stem for r in real_rows}
     for c in clips:
         if c["id"] in real_ids:
             assert c["split"] == "test" and c["audio_kind"] != "soundfont" and c["picture_kind"] == "photo"
@@ -442,7 +444,7 @@ def test_real_audio_clips_are_resampled_and_levelled(real_build: tuple[Path, dic
 
 
 def test_mix_option_is_checked() -> None:
-    from avsep.train.build.dataset import parse_mix
+    from avsep.train.dataset.build import parse_mix
 
     assert parse_mix("recordings=2,soundfont=1") == {"recordings": 2.0, "soundfont": 1.0}
     with pytest.raises(InputError, match="--mix"):

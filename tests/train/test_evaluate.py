@@ -74,6 +74,11 @@ def test_evaluate_real_on_the_shared_clips(all_ones_model: Path, tmp_path: Path)
         assert r["items"] >= 1, name
         assert abs(r["sdri"]["mean"]) < 0.5, name
     assert sets["duets"]["items"] == 1 and sets["duets"]["outputs"] == 2
+    different = [name.split("/")[0] for name in sets["duets"]["details"][0]["pair"]]
+    same = [name.split("/")[0] for name in sets["duets-same"]["details"][0]["pair"]]
+    assert different[0] != different[1] and same[0] == same[1]
+    assert set(sets["duets"]["per_instrument"]) == set(different)
+    assert sets["duets-same"]["per_instrument"][same[0]]["sdri"]["count"] == 2
     assert any("3-mix-separation/sample-2" in s for s in report["skipped"])  # no pictures there
     assert np.isfinite(sets["clipsep-demo"]["sdr"]["mean"])
 

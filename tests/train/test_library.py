@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from avsep.errors import InputError
-from avsep.train.build.instruments import INSTRUMENTS
-from avsep.train.build.library import file_split, note_midi, parse_audio_name, pitch_split, scan
+from avsep.train.dataset.instruments import INSTRUMENTS
+from avsep.train.dataset.library import file_split, note_midi, parse_audio_name, pitch_split, scan
 from tests.train.real_material import make_tree
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
 from avsep.errors import InputError
 from avsep.models.guide import LABELS, guide_dim
@@ -13,7 +14,8 @@ from avsep.models.serialize import load_checkpoint
 from avsep.train.data import MixDataset
 from avsep.train.features import FeatureCache
 from avsep.train.index import read_index
-from avsep.train.loop import TrainConfig, build_network, lr_at, mask_loss, train
+from avsep.train.loop import TrainConfig, build_network, lr_at, train
+from avsep.train.loss import mask_loss
 from tests.train.dataset_fixture import TINY_PCN
 
 
@@ -279,3 +281,21 @@ def test_init_starts_from_a_model_file_and_refuses_another_network(dataset: Path
     assert not all(torch.equal(fresh[k], source[k]) for k in source)
     with pytest.raises(InputError, match="--init"):
         setup(tiny(dataset, feature_cache, tmp_path / "fourth", init=first["best"], cycles=3, channels=(4,) * 7))
+
+
+def test_training_defaults_are_written_once(monkeypatch, tmp_path):
+    """``avsep train`` with no options runs DEFAULTS (its options read them), and the two
+    defaults TrainConfig cannot import without torch agree with the model's."""
+    import dataclasses
+
+    from avsep import dsp
+    from avsep.cli import app
+    from avsep.models.pcn import PCNConfig
+    from avsep.train.config import DEFAULTS
+
+    assert DEFAULTS.channels == PCNConfig.channels and DEFAULTS.crop_samples == dsp.WINDOW_SAMPLES
+    seen = []
+    monkeypatch.setattr("avsep.train.loop.train", lambda config: seen.append(config) or {})
+    CliRunner().invoke(app, ["train", "--index", str(tmp_path)])
+    assert len(seen) == 1
+    assert dataclasses.replace(seen[0], command=None) == dataclasses.replace(DEFAULTS, index=str(tmp_path))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avsep.train.build import pictures
-from avsep.train.build.instruments import INSTRUMENTS, SPECS
-from avsep.train.build.library import scan
+from avsep.train.dataset import pictures
+from avsep.train.dataset.instruments import INSTRUMENTS, SPECS
+from avsep.train.dataset.library import scan
 from tests.train.real_material import write_photos
 
 needs_toolchain = pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs librsvg2-bin")
@@ -43,7 +43,7 @@ def test_a_white_ground_product_shot_is_cut_out(photos: Path):
 
 @needs_toolchain
 def test_photos_replace_drawings_only_where_there_are_enough(photos: Path):
-    from avsep.train.build.system import check_toolchain
+    from avsep.train.dataset.system import check_toolchain
 
     lib = scan([], [photos], INSTRUMENTS)
     cat = pictures.catalogue(["violin", "flute", "tuba"], check_toolchain(), lib.pictures)
@@ -57,7 +57,7 @@ def test_photos_replace_drawings_only_where_there_are_enough(photos: Path):
 
 @needs_toolchain
 def test_scenes_from_photos_tight_and_composite(photos: Path):
-    from avsep.train.build.system import check_toolchain
+    from avsep.train.dataset.system import check_toolchain
 
     tools = check_toolchain()
     path = str(sorted((photos / "violin").iterdir())[0])

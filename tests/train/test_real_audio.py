@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avsep.train.build.instruments import INSTRUMENTS
-from avsep.train.build.library import file_split, scan
-from avsep.train.build.melodies import Performance
-from avsep.train.build.real_audio import NoteBank, RecordingStream, play, trim, voice_program
-from avsep.train.build.render import SAMPLE_RATE
+from avsep.train.dataset.instruments import INSTRUMENTS
+from avsep.train.dataset.library import file_split, scan
+from avsep.train.dataset.melodies import Performance
+from avsep.train.dataset.real_audio import NoteBank, RecordingStream, play, trim, voice_program
+from avsep.train.dataset.render import SAMPLE_RATE
 from tests.train.real_material import hz, make_tree
 
 

@@ -2,13 +2,13 @@
 
 * :class:`RecordingStream`: the recordings (phrases, performances, excerpts) of one class and
   split, trimmed of leading and trailing silence and laid end to end with short gaps, cut into
-  clips. A file belongs to exactly one split (:func:`avsep.train.build.library.file_split`).
+  clips. A file belongs to exactly one split (:func:`avsep.train.dataset.library.file_split`).
 * :class:`NoteBank` and :func:`play`: recorded single notes played along a melody like a
-  sampler plays them. For each note of the :class:`~avsep.train.build.melodies.Performance`
+  sampler plays them. For each note of the :class:`~avsep.train.dataset.melodies.Performance`
   the bank gives the recorded note of the split nearest in pitch (then in dynamic, from the
   MIDI velocity), of the clip's one library and articulation, shifted to the written pitch by
   resampling when the nearest recording is a few semitones off (held-out pitches are spread
-  over the range, see :func:`~avsep.train.build.library.pitch_split`). A note sounds from its
+  over the range, see :func:`~avsep.train.dataset.library.pitch_split`). A note sounds from its
   onset for its written length, then is released with a short fade; the release overlaps the
   next note (legato), and struck or plucked instruments ring on until the next note of theirs.
 
@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from avsep.errors import InputError
-from avsep.train.build.library import EFFECTS, AudioFile, file_split, pitch_split
-from avsep.train.build.melodies import Performance
-from avsep.train.build.render import SAMPLE_RATE
+from avsep.train.dataset.instruments import Program
+from avsep.train.dataset.library import EFFECTS, AudioFile, pitch_split
+from avsep.train.dataset.melodies import Performance
+from avsep.train.dataset.render import SAMPLE_RATE
 
 #: files decoded per class and kept (notes are short: a class's library fits in memory)
 _DECODED_CACHE = 4096
@@ -254,17 +255,11 @@ def play(
 
 
 def voice_program(voice: Voice):
-    """The :class:`~avsep.train.build.instruments.Program` a melody is arranged for when this
+    """The :class:`~avsep.train.dataset.instruments.Program` a melody is arranged for when this
     voice plays it: its own recorded range (a melody is transposed into it)."""
-    from avsep.train.build.instruments import Program
 
     lo, hi = voice.pitch_range
     return Program(-1, lo, hi, f"{voice.source} {voice.articulation}")
-
-
-def recording_splits(files: Sequence[AudioFile]) -> dict[str, list[AudioFile]]:
-    """Recordings to splits by file (see :func:`~avsep.train.build.library.file_split`)."""
-    return file_split(files)
 
 
 def seconds(files: Sequence[AudioFile]) -> float:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsep.errors import InputError
-from avsep.train.build.layout import SPLITS
-from avsep.train.build.melodies import stable_hash
+from avsep.train.dataset.layout import SPLITS
+from avsep.train.dataset.melodies import stable_hash
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".oga", ".m4a", ".aiff", ".aif"}
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.errors import AvsepError
-from avsep.train.build.instruments import InstrumentSpec, Program
+from avsep.train.dataset.instruments import InstrumentSpec, Program
 
 CACHE_VERSION = 1
 
@@ -300,6 +300,23 @@ def _fold(p: int, prog: Program) -> int:
     return p
 
 
+def _choose_start(
+    looped: list[tuple[float, float, int]], window_q: float, total_q: float, rng: np.random.Generator
+) -> float:
+    """A start (in quarters) on a note onset whose ``window_q`` window is mostly sounding notes:
+    the best of up to 6 random onsets, the first that covers 75 %."""
+    starts = [on for on, _, _ in looped if on + window_q <= total_q] or [0.0]
+    start_q, best = starts[0], -1.0
+    for _ in range(6):
+        cand = float(starts[int(rng.integers(len(starts)))])
+        cov = sum(max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in looped) / window_q
+        if cov > best:
+            start_q, best = cand, cov
+        if cov >= 0.75:
+            break
+    return start_q
+
+
 def arrange(
     melody: Melody,
     spec: InstrumentSpec,
@@ -320,17 +337,8 @@ def arrange(
     reps = max(1, math.ceil((clip_s + 2.0) / (period * spq)))
     looped = [(on + r * period, d, p) for r in range(reps) for on, d, p in notes]
     total_q = period * reps - 1.0
-    # a start on a note onset whose window is mostly sounding notes
     window_q = clip_s / spq
-    starts = [on for on, _, _ in looped if on + window_q <= total_q] or [0.0]
-    start_q, best = starts[0], -1.0
-    for _ in range(6):
-        cand = float(starts[int(rng.integers(len(starts)))])
-        cov = sum(max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in looped) / window_q
-        if cov > best:
-            start_q, best = cand, cov
-        if cov >= 0.75:
-            break
+    start_q = _choose_start(looped, window_q, total_q, rng)
     seg = [(on - start_q, d, p) for on, d, p in looped if start_q <= on < start_q + window_q]
     pitches = [p for *_, p in seg]
     shift = _choose_shift(min(pitches), max(pitches), prog, rng)

@@ -8,11 +8,11 @@ audio of the clips the planner gives it. A new source is one class registered wi
 * ``recordings`` (:class:`RecordingsSource`): real performances and phrases, cut into clips.
   Split unit: the file.
 * ``sampled-notes`` (:class:`SampledNotesSource`): recorded single notes played along a
-  music21 melody (:mod:`avsep.train.build.real_audio`). Split unit: the pitch (all dynamics and
+  music21 melody (:mod:`avsep.train.dataset.real_audio`). Split unit: the pitch (all dynamics and
   articulations of a held-out pitch together) for the notes, and the corpus work for the
   melody.
 * ``soundfont`` (:class:`SoundfontSource`): the melody rendered by fluidsynth through a
-  General MIDI soundfont and roughened (:mod:`avsep.train.build.render`). Split unit: the
+  General MIDI soundfont and roughened (:mod:`avsep.train.dataset.render`). Split unit: the
   corpus work. The only source for a class with no real material (erhu).
 
 Real material is left as recorded at build time (only its level is set); rooms, microphones,
@@ -30,21 +30,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from avsep.train.build import layout
-from avsep.train.build.instruments import SPECS
-from avsep.train.build.library import Library
-from avsep.train.build.melodies import Melody, arrange
-from avsep.train.build.render import SAMPLE_RATE, RenderJob, render_batch
+from avsep.train.dataset import layout
+from avsep.train.dataset.instruments import SPECS
+from avsep.train.dataset.library import Library, file_split
+from avsep.train.dataset.melodies import Melody, arrange
+from avsep.train.dataset.real_audio import NoteBank, RecordingStream, play, voice_program
+from avsep.train.dataset.render import SAMPLE_RATE, RenderJob, render_batch
 
 if TYPE_CHECKING:
-    from avsep.train.build.pictures import PictureGroup, PictureSource
-    from avsep.train.build.system import Toolchain
+    from avsep.train.dataset.pictures import PictureGroup, PictureSource
+    from avsep.train.dataset.system import Toolchain
 
 KINDS = ("recorded", "sampled", "soundfont")
 
 
 @dataclass
-class Clip:
+class ClipPlan:
     """One clip of the build: its class, split, sound source and picture, and what was made."""
 
     index: int
@@ -93,11 +94,11 @@ class AudioSource:
         """The split units of ``label`` held out for val and test (for meta.json)."""
         return {}
 
-    def choose(self, clip: Clip, rng: np.random.Generator, ordinal: int) -> None:
+    def choose(self, clip: ClipPlan, rng: np.random.Generator, ordinal: int) -> None:
         """Fill ``clip.choice`` (``ordinal``: the clip's number among this source's clips of
         the same class and split)."""
 
-    def render(self, clips: list[Clip], root: Path, clip_s: float, seed: int, tick: Callable[[], None]) -> None:
+    def render(self, clips: list[ClipPlan], root: Path, clip_s: float, seed: int, tick: Callable[[], None]) -> None:
         """Write the audio of ``clips`` to ``root/audio/<class>/<id>.wav`` (and their recipe
         to ``clip.record``), calling ``tick`` after each clip."""
         raise NotImplementedError
@@ -112,7 +113,7 @@ def register_audio_source(cls: type[AudioSource]) -> type[AudioSource]:
     return cls
 
 
-def write_clip(clip: Clip, root: Path, audio: np.ndarray, rng: np.random.Generator) -> float:
+def write_clip(clip: ClipPlan, root: Path, audio: np.ndarray, rng: np.random.Generator) -> float:
     """Write real audio at a random level between -30 and -16 dBFS RMS (the renders' range),
     with 10 ms fades; returns the level."""
     import soundfile as sf
@@ -140,9 +141,6 @@ class RecordingsSource(AudioSource):
     split_unit = "file"
 
     def setup(self, library, classes, clip_s, tools):
-        from avsep.train.build.library import file_split
-        from avsep.train.build.real_audio import RecordingStream
-
         self.splits = {c: file_split(library.recordings(c)) for c in classes}
         self.streams = {
             (c, s): RecordingStream(fs, clip_s) for c, parts in self.splits.items() for s, fs in parts.items()
@@ -184,8 +182,6 @@ class SampledNotesSource(AudioSource):
     needs_melody = True
 
     def setup(self, library, classes, clip_s, tools):
-        from avsep.train.build.real_audio import NoteBank
-
         self.banks = {c: NoteBank(library.notes(c)) for c in classes if library.notes(c)}
         self._licences = {c: sorted({f.licence for f in library.notes(c)}) for c in classes}
 
@@ -205,8 +201,6 @@ class SampledNotesSource(AudioSource):
         clip.choice = {"voice": self.banks[clip.label].pick_voice(clip.split, rng)}
 
     def render(self, clips, root, clip_s, seed, tick):
-        from avsep.train.build.real_audio import play, voice_program
-
         for c in clips:
             voice = c.choice["voice"]
             spec = SPECS[c.label]

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from avsep.train.build.dataset import build_dataset
-    from avsep.train.build.instruments import INSTRUMENTS
+    from avsep.train.dataset.build import build_dataset
+    from avsep.train.dataset.instruments import INSTRUMENTS
 
 __all__ = ["INSTRUMENTS", "build_dataset"]
 
@@ -22,11 +22,11 @@ __all__ = ["INSTRUMENTS", "build_dataset"]
 def __getattr__(name: str) -> Any:
     """Deferred: mounting ``avsep data build`` in the CLI must not import scipy and music21."""
     if name == "build_dataset":
-        from avsep.train.build.dataset import build_dataset
+        from avsep.train.dataset.build import build_dataset
 
         return build_dataset
     if name == "INSTRUMENTS":
-        from avsep.train.build.instruments import INSTRUMENTS
+        from avsep.train.dataset.instruments import INSTRUMENTS
 
         return INSTRUMENTS
-    raise AttributeError(f"module 'avsep.train.build' has no attribute {name!r}")
+    raise AttributeError(f"module 'avsep.train.dataset' has no attribute {name!r}")

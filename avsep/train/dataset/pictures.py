@@ -14,7 +14,7 @@ drawn kinds serve the classes no photo shows (cello and erhu in ``shared/dataset
   stands in for the clarinet. Split by drawing (plain and coloured versions together).
 * ``emoji``: Debian ``fonts-noto-color-emoji`` (OFL-1.1) at 109 px: accordion, saxophone,
   trumpet, violin, flute.
-* ``procedural``: :mod:`avsep.train.build.shapes`, four variants of every instrument (the only
+* ``procedural``: :mod:`avsep.train.dataset.shapes`, four variants of every instrument (the only
   drawing of erhu and tuba).
 
 A clip's frames (:class:`Scene`) are either a *tight crop* of a photo (a real box is tight
@@ -39,10 +39,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from avsep.errors import AvsepError
-from avsep.train.build import shapes
-from avsep.train.build.instruments import InstrumentSpec
-from avsep.train.build.library import PictureFile, file_split
-from avsep.train.build.system import NOTO_EMOJI_SIZE, Toolchain
+from avsep.train.dataset import shapes
+from avsep.train.dataset.instruments import InstrumentSpec
+from avsep.train.dataset.library import PictureFile, file_split
+from avsep.train.dataset.system import NOTO_EMOJI_SIZE, Toolchain
 
 FRAME_SIZE = 224
 _MARGIN = 8  # the scene is drawn larger; the camera shake picks the 224 x 224 window
@@ -174,7 +174,7 @@ class EmojiKind(PictureKind):
 @register_picture_kind
 class ProceduralKind(PictureKind):
     name = "procedural"
-    licence = "drawn by avsep.train.build.shapes (same licence as avsep)"
+    licence = "drawn by avsep.train.dataset.shapes (same licence as avsep)"
     split_unit = "variant"
 
     def groups(self, instrument, tools, photos):

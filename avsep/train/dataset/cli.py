@@ -10,15 +10,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from avsep.reporting import reports_errors
-from avsep.train.extra import needs_training_extra
+from avsep.reporting import DebugOption, one_line_errors
+from avsep.train.extra import training_extra
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build training data.")
 
 
 @app.command("build")
-@reports_errors
-@needs_training_extra("avsep data build")
 def build(
     out_dir: Annotated[Path, typer.Argument(help="Directory to create (MUSIC index layout).")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
@@ -54,46 +52,47 @@ def build(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Build a solo-instrument set: audio/, frames/, train/val/test.csv, meta.json.
 
     Without --real-audio/--photos: rendered soundfonts and drawings (the synthetic set)."""
-    from rich.console import Console
+    with one_line_errors(debug), training_extra("avsep data build"):
+        from rich.console import Console
 
-    from avsep.train.build.dataset import build_dataset, resolve_instruments
+        from avsep.train.dataset.build import build_dataset, resolve_instruments
 
-    summary = build_dataset(
-        out_dir,
-        seed=seed,
-        hours=hours,
-        instruments=resolve_instruments(instruments),
-        clip_seconds=clip_seconds,
-        fps=fps,
-        progress=progress,
-        cache_dir=cache_dir,
-        overwrite=overwrite,
-        real_audio=real_audio or (),
-        photos=photos or (),
-        mix=mix,
-    )
-    out = Console()
-    counts = summary["counts"]
-    out.print(
-        f"{summary['clips']} clips ({summary['audio_hours']:.3f} h of audio, {summary['frames']} frames) "
-        f"in {summary['out_dir']} after {summary['elapsed_s']:.0f} s"
-    )
-    for split in ("train", "val", "test"):
-        row = ", ".join(f"{k} {v}" for k, v in counts[split].items())
-        out.print(f"  {split}: {sum(counts[split].values())} ({row})")
-    out.print("minutes of audio (recorded / sampled notes / soundfont), clips with photo / drawn pictures:")
-    for name, st in summary["sources_per_class"].items():
-        m, p = st["minutes"], st["pictures"]
-        out.print(
-            f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   "
-            f"{p['photo']:4d} / {p['drawn']:4d}"
+        summary = build_dataset(
+            out_dir,
+            seed=seed,
+            hours=hours,
+            instruments=resolve_instruments(instruments),
+            clip_seconds=clip_seconds,
+            fps=fps,
+            progress=progress,
+            cache_dir=cache_dir,
+            overwrite=overwrite,
+            real_audio=real_audio or (),
+            photos=photos or (),
+            mix=mix,
         )
-    if summary["no_real_audio"]:
-        out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")
-    if summary["ignored_classes"]:
-        out.print(f"ignored folders (not avsep classes): {', '.join(sorted(summary['ignored_classes']))}")
+        out = Console()
+        counts = summary["counts"]
+        out.print(
+            f"{summary['clips']} clips ({summary['audio_hours']:.3f} h of audio, {summary['frames']} frames) "
+            f"in {summary['out_dir']} after {summary['elapsed_s']:.0f} s"
+        )
+        for split in ("train", "val", "test"):
+            row = ", ".join(f"{k} {v}" for k, v in counts[split].items())
+            out.print(f"  {split}: {sum(counts[split].values())} ({row})")
+        out.print("minutes of audio (recorded / sampled notes / soundfont), clips with photo / drawn pictures:")
+        for name, st in summary["sources_per_class"].items():
+            m, p = st["minutes"], st["pictures"]
+            out.print(
+                f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   "
+                f"{p['photo']:4d} / {p['drawn']:4d}"
+            )
+        if summary["no_real_audio"]:
+            out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")
+        if summary["ignored_classes"]:
+            out.print(f"ignored folders (not avsep classes): {', '.join(sorted(summary['ignored_classes']))}")

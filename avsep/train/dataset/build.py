@@ -9,21 +9,24 @@ import platform
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from avsep.errors import InputError
-from avsep.train.build import layout, pictures
-from avsep.train.build.instruments import INSTRUMENTS, SPECS
-from avsep.train.build.layout import SPLITS, IndexRow
-from avsep.train.build.library import Library, scan
-from avsep.train.build.melodies import default_cache_dir, select_melodies
-from avsep.train.build.render import SAMPLE_RATE
-from avsep.train.build.sources import AUDIO_SOURCES, KINDS, AudioSource, Clip
-from avsep.train.build.system import check_python_packages, check_toolchain, tool_version
+from avsep.progress import make_progress
+from avsep.train.dataset import layout, pictures
+from avsep.train.dataset.instruments import INSTRUMENTS, SPECS
+from avsep.train.dataset.layout import SPLITS
+from avsep.train.dataset.library import Library, scan
+from avsep.train.dataset.melodies import default_cache_dir, select_melodies
+from avsep.train.dataset.render import SAMPLE_RATE
+from avsep.train.dataset.sources import AUDIO_SOURCES, KINDS, AudioSource, ClipPlan
+from avsep.train.dataset.system import check_python_packages, check_toolchain, tool_version
+from avsep.train.index import Clip, write_index
 
 FORMAT = "avsep-music-index/1"
 HELD_OUT_FRACTION = 0.1  # of each instrument's clips, for val and for test
@@ -99,8 +102,6 @@ class _Reporter:
     def __init__(self, enabled: bool) -> None:
         self.progress = None
         if enabled:
-            from avsep.progress import make_progress
-
             self.progress = make_progress(True)
         self.tasks: dict[str, object] = {}
 
@@ -171,7 +172,7 @@ def build_dataset(
 
     ``hours`` of audio (at least one clip per instrument and split) in ``clip_seconds`` clips,
     frames at ``fps``. Sound comes from the registered audio sources
-    (:mod:`avsep.train.build.sources`) in the shares of ``mix``: cut real recordings and
+    (:mod:`avsep.train.dataset.sources`) in the shares of ``mix``: cut real recordings and
     sampled real notes from ``real_audio`` folders where a class has them, soundfont renders
     otherwise; pictures from ``photos`` where a class has them, drawings otherwise. Melodies
     (corpus works), recordings (files), notes (pitches) and pictures (files, drawings) are
@@ -204,40 +205,11 @@ def build_dataset(
     pic_split = {n: pictures.split_catalogue(cat[n], seed, n) for n in names}
     melody_need = {s: sum(k for (n, sp, src), k in allocation.items() if sp == s and src.needs_melody) for s in SPLITS}
     n_frames = max(1, int(math.floor(clip_seconds * fps + 1e-9)))
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir()
-    try:
-        with _Reporter(progress) as rep:
-            rep.add("melodies", sum(melody_need.values()))
-            plan = select_melodies(melody_need, seed, cache, on_work=lambda done, total: rep.set("melodies", done))
-            rep.set("melodies", sum(melody_need.values()))
-            clips = _plan_clips(names, allocation, plan.pools, pic_split, seed)
-            rep.add("audio", len(clips))
-            rep.add("frames", len(clips))
-            # fluidsynth, decoding and the FFTs run beside the frame drawing (they release the GIL)
-            stop = threading.Event()
-
-            def audio_tick() -> None:
-                if stop.is_set():
-                    raise _Stopped
-                rep.advance("audio")
-
-            with ThreadPoolExecutor(1, thread_name_prefix="avsep-audio") as pool:
-                audio = pool.submit(_render_audio, sources, clips, partial, clip_seconds, seed, audio_tick)
-                try:
-                    for clip in clips:
-                        if audio.done() and audio.exception() is not None:
-                            break
-                        _draw_frames(clip, partial, tools, n_frames, fps, seed)
-                        rep.advance("frames")
-                except BaseException:
-                    stop.set()
-                    raise
-                audio.result()
+    timing = dict(seed=seed, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames)
+    with _building(out_dir) as partial:
+        plan, clips = _make_files(
+            partial, names, allocation, pic_split, melody_need, sources, tools, cache, progress, **timing
+        )
         summary = _write_index(
             partial,
             clips,
@@ -249,13 +221,74 @@ def build_dataset(
             py_versions,
             sources,
             library,
-            seed=seed,
             hours=hours,
-            clip_seconds=clip_seconds,
-            fps=fps,
-            n_frames=n_frames,
             shares=shares,
+            **timing,
         )
+    summary["out_dir"] = str(out_dir)
+    summary["elapsed_s"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def _make_files(
+    partial: Path,
+    names: list[str],
+    allocation: dict,
+    pic_split: dict,
+    melody_need: dict[str, int],
+    sources: list[AudioSource],
+    tools,
+    cache: Path,
+    progress: bool,
+    *,
+    seed: int,
+    clip_seconds: float,
+    fps: int,
+    n_frames: int,
+):
+    """The melodies chosen, then every clip's audio rendered (in a thread) beside its frames
+    drawn, into ``partial``, under progress bars; returns the melody plan and the clips."""
+    with _Reporter(progress) as rep:
+        rep.add("melodies", sum(melody_need.values()))
+        plan = select_melodies(melody_need, seed, cache, on_work=lambda done, total: rep.set("melodies", done))
+        rep.set("melodies", sum(melody_need.values()))
+        clips = _plan_clips(names, allocation, plan.pools, pic_split, seed)
+        rep.add("audio", len(clips))
+        rep.add("frames", len(clips))
+        # fluidsynth, decoding and the FFTs run beside the frame drawing (they release the GIL)
+        stop = threading.Event()
+
+        def audio_tick() -> None:
+            if stop.is_set():
+                raise _Stopped
+            rep.advance("audio")
+
+        with ThreadPoolExecutor(1, thread_name_prefix="avsep-audio") as pool:
+            audio = pool.submit(_render_audio, sources, clips, partial, clip_seconds, seed, audio_tick)
+            try:
+                for clip in clips:
+                    if audio.done() and audio.exception() is not None:
+                        break
+                    _draw_frames(clip, partial, tools, n_frames, fps, seed)
+                    rep.advance("frames")
+            except BaseException:
+                stop.set()
+                raise
+            audio.result()
+    return plan, clips
+
+
+@contextmanager
+def _building(out_dir: Path) -> Iterator[Path]:
+    """A fresh folder beside ``out_dir`` to build in: renamed to ``out_dir`` when the block ends
+    (a dataset already there is replaced only once the new one is in place), removed on error."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    try:
+        yield partial
         old = None
         if out_dir.exists():
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
@@ -266,9 +299,6 @@ def build_dataset(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    summary["out_dir"] = str(out_dir)
-    summary["elapsed_s"] = round(time.monotonic() - started, 1)
-    return summary
 
 
 def allocate(
@@ -313,9 +343,9 @@ def _plan_clips(
     pools: dict[str, list],
     pic_split: dict[str, dict[str, list[pictures.PictureGroup]]],
     seed: int,
-) -> list[Clip]:
+) -> list[ClipPlan]:
     prefix = {"recorded": "rec", "sampled": "smp", "soundfont": "syn"}
-    clips: list[Clip] = []
+    clips: list[ClipPlan] = []
     for si, split in enumerate(SPLITS):
         pool = pools[split]
         order = np.random.default_rng([seed, 0x6173, si]).permutation(len(pool)) if pool else []
@@ -336,7 +366,7 @@ def _plan_clips(
                     if src.needs_melody:
                         melody = pool[int(order[j % len(pool)])]
                         j += 1
-                    clip = Clip(
+                    clip = ClipPlan(
                         index=index,
                         id=f"{prefix[src.kind]}{index:06d}",
                         label=name,
@@ -351,14 +381,16 @@ def _plan_clips(
     return clips
 
 
-def _render_audio(sources: list[AudioSource], clips: list[Clip], root: Path, clip_s: float, seed: int, tick) -> None:
+def _render_audio(
+    sources: list[AudioSource], clips: list[ClipPlan], root: Path, clip_s: float, seed: int, tick
+) -> None:
     for src in sources:
         mine = [c for c in clips if c.audio is src]
         if mine:
             src.render(mine, root, clip_s, seed, tick)
 
 
-def _draw_frames(clip: Clip, root: Path, tools, n_frames: int, fps: int, seed: int) -> None:
+def _draw_frames(clip: ClipPlan, root: Path, tools, n_frames: int, fps: int, seed: int) -> None:
     sprite = pictures.load_sprite(clip.picture, clip.label, tools)
     photo = clip.picture.ref if pictures.PICTURE_KINDS[clip.picture.kind].photographic else None
     rng = np.random.default_rng(list(clip.rng_seed(seed, "scene")))
@@ -367,7 +399,7 @@ def _draw_frames(clip: Clip, root: Path, tools, n_frames: int, fps: int, seed: i
     clip.record["scene"] = scene.recipe
 
 
-def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
+def source_statistics(clips: list[ClipPlan], clip_s: float) -> dict[str, dict]:
     """Per class: minutes of audio by kind (recorded, sampled, soundfont) and pictures by
     kind (photo or drawn), over all splits and for train alone."""
     out: dict[str, dict] = {}
@@ -397,14 +429,14 @@ def source_statistics(clips: list[Clip], clip_s: float) -> dict[str, dict]:
     return dict(sorted(out.items()))
 
 
-def _is_real(c: Clip) -> bool:
+def _is_real(c: ClipPlan) -> bool:
     """Real audio and a photograph: what ``test-real.csv`` holds."""
     return c.audio.kind in REAL_KINDS and pictures.PICTURE_KINDS[c.picture.kind].photographic
 
 
 def _write_index(
     root: Path,
-    clips: list[Clip],
+    clips: list[ClipPlan],
     names,
     counts,
     plan,
@@ -422,50 +454,11 @@ def _write_index(
     shares: dict[str, float],
 ) -> dict:
     stats = source_statistics(clips, clip_seconds)
-    photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
-
-    def row(c: Clip) -> IndexRow:
-        return IndexRow(layout.audio_rel(c.label, c.id), layout.frames_rel(c.label, c.id), n_frames)
-
-    for split in SPLITS:
-        layout.write_index(root / f"{split}.csv", [row(c) for c in clips if c.split == split])
-    # the held-out clips made wholly of real material (real audio and photos), for the
-    # real-audio test column; written only when there are such clips
-    for split in ("val", "test"):
-        real = [row(c) for c in clips if c.split == split and _is_real(c)]
-        if real:
-            layout.write_index(root / f"{split}-real.csv", real)
-    with open(root / "clips.jsonl", "w") as f:
-        for c in clips:
-            rec = {
-                "id": c.id,
-                "label": c.label,
-                "split": c.split,
-                "audio": layout.audio_rel(c.label, c.id),
-                "frames": layout.frames_rel(c.label, c.id),
-                "num_frames": n_frames,
-                "audio_kind": c.audio.kind,
-                "melody": c.melody.id if c.melody else None,
-                "work": c.melody.work if c.melody else None,
-                "corpus": c.melody.family if c.melody else None,
-                "picture": c.picture.key,
-                "picture_kind": c.picture.kind,
-                "picture_group": c.group.id,
-            } | c.record
-            f.write(json.dumps(rec, sort_keys=True) + "\n")
+    _write_csvs(root, clips, n_frames)
     count_table = {s: {n: counts[n][s] for n in names} for s in SPLITS}
     n_clips = len(clips)
-    import PIL
-    import scipy
-    import soundfile
-
     meta = {
-        "format": FORMAT,
-        "layout": "MUSIC / Sound of Pixels: audio/<class>/<id>.wav, frames/<class>/<id>/NNNNNN.jpg",
-        "csv": "no header; audio_path,frames_dir,num_frames; paths relative to this directory",
-        "frame_time": (
-            "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)"
-        ),
+        **_FORMAT_NOTES,
         "seed": seed,
         "hours_requested": hours,
         "clip_seconds": clip_seconds,
@@ -487,44 +480,13 @@ def _write_index(
         "pictures": {n: {s: [g.id for g in pic_split[n][s]] for s in SPLITS} for n in names},
         "audio_mix": shares,
         "sources_per_class": stats,
-        "real_material": {
-            "audio_folders": [str(p) for p in library.audio_roots],
-            "photo_folders": [str(p) for p in library.picture_roots],
-            "ignored_classes": library.ignored,
-            "licences": {
-                n: {src.name: src.licences(n) for src in sources if any(c.audio is src and c.label == n for c in clips)}
-                for n in names
-            },
-            "picture_licences": {
-                n: sorted(
-                    {
-                        photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
-                        for c in clips
-                        if c.label == n
-                    }
-                )
-                for n in names
-            },
-            "held_out": {n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names},
-            "split_rules": {src.name: src.split_unit for src in sources}
-            | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
-            "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
-        },
+        "real_material": _real_material(clips, names, sources, library),
         "soundfonts": [
             {"key": f.key, "file": str(f.path), "package": f.package, "licence": f.licence} for f in tools.soundfonts
         ],
         "erhu": "no soundfont has an erhu: Fiddle (GM 110) or Violin (GM 40) with pitch-bend portamento "
         "and wide vibrato, in the erhu's range; pictures are procedural drawings",
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "pillow": PIL.__version__,
-            "soundfile": soundfile.__version__,
-            "fluidsynth": tool_version(tools.fluidsynth),
-            "rsvg-convert": tool_version(tools.rsvg_convert),
-            **py_versions,
-        },
+        "versions": _versions(tools, py_versions),
     }
     (root / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     (root / "README.txt").write_text(_readme(meta, clips))
@@ -542,7 +504,98 @@ def _write_index(
     }
 
 
-def _readme(meta: dict, clips: list[Clip]) -> str:
+#: The fixed part of meta.json: what the files are.
+_FORMAT_NOTES = {
+    "format": FORMAT,
+    "layout": "MUSIC / Sound of Pixels: audio/<class>/<id>.wav, frames/<class>/<id>/NNNNNN.jpg",
+    "csv": "no header; audio_path,frames_dir,num_frames; paths relative to this directory",
+    "frame_time": (
+        "frame i (1-based) covers [(i - 1) / fps, i / fps) seconds and is drawn at its centre (Sound of Pixels)"
+    ),
+}
+
+
+def _write_csvs(root: Path, clips: list[ClipPlan], n_frames: int) -> None:
+    """The split indexes, the real-material ones, and clips.jsonl (one record per clip)."""
+
+    def row(c: ClipPlan) -> Clip:
+        return Clip(root / layout.audio_rel(c.label, c.id), root / layout.frames_rel(c.label, c.id), n_frames)
+
+    for split in SPLITS:
+        write_index(root / f"{split}.csv", [row(c) for c in clips if c.split == split])
+    # the held-out clips made wholly of real material (real audio and photos), for the
+    # real-audio test column; written only when there are such clips
+    for split in ("val", "test"):
+        real = [row(c) for c in clips if c.split == split and _is_real(c)]
+        if real:
+            write_index(root / f"{split}-real.csv", real)
+    with open(root / "clips.jsonl", "w") as f:
+        for c in clips:
+            rec = {
+                "id": c.id,
+                "label": c.label,
+                "split": c.split,
+                "audio": layout.audio_rel(c.label, c.id),
+                "frames": layout.frames_rel(c.label, c.id),
+                "num_frames": n_frames,
+                "audio_kind": c.audio.kind,
+                "melody": c.melody.id if c.melody else None,
+                "work": c.melody.work if c.melody else None,
+                "corpus": c.melody.family if c.melody else None,
+                "picture": c.picture.key,
+                "picture_kind": c.picture.kind,
+                "picture_group": c.group.id,
+            } | c.record
+            f.write(json.dumps(rec, sort_keys=True) + "\n")
+
+
+def _real_material(clips: list[ClipPlan], names: list[str], sources: list[AudioSource], library: Library) -> dict:
+    """meta.json's account of the real recordings and photos: folders, licences, held-out files."""
+    photo_licence = {f"photo:{p.rel}": p.licence for ps in library.pictures.values() for p in ps}
+    return {
+        "audio_folders": [str(p) for p in library.audio_roots],
+        "photo_folders": [str(p) for p in library.picture_roots],
+        "ignored_classes": library.ignored,
+        "licences": {
+            n: {src.name: src.licences(n) for src in sources if any(c.audio is src and c.label == n for c in clips)}
+            for n in names
+        },
+        "picture_licences": {
+            n: sorted(
+                {
+                    photo_licence.get(c.picture.key) or pictures.PICTURE_KINDS[c.picture.kind].licence
+                    for c in clips
+                    if c.label == n
+                }
+            )
+            for n in names
+        },
+        "held_out": {n: {src.name: src.held_out(n) for src in sources if src.held_out(n)} for n in names},
+        "split_rules": {src.name: src.split_unit for src in sources}
+        | {k.name: k.split_unit for k in pictures.PICTURE_KINDS.values()},
+        "no_real_audio": [n for n in names if not any(c.label == n and c.audio.kind in REAL_KINDS for c in clips)],
+    }
+
+
+def _versions(tools, py_versions: dict[str, str]) -> dict[str, str]:
+    """The versions of everything that shaped the files (for meta.json)."""
+    import PIL
+    import scipy
+    import soundfile
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pillow": PIL.__version__,
+        "soundfile": soundfile.__version__,
+        "fluidsynth": tool_version(tools.fluidsynth),
+        "rsvg-convert": tool_version(tools.rsvg_convert),
+        **py_versions,
+    }
+
+
+def _readme(meta: dict, clips: list[ClipPlan]) -> str:
     used_kinds: dict[str, set[str]] = {}
     for c in clips:
         used_kinds.setdefault(c.label, set()).add(c.picture.kind)

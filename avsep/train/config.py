@@ -1,0 +1,155 @@
+"""The one description of a training run: :class:`TrainConfig`, its defaults and its rules.
+
+The defaults written here are the defaults of ``avsep train`` (:mod:`avsep.train.commands`
+reads them for its options), of the Python API and of a resumed run; :data:`ARCHS` and
+:data:`SCHEDULES` are the choices the command offers. On resume, :func:`merge_resume` decides
+which fields come from the checkpoint (:data:`LOCKED`) and which from the command line
+(:data:`CARRIED`). Imports nothing heavy: the command line reads it at ``avsep --help``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+ARCHS = ("pcn", "sop")
+SCHEDULES = ("cosine", "step", "constant")
+#: Fields that define the run; on resume they come from the checkpoint, not the command line.
+LOCKED = (
+    "arch",
+    "channels",
+    "cycles",
+    "ngf",
+    "backbone",
+    "backbone_weights",
+    "finetune_visual",
+    "visual_lr_scale",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "grad_clip",
+    "amp",
+    "num_mix",
+    "gain_db",
+    "fps",
+    "seed",
+    "val_seed",
+    "val_mixtures",
+    "guide",
+    "augment",
+    "crop_samples",
+    "init",
+)
+
+#: Fields the command line may change on resume; left at their defaults, the run's values stay.
+CARRIED = (
+    "index",
+    "val_index",
+    "features",
+    "val_every",
+    "checkpoint_every",
+    "log_every",
+    "device",
+    "workers",
+    "threads",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (stored in its checkpoints)."""
+
+    #: Training index CSV, or a dataset folder holding train.csv (and val.csv).
+    index: str | None = None
+    #: Validation index CSV; default: val.csv beside train.csv when ``index`` is a folder.
+    val_index: str | None = None
+    out: str | None = None
+    arch: str = "pcn"
+    #: PCNConfig's default (tests/train/test_loop.py checks they agree; this module imports no torch)
+    channels: tuple[int, ...] = (16, 32, 64, 128, 128, 128, 128)
+    cycles: int = 4
+    ngf: int = 16
+    backbone: str = "efficientnet_lite0"
+    backbone_weights: str | None = None
+    #: Feature cache from ``avsep features`` (frozen trunk); None = run the trunk every step.
+    features: str | None = None
+    finetune_visual: bool = False
+    visual_lr_scale: float = 0.1
+    batch_size: int = 8
+    steps: int | None = None
+    epochs: int | None = None
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    #: Linear warm-up steps; None = min(500, 5 % of the run).
+    warmup: int | None = None
+    grad_clip: float | None = 5.0
+    #: bfloat16 autocast for the network (benchmarks/bench_train_step.py: 1.5-2.4x on AMX CPUs).
+    amp: bool = False
+    num_mix: int = 2
+    gain_db: float = 6.0
+    #: the guide the network is given (avsep.models.guide): features, posterior, both, label
+    guide: str = "features"
+    #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)
+    augment: tuple[str, ...] = ()
+    #: samples per training item (validation always uses whole 65535-sample windows)
+    crop_samples: int = 65535  # dsp.WINDOW_SAMPLES (checked by the same test)
+    fps: float | None = None
+    seed: int = 0
+    val_seed: int = 1234
+    val_mixtures: int = 64
+    #: Validate every K steps; None = once per epoch (and always at the end).
+    val_every: int | None = None
+    checkpoint_every: int = 500
+    log_every: int = 10
+    #: Stop this invocation after so many steps (the schedule still spans ``steps``).
+    stop_after: int | None = None
+    resume: str | None = None
+    #: Start the network from this model file's weights (a bundled model or a run's best.pt) with
+    #: a fresh optimizer and schedule: continuing a model whose run folder is gone.
+    init: str | None = None
+    device: str = "auto"
+    workers: int = 0
+    threads: int | None = None
+    progress: bool = True
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["channels"] = list(self.channels)
+        d["augment"] = list(self.augment)
+        return d
+
+
+#: The defaults, for the command line's options and for comparisons.
+DEFAULTS = TrainConfig()
+
+
+def merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str]) -> TrainConfig:
+    """The resumed run's config: LOCKED fields from the checkpoint; CARRIED ones from the
+    command line where it sets them (differs from the default), else from the checkpoint;
+    ``stop_after``, ``progress`` and ``command`` from the command line only."""
+
+    def norm(v: Any) -> Any:
+        return list(v) if isinstance(v, (list, tuple)) else v
+
+    defaults = DEFAULTS.to_dict()
+    values = config.to_dict()
+    for name in LOCKED:
+        if name not in stored:
+            continue
+        mine, theirs = norm(values[name]), norm(stored[name])
+        if mine != theirs and mine != norm(defaults[name]):
+            notes.append(f"--{name.replace('_', '-')} {mine} ignored: the resumed run uses {theirs}")
+        values[name] = theirs
+    if config.steps is None and config.epochs is None:
+        values["steps"], values["epochs"] = stored.get("steps"), stored.get("epochs")
+    for name in CARRIED:
+        if norm(values[name]) == norm(defaults[name]) and stored.get(name) is not None:
+            values[name] = stored[name]
+    values["channels"] = tuple(values["channels"])
+    values["augment"] = tuple(values.get("augment") or ())
+    return TrainConfig(**values)

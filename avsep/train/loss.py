@@ -1,0 +1,137 @@
+"""The loss of mix-and-separate training, one optimizer update, and validation.
+
+The network sees ``dsp.network_input`` of the mixture's magnitude and one guide vector per source
+(all sources of a mixture in one call, so the audio-only first pass is shared) and predicts one
+mask logit map per source on the warped 256 x 256 grid. Targets are binary masks on the same
+grid (:func:`avsep.train.metrics.binary_targets`). The loss is BCE-with-logits weighted per bin
+by ``clamp(log1p(warp(mixture magnitude)), 1e-3, 10)`` (Sound of Pixels' weighting: loud bins
+matter, silence does not). Validation separates with binary masks exactly as
+:meth:`avsep.separate.Separator.separate_windows` does and scores with
+:func:`avsep.train.metrics.fast_sdr`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avsep import dsp
+from avsep.train.metrics import binary_targets, fast_sdr, is_silent
+
+
+def mask_loss(
+    model: nn.Module,
+    audio: torch.Tensor,
+    visual: torch.Tensor,
+    mix_spec: dsp.Spectrogram | None = None,
+    mixture: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
+
+    ``mixture`` ``[B, T]`` is the observed mixture when it is not the sum of the sources
+    (noise and codec of :mod:`avsep.train.augment`). ``mix_spec`` is its STFT when the caller
+    needs it anyway (validation masks it), so it is computed once. Returns
+    ``(loss, logits [B, N, 256, frames])``.
+    """
+    b, n, t = audio.shape
+    # Inputs and targets in float32 even under autocast (the warp is a matrix product).
+    with torch.no_grad(), torch.autocast(audio.device.type, enabled=False):
+        if mix_spec is None:
+            mix_spec = dsp.stft(audio.sum(1) if mixture is None else mixture)
+        mix_mag = mix_spec.magnitude
+        src_mag = dsp.stft(audio.reshape(b * n, t)).magnitude
+        x = dsp.network_input(mix_mag)
+        wmix = dsp.warp(mix_mag)
+        wsrc = dsp.warp(src_mag).reshape(b, n, *wmix.shape[-2:])
+        target = binary_targets(wsrc, wmix).to(x.dtype)
+        weight = torch.log1p(wmix).clamp(1e-3, 10.0).unsqueeze(1).expand_as(target)
+    logits = model(x, visual, return_logits=True).float()
+    loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+    return loss, logits
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    audio: torch.Tensor,
+    visual: torch.Tensor,
+    *,
+    grad_clip: float | None,
+    amp: bool = False,
+    params: list[torch.Tensor] | None = None,
+    mixture: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One optimizer update on a batch; returns the (detached) loss.
+
+    ``amp`` runs the network under ``torch.autocast`` in bfloat16 (CPU: AMX / AVX-512 bf16
+    units; CUDA: tensor cores): the STFTs and targets stay float32 (they are computed under
+    ``no_grad`` before the network), the loss is computed in float32 from the logits, and
+    the weights and optimizer state stay float32, so only the matrix products are rounded.
+    """
+    with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=amp):
+        loss, _ = mask_loss(model, audio, visual, mixture=mixture)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(params if params is not None else model.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
+class VisualGuide:
+    """Guide features of a batch: from the cache, or from the trunk (frozen or fine-tuned)."""
+
+    def __init__(self, trunk: nn.Module | None, finetune: bool, kind: str = "features") -> None:
+        self.trunk = trunk
+        self.finetune = finetune
+        self.kind = kind
+
+    def __call__(self, batch: dict[str, torch.Tensor], device: torch.device, train: bool) -> torch.Tensor:
+        if "visual" in batch:
+            return batch["visual"].to(device, non_blocking=True)
+        assert self.trunk is not None
+        frames = batch["frames"].to(device, non_blocking=True)  # [B, N, F, 224, 224, 3]
+        b, n, f = frames.shape[:3]
+        flat = frames.reshape(b * n * f, *frames.shape[3:])
+        if self.finetune and train:
+            fmap = self.trunk.features(self.trunk.normalize(flat))
+            return fmap.reshape(b * n, f, *fmap.shape[1:]).amax(1).amax((-2, -1)).reshape(b, n, -1)
+        with torch.no_grad():
+            return self.trunk.guide(frames.reshape(b * n, *frames.shape[2:]), self.kind).reshape(b, n, -1)
+
+
+@torch.no_grad()
+def validate(model: nn.Module, visual_fn: VisualGuide, batches: list[dict], device: torch.device) -> dict[str, float]:
+    """Mean fast SDR / SDRi / loss on the fixed validation batches (binary masks)."""
+    was_training = model.training
+    model.eval()
+    sdrs, sdris, losses = [], [], []
+    skipped = 0
+    for batch in batches:
+        audio = batch["audio"].to(device)
+        visual = visual_fn(batch, device, train=False)
+        mix = batch["mixture"].to(device) if "mixture" in batch else audio.sum(1)
+        mix_spec = dsp.stft(mix)
+        loss, logits = mask_loss(model, audio, visual, mix_spec, mix)
+        losses.append(float(loss))
+        b, n = logits.shape[:2]
+        est = dsp.apply_masks(mix_spec, torch.sigmoid(logits), "binary").cpu().numpy()
+        refs, mixes = audio.cpu().numpy(), mix.cpu().numpy()
+        for i in range(b):
+            for k in range(n):
+                if is_silent(refs[i, k]):
+                    skipped += 1
+                    continue
+                s = float(fast_sdr(refs[i, k], est[i, k])[0])
+                sdrs.append(s)
+                sdris.append(s - float(fast_sdr(refs[i, k], mixes[i])[0]))
+    model.train(was_training)
+    return {
+        "sdr": float(np.mean(sdrs)) if sdrs else float("nan"),
+        "sdri": float(np.mean(sdris)) if sdris else float("nan"),
+        "loss": float(np.mean(losses)) if losses else float("nan"),
+        "scored": len(sdrs),
+        "skipped_silent": skipped,
+    }
