@@ -3,8 +3,8 @@
 # bundled example video into ./separated/. Safe to run again (it only adds what is missing).
 #
 #   bash install.sh           separation only: what `avsep separate` needs, nothing else
-#   bash install.sh --train   also training, evaluation and the tests: the `train` and `dev`
-#                             extras and the Debian packages `avsep data build` renders with
+#   bash install.sh --train   also training, evaluation and the tests: the `train`, `dev` and
+#                             `cluster` extras and the Debian packages `avsep data build` renders with
 #
 # AVSEP_SKIP_EXAMPLE=1 skips the example run; PYTHON=... picks the interpreter (python3.11).
 set -euo pipefail
@@ -27,7 +27,7 @@ TRAIN_DEBIAN_PACKAGES=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont
 EXTRAS=""
 if [ "$TRAIN" = 1 ]; then
   DEBIAN_PACKAGES+=("${TRAIN_DEBIAN_PACKAGES[@]}")
-  EXTRAS="[train,dev]"
+  EXTRAS="[train,dev,cluster]"
 fi
 
 missing=()

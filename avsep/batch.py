@@ -8,13 +8,18 @@ What a run over many videos promises, whoever starts it:
   the boxes' names (class guesses in automatic mode) or ``sourceN``, then ``residual``
   (:func:`output_names`), placed by a template under the output folder
   (:func:`render_template`);
-* **claims**: two videos of one batch may not write the same file;
+* **tree**: a video found in a folder keeps its place below that folder under the output
+  folder (``concert/day1/x.mp4`` -> ``OUT/day1/x/...``), so equal file names never collide;
+* **claims**: two videos of one batch may not write the same file, and each output is claimed
+  on disk while it is written (:mod:`avsep.claims`), so concurrent runs never both write one;
 * **skip / overwrite**: existing outputs stop a video unless ``skip_existing`` (all of them
-  exist: the video is skipped) or ``overwrite`` (they are replaced);
+  exist and the record beside them says this video made them with these options,
+  :mod:`avsep.provenance`: the video is skipped) or ``overwrite`` (they are replaced);
 * **atomic writes**: a video's files appear all together or not at all (an error or Ctrl-C
-  removes every temporary file).
+  removes every temporary file; those of a run killed harder are removed by the next run).
 
-:class:`BatchJob` holds a checked invocation; :func:`separate_paths` (also
+:class:`BatchJob` holds a checked invocation; :func:`run_file` runs one video of it (here, in a
+``--jobs`` worker or a Ray task); :func:`avsep.batch_run.separate_paths` (also
 :meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
 input. The CLI (:mod:`avsep.cli`) adds progress bars, the error lines and the summary table.
 Messages name the command-line options, which have the same names as the keyword arguments.
@@ -25,22 +30,28 @@ which :class:`avsep.separate.Separator` is): this module sits below it and never
 
 from __future__ import annotations
 
+import pickle
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from avsep.box_request import FIND, BoxRequest, plan_boxes
-from avsep.boxes import Box
+from avsep import claims, provenance
+from avsep.box_request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.detect import PlayerFinder
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import FORMATS, extension, open_writer, write_stdout
 from avsep.players import BoxPlan
 from avsep.timing import stage
+
+if TYPE_CHECKING:
+    from avsep.models.serialize import Checkpoint
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
@@ -62,6 +73,19 @@ def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, st
         else:
             videos.append(p)  # missing files, directories named like videos: probe reports them
     return videos, problems
+
+
+def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
+    """Each video found inside an input folder -> its folder relative to that input folder
+    (videos given as files are not in it: their outputs go straight under the output folder)."""
+    folders = [p for p in inputs if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS]
+    out: dict[Path, Path] = {}
+    for video in videos:
+        for folder in folders:
+            if video.is_relative_to(folder):
+                out[video] = video.parent.relative_to(folder)
+                break
+    return out
 
 
 def output_names(count: int, names: list[str] | None, residual: bool) -> list[str]:
@@ -106,6 +130,13 @@ class Outcome:
     outputs: list[Path] = field(default_factory=list)
     #: where its boxes came from (:meth:`avsep.box_request.BoxRequest.describe`)
     boxes: str = ""
+    #: what was written (or found written, when skipped), for the report: ``outputs`` (path,
+    #: sample rate, duration), ``boxes``, ``names``; see :mod:`avsep.batch_report`
+    written: dict = field(default_factory=dict)
+    #: things done on the way that the user should hear of (stale files removed)
+    notes: list[str] = field(default_factory=list)
+    #: seconds spent on this input
+    seconds: float = 0.0
 
 
 class Progress(Protocol):
@@ -137,6 +168,7 @@ class Streams(Protocol):
     """The separator a batch drives (:class:`avsep.separate.Separator`)."""
 
     overlap: float
+    checkpoint: Checkpoint  # its sha256 names the model in the provenance records
 
     def player_finder(self) -> PlayerFinder | None: ...
 
@@ -179,6 +211,10 @@ class BatchJob:
     quiet: bool = False
     debug: bool = False
     announce: Announce | None = None
+    #: video -> its folder below the input folder it was found in (:func:`mirror_dirs`)
+    subdirs: dict[Path, Path] = field(default_factory=dict)
+    #: this invocation, in the claims it makes (a retried task may take over its own claim)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
     def create(
@@ -209,7 +245,8 @@ class BatchJob:
             raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
         if options.get("skip_existing") and options.get("overwrite"):
             raise InputError("--skip-existing and --overwrite contradict each other; pick one")
-        videos, problems = find_videos(Path(p) for p in inputs)
+        inputs = [Path(p) for p in inputs]
+        videos, problems = find_videos(inputs)
         to_stdout = str(out) == "-"
         if to_stdout:
             if len(videos) + len(problems) != 1:
@@ -222,7 +259,9 @@ class BatchJob:
         elif source is not None:
             raise InputError("--source only applies with -o - (stdout)")
         out_dir = None if to_stdout else Path(out)
-        return cls(videos, problems, request, names, out_dir, template, source, **options)
+        job = cls(videos, problems, request, names, out_dir, template, source, **options)
+        job.subdirs = mirror_dirs(inputs, videos)
+        return job
 
     def probe(self, video: Path) -> MediaInfo:
         """The video probed (once per separation) with the chosen streams; it must be separable."""
@@ -258,8 +297,9 @@ class BatchJob:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
+        folder = self.out_dir / self.subdirs.get(video, Path())
         ext = extension(self.fmt)
-        paths = [render_template(self.template, self.out_dir, video, n, i + 1, ext) for i, n in enumerate(labels)]
+        paths = [render_template(self.template, folder, video, n, i + 1, ext) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
             raise InputError(
                 f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
@@ -289,31 +329,154 @@ class BatchJob:
                 f"{video}: output {taken} is also written by {claimed[taken]} in this batch "
                 "(same file name); rename one of them or run them with different -o folders"
             )
-        if self.skip_existing and paths and all(p.exists() for p in paths):
-            return Outcome(video, "skipped", "its outputs exist (--skip-existing)")
+        if self.out_dir is None:
+            media, plan, stream = self._stream(separator, request, video, media, plan, progress)
+            row = self.source - 1
+            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
+                raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
+            return Outcome(video, "ok", "stdout")
+        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
+        with claims.claim(paths, str(video), self.run_id) as claim:
+            own = self._check_existing(video, paths, expected)
+            if own is not None:
+                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)
+            overwrite = any(p.exists() for p in paths)
+            media, plan, stream = self._stream(separator, request, video, media, plan, progress)
+            written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
+        claimed.update((p, video) for p in paths)
+        said = request.describe(plan, video)
+        detail = ", ".join(str(p) for p in paths)
+        return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
+
+    def _check_existing(self, video: Path, paths: list[Path], expected: dict) -> provenance.Verdict | None:
+        """The record of outputs to skip (``--skip-existing``, all there and provably this
+        video's), else None when the video is to be written; raises when existing outputs stop it."""
+        own = provenance.check(paths, expected) if self.skip_existing else None
         existing = [p for p in paths if p.exists()]
-        if existing and not self.overwrite:
+        if own is not None and own.own and len(existing) == len(paths):
+            return own
+        if own is not None and existing and not own.own and not self.overwrite:
+            raise InputError(
+                f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
+                "outputs it made: pass --overwrite to replace them, or choose another -o"
+            )
+        if existing and not self.overwrite and not (own is not None and own.own):
             raise InputError(
                 f"{existing[0]} already exists; pass --overwrite to replace it"
                 + ("" if self.skip_existing else " or --skip-existing to skip this video")
             )
+        return None
+
+    def _identity_options(self, request: BoxRequest) -> dict:
+        """The options that shape a video's outputs, as its provenance record names them: the
+        boxes asked for (a sidecar's or the given ones, strips or auto), names, counts, format."""
+        if request.kind == GIVEN:
+            boxes: object = request.plan.to_json()["boxes"]
+        else:
+            boxes = "strips" if request.kind == STRIPS else "auto"
+        return {
+            "boxes": boxes,
+            "names": self.names,
+            "sources": request.sources,
+            "format": self.fmt,
+            "sample_rate": self.sample_rate,
+            "residual": self.residual,
+            "mono": self.mono,
+            "audio_stream": self.audio_stream,
+            "video_stream": self.video_stream,
+        }
+
+    def _stream(
+        self,
+        separator: Streams,
+        request: BoxRequest,
+        video: Path,
+        media: MediaInfo | None,
+        plan: BoxPlan | None,
+        progress: Progress,
+    ) -> tuple[MediaInfo, BoxPlan, SeparationStream]:
+        """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
         media = media or self.probe(video)
         plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
         stream = separator.stream(
             media, plan, sample_rate=self.sample_rate, residual=self.residual, on_window=progress.window, mono=self.mono
         )
         progress.set_windows(stream.num_windows, video.name)
-        if self.out_dir is None:
-            row = self.source - 1
-            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
-                raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
-            return Outcome(video, "ok", "stdout")
+        return media, plan, stream
+
+    def _write(
+        self,
+        stream: SeparationStream,
+        plan: BoxPlan,
+        paths: list[Path],
+        expected: dict,
+        labels: list[str],
+        claim: claims.Claim,
+        overwrite: bool,
+    ) -> dict:
+        """All of one video's files, or none, keeping their claim fresh; the provenance record
+        goes down just before the renames. Returns what was written (for the report)."""
+        frames = 0
+        written: dict = {}
+
+        def counted() -> Iterator[np.ndarray]:
+            nonlocal frames
+            for block in stream.blocks:
+                yield block
+                frames += block.shape[-1]
+                claim.refresh()
+
+        def record() -> None:
+            seconds = round(frames / stream.sample_rate, 6)
+            written["outputs"] = [
+                {"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths
+            ]
+            written["boxes"] = plan.to_json()["boxes"]
+            written["names"] = labels
+            provenance.write(paths, expected, written)
+
         write_outputs(
-            paths, stream.blocks, stream.sample_rate, self.fmt, channels=stream.channels, overwrite=self.overwrite
+            paths,
+            counted(),
+            stream.sample_rate,
+            self.fmt,
+            channels=stream.channels,
+            overwrite=overwrite,
+            before_rename=record,
         )
-        claimed.update((p, video) for p in paths)
-        said = request.describe(plan, video)
-        return Outcome(video, "ok", ", ".join(str(p) for p in paths), outputs=paths, boxes=said)
+        return written
+
+
+def failure(video: Path, exc: BaseException) -> Outcome:
+    """A failed outcome carrying the one-line reason and an exception that survives pickling
+    (a worker process or a Ray task sends it back)."""
+    code = exc.exit_code if isinstance(exc, AvsepError) else 1
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # an exception that cannot cross processes: keep its words
+        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc)
+
+
+def run_file(
+    job: BatchJob,
+    separator: Streams,
+    video: Path,
+    progress: Progress | None = None,
+    claimed: dict[Path, Path] | None = None,
+) -> Outcome:
+    """One video under the batch's rules, timed; a failure becomes a ``failed`` outcome. What
+    :func:`avsep.batch_run.separate_paths`, a ``--jobs`` worker and a Ray task run.
+    ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
+    start = time.monotonic()
+    try:
+        outcome = job.separate_one(separator, video, progress or _Silent(), {} if claimed is None else claimed)
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:  # one bad file must not stop the batch
+        outcome = failure(video, exc)
+    outcome.seconds = round(time.monotonic() - start, 3)
+    return outcome
 
 
 def write_outputs(
@@ -324,11 +487,13 @@ def write_outputs(
     *,
     channels: int = 1,
     overwrite: bool = False,
+    before_rename: Callable[[], None] | None = None,
 ) -> None:
     """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
     ``fmt`` (WAV or FLAC, :func:`avsep.io.output.open_writer`): all of the files, or none (an
     error or Ctrl-C drops every temporary file). What the batch and
-    :meth:`avsep.separate.SeparationResult.save` write with."""
+    :meth:`avsep.separate.SeparationResult.save` write with. ``before_rename`` runs once every
+    block is written, before the first file takes its name (the batch's provenance record)."""
     with ExitStack() as stack:
         with stage("write"):
             writers = [
@@ -339,6 +504,8 @@ def write_outputs(
                 for writer, row in zip(writers, block):
                     writer.write(_frames(row))
         with stage("write"):
+            if before_rename is not None:
+                before_rename()
             for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
                 writer.close()
 
@@ -346,67 +513,3 @@ def write_outputs(
 def _frames(row: np.ndarray) -> np.ndarray:
     """One output's samples as writers take them: ``[n]`` mono, ``[channels, n]`` -> ``[n, channels]``."""
     return row.T if row.ndim == 2 else row
-
-
-def separate_paths(
-    separator: Streams,
-    inputs: str | Path | Iterable[str | Path],
-    out_dir: str | Path = "separated",
-    boxes: Sequence[Box] | BoxPlan | str | None = None,
-    *,
-    names: Sequence[str] | None = None,
-    sources: int | None = None,
-    template: str = DEFAULT_TEMPLATE,
-    fmt: str = "pcm16",
-    sample_rate: int | None = None,
-    residual: bool = False,
-    mono: bool = False,
-    skip_existing: bool = False,
-    overwrite: bool = False,
-    audio_stream: int | None = None,
-    video_stream: int | None = None,
-) -> list[Outcome]:
-    """Separate videos and folders of videos into WAV files, as ``avsep separate`` does.
-
-    ``inputs``: video files and folders (searched recursively). Each video's outputs go to
-    ``template`` under ``out_dir`` (fields ``{stem}`` ``{name}`` ``{index}`` ``{ext}``); the
-    names come from the video's ``<video>.boxes.json`` sidecar (used when ``boxes`` is None or
-    ``"auto"``: given boxes win over it), else ``names``, else the boxes'
-    names, else ``sourceN`` (then ``residual``); ``fmt`` is a WAV (pcm16, pcm24, float) or FLAC
-    (flac, flac24) format; the outputs keep the video's channels unless ``mono``. Existing
-    outputs make a video fail unless ``skip_existing`` or ``overwrite``; a video's files appear
-    all together or not at all.
-
-    Bad arguments raise :class:`~avsep.errors.InputError` before any video is read. A video
-    that fails does not stop the batch: its :class:`Outcome` is ``failed``, with the message in
-    ``detail`` and the exception in ``error``. Returns one outcome per input, in order (folders
-    without videos first). A fallback of automatic boxes to strips is an
-    :class:`~avsep.players.AutoBoxesWarning`.
-    """
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    request = BoxRequest.from_api(boxes, sources=sources, names=names, sidecars=True)
-    job = BatchJob.create(
-        [Path(p) for p in inputs],
-        request,
-        names=list(names) if names else None,
-        out=Path(out_dir),
-        template=template,
-        fmt=fmt,
-        sample_rate=sample_rate,
-        residual=residual,
-        mono=mono,
-        skip_existing=skip_existing,
-        overwrite=overwrite,
-        audio_stream=audio_stream,
-        video_stream=video_stream,
-    )
-    outcomes = [Outcome(p, "failed", msg, InputError.exit_code, InputError(msg)) for p, msg in job.problems]
-    claimed: dict[Path, Path] = {}
-    for video in job.videos:
-        try:
-            outcomes.append(job.separate_one(separator, video, _Silent(), claimed))
-        except Exception as exc:  # one bad file must not stop the batch
-            code = exc.exit_code if isinstance(exc, AvsepError) else 1
-            outcomes.append(Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc))
-    return outcomes

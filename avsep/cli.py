@@ -11,6 +11,7 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,13 +20,14 @@ from rich.markup import escape
 
 from avsep import cli_options as opt
 from avsep.cli_options import GreedyCommand, SampleFormat
-from avsep.cli_views import announce_plan, batch_summary, finding_players, frame_time, list_models, show_info
+from avsep.cli_views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.options import DEFAULT_MASK
 from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
     from avsep.batch import BatchJob
+    from avsep.cli_batch import Engine
     from avsep.separate import Separator
 
 app = typer.Typer(
@@ -74,6 +76,10 @@ def separate(
     video_stream: opt.VideoStream = None,
     skip_existing: opt.SkipExisting = False,
     overwrite: opt.Overwrite = False,
+    jobs: opt.Jobs = 1,
+    ray: opt.Ray = None,
+    gpus_per_job: opt.GpusPerJob = 0.0,
+    report: opt.Report = None,
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
 ) -> None:
@@ -82,7 +88,9 @@ def separate(
     with one_line_errors(debug):
         from avsep.batch import BatchJob
         from avsep.box_request import BoxRequest
+        from avsep.cli_batch import Engine, run_spread
 
+        engine = Engine.create(jobs, ray, gpus_per_job, report, out)
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         job = BatchJob.create(
             inputs,
@@ -113,33 +121,26 @@ def separate(
             batch_size=batch_size,
             backbone_weights=backbone_weights,
         )
-        code = _run_batch(job, separator)
+        code = run_spread(job, separator, engine) if engine.spread else _run_batch(job, separator, engine)
     raise typer.Exit(code)
 
 
-def wrote(paths: list[Path]) -> str:
-    """``separated/duet/violin.wav, flute.wav``: the first path whole, the rest by name when
-    they sit beside it."""
-    return ", ".join(str(p) if i == 0 or p.parent != paths[0].parent else p.name for i, p in enumerate(paths))
-
-
-def _run_batch(job: BatchJob, separator: Separator) -> int:
+def _run_batch(job: BatchJob, separator: Separator, engine: Engine) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
     from avsep.batch import Outcome
+    from avsep.cli_batch import Finished
     from avsep.progress import SeparationProgress
 
-    outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
+    outcomes = Finished(job, engine.report)
     claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
     with SeparationProgress(len(job.videos), enabled=not job.quiet, console=err) as progress:
         for video in job.videos:
+            start = time.monotonic()
             try:
                 progress.start_file(video)  # inside the try: Ctrl-C may land here too
                 outcome = job.separate_one(separator, video, progress, claimed)
+                outcome.seconds = round(time.monotonic() - start, 3)
                 outcomes.append(outcome)
-                if outcome.status == "skipped" and not job.quiet:
-                    err.print(f"skipped {escape(str(video))}: {outcome.detail}", soft_wrap=True)
-                if outcome.outputs and not job.quiet:
-                    err.print(f"wrote {escape(wrote(outcome.outputs))} ({escape(outcome.boxes)})", soft_wrap=True)
             except KeyboardInterrupt:
                 progress.stop()
                 done = sum(o.status == "ok" for o in outcomes)
@@ -152,11 +153,10 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
             except BrokenPipeError:
                 return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
             except Exception as exc:  # broad on purpose: one bad file must not stop the batch
-                outcomes.append(Outcome(video, "failed", one_line(str(exc)), fail(exc, job.debug, video)))
+                code, seconds = fail(exc, job.debug, video), round(time.monotonic() - start, 3)
+                outcomes.append(Outcome(video, "failed", one_line(str(exc)), code, seconds=seconds))
             progress.finish_file()
-    if not job.quiet and job.out_dir is not None and len(outcomes) > 1:
-        batch_summary(outcomes)
-    return max((o.exit_code for o in outcomes), default=0)
+    return outcomes.close()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -147,8 +147,19 @@ BackboneWeights = Annotated[Optional[Path], typer.Option(help="ImageNet weights 
 BatchSize = Annotated[int, typer.Option(help="Windows per network batch.")]
 AudioStream = Annotated[Optional[int], typer.Option(help="Audio stream to use (0-based, among audio streams).")]
 VideoStream = Annotated[Optional[int], typer.Option(help="Video stream to use (0-based, among video streams).")]
-SkipExisting = Annotated[bool, typer.Option(help="Skip a video whose outputs all exist.")]
+SkipExisting = Annotated[bool, typer.Option(help="Skip a video whose outputs all exist and were made from it.")]
 Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.")]
+Jobs = Annotated[int, typer.Option(help="Worker processes, each with the model once (they share the cores).")]
+Ray = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Run on a Ray cluster: auto (this machine's cluster, else a local one) or its address; "
+        "needs the [cluster] extra.",
+        show_default=False,
+    ),
+]
+GpusPerJob = Annotated[float, typer.Option(help="With --ray: GPUs for each video's task (0: CPUs only).")]
+Report = Annotated[Optional[Path], typer.Option(help="Write a JSON report of every input (status, outputs, time).")]
 QuietSummary = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
 
 # -- remix -----------------------------------------------------------------------------------

@@ -94,3 +94,45 @@ class SeparationProgress:
     def finish_file(self) -> None:
         """One more file of the batch done (separated, skipped or failed)."""
         self.progress.advance(self.files)
+
+
+class WorkersProgress:
+    """A batch on several workers: files done / total, and one bar per worker naming its file
+    (none for a cluster, whose workers report only their results). A no-op when disabled."""
+
+    def __init__(self, files: int, workers: int, enabled: bool = True, console: Console | None = None) -> None:
+        self.progress = make_progress(enabled, console or Console(stderr=True))
+        self.files: TaskID = self.progress.add_task("files", total=files)
+        self.slots = [
+            self.progress.add_task(f"worker {i + 1}: waiting", total=None, visible=False) for i in range(workers)
+        ]
+
+    def __enter__(self) -> "WorkersProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop redrawing (idempotent)."""
+        self.progress.stop()
+
+    def start_file(self, slot: int, path: Path) -> None:
+        """Worker ``slot`` took ``path``."""
+        self.progress.update(self.slots[slot], description=f"worker {slot + 1}: {path.name}", total=None, completed=0)
+
+    def set_windows(self, slot: int, total: int, description: str | None = None) -> None:
+        """Worker ``slot``'s file has ``total`` windows (0: not known yet)."""
+        extra = {} if description is None else {"description": f"worker {slot + 1}: {description}"}
+        self.progress.update(self.slots[slot], total=total or None, completed=0, visible=True, **extra)
+
+    def window(self, slot: int, done: int, total: int) -> None:
+        """Worker ``slot`` finished ``done`` of ``total`` windows."""
+        self.progress.update(self.slots[slot], completed=done, total=total)
+
+    def finish_file(self) -> None:
+        """One more file of the batch done (separated, skipped or failed)."""
+        self.progress.advance(self.files)

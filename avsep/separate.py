@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from avsep import dsp, fullband
-from avsep.batch import Outcome, output_names, separate_paths, write_outputs
+from avsep.batch import Outcome, output_names, write_outputs
+from avsep.batch_run import separate_paths
 from avsep.box_request import FIND, BoxRequest, plan_boxes
 from avsep.boxes import Box
 from avsep.chunking import Stitcher, Window, Windower, num_windows
@@ -437,7 +438,7 @@ class Separator:
         """Separate videos and folders of videos into WAV files under ``out_dir``, with the
         rules of ``avsep separate``: recursion into folders, output names and template,
         ``skip_existing``/``overwrite``, each video's files written all together or not at all.
-        One failed video does not stop the others. See :func:`avsep.batch.separate_paths` for
+        One failed video does not stop the others. See :func:`avsep.batch_run.separate_paths` for
         ``options``; returns one :class:`~avsep.batch.Outcome` per input.
         """
         return separate_paths(self, inputs, out_dir, boxes, **options)

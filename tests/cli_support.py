@@ -87,11 +87,12 @@ def error_line(result: Result) -> str:
 
 
 def wavs(folder: Path) -> dict[str, sf._SoundFileInfo]:
-    """Every file under ``folder`` (relative name -> soundfile info); temp files would show up too."""
+    """Every file under ``folder`` (relative name -> soundfile info); temp files and claim
+    markers would show up too, the provenance records (``.*.avsep.json``) do not."""
     return {
         str(p.relative_to(folder)): sf.info(str(p)) if p.suffix == ".wav" else None
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.name.endswith(".avsep.json")
     }
 
 

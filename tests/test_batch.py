@@ -31,7 +31,7 @@ def test_separate_many_walks_folders_and_names_outputs(shared_video, tmp_path):
     outcomes = separator.separate_many([folder, empty], out, BOXES, names=["left", "right"])
     assert [(o.video, o.status) for o in outcomes] == [(empty, "failed"), (folder / "sub" / "duet.mp4", "ok")]
     assert "folder holds no video files" in outcomes[0].detail and isinstance(outcomes[0].error, InputError)
-    assert sorted(wavs(out)) == ["duet/left.wav", "duet/right.wav"]
+    assert sorted(wavs(out)) == ["sub/duet/left.wav", "sub/duet/right.wav"]  # the input tree, mirrored
 
     again = separator.separate_many(folder, out, BOXES, names=["left", "right"])
     assert again[0].status == "failed" and "already exists; pass --overwrite" in again[0].detail
@@ -41,7 +41,8 @@ def test_separate_many_walks_folders_and_names_outputs(shared_video, tmp_path):
         folder, out, "strips", template="{index}-{name}.{ext}", overwrite=True, residual=True
     )
     assert replaced[0].status == "ok"
-    assert sorted(wavs(out)) == ["1-source1.wav", "2-source2.wav", "3-residual.wav", "duet/left.wav", "duet/right.wav"]
+    flat = ["sub/1-source1.wav", "sub/2-source2.wav", "sub/3-residual.wav"]
+    assert sorted(wavs(out)) == [*flat, "sub/duet/left.wav", "sub/duet/right.wav"]
 
 
 def test_bad_arguments_fail_before_any_video_is_read(tmp_path):

@@ -135,7 +135,8 @@ def test_an_import_that_fails_later_in_a_training_command_gets_the_same_line():
 def test_separation_needs_no_training_package(base_install, fast_model, shared_video, tmp_path):
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--quiet")
-    assert sorted(p.name for p in (tmp_path / video.stem).iterdir()) == ["source1.wav", "source2.wav"]
+    written = sorted(p.name for p in (tmp_path / video.stem).iterdir())
+    assert written == [".source1.wav.avsep.json", "source1.wav", "source2.wav"]  # outputs and their record
 
 
 # -- install.sh, with stand-ins for apt and Python ------------------------------------------------
@@ -202,7 +203,7 @@ def test_install_sh_train_adds_the_extras_and_the_build_packages(tmp_path):
     result, calls = run_install(tmp_path, "--train")
     assert result.returncode == 0, result.stderr
     assert _apt_installs(calls) == ["python3-venv", *APT_PACKAGES]
-    assert "python -m pip install --quiet -e .[train,dev]" in calls
+    assert "python -m pip install --quiet -e .[train,dev,cluster]" in calls
 
 
 def test_install_sh_refuses_an_unknown_option_in_one_line(tmp_path):

@@ -1,0 +1,49 @@
+"""``--report PATH.json``: what became of each input of a batch, for machines and re-runs.
+
+One entry per input, in input order: ``input``, ``status`` (``written``, ``skipped`` or
+``failed``), ``reason`` (the one-line error of a failure, why a video was skipped), ``outputs``
+(path, sample rate, duration in seconds), the ``boxes`` and ``names`` used and the ``seconds``
+taken. The file is rewritten (atomically) after every finished input, so a batch killed
+half-way leaves the report of what it finished; re-running it with ``--skip-existing`` resumes,
+skipping the videos whose outputs are provably theirs (:mod:`avsep.provenance`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from avsep.atomic import atomic_write
+from avsep.batch import Outcome
+
+STATUS = {"ok": "written", "skipped": "skipped", "failed": "failed"}
+
+
+def entry(outcome: Outcome) -> dict:
+    """One input's line of the report."""
+    written = outcome.written
+    return {
+        "input": str(outcome.video),
+        "status": STATUS[outcome.status],
+        "reason": None if outcome.status == "ok" else outcome.detail,
+        "outputs": written.get("outputs", []),
+        "boxes": written.get("boxes"),
+        "names": written.get("names"),
+        "seconds": outcome.seconds,
+        "notes": outcome.notes,
+    }
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    """Counts per status, as the report's head."""
+    counts = {s: 0 for s in STATUS.values()}
+    for o in outcomes:
+        counts[STATUS[o.status]] += 1
+    return counts
+
+
+def write_report(path: Path, outcomes: list[Outcome], total: int) -> None:
+    """(Re)write the report of ``outcomes`` (of ``total`` inputs) at ``path``."""
+    body = {"inputs": total, "finished": len(outcomes), **summary(outcomes), "files": [entry(o) for o in outcomes]}
+    data = json.dumps(body, indent=1, ensure_ascii=False).encode()
+    atomic_write(path, lambda f: f.write(data))

@@ -1,0 +1,188 @@
+"""Batches of archives: the input tree mirrored under -o, provenance records that make
+``--skip-existing`` safe, claims and stale temporary files, the JSON report, ``--jobs``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from avsep import Separator
+from avsep.batch_run import separate_paths
+from avsep.claims import marker
+from avsep.errors import InputError
+from tests.cli_support import SINGLE_THREAD, SMALL, cli, cli_command, cli_process, wavs
+
+pytestmark = pytest.mark.usefixtures("fast_model")
+
+BOXES = [(0, 0, 32, 48), (32, 0, 64, 48)]
+
+
+@pytest.fixture
+def tree(shared_video, tmp_path):
+    """``concert/day1/x.mp4`` and ``concert/day2/x.mp4``: equal names, different sounds."""
+    root = tmp_path / "concert"
+    for day, tones in (("day1", (440.0, 660.0)), ("day2", (300.0, 900.0))):
+        (root / day).mkdir(parents=True)
+        shutil.copy(shared_video(f"{day}.mp4", tones=tones, **SMALL), root / day / "x.mp4")
+    return root
+
+
+def test_a_tree_with_repeated_names_writes_every_video_its_own_outputs(tree, tmp_path):
+    out = tmp_path / "out"
+    outcomes = Separator(device="cpu").separate_many(tree, out, BOXES)
+    assert [o.status for o in outcomes] == ["ok", "ok"]
+    assert sorted(wavs(out)) == ["day1/x/source1.wav", "day1/x/source2.wav", "day2/x/source1.wav", "day2/x/source2.wav"]
+    assert (out / "day1/x/source1.wav").read_bytes() != (out / "day2/x/source1.wav").read_bytes()
+    again = Separator(device="cpu").separate_many(tree, out, BOXES, skip_existing=True)
+    assert [o.status for o in again] == ["skipped", "skipped"]
+
+
+def test_skip_existing_never_skips_outputs_it_did_not_make(tree, tmp_path):
+    out = tmp_path / "out"
+    separator = Separator(device="cpu")
+    day1, day2 = tree / "day1" / "x.mp4", tree / "day2" / "x.mp4"
+    assert separator.separate_many(day1, out, BOXES)[0].status == "ok"  # out/x/ holds day1's
+    made = {p: p.read_bytes() for p in (out / "x").glob("*.wav")}
+
+    other = separator.separate_many(day2, out, BOXES, skip_existing=True)[0]
+    assert other.status == "failed" and f"made from {day1.resolve()}" in other.detail
+    options = separator.separate_many(day1, out, BOXES, skip_existing=True, fmt="float")[0]
+    assert options.status == "failed" and "made with other options" in options.detail
+    (out / "x" / ".source1.wav.avsep.json").unlink()  # files some other tool put there
+    foreign = separator.separate_many(day1, out, BOXES, skip_existing=True)[0]
+    assert foreign.status == "failed" and "no record says which video made them" in foreign.detail
+    assert {p: p.read_bytes() for p in (out / "x").glob("*.wav")} == made  # nothing touched
+
+
+def test_report_records_each_input_and_a_rerun_resumes(tree, tmp_path):
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    separator = Separator(device="cpu")
+    separator.separate_many(tree / "day1", out / "day1", BOXES, names=["a", "b"])  # "interrupted" after day1
+    outcomes = separate_paths(
+        separator, [tree, tmp_path / "broken.mp4"], out, BOXES, names=["a", "b"], skip_existing=True, report=report
+    )
+    assert [o.status for o in outcomes] == ["skipped", "ok", "failed"]
+    data = json.loads(report.read_text())
+    assert (data["inputs"], data["written"], data["skipped"], data["failed"]) == (3, 1, 1, 1)
+    skipped, written, failed = data["files"]
+    assert skipped["status"] == "skipped" and skipped["outputs"][0]["path"] == str(out / "day1/x/a.wav")
+    assert written["input"] == str(tree / "day2" / "x.mp4") and written["names"] == ["a", "b"]
+    assert [o["path"] for o in written["outputs"]] == [str(out / "day2/x/a.wav"), str(out / "day2/x/b.wav")]
+    assert all(o["sample_rate"] == 44100 and abs(o["duration"] - 3.0) < 0.05 for o in written["outputs"])
+    assert [b["box"] for b in written["boxes"]] == [list(b) for b in BOXES] and written["seconds"] > 0
+    assert failed["status"] == "failed" and "broken.mp4" in failed["reason"] and "\n" not in failed["reason"]
+
+
+def test_stale_temporaries_are_removed_and_live_claims_respected(tree, tmp_path):
+    out = tmp_path / "out"
+    video = tree / "day1" / "x.mp4"
+    target = out / "x" / "source1.wav"
+    target.parent.mkdir(parents=True)
+    stale = target.parent / ".source1.wav.k2j3h4.tmp"
+    stale.write_bytes(b"RIFF half a file")
+    marker(target).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "input": "other.mp4"}))
+
+    held = Separator(device="cpu").separate_many(video, out, BOXES)[0]
+    assert held.status == "failed" and "being written by another run" in held.detail and "other.mp4" in held.detail
+    assert stale.exists()  # not ours to remove while the other run lives
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    marker(target).write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(), "input": "other.mp4"}))
+    taken = Separator(device="cpu").separate_many(video, out, BOXES)[0]
+    assert taken.status == "ok"
+    assert any("took over the claim" in n for n in taken.notes) and any(str(stale) in n for n in taken.notes)
+    assert sorted(wavs(out)) == ["x/source1.wav", "x/source2.wav"]  # no temporary file, no marker
+
+
+def test_the_cli_reports_removed_leftovers_and_writes_the_report(tree, tmp_path):
+    out = tmp_path / "out"
+    stale = out / "day1" / "x" / ".source1.wav.abc.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"")
+    result = cli("separate", tree, "-o", out, "-b", "0,0,32,48", "32,0,64,48", "--report", tmp_path / "r.json")
+    assert f"note: removed {stale}" in " ".join(result.stderr.split())
+    assert json.loads((tmp_path / "r.json").read_text())["written"] == 2
+    assert "--jobs" in cli("separate", "--help").stdout
+
+
+def test_jobs_write_the_same_bytes_as_one_process(tree, tmp_path):
+    separator = Separator(device="cpu")
+    one = separator.separate_many(tree, tmp_path / "one", BOXES, report=tmp_path / "one.json")
+    two = separator.separate_many(tree, tmp_path / "two", BOXES, jobs=2, report=tmp_path / "two.json")
+    assert [o.status for o in one] == [o.status for o in two] == ["ok", "ok"]
+    files = sorted(wavs(tmp_path / "one"))
+    assert files == sorted(wavs(tmp_path / "two")) and len(files) == 4
+    assert all((tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes() for f in files)
+    assert [e["status"] for e in json.loads((tmp_path / "two.json").read_text())["files"]] == ["written", "written"]
+
+
+def test_jobs_write_stereo_flac_with_records_and_skip_them_on_a_rerun(shared_video, tmp_path):
+    """The batch's claims, records and --jobs write through the FLAC writer and keep the channels."""
+    import soundfile as sf
+
+    root = tmp_path / "stereo"
+    for day in ("day1", "day2"):
+        (root / day).mkdir(parents=True)
+        shutil.copy(shared_video("stereo.mp4", channels=2, pan=(-1.0, 1.0), **SMALL), root / day / "x.mp4")
+    separator = Separator(device="cpu")
+    done = separator.separate_many(root, tmp_path / "out", BOXES, fmt="flac", jobs=2)
+    assert [o.status for o in done] == ["ok", "ok"]
+    files = sorted((tmp_path / "out").rglob("*.flac"))
+    assert [str(f.relative_to(tmp_path / "out")) for f in files] == [
+        f"{day}/x/source{i}.flac" for day in ("day1", "day2") for i in (1, 2)
+    ]
+    assert {sf.info(str(f)).channels for f in files} == {2}
+    again = separator.separate_many(root, tmp_path / "out", BOXES, fmt="flac", skip_existing=True)
+    assert [o.status for o in again] == ["skipped", "skipped"]
+
+
+def test_kill_9_then_rerun_ends_with_every_output_complete(shared_video, tiny_weights, tmp_path):
+    """A real run killed hard while writing leaves a temporary file and a claim; the re-run
+    says it removed them and completes every output. (--jobs after kill -9: the soak benchmark.)"""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(shared_video("long.mp4", duration=15.0, width=64, height=48), folder / "long.mp4")
+    out = tmp_path / "out"
+    args = ("separate", folder, "-o", out, "-b", "0,0,32,48", "32,0,64,48", "-q")
+    env = {"AVSEP_WEIGHTS_DIR": str(tiny_weights)}
+    run = cli_process(*args, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.rglob("*.tmp")) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    run.kill()
+    run.wait()
+    left = sorted(p.name for p in out.rglob("*") if p.is_file())
+    assert any(n.endswith(".tmp") for n in left) and any(n.endswith(".claim") for n in left), left
+
+    rerun = subprocess.run(cli_command(*args), env={**os.environ, **env, **SINGLE_THREAD}, capture_output=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "removed" in rerun.stderr.decode() and "took over the claim" in rerun.stderr.decode()
+    found = wavs(out)
+    assert sorted(found) == ["long/source1.wav", "long/source2.wav"]
+    assert all(abs(info.duration - 15.0) < 0.1 for info in found.values())
+
+
+def test_a_claim_of_the_same_run_and_input_is_a_retry_and_taken_over(tmp_path):
+    """A Ray task retried on another machine finds its lost attempt's claim: it takes it over;
+    another run's live claim it must not."""
+    from avsep.claims import claim
+
+    target = tmp_path / "x.wav"
+    lost = {"pid": os.getpid(), "host": "lost-node", "input": "a.mp4", "run": "r1"}
+    marker(target).write_text(json.dumps(lost))
+    with claim([target], "a.mp4", "r1") as taken:
+        assert json.loads(marker(target).read_text())["host"] == socket.gethostname()
+        assert "took over the claim" in taken.notes[0]
+    assert not marker(target).exists()
+    marker(target).write_text(json.dumps({**lost, "run": "r0"}))
+    with pytest.raises(InputError, match="being written by another run"), claim([target], "a.mp4", "r1"):
+        pass
+    assert marker(target).exists()  # still the other run's
