@@ -33,7 +33,7 @@ MASK_MODES = tuple(m.value for m in Mask)
 
 #: The default for ``separate``, ``Separator`` and the evaluations: on the real clips the boxes
 #: sharing each bin (ratio) beat each box deciding alone (soft, binary) and the capped share
-#: (docs/results.md section 1); the method's binary masks stay one option away.
+#: (docs/results.md section 0); the method's binary masks stay one option away.
 DEFAULT_MASK = Mask.ratio
 
 #: the sets of ``avsep evaluate-real``: FCSN mixtures, CLIPSep demos, music-solo duets of
