@@ -39,7 +39,7 @@ STAGES = {
     "mask net": "the PCN (or SoP) forward pass",
     "mask+istft": "unwarp of the masks, masking, inverse STFT",
     "stitch": "cross-fade overlap-add of the windows",
-    "resample out": "11025 Hz -> output rate",
+    "resample out": "11025 Hz -> output rate (band-limited mode only: full band masks at the output rate)",
     "write": "WAV encoding and writing (fsync included)",
 }
 
