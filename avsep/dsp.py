@@ -144,6 +144,13 @@ def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Ten
     return istft(spec.magnitude * linear, spec.phase, spec.length)
 
 
+def mask_shares(masks: torch.Tensor, mode: str) -> torch.Tensor:
+    """Each box's share ``[B, S, FREQ_BINS, frames]`` of the linear-frequency bins, from the
+    network's warped masks ``[B, S, WARP_BINS, frames]``: unwarped, then combined across the
+    boxes (:func:`combine_masks`). Both masking paths (model rate and full band) start here."""
+    return combine_masks(unwarp(masks.flatten(0, 1)).unflatten(0, masks.shape[:2]), mode)
+
+
 def apply_masks(spec: Spectrogram, masks: torch.Tensor, mode: str) -> torch.Tensor:
     """Per-box waveforms ``[B, S, length]`` from ``B`` mixtures' spectra and masks ``[B, S, H, W]``.
 
@@ -152,7 +159,6 @@ def apply_masks(spec: Spectrogram, masks: torch.Tensor, mode: str) -> torch.Tens
     inference and of validation during training.
     """
     b, s = masks.shape[:2]
-    linear = unwarp(masks.reshape(b * s, *masks.shape[2:])).reshape(b, s, FREQ_BINS, -1)
-    shares = combine_masks(linear, mode) * spec.magnitude.unsqueeze(1)
+    shares = mask_shares(masks, mode) * spec.magnitude.unsqueeze(1)
     phase = spec.phase.repeat_interleave(s, 0)
     return istft(shares.reshape(b * s, *shares.shape[2:]), phase, spec.length).reshape(b, s, -1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -42,7 +43,26 @@ def make_progress(
     )
 
 
-class SeparationProgress:
+class _LiveBars:
+    """The live part both batch displays share: bars drawn while the ``with`` block runs."""
+
+    progress: Progress
+
+    def __enter__(self) -> Self:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop redrawing (idempotent): before the last messages of an interrupted run."""
+        self.progress.stop()
+
+
+class SeparationProgress(_LiveBars):
     """Two bars: files of the batch, windows of the current file. A no-op when disabled.
 
     Pass the console the CLI prints errors and warnings with, so that those lines appear above
@@ -55,19 +75,6 @@ class SeparationProgress:
         self.progress = make_progress(enabled, self.console)
         self.files: TaskID = self.progress.add_task("files", total=files, visible=files > 1)
         self.windows: TaskID | None = None
-
-    def __enter__(self) -> "SeparationProgress":
-        self.progress.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop redrawing (idempotent): before the last messages of an interrupted run."""
-        self.progress.stop()
 
     def start_file(self, path: Path) -> None:
         """A bar for ``path``'s windows, replacing the previous file's.
@@ -96,7 +103,7 @@ class SeparationProgress:
         self.progress.advance(self.files)
 
 
-class WorkersProgress:
+class WorkersProgress(_LiveBars):
     """A batch on several workers: files done / total, and one bar per worker naming its file
     (none for a cluster, whose workers report only their results). A no-op when disabled."""
 
@@ -106,19 +113,6 @@ class WorkersProgress:
         self.slots = [
             self.progress.add_task(f"worker {i + 1}: waiting", total=None, visible=False) for i in range(workers)
         ]
-
-    def __enter__(self) -> "WorkersProgress":
-        self.progress.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop redrawing (idempotent)."""
-        self.progress.stop()
 
     def start_file(self, slot: int, path: Path) -> None:
         """Worker ``slot`` took ``path``."""

@@ -230,8 +230,7 @@ class Separator:
         if mixture is not None:
             with stage("mask+istft"):
                 mix = torch.from_numpy(mixture).to(self.device)
-                linear = dsp.unwarp(masks.flatten(0, 1)).unflatten(0, masks.shape[:2])
-                shares = dsp.combine_masks(linear, self.mask)  # [B, S, 512, T], as the model rate uses
+                shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T], as the model rate uses
                 out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
             return out.float().cpu().numpy()
         with stage("mask+istft"):
