@@ -4,8 +4,10 @@ One entry per input, in input order: ``input``, ``status`` (``written``, ``skipp
 ``failed``), ``reason`` (the one-line error of a failure, why a video was skipped), ``outputs``
 (path, sample rate, duration in seconds), the ``boxes`` and ``names`` used and the ``seconds``
 taken. The file is rewritten (atomically) after every finished input, so a batch killed
-half-way leaves the report of what it finished; re-running it with ``--skip-existing`` resumes,
-skipping the videos whose outputs are provably theirs (:mod:`avsep.provenance`).
+half-way leaves the report of what it finished (a ``kill -9`` in the middle of a rewrite leaves
+its temporary file, which the next batch with this report removes: :func:`clear_leftovers`);
+re-running it with ``--skip-existing`` resumes, skipping the videos whose outputs are provably
+theirs (:mod:`avsep.provenance`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from avsep.atomic import atomic_write
 from avsep.batch import Outcome
+from avsep.claims import remove_stale_temporaries
 
 STATUS = {"ok": "written", "skipped": "skipped", "failed": "failed"}
 
@@ -47,3 +50,9 @@ def write_report(path: Path, outcomes: list[Outcome], total: int) -> None:
     body = {"inputs": total, "finished": len(outcomes), **summary(outcomes), "files": [entry(o) for o in outcomes]}
     data = json.dumps(body, indent=1, ensure_ascii=False).encode()
     atomic_write(path, lambda f: f.write(data))
+
+
+def clear_leftovers(path: Path) -> list[str]:
+    """Before a batch writes its report at ``path``: remove the temporary files of a rewrite a
+    killed run left there; one note per file removed."""
+    return remove_stale_temporaries(path)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from avsep.batch import DEFAULT_TEMPLATE, BatchJob, Outcome, Streams, run_file
-from avsep.batch_report import write_report
+from avsep.batch_report import clear_leftovers, write_report
 from avsep.box_request import BoxRequest
 from avsep.boxes import Box
 from avsep.errors import InputError
@@ -61,7 +61,8 @@ def separate_paths(
 
     ``jobs`` > 1 runs the videos on that many worker processes, ``ray`` (``"auto"`` or an
     address) as tasks of a Ray cluster, ``gpus_per_job`` GPUs each (:mod:`avsep.workers`,
-    :mod:`avsep.cluster`); ``report`` writes the JSON report (:mod:`avsep.batch_report`).
+    :mod:`avsep.cluster`); ``report`` writes the JSON report (:mod:`avsep.batch_report`; the
+    temporary file of a report rewrite a killed run left is removed).
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -83,6 +84,8 @@ def separate_paths(
     )
     if jobs < 1:
         raise InputError(f"--jobs {jobs}: give 1 or more")
+    if report is not None:
+        clear_leftovers(Path(report))
     outcomes = [Outcome(p, "failed", msg, InputError.exit_code, InputError(msg)) for p, msg in job.problems]
     if jobs > 1 or ray is not None:
         finished = sorted(spread(job, separator, None, jobs, ray, gpus_per_job), key=lambda r: r[0])

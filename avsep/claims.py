@@ -40,6 +40,16 @@ def stale_temporaries(path: Path) -> list[Path]:
     return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
+def remove_stale_temporaries(path: Path) -> list[str]:
+    """Remove :func:`stale_temporaries` of ``path``; one note per file removed. Only for a path
+    this process owns (claimed, or a report it alone writes)."""
+    notes = []
+    for tmp in stale_temporaries(path):
+        tmp.unlink(missing_ok=True)
+        notes.append(f"removed {tmp}, a temporary file left by an interrupted run")
+    return notes
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -121,9 +131,7 @@ def claim(paths: Sequence[Path], owner: str, run: str) -> Iterator[Claim]:
             p.parent.mkdir(parents=True, exist_ok=True)
             taken.append(_take(p, owner, run, notes))
         for p in paths:
-            for tmp in stale_temporaries(p):
-                tmp.unlink(missing_ok=True)
-                notes.append(f"removed {tmp}, a temporary file left by an interrupted run")
+            notes += remove_stale_temporaries(p)
         yield Claim(taken, notes)
     finally:
         for m in taken:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from avsep.batch import BatchJob, Outcome
-from avsep.batch_report import write_report
+from avsep.batch_report import clear_leftovers, write_report
 from avsep.cli_views import batch_summary
 from avsep.cluster import import_ray
 from avsep.errors import EXIT_INTERRUPTED, AvsepError, InputError
@@ -68,6 +68,8 @@ class Finished:
 
     def __init__(self, job: BatchJob, report: Path | None) -> None:
         self.job, self.report = job, report
+        for note in clear_leftovers(report) if report is not None else []:
+            err.print(f"note: {escape(note)}", soft_wrap=True)
         self.outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
         self._order = {v: i for i, v in enumerate(job.videos)}
 

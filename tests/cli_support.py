@@ -96,12 +96,24 @@ def wavs(folder: Path) -> dict[str, sf._SoundFileInfo]:
     }
 
 
-def cli_command(*args: object) -> list[str]:
+#: Code that makes a real ``avsep`` process build :class:`ColourTrunk` instead of the
+#: checkpoint's trunk (``--jobs`` workers get it with the pickled model), as ``fast_model``
+#: does in-process: for tests of process plumbing, which would otherwise spend most of their
+#: CPU building and running a random resnet18.
+_COLOUR_TRUNK = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
+    "import avsep.separate, tests.cli_support as s; "
+    "avsep.separate.build_trunk = lambda name, weights=None: s.ColourTrunk(); "
+)
+
+
+def cli_command(*args: object, colour_trunk: bool = False) -> list[str]:
     """argv running the ``avsep`` console entry point (found even when the script is not on PATH)."""
-    return [sys.executable, "-c", "from avsep.cli import run; run()", *map(str, args)]
+    code = (_COLOUR_TRUNK if colour_trunk else "") + "from avsep.cli import run; run()"
+    return [sys.executable, "-c", code, *map(str, args)]
 
 
-def cli_process(*args: object, env: dict[str, str], **popen: object) -> subprocess.Popen:
+def cli_process(*args: object, env: dict[str, str], colour_trunk: bool = False, **popen: object) -> subprocess.Popen:
     """Start ``avsep ARGS`` as a real process with ``env`` added to the environment.
 
     Ctrl-C is restored to its default in the child: a test run started in the background
@@ -109,7 +121,7 @@ def cli_process(*args: object, env: dict[str, str], **popen: object) -> subproce
     inherited ignore, so the Ctrl-C tests would test nothing.
     """
     return subprocess.Popen(
-        cli_command(*args),
+        cli_command(*args, colour_trunk=colour_trunk),
         env={**os.environ, **SINGLE_THREAD, **env},
         preexec_fn=_default_sigint,
         **popen,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -107,8 +108,12 @@ def test_the_cli_reports_removed_leftovers_and_writes_the_report(tree, tmp_path)
     stale = out / "day1" / "x" / ".source1.wav.abc.tmp"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"")
+    half_report = tmp_path / ".r.json.x7q2.tmp"  # a kill -9 while the report was rewritten
+    half_report.write_bytes(b'{"inputs": 2, "fin')
     result = cli("separate", tree, "-o", out, "-b", "0,0,32,48", "32,0,64,48", "--report", tmp_path / "r.json")
-    assert f"note: removed {stale}" in " ".join(result.stderr.split())
+    said = " ".join(result.stderr.split())
+    assert f"note: removed {stale}" in said and f"note: removed {half_report}" in said
+    assert not half_report.exists()
     assert json.loads((tmp_path / "r.json").read_text())["written"] == 2
     assert "--jobs" in cli("separate", "--help").stdout
 
@@ -168,6 +173,70 @@ def test_kill_9_then_rerun_ends_with_every_output_complete(shared_video, tiny_we
     found = wavs(out)
     assert sorted(found) == ["long/source1.wav", "long/source2.wav"]
     assert all(abs(info.duration - 15.0) < 0.1 for info in found.values())
+
+
+def _leftovers(folder) -> list[str]:
+    """Temporary files and claim markers anywhere under ``folder``."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.name.endswith((".tmp", ".claim")))
+
+
+def test_kill_9_of_a_jobs_2_batch_then_the_same_command_completes_it(shared_video, tiny_weights, tmp_path):
+    """``--jobs 2``: the whole process group is killed with SIGKILL once the first video's
+    outputs are written and another video is being written; the same command with
+    ``--skip-existing`` skips the finished video, says what it cleaned, and ends with every
+    output whole and nothing else left."""
+    import soundfile as sf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    seconds = {"a": 3.0, "b": 10.0, "c": 10.0}  # "a" finishes first; "b" is being written then
+    for stem, duration in seconds.items():
+        shutil.copy(shared_video(f"{stem}.mp4", duration=duration, width=64, height=48), folder / f"{stem}.mp4")
+    out = tmp_path / "out"
+    args = ("separate", folder, "-o", out, "-b", "0,0,32,48", "32,0,64,48", "-q", "--jobs", 2)
+    env = {"AVSEP_WEIGHTS_DIR": str(tiny_weights)}
+    first = [out / "a" / "source1.wav", out / "a" / "source2.wav"]
+    report = tmp_path / "report.json"
+    run = cli_process(
+        *args,
+        "--report",
+        report,
+        env=env,
+        colour_trunk=True,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while run.poll() is None and time.monotonic() < deadline:
+        if all(p.exists() for p in first) and list(out.rglob("*.tmp")):
+            break
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    left = _leftovers(out)
+    assert any(n.endswith(".tmp") for n in left) and any(n.endswith(".claim") for n in left), left
+
+    rerun = subprocess.run(
+        cli_command(*args, "--skip-existing", "--report", report, colour_trunk=True),
+        env={**os.environ, **env, **SINGLE_THREAD},
+        capture_output=True,
+        text=True,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    said = " ".join(rerun.stderr.split())
+    assert "note: removed" in said and "took over the claim" in said, said
+    data = json.loads(report.read_text())
+    assert [(e["input"], e["status"]) for e in data["files"]] == [
+        (str(folder / f"{stem}.mp4"), "skipped" if stem == "a" else "written") for stem in seconds
+    ]
+    cleaned = [n for e in data["files"] for n in e["notes"]]
+    assert all(any(name in n for n in cleaned) for name in left if name.endswith(".tmp")), (left, cleaned)
+    assert _leftovers(tmp_path) == []
+    found = wavs(out)
+    assert sorted(found) == [f"{stem}/source{i}.wav" for stem in seconds for i in (1, 2)]
+    for name, info in found.items():
+        samples = sf.read(str(out / name))[0]  # decodes to the end
+        assert len(samples) == info.frames and abs(info.duration - seconds[name[0]]) < 0.1, (name, info.duration)
 
 
 def test_a_claim_of_the_same_run_and_input_is_a_retry_and_taken_over(tmp_path):
