@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -180,11 +181,26 @@ def _leftovers(folder) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.name.endswith((".tmp", ".claim")))
 
 
-def test_kill_9_of_a_jobs_2_batch_then_the_same_command_completes_it(shared_video, tiny_weights, tmp_path):
-    """``--jobs 2``: the whole process group is killed with SIGKILL once the first video's
-    outputs are written and another video is being written; the same command with
-    ``--skip-existing`` skips the finished video, says what it cleaned, and ends with every
-    output whole and nothing else left."""
+def _session(sid: int) -> list[int]:
+    """The live (not zombie) processes of session ``sid``, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, _, session = stat.read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue
+        if state != "Z" and int(session) == sid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("victim", ["process group", "batch process"])
+def test_kill_9_of_a_jobs_2_batch_then_the_same_command_completes_it(victim, shared_video, tiny_weights, tmp_path):
+    """``--jobs 2``: SIGKILL once the first video's outputs are written and the others are
+    being written, to the whole process group (a lost machine, ``kill -9 -PGID``) or to the
+    batch process alone (the out-of-memory killer: its workers must die with it rather than
+    hold their claims); the same command with ``--skip-existing`` skips the finished video,
+    says what it cleaned, and ends with every output whole and nothing else left."""
     import soundfile as sf
 
     folder = tmp_path / "in"
@@ -211,8 +227,12 @@ def test_kill_9_of_a_jobs_2_batch_then_the_same_command_completes_it(shared_vide
         if all(p.exists() for p in first) and list(out.rglob("*.tmp")):
             break
         time.sleep(0.05)
-    os.killpg(run.pid, signal.SIGKILL)
+    (os.killpg if victim == "process group" else os.kill)(run.pid, signal.SIGKILL)
     run.wait()
+    deadline = time.monotonic() + 20
+    while _session(run.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session(run.pid) == [], "processes of the killed batch live on"
     left = _leftovers(out)
     assert any(n.endswith(".tmp") for n in left) and any(n.endswith(".claim") for n in left), left
 
