@@ -152,7 +152,7 @@ def test_jobs_write_stereo_flac_with_records_and_skip_them_on_a_rerun(shared_vid
 
 def test_kill_9_then_rerun_ends_with_every_output_complete(shared_video, tiny_weights, tmp_path):
     """A real run killed hard while writing leaves a temporary file and a claim; the re-run
-    says it removed them and completes every output. (--jobs after kill -9: the soak benchmark.)"""
+    says it removed them and completes every output. (--jobs: the test below.)"""
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(shared_video("long.mp4", duration=15.0, width=64, height=48), folder / "long.mp4")
