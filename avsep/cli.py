@@ -20,8 +20,10 @@ from rich.markup import escape
 
 from avsep import cli_options as opt
 from avsep.cli_options import GreedyCommand, SampleFormat
+from avsep.cli_paths import check_inputs_exist, check_output_folder
 from avsep.cli_views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
+from avsep.help_text import AvsepCommand, AvsepGroup
 from avsep.options import DEFAULT_MASK
 from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
@@ -36,8 +38,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=AvsepGroup,
 )
-data_app = typer.Typer(help="Build training data.", no_args_is_help=True)
+data_app = typer.Typer(help="Build training data.", no_args_is_help=True, cls=AvsepGroup)
 app.add_typer(data_app, name="data")
 
 
@@ -86,6 +89,8 @@ def separate(
     """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
     with the video's channels."""
     with one_line_errors(debug):
+        check_output_folder(out)  # before any import or work: these answer at once
+        check_inputs_exist(inputs)
         from avsep.batch import BatchJob
         from avsep.box_request import BoxRequest
         from avsep.cli_batch import Engine, run_spread
@@ -191,6 +196,7 @@ def remix(
     """Write the video with a rebalanced soundtrack (--gain, --solo, --mute; the residual stays),
     its picture copied untouched; or, with --stems, one track per source."""
     with one_line_errors(debug):
+        check_inputs_exist([video])
         from avsep.batch import BatchJob
         from avsep.box_request import BoxRequest
         from avsep.remix import Balance, default_output, remix_video
@@ -250,6 +256,7 @@ def info(
     """Print a video's streams, duration and size, and the boxes separate would use (found
     automatically unless given); draw them on a frame to check them."""
     with one_line_errors(debug):
+        check_inputs_exist([video])
         show_info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
 
 
@@ -270,6 +277,8 @@ def locate(
     """Write one picture per source: a frame with a heat map of where that source's guide (what
     steers its separation) matches the picture, so you see which region each output belongs to."""
     with one_line_errors(debug):
+        check_output_folder(out)
+        check_inputs_exist([video])
         from avsep.batch import output_names
         from avsep.box_request import BoxRequest
         from avsep.io.media import probe
@@ -291,7 +300,7 @@ def locate(
             typer.echo(str(path))
 
 
-@app.command()
+@app.command(cls=AvsepCommand)
 def models(debug: opt.Debug = False) -> None:
     """List the bundled models with their hash and model card."""
     with one_line_errors(debug):
