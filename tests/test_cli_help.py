@@ -18,7 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from avsep.cli import app
+from avsep.cli import app, for_one_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -174,6 +174,20 @@ def test_a_missing_video_is_reported_before_anything_heavy_loads(tmp_path):
     code, heavy, stderr = _run_fresh("separate", str(tmp_path / "missing.mp4"))
     assert (code, heavy) == (2, [])
     assert f"error: {tmp_path / 'missing.mp4'}: no such file; check the path" in stderr
+
+
+def test_the_entry_point_builds_only_the_command_asked_for():
+    def names(group):
+        return [c.name or c.callback.__name__ for c in group.registered_commands] + [
+            g.name for g in group.registered_groups
+        ]
+
+    assert names(for_one_command(app, ["separate", "v.mp4"])) == ["separate"]
+    assert names(for_one_command(app, ["evaluate-real", "--help"])) == ["evaluate-real"]
+    assert names(for_one_command(app, ["data", "build"])) == ["data"]
+    for args in ([], ["--help"], ["--version"], ["separte"]):
+        assert for_one_command(app, args) is app
+    assert len(names(app)) == len(COMMANDS)  # the app itself keeps every command (data: one group)
 
 
 @pytest.mark.parametrize("command", ["info", "locate", "remix"])
