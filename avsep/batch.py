@@ -47,13 +47,13 @@ from avsep.detect import PlayerFinder
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import FORMATS, extension, open_writer, write_stdout
+from avsep.options import VIDEO_EXTENSIONS
 from avsep.players import BoxPlan
 from avsep.timing import stage
 
 if TYPE_CHECKING:
     from avsep.models.serialize import Checkpoint
 
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
 
 

@@ -16,7 +16,7 @@ import typer
 
 from avsep._version import __version__
 from avsep.help_text import AvsepCommand
-from avsep.options import MASK_HELP, Mask
+from avsep.options import MASK_HELP, VIDEO_EXTENSIONS, Mask
 
 
 class SampleFormat(str, Enum):
@@ -64,8 +64,6 @@ class GreedyCommand(AvsepCommand):
             return False
         if mode == "--boxes":
             return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
-        from avsep.batch import VIDEO_EXTENSIONS  # only while parsing --names: --help stays cheap
-
         return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
 
 

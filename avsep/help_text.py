@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer._click.core import Parameter  # typer vendors click: its classes
-from typer._click.exceptions import MissingParameter
-from typer._click.formatting import HelpFormatter
+from typer._click.exceptions import MissingParameter, UsageError
 from typer.core import TyperCommand, TyperGroup
 
 #: The metavar of an option whose declaration names none, by the type of its value.
@@ -46,9 +46,11 @@ def _choices(param: Parameter) -> list[str]:
 
 def name_metavars(params: Sequence[Parameter]) -> None:
     """Give every option a metavar a person reads: none for a flag, its choices for a choice,
-    ``N``/``NUMBER``/``PATH``/``TEXT`` by type where the declaration named none."""
+    ``N``/``NUMBER``/``PATH``/``TEXT`` by type where the declaration named none; an argument
+    is shown by its metavar (its name in capitals unless it has one), with no type beside it."""
     for param in params:
         if param.param_type_name == "argument":
+            param.metavar = param.metavar or (param.name or "value").upper()  # "Missing argument 'MODEL'"
             param.display_type_rich = _no_type  # type: ignore[method-assign]  # the metavar says it
         elif getattr(param, "is_flag", False):
             param.metavar = ""
@@ -63,11 +65,11 @@ def _no_type(ctx: typer.Context) -> None:
     return None
 
 
-def in_our_words(exc: typer.BadParameter, args: Sequence[str]) -> typer.BadParameter:
+def in_our_words(exc: typer.BadParameter, args: Sequence[str]) -> UsageError:
     """A value click could not convert, reworded: the option, the value given, what to give."""
     param = exc.param
     if param is None or isinstance(exc, MissingParameter):
-        return exc
+        return exc  # click's "Missing option '--index'" says it already
     name = max(param.opts, key=len) if param.param_type_name == "option" else param.human_readable_name
     choices = _choices(param)
     wanted = f"one of {', '.join(choices)}" if choices else _WANTED.get(_value_type(param), "another value")
@@ -75,9 +77,7 @@ def in_our_words(exc: typer.BadParameter, args: Sequence[str]) -> typer.BadParam
     shown = f" (default: {default})" if default not in (None, [], ()) and param.show_default is not False else ""
     given = _given(param, args)
     message = f"{name} {given!r}: give {wanted}{shown}" if given is not None else f"{name}: give {wanted}{shown}"
-    reworded = typer.BadParameter(message, ctx=exc.ctx, param=param)
-    reworded.format_message = lambda: message  # type: ignore[method-assign]  # click would prefix "Invalid value"
-    return reworded
+    return UsageError(message, exc.ctx)  # not BadParameter: click would prefix "Invalid value for ..."
 
 
 def _given(param: Parameter, args: Sequence[str]) -> str | None:
@@ -100,26 +100,34 @@ def _one_paragraph(text: str | None) -> str | None:
     return " ".join(first.split()) + (f"\n\n{rest}" if rest else "")
 
 
-class AvsepCommand(TyperCommand):
-    """A command whose help shows readable metavars and whose value errors say what to give."""
+class _Readable:
+    """What a command and a group share: readable metavars (the help option's too) and a
+    one-paragraph summary for the command list."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    params: list[Parameter]
+    help: str | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.help = _one_paragraph(self.help)
         name_metavars(self.params)
 
     def get_help_option(self, ctx: typer.Context) -> Parameter | None:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             name_metavars([option])
         return option
+
+
+class AvsepCommand(_Readable, TyperCommand):
+    """A command whose help shows readable metavars and whose value errors say what to give."""
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
         """``[OPTIONS] VIDEO...``: arguments by their metavar, without typer's braces."""
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if param.param_type_name == "argument":
-                shown = (param.metavar or param.name or "").upper() + ("..." if param.nargs != 1 else "")
+                shown = f"{param.metavar}..." if param.nargs != 1 else str(param.metavar)
                 pieces.append(shown if param.required else f"[{shown}]")
         return pieces
 
@@ -131,17 +139,5 @@ class AvsepCommand(TyperCommand):
             raise in_our_words(exc, given) from None
 
 
-class AvsepGroup(TyperGroup):
-    """The ``avsep`` group: the same metavars, and one-line summaries in the command list."""
-
-    def get_help_option(self, ctx: typer.Context) -> Parameter | None:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            name_metavars([option])
-        return option
-
-    def format_help(self, ctx: typer.Context, formatter: HelpFormatter) -> None:
-        name_metavars(self.params)
-        for command in self.commands.values():
-            command.help = _one_paragraph(command.help)
-        super().format_help(ctx, formatter)
+class AvsepGroup(_Readable, TyperGroup):
+    """The ``avsep`` group and ``avsep data``: the same metavars for their own options."""

@@ -170,8 +170,9 @@ def test_help_version_and_usage_errors_import_nothing_heavy(args):
     assert heavy == []
 
 
-def test_a_missing_video_is_reported_before_anything_heavy_loads(tmp_path):
-    code, heavy, stderr = _run_fresh("separate", str(tmp_path / "missing.mp4"))
+@pytest.mark.parametrize("more", [[], ["--names", "violin", "flute"]], ids=["alone", "with-names"])
+def test_a_missing_video_is_reported_before_anything_heavy_loads(tmp_path, more):
+    code, heavy, stderr = _run_fresh("separate", str(tmp_path / "missing.mp4"), *more)
     assert (code, heavy) == (2, [])
     assert f"error: {tmp_path / 'missing.mp4'}: no such file; check the path" in stderr
 
