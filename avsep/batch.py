@@ -47,13 +47,13 @@ from avsep.detect import PlayerFinder
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import FORMATS, extension, open_writer, write_stdout
+from avsep.options import VIDEO_EXTENSIONS
 from avsep.players import BoxPlan
 from avsep.timing import stage
 
 if TYPE_CHECKING:
     from avsep.models.serialize import Checkpoint
 
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
 
 
@@ -96,8 +96,11 @@ def output_names(count: int, names: list[str] | None, residual: bool) -> list[st
     bad = [n for n in out if not n or n in (".", "..") or any(c in "/\\" or ord(c) < 32 for c in n)]
     if bad:
         raise InputError(f"output name {bad[0]!r} is not usable as a file name; use letters, digits, - or _")
-    if len(set(out)) != len(out):
-        raise InputError(f"output names must differ: {out}")
+    twice = [n for i, n in enumerate(out) if n in out[:i]]
+    if twice:
+        raise InputError(f"output names must differ: {twice[0]!r} is given twice; give each box its own name")
+    if residual and "residual" in out:
+        raise InputError("--names residual: --residual writes residual.wav itself; give that box another name")
     return out + (["residual"] if residual else [])
 
 
@@ -237,8 +240,8 @@ class BatchJob:
         sample_rate = options.get("sample_rate")
         names = names or request.names
         count = request.count
-        if count is not None:
-            output_names(count, names, residual)
+        if count is not None or names:
+            output_names(len(names) if count is None else count, names, residual)  # found players: counted later
         if sample_rate is not None and not 1000 <= sample_rate <= 384000:
             raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
         if options.get("fmt", "pcm16") not in FORMATS:

@@ -11,6 +11,8 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
+import copy
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +22,10 @@ from rich.markup import escape
 
 from avsep import cli_options as opt
 from avsep.cli_options import GreedyCommand, SampleFormat
+from avsep.cli_paths import check_inputs_exist, check_output_folder
 from avsep.cli_views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
+from avsep.help_text import AvsepCommand, AvsepGroup
 from avsep.options import DEFAULT_MASK
 from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
@@ -36,8 +40,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=AvsepGroup,
 )
-data_app = typer.Typer(help="Build training data.", no_args_is_help=True)
+data_app = typer.Typer(help="Build training data.", no_args_is_help=True, cls=AvsepGroup)
 app.add_typer(data_app, name="data")
 
 
@@ -86,6 +91,8 @@ def separate(
     """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
     with the video's channels."""
     with one_line_errors(debug):
+        check_output_folder(out)  # before any import or work: these answer at once
+        check_inputs_exist(inputs)
         from avsep.batch import BatchJob
         from avsep.box_request import BoxRequest
         from avsep.cli_batch import Engine, run_spread
@@ -191,6 +198,7 @@ def remix(
     """Write the video with a rebalanced soundtrack (--gain, --solo, --mute; the residual stays),
     its picture copied untouched; or, with --stems, one track per source."""
     with one_line_errors(debug):
+        check_inputs_exist([video])
         from avsep.batch import BatchJob
         from avsep.box_request import BoxRequest
         from avsep.remix import Balance, default_output, remix_video
@@ -250,6 +258,7 @@ def info(
     """Print a video's streams, duration and size, and the boxes separate would use (found
     automatically unless given); draw them on a frame to check them."""
     with one_line_errors(debug):
+        check_inputs_exist([video])
         show_info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
 
 
@@ -270,6 +279,8 @@ def locate(
     """Write one picture per source: a frame with a heat map of where that source's guide (what
     steers its separation) matches the picture, so you see which region each output belongs to."""
     with one_line_errors(debug):
+        check_output_folder(out)
+        check_inputs_exist([video])
         from avsep.batch import output_names
         from avsep.box_request import BoxRequest
         from avsep.io.media import probe
@@ -291,7 +302,7 @@ def locate(
             typer.echo(str(path))
 
 
-@app.command()
+@app.command(cls=AvsepCommand)
 def models(debug: opt.Debug = False) -> None:
     """List the bundled models with their hash and model card."""
     with one_line_errors(debug):
@@ -317,4 +328,21 @@ def run() -> None:
     Ctrl-C is handled inside the commands (exit 130, see :func:`one_line_errors` and the batch
     loop); typer itself reports one that lands while it parses the command line.
     """
-    app()
+    for_one_command(app, sys.argv[1:])()
+
+
+def for_one_command(group: typer.Typer, args: list[str]) -> typer.Typer:
+    """``group`` holding only the command that ``args`` name first, when they name one.
+
+    typer builds the click object of every command a group holds (reading each signature and
+    its types) before it runs any: about a tenth of a second of start-up that only the command
+    asked for needs. ``avsep``, ``avsep --help`` and a misspelt command keep them all.
+    """
+    name = args[0] if args else None
+    commands = [c for c in group.registered_commands if (c.name or c.callback.__name__.replace("_", "-")) == name]
+    groups = [g for g in group.registered_groups if g.name == name]
+    if not commands and not groups:
+        return group
+    one = copy.copy(group)
+    one.registered_commands, one.registered_groups = commands, groups
+    return one

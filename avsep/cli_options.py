@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperCommand
 
 from avsep._version import __version__
-from avsep.options import MASK_HELP, Mask
+from avsep.help_text import AvsepCommand
+from avsep.options import MASK_HELP, VIDEO_EXTENSIONS, Mask
 
 
 class SampleFormat(str, Enum):
@@ -27,7 +27,7 @@ class SampleFormat(str, Enum):
     flac24 = "flac24"
 
 
-class GreedyCommand(TyperCommand):
+class GreedyCommand(AvsepCommand):
     """Lets ``--boxes`` and ``--names`` take several values, as users type them.
 
     click gives an option one value per occurrence, so ``--boxes A B`` would make ``B`` an
@@ -64,8 +64,6 @@ class GreedyCommand(TyperCommand):
             return False
         if mode == "--boxes":
             return "," in arg and (not arg.startswith("-") or arg[1:2].isdigit() or arg[1:2] == ".")
-        from avsep.batch import VIDEO_EXTENSIONS  # only while parsing --names: --help stays cheap
-
         return not arg.startswith("-") and Path(arg).suffix.lower() not in VIDEO_EXTENSIONS
 
 
@@ -77,6 +75,17 @@ def _print_version(value: bool) -> None:
 
 # -- shared ----------------------------------------------------------------------------------
 
+# The panels of --help, so that at 80 columns each option reads on its own line.
+BOXES, OUTPUT, EXISTING, MODEL, INPUT, PERFORMANCE = (
+    "Boxes",
+    "Output",
+    "Existing outputs",
+    "Model",
+    "Input",
+    "Performance",
+)
+
+
 # --debug/--no-debug here; the training side's DebugOption has no --no-debug (both kept as they were).
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 QuietBar = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -85,13 +94,20 @@ Sources = Annotated[
     typer.Option(
         help="With no boxes: keep the N clearest players found (default: all found), or N strips.",
         show_default=False,
+        metavar="N",
+        rich_help_panel=BOXES,
     ),
 ]
-VideoArgument = Annotated[Path, typer.Argument(help="A video file.", readable=False)]
+VideoArgument = Annotated[Path, typer.Argument(help="A video file.", readable=False, metavar="VIDEO")]
 Model = Annotated[
-    Optional[str], typer.Option(help="Bundled model name or checkpoint path (default: the bundled model).")
+    Optional[str],
+    typer.Option(
+        help="Bundled model name or checkpoint path (default: the bundled model).",
+        metavar="NAME|FILE",
+        rich_help_panel=MODEL,
+    ),
 ]
-Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.", metavar="DEVICE", rich_help_panel=PERFORMANCE)]
 Version = Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version.")]
 
 # -- separate --------------------------------------------------------------------------------
@@ -100,7 +116,9 @@ Version = Annotated[bool, typer.Option("--version", callback=_print_version, is_
 # of the batch still runs; click would stop everything with a usage error.
 Inputs = Annotated[
     list[Path],
-    typer.Argument(help="Video files or folders (searched recursively).", show_default=False, readable=False),
+    typer.Argument(
+        help="Video files or folders (searched recursively).", show_default=False, readable=False, metavar="VIDEO"
+    ),
 ]
 SeparateBoxes = Annotated[
     Optional[list[str]],
@@ -111,6 +129,8 @@ SeparateBoxes = Annotated[
         "(top-left origin, after rotation). Several may follow one --boxes. 'auto' (the "
         "default) finds the players; 'strips' cuts the frame into --sources vertical strips.",
         show_default=False,
+        metavar="X0,Y0,X1,Y1",
+        rich_help_panel=BOXES,
     ),
 ]
 SeparateBoxesFile = Annotated[
@@ -120,46 +140,106 @@ SeparateBoxesFile = Annotated[
         help=r'JSON: a list of boxes, or of {"name": ..., "box": \[x0,y0,x1,y1]} with optional '
         r'"start"/"end" seconds (several entries of one name: a box that changes over time).',
         readable=False,
+        metavar="FILE",
+        rich_help_panel=BOXES,
     ),
 ]
 Names = Annotated[
-    Optional[list[str]], typer.Option("--names", help="Output name per box; several may follow one --names.")
+    Optional[list[str]],
+    typer.Option(
+        "--names", help="Output name per box; several may follow one --names.", metavar="NAME", rich_help_panel=BOXES
+    ),
 ]
-Out = Annotated[str, typer.Option("--out", "-o", help="Output folder, or - for a WAV on stdout.")]
-OutputTemplate = Annotated[str, typer.Option(help="Output path under --out; fields {stem} {name} {index} {ext}.")]
-Source = Annotated[Optional[int], typer.Option(help="With -o -: which box (1-based) goes to stdout.")]
+Out = Annotated[
+    str,
+    typer.Option(
+        "--out", "-o", help="Output folder, or - for a WAV on stdout.", metavar="FOLDER", rich_help_panel=OUTPUT
+    ),
+]
+OutputTemplate = Annotated[
+    str,
+    typer.Option(
+        help="Output path under --out; fields {stem} {name} {index} {ext}.", metavar="TEMPLATE", rich_help_panel=OUTPUT
+    ),
+]
+Source = Annotated[
+    Optional[int],
+    typer.Option(help="With -o -: which box (1-based) goes to stdout.", metavar="N", rich_help_panel=OUTPUT),
+]
 Format = Annotated[
     SampleFormat,
     typer.Option(
         "--format",
         help="Output format: WAV (pcm16, pcm24, float) or FLAC (flac: 16 bit, flac24: 24 bit; lossless, "
         "about half the size).",
+        metavar="FORMAT",
+        rich_help_panel=OUTPUT,
     ),
 ]
 SampleRate = Annotated[
-    Optional[int], typer.Option(help="Output rate in Hz (default: the input's; 11025 keeps the model's).")
+    Optional[int],
+    typer.Option(
+        help="Output rate in Hz (default: the input's; 11025 keeps the model's).", metavar="HZ", rich_help_panel=OUTPUT
+    ),
 ]
-Residual = Annotated[bool, typer.Option(help="Also write the mixture minus the sum of the sources.")]
-Mono = Annotated[bool, typer.Option(help="Downmix the outputs to one channel (default: the video's channels).")]
-MaskOption = Annotated[Mask, typer.Option(help=MASK_HELP)]
-Overlap = Annotated[float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).")]
-BackboneWeights = Annotated[Optional[Path], typer.Option(help="ImageNet weights file for a resnet18 trunk.")]
-BatchSize = Annotated[int, typer.Option(help="Windows per network batch.")]
-AudioStream = Annotated[Optional[int], typer.Option(help="Audio stream to use (0-based, among audio streams).")]
-VideoStream = Annotated[Optional[int], typer.Option(help="Video stream to use (0-based, among video streams).")]
-SkipExisting = Annotated[bool, typer.Option(help="Skip a video whose outputs all exist and were made from it.")]
-Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.")]
-Jobs = Annotated[int, typer.Option(help="Worker processes, each with the model once (they share the cores).")]
+Residual = Annotated[
+    bool, typer.Option(help="Also write the mixture minus the sum of the sources.", rich_help_panel=OUTPUT)
+]
+Mono = Annotated[
+    bool,
+    typer.Option(help="Downmix the outputs to one channel (default: the video's channels).", rich_help_panel=OUTPUT),
+]
+MaskOption = Annotated[Mask, typer.Option(help=MASK_HELP, metavar="MASK", rich_help_panel=MODEL)]
+Overlap = Annotated[
+    float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).", metavar="SHARE", rich_help_panel=MODEL)
+]
+BackboneWeights = Annotated[
+    Optional[Path],
+    typer.Option(help="ImageNet weights file for a resnet18 trunk.", metavar="FILE", rich_help_panel=MODEL),
+]
+BatchSize = Annotated[int, typer.Option(help="Windows per network batch.", metavar="N", rich_help_panel=PERFORMANCE)]
+AudioStream = Annotated[
+    Optional[int],
+    typer.Option(help="Audio stream to use (0-based, among audio streams).", metavar="N", rich_help_panel=INPUT),
+]
+VideoStream = Annotated[
+    Optional[int],
+    typer.Option(help="Video stream to use (0-based, among video streams).", metavar="N", rich_help_panel=INPUT),
+]
+SkipExisting = Annotated[
+    bool, typer.Option(help="Skip a video whose outputs all exist and were made from it.", rich_help_panel=EXISTING)
+]
+Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.", rich_help_panel=EXISTING)]
+Jobs = Annotated[
+    int,
+    typer.Option(
+        help="Worker processes, each with the model once (they share the cores).",
+        metavar="N",
+        rich_help_panel=PERFORMANCE,
+    ),
+]
 Ray = Annotated[
     Optional[str],
     typer.Option(
         help="Run on a Ray cluster: auto (this machine's cluster, else a local one) or its address; "
-        "needs the [cluster] extra.",
+        "needs the \\[cluster] extra.",
         show_default=False,
+        metavar="auto|ADDRESS",
+        rich_help_panel=PERFORMANCE,
     ),
 ]
-GpusPerJob = Annotated[float, typer.Option(help="With --ray: GPUs for each video's task (0: CPUs only).")]
-Report = Annotated[Optional[Path], typer.Option(help="Write a JSON report of every input (status, outputs, time).")]
+GpusPerJob = Annotated[
+    float,
+    typer.Option(
+        help="With --ray: GPUs for each video's task (0: CPUs only).", metavar="GPUS", rich_help_panel=PERFORMANCE
+    ),
+]
+Report = Annotated[
+    Optional[Path],
+    typer.Option(
+        help="Write a JSON report of every input (status, outputs, time).", metavar="FILE", rich_help_panel=OUTPUT
+    ),
+]
 QuietSummary = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
 
 # -- remix -----------------------------------------------------------------------------------
@@ -171,24 +251,40 @@ RemixOut = Annotated[
         "-o",
         help="Output video (default: VIDEO.remix.<ext> beside it; with --stems VIDEO.stems.mkv, or .mp4/.mov).",
         show_default=False,
+        metavar="FILE",
+        rich_help_panel=OUTPUT,
     ),
 ]
 Gain = Annotated[
     Optional[list[str]],
     typer.Option(
-        help="NAME=DB: raise (+) or lower (-) one source by DB decibels; repeat for more.", show_default=False
+        help="Raise (+) or lower (-) one source by DB decibels; repeat for more.",
+        show_default=False,
+        metavar="NAME=DB",
+        rich_help_panel="Balance",
     ),
 ]
 Solo = Annotated[
     Optional[list[str]],
-    typer.Option(help="Keep only this source (and the residual); repeat to keep several.", show_default=False),
+    typer.Option(
+        help="Keep only this source (and the residual); repeat to keep several.",
+        show_default=False,
+        metavar="NAME",
+        rich_help_panel="Balance",
+    ),
 ]
-Mute = Annotated[Optional[list[str]], typer.Option(help="Remove this source; repeat for more.", show_default=False)]
+Mute = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        help="Remove this source; repeat for more.", show_default=False, metavar="NAME", rich_help_panel="Balance"
+    ),
+]
 Stems = Annotated[
     bool,
     typer.Option(
         help="Instead of a remix, write the video with the original soundtrack plus one titled audio track "
-        "per source (MP4/MKV), for a video editor."
+        "per source (MP4/MKV), for a video editor.",
+        rich_help_panel=OUTPUT,
     ),
 ]
 
@@ -201,12 +297,26 @@ InfoBoxes = Annotated[
         "-b",
         help="Boxes to draw, x0,y0,x1,y1 in displayed-frame pixels; 'auto' (default) finds the players, "
         "'strips' shows --sources strips.",
+        metavar="X0,Y0,X1,Y1",
+        rich_help_panel=BOXES,
     ),
 ]
-InfoBoxesFile = Annotated[Optional[Path], typer.Option(help="JSON boxes file to draw.", readable=False)]
-Preview = Annotated[Optional[Path], typer.Option(help="Write a PNG of a frame with the boxes drawn.")]
-PreviewTime = Annotated[Optional[float], typer.Option(help="Time (s) of the preview frame (default: the middle).")]
-Json = Annotated[bool, typer.Option("--json", help="Print the boxes as JSON (--boxes-file reads it back).")]
+InfoBoxesFile = Annotated[
+    Optional[Path], typer.Option(help="JSON boxes file to draw.", readable=False, metavar="FILE", rich_help_panel=BOXES)
+]
+Preview = Annotated[
+    Optional[Path],
+    typer.Option(help="Write a PNG of a frame with the boxes drawn.", metavar="FILE", rich_help_panel=OUTPUT),
+]
+PreviewTime = Annotated[
+    Optional[float],
+    typer.Option(
+        help="Time (s) of the preview frame (default: the middle).", metavar="SECONDS", rich_help_panel=OUTPUT
+    ),
+]
+Json = Annotated[
+    bool, typer.Option("--json", help="Print the boxes as JSON (--boxes-file reads it back).", rich_help_panel=OUTPUT)
+]
 
 # -- locate ----------------------------------------------------------------------------------
 
@@ -216,13 +326,34 @@ LocateBoxes = Annotated[
         "--boxes",
         "-b",
         help="One box per source, x0,y0,x1,y1; 'auto' (default) finds the players, 'strips' uses --sources strips.",
+        metavar="X0,Y0,X1,Y1",
+        rich_help_panel=BOXES,
     ),
 ]
-LocateBoxesFile = Annotated[Optional[Path], typer.Option(help="JSON boxes file (as for separate).", readable=False)]
-LocateNames = Annotated[
-    Optional[list[str]], typer.Option("--names", help="Picture name per source; several may follow one --names.")
+LocateBoxesFile = Annotated[
+    Optional[Path],
+    typer.Option(help="JSON boxes file (as for separate).", readable=False, metavar="FILE", rich_help_panel=BOXES),
 ]
-FrameTime = Annotated[Optional[float], typer.Option(help="Time (s) of the frame (default: the middle).")]
+LocateNames = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--names",
+        help="Picture name per source; several may follow one --names.",
+        metavar="NAME",
+        rich_help_panel=BOXES,
+    ),
+]
+FrameTime = Annotated[
+    Optional[float],
+    typer.Option(help="Time (s) of the frame (default: the middle).", metavar="SECONDS", rich_help_panel=OUTPUT),
+]
 LocateOut = Annotated[
-    Path, typer.Option("--out", "-o", help="Output folder; pictures go to OUT/<video stem>/<name>.png.")
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output folder; pictures go to OUT/<video stem>/<name>.png.",
+        metavar="FOLDER",
+        rich_help_panel=OUTPUT,
+    ),
 ]

@@ -37,6 +37,11 @@ class InputError(AvsepError):
     exit_code = EXIT_USAGE
 
 
+def no_such_file(path: object) -> InputError:
+    """The error for an input path that does not exist, in the same words wherever it is found."""
+    return InputError(f"{path}: no such file; check the path")
+
+
 class ModelError(AvsepError):
     """The model weights are missing, corrupt or do not match their recorded hash."""
 

@@ -40,3 +40,7 @@ DEFAULT_MASK = Mask.ratio
 #: different instruments and of one instrument twice (reported apart: a class guide alone
 #: cannot tell two players of one instrument apart)
 REAL_SETS = ("fcsn", "clipsep", "duets", "duets-same")
+
+#: the file names a batch takes for videos (in folders; and what ends a list after --names),
+#: here so that the command line reads them without loading the pipeline
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}

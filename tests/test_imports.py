@@ -21,7 +21,6 @@ DEFERRING = {
     "avsep.__main__": "start-up time: a Ctrl-C while the CLI imports still exits 130 quietly",
     "avsep.cli": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
     "avsep.cli_views": "start-up time: the views import the pipeline only when a command prints",
-    "avsep.cli_options": "start-up time: the batch rules (numpy, PyAV, torch) load only when parsing --names",
     "avsep.train.commands": "the training extra: the commands load (for --help) without scipy & co.",
     "avsep.train.dataset.cli": "the training extra: `avsep data build --help` without music21 & co.",
     "avsep.train.dataset": "the training extra: the package's names load only when used",

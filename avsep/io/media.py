@@ -22,7 +22,7 @@ from pathlib import Path
 import av
 import av.container
 
-from avsep.errors import InputError
+from avsep.errors import InputError, no_such_file
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def check_readable(path: str | Path) -> Path:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
+        raise no_such_file(path) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({os_reason(exc)}); check the path") from None
     if path.is_dir():

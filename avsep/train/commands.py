@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.errors import InputError
+from avsep.help_text import AvsepCommand
 from avsep.options import DEFAULT_MASK, MASK_HELP, REAL_SETS, Mask
 from avsep.reporting import DebugOption, one_line_errors
 from avsep.train.config import ARCHS, DEFAULTS, SCHEDULES, TrainConfig
@@ -40,7 +41,7 @@ class OracleGrid(str, Enum):
 
 
 DEBUG = DebugOption
-DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")]
+DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].", metavar="DEVICE", rich_help_panel="Machine")]
 QUIET = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
@@ -65,52 +66,88 @@ def _silence_warnings() -> None:
 
 # -- train ---------------------------------------------------------------------------------
 
+# The panels of ``avsep train --help`` (so that each option reads on its own line at 80 columns).
+DATA, MODEL, OPTIMISER, RUN, MACHINE = "Data", "Model", "Optimisation", "Validation and checkpoints", "Machine"
+FINETUNE = "Fine-tuning the trunk"
+
 
 # The options of ``avsep train``: each named as the TrainConfig field it sets, with that field's
 # default (DEFAULTS); the few that differ in form are converted by _config_from_options.
 Index = Annotated[
     Optional[Path],
     typer.Option(
-        "--index", help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume."
+        "--index",
+        help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume.",
+        metavar="CSV|FOLDER",
+        rich_help_panel=DATA,
     ),
 ]
 RunOut = Annotated[
     Optional[Path],
     typer.Option(
-        "--out", "-o", help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder."
+        "--out",
+        "-o",
+        help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.",
+        metavar="FOLDER",
+        rich_help_panel=DATA,
     ),
 ]
 ValIndex = Annotated[
-    Optional[Path], typer.Option("--val", help="Validation index CSV (default: val.csv beside train.csv).")
+    Optional[Path],
+    typer.Option(
+        "--val", help="Validation index CSV (default: val.csv beside train.csv).", metavar="CSV", rich_help_panel=DATA
+    ),
 ]
-ArchOption = Annotated[Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.")]
-Channels = Annotated[str, typer.Option(help="PCN conv channels, 7 comma-separated.")]
+ArchOption = Annotated[
+    Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.", rich_help_panel=MODEL)
+]
+Channels = Annotated[
+    str, typer.Option(help="PCN conv channels, 7 comma-separated.", metavar="C1,...,C7", rich_help_panel=MODEL)
+]
 FreezeVisual = Annotated[
     bool,
     typer.Option(
-        "--freeze-visual/--finetune-visual", help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU)."
+        "--freeze-visual/--finetune-visual",
+        help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU).",
+        rich_help_panel=FINETUNE,
     ),
 ]
 Guide = Annotated[
     str,
     typer.Option(
-        help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle)."
+        help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle).",
+        metavar="GUIDE",
+        rich_help_panel=MODEL,
     ),
 ]
 Augment = Annotated[
-    str, typer.Option(help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.")
+    str,
+    typer.Option(
+        help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.",
+        metavar="STEPS",
+        rich_help_panel=DATA,
+    ),
 ]
 Amp = Annotated[
-    bool, typer.Option("--amp/--no-amp", help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).")
+    bool,
+    typer.Option(
+        "--amp/--no-amp",
+        help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).",
+        rich_help_panel=OPTIMISER,
+    ),
 ]
 Init = Annotated[
     Optional[Path],
-    typer.Option(help="Start from this model file's weights (e.g. the bundled model) with a fresh optimizer."),
+    typer.Option(
+        help="Start from this model file's weights (e.g. the bundled model) with a fresh optimizer.",
+        metavar="FILE",
+        rich_help_panel=MODEL,
+    ),
 ]
 
 
-def _opt(help: str) -> typer.models.OptionInfo:
-    return typer.Option(help=help)
+def _opt(help: str, panel: str | None = None) -> typer.models.OptionInfo:
+    return typer.Option(help=help, rich_help_panel=panel)
 
 
 def train_command(
@@ -119,49 +156,54 @@ def train_command(
     val_index: ValIndex = None,
     arch: ArchOption = Arch(DEFAULTS.arch),
     channels: Channels = ",".join(map(str, DEFAULTS.channels)),
-    cycles: Annotated[int, _opt("PCN recurrent cycles.")] = DEFAULTS.cycles,
-    ngf: Annotated[int, _opt("SoP U-Net base width.")] = DEFAULTS.ngf,
-    backbone: Annotated[Backbone, _opt("Visual trunk.")] = Backbone(DEFAULTS.backbone),
+    cycles: Annotated[int, _opt("PCN recurrent cycles.", MODEL)] = DEFAULTS.cycles,
+    ngf: Annotated[int, _opt("SoP U-Net base width.", MODEL)] = DEFAULTS.ngf,
+    backbone: Annotated[
+        Backbone,
+        typer.Option(help="Visual trunk: resnet18 or efficientnet_lite0.", metavar="TRUNK", rich_help_panel=MODEL),
+    ] = Backbone(DEFAULTS.backbone),
     backbone_weights: Annotated[
-        Optional[Path], _opt("Trunk weights file (resnet18: torchvision's ImageNet file).")
+        Optional[Path], _opt("Trunk weights file (resnet18: torchvision's ImageNet file).", MODEL)
     ] = DEFAULTS.backbone_weights,
-    features: Annotated[Optional[Path], _opt("Feature cache from 'avsep features' (fast CPU training).")] = None,
+    features: Annotated[Optional[Path], _opt("Feature cache from 'avsep features' (fast CPU training).", DATA)] = None,
     freeze_visual: FreezeVisual = not DEFAULTS.finetune_visual,
     visual_lr_scale: Annotated[
-        float, _opt("Trunk learning rate as a fraction of --lr when fine-tuning.")
+        float, _opt("Trunk learning rate as a fraction of --lr when fine-tuning.", FINETUNE)
     ] = DEFAULTS.visual_lr_scale,
-    batch_size: Annotated[int, _opt("Mixtures per step.")] = DEFAULTS.batch_size,
-    steps: Annotated[Optional[int], _opt("Training steps (or give --epochs).")] = DEFAULTS.steps,
-    epochs: Annotated[Optional[int], _opt("Epochs over the index (or give --steps).")] = DEFAULTS.epochs,
-    lr: Annotated[float, _opt("AdamW learning rate.")] = DEFAULTS.lr,
-    weight_decay: Annotated[float, _opt("AdamW weight decay.")] = DEFAULTS.weight_decay,
-    schedule: Annotated[Schedule, _opt("LR schedule after warm-up.")] = Schedule(DEFAULTS.schedule),
-    warmup: Annotated[Optional[int], _opt("Warm-up steps (default min(500, 5%)).")] = DEFAULTS.warmup,
-    grad_clip: Annotated[float, _opt("Gradient norm clip (0 = off).")] = DEFAULTS.grad_clip or 0.0,
-    num_mix: Annotated[int, _opt("Sources per training mixture.")] = DEFAULTS.num_mix,
-    gain_db: Annotated[float, _opt("Random source gain range, +- dB.")] = DEFAULTS.gain_db,
+    batch_size: Annotated[int, _opt("Mixtures per step.", OPTIMISER)] = DEFAULTS.batch_size,
+    steps: Annotated[Optional[int], _opt("Training steps (or give --epochs).", OPTIMISER)] = DEFAULTS.steps,
+    epochs: Annotated[Optional[int], _opt("Epochs over the index (or give --steps).", OPTIMISER)] = DEFAULTS.epochs,
+    lr: Annotated[float, _opt("AdamW learning rate.", OPTIMISER)] = DEFAULTS.lr,
+    weight_decay: Annotated[float, _opt("AdamW weight decay.", OPTIMISER)] = DEFAULTS.weight_decay,
+    schedule: Annotated[Schedule, _opt("LR schedule after warm-up.", OPTIMISER)] = Schedule(DEFAULTS.schedule),
+    warmup: Annotated[Optional[int], _opt("Warm-up steps (default min(500, 5%)).", OPTIMISER)] = DEFAULTS.warmup,
+    grad_clip: Annotated[float, _opt("Gradient norm clip (0 = off).", OPTIMISER)] = DEFAULTS.grad_clip or 0.0,
+    num_mix: Annotated[int, _opt("Sources per training mixture.", DATA)] = DEFAULTS.num_mix,
+    gain_db: Annotated[float, _opt("Random source gain range, +- dB.", DATA)] = DEFAULTS.gain_db,
     guide: Guide = DEFAULTS.guide,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
-        int, _opt("Samples per training item (32767..65535; validation uses 65535).")
+        int, _opt("Samples per training item (32767..65535; validation uses 65535).", DATA)
     ] = DEFAULTS.crop_samples,
     amp: Amp = DEFAULTS.amp,
     fps: Annotated[
-        Optional[float], _opt("Frame rate of the index's frames (default: meta.json, else 8).")
+        Optional[float], _opt("Frame rate of the index's frames (default: meta.json, else 8).", DATA)
     ] = DEFAULTS.fps,
-    seed: Annotated[int, _opt("Seed of the initialisation and the data.")] = DEFAULTS.seed,
-    val_mixtures: Annotated[int, _opt("Fixed validation mixtures.")] = DEFAULTS.val_mixtures,
-    val_every: Annotated[Optional[int], _opt("Validate every K steps (default: every epoch).")] = DEFAULTS.val_every,
-    checkpoint_every: Annotated[int, _opt("Write last.pt every K steps.")] = DEFAULTS.checkpoint_every,
-    log_every: Annotated[int, _opt("Log the mean loss every K steps.")] = DEFAULTS.log_every,
+    seed: Annotated[int, _opt("Seed of the initialisation and the data.", OPTIMISER)] = DEFAULTS.seed,
+    val_mixtures: Annotated[int, _opt("Fixed validation mixtures.", RUN)] = DEFAULTS.val_mixtures,
+    val_every: Annotated[
+        Optional[int], _opt("Validate every K steps (default: every epoch).", RUN)
+    ] = DEFAULTS.val_every,
+    checkpoint_every: Annotated[int, _opt("Write last.pt every K steps.", RUN)] = DEFAULTS.checkpoint_every,
+    log_every: Annotated[int, _opt("Log the mean loss every K steps.", RUN)] = DEFAULTS.log_every,
     stop_after: Annotated[
-        Optional[int], _opt("Stop this invocation after K steps (resume later).")
+        Optional[int], _opt("Stop this invocation after K steps (resume later).", RUN)
     ] = DEFAULTS.stop_after,
-    resume: Annotated[Optional[Path], _opt("Continue a run exactly from its last.pt.")] = None,
+    resume: Annotated[Optional[Path], _opt("Continue a run exactly from its last.pt.", RUN)] = None,
     init: Init = None,
     device: DEVICE = DEFAULTS.device,
-    workers: Annotated[int, _opt("Data-loading worker processes.")] = DEFAULTS.workers,
-    threads: Annotated[Optional[int], _opt("Torch CPU threads (default: torch's choice).")] = DEFAULTS.threads,
+    workers: Annotated[int, _opt("Data-loading worker processes.", MACHINE)] = DEFAULTS.workers,
+    threads: Annotated[Optional[int], _opt("Torch CPU threads (default: torch's choice).", MACHINE)] = DEFAULTS.threads,
     quiet: QUIET = not DEFAULTS.progress,
     debug: DEBUG = False,
 ) -> None:
@@ -256,7 +298,12 @@ def evaluate_command(
 def evaluate_real_command(
     model: Annotated[str, typer.Argument(help="Checkpoint path or bundled model name.")],
     realclips: Annotated[Optional[Path], typer.Option(help="Real clips folder (default ../shared/realclips).")] = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(REAL_SETS) + ".")] = ",".join(REAL_SETS),
+    sets: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated, of " + ", ".join(REAL_SETS) + " (default: all).", metavar="SETS", show_default=False
+        ),
+    ] = ",".join(REAL_SETS),
     pairs: Annotated[int, typer.Option(help="music-solo duets to make.")] = 20,
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
@@ -305,9 +352,14 @@ def evaluate_real_command(
 def features_command(
     index: Annotated[list[Path], typer.Argument(help="Index CSVs, or a dataset folder (its train/val/test.csv).")],
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Cache file (default <dataset>/features-<backbone>.pt).")
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", help="Cache file (default: features-TRUNK.pt beside the first CSV).", metavar="FILE"
+        ),
     ] = None,
-    backbone: Annotated[Backbone, typer.Option(help="Visual trunk.")] = Backbone.efficientnet_lite0,
+    backbone: Annotated[
+        Backbone, typer.Option(help="Visual trunk: resnet18 or efficientnet_lite0.", metavar="TRUNK")
+    ] = Backbone.efficientnet_lite0,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
     batch_size: Annotated[int, typer.Option(help="Frames per trunk forward.")] = 32,
     fps: Annotated[Optional[float], typer.Option(help="Frame rate (only checked for consistency).")] = None,
@@ -424,9 +476,9 @@ def train_guide_command(
 def register(app: typer.Typer) -> None:
     """Add ``train``, ``evaluate``, ``evaluate-real``, ``features``, ``bundle`` and
     ``train-guide`` to ``app``."""
-    app.command("train-guide")(train_guide_command)
-    app.command("bundle")(bundle_command)
-    app.command("train", no_args_is_help=False)(train_command)
-    app.command("evaluate")(evaluate_command)
-    app.command("evaluate-real")(evaluate_real_command)
-    app.command("features")(features_command)
+    app.command("train-guide", cls=AvsepCommand)(train_guide_command)
+    app.command("bundle", cls=AvsepCommand)(bundle_command)
+    app.command("train", no_args_is_help=False, cls=AvsepCommand)(train_command)
+    app.command("evaluate", cls=AvsepCommand)(evaluate_command)
+    app.command("evaluate-real", cls=AvsepCommand)(evaluate_real_command)
+    app.command("features", cls=AvsepCommand)(features_command)

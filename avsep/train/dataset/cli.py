@@ -10,13 +10,21 @@ from typing import Annotated, Optional
 
 import typer
 
+from avsep.help_text import AvsepCommand
 from avsep.reporting import DebugOption, one_line_errors
 from avsep.train.extra import training_extra
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build training data.")
 
+#: --mix (its example and default are written with spaces, so --help can wrap them at 80 columns)
+MIX_HELP = (
+    "Share of each audio source (recordings, sampled-notes, soundfont) where a class has it, e.g. "
+    "soundfont=1,recordings=2 (default: recordings=0.4, sampled-notes=0.4, soundfont=0.2; soundfont=0 "
+    "renders only what has no real audio)."
+)
 
-@app.command("build")
+
+@app.command("build", cls=AvsepCommand)
 def build(
     out_dir: Annotated[Path, typer.Argument(help="Directory to create (MUSIC index layout).")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
@@ -46,10 +54,7 @@ def build(
     ] = None,
     mix: Annotated[
         Optional[str],
-        typer.Option(
-            help="Share of each audio source where a class has it, e.g. recordings=2,sampled-notes=2,soundfont=1 "
-            "(default recordings=0.4,sampled-notes=0.4,soundfont=0.2; soundfont=0 renders only what has no real audio)."
-        ),
+        typer.Option(help=MIX_HELP, metavar="SHARES"),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
     debug: DebugOption = False,

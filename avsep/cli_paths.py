@@ -1,0 +1,40 @@
+"""Path mistakes the command line catches before it loads anything heavy.
+
+A missing video or an ``-o`` that names a file would otherwise be found only after torch, PyAV
+and the model have loaded (seconds), or, for ``-o``, after the separation itself. These checks
+need only the file system, so they run first and answer at once, with the usage exit code.
+Standard library and :mod:`avsep.errors` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from avsep.errors import InputError, no_such_file
+
+
+def check_inputs_exist(inputs: Sequence[Path]) -> None:
+    """When none of ``inputs`` exists there is nothing to do: say so now. (With some present,
+    the batch runs and reports each missing one in its place.)"""
+    missing = [p for p in inputs if not p.exists()]
+    if not missing or len(missing) < len(inputs):
+        return
+    if len(missing) == 1:
+        raise no_such_file(missing[0])
+    raise InputError(f"{', '.join(map(str, missing))}: no such files; check the paths")
+
+
+def check_output_folder(out: str | Path, option: str = "-o") -> None:
+    """``out`` must be a folder (made if missing): refuse a path that is, or lies under, a file."""
+    if str(out) == "-":
+        return
+    path = Path(out)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == path else f"lies under the file {folder}"
+                raise InputError(
+                    f"{option} {out}: {what}, not a folder; give a folder for the outputs (made if missing)"
+                )
+            return
