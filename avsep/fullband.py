@@ -43,8 +43,9 @@ from avsep import dsp
 from avsep.chunking import Stitcher, Window, hop_for
 from avsep.io.audio import Resampler
 
-#: The extension used unless asked otherwise: the better of the two on held-out real recordings
-#: (docs/results.md, "Full-band stems").
+#: The extension used unless asked otherwise: the best of those measured on held-out real
+#: recordings, chosen on the val split (docs/results.md section 6, where harmonic-aligned,
+#: smoothed, sharpened and spectral-tilt candidates lost or tied; benchmarks/fullband_candidates.py).
 DEFAULT_EXTENSION = "envelope"
 
 #: Samples added to the stitching buffer: windows mapped onto a rate that is not a whole multiple
