@@ -43,10 +43,9 @@ from avsep import dsp
 from avsep.chunking import Stitcher, Window, hop_for
 from avsep.io.audio import Resampler
 
-#: How masks are carried above the model's 5.5 kHz (see the module docstring).
-EXTENSIONS = ("hold", "envelope")
-#: The extension used unless asked otherwise: the better of the two on held-out real recordings
-#: (docs/results.md, "Full-band stems").
+#: The extension used unless asked otherwise: the best of those measured on held-out real
+#: recordings, chosen on the val split (docs/results.md section 6, where harmonic-aligned,
+#: smoothed, sharpened and spectral-tilt candidates lost or tied; benchmarks/fullband_candidates.py).
 DEFAULT_EXTENSION = "envelope"
 
 #: Samples added to the stitching buffer: windows mapped onto a rate that is not a whole multiple
@@ -99,18 +98,59 @@ def _interp_axis(x: torch.Tensor, positions: torch.Tensor, dim: int) -> torch.Te
     return x.index_select(dim, lo) * (1 - frac) + x.index_select(dim, hi) * frac
 
 
-def masks_on_grid(
-    masks: torch.Tensor, power: torch.Tensor, grid: Grid, frames: int, extension: str = DEFAULT_EXTENSION
-) -> torch.Tensor:
-    """Model-grid masks ``[B, S, 512, T]`` on the output grid: ``[B, S, C, n_fft/2 + 1, frames]``.
+@dataclass(frozen=True)
+class Above:
+    """What an extension above the model's 5.5 kHz reads: the masks on the output frames and on
+    the output bins the model covers, the mixture's spectrum, and where each output bin lies."""
 
-    ``power`` ``[B, C, n_fft/2 + 1, frames]`` is the mixture's power on the output grid, which
-    the ``envelope`` extension weighs the mask with.
-    """
+    timed: torch.Tensor  # [B, S, 512, frames]: model bins, output frames
+    low: torch.Tensor  # [B, S, 1, inside, frames]: output bins up to 5.5 kHz (any channel)
+    spec: torch.Tensor  # [B, C, n_fft/2 + 1, frames]: the mixture's STFT on the output grid
+    model_bin: torch.Tensor  # [n_fft/2 + 1]: each output bin's position on the model's bins
+    inside: int  # output bins the model covers
+
+    def hold(self) -> torch.Tensor:
+        """``[B, S, frames]``: each frame's mean mask over the model's top octave."""
+        return self.timed[:, :, dsp.FREQ_BINS // 2 :].mean(2)
+
+    def power(self, bins: slice) -> torch.Tensor:
+        """``[B, C, bins, frames]``: the mixture's power in these output bins (only those: the
+        whole grid's would cost a pass over every bin of every channel)."""
+        return torch.view_as_real(self.spec[:, :, bins]).square().sum(-1)
+
+
+def _hold(above: Above) -> torch.Tensor:
+    return above.hold()[:, :, None, None]
+
+
+def _envelope(above: Above) -> torch.Tensor:
+    # Each source's power in the top octave, estimated as (mask x mixture)^2, shares out what
+    # "hold" gives all sources together: a Wiener gain from the sources' envelopes.
+    low, inside = above.low, above.inside
+    octave = slice(int((above.model_bin[:inside] < dsp.FREQ_BINS // 2).sum()), inside)
+    estimate = torch.einsum("bsft,bcft->bsct", low[:, :, 0, octave].square(), above.power(octave))
+    together = estimate.sum(1, keepdim=True)
+    hold = above.hold()
+    share = estimate / together.clamp_min(1e-20) * hold.sum(1)[:, None, None]
+    return torch.where(together > 1e-20, share, hold[:, :, None]).unsqueeze(3)  # silence: hold
+
+
+#: How masks are carried above the model's 5.5 kHz (see the module docstring): each extension
+#: gives ``[B, S, 1 or C, 1 or bins above, frames]``.
+_EXTEND = {"hold": _hold, "envelope": _envelope}
+EXTENSIONS = tuple(_EXTEND)
+
+
+def _on_grid(
+    masks: torch.Tensor, spec: torch.Tensor, grid: Grid, extension: str
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The masks on the output grid in two parts: ``[B, S, 1, inside, frames]`` up to 5.5 kHz,
+    and the extension's ``[B, S, 1 or C, 1 or bins above, frames]`` above (None if the output
+    rate reaches no higher than the model's)."""
     if extension not in EXTENSIONS:
         raise ValueError(f"extension must be one of {EXTENSIONS}, got {extension!r}")
     device = masks.device
-    model_frame = torch.arange(frames, device=device, dtype=torch.float64) * (
+    model_frame = torch.arange(spec.shape[-1], device=device, dtype=torch.float64) * (
         grid.hop * dsp.SAMPLE_RATE / (grid.rate * dsp.HOP)
     )
     timed = _interp_axis(masks, model_frame, 3)  # [B, S, 512, frames]
@@ -119,24 +159,37 @@ def masks_on_grid(
         grid.rate * dsp.N_FFT / (grid.n_fft * dsp.SAMPLE_RATE)
     )
     inside = int((model_bin <= dsp.FREQ_BINS - 1 + 1e-9).sum())
-    low = _interp_axis(timed, model_bin[:inside], 2)  # [B, S, inside, frames]
-    channels = power.shape[1]
-    low = low.unsqueeze(2).expand(-1, -1, channels, -1, -1)
+    low = _interp_axis(timed, model_bin[:inside], 2).unsqueeze(2)  # [B, S, 1, inside, frames]
     if inside == bins:
-        return low
-    hold = timed[:, :, dsp.FREQ_BINS // 2 :].mean(2)  # [B, S, frames]: each frame's top-octave mask
-    if extension == "hold":
-        top = hold[:, :, None, None].expand(-1, -1, channels, 1, -1)
-    else:
-        # Each source's power in the top octave, estimated as (mask x mixture)^2, shares out
-        # what "hold" gives all sources together: a Wiener gain from the sources' envelopes.
-        octave = slice(int((model_bin[:inside] < dsp.FREQ_BINS // 2).sum()), inside)
-        estimate = torch.einsum("bsft,bcft->bsct", low[:, :, 0, octave].square(), power[:, :, octave])
-        together = estimate.sum(1, keepdim=True)
-        total = hold.sum(1)[:, None, None]  # [B, 1, 1, frames]
-        share = estimate / together.clamp_min(1e-20) * total
-        top = torch.where(together > 1e-20, share, hold[:, :, None]).unsqueeze(3)  # silence: hold
-    return torch.cat([low, top.expand(-1, -1, -1, bins - inside, -1)], 3)
+        return low, None
+    return low, _EXTEND[extension](Above(timed, low, spec, model_bin, inside))
+
+
+def masks_on_grid(
+    masks: torch.Tensor, spec: torch.Tensor, grid: Grid, extension: str = DEFAULT_EXTENSION
+) -> torch.Tensor:
+    """Model-grid masks ``[B, S, 512, T]`` on the output grid: ``[B, S, C, n_fft/2 + 1, frames]``,
+    for the mixture's STFT ``spec`` ``[B, C, n_fft/2 + 1, frames]`` on that grid (which the
+    ``envelope`` extension weighs the masks with)."""
+    low, top = _on_grid(masks, spec, grid, extension)
+    channels, bins = spec.shape[1], spec.shape[2]
+    parts = [low.expand(-1, -1, channels, -1, -1)]
+    if top is not None:
+        parts.append(top.expand(-1, -1, channels, bins - low.shape[3], -1))
+    return torch.cat(parts, 3)
+
+
+def _masked(spec: torch.Tensor, low: torch.Tensor, top: torch.Tensor | None) -> torch.Tensor:
+    """``[B, S, C, bins, frames]``: the mixture's STFT times each box's mask, written part by
+    part (real and imaginary alike) so that no full-grid mask or complex copy of it is made."""
+    b, c, bins, frames = spec.shape
+    real = torch.view_as_real(spec).unsqueeze(1)  # [B, 1, C, bins, frames, 2]
+    out = torch.empty((b, low.shape[1], c, bins, frames, 2), dtype=real.dtype, device=real.device)
+    inside = low.shape[3]
+    torch.mul(real[:, :, :, :inside], low.unsqueeze(-1), out=out[:, :, :, :inside])
+    if top is not None:
+        torch.mul(real[:, :, :, inside:], top.unsqueeze(-1), out=out[:, :, :, inside:])
+    return torch.view_as_complex(out)
 
 
 def apply_masks(
@@ -157,8 +210,8 @@ def apply_masks(
     spec = torch.stft(
         mixture.reshape(b * c, length), grid.n_fft, grid.hop, window=window, center=True, return_complex=True
     ).reshape(b, c, grid.n_fft // 2 + 1, -1)
-    full = masks_on_grid(masks.to(torch.float32), spec.abs().square(), grid, spec.shape[-1], extension)
-    masked = (spec.unsqueeze(1) * full).reshape(b * s * c, *spec.shape[2:])
+    masked = _masked(spec, *_on_grid(masks.to(torch.float32), spec, grid, extension))
+    masked = masked.reshape(b * s * c, *spec.shape[2:])
     out = torch.istft(masked, grid.n_fft, grid.hop, window=window, center=True, length=length).reshape(b, s, c, length)
     if residual:
         out = torch.cat([out, (mixture - out.sum(1)).unsqueeze(1)], 1)

@@ -3,6 +3,7 @@
     python3 benchmarks/bench_separate.py                        # 1, 5 and 10 min, bundled model
     python3 benchmarks/bench_separate.py --minutes 1 --repeat 3 --json results.json
     python3 benchmarks/bench_separate.py --random-model --minutes 0.25   # no trained model yet
+    python3 benchmarks/bench_separate.py --minutes 1,10 --modes band-limited,full-band --repeat 2
 
 For each length it generates (once, then cached) a synthetic 640x360 video with 44.1 kHz stereo
 sound, and separates it with 2 boxes (the left and right halves) on the CPU, every run in a
@@ -22,6 +23,13 @@ process runs the ordinary ``avsep separate`` command in-process inside
 mask network, STFT, stitcher, resamplers, WAV writer) as it ends. ``--no-profile`` runs the
 installed ``avsep`` console script instead (wall time and peak RSS only), to confirm the hook
 costs nothing measurable.
+
+``--modes`` compares the full-band path (the default: masks applied to the soundtrack at its
+rate and channels, :mod:`avsep.fullband`) with the band-limited one (the model's mono 11,025 Hz
+output resampled up, as before issue 19: ``Separator(full_band=False)``, which the child selects
+by changing that parameter's default). The runs of the modes are interleaved (run 1 of each
+mode, then run 2 of each, ...) so that a change in the machine's load hits every mode alike,
+and each mode's median is printed against the first mode's.
 
 Timings are only meaningful on an otherwise idle machine; say which CPU they came from.
 """
@@ -47,6 +55,12 @@ GENERATOR_VERSION = 1
 WIDTH, HEIGHT = 640, 360
 SAMPLE_RATE = 44100
 BOXES = ["0,0,320,360", "320,0,640,360"]
+
+#: ``--modes``: the separator's ``full_band`` in each.
+MODES = {"full-band": True, "band-limited": False}
+
+#: What is compared across ``--modes``, as medians over the repeats.
+MEDIANS = ("wall_s", "cpu_s", "peak_rss_mb")
 
 #: What the command does outside the pipeline's stages (the last row of the table's legend).
 OTHER = "everything else inside the command (glue, progress bars, imports)"
@@ -238,6 +252,9 @@ def child(spec_path: str) -> None:
         import torch
 
         from avsep.cli import app
+        from avsep.separate import Separator
+
+        Separator.__init__.__kwdefaults__["full_band"] = MODES[spec.get("mode", "full-band")]
 
         try:
             app(args=spec["argv"], prog_name="avsep")
@@ -287,7 +304,13 @@ def avsep_argv(video: Path, model: Path, out_dir: Path, batch_size: int | None) 
 
 
 def run_once(
-    video: Path, model: Path, threads: int | None, profile: bool, scratch: Path, batch_size: int | None
+    video: Path,
+    model: Path,
+    threads: int | None,
+    profile: bool,
+    scratch: Path,
+    batch_size: int | None,
+    mode: str = "full-band",
 ) -> dict:
     env = dict(os.environ)
     env.pop("AVSEP_WEIGHTS_DIR", None)
@@ -299,7 +322,7 @@ def run_once(
     report = scratch / f"child-{time.monotonic_ns()}.json"
     if profile:
         spec = scratch / f"spec-{time.monotonic_ns()}.json"
-        spec.write_text(json.dumps({"argv": argv, "out": str(report)}))
+        spec.write_text(json.dumps({"argv": argv, "out": str(report), "mode": mode}))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
     else:
         exe = shutil.which("avsep")
@@ -332,6 +355,36 @@ def run_once(
     return result
 
 
+def result_row(minutes: float, threads: int | None, mode: str, video: Path, runs: list[dict]) -> dict:
+    """One setting's runs: the median run by wall time, and each stage's median."""
+    duration = minutes * 60.0
+    best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]  # the median run
+    stage_names = {k for r in runs for k in r.get("stages", {})}
+    stages = {k: statistics.median(r.get("stages", {}).get(k, 0.0) for r in runs) for k in stage_names}
+    return {
+        "minutes": minutes,
+        "duration_s": duration,
+        "threads": threads,
+        "mode": mode,
+        "video": str(video),
+        "summary": summarise(best, duration),
+        "medians": {k: statistics.median(summarise(r, duration)[k] for r in runs) for k in MEDIANS},
+        "stages": stages,
+        "runs": runs,
+    }
+
+
+def print_ratios(rows: list[dict]) -> None:
+    """Each mode's medians against the first mode's, per length and thread count."""
+    first = rows[0]["mode"]
+    for r in rows:
+        base = next(b for b in rows if (b["minutes"], b["threads"], b["mode"]) == (r["minutes"], r["threads"], first))
+        if r is base:
+            continue
+        ratios = ", ".join(f"{k} {r['medians'][k] / base['medians'][k]:.2f}x" for k in MEDIANS)
+        print(f"{r['minutes']:g} min, {r['mode']} / {first} (medians): {ratios}")
+
+
 def mb(n: float) -> str:
     return f"{n / 2**20:.0f}"
 
@@ -353,7 +406,7 @@ def summarise(run: dict, duration: float) -> dict:
 
 def print_table(rows: list[dict]) -> None:
     head = (
-        f"{'minutes':>7} {'thr':>4} {'wall s':>8} {'RTF':>6} {'peak RSS MB':>12} "
+        f"{'minutes':>7} {'mode':>13} {'thr':>4} {'wall s':>8} {'RTF':>6} {'peak RSS MB':>12} "
         f"{'RSS 1st->last win MB':>21} {'CPU s':>7}"
     )
     print(head)
@@ -364,7 +417,8 @@ def print_table(rows: list[dict]) -> None:
             f"{s['rss_first_window_mb']:.0f} -> {s['rss_last_window_mb']:.0f}" if "rss_first_window_mb" in s else "-"
         )
         print(
-            f"{r['minutes']:>7g} {r['threads'] or '-':>4} {s['wall_s']:>8.1f} {s['rtf']:>6.3f} "
+            f"{r['minutes']:>7g} {r.get('mode', '-'):>13} {r['threads'] or '-':>4} "
+            f"{s['wall_s']:>8.1f} {s['rtf']:>6.3f} "
             f"{s['peak_rss_mb']:>12.0f} {trace:>21} {s['cpu_s']:>7.1f}"
         )
     staged = [r for r in rows if r["stages"]]
@@ -375,14 +429,14 @@ def print_table(rows: list[dict]) -> None:
     names = list(legend)
     print("Per-stage time, seconds (median over repeats; exclusive):")
     head = f"{'stage':<14}" + "".join(
-        f"{str(r['minutes']) + 'min/' + str(r['threads'] or '-') + 't':>13}" for r in staged
+        f"{str(r['minutes']) + 'min/' + r['mode'][:4] + '/' + str(r['threads'] or '-') + 't':>16}" for r in staged
     )
     print(head)
     print("-" * len(head))
     for name in names:
-        print(f"{name:<14}" + "".join(f"{r['stages'].get(name, 0.0):>13.2f}" for r in staged))
-    print(f"{'(in command)':<14}" + "".join(f"{sum(r['stages'].values()):>13.2f}" for r in staged))
-    print(f"{'(wall)':<14}" + "".join(f"{r['summary']['wall_s']:>13.2f}" for r in staged))
+        print(f"{name:<14}" + "".join(f"{r['stages'].get(name, 0.0):>16.2f}" for r in staged))
+    print(f"{'(in command)':<14}" + "".join(f"{sum(r['stages'].values()):>16.2f}" for r in staged))
+    print(f"{'(wall)':<14}" + "".join(f"{r['summary']['wall_s']:>16.2f}" for r in staged))
     print()
     for name, what in legend.items():
         print(f"  {name:<13} {what}")
@@ -407,6 +461,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-profile", action="store_true", help="run the avsep console script itself: wall time and peak RSS only"
     )
+    parser.add_argument(
+        "--modes", default="full-band", help=f"comma-separated separation paths, interleaved ({', '.join(MODES)})"
+    )
     parser.add_argument("--cache-dir", help="where generated videos are kept (default ~/.cache/avsep-bench)")
     parser.add_argument("--json", type=Path, help="write all results here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -416,6 +473,11 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     minutes = [float(m) for m in args.minutes.split(",") if m.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or set(modes) - set(MODES):
+        parser.error(f"--modes takes {', '.join(MODES)}")
+    if modes != ["full-band"] and args.no_profile:
+        parser.error("--modes other than full-band need the in-process child (drop --no-profile)")
     threads = [int(t) for t in args.threads.split(",") if t.strip()] or [None]
     cache = cache_dir(args.cache_dir)
     from avsep.machine import machine_info
@@ -439,36 +501,27 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"generated {video} in {time.perf_counter() - t0:.1f} s", flush=True)
             duration = m * 60.0
             for t in threads:
-                runs = []
+                runs: dict[str, list[dict]] = {mode: [] for mode in modes}
                 for i in range(args.repeat):
-                    run = run_once(video, model, t, not args.no_profile, scratch, args.batch_size)
-                    s = summarise(run, duration)
-                    print(
-                        f"  {m:g} min, threads {t or 'default'}, run {i + 1}/{args.repeat}: "
-                        f"{s['wall_s']:.1f} s wall, RTF {s['rtf']:.3f}, peak RSS {s['peak_rss_mb']:.0f} MB",
-                        flush=True,
-                    )
-                    runs.append(run)
-                best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]  # the median run
-                stage_names = {k for r in runs for k in r.get("stages", {})}
-                stages = {k: statistics.median(r.get("stages", {}).get(k, 0.0) for r in runs) for k in stage_names}
-                rows.append(
-                    {
-                        "minutes": m,
-                        "duration_s": duration,
-                        "threads": t,
-                        "video": str(video),
-                        "summary": summarise(best, duration),
-                        "stages": stages,
-                        "runs": runs,
-                    }
-                )
+                    for mode in modes:  # interleaved: a change of load hits every mode alike
+                        run = run_once(video, model, t, not args.no_profile, scratch, args.batch_size, mode)
+                        s = summarise(run, duration)
+                        print(
+                            f"  {m:g} min, {mode}, threads {t or 'default'}, run {i + 1}/{args.repeat}: "
+                            f"{s['wall_s']:.1f} s wall, RTF {s['rtf']:.3f}, peak RSS {s['peak_rss_mb']:.0f} MB, "
+                            f"CPU {s['cpu_s']:.1f} s",
+                            flush=True,
+                        )
+                        runs[mode].append(run)
+                rows += [result_row(m, t, mode, video, mode_runs) for mode, mode_runs in runs.items()]
     print()
     print_table(rows)
+    if len(modes) > 1:
+        print_ratios(rows)
     if len(rows) > 1:
         base = rows[0]["summary"]["peak_rss_mb"]
         for r in rows[1:]:
-            if r["threads"] == rows[0]["threads"]:
+            if (r["threads"], r["mode"]) == (rows[0]["threads"], rows[0]["mode"]):
                 growth = r["summary"]["peak_rss_mb"] / base - 1
                 print(f"peak RSS at {r['minutes']:g} min vs {rows[0]['minutes']:g} min: {growth:+.1%}")
     if args.json:
