@@ -30,6 +30,7 @@ import numpy as np
 
 from avsep.boxes import MAX_BOXES, Box, NamedBox, check_count, strip_boxes, validate_boxes
 from avsep.chunking import FRAME_OFFSETS, window_spans
+from avsep.cues import small_grey
 from avsep.detect import FAMILIES, Detection, PlayerFinder
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
@@ -44,6 +45,10 @@ from avsep.io.video import FrameReader, crop_boxes
 #: pan or zoom does once it has moved the picture by a percent or two, and a player swaying in a
 #: still shot (a part of the picture moving) does not: that shot keeps its boxes.
 REDETECT_CHANGE = 0.04
+
+#: The finder measures motion over at most this many frames of a shot (the first ones looked
+#: at: 3 frames 1.5 s apart around each of 2 windows' centres), so a long still shot costs no more.
+MOTION_FRAMES = 6
 
 #: A player must be found in at least this share of the video's frames to be a source of its
 #: own: a stray detection in one shot of a long video is more likely a poster or a reflection.
@@ -467,20 +472,7 @@ def find_players(
         raise InputError(f"{info.path}: no video stream, so there are no players to find")
     width, height = info.video.width, info.video.height
     times = guide_frame_times(info.duration, overlap)
-    keyframes: list[Keyframe] = []
-    frame_keys: dict[float, int] = {}
-    last_thumb: np.ndarray | None = None
-    with FrameReader(info) as reader:
-        for done, asked in enumerate(times, 1):
-            ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
-            thumb = thumbnail(frame)
-            if last_thumb is None or float(np.abs(thumb - last_thumb).mean()) > REDETECT_CHANGE:
-                keyframes.append(Keyframe(t, finder.detect(frame)))
-                last_thumb = thumb
-            keyframes[-1].frames += 1
-            frame_keys[_time_key(t)] = len(keyframes) - 1
-            if on_frame:
-                on_frame(done, len(times))
+    keyframes, frame_keys = _look(info, finder, times, on_frame)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
 
@@ -520,6 +512,40 @@ def find_players(
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
     portraits = _portraits(info, chosen, keyframes)
     return TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
+
+
+def _look(
+    info: MediaInfo, finder: PlayerFinder, times: Sequence[float], on_frame: Callable[[int, int], None] | None
+) -> tuple[list[Keyframe], dict[float, int]]:
+    """Run the finder once per shot: on a frame whose picture differs from the last keyframe's
+    (:data:`REDETECT_CHANGE`), with the motion across up to :data:`MOTION_FRAMES` frames of its
+    shot (the detection waits for them). Returns the keyframes and, per frame time looked at,
+    the keyframe whose boxes it shares."""
+    keyframes: list[Keyframe] = []
+    frame_keys: dict[float, int] = {}
+    shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys
+    last_thumb: np.ndarray | None = None
+
+    def close_shot() -> None:
+        if shot is not None:
+            keyframes[-1].detections = finder.detect(shot[0], shot[1])
+
+    with FrameReader(info) as reader:
+        for done, asked in enumerate(times, 1):
+            ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
+            thumb = thumbnail(frame)
+            if last_thumb is None or float(np.abs(thumb - last_thumb).mean()) > REDETECT_CHANGE:
+                close_shot()
+                keyframes.append(Keyframe(t, []))
+                shot, last_thumb = (frame, [small_grey(frame)]), thumb
+            elif len(shot[1]) < MOTION_FRAMES:
+                shot[1].append(small_grey(frame))
+            keyframes[-1].frames += 1
+            frame_keys[_time_key(t)] = len(keyframes) - 1
+            if on_frame:
+                on_frame(done, len(times))
+    close_shot()
+    return keyframes, frame_keys
 
 
 def _mean_score(track: Track) -> float:

@@ -248,6 +248,8 @@ class Separator:
             finder = player_finder(self.trunk)
             if finder is not None:
                 finder.trunk.to(self.device)
+                if finder.head is not None:
+                    finder.head.to(self.device)
             self._finder = finder or False
         return self._finder or None
 
