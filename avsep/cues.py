@@ -3,9 +3,9 @@
 The class activation maps of :mod:`avsep.detect` see instruments, and only the ones ImageNet
 knows well; a player is a *person* holding one. Two cues need no download and no training:
 
-* **people**: the Haar cascades OpenCV's wheel ships (``cv2.data.haarcascades``): frontal and
-  profile faces, upper bodies. Each is turned into the box a user would draw around that
-  person playing: a face is small, the instrument is below and beside it.
+* **people**: the frontal-face Haar cascade OpenCV's wheel ships (``cv2.data.haarcascades``).
+  Each face is turned into the box a user would draw around that person playing: a face is
+  small, the instrument is below and beside it.
 * **motion**: what changes between the frames the separation samples of one shot (bowing arms,
   fingers, a swaying saxophone; a wall does not move). A still frame has no motion cue.
 
@@ -22,15 +22,17 @@ import numpy as np
 
 from avsep.boxes import Box
 
-#: The cascades (OpenCV's file names) and how each detection becomes a player box: the box
-#: ``(x, y, w, h)`` maps to ``(x + a*w, y + b*h, x + c*w, y + d*h)``. A face's player reaches
-#: 1.5 face widths to each side and 5 face heights down (the instrument is held below the
-#: face; a cellist's cello reaches the floor); an upper body's player reaches below it.
+#: The cascade (OpenCV's file name) and how a face becomes a player box: the face ``(x, y, w, h)``
+#: maps to ``(x + a*w, y + b*h, x + c*w, y + d*h)``: 1.5 face widths to each side and 5 face
+#: heights down (the instrument is held below the face; a cellist's cello reaches the floor).
+#: Only frontal faces: on 33 development frames and photos (benchmarks/detect_players.py
+#: --calibrate cues), the profile-face and upper-body cascades found no one at 2 to 3 times
+#: the frontal face's cost.
 CASCADES: dict[str, tuple[float, float, float, float]] = {
     "haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0),
-    "haarcascade_profileface.xml": (-1.5, -0.5, 2.5, 5.0),
-    "haarcascade_upperbody.xml": (-0.25, 0.0, 1.25, 1.8),
 }
+#: OpenCV's ``scaleFactor``: 1.2 costs 0.6 of 1.1's time and lost 2 of 8 faces there.
+SCALE_STEP = 1.2
 #: Haar cascades run on a grey copy with this short side (pixels): faster than full HD, and
 #: a face of a player who fills a third of the frame is still 30+ pixels wide.
 PERSON_SHORT_SIDE = 360
@@ -70,7 +72,7 @@ def person_boxes(frame: np.ndarray) -> list[Box]:
     smallest = max(12, int(MIN_FACE * min(grey.shape)))
     boxes: list[Box] = []
     for name, (a, b, c, d) in CASCADES.items():
-        hits = _cascade(name).detectMultiScale(grey, 1.1, MIN_NEIGHBOURS, minSize=(smallest, smallest))
+        hits = _cascade(name).detectMultiScale(grey, SCALE_STEP, MIN_NEIGHBOURS, minSize=(smallest, smallest))
         for x, y, w, h in np.asarray(hits).reshape(-1, 4) / scale:
             box = (x + a * w, y + b * h, x + c * w, y + d * h)
             boxes.append(_clip(box, width, height))
