@@ -25,9 +25,9 @@ from avsep.boxes import Box
 #: The cascade (OpenCV's file name) and how a face becomes a player box: the face ``(x, y, w, h)``
 #: maps to ``(x + a*w, y + b*h, x + c*w, y + d*h)``: 1.5 face widths to each side and 5 face
 #: heights down (the instrument is held below the face; a cellist's cello reaches the floor).
-#: Only frontal faces: on 33 development frames and photos (benchmarks/detect_players.py
-#: --calibrate cues), the profile-face and upper-body cascades found no one at 2 to 3 times
-#: the frontal face's cost.
+#: Only frontal faces: on 33 frames of the development videos and instrument photos, the
+#: profile-face and upper-body cascades found no one at 2 to 3 times the frontal face's cost
+#: (the frontal one found 8 faces; docs/results.md section 3b).
 CASCADES: dict[str, tuple[float, float, float, float]] = {
     "haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0),
 }

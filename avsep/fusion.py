@@ -12,8 +12,10 @@ for people and motion); this module turns them into one box per player:
 3. **What moves, where no player is yet**, is a player when its crop shows an instrument with at
    least :attr:`FusionSettings.motion_score` (a sterner test: more things move than play).
 
-Instrument regions no person holds stay players of their own, as before. The thresholds are
-calibrated on photo composites and the development videos (benchmarks/detect_players.py).
+Instrument regions no person holds stay players of their own, as before. The two thresholds
+are set by hand (0.5: the guide head's top class at least as likely as all others together);
+``benchmarks/detect_players.py --calibrate cues`` searches them on photo composites and the
+development videos, and was not run yet (docs/results.md section 3b).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ Namer = Callable[[Sequence[Box]], list[tuple[str, float]]]
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """Thresholds of the fusion (see module doc); the defaults are the calibrated ones."""
+    """Thresholds of the fusion (see module doc)."""
 
     #: a person with no instrument region is a player if their crop names one this surely
     person_score: float = 0.5
