@@ -47,6 +47,7 @@ PY=${PYTHON:-python3.11}
 .venv/bin/python -m pip install --quiet -e ".$EXTRAS"
 
 if [ "${AVSEP_SKIP_EXAMPLE:-0}" != "1" ]; then
-  .venv/bin/avsep separate examples/duet.mp4 --names left right -o separated --overwrite
-  echo "Separated examples/duet.mp4 into separated/duet/ (left.wav, right.wav)."
+  # No boxes: the player finder finds the guitarist and the saxophone and names the outputs.
+  .venv/bin/avsep separate examples/duet.mp4 -o separated --overwrite
+  echo "Separated examples/duet.mp4 into separated/duet/ (acoustic_guitar.wav, saxophone.wav)."
 fi

@@ -28,8 +28,16 @@ import numpy as np
 import torch
 
 from avsep.boxes import Box
+from avsep.cues import connected_components as _label
+from avsep.cues import motion_boxes, person_boxes
+from avsep.fusion import FusionSettings, Player, fuse
+from avsep.io.video import crop_boxes
+from avsep.models.guide_head import HEAD_CLASSES, OTHER
+from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, INSTRUMENTS
-from avsep.models.visual import build_trunk
+from avsep.models.serialize import load_guide_head
+from avsep.models.visual import build_trunk, centre_zoom
+from avsep.weights import guide_head_file
 
 #: Instrument names in the order of the finder's probability maps.
 LABELS: tuple[str, ...] = tuple(name for name, ids in INSTRUMENTS.items() if ids)
@@ -71,6 +79,16 @@ class FinderSettings:
     #: The player box extends the instrument's box on each side by this fraction of its size
     #: (the square root of its area): see :func:`player_boxes`.
     grow: float = 0.5
+    #: Look for people (OpenCV's Haar cascades, :mod:`avsep.cues`) and fuse them with the
+    #: instruments (:mod:`avsep.fusion`): one player = one person with an instrument.
+    persons: bool = True
+    #: Look at what moves between the frames of a shot, where :meth:`PlayerFinder.detect` is
+    #: given them.
+    motion: bool = True
+    #: Name the crops of people and moving blobs with avsep's guide head when it ships (it
+    #: knows avsep's classes, drawings included); False: the ImageNet music classes of the crop.
+    head: bool = True
+    fusion: FusionSettings = FusionSettings()
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,14 @@ def default_finder() -> PlayerFinder:
     return PlayerFinder(build_trunk("efficientnet_lite0"))
 
 
+def bundled_head(trunk: torch.nn.Module) -> torch.nn.Module | None:
+    """The guide head that ships with avsep (:mod:`avsep.models.guide_head`) when ``trunk`` is
+    the one it reads, else None (the crops are then named by the ImageNet classes)."""
+    spec = getattr(trunk, "spec", None)
+    path = guide_head_file() if spec is not None and spec.name == HEAD_TRUNK else None
+    return load_guide_head(path).eval() if path is not None else None
+
+
 def player_finder(trunk: torch.nn.Module | None = None) -> PlayerFinder | None:
     """The finder every command uses (separate, info, locate, the API): the model's own trunk
     when it carries an ImageNet classifier, else the shipped EfficientNet-Lite0 (the bundled
@@ -114,9 +140,13 @@ class PlayerFinder:
     separator's own, so finding players loads nothing more).
     """
 
-    def __init__(self, trunk: torch.nn.Module, settings: FinderSettings | None = None) -> None:
+    def __init__(
+        self, trunk: torch.nn.Module, settings: FinderSettings | None = None, head: torch.nn.Module | None = None
+    ) -> None:
         self.trunk = trunk
         self.settings = settings or FinderSettings()
+        #: names the crops of people and moving blobs (None: the ImageNet classes do)
+        self.head = head if head is not None or not self.settings.head else bundled_head(trunk)
         ids = [i for name in LABELS for i in INSTRUMENTS[name]]
         group = [g for g, name in enumerate(LABELS) for _ in INSTRUMENTS[name]]
         self._ids = torch.tensor(ids)
@@ -135,11 +165,46 @@ class PlayerFinder:
         probs = logits.softmax(0)[self._ids.to(logits.device)]  # [music indices, h, w]
         return torch.einsum("gi,ihw->ghw", self._groups.to(probs.device), probs).cpu().numpy()
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Instruments in ``frame``, best first."""
+    def detect(self, frame: np.ndarray, greys: Sequence[np.ndarray] = ()) -> list[Detection]:
+        """Players in ``frame``, best first: the instruments' regions fused with the people in
+        it and with what moves across ``greys`` (:func:`avsep.cues.small_grey` of frames of
+        the same shot, ``frame``'s among them; none: no motion cue)."""
         regions = find_regions(self.probabilities(frame), self.settings)
         height, width = frame.shape[:2]
-        return detections_from_regions(regions, width, height, self.settings)
+        found = detections_from_regions(regions, width, height, self.settings)
+        persons = person_boxes(frame) if self.settings.persons else []
+        movers = motion_boxes(greys, width, height) if self.settings.motion else []
+        if not persons and not movers:
+            return found
+        players = fuse(
+            [Player(d.box, d.label, d.score, d.core) for d in found],
+            persons,
+            movers,
+            lambda boxes: self.name_boxes(frame, boxes),
+            width,
+            height,
+            self.settings.fusion,
+        )
+        return [Detection(p.box, p.label, p.score, p.core) for p in players]
+
+    @torch.inference_mode()
+    def name_boxes(self, frame: np.ndarray, boxes: Sequence[Box]) -> list[tuple[str, float]]:
+        """The instrument each box of ``frame`` shows and how surely (0..1): the guide head's
+        answer when it is there (the surer of the crop and its centre enlarged, as the guide
+        reads a box), else the ImageNet music classes of the crop."""
+        crops = torch.from_numpy(crop_boxes(frame, boxes))
+        if self.head is None:
+            logits = self.trunk.dense_logits(crops.permute(0, 3, 1, 2)).float().mean((2, 3))
+            probs = logits.softmax(1)[:, self._ids.to(logits.device)] @ self._groups.T.to(logits.device)
+            best = probs.max(1)
+            return [(LABELS[int(i)], float(v)) for v, i in zip(best.values.cpu(), best.indices.cpu())]
+        flat = self.trunk.normalize(crops)
+        views = [self.head(*self.trunk.pooled_parts(x)).float().softmax(-1) for x in (flat, centre_zoom(flat))]
+        other = HEAD_CLASSES.index(OTHER)
+        probs = torch.where((views[1][:, other] < views[0][:, other])[:, None], views[1], views[0])
+        probs[:, other] = 0.0
+        best = probs.max(1)
+        return [(HEAD_CLASSES[int(i)], float(v)) for v, i in zip(best.values.cpu(), best.indices.cpu())]
 
 
 @dataclass(frozen=True)
@@ -194,29 +259,6 @@ def _split_by_family(cells: np.ndarray, winner: np.ndarray, min_cells: int) -> l
         nearest = np.stack([_distance_to(p) for p in parts]).argmin(0)
         parts = [p | (rest & (nearest == k)) for k, p in enumerate(parts)]
     return parts
-
-
-def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Connected components of ``mask`` (8-connected), numbered from 1 in row-major order of
-    their first cell, and their count: ``scipy.ndimage.label`` with a 3 x 3 structure, which the
-    separation-only install does not bring (the grids are a few hundred cells)."""
-    labels = np.zeros(mask.shape, np.int32)
-    height, width = mask.shape
-    count = 0
-    for r, c in zip(*np.nonzero(mask)):
-        if labels[r, c]:
-            continue
-        count += 1
-        labels[r, c] = count
-        stack = [(int(r), int(c))]
-        while stack:
-            y, x = stack.pop()
-            for ny in range(max(y - 1, 0), min(y + 2, height)):
-                for nx in range(max(x - 1, 0), min(x + 2, width)):
-                    if mask[ny, nx] and not labels[ny, nx]:
-                        labels[ny, nx] = count
-                        stack.append((ny, nx))
-    return labels, count
 
 
 def _distance_to(cells: np.ndarray) -> np.ndarray:

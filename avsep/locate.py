@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from avsep.chunking import FRAME_OFFSETS
 from avsep.detect import resize_for_trunk
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
 from avsep.players import BoxPlan
-from avsep.preview import COLOURS, write_png
+from avsep.preview import COLOURS, caption, draw_box, write_png
 
 #: The frame's short side before the trunk, as for finding players (see avsep.detect).
 SHORT_SIDE = 448
@@ -55,18 +55,14 @@ def colour_map(heat: np.ndarray) -> np.ndarray:
 
 
 def overlay(frame: np.ndarray, heat: np.ndarray, box: Sequence[int] | None, colour: str, label: str) -> Image.Image:
-    """The frame, darkened where the guide does not match, with the heat map blended in and the
-    source's box outlined."""
+    """The frame, darkened where the guide does not match, with the heat map blended in, the
+    source's box outlined and its label in a band below (hiding none of the map)."""
     alpha = 0.35 + 0.5 * heat[..., None]
     mixed = frame.astype(np.float32) * (1 - alpha) + colour_map(heat).astype(np.float32) * alpha
     image = Image.fromarray(mixed.clip(0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    width = max(2, min(image.size) // 150)
-    if box is not None:
-        x0, y0, x1, y1 = box
-        draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=colour, width=width)
-    draw.text((width + 4, width + 4), label, fill=colour)
-    return image
+    if box is not None:  # None: the source is not in the picture now
+        draw_box(image, box, colour)
+    return caption(image, label, colour)
 
 
 def locate(

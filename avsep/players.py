@@ -30,6 +30,7 @@ import numpy as np
 
 from avsep.boxes import MAX_BOXES, Box, NamedBox, check_count, strip_boxes, validate_boxes
 from avsep.chunking import FRAME_OFFSETS, window_spans
+from avsep.cues import small_grey
 from avsep.detect import FAMILIES, Detection, PlayerFinder
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
@@ -44,6 +45,14 @@ from avsep.io.video import FrameReader, crop_boxes
 #: pan or zoom does once it has moved the picture by a percent or two, and a player swaying in a
 #: still shot (a part of the picture moving) does not: that shot keeps its boxes.
 REDETECT_CHANGE = 0.04
+
+#: The finder measures motion over at most this many frames of a shot (the first ones looked
+#: at: 3 frames 1.5 s apart around each of 2 windows' centres), so a long still shot costs no more.
+MOTION_FRAMES = 6
+
+#: The frames the finder decodes are kept for the separation, which asks for the same ones, up
+#: to this many bytes (a 10-minute 640 x 360 video's 400 frames: 280 MB); later ones it decodes again.
+KEEP_FRAMES_BYTES = 512 * 2**20
 
 #: A player must be found in at least this share of the video's frames to be a source of its
 #: own: a stray detection in one shot of a long video is more likely a poster or a reflection.
@@ -132,6 +141,10 @@ class BoxPlan:
         present = [b for b in boxes if b is not None]
         cut = iter(crop_boxes(frame, present)) if present else iter(())
         return np.stack([next(cut) if b is not None else self._portrait(k) for k, b in enumerate(boxes)])
+
+    def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:
+        """Frames at ``times`` already decoded while the plan was made, or None (decode them)."""
+        return None
 
     def _portrait(self, source: int) -> np.ndarray:  # pragma: no cover - fixed boxes are never None
         raise NotImplementedError
@@ -380,6 +393,8 @@ class TrackedBoxes(BoxPlan):
         self._boxes = [list(b) for b in boxes]  # [keyframe][source]
         self._frame_keys = frame_keys
         self._portraits = list(portraits)
+        #: frames the finder decoded, by the time asked for (:meth:`take_frames`)
+        self.decoded: dict[float, tuple[np.ndarray, float]] = {}
 
     def keyframe_at(self, time: float) -> int:
         """The keyframe whose boxes hold for the frame shown at ``time``: the one that frame
@@ -395,6 +410,15 @@ class TrackedBoxes(BoxPlan):
 
     def _portrait(self, source: int) -> np.ndarray:
         return self._portraits[source]
+
+    def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:
+        """The frames the finder decoded at ``times`` (each with the time it shows), handed over
+        once and forgotten (the separation asks for each window's frames once); None when any
+        of them was not kept (:data:`KEEP_FRAMES_BYTES`), so the caller decodes them itself."""
+        keys = [_time_key(t) for t in times]
+        if not all(k in self.decoded for k in keys):
+            return None
+        return [self.decoded.pop(k) for k in keys]
 
     def validated(self, width: int, height: int) -> TrackedBoxes:
         return self  # made from the frame itself
@@ -467,20 +491,8 @@ def find_players(
         raise InputError(f"{info.path}: no video stream, so there are no players to find")
     width, height = info.video.width, info.video.height
     times = guide_frame_times(info.duration, overlap)
-    keyframes: list[Keyframe] = []
-    frame_keys: dict[float, int] = {}
-    last_thumb: np.ndarray | None = None
-    with FrameReader(info) as reader:
-        for done, asked in enumerate(times, 1):
-            ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
-            thumb = thumbnail(frame)
-            if last_thumb is None or float(np.abs(thumb - last_thumb).mean()) > REDETECT_CHANGE:
-                keyframes.append(Keyframe(t, finder.detect(frame)))
-                last_thumb = thumb
-            keyframes[-1].frames += 1
-            frame_keys[_time_key(t)] = len(keyframes) - 1
-            if on_frame:
-                on_frame(done, len(times))
+    decoded: dict[float, tuple[np.ndarray, float]] = {}
+    keyframes, frame_keys = _look(info, finder, times, on_frame, decoded)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
 
@@ -519,7 +531,52 @@ def find_players(
     ]
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
     portraits = _portraits(info, chosen, keyframes)
-    return TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
+    plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
+    plan.decoded = decoded
+    return plan
+
+
+def _look(
+    info: MediaInfo,
+    finder: PlayerFinder,
+    times: Sequence[float],
+    on_frame: Callable[[int, int], None] | None,
+    decoded: dict[float, tuple[np.ndarray, float]],
+) -> tuple[list[Keyframe], dict[float, int]]:
+    """Run the finder once per shot: on a frame whose picture differs from the last keyframe's
+    (:data:`REDETECT_CHANGE`), with the motion across up to :data:`MOTION_FRAMES` frames of its
+    shot (the detection waits for them). Returns the keyframes and, per frame time looked at,
+    the keyframe whose boxes it shares. Fills ``decoded`` with the frames by time asked for,
+    up to :data:`KEEP_FRAMES_BYTES`, for the separation to reuse (one decoding pass)."""
+    kept = 0
+    keyframes: list[Keyframe] = []
+    frame_keys: dict[float, int] = {}
+    shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys
+    last_thumb: np.ndarray | None = None
+
+    def close_shot() -> None:
+        if shot is not None:
+            keyframes[-1].detections = finder.detect(shot[0], shot[1])
+
+    with FrameReader(info) as reader:
+        for done, asked in enumerate(times, 1):
+            ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
+            if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
+                decoded[_time_key(asked)] = (frame, t)
+                kept += frame.nbytes
+            thumb = thumbnail(frame)
+            if last_thumb is None or float(np.abs(thumb - last_thumb).mean()) > REDETECT_CHANGE:
+                close_shot()
+                keyframes.append(Keyframe(t, []))
+                shot, last_thumb = (frame, [small_grey(frame)]), thumb
+            elif len(shot[1]) < MOTION_FRAMES:
+                shot[1].append(small_grey(frame))
+            keyframes[-1].frames += 1
+            frame_keys[_time_key(t)] = len(keyframes) - 1
+            if on_frame:
+                on_frame(done, len(times))
+    close_shot()
+    return keyframes, frame_keys
 
 
 def _mean_score(track: Track) -> float:

@@ -248,6 +248,8 @@ class Separator:
             finder = player_finder(self.trunk)
             if finder is not None:
                 finder.trunk.to(self.device)
+                if finder.head is not None:
+                    finder.head.to(self.device)
             self._finder = finder or False
         return self._finder or None
 
@@ -368,8 +370,8 @@ class Separator:
 
             def window_crops(w: Window) -> np.ndarray:
                 """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
-                with stage("frame decode"):
-                    shown = reader.frames_and_times_at(w.frame_times())
+                with stage("frame decode"):  # the finder's frames when it kept them
+                    shown = plan.take_frames(w.frame_times()) or reader.frames_and_times_at(w.frame_times())
                 with stage("crop+resize"):
                     return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
 

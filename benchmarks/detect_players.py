@@ -38,7 +38,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +71,9 @@ class Composite:
     frame: np.ndarray
     tiles: list[tuple[int, int, int, int]]  # x0, y0, x1, y1 of each player's picture
     classes: list[str]
+    #: the same composite a moment later (the next frame of each video; a photo stays still):
+    #: what the motion cue sees (empty: a still frame only)
+    later: list[np.ndarray] = field(default_factory=list)
 
 
 def load(path: Path) -> np.ndarray:
@@ -90,9 +93,15 @@ def solo_pool(clips: str = "test") -> dict[str, list[Picture]]:
         if clips != "all" and (rec.name in DEV_CLIPS) != (clips == "dev"):
             continue
         frames = sorted((rec / "frames").glob("*.jpg"))[3:-3]
-        if frames:
-            pool.setdefault(rec.parent.name, []).append(lambda rng, f=frames: load(f[rng.integers(len(f))]))
+        if len(frames) > 1:
+            pool.setdefault(rec.parent.name, []).append(lambda rng, f=frames: pair(f, rng))
     return pool
+
+
+def pair(frames: list[Path], rng: np.random.Generator) -> np.ndarray:
+    """``[2, H, W, 3]``: a random frame of a video and the next one (1 s later)."""
+    k = int(rng.integers(len(frames) - 1))
+    return np.stack([load(frames[k]), load(frames[k + 1])])
 
 
 def fcsn_pool() -> dict[str, list[Picture]]:
@@ -115,28 +124,33 @@ def photo_pool() -> dict[str, list[Picture]]:
 
 
 def compose(pictures: list[np.ndarray], classes: list[str], rng: np.random.Generator) -> Composite:
-    """Pictures side by side in equal columns, each randomly cropped, scaled and placed."""
+    """Pictures side by side in equal columns, each randomly cropped, scaled and placed. A
+    picture may be a stack ``[k, H, W, 3]`` of a video's successive frames: every frame is
+    placed alike, and the composite's :attr:`Composite.later` holds the second."""
     height, width = CANVAS
-    canvas = np.empty((height, width, 3), np.uint8)
-    canvas[:] = rng.integers(0, 256, 3)
+    stacks = [p if p.ndim == 4 else p[None] for p in pictures]
+    canvases = [np.empty((height, width, 3), np.uint8) for _ in range(max(len(p) for p in stacks))]
+    background = rng.integers(0, 256, 3)
+    for c in canvases:
+        c[:] = background
     slot = width / len(pictures)
     tiles = []
-    for k, pic in enumerate(pictures):
-        h, w = pic.shape[:2]
+    for k, stack in enumerate(stacks):
+        h, w = stack.shape[1:3]
         # A split-screen duet crops each video around its player, who is near the middle of
         # these solo videos: the crop stays within 10 % of the centre.
         cw, ch = max(8, int(w * rng.uniform(0.6, 1.0))), max(8, int(h * rng.uniform(0.8, 1.0)))
         x = int(np.clip((w - cw) / 2 + rng.uniform(-0.1, 0.1) * w, 0, w - cw))
         y = int(np.clip((h - ch) / 2 + rng.uniform(-0.1, 0.1) * h, 0, h - ch))
-        crop = pic[y : y + ch, x : x + cw]
         scale = min(slot / cw, height / ch) * rng.uniform(0.5, 1.0)
         tw, th = max(8, int(cw * scale)), max(8, int(ch * scale))
-        tile = np.asarray(Image.fromarray(crop).resize((tw, th), Image.BILINEAR))
         x0 = int(k * slot + rng.integers(0, max(1, int(slot) - tw + 1)))
         y0 = int(rng.integers(0, height - th + 1))
-        canvas[y0 : y0 + th, x0 : x0 + tw] = tile
+        for i, canvas in enumerate(canvases):
+            crop = stack[min(i, len(stack) - 1), y : y + ch, x : x + cw]
+            canvas[y0 : y0 + th, x0 : x0 + tw] = np.asarray(Image.fromarray(crop).resize((tw, th), Image.BILINEAR))
         tiles.append((x0, y0, x0 + tw, y0 + th))
-    return Composite(canvas, tiles, classes)
+    return Composite(canvases[0], tiles, classes, canvases[1:])
 
 
 def make_set(pools: list[dict[str, list[Picture]]], players: int, count: int, seed: int) -> list[Composite]:
@@ -162,6 +176,12 @@ def make_set(pools: list[dict[str, list[Picture]]], players: int, count: int, se
     return out
 
 
+def small_grey(frame: np.ndarray) -> np.ndarray:
+    from avsep.cues import small_grey as grey
+
+    return grey(frame)
+
+
 def score(finder, composites: list[Composite]) -> dict[str, float]:
     """Share of players with exactly one box centre on their picture, of frames with the right
     count, extra boxes per frame, and the finder's time per frame."""
@@ -170,7 +190,7 @@ def score(finder, composites: list[Composite]) -> dict[str, float]:
     per_class: dict[str, list[int]] = {}
     for comp in composites:
         start = time.perf_counter()
-        found = finder.detect(comp.frame)
+        found = finder.detect(comp.frame, [small_grey(f) for f in [comp.frame, *comp.later]])
         seconds += time.perf_counter() - start
         centres = [((b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2) for b in found]
         hits_per_tile = [sum(x0 <= cx < x1 and y0 <= cy < y1 for cx, cy in centres) for x0, y0, x1, y1 in comp.tiles]
@@ -201,7 +221,7 @@ def real_duet_frame() -> list[Composite]:
     return [Composite(frame, [(0, 0, w // 2, h), (w // 2, 0, w, h)], ["clarinet", "acoustic guitar"])]
 
 
-def report(finder, frames: int, seed: int, clips: str) -> dict[str, dict[str, float]]:
+def test_sets(frames: int, seed: int, clips: str) -> dict[str, list[Composite]]:
     solo, fcsn = solo_pool(clips), fcsn_pool()
     if not solo:
         sys.exit(f"{REAL}/music-solo not found: this benchmark needs ../shared/realclips")
@@ -212,7 +232,22 @@ def report(finder, frames: int, seed: int, clips: str) -> dict[str, dict[str, fl
         "fcsn trios": make_set([solo, fcsn], 3, frames // 2, seed + 3),
         "fcsn real duet": real_duet_frame(),
     }
-    return {name: score(finder, comps) for name, comps in sets.items() if comps}
+    return {name: comps for name, comps in sets.items() if comps}
+
+
+def report(finder, frames: int, seed: int, clips: str) -> dict[str, dict[str, float]]:
+    return {name: score(finder, comps) for name, comps in test_sets(frames, seed, clips).items()}
+
+
+def print_ablation(rows: dict[str, dict[str, dict]]) -> None:
+    """Per cue combination: exactly-one-box and count-right rates per set, and the cello's."""
+    names = list(next(iter(rows.values())))
+    print(f"{'cues':<27} " + " ".join(f"{n:>22}" for n in names) + f" {'cello 1-box':>11}")
+    for row, results in rows.items():
+        cells = " ".join(f"{r['one_box_rate']:>13.1%} /{r['count_right_rate']:>7.1%}" for r in results.values())
+        cello = [r["one_box_rate_per_class"].get("cello") for r in results.values()]
+        cello = [c for c in cello if c is not None]
+        print(f"{row:<27} {cells} {np.mean(cello) if cello else float('nan'):>11.1%}")
 
 
 #: The grids searched. ``photos``: every threshold, on photo composites (the first search; its
@@ -272,11 +307,80 @@ class _Cached:
         self.settings = settings
         self.probs = iter(probs)
 
-    def detect(self, frame: np.ndarray):
+    def detect(self, frame: np.ndarray, greys=()):
         from avsep.detect import detections_from_regions, find_regions
 
         regions = find_regions(next(self.probs), self.settings)
         return detections_from_regions(regions, frame.shape[1], frame.shape[0], self.settings)
+
+
+#: The ablation: which cues each row's finder fuses (:class:`avsep.detect.FinderSettings`).
+ABLATION = {
+    "maps only (round 1)": {"persons": False, "motion": False},
+    "maps + people": {"persons": True, "motion": False},
+    "maps + motion": {"persons": False, "motion": True},
+    "all cues (shipped)": {},
+    "all cues, ImageNet naming": {"head": False},
+}
+
+
+def cached_finders(trunk):
+    """``make(settings)``: a finder whose probability maps and people are computed once per
+    frame and short side, shared by every setting tried (the ablation, the calibration)."""
+    import avsep.detect as detect
+    from avsep.detect import PlayerFinder, bundled_head
+
+    maps: dict[tuple[int, int], np.ndarray] = {}
+    people: dict[int, list] = {}
+    find_people = detect.person_boxes
+
+    def person_boxes(frame):
+        if id(frame) not in people:
+            people[id(frame)] = find_people(frame)
+        return people[id(frame)]
+
+    detect.person_boxes = person_boxes
+    head = bundled_head(trunk)
+
+    class Cached(PlayerFinder):
+        def probabilities(self, frame: np.ndarray) -> np.ndarray:
+            key = (id(frame), self.settings.short_side)
+            if key not in maps:
+                maps[key] = super().probabilities(frame)
+            return maps[key]
+
+    return lambda settings: Cached(trunk, settings, head if settings.head else None)
+
+
+def ablation(trunk, sets: dict[str, list[Composite]]) -> dict[str, dict[str, dict]]:
+    from avsep.detect import FinderSettings
+
+    make = cached_finders(trunk)
+    return {
+        row: {name: score(make(replace(FinderSettings(), **cfg)), comps) for name, comps in sets.items()}
+        for row, cfg in ABLATION.items()
+    }
+
+
+def calibrate_cues(trunk, frames: int, seed: int) -> None:
+    """The fusion's two thresholds on photo composites (people, no motion) and composites of
+    the development videos (people and motion); never on the held-out clips."""
+    from avsep.detect import FinderSettings
+    from avsep.fusion import FusionSettings
+
+    photos, dev = photo_pool(), solo_pool("dev")
+    sets = {
+        "photo duets": make_set([photos], 2, frames, seed + 10),
+        "photo trios": make_set([photos], 3, frames, seed + 11),
+        "dev duets": make_set([dev], 2, frames, seed + 12),
+    }
+    make = cached_finders(trunk)
+    print(f"{'person':>6} {'motion':>6} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets))
+    for person, motion in itertools.product([0.3, 0.5, 0.7, 0.9], [0.3, 0.5, 0.7, 0.9]):
+        settings = replace(FinderSettings(), fusion=FusionSettings(person_score=person, motion_score=motion))
+        rates = [score(make(settings), comps) for comps in sets.values()]
+        cells = " ".join(f"{r['one_box_rate']:>16.3f} {r['count_right_rate']:>6.3f}" for r in rates)
+        print(f"{person:>6} {motion:>6} {cells}", flush=True)
 
 
 def main() -> None:
@@ -284,7 +388,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200, help="composites per duet/trio set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--calibrate", choices=("photos", "dev"), help="grid search on photo composites, or on the dev videos"
+        "--calibrate",
+        choices=("photos", "dev", "cues"),
+        help="grid search on photo composites, on the dev videos, or the fusion's thresholds on both",
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
@@ -293,6 +399,7 @@ def main() -> None:
         default="test",
         help="music-solo videos: the held-out four (default), the development three, or all",
     )
+    ap.add_argument("--ablation", action="store_true", help="one row per combination of cues")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -303,8 +410,17 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     trunk = build_trunk("efficientnet_lite0")
+    if args.calibrate == "cues":
+        calibrate_cues(trunk, args.frames, args.seed)
+        return
     if args.calibrate:
         calibrate(trunk, args.frames, args.seed, args.calibrate)
+        return
+    if args.ablation:
+        rows = ablation(trunk, test_sets(args.frames, args.seed, args.clips))
+        print_ablation(rows)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2) + "\n")
         return
     results = report(PlayerFinder(trunk), args.frames, args.seed, args.clips)
     print(

@@ -106,3 +106,24 @@ def test_bundled_model_separates_the_held_out_example(separated):
 #: 0.56 of the guitar and 0.46 of the saxophone) and 3.51 (right, saxophone: 0.41 against
 #: 0.12); randomly initialised models of the same kind gave 0.995-1.005 on every output.
 OWN_SHARE_RATIO = 1.1
+
+
+def test_the_example_players_are_found_and_named_without_a_warning(monkeypatch):
+    """What ``bash install.sh`` does first: no boxes, so the finder must find the guitarist
+    (left) and the saxophone (right) itself, name them, and not fall back to strips. Neither
+    drawing is an instrument the ImageNet maps are sure of: both are found by what moves and
+    named by the guide head (avsep.fusion)."""
+    import warnings
+
+    from avsep.box_request import FIND, BoxRequest, plan_boxes
+    from avsep.detect import player_finder
+    from avsep.io.media import probe
+
+    monkeypatch.delenv("AVSEP_WEIGHTS_DIR", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an AutoBoxesWarning (strips) fails the test
+        plan = plan_boxes(BoxRequest(FIND), probe(EXAMPLE), player_finder)
+    assert plan.method == "auto" and plan.note is None
+    assert plan.names == ["acoustic_guitar", "saxophone"]
+    guitar, saxophone = plan.boxes
+    assert (guitar[0] + guitar[2]) / 2 < 224 <= (saxophone[0] + saxophone[2]) / 2

@@ -195,7 +195,7 @@ def test_install_sh_for_separation_installs_only_what_separation_needs(tmp_path)
     assert result.returncode == 0, result.stderr
     assert _apt_installs(calls) == ["python3-venv"]
     assert "python -m pip install --quiet -e ." in calls
-    assert "avsep separate examples/duet.mp4 --names left right -o separated --overwrite" in calls
+    assert "avsep separate examples/duet.mp4 -o separated --overwrite" in calls  # boxes found
     assert "sudo apt-get update" in calls  # not root: through sudo
 
 

@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 
+import avsep.players as players
 from avsep import Separator
 from avsep.boxes import NamedBox, load_boxes_file
 from avsep.chunking import Windower
@@ -256,6 +257,28 @@ def test_separation_keeps_each_output_on_its_instrument_across_the_cut(shared_vi
     for s, name in enumerate(names):
         wanted = GREEN if name == "violin" else YELLOW
         assert {colour_of(c) for c in windows[:, s].reshape(-1, 224, 224, 3)} == {wanted}, name
+
+
+@pytest.mark.usefixtures("fast_model")
+def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch):
+    """The finder keeps the frames it decoded and the separation takes them: its own reader
+    decodes none of them again."""
+    import avsep.separate as separate
+
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    decoded: list[float] = []
+    read = separate.FrameReader.frames_and_times_at
+    monkeypatch.setattr(separate.FrameReader, "frames_and_times_at", lambda r, t: decoded.extend(t) or read(r, t))
+    stream = Separator().stream_file(video)
+    decoded.clear()  # what the finder decoded; the separation starts now
+    blocks = list(stream.blocks)
+    # The last window may end where the probed duration did not say (audio shorter than the
+    # container): its 3 frames are the only ones decoded again.
+    assert blocks and len(decoded) <= 3 and len(stream.plan.decoded) <= 3
+    monkeypatch.setattr(players, "KEEP_FRAMES_BYTES", 0)  # nothing kept: the separation decodes
+    stream = Separator().stream_file(video)
+    decoded.clear()
+    assert len(list(stream.blocks)) == len(blocks) and len(decoded) == 3 * stream.num_windows
 
 
 def test_min_cost_matching_is_scipys_linear_sum_assignment():

@@ -1,0 +1,87 @@
+"""Fusing instruments with people and motion (avsep.fusion, avsep.cues): one player = one
+person with an instrument, on hand-made cues and a stand-in namer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avsep.cues import merge_overlapping, motion_boxes, small_grey
+from avsep.fusion import FusionSettings, Player, fuse
+
+W, H = 1280, 720
+
+
+def namer(answers: dict[tuple[int, int], tuple[str, float]]):
+    """Names a box by the answer registered for the cell (x // 320, y // 360) of its centre;
+    anything else is no instrument. Records what it was asked."""
+    asked: list = []
+
+    def name(boxes):
+        asked.extend(boxes)
+        out = []
+        for b in boxes:
+            key = (int((b[0] + b[2]) / 2 // 320), int((b[1] + b[3]) / 2 // 360))
+            out.append(answers.get(key, ("flute", 0.05)))
+        return out
+
+    name.asked = asked
+    return name
+
+
+def test_a_cellos_neck_and_body_held_by_one_person_are_one_player():
+    neck = Player((500, 100, 560, 300), "cello", 0.8, (510, 120, 550, 280))
+    body = Player((480, 320, 640, 620), "violin", 0.9, (500, 340, 620, 600))
+    person = (420, 50, 700, 700)
+    players = fuse([neck, body], [person], [], namer({}), W, H)
+    assert len(players) == 1
+    (cellist,) = players
+    assert cellist.label == "violin" and cellist.score == 0.9  # the surer region names it
+    assert cellist.box == (420, 50, 700, 700)  # the person and both parts
+    # Without the person, the two regions stay two.
+    assert len(fuse([neck, body], [], [], namer({}), W, H)) == 2
+
+
+def test_a_person_with_a_weakly_recognised_instrument_is_still_found():
+    violin = Player((100, 100, 400, 600), "violin", 0.9, (200, 200, 300, 400))
+    flautist = (800, 60, 1100, 700)  # no instrument region, but the crop shows a flute
+    bystander = (1150, 0, 1210, 100)  # a face whose crop shows nothing
+    name = namer({(2, 1): ("flute", 0.7)})
+    players = fuse([violin], [flautist, bystander], [], name, W, H)
+    assert [(p.label, p.box) for p in players] == [("violin", violin.box), ("flute", flautist)]
+    strict = FusionSettings(person_score=0.8)
+    assert len(fuse([violin], [flautist], [], name, W, H, strict)) == 1
+
+
+def test_motion_adds_a_player_only_where_none_is_and_its_crop_shows_an_instrument():
+    violin = Player((100, 100, 400, 600), "violin", 0.9, (200, 200, 300, 400))
+    bow = (240, 300, 280, 340)  # moves, but inside the violinist: no second player
+    sax = (900, 300, 960, 400)  # moves, named saxophone
+    wall = (1200, 650, 1260, 700)  # moves (a flicker), names nothing
+    name = namer({(2, 0): ("saxophone", 0.8), (2, 1): ("saxophone", 0.8)})
+    players = fuse([violin], [], [bow, sax, wall], name, W, H)
+    assert [p.label for p in players] == ["violin", "saxophone"]
+    grown = players[1].box
+    assert grown[2] - grown[0] == grown[3] - grown[1] == 200  # a square twice the blob's size
+    assert all(b != bow for b in name.asked)
+
+
+def test_motion_boxes_find_what_moves_and_nothing_in_a_still_shot():
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(4):
+        f = np.full((H, W, 3), 90, np.uint8)
+        f[300:420, 900:1000] = 40 + 60 * (k % 2)  # a blinking patch
+        frames.append((f + rng.integers(0, 3, f.shape)).astype(np.uint8))  # sensor noise
+    greys = [small_grey(f) for f in frames]
+    (box,) = motion_boxes(greys, W, H)
+    assert box[0] <= 900 and box[2] >= 1000 and box[1] <= 300 and box[3] >= 420
+    assert box[2] - box[0] < 200
+    assert motion_boxes(greys[:1], W, H) == []
+    assert motion_boxes([greys[0], greys[0]], W, H) == []
+
+
+def test_overlapping_person_boxes_merge():
+    face_player = (100, 100, 300, 500)
+    upper_body = (120, 150, 320, 520)
+    other = (800, 100, 1000, 500)
+    assert merge_overlapping([face_player, upper_body, other]) == [(100, 100, 320, 520), other]
