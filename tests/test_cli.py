@@ -307,7 +307,9 @@ def test_info_preview_draws_the_boxes(shared_video, tmp_path):
     assert image.shape == (48, 64, 3)
     for (x0, y0, _, y1), colour in zip([(4, 4, 30, 40), (34, 8, 60, 44)], COLOURS):
         expected = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-        assert tuple(image[(y0 + y1) // 2, x0]) == expected  # left edge of the outline
+        row = image[(y0 + y1) // 2]
+        # the left side: a black line, then the box's colour (preview.draw_box, 64x48: 1 + 3 + 1 px)
+        assert tuple(row[x0]) == (0, 0, 0) and tuple(row[x0 + 2]) == expected
 
 
 def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):

@@ -405,8 +405,12 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    def second_started() -> bool:  # its temporaries exist: the first video is wholly behind us
+        return any((out / second.stem).glob(".*.tmp"))
+
     deadline = time.monotonic() + 120
-    while not all(p.exists() for p in done) and process.poll() is None and time.monotonic() < deadline:
+    while not (all(p.exists() for p in done) and second_started()) and process.poll() is None:
+        assert time.monotonic() < deadline, "the second video never started"
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     stderr = process.communicate(timeout=60)[1].decode()
