@@ -405,6 +405,7 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
     def second_started() -> bool:  # its temporaries exist: the first video is wholly behind us
         return any((out / second.stem).glob(".*.tmp"))
 
