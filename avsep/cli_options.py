@@ -76,13 +76,14 @@ def _print_version(value: bool) -> None:
 # -- shared ----------------------------------------------------------------------------------
 
 # The panels of --help, so that at 80 columns each option reads on its own line.
-BOXES, OUTPUT, EXISTING, MODEL, INPUT, PERFORMANCE = (
+BOXES, OUTPUT, EXISTING, MODEL, INPUT, PERFORMANCE, BALANCE = (
     "Boxes",
     "Output",
     "Existing outputs",
     "Model",
     "Input",
     "Performance",
+    "Balance",
 )
 
 
@@ -255,30 +256,20 @@ RemixOut = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+
+
+def _balance(help: str, metavar: str) -> typer.models.OptionInfo:
+    """A repeatable ``remix`` option naming sources: they share one panel and one shape."""
+    return typer.Option(help=help, show_default=False, metavar=metavar, rich_help_panel=BALANCE)
+
+
 Gain = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        help="Raise (+) or lower (-) one source by DB decibels; repeat for more.",
-        show_default=False,
-        metavar="NAME=DB",
-        rich_help_panel="Balance",
-    ),
+    Optional[list[str]], _balance("Raise (+) or lower (-) one source by DB decibels; repeat for more.", "NAME=DB")
 ]
 Solo = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        help="Keep only this source (and the residual); repeat to keep several.",
-        show_default=False,
-        metavar="NAME",
-        rich_help_panel="Balance",
-    ),
+    Optional[list[str]], _balance("Keep only this source (and the residual); repeat to keep several.", "NAME")
 ]
-Mute = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        help="Remove this source; repeat for more.", show_default=False, metavar="NAME", rich_help_panel="Balance"
-    ),
-]
+Mute = Annotated[Optional[list[str]], _balance("Remove this source; repeat for more.", "NAME")]
 Stems = Annotated[
     bool,
     typer.Option(
