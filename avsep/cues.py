@@ -109,11 +109,18 @@ def small_grey(frame: np.ndarray) -> np.ndarray:
     means), float32 0..255: what motion is measured on."""
     height, width = frame.shape[:2]
     scale = MOTION_SHORT_SIDE / min(height, width)
-    rows = np.linspace(0, height, max(1, round(height * scale)) + 1).astype(int)
-    cols = np.linspace(0, width, max(1, round(width * scale)) + 1).astype(int)
     grey = frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    sums = np.add.reduceat(np.add.reduceat(grey, rows[:-1], axis=0), cols[:-1], axis=1)
-    return sums / np.outer(np.diff(rows), np.diff(cols))
+    return block_means(grey, max(1, round(height * scale)), max(1, round(width * scale)))
+
+
+def block_means(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``image`` shrunk to ``rows`` x ``cols`` by the mean of each block (channels kept): the
+    cheap small picture that both motion and the finder's cut test compare."""
+    row_edges = np.linspace(0, image.shape[0], rows + 1).astype(int)
+    col_edges = np.linspace(0, image.shape[1], cols + 1).astype(int)
+    sums = np.add.reduceat(np.add.reduceat(image, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
+    sizes = np.outer(np.diff(row_edges), np.diff(col_edges))
+    return sums / np.maximum(sizes, 1).reshape(sizes.shape + (1,) * (image.ndim - 2))
 
 
 def motion_boxes(greys: Sequence[np.ndarray], width: int, height: int) -> list[Box]:

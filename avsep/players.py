@@ -30,7 +30,7 @@ import numpy as np
 
 from avsep.boxes import MAX_BOXES, Box, NamedBox, check_count, strip_boxes, validate_boxes
 from avsep.chunking import FRAME_OFFSETS, window_spans
-from avsep.cues import small_grey
+from avsep.cues import block_means, small_grey
 from avsep.detect import FAMILIES, Detection, PlayerFinder
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
@@ -461,13 +461,7 @@ def guide_frame_times(duration: float, overlap: float) -> list[float]:
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
     """32 x 18 block means of ``frame``, 0..1: enough to tell a cut or a move from a still shot."""
-    h, w = frame.shape[:2]
-    rows = np.linspace(0, h, 19).astype(int)
-    cols = np.linspace(0, w, 33).astype(int)
-    f = frame.astype(np.float32) / 255.0
-    sums = np.add.reduceat(np.add.reduceat(f, rows[:-1], axis=0), cols[:-1], axis=1)
-    sizes = np.outer(np.diff(rows), np.diff(cols))[..., None]
-    return sums / np.maximum(sizes, 1)
+    return block_means(frame.astype(np.float32) / 255.0, 18, 32)
 
 
 def find_players(
