@@ -46,6 +46,14 @@ SOUNDFONTS: tuple[SoundFont, ...] = (
         "MIT (parts public domain / CC0)",
     ),
     SoundFont("timgm6mb", Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "timgm6mb-soundfont", "GPL-2"),
+    # optional (490 MB): the same font's uncompressed samples; its accordion and guitars are
+    # recorded instruments played note by note, the closest a soundfont gets to real playing
+    SoundFont(
+        "musescore-full",
+        Path("/usr/share/sounds/sf2/MuseScore_General_Full.sf2"),
+        "musescore-general-soundfont-lossless",
+        "MIT (parts public domain / CC0)",
+    ),
 )
 
 OPENCLIPART_DIR = Path("/usr/share/openclipart/svg")
