@@ -19,6 +19,12 @@ from avsep.atomic import atomic_write
 from avsep.batch import Outcome
 from avsep.claims import remove_stale_temporaries
 
+
+class LeftoverRemovedWarning(UserWarning):
+    """A temporary file a killed run left beside the report was removed (the API's counterpart
+    of the CLI's ``note: removed ...``): the caller learns that the last run did not end."""
+
+
 STATUS = {"ok": "written", "skipped": "skipped", "failed": "failed"}
 
 

@@ -8,11 +8,12 @@ sits above the engines, which sit above the rules, so none of them imports anoth
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from avsep.batch import DEFAULT_TEMPLATE, BatchJob, Outcome, Streams, run_file
-from avsep.batch_report import clear_leftovers, write_report
+from avsep.batch_report import LeftoverRemovedWarning, clear_leftovers, write_report
 from avsep.box_request import BoxRequest
 from avsep.boxes import Box
 from avsep.errors import InputError
@@ -62,7 +63,8 @@ def separate_paths(
     ``jobs`` > 1 runs the videos on that many worker processes, ``ray`` (``"auto"`` or an
     address) as tasks of a Ray cluster, ``gpus_per_job`` GPUs each (:mod:`avsep.workers`,
     :mod:`avsep.cluster`); ``report`` writes the JSON report (:mod:`avsep.batch_report`; the
-    temporary file of a report rewrite a killed run left is removed).
+    temporary file of a report rewrite a killed run left is removed, with a
+    :class:`~avsep.batch_report.LeftoverRemovedWarning` saying so, as the CLI prints a note).
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -85,7 +87,8 @@ def separate_paths(
     if jobs < 1:
         raise InputError(f"--jobs {jobs}: give 1 or more")
     if report is not None:
-        clear_leftovers(Path(report))
+        for note in clear_leftovers(Path(report)):
+            warnings.warn(note, LeftoverRemovedWarning, stacklevel=2)
     outcomes = [Outcome(p, "failed", msg, InputError.exit_code, InputError(msg)) for p, msg in job.problems]
     if jobs > 1 or ray is not None:
         finished = sorted(spread(job, separator, None, jobs, ray, gpus_per_job), key=lambda r: r[0])

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from avsep import Separator
+from avsep.batch_report import LeftoverRemovedWarning
 from avsep.batch_run import separate_paths
 from avsep.claims import marker
 from avsep.errors import InputError
@@ -117,6 +118,14 @@ def test_the_cli_reports_removed_leftovers_and_writes_the_report(tree, tmp_path)
     assert not half_report.exists()
     assert json.loads((tmp_path / "r.json").read_text())["written"] == 2
     assert "--jobs" in cli("separate", "--help").stdout
+
+
+def test_the_api_warns_when_it_removes_a_report_leftover(tree, tmp_path):
+    half_report = tmp_path / ".r.json.x7q2.tmp"
+    half_report.write_bytes(b'{"inputs": 2, "fin')
+    with pytest.warns(LeftoverRemovedWarning, match=str(half_report)):
+        Separator(device="cpu").separate_many(tree / "day1", tmp_path / "out", BOXES, report=tmp_path / "r.json")
+    assert not half_report.exists() and json.loads((tmp_path / "r.json").read_text())["written"] == 1
 
 
 def test_jobs_write_the_same_bytes_as_one_process(tree, tmp_path):
