@@ -99,9 +99,20 @@ def separate(
 
         engine = Engine.create(jobs, ray, gpus_per_job, report, out)
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
-        options = dict(names=names, out=out, template=output_template, source=source, fmt=fmt.value)
-        options |= dict(sample_rate=sample_rate, residual=residual, mono=mono, skip_existing=skip_existing)
-        options |= dict(overwrite=overwrite, audio_stream=audio_stream, video_stream=video_stream)
+        options = {
+            "names": names,
+            "out": out,
+            "template": output_template,
+            "source": source,
+            "fmt": fmt.value,
+            "sample_rate": sample_rate,
+            "residual": residual,
+            "mono": mono,
+            "skip_existing": skip_existing,
+            "overwrite": overwrite,
+            "audio_stream": audio_stream,
+            "video_stream": video_stream,
+        }
         check_options(inputs, request, **options)  # still before torch and PyAV load
         from avsep.batch import BatchJob
         from avsep.cli_batch import run_spread
@@ -194,7 +205,13 @@ def remix(
 
         balance = Balance.parse(gain or [], solo or [], mute or [])
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
-        options = dict(names=names, out=".", audio_stream=audio_stream, video_stream=video_stream, overwrite=overwrite)
+        options = {
+            "names": names,
+            "out": ".",
+            "audio_stream": audio_stream,
+            "video_stream": video_stream,
+            "overwrite": overwrite,
+        }
         check_options([video], request, **options)  # before torch and PyAV load
         from avsep.batch import BatchJob
         from avsep.remix import default_output, remix_video
