@@ -2,8 +2,9 @@
 and what it tells the user and the ``--report`` file about each finished input.
 
 The per-file rules live in :mod:`avsep.batch`, the engines in :mod:`avsep.workers` and
-:mod:`avsep.cluster`; this module is the CLI's side of them: checking the engine options before
-the model loads (:mod:`avsep.cli_engine`), the progress display, the error and note lines, the summary and the report.
+:mod:`avsep.cluster`, their options (checked before anything heavy loads) in
+:mod:`avsep.cli_engine`; this module is the CLI's side of them: the progress display, the error
+and note lines, the summary and the report.
 """
 
 from __future__ import annotations
