@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from avsep import claims, provenance
+from avsep.batch_checks import check_options, find_videos, output_names
 from avsep.box_request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.detect import PlayerFinder
 from avsep.errors import AvsepError, InputError
@@ -57,24 +58,6 @@ if TYPE_CHECKING:
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
 
 
-def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files as given plus video files found (recursively) in folders; missing paths are errors."""
-    videos: list[Path] = []
-    problems: list[tuple[Path, str]] = []
-    for p in inputs:
-        if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS:
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
-            if not found:
-                extensions = " ".join(sorted(VIDEO_EXTENSIONS))
-                problems.append(
-                    (p, f"{p}: folder holds no video files ({extensions}); give a video or a folder of videos")
-                )
-            videos.extend(found)
-        else:
-            videos.append(p)  # missing files, directories named like videos: probe reports them
-    return videos, problems
-
-
 def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
     """Each video found inside an input folder -> its folder relative to that input folder
     (videos given as files are not in it: their outputs go straight under the output folder)."""
@@ -86,22 +69,6 @@ def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Pa
                 out[video] = video.parent.relative_to(folder)
                 break
     return out
-
-
-def output_names(count: int, names: list[str] | None, residual: bool) -> list[str]:
-    """One file name per output row: the given names or ``sourceN``, then ``residual``."""
-    if names and len(names) != count:
-        raise InputError(f"--names gives {len(names)} names for {count} boxes; give one per box")
-    out = list(names) if names else [f"source{i + 1}" for i in range(count)]
-    bad = [n for n in out if not n or n in (".", "..") or any(c in "/\\" or ord(c) < 32 for c in n)]
-    if bad:
-        raise InputError(f"output name {bad[0]!r} is not usable as a file name; use letters, digits, - or _")
-    twice = [n for i, n in enumerate(out) if n in out[:i]]
-    if twice:
-        raise InputError(f"output names must differ: {twice[0]!r} is given twice; give each box its own name")
-    if residual and "residual" in out:
-        raise InputError("--names residual: --residual writes residual.wav itself; give that box another name")
-    return out + (["residual"] if residual else [])
 
 
 def render_template(template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav") -> Path:
@@ -231,37 +198,19 @@ class BatchJob:
         source: int | None = None,
         **options,
     ) -> BatchJob:
-        """Check everything that does not need a video, so mistakes fail before the model loads.
+        """Check everything that does not need a video (:func:`avsep.batch_checks.check_options`,
+        then ``--format``), so mistakes fail before the model loads.
 
         ``out`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout.
         ``options`` are the remaining fields (``fmt``, ``sample_rate``, ``residual``, ...).
         """
-        residual = options.get("residual", False)
-        sample_rate = options.get("sample_rate")
-        names = names or request.names
-        count = request.count
-        if count is not None or names:
-            output_names(len(names) if count is None else count, names, residual)  # found players: counted later
-        if sample_rate is not None and not 1000 <= sample_rate <= 384000:
-            raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
+        inputs = [Path(p) for p in inputs]
+        source = check_options(inputs, request, names=names, out=out, source=source, **options)
         if options.get("fmt", "pcm16") not in FORMATS:
             raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
-        if options.get("skip_existing") and options.get("overwrite"):
-            raise InputError("--skip-existing and --overwrite contradict each other; pick one")
-        inputs = [Path(p) for p in inputs]
+        names = names or request.names
         videos, problems = find_videos(inputs)
-        to_stdout = str(out) == "-"
-        if to_stdout:
-            if len(videos) + len(problems) != 1:
-                raise InputError("-o - writes one source of one video; give exactly one input")
-            if residual:
-                raise InputError("-o - writes a single source; --residual needs an output folder")
-            source = 1 if source is None and count == 1 else source
-            if source is None or source < 1 or (count is not None and source > count):
-                raise InputError(f"-o - needs --source N with N between 1 and {count or 'the number of sources'}")
-        elif source is not None:
-            raise InputError("--source only applies with -o - (stdout)")
-        out_dir = None if to_stdout else Path(out)
+        out_dir = None if str(out) == "-" else Path(out)
         job = cls(videos, problems, request, names, out_dir, template, source, **options)
         job.subdirs = mirror_dirs(inputs, videos)
         return job

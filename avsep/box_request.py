@@ -10,6 +10,10 @@ checked against the frame, strips, or the players found by the finder, with the 
 :class:`~avsep.players.AutoBoxesWarning` when finding fell back to strips. ``separate``, ``info``,
 ``locate``, the batch rules and the Python API all go through here, with the same finder
 (:func:`avsep.detect.player_finder`).
+
+A request is parsed with the light :mod:`avsep.box_plan` only, so the command line's box and
+name mistakes answer before torch or PyAV load; :func:`plan_boxes` loads the finder when it
+has players to find.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from avsep.box_plan import AutoBoxesWarning, BoxPlan, TimedBoxes, strips_plan
 from avsep.boxes import Box, boxes_from_options, check_count, check_sources, load_boxes_file, sidecar_for
-from avsep.detect import PlayerFinder
 from avsep.errors import InputError
-from avsep.io.media import MediaInfo
-from avsep.players import AutoBoxesWarning, BoxPlan, TimedBoxes, find_players, strips_plan
+
+if TYPE_CHECKING:
+    from avsep.detect import PlayerFinder
+    from avsep.io.media import MediaInfo
 
 #: What a request asks for: boxes it holds, equal vertical strips, or the players found.
 GIVEN, STRIPS, FIND = "given", "strips", "find"
@@ -174,6 +181,8 @@ def plan_boxes(
             f"using {len(plan.sources)} vertical strips instead (give --boxes to place them)"
         )
     else:
+        from avsep.players import find_players  # deferred: a request is checked without torch or PyAV
+
         plan = find_players(media, found, sources=request.sources, overlap=overlap, on_frame=on_frame)
     if plan.note:
         warnings.warn(f"{media.path}: {plan.note}", AutoBoxesWarning, stacklevel=2)

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from avsep.errors import InputError
 
 Box = tuple[int, int, int, int]
@@ -156,6 +154,8 @@ def check_sources(n: int | None) -> None:
 
 def strip_boxes(width: int, height: int, sources: int) -> list[Box]:
     """``sources`` equal vertical strips: the usual layout of a duet or trio video."""
+    import numpy as np  # deferred: the argument checks that use this module load no numpy
+
     check_sources(sources)
     edges = np.linspace(0, width, sources + 1).round().astype(int)
     return [(int(edges[i]), 0, int(edges[i + 1]), height) for i in range(sources)]

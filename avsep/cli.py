@@ -31,7 +31,7 @@ from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_wa
 
 if TYPE_CHECKING:
     from avsep.batch import BatchJob
-    from avsep.cli_batch import Engine
+    from avsep.cli_engine import Engine
     from avsep.separate import Separator
 
 app = typer.Typer(
@@ -93,31 +93,31 @@ def separate(
     with one_line_errors(debug):
         check_output_folder(out)  # before any import or work: these answer at once
         check_inputs_exist(inputs)
-        from avsep.batch import BatchJob
+        from avsep.batch_checks import check_options
         from avsep.box_request import BoxRequest
-        from avsep.cli_batch import Engine, run_spread
+        from avsep.cli_engine import Engine
 
         engine = Engine.create(jobs, ray, gpus_per_job, report, out)
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
-        job = BatchJob.create(
-            inputs,
-            request,
-            names=names,
-            out=out,
-            template=output_template,
-            source=source,
-            fmt=fmt.value,
-            sample_rate=sample_rate,
-            residual=residual,
-            mono=mono,
-            skip_existing=skip_existing,
-            overwrite=overwrite,
-            audio_stream=audio_stream,
-            video_stream=video_stream,
-            quiet=quiet,
-            debug=debug,
-            announce=announce_plan,
-        )
+        options = {
+            "names": names,
+            "out": out,
+            "template": output_template,
+            "source": source,
+            "fmt": fmt.value,
+            "sample_rate": sample_rate,
+            "residual": residual,
+            "mono": mono,
+            "skip_existing": skip_existing,
+            "overwrite": overwrite,
+            "audio_stream": audio_stream,
+            "video_stream": video_stream,
+        }
+        check_options(inputs, request, **options)  # still before torch and PyAV load
+        from avsep.batch import BatchJob
+        from avsep.cli_batch import run_spread
+
+        job = BatchJob.create(inputs, request, **options, quiet=quiet, debug=debug, announce=announce_plan)
         from avsep.separate import Separator
 
         separator = Separator(
@@ -199,24 +199,24 @@ def remix(
     its picture copied untouched; or, with --stems, one track per source."""
     with one_line_errors(debug):
         check_inputs_exist([video])
-        from avsep.batch import BatchJob
+        from avsep.balance import Balance
+        from avsep.batch_checks import check_options
         from avsep.box_request import BoxRequest
-        from avsep.remix import Balance, default_output, remix_video
 
         balance = Balance.parse(gain or [], solo or [], mute or [])
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
-        job = BatchJob.create(
-            [video],
-            request,
-            names=names,
-            out=".",
-            audio_stream=audio_stream,
-            video_stream=video_stream,
-            overwrite=overwrite,
-            quiet=quiet,
-            debug=debug,
-            announce=announce_plan,
-        )
+        options = {
+            "names": names,
+            "out": ".",
+            "audio_stream": audio_stream,
+            "video_stream": video_stream,
+            "overwrite": overwrite,
+        }
+        check_options([video], request, **options)  # before torch and PyAV load
+        from avsep.batch import BatchJob
+        from avsep.remix import default_output, remix_video
+
+        job = BatchJob.create([video], request, **options, quiet=quiet, debug=debug, announce=announce_plan)
         if job.problems:
             raise InputError(job.problems[0][1])
         from avsep.progress import SeparationProgress
@@ -281,13 +281,14 @@ def locate(
     with one_line_errors(debug):
         check_output_folder(out)
         check_inputs_exist([video])
-        from avsep.batch import output_names
+        from avsep.batch_checks import output_names
         from avsep.box_request import BoxRequest
+
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         from avsep.io.media import probe
         from avsep.locate import locate as draw_heat_maps
         from avsep.separate import Separator
 
-        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         media = probe(video)
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")

@@ -2,14 +2,14 @@
 and what it tells the user and the ``--report`` file about each finished input.
 
 The per-file rules live in :mod:`avsep.batch`, the engines in :mod:`avsep.workers` and
-:mod:`avsep.cluster`; this module is the CLI's side of them: checking the engine options before
-the model loads, the progress display, the error and note lines, the summary and the report.
+:mod:`avsep.cluster`, their options (checked before anything heavy loads) in
+:mod:`avsep.cli_engine`; this module is the CLI's side of them: the progress display, the error
+and note lines, the summary and the report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +17,8 @@ from rich.markup import escape
 
 from avsep.batch import BatchJob, Outcome
 from avsep.batch_report import clear_leftovers, write_report
+from avsep.cli_engine import Engine
 from avsep.cli_views import batch_summary
-from avsep.cluster import import_ray
 from avsep.errors import EXIT_INTERRUPTED, AvsepError, InputError
 from avsep.progress import WorkersProgress
 from avsep.reporting import err, fail
@@ -32,34 +32,6 @@ def wrote(paths: list[Path]) -> str:
     """``separated/duet/violin.wav, flute.wav``: the first path whole, the rest by name when
     they sit beside it."""
     return ", ".join(str(p) if i == 0 or p.parent != paths[0].parent else p.name for i, p in enumerate(paths))
-
-
-@dataclass
-class Engine:
-    """Where a batch runs (``--jobs``, ``--ray``, ``--gpus-per-job``) and where its report goes."""
-
-    jobs: int = 1
-    ray: str | None = None
-    gpus_per_job: float = 0.0
-    report: Path | None = None
-
-    @classmethod
-    def create(cls, jobs: int, ray: str | None, gpus_per_job: float, report: Path | None, out: str) -> Engine:
-        """Check the options before the model loads (a missing Ray fails at once, in one line)."""
-        if jobs < 1:
-            raise InputError(f"--jobs {jobs}: give 1 or more")
-        if gpus_per_job < 0 or (gpus_per_job and ray is None):
-            raise InputError(f"--gpus-per-job {gpus_per_job}: give 0 or more, with --ray (local runs use --device)")
-        if (jobs > 1 or ray is not None) and str(out) == "-":
-            raise InputError("-o - streams one video; --jobs and --ray need an output folder")
-        if ray is not None:
-            import_ray()
-        return cls(jobs, ray, gpus_per_job, report)
-
-    @property
-    def spread(self) -> bool:
-        """Whether the videos run elsewhere than in this process."""
-        return self.jobs > 1 or self.ray is not None
 
 
 class Finished:

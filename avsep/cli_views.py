@@ -71,10 +71,11 @@ def show_info(
     from rich.table import Table
 
     from avsep.box_request import BoxRequest
+
+    request = BoxRequest.from_options(boxes, boxes_file, sources=sources)  # before torch and PyAV load
     from avsep.chunking import DEFAULT_OVERLAP
     from avsep.io.media import probe
 
-    request = BoxRequest.from_options(boxes, boxes_file, sources=sources)
     media = probe(video)
     frame_time(time, media)  # before anything is printed or searched
     out = Console(highlight=False)

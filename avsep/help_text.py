@@ -116,6 +116,7 @@ class _Readable:
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             name_metavars([option])
+            option.default = False  # not None: a bool needs no conversion, so typer loads no pydantic
         return option
 
 

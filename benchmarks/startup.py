@@ -5,7 +5,8 @@ beside this Python, else ``python -m avsep``); the median and the fastest wall t
 median CPU time (user + system) are printed, with ``python -c pass`` as the floor no command can
 go under. Run it with another environment's Python to time that checkout (the "before"). The target is 0.5 s for help,
 version, and argument and path errors: none of them needs torch, PyAV or scipy, so none may
-import them (tests/test_cli_startup.py checks the imports; this script the time).
+import them (tests/test_cli_help.py and tests/test_cli_fast_errors.py check the imports; this
+script the time).
 
     python benchmarks/startup.py              # 7 runs each
     python benchmarks/startup.py --repeat 15
@@ -37,6 +38,7 @@ def cases(workdir: Path) -> list[tuple[str, list[str]]]:
     """(label, argv after the program) for every command measured."""
     a_file = workdir / "a-file"
     a_file.write_text("not a folder\n")
+    two = ["--boxes", "0,0,224,224", "224,0,448,224"]
     return [
         ("--help", ["--help"]),
         ("--version", ["--version"]),
@@ -45,6 +47,14 @@ def cases(workdir: Path) -> list[tuple[str, list[str]]]:
         ("separate duet.mp4 -o FILE", ["separate", str(EXAMPLE), "-o", str(a_file)]),
         ("separate --jobs x (usage error)", ["separate", str(EXAMPLE), "--jobs", "x"]),
         ("info missing.mp4", ["info", str(workdir / "missing.mp4")]),
+        # avsep's own argument checks (box syntax, names, batch options, -o -, remix's balance)
+        ("separate --boxes 1,2,3", ["separate", str(EXAMPLE), "--boxes", "1,2,3"]),
+        ("separate --names a b c (2 boxes)", ["separate", str(EXAMPLE), *two, "--names", "a", "b", "c"]),
+        ("separate --skip-existing --overwrite", ["separate", str(EXAMPLE), "--skip-existing", "--overwrite"]),
+        ("separate -o - (2 boxes, no --source)", ["separate", str(EXAMPLE), *two, "-o", "-"]),
+        ("separate --sample-rate 10", ["separate", str(EXAMPLE), "--sample-rate", "10"]),
+        ("info --boxes 1,2,3", ["info", str(EXAMPLE), "--boxes", "1,2,3"]),
+        ("remix --gain flute", ["remix", str(EXAMPLE), "--gain", "flute"]),
     ]
 
 
@@ -64,7 +74,7 @@ def timed_runs(argv: list[str], repeat: int) -> tuple[list[float], list[float], 
 
 def row(label: str, runs: tuple[list[float], list[float], int]) -> str:
     walls, cpus, code = runs
-    return f"{label:<36} {statistics.median(walls):9.3f} {min(walls):7.3f} {statistics.median(cpus):7.3f} {code:5d}"
+    return f"{label:<44} {statistics.median(walls):9.3f} {min(walls):7.3f} {statistics.median(cpus):7.3f} {code:5d}"
 
 
 def main() -> None:
@@ -72,7 +82,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="runs per command (the median is reported)")
     args = parser.parse_args()
     program = avsep_command()
-    print(f"{'command':<36} {'median s':>9} {'min s':>7} {'cpu s':>7} {'exit':>5}")
+    print(f"{'command':<44} {'median s':>9} {'min s':>7} {'cpu s':>7} {'exit':>5}")
     print(row("(python -c pass)", timed_runs([sys.executable, "-c", "pass"], args.repeat)))
     workdir = Path(tempfile.mkdtemp(prefix="avsep-startup-"))
     try:

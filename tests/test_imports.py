@@ -21,6 +21,9 @@ DEFERRING = {
     "avsep.__main__": "start-up time: a Ctrl-C while the CLI imports still exits 130 quietly",
     "avsep.cli": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
     "avsep.cli_views": "start-up time: the views import the pipeline only when a command prints",
+    "avsep.cli_engine": "start-up time: --jobs is checked at once; the batch under Ray loads with --ray only",
+    "avsep.box_plan": "start-up time: the plan types check --boxes without PyAV or torch; cropping loads them",
+    "avsep.box_request": "start-up time: a request is checked without torch; plan_boxes loads the finder",
     "avsep.train.commands": "the training extra: the commands load (for --help) without scipy & co.",
     "avsep.train.dataset.cli": "the training extra: `avsep data build --help` without music21 & co.",
     "avsep.train.dataset": "the training extra: the package's names load only when used",
@@ -120,7 +123,14 @@ def test_the_deferred_import_finder_finds_one(tmp_path: Path):
     assert deferred_imports(code) == ["f: avsep.boxes"]
 
 
-_SEPARATION = ("avsep.detect", "avsep.players", "avsep.box_request", "avsep.batch", "avsep.separate")
+_SEPARATION = (
+    "avsep.detect",
+    "avsep.players",
+    "avsep.box_request",
+    "avsep.batch_checks",
+    "avsep.batch",
+    "avsep.separate",
+)
 _UPPER = ("avsep.train", "avsep.cli", "avsep.reporting")
 
 #: The rooms' one-way rule (docs/architecture.md): a module under the key never imports a module
@@ -132,10 +142,13 @@ FORBIDDEN = {
     "avsep.models": ("avsep.io", *_SEPARATION, *_UPPER),
     "avsep.dsp": ("avsep.io", "avsep.models", *_SEPARATION, *_UPPER),
     "avsep.timing": ("avsep.",),
+    "avsep.box_plan": ("avsep.models", "avsep.detect", "avsep.players", *_SEPARATION[2:], *_UPPER),
     "avsep.detect": (*_SEPARATION[1:], *_UPPER),
     "avsep.players": (*_SEPARATION[2:], *_UPPER),
     "avsep.box_request": (*_SEPARATION[3:], *_UPPER),
+    "avsep.batch_checks": ("avsep.io", "avsep.models", "avsep.detect", "avsep.players", *_SEPARATION[4:], *_UPPER),
     "avsep.batch": ("avsep.separate", *_UPPER),
+    "avsep.balance": ("avsep.io", "avsep.models", *_SEPARATION, *_UPPER),
     "avsep.separate": _UPPER,
     "avsep.train": ("avsep.cli",),
 }
@@ -157,5 +170,22 @@ def test_the_command_line_loads_without_torch_pyav_or_numpy():
     import sys
 
     code = "import sys, avsep.cli; print(sorted({'torch', 'av', 'numpy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent)
+    assert out.stdout.strip() == "[]"
+
+
+#: What the command line imports to check its arguments, before anything heavy loads.
+LIGHT = ("avsep.box_plan", "avsep.box_request", "avsep.batch_checks", "avsep.balance", "avsep.cli_engine")
+
+
+def test_the_argument_checks_load_without_torch_pyav_opencv_or_numpy():
+    """`avsep separate --boxes 1,2,3 v.mp4` and the like answer at once: the modules that check
+    boxes, names and batch options import none of the heavy modules (tests/test_cli_help.py
+    runs the commands)."""
+    import subprocess
+    import sys
+
+    heavy = "{'torch', 'torchvision', 'av', 'cv2', 'numpy'}"
+    code = f"import sys, {', '.join(LIGHT)}; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent)
     assert out.stdout.strip() == "[]"

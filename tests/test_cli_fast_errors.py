@@ -1,0 +1,99 @@
+"""Fail fast (issue 21, item 5): avsep's own argument checks answer before anything heavy loads.
+
+A bad ``--boxes``, ``--names`` that do not fit the boxes, ``--skip-existing`` with
+``--overwrite``, the ``-o -`` rules, ``--sample-rate``, ``--jobs``, ``--gain``... are mistakes
+in the command line alone: each must be one ``error:`` line and the usage exit code, without
+torch, PyAV, OpenCV or numpy imported first (they cost seconds; benchmarks/startup.py times
+the commands). All the cases run one after another in one fresh interpreter, which checks
+after each that none of the heavy modules has been imported (so far).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from avsep.errors import EXIT_USAGE
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = str(ROOT / "examples" / "duet.mp4")  # exists: the checks must not need to read it
+TWO = ["--boxes", "0,0,10,10", "20,0,30,10"]
+HEAVY = ("torch", "torchvision", "av", "cv2", "numpy", "scipy", "timm")
+
+#: (argv after ``avsep``, what the one error line says)
+CASES = [
+    (["separate", VIDEO, "--boxes", "1,2,3"], "box '1,2,3': expected 4 numbers x0,y0,x1,y1, got 3"),
+    (["separate", VIDEO, "--boxes", "0,0,10,10", "--boxes-file", "b.json"], "give boxes with --boxes or --boxes-file"),
+    (["separate", VIDEO, "--boxes", "auto", "0,0,10,10"], "--boxes auto stands alone"),
+    (["separate", VIDEO, "--boxes", *["0,0,1,1"] * 9], "9 boxes given; at most 8 sources"),
+    (["separate", VIDEO, "--sources", "0"], "--sources 0: give at least 1"),
+    (["separate", VIDEO, *TWO, "--names", "a", "b", "c"], "--names gives 3 names for 2 boxes; give one per box"),
+    (["separate", VIDEO, *TWO, "--names", "a", "a"], "output names must differ: 'a' is given twice"),
+    (["separate", VIDEO, "--names", "a", "residual", "--residual"], "--names residual: --residual writes"),
+    (["separate", VIDEO, "--skip-existing", "--overwrite"], "--skip-existing and --overwrite contradict each other"),
+    (["separate", VIDEO, "--sample-rate", "10"], "--sample-rate 10: use a rate between 1000 and 384000 Hz"),
+    (["separate", VIDEO, "--source", "1"], "--source only applies with -o - (stdout)"),
+    (["separate", VIDEO, "-o", "-", *TWO], "-o - needs --source N with N between 1 and 2"),
+    (["separate", VIDEO, "-o", "-", "--residual", "--source", "1"], "-o - writes a single source; --residual needs"),
+    (["separate", VIDEO, VIDEO, "-o", "-", "--source", "1"], "-o - writes one source of one video; give exactly one"),
+    (["separate", VIDEO, "--jobs", "0"], "--jobs 0: give 1 or more"),
+    (["separate", VIDEO, "--gpus-per-job", "1"], "--gpus-per-job 1.0: give 0 or more, with --ray"),
+    (["separate", VIDEO, "-o", "-", "--jobs", "2"], "-o - streams one video; --jobs and --ray need an output folder"),
+    (["info", VIDEO, "--boxes", "1,2,3"], "box '1,2,3': expected 4 numbers"),
+    (["info", VIDEO, "--sources", "0"], "--sources 0: give at least 1"),
+    (["locate", VIDEO, "--boxes", "strips", "0,0,10,10"], "--boxes strips stands alone"),
+    (["remix", VIDEO, "--gain", "flute"], "--gain 'flute': write NAME=DB"),
+    (["remix", VIDEO, "--solo", "a", "--mute", "a"], "--solo and --mute both name 'a'; pick one"),
+    (["remix", VIDEO, *TWO, "--names", "a"], "--names gives 1 names for 2 boxes"),
+]
+
+_PROBE = """
+import json, sys
+cases, heavy = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+from avsep.__main__ import main
+for args in cases:
+    sys.argv = ["avsep", *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)
+    sys.stderr.write("\\nCASE " + json.dumps([code, loaded]) + "\\n")
+"""
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory) -> list[tuple[int, list[str], list[str]]]:
+    """Per case: exit code, the heavy modules imported so far, the lines it wrote to stderr."""
+    argv = [sys.executable, "-c", _PROBE, json.dumps([args for args, _ in CASES]), json.dumps(HEAVY)]
+    cwd = tmp_path_factory.mktemp("fast-errors")  # nothing may be written: a wrong turn would write here
+    out = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=300, check=True)
+    found = []
+    text = out.stderr
+    for _ in CASES:
+        before, _, text = text.partition("CASE ")
+        result, _, text = text.partition("\n")
+        code, loaded = json.loads(result)
+        found.append((code, loaded, [line for line in before.splitlines() if line.strip()]))
+    assert not list(cwd.iterdir()), "a command wrote something"
+    return found
+
+
+def _label(args: list[str]) -> str:
+    return " ".join("VIDEO" if a == VIDEO else a for a in args)
+
+
+@pytest.mark.parametrize(
+    ("index", "says"), [(i, s) for i, (_, s) in enumerate(CASES)], ids=[_label(a) for a, _ in CASES]
+)
+def test_an_argument_error_answers_before_anything_heavy_loads(answers, index, says):
+    code, loaded, lines = answers[index]
+    assert code == EXIT_USAGE, lines
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert says in lines[0]
+    assert loaded == [], f"{' '.join(CASES[index][0])}: imported {loaded} before answering"
