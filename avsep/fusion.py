@@ -37,7 +37,7 @@ class FusionSettings:
     #: a person with no instrument region is a player if their crop names one this surely
     person_score: float = 0.5
     #: a moving blob no player holds is a player if its crop names an instrument this surely
-    motion_score: float = 0.5
+    motion_score: float = 0.4
     #: a moving blob's crop is a square this many times the blob's size (the player around it)
     motion_grow: float = 2.0
 
