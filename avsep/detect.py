@@ -72,11 +72,12 @@ class FinderSettings:
     #: the same instrument merge: a violin beside a cello (one family) stays two players.
     #: 0: never merge.
     merge_gap: float = 0.25
-    #: Regions one above the other (the narrower one's columns at least half within the
-    #: other's) less than this many times the smaller one's size apart are one instrument
-    #: whatever their classes: a cello or a double bass upright, its neck read as one
-    #: instrument and its body as another. Side-by-side players are never stacked. 0: never.
-    stack_gap: float = 0.5
+    #: Regions one above the other (sharing a column) less than this many times the smaller
+    #: one's size apart are one instrument whatever their classes: a cello or a double bass
+    #: upright, its neck read as one instrument and its body as another. Side-by-side players
+    #: are never stacked. 0: never. Chosen on the development cello video and photo composites
+    #: (docs/results.md section 3b, round 3).
+    stack_gap: float = 1.0
     #: Regions whose instrument's mean probability is lower than this are not reported.
     min_score: float = 0.7
     #: Regions of fewer cells than this are not reported (a stray cell is texture, not a player).
@@ -330,13 +331,12 @@ def _gap(a: Region, b: Region) -> int:
 
 
 def _stacked(a: Region, b: Region) -> bool:
-    """Whether one region lies above the other: at least half of the narrower one's columns
-    are the other's too, and they share less than half of the shorter one's rows."""
+    """Whether one region lies above the other: they share a column (a cello's neck leans to
+    one side of its body) and at most half of the shorter one's rows."""
     cols = min(a.cols[1], b.cols[1]) - max(a.cols[0], b.cols[0])
     rows = min(a.rows[1], b.rows[1]) - max(a.rows[0], b.rows[0])
-    narrower = min(a.cols[1] - a.cols[0], b.cols[1] - b.cols[0])
     shorter = min(a.rows[1] - a.rows[0], b.rows[1] - b.rows[0])
-    return cols >= 0.5 * narrower and rows < 0.5 * shorter
+    return cols > 0 and rows <= 0.5 * shorter
 
 
 def _size(region: Region) -> float:

@@ -323,7 +323,7 @@ ROUND_2 = {"stack_gap": 0.0, "motion_join": 0, "motion_share": 0.35, "fusion": {
 ABLATION = {
     "maps only (round 1)": {**ROUND_2, "persons": False, "motion": False},
     "round 2 (maps+faces+motion)": ROUND_2,
-    "r2 + stacked regions": {**ROUND_2, "stack_gap": 0.5},
+    "r2 + stacked regions": {**ROUND_2, "stack_gap": 1.0},
     "r2 + movers joined": {**ROUND_2, "motion_join": 2},
     "r2 + motion share 0.15": {**ROUND_2, "motion_share": 0.15},
     "r2 + motion score 0.4": {**ROUND_2, "fusion": {}},
@@ -387,7 +387,7 @@ def ablation(trunk, sets: dict[str, list[Composite]]) -> dict[str, dict[str, dic
 CUE_GRID = [
     {},
     {"stack_gap": 0.0},
-    {"stack_gap": 1.0},
+    {"stack_gap": 0.5},
     {"motion_join": 0},
     {"motion_join": 1},
     {"motion_join": 3},

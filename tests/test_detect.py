@@ -89,14 +89,22 @@ def test_touching_players_of_two_families_are_split_but_one_family_is_not():
 
 def test_a_cellos_neck_over_its_body_is_one_region_whatever_the_classes():
     """An upright cello: its neck (2 cells wide) read as a flute, 1 cell above its body read as a
-    cello, is one instrument (named by the body, which holds more); without the stacking rule,
-    two. Side by side, the same two regions stay two players."""
+    cello, is one instrument (named by the body, which holds more; scored by the surer part);
+    without the stacking rule, two. Side by side, the same two regions stay two players."""
     probs = grid(8, 12)
     put(probs, "flute", slice(0, 3), slice(5, 7))
     put(probs, "cello", slice(4, 8), slice(4, 8))
     (region,) = find_regions(probs, SETTINGS)
     assert LABELS[region.label] == "cello" and (region.rows, region.cols) == ((0, 8), (4, 8))
     assert len(find_regions(probs, FinderSettings(stack_gap=0))) == 2
+    # A leaning cello (as on the development video): its neck 2 cells above the body and to
+    # the left, sharing one column with it, both read as cellos but too far apart for merge_gap.
+    leaning = grid(14, 25)
+    put(leaning, "cello", slice(1, 7), slice(13, 17))
+    put(leaning, "cello", slice(9, 12), slice(16, 20))
+    (region,) = find_regions(leaning, SETTINGS)
+    assert (region.rows, region.cols) == ((1, 12), (13, 20))
+    assert len(find_regions(leaning, FinderSettings(stack_gap=0))) == 2
     beside = grid(8, 12)
     put(beside, "flute", slice(4, 7), slice(1, 3))
     put(beside, "cello", slice(4, 8), slice(4, 8))
