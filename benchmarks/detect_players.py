@@ -3,6 +3,8 @@
     python benchmarks/detect_players.py                       # report (real frames), ~2 min on 2 cores
     python benchmarks/detect_players.py --calibrate photos    # grid search on PHOTO composites
     python benchmarks/detect_players.py --calibrate dev       # merge_gap on the 3 dev videos
+    python benchmarks/detect_players.py --calibrate cues --frames 16  # motion/fusion/stacking knobs
+    python benchmarks/detect_players.py --ablation --frames 12        # one row per change (results 3b)
     python benchmarks/detect_players.py --json out.json --frames 300
 
 Each test frame is a 1280 x 720 canvas cut into 2 (duet) or 3 (trio) equal columns; each column
@@ -26,7 +28,9 @@ Sets (all from ``../shared/realclips``, evaluation only, never copied):
 ``../shared/datasets/photos/kaggle-30`` (never from the real clips) and prints the score of each
 setting in a grid around :class:`avsep.detect.FinderSettings`; the thresholds were picked there.
 ``--calibrate dev`` searches one knob, ``merge_gap``, on composites of the three development
-videos (``DEV_CLIPS``), which the reported figures (``--clips test``) never use. The seed fixes
+videos (``DEV_CLIPS``), which the reported figures (``--clips test``) never use.
+``--calibrate cues`` tries the knobs of :data:`CUE_GRID` one at a time on composites of the
+development videos and of the photos. The seed fixes
 every composite, so two runs score the same frames.
 """
 
