@@ -7,7 +7,9 @@ knows well; a player is a *person* holding one. Two cues need no download and no
   Each face is turned into the box a user would draw around that person playing: a face is
   small, the instrument is below and beside it.
 * **motion**: what changes between the frames the separation samples of one shot (bowing arms,
-  fingers, a swaying saxophone; a wall does not move). A still frame has no motion cue.
+  fingers, a swaying saxophone; a wall does not move). A still frame has no motion cue. What
+  moves close together is one mover (a cellist's bow tip, arm and head), so that a player the
+  instrument maps miss is one box, not three.
 
 Both only say *where* to look; :mod:`avsep.fusion` decides whether a player is there and
 which instrument it plays. OpenCV is imported when a cue is first computed (start-up time).
@@ -45,10 +47,17 @@ MIN_NEIGHBOURS = 6
 MOTION_SHORT_SIDE = 36
 #: A cell moves when its mean absolute change is at least this share of the frame's strongest
 #: change and at least :data:`MOTION_FLOOR` grey levels (0..255): compression noise is not motion.
-MOTION_SHARE = 0.35
+#: 0.35 (round 2) lost a quietly bowing cellist beside a swaying flautist (the frame's strongest
+#: change); 0.15 finds them (development videos, docs/results.md section 3b, round 3).
+MOTION_SHARE = 0.15
 MOTION_FLOOR = 4.0
 #: Blobs of fewer moving cells than this are noise.
 MOTION_MIN_CELLS = 2
+#: Moving cells at most ``2 * MOTION_JOIN`` still cells apart are one mover: one player's bowing
+#: arm, bow tip and head move apart from each other, and are one person (0: every 8-connected
+#: blob is a mover of its own). Chosen on the development videos and photo composites
+#: (docs/results.md section 3b, round 3).
+MOTION_JOIN = 2
 
 
 @cache
@@ -123,26 +132,42 @@ def block_means(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return sums / np.maximum(sizes, 1).reshape(sizes.shape + (1,) * (image.ndim - 2))
 
 
-def motion_boxes(greys: Sequence[np.ndarray], width: int, height: int) -> list[Box]:
+def motion_boxes(
+    greys: Sequence[np.ndarray], width: int, height: int, join: int = MOTION_JOIN, share: float = MOTION_SHARE
+) -> list[Box]:
     """Boxes (in pixels of a ``width`` x ``height`` frame) around what moves between successive
     ``greys`` (:func:`small_grey` of frames of one shot), strongest first; none from fewer
-    than two frames."""
+    than two frames. Blobs at most ``2 * join`` cells apart are one box (:data:`MOTION_JOIN`);
+    a cell moves when it changes by ``share`` of the strongest change (:data:`MOTION_SHARE`)."""
     if len(greys) < 2:
         return []
     change = np.mean([np.abs(b - a) for a, b in zip(greys[:-1], greys[1:])], axis=0)
     peak = float(change.max())
-    moving = change >= max(MOTION_FLOOR, MOTION_SHARE * peak)
-    labels, count = connected_components(moving)
+    moving = change >= max(MOTION_FLOOR, share * peak)
+    labels, count = connected_components(dilate(moving, join))
     gh, gw = change.shape
     found = []
     for k in range(1, count + 1):
-        cells = labels == k
+        cells = moving & (labels == k)
         if cells.sum() < MOTION_MIN_CELLS:
             continue
         rows, cols = np.flatnonzero(cells.any(1)), np.flatnonzero(cells.any(0))
         box = (cols[0] * width / gw, rows[0] * height / gh, (cols[-1] + 1) * width / gw, (rows[-1] + 1) * height / gh)
         found.append((float(change[cells].sum()), _clip(box, width, height)))
     return [b for _, b in sorted(found, key=lambda sb: -sb[0])]
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``mask`` grown by ``radius`` cells in every direction (a square structuring element)."""
+    if radius <= 0:
+        return mask
+    height, width = mask.shape
+    padded = np.pad(mask, radius)
+    out = np.zeros_like(mask)
+    for dy in range(2 * radius + 1):
+        for dx in range(2 * radius + 1):
+            out |= padded[dy : dy + height, dx : dx + width]
+    return out
 
 
 def connected_components(mask: np.ndarray) -> tuple[np.ndarray, int]:

@@ -22,14 +22,14 @@ never on the held-out real clips the benchmark reports (docs/results.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from avsep.boxes import Box
+from avsep.cues import MOTION_JOIN, MOTION_SHARE, motion_boxes, person_boxes
 from avsep.cues import connected_components as _label
-from avsep.cues import motion_boxes, person_boxes
 from avsep.fusion import FusionSettings, Player, fuse
 from avsep.io.video import crop_boxes
 from avsep.models.guide_head import HEAD_CLASSES, OTHER
@@ -72,6 +72,12 @@ class FinderSettings:
     #: the same instrument merge: a violin beside a cello (one family) stays two players.
     #: 0: never merge.
     merge_gap: float = 0.25
+    #: Regions one above the other (sharing a column) less than this many times the smaller
+    #: one's size apart are one instrument whatever their classes: a cello or a double bass
+    #: upright, its neck read as one instrument and its body as another. Side-by-side players
+    #: are never stacked. 0: never. Chosen on the development cello video and photo composites
+    #: (docs/results.md section 3b, round 3).
+    stack_gap: float = 1.0
     #: Regions whose instrument's mean probability is lower than this are not reported.
     min_score: float = 0.7
     #: Regions of fewer cells than this are not reported (a stray cell is texture, not a player).
@@ -85,6 +91,10 @@ class FinderSettings:
     #: Look at what moves between the frames of a shot, where :meth:`PlayerFinder.detect` is
     #: given them.
     motion: bool = True
+    #: Moving blobs this many cells apart or less, times two, are one mover (:data:`avsep.cues.MOTION_JOIN`).
+    motion_join: int = MOTION_JOIN
+    #: A cell moves when it changes by this share of the frame's strongest change (:data:`avsep.cues.MOTION_SHARE`).
+    motion_share: float = MOTION_SHARE
     #: Name the crops of people and moving blobs with avsep's guide head when it ships (it
     #: knows avsep's classes, drawings included); False: the ImageNet music classes of the crop.
     head: bool = True
@@ -172,8 +182,9 @@ class PlayerFinder:
         regions = find_regions(self.probabilities(frame), self.settings)
         height, width = frame.shape[:2]
         found = detections_from_regions(regions, width, height, self.settings)
-        persons = person_boxes(frame) if self.settings.persons else []
-        movers = motion_boxes(greys, width, height) if self.settings.motion else []
+        s = self.settings
+        persons = person_boxes(frame) if s.persons else []
+        movers = motion_boxes(greys, width, height, s.motion_join, s.motion_share) if s.motion else []
         if not persons and not movers:
             return found
         players = fuse(
@@ -240,9 +251,13 @@ def find_regions(probs: np.ndarray, settings: FinderSettings) -> list[Region]:
         cells = (components == c) & seeds
         if cells.any():
             parts.extend(_split_by_family(cells, winner, settings.min_cells))
-    regions = [_region(p, probs) for p in _merge_close(parts, probs, settings.merge_gap)]
-    kept = [r for r in regions if r.cells >= settings.min_cells and r.score >= settings.min_score]
-    return sorted(kept, key=lambda r: (-r.score, -r.cells))
+    parts = _merge_close(parts, probs, settings.merge_gap)
+    kept = [p for p in parts if _kept(_region(p, probs), settings)]
+    return sorted(_merge_stacked(kept, probs, settings.stack_gap), key=lambda r: (-r.score, -r.cells))
+
+
+def _kept(region: Region, settings: FinderSettings) -> bool:
+    return region.cells >= settings.min_cells and region.score >= settings.min_score
 
 
 def _split_by_family(cells: np.ndarray, winner: np.ndarray, min_cells: int) -> list[np.ndarray]:
@@ -282,14 +297,46 @@ def _merge_close(parts: list[np.ndarray], probs: np.ndarray, merge_gap: float) -
             a, b = regions[i], regions[j]
             if a.label != b.label:
                 continue
-            gap = max(b.rows[0] - a.rows[1], a.rows[0] - b.rows[1], b.cols[0] - a.cols[1], a.cols[0] - b.cols[1])
-            size = min(_size(a), _size(b))
-            if gap <= merge_gap * size:
+            if _gap(a, b) <= merge_gap * min(_size(a), _size(b)):
                 parts[i] = parts[i] | parts[j]
                 del parts[j]
                 merged = True
                 break
     return parts
+
+
+def _merge_stacked(parts: list[np.ndarray], probs: np.ndarray, stack_gap: float) -> list[Region]:
+    """The regions of ``parts``, those one above the other and close joined into one (see
+    :attr:`FinderSettings.stack_gap`), scored by the surer part: a neck read as a flute does
+    not make the cello's body less sure."""
+    parts = list(parts)
+    regions = [_region(p, probs) for p in parts]
+    merged = True
+    while merged and stack_gap > 0:
+        merged = False
+        for i, j in ((i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))):
+            a, b = regions[i], regions[j]
+            if _stacked(a, b) and _gap(a, b) <= stack_gap * min(_size(a), _size(b)):
+                parts[i] = parts[i] | parts[j]
+                regions[i] = replace(_region(parts[i], probs), score=max(a.score, b.score))
+                del parts[j], regions[j]
+                merged = True
+                break
+    return regions
+
+
+def _gap(a: Region, b: Region) -> int:
+    """Cells between two regions' boxes along the axis where they are farther apart (<= 0: they touch)."""
+    return max(b.rows[0] - a.rows[1], a.rows[0] - b.rows[1], b.cols[0] - a.cols[1], a.cols[0] - b.cols[1])
+
+
+def _stacked(a: Region, b: Region) -> bool:
+    """Whether one region lies above the other: they share a column (a cello's neck leans to
+    one side of its body) and at most half of the shorter one's rows."""
+    cols = min(a.cols[1], b.cols[1]) - max(a.cols[0], b.cols[0])
+    rows = min(a.rows[1], b.rows[1]) - max(a.rows[0], b.rows[0])
+    shorter = min(a.rows[1] - a.rows[0], b.rows[1] - b.rows[0])
+    return cols > 0 and rows <= 0.5 * shorter
 
 
 def _size(region: Region) -> float:

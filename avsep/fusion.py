@@ -12,10 +12,12 @@ for people and motion); this module turns them into one box per player:
 3. **What moves, where no player is yet**, is a player when its crop shows an instrument with at
    least :attr:`FusionSettings.motion_score` (a sterner test: more things move than play).
 
-Instrument regions no person holds stay players of their own, as before. The two thresholds
-are set by hand (0.5: the guide head's top class at least as likely as all others together);
-``benchmarks/detect_players.py --calibrate cues`` searches them on photo composites and the
-development videos, and was not run yet (docs/results.md section 3b).
+Instrument regions no person holds stay players of their own, as before. ``motion_score``
+(0.4) was chosen among 0.3, 0.4, 0.5 and 0.7 on composites of the development videos
+(``benchmarks/detect_players.py --calibrate cues``; 0.3 found a few more cellists and added an
+extra box on the duets, 0.5 and 0.7 lost cellists the maps miss); ``person_score`` stays 0.5 (the
+guide head's top class at least as likely as all others together): faces are too rare on these
+videos to tell (docs/results.md section 3b, round 3).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class FusionSettings:
     #: a person with no instrument region is a player if their crop names one this surely
     person_score: float = 0.5
     #: a moving blob no player holds is a player if its crop names an instrument this surely
-    motion_score: float = 0.5
+    motion_score: float = 0.4
     #: a moving blob's crop is a square this many times the blob's size (the player around it)
     motion_grow: float = 2.0
 

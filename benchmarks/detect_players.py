@@ -3,6 +3,8 @@
     python benchmarks/detect_players.py                       # report (real frames), ~2 min on 2 cores
     python benchmarks/detect_players.py --calibrate photos    # grid search on PHOTO composites
     python benchmarks/detect_players.py --calibrate dev       # merge_gap on the 3 dev videos
+    python benchmarks/detect_players.py --calibrate cues --frames 16  # motion/fusion/stacking knobs
+    python benchmarks/detect_players.py --ablation --frames 12        # one row per change (results 3b)
     python benchmarks/detect_players.py --json out.json --frames 300
 
 Each test frame is a 1280 x 720 canvas cut into 2 (duet) or 3 (trio) equal columns; each column
@@ -26,7 +28,9 @@ Sets (all from ``../shared/realclips``, evaluation only, never copied):
 ``../shared/datasets/photos/kaggle-30`` (never from the real clips) and prints the score of each
 setting in a grid around :class:`avsep.detect.FinderSettings`; the thresholds were picked there.
 ``--calibrate dev`` searches one knob, ``merge_gap``, on composites of the three development
-videos (``DEV_CLIPS``), which the reported figures (``--clips test``) never use. The seed fixes
+videos (``DEV_CLIPS``), which the reported figures (``--clips test``) never use.
+``--calibrate cues`` tries the knobs of :data:`CUE_GRID` one at a time on composites of the
+development videos and of the photos. The seed fixes
 every composite, so two runs score the same frames.
 """
 
@@ -314,14 +318,34 @@ class _Cached:
         return detections_from_regions(regions, frame.shape[1], frame.shape[0], self.settings)
 
 
-#: The ablation: which cues each row's finder fuses (:class:`avsep.detect.FinderSettings`).
+#: Round 2's finder (docs/results.md section 3b): the rows below add round 3's changes to it
+#: one at a time, then all together (the shipped defaults).
+ROUND_2 = {"stack_gap": 0.0, "motion_join": 0, "motion_share": 0.35, "fusion": {"motion_score": 0.5}}
+
+#: The ablation: which cues and rules each row's finder uses (:class:`avsep.detect.FinderSettings`;
+#: ``fusion``: :class:`avsep.fusion.FusionSettings` fields).
 ABLATION = {
-    "maps only (round 1)": {"persons": False, "motion": False},
-    "maps + people": {"persons": True, "motion": False},
-    "maps + motion": {"persons": False, "motion": True},
-    "all cues (shipped)": {},
-    "all cues, ImageNet naming": {"head": False},
+    "maps only (round 1)": {**ROUND_2, "persons": False, "motion": False},
+    "round 2 (maps+faces+motion)": ROUND_2,
+    "r2 + stacked regions": {**ROUND_2, "stack_gap": 1.0},
+    "r2 + movers joined": {**ROUND_2, "motion_join": 2},
+    "r2 + motion share 0.15": {**ROUND_2, "motion_share": 0.15},
+    "r2 + motion score 0.4": {**ROUND_2, "fusion": {}},
+    "round 3 (shipped)": {},
+    "round 3, no faces": {"persons": False},
+    "round 3, no motion": {"motion": False},
+    "round 3, ImageNet naming": {"head": False},
 }
+
+
+def settings_for(cfg: dict):
+    """The finder settings of an :data:`ABLATION` row."""
+    from avsep.detect import FinderSettings
+    from avsep.fusion import FusionSettings
+
+    cfg = dict(cfg)
+    fusion = FusionSettings(**cfg.pop("fusion", {}))
+    return replace(FinderSettings(), fusion=fusion, **cfg)
 
 
 def cached_finders(trunk):
@@ -353,34 +377,51 @@ def cached_finders(trunk):
 
 
 def ablation(trunk, sets: dict[str, list[Composite]]) -> dict[str, dict[str, dict]]:
-    from avsep.detect import FinderSettings
-
     make = cached_finders(trunk)
-    return {
-        row: {name: score(make(replace(FinderSettings(), **cfg)), comps) for name, comps in sets.items()}
-        for row, cfg in ABLATION.items()
-    }
+    rows = {}
+    for row, cfg in ABLATION.items():
+        rows[row] = {name: score(make(settings_for(cfg)), comps) for name, comps in sets.items()}
+        print(f"{row}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+#: ``--calibrate cues``: the motion cue's and the fusion's knobs searched (round 3), each row
+#: one knob changed from the shipped defaults, on photo composites (no motion: they check that
+#: a rule does no harm to still pictures) and development-video composites.
+CUE_GRID = [
+    {},
+    {"stack_gap": 0.0},
+    {"stack_gap": 0.5},
+    {"motion_join": 0},
+    {"motion_join": 1},
+    {"motion_join": 3},
+    {"motion_share": 0.35},
+    {"motion_share": 0.25},
+    {"fusion": {"motion_score": 0.3}},
+    {"fusion": {"motion_score": 0.5}},
+    {"fusion": {"motion_score": 0.7}},
+    {"fusion": {"person_score": 0.3}},
+    {"fusion": {"person_score": 0.7}},
+]
 
 
 def calibrate_cues(trunk, frames: int, seed: int) -> None:
-    """The fusion's two thresholds on photo composites (people, no motion) and composites of
-    the development videos (people and motion); never on the held-out clips."""
-    from avsep.detect import FinderSettings
-    from avsep.fusion import FusionSettings
-
+    """The motion cue's and the fusion's knobs (:data:`CUE_GRID`) on composites of the
+    development videos (people and motion) and of photos (people, no motion); never on the
+    held-out clips."""
     photos, dev = photo_pool(), solo_pool("dev")
     sets = {
-        "photo duets": make_set([photos], 2, frames, seed + 10),
-        "photo trios": make_set([photos], 3, frames, seed + 11),
-        "dev duets": make_set([dev], 2, frames, seed + 12),
+        "dev duets": make_set([dev], 2, frames, seed + 100),
+        "dev trios": make_set([dev], 3, frames, seed + 101),
+        "photo duets": make_set([photos], 2, frames, seed + 110),
+        "photo trios": make_set([photos], 3, frames, seed + 111),
     }
     make = cached_finders(trunk)
-    print(f"{'person':>6} {'motion':>6} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets))
-    for person, motion in itertools.product([0.3, 0.5, 0.7, 0.9], [0.3, 0.5, 0.7, 0.9]):
-        settings = replace(FinderSettings(), fusion=FusionSettings(person_score=person, motion_score=motion))
-        rates = [score(make(settings), comps) for comps in sets.values()]
+    print(f"{'change':<34} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets))
+    for cfg in CUE_GRID:
+        rates = [score(make(settings_for(cfg)), comps) for comps in sets.values()]
         cells = " ".join(f"{r['one_box_rate']:>16.3f} {r['count_right_rate']:>6.3f}" for r in rates)
-        print(f"{person:>6} {motion:>6} {cells}", flush=True)
+        print(f"{json.dumps(cfg) if cfg else 'shipped':<34} {cells}", flush=True)
 
 
 def main() -> None:
