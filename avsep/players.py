@@ -13,14 +13,15 @@ neither torch nor PyAV); they are re-exported here.
 
 :func:`find_players` looks at exactly the frames the separation will use (3 around the centre of
 each model window) in time order. It runs the player finder (:mod:`avsep.detect`) once per
-shot: on the first frame, on a frame whose picture jumped from the frame before it (a cut,
-:data:`CUT_CHANGE`), and, as a safety net, on a frame whose picture has drifted from the last
-one it ran on (a pan, a zoom, a player walking: :data:`REDETECT_CHANGE`) once
-:data:`RECHECK_S` seconds have passed; every other frame reuses the last boxes. So a shot costs
-one detection however much moves inside it (bows, arms, bars), a long drifting one one per
-:data:`RECHECK_S`. The detections are then linked into sources from frame to frame by instrument family
-first and position second (:func:`link_tracks`), so when two players swap places at a cut, each
-output stays with its instrument. A source that is not found at some moment (it left the shot,
+shot: on the first frame, and on a frame whose picture differs as much as a cut makes it
+(:data:`CUT_CHANGE`) from the frame before it (a cut) or from the last frame it ran on (a pan
+or a zoom that has added up to a new picture); as a safety net, also on a frame that has
+drifted less but still visibly from that one (:data:`REDETECT_CHANGE`) once :data:`RECHECK_S`
+seconds have passed. Every other frame reuses the last boxes: a shot costs one detection
+however much moves inside it (bows, arms, a swaying player). The detections are then linked
+into sources from frame to frame by instrument family first and position second
+(:func:`link_tracks`), so when two players swap places at a cut, each output stays with its
+instrument. A source that is not found at some moment (it left the shot,
 or the finder missed it) is guided there by its *portrait*: its best-scoring crop from elsewhere
 in the video, rather than by whatever now fills its old box.
 """
@@ -47,8 +48,9 @@ from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.timing import stage
 
-#: A cut: a guide frame's thumbnail (32 x 18 block means, pixel values 0..1) differs from that of
-#: the frame looked at just before it (1.5 to 3 s earlier) by more than this mean absolute
+#: A new picture: a guide frame's thumbnail (32 x 18 block means, pixel values 0..1) differs
+#: from that of the frame looked at just before it (1.5 to 3 s earlier: a cut), or from that of
+#: the last frame the finder ran on (a drift that has added up), by more than this mean absolute
 #: difference, and the finder runs again. Measured: a cut between two photo composites of
 #: benchmarks/detect_players.py changes the thumbnail by 0.22 or more (median 0.36), while
 #: within one shot of the three development videos successive guide frames differ by at most
@@ -61,10 +63,12 @@ CUT_CHANGE = 0.15
 #: more). A drifted shot is looked at again, but only :data:`RECHECK_S` after its keyframe.
 REDETECT_CHANGE = 0.04
 
-#: The safety net: seconds after which a drifted shot (a pan, a zoom, a player who walked, a
-#: cut too soft for :data:`CUT_CHANGE`) is looked at again: a drifting 10-minute shot pays at
-#: most 20 finder runs, a still one (no drift) one.
-RECHECK_S = 30.0
+#: The safety net: seconds after which a drifted shot (a slow pan, a player who walked, a cut
+#: too soft for :data:`CUT_CHANGE`) is looked at again: a drifting 10-minute shot pays at most
+#: 5 more finder runs, a still one none. A run costs about a tenth of what separating a minute
+#: does (more where much moves: the crop of each moving blob is named), so one a minute would
+#: spend most of automatic mode's +15 % budget (benchmarks/auto_boxes_cost.py).
+RECHECK_S = 120.0
 
 #: The finder measures motion over at most this many frames of a shot (the first ones looked
 #: at: 3 frames 1.5 s apart around each of 2 windows' centres), so a long still shot costs no more.
@@ -393,12 +397,13 @@ def _look(
 
 def looks_again(thumb: np.ndarray, before: np.ndarray, keyframe: np.ndarray, since: float) -> bool:
     """Whether the finder runs on a frame (:func:`thumbnail` ``thumb``) rather than reusing the
-    boxes of the last keyframe (``keyframe``, ``since`` seconds earlier): the picture cut since
-    the frame ``before`` it (:data:`CUT_CHANGE`), or it has drifted from the keyframe's
-    (:data:`REDETECT_CHANGE`) and :data:`RECHECK_S` have passed."""
-    if float(np.abs(thumb - before).mean()) > CUT_CHANGE:
+    boxes of the last keyframe (``keyframe``, ``since`` seconds earlier): the picture is new
+    (:data:`CUT_CHANGE`) since the frame ``before`` it or since the keyframe, or it has drifted
+    from the keyframe's (:data:`REDETECT_CHANGE`) and :data:`RECHECK_S` have passed."""
+    drift = float(np.abs(thumb - keyframe).mean())
+    if max(float(np.abs(thumb - before).mean()), drift) > CUT_CHANGE:
         return True
-    return since >= RECHECK_S and float(np.abs(thumb - keyframe).mean()) > REDETECT_CHANGE
+    return since >= RECHECK_S and drift > REDETECT_CHANGE
 
 
 def _mean_score(track: Track) -> float:

@@ -194,6 +194,18 @@ def test_a_picture_that_moves_but_never_cuts_is_looked_at_once(shared_video, fin
     assert len(still.times) == 1
 
 
+def test_a_drift_that_adds_up_to_a_new_picture_is_looked_at_again(shared_video, finder):
+    """The right panel turns from yellow (a flute) to red (nothing) in 5 steps a second apart:
+    no two guide frames differ as much as at a cut, but the picture drifts from the first
+    frame's as far as a cut takes it, so the finder runs again there and the flute is gone."""
+    steps = [(2.0 + k, (GREEN, (255, 255 - 51 * k, 0))) for k in range(1, 6)]
+    video = shared_video("drift.mp4", panels=(GREEN, YELLOW), cuts=steps, **CLIP)
+    plan = find_players(video, finder, sources=2)
+    assert len(plan.times) == 2 and plan.times[1] >= 7.0  # the first frame once all steps are made
+    flute = plan.names.index("flute")
+    assert plan.boxes_at(2.0)[flute] == (48, 0, 96, 48) and plan.boxes_at(11.0)[flute] is None
+
+
 def test_a_cut_in_a_moving_picture_starts_a_shot_with_its_own_boxes(shared_video, finder):
     video = shared_video("barswap.mp4", panels=(GREEN, YELLOW), bar=True, cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     plan = find_players(video, finder)
