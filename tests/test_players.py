@@ -232,6 +232,9 @@ def test_nothing_found_falls_back_to_strips_and_says_so(shared_video, finder):
     plan = find_players(shared_video("plain.mp4", panels=(RED, BLUE), **CLIP), finder)
     assert type(plan) is BoxPlan and plan.boxes == [(0, 0, 48, 48), (48, 0, 96, 48)]
     assert "found no instrument it is sure of; using 2 vertical strips" in plan.note
+    first = guide_frame_times(12.0, 0.25)[:3]  # the strips' frames were decoded all the same
+    assert [t for _, t in plan.take_frames(first)] == pytest.approx(first, abs=0.25)
+    assert plan.take_frames(first) is None  # handed over once
 
 
 def test_sources_fixes_the_count(shared_video, finder):
