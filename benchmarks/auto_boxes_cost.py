@@ -120,7 +120,9 @@ def load() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0], help="bench video lengths (default 1)")
+    ap.add_argument(
+        "--minutes", type=float, nargs="*", default=[1.0], help="bench video lengths (default 1; none: only --real)"
+    )
     ap.add_argument("--real", action="store_true", help="also 60 s of the real flute video")
     ap.add_argument("--json", type=Path)
     ap.add_argument(
