@@ -21,9 +21,9 @@ seconds have passed. Every other frame reuses the last boxes: a shot costs one d
 however much moves inside it (bows, arms, a swaying player). The detections are then linked
 into sources from frame to frame by instrument family first and position second
 (:func:`link_tracks`), so when two players swap places at a cut, each output stays with its
-instrument. A source that is not found at some moment (it left the shot,
-or the finder missed it) is guided there by its *portrait*: its best-scoring crop from elsewhere
-in the video, rather than by whatever now fills its old box.
+instrument. A source that is not found at some moment (it left the shot, or the finder missed
+it) is guided there by its *portrait*: its best-scoring crop from elsewhere in the video,
+rather than by whatever now fills its old box.
 """
 
 from __future__ import annotations
