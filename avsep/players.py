@@ -65,9 +65,9 @@ REDETECT_CHANGE = 0.04
 
 #: The safety net: seconds after which a drifted shot (a slow pan, a player who walked, a cut
 #: too soft for :data:`CUT_CHANGE`) is looked at again: a drifting 10-minute shot pays at most
-#: 5 more finder runs, a still one none. A run costs about a tenth of what separating a minute
-#: does (more where much moves: the crop of each moving blob is named), so one a minute would
-#: spend most of automatic mode's +15 % budget (benchmarks/auto_boxes_cost.py).
+#: 5 more finder runs, a still one none. A run costs 7-15 % of what separating a minute does
+#: (more where much moves: the crop of each moving blob is named), so one a minute would spend
+#: automatic mode's whole +15 % budget (benchmarks/auto_boxes_cost.py, results.md 3b).
 RECHECK_S = 120.0
 
 #: The finder measures motion over at most this many frames of a shot (the first ones looked
