@@ -49,6 +49,9 @@ class BoxPlan:
         self.sources = list(sources)
         #: One line for the user when the plan is not what they might expect (a fallback).
         self.note = note
+        #: frames decoded while the plan was made, by :func:`time_key` of the time asked for
+        #: (:meth:`take_frames`)
+        self.decoded: dict[float, tuple[np.ndarray, float]] = {}
 
     @classmethod
     def fixed(cls, boxes: Sequence[Box], names: Sequence[str | None] | None = None) -> BoxPlan:
@@ -101,8 +104,14 @@ class BoxPlan:
         return np.stack([next(cut) if b is not None else self._portrait(k) for k, b in enumerate(boxes)])
 
     def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:
-        """Frames at ``times`` already decoded while the plan was made, or None (decode them)."""
-        return None
+        """The frames at ``times`` (each with the time it shows) that the finder decoded while
+        it made this plan, handed over once and forgotten (the separation asks for each
+        window's frames once); None when any of them was not kept (the finder keeps a bounded
+        number, and none ran for given boxes), so the caller decodes them itself."""
+        keys = [time_key(t) for t in times]
+        if not all(k in self.decoded for k in keys):
+            return None
+        return [self.decoded.pop(k) for k in keys]
 
     def _portrait(self, source: int) -> np.ndarray:  # pragma: no cover - fixed boxes are never None
         raise NotImplementedError
@@ -218,6 +227,11 @@ def _segment_at(spans: Sequence[_Segment], time: float) -> _Segment:
         if g.start <= time < g.end:
             return g
     return min(spans, key=lambda g: min(abs(time - g.start), abs(time - g.end)))
+
+
+def time_key(time: float) -> float:
+    """``time`` rounded to the millisecond: the key a frame asked for at ``time`` is kept under."""
+    return round(float(time), 3)
 
 
 def strips_plan(width: int, height: int, sources: int) -> BoxPlan:

@@ -12,14 +12,18 @@ The first two need no video and live in :mod:`avsep.box_plan` (so that argument 
 neither torch nor PyAV); they are re-exported here.
 
 :func:`find_players` looks at exactly the frames the separation will use (3 around the centre of
-each model window) in time order. It runs the player finder (:mod:`avsep.detect`) on a frame
-when its picture differs from the last frame it ran on (a cut, a pan, a player who moved), and
-otherwise reuses that frame's boxes: a still shot costs one detection, a moving one a detection
-per change. The detections are then linked into sources from frame to frame by instrument family
-first and position second (:func:`link_tracks`), so when two players swap places at a cut, each
-output stays with its instrument. A source that is not found at some moment (it left the shot,
-or the finder missed it) is guided there by its *portrait*: its best-scoring crop from elsewhere
-in the video, rather than by whatever now fills its old box.
+each model window) in time order. It runs the player finder (:mod:`avsep.detect`) once per
+shot: on the first frame, and on a frame whose picture differs as much as a cut makes it
+(:data:`CUT_CHANGE`) from the frame before it (a cut) or from the last frame it ran on (a pan
+or a zoom that has added up to a new picture); as a safety net, also on a frame that has
+drifted less but still visibly from that one (:data:`REDETECT_CHANGE`) once :data:`RECHECK_S`
+seconds have passed. Every other frame reuses the last boxes: a shot costs one detection
+however much moves inside it (bows, arms, a swaying player). The detections are then linked
+into sources from frame to frame by instrument family first and position second
+(:func:`link_tracks`), so when two players swap places at a cut, each output stays with its
+instrument. A source that is not found at some moment (it left the shot, or the finder missed
+it) is guided there by its *portrait*: its best-scoring crop from elsewhere in the video,
+rather than by whatever now fills its old box.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.box_plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
-from avsep.box_plan import BoxPlan, SourceInfo, span_times, strips_plan
+from avsep.box_plan import BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.box_plan import TimedBoxes as TimedBoxes
 from avsep.boxes import MAX_BOXES, Box
 from avsep.chunking import FRAME_OFFSETS, window_spans
@@ -42,15 +46,29 @@ from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
+from avsep.timing import stage
 
-#: Re-run the finder on a frame whose thumbnail differs from that of the last frame it ran on by
-#: more than this (mean absolute difference of 32 x 18 thumbnails, pixel values 0..1). Measured
-#: on the photo composites of benchmarks/detect_players.py: a cut from one to another changes
-#: the thumbnail by 0.22 or more (median 0.36); the whole picture moving sideways by 1 % of its
-#: width by 0.02 (median; at most 0.04), by 2 % by 0.05. So a cut always re-runs the finder, a
-#: pan or zoom does once it has moved the picture by a percent or two, and a player swaying in a
-#: still shot (a part of the picture moving) does not: that shot keeps its boxes.
+#: A new picture: a guide frame's thumbnail (32 x 18 block means, pixel values 0..1) differs
+#: from that of the frame looked at just before it (1.5 to 3 s earlier: a cut), or from that of
+#: the last frame the finder ran on (a drift that has added up), by more than this mean absolute
+#: difference, and the finder runs again. Measured: a cut between two photo composites of
+#: benchmarks/detect_players.py changes the thumbnail by 0.22 or more (median 0.36), while
+#: within one shot of the three development videos successive guide frames differ by at most
+#: 0.11 (median 0.02-0.06: players moving, a flautist swaying), and the bench video's moving
+#: bars by 0.05; only the flautist walking up to the camera at the end reaches 0.18.
+CUT_CHANGE = 0.15
+
+#: Drift: the thumbnail differs from the last keyframe's by more than this (the whole picture
+#: moving sideways by 1 % of its width changes it by 0.02, by 2 % by 0.05; a cut by 0.22 or
+#: more). A drifted shot is looked at again, but only :data:`RECHECK_S` after its keyframe.
 REDETECT_CHANGE = 0.04
+
+#: The safety net: seconds after which a drifted shot (a slow pan, a player who walked, a cut
+#: too soft for :data:`CUT_CHANGE`) is looked at again: a drifting 10-minute shot pays at most
+#: 5 more finder runs, a still one none. A run costs 7-15 % of what separating a minute does
+#: (more where much moves: the crop of each moving blob is named), so one a minute would spend
+#: automatic mode's whole +15 % budget (benchmarks/auto_boxes_cost.py, results.md 3b).
+RECHECK_S = 120.0
 
 #: The finder measures motion over at most this many frames of a shot (the first ones looked
 #: at: 3 frames 1.5 s apart around each of 2 windows' centres), so a long still shot costs no more.
@@ -208,13 +226,11 @@ class TrackedBoxes(BoxPlan):
         self._boxes = [list(b) for b in boxes]  # [keyframe][source]
         self._frame_keys = frame_keys
         self._portraits = list(portraits)
-        #: frames the finder decoded, by the time asked for (:meth:`take_frames`)
-        self.decoded: dict[float, tuple[np.ndarray, float]] = {}
 
     def keyframe_at(self, time: float) -> int:
         """The keyframe whose boxes hold for the frame shown at ``time``: the one that frame
         shared when it was looked at, else the last one at or before ``time``."""
-        key = self._frame_keys.get(_time_key(time))
+        key = self._frame_keys.get(time_key(time))
         if key is not None:
             return key
         before = [k for k, t in enumerate(self.times) if t <= time + 1e-6]
@@ -225,15 +241,6 @@ class TrackedBoxes(BoxPlan):
 
     def _portrait(self, source: int) -> np.ndarray:
         return self._portraits[source]
-
-    def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:
-        """The frames the finder decoded at ``times`` (each with the time it shows), handed over
-        once and forgotten (the separation asks for each window's frames once); None when any
-        of them was not kept (:data:`KEEP_FRAMES_BYTES`), so the caller decodes them itself."""
-        keys = [_time_key(t) for t in times]
-        if not all(k in self.decoded for k in keys):
-            return None
-        return [self.decoded.pop(k) for k in keys]
 
     def validated(self, width: int, height: int) -> TrackedBoxes:
         return self  # made from the frame itself
@@ -260,10 +267,6 @@ class TrackedBoxes(BoxPlan):
         return out
 
 
-def _time_key(time: float) -> float:
-    return round(float(time), 3)
-
-
 def guide_frame_times(duration: float, overlap: float) -> list[float]:
     """Every guide frame time the separation of a ``duration``-second file will ask for."""
     spans = window_spans(int(round(duration * SAMPLE_RATE)), overlap)
@@ -279,6 +282,7 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
     return block_means(frame.astype(np.float32) / 255.0, 18, 32)
 
 
+@stage("find players")  # avsep.timing: reported when someone listens
 def find_players(
     source: str | Path | MediaInfo,
     finder: PlayerFinder,
@@ -330,6 +334,7 @@ def find_players(
         )
         plan = strips_plan(width, height, strips)
         plan.note = f"{why}; using {strips} vertical strips instead (give --boxes to place them)"
+        plan.decoded = decoded  # the strips' frames were decoded all the same
         return plan
     chosen.sort(key=lambda t: _median_box(t, keyframes)[0] + _median_box(t, keyframes)[2])
     labels = [t.label() for t in chosen]
@@ -352,16 +357,17 @@ def _look(
     on_frame: Callable[[int, int], None] | None,
     decoded: dict[float, tuple[np.ndarray, float]],
 ) -> tuple[list[Keyframe], dict[float, int]]:
-    """Run the finder once per shot: on a frame whose picture differs from the last keyframe's
-    (:data:`REDETECT_CHANGE`), with the motion across up to :data:`MOTION_FRAMES` frames of its
-    shot (the detection waits for them). Returns the keyframes and, per frame time looked at,
-    the keyframe whose boxes it shares. Fills ``decoded`` with the frames by time asked for,
-    up to :data:`KEEP_FRAMES_BYTES`, for the separation to reuse (one decoding pass)."""
+    """Run the finder once per shot (:func:`looks_again`), with the motion across up to
+    :data:`MOTION_FRAMES` frames of its shot (the detection waits for them). Returns the
+    keyframes and, per frame time looked at, the keyframe whose boxes it shares. Fills
+    ``decoded`` with the frames by time asked for, up to :data:`KEEP_FRAMES_BYTES`, for the
+    separation to reuse (one decoding pass)."""
     kept = 0
     keyframes: list[Keyframe] = []
     frame_keys: dict[float, int] = {}
     shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys
-    last_thumb: np.ndarray | None = None
+    key_thumb: np.ndarray | None = None  # the keyframe's thumbnail
+    last_thumb: np.ndarray | None = None  # the frame before's
 
     def close_shot() -> None:
         if shot is not None:
@@ -371,21 +377,33 @@ def _look(
         for done, asked in enumerate(times, 1):
             ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
             if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
-                decoded[_time_key(asked)] = (frame, t)
+                decoded[time_key(asked)] = (frame, t)
                 kept += frame.nbytes
             thumb = thumbnail(frame)
-            if last_thumb is None or float(np.abs(thumb - last_thumb).mean()) > REDETECT_CHANGE:
+            if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):
                 close_shot()
                 keyframes.append(Keyframe(t, []))
-                shot, last_thumb = (frame, [small_grey(frame)]), thumb
+                shot, key_thumb = (frame, [small_grey(frame)]), thumb
             elif len(shot[1]) < MOTION_FRAMES:
                 shot[1].append(small_grey(frame))
+            last_thumb = thumb
             keyframes[-1].frames += 1
-            frame_keys[_time_key(t)] = len(keyframes) - 1
+            frame_keys[time_key(t)] = len(keyframes) - 1
             if on_frame:
                 on_frame(done, len(times))
     close_shot()
     return keyframes, frame_keys
+
+
+def looks_again(thumb: np.ndarray, before: np.ndarray, keyframe: np.ndarray, since: float) -> bool:
+    """Whether the finder runs on a frame (:func:`thumbnail` ``thumb``) rather than reusing the
+    boxes of the last keyframe (``keyframe``, ``since`` seconds earlier): the picture is new
+    (:data:`CUT_CHANGE`) since the frame ``before`` it or since the keyframe, or it has drifted
+    from the keyframe's (:data:`REDETECT_CHANGE`) and :data:`RECHECK_S` have passed."""
+    drift = float(np.abs(thumb - keyframe).mean())
+    if max(float(np.abs(thumb - before).mean()), drift) > CUT_CHANGE:
+        return True
+    return since >= RECHECK_S and drift > REDETECT_CHANGE
 
 
 def _mean_score(track: Track) -> float:

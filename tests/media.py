@@ -147,6 +147,7 @@ def make_video(
     faststart: bool = False,
     live: bool = False,
     cuts: Sequence[tuple[float, Sequence[tuple[int, int, int]]]] = (),
+    bar: bool = False,
 ) -> Path:
     """Write a synthetic clip; the container follows the suffix (.mp4/.mkv/.webm/.mov/.avi).
 
@@ -160,6 +161,9 @@ def make_video(
     a non-seekable sink, like a recorder that never finalised: no duration, no cues. webm audio
     is Opus, so its sample rate is forced to 48 kHz. ``cuts`` are ``(time, panels)`` pairs: from
     ``time`` on the picture shows those panels instead (a camera cut; the sound goes on).
+    ``bar`` draws a grey bar (an eighth of the width, the top half of the height) that sweeps
+    once across the picture over the clip: motion inside a shot (every two frames differ, yet
+    the picture never cuts), which leaves each panel one connected piece.
     ``pan`` (stereo only) places each tone from -1 (left only) to +1 (right only).
 
     PyAV's AAC encoder does not write an edit list, so AAC audio decodes with 1024 priming
@@ -249,6 +253,9 @@ def make_video(
                 push_audio(t - audio_start)
             shown = next((p for at, p in sorted(cuts, reverse=True) if t >= at), panels)
             img = panel_frame(width, height, shown, k if marker else None)
+            if bar:
+                x = int(t / duration * width)
+                img[: height // 2, x : x + max(1, width // 8)] = 128
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(img, turns)), format="rgb24")
             frame.pts = int(round(t / time_base))
             frame.time_base = time_base

@@ -178,6 +178,44 @@ def test_players_swap_places_at_a_cut(shared_video, finder):
     assert plan.moves()
 
 
+def test_a_picture_that_moves_but_never_cuts_is_looked_at_once(shared_video, finder, monkeypatch):
+    """A bar sweeps across the panels: every two guide frames differ (by more than a drift), but
+    no two by a cut, so the finder runs once; a drifted shot is looked at again only every
+    RECHECK_S seconds, and a still one never."""
+    video = shared_video("bar.mp4", panels=(GREEN, YELLOW), bar=True, **CLIP)
+    plan = find_players(video, finder)
+    assert len(plan.times) == 1 and plan.names == ["violin", "flute"]
+    assert plan.boxes_at(11.0) == [(0, 0, 48, 48), (48, 0, 96, 48)]
+    monkeypatch.setattr(players, "RECHECK_S", 4.0)
+    plan = find_players(video, finder)
+    gaps = np.diff(plan.times)
+    assert 2 <= len(plan.times) <= 3 and gaps.min() >= 4.0 and plan.names == ["violin", "flute"]
+    still = find_players(shared_video("trio.mp4", panels=(GREEN, YELLOW, MAGENTA), **CLIP), finder)
+    assert len(still.times) == 1
+
+
+def test_a_drift_that_adds_up_to_a_new_picture_is_looked_at_again(shared_video, finder):
+    """The right panel turns from yellow (a flute) to red (nothing) in 5 steps a second apart:
+    no two guide frames differ as much as at a cut, but the picture drifts from the first
+    frame's as far as a cut takes it, so the finder runs again there and the flute is gone."""
+    steps = [(2.0 + k, (GREEN, (255, 255 - 51 * k, 0))) for k in range(1, 6)]
+    video = shared_video("drift.mp4", panels=(GREEN, YELLOW), cuts=steps, **CLIP)
+    plan = find_players(video, finder, sources=2)
+    assert len(plan.times) == 2 and plan.times[1] >= 7.0  # the first frame once all steps are made
+    flute = plan.names.index("flute")
+    assert plan.boxes_at(2.0)[flute] == (48, 0, 96, 48) and plan.boxes_at(11.0)[flute] is None
+
+
+def test_a_cut_in_a_moving_picture_starts_a_shot_with_its_own_boxes(shared_video, finder):
+    video = shared_video("barswap.mp4", panels=(GREEN, YELLOW), bar=True, cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    plan = find_players(video, finder)
+    assert len(plan.times) == 2 and 6.0 <= plan.times[1] < 7.5  # the first frame looked at after the cut
+    violin = plan.names.index("violin")
+    left, right = (0, 0, 48, 48), (48, 0, 96, 48)
+    assert plan.boxes_at(5.0)[violin] == left and plan.boxes_at(7.0)[violin] == right
+    assert plan.boxes_at(5.0)[1 - violin] == right and plan.boxes_at(7.0)[1 - violin] == left
+
+
 def test_a_player_who_leaves_the_shot_is_guided_by_a_portrait(shared_video, finder):
     """From 6 s the camera shows the violin alone (a close-up): the flute's guide is its picture
     from the first shot, not whatever now fills its old box."""
@@ -194,6 +232,9 @@ def test_nothing_found_falls_back_to_strips_and_says_so(shared_video, finder):
     plan = find_players(shared_video("plain.mp4", panels=(RED, BLUE), **CLIP), finder)
     assert type(plan) is BoxPlan and plan.boxes == [(0, 0, 48, 48), (48, 0, 96, 48)]
     assert "found no instrument it is sure of; using 2 vertical strips" in plan.note
+    first = guide_frame_times(12.0, 0.25)[:3]  # the strips' frames were decoded all the same
+    assert [t for _, t in plan.take_frames(first)] == pytest.approx(first, abs=0.25)
+    assert plan.take_frames(first) is None  # handed over once
 
 
 def test_sources_fixes_the_count(shared_video, finder):
