@@ -672,7 +672,7 @@ def _print_real(report: dict[str, Any], console) -> None:
         "means in dB over outputs; SDRi = SDR - mixture SDR; right box = share of outputs that correlate most "
         "with their own source (in brackets: the same for the unseparated mixture, the level to beat); "
         "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs of different "
-        "instruments, duets-same = of one instrument"
+        "instruments, duets-same = of one instrument, duets-video = two times of one music-solo video (real motion)"
     )
     for line in report["skipped"]:
         console.print(f"skipped: {line}")
