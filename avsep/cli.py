@@ -26,7 +26,7 @@ from avsep.cli_paths import check_inputs_exist, check_output_folder
 from avsep.cli_views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.help_text import AvsepCommand, AvsepGroup
-from avsep.options import DEFAULT_MASK
+from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT
 from avsep.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ def separate(
     residual: opt.Residual = False,
     mono: opt.Mono = False,
     mask: opt.MaskOption = DEFAULT_MASK,
+    same_instrument: opt.SameInstrumentOption = DEFAULT_SAME_INSTRUMENT,
     overlap: opt.Overlap = 0.25,
     model: opt.Model = None,
     backbone_weights: opt.BackboneWeights = None,
@@ -127,6 +128,7 @@ def separate(
             overlap=overlap,
             batch_size=batch_size,
             backbone_weights=backbone_weights,
+            same_instrument=same_instrument.value,
         )
         code = run_spread(job, separator, engine) if engine.spread else _run_batch(job, separator, engine)
     raise typer.Exit(code)

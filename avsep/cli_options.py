@@ -16,7 +16,7 @@ import typer
 
 from avsep._version import __version__
 from avsep.help_text import AvsepCommand
-from avsep.options import MASK_HELP, VIDEO_EXTENSIONS, Mask
+from avsep.options import MASK_HELP, SAME_INSTRUMENT_HELP, VIDEO_EXTENSIONS, Mask, SameInstrument
 
 
 class SampleFormat(str, Enum):
@@ -191,6 +191,9 @@ Mono = Annotated[
     typer.Option(help="Downmix the outputs to one channel (default: the video's channels).", rich_help_panel=OUTPUT),
 ]
 MaskOption = Annotated[Mask, typer.Option(help=MASK_HELP, metavar="MASK", rich_help_panel=MODEL)]
+SameInstrumentOption = Annotated[
+    SameInstrument, typer.Option(help=SAME_INSTRUMENT_HELP, metavar="HOW", rich_help_panel=MODEL)
+]
 Overlap = Annotated[
     float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).", metavar="SHARE", rich_help_panel=MODEL)
 ]

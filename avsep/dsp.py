@@ -158,7 +158,13 @@ def apply_masks(spec: Spectrogram, masks: torch.Tensor, mode: str) -> torch.Tens
     across the boxes (:func:`combine_masks`) on the linear grid: the one masking path of
     inference and of validation during training.
     """
-    b, s = masks.shape[:2]
-    shares = mask_shares(masks, mode) * spec.magnitude.unsqueeze(1)
+    return apply_shares(spec, mask_shares(masks, mode))
+
+
+def apply_shares(spec: Spectrogram, shares: torch.Tensor) -> torch.Tensor:
+    """Per-box waveforms ``[B, S, length]`` from each box's share ``[B, S, FREQ_BINS, frames]`` of
+    the bins of ``B`` mixtures (:func:`mask_shares`, possibly re-divided afterwards)."""
+    b, s = shares.shape[:2]
+    parts = shares * spec.magnitude.unsqueeze(1)
     phase = spec.phase.repeat_interleave(s, 0)
-    return istft(shares.reshape(b * s, *shares.shape[2:]), phase, spec.length).reshape(b, s, -1)
+    return istft(parts.reshape(b * s, *parts.shape[2:]), phase, spec.length).reshape(b, s, -1)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avsep import dsp, fullband
+from avsep import dsp, fullband, same_instrument
 from avsep.batch import Outcome, output_names, write_outputs
 from avsep.batch_run import separate_paths
 from avsep.box_request import FIND, BoxRequest, plan_boxes
@@ -44,7 +44,7 @@ from avsep.models.guide import picture_kind
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
-from avsep.options import DEFAULT_MASK, MASK_MODES
+from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, MASK_MODES, SAME_INSTRUMENT_MODES
 from avsep.players import AutoBoxesWarning, BoxPlan
 from avsep.timing import stage, timed_iter
 from avsep.weights import guide_head_file, resolve_model
@@ -67,6 +67,9 @@ SILENCE_PEAK = 1e-5
 #: 3 frames). Measured on 2 cores (benchmarks/README.md): 6 crops per forward ran about 1.5x
 #: faster per crop than 24 and peaked about 250 MB lower.
 TRUNK_CROPS_CPU = 8
+
+#: Times (s) of a window's STFT frames from its first sample (``center=True``: frame j at j hops).
+STFT_FRAME_TIMES = np.arange(dsp.WINDOW_FRAMES) * dsp.HOP / dsp.SAMPLE_RATE
 
 
 class SilentAudioWarning(UserWarning):
@@ -135,6 +138,8 @@ class Separator:
     the bundled guide head (:mod:`avsep.models.guide_head`) instead of the ImageNet classes
     gathered. Off by default: it names more instruments on held-out photos but separated the
     real clips worse (docs/results.md section 5).
+    ``same_instrument``: ``motion`` splits the mask of boxes whose guides name the same
+    instrument by which box moves when (:mod:`avsep.same_instrument`; :class:`avsep.options.SameInstrument`).
     """
 
     def __init__(
@@ -150,10 +155,14 @@ class Separator:
         full_band: bool = True,
         extension: str = fullband.DEFAULT_EXTENSION,
         guide_head: bool = False,
+        same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
             if mask not in MASK_MODES:
                 raise InputError(f"--mask must be one of {', '.join(MASK_MODES)}, got {mask!r}")
+            if same_instrument not in SAME_INSTRUMENT_MODES:
+                modes = ", ".join(SAME_INSTRUMENT_MODES)
+                raise InputError(f"--same-instrument must be one of {modes}, got {same_instrument!r}")
             if not 0.0 <= overlap <= 0.9:
                 raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
             if batch_size < 1:
@@ -178,6 +187,8 @@ class Separator:
                 self.trunk.class_head = head.to(self.device) if head is not None else None
             #: how the boxes' masks share each bin (avsep.options.Mask)
             self.mask = mask
+            #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
+            self.same_instrument = same_instrument
             self.overlap = overlap
             self.batch_size = batch_size
             self.full_band = full_band
@@ -214,12 +225,15 @@ class Separator:
         residual: bool = False,
         mixture: np.ndarray | None = None,
         grid: fullband.Grid | None = None,
+        motion: np.ndarray | None = None,
     ) -> np.ndarray:
         """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
 
         The STFT and the network's audio-only first pass are computed once per window and
         shared by all of its boxes. Given the windows' ``mixture`` ``[B, C, L]`` at the rate of
-        ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band).
+        ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band). Given
+        each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
+        instrument split their shares by it (:func:`avsep.same_instrument.split_by_motion`).
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):
@@ -227,14 +241,18 @@ class Separator:
             net_input = dsp.network_input(spec.magnitude)
         with stage("mask net"):
             masks = self.model(net_input, visual)  # [B, S, H, W]
-        if mixture is not None:
-            with stage("mask+istft"):
-                mix = torch.from_numpy(mixture).to(self.device)
-                shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T], as the model rate uses
-                out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
-            return out.float().cpu().numpy()
         with stage("mask+istft"):
-            out = dsp.apply_masks(spec, masks, self.mask)
+            shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
+            if motion is not None and self.same_instrument == "motion":
+                split = same_instrument.split_by_motion(
+                    shares.cpu().numpy(), spec.magnitude.cpu().numpy(), visual.float().cpu().numpy(), motion
+                )
+                shares = torch.from_numpy(split).to(shares.device)
+            if mixture is not None:
+                mix = torch.from_numpy(mixture).to(self.device)
+                out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
+                return out.float().cpu().numpy()
+            out = dsp.apply_shares(spec, shares)
         if residual:
             out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()
@@ -277,6 +295,8 @@ class Separator:
         frames_per_box: Sequence[np.ndarray] | None = None,
         *,
         guides: torch.Tensor | None = None,
+        motion_frames: Sequence[np.ndarray] | None = None,
+        motion_times: Sequence[float] | None = None,
     ) -> np.ndarray:
         """Separate a mono (or ``[n, channels]``) signal with one fixed set of frames per box.
 
@@ -284,7 +304,9 @@ class Separator:
         are resized to 224 x 224). Instead of pictures, ``guides`` ``[S, D]`` may give the guide
         vectors themselves (e.g. :func:`avsep.models.guide.label_guide` for an oracle model).
         Returns ``[S, n]`` at ``sample_rate``, or ``[S, channels, n]`` for ``[n, channels]``
-        audio on the full-band path (the band-limited one downmixes).
+        audio on the full-band path (the band-limited one downmixes). ``motion_frames[i]``
+        ``[N, H, W, 3]``: pictures of source ``i`` at ``motion_times`` (seconds; default: spread
+        evenly over the audio), for ``same_instrument="motion"``.
         """
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim not in (1, 2) or audio.size == 0:
@@ -306,12 +328,23 @@ class Separator:
             tap = fullband.MixtureTap(sample_rate, native.shape[1])
             tap.push(native, sample_rate)
             tap.push(None, sample_rate)
+        motion_for = None
+        if motion_frames is not None and self._splits(len(visual)):
+            if motion_times is None:
+                count = len(motion_frames[0])
+                motion_times = (np.arange(count) + 0.5) * len(audio) / sample_rate / max(count, 1)
+            track = same_instrument.MotionTrack(motion_frames, motion_times)
+
+            def motion_for(wins: list[Window]) -> np.ndarray:
+                return np.stack([track.window(w.start / dsp.SAMPLE_RATE, STFT_FRAME_TIMES) for w in wins])
+
         rows = self._run_windows(
             Windower(self.overlap)([model_audio]),
             lambda wins: visual.expand(len(wins), -1, -1),
             len(visual),
             residual=False,
             tap=tap,
+            motion_for=motion_for,
         )
         separated = np.concatenate(list(rows), axis=-1)
         if tap is not None:
@@ -378,8 +411,14 @@ class Separator:
             def visual_for(wins: list[Window]) -> torch.Tensor:
                 return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
 
+            def motion_for(wins: list[Window]) -> np.ndarray:
+                """``[B, S, frames]``: each box's motion on each window's STFT frames."""
+                with stage("frame decode"):
+                    return np.stack([self._window_motion(reader, plan, w) for w in wins])
+
             windows = timed_iter("windowing", Windower(self.overlap)(audio))
-            rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap)
+            moving = motion_for if self._splits(len(plan.sources)) else None
+            rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving)
             if tap is None:
                 yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
             else:
@@ -446,6 +485,17 @@ class Separator:
 
     # -- shared core ------------------------------------------------------------------------
 
+    def _splits(self, sources: int) -> bool:
+        """Whether boxes of one instrument may split their mask (and motion must be read)."""
+        return self.same_instrument == "motion" and sources > 1
+
+    @staticmethod
+    def _window_motion(reader: FrameReader, plan: BoxPlan, win: Window) -> np.ndarray:
+        """Each source's motion ``[S, frames]`` over ``win``, read from the video at its rate."""
+        start = win.start / dsp.SAMPLE_RATE
+        fps = reader.info.fps
+        return same_instrument.window_motion(reader.frames_and_times_at, plan.boxes_at, start, STFT_FRAME_TIMES, fps)
+
     def _run_windows(
         self,
         windows: Iterable[Window],
@@ -455,9 +505,11 @@ class Separator:
         on_window: Callable[[int, int], None] | None = None,
         total: int = 0,
         tap: fullband.MixtureTap | None = None,
+        motion_for: Callable[[list[Window]], np.ndarray] | None = None,
     ) -> Iterator[np.ndarray]:
         """Batches windows through the networks and stitches them into finished samples: at the
-        model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band)."""
+        model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
+        ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
         rows = sources + int(residual)
         stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
         batch: list[Window] = []
@@ -466,11 +518,13 @@ class Separator:
         def flush() -> Iterator[np.ndarray]:
             nonlocal done
             audio = np.stack([w.audio for w in batch])
+            visual = visual_for(batch)
+            motion = motion_for(batch) if motion_for else None
             if tap is None:
-                outs = self.separate_windows(audio, visual_for(batch), residual)
+                outs = self.separate_windows(audio, visual, residual, motion=motion)
             else:
                 mixture = tap.segments([w.start for w in batch])
-                outs = self.separate_windows(audio, visual_for(batch), residual, mixture, tap.grid)
+                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion)
             for win, out in zip(batch, outs):
                 with stage("stitch"):
                     block = stitcher.add(win, out)

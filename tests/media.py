@@ -293,3 +293,29 @@ def truncated_copy(path: str | Path, dest: str | Path, fraction: float) -> Path:
     dest = Path(dest)
     dest.write_bytes(data[: int(len(data) * fraction)])
     return dest
+
+
+def write_frames_video(path: str | Path, frames: np.ndarray, fps: int, audio: np.ndarray, sample_rate: int) -> Path:
+    """A Matroska clip of exactly these pictures (``[N, H, W, 3]`` uint8, H and W even) at ``fps``
+    and this mono ``audio`` (float, PCM: no codec delay), for tests that need their own motion."""
+    path = Path(path)
+    with av.open(str(path), "w") as container:
+        vstream = container.add_stream("libx264" if has_encoder("libx264") else "mpeg4", rate=fps)
+        vstream.width, vstream.height = frames.shape[2], frames.shape[1]
+        vstream.pix_fmt = "yuv420p"
+        astream = container.add_stream("pcm_s16le", rate=sample_rate)
+        astream.layout = "mono"
+        for k, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame.pts = k
+            frame.time_base = Fraction(1, fps)
+            container.mux(vstream.encode(frame))
+        container.mux(vstream.encode())
+        packed = np.asarray(audio, np.float32).reshape(1, -1)
+        chunk = av.AudioFrame.from_ndarray(packed, format="flt", layout="mono")
+        chunk.sample_rate = sample_rate
+        chunk.pts = 0
+        chunk.time_base = Fraction(1, sample_rate)
+        container.mux(astream.encode(chunk))
+        container.mux(astream.encode())
+    return path

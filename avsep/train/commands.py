@@ -20,7 +20,15 @@ import typer
 
 from avsep.errors import InputError
 from avsep.help_text import AvsepCommand
-from avsep.options import DEFAULT_MASK, MASK_HELP, REAL_SETS, Mask
+from avsep.options import (
+    DEFAULT_MASK,
+    DEFAULT_SAME_INSTRUMENT,
+    MASK_HELP,
+    REAL_SETS,
+    SAME_INSTRUMENT_HELP,
+    Mask,
+    SameInstrument,
+)
 from avsep.reporting import DebugOption, one_line_errors
 from avsep.train.config import ARCHS, DEFAULTS, SCHEDULES, TrainConfig
 from avsep.train.extra import training_extra
@@ -308,6 +316,7 @@ def evaluate_real_command(
     seconds: Annotated[float, typer.Option(help="Duet segment length.")] = 6.0,
     seed: Annotated[int, typer.Option(help="Seed of the duets.")] = 0,
     mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
+    same_instrument: Annotated[SameInstrument, typer.Option(help=SAME_INSTRUMENT_HELP)] = DEFAULT_SAME_INSTRUMENT,
     oracle_labels: Annotated[
         bool,
         typer.Option(
@@ -337,6 +346,7 @@ def evaluate_real_command(
             segment_seconds=seconds,
             seed=seed,
             mask=mask.value,
+            same_instrument=same_instrument.value,
             oracle=oracle_labels,
             device=device,
             batch_size=batch_size,

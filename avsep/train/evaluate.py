@@ -46,8 +46,9 @@ from avsep.chunking import FRAME_OFFSETS
 from avsep.dsp import SAMPLE_RATE
 from avsep.errors import AvsepError, InputError
 from avsep.io.audio import load_audio
+from avsep.io.video import FrameReader
 from avsep.models.guide import label_guide
-from avsep.options import DEFAULT_MASK, REAL_SETS
+from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, REAL_SETS
 from avsep.progress import make_progress
 from avsep.separate import Separator
 from avsep.train.data import MixDataset
@@ -71,8 +72,22 @@ def default_realclips() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "realclips"
 
 
-def _separator(model: str | Path, device: str, mask: str, batch_size: int, backbone_weights: str | Path | None):
-    return Separator(model, device=device, mask=mask, batch_size=batch_size, backbone_weights=backbone_weights)
+def _separator(
+    model: str | Path,
+    device: str,
+    mask: str,
+    batch_size: int,
+    backbone_weights: str | Path | None,
+    same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
+):
+    return Separator(
+        model,
+        device=device,
+        mask=mask,
+        batch_size=batch_size,
+        backbone_weights=backbone_weights,
+        same_instrument=same_instrument,
+    )
 
 
 def _check_oracle(sep, oracle: bool) -> None:
@@ -269,6 +284,7 @@ def evaluate_real(
     json_path: str | Path | None = None,
     progress: bool = True,
     console=None,
+    same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
 ) -> dict[str, Any]:
     """Score ``model`` on the real clips; returns (and optionally writes) a per-set report.
 
@@ -280,13 +296,14 @@ def evaluate_real(
     unknown = set(sets) - set(REAL_SETS)
     if unknown:
         raise InputError(f"unknown set(s) {sorted(unknown)}; choose from {', '.join(REAL_SETS)}")
-    sep = _separator(model, device, mask, batch_size, backbone_weights)
+    sep = _separator(model, device, mask, batch_size, backbone_weights, same_instrument)
     _check_oracle(sep, oracle)
     report: dict[str, Any] = {
         "model": str(model),
         **_model_info(sep),
         "realclips": str(root),
         "mask": mask,
+        "same_instrument": same_instrument,
         "oracle_labels": oracle,
         "sets": {},
         "skipped": [],
@@ -305,6 +322,10 @@ def evaluate_real(
                 report["sets"][name] = _duets(
                     sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar, oracle, same
                 )
+        if "duets-video" in sets and (root / "music-solo").is_dir() and not oracle:
+            report["sets"]["duets-video"] = _video_duets(
+                sep, root / "music-solo", num_pairs, segment_seconds, seed, report["skipped"], bar
+            )
     if not report["sets"]:
         raise InputError(f"{root}: none of fcsn/, clipsep-demo/, music-solo/ found")
     _print_real(report, console)
@@ -504,14 +525,8 @@ def _duets(
                 f"duet {recordings[pair[0]][1].name}+{recordings[pair[1]][1].name}: shorter than {seconds} s"
             )
             continue
-        rms_a, rms_b = float(np.sqrt(np.mean(a**2))), float(np.sqrt(np.mean(b**2)))
-        for _ in range(50):  # a segment where both play (not a pause or an intro)
-            start = int(rng.integers(0, usable + 1))
-            sa, sb = a[start : start + seg], b[start : start + seg]
-            if np.sqrt(np.mean(sa**2)) > 0.3 * rms_a and np.sqrt(np.mean(sb**2)) > 0.3 * rms_b:
-                break
-        refs = np.stack([sa / (np.sqrt(np.mean(sa**2)) + 1e-9), sb / (np.sqrt(np.mean(sb**2)) + 1e-9)]) * 0.05
-        refs = refs.astype(np.float32)
+        start = _playing_start(rng, a, b, seg, usable)
+        refs = _equal_rms(a[start : start + seg], b[start : start + seg])
         mix = refs.sum(axis=0)
         centre = (start + seg / 2) / SAMPLE_RATE
         pictures = []
@@ -522,11 +537,95 @@ def _duets(
         if oracle:  # each recording's instrument folder
             est = sep.separate_arrays(mix, SAMPLE_RATE, guides=label_guide([recordings[i][0] for i in pair]))
         else:
-            est = sep.separate_arrays(mix, SAMPLE_RATE, pictures)
+            motion = _still_motion(sep, [recordings[i] for i in pair], start / SAMPLE_RATE, seconds)
+            est = sep.separate_arrays(mix, SAMPLE_RATE, pictures, **motion)
         names = [f"{recordings[i][0]}/{recordings[i][1].name}" for i in pair]
         score = _score(refs, est, mix, f"duet {'+'.join(names)}", skipped)
         if score is not None:
             items.append({"pair": names, "start_s": round(start / SAMPLE_RATE, 3), **score})
+    return {**_aggregate(items), "per_instrument": _per_instrument(items)}
+
+
+def _playing_start(rng: np.random.Generator, a: np.ndarray, b: np.ndarray, seg: int, usable: int) -> int:
+    """A start where both ``a`` and ``b`` play for ``seg`` samples (not a pause or an intro):
+    the first of 50 random starts in ``[0, usable]`` where both keep 0.3 of their overall RMS."""
+    rms_a, rms_b = float(np.sqrt(np.mean(a**2))), float(np.sqrt(np.mean(b**2)))
+    for _ in range(50):
+        start = int(rng.integers(0, usable + 1))
+        sa, sb = a[start : start + seg], b[start : start + seg]
+        if np.sqrt(np.mean(sa**2)) > 0.3 * rms_a and np.sqrt(np.mean(sb**2)) > 0.3 * rms_b:
+            break
+    return start
+
+
+def _equal_rms(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    """The two segments ``[2, n]`` float32, each scaled to an RMS of 0.05."""
+    refs = np.stack([sa / (np.sqrt(np.mean(sa**2)) + 1e-9), sb / (np.sqrt(np.mean(sb**2)) + 1e-9)]) * 0.05
+    return refs.astype(np.float32)
+
+
+#: music-solo frames are 1 a second, shrunk by this factor for motion (16 x 16 cells are read)
+_MOTION_SHRINK = 4
+
+
+def _still_motion(sep, recordings: list, start_s: float, seconds: float) -> dict[str, Any]:
+    """``separate_arrays``' motion arguments for ``--same-instrument motion``: the music-solo
+    frames (1 a second, shown at their centres) from just before the segment to just after."""
+    if sep.same_instrument != "motion":
+        return {}
+    count = min(c for _, _, c in recordings)
+    numbers = range(max(int(math.floor(start_s)), 1), min(int(math.ceil(start_s + seconds)) + 1, count) + 1)
+    frames = [
+        np.stack([_read_picture(rec / "frames" / f"{n:06d}.jpg")[::_MOTION_SHRINK, ::_MOTION_SHRINK] for n in numbers])
+        for _, rec, _ in recordings
+    ]
+    return {"motion_frames": frames, "motion_times": [n - 0.5 - start_s for n in numbers]}
+
+
+def _video_duets(
+    sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar
+) -> dict[str, Any]:
+    """One instrument twice with real motion: two segments (non-overlapping) of one music-solo
+    video (``video.mp4``) side by side, each box the whole frame, guided by the video's frames
+    at the segment centre + :data:`FRAME_OFFSETS` and moving at the video's frame rate."""
+    videos = sorted(folder.glob("*/*/video.mp4"))
+    if not videos:
+        skipped.append("music-solo: no video.mp4; no video duets")
+        return _aggregate([])
+    rng = np.random.default_rng([seed, 0xD0E7, 2])
+    seg = int(round(seconds * SAMPLE_RATE))
+    items = []
+    task = bar.add_task("music-solo video duets (same player, two times)", total=num_pairs)
+    for k in range(num_pairs):
+        bar.advance(task)
+        path = videos[k % len(videos)]
+        audio = np.asarray(load_audio(path, sample_rate=SAMPLE_RATE)[0], np.float32)
+        half = (audio.shape[0] - seg) // 2
+        if half <= seg:
+            skipped.append(f"{path}: shorter than 4 x {seconds} s; no video duets")
+            break
+        first = _playing_start(rng, audio[:half], audio[:half], seg, half - seg)  # in the first half
+        second = half + _playing_start(rng, audio[half:], audio[half:], seg, half - seg)  # in the second
+        refs = _equal_rms(audio[first : first + seg], audio[second : second + seg])
+        mix = refs.sum(axis=0)
+        with FrameReader(path) as reader:
+            starts = (first / SAMPLE_RATE, second / SAMPLE_RATE)
+            pictures = [np.stack(reader.frames_at([s + seconds / 2 + off for off in FRAME_OFFSETS])) for s in starts]
+            motion = {}
+            if sep.same_instrument == "motion":
+                times = np.arange(0.0, seconds, 1.0 / min(reader.info.fps, 30.0))
+                shrink = slice(None, None, _MOTION_SHRINK)
+                motion = {
+                    "motion_frames": [
+                        np.stack([f[shrink, shrink] for f in reader.frames_at(s + times)]) for s in starts
+                    ],
+                    "motion_times": times,
+                }
+        est = sep.separate_arrays(mix, SAMPLE_RATE, pictures, **motion)
+        name = f"{path.parent.parent.name}/{path.parent.name}"
+        score = _score(refs, est, mix, f"video duet {name} at {starts[0]:.1f}+{starts[1]:.1f} s", skipped)
+        if score is not None:
+            items.append({"pair": [name, name], "start_s": [round(s, 3) for s in starts], **score})
     return {**_aggregate(items), "per_instrument": _per_instrument(items)}
 
 
@@ -573,7 +672,7 @@ def _print_real(report: dict[str, Any], console) -> None:
         "means in dB over outputs; SDRi = SDR - mixture SDR; right box = share of outputs that correlate most "
         "with their own source (in brackets: the same for the unseparated mixture, the level to beat); "
         "clipsep-demo scores source a only (source b has no picture); duets = music-solo pairs of different "
-        "instruments, duets-same = of one instrument"
+        "instruments, duets-same = of one instrument, duets-video = two times of one music-solo video (real motion)"
     )
     for line in report["skipped"]:
         console.print(f"skipped: {line}")

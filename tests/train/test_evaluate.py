@@ -68,7 +68,7 @@ def test_evaluate_real_on_the_shared_clips(all_ones_model: Path, tmp_path: Path)
         all_ones_model, root, num_pairs=1, device="cpu", progress=False, json_path=tmp_path / "real.json"
     )
     sets = report["sets"]
-    assert {"fcsn-2mix", "fcsn-3mix", "clipsep-demo", "duets"} <= set(sets)
+    assert {"fcsn-2mix", "fcsn-3mix", "clipsep-demo", "duets", "duets-same", "duets-video"} <= set(sets)
     # the identity mask gives back the mixture: no improvement anywhere
     for name, r in sets.items():
         assert r["items"] >= 1, name
@@ -80,6 +80,8 @@ def test_evaluate_real_on_the_shared_clips(all_ones_model: Path, tmp_path: Path)
     assert set(sets["duets"]["per_instrument"]) == set(different)
     assert sets["duets-same"]["per_instrument"][same[0]]["sdri"]["count"] == 2
     assert any("3-mix-separation/sample-2" in s for s in report["skipped"])  # no pictures there
+    video = sets["duets-video"]["details"][0]
+    assert video["pair"][0] == video["pair"][1] and abs(video["start_s"][1] - video["start_s"][0]) >= 6.0
     assert np.isfinite(sets["clipsep-demo"]["sdr"]["mean"])
 
 
