@@ -9,6 +9,7 @@ in the subprocess tests and in :mod:`tests.models`.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -130,3 +131,36 @@ def cli_process(*args: object, env: dict[str, str], colour_trunk: bool = False, 
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+#: The modules avsep must not import before it answers a help page or an argument error.
+HEAVY = ("torch", "torchvision", "av", "cv2", "numpy", "scipy", "timm")
+
+_PROBE = """
+import json, sys
+cases, heavy = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+from avsep.__main__ import main
+for args in cases:
+    sys.argv = ["avsep", *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)
+    sys.stderr.write("\\nCASE " + json.dumps([code or 0, loaded]) + "\\n")
+"""
+
+
+def run_fresh(cases: list[list[str]], cwd: Path, heavy: tuple[str, ...] = HEAVY) -> list[tuple[int, list[str], str]]:
+    """``avsep ARGS`` for each case, one after another, in one fresh interpreter: per case, the
+    exit code, which of ``heavy`` had been imported by then, and what it wrote to stderr."""
+    argv = [sys.executable, "-c", _PROBE, json.dumps(cases), json.dumps(heavy)]
+    text = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=300, check=True).stderr
+    found = []
+    for _ in cases:
+        before, _, text = text.partition("\nCASE ")
+        result, _, text = text.partition("\n")
+        code, loaded = json.loads(result)
+        found.append((code, loaded, before))
+    return found

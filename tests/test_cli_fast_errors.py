@@ -10,19 +10,16 @@ after each that none of the heavy modules has been imported (so far).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from avsep.errors import EXIT_USAGE
+from tests.cli_support import run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = str(ROOT / "examples" / "duet.mp4")  # exists: the checks must not need to read it
 TWO = ["--boxes", "0,0,10,10", "20,0,30,10"]
-HEAVY = ("torch", "torchvision", "av", "cv2", "numpy", "scipy", "timm")
 
 #: (argv after ``avsep``, what the one error line says)
 CASES = [
@@ -51,37 +48,14 @@ CASES = [
     (["remix", VIDEO, *TWO, "--names", "a"], "--names gives 1 names for 2 boxes"),
 ]
 
-_PROBE = """
-import json, sys
-cases, heavy = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
-from avsep.__main__ import main
-for args in cases:
-    sys.argv = ["avsep", *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)
-    sys.stderr.write("\\nCASE " + json.dumps([code, loaded]) + "\\n")
-"""
-
 
 @pytest.fixture(scope="module")
 def answers(tmp_path_factory) -> list[tuple[int, list[str], list[str]]]:
     """Per case: exit code, the heavy modules imported so far, the lines it wrote to stderr."""
-    argv = [sys.executable, "-c", _PROBE, json.dumps([args for args, _ in CASES]), json.dumps(HEAVY)]
     cwd = tmp_path_factory.mktemp("fast-errors")  # nothing may be written: a wrong turn would write here
-    out = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=300, check=True)
-    found = []
-    text = out.stderr
-    for _ in CASES:
-        before, _, text = text.partition("CASE ")
-        result, _, text = text.partition("\n")
-        code, loaded = json.loads(result)
-        found.append((code, loaded, [line for line in before.splitlines() if line.strip()]))
+    found = run_fresh([args for args, _ in CASES], cwd)
     assert not list(cwd.iterdir()), "a command wrote something"
-    return found
+    return [(code, loaded, [line for line in err.splitlines() if line.strip()]) for code, loaded, err in found]
 
 
 def _label(args: list[str]) -> str:

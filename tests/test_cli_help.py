@@ -8,10 +8,7 @@ process and look at which modules it imported.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from avsep.cli import app, for_one_command
+from tests.cli_support import HEAVY, run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,29 +132,10 @@ def test_a_name_taken_by_the_residual_blames_names(tmp_path):
 
 # -- start fast, fail fast (item 5) -----------------------------------------------------------------
 
-HEAVY = ("torch", "torchvision", "av", "cv2", "scipy", "numpy", "timm")
-
-_PROBE = """
-import json, sys
-args, heavy = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
-sys.argv = ["avsep", *args]
-from avsep.__main__ import main
-code = 0
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)
-sys.stderr.write("\\nHEAVY " + json.dumps([code, loaded]) + "\\n")
-"""
-
 
 def _run_fresh(*args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[int, list[str], str]:
     """``avsep ARGS`` in a fresh interpreter: exit code, which of ``heavy`` it imported, its stderr."""
-    argv = [sys.executable, "-c", _PROBE, json.dumps(list(args)), json.dumps(heavy)]
-    out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
-    code, heavy = json.loads(out.stderr.rsplit("HEAVY ", 1)[1])
-    return code or 0, heavy, out.stderr
+    return run_fresh([list(args)], ROOT, heavy)[0]
 
 
 @pytest.mark.parametrize(
