@@ -413,9 +413,10 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
     while not (all(p.exists() for p in done) and second_started()) and process.poll() is None:
         assert time.monotonic() < deadline, "the second video never started"
         time.sleep(0.02)
+    assert process.poll() is None, "the batch ended before the second video's temporaries were seen"
     process.send_signal(signal.SIGINT)
     stderr = process.communicate(timeout=60)[1].decode()
-    assert process.returncode == 130, stderr
+    assert process.returncode == 130, f"SIGINT sent while the second video ran, yet: {stderr}"
     assert "Traceback" not in stderr
     assert f"interrupted while separating {second}" in stderr
     assert sorted(wavs(out)) == [f"{first.stem}/source1.wav", f"{first.stem}/source2.wav"]
