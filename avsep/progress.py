@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Self
 
 from rich.console import Console
@@ -75,6 +77,32 @@ class SeparationProgress(_LiveBars):
         self.progress = make_progress(enabled, self.console)
         self.files: TaskID = self.progress.add_task("files", total=files, visible=files > 1)
         self.windows: TaskID | None = None
+        self.interrupted = False
+        self._installed = False
+        self._previous_handler: object = signal.default_int_handler
+
+    def __enter__(self) -> Self:
+        """Also watch for Ctrl-C. Python raises KeyboardInterrupt at the next bytecode of the main
+        thread, and when that bytecode runs inside a C callback that swallows exceptions (a
+        decoder's log hook) the interrupt is lost; the flag set here makes the next window's
+        callback raise it again, so one Ctrl-C always stops the file."""
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self._on_sigint)
+            self._previous_handler = signal.default_int_handler if previous is None else previous
+            self._installed = True
+        return super().__enter__()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous_handler)  # type: ignore[arg-type]
+            self._installed = False
+        super().__exit__(exc_type, exc, tb)
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.interrupted = True
+        raise KeyboardInterrupt
 
     def start_file(self, path: Path) -> None:
         """A bar for ``path``'s windows, replacing the previous file's.
@@ -94,7 +122,10 @@ class SeparationProgress(_LiveBars):
             self.progress.update(self.windows, total=total or None, completed=0, visible=True, **extra)
 
     def window(self, done: int, total: int) -> None:
-        """Progress callback for :meth:`avsep.separate.Separator.stream_file`."""
+        """Progress callback for :meth:`avsep.separate.Separator.stream_file`; raises the
+        KeyboardInterrupt of a Ctrl-C that was swallowed on its way (see :meth:`__enter__`)."""
+        if self.interrupted:
+            raise KeyboardInterrupt
         if self.windows is not None:
             self.progress.update(self.windows, completed=done, total=total)
 
