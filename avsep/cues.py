@@ -118,8 +118,12 @@ def small_grey(frame: np.ndarray) -> np.ndarray:
     means), float32 0..255: what motion is measured on."""
     height, width = frame.shape[:2]
     scale = MOTION_SHORT_SIDE / min(height, width)
-    grey = frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return block_means(grey, max(1, round(height * scale)), max(1, round(width * scale)))
+    return block_means(luma(frame), max(1, round(height * scale)), max(1, round(width * scale)))
+
+
+def luma(frame: np.ndarray) -> np.ndarray:
+    """The grey (BT.601 luma) float32 copy of an RGB ``frame``: what every motion cue compares."""
+    return frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def block_means(image: np.ndarray, rows: int, cols: int) -> np.ndarray:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from avsep.boxes import Box
-from avsep.cues import block_means
+from avsep.cues import block_means, luma
 
 #: Guides at least this alike (cosine) name the same instrument. A label-trained model's guide
 #: is a probability vector over avsep's classes: two confident frames of one class are at
@@ -84,9 +84,8 @@ def box_picture(frame: np.ndarray, box: Box | None) -> np.ndarray:
     if box is None:
         return np.zeros((MOTION_CELLS, MOTION_CELLS), np.float32)
     x0, y0, x1, y1 = (int(round(v)) for v in box)
-    crop = frame[max(y0, 0) : max(y1, y0 + 1), max(x0, 0) : max(x1, x0 + 1)].astype(np.float32)
-    grey = crop @ np.array([0.299, 0.587, 0.114], np.float32)
-    return block_means(grey, MOTION_CELLS, MOTION_CELLS).astype(np.float32)
+    crop = frame[max(y0, 0) : max(y1, y0 + 1), max(x0, 0) : max(x1, x0 + 1)]
+    return block_means(luma(crop), MOTION_CELLS, MOTION_CELLS).astype(np.float32)
 
 
 def box_motion(pictures: np.ndarray) -> np.ndarray:
