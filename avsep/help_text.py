@@ -1,8 +1,8 @@
 """How every ``avsep`` command reads to a person: its ``--help`` and its option errors.
 
-typer shows each option's Python type as its metavar (``<bool>``, ``<list[str]>``, ``<int>``),
-writes a required argument as ``{inputs}`` in the usage line and words a bad value as its
-validator does ("Input should be a valid integer", "Value error, 'mp3' is not one of ...").
+typer shows each value's type beside an argument (``<path>``) and click's type names as
+metavars (``INTEGER``, ``[pcm16|pcm24|...]``), and words a bad value as click does ("Invalid
+value for '--jobs': 'x' is not a valid integer.").
 :class:`AvsepCommand` and :class:`AvsepGroup` (the class of every command and of the ``avsep``
 group, the separation side and the training side alike) replace those: a flag shows no metavar,
 an option without a metavar of its own gets one named for what it takes (``N``, ``NUMBER``,
@@ -13,35 +13,46 @@ paragraph, and a value click cannot convert is reported as ``--jobs 'x': give a 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import typer
 from typer._click.core import Parameter  # typer vendors click: its classes
 from typer._click.exceptions import MissingParameter, UsageError
+from typer._click.types import FloatParamType, IntParamType, ParamType, StringParamType
+from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
+from typer.models import TyperPath
 
-#: The metavar of an option whose declaration names none, by the type of its value.
-_METAVARS: dict[type, str] = {int: "N", float: "NUMBER", Path: "PATH", str: "TEXT"}
-#: What an option of each type takes, as the error message asks for it.
-_WANTED: dict[type, str] = {int: "a whole number", float: "a number", Path: "a path", str: "a text"}
+#: The metavar of an option whose declaration names none, by the kind of value it converts to.
+_METAVARS: dict[type[ParamType], str] = {
+    IntParamType: "N",
+    FloatParamType: "NUMBER",
+    TyperPath: "PATH",
+    StringParamType: "TEXT",
+}
+#: What an option of each kind takes, as the error message asks for it.
+_WANTED: dict[type[ParamType], str] = {
+    IntParamType: "a whole number",
+    FloatParamType: "a number",
+    TyperPath: "a path",
+    StringParamType: "a text",
+}
 
 
-def _value_type(param: Parameter) -> type | None:
-    """The Python type of one value of ``param`` (the element type of a list option)."""
-    descriptor = getattr(param, "type_descriptor", None)
-    annotation = getattr(descriptor, "annotation", None)
-    args = getattr(annotation, "__args__", None)
-    if getattr(descriptor, "is_list", False) and args:
-        annotation = args[0]
-    return annotation if isinstance(annotation, type) else None
+def _by_kind(param: Parameter, table: dict[type[ParamType], str]) -> str | None:
+    """The entry of ``table`` for the kind of value ``param`` converts to (ranges count as
+    their number kind), or None for a kind the table does not name."""
+    return next((text for kind, text in table.items() if isinstance(param.type, kind)), None)
 
 
 def _choices(param: Parameter) -> list[str]:
-    value_type = _value_type(param)
-    return [str(c.value) for c in value_type] if value_type and issubclass(value_type, Enum) else []
+    """The values a choice option accepts, as typed on the command line (an enum's values)."""
+    if not isinstance(param.type, TyperChoice):
+        return []
+    return [str(c.value) if isinstance(c, Enum) else str(c) for c in param.type.choices]
 
 
 def name_metavars(params: Sequence[Parameter]) -> None:
@@ -51,18 +62,20 @@ def name_metavars(params: Sequence[Parameter]) -> None:
     for param in params:
         if param.param_type_name == "argument":
             param.metavar = param.metavar or (param.name or "value").upper()  # "Missing argument 'MODEL'"
-            param.display_type_rich = _no_type  # type: ignore[method-assign]  # the metavar says it
+            param.type = copy.copy(param.type)  # its own: a type instance may be shared (str's is)
+            param.type.get_metavar = _no_type  # type: ignore[method-assign]  # the metavar says it
         elif getattr(param, "is_flag", False):
             param.metavar = ""
             param.show_default = param.show_default and param.default is not False  # "off" goes without saying
         elif param.metavar is None and param.param_type_name == "option":
             choices = _choices(param)
-            param.metavar = "|".join(choices) if choices else _METAVARS.get(_value_type(param), "VALUE")
+            param.metavar = "|".join(choices) if choices else (_by_kind(param, _METAVARS) or "VALUE")
 
 
-def _no_type(ctx: typer.Context) -> None:
-    """An argument's type column: empty (its metavar, ``VIDEO``, says what it takes)."""
-    return None
+def _no_type(param: Parameter, ctx: typer.Context) -> str:
+    """An argument's type column: empty (its metavar, ``VIDEO``, says what it takes). Not None,
+    which typer would replace by ``<path>``."""
+    return ""
 
 
 def in_our_words(exc: typer.BadParameter, args: Sequence[str]) -> UsageError:
@@ -72,7 +85,7 @@ def in_our_words(exc: typer.BadParameter, args: Sequence[str]) -> UsageError:
         return exc  # click's "Missing option '--index'" says it already
     name = max(param.opts, key=len) if param.param_type_name == "option" else param.human_readable_name
     choices = _choices(param)
-    wanted = f"one of {', '.join(choices)}" if choices else _WANTED.get(_value_type(param), "another value")
+    wanted = f"one of {', '.join(choices)}" if choices else (_by_kind(param, _WANTED) or "another value")
     default = param.default.value if isinstance(param.default, Enum) else param.default
     shown = f" (default: {default})" if default not in (None, [], ()) and param.show_default is not False else ""
     given = _given(param, args)
@@ -116,7 +129,6 @@ class _Readable:
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             name_metavars([option])
-            option.default = False  # not None: a bool needs no conversion, so typer loads no pydantic
         return option
 
 

@@ -134,7 +134,7 @@ def _default_sigint() -> None:
 
 
 #: The modules avsep must not import before it answers a help page or an argument error.
-HEAVY = ("torch", "torchvision", "av", "cv2", "numpy", "scipy", "timm")
+HEAVY = ("torch", "torchvision", "av", "cv2", "numpy", "scipy", "timm", "pydantic")
 
 _PROBE = """
 import json, sys
