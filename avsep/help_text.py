@@ -49,10 +49,9 @@ def _by_kind(param: Parameter, table: dict[type[ParamType], str]) -> str | None:
 
 
 def _choices(param: Parameter) -> list[str]:
-    """The values a choice option accepts, as typed on the command line (an enum's values)."""
-    if not isinstance(param.type, TyperChoice):
-        return []
-    return [str(c.value) if isinstance(c, Enum) else str(c) for c in param.type.choices]
+    """The values a choice option accepts, as typed on the command line (typer keeps an enum's
+    values as the choices)."""
+    return [str(c) for c in param.type.choices] if isinstance(param.type, TyperChoice) else []
 
 
 def name_metavars(params: Sequence[Parameter]) -> None:
