@@ -42,10 +42,6 @@ class FusionSettings:
     motion_score: float = 0.4
     #: a moving blob's crop is a square this many times the blob's size (the player around it)
     motion_grow: float = 2.0
-    #: a moving blob at least this much of whose area lies in a player's box is part of that
-    #: player (a cellist's bow arm beside the cello), not a new one; 0 (off): only a blob whose
-    #: centre is in a player's box is
-    mover_inside: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,7 @@ def fuse(
     players = free + [_join(persons[p], parts) for p, parts in held.items()]
     empty = [b for p, b in enumerate(persons) if p not in held and not _taken(b, players)]
     players += _named(empty, name, settings.person_score)
-    apart = [b for b in movers if not _partly_in(b, players, settings.mover_inside)]
-    crops = [_square(b, settings.motion_grow, width, height) for b in apart]
+    crops = [_square(b, settings.motion_grow, width, height) for b in movers]
     players += _named([b for b in crops if not _taken(b, players)], name, settings.motion_score, distinct=True)
     return sorted(players, key=lambda p: -p.score)
 
@@ -111,16 +106,6 @@ def _named(boxes: Sequence[Box], name: Namer, threshold: float, distinct: bool =
 def _taken(box: Box, players: Sequence[Player]) -> bool:
     """Whether ``box``'s centre is in a player's box, or a player's centre is in ``box``."""
     return any(contains_centre(p.box, box) or contains_centre(box, p.box) for p in players)
-
-
-def _partly_in(box: Box, players: Sequence[Player], share: float) -> bool:
-    """Whether at least ``share`` (> 0) of ``box``'s area lies in one player's box."""
-    area = max(1, (box[2] - box[0]) * (box[3] - box[1]))
-    return share > 0 and any(_intersection(box, p.box) >= share * area for p in players)
-
-
-def _intersection(a: Box, b: Box) -> int:
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _square(box: Box, grow: float, width: int, height: int) -> Box:

@@ -335,7 +335,6 @@ ABLATION = {
     "round 3, no faces": {"persons": False},
     "round 3, no motion": {"motion": False},
     "round 3, ImageNet naming": {"head": False},
-    "r3 + movers in a player (0.25)": {"fusion": {"mover_inside": 0.25}},
 }
 
 
@@ -403,8 +402,6 @@ CUE_GRID = [
     {"fusion": {"motion_score": 0.7}},
     {"fusion": {"person_score": 0.3}},
     {"fusion": {"person_score": 0.7}},
-    {"fusion": {"mover_inside": 0.25}},
-    {"fusion": {"mover_inside": 0.5}},
 ]
 
 

@@ -65,17 +65,6 @@ def test_motion_adds_a_player_only_where_none_is_and_its_crop_shows_an_instrumen
     assert all(b != bow for b in name.asked)
 
 
-def test_a_mover_mostly_in_a_player_is_that_player_when_asked():
-    cello = Player((100, 100, 400, 600), "cello", 0.9, (150, 200, 350, 600))
-    arm = (360, 300, 440, 380)  # the bow arm: half inside the cellist's box, its centre outside
-    name = namer({(1, 0): ("violin", 0.8)})  # its crop, centred at (400, 340), looks like a violin
-    assert [p.label for p in fuse([cello], [], [arm], name, W, H)] == ["cello", "violin"]  # off: a 2nd
-    half = FusionSettings(mover_inside=0.5)
-    assert [p.label for p in fuse([cello], [], [arm], name, W, H, half)] == ["cello"]
-    more = FusionSettings(mover_inside=0.6)  # half is not enough
-    assert len(fuse([cello], [], [arm], name, W, H, more)) == 2
-
-
 def test_motion_boxes_find_what_moves_and_nothing_in_a_still_shot():
     rng = np.random.default_rng(0)
     frames = []
