@@ -105,9 +105,11 @@ def test_sidecar_name(tmp_path):
 
 
 def parsed(*args: str) -> dict:
-    """Option values ``avsep separate ARGS`` would run with (parsed, not run)."""
+    """Option values ``avsep separate ARGS`` would run with (parsed, not run; click keeps a
+    repeated option's values as a tuple, the command receives them as a list)."""
     command = typer.main.get_command(app).commands["separate"]
-    return command.make_context("separate", list(args)).params
+    params = command.make_context("separate", list(args)).params
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
 def test_several_boxes_after_one_flag(tmp_path):
