@@ -98,13 +98,18 @@ def _next(tasks: mp.Queue, parent: int) -> tuple[int, Path] | None:
     return None
 
 
-def _work(slot: int, job: BatchJob, separator: Streams, threads: int, tasks: mp.Queue, events: mp.Queue) -> None:
-    """A worker's life: videos from ``tasks`` until ``None``, outcomes to ``events``."""
+def _work(
+    slot: int, job: BatchJob, separator: Streams, threads: int, tasks: mp.Queue, events: mp.Queue, parent: int
+) -> None:
+    """A worker's life: videos from ``tasks`` until ``None``, outcomes to ``events``.
+
+    ``parent`` is the batch process's pid as the batch process gave it: a worker that starts
+    after its batch died (before the death signal was armed) sees another parent at once and
+    ends, where reading its parent here would adopt the new one and wait on the queue forever."""
     import torch
 
     _die_with_parent()
     torch.set_num_threads(threads)
-    parent = os.getppid()
     try:
         while (item := _next(tasks, parent)) is not None:
             index, video = item
@@ -128,7 +133,7 @@ def run_parallel(job: BatchJob, separator: Streams, jobs: int, listener: Listene
     threads = threads_per_job(count)
 
     def start(slot: int) -> mp.Process:
-        p = ctx.Process(target=_work, args=(slot, job, separator, threads, tasks, events), daemon=True)
+        p = ctx.Process(target=_work, args=(slot, job, separator, threads, tasks, events, os.getpid()), daemon=True)
         p.start()
         return p
 

@@ -3,11 +3,16 @@ folders, names, skip/overwrite and atomic writes as ``avsep separate`` (tested i
 
 from __future__ import annotations
 
+import os
+import queue
 import shutil
+import time
+from pathlib import Path
 
 import pytest
+import torch
 
-from avsep import Separator
+from avsep import Separator, workers
 from avsep.batch import find_videos, output_names
 from avsep.box_request import FIND, GIVEN, STRIPS, BoxRequest
 from avsep.errors import InputError
@@ -66,3 +71,17 @@ def test_the_rules_alone(tmp_path):
     given = BoxRequest.from_api(BOXES)
     assert given.kind == GIVEN and given.plan.boxes == BOXES and given.count == 2
     assert BoxRequest.from_api(None, names=["a", "b", "c"]).count == 3  # three names: three players
+
+
+def test_a_worker_whose_batch_is_already_gone_takes_nothing_and_ends(monkeypatch):
+    """A worker that starts after its batch process died (before the death signal was armed)
+    must end at once: reading its parent then would adopt the new one and wait forever."""
+    monkeypatch.setattr(workers, "_die_with_parent", lambda: None)  # not on the test process
+    tasks, events = queue.Queue(), queue.Queue()
+    tasks.put((0, Path("never.mp4")))
+    start = time.monotonic()
+    gone = -1  # the pid the batch process gave; the worker's parent is now another
+    assert os.getppid() != gone
+    workers._work(0, None, None, torch.get_num_threads(), tasks, events, gone)
+    assert time.monotonic() - start < 1.0
+    assert tasks.qsize() == 1 and events.empty()
