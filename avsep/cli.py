@@ -366,8 +366,8 @@ def listing(group: typer.Typer) -> typer.Typer:
 
 
 def _command_name(info: CommandInfo) -> str:
-    """The name typer gives a command: its own, or its function's with dashes."""
-    return info.name or info.callback.__name__.replace("_", "-")
+    """The name typer gives a command: its own, or its function's by typer's own rule."""
+    return info.name or typer.main.get_command_name(info.callback.__name__)
 
 
 def _listed(info: CommandInfo) -> CommandInfo:

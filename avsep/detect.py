@@ -21,7 +21,8 @@ never on the held-out real clips the benchmark reports (docs/results.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -288,41 +289,47 @@ def _distance_to(cells: np.ndarray) -> np.ndarray:
 def _merge_close(parts: list[np.ndarray], probs: np.ndarray, merge_gap: float) -> list[np.ndarray]:
     """Join parts of one instrument that lie close together (see
     :attr:`FinderSettings.merge_gap`), until no two are close."""
-    parts = list(parts)
-    merged = True
-    while merged and merge_gap > 0:
-        merged = False
-        regions = [_region(p, probs) for p in parts]
-        for i, j in ((i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))):
-            a, b = regions[i], regions[j]
-            if a.label != b.label:
-                continue
-            if _gap(a, b) <= merge_gap * min(_size(a), _size(b)):
-                parts[i] = parts[i] | parts[j]
-                del parts[j]
-                merged = True
-                break
-    return parts
+
+    def close(a: Region, b: Region) -> bool:
+        return a.label == b.label and _gap(a, b) <= merge_gap * min(_size(a), _size(b))
+
+    return _join_pairs(parts, probs, close, surer=False)[0] if merge_gap > 0 else list(parts)
 
 
 def _merge_stacked(parts: list[np.ndarray], probs: np.ndarray, stack_gap: float) -> list[Region]:
     """The regions of ``parts``, those one above the other and close joined into one (see
     :attr:`FinderSettings.stack_gap`), scored by the surer part: a neck read as a flute does
     not make the cello's body less sure."""
+
+    def stacked(a: Region, b: Region) -> bool:
+        return _stacked(a, b) and _gap(a, b) <= stack_gap * min(_size(a), _size(b))
+
+    if stack_gap <= 0:
+        return [_region(p, probs) for p in parts]
+    return _join_pairs(parts, probs, stacked, surer=True)[1]
+
+
+def _join_pairs(
+    parts: list[np.ndarray], probs: np.ndarray, joins: Callable[[Region, Region], bool], surer: bool
+) -> tuple[list[np.ndarray], list[Region]]:
+    """``parts`` and their regions, the first pair (in order) that ``joins`` made one part, again
+    until no pair joins; with ``surer``, a joined region keeps the higher of its parts' scores."""
     parts = list(parts)
     regions = [_region(p, probs) for p in parts]
-    merged = True
-    while merged and stack_gap > 0:
-        merged = False
-        for i, j in ((i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))):
+    joined = True
+    while joined:
+        joined = False
+        for i, j in itertools.combinations(range(len(parts)), 2):
             a, b = regions[i], regions[j]
-            if _stacked(a, b) and _gap(a, b) <= stack_gap * min(_size(a), _size(b)):
+            if joins(a, b):
                 parts[i] = parts[i] | parts[j]
-                regions[i] = replace(_region(parts[i], probs), score=max(a.score, b.score))
+                regions[i] = _region(parts[i], probs)
+                if surer:
+                    regions[i] = replace(regions[i], score=max(a.score, b.score))
                 del parts[j], regions[j]
-                merged = True
+                joined = True
                 break
-    return regions
+    return parts, regions
 
 
 def _gap(a: Region, b: Region) -> int:
