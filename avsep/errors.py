@@ -37,6 +37,13 @@ class InputError(AvsepError):
     exit_code = EXIT_USAGE
 
 
+def check_one_of(option: str, value: str, choices: tuple[str, ...] | list[str]) -> None:
+    """Refuse an option value outside ``choices``, listing them (the Python API and config
+    files reach these checks without the command line's own choice lists)."""
+    if value not in choices:
+        raise InputError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def no_such_file(path: object) -> InputError:
     """The error for an input path that does not exist, in the same words wherever it is found."""
     return InputError(f"{path}: no such file; check the path")

@@ -35,7 +35,7 @@ from avsep.boxes import Box
 from avsep.chunking import Stitcher, Window, Windower, num_windows
 from avsep.detect import PlayerFinder, player_finder
 from avsep.device import select_device
-from avsep.errors import InputError
+from avsep.errors import InputError, check_one_of
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import extension
@@ -158,17 +158,13 @@ class Separator:
         same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
     ) -> None:
         with stage("model load"):  # avsep.timing: reported when someone listens
-            if mask not in MASK_MODES:
-                raise InputError(f"--mask must be one of {', '.join(MASK_MODES)}, got {mask!r}")
-            if same_instrument not in SAME_INSTRUMENT_MODES:
-                modes = ", ".join(SAME_INSTRUMENT_MODES)
-                raise InputError(f"--same-instrument must be one of {modes}, got {same_instrument!r}")
+            check_one_of("--mask", mask, MASK_MODES)
+            check_one_of("--same-instrument", same_instrument, SAME_INSTRUMENT_MODES)
             if not 0.0 <= overlap <= 0.9:
                 raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
             if batch_size < 1:
                 raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-            if extension not in fullband.EXTENSIONS:
-                raise InputError(f"extension must be one of {', '.join(fullband.EXTENSIONS)}, got {extension!r}")
+            check_one_of("extension", extension, fullband.EXTENSIONS)
             self.device = select_device(device)
             self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
             if cycles is not None:

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import torch
 
-from avsep.errors import InputError
+from avsep.errors import InputError, check_one_of
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_INDICES
 
 GUIDES = ("features", "posterior", "both", "classes", "label")
@@ -47,8 +47,7 @@ LABELS = (
 
 
 def check_guide(kind: str) -> str:
-    if kind not in GUIDES:
-        raise InputError(f"--guide must be one of {', '.join(GUIDES)}, got {kind!r}")
+    check_one_of("--guide", kind, GUIDES)
     return kind
 
 

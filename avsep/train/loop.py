@@ -34,7 +34,7 @@ from torch import nn
 
 from avsep import dsp
 from avsep.device import select_device
-from avsep.errors import AvsepError, InputError
+from avsep.errors import AvsepError, InputError, check_one_of
 from avsep.machine import describe
 from avsep.models.guide import LABELS, check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
@@ -511,12 +511,9 @@ class Trainer:
 def _check_config(config: TrainConfig) -> None:
     if not config.index:
         raise InputError("give the training index (a train.csv or a dataset folder), or --resume RUN/last.pt")
-    if config.arch not in ARCHS:
-        raise InputError(f"--arch must be one of {', '.join(ARCHS)}, got {config.arch!r}")
-    if config.backbone not in TRUNKS:
-        raise InputError(f"--backbone must be one of {', '.join(sorted(TRUNKS))}, got {config.backbone!r}")
-    if config.schedule not in SCHEDULES:
-        raise InputError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {config.schedule!r}")
+    check_one_of("--arch", config.arch, ARCHS)
+    check_one_of("--backbone", config.backbone, sorted(TRUNKS))
+    check_one_of("--schedule", config.schedule, SCHEDULES)
     if (config.steps is None) == (config.epochs is None):
         raise InputError("give exactly one of --steps or --epochs")
     if (config.steps is not None and config.steps < 1) or (config.epochs is not None and config.epochs < 1):
