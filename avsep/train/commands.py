@@ -53,14 +53,20 @@ DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].", metavar="DEV
 QUIET = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
-def _parse_channels(text: str) -> tuple[int, ...]:
+def _parse_counts(option: str, text: str, example: str = "2,3") -> tuple[int, ...]:
+    """A comma list of positive integers (``""`` is the empty tuple)."""
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
-        raise InputError(
-            f"--channels {text!r}: give 7 comma-separated integers, e.g. 16,32,64,128,128,128,128"
-        ) from None
-    if len(values) != 7 or min(values) < 1:
+        raise InputError(f"{option} {text!r}: give comma-separated integers, e.g. {example}") from None
+    if values and min(values) < 1:
+        raise InputError(f"{option} {text!r}: give positive comma-separated integers, e.g. {example}")
+    return values
+
+
+def _parse_channels(text: str) -> tuple[int, ...]:
+    values = _parse_counts("--channels", text, "16,32,64,128,128,128,128")
+    if len(values) != 7:
         raise InputError(f"--channels {text!r}: give 7 positive comma-separated integers")
     return values
 
@@ -186,7 +192,10 @@ def train_command(
     schedule: Annotated[Schedule, _opt("LR schedule after warm-up.", OPTIMISER)] = Schedule(DEFAULTS.schedule),
     warmup: Annotated[Optional[int], _opt("Warm-up steps (default min(500, 5%)).", OPTIMISER)] = DEFAULTS.warmup,
     grad_clip: Annotated[float, _opt("Gradient norm clip (0 = off).", OPTIMISER)] = DEFAULTS.grad_clip or 0.0,
-    num_mix: Annotated[int, _opt("Sources per training mixture.", DATA)] = DEFAULTS.num_mix,
+    num_mix: Annotated[int, _opt("Sources per training and validation mixture.", DATA)] = DEFAULTS.num_mix,
+    mix_sizes: Annotated[
+        str, _opt("Sources per training mixture, drawn per step from these (e.g. 2,3); default --num-mix.", DATA)
+    ] = ",".join(map(str, DEFAULTS.mix_sizes)),
     gain_db: Annotated[float, _opt("Random source gain range, +- dB.", DATA)] = DEFAULTS.gain_db,
     guide: Guide = DEFAULTS.guide,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
@@ -203,6 +212,9 @@ def train_command(
         Optional[int], _opt("Validate every K steps (default: every epoch).", RUN)
     ] = DEFAULTS.val_every,
     checkpoint_every: Annotated[int, _opt("Write last.pt every K steps.", RUN)] = DEFAULTS.checkpoint_every,
+    keep_every: Annotated[
+        Optional[int], _opt("Also keep stepN.pt every K steps (to choose or average later).", RUN)
+    ] = DEFAULTS.keep_every,
     log_every: Annotated[int, _opt("Log the mean loss every K steps.", RUN)] = DEFAULTS.log_every,
     stop_after: Annotated[
         Optional[int], _opt("Stop this invocation after K steps (resume later).", RUN)
@@ -239,6 +251,7 @@ def _config_from_options(options: dict[str, object]) -> TrainConfig:
     values = {name: _plain(value) for name, value in options.items() if name in fields}
     values.update(
         channels=_parse_channels(options["channels"]),
+        mix_sizes=_parse_counts("--mix-sizes", options["mix_sizes"]),
         finetune_visual=not options["freeze_visual"],
         grad_clip=options["grad_clip"] or None,
         augment=parse_steps(options["augment"]),

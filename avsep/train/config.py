@@ -33,6 +33,7 @@ LOCKED = (
     "grad_clip",
     "amp",
     "num_mix",
+    "mix_sizes",
     "gain_db",
     "fps",
     "seed",
@@ -51,6 +52,7 @@ CARRIED = (
     "features",
     "val_every",
     "checkpoint_every",
+    "keep_every",
     "log_every",
     "device",
     "workers",
@@ -90,6 +92,10 @@ class TrainConfig:
     #: bfloat16 autocast for the network (benchmarks/bench_train_step.py: 1.5-2.4x on AMX CPUs).
     amp: bool = False
     num_mix: int = 2
+    #: Sources per training mixture drawn per step from these sizes, e.g. (2, 3): a curriculum of
+    #: duets and trios, as multi-source separation papers train, so a third box does not meet a
+    #: mixture shape it never saw; empty = every step mixes ``num_mix`` (validation always does).
+    mix_sizes: tuple[int, ...] = ()
     gain_db: float = 6.0
     #: the guide the network is given (avsep.models.guide): features, posterior, both, label
     guide: str = "features"
@@ -104,6 +110,9 @@ class TrainConfig:
     #: Validate every K steps; None = once per epoch (and always at the end).
     val_every: int | None = None
     checkpoint_every: int = 500
+    #: Also keep a copy of the checkpoint every K steps as ``stepN.pt`` (None = only last.pt):
+    #: checkpoints chosen afterwards on another validation set, or averaged.
+    keep_every: int | None = None
     log_every: int = 10
     #: Stop this invocation after so many steps (the schedule still spans ``steps``).
     stop_after: int | None = None
@@ -121,6 +130,7 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["channels"] = list(self.channels)
         d["augment"] = list(self.augment)
+        d["mix_sizes"] = list(self.mix_sizes)
         return d
 
 
@@ -152,4 +162,5 @@ def merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str]) 
             values[name] = stored[name]
     values["channels"] = tuple(values["channels"])
     values["augment"] = tuple(values.get("augment") or ())
+    values["mix_sizes"] = tuple(values.get("mix_sizes") or ())
     return TrainConfig(**values)

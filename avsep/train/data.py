@@ -207,14 +207,18 @@ class MixDataset:
             self._perms[epoch] = np.random.default_rng([self.seed, epoch, 0x5EED]).permutation(len(self.index))
         return self._perms[epoch]
 
-    def plan(self, key: int | tuple[int, int]) -> MixPlan:
-        """The random choices of item ``key`` (``i`` or ``(epoch, i)``); cheap, no decoding."""
-        epoch, i = (0, key) if isinstance(key, (int, np.integer)) else key
+    def plan(self, key: int | tuple[int, ...]) -> MixPlan:
+        """The random choices of item ``key`` (``i``, ``(epoch, i)`` or ``(epoch, i, sources)``,
+        the last from a curriculum's :class:`StepSampler`); cheap, no decoding."""
+        epoch, i, *size = (0, key) if isinstance(key, (int, np.integer)) else key
         epoch, i = int(epoch), int(i)
+        num_mix = int(size[0]) if size else self.num_mix
+        if not 1 <= num_mix <= self.num_mix:
+            raise InputError(f"an item of {num_mix} sources from a dataset made for at most {self.num_mix}")
         rng = np.random.default_rng([self.seed, epoch, i])
         first = int(self._perm(epoch)[i % len(self.index)])
         chosen = [first]
-        for _ in range(self.num_mix - 1):
+        for _ in range(num_mix - 1):
             used = self._label_of[chosen]
             candidates = np.flatnonzero(~np.isin(self._label_of, used))
             chosen.append(int(candidates[rng.integers(len(candidates))]))
@@ -229,7 +233,7 @@ class MixDataset:
             gain_db = rng.uniform(-self.gain_db, self.gain_db) if self.gain_db > 0 else 0.0
             starts.append(start)
             valid.append(n)
-            gains.append(float(10.0 ** (gain_db / 20.0)) / self.num_mix)
+            gains.append(float(10.0 ** (gain_db / 20.0)) / num_mix)
             centre = (start + n / 2.0) / self.sample_rate
             frames.append(tuple(frame_numbers(centre, self.index.fps, clip.num_frames, self.offsets)))
         return MixPlan(
@@ -269,20 +273,34 @@ class MixDataset:
             item["visual"] = torch.from_numpy(vis)
         return item
 
-    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+    def __getitem__(self, key: int | tuple[int, ...]) -> dict[str, Any]:
         return self.load(self.plan(key))
 
 
 class StepSampler:
     """Batch sampler over training steps: step ``s`` is batch ``s % per_epoch`` of epoch
     ``s // per_epoch``, items ``(epoch, position)``. Starting at any step gives exactly the
-    batches an uninterrupted run would have seen there (exact resume)."""
+    batches an uninterrupted run would have seen there (exact resume).
 
-    def __init__(self, dataset_len: int, batch_size: int, start_step: int, end_step: int) -> None:
+    With ``sizes`` (a curriculum of mixture sizes) each step draws one size from them, from
+    ``seed`` and the step alone, and its items are ``(epoch, position, size)``: one batch
+    holds one size, so its tensors stack."""
+
+    def __init__(
+        self,
+        dataset_len: int,
+        batch_size: int,
+        start_step: int,
+        end_step: int,
+        sizes: Sequence[int] = (),
+        seed: int = 0,
+    ) -> None:
         self.per_epoch = steps_per_epoch(dataset_len, batch_size)
         self.batch_size = batch_size
         self.start_step = start_step
         self.end_step = end_step
+        self.sizes = tuple(sizes)
+        self.seed = seed
 
     def __len__(self) -> int:
         return max(0, self.end_step - self.start_step)
@@ -290,7 +308,11 @@ class StepSampler:
     def __iter__(self):
         for step in range(self.start_step, self.end_step):
             epoch, b = divmod(step, self.per_epoch)
-            yield [(epoch, b * self.batch_size + j) for j in range(self.batch_size)]
+            keys = [(epoch, b * self.batch_size + j) for j in range(self.batch_size)]
+            if self.sizes:
+                size = self.sizes[np.random.default_rng([self.seed, step, 0x512E]).integers(len(self.sizes))]
+                keys = [(*k, int(size)) for k in keys]
+            yield keys
 
 
 def steps_per_epoch(dataset_len: int, batch_size: int) -> int:

@@ -169,7 +169,7 @@ def _data(config: TrainConfig, console) -> RunData:
     soundtrack = Soundtrack(tuple(config.augment), seed=config.seed) if config.augment else None
     train_ds = MixDataset(
         train_index,
-        config.num_mix,
+        max(config.mix_sizes or (config.num_mix,)),
         clip=config.crop_samples,
         seed=config.seed,
         feature_cache=cache,
@@ -454,7 +454,9 @@ class Trainer:
         end_step = data.total if cfg.stop_after is None else min(data.total, self.start_step + cfg.stop_after)
         loader = torch.utils.data.DataLoader(
             data.train_ds,
-            batch_sampler=StepSampler(len(data.train_ds), cfg.batch_size, self.start_step, end_step),
+            batch_sampler=StepSampler(
+                len(data.train_ds), cfg.batch_size, self.start_step, end_step, cfg.mix_sizes, cfg.seed
+            ),
             num_workers=cfg.workers,
             collate_fn=_collate,
             pin_memory=self.device.type == "cuda",
@@ -484,6 +486,8 @@ class Trainer:
                     if self.step_count % cfg.checkpoint_every == 0:
                         self.save(self.out / "last.pt")
                         saved_at = self.step_count
+                    if cfg.keep_every and self.step_count % cfg.keep_every == 0:
+                        self.save(self.out / f"step{self.step_count}.pt")
             if saved_at != self.step_count:
                 self.save(self.out / "last.pt")
         except KeyboardInterrupt:
@@ -530,6 +534,10 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError("--checkpoint-every, --val-every and --log-every must be at least 1")
     if config.workers < 0:
         raise InputError(f"--workers must be >= 0, got {config.workers}")
+    if config.mix_sizes and min(config.mix_sizes) < 1:
+        raise InputError(f"--mix-sizes must be positive counts, got {list(config.mix_sizes)}")
+    if config.keep_every is not None and config.keep_every < 1:
+        raise InputError(f"--keep-every must be at least 1, got {config.keep_every}")
     check_guide(config.guide)
     parse_steps(list(config.augment))
     if config.finetune_visual and config.guide != "features":

@@ -124,3 +124,22 @@ def test_step_sampler_resumes_with_the_same_batches():
     full = list(StepSampler(7, 3, 0, 6))
     assert list(StepSampler(7, 3, 4, 6)) == full[4:]
     assert full[2] == [(1, 0), (1, 1), (1, 2)]  # 2 batches per epoch
+
+
+def test_a_size_curriculum_gives_each_step_one_size_and_resumes_exactly():
+    full = list(StepSampler(40, 4, 0, 30, sizes=(2, 3), seed=5))
+    assert list(StepSampler(40, 4, 11, 30, sizes=(2, 3), seed=5)) == full[11:]
+    sizes = [{k[2] for k in keys} for keys in full]
+    assert all(len(s) == 1 for s in sizes)  # one size per batch: its tensors stack
+    assert {next(iter(s)) for s in sizes} == {2, 3}  # both sizes drawn over 30 steps
+    assert [k[:2] for k in full[2]] == list(StepSampler(40, 4, 2, 3))[0]  # the same items as without
+
+
+def test_an_item_takes_its_size_from_the_key_and_scales_its_gains(dataset: Path):
+    ds = MixDataset(read_index(dataset / "train.csv"), num_mix=3, seed=1, gain_db=0.0)
+    two, three = ds.plan((0, 1, 2)), ds.plan((0, 1, 3))
+    assert len(two.clips) == 2 and len(three.clips) == 3 and len(ds.plan((0, 1)).clips) == 3
+    assert two.gains == (0.5, 0.5) and len(set(ds.index.clips[c].label for c in three.clips)) == 3
+    assert ds[(0, 1, 2)]["audio"].shape[0] == 2
+    with pytest.raises(InputError, match="at most 3"):
+        ds.plan((0, 1, 4))
