@@ -1,0 +1,192 @@
+"""Real ensembles as a validation and test set: mixtures of parts that really played together.
+
+``../shared/datasets/real-stems`` holds real performances (URMP, Bach10) with each part's own
+track: the sum of some parts is a real mixture (the players listened to each other, shared a
+room and a tempo), which studio notes summed at random are not. The project found that its
+real-audio validation set (studio notes and phrases mixed at random) stopped ranking
+checkpoints the way real performances do; this set is what checkpoints are chosen on.
+It is never trained on (its terms are research and test use).
+
+Split **by piece** (:data:`SPLITS`, fixed before any checkpoint was scored on it): no piece in
+both, so a validation figure never sees the test's music. Each piece gives every 2- and 3-part
+subset of its parts whose classes the model knows (a bassoon, viola, oboe or double bass part
+is left out of the subsets until the model has a class for it), cut into
+:data:`SEGMENT_SECONDS` segments; a segment in which a part does not play is skipped.
+
+Each box is guided by the part's true class (the ``label`` guide, what ``--names`` gives a
+label-trained model), so the set scores the mask network, not the picture's naming.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avsep.dsp import SAMPLE_RATE
+from avsep.errors import InputError
+from avsep.io.audio import load_audio
+from avsep.models.guide import LABELS, label_guide
+from avsep.train.metrics import summarize
+
+#: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); None: no class yet.
+PART_CLASSES: dict[str, str | None] = {
+    "vn": "violin", "vc": "cello", "tpt": "trumpet", "fl": "flute", "cl": "clarinet",
+    "va": None, "db": None, "ob": None,
+    "violin": "violin", "clarinet": "clarinet", "saxophone": "saxophone", "bassoon": None,
+}  # fmt: skip
+
+#: Pieces per split, chosen by piece before any scoring: Bach10's odd pieces and two URMP pieces
+#: validate (violin, cello, flute, clarinet, saxophone), the rest test (with the trumpet trio).
+SPLITS: dict[str, tuple[str, ...]] = {
+    "val": (
+        "bach10/P4_Mix01", "bach10/P4_Mix03", "bach10/P4_Mix05", "bach10/P4_Mix07", "bach10/P4_Mix09",
+        "bach10/P4_Mix11", "urmp/setA_10s_piece12", "urmp/setB_30s_29_Fugue",
+    ),
+    "test": (
+        "bach10/P4_Mix02", "bach10/P4_Mix04", "bach10/P4_Mix06", "bach10/P4_Mix08", "bach10/P4_Mix10",
+        "bach10/P4_Mix12", "urmp/setA_10s_piece20", "urmp/setB_30s_01_Jupiter",
+    ),
+}  # fmt: skip
+
+SEGMENT_SECONDS = 6.0
+#: A part whose RMS in a segment is this far below its loudest segment's does not play there.
+RESTING_DB = 30.0
+
+_PART = re.compile(r"^(?P<piece>.+?)_(?:(?:S\d|\d)_)?(?P<part>[a-z]+)$")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part's track of a piece: its class and file."""
+
+    label: str
+    path: Path
+
+
+def pieces(root: Path, split: str) -> dict[str, list[Part]]:
+    """The pieces of ``split`` found under ``root``, each with its parts of known class."""
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    if not root.is_dir():
+        raise InputError(f"{root}: real-stems folder not found; pass --stems PATH")
+    found: dict[str, list[Part]] = {}
+    for path in sorted(root.glob("*/*.flac")):
+        m = _PART.match(path.stem)
+        if m is None or m["part"] not in PART_CLASSES:
+            continue
+        piece = f"{path.parent.name}/{m['piece']}"
+        label = PART_CLASSES[m["part"]]
+        if piece in SPLITS[split] and label is not None:
+            found.setdefault(piece, []).append(Part(label, path))
+    missing = sorted(set(SPLITS[split]) - set(found))
+    if missing:
+        raise InputError(f"{root}: the {split} pieces {', '.join(missing)} are missing")
+    return found
+
+
+def mixtures(
+    parts: Sequence[Part], sizes: Sequence[int], seconds: float = SEGMENT_SECONDS
+) -> list[tuple[tuple[Part, ...], int, np.ndarray]]:
+    """``(parts, start, refs [k, n])`` for every subset of ``sizes`` parts of different classes
+    and every segment in which all of them play, at the model's rate."""
+    audio = {p: np.asarray(load_audio(p.path, sample_rate=SAMPLE_RATE)[0], np.float32) for p in parts}
+    seg = int(round(seconds * SAMPLE_RATE))
+    out = []
+    for k in sizes:
+        for subset in itertools.combinations(parts, k):
+            if len({p.label for p in subset}) < k:
+                continue
+            n = min(audio[p].shape[0] for p in subset)
+            for start in range(0, max(n - seg, 0) + 1, seg):
+                refs = np.stack([audio[p][start : start + seg] for p in subset])
+                if refs.shape[1] >= seg // 2 and all(_plays(audio[p], r, seg) for p, r in zip(subset, refs)):
+                    out.append((subset, start, refs))
+    return out
+
+
+def _plays(track: np.ndarray, segment: np.ndarray, seg: int) -> bool:
+    """Whether ``segment`` of ``track`` is within :data:`RESTING_DB` of its loudest segment."""
+    frames = [track[s : s + seg] for s in range(0, max(track.shape[0] - seg, 0) + 1, seg)]
+    loudest = max(float(np.sqrt(np.mean(f.astype(np.float64) ** 2))) for f in frames)
+    rms = float(np.sqrt(np.mean(segment.astype(np.float64) ** 2)))
+    return rms > 0 and 20 * np.log10(rms / max(loudest, 1e-12)) > -RESTING_DB
+
+
+def score_split(sep, root: Path, split: str, sizes: Sequence[int], score, bar=None) -> dict[str, Any]:
+    """Separate every mixture of ``split`` with ``sep`` (label guides) and score it with
+    ``score(refs, est, mix, label, skipped)``; per size: the aggregate and per-class SDRi."""
+    skipped: list[str] = []
+    by_size: dict[int, list[dict[str, Any]]] = {k: [] for k in sizes}
+    found = pieces(root, split)
+    task = bar.add_task(f"real-stems {split}", total=len(found)) if bar is not None else None
+    for piece, parts in found.items():
+        for subset, start, refs in mixtures(parts, sizes):
+            labels = [p.label for p in subset]
+            mix = refs.sum(axis=0)
+            est = sep.separate_arrays(mix, SAMPLE_RATE, guides=label_guide(labels))
+            got = score(refs, est, mix, f"{piece}@{start / SAMPLE_RATE:.0f}s {'+'.join(labels)}", skipped)
+            if got is not None:
+                by_size[len(subset)].append({"piece": piece, "start_s": start / SAMPLE_RATE, "pair": labels, **got})
+        if task is not None:
+            bar.advance(task)
+    return {"split": split, "pieces": sorted(found), "sizes": by_size, "skipped": skipped}
+
+
+def per_class(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Mean SDRi per class over the outputs of ``items`` (the classes in :data:`LABELS` order)."""
+    rows: dict[str, list[float]] = {}
+    for it in items:
+        for label, sdri in zip(it["pair"], it["sdri"]):
+            rows.setdefault(label, []).append(sdri)
+    return {lab: summarize(rows[lab]) for lab in LABELS if lab in rows}
+
+
+def default_stems() -> Path:
+    """``../shared/datasets/real-stems`` beside the repository."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "real-stems"
+
+
+def evaluate_stems(
+    model: str | Path,
+    split: str = "val",
+    *,
+    stems: str | Path | None = None,
+    sizes: Sequence[int] = (2, 3),
+    mask: str | None = None,
+    device: str = "auto",
+    json_path: str | Path | None = None,
+    progress: bool = True,
+    console=None,
+) -> dict[str, Any]:
+    """Score ``model`` (label-guided) on the real-stems ``split``; returns (and optionally
+    writes) the report: per mixture size, SDR / SDRi / right box and SDRi per class."""
+    from avsep.options import DEFAULT_MASK
+    from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, _write_json
+
+    root = Path(stems) if stems is not None else default_stems()
+    sep = _separator(model, device, mask or DEFAULT_MASK.value, 4, None)
+    if sep.guide_kind != "label":
+        raise InputError(f"{model}: real-stems scores label-guided models; this one has a {sep.guide_kind} guide")
+    with _progress(progress, console) as bar:
+        got = score_split(sep, root, split, sizes, _score, bar)
+    report: dict[str, Any] = {"model": str(model), **_model_info(sep), "stems": str(root), "split": split}
+    report["pieces"], report["skipped"] = got["pieces"], got["skipped"]
+    report["sets"] = {
+        f"{k}-part": {**_aggregate(items), "per_class": per_class(items)} for k, items in got["sizes"].items()
+    }
+    out = console or _stdout()
+    for name, r in report["sets"].items():
+        cells = ", ".join(f"{lab} {v['mean']:+.2f}" for lab, v in r["per_class"].items())
+        out.print(
+            f"real-stems {split} {name}: {r['items']} mixtures, SDR {r['sdr']['mean']:.2f}, "
+            f"SDRi {r['sdri']['mean']:+.2f} dB, right box {100 * r['right_box_rate']:.0f}%; per class: {cells}"
+        )
+    if json_path:
+        _write_json(json_path, report)
+    return report
