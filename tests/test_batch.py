@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from avsep import Separator
-from avsep.batch.job import find_videos, output_names, workers
+from avsep.batch import workers
+from avsep.batch.job import find_videos, output_names
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest
 from avsep.errors import InputError
 from tests.cli_support import SMALL, wavs

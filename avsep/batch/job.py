@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from avsep.batch.checks import check_options, find_videos, output_names
 from avsep.batch import claims, provenance
+from avsep.batch.checks import check_options, find_videos, output_names
 from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
