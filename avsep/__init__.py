@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from avsep._version import __version__
 
 if TYPE_CHECKING:
-    from avsep.separate import Separator
+    from avsep.separation.separator import Separator
 
 __all__ = ["Separator", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "Separator":
-        from avsep.separate import Separator
+        from avsep.separation.separator import Separator
 
         return Separator
     raise AttributeError(f"module 'avsep' has no attribute {name!r}")

@@ -41,7 +41,7 @@ class SameInstrument(str, Enum):
     """What to do when boxes' guides name the same instrument, so the network gives them one mask.
 
     ``off`` leaves the mask shared (each box gets the same part of every bin); ``motion``
-    splits it by who moves when (:mod:`avsep.same_instrument`): it needs the video's frames
+    splits it by who moves when (:mod:`avsep.separation.same_instrument`): it needs the video's frames
     between the guide frames, so it reads the window's frames at up to 30 a second.
     """
 

@@ -122,7 +122,7 @@ class SeparationProgress(_LiveBars):
             self.progress.update(self.windows, total=total or None, completed=0, visible=True, **extra)
 
     def window(self, done: int, total: int) -> None:
-        """Progress callback for :meth:`avsep.separate.Separator.stream_file`; raises the
+        """Progress callback for :meth:`avsep.separation.separator.Separator.stream_file`; raises the
         KeyboardInterrupt of a Ctrl-C that was swallowed on its way (see :meth:`__enter__`)."""
         if self.interrupted:
             raise KeyboardInterrupt

@@ -7,7 +7,7 @@ generator, :func:`timed_iter`. Nobody listens unless a caller asks::
 
     totals = StageTotals()
     with report_stages(totals):
-        Separator().separate_file("duet.mp4")   # or the CLI: avsep.cli.app([...])
+        Separator().separate_file("duet.mp4")   # or the CLI: avsep.cli.app.app([...])
     totals.seconds   # {"model load": 1.9, "audio decode": 0.4, "visual trunk": 3.1, ...}
 
 ``on_stage(name, seconds)`` is called once per stage run, with its *exclusive* time: a stage

@@ -14,7 +14,7 @@ sources and differ only by the search. The two settings alternate, ``--repeat`` 
 the medians are compared: the extra wall time of automatic mode as a share of the same
 separation with given boxes, and the median ratio of each automatic run to the boxes run just
 before it (the pair saw the same load). Inside the automatic runs the search itself (the
-``find players`` stage of :mod:`avsep.timing`, :func:`avsep.players.find_players`: decoding the
+``find players`` stage of :mod:`avsep.timing`, :func:`avsep.boxes.players.find_players`: decoding the
 guide frames, the finder once per shot, linking, portraits) is timed too, and the finder's runs
 counted; its frames are handed to the separation, so part of it is decoding the boxes run does
 too. ``--search-only`` times just the ``avsep info --json`` run (for a long video on a busy
@@ -46,9 +46,9 @@ REAL_VIDEO = HERE.parents[1] / "shared" / "realclips" / "music-solo" / "flute" /
 #: runs counted; prints one JSON line after the command's own output.
 CHILD = """
 import json, sys
-from avsep.detect import PlayerFinder
+from avsep.boxes.detect import PlayerFinder
 from avsep.timing import StageTotals, report_stages
-from avsep.cli import app
+from avsep.cli.app import app
 runs = [0]
 detect = PlayerFinder.detect
 def counted(self, *a, **k):

@@ -74,7 +74,7 @@ def mask_networks(args) -> list[tuple[str, torch.nn.Module]]:
 
 
 def bench_mask_networks(args) -> list[dict]:
-    from avsep import dsp
+    from avsep.signal import dsp
 
     rows = []
     for name, net in mask_networks(args):
@@ -99,7 +99,7 @@ def bench_mask_networks(args) -> list[dict]:
 
 
 def bench_dsp(args) -> list[dict]:
-    from avsep import dsp
+    from avsep.signal import dsp
 
     rows = []
     for batch in args.batch:

@@ -25,7 +25,7 @@ installed ``avsep`` console script instead (wall time and peak RSS only), to con
 costs nothing measurable.
 
 ``--modes`` compares the full-band path (the default: masks applied to the soundtrack at its
-rate and channels, :mod:`avsep.fullband`) with the band-limited one (the model's mono 11,025 Hz
+rate and channels, :mod:`avsep.separation.fullband`) with the band-limited one (the model's mono 11,025 Hz
 output resampled up, as before issue 19: ``Separator(full_band=False)``, which the child selects
 by changing that parameter's default). The runs of the modes are interleaved (run 1 of each
 mode, then run 2 of each, ...) so that a change in the machine's load hits every mode alike,
@@ -195,7 +195,7 @@ def random_default_model(folder: Path) -> Path:
 
     from avsep.models.pcn import PCN, PCNConfig
     from avsep.models.serialize import save_checkpoint
-    from avsep.weights import DEFAULT_MODEL
+    from avsep.models.weights import DEFAULT_MODEL
 
     torch.manual_seed(0)
     model = PCN(PCNConfig(visual_dim=1280, channels=(16, 32, 64, 128, 128, 128, 128), cycles=4))
@@ -211,7 +211,7 @@ def resolve(model: str | None, random_model: bool, scratch: Path) -> Path:
     if random_model:
         return random_default_model(scratch / "weights")
     from avsep.errors import ModelError
-    from avsep.weights import resolve_model
+    from avsep.models.weights import resolve_model
 
     try:
         return resolve_model(model).resolve()
@@ -251,8 +251,8 @@ def child(spec_path: str) -> None:
     with report_stages(on_stage), stage("other"):
         import torch
 
-        from avsep.cli import app
-        from avsep.separate import Separator
+        from avsep.cli.app import app
+        from avsep.separation.separator import Separator
 
         Separator.__init__.__kwdefaults__["full_band"] = MODES[spec.get("mode", "full-band")]
 
@@ -326,7 +326,7 @@ def run_once(
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
     else:
         exe = shutil.which("avsep")
-        cmd = [exe, *argv] if exe else [sys.executable, "-c", "from avsep.cli import run; run()", *argv]
+        cmd = [exe, *argv] if exe else [sys.executable, "-c", "from avsep.cli.app import run; run()", *argv]
     err_path = scratch / f"stderr-{time.monotonic_ns()}.txt"
     with err_path.open("w") as err:  # a file, not a pipe: a chatty child cannot block on it
         start = time.perf_counter()

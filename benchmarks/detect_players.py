@@ -26,7 +26,7 @@ Sets (all from ``../shared/realclips``, evaluation only, never copied):
 
 ``--calibrate photos`` builds the same composites from the instrument *photos* in
 ``../shared/datasets/photos/kaggle-30`` (never from the real clips) and prints the score of each
-setting in a grid around :class:`avsep.detect.FinderSettings`; the thresholds were picked there.
+setting in a grid around :class:`avsep.boxes.detect.FinderSettings`; the thresholds were picked there.
 ``--calibrate dev`` searches one knob, ``merge_gap``, on composites of the three development
 videos (``DEV_CLIPS``), which the reported figures (``--clips test``) never use.
 ``--calibrate cues`` tries the knobs of :data:`CUE_GRID` one at a time on composites of the
@@ -181,7 +181,7 @@ def make_set(pools: list[dict[str, list[Picture]]], players: int, count: int, se
 
 
 def small_grey(frame: np.ndarray) -> np.ndarray:
-    from avsep.cues import small_grey as grey
+    from avsep.boxes.cues import small_grey as grey
 
     return grey(frame)
 
@@ -272,7 +272,7 @@ GRIDS = {
 
 
 def calibrate(trunk, frames: int, seed: int, on: str) -> None:
-    from avsep.detect import FinderSettings, PlayerFinder
+    from avsep.boxes.detect import FinderSettings, PlayerFinder
 
     pool = photo_pool() if on == "photos" else solo_pool("dev")
     if not pool:
@@ -312,7 +312,7 @@ class _Cached:
         self.probs = iter(probs)
 
     def detect(self, frame: np.ndarray, greys=()):
-        from avsep.detect import detections_from_regions, find_regions
+        from avsep.boxes.detect import detections_from_regions, find_regions
 
         regions = find_regions(next(self.probs), self.settings)
         return detections_from_regions(regions, frame.shape[1], frame.shape[0], self.settings)
@@ -322,8 +322,8 @@ class _Cached:
 #: one at a time, then all together (the shipped defaults).
 ROUND_2 = {"stack_gap": 0.0, "motion_join": 0, "motion_share": 0.35, "fusion": {"motion_score": 0.5}}
 
-#: The ablation: which cues and rules each row's finder uses (:class:`avsep.detect.FinderSettings`;
-#: ``fusion``: :class:`avsep.fusion.FusionSettings` fields).
+#: The ablation: which cues and rules each row's finder uses (:class:`avsep.boxes.detect.FinderSettings`;
+#: ``fusion``: :class:`avsep.boxes.fusion.FusionSettings` fields).
 ABLATION = {
     "maps only (round 1)": {**ROUND_2, "persons": False, "motion": False},
     "round 2 (maps+faces+motion)": ROUND_2,
@@ -340,8 +340,8 @@ ABLATION = {
 
 def settings_for(cfg: dict):
     """The finder settings of an :data:`ABLATION` row."""
-    from avsep.detect import FinderSettings
-    from avsep.fusion import FusionSettings
+    from avsep.boxes.detect import FinderSettings
+    from avsep.boxes.fusion import FusionSettings
 
     cfg = dict(cfg)
     fusion = FusionSettings(**cfg.pop("fusion", {}))
@@ -351,8 +351,8 @@ def settings_for(cfg: dict):
 def cached_finders(trunk):
     """``make(settings)``: a finder whose probability maps and people are computed once per
     frame and short side, shared by every setting tried (the ablation, the calibration)."""
-    import avsep.detect as detect
-    from avsep.detect import PlayerFinder, bundled_head
+    import avsep.boxes.detect as detect
+    from avsep.boxes.detect import PlayerFinder, bundled_head
 
     maps: dict[tuple[int, int], np.ndarray] = {}
     people: dict[int, list] = {}
@@ -446,7 +446,7 @@ def main() -> None:
 
     import torch
 
-    from avsep.detect import PlayerFinder
+    from avsep.boxes.detect import PlayerFinder
     from avsep.models.visual import build_trunk
 
     torch.set_num_threads(args.threads)

@@ -1,8 +1,8 @@
 """Extensions above 5.5 kHz that were measured but not shipped (docs/results.md section 6).
 
-:func:`register` adds them to :mod:`avsep.fullband`'s table for one benchmark process, so that
+:func:`register` adds them to :mod:`avsep.separation.fullband`'s table for one benchmark process, so that
 ``benchmarks/fullband_quality.py --candidates`` can compare them with the shipped ``hold`` and
-``envelope`` on the same masks. Each takes an :class:`avsep.fullband.Above` and returns
+``envelope`` on the same masks. Each takes an :class:`avsep.separation.fullband.Above` and returns
 ``[B, S, 1 or C, 1 or bins above, frames]``, as the shipped ones do; all keep the boxes' sum of
 ``hold``, so ratio masks still sum to one.
 
@@ -22,8 +22,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from avsep import dsp, fullband
-from avsep.fullband import Above, _envelope, _interp_axis
+from avsep.separation import fullband
+from avsep.separation.fullband import Above, _envelope, _interp_axis
+from avsep.signal import dsp
 
 #: Frames averaged by ``envelope-smooth``.
 SMOOTH_FRAMES = 5

@@ -15,7 +15,7 @@ Every mixture is separated by
 
 * ``band-limited``: the model's mono 11,025 Hz output resampled up (the path before issue 19);
 * ``full-band EXT``: the masks applied to the mixture at 22,050 Hz, with each extension above
-  5.5 kHz of :mod:`avsep.fullband` (``--extensions``), and with ``--candidates`` the unshipped
+  5.5 kHz of :mod:`avsep.separation.fullband` (``--extensions``), and with ``--candidates`` the unshipped
   ones of ``fullband_candidates.py``.
 
 The mask network runs once per mixture (:class:`Memo`): every path gets the same masks, so below
@@ -42,7 +42,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from avsep.fullband import EXTENSIONS  # noqa: E402
+from avsep.separation.fullband import EXTENSIONS  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
 AUDIO = SHARED / "real-audio"

@@ -43,8 +43,8 @@ from avsep.models.guide import LABELS, class_views  # noqa: E402
 from avsep.models.guide_head import OTHER  # noqa: E402
 from avsep.models.serialize import load_guide_head  # noqa: E402
 from avsep.models.visual import build_trunk, centre_zoom  # noqa: E402
+from avsep.models.weights import guide_head_file  # noqa: E402
 from avsep.train.guide_head import confusion, held_out_report, load_cache, named, per_class_accuracy  # noqa: E402
-from avsep.weights import guide_head_file  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "realclips"
 FCSN_NAMES = {"acoustic guitar": "acoustic_guitar", "clarinet": "clarinet", "tuba": "tuba", "xylophone": "xylophone"}

@@ -25,7 +25,7 @@ SAMPLE = REAL / "fcsn" / "Real-mix_duet-separation" / "sample-1"
 def spectrogram_db(x: np.ndarray) -> np.ndarray:
     import torch
 
-    from avsep import dsp
+    from avsep.signal import dsp
 
     mag = dsp.stft(torch.from_numpy(x.astype(np.float32))).magnitude[0].numpy()
     return 20 * np.log10(mag + 1e-6)

@@ -20,7 +20,7 @@ import soundfile as sf
 import torch
 from typer.testing import CliRunner, Result
 
-from avsep.cli import app
+from avsep.cli.app import app
 
 #: The small clip most tests use: 3 s, 64x48 at 10 fps, 44.1 kHz mono.
 SMALL = {"duration": 3.0, "width": 64, "height": 48}
@@ -103,14 +103,14 @@ def wavs(folder: Path) -> dict[str, sf._SoundFileInfo]:
 #: CPU building and running a random resnet18.
 _COLOUR_TRUNK = (
     f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
-    "import avsep.separate, tests.cli_support as s; "
-    "avsep.separate.build_trunk = lambda name, weights=None: s.ColourTrunk(); "
+    "import avsep.separation.separator, tests.cli_support as s; "
+    "avsep.separation.separator.build_trunk = lambda name, weights=None: s.ColourTrunk(); "
 )
 
 
 def cli_command(*args: object, colour_trunk: bool = False) -> list[str]:
     """argv running the ``avsep`` console entry point (found even when the script is not on PATH)."""
-    code = (_COLOUR_TRUNK if colour_trunk else "") + "from avsep.cli import run; run()"
+    code = (_COLOUR_TRUNK if colour_trunk else "") + "from avsep.cli.app import run; run()"
     return [sys.executable, "-c", code, *map(str, args)]
 
 

@@ -63,7 +63,7 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from avsep.models.pcn import PCN, PCNConfig
     from avsep.models.serialize import save_checkpoint
-    from avsep.weights import DEFAULT_MODEL
+    from avsep.models.weights import DEFAULT_MODEL
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("weights")
@@ -87,11 +87,11 @@ def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     resnet18, on one thread (see :mod:`tests.cli_support` for why)."""
     import torch
 
-    from avsep.detect import PlayerFinder
+    from avsep.boxes.detect import PlayerFinder
     from tests.cli_support import ColourTrunk
 
-    monkeypatch.setattr("avsep.separate.build_trunk", lambda name, weights=None: ColourTrunk())
-    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(ColourTrunk()))
+    monkeypatch.setattr("avsep.separation.separator.build_trunk", lambda name, weights=None: ColourTrunk())
+    monkeypatch.setattr("avsep.boxes.detect.default_finder", lambda: PlayerFinder(ColourTrunk()))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield tiny_model

@@ -1,4 +1,4 @@
-"""The batch rules from Python (``Separator.separate_many``, :mod:`avsep.batch`): the same
+"""The batch rules from Python (``Separator.separate_many``, :mod:`avsep.batch.job`): the same
 folders, names, skip/overwrite and atomic writes as ``avsep separate`` (tested in test_cli*)."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from avsep import Separator, workers
-from avsep.batch import find_videos, output_names
-from avsep.box_request import FIND, GIVEN, STRIPS, BoxRequest
+from avsep import Separator
+from avsep.batch import workers
+from avsep.batch.job import find_videos, output_names
+from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest
 from avsep.errors import InputError
 from tests.cli_support import SMALL, wavs
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from avsep import Separator
-from avsep.batch_report import LeftoverRemovedWarning
-from avsep.batch_run import separate_paths
-from avsep.claims import marker
+from avsep.batch.claims import marker
+from avsep.batch.report import LeftoverRemovedWarning
+from avsep.batch.run import separate_paths
 from avsep.errors import InputError
 from tests.cli_support import SINGLE_THREAD, SMALL, cli, cli_command, cli_process, wavs
 
@@ -276,7 +276,7 @@ def test_kill_9_of_a_jobs_2_batch_then_the_same_command_completes_it(victim, sha
 def test_a_claim_of_the_same_run_and_input_is_a_retry_and_taken_over(tmp_path):
     """A Ray task retried on another machine finds its lost attempt's claim: it takes it over;
     another run's live claim it must not."""
-    from avsep.claims import claim
+    from avsep.batch.claims import claim
 
     target = tmp_path / "x.wav"
     lost = {"pid": os.getpid(), "host": "lost-node", "input": "a.mp4", "run": "r1"}

@@ -8,8 +8,8 @@ import json
 import pytest
 import typer
 
-from avsep.boxes import MAX_BOXES, NamedBox, load_boxes_file, parse_box, sidecar_for, validate_boxes
-from avsep.cli import app
+from avsep.boxes.box import MAX_BOXES, NamedBox, load_boxes_file, parse_box, sidecar_for, validate_boxes
+from avsep.cli.app import app
 from avsep.errors import InputError
 
 

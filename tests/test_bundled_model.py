@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsep.weights import DEFAULT_MODEL, bundled_models
+from avsep.models.weights import DEFAULT_MODEL, bundled_models
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "duet.mp4"
@@ -50,7 +50,7 @@ def separate_example(out: Path, model: str | None = None) -> Path:
     cmd = [
         sys.executable,
         "-c",
-        "from avsep.cli import run; run()",
+        "from avsep.cli.app import run; run()",
         "separate",
         str(EXAMPLE),
         "--names",
@@ -112,11 +112,11 @@ def test_the_example_players_are_found_and_named_without_a_warning(monkeypatch):
     """What ``bash install.sh`` does first: no boxes, so the finder must find the guitarist
     (left) and the saxophone (right) itself, name them, and not fall back to strips. Neither
     drawing is an instrument the ImageNet maps are sure of: both are found by what moves and
-    named by the guide head (avsep.fusion)."""
+    named by the guide head (avsep.boxes.fusion)."""
     import warnings
 
-    from avsep.box_request import FIND, BoxRequest, plan_boxes
-    from avsep.detect import player_finder
+    from avsep.boxes.detect import player_finder
+    from avsep.boxes.request import FIND, BoxRequest, plan_boxes
     from avsep.io.media import probe
 
     monkeypatch.delenv("AVSEP_WEIGHTS_DIR", raising=False)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from avsep.chunking import Stitcher, Windower, blend_weights, hop_for
-from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
+from avsep.signal.chunking import Stitcher, Windower, blend_weights, hop_for
+from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 
 
 def run(x: np.ndarray, overlap: float, block: int = 7777, fn=lambda a: np.stack([a, -a])):

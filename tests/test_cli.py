@@ -18,9 +18,9 @@ import soundfile as sf
 import torch
 from PIL import Image
 
+from avsep.boxes.preview import COLOURS
 from avsep.io.audio import load_audio
 from avsep.models.serialize import load_checkpoint
-from avsep.preview import COLOURS
 from tests.cli_support import GREEN, SMALL, YELLOW, cli, cli_process, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
@@ -114,11 +114,11 @@ def test_residual_completes_the_mixture(shared_video, tmp_path):
 
 @pytest.mark.parametrize("mask", ["binary", "soft", "ratio", "capped"])
 def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch, mask):
-    import avsep.dsp
-    import avsep.separate
+    import avsep.separation.separator
+    import avsep.signal.dsp
 
     seen: dict[str, object] = {}
-    combine, windower = avsep.dsp.combine_masks, avsep.separate.Windower
+    combine, windower = avsep.signal.dsp.combine_masks, avsep.separation.separator.Windower
 
     def spy_mask(masks, mode):
         seen["mask"] = mode
@@ -128,8 +128,8 @@ def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch
         seen["overlap"] = overlap
         return windower(overlap)
 
-    monkeypatch.setattr(avsep.dsp, "combine_masks", spy_mask)
-    monkeypatch.setattr(avsep.separate, "Windower", spy_windower)
+    monkeypatch.setattr(avsep.signal.dsp, "combine_masks", spy_mask)
+    monkeypatch.setattr(avsep.separation.separator, "Windower", spy_windower)
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--mask", mask, "--overlap", "0.5")
     assert seen == {"mask": mask, "overlap": 0.5}
@@ -282,7 +282,7 @@ def test_default_model_is_the_bundled_one(monkeypatch):
     from pathlib import Path
 
     import avsep
-    from avsep.weights import weights_dir
+    from avsep.models.weights import weights_dir
 
     monkeypatch.delenv("AVSEP_WEIGHTS_DIR")
     assert weights_dir() == Path(avsep.__file__).resolve().parents[1] / "weights"

@@ -19,7 +19,7 @@ import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
-from avsep.cli import app
+from avsep.cli.app import app
 from tests.cli_support import GREEN, SINGLE_THREAD, SMALL, YELLOW, cli, cli_command, cli_process, error_line, wavs
 from tests.media import make_tone_wav, truncated_copy
 
@@ -176,7 +176,7 @@ def test_unusual_but_valid_inputs(shared_video, tmp_path, spec):
 
 def test_rotated_video_boxes_are_in_displayed_pixels(shared_video, tmp_path, monkeypatch):
     """Displayed 48x64 (coded 64x48, turned 90°): left half red, right half blue."""
-    from avsep.separate import Separator
+    from avsep.separation.separator import Separator
 
     video = shared_video("portrait.mp4", rotate=90, duration=1.0, width=48, height=64)
     assert "48x64 (displayed), 10 fps, rotated 90°" in cli("info", video).stdout
@@ -423,21 +423,21 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
 
 
 def test_ctrl_c_while_the_cli_imports(monkeypatch, capsys):
-    """The entry point's own handler: an interrupt during ``import avsep.cli`` exits 130 quietly."""
+    """The entry point's own handler: an interrupt during ``import avsep.cli.app`` exits 130 quietly."""
     import sys
 
     import avsep.__main__ as entry
-    from avsep.reporting import EXIT_INTERRUPTED
+    from avsep.cli.reporting import EXIT_INTERRUPTED
 
     class Interrupting:
         """A meta-path finder that raises KeyboardInterrupt as the CLI module starts importing."""
 
         def find_spec(self, name, path=None, target=None):
-            if name == "avsep.cli":
+            if name == "avsep.cli.app":
                 raise KeyboardInterrupt
             return None
 
-    monkeypatch.delitem(sys.modules, "avsep.cli")
+    monkeypatch.delitem(sys.modules, "avsep.cli.app")
     monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
     with pytest.raises(SystemExit) as exit_info:
         entry.main()

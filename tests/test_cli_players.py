@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from avsep import Separator
-from avsep.preview import COLOURS
+from avsep.boxes.preview import COLOURS
 from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, ColourTrunk, cli, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
@@ -135,13 +135,13 @@ def test_info_prints_and_draws_what_it_found(shared_video, tmp_path):
 def test_info_and_separate_use_the_same_finder_and_print_the_same_boxes(shared_video, tmp_path, monkeypatch):
     """Both use the model's trunk (here the colour stand-in): a different shipped finder, which
     would see nothing in this video, must not change what info shows."""
-    from avsep.detect import PlayerFinder
+    from avsep.boxes.detect import PlayerFinder
 
     class Blind(ColourTrunk):
         def dense_logits(self, images):
             return torch.zeros(images.shape[0], 1000, images.shape[2] // 32, images.shape[3] // 32)
 
-    monkeypatch.setattr("avsep.detect.default_finder", lambda: PlayerFinder(Blind()))
+    monkeypatch.setattr("avsep.boxes.detect.default_finder", lambda: PlayerFinder(Blind()))
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     shown = cli("info", video).stdout.splitlines()
     said = cli("separate", video, "-o", tmp_path).stderr.splitlines()

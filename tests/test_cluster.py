@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from avsep import Separator
-from avsep.batch_run import separate_paths
+from avsep.batch.run import separate_paths
 from avsep.errors import InputError
 from tests.cli_support import SMALL, wavs
 
@@ -109,7 +109,7 @@ def test_a_missing_ray_is_one_line_naming_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
-    from avsep.cluster import import_ray
+    from avsep.batch.cluster import import_ray
 
     with pytest.raises(InputError, match=r"pip install 'avsep\[cluster\]'"):
         import_ray()
@@ -120,5 +120,8 @@ def test_ray_stays_out_of_the_base_install_and_of_a_run_without_ray():
 
     assert "ray" not in names(PYPROJECT["project"]["dependencies"])
     assert "ray" in names(PYPROJECT["project"]["optional-dependencies"]["cluster"])
-    code = "import sys, avsep.cli, avsep.workers, avsep.cli_batch; assert 'ray' not in sys.modules, 'ray imported'"
+    code = (
+        "import sys, avsep.cli.app, avsep.batch.workers, avsep.cli.batch; "
+        "assert 'ray' not in sys.modules, 'ray imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -1,4 +1,4 @@
-"""The player finder (avsep.detect): regions from probability maps, player boxes, and the finder
+"""The player finder (avsep.boxes.detect): regions from probability maps, player boxes, and the finder
 on frames, with a stand-in classifier (coloured panels) and, where the real clips are present,
 with the shipped trunk on real frames."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avsep.detect import LABELS, Detection, FinderSettings, PlayerFinder, find_regions, player_boxes
+from avsep.boxes.detect import LABELS, Detection, FinderSettings, PlayerFinder, find_regions, player_boxes
 from tests.cli_support import GREEN, YELLOW, ColourTrunk
 from tests.media import panel_frame
 
@@ -154,7 +154,7 @@ def test_real_duet_frame_gets_one_box_per_player():
     centred in each half, named by the instrument."""
     if not (REALCLIPS / "music-solo").is_dir():
         pytest.skip(f"real clips not found at {REALCLIPS} (evaluation data, not in the repo)")
-    from avsep.detect import default_finder
+    from avsep.boxes.detect import default_finder
 
     frame = np.concatenate([_frame("accordion", "UKk9DJD1jOo"), _frame("flute", "unRA0xR-XWc")], axis=1)
     found = sorted(default_finder().detect(frame), key=lambda d: d.box[0])
@@ -165,7 +165,7 @@ def test_real_duet_frame_gets_one_box_per_player():
 def test_components_and_distances_are_scipys():
     """The separation-only install has no scipy; the finder's own labelling and distances must
     be ``ndimage.label`` (8-connected) and ``distance_transform_edt``."""
-    from avsep.detect import _distance_to, _label
+    from avsep.boxes.detect import _distance_to, _label
 
     ndimage = pytest.importorskip("scipy.ndimage")
     rng = np.random.default_rng(0)

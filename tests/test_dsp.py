@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from avsep import dsp
+from avsep.signal import dsp
 
 
 def snr_db(ref: np.ndarray, est: np.ndarray) -> float:

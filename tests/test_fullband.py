@@ -1,4 +1,4 @@
-"""Full-band, per-channel stems (avsep/fullband.py): a 48 kHz stereo video whose two instruments
+"""Full-band, per-channel stems (avsep/separation/fullband.py): a 48 kHz stereo video whose two instruments
 are panned apart and reach above 6 kHz keeps each instrument on its side and keeps the top band."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from avsep import Separator, fullband
+from avsep import Separator
 from avsep.io.audio import load_audio
+from avsep.separation import fullband
 from tests.cli_support import cli
 
 pytestmark = pytest.mark.usefixtures("fast_model")

@@ -1,12 +1,12 @@
-"""Fusing instruments with people and motion (avsep.fusion, avsep.cues): one player = one
+"""Fusing instruments with people and motion (avsep.boxes.fusion, avsep.boxes.cues): one player = one
 person with an instrument, on hand-made cues and a stand-in namer."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from avsep.cues import merge_overlapping, motion_boxes, small_grey
-from avsep.fusion import FusionSettings, Player, fuse
+from avsep.boxes.cues import merge_overlapping, motion_boxes, small_grey
+from avsep.boxes.fusion import FusionSettings, Player, fuse
 
 W, H = 1280, 720
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from avsep.boxes import load_boxes_file, parse_box, validate_boxes
+from avsep.boxes.box import load_boxes_file, parse_box, validate_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.audio import stream_audio
 from avsep.io.media import probe

@@ -63,11 +63,11 @@ def test_every_package_folder_is_in_the_wheel():
 
 
 def _weights_module(package: Path, monkeypatch: pytest.MonkeyPatch):
-    """A copy of avsep/weights.py loaded as if installed in ``package`` (its ``__file__``)."""
-    package.mkdir(parents=True)
-    shutil.copy(ROOT / "avsep" / "weights.py", package / "weights.py")
+    """A copy of avsep/models/weights.py loaded as if installed in ``package`` (its ``__file__``)."""
+    (package / "models").mkdir(parents=True)
+    shutil.copy(ROOT / "avsep" / "models" / "weights.py", package / "models" / "weights.py")
     name = f"weights_in_{package.parent.name}"
-    spec = importlib.util.spec_from_file_location(name, package / "weights.py")
+    spec = importlib.util.spec_from_file_location(name, package / "models" / "weights.py")
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""Boxes over time (avsep.players): boxes files with time ranges, linking detections into sources,
+"""Boxes over time (avsep.boxes.players): boxes files with time ranges, linking detections into sources,
 and automatic boxes on videos whose players move, swap places at a cut, or leave the shot.
 
 The videos are coloured panels (tests/media.py) and the finder runs on the stand-in classifier
@@ -13,13 +13,11 @@ import json
 import numpy as np
 import pytest
 
-import avsep.players as players
+import avsep.boxes.players as players
 from avsep import Separator
-from avsep.boxes import NamedBox, load_boxes_file
-from avsep.chunking import Windower
-from avsep.detect import Detection, PlayerFinder
-from avsep.errors import InputError
-from avsep.players import (
+from avsep.boxes.box import NamedBox, load_boxes_file
+from avsep.boxes.detect import Detection, PlayerFinder
+from avsep.boxes.players import (
     MIN_SHARE,
     BoxPlan,
     Keyframe,
@@ -31,6 +29,8 @@ from avsep.players import (
     numbered,
     thumbnail,
 )
+from avsep.errors import InputError
+from avsep.signal.chunking import Windower
 from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -147,7 +147,7 @@ def test_finding_and_linking_need_no_training_extra(monkeypatch):
     """``avsep separate`` without boxes runs in the separation-only install: no scipy there."""
     import sys
 
-    from avsep.detect import LABELS, FinderSettings, find_regions
+    from avsep.boxes.detect import LABELS, FinderSettings, find_regions
     from avsep.train.extra import TRAINING_MODULES
 
     for name in [*TRAINING_MODULES, "scipy.ndimage", "scipy.optimize"]:
@@ -304,7 +304,7 @@ def test_separation_keeps_each_output_on_its_instrument_across_the_cut(shared_vi
 def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch):
     """The finder keeps the frames it decoded and the separation takes them: its own reader
     decodes none of them again."""
-    import avsep.separate as separate
+    import avsep.separation.separator as separate
 
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     decoded: list[float] = []
@@ -324,7 +324,7 @@ def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch)
 
 def test_min_cost_matching_is_scipys_linear_sum_assignment():
     """The separation-only install has no scipy; its own matching must find the same least cost."""
-    from avsep.players import min_cost_matching
+    from avsep.boxes.players import min_cost_matching
 
     optimize = pytest.importorskip("scipy.optimize")
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""Pictures a person can read (avsep.preview.draw_box, used by ``info --preview`` and
+"""Pictures a person can read (avsep.boxes.preview.draw_box, used by ``info --preview`` and
 ``locate``): thick outlines in two contrasting tones, labels on a filled tag scaled to the
 frame, and boxes on the frame's edge still visible, on a busy, photo-like frame."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from avsep.preview import COLOURS, caption, draw_box
+from avsep.boxes.preview import COLOURS, caption, draw_box
 
 
 def busy_frame(width: int, height: int) -> Image.Image:

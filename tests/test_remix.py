@@ -1,4 +1,4 @@
-"""``avsep remix`` (avsep/remix.py, avsep/io/mux.py): the picture copied packet for packet, the
+"""``avsep remix`` (avsep/remix/mixer.py, avsep/io/mux.py): the picture copied packet for packet, the
 sources rebalanced with the residual added back, and ``--stems`` for video editors."""
 
 from __future__ import annotations

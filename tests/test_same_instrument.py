@@ -1,4 +1,4 @@
-"""Two players of one instrument (``--same-instrument motion``, :mod:`avsep.same_instrument`):
+"""Two players of one instrument (``--same-instrument motion``, :mod:`avsep.separation.same_instrument`):
 boxes that look alike split their shared mask by which one moves when its sound plays."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from avsep import Separator
 from avsep.errors import InputError
-from avsep.same_instrument import same_groups, split_group
+from avsep.separation.same_instrument import same_groups, split_group
 from tests.media import write_frames_video
 
 RATE = 16000

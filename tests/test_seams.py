@@ -33,9 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import avsep.chunking
-from avsep import Separator, dsp
-from avsep.chunking import Windower, hop_for
+import avsep.signal.chunking
+from avsep import Separator
+from avsep.signal import dsp
+from avsep.signal.chunking import Windower, hop_for
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -124,7 +125,7 @@ def _separator(overlap: float) -> Separator:
 
 
 def _single_pass(sep: Separator, mix: np.ndarray) -> np.ndarray:
-    from avsep.separate import _resize_frames
+    from avsep.separation.separator import _resize_frames
 
     visual = torch.cat([sep.guide(_resize_frames(f)[None, None]) for f in _pictures()], 1)
     return sep.separate_windows(mix[None], visual)[0]
@@ -208,6 +209,6 @@ def _cut_at_next_start(window: int, hop: int) -> np.ndarray:
 def test_the_check_catches_seams(duet, monkeypatch, overlap, weights):
     """The criterion has teeth: joins without the cross-fade exceed the 0.5 dB bound."""
     if weights is not None:
-        monkeypatch.setattr(avsep.chunking, "blend_weights", weights)
+        monkeypatch.setattr(avsep.signal.chunking, "blend_weights", weights)
     bound, _, at, _ = max(seam_losses(duet, overlap))
     assert bound > MAX_LOSS_DB, f"a seam at {at / SR:.2f} s went unnoticed (bound {bound:.2f} dB)"

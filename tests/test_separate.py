@@ -10,10 +10,10 @@ import torch
 from typer.testing import CliRunner
 
 from avsep import Separator
-from avsep.boxes import strip_boxes
-from avsep.cli import app
+from avsep.boxes.box import strip_boxes
+from avsep.cli.app import app
 from avsep.errors import InputError
-from avsep.separate import SilentAudioWarning, select_device
+from avsep.separation.separator import SilentAudioWarning, select_device
 from tests.cli_support import SMALL, cli, wavs
 from tests.media import truncated_copy
 
@@ -116,15 +116,15 @@ def test_select_device(monkeypatch):
 
 def test_warnings_are_one_clean_line(shared_video, tmp_path, monkeypatch):
     """Python's ``file:line: Category: text`` format would leak source paths into user output."""
-    import avsep.separate
+    import avsep.separation.separator
 
-    build = avsep.separate.build_trunk
+    build = avsep.separation.separator.build_trunk
 
     def noisy(name, weights=None):
         warnings.warn("first line\nsecond line", UserWarning, stacklevel=1)
         return build(name, weights)
 
-    monkeypatch.setattr(avsep.separate, "build_trunk", noisy)
+    monkeypatch.setattr(avsep.separation.separator, "build_trunk", noisy)
     for _ in range(2):  # shown again by the next command in the same process
         result = cli(
             "separate", shared_video("clip.mp4", **SMALL), "--boxes", "strips", "-o", tmp_path, "-q", "--overwrite"

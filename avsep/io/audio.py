@@ -265,7 +265,7 @@ def stream_audio(
     probe here with ``audio_stream``.
     ``on_native(piece, rate)`` sees every decoded piece (``[n, channels]`` float32 at the file's
     own rate) before it is downmixed, then ``None`` at the end: the full-band path keeps the
-    channels from the same single decode (:class:`avsep.fullband.MixtureTap`).
+    channels from the same single decode (:class:`avsep.separation.fullband.MixtureTap`).
     """
     if block <= 0:
         raise ValueError(f"block must be positive, got {block}")

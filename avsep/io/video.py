@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
-from avsep.boxes import Box
 from avsep.errors import InputError
 from avsep.io.media import (
     MediaInfo,
@@ -197,7 +196,7 @@ def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
     return out
 
 
-def crop_boxes(frame: np.ndarray, boxes: Sequence[Box], size: int = 224) -> np.ndarray:
+def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = 224) -> np.ndarray:
     """Crop ``(x0, y0, x1, y1)`` boxes (displayed-frame pixels, clipped to the frame) and resize
     each to ``size`` x ``size`` bilinearly; returns ``[n_boxes, size, size, 3]`` uint8.
 

@@ -60,7 +60,7 @@ INSTRUMENT_CLASSES: dict[str, tuple[int, ...]] = {
     "xylophone": (642,),
 }
 
-#: The player finder's other instruments (:mod:`avsep.detect`): music classes that are not one
+#: The player finder's other instruments (:mod:`avsep.boxes.detect`): music classes that are not one
 #: of avsep's instruments, by the name the finder reports (a banjo or a piano is still a player
 #: to find, even if avsep's model was not trained on it). Ocarina (684) and panpipe (699) are
 #: not among them: the finder's thresholds were calibrated without them.

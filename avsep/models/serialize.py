@@ -24,12 +24,12 @@ import torch
 from torch import nn
 
 from avsep._version import __version__
-from avsep.atomic import atomic_write
 from avsep.errors import ModelError
+from avsep.io.atomic import atomic_write
 from avsep.models.guide_head import GuideHead, HeadConfig
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.sop import SoP, SoPConfig
-from avsep.weights import bundled_name, guide_head_sha256, name_sha8, recorded_sha256
+from avsep.models.weights import bundled_name, guide_head_sha256, name_sha8, recorded_sha256
 
 FORMAT = "avsep-checkpoint"
 FORMAT_VERSION = 1

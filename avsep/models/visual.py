@@ -171,7 +171,7 @@ class VisualTrunk(nn.Module):
         These are class activation maps: both trunks end in global average pooling and one
         linear layer, so applying that layer per cell instead of after pooling gives maps whose
         spatial mean is exactly :meth:`classify`. Any input size works (cells are 32 pixels),
-        which is how :mod:`avsep.detect` finds the instruments in a whole video frame.
+        which is how :mod:`avsep.boxes.detect` finds the instruments in a whole video frame.
         """
         fmap = self._forward_features(self._prepare(images))
         head = self._classifier()

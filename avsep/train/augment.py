@@ -34,8 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
+from avsep.signal.dsp import SAMPLE_RATE
 
 STEPS = ("rooms", "mic", "noise", "codec")
 #: AAC encoder priming at 22050 Hz: the decoded stream starts this many samples late

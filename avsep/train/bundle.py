@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from avsep.atomic import atomic_write
 from avsep.errors import AvsepError
+from avsep.io.atomic import atomic_write
 from avsep.models.serialize import load_checkpoint, save_checkpoint
-from avsep.weights import bundled_name
+from avsep.models.weights import bundled_name
 
 DATA_LICENCES = {
     "melodies": "music21 corpus (BSD-3-Clause): Bach chorales, Palestrina, Ryan's Mammoth Collection",

@@ -1,6 +1,6 @@
 """The one description of a training run: :class:`TrainConfig`, its defaults and its rules.
 
-The defaults written here are the defaults of ``avsep train`` (:mod:`avsep.train.commands`
+The defaults written here are the defaults of ``avsep train`` (:mod:`avsep.cli.train`
 reads them for its options), of the Python API and of a resumed run; :data:`ARCHS` and
 :data:`SCHEDULES` are the choices the command offers. On resume, :func:`merge_resume` decides
 which fields come from the checkpoint (:data:`LOCKED`) and which from the command line

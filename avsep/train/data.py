@@ -2,7 +2,7 @@
 
 :class:`MixDataset` item ``(epoch, i)`` (or plain ``i`` = epoch 0) draws ``num_mix`` clips of
 different classes, one ``clip``-sample segment each, and the frames around each segment's centre
-at :data:`avsep.chunking.FRAME_OFFSETS`. Every random choice comes from a generator seeded with
+at :data:`avsep.signal.chunking.FRAME_OFFSETS`. Every random choice comes from a generator seeded with
 ``(seed, epoch, i)``, so an item is the same in any worker, in any order, after any resume.
 Index files and frames: :mod:`avsep.train.index`.
 """
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from avsep.chunking import FRAME_OFFSETS
-from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
 from avsep.models.guide import label_guide
+from avsep.signal.chunking import FRAME_OFFSETS
+from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.index import Index, frame_numbers, read_frames
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """``avsep evaluate`` (synthetic test mixtures) and ``avsep evaluate-real`` (real recordings).
 
-Both separate through :class:`avsep.separate.Separator`, the product's own pipeline
+Both separate through :class:`avsep.separation.separator.Separator`, the product's own pipeline
 (``guide`` + ``separate_windows``, or ``separate_arrays`` for whole signals), so the numbers
 describe what users get. Scores are BSS Eval v3 (mir_eval, no permutation: the output of box
 ``k`` is scored against source ``k``).
@@ -41,16 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from avsep import dsp
-from avsep.chunking import FRAME_OFFSETS
-from avsep.dsp import SAMPLE_RATE
 from avsep.errors import AvsepError, InputError
 from avsep.io.audio import load_audio
 from avsep.io.video import FrameReader
 from avsep.models.guide import label_guide
 from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, REAL_SETS
 from avsep.progress import make_progress
-from avsep.separate import Separator
+from avsep.separation.separator import Separator
+from avsep.signal import dsp
+from avsep.signal.chunking import FRAME_OFFSETS
+from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train.data import MixDataset
 from avsep.train.index import frame_numbers, read_index, resolve_split
 from avsep.train.metrics import (

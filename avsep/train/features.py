@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.atomic import atomic_write
-from avsep.device import select_device
 from avsep.errors import InputError
+from avsep.io.atomic import atomic_write
+from avsep.models.device import select_device
 from avsep.models.guide import combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.visual import build_trunk

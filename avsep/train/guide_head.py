@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from avsep.atomic import atomic_write
 from avsep.errors import InputError
+from avsep.io.atomic import atomic_write
 from avsep.models.guide import LABELS, class_posterior, posterior
 from avsep.models.guide_head import HEAD_CLASSES, OTHER, GuideHead, HeadConfig
 from avsep.models.visual import build_trunk

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.chunking import FRAME_OFFSETS
 from avsep.errors import InputError
 from avsep.io.video import crop_boxes
+from avsep.signal.chunking import FRAME_OFFSETS
 
 #: Frame rate assumed for an index without ``meta.json`` (Sound of Pixels' MUSIC frames).
 DEFAULT_FPS = 8.0

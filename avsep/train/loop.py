@@ -32,16 +32,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from avsep import dsp
-from avsep.device import select_device
 from avsep.errors import AvsepError, InputError, check_one_of
 from avsep.machine import describe
+from avsep.models.device import select_device
 from avsep.models.guide import LABELS, check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
 from avsep.models.serialize import build_model, load_checkpoint, save_checkpoint
 from avsep.models.sop import SoPConfig
 from avsep.models.visual import TRUNKS, build_trunk, file_sha256, native_state_dict
 from avsep.progress import make_progress
+from avsep.signal import dsp
 from avsep.train.augment import Soundtrack, parse_steps
 from avsep.train.config import ARCHS, SCHEDULES, TrainConfig, merge_resume
 from avsep.train.data import MixDataset, StepSampler, steps_per_epoch

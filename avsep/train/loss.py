@@ -6,7 +6,7 @@ mask logit map per source on the warped 256 x 256 grid. Targets are binary masks
 grid (:func:`avsep.train.metrics.binary_targets`). The loss is BCE-with-logits weighted per bin
 by ``clamp(log1p(warp(mixture magnitude)), 1e-3, 10)`` (Sound of Pixels' weighting: loud bins
 matter, silence does not). Validation separates with binary masks exactly as
-:meth:`avsep.separate.Separator.separate_windows` does and scores with
+:meth:`avsep.separation.separator.Separator.separate_windows` does and scores with
 :func:`avsep.train.metrics.fast_sdr`.
 """
 
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avsep import dsp
+from avsep.signal import dsp
 from avsep.train.metrics import binary_targets, fast_sdr, is_silent
 
 

@@ -21,8 +21,8 @@ import warnings
 
 import numpy as np
 
-from avsep import dsp
 from avsep.errors import AvsepError
+from avsep.signal import dsp
 
 #: Sound of Pixels: ``np.sum(np.abs(wav)) > 1e-5`` for a signal to be scored.
 SILENCE_THRESHOLD = 1e-5
@@ -89,7 +89,7 @@ def fast_sdr(references, estimates, eps: float = 1e-12) -> np.ndarray:
 def oracle_ibm(mix_spec, source_specs, grid: str = "linear") -> np.ndarray:
     """Ideal-binary-mask estimates ``[N, T]`` from the mixture's and the sources' STFTs.
 
-    ``mix_spec``: :class:`avsep.dsp.Spectrogram` of the mixture (batch 1 or unbatched);
+    ``mix_spec``: :class:`avsep.signal.dsp.Spectrogram` of the mixture (batch 1 or unbatched);
     ``source_specs``: of the ``N`` sources (batch ``N``). ``grid="linear"`` gives each
     linear-frequency bin to the loudest source (the usual ceiling); ``grid="warped"`` builds the
     training target on the model's 256-row log-frequency grid and applies it as the model's

@@ -137,7 +137,7 @@ def test_trunk_guide_of_each_kind(kind):
 def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path):
     from avsep.models.pcn import PCN, PCNConfig
     from avsep.models.serialize import load_checkpoint, save_checkpoint
-    from avsep.separate import Separator
+    from avsep.separation.separator import Separator
 
     torch.manual_seed(0)
     model = PCN(PCNConfig(visual_dim=len(LABELS), channels=(4, 4, 8, 8, 8, 8, 8), cycles=2))

@@ -13,7 +13,7 @@ from avsep.models.guide import LABELS
 from avsep.models.guide_head import HEAD_CLASSES, GuideHead, HeadConfig
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.serialize import load_guide_head
-from avsep.weights import guide_head_file, guide_head_sha256
+from avsep.models.weights import guide_head_file, guide_head_sha256
 
 
 def _inputs(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -82,7 +82,7 @@ def test_trunk_classes_guide_uses_the_head():
 
 
 def test_separation_uses_the_head_only_when_asked():
-    from avsep.separate import Separator
+    from avsep.separation.separator import Separator
 
     assert Separator(device="cpu", guide_head=True).trunk.class_head is not None  # the bundled label-trained model
     assert Separator(device="cpu").trunk.class_head is None  # off by default: it separated the real clips worse

@@ -226,7 +226,7 @@ def test_efficientnet_lite0_recognises_the_instrument(clip: Path | None, effnet:
 
 
 def test_dense_logits_are_class_activation_maps(effnet: VisualTrunk, resnet: VisualTrunk) -> None:
-    """Per-cell ImageNet logits (what avsep.detect reads) average to the classifier's logits,
+    """Per-cell ImageNet logits (what avsep.boxes.detect reads) average to the classifier's logits,
     for a frame of any size (here 96 x 160: 3 x 5 cells)."""
     x = _frames(2, 3, 96, 160)
     for trunk in (effnet, resnet):

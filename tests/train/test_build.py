@@ -296,7 +296,7 @@ def _mounted_cli():
     """The build command mounted the way the main CLI does it: ``avsep data build``."""
     import typer
 
-    from avsep.train.dataset.cli import app
+    from avsep.cli.data import app
 
     root = typer.Typer()
     data = typer.Typer()
@@ -313,7 +313,7 @@ def _mounted_cli():
 def test_cli_build_command(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from avsep.train.dataset.cli import app
+    from avsep.cli.data import app
 
     assert [c.name for c in app.registered_commands] == ["build"]
     cli = _mounted_cli()

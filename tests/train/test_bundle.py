@@ -13,9 +13,9 @@ import pytest
 from avsep.errors import AvsepError
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import load_checkpoint, save_checkpoint
+from avsep.models.weights import bundled_models
 from avsep.train.bundle import bundle
 from avsep.train.loop import TrainConfig, train
-from avsep.weights import bundled_models
 from tests.train.dataset_fixture import TINY_PCN
 
 TINY = PCNConfig(visual_dim=12, channels=(4, 4, 8, 8, 8, 8, 8), cycles=2)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from avsep.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.errors import InputError
+from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.data import MixDataset, StepSampler
 from avsep.train.features import FeatureCache
 from avsep.train.index import frame_numbers, read_index, resolve_split

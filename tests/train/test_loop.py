@@ -63,7 +63,7 @@ def test_loss_decreases_on_a_repeated_batch(dataset: Path, feature_cache: Path):
 
 
 def test_training_writes_checkpoints_the_separator_loads(dataset: Path, feature_cache: Path, tmp_path: Path):
-    from avsep.separate import Separator
+    from avsep.separation.separator import Separator
 
     summary = train(tiny(dataset, feature_cache, tmp_path / "run"))
     assert summary["steps"] == 4 and summary["steps_per_s"] > 0
@@ -229,7 +229,7 @@ def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feat
     import typer
     from typer.testing import CliRunner
 
-    from avsep.train.commands import register
+    from avsep.cli.train import register
 
     app = typer.Typer()
     register(app)
@@ -288,9 +288,9 @@ def test_training_defaults_are_written_once(monkeypatch, tmp_path):
     defaults TrainConfig cannot import without torch agree with the model's."""
     import dataclasses
 
-    from avsep import dsp
-    from avsep.cli import app
+    from avsep.cli.app import app
     from avsep.models.pcn import PCNConfig
+    from avsep.signal import dsp
     from avsep.train.config import DEFAULTS
 
     assert DEFAULTS.channels == PCNConfig.channels and DEFAULTS.crop_samples == dsp.WINDOW_SAMPLES

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from avsep import dsp
 from avsep.errors import AvsepError
+from avsep.signal import dsp
 from avsep.train.metrics import (
     binary_targets,
     bss_eval,

@@ -1,0 +1,467 @@
+"""The batch rules of ``avsep separate``, shared by the CLI and the Python API.
+
+What a run over many videos promises, whoever starts it:
+
+* **inputs**: files as given, folders searched recursively for video files
+  (:func:`find_videos`); a folder without videos is one failed input, not a stop;
+* **naming**: one output per box, named by a sidecar ``<video>.boxes.json``, the given names,
+  the boxes' names (class guesses in automatic mode) or ``sourceN``, then ``residual``
+  (:func:`output_names`), placed by a template under the output folder
+  (:func:`render_template`);
+* **tree**: a video found in a folder keeps its place below that folder under the output
+  folder (``concert/day1/x.mp4`` -> ``OUT/day1/x/...``), so equal file names never collide;
+* **claims**: two videos of one batch may not write the same file, and each output is claimed
+  on disk while it is written (:mod:`avsep.batch.claims`), so concurrent runs never both write one;
+* **skip / overwrite**: existing outputs stop a video unless ``skip_existing`` (all of them
+  exist and the record beside them says this video made them with these options,
+  :mod:`avsep.batch.provenance`: the video is skipped) or ``overwrite`` (they are replaced);
+* **atomic writes**: a video's files appear all together or not at all (an error or Ctrl-C
+  removes every temporary file; those of a run killed harder are removed by the next run).
+
+:class:`BatchJob` holds a checked invocation; :func:`run_file` runs one video of it (here, in a
+``--jobs`` worker or a Ray task); :func:`avsep.batch.run.separate_paths` (also
+:meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
+input. The CLI (:mod:`avsep.cli.app`) adds progress bars, the error lines and the summary table.
+Messages name the command-line options, which have the same names as the keyword arguments.
+Each video is probed once; its boxes come from :func:`avsep.boxes.request.plan_boxes`. The
+separator is anything with ``stream``, ``player_finder`` and ``overlap`` (:class:`Streams`,
+which :class:`avsep.separation.separator.Separator` is): this module sits below it and never imports it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from avsep.batch import claims, provenance
+from avsep.batch.checks import check_options, find_videos, output_names
+from avsep.boxes.detect import PlayerFinder
+from avsep.boxes.players import BoxPlan
+from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
+from avsep.errors import AvsepError, InputError
+from avsep.io.media import MediaInfo, check_separable, probe
+from avsep.io.output import FORMATS, extension, open_writer, write_stdout
+from avsep.options import VIDEO_EXTENSIONS
+from avsep.timing import stage
+
+if TYPE_CHECKING:
+    from avsep.models.serialize import Checkpoint
+
+DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
+
+
+def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
+    """Each video found inside an input folder -> its folder relative to that input folder
+    (videos given as files are not in it: their outputs go straight under the output folder)."""
+    folders = [p for p in inputs if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS]
+    out: dict[Path, Path] = {}
+    for video in videos:
+        for folder in folders:
+            if video.is_relative_to(folder):
+                out[video] = video.parent.relative_to(folder)
+                break
+    return out
+
+
+def render_template(template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav") -> Path:
+    """``--output-template`` filled in for one output, under ``out_dir``."""
+    try:
+        rel = template.format(stem=video.stem, name=name, index=index, ext=ext)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise InputError(
+            f"--output-template {template!r}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
+        ) from None
+    if not rel or rel.endswith(("/", "\\")):
+        raise InputError(f"--output-template {template!r} gives no file name; end it with {{name}}.{{ext}}")
+    return out_dir / rel
+
+
+@dataclass
+class Outcome:
+    """What became of one input: ``status`` ok, skipped or failed; ``detail`` the outputs
+    written (``stdout`` for a stream), why it was skipped, or the error message."""
+
+    video: Path
+    status: str  # ok, skipped, failed
+    detail: str
+    exit_code: int = 0
+    #: the exception of a failed input (from :func:`separate_paths`; None in the CLI)
+    error: BaseException | None = None
+    #: the files written (an ``ok`` input with an output folder)
+    outputs: list[Path] = field(default_factory=list)
+    #: where its boxes came from (:meth:`avsep.boxes.request.BoxRequest.describe`)
+    boxes: str = ""
+    #: what was written (or found written, when skipped), for the report: ``outputs`` (path,
+    #: sample rate, duration), ``boxes``, ``names``; see :mod:`avsep.batch.report`
+    written: dict = field(default_factory=dict)
+    #: things done on the way that the user should hear of (stale files removed)
+    notes: list[str] = field(default_factory=list)
+    #: seconds spent on this input
+    seconds: float = 0.0
+
+
+class Progress(Protocol):
+    """What a batch tells a progress display (:class:`avsep.progress.SeparationProgress`)."""
+
+    def set_windows(self, total: int, description: str | None = None) -> None: ...
+
+    def window(self, done: int, total: int) -> None: ...
+
+
+class _Silent:
+    def set_windows(self, total: int, description: str | None = None) -> None:
+        pass
+
+    def window(self, done: int, total: int) -> None:
+        pass
+
+
+class SeparationStream(Protocol):
+    """What a batch reads of a separation in progress (:class:`avsep.separation.separator.SeparationStream`)."""
+
+    sample_rate: int
+    num_windows: int
+    channels: int
+    blocks: Iterator[np.ndarray]
+
+
+class Streams(Protocol):
+    """The separator a batch drives (:class:`avsep.separation.separator.Separator`)."""
+
+    overlap: float
+    checkpoint: Checkpoint  # its sha256 names the model in the provenance records
+
+    def player_finder(self) -> PlayerFinder | None: ...
+
+    def stream(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        *,
+        sample_rate: int | None = None,
+        residual: bool = False,
+        on_window: Callable[[int, int], None] | None = None,
+        mono: bool = False,
+    ) -> SeparationStream: ...
+
+
+#: ``announce(video, plan, names, quiet)``: told the players automatic mode found in a video
+#: (a fallback to strips has already been a :class:`~avsep.boxes.players.AutoBoxesWarning`).
+Announce = Callable[[Path, BoxPlan, "list[str] | None", bool], None]
+
+
+@dataclass
+class BatchJob:
+    """A checked batch: what to read, which boxes, where and how to write."""
+
+    videos: list[Path]
+    problems: list[tuple[Path, str]]
+    request: BoxRequest  # the boxes asked for every video (a sidecar may stand in)
+    names: list[str] | None
+    out_dir: Path | None  # None: stdout
+    template: str = DEFAULT_TEMPLATE
+    source: int | None = None
+    fmt: str = "pcm16"
+    sample_rate: int | None = None
+    residual: bool = False
+    mono: bool = False
+    skip_existing: bool = False
+    overwrite: bool = False
+    audio_stream: int | None = None
+    video_stream: int | None = None
+    quiet: bool = False
+    debug: bool = False
+    announce: Announce | None = None
+    #: video -> its folder below the input folder it was found in (:func:`mirror_dirs`)
+    subdirs: dict[Path, Path] = field(default_factory=dict)
+    #: this invocation, in the claims it makes (a retried task may take over its own claim)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def create(
+        cls,
+        inputs: Iterable[Path],
+        request: BoxRequest,
+        *,
+        names: list[str] | None = None,
+        out: str | Path = "separated",
+        template: str = DEFAULT_TEMPLATE,
+        source: int | None = None,
+        **options,
+    ) -> BatchJob:
+        """Check everything that does not need a video (:func:`avsep.batch.checks.check_options`,
+        then ``--format``), so mistakes fail before the model loads.
+
+        ``out`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout.
+        ``options`` are the remaining fields (``fmt``, ``sample_rate``, ``residual``, ...).
+        """
+        inputs = [Path(p) for p in inputs]
+        source = check_options(inputs, request, names=names, out=out, source=source, **options)
+        if options.get("fmt", "pcm16") not in FORMATS:
+            raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
+        names = names or request.names
+        videos, problems = find_videos(inputs)
+        out_dir = None if str(out) == "-" else Path(out)
+        job = cls(videos, problems, request, names, out_dir, template, source, **options)
+        job.subdirs = mirror_dirs(inputs, videos)
+        return job
+
+    def probe(self, video: Path) -> MediaInfo:
+        """The video probed (once per separation) with the chosen streams; it must be separable."""
+        media = probe(video, audio_stream=self.audio_stream, video_stream=self.video_stream)
+        check_separable(media)
+        return media
+
+    def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
+        """The players of one video, found under a progress bar and announced through
+        :attr:`announce`; ``--source`` must be one of them."""
+        progress.set_windows(0, f"{media.path.name}: finding players")
+        plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
+        if self.source is not None and self.source > len(plan.sources):
+            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {media.path}")
+        if self.announce is not None and not plan.note:
+            self.announce(media.path, plan, self.names or plan.names, self.quiet)
+        return plan
+
+    def box_plan(self, separator: Streams, video: Path, progress: Progress) -> tuple[MediaInfo, BoxPlan, list[str]]:
+        """For a command that reads the video before naming its outputs (``avsep remix``): the
+        video probed, its boxes (players found are announced) and one name per source, by the
+        rules of :meth:`separate_one`."""
+        request = self.request.for_video(video)
+        media = self.probe(video)
+        if request.kind == FIND:
+            plan = self.find(separator, request, media, progress)
+        else:
+            plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        names = self.names if request is self.request and self.names else plan.names
+        return media, plan, output_names(len(plan.sources), names, residual=False)
+
+    def paths(self, video: Path, labels: list[str]) -> list[Path]:
+        """Where each output of ``video`` goes (none for stdout)."""
+        if self.out_dir is None:
+            return []
+        folder = self.out_dir / self.subdirs.get(video, Path())
+        ext = extension(self.fmt)
+        paths = [render_template(self.template, folder, video, n, i + 1, ext) for i, n in enumerate(labels)]
+        if len(set(paths)) != len(paths):
+            raise InputError(
+                f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
+            )
+        return paths
+
+    def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
+        """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
+        so far in this batch to its video (updated here). Raises on failure.
+
+        The output names: a sidecar's own, else ``names``, else the boxes' names (the class
+        guesses in automatic mode), else ``sourceN``. Players are found before naming (their
+        names come from them); given boxes and strips are named before the video is read."""
+        request = self.request.for_video(video)
+        media = plan = None
+        if request.kind == FIND:
+            media = self.probe(video)  # before the search: a file without sound fails at once
+            plan = self.find(separator, request, media, progress)
+            names = self.names or plan.names
+        else:
+            names = self.names if request is self.request else request.names
+        labels = output_names(request.count if plan is None else len(plan.sources), names, self.residual)
+        paths = self.paths(video, labels)
+        taken = next((p for p in paths if p in claimed), None)
+        if taken is not None:
+            raise InputError(
+                f"{video}: output {taken} is also written by {claimed[taken]} in this batch "
+                "(same file name); rename one of them or run them with different -o folders"
+            )
+        if self.out_dir is None:
+            media, plan, stream = self._stream(separator, request, video, media, plan, progress)
+            row = self.source - 1
+            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
+                raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
+            return Outcome(video, "ok", "stdout")
+        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
+        with claims.claim(paths, str(video), self.run_id) as claim:
+            own = self._check_existing(video, paths, expected)
+            if own is not None:
+                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)
+            overwrite = any(p.exists() for p in paths)
+            media, plan, stream = self._stream(separator, request, video, media, plan, progress)
+            written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
+        claimed.update((p, video) for p in paths)
+        said = request.describe(plan, video)
+        detail = ", ".join(str(p) for p in paths)
+        return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
+
+    def _check_existing(self, video: Path, paths: list[Path], expected: dict) -> provenance.Verdict | None:
+        """The record of outputs to skip (``--skip-existing``, all there and provably this
+        video's), else None when the video is to be written; raises when existing outputs stop it."""
+        own = provenance.check(paths, expected) if self.skip_existing else None
+        existing = [p for p in paths if p.exists()]
+        if own is not None and own.own and len(existing) == len(paths):
+            return own
+        if own is not None and existing and not own.own and not self.overwrite:
+            raise InputError(
+                f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
+                "outputs it made: pass --overwrite to replace them, or choose another -o"
+            )
+        if existing and not self.overwrite and not (own is not None and own.own):
+            raise InputError(
+                f"{existing[0]} already exists; pass --overwrite to replace it"
+                + ("" if self.skip_existing else " or --skip-existing to skip this video")
+            )
+        return None
+
+    def _identity_options(self, request: BoxRequest) -> dict:
+        """The options that shape a video's outputs, as its provenance record names them: the
+        boxes asked for (a sidecar's or the given ones, strips or auto), names, counts, format."""
+        if request.kind == GIVEN:
+            boxes: object = request.plan.to_json()["boxes"]
+        else:
+            boxes = "strips" if request.kind == STRIPS else "auto"
+        return {
+            "boxes": boxes,
+            "names": self.names,
+            "sources": request.sources,
+            "format": self.fmt,
+            "sample_rate": self.sample_rate,
+            "residual": self.residual,
+            "mono": self.mono,
+            "audio_stream": self.audio_stream,
+            "video_stream": self.video_stream,
+        }
+
+    def _stream(
+        self,
+        separator: Streams,
+        request: BoxRequest,
+        video: Path,
+        media: MediaInfo | None,
+        plan: BoxPlan | None,
+        progress: Progress,
+    ) -> tuple[MediaInfo, BoxPlan, SeparationStream]:
+        """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
+        media = media or self.probe(video)
+        plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        stream = separator.stream(
+            media, plan, sample_rate=self.sample_rate, residual=self.residual, on_window=progress.window, mono=self.mono
+        )
+        progress.set_windows(stream.num_windows, video.name)
+        return media, plan, stream
+
+    def _write(
+        self,
+        stream: SeparationStream,
+        plan: BoxPlan,
+        paths: list[Path],
+        expected: dict,
+        labels: list[str],
+        claim: claims.Claim,
+        overwrite: bool,
+    ) -> dict:
+        """All of one video's files, or none, keeping their claim fresh; the provenance record
+        goes down just before the renames. Returns what was written (for the report)."""
+        frames = 0
+        written: dict = {}
+
+        def counted() -> Iterator[np.ndarray]:
+            nonlocal frames
+            for block in stream.blocks:
+                yield block
+                frames += block.shape[-1]
+                claim.refresh()
+
+        def record() -> None:
+            seconds = round(frames / stream.sample_rate, 6)
+            written["outputs"] = [
+                {"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths
+            ]
+            written["boxes"] = plan.to_json()["boxes"]
+            written["names"] = labels
+            provenance.write(paths, expected, written)
+
+        write_outputs(
+            paths,
+            counted(),
+            stream.sample_rate,
+            self.fmt,
+            channels=stream.channels,
+            overwrite=overwrite,
+            before_rename=record,
+        )
+        return written
+
+
+def failure(video: Path, exc: BaseException) -> Outcome:
+    """A failed outcome carrying the one-line reason and an exception that survives pickling
+    (a worker process or a Ray task sends it back)."""
+    code = exc.exit_code if isinstance(exc, AvsepError) else 1
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # an exception that cannot cross processes: keep its words
+        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc)
+
+
+def run_file(
+    job: BatchJob,
+    separator: Streams,
+    video: Path,
+    progress: Progress | None = None,
+    claimed: dict[Path, Path] | None = None,
+) -> Outcome:
+    """One video under the batch's rules, timed; a failure becomes a ``failed`` outcome. What
+    :func:`avsep.batch.run.separate_paths`, a ``--jobs`` worker and a Ray task run.
+    ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
+    start = time.monotonic()
+    try:
+        outcome = job.separate_one(separator, video, progress or _Silent(), {} if claimed is None else claimed)
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:  # one bad file must not stop the batch
+        outcome = failure(video, exc)
+    outcome.seconds = round(time.monotonic() - start, 3)
+    return outcome
+
+
+def write_outputs(
+    paths: Sequence[Path],
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    fmt: str = "pcm16",
+    *,
+    channels: int = 1,
+    overwrite: bool = False,
+    before_rename: Callable[[], None] | None = None,
+) -> None:
+    """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
+    ``fmt`` (WAV or FLAC, :func:`avsep.io.output.open_writer`): all of the files, or none (an
+    error or Ctrl-C drops every temporary file). What the batch and
+    :meth:`avsep.separation.separator.SeparationResult.save` write with. ``before_rename`` runs once every
+    block is written, before the first file takes its name (the batch's provenance record)."""
+    with ExitStack() as stack:
+        with stage("write"):
+            writers = [
+                stack.enter_context(open_writer(p, sample_rate, channels, fmt, overwrite=overwrite)) for p in paths
+            ]
+        for block in blocks:
+            with stage("write"):
+                for writer, row in zip(writers, block):
+                    writer.write(_frames(row))
+        with stage("write"):
+            if before_rename is not None:
+                before_rename()
+            for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
+                writer.close()
+
+
+def _frames(row: np.ndarray) -> np.ndarray:
+    """One output's samples as writers take them: ``[n]`` mono, ``[channels, n]`` -> ``[n, channels]``."""
+    return row.T if row.ndim == 2 else row

@@ -1,0 +1,444 @@
+"""Which box each source has at every moment of a video: given, timed, or found automatically.
+
+The separator asks one question per guide frame: *what picture of each source is there at time
+t?* A :class:`BoxPlan` answers it (:meth:`BoxPlan.crops`). Three kinds exist:
+
+* :class:`BoxPlan` itself: fixed boxes (``--boxes``, a boxes file, vertical strips);
+* :class:`TimedBoxes`: a boxes file whose entries have ``start``/``end`` times, grouped into
+  sources by name, for videos whose camera moves or cuts;
+* :class:`TrackedBoxes`: what :func:`find_players` found (automatic mode).
+
+The first two need no video and live in :mod:`avsep.boxes.plan` (so that argument checks load
+neither torch nor PyAV); they are re-exported here.
+
+:func:`find_players` looks at exactly the frames the separation will use (3 around the centre of
+each model window) in time order. It runs the player finder (:mod:`avsep.boxes.detect`) once per
+shot: on the first frame, and on a frame whose picture differs as much as a cut makes it
+(:data:`CUT_CHANGE`) from the frame before it (a cut) or from the last frame it ran on (a pan
+or a zoom that has added up to a new picture); as a safety net, also on a frame that has
+drifted less but still visibly from that one (:data:`REDETECT_CHANGE`) once :data:`RECHECK_S`
+seconds have passed. Every other frame reuses the last boxes: a shot costs one detection
+however much moves inside it (bows, arms, a swaying player). The detections are then linked
+into sources from frame to frame by instrument family first and position second
+(:func:`link_tracks`), so when two players swap places at a cut, each output stays with its
+instrument. A source that is not found at some moment (it left the shot, or the finder missed
+it) is guided there by its *portrait*: its best-scoring crop from elsewhere in the video,
+rather than by whatever now fills its old box.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from avsep.boxes.box import MAX_BOXES, Box
+from avsep.boxes.cues import block_means, small_grey
+from avsep.boxes.detect import FAMILIES, Detection, PlayerFinder
+from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
+from avsep.boxes.plan import BoxPlan, SourceInfo, span_times, strips_plan, time_key
+from avsep.boxes.plan import TimedBoxes as TimedBoxes
+from avsep.errors import InputError
+from avsep.io.media import MediaInfo, probe
+from avsep.io.video import FrameReader, crop_boxes
+from avsep.signal.chunking import FRAME_OFFSETS, window_spans
+from avsep.signal.dsp import SAMPLE_RATE
+from avsep.timing import stage
+
+#: A new picture: a guide frame's thumbnail (32 x 18 block means, pixel values 0..1) differs
+#: from that of the frame looked at just before it (1.5 to 3 s earlier: a cut), or from that of
+#: the last frame the finder ran on (a drift that has added up), by more than this mean absolute
+#: difference, and the finder runs again. Measured: a cut between two photo composites of
+#: benchmarks/detect_players.py changes the thumbnail by 0.22 or more (median 0.36), while
+#: within one shot of the three development videos successive guide frames differ by at most
+#: 0.11 (median 0.02-0.06: players moving, a flautist swaying), and the bench video's moving
+#: bars by 0.05; only the flautist walking up to the camera at the end reaches 0.18.
+CUT_CHANGE = 0.15
+
+#: Drift: the thumbnail differs from the last keyframe's by more than this (the whole picture
+#: moving sideways by 1 % of its width changes it by 0.02, by 2 % by 0.05; a cut by 0.22 or
+#: more). A drifted shot is looked at again, but only :data:`RECHECK_S` after its keyframe.
+REDETECT_CHANGE = 0.04
+
+#: The safety net: seconds after which a drifted shot (a slow pan, a player who walked, a cut
+#: too soft for :data:`CUT_CHANGE`) is looked at again: a drifting 10-minute shot pays at most
+#: 5 more finder runs, a still one none. A run costs 7-15 % of what separating a minute does
+#: (more where much moves: the crop of each moving blob is named), so one a minute would spend
+#: automatic mode's whole +15 % budget (benchmarks/auto_boxes_cost.py, results.md 3b).
+RECHECK_S = 120.0
+
+#: The finder measures motion over at most this many frames of a shot (the first ones looked
+#: at: 3 frames 1.5 s apart around each of 2 windows' centres), so a long still shot costs no more.
+MOTION_FRAMES = 6
+
+#: The frames the finder decodes are kept for the separation, which asks for the same ones, up
+#: to this many bytes (a 10-minute 640 x 360 video's 400 frames: 280 MB); later ones it decodes again.
+KEEP_FRAMES_BYTES = 512 * 2**20
+
+#: A player must be found in at least this share of the video's frames to be a source of its
+#: own: a stray detection in one shot of a long video is more likely a poster or a reflection.
+MIN_SHARE = 0.2
+#: ... and in at least this many of the frames looked at (when there are that many): a region
+#: the finder saw in one frame only, next to frames of the same shot where it did not (a shadow
+#: read as a cello for a moment), is not a player. A still shot counts all its frames, so a
+#: player shown in one still shot is kept.
+MIN_FRAMES = 2
+
+#: Linking cost of a detection to a source of another instrument family (position costs at most
+#: about 1, the frame's diagonal): such a link is never made, so a cut that swaps two players
+#: of different families cannot swap their outputs.
+FAMILY_COST = 1.0
+#: ... and to a source of the same family but another instrument (violin vs cello).
+LABEL_COST = 0.25
+
+
+# -- automatic mode ----------------------------------------------------------------------------
+
+
+@dataclass
+class Keyframe:
+    """A frame the finder ran on, and what it found there."""
+
+    time: float
+    detections: list[Detection]
+    frames: int = 0  #: guide frames that share this frame's boxes (its weight)
+
+
+@dataclass
+class Track:
+    """One source as it is linked from keyframe to keyframe."""
+
+    hits: dict[int, Detection] = field(default_factory=dict)  # keyframe index -> detection
+
+    def family(self) -> str:
+        return FAMILIES.get(self.label(), "")
+
+    def label(self) -> str:
+        mass: dict[str, float] = {}
+        for d in self.hits.values():
+            mass[d.label] = mass.get(d.label, 0.0) + d.score
+        return max(mass, key=mass.__getitem__)
+
+    def last(self) -> Detection:
+        return self.hits[max(self.hits)]
+
+
+def min_cost_matching(cost: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) pairs of a least-total-cost matching that pairs every row or every
+    column (whichever are fewer): ``scipy.optimize.linear_sum_assignment``, which the
+    separation-only install does not bring. Hungarian method with potentials, O(n^2 m) for
+    n <= m; the matrices here are a few detections by a few tracks."""
+    cost = np.asarray(cost, np.float64)
+    transposed = cost.shape[0] > cost.shape[1]
+    if transposed:
+        cost = cost.T
+    n, m = cost.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    owner = np.zeros(m + 1, np.int64)  # owner[j]: 1-based row matched to column j (0: none)
+    way = np.zeros(m + 1, np.int64)
+    for i in range(1, n + 1):
+        owner[0], j0 = i, 0
+        minv = np.full(m + 1, np.inf)
+        used = np.zeros(m + 1, bool)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = owner[j0], np.inf, 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = cost[i0 - 1, j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    pairs = [(int(owner[j]) - 1, j - 1) for j in range(1, m + 1) if owner[j]]
+    return sorted((c, r) if transposed else (r, c) for r, c in pairs)
+
+
+def link_tracks(keyframes: Sequence[Keyframe], width: int, height: int) -> list[Track]:
+    """Link the detections of successive keyframes into tracks (one per player).
+
+    Each keyframe's detections are matched to the existing tracks with the least total cost
+    (Hungarian): :data:`FAMILY_COST` for another instrument family (never linked),
+    :data:`LABEL_COST` for another instrument of the family, plus the distance between box
+    centres as a fraction of the frame's diagonal. A detection left over starts a new track.
+    """
+    diagonal = math.hypot(width, height)
+    tracks: list[Track] = []
+    for k, key in enumerate(keyframes):
+        dets = key.detections
+        if not dets:
+            continue
+        cost = np.full((len(dets), max(1, len(tracks))), np.inf)
+        for j, track in enumerate(tracks):
+            last = track.last()
+            for i, d in enumerate(dets):
+                if FAMILIES.get(d.label, "") != track.family():
+                    continue
+                c = _distance(d.box, last.box) / diagonal
+                cost[i, j] = c + (LABEL_COST if d.label != track.label() else 0.0)
+        linked: set[int] = set()
+        if tracks:
+            finite = np.where(np.isfinite(cost), cost, 1e6)
+            for i, j in min_cost_matching(finite):
+                if np.isfinite(cost[i, j]):
+                    tracks[j].hits[k] = dets[i]
+                    linked.add(i)
+        tracks.extend(Track({k: d}) for i, d in enumerate(dets) if i not in linked)
+    return tracks
+
+
+def _distance(a: Box, b: Box) -> float:
+    return math.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
+
+
+class TrackedBoxes(BoxPlan):
+    """Automatic boxes: each source's box at every keyframe, and a portrait for the gaps."""
+
+    method = "auto"
+
+    def __init__(
+        self,
+        sources: Sequence[SourceInfo],
+        times: Sequence[float],
+        boxes: Sequence[Sequence[Box | None]],
+        frame_keys: dict[float, int],
+        portraits: Sequence[np.ndarray],
+        note: str | None = None,
+    ) -> None:
+        super().__init__(sources, note)
+        self.times = list(times)
+        self._boxes = [list(b) for b in boxes]  # [keyframe][source]
+        self._frame_keys = frame_keys
+        self._portraits = list(portraits)
+
+    def keyframe_at(self, time: float) -> int:
+        """The keyframe whose boxes hold for the frame shown at ``time``: the one that frame
+        shared when it was looked at, else the last one at or before ``time``."""
+        key = self._frame_keys.get(time_key(time))
+        if key is not None:
+            return key
+        before = [k for k, t in enumerate(self.times) if t <= time + 1e-6]
+        return before[-1] if before else 0
+
+    def boxes_at(self, time: float) -> list[Box | None]:
+        return list(self._boxes[self.keyframe_at(time)])
+
+    def _portrait(self, source: int) -> np.ndarray:
+        return self._portraits[source]
+
+    def validated(self, width: int, height: int) -> TrackedBoxes:
+        return self  # made from the frame itself
+
+    def moves(self) -> bool:
+        return any(len({b[s] for b in self._boxes}) > 1 for s in range(len(self.sources)))
+
+    def segments(self) -> list[dict]:
+        """Each source's boxes as time spans (keyframe to next keyframe; a gap where it is unseen)."""
+        out = []
+        ends = self.times[1:] + [math.inf]
+        for s, src in enumerate(self.sources):
+            spans: list[list] = []
+            for k, (t0, t1) in enumerate(zip(self.times, ends)):
+                box = self._boxes[k][s]
+                if box is None:
+                    continue
+                start = -math.inf if k == 0 else t0
+                if spans and spans[-1][2] == box and spans[-1][1] == start:
+                    spans[-1][1] = t1
+                else:
+                    spans.append([start, t1, box])
+            out += [{"name": src.name, "box": list(b), **span_times(t0, t1)} for t0, t1, b in spans]
+        return out
+
+
+def guide_frame_times(duration: float, overlap: float) -> list[float]:
+    """Every guide frame time the separation of a ``duration``-second file will ask for."""
+    spans = window_spans(int(round(duration * SAMPLE_RATE)), overlap)
+    times = set()
+    for start, valid in spans:
+        centre = (start + valid / 2) / SAMPLE_RATE
+        times.update(max(0.0, centre + off) for off in FRAME_OFFSETS)
+    return sorted(times)
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    """32 x 18 block means of ``frame``, 0..1: enough to tell a cut or a move from a still shot."""
+    return block_means(frame.astype(np.float32) / 255.0, 18, 32)
+
+
+@stage("find players")  # avsep.timing: reported when someone listens
+def find_players(
+    source: str | Path | MediaInfo,
+    finder: PlayerFinder,
+    *,
+    sources: int | None = None,
+    overlap: float = 0.25,
+    on_frame: Callable[[int, int], None] | None = None,
+) -> BoxPlan:
+    """The players of a video as a :class:`TrackedBoxes` plan, or vertical strips with a
+    :attr:`~BoxPlan.note` saying why when none are found (or not ``sources`` of them).
+
+    ``sources`` fixes the number of sources (the best-supported ones are kept); ``overlap``
+    must be the separation's, so that the frames looked at are the ones it will use.
+    ``on_frame(done, total)`` reports progress over those frames. ``source``: the probed file
+    (or a path, probed here).
+    """
+    info = source if isinstance(source, MediaInfo) else probe(source)
+    if info.video is None:
+        raise InputError(f"{info.path}: no video stream, so there are no players to find")
+    width, height = info.video.width, info.video.height
+    times = guide_frame_times(info.duration, overlap)
+    decoded: dict[float, tuple[np.ndarray, float]] = {}
+    keyframes, frame_keys = _look(info, finder, times, on_frame, decoded)
+    total = sum(k.frames for k in keyframes)
+    tracks = link_tracks(keyframes, width, height)
+
+    def frames(track: Track) -> int:
+        return sum(keyframes[k].frames for k in track.hits)
+
+    def share(track: Track) -> float:
+        return frames(track) / total
+
+    def strength(track: Track) -> float:
+        return sum(keyframes[k].frames * d.score for k, d in track.hits.items()) / total
+
+    strips = sources or 2
+    ranked = sorted(tracks, key=strength, reverse=True)
+    if sources is None:
+        lasting = [t for t in ranked if share(t) >= MIN_SHARE and frames(t) >= min(MIN_FRAMES, total)]
+        chosen = lasting[:MAX_BOXES]
+    else:
+        chosen = ranked[:sources]
+    found = ", ".join(f"{t.label()} {_mean_score(t):.2f}" for t in ranked[:4]) or "nothing"
+    if not chosen or (sources is not None and len(chosen) < sources):
+        why = (
+            f"found {len(chosen)} player(s) but --sources asks for {sources}"
+            if chosen
+            else "found no instrument it is sure of" + (f" (best: {found})" if ranked else "")
+        )
+        plan = strips_plan(width, height, strips)
+        plan.note = f"{why}; using {strips} vertical strips instead (give --boxes to place them)"
+        plan.decoded = decoded  # the strips' frames were decoded all the same
+        return plan
+    chosen.sort(key=lambda t: _median_box(t, keyframes)[0] + _median_box(t, keyframes)[2])
+    labels = [t.label() for t in chosen]
+    names = numbered(labels)
+    infos = [
+        SourceInfo(n, _median_box(t, keyframes), lab, round(_mean_score(t), 2))
+        for n, t, lab in zip(names, chosen, labels)
+    ]
+    per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
+    portraits = _portraits(info, chosen, keyframes)
+    plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
+    plan.decoded = decoded
+    return plan
+
+
+def _look(
+    info: MediaInfo,
+    finder: PlayerFinder,
+    times: Sequence[float],
+    on_frame: Callable[[int, int], None] | None,
+    decoded: dict[float, tuple[np.ndarray, float]],
+) -> tuple[list[Keyframe], dict[float, int]]:
+    """Run the finder once per shot (:func:`looks_again`), with the motion across up to
+    :data:`MOTION_FRAMES` frames of its shot (the detection waits for them). Returns the
+    keyframes and, per frame time looked at, the keyframe whose boxes it shares. Fills
+    ``decoded`` with the frames by time asked for, up to :data:`KEEP_FRAMES_BYTES`, for the
+    separation to reuse (one decoding pass)."""
+    kept = 0
+    keyframes: list[Keyframe] = []
+    frame_keys: dict[float, int] = {}
+    shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys
+    key_thumb: np.ndarray | None = None  # the keyframe's thumbnail
+    last_thumb: np.ndarray | None = None  # the frame before's
+
+    def close_shot() -> None:
+        if shot is not None:
+            keyframes[-1].detections = finder.detect(shot[0], shot[1])
+
+    with FrameReader(info) as reader:
+        for done, asked in enumerate(times, 1):
+            ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
+            if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
+                decoded[time_key(asked)] = (frame, t)
+                kept += frame.nbytes
+            thumb = thumbnail(frame)
+            if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):
+                close_shot()
+                keyframes.append(Keyframe(t, []))
+                shot, key_thumb = (frame, [small_grey(frame)]), thumb
+            elif len(shot[1]) < MOTION_FRAMES:
+                shot[1].append(small_grey(frame))
+            last_thumb = thumb
+            keyframes[-1].frames += 1
+            frame_keys[time_key(t)] = len(keyframes) - 1
+            if on_frame:
+                on_frame(done, len(times))
+    close_shot()
+    return keyframes, frame_keys
+
+
+def looks_again(thumb: np.ndarray, before: np.ndarray, keyframe: np.ndarray, since: float) -> bool:
+    """Whether the finder runs on a frame (:func:`thumbnail` ``thumb``) rather than reusing the
+    boxes of the last keyframe (``keyframe``, ``since`` seconds earlier): the picture is new
+    (:data:`CUT_CHANGE`) since the frame ``before`` it or since the keyframe, or it has drifted
+    from the keyframe's (:data:`REDETECT_CHANGE`) and :data:`RECHECK_S` have passed."""
+    drift = float(np.abs(thumb - keyframe).mean())
+    if max(float(np.abs(thumb - before).mean()), drift) > CUT_CHANGE:
+        return True
+    return since >= RECHECK_S and drift > REDETECT_CHANGE
+
+
+def _mean_score(track: Track) -> float:
+    return float(np.mean([d.score for d in track.hits.values()]))
+
+
+def _median_box(track: Track, keyframes: Sequence[Keyframe]) -> Box:
+    """Coordinate-wise median of the track's boxes, each weighted by the frames it stood for."""
+    rows = [(d.box, keyframes[k].frames) for k, d in track.hits.items()]
+    boxes = np.repeat(np.array([b for b, _ in rows], float), [max(1, w) for _, w in rows], axis=0)
+    x0, y0, x1, y1 = (int(round(v)) for v in np.median(boxes, axis=0))
+    return (x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
+
+
+def numbered(labels: Sequence[str]) -> list[str]:
+    """Output names from class guesses: ``violin``, ``flute``; ``violin1``, ``violin2`` when two match."""
+    counts = {lab: labels.count(lab) for lab in labels}
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        if counts[lab] == 1:
+            out.append(lab)
+        else:
+            seen[lab] = seen.get(lab, 0) + 1
+            out.append(f"{lab}{seen[lab]}")
+    return out
+
+
+def _portraits(info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]) -> list[np.ndarray]:
+    """Each track's best-scoring crop, decoded again (keeping every crop of a long video in memory
+    would grow with its length)."""
+    best = [max(t.hits.items(), key=lambda kd: kd[1].score) for t in tracks]
+    out: list[np.ndarray] = []
+    with FrameReader(info) as reader:
+        for k, det in best:
+            frame = reader.frames_at([keyframes[k].time])[0]
+            out.append(crop_boxes(frame, [det.box])[0])
+    return out

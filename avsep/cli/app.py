@@ -1,0 +1,383 @@
+"""The ``avsep`` command line: a thin layer over :mod:`avsep.separation.separator` and :mod:`avsep.train`.
+
+Heavy imports (torch, PyAV) happen inside the commands so that ``avsep --help`` stays cheap.
+The options are declared in :mod:`avsep.cli.options`; the batch rules of ``separate`` (inputs,
+output names, skip/overwrite, atomic writes) live in :mod:`avsep.batch.job`, shared with the Python
+API. Every failure becomes one line on stderr and an exit code (see ``docs/errors.md``): an
+:class:`~avsep.errors.AvsepError` says what to do; anything else is a bug, reported in one line
+too, with the traceback only under ``--debug``. Warnings (Python's and avsep's log) become
+``warning: ...`` lines. Progress goes to stderr, so ``-o -`` can stream a WAV on stdout.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+from typer.models import CommandInfo
+
+from avsep.cli import options as opt
+from avsep.cli.help_text import AvsepCommand, AvsepGroup
+from avsep.cli.options import GreedyCommand, SampleFormat
+from avsep.cli.paths import check_inputs_exist, check_output_folder
+from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
+from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
+from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
+from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT
+
+if TYPE_CHECKING:
+    from avsep.batch.job import BatchJob
+    from avsep.cli.engine import Engine
+    from avsep.separation.separator import Separator
+
+app = typer.Typer(
+    name="avsep",
+    help="Separate the sound of each instrument in a video, guided by boxes around the players.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    cls=AvsepGroup,
+)
+data_app = typer.Typer(help="Build training data.", no_args_is_help=True, cls=AvsepGroup)
+app.add_typer(data_app, name="data")
+
+
+@app.callback()
+def main(ctx: typer.Context, version: opt.Version = False) -> None:
+    """avsep: audio-visual instrument separation."""
+    ctx.with_resource(user_facing_warnings())
+
+
+# ------------------------------------------------------------------------------------------------
+# separate
+# ------------------------------------------------------------------------------------------------
+
+
+@app.command(cls=GreedyCommand)
+def separate(
+    inputs: opt.Inputs,
+    boxes: opt.SeparateBoxes = None,
+    boxes_file: opt.SeparateBoxesFile = None,
+    names: opt.Names = None,
+    sources: opt.Sources = None,
+    out: opt.Out = "separated",
+    output_template: opt.OutputTemplate = "{stem}/{name}.{ext}",
+    source: opt.Source = None,
+    fmt: opt.Format = SampleFormat.pcm16,
+    sample_rate: opt.SampleRate = None,
+    residual: opt.Residual = False,
+    mono: opt.Mono = False,
+    mask: opt.MaskOption = DEFAULT_MASK,
+    same_instrument: opt.SameInstrumentOption = DEFAULT_SAME_INSTRUMENT,
+    overlap: opt.Overlap = 0.25,
+    model: opt.Model = None,
+    backbone_weights: opt.BackboneWeights = None,
+    device: opt.Device = "auto",
+    batch_size: opt.BatchSize = 4,
+    audio_stream: opt.AudioStream = None,
+    video_stream: opt.VideoStream = None,
+    skip_existing: opt.SkipExisting = False,
+    overwrite: opt.Overwrite = False,
+    jobs: opt.Jobs = 1,
+    ray: opt.Ray = None,
+    gpus_per_job: opt.GpusPerJob = 0.0,
+    report: opt.Report = None,
+    quiet: opt.QuietSummary = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
+    with the video's channels."""
+    with one_line_errors(debug):
+        check_output_folder(out)  # before any import or work: these answer at once
+        check_inputs_exist(inputs)
+        from avsep.batch.checks import check_options
+        from avsep.boxes.request import BoxRequest
+        from avsep.cli.engine import Engine
+
+        engine = Engine.create(jobs, ray, gpus_per_job, report, out)
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
+        options = {
+            "names": names,
+            "out": out,
+            "template": output_template,
+            "source": source,
+            "fmt": fmt.value,
+            "sample_rate": sample_rate,
+            "residual": residual,
+            "mono": mono,
+            "skip_existing": skip_existing,
+            "overwrite": overwrite,
+            "audio_stream": audio_stream,
+            "video_stream": video_stream,
+        }
+        check_options(inputs, request, **options)  # still before torch and PyAV load
+        from avsep.batch.job import BatchJob
+        from avsep.cli.batch import run_spread
+
+        job = BatchJob.create(inputs, request, **options, quiet=quiet, debug=debug, announce=announce_plan)
+        from avsep.separation.separator import Separator
+
+        separator = Separator(
+            model,
+            device=device,
+            mask=mask.value,
+            overlap=overlap,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+            same_instrument=same_instrument.value,
+        )
+        code = run_spread(job, separator, engine) if engine.spread else _run_batch(job, separator, engine)
+    raise typer.Exit(code)
+
+
+def _run_batch(job: BatchJob, separator: Separator, engine: Engine) -> int:
+    """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
+    from avsep.batch.job import Outcome
+    from avsep.cli.batch import Finished
+    from avsep.progress import SeparationProgress
+
+    outcomes = Finished(job, engine.report)
+    claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
+    with SeparationProgress(len(job.videos), enabled=not job.quiet, console=err) as progress:
+        for video in job.videos:
+            start = time.monotonic()
+            try:
+                progress.start_file(video)  # inside the try: Ctrl-C may land here too
+                outcome = job.separate_one(separator, video, progress, claimed)
+                outcome.seconds = round(time.monotonic() - start, 3)
+                outcomes.append(outcome)
+            except KeyboardInterrupt:
+                progress.stop()
+                done = sum(o.status == "ok" for o in outcomes)
+                err.print(
+                    f"interrupted while separating {escape(str(video))}: its partial outputs were "
+                    f"removed; the {done} finished file(s) were kept",
+                    soft_wrap=True,
+                )
+                return EXIT_INTERRUPTED
+            except BrokenPipeError:
+                return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
+            except Exception as exc:  # broad on purpose: one bad file must not stop the batch
+                code, seconds = fail(exc, job.debug, video), round(time.monotonic() - start, 3)
+                outcomes.append(Outcome(video, "failed", one_line(str(exc)), code, seconds=seconds))
+            progress.finish_file()
+    return outcomes.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# remix
+# ------------------------------------------------------------------------------------------------
+
+
+@app.command(cls=GreedyCommand)
+def remix(
+    video: opt.VideoArgument,
+    boxes: opt.SeparateBoxes = None,
+    boxes_file: opt.SeparateBoxesFile = None,
+    names: opt.Names = None,
+    sources: opt.Sources = None,
+    out: opt.RemixOut = None,
+    gain: opt.Gain = None,
+    solo: opt.Solo = None,
+    mute: opt.Mute = None,
+    stems: opt.Stems = False,
+    mask: opt.MaskOption = DEFAULT_MASK,
+    overlap: opt.Overlap = 0.25,
+    model: opt.Model = None,
+    backbone_weights: opt.BackboneWeights = None,
+    device: opt.Device = "auto",
+    batch_size: opt.BatchSize = 4,
+    audio_stream: opt.AudioStream = None,
+    video_stream: opt.VideoStream = None,
+    overwrite: opt.Overwrite = False,
+    quiet: opt.QuietSummary = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Write the video with a rebalanced soundtrack (--gain, --solo, --mute; the residual stays),
+    its picture copied untouched; or, with --stems, one track per source."""
+    with one_line_errors(debug):
+        check_inputs_exist([video])
+        from avsep.batch.checks import check_options
+        from avsep.boxes.request import BoxRequest
+        from avsep.remix.balance import Balance
+
+        balance = Balance.parse(gain or [], solo or [], mute or [])
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
+        options = {
+            "names": names,
+            "out": ".",
+            "audio_stream": audio_stream,
+            "video_stream": video_stream,
+            "overwrite": overwrite,
+        }
+        check_options([video], request, **options)  # before torch and PyAV load
+        from avsep.batch.job import BatchJob
+        from avsep.remix.mixer import default_output, remix_video
+
+        job = BatchJob.create([video], request, **options, quiet=quiet, debug=debug, announce=announce_plan)
+        if job.problems:
+            raise InputError(job.problems[0][1])
+        from avsep.progress import SeparationProgress
+        from avsep.separation.separator import Separator
+
+        separator = Separator(
+            model,
+            device=device,
+            mask=mask.value,
+            overlap=overlap,
+            batch_size=batch_size,
+            backbone_weights=backbone_weights,
+        )
+        dest = out or default_output(video, stems)
+        with SeparationProgress(1, enabled=not quiet, console=err) as progress:
+            progress.start_file(video)
+            written = remix_video(separator, job, video, dest, balance, progress, with_stems=stems)
+            progress.finish_file()
+        typer.echo(str(written))
+
+
+# ------------------------------------------------------------------------------------------------
+# info, models
+# ------------------------------------------------------------------------------------------------
+
+
+@app.command(cls=GreedyCommand)
+def info(
+    video: opt.VideoArgument,
+    boxes: opt.InfoBoxes = None,
+    boxes_file: opt.InfoBoxesFile = None,
+    sources: opt.Sources = None,
+    preview: opt.Preview = None,
+    time: opt.PreviewTime = None,
+    json_out: opt.Json = False,
+    quiet: opt.QuietBar = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Print a video's streams, duration and size, and the boxes separate would use (found
+    automatically unless given); draw them on a frame to check them."""
+    with one_line_errors(debug):
+        check_inputs_exist([video])
+        show_info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
+
+
+@app.command(cls=GreedyCommand)
+def locate(
+    video: opt.VideoArgument,
+    boxes: opt.LocateBoxes = None,
+    boxes_file: opt.LocateBoxesFile = None,
+    names: opt.LocateNames = None,
+    sources: opt.Sources = None,
+    time: opt.FrameTime = None,
+    out: opt.LocateOut = Path("located"),
+    model: opt.Model = None,
+    device: opt.Device = "auto",
+    quiet: opt.QuietBar = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Write one picture per source: a frame with a heat map of where that source's guide (what
+    steers its separation) matches the picture, so you see which region each output belongs to."""
+    with one_line_errors(debug):
+        check_output_folder(out)
+        check_inputs_exist([video])
+        from avsep.batch.checks import output_names
+        from avsep.boxes.request import BoxRequest
+
+        request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
+        from avsep.boxes.locate import locate as draw_heat_maps
+        from avsep.io.media import probe
+        from avsep.separation.separator import Separator
+
+        media = probe(video)
+        if media.video is None:
+            raise InputError(f"{video}: no video stream, so there is nothing to locate")
+        at = frame_time(time, media)
+        separator = Separator(model, device=device)
+        plan = finding_players(media, request, separator.player_finder, separator.overlap, quiet)
+        if plan.method == "auto" and not plan.note:
+            announce_plan(video, plan, names or plan.names, quiet)
+        labels = output_names(len(plan.sources), names or plan.names, residual=False)
+        folder = out / video.stem
+        for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
+            typer.echo(str(path))
+
+
+@app.command(cls=AvsepCommand)
+def models(debug: opt.Debug = False) -> None:
+    """List the bundled models with their hash and model card."""
+    with one_line_errors(debug):
+        list_models()
+
+
+def _register_subcommands() -> None:
+    """Training-side commands live in avsep.train (which never imports this module); their
+    heavy imports happen inside the command functions, so mounting them here costs nothing."""
+    from avsep.cli.data import app as build_app
+    from avsep.cli.train import register
+
+    data_app.registered_commands.extend(build_app.registered_commands)
+    register(app)
+
+
+_register_subcommands()
+
+
+def run() -> None:
+    """Console-script entry point.
+
+    Ctrl-C is handled inside the commands (exit 130, see :func:`one_line_errors` and the batch
+    loop); typer itself reports one that lands while it parses the command line.
+    """
+    for_one_command(app, sys.argv[1:])()
+
+
+def for_one_command(group: typer.Typer, args: list[str]) -> typer.Typer:
+    """``group`` holding only the command that ``args`` name first, when they name one.
+
+    typer builds the click object of every command a group holds (reading each signature and
+    its types) before it runs any: about a tenth of a second of start-up that only the command
+    asked for needs. When ``args`` name none (``avsep``, ``avsep --help``, ``--version``, a
+    misspelt command), none will run, so each is kept as a :func:`listing`.
+    """
+    name = args[1] if args[:1] == ["--"] and len(args) > 1 else (args[0] if args else None)
+    commands = [c for c in group.registered_commands if _command_name(c) == name]
+    groups = [g for g in group.registered_groups if g.name == name]
+    if not commands and not groups:
+        return listing(group)
+    one = copy.copy(group)
+    one.registered_commands, one.registered_groups = commands, groups
+    return one
+
+
+def listing(group: typer.Typer) -> typer.Typer:
+    """``group`` as its help page lists it: every command (and every sub-group's) keeps its name,
+    summary, class and panel but takes no parameters, so typer reads no signature for it."""
+    listed = copy.copy(group)
+    listed.registered_commands = [_listed(c) for c in group.registered_commands]
+    listed.registered_groups = [copy.copy(g) for g in group.registered_groups]
+    for sub in listed.registered_groups:
+        sub.typer_instance = listing(sub.typer_instance)
+    return listed
+
+
+def _command_name(info: CommandInfo) -> str:
+    """The name typer gives a command: its own, or its function's by typer's own rule."""
+    return info.name or typer.main.get_command_name(info.callback.__name__)
+
+
+def _listed(info: CommandInfo) -> CommandInfo:
+    listed = copy.copy(info)
+    listed.name = _command_name(info)
+    listed.help = info.help if info.help is not None else inspect.getdoc(info.callback)
+    listed.callback = _listed_only
+    return listed
+
+
+def _listed_only() -> None:
+    """The callback of a listed command. Never called: a command named in ``args`` is built
+    whole by :func:`for_one_command`."""

@@ -1,0 +1,96 @@
+"""How ``avsep separate`` runs a batch: on this process, on ``--jobs`` workers or on ``--ray``,
+and what it tells the user and the ``--report`` file about each finished input.
+
+The per-file rules live in :mod:`avsep.batch.job`, the engines in :mod:`avsep.batch.workers` and
+:mod:`avsep.batch.cluster`, their options (checked before anything heavy loads) in
+:mod:`avsep.cli.engine`; this module is the CLI's side of them: the progress display, the error
+and note lines, the summary and the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+
+from avsep.batch.job import BatchJob, Outcome
+from avsep.batch.report import clear_leftovers, write_report
+from avsep.batch.workers import spread
+from avsep.cli.engine import Engine
+from avsep.cli.reporting import err, fail
+from avsep.cli.views import batch_summary
+from avsep.errors import EXIT_INTERRUPTED, AvsepError, InputError
+from avsep.progress import WorkersProgress
+
+if TYPE_CHECKING:
+    from avsep.separation.separator import Separator
+
+
+def wrote(paths: list[Path]) -> str:
+    """``separated/duet/violin.wav, flute.wav``: the first path whole, the rest by name when
+    they sit beside it."""
+    return ", ".join(str(p) if i == 0 or p.parent != paths[0].parent else p.name for i, p in enumerate(paths))
+
+
+class Finished:
+    """The inputs finished so far: says what happened to each (skips, notes), keeps the report
+    file up to date, and at the end prints the summary and gives the exit code."""
+
+    def __init__(self, job: BatchJob, report: Path | None) -> None:
+        self.job, self.report = job, report
+        for note in clear_leftovers(report) if report is not None else []:
+            err.print(f"note: {escape(note)}", soft_wrap=True)
+        self.outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
+        self._order = {v: i for i, v in enumerate(job.videos)}
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    def append(self, outcome: Outcome) -> None:
+        for note in outcome.notes:
+            err.print(f"note: {escape(note)}", soft_wrap=True)
+        if outcome.status == "skipped" and not self.job.quiet:
+            err.print(f"skipped {escape(str(outcome.video))}: {outcome.detail}", soft_wrap=True)
+        if outcome.outputs and not self.job.quiet:
+            err.print(f"wrote {escape(wrote(outcome.outputs))} ({escape(outcome.boxes)})", soft_wrap=True)
+        self.outcomes.append(outcome)
+        self._write_report()
+
+    def _write_report(self) -> None:
+        if self.report is not None:
+            self.outcomes.sort(key=lambda o: self._order.get(o.video, -1))
+            write_report(self.report, self.outcomes, len(self.job.problems) + len(self.job.videos))
+
+    def close(self) -> int:
+        """The summary (one line per input) and the exit code."""
+        self._write_report()
+        self.outcomes.sort(key=lambda o: self._order.get(o.video, -1))
+        if not self.job.quiet and self.job.out_dir is not None and len(self.outcomes) > 1:
+            batch_summary(self.outcomes)
+        return max((o.exit_code for o in self.outcomes), default=0)
+
+
+def run_spread(job: BatchJob, separator: Separator, engine: Engine) -> int:
+    """The batch on local workers or a Ray cluster; the same lines, report and exit code as a
+    run in this process. Returns the exit code."""
+    finished = Finished(job, engine.report)
+    slots = 0 if engine.ray is not None else min(engine.jobs, len(job.videos))
+    with WorkersProgress(len(job.videos), slots, enabled=not job.quiet, console=err) as progress:
+        try:
+            for _, outcome in spread(job, separator, progress, engine.jobs, engine.ray, engine.gpus_per_job):
+                if outcome.status == "failed":
+                    fail(outcome.error or AvsepError(outcome.detail), False, outcome.video)
+                finished.append(outcome)
+                progress.finish_file()
+        except KeyboardInterrupt:
+            progress.stop()
+            done = sum(o.status == "ok" for o in finished)
+            err.print(
+                f"interrupted: the partial outputs of the videos in progress were removed; the {done} "
+                "finished file(s) were kept",
+                soft_wrap=True,
+            )
+            return EXIT_INTERRUPTED
+    return finished.close()

@@ -1,0 +1,93 @@
+"""``avsep remix``: separate a video, rebalance its sources and put the sound back under the
+picture, or write the sources as tracks of one video for an editor (``--stems``).
+
+The remix is the sum of every source times its gain (``--gain NAME=DB``, ``--solo``, ``--mute``)
+plus the residual (the mixture minus the sources), so whatever the boxes did not take (the room,
+an instrument without a box) stays as it was, and with no gain given the remix is the original
+mixture. The separation runs full band and per channel (:mod:`avsep.separation.fullband`), at the
+soundtrack's own rate and channels; :func:`avsep.io.mux.write_video` copies the picture packet
+for packet and encodes the new track (the input's codec where it can, else AAC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from avsep.batch.job import BatchJob, Progress
+from avsep.errors import InputError
+from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
+from avsep.remix.balance import Balance
+from avsep.separation.separator import Separator
+
+#: Title of the original soundtrack in a ``--stems`` file.
+ORIGINAL_TITLE = "original mix"
+
+
+def mixed(blocks: Iterable[np.ndarray], factors: np.ndarray) -> Iterator[list[np.ndarray]]:
+    """``[sources + residual, (channels,) n]`` blocks -> one remixed ``[n, channels]`` track."""
+    for block in blocks:
+        out = np.tensordot(factors, block, axes=1)
+        yield [out.T if out.ndim == 2 else out]
+
+
+def stems(blocks: Iterable[np.ndarray], sources: int, with_mixture: bool = False) -> Iterator[list[np.ndarray]]:
+    """``[sources + residual, (channels,) n]`` blocks -> one ``[n, channels]`` track per source,
+    after the mixture's own track when ``with_mixture``."""
+    for block in blocks:
+        rows = ([block.sum(0)] if with_mixture else []) + list(block[:sources])
+        yield [row.T if row.ndim == 2 else row for row in rows]
+
+
+def default_output(video: Path, with_stems: bool) -> Path:
+    """``clip.remix.mp4`` beside the video; ``clip.stems.mkv`` (MP4 and MOV stay so)."""
+    if with_stems:
+        suffix = video.suffix if video.suffix.lower() in (".mp4", ".mov", ".mkv") else ".mkv"
+        return video.with_name(f"{video.stem}.stems{suffix}")
+    return video.with_name(f"{video.stem}.remix{video.suffix}")
+
+
+def remix_video(
+    separator: Separator,
+    job: BatchJob,
+    video: Path,
+    dest: Path,
+    balance: Balance,
+    progress: Progress,
+    *,
+    with_stems: bool = False,
+) -> Path:
+    """Separate ``video`` with ``job``'s box rules and write the remix (or the stems) to ``dest``."""
+    if with_stems and not balance.empty:
+        raise InputError("--stems writes the sources as they are; --gain, --solo and --mute apply to a remix")
+    if dest.resolve() == video.resolve():
+        raise InputError(f"{dest}: is the input video; write the remix to another file (-o)")
+    container = container_for(dest)
+    if dest.exists() and not job.overwrite:
+        raise InputError(f"{dest} already exists; pass --overwrite to replace it")
+    media, plan, names = job.box_plan(separator, video, progress)
+    factors = None if with_stems else balance.factors(names)
+    stream = separator.stream(media, plan, residual=True, on_window=progress.window)
+    progress.set_windows(stream.num_windows, video.name)
+    codec = audio_codec(stream.info.audio.codec, container)
+    copy = with_stems and takes(container, stream.info.audio.codec)
+    if with_stems:
+        # The original soundtrack's packets are copied; a codec the container cannot hold is
+        # encoded again from the mixture (the sum of the sources and the residual).
+        tracks = [Track(name, codec) for name in ([] if copy else [ORIGINAL_TITLE]) + names]
+        blocks = stems(stream.blocks, len(names), with_mixture=not copy)
+    else:
+        tracks = [Track("remix", codec)]
+        blocks = mixed(stream.blocks, factors)
+    return write_video(
+        stream.info,
+        dest,
+        tracks,
+        blocks,
+        sample_rate=stream.sample_rate,
+        channels=stream.channels,
+        copy_audio=ORIGINAL_TITLE if copy else None,
+        overwrite=job.overwrite,
+    )
