@@ -28,10 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
 from avsep.models.guide import LABELS, label_guide
+from avsep.options import DEFAULT_MASK
+from avsep.signal.dsp import SAMPLE_RATE
+from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, _write_json
 from avsep.train.metrics import summarize
 
 #: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); None: no class yet.
@@ -166,9 +168,6 @@ def evaluate_stems(
 ) -> dict[str, Any]:
     """Score ``model`` (label-guided) on the real-stems ``split``; returns (and optionally
     writes) the report: per mixture size, SDR / SDRi / right box and SDRi per class."""
-    from avsep.options import DEFAULT_MASK
-    from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, _write_json
-
     root = Path(stems) if stems is not None else default_stems()
     sep = _separator(model, device, mask or DEFAULT_MASK.value, 4, None)
     if sep.guide_kind != "label":

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsep.dsp import SAMPLE_RATE
 from avsep.errors import InputError
+from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train import stems
 from avsep.train.evaluate import _score
 from tests.train.real_material import hz, tone
