@@ -46,6 +46,34 @@ LABELS = (
 )  # fmt: skip
 
 
+#: Words people write for a class (a user's ``--names``, a boxes file): the class each means.
+NAME_ALIASES = {
+    "guitar": "acoustic_guitar", "acoustic": "acoustic_guitar", "classical_guitar": "acoustic_guitar",
+    "nylon_guitar": "acoustic_guitar", "sax": "saxophone", "alto_sax": "saxophone", "tenor_sax": "saxophone",
+    "alto_saxophone": "saxophone", "tenor_saxophone": "saxophone", "fiddle": "violin", "violoncello": "cello",
+    "trumpets": "trumpet", "xylo": "xylophone", "marimba": "xylophone", "accordian": "accordion",
+    "squeezebox": "accordion", "bass_tuba": "tuba", "huqin": "erhu",
+}  # fmt: skip
+
+
+def name_class(name: str | None) -> str | None:
+    """The class of :data:`LABELS` a user's name for a box means, or None (not one of them).
+
+    Case, spaces, hyphens, a plural ``s`` and a player number (``violin2``, ``violin_1``) do not
+    matter: ``"Acoustic Guitar"``, ``"guitar"`` and ``"violins"`` all name a class; ``"piano"``
+    and ``"lead"`` do not."""
+    if not name:
+        return None
+    word = "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+    word = word.rstrip("0123456789").rstrip("_")
+    for candidate in (word, word[:-1] if word.endswith("s") else word):
+        if candidate in LABELS:
+            return candidate
+        if candidate in NAME_ALIASES:
+            return NAME_ALIASES[candidate]
+    return None
+
+
 def check_guide(kind: str) -> str:
     check_one_of("--guide", kind, GUIDES)
     return kind

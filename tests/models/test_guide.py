@@ -12,11 +12,13 @@ from avsep.errors import InputError
 from avsep.models.guide import (
     GUIDES,
     LABELS,
+    NAME_ALIASES,
     class_posterior,
     class_views,
     combine,
     guide_dim,
     label_guide,
+    name_class,
     picture_kind,
     posterior,
 )
@@ -156,3 +158,31 @@ def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path):
     assert sep.separate_arrays(audio, 11025, [np.zeros((3, 32, 32, 3), np.uint8)] * 2).shape == (2, audio.size)
     out = sep.separate_arrays(audio, 11025, guides=label_guide(["violin", "flute"]))
     assert out.shape == (2, audio.size)
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("violin", "violin"),
+        ("Acoustic Guitar", "acoustic_guitar"),
+        ("guitar", "acoustic_guitar"),
+        ("acoustic-guitar", "acoustic_guitar"),
+        ("sax", "saxophone"),
+        ("violins", "violin"),
+        ("violin2", "violin"),
+        ("cello_1", "cello"),
+        ("Tuba", "tuba"),
+        ("piano", None),
+        ("lead", None),
+        ("bass", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_users_name_means_a_class_or_none(name, label):
+    assert name_class(name) == label
+
+
+def test_every_alias_names_a_class():
+    assert set(NAME_ALIASES.values()) <= set(LABELS)
+    assert all(name_class(label) == label for label in LABELS)
