@@ -369,6 +369,34 @@ def evaluate_real_command(
         )
 
 
+def evaluate_stems_command(
+    models: Annotated[list[str], typer.Argument(help="Checkpoint paths or bundled model names (one row each).")],
+    split: Annotated[str, typer.Option(help="val (choose checkpoints by it) or test (report only).")] = "val",
+    stems: Annotated[
+        Optional[Path], typer.Option(help="real-stems folder (default ../shared/datasets/real-stems).")
+    ] = None,
+    sizes: Annotated[str, typer.Option(help="Parts per mixture, comma-separated.", metavar="N,N")] = "2,3",
+    mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the reports here (a list).")] = None,
+    device: DEVICE = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DEBUG = False,
+) -> None:
+    """Score label-guided models on real ensembles (real-stems, split by piece), per size and class."""
+    with one_line_errors(debug), training_extra("avsep evaluate-stems"):
+        _silence_warnings()
+        from avsep.train.evaluate import write_json
+        from avsep.train.stems import evaluate_stems
+
+        counts = _parse_counts("--sizes", sizes)
+        reports = [
+            evaluate_stems(m, split, stems=stems, sizes=counts, mask=mask.value, device=device, progress=not quiet)
+            for m in models
+        ]
+        if json_path:
+            write_json(json_path, reports)
+
+
 # -- features ------------------------------------------------------------------------------
 
 
@@ -504,4 +532,5 @@ def register(app: typer.Typer) -> None:
     app.command("train", no_args_is_help=False, cls=AvsepCommand)(train_command)
     app.command("evaluate", cls=AvsepCommand)(evaluate_command)
     app.command("evaluate-real", cls=AvsepCommand)(evaluate_real_command)
+    app.command("evaluate-stems", cls=AvsepCommand)(evaluate_stems_command)
     app.command("features", cls=AvsepCommand)(features_command)

@@ -192,7 +192,7 @@ def evaluate(
     }
     _print_eval(report, console)
     if json_path:
-        _write_json(json_path, report)
+        write_json(json_path, report)
     return report
 
 
@@ -330,7 +330,7 @@ def evaluate_real(
         raise InputError(f"{root}: none of fcsn/, clipsep-demo/, music-solo/ found")
     _print_real(report, console)
     if json_path:
-        _write_json(json_path, report)
+        write_json(json_path, report)
     return report
 
 
@@ -691,7 +691,8 @@ def _stdout():
     return Console()
 
 
-def _write_json(path: str | Path, report: dict[str, Any]) -> None:
+def write_json(path: str | Path, report: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """``report`` as strict JSON (NaN -> null) at ``path``; an unwritable path is a one-line error."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ from avsep.io.audio import load_audio
 from avsep.models.guide import LABELS, label_guide
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE
-from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, _write_json
+from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, write_json
 from avsep.train.metrics import summarize
 
 #: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); None: no class yet.
@@ -187,5 +187,5 @@ def evaluate_stems(
             f"SDRi {r['sdri']['mean']:+.2f} dB, right box {100 * r['right_box_rate']:.0f}%; per class: {cells}"
         )
     if json_path:
-        _write_json(json_path, report)
+        write_json(json_path, report)
     return report
