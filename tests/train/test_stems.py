@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from avsep.errors import InputError
+from avsep.models.guide import LABELS
+from avsep.models.pcn import PCN, PCNConfig
+from avsep.models.serialize import save_checkpoint
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train import stems
 from avsep.train.evaluate import _score
+from tests.cli_support import cli, error_line
+from tests.train.dataset_fixture import TINY_PCN
 from tests.train.real_material import hz, tone
 
 #: parts written for each piece of the fixture: two known classes and one without a class yet
@@ -74,7 +81,7 @@ class _Perfect:
 
 
 def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monkeypatch):
-    root = _tree(tmp_path / "stems")
+    root = _tree(tmp_path / "stems", seconds=7.0)  # one segment a piece
     sep = _Perfect()
     real = stems.mixtures
 
@@ -85,8 +92,35 @@ def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monk
 
     monkeypatch.setattr(stems, "mixtures", remember)
     got = stems.score_split(sep, root, "test", (2, 3), _score)
-    assert len(got["sizes"][2]) == 8 * 2 and got["sizes"][3] == []  # 8 pieces x 2 segments, 2 known parts
+    assert len(got["sizes"][2]) == 8 and got["sizes"][3] == []  # 8 pieces, 2 known parts each
     classes = stems.per_class(got["sizes"][2])
     assert set(classes) == {"violin", "clarinet", "flute"}
     assert all(v["mean"] > 20 for v in classes.values())  # a perfect output gains far over the mixture
     assert all(all(it["right_box"]) for it in got["sizes"][2])
+
+
+@pytest.fixture(scope="module")
+def ones_label_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A label-guided PCN whose mask is 1 everywhere: with ratio masks each of k boxes gets 1/k."""
+    model = PCN(PCNConfig(visual_dim=len(LABELS), channels=TINY_PCN, cycles=1))
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.fill_(20.0)
+    path = tmp_path_factory.mktemp("models") / "ones-label.pt"
+    save_checkpoint(path, model, backbone="efficientnet_lite0", guide="label")
+    return path
+
+
+def test_the_command_scores_each_model_and_refuses_a_picture_guided_one(tmp_path: Path, ones_label_model: Path):
+    root = _tree(tmp_path / "stems", seconds=7.0)  # one segment a piece
+    out = tmp_path / "r.json"
+    cli("evaluate-stems", ones_label_model, "--stems", root, "--split", "test", "--json", out, "-q")
+    (report,) = json.loads(out.read_text())
+    two = report["sets"]["2-part"]
+    assert report["split"] == "test" and two["items"] == 8 and report["sets"]["3-part"]["items"] == 0
+    assert abs(two["sdri"]["mean"]) < 0.5  # half the mixture each: no better than the mixture
+    assert set(two["per_class"]) == {"violin", "clarinet", "flute"}
+    plain = tmp_path / "plain.pt"
+    save_checkpoint(plain, PCN(PCNConfig(visual_dim=512, channels=TINY_PCN, cycles=1)), backbone="resnet18")
+    bad = cli("evaluate-stems", plain, "--stems", root, "-q", code=2)
+    assert "scores label-guided models" in error_line(bad)
