@@ -44,7 +44,15 @@ from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
 from avsep.models.weights import guide_head_file, resolve_model
-from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, MASK_MODES, SAME_INSTRUMENT_MODES
+from avsep.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DEVICE,
+    DEFAULT_MASK,
+    DEFAULT_OUT,
+    DEFAULT_OVERLAP,
+    DEFAULT_SAME_INSTRUMENT,
+    SeparationOptions,
+)
 from avsep.separation import fullband, same_instrument
 from avsep.signal import dsp
 from avsep.signal.chunking import Stitcher, Window, Windower, num_windows
@@ -147,10 +155,10 @@ class Separator:
         self,
         model: str | Path | None = None,
         *,
-        device: str = "auto",
+        device: str = DEFAULT_DEVICE,
         mask: str = DEFAULT_MASK.value,
-        overlap: float = 0.25,
-        batch_size: int = 4,
+        overlap: float = DEFAULT_OVERLAP,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         backbone_weights: str | Path | None = None,
         cycles: int | None = None,
         full_band: bool = True,
@@ -158,23 +166,42 @@ class Separator:
         guide_head: bool = False,
         same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
     ) -> None:
+        # checked when built: a mistake answers before the model loads
+        options = SeparationOptions(model, device, mask, same_instrument, overlap, batch_size, backbone_weights)
+        self._load(options, cycles=cycles, full_band=full_band, extension=extension, guide_head=guide_head)
+
+    @classmethod
+    def from_options(
+        cls,
+        options: SeparationOptions,
+        *,
+        cycles: int | None = None,
+        full_band: bool = True,
+        extension: str = fullband.DEFAULT_EXTENSION,
+        guide_head: bool = False,
+    ) -> Separator:
+        """The Separator of ``options`` built (and checked) by its caller: the command line's,
+        whose messages name its flags; the other arguments as for the constructor."""
+        separator = cls.__new__(cls)
+        separator._load(options, cycles=cycles, full_band=full_band, extension=extension, guide_head=guide_head)
+        return separator
+
+    def _load(
+        self, options: SeparationOptions, *, cycles: int | None, full_band: bool, extension: str, guide_head: bool
+    ) -> None:
+        """Load the model and trunk that ``options`` name onto their device."""
         with stage("model load"):  # avsep.timing: reported when someone listens
-            check_one_of("--mask", mask, MASK_MODES)
-            check_one_of("--same-instrument", same_instrument, SAME_INSTRUMENT_MODES)
-            if not 0.0 <= overlap <= 0.9:
-                raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
-            if batch_size < 1:
-                raise InputError(f"--batch-size must be at least 1, got {batch_size}")
             check_one_of("extension", extension, fullband.EXTENSIONS)
-            self.device = select_device(device)
-            self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
+            self.options = options
+            self.device = select_device(options.device)
+            self.checkpoint: Checkpoint = load_checkpoint(resolve_model(options.model))
             if cycles is not None:
                 if self.checkpoint.arch != "pcn" or cycles < 1:
                     raise InputError("--cycles applies to PCN models only and must be >= 1")
                 cfg = self.checkpoint.model.config
                 self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
             self.model = self.checkpoint.model.to(self.device).eval()
-            self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
+            self.trunk = build_trunk(self.checkpoint.backbone, options.backbone_weights).to(self.device)
             #: the guide kind the model was trained with (avsep.models.guide), and the kind the
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
@@ -183,11 +210,11 @@ class Separator:
                 head = _guide_head()
                 self.trunk.class_head = head.to(self.device) if head is not None else None
             #: how the boxes' masks share each bin (avsep.options.Mask)
-            self.mask = mask
+            self.mask = options.mask
             #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
-            self.same_instrument = same_instrument
-            self.overlap = overlap
-            self.batch_size = batch_size
+            self.same_instrument = options.same_instrument
+            self.overlap = options.overlap
+            self.batch_size = options.batch_size
             self.full_band = full_band
             self.extension = extension
         self._finder: PlayerFinder | None | bool = None  # built on first use; False: impossible
@@ -468,7 +495,7 @@ class Separator:
     def separate_many(
         self,
         inputs: str | Path | Iterable[str | Path],
-        out_dir: str | Path = "separated",
+        out_dir: str | Path = DEFAULT_OUT,
         boxes: Sequence[Box] | BoxPlan | str | None = None,
         **options,
     ) -> list[Outcome]:
