@@ -68,6 +68,35 @@ SAME_INSTRUMENT_MODES = tuple(m.value for m in SameInstrument)
 #: section 0).
 DEFAULT_SAME_INSTRUMENT = SameInstrument.off
 
+
+class GuideFrom(str, Enum):
+    """What tells the model which instrument a box holds.
+
+    ``names``: a box the user named with one of the model's classes (``--names``, a boxes file,
+    the Python API) is guided by that class, the guide a label-trained model learned with; the
+    other boxes by their frames. ``frames``: every box by its frames, names only name files.
+    Names the player finder prints in automatic mode are the frames' own guess and never steer.
+    """
+
+    names = "names"
+    frames = "frames"
+
+
+#: the --guide help of every command that separates
+GUIDE_HELP = (
+    "What tells the model the instrument of a box: names (a box named with one of the model's classes, by "
+    "--names or a boxes file, is guided by that class; the others by their frames) or frames (names only "
+    "name the files)."
+)
+
+#: the values :class:`GuideFrom` allows, for checks and messages
+GUIDE_MODES = tuple(m.value for m in GuideFrom)
+
+#: The default for ``separate``, ``remix`` and ``Separator``: the user's word. With the true
+#: class the shipped model scored +4.15 dB on 63 real duets against +2.32 dB with the frame
+#: guide, which names erhu, tuba and clarinet players wrong (issue 28).
+DEFAULT_GUIDE = GuideFrom.names
+
 #: the sets of ``avsep evaluate-real``: FCSN mixtures, CLIPSep demos, music-solo duets of
 #: different instruments and of one instrument twice (reported apart: a class guide alone
 #: cannot tell two players of one instrument apart), and two times of one music-solo video side
@@ -101,6 +130,7 @@ FLAGS = {
     "device": "--device",
     "mask": "--mask",
     "same_instrument": "--same-instrument",
+    "guide": "--guide",
     "overlap": "--overlap",
     "batch_size": "--batch-size",
     "backbone_weights": "--backbone-weights",
@@ -161,11 +191,13 @@ class SeparationOptions:
     overlap: float = DEFAULT_OVERLAP
     batch_size: int = DEFAULT_BATCH_SIZE
     backbone_weights: str | Path | None = None
+    guide: str = DEFAULT_GUIDE.value
     wording: Wording = field(default=API, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         say = self.wording
         check_one_of(say("mask"), self.mask, MASK_MODES)
+        check_one_of(say("guide"), self.guide, GUIDE_MODES)
         check_one_of(say("same_instrument"), self.same_instrument, SAME_INSTRUMENT_MODES)
         if not 0.0 <= self.overlap <= 0.9:
             raise InputError(f"{say('overlap')} must be between 0 and 0.9, got {self.overlap}")

@@ -152,6 +152,7 @@ class Streams(Protocol):
         residual: bool = False,
         on_window: Callable[[int, int], None] | None = None,
         mono: bool = False,
+        names: Sequence[str | None] | None = None,
     ) -> SeparationStream: ...
 
 
@@ -289,6 +290,12 @@ class BatchJob:
             written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
         claimed.update((p, video) for p in paths)
         said = request.describe(plan, video)
+        if stream.guided:
+            said += f"; {stream.guided}"
+        elif request.kind == FIND and self.names:
+            said += (
+                f"; {self.options.wording('names')} only name the files of players found (give boxes to guide by them)"
+            )
         detail = ", ".join(str(p) for p in paths)
         return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
 
@@ -351,9 +358,18 @@ class BatchJob:
             residual=options.residual,
             on_window=progress.window,
             mono=options.mono,
+            names=self.guide_names(request),
         )
         progress.set_windows(stream.num_windows, video.name)
         return media, plan, stream
+
+    def guide_names(self, request: BoxRequest) -> list[str] | None:
+        """The names the user gave this video's boxes (``--names`` or its boxes file), which
+        guide the boxes they name with one of the model's classes; None when players are found,
+        whose names (the user's or the finder's) only name the files."""
+        if request.kind == FIND:
+            return None
+        return self.names if request is self.request else request.names
 
     def _write(
         self,

@@ -34,6 +34,7 @@ from avsep.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_DEVICE,
     DEFAULT_FORMAT,
+    DEFAULT_GUIDE,
     DEFAULT_MASK,
     DEFAULT_OUT,
     DEFAULT_OVERLAP,
@@ -86,6 +87,7 @@ def separate(
     mono: opt.Mono = False,
     mask: opt.MaskOption = DEFAULT_MASK,
     same_instrument: opt.SameInstrumentOption = DEFAULT_SAME_INSTRUMENT,
+    guide: opt.GuideOption = DEFAULT_GUIDE,
     overlap: opt.Overlap = DEFAULT_OVERLAP,
     model: opt.Model = None,
     backbone_weights: opt.BackboneWeights = None,
@@ -136,7 +138,15 @@ def separate(
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         check_options(inputs, request, options)  # still before torch and PyAV load
         settings = SeparationOptions(
-            model, device, mask.value, same_instrument.value, overlap, batch_size, backbone_weights, COMMAND_LINE
+            model,
+            device,
+            mask.value,
+            same_instrument.value,
+            overlap,
+            batch_size,
+            backbone_weights,
+            guide.value,
+            COMMAND_LINE,
         )
         from avsep.batch.job import BatchJob
         from avsep.cli.batch import run_spread
@@ -202,6 +212,7 @@ def remix(
     stems: opt.Stems = False,
     mask: opt.MaskOption = DEFAULT_MASK,
     same_instrument: opt.SameInstrumentOption = DEFAULT_SAME_INSTRUMENT,
+    guide: opt.GuideOption = DEFAULT_GUIDE,
     overlap: opt.Overlap = DEFAULT_OVERLAP,
     model: opt.Model = None,
     backbone_weights: opt.BackboneWeights = None,
@@ -233,7 +244,15 @@ def remix(
         )
         check_options([video], request, options)  # before torch and PyAV load
         settings = SeparationOptions(
-            model, device, mask.value, same_instrument.value, overlap, batch_size, backbone_weights, COMMAND_LINE
+            model,
+            device,
+            mask.value,
+            same_instrument.value,
+            overlap,
+            batch_size,
+            backbone_weights,
+            guide.value,
+            COMMAND_LINE,
         )
         from avsep.batch.job import BatchJob
         from avsep.remix.mixer import default_output, remix_video

@@ -16,7 +16,7 @@ import typer
 
 from avsep._version import __version__
 from avsep.cli.help_text import AvsepCommand
-from avsep.options import MASK_HELP, SAME_INSTRUMENT_HELP, VIDEO_EXTENSIONS, Mask, SameInstrument
+from avsep.options import GUIDE_HELP, MASK_HELP, SAME_INSTRUMENT_HELP, VIDEO_EXTENSIONS, GuideFrom, Mask, SameInstrument
 
 
 class SampleFormat(str, Enum):
@@ -194,6 +194,7 @@ MaskOption = Annotated[Mask, typer.Option(help=MASK_HELP, metavar="MASK", rich_h
 SameInstrumentOption = Annotated[
     SameInstrument, typer.Option(help=SAME_INSTRUMENT_HELP, metavar="HOW", rich_help_panel=MODEL)
 ]
+GuideOption = Annotated[GuideFrom, typer.Option(help=GUIDE_HELP, metavar="FROM", rich_help_panel=MODEL)]
 Overlap = Annotated[
     float, typer.Option(help="Overlap of consecutive model windows (0 to 0.9).", metavar="SHARE", rich_help_panel=MODEL)
 ]

@@ -47,6 +47,7 @@ from avsep.models.weights import guide_head_file, resolve_model
 from avsep.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_DEVICE,
+    DEFAULT_GUIDE,
     DEFAULT_MASK,
     DEFAULT_OUT,
     DEFAULT_OVERLAP,
@@ -54,6 +55,7 @@ from avsep.options import (
     SeparationOptions,
 )
 from avsep.separation import fullband, same_instrument
+from avsep.separation.named import NamedGuides, named_guides
 from avsep.signal import dsp
 from avsep.signal.chunking import Stitcher, Window, Windower, num_windows
 from avsep.timing import stage, timed_iter
@@ -133,6 +135,8 @@ class SeparationStream:
     plan: BoxPlan | None = None
     #: Channels of every output: the video's, or 1 (``mono``, or the band-limited path).
     channels: int = 1
+    #: What the user's names guide (:meth:`~avsep.separation.named.NamedGuides.describe`), if any.
+    guided: str | None = None
 
 
 class Separator:
@@ -149,6 +153,8 @@ class Separator:
     real clips worse (docs/results.md section 5).
     ``same_instrument``: ``motion`` splits the mask of boxes whose guides name the same
     instrument by which box moves when (:mod:`avsep.separation.same_instrument`; :class:`avsep.options.SameInstrument`).
+    ``guide``: ``names`` lets a box's name, when it is one of the model's classes, guide that box
+    (:mod:`avsep.separation.named`); ``frames`` guides every box by its pictures.
     """
 
     def __init__(
@@ -165,9 +171,10 @@ class Separator:
         extension: str = fullband.DEFAULT_EXTENSION,
         guide_head: bool = False,
         same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
+        guide: str = DEFAULT_GUIDE.value,
     ) -> None:
         # checked when built: a mistake answers before the model loads
-        options = SeparationOptions(model, device, mask, same_instrument, overlap, batch_size, backbone_weights)
+        options = SeparationOptions(model, device, mask, same_instrument, overlap, batch_size, backbone_weights, guide)
         self._load(options, cycles=cycles, full_band=full_band, extension=extension, guide_head=guide_head)
 
     @classmethod
@@ -295,6 +302,12 @@ class Separator:
             self._finder = finder or False
         return self._finder or None
 
+    def guides_for_names(self, names: Sequence[str | None] | None, count: int) -> NamedGuides | None:
+        """What the user's ``names`` of ``count`` boxes guide (:mod:`avsep.separation.named`), or
+        None where they cannot: ``guide="frames"``, no name per box, or a model not trained with
+        class labels."""
+        return named_guides(names, count, self.guide_kind) if self.options.guide == "names" else None
+
     def find_players(
         self,
         source: str | Path | MediaInfo,
@@ -319,6 +332,7 @@ class Separator:
         frames_per_box: Sequence[np.ndarray] | None = None,
         *,
         guides: torch.Tensor | None = None,
+        names: Sequence[str | None] | None = None,
         motion_frames: Sequence[np.ndarray] | None = None,
         motion_times: Sequence[float] | None = None,
     ) -> np.ndarray:
@@ -327,6 +341,8 @@ class Separator:
         ``frames_per_box[i]`` is ``[F, H, W, 3]`` uint8 pictures of source ``i`` (any size; they
         are resized to 224 x 224). Instead of pictures, ``guides`` ``[S, D]`` may give the guide
         vectors themselves (e.g. :func:`avsep.models.guide.label_guide` for an oracle model).
+        ``names``: one per box; a box whose name is one of the model's classes is guided by it
+        (:meth:`guides_for_names`), so its pictures may be None.
         Returns ``[S, n]`` at ``sample_rate``, or ``[S, channels, n]`` for ``[n, channels]``
         audio on the full-band path (the band-limited one downmixes). ``motion_frames[i]``
         ``[N, H, W, 3]``: pictures of source ``i`` at ``motion_times`` (seconds; default: spread
@@ -338,12 +354,17 @@ class Separator:
         by_channel = audio.ndim == 2
         native = audio if by_channel else audio[:, None]  # [n, channels]
         audio = native.mean(axis=1) if by_channel else audio
+        named = self.guides_for_names(names, len(names or ()))
         if guides is not None:
             visual = guides.to(self.device, torch.float32)
-        elif not frames_per_box:
+        elif not frames_per_box and not (named and named.all_named):
             raise InputError("frames_per_box is empty; give the pictures of at least one source")
         else:  # one guide per box: the boxes may come with different numbers of frames
-            visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
+
+            def pictures() -> torch.Tensor:
+                return torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)
+
+            visual = (named.apply(pictures, 1) if named else pictures())[0].to(self.device, torch.float32)
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
         with stage("resample in"):
             model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
@@ -386,19 +407,24 @@ class Separator:
         residual: bool = False,
         on_window: Callable[[int, int], None] | None = None,
         mono: bool = False,
+        names: Sequence[str | None] | None = None,
     ) -> SeparationStream:
         """The separation of the probed file ``media`` (streams chosen) along ``plan``, as a
         stream of output blocks; the boxes of ``plan`` must already fit the frame
         (:func:`~avsep.boxes.request.plan_boxes`). ``sample_rate`` ``None`` keeps the input's rate.
         ``on_window(done, total)`` is called after each window (progress bars). Outputs keep the
-        audio stream's channels on the full-band path, unless ``mono`` downmixes them."""
+        audio stream's channels on the full-band path, unless ``mono`` downmixes them. ``names``:
+        the user's name of each box (never the finder's guesses), which guide the boxes they
+        name with one of the model's classes (:meth:`guides_for_names`)."""
         check_separable(media)
         out_rate = sample_rate or media.audio.sample_rate
         total = num_windows(media.duration, self.overlap)
         channels = 1 if mono or not self.full_band else max(1, media.audio.channels)
         tap = fullband.MixtureTap(out_rate, channels) if self.full_band else None
-        blocks = self._blocks(media, plan, residual, out_rate, on_window, total, tap)
-        return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan, channels)
+        named = self.guides_for_names(names, len(plan.sources))
+        blocks = self._blocks(media, plan, residual, out_rate, on_window, total, tap, named)
+        guided = named.describe() if named else None
+        return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan, channels, guided)
 
     def _blocks(
         self,
@@ -409,6 +435,7 @@ class Separator:
         on_window: Callable[[int, int], None] | None,
         total: int,
         tap: fullband.MixtureTap | None,
+        named: NamedGuides | None = None,
     ) -> Iterator[np.ndarray]:
         loudest = 0.0
 
@@ -433,7 +460,10 @@ class Separator:
                     return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
 
             def visual_for(wins: list[Window]) -> torch.Tensor:
-                return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
+                def pictures() -> torch.Tensor:
+                    return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
+
+                return (named.apply(pictures, len(wins)) if named else pictures()).to(self.device)
 
             def motion_for(wins: list[Window]) -> np.ndarray:
                 """``[B, S, frames]``: each box's motion on each window's STFT frames."""
@@ -466,6 +496,7 @@ class Separator:
         video_stream: int | None = None,
         on_window: Callable[[int, int], None] | None = None,
         mono: bool = False,
+        names: Sequence[str] | None = None,
     ) -> SeparationStream:
         """Probe ``source`` once (unless it is already a probe result) and :meth:`stream` it.
 
@@ -474,7 +505,9 @@ class Separator:
         finds the players (:meth:`find_players`; ``sources`` fixes their number), falling back to
         vertical strips with an :class:`AutoBoxesWarning`; ``"strips"`` cuts the frame into
         ``sources`` (default 2) vertical strips (:class:`~avsep.boxes.request.BoxRequest`).
-        Other arguments as for :meth:`stream`.
+        ``names``: one per given box (a boxes file's own by default); a name that is one of the
+        model's classes guides its box. Found players are guided by their frames. Other
+        arguments as for :meth:`stream`.
         """
         request = BoxRequest.from_api(boxes, sources=sources)
         if isinstance(source, MediaInfo):
@@ -483,7 +516,10 @@ class Separator:
             media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(media)
         plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap)
-        return self.stream(media, plan, sample_rate=sample_rate, residual=residual, on_window=on_window, mono=mono)
+        given = None if request.kind == FIND else (names or plan.names)
+        return self.stream(
+            media, plan, sample_rate=sample_rate, residual=residual, on_window=on_window, mono=mono, names=given
+        )
 
     def separate_file(
         self, source: str | Path | MediaInfo, boxes: Sequence[Box] | BoxPlan | str | None = None, **kwargs

@@ -1,0 +1,66 @@
+"""The user's word about a box: a name that is one of the model's classes guides that box.
+
+A label-trained model (the shipped one) learned with the one-hot of each source's true class;
+on a video it is given the class posterior of the box's frames instead, which names some
+players wrong (on 63 real duets: erhu 0/21, tuba 0/12, clarinet 0/6), and a wrong guide spoils
+the shared mask of every box. A user who writes ``--names erhu tuba`` knows better: a name
+that means one of the classes (:func:`avsep.models.guide.name_class`) becomes that box's
+guide, the exact input the model was trained with. A name outside the classes (piano, voice,
+"lead") leaves that box's frames in charge, and the line that reports the video says so.
+``guide="frames"`` ignores names. Names the player finder gives in automatic mode are the
+frames' own guess and are never passed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from avsep.models.guide import label_guide, name_class
+
+
+@dataclass(frozen=True)
+class NamedGuides:
+    """Per source: the class its name means (the box is guided by it), or None (by its frames)."""
+
+    names: tuple[str, ...]
+    classes: tuple[str | None, ...]
+
+    @property
+    def all_named(self) -> bool:
+        """Every box is guided by its name: the frames are not needed for the guide at all."""
+        return all(self.classes)
+
+    def apply(self, pictures: Callable[[], torch.Tensor], batch: int) -> torch.Tensor:
+        """The guides ``[batch, S, 11]`` of a block of windows: each named box's class, the
+        others from ``pictures()`` (called only when some box needs its frames)."""
+        rows = [k for k, c in enumerate(self.classes) if c is not None]
+        if not rows:
+            return pictures()
+        named = label_guide([self.classes[k] for k in rows])
+        if self.all_named:
+            return named[None].expand(batch, -1, -1)
+        guides = pictures().clone()
+        guides[:, rows] = named.to(guides.device, guides.dtype)
+        return guides
+
+    def describe(self) -> str:
+        """What guides the boxes, for the line that reports the video."""
+        steered = [f"{n} ({c})" if n != c else n for n, c in zip(self.names, self.classes) if c]
+        unknown = [n for n, c in zip(self.names, self.classes) if c is None]
+        said = ["guided by the names " + ", ".join(steered)] if steered else []
+        if unknown:
+            said.append(f"by the frames: {', '.join(unknown)} (not one of the model's classes)")
+        return "; ".join(said)
+
+
+def named_guides(names: Sequence[str | None] | None, count: int, guide_kind: str) -> NamedGuides | None:
+    """The guides the user's ``names`` give ``count`` boxes of a model trained with
+    ``guide_kind``, or None when names cannot steer (no names, not one per box, or a model that
+    was not trained with class labels)."""
+    if not names or len(names) != count or guide_kind != "label":
+        return None
+    classes = tuple(name_class(n) for n in names)
+    return NamedGuides(tuple(str(n) for n in names), classes)

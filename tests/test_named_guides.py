@@ -1,0 +1,103 @@
+"""The user's names steer the guide (issue 28 item 0): a box named with one of the model's
+classes is guided by that class, through the CLI and the Python API; other names, automatic
+mode and ``--guide frames`` leave the frames in charge, and the report line says which."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from avsep.models.guide import LABELS, label_guide
+from avsep.models.pcn import PCN, PCNConfig
+from avsep.models.serialize import save_checkpoint
+from avsep.separation.named import named_guides
+from avsep.separation.separator import Separator
+from tests.cli_support import cli
+from tests.media import make_video
+
+BOXES = ("0,0,112,112", "112,0,224,112")
+
+
+@pytest.fixture(scope="module")
+def label_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny, random label-guided PCN: its masks depend on the guide, so a changed guide shows."""
+    torch.manual_seed(3)
+    model = PCN(PCNConfig(visual_dim=len(LABELS), channels=(4, 4, 8, 8, 8, 8, 8), cycles=2))
+    path = tmp_path_factory.mktemp("models") / "label.pt"
+    save_checkpoint(path, model, backbone="resnet18", guide="label")
+    return path
+
+
+@pytest.fixture(scope="module")
+def swapped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One soundtrack under two pictures: red | blue, and blue | red."""
+    folder = tmp_path_factory.mktemp("videos")
+    red, blue = (255, 0, 0), (0, 0, 255)
+    a = make_video(folder / "a" / "duet.mp4", duration=2.0, width=224, height=112, panels=(red, blue))
+    b = make_video(folder / "b" / "duet.mp4", duration=2.0, width=224, height=112, panels=(blue, red))
+    return a, b
+
+
+def _separate(video: Path, model: Path, out: Path, *extra: str) -> tuple[list[bytes], str]:
+    result = cli("separate", video, "--model", model, "--boxes", *BOXES, "-o", out, "--device", "cpu", *extra)
+    files = sorted((out / "duet").glob("*.wav"))
+    return [f.read_bytes() for f in files], result.output
+
+
+def test_named_boxes_ignore_their_pictures_and_say_so(label_model: Path, swapped, tmp_path: Path):
+    a, b = swapped
+    names = ("--names", "violin", "fiddle2")
+    out_a, said = _separate(a, label_model, tmp_path / "a", *names)
+    out_b, _ = _separate(b, label_model, tmp_path / "b", *names)
+    assert out_a == out_b  # the names, not the swapped pictures, guided both boxes
+    assert "guided by the names violin, fiddle2 (violin)" in said
+    frames_a, said_frames = _separate(a, label_model, tmp_path / "fa", *names, "--guide", "frames")
+    frames_b, _ = _separate(b, label_model, tmp_path / "fb", *names, "--guide", "frames")
+    assert frames_a != frames_b and frames_a != out_a  # the pictures guide: they show
+    assert "guided by" not in said_frames
+
+
+def test_the_cli_gives_what_the_label_guide_gives_in_process(label_model: Path, swapped, tmp_path: Path):
+    a, _ = swapped
+    _separate(a, label_model, tmp_path / "cli", "--names", "flute", "tuba", "--format", "float", "--mono")
+    got = np.stack([sf.read(tmp_path / "cli" / "duet" / f"{n}.wav", dtype="float32")[0] for n in ("flute", "tuba")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sep = Separator(label_model, device="cpu")
+        want = sep.separate_file(a, [(0, 0, 112, 112), (112, 0, 224, 112)], names=["flute", "tuba"], mono=True)
+        oracle = sep.separate_file(a, [(0, 0, 112, 112), (112, 0, 224, 112)], mono=True)
+    np.testing.assert_allclose(got, want.sources, atol=1e-6)
+    assert not np.allclose(got, oracle.sources, atol=1e-4)  # without names the frames guide
+
+
+def test_a_name_outside_the_classes_leaves_its_frames_in_charge(label_model: Path, swapped, tmp_path: Path):
+    a, b = swapped
+    out_a, said = _separate(a, label_model, tmp_path / "a", "--names", "piano", "flute")
+    out_b, _ = _separate(b, label_model, tmp_path / "b", "--names", "piano", "flute")
+    assert out_a != out_b  # the piano box reads its (swapped) pictures
+    assert "by the frames: piano (not one of the model's classes)" in said
+
+
+def test_found_players_are_not_steered_by_names(label_model: Path, swapped, tmp_path: Path):
+    a, _ = swapped
+    result = cli("separate", a, "--model", label_model, "--names", "violin", "flute", "-o", tmp_path, "--device", "cpu")
+    assert "--names only name the files of players found" in result.output
+
+
+def test_named_guides_apply_only_where_a_name_means_a_class():
+    assert named_guides(["violin", "flute"], 2, "features") is None  # a model without class labels
+    assert named_guides(["violin"], 2, "label") is None  # not one name per box
+    named = named_guides(["violin", "lead"], 2, "label")
+    assert named is not None and named.classes == ("violin", None) and not named.all_named
+    pictures = torch.full((3, 2, len(LABELS)), 0.5)
+    got = named.apply(lambda: pictures, 3)
+    torch.testing.assert_close(got[:, 0], label_guide(["violin"]).expand(3, -1))
+    torch.testing.assert_close(got[:, 1], pictures[:, 1])
+    everyone = named_guides(["violin", "cello"], 2, "label")
+    assert everyone.all_named
+    assert everyone.apply(lambda: pytest.fail("no pictures needed"), 1).shape == (1, 2, len(LABELS))
