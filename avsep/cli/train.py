@@ -109,7 +109,11 @@ RunOut = Annotated[
 ValIndex = Annotated[
     Optional[Path],
     typer.Option(
-        "--val", help="Validation index CSV (default: val.csv beside train.csv).", metavar="CSV", rich_help_panel=DATA
+        "--val",
+        help="Validation index CSV (default: val.csv beside train.csv), or real-stems: real ensembles, "
+        "split by piece (with --guide label).",
+        metavar="CSV",
+        rich_help_panel=DATA,
     ),
 ]
 ArchOption = Annotated[

@@ -42,6 +42,7 @@ from avsep.models.sop import SoPConfig
 from avsep.models.visual import TRUNKS, build_trunk, file_sha256, native_state_dict
 from avsep.progress import make_progress
 from avsep.signal import dsp
+from avsep.train import stems
 from avsep.train.augment import Soundtrack, parse_steps
 from avsep.train.config import ARCHS, SCHEDULES, TrainConfig, merge_resume
 from avsep.train.data import MixDataset, StepSampler, steps_per_epoch
@@ -150,11 +151,16 @@ class RunData:
     total: int
     warmup: int
     val_every: int
+    #: fixed validation batches made elsewhere (``--val real-stems``), instead of ``val_ds``
+    val_batches: list[dict] | None = None
 
 
 def _data(config: TrainConfig, console) -> RunData:
     train_csv = resolve_split(config.index, "train")
-    val_csv = Path(config.val_index) if config.val_index else None
+    real_stems = config.val_index == stems.VAL_NAME
+    if real_stems and config.guide != "label":
+        raise InputError(f"--val {stems.VAL_NAME} guides each part by its class: it needs --guide label")
+    val_csv = Path(config.val_index) if config.val_index and not real_stems else None
     if val_csv is None and Path(config.index).is_dir() and (Path(config.index) / "val.csv").is_file():
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
@@ -203,6 +209,7 @@ def _data(config: TrainConfig, console) -> RunData:
         total,
         warmup,
         config.val_every or per_epoch,
+        stems.val_batches(stems.default_stems(), "val", batch_size=config.batch_size) if real_stems else None,
     )
 
 
@@ -344,11 +351,11 @@ class Trainer:
 
     def validate(self) -> dict | None:
         """Score the fixed validation mixtures; log, and save ``best.pt`` on a new best."""
-        if self.data.val_ds is None:
+        if self.data.val_ds is None and not self.data.val_batches:
             return None
         if self._val_batches is None:  # loaded once: the same mixtures every time
             ds, bs = self.data.val_ds, max(1, self.config.batch_size)
-            self._val_batches = [
+            self._val_batches = self.data.val_batches or [
                 _collate([ds[i] for i in range(s, min(s + bs, len(ds)))]) for s in range(0, len(ds), bs)
             ]
         val = validate(self.model, self.visual_fn, self._val_batches, self.device)

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
 from avsep.models.guide import LABELS, label_guide
 from avsep.options import DEFAULT_MASK
-from avsep.signal.dsp import SAMPLE_RATE
+from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, write_json
 from avsep.train.metrics import summarize
 
@@ -189,3 +190,27 @@ def evaluate_stems(
     if json_path:
         write_json(json_path, report)
     return report
+
+
+#: ``avsep train --val real-stems``: validate on the val split of :func:`default_stems`.
+VAL_NAME = "real-stems"
+
+
+def val_batches(
+    root: Path, split: str = "val", sizes: Sequence[int] = (2, 3), batch_size: int = 8
+) -> list[dict[str, torch.Tensor]]:
+    """The split's mixtures as training-validation batches: whole model windows, one size per
+    batch, ``audio [B, k, WINDOW_SAMPLES]`` and the parts' label guides ``visual [B, k, 11]``."""
+    seconds = WINDOW_SAMPLES / SAMPLE_RATE
+    by_size: dict[int, list[tuple[np.ndarray, torch.Tensor]]] = {k: [] for k in sizes}
+    for parts in pieces(root, split).values():
+        for subset, _, refs in mixtures(parts, sizes, seconds):
+            if refs.shape[1] == WINDOW_SAMPLES:
+                by_size[len(subset)].append((refs, label_guide([p.label for p in subset])))
+    out = []
+    for items in by_size.values():
+        for s in range(0, len(items), batch_size):
+            chunk = items[s : s + batch_size]
+            audio = torch.from_numpy(np.stack([a for a, _ in chunk]))
+            out.append({"audio": audio, "visual": torch.stack([g for _, g in chunk])})
+    return out

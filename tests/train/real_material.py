@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from avsep.train.stems import SEGMENT_SECONDS, SPLITS
+
 SR = 22050  # not the model rate: the build must resample
 NOTE_NAMES = ["C", "Cs", "D", "Ds", "E", "F", "Fs", "G", "Gs", "A", "As", "B"]
 
@@ -83,3 +85,22 @@ def make_tree(root: Path) -> tuple[Path, Path]:
     write_photos(photos / "shop" / "flute", 10, white=False, seed=1)
     (photos / "shop" / "LICENCE").write_text("test photos, public domain\n")
     return audio, photos
+
+
+#: parts written for each piece of the fixture: two known classes and one without a class yet
+PARTS = {"bach10": ("S1_violin", "S2_clarinet", "S4_bassoon"), "urmp": ("1_vn", "2_fl", "3_ob")}
+
+
+def write_stems_tree(root: Path, seconds: float = 13.0, resting: str | None = None) -> Path:
+    """Every piece of both splits, each part a tone of its own pitch; ``resting`` is silent
+    from the second segment on (it does not play there)."""
+    for k, piece in enumerate(p for split in SPLITS.values() for p in split):
+        source, name = piece.split("/")
+        for j, part in enumerate(PARTS[source]):
+            x = tone(hz(57 + 5 * j + k % 3), seconds, amp=0.3)
+            if part == resting:
+                x[int(SEGMENT_SECONDS * SR) :] = 0.0
+            path = root / source / f"{name}_{part}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, x, SR)
+    return root

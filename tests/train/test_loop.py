@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -11,12 +12,14 @@ from typer.testing import CliRunner
 from avsep.errors import InputError
 from avsep.models.guide import LABELS, guide_dim
 from avsep.models.serialize import load_checkpoint
+from avsep.train import stems
 from avsep.train.data import MixDataset
 from avsep.train.features import FeatureCache
 from avsep.train.index import read_index
 from avsep.train.loop import TrainConfig, build_network, lr_at, train
 from avsep.train.loss import mask_loss
 from tests.train.dataset_fixture import TINY_PCN
+from tests.train.real_material import write_stems_tree
 
 
 @pytest.fixture(autouse=True)
@@ -134,10 +137,10 @@ def test_resume_is_exact_with_the_new_recipe(dataset: Path, feature_cache: Path,
     assert a.training["config"]["amp"] is True
 
 
-def test_label_guided_oracle_trains_without_pictures(dataset: Path, tmp_path: Path):
-    with pytest.raises(InputError, match="label guide.*low"):  # the fixture's classes are no instruments
-        train(tiny(dataset, None, tmp_path / "oracle", features=None, guide="label", steps=2))
-    named = tmp_path / "named"
+@pytest.fixture(scope="module")
+def named(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture dataset with its classes renamed to instruments, so a label guide takes it."""
+    named = tmp_path_factory.mktemp("named")
     rename = {"low": "cello", "mid": "flute", "high": "violin"}
     for split in ("train", "val", "test"):
         rows = (dataset / f"{split}.csv").read_text().splitlines()
@@ -151,9 +154,30 @@ def test_label_guided_oracle_trains_without_pictures(dataset: Path, tmp_path: Pa
             fixed.append(f"{new_audio},{dataset / frames},{count}")
         (named / f"{split}.csv").write_text("\n".join(fixed) + "\n")
     (named / "meta.json").write_text((dataset / "meta.json").read_text())
+    return named
+
+
+def test_label_guided_oracle_trains_without_pictures(dataset: Path, named: Path, tmp_path: Path):
+    with pytest.raises(InputError, match="label guide.*low"):  # the fixture's classes are no instruments
+        train(tiny(dataset, None, tmp_path / "oracle", features=None, guide="label", steps=2))
     summary = train(tiny(named, None, tmp_path / "oracle", features=None, guide="label", steps=2))
     ck = load_checkpoint(summary["last"])
     assert ck.guide == "label" and ck.model.config.visual_dim == len(LABELS)
+
+
+def test_a_label_run_validates_on_real_ensembles(named: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tree = write_stems_tree(tmp_path / "stems", seconds=7.0)  # one window a piece
+    monkeypatch.setattr(stems, "default_stems", lambda: tree)
+    with pytest.raises(InputError, match="real-stems guides each part by its class"):
+        train(tiny(named, None, tmp_path / "x", features=None, val_index=stems.VAL_NAME, steps=1))
+    config = tiny(named, None, tmp_path / "run", features=None, guide="label", val_index=stems.VAL_NAME, steps=2)
+    summary = train(dataclasses.replace(config, mix_sizes=(2, 3), keep_every=1))
+    vals = [
+        json.loads(line)["val"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines() if "val" in line
+    ]
+    assert vals and all(v["scored"] == 8 * 2 for v in vals)  # 8 val pieces, 2 known parts each, both scored
+    assert summary["best_step"] is not None
+    assert sorted(p.name for p in (tmp_path / "run").glob("step*.pt")) == ["step1.pt", "step2.pt"]
 
 
 def test_mixture_with_noise_changes_the_targets_not_the_sources():

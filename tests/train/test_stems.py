@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from avsep.errors import InputError
@@ -19,25 +18,7 @@ from avsep.train import stems
 from avsep.train.evaluate import _score
 from tests.cli_support import cli, error_line
 from tests.train.dataset_fixture import TINY_PCN
-from tests.train.real_material import hz, tone
-
-#: parts written for each piece of the fixture: two known classes and one without a class yet
-PARTS = {"bach10": ("S1_violin", "S2_clarinet", "S4_bassoon"), "urmp": ("1_vn", "2_fl", "3_ob")}
-
-
-def _tree(root: Path, seconds: float = 13.0, resting: str | None = None) -> Path:
-    """Every piece of both splits, each part a tone of its own pitch; ``resting`` is silent
-    from the second segment on (it does not play there)."""
-    for k, piece in enumerate(p for split in stems.SPLITS.values() for p in split):
-        source, name = piece.split("/")
-        for j, part in enumerate(PARTS[source]):
-            x = tone(hz(57 + 5 * j + k % 3), seconds, amp=0.3)
-            if part == resting:
-                x[int(stems.SEGMENT_SECONDS * 22050) :] = 0.0
-            path = root / source / f"{name}_{part}.flac"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, x, 22050)
-    return root
+from tests.train.real_material import write_stems_tree
 
 
 def test_the_splits_share_no_piece_and_name_only_pieces_of_the_set():
@@ -46,7 +27,7 @@ def test_the_splits_share_no_piece_and_name_only_pieces_of_the_set():
 
 
 def test_pieces_keep_the_parts_with_a_class_and_refuse_a_missing_piece(tmp_path: Path):
-    root = _tree(tmp_path / "stems")
+    root = write_stems_tree(tmp_path / "stems")
     found = stems.pieces(root, "val")
     assert sorted(found) == sorted(stems.SPLITS["val"])
     assert {p.label for parts in found.values() for p in parts} == {"violin", "clarinet", "flute"}
@@ -59,7 +40,7 @@ def test_pieces_keep_the_parts_with_a_class_and_refuse_a_missing_piece(tmp_path:
 
 
 def test_mixtures_skip_segments_where_a_part_rests(tmp_path: Path):
-    root = _tree(tmp_path / "stems", resting="S2_clarinet")
+    root = write_stems_tree(tmp_path / "stems", resting="S2_clarinet")
     parts = stems.pieces(root, "val")["bach10/P4_Mix01"]
     got = stems.mixtures(parts, (2,))
     # 13 s = two 6 s segments; the clarinet rests in the second: one mixture, from 0 s
@@ -81,7 +62,7 @@ class _Perfect:
 
 
 def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monkeypatch):
-    root = _tree(tmp_path / "stems", seconds=7.0)  # one segment a piece
+    root = write_stems_tree(tmp_path / "stems", seconds=7.0)  # one segment a piece
     sep = _Perfect()
     real = stems.mixtures
 
@@ -112,7 +93,7 @@ def ones_label_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_command_scores_each_model_and_refuses_a_picture_guided_one(tmp_path: Path, ones_label_model: Path):
-    root = _tree(tmp_path / "stems", seconds=7.0)  # one segment a piece
+    root = write_stems_tree(tmp_path / "stems", seconds=7.0)  # one segment a piece
     out = tmp_path / "r.json"
     cli("evaluate-stems", ones_label_model, "--stems", root, "--split", "test", "--json", out, "-q")
     (report,) = json.loads(out.read_text())
