@@ -455,6 +455,19 @@ def features_command(
         )
 
 
+def average_command(
+    models: Annotated[list[Path], typer.Argument(help="Checkpoints of one network (e.g. RUN/step*.pt).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the averaged model.")],
+    debug: DEBUG = False,
+) -> None:
+    """Average the weights of checkpoints of one network (no training; score it like any model)."""
+    with one_line_errors(debug), training_extra("avsep average"):
+        from avsep.train.average import average_checkpoints
+
+        digest = average_checkpoints(models, out)
+        typer.echo(f"wrote {out} (mean of {len(models)} checkpoints, sha256 {digest[:12]})")
+
+
 def bundle_command(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (e.g. runs/pcn/best.pt).")],
     name: Annotated[str, typer.Option(help="Model name; the default model is avsep-pcn.")] = "avsep-pcn",
@@ -533,6 +546,7 @@ def register(app: typer.Typer) -> None:
     ``train-guide`` to ``app``."""
     app.command("train-guide", cls=AvsepCommand)(train_guide_command)
     app.command("bundle", cls=AvsepCommand)(bundle_command)
+    app.command("average", cls=AvsepCommand)(average_command)
     app.command("train", no_args_is_help=False, cls=AvsepCommand)(train_command)
     app.command("evaluate", cls=AvsepCommand)(evaluate_command)
     app.command("evaluate-real", cls=AvsepCommand)(evaluate_real_command)
