@@ -76,6 +76,7 @@ def test_batch_options_are_checked_when_built_in_the_callers_words(fields, api, 
         ({"batch_size": 0}, "batch_size must be at least 1", "--batch-size must be at least 1"),
         ({"mask": "hard"}, "mask must be one of binary", "--mask must be one of binary"),
         ({"same_instrument": "faces"}, "same_instrument must be one of", "--same-instrument must be one of"),
+        ({"guide": "pictures"}, "guide must be one of", "--guide must be one of"),
     ],
 )
 def test_separation_options_are_checked_when_built_in_the_callers_words(fields, api, cli):

@@ -137,17 +137,7 @@ def separate(
 
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
         check_options(inputs, request, options)  # still before torch and PyAV load
-        settings = SeparationOptions(
-            model,
-            device,
-            mask.value,
-            same_instrument.value,
-            overlap,
-            batch_size,
-            backbone_weights,
-            guide.value,
-            COMMAND_LINE,
-        )
+        settings = _separation_options(locals())
         from avsep.batch.job import BatchJob
         from avsep.cli.batch import run_spread
 
@@ -157,6 +147,22 @@ def separate(
         separator = Separator.from_options(settings)
         code = run_spread(job, separator) if options.spread else _run_batch(job, separator)
     raise typer.Exit(code)
+
+
+def _separation_options(flags: dict) -> SeparationOptions:
+    """How ``separate`` and ``remix`` separate, from their (same) processing flags; checked here,
+    before the model loads, with the messages naming the flags."""
+    return SeparationOptions(
+        flags["model"],
+        flags["device"],
+        flags["mask"].value,
+        flags["same_instrument"].value,
+        flags["overlap"],
+        flags["batch_size"],
+        flags["backbone_weights"],
+        flags["guide"].value,
+        COMMAND_LINE,
+    )
 
 
 def _run_batch(job: BatchJob, separator: Separator) -> int:
@@ -243,17 +249,7 @@ def remix(
             wording=COMMAND_LINE,
         )
         check_options([video], request, options)  # before torch and PyAV load
-        settings = SeparationOptions(
-            model,
-            device,
-            mask.value,
-            same_instrument.value,
-            overlap,
-            batch_size,
-            backbone_weights,
-            guide.value,
-            COMMAND_LINE,
-        )
+        settings = _separation_options(locals())
         from avsep.batch.job import BatchJob
         from avsep.remix.mixer import default_output, remix_video
 
