@@ -39,7 +39,8 @@ from avsep.models.guide import LABELS, check_guide, guide_dim
 from avsep.models.pcn import PCNConfig
 from avsep.models.serialize import build_model, load_checkpoint, save_checkpoint
 from avsep.models.sop import SoPConfig
-from avsep.models.visual import TRUNKS, build_trunk, file_sha256, native_state_dict
+from avsep.models.trunk_files import file_sha256
+from avsep.models.visual import TRUNKS, build_trunk, native_state_dict
 from avsep.progress import make_progress
 from avsep.signal import dsp
 from avsep.train.augment import Soundtrack, parse_steps
