@@ -49,7 +49,7 @@ def evaluate_command(
     """SDR/SIR/SAR of a model on fixed test mixtures, with the oracle IBM and the mixture."""
     with one_line_errors(debug), training_extra("avsep evaluate"):
         silence_warnings()
-        from avsep.train.evaluate import evaluate
+        from avsep.train.eval.synthetic import evaluate
 
         evaluate(
             model,
@@ -100,7 +100,7 @@ def evaluate_real_command(
     """Score a model on real recordings: FCSN mixtures, CLIPSep demos, music-solo duets."""
     with one_line_errors(debug), training_extra("avsep evaluate-real"):
         silence_warnings()
-        from avsep.train.evaluate import evaluate_real
+        from avsep.train.eval.real import evaluate_real
 
         if pairs < 1 or seconds <= 0:
             raise InputError("--pairs must be at least 1 and --seconds positive")
