@@ -44,10 +44,10 @@ from avsep.cli.train_options import (
     RunOut,
     Schedule,
     ValIndex,
+    opt,
     parse_channels,
     parse_counts,
     silence_warnings,
-    train_option,
 )
 from avsep.errors import InputError
 from avsep.train.config import DEFAULTS, TrainConfig
@@ -62,69 +62,61 @@ def train_command(
     val_index: ValIndex = None,
     arch: ArchOption = Arch(DEFAULTS.arch),
     channels: Channels = ",".join(map(str, DEFAULTS.channels)),
-    cycles: Annotated[int, train_option("PCN recurrent cycles.", MODEL)] = DEFAULTS.cycles,
-    ngf: Annotated[int, train_option("SoP U-Net base width.", MODEL)] = DEFAULTS.ngf,
+    cycles: Annotated[int, opt("PCN recurrent cycles.", MODEL)] = DEFAULTS.cycles,
+    ngf: Annotated[int, opt("SoP U-Net base width.", MODEL)] = DEFAULTS.ngf,
     backbone: Annotated[
         Backbone,
         typer.Option(help="Visual trunk: resnet18 or efficientnet_lite0.", metavar="TRUNK", rich_help_panel=MODEL),
     ] = Backbone(DEFAULTS.backbone),
     backbone_weights: Annotated[
-        Optional[Path], train_option("Trunk weights file (resnet18: torchvision's ImageNet file).", MODEL)
+        Optional[Path], opt("Trunk weights file (resnet18: torchvision's ImageNet file).", MODEL)
     ] = DEFAULTS.backbone_weights,
-    features: Annotated[
-        Optional[Path], train_option("Feature cache from 'avsep features' (fast CPU training).", DATA)
-    ] = None,
+    features: Annotated[Optional[Path], opt("Feature cache from 'avsep features' (fast CPU training).", DATA)] = None,
     freeze_visual: FreezeVisual = not DEFAULTS.finetune_visual,
     visual_lr_scale: Annotated[
-        float, train_option("Trunk learning rate as a fraction of --lr when fine-tuning.", FINETUNE)
+        float, opt("Trunk learning rate as a fraction of --lr when fine-tuning.", FINETUNE)
     ] = DEFAULTS.visual_lr_scale,
-    batch_size: Annotated[int, train_option("Mixtures per step.", OPTIMISER)] = DEFAULTS.batch_size,
-    steps: Annotated[Optional[int], train_option("Training steps (or give --epochs).", OPTIMISER)] = DEFAULTS.steps,
-    epochs: Annotated[
-        Optional[int], train_option("Epochs over the index (or give --steps).", OPTIMISER)
-    ] = DEFAULTS.epochs,
-    lr: Annotated[float, train_option("AdamW learning rate.", OPTIMISER)] = DEFAULTS.lr,
-    weight_decay: Annotated[float, train_option("AdamW weight decay.", OPTIMISER)] = DEFAULTS.weight_decay,
-    schedule: Annotated[Schedule, train_option("LR schedule after warm-up.", OPTIMISER)] = Schedule(DEFAULTS.schedule),
-    warmup: Annotated[
-        Optional[int], train_option("Warm-up steps (default min(500, 5%)).", OPTIMISER)
-    ] = DEFAULTS.warmup,
-    grad_clip: Annotated[float, train_option("Gradient norm clip (0 = off).", OPTIMISER)] = DEFAULTS.grad_clip or 0.0,
-    num_mix: Annotated[int, train_option("Sources per training and validation mixture.", DATA)] = DEFAULTS.num_mix,
+    batch_size: Annotated[int, opt("Mixtures per step.", OPTIMISER)] = DEFAULTS.batch_size,
+    steps: Annotated[Optional[int], opt("Training steps (or give --epochs).", OPTIMISER)] = DEFAULTS.steps,
+    epochs: Annotated[Optional[int], opt("Epochs over the index (or give --steps).", OPTIMISER)] = DEFAULTS.epochs,
+    lr: Annotated[float, opt("AdamW learning rate.", OPTIMISER)] = DEFAULTS.lr,
+    weight_decay: Annotated[float, opt("AdamW weight decay.", OPTIMISER)] = DEFAULTS.weight_decay,
+    schedule: Annotated[Schedule, opt("LR schedule after warm-up.", OPTIMISER)] = Schedule(DEFAULTS.schedule),
+    warmup: Annotated[Optional[int], opt("Warm-up steps (default min(500, 5%)).", OPTIMISER)] = DEFAULTS.warmup,
+    grad_clip: Annotated[float, opt("Gradient norm clip (0 = off).", OPTIMISER)] = DEFAULTS.grad_clip or 0.0,
+    num_mix: Annotated[int, opt("Sources per training and validation mixture.", DATA)] = DEFAULTS.num_mix,
     mix_sizes: Annotated[
         str,
-        train_option("Sources per training mixture, drawn per step from these (e.g. 2,3); default --num-mix.", DATA),
+        opt("Sources per training mixture, drawn per step from these (e.g. 2,3); default --num-mix.", DATA),
     ] = ",".join(map(str, DEFAULTS.mix_sizes)),
-    gain_db: Annotated[float, train_option("Random source gain range, +- dB.", DATA)] = DEFAULTS.gain_db,
+    gain_db: Annotated[float, opt("Random source gain range, +- dB.", DATA)] = DEFAULTS.gain_db,
     guide: Guide = DEFAULTS.guide,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
-        int, train_option("Samples per training item (32767..65535; validation uses 65535).", DATA)
+        int, opt("Samples per training item (32767..65535; validation uses 65535).", DATA)
     ] = DEFAULTS.crop_samples,
     amp: Amp = DEFAULTS.amp,
     fps: Annotated[
-        Optional[float], train_option("Frame rate of the index's frames (default: meta.json, else 8).", DATA)
+        Optional[float], opt("Frame rate of the index's frames (default: meta.json, else 8).", DATA)
     ] = DEFAULTS.fps,
-    seed: Annotated[int, train_option("Seed of the initialisation and the data.", OPTIMISER)] = DEFAULTS.seed,
-    val_mixtures: Annotated[int, train_option("Fixed validation mixtures.", RUN)] = DEFAULTS.val_mixtures,
+    seed: Annotated[int, opt("Seed of the initialisation and the data.", OPTIMISER)] = DEFAULTS.seed,
+    val_mixtures: Annotated[int, opt("Fixed validation mixtures.", RUN)] = DEFAULTS.val_mixtures,
     val_every: Annotated[
-        Optional[int], train_option("Validate every K steps (default: every epoch).", RUN)
+        Optional[int], opt("Validate every K steps (default: every epoch).", RUN)
     ] = DEFAULTS.val_every,
-    checkpoint_every: Annotated[int, train_option("Write last.pt every K steps.", RUN)] = DEFAULTS.checkpoint_every,
+    checkpoint_every: Annotated[int, opt("Write last.pt every K steps.", RUN)] = DEFAULTS.checkpoint_every,
     keep_every: Annotated[
-        Optional[int], train_option("Also keep stepN.pt every K steps (to choose or average later).", RUN)
+        Optional[int], opt("Also keep stepN.pt every K steps (to choose or average later).", RUN)
     ] = DEFAULTS.keep_every,
-    log_every: Annotated[int, train_option("Log the mean loss every K steps.", RUN)] = DEFAULTS.log_every,
+    log_every: Annotated[int, opt("Log the mean loss every K steps.", RUN)] = DEFAULTS.log_every,
     stop_after: Annotated[
-        Optional[int], train_option("Stop this invocation after K steps (resume later).", RUN)
+        Optional[int], opt("Stop this invocation after K steps (resume later).", RUN)
     ] = DEFAULTS.stop_after,
-    resume: Annotated[Optional[Path], train_option("Continue a run exactly from its last.pt.", RUN)] = None,
+    resume: Annotated[Optional[Path], opt("Continue a run exactly from its last.pt.", RUN)] = None,
     init: Init = None,
     device: DEVICE = DEFAULTS.device,
-    workers: Annotated[int, train_option("Data-loading worker processes.", MACHINE)] = DEFAULTS.workers,
-    threads: Annotated[
-        Optional[int], train_option("Torch CPU threads (default: torch's choice).", MACHINE)
-    ] = DEFAULTS.threads,
+    workers: Annotated[int, opt("Data-loading worker processes.", MACHINE)] = DEFAULTS.workers,
+    threads: Annotated[Optional[int], opt("Torch CPU threads (default: torch's choice).", MACHINE)] = DEFAULTS.threads,
     quiet: QUIET = not DEFAULTS.progress,
     debug: DEBUG = False,
 ) -> None:

@@ -166,5 +166,6 @@ Init = Annotated[
 ]
 
 
-def train_option(help: str, panel: str | None = None) -> typer.models.OptionInfo:
+def opt(help: str, panel: str | None = None) -> typer.models.OptionInfo:
+    """A ``typer.Option`` with its help and its panel of ``avsep train --help``."""
     return typer.Option(help=help, rich_help_panel=panel)
