@@ -1,4 +1,5 @@
-"""Melodies from the music21 corpus, played like a musician would: MIDI built with mido.
+"""Melodies from the music21 corpus: the works, their voices, and the melodies a build deals to
+its splits.
 
 Three corpora ship with the music21 wheel (BSD-3-Clause; the works are public domain):
 

@@ -1,4 +1,4 @@
-"""Instrument pictures and the frames of a clip, made to look like the frames of a real video.
+"""Instrument pictures: the registry of picture sources, their split, and the sprites they give.
 
 Picture sources form a registry (:data:`PICTURE_KINDS`); each kind has a name, a licence, a
 split unit (the *group*: what is dealt whole to train, val or test) and a way to make the
