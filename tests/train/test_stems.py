@@ -105,3 +105,8 @@ def test_the_command_scores_each_model_and_refuses_a_picture_guided_one(tmp_path
     save_checkpoint(plain, PCN(PCNConfig(visual_dim=512, channels=TINY_PCN, cycles=1)), backbone="resnet18")
     bad = cli("evaluate-stems", plain, "--stems", root, "-q", code=2)
     assert "scores label-guided models" in error_line(bad)
+
+
+def test_the_default_folder_is_the_shared_real_stems_beside_the_repository():
+    repo = Path(__file__).resolve().parents[2]
+    assert stems.default_stems() == repo.parent / "shared" / "datasets" / "real-stems"

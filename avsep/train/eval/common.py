@@ -21,13 +21,17 @@ SYSTEMS = ("model", "oracle_ibm", "mixture")
 SYSTEM_NAMES = {"model": "model", "oracle_ibm": "oracle IBM", "mixture": "mixture"}
 
 
+#: ``../shared`` beside the repository (``/work/shared`` here): the real material, never copied in.
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+
+
 def default_realclips() -> Path:
     """Where ``avsep evaluate-real`` looks for the real clips: ``$AVSEP_REALCLIPS`` if set, else
     ``../shared/realclips`` beside the repository (``/work/shared/realclips`` here)."""
     env = os.environ.get("AVSEP_REALCLIPS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "realclips"
+    return SHARED / "realclips"
 
 
 def load_separator(

@@ -34,7 +34,7 @@ from avsep.io.audio import load_audio
 from avsep.models.guide import LABELS, label_guide
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
-from avsep.train.eval.common import load_separator, model_info, progress_bar, stdout_console, write_json
+from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
 from avsep.train.eval.scores import aggregate_items, score_clip
 from avsep.train.metrics import summarize
 
@@ -153,7 +153,7 @@ def per_class(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def default_stems() -> Path:
     """``../shared/datasets/real-stems`` beside the repository."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "real-stems"
+    return SHARED / "datasets" / "real-stems"
 
 
 def evaluate_stems(
