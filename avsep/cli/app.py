@@ -11,7 +11,6 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +20,6 @@ from rich.markup import escape
 
 from avsep.cli import options as opt
 from avsep.cli.help_text import AvsepCommand, AvsepGroup
-from avsep.cli.one_command import for_one_command
 from avsep.cli.options import GreedyCommand, SampleFormat
 from avsep.cli.paths import check_inputs_exist, check_output_folder
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
@@ -357,4 +355,4 @@ def run() -> None:
     Ctrl-C is handled inside the commands (exit 130, see :func:`one_line_errors` and the batch
     loop); typer itself reports one that lands while it parses the command line.
     """
-    for_one_command(app, sys.argv[1:])()
+    app()
