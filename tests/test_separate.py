@@ -139,8 +139,11 @@ def test_a_cut_faststart_file_separates_what_decodes(shared_video, tmp_path):
     result = CliRunner().invoke(app, ["separate", str(cut), "-o", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 0, result.stderr
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
+    assert any("stream ends early" in line for line in result.stderr.splitlines()), result.stderr
     durations = [i.duration for i in wavs(tmp_path / "out").values()]
     assert len(durations) == 2 and all(0.5 < d < 3.0 for d in durations)
+    again = CliRunner().invoke(app, ["separate", str(cut), "-o", str(tmp_path / "out"), "-q", "--overwrite", "--debug"])
+    assert again.exit_code == 0 and "ffmpeg: " in again.stderr  # FFmpeg's own lines, with --debug only
 
 
 def test_a_result_has_names_and_saves_itself_with_the_atomic_writer(shared_video, tmp_path):

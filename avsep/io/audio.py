@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from avsep.errors import InputError
-from avsep.io.media import MediaInfo, container_origin, decode_frames, open_input, probe
+from avsep.io.media import MediaInfo, container_origin, decode_frames, open_input, probe, warn_if_short
 from avsep.timing import stage
 
 #: The separation model's sample rate.
@@ -133,6 +133,7 @@ class _NativeAudio:
             )
         self._first = first
         self.rate: int = first.sample_rate
+        self._declared = media.audio.duration  # what the container says; checked at the end
 
     def pieces(self) -> Iterator[np.ndarray]:
         """Decode to the end (closing the file), filling timestamp gaps with silence."""
@@ -160,6 +161,7 @@ class _NativeAudio:
                     produced += len(piece)
                     yield piece
             yield from _unpack(normaliser.resample(None))
+            warn_if_short(self.path, "audio", produced / self.rate, self._declared)
         finally:
             self._container.close()
 

@@ -21,10 +21,23 @@ from pathlib import Path
 
 import av
 import av.container
+import av.logging
 
 from avsep.errors import InputError, no_such_file
 
 logger = logging.getLogger(__name__)
+
+#: FFmpeg's log: by default FFmpeg prints it straight to the terminal ("moov atom not found",
+#: "Invalid NAL unit size"), past avsep's one-line messages and in every worker process. Routed
+#: into Python's logging (loggers ``libav.*``), it is the application's to show: the command line
+#: shows it with ``--debug`` only (:func:`avsep.cli.reporting.ffmpeg_log`). The NullHandler keeps
+#: Python's last-resort handler from printing it when nobody configured logging.
+av.logging.set_level(av.logging.WARNING)
+logging.getLogger("libav").addHandler(logging.NullHandler())
+
+#: A stream that decodes this much shorter than its container says (seconds) was cut short or
+#: damaged; less is the codec's priming or padding.
+EARLY_END_S = 0.25
 
 #: How many packets probe will demux looking for the first video frame (its display matrix);
 #: bounded so probing a damaged file cannot turn into a full decode.
@@ -154,6 +167,21 @@ def decode_frames(container: av.container.InputContainer, stream: av.stream.Stre
             yield from frames
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         logger.warning("%s: stream ends early (%s); using what decoded before it", container.name, exc)
+
+
+def warn_if_short(path: Path, kind: str, decoded: float, declared: float | None) -> None:
+    """Say so when a stream decoded to less than its container declares: a download or copy cut
+    short (a "faststart" mp4 keeps its index and opens fine), or damage that ended decoding.
+    The decodable part is still used, so this is a warning, not an error."""
+    if declared is not None and declared - decoded > EARLY_END_S:
+        logger.warning(
+            "%s: stream ends early (its %s decodes to %.2f s of the %.2f s the file declares: "
+            "cut short or damaged); using what decoded before it",
+            path,
+            kind,
+            decoded,
+            declared,
+        )
 
 
 def container_origin(container: av.container.InputContainer) -> float:
