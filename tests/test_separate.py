@@ -182,3 +182,20 @@ def test_a_stereo_result_saves_as_stereo_flac(shared_video, tmp_path):
     data, rate = sf.read(paths[1], dtype="float32")
     assert rate == result.sample_rate and data.shape == result.sources[1].T.shape
     assert np.allclose(data, result.sources[1].T, atol=1e-5)
+
+
+def test_the_outputs_do_not_depend_on_the_thread_count(shared_video):
+    """A --jobs N worker runs torch on cores // N threads: its outputs must be the bytes a
+    one-process run writes (the visual trunk's sums changed with the thread count)."""
+    video = shared_video("clip.mp4", **SMALL)
+    separator = Separator(device="cpu")
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results.append(separator.separate_file(video, BOXES_64x48).sources)
+    finally:
+        torch.set_num_threads(before)
+    assert results[0].tobytes() == results[1].tobytes()
+    assert torch.get_num_threads() == before

@@ -38,7 +38,7 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import extension
 from avsep.io.video import FrameReader, crop_boxes
-from avsep.models.device import select_device
+from avsep.models.device import inference_threads, select_device
 from avsep.models.guide import picture_kind
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
@@ -196,11 +196,15 @@ class Separator:
 
     @torch.inference_mode()
     def guide(self, crops: np.ndarray) -> torch.Tensor:
-        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
+        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8, on
+        :data:`~avsep.models.device.INFERENCE_THREADS` threads: the same bytes in any process."""
+        with inference_threads(self.device):
+            return self._guide(crops)
 
-        On the CPU the crops go through the trunk a few at a time (:data:`TRUNK_CROPS_CPU`):
-        each crop's features do not depend on the others, and small batches keep the trunk's
-        activations in cache and its peak memory low.
+    def _guide(self, crops: np.ndarray) -> torch.Tensor:
+        """:meth:`guide` on the current threads. On the CPU the crops go through the trunk a few
+        at a time (:data:`TRUNK_CROPS_CPU`): each crop's features do not depend on the others,
+        and small batches keep the trunk's activations in cache and its peak memory low.
         """
         b, s = crops.shape[:2]
         with stage("visual trunk"):
@@ -232,6 +236,19 @@ class Separator:
         each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
         instrument split their shares by it (:func:`avsep.separation.same_instrument.split_by_motion`).
         """
+        with inference_threads(self.device):  # the same bytes in any process (--jobs)
+            return self._separate_windows(audio, visual, residual, mixture, grid, motion)
+
+    def _separate_windows(
+        self,
+        audio: np.ndarray,
+        visual: torch.Tensor,
+        residual: bool,
+        mixture: np.ndarray | None,
+        grid: fullband.Grid | None,
+        motion: np.ndarray | None,
+    ) -> np.ndarray:
+        """:meth:`separate_windows` on the current threads."""
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):
             spec = dsp.stft(x)
