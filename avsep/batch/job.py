@@ -47,7 +47,7 @@ from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
-from avsep.io.media import MediaInfo, check_separable, probe
+from avsep.io.media import MediaInfo, check_readable, check_separable, probe
 from avsep.io.output import FORMATS, extension, open_writer, write_stdout
 from avsep.options import VIDEO_EXTENSIONS
 from avsep.timing import stage
@@ -56,6 +56,10 @@ if TYPE_CHECKING:
     from avsep.models.serialize import Checkpoint
 
 DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
+
+#: The name the output template is filled in with for a video's provenance record (extension
+#: ``json``): a hidden file, where no output name can fall (no format writes .json).
+RECORD_NAME = ".avsep"
 
 
 def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
@@ -245,35 +249,58 @@ class BatchJob:
         names = self.names if request is self.request and self.names else plan.names
         return media, plan, output_names(len(plan.sources), names, residual=False)
 
+    def folder(self, video: Path) -> Path:
+        """The folder ``video``'s outputs are placed in by the template (its input folder's tree
+        mirrored under ``-o``)."""
+        return self.out_dir / self.subdirs.get(video, Path())
+
     def paths(self, video: Path, labels: list[str]) -> list[Path]:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
-        folder = self.out_dir / self.subdirs.get(video, Path())
         ext = extension(self.fmt)
-        paths = [render_template(self.template, folder, video, n, i + 1, ext) for i, n in enumerate(labels)]
+        paths = [render_template(self.template, self.folder(video), video, n, i + 1, ext) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
             raise InputError(
                 f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
             )
         return paths
 
+    def record_path(self, video: Path) -> Path:
+        """Where the record of ``video``'s outputs lives (:mod:`avsep.batch.provenance`): the
+        template filled in for the name ``.avsep`` and the extension ``json``
+        (``OUT/<stem>/.avsep.json``), a place that depends on the video and the template, never
+        on the output names, which may come from the players found."""
+        return render_template(self.template, self.folder(video), video, RECORD_NAME, 0, "json")
+
+    def labels(self, request: BoxRequest, plan: BoxPlan | None) -> list[str]:
+        """One name per output: a sidecar's own, else ``names``, else the boxes' names (the class
+        guesses of the players found, ``plan``), else ``sourceN``; then ``residual``."""
+        if plan is not None:
+            return output_names(len(plan.sources), self.names or plan.names, self.residual)
+        names = self.names if request is self.request else request.names
+        return output_names(request.count, names, self.residual)
+
     def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
         so far in this batch to its video (updated here). Raises on failure.
 
-        The output names: a sidecar's own, else ``names``, else the boxes' names (the class
-        guesses in automatic mode), else ``sourceN``. Players are found before naming (their
-        names come from them); given boxes and strips are named before the video is read."""
+        ``--skip-existing`` is decided from the video's record before the video is read. Players
+        are found before naming (their names come from them); given boxes and strips are named
+        before the video is read (:meth:`labels`)."""
         request = self.request.for_video(video)
+        check_readable(video)  # a missing or unreadable input says so before its record is looked up
+        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request))
+        known = None if request.kind == FIND else self.paths(video, self.labels(request, None))
+        if self.out_dir is not None and self.skip_existing:
+            verdict = provenance.check(self.record_path(video), expected, known)
+            if verdict.complete:  # nothing decoded, no player searched for
+                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=verdict.written)
         media = plan = None
         if request.kind == FIND:
             media = self.probe(video)  # before the search: a file without sound fails at once
             plan = self.find(separator, request, media, progress)
-            names = self.names or plan.names
-        else:
-            names = self.names if request is self.request else request.names
-        labels = output_names(request.count if plan is None else len(plan.sources), names, self.residual)
+        labels = self.labels(request, plan)
         paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
@@ -287,37 +314,38 @@ class BatchJob:
             if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
-        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
+        record = self.record_path(video)
         with claims.claim(paths, str(video), self.run_id) as claim:
-            own = self._check_existing(video, paths, expected)
-            if own is not None:
-                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)
+            earlier = provenance.check(record, expected, paths)
+            replaced = self._check_existing(video, paths, earlier)
             overwrite = any(p.exists() for p in paths)
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
-            written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
+            written = self._write(stream, plan, paths, (record, expected), labels, claim, overwrite=overwrite)
+            claim.notes += _remove_replaced(replaced)
         claimed.update((p, video) for p in paths)
         said = request.describe(plan, video)
         detail = ", ".join(str(p) for p in paths)
         return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
 
-    def _check_existing(self, video: Path, paths: list[Path], expected: dict) -> provenance.Verdict | None:
-        """The record of outputs to skip (``--skip-existing``, all there and provably this
-        video's), else None when the video is to be written; raises when existing outputs stop it."""
-        own = provenance.check(paths, expected) if self.skip_existing else None
-        existing = [p for p in paths if p.exists()]
-        if own is not None and own.own and len(existing) == len(paths):
-            return own
-        if own is not None and existing and not own.own and not self.overwrite:
+    def _check_existing(self, video: Path, paths: list[Path], earlier: provenance.Verdict) -> list[Path]:
+        """Raise when existing files stop ``video`` (outputs it would write, or the outputs its
+        last run recorded, unless ``--overwrite``; with ``--skip-existing``, outputs that are not
+        provably its own). Returns the files of its last run that this run replaces and does not
+        write again (removed once the new outputs are in place)."""
+        replaced = [p for p in earlier.outputs if earlier.same_input and p not in paths and p.exists()]
+        existing = [p for p in paths if p.exists()] + replaced
+        if not existing or self.overwrite or (self.skip_existing and earlier.own):
+            return replaced  # a set of its own cut short by a kill completes under --skip-existing
+        if self.skip_existing:
             raise InputError(
-                f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
+                f"{video}: its outputs exist but {earlier.reason}; --skip-existing skips a video only for "
                 "outputs it made: pass --overwrite to replace them, or choose another -o"
             )
-        if existing and not self.overwrite and not (own is not None and own.own):
-            raise InputError(
-                f"{existing[0]} already exists; pass --overwrite to replace it"
-                + ("" if self.skip_existing else " or --skip-existing to skip this video")
-            )
-        return None
+        raise InputError(
+            f"{existing[0]} already exists; pass --overwrite to replace it"
+            + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
+            + " or --skip-existing to skip this video"
+        )
 
     def _identity_options(self, request: BoxRequest) -> dict:
         """The options that shape a video's outputs, as its provenance record names them: the
@@ -361,13 +389,14 @@ class BatchJob:
         stream: SeparationStream,
         plan: BoxPlan,
         paths: list[Path],
-        expected: dict,
+        record: tuple[Path, dict],
         labels: list[str],
         claim: claims.Claim,
         overwrite: bool,
     ) -> dict:
         """All of one video's files, or none, keeping their claim fresh; the provenance record
-        goes down just before the renames. Returns what was written (for the report)."""
+        (``record``: its path and the video's identity) goes down just before the renames.
+        Returns what was written (for the report)."""
         frames = 0
         written: dict = {}
 
@@ -378,14 +407,14 @@ class BatchJob:
                 frames += block.shape[-1]
                 claim.refresh()
 
-        def record() -> None:
+        def leave_record() -> None:
             seconds = round(frames / stream.sample_rate, 6)
             written["outputs"] = [
                 {"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths
             ]
             written["boxes"] = plan.to_json()["boxes"]
             written["names"] = labels
-            provenance.write(paths, expected, written)
+            provenance.write(*record, paths, written)
 
         write_outputs(
             paths,
@@ -394,9 +423,20 @@ class BatchJob:
             self.fmt,
             channels=stream.channels,
             overwrite=overwrite,
-            before_rename=record,
+            before_rename=leave_record,
         )
         return written
+
+
+def _remove_replaced(files: list[Path]) -> list[str]:
+    """Remove the outputs of a video's last run that its new outputs replace under other
+    names (``--names`` given once, found the next time): the record listed them, so they are
+    this video's and nothing else. Returns the notes that say so."""
+    notes = []
+    for path in files:
+        path.unlink(missing_ok=True)
+        notes.append(f"removed {path}, an output of this video's last run that this run replaces")
+    return notes
 
 
 def failure(video: Path, exc: BaseException) -> Outcome:
