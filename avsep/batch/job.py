@@ -49,13 +49,11 @@ from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, probe
 from avsep.io.output import FORMATS, extension, open_writer, write_stdout
-from avsep.options import VIDEO_EXTENSIONS
+from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 from avsep.timing import stage
 
 if TYPE_CHECKING:
     from avsep.models.serialize import Checkpoint
-
-DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
 
 #: The name the output template is filled in with for a video's provenance record (extension
 #: ``json``): a hidden file, where no output name can fall (no format writes .json).
@@ -75,17 +73,20 @@ def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Pa
     return out
 
 
-def render_template(template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav") -> Path:
-    """``--output-template`` filled in for one output, under ``out_dir``."""
+def render_template(
+    template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav", say: Wording = API
+) -> Path:
+    """``--output-template`` filled in for one output, under ``out_dir`` (``say``: how the
+    messages name the option)."""
     try:
         rel = template.format(stem=video.stem, name=name, index=index, ext=ext)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(
-            f"--output-template {template!r}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
+            f"{say('template', template, quoted=True)}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
         ) from None
     if not rel or rel.endswith(("/", "\\")):
-        raise InputError(f"--output-template {template!r} gives no file name; end it with {{name}}.{{ext}}")
+        raise InputError(f"{say('template', template, quoted=True)} gives no file name; end it with {{name}}.{{ext}}")
     return out_dir / rel
 
 
@@ -172,16 +173,8 @@ class BatchJob:
     request: BoxRequest  # the boxes asked for every video (a sidecar may stand in)
     names: list[str] | None
     out_dir: Path | None  # None: stdout
-    template: str = DEFAULT_TEMPLATE
-    source: int | None = None
-    fmt: str = "pcm16"
-    sample_rate: int | None = None
-    residual: bool = False
-    mono: bool = False
-    skip_existing: bool = False
-    overwrite: bool = False
-    audio_stream: int | None = None
-    video_stream: int | None = None
+    options: BatchOptions = field(default_factory=BatchOptions)
+    source: int | None = None  # the source written to stdout (``out_dir`` None), 1-based
     quiet: bool = False
     debug: bool = False
     announce: Announce | None = None
@@ -195,33 +188,29 @@ class BatchJob:
         cls,
         inputs: Iterable[Path],
         request: BoxRequest,
+        options: BatchOptions | None = None,
         *,
-        names: list[str] | None = None,
-        out: str | Path = "separated",
-        template: str = DEFAULT_TEMPLATE,
-        source: int | None = None,
-        **options,
+        quiet: bool = False,
+        debug: bool = False,
+        announce: Announce | None = None,
     ) -> BatchJob:
         """Check everything that does not need a video (:func:`avsep.batch.checks.check_options`,
-        then ``--format``), so mistakes fail before the model loads.
-
-        ``out`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout.
-        ``options`` are the remaining fields (``fmt``, ``sample_rate``, ``residual``, ...).
-        """
+        then ``--format``), so mistakes fail before the model loads."""
+        options = options or BatchOptions()
         inputs = [Path(p) for p in inputs]
-        source = check_options(inputs, request, names=names, out=out, source=source, **options)
-        if options.get("fmt", "pcm16") not in FORMATS:
-            raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
-        names = names or request.names
+        source = check_options(inputs, request, options)
+        if options.fmt not in FORMATS:
+            raise InputError(f"{options.wording('fmt', options.fmt, quoted=True)}: use one of {', '.join(FORMATS)}")
+        names = list(options.names) if options.names else request.names
         videos, problems = find_videos(inputs)
-        out_dir = None if str(out) == "-" else Path(out)
-        job = cls(videos, problems, request, names, out_dir, template, source, **options)
+        out_dir = None if options.to_stdout else Path(options.out_dir)
+        job = cls(videos, problems, request, names, out_dir, options, source, quiet, debug, announce)
         job.subdirs = mirror_dirs(inputs, videos)
         return job
 
     def probe(self, video: Path) -> MediaInfo:
         """The video probed (once per separation) with the chosen streams; it must be separable."""
-        media = probe(video, audio_stream=self.audio_stream, video_stream=self.video_stream)
+        media = probe(video, audio_stream=self.options.audio_stream, video_stream=self.options.video_stream)
         check_separable(media)
         return media
 
@@ -231,7 +220,8 @@ class BatchJob:
         progress.set_windows(0, f"{media.path.name}: finding players")
         plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
         if self.source is not None and self.source > len(plan.sources):
-            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {media.path}")
+            said = self.options.wording("source", self.source)
+            raise InputError(f"{said}: only {len(plan.sources)} source(s) were found in {media.path}")
         if self.announce is not None and not plan.note:
             self.announce(media.path, plan, self.names or plan.names, self.quiet)
         return plan
@@ -258,12 +248,13 @@ class BatchJob:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
-        ext = extension(self.fmt)
-        paths = [render_template(self.template, self.folder(video), video, n, i + 1, ext) for i, n in enumerate(labels)]
+        folder = self.folder(video)
+        ext = extension(self.options.fmt)
+        template, say = self.options.template, self.options.wording
+        paths = [render_template(template, folder, video, n, i + 1, ext, say) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
-            raise InputError(
-                f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
-            )
+            said = say("template", template, quoted=True)
+            raise InputError(f"{said} gives the same path to two outputs; use {{name}} or {{index}}")
         return paths
 
     def record_path(self, video: Path) -> Path:
@@ -271,15 +262,17 @@ class BatchJob:
         template filled in for the name ``.avsep`` and the extension ``json``
         (``OUT/<stem>/.avsep.json``), a place that depends on the video and the template, never
         on the output names, which may come from the players found."""
-        return render_template(self.template, self.folder(video), video, RECORD_NAME, 0, "json")
+        options = self.options
+        return render_template(options.template, self.folder(video), video, RECORD_NAME, 0, "json", options.wording)
 
     def labels(self, request: BoxRequest, plan: BoxPlan | None) -> list[str]:
         """One name per output: a sidecar's own, else ``names``, else the boxes' names (the class
         guesses of the players found, ``plan``), else ``sourceN``; then ``residual``."""
+        residual, say = self.options.residual, self.options.wording
         if plan is not None:
-            return output_names(len(plan.sources), self.names or plan.names, self.residual)
+            return output_names(len(plan.sources), self.names or plan.names, residual, say)
         names = self.names if request is self.request else request.names
-        return output_names(request.count, names, self.residual)
+        return output_names(request.count, names, residual, say)
 
     def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
@@ -292,10 +285,11 @@ class BatchJob:
         check_readable(video)  # a missing or unreadable input says so before its record is looked up
         expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request))
         known = None if request.kind == FIND else self.paths(video, self.labels(request, None))
-        if self.out_dir is not None and self.skip_existing:
+        if self.out_dir is not None and self.options.skip_existing:
             verdict = provenance.check(self.record_path(video), expected, known)
             if verdict.complete:  # nothing decoded, no player searched for
-                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=verdict.written)
+                why = f"its outputs exist ({self.options.wording('skip_existing')})"
+                return Outcome(video, "skipped", why, written=verdict.written)
         media = plan = None
         if request.kind == FIND:
             media = self.probe(video)  # before the search: a file without sound fails at once
@@ -311,7 +305,7 @@ class BatchJob:
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             row = self.source - 1
-            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
+            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.options.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         record = self.record_path(video)
@@ -321,7 +315,7 @@ class BatchJob:
             overwrite = any(p.exists() for p in paths)
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             written = self._write(stream, plan, paths, (record, expected), labels, claim, overwrite=overwrite)
-            claim.notes += _remove_replaced(replaced)
+            claim.notes += provenance.remove_replaced(replaced)
         claimed.update((p, video) for p in paths)
         said = request.describe(plan, video)
         detail = ", ".join(str(p) for p in paths)
@@ -332,19 +326,20 @@ class BatchJob:
         last run recorded, unless ``--overwrite``; with ``--skip-existing``, outputs that are not
         provably its own). Returns the files of its last run that this run replaces and does not
         write again (removed once the new outputs are in place)."""
+        options, say = self.options, self.options.wording
         replaced = [p for p in earlier.outputs if earlier.same_input and p not in paths and p.exists()]
         existing = [p for p in paths if p.exists()] + replaced
-        if not existing or self.overwrite or (self.skip_existing and earlier.own):
+        if not existing or options.overwrite or (options.skip_existing and earlier.own):
             return replaced  # a set of its own cut short by a kill completes under --skip-existing
-        if self.skip_existing:
+        if options.skip_existing:
             raise InputError(
-                f"{video}: its outputs exist but {earlier.reason}; --skip-existing skips a video only for "
-                "outputs it made: pass --overwrite to replace them, or choose another -o"
+                f"{video}: its outputs exist but {earlier.reason}; {say('skip_existing')} skips a video only for "
+                f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
             )
         raise InputError(
-            f"{existing[0]} already exists; pass --overwrite to replace it"
+            f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
             + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
-            + " or --skip-existing to skip this video"
+            + f" or {say('skip_existing')} to skip this video"
         )
 
     def _identity_options(self, request: BoxRequest) -> dict:
@@ -358,12 +353,12 @@ class BatchJob:
             "boxes": boxes,
             "names": self.names,
             "sources": request.sources,
-            "format": self.fmt,
-            "sample_rate": self.sample_rate,
-            "residual": self.residual,
-            "mono": self.mono,
-            "audio_stream": self.audio_stream,
-            "video_stream": self.video_stream,
+            "format": self.options.fmt,
+            "sample_rate": self.options.sample_rate,
+            "residual": self.options.residual,
+            "mono": self.options.mono,
+            "audio_stream": self.options.audio_stream,
+            "video_stream": self.options.video_stream,
         }
 
     def _stream(
@@ -378,8 +373,14 @@ class BatchJob:
         """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
         media = media or self.probe(video)
         plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        options = self.options
         stream = separator.stream(
-            media, plan, sample_rate=self.sample_rate, residual=self.residual, on_window=progress.window, mono=self.mono
+            media,
+            plan,
+            sample_rate=options.sample_rate,
+            residual=options.residual,
+            on_window=progress.window,
+            mono=options.mono,
         )
         progress.set_windows(stream.num_windows, video.name)
         return media, plan, stream
@@ -420,23 +421,12 @@ class BatchJob:
             paths,
             counted(),
             stream.sample_rate,
-            self.fmt,
+            self.options.fmt,
             channels=stream.channels,
             overwrite=overwrite,
             before_rename=leave_record,
         )
         return written
-
-
-def _remove_replaced(files: list[Path]) -> list[str]:
-    """Remove the outputs of a video's last run that its new outputs replace under other
-    names (``--names`` given once, found the next time): the record listed them, so they are
-    this video's and nothing else. Returns the notes that say so."""
-    notes = []
-    for path in files:
-        path.unlink(missing_ok=True)
-        notes.append(f"removed {path}, an output of this video's last run that this run replaces")
-    return notes
 
 
 def failure(video: Path, exc: BaseException) -> Outcome:

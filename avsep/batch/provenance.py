@@ -106,6 +106,17 @@ def write(record: Path, expected: dict, paths: list[Path], written: dict) -> Pat
     return atomic_write(record, lambda f: f.write(body))
 
 
+def remove_replaced(files: list[Path]) -> list[str]:
+    """Remove the outputs of a video's last run that its new outputs replace under other
+    names (``--names`` given once, found the next time): the record listed them, so they are
+    this video's and nothing else. Returns the notes that say so."""
+    notes = []
+    for path in files:
+        path.unlink(missing_ok=True)
+        notes.append(f"removed {path}, an output of this video's last run that this run replaces")
+    return notes
+
+
 def _normal(path: Path) -> Path:
     """``path`` with ``..`` and ``.`` resolved textually, so recorded and expected paths compare."""
     return Path(os.path.normpath(path))

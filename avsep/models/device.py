@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import torch
 
@@ -34,6 +36,8 @@ def select_device(device: str) -> torch.device:
 #: within one separation (on 2 cores shared with other work, one thread was also the faster).
 INFERENCE_THREADS = 1
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
 
 @contextmanager
 def inference_threads(device: torch.device) -> Iterator[None]:
@@ -48,3 +52,14 @@ def inference_threads(device: torch.device) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def on_inference_threads(method: _Method) -> _Method:
+    """Decorate a method of an object with a ``device`` to run under :func:`inference_threads`."""
+
+    @functools.wraps(method)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with inference_threads(self.device):
+            return method(self, *args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
