@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+import av
 import numpy as np
 import pytest
 import soundfile as sf
@@ -392,3 +393,22 @@ def test_a_time_past_the_end_is_an_error(shared_video, tmp_path):
     assert not (tmp_path / "p.png").exists()
     line = error_line(cli("locate", video, "--boxes", "strips", "--time", "-1", "-o", tmp_path, code=2))
     assert "--time -1:" in line
+
+
+def test_separate_writes_tagged_mp3_m4a_and_opus_at_the_bitrate_asked(shared_video, tmp_path):
+    """--format mp3|m4a|opus (issue 31): one compressed file per box, named and tagged by its
+    source and video, at --bitrate; the provenance record tells the formats apart."""
+    video = shared_video("clip.mp4", **SMALL)
+    boxes = ["--boxes", "0,0,32,48", "32,0,64,48", "--names", "guitar", "saxophone"]
+    for fmt, codec in (("mp3", "mp3"), ("m4a", "aac"), ("opus", "opus")):
+        cli("separate", video, *boxes, "--format", fmt, "--bitrate", "64k", "-o", tmp_path / fmt, "-q")
+        folder = tmp_path / fmt / video.stem
+        assert sorted(p.name for p in folder.iterdir()) == [".avsep.json", f"guitar.{fmt}", f"saxophone.{fmt}"]
+        with av.open(str(folder / f"guitar.{fmt}")) as container:
+            stream = container.streams.audio[0]
+            tags = {**container.metadata, **stream.metadata}
+            assert stream.codec_context.name.startswith(codec)
+            assert tags["title"] == "guitar" and video.name in tags["comment"], tags
+            assert 2.5 < float(container.duration / 1_000_000) < 3.3
+    error = error_line(cli("separate", video, *boxes, "--format", "flac", "--bitrate", "64k", "-o", tmp_path, code=2))
+    assert error.startswith("error: --bitrate applies to mp3, m4a, opus; flac is lossless")

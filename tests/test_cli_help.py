@@ -106,7 +106,10 @@ def _usage_error(*args: str) -> str:
     [
         (["separate", "v.mp4", "--jobs", "x"], "--jobs 'x': give a whole number (default: 1)"),
         (["separate", "v.mp4", "--overlap=lots"], "--overlap 'lots': give a number (default: 0.25)"),
-        (["separate", "v.mp4", "--format", "mp3"], "--format 'mp3': give one of pcm16, pcm24, float, flac, flac24"),
+        (
+            ["separate", "v.mp4", "--format", "ogg"],
+            "--format 'ogg': give one of pcm16, pcm24, float, flac, flac24, mp3, m4a, opus",
+        ),
         (["info", "v.mp4", "--time", "soon"], "--time 'soon': give a number"),
         (["train", "--steps", "1.5"], "--steps '1.5': give a whole number"),
         (["train", "--arch", "unet"], "--arch 'unet': give one of pcn, sop (default: pcn)"),

@@ -48,7 +48,7 @@ from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, probe
-from avsep.io.output import FORMATS, extension, open_writer, write_stdout
+from avsep.io.output import check_format, extension, open_writer, write_stdout
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 from avsep.timing import stage
 
@@ -199,8 +199,7 @@ class BatchJob:
         options = options or BatchOptions()
         inputs = [Path(p) for p in inputs]
         source = check_options(inputs, request, options)
-        if options.fmt not in FORMATS:
-            raise InputError(f"{options.wording('fmt', options.fmt, quoted=True)}: use one of {', '.join(FORMATS)}")
+        check_format(options)
         names = list(options.names) if options.names else request.names
         videos, problems = find_videos(inputs)
         out_dir = None if options.to_stdout else Path(options.out_dir)
@@ -305,7 +304,8 @@ class BatchJob:
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             row = self.source - 1
-            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.options.fmt):
+            frames = (_frames(block[row]) for block in stream.blocks)
+            if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         record = self.record_path(video)
@@ -354,6 +354,7 @@ class BatchJob:
             "names": self.names,
             "sources": request.sources,
             "format": self.options.fmt,
+            "bitrate": self.options.bitrate,
             "sample_rate": self.options.sample_rate,
             "residual": self.options.residual,
             "mono": self.options.mono,
@@ -417,6 +418,7 @@ class BatchJob:
             written["names"] = labels
             provenance.write(*record, paths, written)
 
+        source = Path(record[1]["input"]["path"]).name
         write_outputs(
             paths,
             counted(),
@@ -425,6 +427,11 @@ class BatchJob:
             channels=stream.channels,
             overwrite=overwrite,
             before_rename=leave_record,
+            bitrate=self.options.bitrate,
+            tags=[
+                {"title": label, "album": Path(source).stem, "comment": f"avsep: {label} from {source}"}
+                for label in labels
+            ],
         )
         return written
 
@@ -470,6 +477,8 @@ def write_outputs(
     channels: int = 1,
     overwrite: bool = False,
     before_rename: Callable[[], None] | None = None,
+    bitrate: int | None = None,
+    tags: Sequence[dict[str, str]] | None = None,
 ) -> None:
     """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
     ``fmt`` (WAV or FLAC, :func:`avsep.io.output.open_writer`): all of the files, or none (an
@@ -479,7 +488,12 @@ def write_outputs(
     with ExitStack() as stack:
         with stage("write"):
             writers = [
-                stack.enter_context(open_writer(p, sample_rate, channels, fmt, overwrite=overwrite)) for p in paths
+                stack.enter_context(
+                    open_writer(
+                        p, sample_rate, channels, fmt, overwrite, bitrate=bitrate, tags=tags[i] if tags else None
+                    )
+                )
+                for i, p in enumerate(paths)
             ]
         for block in blocks:
             with stage("write"):

@@ -81,6 +81,7 @@ def separate(
     output_template: opt.OutputTemplate = DEFAULT_TEMPLATE,
     source: opt.Source = None,
     fmt: opt.Format = SampleFormat(DEFAULT_FORMAT),
+    bitrate: opt.Bitrate = None,
     sample_rate: opt.SampleRate = None,
     residual: opt.Residual = False,
     mono: opt.Mono = False,
@@ -102,8 +103,8 @@ def separate(
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
 ) -> None:
-    """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
-    with the video's channels."""
+    """Write one audio file per box (WAV, FLAC, MP3, M4A or Opus): the sound of the instrument
+    inside that box, full band, with the video's channels."""
     with one_line_errors(debug):
         check_output_folder(out)  # before any import or work: these answer at once
         check_inputs_exist(inputs)
@@ -113,6 +114,7 @@ def separate(
             template=output_template,
             source=source,
             fmt=fmt.value,
+            bitrate=bitrate,
             sample_rate=sample_rate,
             residual=residual,
             mono=mono,
