@@ -316,7 +316,8 @@ def test_info_preview_draws_the_boxes(shared_video, tmp_path):
 def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
     for f in tiny_weights.glob("*.pt"):
         shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "avsep-pcn.json").write_text(json.dumps({"architecture": "pcn", "parameters": 7, "sdr_db": 7.5}))
+    card = {"architecture": "pcn", "parameters": 7, "sdr_db": 7.5, "intended_use": "Videos of two players. " * 30}
+    (tmp_path / "avsep-pcn.json").write_text(json.dumps(card))
     (tmp_path / "avsep-old-00000000.pt").write_bytes(b"not a checkpoint")
     monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path))
     text = cli("models").stdout
@@ -328,7 +329,9 @@ def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
         f"size    {model.stat().st_size / 1e6:.1f} MB file ({model.stat().st_size:,} bytes), {parameters:,} parameters"
         in text
     )
-    assert "card    architecture: pcn\n" in text and "sdr_db" not in text  # summary only
+    assert "card    architecture: pcn, intended_use: Videos of two players." in text and "sdr_db" not in text
+    card_lines = [ln for ln in text.splitlines() if ln.startswith(("  card", " " * 10)) and "full card" not in ln]
+    assert len(card_lines) > 3 and max(map(len, card_lines)) <= 100  # a long card wraps (it was one 613-character line)
     assert f"full card: {tmp_path / 'avsep-pcn.json'}" in text
     assert "avsep-old  " in text and "refused: " in text and "card    (none)" in text
 

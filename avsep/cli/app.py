@@ -23,7 +23,7 @@ from rich.markup import escape
 from typer.models import CommandInfo
 
 from avsep.cli import options as opt
-from avsep.cli.help_text import AvsepCommand, AvsepGroup
+from avsep.cli.help_text import TRAINING_PANEL, USER_PANEL, AvsepCommand, AvsepGroup
 from avsep.cli.options import GreedyCommand, SampleFormat
 from avsep.cli.paths import check_inputs_exist, check_output_folder
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
@@ -56,7 +56,7 @@ app = typer.Typer(
     cls=AvsepGroup,
 )
 data_app = typer.Typer(help="Build training data.", no_args_is_help=True, cls=AvsepGroup)
-app.add_typer(data_app, name="data")
+app.add_typer(data_app, name="data", rich_help_panel=TRAINING_PANEL)
 
 
 @app.callback()
@@ -70,7 +70,7 @@ def main(ctx: typer.Context, version: opt.Version = False) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def separate(
     inputs: opt.Inputs,
     boxes: opt.SeparateBoxes = None,
@@ -190,7 +190,7 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def remix(
     video: opt.VideoArgument,
     boxes: opt.SeparateBoxes = None,
@@ -260,7 +260,7 @@ def remix(
 # ------------------------------------------------------------------------------------------------
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def info(
     video: opt.VideoArgument,
     boxes: opt.InfoBoxes = None,
@@ -279,7 +279,7 @@ def info(
         show_info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def locate(
     video: opt.VideoArgument,
     boxes: opt.LocateBoxes = None,
@@ -320,7 +320,7 @@ def locate(
             typer.echo(str(path))
 
 
-@app.command(cls=AvsepCommand)
+@app.command(cls=AvsepCommand, rich_help_panel=USER_PANEL)
 def models(debug: opt.Debug = False) -> None:
     """List the bundled models with their hash and model card."""
     with one_line_errors(debug):

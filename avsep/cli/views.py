@@ -8,6 +8,7 @@ functions.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -200,6 +201,8 @@ def list_models() -> None:
         out.print(f"[bold]{escape(m.name)}[/]{default}  {escape(str(m.path))}", soft_wrap=True)
         out.print(f"  sha256  {digest}", soft_wrap=True)
         out.print(f"  size    {size}", soft_wrap=True)
-        out.print(f"  card    {escape(card) or '(none)'}", soft_wrap=True)
+        lines = textwrap.wrap(card or "(none)", width=min(out.width, 100) - 10, break_on_hyphens=False)
+        for head, line in zip(["  card    ", *[" " * 10] * len(lines)], lines):  # wrapped, not one long line
+            out.print(f"{head}{escape(line)}", soft_wrap=True)
         if m.card:
             out.print(f"          full card: {escape(str(m.path.with_name(m.name + '.json')))}", soft_wrap=True)
