@@ -111,6 +111,8 @@ FLAGS = {
     "fmt": "--format",
     "bitrate": "--bitrate",
     "sample_rate": "--sample-rate",
+    "start": "--start",
+    "end": "--end",
     "residual": "--residual",
     "mono": "--mono",
     "skip_existing": "--skip-existing",
@@ -226,6 +228,10 @@ class BatchOptions:
     overwrite: bool = False
     audio_stream: int | None = None
     video_stream: int | None = None
+    #: the part of each video to separate (``--start``/``--end``: seconds or ``M:SS``; None: from
+    #: its start, to its end), checked by :class:`avsep.timerange.TimeRange`
+    start: float | str | None = None
+    end: float | str | None = None
     jobs: int = 1
     ray: str | None = None
     gpus_per_job: float = 0.0

@@ -47,9 +47,10 @@ from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
-from avsep.io.media import MediaInfo, check_readable, check_separable, probe
+from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
 from avsep.io.output import check_format, extension, open_writer, write_stdout
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
+from avsep.timerange import TimeRange
 from avsep.timing import stage
 
 if TYPE_CHECKING:
@@ -182,6 +183,8 @@ class BatchJob:
     subdirs: dict[Path, Path] = field(default_factory=dict)
     #: this invocation, in the claims it makes (a retried task may take over its own claim)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the part of each video separated (``--start``/``--end``)
+    span: TimeRange = field(default_factory=TimeRange)
 
     @classmethod
     def create(
@@ -205,13 +208,15 @@ class BatchJob:
         out_dir = None if options.to_stdout else Path(options.out_dir)
         job = cls(videos, problems, request, names, out_dir, options, source, quiet, debug, announce)
         job.subdirs = mirror_dirs(inputs, videos)
+        job.span = TimeRange.parse(options.start, options.end, options.wording)
         return job
 
     def probe(self, video: Path) -> MediaInfo:
-        """The video probed (once per separation) with the chosen streams; it must be separable."""
+        """The video probed (once per separation) with the chosen streams, seen over the range
+        asked for (:func:`avsep.io.media.clip`); it must be separable."""
         media = probe(video, audio_stream=self.options.audio_stream, video_stream=self.options.video_stream)
         check_separable(media)
-        return media
+        return clip(media, self.span)
 
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced through
@@ -360,6 +365,7 @@ class BatchJob:
             "mono": self.options.mono,
             "audio_stream": self.options.audio_stream,
             "video_stream": self.options.video_stream,
+            "range": self.span.to_json(),
         }
 
     def _stream(

@@ -46,6 +46,7 @@ from avsep.options import (
 if TYPE_CHECKING:
     from avsep.batch.job import BatchJob
     from avsep.separation.separator import Separator
+    from avsep.timerange import TimeRange
 
 app = typer.Typer(
     name="avsep",
@@ -94,6 +95,8 @@ def separate(
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     skip_existing: opt.SkipExisting = False,
     overwrite: opt.Overwrite = False,
     jobs: opt.Jobs = 1,
@@ -103,8 +106,7 @@ def separate(
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
 ) -> None:
-    """Write one audio file per box (WAV, FLAC, MP3, M4A or Opus): the sound of the instrument
-    inside that box, full band, with the video's channels."""
+    """Write one WAV, FLAC, MP3, M4A or Opus file per box: the sound of the instrument in it, full band."""
     with one_line_errors(debug):
         check_output_folder(out)  # before any import or work: these answer at once
         check_inputs_exist(inputs)
@@ -122,6 +124,7 @@ def separate(
             overwrite=overwrite,
             audio_stream=audio_stream,
             video_stream=video_stream,
+            **time_range(start, end).fields(),
             jobs=jobs,
             ray=ray,
             gpus_per_job=gpus_per_job,
@@ -211,6 +214,8 @@ def remix(
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     overwrite: opt.Overwrite = False,
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
@@ -230,6 +235,7 @@ def remix(
             out_dir=".",
             audio_stream=audio_stream,
             video_stream=video_stream,
+            **time_range(start, end).fields(),
             overwrite=overwrite,
             wording=COMMAND_LINE,
         )
@@ -287,6 +293,8 @@ def locate(
     names: opt.LocateNames = None,
     sources: opt.Sources = None,
     time: opt.FrameTime = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     out: opt.LocateOut = Path("located"),
     model: opt.Model = None,
     device: opt.Device = "auto",
@@ -298,15 +306,16 @@ def locate(
     with one_line_errors(debug):
         check_output_folder(out)
         check_inputs_exist([video])
+        span = time_range(start, end)
         from avsep.batch.checks import output_names
         from avsep.boxes.request import BoxRequest
 
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         from avsep.boxes.locate import locate as draw_heat_maps
-        from avsep.io.media import probe
+        from avsep.io.media import clip, probe
         from avsep.separation.separator import Separator
 
-        media = probe(video)
+        media = clip(probe(video), span)  # the players found, and the frame shown, in the range
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")
         at = frame_time(time, media)
@@ -325,6 +334,13 @@ def models(debug: opt.Debug = False) -> None:
     """List the bundled models with their hash and model card."""
     with one_line_errors(debug):
         list_models()
+
+
+def time_range(start: str | None, end: str | None) -> TimeRange:
+    """``--start``/``--end`` parsed (seconds or M:SS) and checked before anything heavy loads."""
+    from avsep.timerange import TimeRange
+
+    return TimeRange.parse(start, end, COMMAND_LINE)
 
 
 def _register_subcommands() -> None:

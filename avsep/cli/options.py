@@ -218,6 +218,21 @@ AudioStream = Annotated[
     Optional[int],
     typer.Option(help="Audio stream to use (0-based, among audio streams).", metavar="N", rich_help_panel=INPUT),
 ]
+Start = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Work on the video from this time on: seconds (80.5) or minutes:seconds (1:20); outputs cover "
+        "the range, a boxes file's times stay the video's.",
+        metavar="TIME",
+        rich_help_panel=INPUT,
+    ),
+]
+End = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Work on the video up to this time (default: its end); e.g. 2:05.", metavar="TIME", rich_help_panel=INPUT
+    ),
+]
 VideoStream = Annotated[
     Optional[int],
     typer.Option(help="Video stream to use (0-based, among video streams).", metavar="N", rich_help_panel=INPUT),

@@ -129,15 +129,16 @@ def show_info(
 
 
 def frame_time(time: float | None, media: MediaInfo) -> float:
-    """``--time``: the middle of the video when not given; a time outside it is an error (the
+    """``--time`` (in the video's clock) on the timeline of ``media`` (a ``--start`` range's own):
+    the middle of the video, or of the range, when not given; a time outside it is an error (the
     frame shown would be the last one, not the one asked for)."""
     if time is None:
         return media.duration / 2
-    if not 0 <= time <= media.duration:
-        raise InputError(
-            f"--time {time:g}: {media.path} is {media.duration:.2f} s long; give a time from 0 to {media.duration:.2f}"
-        )
-    return time
+    first, last = media.start, media.start + media.duration
+    if not first <= time <= last:
+        where = f"{media.path} is {last:.2f} s long" if not first else f"the range is {first:.2f} to {last:.2f} s"
+        raise InputError(f"--time {time:g}: {where}; give a time from {first:.2f} to {last:.2f}")
+    return time - first
 
 
 def default_model_finder() -> PlayerFinder | None:

@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
@@ -24,6 +24,7 @@ import av.container
 import av.logging
 
 from avsep.errors import InputError, no_such_file
+from avsep.timerange import TimeRange
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,11 @@ class MediaInfo:
     audio: AudioStreamInfo | None
     videos: tuple[VideoStreamInfo, ...]
     audios: tuple[AudioStreamInfo, ...]
+    #: seconds of the file at this view's time 0 (``--start``; :func:`clip`): every reader takes
+    #: it as its origin, and ``duration`` is the range's length
+    start: float = 0.0
+    #: seconds of the file where a ``--end`` range ends (None: the whole file after ``start``)
+    end: float | None = None
 
 
 def check_separable(info: MediaInfo) -> None:
@@ -91,6 +97,23 @@ def check_separable(info: MediaInfo) -> None:
             f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
             "so give the video rather than its soundtrack"
         )
+
+
+def clip(info: MediaInfo, span: TimeRange) -> MediaInfo:
+    """``info`` seen from ``span.start`` to ``span.end`` (``--start``/``--end``): the readers
+    start there and the duration is the range's. A range outside the video is an error."""
+    if span.whole:
+        return info
+    length = info.duration
+    for flag, value in (("--start", span.start), ("--end", span.end)):
+        if value is not None and value > length + EARLY_END_S:
+            raise InputError(
+                f"{flag} {value:g}: {info.path} is {length:.2f} s long; give a time from 0 to {length:.2f}"
+            )
+    end = length if span.end is None else min(span.end, length)
+    if end - span.start <= 0:
+        raise InputError(f"--start {span.start:g}: {info.path} is {length:.2f} s long; start before its end")
+    return replace(info, start=span.start, end=span.end and end, duration=end - span.start)
 
 
 def check_readable(path: str | Path) -> Path:
