@@ -8,13 +8,18 @@ version, and argument and path errors: none of them needs torch, PyAV or scipy, 
 import them (tests/test_cli_help.py and tests/test_cli_fast_errors.py check the imports; this
 script the time).
 
-    python benchmarks/startup.py              # 7 runs each
-    python benchmarks/startup.py --repeat 15
+    python -m benchmarks.startup              # 7 runs each
+    python -m benchmarks.startup --repeat 15
+    python -m benchmarks.startup --tree A --tree B --only help,missing   # two checkouts, interleaved
+
+``--tree`` runs the commands with ``PYTHONPATH=TREE`` (the checkout whose ``avsep`` package
+loads), alternating between the trees run by run, so that a busy machine weighs on each alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -58,14 +63,16 @@ def cases(workdir: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-def timed_runs(argv: list[str], repeat: int) -> tuple[list[float], list[float], int]:
+def timed_runs(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[list[float], list[float], int]:
     """Wall and CPU (user + system) seconds of ``repeat`` runs of ``argv``, and the exit code of
     the last one. On a busy machine the CPU seconds move much less than the wall seconds."""
     walls, cpus, code = [], [], 0
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        code = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+        code = subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False
+        ).returncode
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -80,16 +87,36 @@ def row(label: str, runs: tuple[list[float], list[float], int]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="runs per command (the median is reported)")
+    parser.add_argument("--tree", action="append", default=[], help="a checkout to time (repeatable; interleaved)")
+    parser.add_argument("--only", default="", help="comma-separated words; time only the commands containing one")
     args = parser.parse_args()
     program = avsep_command()
     print(f"{'command':<44} {'median s':>9} {'min s':>7} {'cpu s':>7} {'exit':>5}")
     print(row("(python -c pass)", timed_runs([sys.executable, "-c", "pass"], args.repeat)))
     workdir = Path(tempfile.mkdtemp(prefix="avsep-startup-"))
+    words = [w for w in args.only.split(",") if w]
     try:
         for label, argv in cases(workdir):
-            print(row("avsep " + label, timed_runs(program + argv, args.repeat)), flush=True)
+            if words and not any(w in label for w in words):
+                continue
+            if not args.tree:
+                print(row("avsep " + label, timed_runs(program + argv, args.repeat)), flush=True)
+                continue
+            runs = interleaved(program + argv, args.tree, args.repeat)
+            for tree in args.tree:
+                print(row(f"avsep {label} [{Path(tree).name}]", runs[tree]), flush=True)
     finally:
         shutil.rmtree(workdir)
+
+
+def interleaved(argv: list[str], trees: list[str], repeat: int) -> dict[str, tuple[list[float], list[float], int]]:
+    """:func:`timed_runs` of ``argv`` under each tree's ``PYTHONPATH``, one run of each in turn."""
+    out: dict[str, tuple[list[float], list[float], int]] = {t: ([], [], 0) for t in trees}
+    for _ in range(repeat):
+        for tree in trees:
+            walls, cpus, code = timed_runs(argv, 1, {**os.environ, "PYTHONPATH": tree})
+            out[tree] = (out[tree][0] + walls, out[tree][1] + cpus, code)
+    return out
 
 
 if __name__ == "__main__":

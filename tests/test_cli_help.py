@@ -15,7 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from avsep.cli.app import app, for_one_command, listing
+from avsep.cli.app import app
 from tests.cli_support import HEAVY, run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,32 +157,6 @@ def test_a_missing_video_is_reported_before_anything_heavy_loads(tmp_path, more)
     code, heavy, stderr = _run_fresh("separate", str(tmp_path / "missing.mp4"), *more)
     assert (code, heavy) == (2, [])
     assert f"error: {tmp_path / 'missing.mp4'}: no such file; check the path" in stderr
-
-
-def test_the_entry_point_builds_only_the_command_asked_for():
-    def names(group):
-        return [c.name or c.callback.__name__ for c in group.registered_commands] + [
-            g.name for g in group.registered_groups
-        ]
-
-    assert names(for_one_command(app, ["separate", "v.mp4"])) == ["separate"]
-    assert names(for_one_command(app, ["evaluate-real", "--help"])) == ["evaluate-real"]
-    assert names(for_one_command(app, ["data", "build"])) == ["data"]
-    assert names(for_one_command(app, ["--", "remix", "v.mp4"])) == ["remix"]
-    for args in ([], ["--help"], ["--version"], ["separte"]):
-        assert names(for_one_command(app, args)) == names(app)  # listed, not built
-    assert len(names(app)) == len(COMMANDS)  # the app itself keeps every command (data: one group)
-
-
-@pytest.mark.parametrize("args", [["--help"], ["data", "--help"], []], ids=" ".join)
-def test_a_listing_reads_exactly_as_the_whole_group(args):
-    """``avsep --help`` is rendered from commands that take no parameters: the page must not
-    change by a character (names, summaries, panels, the ``data`` group's own list)."""
-    whole = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
-    listed = CliRunner().invoke(listing(app), args, env={"COLUMNS": "80"})
-    assert "separate" in whole.output and "evaluate-real" in whole.output or "build" in whole.output
-    assert (listed.exit_code, listed.output) == (whole.exit_code, whole.output)
-    assert all(not c.callback.__code__.co_varnames for c in listing(app).registered_commands)
 
 
 @pytest.mark.parametrize("command", ["info", "locate", "remix"])

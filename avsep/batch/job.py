@@ -33,31 +33,28 @@ from __future__ import annotations
 import pickle
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from avsep.batch import claims, provenance
 from avsep.batch.checks import check_options, find_videos, output_names
-from avsep.boxes.detect import PlayerFinder
+from avsep.batch.streams import Progress, SeparationStream, Silent, Streams
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
-from avsep.io.output import check_format, extension, open_writer, write_stdout
+from avsep.io.output import check_format, extension, output_frames, write_outputs, write_stdout
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 from avsep.timerange import TimeRange
-from avsep.timing import stage
 
 if TYPE_CHECKING:
-    from avsep.models.serialize import Checkpoint
+    pass
 
-#: The name the output template is filled in with for a video's provenance record (extension
-#: ``json``): a hidden file, where no output name can fall (no format writes .json).
+#: The template's name for a video's provenance record (``.avsep.json``: no output is a .json).
 RECORD_NAME = ".avsep"
 
 
@@ -113,51 +110,6 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     #: seconds spent on this input
     seconds: float = 0.0
-
-
-class Progress(Protocol):
-    """What a batch tells a progress display (:class:`avsep.progress.SeparationProgress`)."""
-
-    def set_windows(self, total: int, description: str | None = None) -> None: ...
-
-    def window(self, done: int, total: int) -> None: ...
-
-
-class _Silent:
-    def set_windows(self, total: int, description: str | None = None) -> None:
-        pass
-
-    def window(self, done: int, total: int) -> None:
-        pass
-
-
-class SeparationStream(Protocol):
-    """What a batch reads of a separation in progress (:class:`avsep.separation.separator.SeparationStream`)."""
-
-    sample_rate: int
-    num_windows: int
-    channels: int
-    blocks: Iterator[np.ndarray]
-
-
-class Streams(Protocol):
-    """The separator a batch drives (:class:`avsep.separation.separator.Separator`)."""
-
-    overlap: float
-    checkpoint: Checkpoint  # its sha256 names the model in the provenance records
-
-    def player_finder(self) -> PlayerFinder | None: ...
-
-    def stream(
-        self,
-        media: MediaInfo,
-        plan: BoxPlan,
-        *,
-        sample_rate: int | None = None,
-        residual: bool = False,
-        on_window: Callable[[int, int], None] | None = None,
-        mono: bool = False,
-    ) -> SeparationStream: ...
 
 
 #: ``announce(video, plan, names, quiet)``: told the players automatic mode found in a video
@@ -244,8 +196,7 @@ class BatchJob:
         return media, plan, output_names(len(plan.sources), names, residual=False)
 
     def folder(self, video: Path) -> Path:
-        """The folder ``video``'s outputs are placed in by the template (its input folder's tree
-        mirrored under ``-o``)."""
+        """Where the template places ``video``'s outputs: its input folder's tree mirrored under ``-o``."""
         return self.out_dir / self.subdirs.get(video, Path())
 
     def paths(self, video: Path, labels: list[str]) -> list[Path]:
@@ -262,10 +213,8 @@ class BatchJob:
         return paths
 
     def record_path(self, video: Path) -> Path:
-        """Where the record of ``video``'s outputs lives (:mod:`avsep.batch.provenance`): the
-        template filled in for the name ``.avsep`` and the extension ``json``
-        (``OUT/<stem>/.avsep.json``), a place that depends on the video and the template, never
-        on the output names, which may come from the players found."""
+        """The record of ``video``'s outputs (:mod:`avsep.batch.provenance`): the template filled in for
+        ``.avsep.json``, never for an output name, which may come from the players found."""
         options = self.options
         return render_template(options.template, self.folder(video), video, RECORD_NAME, 0, "json", options.wording)
 
@@ -282,9 +231,8 @@ class BatchJob:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
         so far in this batch to its video (updated here). Raises on failure.
 
-        ``--skip-existing`` is decided from the video's record before the video is read. Players
-        are found before naming (their names come from them); given boxes and strips are named
-        before the video is read (:meth:`labels`)."""
+        ``--skip-existing`` is decided from the video's record before the video is read. Players are
+        found before naming (:meth:`labels`); given boxes and strips are named before reading."""
         request = self.request.for_video(video)
         check_readable(video)  # a missing or unreadable input says so before its record is looked up
         expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request))
@@ -308,44 +256,21 @@ class BatchJob:
             )
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
-            row = self.source - 1
-            frames = (_frames(block[row]) for block in stream.blocks)
+            frames = (output_frames(block[self.source - 1]) for block in stream.blocks)
             if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         record = self.record_path(video)
         with claims.claim(paths, str(video), self.run_id) as claim:
             earlier = provenance.check(record, expected, paths)
-            replaced = self._check_existing(video, paths, earlier)
+            replaced = provenance.check_existing(video, paths, earlier, self.options)
             overwrite = any(p.exists() for p in paths)
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             written = self._write(stream, plan, paths, (record, expected), labels, claim, overwrite=overwrite)
             claim.notes += provenance.remove_replaced(replaced)
         claimed.update((p, video) for p in paths)
-        said = request.describe(plan, video)
-        detail = ", ".join(str(p) for p in paths)
+        detail, said = ", ".join(str(p) for p in paths), request.describe(plan, video)
         return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
-
-    def _check_existing(self, video: Path, paths: list[Path], earlier: provenance.Verdict) -> list[Path]:
-        """Raise when existing files stop ``video`` (outputs it would write, or the outputs its
-        last run recorded, unless ``--overwrite``; with ``--skip-existing``, outputs that are not
-        provably its own). Returns the files of its last run that this run replaces and does not
-        write again (removed once the new outputs are in place)."""
-        options, say = self.options, self.options.wording
-        replaced = [p for p in earlier.outputs if earlier.same_input and p not in paths and p.exists()]
-        existing = [p for p in paths if p.exists()] + replaced
-        if not existing or options.overwrite or (options.skip_existing and earlier.own):
-            return replaced  # a set of its own cut short by a kill completes under --skip-existing
-        if options.skip_existing:
-            raise InputError(
-                f"{video}: its outputs exist but {earlier.reason}; {say('skip_existing')} skips a video only for "
-                f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
-            )
-        raise InputError(
-            f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
-            + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
-            + f" or {say('skip_existing')} to skip this video"
-        )
 
     def _identity_options(self, request: BoxRequest) -> dict:
         """The options that shape a video's outputs, as its provenance record names them: the
@@ -465,53 +390,10 @@ def run_file(
     ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
     start = time.monotonic()
     try:
-        outcome = job.separate_one(separator, video, progress or _Silent(), {} if claimed is None else claimed)
+        outcome = job.separate_one(separator, video, progress or Silent(), {} if claimed is None else claimed)
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # one bad file must not stop the batch
         outcome = failure(video, exc)
     outcome.seconds = round(time.monotonic() - start, 3)
     return outcome
-
-
-def write_outputs(
-    paths: Sequence[Path],
-    blocks: Iterable[np.ndarray],
-    sample_rate: int,
-    fmt: str = "pcm16",
-    *,
-    channels: int = 1,
-    overwrite: bool = False,
-    before_rename: Callable[[], None] | None = None,
-    bitrate: int | None = None,
-    tags: Sequence[dict[str, str]] | None = None,
-) -> None:
-    """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
-    ``fmt`` (WAV or FLAC, :func:`avsep.io.output.open_writer`): all of the files, or none (an
-    error or Ctrl-C drops every temporary file). What the batch and
-    :meth:`avsep.separation.separator.SeparationResult.save` write with. ``before_rename`` runs once every
-    block is written, before the first file takes its name (the batch's provenance record)."""
-    with ExitStack() as stack:
-        with stage("write"):
-            writers = [
-                stack.enter_context(
-                    open_writer(
-                        p, sample_rate, channels, fmt, overwrite, bitrate=bitrate, tags=tags[i] if tags else None
-                    )
-                )
-                for i, p in enumerate(paths)
-            ]
-        for block in blocks:
-            with stage("write"):
-                for writer, row in zip(writers, block):
-                    writer.write(_frames(row))
-        with stage("write"):
-            if before_rename is not None:
-                before_rename()
-            for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
-                writer.close()
-
-
-def _frames(row: np.ndarray) -> np.ndarray:
-    """One output's samples as writers take them: ``[n]`` mono, ``[channels, n]`` -> ``[n, channels]``."""
-    return row.T if row.ndim == 2 else row

@@ -24,7 +24,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from avsep.errors import InputError
 from avsep.io.atomic import atomic_write
+from avsep.options import BatchOptions
 
 #: 2: one record per video, its place independent of the output names (1: beside the first output).
 RECORD_VERSION = 2
@@ -104,6 +106,28 @@ def write(record: Path, expected: dict, paths: list[Path], written: dict) -> Pat
     outputs = [os.path.relpath(p, record.parent) for p in paths]
     body = json.dumps({**expected, "outputs": outputs, "written": written}, indent=1).encode()
     return atomic_write(record, lambda f: f.write(body))
+
+
+def check_existing(video: Path, paths: list[Path], earlier: Verdict, options: BatchOptions) -> list[Path]:
+    """Raise when existing files stop ``video`` (the outputs it would write, ``paths``, or the
+    outputs its last run recorded, unless ``overwrite``; with ``skip_existing``, outputs that are
+    not provably its own: ``earlier``, its record's verdict). Returns the files of its last run
+    that this run replaces and does not write again (removed once the new outputs are in place)."""
+    say = options.wording
+    replaced = [p for p in earlier.outputs if earlier.same_input and p not in paths and p.exists()]
+    existing = [p for p in paths if p.exists()] + replaced
+    if not existing or options.overwrite or (options.skip_existing and earlier.own):
+        return replaced  # a set of its own cut short by a kill completes under --skip-existing
+    if options.skip_existing:
+        raise InputError(
+            f"{video}: its outputs exist but {earlier.reason}; {say('skip_existing')} skips a video only for "
+            f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
+        )
+    raise InputError(
+        f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
+        + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
+        + f" or {say('skip_existing')} to skip this video"
+    )
 
 
 def remove_replaced(files: list[Path]) -> list[str]:
