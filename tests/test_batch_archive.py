@@ -330,3 +330,23 @@ def test_a_claim_of_the_same_run_and_input_is_a_retry_and_taken_over(tmp_path):
     with pytest.raises(InputError, match="being written by another run"), claim([target], "a.mp4", "r1"):
         pass
     assert marker(target).exists()  # still the other run's
+
+
+def test_a_video_stopped_before_its_renames_leaves_no_empty_folders(tmp_path):
+    """The folders a claim made for a video's outputs go again when nothing was written into them
+    (an error, Ctrl-C); folders that existed, or hold anything, stay (issue 31)."""
+    from avsep.batch.claims import claim
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with claim([out / "day1" / "x" / "a.wav", out / "day1" / "x" / "b.wav"], "x.mp4", "run"):
+            raise KeyboardInterrupt
+    assert not out.exists()
+    (out / "day1").mkdir(parents=True)
+    (out / "day1" / "notes.txt").write_text("mine")
+    with claim([out / "day1" / "y" / "a.wav"], "y.mp4", "run"):
+        (out / "day1" / "y" / "a.wav").write_bytes(b"written")
+    with pytest.raises(RuntimeError):
+        with claim([out / "day1" / "z" / "a.wav"], "z.mp4", "run"):
+            raise RuntimeError("the video failed")
+    assert sorted(p.name for p in (out / "day1").iterdir()) == ["notes.txt", "y"]

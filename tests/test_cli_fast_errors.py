@@ -40,6 +40,7 @@ CASES = [
     (["separate", VIDEO, "--jobs", "0"], "--jobs 0: give 1 or more"),
     (["separate", VIDEO, "--gpus-per-job", "1"], "--gpus-per-job 1.0: give 0 or more, with --ray"),
     (["separate", VIDEO, "-o", "-", "--jobs", "2"], "-o - streams one video; --jobs and --ray need an output folder"),
+    (["separate", VIDEO, "--boxes", "0,0,10,10", "0,0,10,10"], "box 2 (0,0,10,10) is box 1 again: two sources"),
     (["separate", VIDEO, "--bitrate", "9"], "--bitrate '9': give bits per second from 32k to 512k"),
     (["separate", VIDEO, "--start", "1:xx"], "--start '1:xx': give seconds (90, 90.5) or minutes:seconds"),
     (["separate", VIDEO, "--start", "5", "--end", "4"], "--end 4: it is not after --start 5"),

@@ -77,11 +77,12 @@ def render_template(
     """``--output-template`` filled in for one output, under ``out_dir`` (``say``: how the
     messages name the option)."""
     try:
-        rel = template.format(stem=video.stem, name=name, index=index, ext=ext)
+        rel = template.format(stem=video.stem, name=name, index=index, ext=ext, parent=video.parent.name)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(
-            f"{say('template', template, quoted=True)}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
+            f"{say('template', template, quoted=True)}: {problem}; "
+            "the fields are {stem} {name} {index} {ext} {parent}"
         ) from None
     if not rel or rel.endswith(("/", "\\")):
         raise InputError(f"{say('template', template, quoted=True)} gives no file name; end it with {{name}}.{{ext}}")
@@ -251,8 +252,8 @@ class BatchJob:
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
             raise InputError(
-                f"{video}: output {taken} is also written by {claimed[taken]} in this batch "
-                "(same file name); rename one of them or run them with different -o folders"
+                f"{video}: output {taken} is also written by {claimed[taken]} in this batch (same file name); "
+                "put their folder in the path (--output-template '{parent}/{stem}/{name}.{ext}') or use other -o"
             )
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)

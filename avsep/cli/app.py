@@ -168,10 +168,9 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
                 outcomes.append(outcome)
             except KeyboardInterrupt:
                 progress.stop()
-                done = sum(o.status == "ok" for o in outcomes)
                 err.print(
                     f"interrupted while separating {escape(str(video))}: its partial outputs were "
-                    f"removed; the {done} finished file(s) were kept",
+                    f"removed; {outcomes.kept()}",
                     soft_wrap=True,
                 )
                 return EXIT_INTERRUPTED
