@@ -22,8 +22,8 @@ import av
 import numpy as np
 
 from avsep.errors import AvsepError
-from avsep.io.flac import stream_encoded
-from avsep.io.wav import AtomicWavWriter, _check_format, as_frames, write_error
+from avsep.io.flac import AtomicFlacWriter, stream_encoded
+from avsep.io.wav import _check_format, as_frames
 
 
 @dataclass(frozen=True)
@@ -119,10 +119,10 @@ class LossyEncoder:
                 self._container.mux(packet)
 
 
-class AtomicLossyWriter(AtomicWavWriter):
+class AtomicLossyWriter(AtomicFlacWriter):
     """Write an MP3, M4A or Opus file to ``path`` all-or-nothing, at ``bitrate`` bits per second
     (default: the format's), tagged with ``tags``; the temporary name, rename and cleanup are
-    :class:`~avsep.io.wav.AtomicWavWriter`'s."""
+    :class:`~avsep.io.wav.AtomicWavWriter`'s, the encoder's writing and finishing the FLAC writer's."""
 
     formats = FORMATS
 
@@ -142,17 +142,6 @@ class AtomicLossyWriter(AtomicWavWriter):
 
     def _begin(self) -> None:
         self._encoder = LossyEncoder(self._file, self.sample_rate, self.channels, self.fmt, self.bitrate, self.tags)
-
-    def write(self, block: np.ndarray) -> None:
-        """Append samples: float ``[n]`` for mono or ``[n, channels]``."""
-        try:
-            self._encoder.write(block)
-        except OSError as exc:
-            self.abort()
-            raise write_error(self.path, exc) from None
-
-    def _finish(self) -> None:
-        self._encoder.finish()
 
 
 def write_lossy_stdout(
