@@ -11,7 +11,7 @@ import soundfile as sf
 from avsep.errors import InputError
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train import stems
-from avsep.train.evaluate import _score
+from avsep.train.eval.scores import score_clip
 from tests.train.real_material import hz, tone
 
 #: parts written for each piece of the fixture: two known classes and one without a class yet
@@ -84,7 +84,7 @@ def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monk
         return out
 
     monkeypatch.setattr(stems, "mixtures", remember)
-    got = stems.score_split(sep, root, "test", (2, 3), _score)
+    got = stems.score_split(sep, root, "test", (2, 3), score_clip)
     assert len(got["sizes"][2]) == 8 * 2 and got["sizes"][3] == []  # 8 pieces x 2 segments, 2 known parts
     classes = stems.per_class(got["sizes"][2])
     assert set(classes) == {"violin", "clarinet", "flute"}
