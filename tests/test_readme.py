@@ -36,7 +36,7 @@ def avsep_lines() -> list[str]:
 
 def promised_files(line: str) -> set[str]:
     comment = line.partition("#")[2]
-    return set(re.findall(r"[\w.-]+\.(?:wav|flac|mp4|mkv|png|json)", comment))
+    return set(re.findall(r"[\w.-]+\.(?:wav|flac|mp3|m4a|opus|mp4|mkv|png|json)", comment))
 
 
 @pytest.fixture()
