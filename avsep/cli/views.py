@@ -137,7 +137,7 @@ def frame_time(time: float | None, media: MediaInfo) -> float:
     first, last = media.start, media.start + media.duration
     if not first <= time <= last:
         where = f"{media.path} is {last:.2f} s long" if not first else f"the range is {first:.2f} to {last:.2f} s"
-        raise InputError(f"--time {time:g}: {where}; give a time from {first:.2f} to {last:.2f}")
+        raise InputError(f"--time {time:g}: {where}; give a time from {first:.{2 if first else 0}f} to {last:.2f}")
     return time - first
 
 
