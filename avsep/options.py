@@ -139,7 +139,10 @@ FLAGS = {
     "template": "--output-template",
     "source": "--source",
     "fmt": "--format",
+    "bitrate": "--bitrate",
     "sample_rate": "--sample-rate",
+    "start": "--start",
+    "end": "--end",
     "residual": "--residual",
     "mono": "--mono",
     "skip_existing": "--skip-existing",
@@ -179,6 +182,27 @@ API = Wording()
 COMMAND_LINE = Wording(flags=True)
 
 
+#: The bit rates ``--bitrate`` takes, in bits per second.
+BITRATE_RANGE = (32_000, 512_000)
+
+
+def parse_bitrate(value: int | str, say: Wording = API) -> int:
+    """``192k``, ``192000`` or ``192000.0`` -> 192000 bits per second, within :data:`BITRATE_RANGE`."""
+    text = str(value).strip().lower()
+    scale = 1000 if text.endswith("k") else 1
+    try:
+        bits = round(float(text.removesuffix("k")) * scale)
+    except ValueError:
+        bits = -1
+    low, high = BITRATE_RANGE
+    if not low <= bits <= high:
+        raise InputError(
+            f"{say('bitrate', value, quoted=True)}: give bits per second "
+            f"from {low // 1000}k to {high // 1000}k, e.g. 192k"
+        )
+    return bits
+
+
 @dataclass(frozen=True)
 class SeparationOptions:
     """How a :class:`~avsep.separation.separator.Separator` separates (``avsep separate`` and
@@ -214,9 +238,10 @@ class BatchOptions:
     ``out_dir`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout. ``names``:
     one output name per box. ``template``: each output's path under ``out_dir`` (fields
     ``{stem}`` ``{name}`` ``{index}`` ``{ext}``). ``fmt``: pcm16, pcm24, float (WAV), flac or
-    flac24. ``sample_rate`` None keeps the input's rate; ``mono`` downmixes the video's channels;
-    ``residual`` also writes the mixture minus the sources. Existing outputs fail a video unless
-    ``skip_existing`` (made from this video with these options: skipped) or ``overwrite``.
+    flac24, or the compressed mp3, m4a, opus (at ``bitrate``). ``sample_rate`` None keeps the
+    input's rate; ``mono`` downmixes the video's channels; ``residual`` also writes the mixture
+    minus the sources. Existing outputs fail a video unless ``skip_existing`` (made from this
+    video with these options: skipped) or ``overwrite``.
     ``jobs`` > 1 runs that many worker processes, ``ray`` (``"auto"`` or an address) runs on a
     Ray cluster with ``gpus_per_job`` GPUs per video; ``report`` writes a JSON report.
     """
@@ -226,6 +251,8 @@ class BatchOptions:
     template: str = DEFAULT_TEMPLATE
     source: int | None = None
     fmt: str = DEFAULT_FORMAT
+    #: bits per second of mp3, m4a and opus (``192k``, ``192000``); None: the format's default
+    bitrate: int | str | None = None
     sample_rate: int | None = None
     residual: bool = False
     mono: bool = False
@@ -233,6 +260,10 @@ class BatchOptions:
     overwrite: bool = False
     audio_stream: int | None = None
     video_stream: int | None = None
+    #: the part of each video to separate (``--start``/``--end``: seconds or ``M:SS``; None: from
+    #: its start, to its end), checked by :class:`avsep.timerange.TimeRange`
+    start: float | str | None = None
+    end: float | str | None = None
     jobs: int = 1
     ray: str | None = None
     gpus_per_job: float = 0.0
@@ -243,6 +274,8 @@ class BatchOptions:
         if self.names is not None:
             object.__setattr__(self, "names", tuple(self.names) or None)
         say = self.wording
+        if self.bitrate is not None:
+            object.__setattr__(self, "bitrate", parse_bitrate(self.bitrate, say))
         if self.sample_rate is not None and not 1000 <= self.sample_rate <= 384000:
             raise InputError(f"{say('sample_rate', self.sample_rate)}: use a rate between 1000 and 384000 Hz")
         if self.skip_existing and self.overwrite:

@@ -89,7 +89,7 @@ def error_line(result: Result) -> str:
 
 def wavs(folder: Path) -> dict[str, sf._SoundFileInfo]:
     """Every file under ``folder`` (relative name -> soundfile info); temp files and claim
-    markers would show up too, the provenance records (``.*.avsep.json``) do not."""
+    markers would show up too, the provenance records (``.avsep.json``) do not."""
     return {
         str(p.relative_to(folder)): sf.info(str(p)) if p.suffix == ".wav" else None
         for p in sorted(folder.rglob("*"))

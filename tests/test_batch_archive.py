@@ -57,10 +57,51 @@ def test_skip_existing_never_skips_outputs_it_did_not_make(tree, tmp_path):
     assert other.status == "failed" and f"made from {day1.resolve()}" in other.detail
     options = separator.separate_many(day1, out, BOXES, skip_existing=True, fmt="float")[0]
     assert options.status == "failed" and "made with other options" in options.detail
-    (out / "x" / ".source1.wav.avsep.json").unlink()  # files some other tool put there
+    (out / "x" / ".avsep.json").unlink()  # files some other tool put there
     foreign = separator.separate_many(day1, out, BOXES, skip_existing=True)[0]
     assert foreign.status == "failed" and "no record says which video made them" in foreign.detail
     assert {p: p.read_bytes() for p in (out / "x").glob("*.wav")} == made  # nothing touched
+
+
+def test_a_rerun_replaces_the_outputs_its_record_lists_and_nothing_else(tree, tmp_path):
+    """Named once, named otherwise the next time: the re-run's folder holds its own outputs
+    only (the last run's, listed by the video's record, are removed), and files the record
+    does not list stay; without --overwrite the last run's outputs stop it."""
+    out = tmp_path / "out"
+    separator = Separator(device="cpu")
+    video = tree / "day1" / "x.mp4"
+    assert separator.separate_many(video, out, BOXES, names=["guitar", "saxophone"])[0].status == "ok"
+    (out / "x" / "notes.wav").write_bytes(b"mine")  # the user's own file, in the same folder
+    stopped = separator.separate_many(video, out, BOXES)[0]
+    assert stopped.status == "failed" and "guitar.wav already exists" in stopped.detail, stopped.detail
+    again = separator.separate_many(video, out, BOXES, overwrite=True)[0]
+    assert again.status == "ok", again.detail
+    assert sorted(p.name for p in (out / "x").iterdir()) == [".avsep.json", "notes.wav", "source1.wav", "source2.wav"]
+    assert any("removed" in n and "guitar.wav" in n for n in again.notes), again.notes
+    other = separator.separate_many(tree / "day2" / "x.mp4", out, BOXES, names=["a", "b"], overwrite=True)[0]
+    assert other.status == "ok"  # another video's record: its outputs are not this run's to remove
+    assert {"source1.wav", "source2.wav", "a.wav", "b.wav"} <= {p.name for p in (out / "x").iterdir()}
+
+
+def test_skip_existing_decides_from_the_record_before_reading_the_video(shared_video, tmp_path, monkeypatch):
+    """Players found (their names name the outputs): a re-run with --skip-existing neither
+    probes nor decodes the video nor searches it again."""
+    import avsep.batch.job
+
+    video = shared_video("clip.mp4", **SMALL)
+    out = tmp_path / "out"
+    separator = Separator(device="cpu")
+    assert separator.separate_many(video, out)[0].status == "ok"
+
+    def never(*args, **kwargs):
+        raise AssertionError("the video was read again")
+
+    monkeypatch.setattr(avsep.batch.job, "probe", never)
+    monkeypatch.setattr(avsep.batch.job, "plan_boxes", never)
+    again = separator.separate_many(video, out, skip_existing=True)[0]
+    assert again.status == "skipped", again.detail
+    (out / video.stem / "source1.wav").unlink()  # a set cut short is completed, not skipped
+    assert separator.separate_many(video, out, skip_existing=True)[0].status == "failed"  # it reads
 
 
 def test_report_records_each_input_and_a_rerun_resumes(tree, tmp_path):
@@ -289,3 +330,23 @@ def test_a_claim_of_the_same_run_and_input_is_a_retry_and_taken_over(tmp_path):
     with pytest.raises(InputError, match="being written by another run"), claim([target], "a.mp4", "r1"):
         pass
     assert marker(target).exists()  # still the other run's
+
+
+def test_a_video_stopped_before_its_renames_leaves_no_empty_folders(tmp_path):
+    """The folders a claim made for a video's outputs go again when nothing was written into them
+    (an error, Ctrl-C); folders that existed, or hold anything, stay (issue 31)."""
+    from avsep.batch.claims import claim
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with claim([out / "day1" / "x" / "a.wav", out / "day1" / "x" / "b.wav"], "x.mp4", "run"):
+            raise KeyboardInterrupt
+    assert not out.exists()
+    (out / "day1").mkdir(parents=True)
+    (out / "day1" / "notes.txt").write_text("mine")
+    with claim([out / "day1" / "y" / "a.wav"], "y.mp4", "run"):
+        (out / "day1" / "y" / "a.wav").write_bytes(b"written")
+    with pytest.raises(RuntimeError):
+        with claim([out / "day1" / "z" / "a.wav"], "z.mp4", "run"):
+            raise RuntimeError("the video failed")
+    assert sorted(p.name for p in (out / "day1").iterdir()) == ["notes.txt", "y"]

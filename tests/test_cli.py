@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+import av
 import numpy as np
 import pytest
 import soundfile as sf
@@ -315,7 +316,8 @@ def test_info_preview_draws_the_boxes(shared_video, tmp_path):
 def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
     for f in tiny_weights.glob("*.pt"):
         shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "avsep-pcn.json").write_text(json.dumps({"architecture": "pcn", "parameters": 7, "sdr_db": 7.5}))
+    card = {"architecture": "pcn", "parameters": 7, "sdr_db": 7.5, "intended_use": "Videos of two players. " * 30}
+    (tmp_path / "avsep-pcn.json").write_text(json.dumps(card))
     (tmp_path / "avsep-old-00000000.pt").write_bytes(b"not a checkpoint")
     monkeypatch.setenv("AVSEP_WEIGHTS_DIR", str(tmp_path))
     text = cli("models").stdout
@@ -327,7 +329,9 @@ def test_models_lists_hash_and_card(tiny_weights, tmp_path, monkeypatch):
         f"size    {model.stat().st_size / 1e6:.1f} MB file ({model.stat().st_size:,} bytes), {parameters:,} parameters"
         in text
     )
-    assert "card    architecture: pcn\n" in text and "sdr_db" not in text  # summary only
+    assert "card    architecture: pcn, intended_use: Videos of two players." in text and "sdr_db" not in text
+    card_lines = [ln for ln in text.splitlines() if ln.startswith(("  card", " " * 10)) and "full card" not in ln]
+    assert len(card_lines) > 3 and max(map(len, card_lines)) <= 100  # a long card wraps (it was one 613-character line)
     assert f"full card: {tmp_path / 'avsep-pcn.json'}" in text
     assert "avsep-old  " in text and "refused: " in text and "card    (none)" in text
 
@@ -392,3 +396,22 @@ def test_a_time_past_the_end_is_an_error(shared_video, tmp_path):
     assert not (tmp_path / "p.png").exists()
     line = error_line(cli("locate", video, "--boxes", "strips", "--time", "-1", "-o", tmp_path, code=2))
     assert "--time -1:" in line
+
+
+def test_separate_writes_tagged_mp3_m4a_and_opus_at_the_bitrate_asked(shared_video, tmp_path):
+    """--format mp3|m4a|opus (issue 31): one compressed file per box, named and tagged by its
+    source and video, at --bitrate; the provenance record tells the formats apart."""
+    video = shared_video("clip.mp4", **SMALL)
+    boxes = ["--boxes", "0,0,32,48", "32,0,64,48", "--names", "guitar", "saxophone"]
+    for fmt, codec in (("mp3", "mp3"), ("m4a", "aac"), ("opus", "opus")):
+        cli("separate", video, *boxes, "--format", fmt, "--bitrate", "64k", "-o", tmp_path / fmt, "-q")
+        folder = tmp_path / fmt / video.stem
+        assert sorted(p.name for p in folder.iterdir()) == [".avsep.json", f"guitar.{fmt}", f"saxophone.{fmt}"]
+        with av.open(str(folder / f"guitar.{fmt}")) as container:
+            stream = container.streams.audio[0]
+            tags = {**container.metadata, **stream.metadata}
+            assert stream.codec_context.name.startswith(codec)
+            assert tags["title"] == "guitar" and video.name in tags["comment"], tags
+            assert 2.5 < float(container.duration / 1_000_000) < 3.3
+    error = error_line(cli("separate", video, *boxes, "--format", "flac", "--bitrate", "64k", "-o", tmp_path, code=2))
+    assert error.startswith("error: --bitrate applies to mp3, m4a, opus; flac is lossless")

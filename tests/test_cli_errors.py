@@ -282,6 +282,9 @@ def test_same_name_twice_in_a_batch(shared_video, tmp_path):
         says=f"is also written by {tmp_path / 'take1' / 'clip.mp4'} in this batch",
     )
     assert sorted(wavs(tmp_path / "out")) == ["clip/source1.wav", "clip/source2.wav"]
+    given = [tmp_path / "take1" / "clip.mp4", tmp_path / "take2" / "clip.mp4"]  # as files: no tree to mirror
+    cli("separate", *given, "-o", tmp_path / "both", "--output-template", "{parent}/{stem}/{name}.{ext}", "-q")
+    assert sorted(wavs(tmp_path / "both")) == [f"{t}/clip/source{i}.wav" for t in ("take1", "take2") for i in (1, 2)]
 
 
 def test_output_folder_not_writable(shared_video, tmp_path, monkeypatch):
@@ -419,7 +422,9 @@ def test_ctrl_c_during_a_batch(shared_video, tiny_weights, tmp_path):
     assert process.returncode == 130, f"SIGINT sent while the second video ran, yet: {stderr}"
     assert "Traceback" not in stderr
     assert f"interrupted while separating {second}" in stderr
+    assert "the 2 file(s) of the 1 finished video(s) were kept" in stderr  # files counted as files
     assert sorted(wavs(out)) == [f"{first.stem}/source1.wav", f"{first.stem}/source2.wav"]
+    assert [p.name for p in out.iterdir()] == [first.stem]  # no empty folder left for the second
 
 
 def test_ctrl_c_while_the_cli_imports(monkeypatch, capsys):

@@ -106,7 +106,10 @@ def _usage_error(*args: str) -> str:
     [
         (["separate", "v.mp4", "--jobs", "x"], "--jobs 'x': give a whole number (default: 1)"),
         (["separate", "v.mp4", "--overlap=lots"], "--overlap 'lots': give a number (default: 0.25)"),
-        (["separate", "v.mp4", "--format", "mp3"], "--format 'mp3': give one of pcm16, pcm24, float, flac, flac24"),
+        (
+            ["separate", "v.mp4", "--format", "ogg"],
+            "--format 'ogg': give one of pcm16, pcm24, float, flac, flac24, mp3, m4a, opus",
+        ),
         (["info", "v.mp4", "--time", "soon"], "--time 'soon': give a number"),
         (["train", "--steps", "1.5"], "--steps '1.5': give a whole number"),
         (["train", "--arch", "unet"], "--arch 'unet': give one of pcn, sop (default: pcn)"),
@@ -179,3 +182,13 @@ def test_several_missing_inputs_are_named_together(tmp_path):
     code, heavy, stderr = _run_fresh("separate", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"))
     assert (code, heavy) == (2, [])
     assert "b.mp4: no such files; check the paths" in stderr
+
+
+def test_the_help_lists_the_user_commands_apart_from_training():
+    """``avsep --help``: the 5 commands of a user of separation in the first panel, the training
+    side (8 commands that need the train extra) in its own (issue 31)."""
+    text = _help()
+    user, _, training = text.partition("Training and evaluation")
+    listed = lambda part: re.findall(r"^│ (\w[\w-]*) ", part, re.M)  # noqa: E731
+    assert listed(user) == ["separate", "remix", "info", "locate", "models"]
+    assert set(listed(training)) == {"train", "features", "evaluate", "evaluate-real", "train-guide", "bundle", "data"}

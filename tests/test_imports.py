@@ -126,7 +126,15 @@ def test_the_deferred_import_finder_finds_one(tmp_path: Path):
 #: The top-level modules, under every floor: each imports nothing of avsep but ``avsep.errors``
 #: (docs/architecture.md says why each is not in a floor). ``avsep`` and ``avsep.__main__`` are
 #: the doors: they import the floor they open, and nothing imports them.
-GROUND = ("avsep.errors", "avsep.options", "avsep._version", "avsep.timing", "avsep.progress", "avsep.machine")
+GROUND = (
+    "avsep.errors",
+    "avsep.options",
+    "avsep._version",
+    "avsep.timing",
+    "avsep.progress",
+    "avsep.machine",
+    "avsep.timerange",
+)
 DOORS = ("avsep", "avsep.__main__")
 
 #: The floors, bottom to top (docs/architecture.md): a module never imports a module of a floor

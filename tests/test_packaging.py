@@ -136,7 +136,7 @@ def test_separation_needs_no_training_package(base_install, fast_model, shared_v
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--quiet")
     written = sorted(p.name for p in (tmp_path / video.stem).iterdir())
-    assert written == [".source1.wav.avsep.json", "source1.wav", "source2.wav"]  # outputs and their record
+    assert written == [".avsep.json", "source1.wav", "source2.wav"]  # outputs and their record
 
 
 # -- install.sh, with stand-ins for apt and Python ------------------------------------------------

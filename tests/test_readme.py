@@ -7,6 +7,7 @@ files the line wrote. The Python snippet runs too, and its boxes must fit the ex
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,13 +29,14 @@ def use_section() -> str:
 
 
 def avsep_lines() -> list[str]:
-    block = re.search(r"```bash\n(.*?)```", use_section(), re.S).group(1)
-    return [line.strip() for line in block.splitlines() if line.strip().startswith("avsep ")]
+    """The ``avsep`` lines of every bash block of the Use section (Remix's too)."""
+    blocks = re.findall(r"```bash\n(.*?)```", use_section(), re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith("avsep ")]
 
 
 def promised_files(line: str) -> set[str]:
     comment = line.partition("#")[2]
-    return set(re.findall(r"[\w.-]+\.(?:wav|flac|mp4|mkv|png|json)", comment))
+    return set(re.findall(r"[\w.-]+\.(?:wav|flac|mp3|m4a|opus|mp4|mkv|png|json)", comment))
 
 
 @pytest.fixture()
@@ -54,6 +56,24 @@ def files_under(root: Path) -> dict[Path, float]:
 def test_the_use_section_has_commands_and_promises():
     lines = avsep_lines()
     assert len(lines) >= 5 and any(promised_files(line) for line in lines)
+
+
+def test_the_use_section_speaks_of_the_instruments_of_the_example():
+    """duet.mp4 holds an acoustic guitar (left) and a saxophone (right): every name given to its
+    sources, and every instrument the Remix story mentions, is one of those two (issue 31: it
+    spoke of a violin and a flute)."""
+    from avsep.models.imagenet_music import INSTRUMENTS
+
+    labels = {side["label"] for side in json.loads((ROOT / "examples" / "duet.json").read_text()).values()}
+    assert labels == {"acoustic_guitar", "saxophone"}
+    for line in avsep_lines():
+        names = re.search(r"--names ((?:\w[\w-]* ?)+)", line)
+        for name in names.group(1).split() if names else []:
+            assert any(name in label for label in labels), f"{line}: {name!r} is not in the example"
+    remix = use_section()[use_section().index("### Remix") :]  # the story told about duet.mp4
+    prose = re.sub(r"```.*?```", "", remix, flags=re.S).lower()
+    others = {name.replace("_", " ") for name in INSTRUMENTS} - {"acoustic guitar", "guitar", "saxophone"}
+    assert not [name for name in sorted(others) if re.search(rf"\b{name}s?\b", prose)]
 
 
 @pytest.mark.parametrize("line", avsep_lines())

@@ -139,8 +139,11 @@ def test_a_cut_faststart_file_separates_what_decodes(shared_video, tmp_path):
     result = CliRunner().invoke(app, ["separate", str(cut), "-o", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 0, result.stderr
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
+    assert any("stream ends early" in line for line in result.stderr.splitlines()), result.stderr
     durations = [i.duration for i in wavs(tmp_path / "out").values()]
     assert len(durations) == 2 and all(0.5 < d < 3.0 for d in durations)
+    again = CliRunner().invoke(app, ["separate", str(cut), "-o", str(tmp_path / "out"), "-q", "--overwrite", "--debug"])
+    assert again.exit_code == 0 and "ffmpeg: " in again.stderr  # FFmpeg's own lines, with --debug only
 
 
 def test_a_result_has_names_and_saves_itself_with_the_atomic_writer(shared_video, tmp_path):
@@ -179,3 +182,20 @@ def test_a_stereo_result_saves_as_stereo_flac(shared_video, tmp_path):
     data, rate = sf.read(paths[1], dtype="float32")
     assert rate == result.sample_rate and data.shape == result.sources[1].T.shape
     assert np.allclose(data, result.sources[1].T, atol=1e-5)
+
+
+def test_the_outputs_do_not_depend_on_the_thread_count(shared_video):
+    """A --jobs N worker runs torch on cores // N threads: its outputs must be the bytes a
+    one-process run writes (the visual trunk's sums changed with the thread count)."""
+    video = shared_video("clip.mp4", **SMALL)
+    separator = Separator(device="cpu")
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results.append(separator.separate_file(video, BOXES_64x48).sources)
+    finally:
+        torch.set_num_threads(before)
+    assert results[0].tobytes() == results[1].tobytes()
+    assert torch.get_num_threads() == before

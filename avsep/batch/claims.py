@@ -126,8 +126,10 @@ def claim(paths: Sequence[Path], owner: str, run: str) -> Iterator[Claim]:
     run holds one. The markers go when the block ends, however it ends."""
     taken: list[Path] = []
     notes: list[str] = []
+    made: list[Path] = []  # folders made for these outputs: removed again if they end up empty
     try:
         for p in paths:
+            made += [d for d in (p.parent, *p.parent.parents) if not d.exists()]
             p.parent.mkdir(parents=True, exist_ok=True)
             taken.append(_take(p, owner, run, notes))
         for p in paths:
@@ -136,3 +138,15 @@ def claim(paths: Sequence[Path], owner: str, run: str) -> Iterator[Claim]:
     finally:
         for m in taken:
             m.unlink(missing_ok=True)
+        _remove_if_empty(made)
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders a claim made that hold nothing (the video failed or was interrupted
+    before its outputs were renamed into them), deepest first: a stopped batch leaves no empty
+    output folders behind. A folder with anything in it stays."""
+    for folder in sorted(set(folders), key=lambda d: len(d.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (outputs, another video's), or already gone
+            pass

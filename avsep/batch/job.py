@@ -22,10 +22,8 @@ What a run over many videos promises, whoever starts it:
 ``--jobs`` worker or a Ray task); :func:`avsep.batch.run.separate_paths` (also
 :meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
 input. The CLI (:mod:`avsep.cli.app`) adds progress bars, the error lines and the summary table.
-Messages name the command-line options, which have the same names as the keyword arguments.
-Each video is probed once; its boxes come from :func:`avsep.boxes.request.plan_boxes`. The
-separator is anything with ``stream``, ``player_finder`` and ``overlap`` (:class:`Streams`,
-which :class:`avsep.separation.separator.Separator` is): this module sits below it and never imports it.
+Each video is probed once; its boxes come from :func:`avsep.boxes.request.plan_boxes`. The separator
+is any :class:`Streams` (as the Separator is): this module sits below it and never imports it.
 """
 
 from __future__ import annotations
@@ -36,22 +34,22 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from avsep.batch import claims, provenance
 from avsep.batch.checks import check_options, find_videos, output_names
-from avsep.batch.streams import Progress, SeparationStream, Silent, Streams
+from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
-from avsep.io.media import MediaInfo, check_separable, probe
-from avsep.io.output import FORMATS, extension, output_frames, write_outputs, write_stdout
+from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
+from avsep.io.output import check_format, extension, output_frames, write_outputs, write_stdout
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
+from avsep.timerange import TimeRange
 
-if TYPE_CHECKING:
-    pass
+#: The template's name for a video's provenance record (``.avsep.json``: no output is a .json).
+RECORD_NAME = ".avsep"
 
 
 def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
@@ -73,11 +71,12 @@ def render_template(
     """``--output-template`` filled in for one output, under ``out_dir`` (``say``: how the
     messages name the option)."""
     try:
-        rel = template.format(stem=video.stem, name=name, index=index, ext=ext)
+        rel = template.format(stem=video.stem, name=name, index=index, ext=ext, parent=video.parent.name)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(
-            f"{say('template', template, quoted=True)}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
+            f"{say('template', template, quoted=True)}: {problem}; "
+            "the fields are {stem} {name} {index} {ext} {parent}"
         ) from None
     if not rel or rel.endswith(("/", "\\")):
         raise InputError(f"{say('template', template, quoted=True)} gives no file name; end it with {{name}}.{{ext}}")
@@ -131,6 +130,8 @@ class BatchJob:
     subdirs: dict[Path, Path] = field(default_factory=dict)
     #: this invocation, in the claims it makes (a retried task may take over its own claim)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the part of each video separated (``--start``/``--end``)
+    span: TimeRange = field(default_factory=TimeRange)
 
     @classmethod
     def create(
@@ -148,20 +149,21 @@ class BatchJob:
         options = options or BatchOptions()
         inputs = [Path(p) for p in inputs]
         source = check_options(inputs, request, options)
-        if options.fmt not in FORMATS:
-            raise InputError(f"{options.wording('fmt', options.fmt, quoted=True)}: use one of {', '.join(FORMATS)}")
+        check_format(options)
         names = list(options.names) if options.names else request.names
         videos, problems = find_videos(inputs)
         out_dir = None if options.to_stdout else Path(options.out_dir)
         job = cls(videos, problems, request, names, out_dir, options, source, quiet, debug, announce)
         job.subdirs = mirror_dirs(inputs, videos)
+        job.span = TimeRange.parse(options.start, options.end, options.wording)
         return job
 
     def probe(self, video: Path) -> MediaInfo:
-        """The video probed (once per separation) with the chosen streams; it must be separable."""
+        """The video probed (once per separation) with the chosen streams, seen over the range
+        asked for (:func:`avsep.io.media.clip`); it must be separable."""
         media = probe(video, audio_stream=self.options.audio_stream, video_stream=self.options.video_stream)
         check_separable(media)
-        return media
+        return clip(media, self.span)
 
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced through
@@ -188,11 +190,15 @@ class BatchJob:
         names = self.names if request is self.request and self.names else plan.names
         return media, plan, output_names(len(plan.sources), names, residual=False)
 
+    def folder(self, video: Path) -> Path:
+        """Where the template places ``video``'s outputs: its input folder's tree mirrored under ``-o``."""
+        return self.out_dir / self.subdirs.get(video, Path())
+
     def paths(self, video: Path, labels: list[str]) -> list[Path]:
         """Where each output of ``video`` goes (none for stdout)."""
         if self.out_dir is None:
             return []
-        folder = self.out_dir / self.subdirs.get(video, Path())
+        folder = self.folder(video)
         ext = extension(self.options.fmt)
         template, say = self.options.template, self.options.wording
         paths = [render_template(template, folder, video, n, i + 1, ext, say) for i, n in enumerate(labels)]
@@ -201,76 +207,65 @@ class BatchJob:
             raise InputError(f"{said} gives the same path to two outputs; use {{name}} or {{index}}")
         return paths
 
+    def record_path(self, video: Path) -> Path:
+        """The record of ``video``'s outputs (:mod:`avsep.batch.provenance`): the template filled in for
+        ``.avsep.json``, never for an output name, which may come from the players found."""
+        options = self.options
+        return render_template(options.template, self.folder(video), video, RECORD_NAME, 0, "json", options.wording)
+
+    def labels(self, request: BoxRequest, plan: BoxPlan | None) -> list[str]:
+        """One name per output: a sidecar's own, else ``names``, else the boxes' names (the class
+        guesses of the players found, ``plan``), else ``sourceN``; then ``residual``."""
+        residual, say = self.options.residual, self.options.wording
+        if plan is not None:
+            return output_names(len(plan.sources), self.names or plan.names, residual, say)
+        return output_names(request.count, self.given_names(request), residual, say)
+
     def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
         so far in this batch to its video (updated here). Raises on failure.
 
-        The output names: a sidecar's own, else ``names``, else the boxes' names (the class
-        guesses in automatic mode), else ``sourceN``. Players are found before naming (their
-        names come from them); given boxes and strips are named before the video is read."""
+        ``--skip-existing`` is decided from the video's record before the video is read. Players are
+        found before naming (:meth:`labels`); given boxes and strips are named before reading."""
         request = self.request.for_video(video)
+        check_readable(video)  # a missing or unreadable input says so before its record is looked up
+        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request))
+        known = None if request.kind == FIND else self.paths(video, self.labels(request, None))
+        if self.out_dir is not None and self.options.skip_existing:
+            verdict = provenance.check(self.record_path(video), expected, known)
+            if verdict.complete:  # nothing decoded, no player searched for
+                why = f"its outputs exist ({self.options.wording('skip_existing')})"
+                return Outcome(video, "skipped", why, written=verdict.written)
         media = plan = None
         if request.kind == FIND:
             media = self.probe(video)  # before the search: a file without sound fails at once
             plan = self.find(separator, request, media, progress)
-            names = self.names or plan.names
-        else:
-            names = self.names if request is self.request else request.names
-        count = request.count if plan is None else len(plan.sources)
-        labels = output_names(count, names, self.options.residual, self.options.wording)
+        labels = self.labels(request, plan)
         paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
             raise InputError(
-                f"{video}: output {taken} is also written by {claimed[taken]} in this batch "
-                "(same file name); rename one of them or run them with different -o folders"
+                f"{video}: output {taken} is also written by {claimed[taken]} in this batch (same file name); "
+                "put their folder in the path (--output-template '{parent}/{stem}/{name}.{ext}') or use other -o"
             )
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
-            row = self.source - 1
-            frames = (output_frames(block[row]) for block in stream.blocks)
-            if not write_stdout(frames, stream.sample_rate, self.options.fmt):
+            frames = (output_frames(block[self.source - 1]) for block in stream.blocks)
+            if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
-        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
+        record = self.record_path(video)
         with claims.claim(paths, str(video), self.run_id) as claim:
-            own = self._check_existing(video, paths, expected)
-            if own is not None:
-                why = f"its outputs exist ({self.options.wording('skip_existing')})"
-                return Outcome(video, "skipped", why, written=own.written)
+            earlier = provenance.check(record, expected, paths)
+            replaced = provenance.check_existing(video, paths, earlier, self.options)
             overwrite = any(p.exists() for p in paths)
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
-            written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
+            written = self._write(stream, plan, paths, (record, expected), labels, claim, overwrite=overwrite)
+            claim.notes += provenance.remove_replaced(replaced)
         claimed.update((p, video) for p in paths)
-        said = request.describe(plan, video)
-        if stream.guided:
-            said += f"; {stream.guided}"
-        elif request.kind == FIND and self.names:
-            said += (
-                f"; {self.options.wording('names')} only name the files of players found (give boxes to guide by them)"
-            )
+        said = request.describe(plan, video) + guide_note(stream, request.kind == FIND, self.names, self.options)
         detail = ", ".join(str(p) for p in paths)
         return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
-
-    def _check_existing(self, video: Path, paths: list[Path], expected: dict) -> provenance.Verdict | None:
-        """The record of outputs to skip (``--skip-existing``, all there and provably this
-        video's), else None when the video is to be written; raises when existing outputs stop it."""
-        options, say = self.options, self.options.wording
-        own = provenance.check(paths, expected) if options.skip_existing else None
-        existing = [p for p in paths if p.exists()]
-        if own is not None and own.own and len(existing) == len(paths):
-            return own
-        if own is not None and existing and not own.own and not options.overwrite:
-            raise InputError(
-                f"{video}: its outputs exist but {own.reason}; {say('skip_existing')} skips a video only for "
-                f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
-            )
-        if existing and not options.overwrite and not (own is not None and own.own):
-            raise InputError(
-                f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
-                + ("" if options.skip_existing else f" or {say('skip_existing')} to skip this video")
-            )
-        return None
 
     def _identity_options(self, request: BoxRequest) -> dict:
         """The options that shape a video's outputs, as its provenance record names them: the
@@ -284,11 +279,13 @@ class BatchJob:
             "names": self.names,
             "sources": request.sources,
             "format": self.options.fmt,
+            "bitrate": self.options.bitrate,
             "sample_rate": self.options.sample_rate,
             "residual": self.options.residual,
             "mono": self.options.mono,
             "audio_stream": self.options.audio_stream,
             "video_stream": self.options.video_stream,
+            "range": self.span.to_json(),
         }
 
     def _stream(
@@ -311,17 +308,14 @@ class BatchJob:
             residual=options.residual,
             on_window=progress.window,
             mono=options.mono,
-            names=self.guide_names(request),
+            names=None if request.kind == FIND else self.given_names(request),
         )
         progress.set_windows(stream.num_windows, video.name)
         return media, plan, stream
 
-    def guide_names(self, request: BoxRequest) -> list[str] | None:
-        """The names the user gave this video's boxes (``--names`` or its boxes file), which
-        guide the boxes they name with one of the model's classes; None when players are found,
-        whose names (the user's or the finder's) only name the files."""
-        if request.kind == FIND:
-            return None
+    def given_names(self, request: BoxRequest) -> list[str] | None:
+        """The names given to this video's boxes: its boxes file's own, else ``--names``. Given
+        boxes (not found players) are also guided by them (:mod:`avsep.separation.named`)."""
         return self.names if request is self.request else request.names
 
     def _write(
@@ -329,13 +323,14 @@ class BatchJob:
         stream: SeparationStream,
         plan: BoxPlan,
         paths: list[Path],
-        expected: dict,
+        record: tuple[Path, dict],
         labels: list[str],
         claim: claims.Claim,
         overwrite: bool,
     ) -> dict:
         """All of one video's files, or none, keeping their claim fresh; the provenance record
-        goes down just before the renames. Returns what was written (for the report)."""
+        (``record``: its path and the video's identity) goes down just before the renames.
+        Returns what was written (for the report)."""
         frames = 0
         written: dict = {}
 
@@ -346,15 +341,16 @@ class BatchJob:
                 frames += block.shape[-1]
                 claim.refresh()
 
-        def record() -> None:
+        def leave_record() -> None:
             seconds = round(frames / stream.sample_rate, 6)
             written["outputs"] = [
                 {"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths
             ]
             written["boxes"] = plan.to_json()["boxes"]
             written["names"] = labels
-            provenance.write(paths, expected, written)
+            provenance.write(*record, paths, written)
 
+        source = Path(record[1]["input"]["path"]).name
         write_outputs(
             paths,
             counted(),
@@ -362,7 +358,12 @@ class BatchJob:
             self.options.fmt,
             channels=stream.channels,
             overwrite=overwrite,
-            before_rename=record,
+            before_rename=leave_record,
+            bitrate=self.options.bitrate,
+            tags=[
+                {"title": label, "album": Path(source).stem, "comment": f"avsep: {label} from {source}"}
+                for label in labels
+            ],
         )
         return written
 

@@ -1,82 +1,146 @@
-"""Which video made these outputs: a small record beside them, so ``--skip-existing`` skips a
-video only when the files it would write are provably its own.
+"""Which video made these outputs: one record per video, so ``--skip-existing`` skips a video
+only when the files it would write are provably its own, and a re-run replaces exactly the
+files the previous run of that video wrote.
 
 Output names alone prove nothing: ``day1/x.mp4`` and ``day2/x.mp4`` of another run, another
-model or other options write files with the same names. Every written video leaves
-``.<first output>.avsep.json`` beside its first output, naming the input (absolute path, size,
-modification time), the model (its file's sha256) and the options that shape the sound, plus
-what was written (each output's sample rate and duration, the boxes and names used). It is
-written just before the outputs are renamed into place, so a run killed between two renames
-still finds its own record and completes the set on the next run.
+model or other options write files with the same names. Every written video leaves a record
+naming the input (absolute path, size, modification time), the model (its file's sha256) and the
+options that shape the sound, the outputs written (relative to the record's folder) and what
+was written (each output's sample rate and duration, the boxes and names used).
+
+The record's place depends on the video and the output template only, never on the output
+names (:meth:`avsep.batch.job.BatchJob.record_path`: ``OUT/<stem>/.avsep.json`` for the default
+template), because the names may come from the players found in the video: a skip is then
+decided from the record before the video is decoded, and a re-run that names its outputs
+otherwise (``--names`` given once, found the next time) still finds the files of the last run
+to replace. It is written just before the outputs are renamed into place, so a run killed
+between two renames still finds its own record and completes the set on the next run.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from avsep.errors import InputError
 from avsep.io.atomic import atomic_write
+from avsep.options import BatchOptions
 
-RECORD_VERSION = 1
-
-
-def record_path(paths: list[Path]) -> Path:
-    """Where the record of a video whose outputs are ``paths`` lives."""
-    return paths[0].parent / f".{paths[0].name}.avsep.json"
+#: 2: one record per video, its place independent of the output names (1: beside the first output).
+RECORD_VERSION = 2
 
 
-def identity(video: Path, model: str, options: dict, paths: list[Path]) -> dict:
-    """What makes outputs a video's own: the input file as it is now, the model, the options
-    and the output files (named relative to the record's folder)."""
+def identity(video: Path, model: str, options: dict) -> dict:
+    """What makes outputs a video's own: the input file as it is now, the model and the options."""
     stat = video.stat()
-    folder = paths[0].parent
     return {
         "version": RECORD_VERSION,
         "input": {"path": str(video.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
         "model": model,
         "options": options,
-        "outputs": [str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p) for p in paths],
     }
 
 
 @dataclass
 class Verdict:
-    """What the record beside a video's outputs says: ``own`` when it names this very input,
-    model, options and outputs; otherwise ``reason`` says what differs."""
+    """What the record of a video says: ``own`` when it names this very input, model and
+    options (and, when given, the outputs expected); otherwise ``reason`` says what differs.
+    ``outputs``: the files it lists; ``missing``: those of them not on disk (a run killed
+    between two renames); a video is skipped only when its outputs are its own and none is missing."""
 
     own: bool
     reason: str
     #: the record's details (what was written), for a report of a skipped video
-    written: dict
+    written: dict = field(default_factory=dict)
+    #: the outputs the record lists, as paths (none without a record)
+    outputs: list[Path] = field(default_factory=list)
+    #: whether the record names this very input file (at any size or time): its outputs are
+    #: this video's earlier ones, which a re-run replaces
+    same_input: bool = False
+    missing: list[Path] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """The outputs are this video's own and all there: ``--skip-existing`` skips it."""
+        return self.own and not self.missing
 
 
-def check(paths: list[Path], expected: dict) -> Verdict:
-    """Compare the record beside ``paths`` with ``expected`` (from :func:`identity`)."""
-    path = record_path(paths)
+def read(record: Path) -> dict | None:
+    """The record at ``record``; None when there is none, or it is unreadable or of an older avsep
+    (so it proves nothing)."""
     try:
-        found = json.loads(path.read_text())
-    except FileNotFoundError:
-        return Verdict(False, "no record says which video made them (written by another tool or an older avsep)", {})
-    except (OSError, ValueError) as exc:
-        return Verdict(False, f"its record {path} is unreadable ({exc})", {})
+        found = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and found.get("version") == RECORD_VERSION else None
+
+
+def check(record: Path, expected: dict, paths: list[Path] | None = None) -> Verdict:
+    """Compare the record at ``record`` with ``expected`` (from :func:`identity`); ``paths``:
+    the outputs this run would write, when known before the video is read (none when the names
+    come from the players found)."""
+    found = read(record)
+    if found is None:
+        return Verdict(False, "no record says which video made them (written by another tool or an older avsep)")
+    outputs = [_normal(record.parent / p) for p in found.get("outputs", [])]
     written = found.get("written", {})
-    for key, what in (
-        ("input", "another input file"),
-        ("model", "another model"),
-        ("options", "other options"),
-        ("outputs", "other outputs"),
-    ):
+    same = found.get("input", {}).get("path") == expected["input"]["path"]
+    missing = [p for p in outputs if not p.exists()]
+    for key, what in (("input", "another input file"), ("model", "another model"), ("options", "other options")):
         if found.get(key) != expected[key]:
-            if key == "input" and found.get("input", {}).get("path") == expected["input"]["path"]:
+            if key == "input" and same:
                 what = "another version of the input file (its size or time changed)"
             elif key == "input":
                 return Verdict(False, f"they were made from {found.get('input', {}).get('path', '?')}", written)
-            return Verdict(False, f"they were made with {what}", written)
-    return Verdict(True, "", written)
+            return Verdict(False, f"they were made with {what}", written, outputs, same, missing)
+    if paths is not None and outputs != [_normal(p) for p in paths]:
+        return Verdict(False, "they were made with other outputs", written, outputs, same, missing)
+    return Verdict(True, "", written, outputs, same, missing)
 
 
-def write(paths: list[Path], expected: dict, written: dict) -> Path:
-    """Leave the record of ``paths`` (atomically): ``expected`` plus what was ``written``."""
-    body = json.dumps({**expected, "written": written}, indent=1).encode()
-    return atomic_write(record_path(paths), lambda f: f.write(body))
+def write(record: Path, expected: dict, paths: list[Path], written: dict) -> Path:
+    """Leave the record of a video (atomically): ``expected``, its outputs ``paths`` (relative
+    to the record's folder, so a moved output folder keeps its records) and what was ``written``."""
+    outputs = [os.path.relpath(p, record.parent) for p in paths]
+    body = json.dumps({**expected, "outputs": outputs, "written": written}, indent=1).encode()
+    return atomic_write(record, lambda f: f.write(body))
+
+
+def check_existing(video: Path, paths: list[Path], earlier: Verdict, options: BatchOptions) -> list[Path]:
+    """Raise when existing files stop ``video`` (the outputs it would write, ``paths``, or the
+    outputs its last run recorded, unless ``overwrite``; with ``skip_existing``, outputs that are
+    not provably its own: ``earlier``, its record's verdict). Returns the files of its last run
+    that this run replaces and does not write again (removed once the new outputs are in place)."""
+    say = options.wording
+    replaced = [p for p in earlier.outputs if earlier.same_input and p not in paths and p.exists()]
+    existing = [p for p in paths if p.exists()] + replaced
+    if not existing or options.overwrite or (options.skip_existing and earlier.own):
+        return replaced  # a set of its own cut short by a kill completes under --skip-existing
+    if options.skip_existing:
+        raise InputError(
+            f"{video}: its outputs exist but {earlier.reason}; {say('skip_existing')} skips a video only for "
+            f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
+        )
+    raise InputError(
+        f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
+        + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
+        + f" or {say('skip_existing')} to skip this video"
+    )
+
+
+def remove_replaced(files: list[Path]) -> list[str]:
+    """Remove the outputs of a video's last run that its new outputs replace under other
+    names (``--names`` given once, found the next time): the record listed them, so they are
+    this video's and nothing else. Returns the notes that say so."""
+    notes = []
+    for path in files:
+        path.unlink(missing_ok=True)
+        notes.append(f"removed {path}, an output of this video's last run that this run replaces")
+    return notes
+
+
+def _normal(path: Path) -> Path:
+    """``path`` with ``..`` and ``.`` resolved textually, so recorded and expected paths compare."""
+    return Path(os.path.normpath(path))

@@ -17,6 +17,7 @@ from avsep.boxes.box import Box
 from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import BoxPlan
 from avsep.io.media import MediaInfo
+from avsep.options import BatchOptions
 
 if TYPE_CHECKING:
     from avsep.models.serialize import Checkpoint
@@ -81,3 +82,13 @@ class Streams(Protocol):
         mono: bool = False,
         names: Sequence[str | None] | None = None,
     ) -> SeparationStream: ...
+
+
+def guide_note(stream: SeparationStream, finding: bool, names: Sequence[str] | None, options: BatchOptions) -> str:
+    """What the line that reports a video adds about the guide: which boxes the user's names
+    guided, or, when players were found, that names only name the files."""
+    if stream.guided:
+        return f"; {stream.guided}"
+    if finding and names:
+        return f"; {options.wording('names')} only name the files of players found (give boxes to guide by them)"
+    return ""

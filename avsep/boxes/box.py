@@ -135,9 +135,24 @@ def boxes_from_options(boxes: Sequence[str] | None, boxes_file: str | Path | Non
     """Boxes from ``--boxes`` strings or a ``--boxes-file`` (not both); ``None`` if neither."""
     if boxes and boxes_file:
         raise InputError("give boxes with --boxes or --boxes-file, not both")
-    if boxes_file:
-        return load_boxes_file(boxes_file)
-    return [NamedBox(parse_box(b)) for b in boxes] if boxes else None
+    named = load_boxes_file(boxes_file) if boxes_file else [NamedBox(parse_box(b)) for b in boxes or []]
+    check_count(len(named))  # too many boxes is said first
+    _check_distinct(named)
+    return named or None
+
+
+def _check_distinct(named: Sequence[NamedBox]) -> None:
+    """Refuse one box given twice for two sources at the same time: the two would share every
+    bin evenly and come out as two identical half-level copies (a mistake, never a wish)."""
+    seen: dict[tuple, int] = {}
+    for i, nb in enumerate(named):
+        key = (nb.box, nb.start, nb.end)
+        if key in seen:
+            raise InputError(
+                f"box {i + 1} ({','.join(map(str, nb.box))}) is box {seen[key] + 1} again: two sources in one box "
+                "come out as two identical half-level files; give each source its own box"
+            )
+        seen[key] = i
 
 
 def sidecar_for(video: Path) -> Path:

@@ -31,6 +31,7 @@ from avsep.boxes.cues import motion_boxes, person_boxes
 from avsep.boxes.fusion import Player, fuse
 from avsep.boxes.regions import LABELS, Detection, FinderSettings, detections_from_regions, find_regions
 from avsep.io.video import crop_boxes
+from avsep.models.device import inference_threads
 from avsep.models.guide_head import HEAD_CLASSES, OTHER
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.imagenet_music import INSTRUMENTS
@@ -101,7 +102,14 @@ class PlayerFinder:
     def detect(self, frame: np.ndarray, greys: Sequence[np.ndarray] = ()) -> list[Detection]:
         """Players in ``frame``, best first: the instruments' regions fused with the people in
         it and with what moves across ``greys`` (:func:`avsep.boxes.cues.small_grey` of frames of
-        the same shot, ``frame``'s among them; none: no motion cue)."""
+        the same shot, ``frame``'s among them; none: no motion cue). The trunk runs on
+        :data:`~avsep.models.device.INFERENCE_THREADS`: the same boxes in every ``--jobs`` worker."""
+        weight = next(self.trunk.parameters(), None)  # a stand-in trunk may have none: the CPU
+        with inference_threads(weight.device if weight is not None else torch.device("cpu")):
+            return self._detect(frame, greys)
+
+    def _detect(self, frame: np.ndarray, greys: Sequence[np.ndarray]) -> list[Detection]:
+        """:meth:`detect` on the current threads."""
         regions = find_regions(self.probabilities(frame), self.settings)
         height, width = frame.shape[:2]
         found = detections_from_regions(regions, width, height, self.settings)

@@ -52,6 +52,16 @@ class BoxPlan:
         #: frames decoded while the plan was made, by :func:`time_key` of the time asked for
         #: (:meth:`take_frames`)
         self.decoded: dict[float, tuple[np.ndarray, float]] = {}
+        #: seconds of the video at the plan's time 0: a ``--start`` range's start. The plan is
+        #: looked up in the range's time (the readers' clock); the times it shows (:meth:`segments`)
+        #: are the video's, so a boxes file printed or written reads the same with any range.
+        self.clock = 0.0
+
+    def starting_at(self, start: float) -> BoxPlan:
+        """This plan (its times in the video's clock) looked up from ``start`` seconds on: times
+        of a range that starts there (:attr:`clock`). Fixed boxes have no times to move."""
+        self.clock = start
+        return self
 
     @classmethod
     def fixed(cls, boxes: Sequence[Box], names: Sequence[str | None] | None = None) -> BoxPlan:
@@ -199,9 +209,17 @@ class TimedBoxes(BoxPlan):
         sources = [SourceInfo(s.name, _longest(g).box, s.label, s.confidence) for s, g in zip(self.sources, segments)]
         return TimedBoxes(sources, segments, self.note)
 
+    def starting_at(self, start: float) -> TimedBoxes:
+        if not start:
+            return self
+        moved = [[_Segment(g.start - start, g.end - start, g.box) for g in spans] for spans in self._segments]
+        plan = TimedBoxes(self.sources, moved, self.note)
+        plan.clock = start
+        return plan
+
     def segments(self) -> list[dict]:
         return [
-            {"name": s.name, "box": list(g.box), **span_times(g.start, g.end)}
+            {"name": s.name, "box": list(g.box), **span_times(g.start + self.clock, g.end + self.clock)}
             for s, spans in zip(self.sources, self._segments)
             for g in spans
         ]

@@ -148,7 +148,10 @@ class TrackedBoxes(BoxPlan):
                     spans[-1][1] = t1
                 else:
                     spans.append([start, t1, box])
-            out += [{"name": src.name, "box": list(b), **span_times(t0, t1)} for t0, t1, b in spans]
+            out += [
+                {"name": src.name, "box": list(b), **span_times(t0 + self.clock, t1 + self.clock)}
+                for t0, t1, b in spans
+            ]
         return out
 
 

@@ -170,8 +170,8 @@ def plan_boxes(
     if media.video is None:
         raise InputError(f"{media.path}: no video stream, so there are no boxes to place")
     width, height = media.video.width, media.video.height
-    if request.kind == GIVEN:
-        return request.plan.validated(width, height)
+    if request.kind == GIVEN:  # a boxes file's times are the video's: looked up from the range's start
+        return request.plan.validated(width, height).starting_at(media.start)
     if request.kind == STRIPS:
         return strips_plan(width, height, request.count)
     found = finder()
@@ -187,4 +187,5 @@ def plan_boxes(
         plan = find_players(media, found, sources=request.sources, overlap=overlap, on_frame=on_frame)
     if plan.note:
         warnings.warn(f"{media.path}: {plan.note}", AutoBoxesWarning, stacklevel=2)
+    plan.clock = media.start  # found in the range's time; shown in the video's
     return plan

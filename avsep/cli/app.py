@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 
 from avsep.cli import options as opt
-from avsep.cli.help_text import AvsepCommand, AvsepGroup
+from avsep.cli.help_text import TRAINING_PANEL, USER_PANEL, AvsepCommand, AvsepGroup
 from avsep.cli.options import GreedyCommand, SampleFormat
 from avsep.cli.paths import check_inputs_exist, check_output_folder
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
@@ -43,6 +43,7 @@ from avsep.options import (
 if TYPE_CHECKING:
     from avsep.batch.job import BatchJob
     from avsep.separation.separator import Separator
+    from avsep.timerange import TimeRange
 
 app = typer.Typer(
     name="avsep",
@@ -53,7 +54,7 @@ app = typer.Typer(
     cls=AvsepGroup,
 )
 data_app = typer.Typer(help="Build training data.", no_args_is_help=True, cls=AvsepGroup)
-app.add_typer(data_app, name="data")
+app.add_typer(data_app, name="data", rich_help_panel=TRAINING_PANEL)
 
 
 @app.callback()
@@ -67,7 +68,7 @@ def main(ctx: typer.Context, version: opt.Version = False) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def separate(
     inputs: opt.Inputs,
     boxes: opt.SeparateBoxes = None,
@@ -78,6 +79,7 @@ def separate(
     output_template: opt.OutputTemplate = DEFAULT_TEMPLATE,
     source: opt.Source = None,
     fmt: opt.Format = SampleFormat(DEFAULT_FORMAT),
+    bitrate: opt.Bitrate = None,
     sample_rate: opt.SampleRate = None,
     residual: opt.Residual = False,
     mono: opt.Mono = False,
@@ -91,6 +93,8 @@ def separate(
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     skip_existing: opt.SkipExisting = False,
     overwrite: opt.Overwrite = False,
     jobs: opt.Jobs = 1,
@@ -100,8 +104,7 @@ def separate(
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
 ) -> None:
-    """Write one WAV (or FLAC) per box: the sound of the instrument inside that box, full band,
-    with the video's channels."""
+    """Write one WAV, FLAC, MP3, M4A or Opus file per box: the sound of the instrument in it, full band."""
     with one_line_errors(debug):
         check_output_folder(out)  # before any import or work: these answer at once
         check_inputs_exist(inputs)
@@ -111,6 +114,7 @@ def separate(
             template=output_template,
             source=source,
             fmt=fmt.value,
+            bitrate=bitrate,
             sample_rate=sample_rate,
             residual=residual,
             mono=mono,
@@ -118,6 +122,7 @@ def separate(
             overwrite=overwrite,
             audio_stream=audio_stream,
             video_stream=video_stream,
+            **time_range(start, end).fields(),
             jobs=jobs,
             ray=ray,
             gpus_per_job=gpus_per_job,
@@ -179,10 +184,9 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
                 outcomes.append(outcome)
             except KeyboardInterrupt:
                 progress.stop()
-                done = sum(o.status == "ok" for o in outcomes)
                 err.print(
                     f"interrupted while separating {escape(str(video))}: its partial outputs were "
-                    f"removed; the {done} finished file(s) were kept",
+                    f"removed; {outcomes.kept()}",
                     soft_wrap=True,
                 )
                 return EXIT_INTERRUPTED
@@ -200,7 +204,7 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def remix(
     video: opt.VideoArgument,
     boxes: opt.SeparateBoxes = None,
@@ -222,6 +226,8 @@ def remix(
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     overwrite: opt.Overwrite = False,
     quiet: opt.QuietSummary = False,
     debug: opt.Debug = False,
@@ -241,6 +247,7 @@ def remix(
             out_dir=".",
             audio_stream=audio_stream,
             video_stream=video_stream,
+            **time_range(start, end).fields(),
             overwrite=overwrite,
             wording=COMMAND_LINE,
         )
@@ -269,7 +276,7 @@ def remix(
 # ------------------------------------------------------------------------------------------------
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def info(
     video: opt.VideoArgument,
     boxes: opt.InfoBoxes = None,
@@ -288,7 +295,7 @@ def info(
         show_info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
 
 
-@app.command(cls=GreedyCommand)
+@app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)
 def locate(
     video: opt.VideoArgument,
     boxes: opt.LocateBoxes = None,
@@ -296,6 +303,8 @@ def locate(
     names: opt.LocateNames = None,
     sources: opt.Sources = None,
     time: opt.FrameTime = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     out: opt.LocateOut = Path("located"),
     model: opt.Model = None,
     device: opt.Device = "auto",
@@ -307,15 +316,16 @@ def locate(
     with one_line_errors(debug):
         check_output_folder(out)
         check_inputs_exist([video])
+        span = time_range(start, end)
         from avsep.batch.checks import output_names
         from avsep.boxes.request import BoxRequest
 
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names)
         from avsep.boxes.locate import locate as draw_heat_maps
-        from avsep.io.media import probe
+        from avsep.io.media import clip, probe
         from avsep.separation.separator import Separator
 
-        media = probe(video)
+        media = clip(probe(video), span)  # the players found, and the frame shown, in the range
         if media.video is None:
             raise InputError(f"{video}: no video stream, so there is nothing to locate")
         at = frame_time(time, media)
@@ -329,11 +339,18 @@ def locate(
             typer.echo(str(path))
 
 
-@app.command(cls=AvsepCommand)
+@app.command(cls=AvsepCommand, rich_help_panel=USER_PANEL)
 def models(debug: opt.Debug = False) -> None:
     """List the bundled models with their hash and model card."""
     with one_line_errors(debug):
         list_models()
+
+
+def time_range(start: str | None, end: str | None) -> TimeRange:
+    """``--start``/``--end`` parsed (seconds or M:SS) and checked before anything heavy loads."""
+    from avsep.timerange import TimeRange
+
+    return TimeRange.parse(start, end, COMMAND_LINE)
 
 
 def _register_subcommands() -> None:

@@ -58,6 +58,11 @@ class Finished:
         self.outcomes.append(outcome)
         self._write_report()
 
+    def kept(self) -> str:
+        """What an interrupted batch keeps, counted in files and in videos (each writes several)."""
+        done = [o for o in self.outcomes if o.status == "ok"]
+        return f"the {sum(len(o.outputs) for o in done)} file(s) of the {len(done)} finished video(s) were kept"
+
     def _write_report(self) -> None:
         if self.report is not None:
             self.outcomes.sort(key=lambda o: self._order.get(o.video, -1))
@@ -86,10 +91,8 @@ def run_spread(job: BatchJob, separator: Separator) -> int:
                 progress.finish_file()
         except KeyboardInterrupt:
             progress.stop()
-            done = sum(o.status == "ok" for o in finished)
             err.print(
-                f"interrupted: the partial outputs of the videos in progress were removed; the {done} "
-                "finished file(s) were kept",
+                f"interrupted: the partial outputs of the videos in progress were removed; {finished.kept()}",
                 soft_wrap=True,
             )
             return EXIT_INTERRUPTED

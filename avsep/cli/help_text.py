@@ -26,6 +26,11 @@ from typer._types import TyperChoice
 from typer.core import TyperCommand, TyperGroup
 from typer.models import TyperPath
 
+#: The two panels of ``avsep --help``: what a user of separation runs, and what training needs
+#: (the ``train`` extra), so the 5 everyday commands are not lost among the 8 training ones.
+USER_PANEL = "Commands"
+TRAINING_PANEL = "Training and evaluation (the train extra: bash install.sh --train)"
+
 #: The metavar of an option whose declaration names none, by the kind of value it converts to.
 _METAVARS: dict[type[ParamType], str] = {
     IntParamType: "N",

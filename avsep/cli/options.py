@@ -25,6 +25,9 @@ class SampleFormat(str, Enum):
     float = "float"
     flac = "flac"
     flac24 = "flac24"
+    mp3 = "mp3"
+    m4a = "m4a"
+    opus = "opus"
 
 
 class GreedyCommand(AvsepCommand):
@@ -171,9 +174,18 @@ Format = Annotated[
     SampleFormat,
     typer.Option(
         "--format",
-        help="Output format: WAV (pcm16, pcm24, float) or FLAC (flac: 16 bit, flac24: 24 bit; lossless, "
-        "about half the size).",
+        help="Output format: WAV (pcm16, pcm24, float), FLAC (flac: 16 bit, flac24: 24 bit; lossless, "
+        "about half the size), or compressed: mp3, m4a (AAC), opus (at --bitrate; tagged with the source's name).",
         metavar="FORMAT",
+        rich_help_panel=OUTPUT,
+    ),
+]
+Bitrate = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Bit rate of mp3, m4a and opus outputs, e.g. 192k or 128000 (default: 192k for mp3 and m4a, "
+        "128k for opus).",
+        metavar="RATE",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -206,6 +218,21 @@ BatchSize = Annotated[int, typer.Option(help="Windows per network batch.", metav
 AudioStream = Annotated[
     Optional[int],
     typer.Option(help="Audio stream to use (0-based, among audio streams).", metavar="N", rich_help_panel=INPUT),
+]
+Start = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Work on the video from this time on: seconds (80.5) or minutes:seconds (1:20); outputs cover "
+        "the range, a boxes file's times stay the video's.",
+        metavar="TIME",
+        rich_help_panel=INPUT,
+    ),
+]
+End = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Work on the video up to this time (default: its end); e.g. 2:05.", metavar="TIME", rich_help_panel=INPUT
+    ),
 ]
 VideoStream = Annotated[
     Optional[int],

@@ -93,11 +93,35 @@ def user_facing_warnings() -> Iterator[None]:
             log.propagate = propagate
 
 
+class _FfmpegLogHandler(logging.Handler):
+    """FFmpeg's own log lines (routed into Python's logging by :mod:`avsep.io.media`), for
+    ``--debug``: ``ffmpeg: <line>``, so they never pass for avsep's messages."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[dim]ffmpeg: {escape(one_line(record.getMessage()))}[/]", soft_wrap=True)
+
+
 @contextmanager
-def one_line_errors(debug: bool) -> Iterator[None]:
-    """Any failure inside -> one line on stderr and ``typer.Exit`` with its code."""
+def ffmpeg_log(debug: bool) -> Iterator[None]:
+    """For one command: FFmpeg's log shown with ``--debug``, kept off the terminal otherwise
+    (what goes wrong reaches the user as avsep's own error or warning line)."""
+    log = logging.getLogger("libav")
+    handler = _FfmpegLogHandler()
+    if debug:
+        log.addHandler(handler)
     try:
         yield
+    finally:
+        log.removeHandler(handler)
+
+
+@contextmanager
+def one_line_errors(debug: bool) -> Iterator[None]:
+    """Any failure inside -> one line on stderr and ``typer.Exit`` with its code; FFmpeg's log
+    shown only with ``--debug`` (:func:`ffmpeg_log`)."""
+    try:
+        with ffmpeg_log(debug):
+            yield
     except typer.Exit:
         raise
     except KeyboardInterrupt:

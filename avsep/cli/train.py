@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from avsep.cli.evaluate import evaluate_command, evaluate_real_command, evaluate_stems_command
-from avsep.cli.help_text import AvsepCommand
+from avsep.cli.help_text import TRAINING_PANEL, AvsepCommand
 from avsep.cli.reporting import one_line_errors
 from avsep.cli.train_options import (
     DATA,
@@ -302,13 +302,13 @@ def train_guide_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``train``, ``evaluate``, ``evaluate-real``, ``features``, ``bundle`` and
-    ``train-guide`` to ``app``."""
-    app.command("train-guide", cls=AvsepCommand)(train_guide_command)
-    app.command("bundle", cls=AvsepCommand)(bundle_command)
-    app.command("average", cls=AvsepCommand)(average_command)
-    app.command("train", no_args_is_help=False, cls=AvsepCommand)(train_command)
-    app.command("evaluate", cls=AvsepCommand)(evaluate_command)
-    app.command("evaluate-real", cls=AvsepCommand)(evaluate_real_command)
-    app.command("evaluate-stems", cls=AvsepCommand)(evaluate_stems_command)
-    app.command("features", cls=AvsepCommand)(features_command)
+    """Add the training-side commands to ``app``, in their own panel of ``avsep --help``."""
+    panel = {"cls": AvsepCommand, "rich_help_panel": TRAINING_PANEL}  # listed apart in avsep --help
+    app.command("train", no_args_is_help=False, **panel)(train_command)
+    app.command("features", **panel)(features_command)
+    app.command("evaluate", **panel)(evaluate_command)
+    app.command("evaluate-real", **panel)(evaluate_real_command)
+    app.command("train-guide", **panel)(train_guide_command)
+    app.command("bundle", **panel)(bundle_command)
+    app.command("evaluate-stems", **panel)(evaluate_stems_command)
+    app.command("average", **panel)(average_command)

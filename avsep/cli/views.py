@@ -8,6 +8,7 @@ functions.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,15 +129,16 @@ def show_info(
 
 
 def frame_time(time: float | None, media: MediaInfo) -> float:
-    """``--time``: the middle of the video when not given; a time outside it is an error (the
+    """``--time`` (in the video's clock) on the timeline of ``media`` (a ``--start`` range's own):
+    the middle of the video, or of the range, when not given; a time outside it is an error (the
     frame shown would be the last one, not the one asked for)."""
     if time is None:
         return media.duration / 2
-    if not 0 <= time <= media.duration:
-        raise InputError(
-            f"--time {time:g}: {media.path} is {media.duration:.2f} s long; give a time from 0 to {media.duration:.2f}"
-        )
-    return time
+    first, last = media.start, media.start + media.duration
+    if not first <= time <= last:
+        where = f"{media.path} is {last:.2f} s long" if not first else f"the range is {first:.2f} to {last:.2f} s"
+        raise InputError(f"--time {time:g}: {where}; give a time from {first:.{2 if first else 0}f} to {last:.2f}")
+    return time - first
 
 
 def default_model_finder() -> PlayerFinder | None:
@@ -200,6 +202,8 @@ def list_models() -> None:
         out.print(f"[bold]{escape(m.name)}[/]{default}  {escape(str(m.path))}", soft_wrap=True)
         out.print(f"  sha256  {digest}", soft_wrap=True)
         out.print(f"  size    {size}", soft_wrap=True)
-        out.print(f"  card    {escape(card) or '(none)'}", soft_wrap=True)
+        lines = textwrap.wrap(card or "(none)", width=min(out.width, 100) - 10, break_on_hyphens=False)
+        for head, line in zip(["  card    ", *[" " * 10] * len(lines)], lines):  # wrapped, not one long line
+            out.print(f"{head}{escape(line)}", soft_wrap=True)
         if m.card:
             out.print(f"          full card: {escape(str(m.path.with_name(m.name + '.json')))}", soft_wrap=True)

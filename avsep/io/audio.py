@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from avsep.errors import InputError
-from avsep.io.media import MediaInfo, container_origin, decode_frames, open_input, probe
+from avsep.io.media import MediaInfo, container_origin, decode_frames, open_input, probe, warn_if_short
 from avsep.timing import stage
 
 #: The separation model's sample rate.
@@ -33,6 +33,11 @@ _GAP_TOLERANCE_S = 0.01
 #: Silence for gaps is produced in pieces of at most this many seconds, so a long gap does not
 #: allocate a long array.
 _GAP_PIECE_S = 1.0
+
+#: Seconds decoded (and dropped) before a ``--start`` range: a decoder that starts cold after a
+#: seek gets its first frame wrong (AAC's overlap with the frame before), this much earlier it
+#: is warm by the range's start.
+_PREROLL_S = 0.25
 
 #: Decoded samples (per channel) gathered before downmixing and resampling: a few hundred
 #: milliseconds, so memory stays negligible while the per-call overheads are paid 16x less often.
@@ -123,7 +128,9 @@ class _NativeAudio:
         self.path = media.path
         self._container = open_input(media.path)
         stream = next(s for s in self._container.streams if s.index == media.audio.index)
-        self._origin = container_origin(self._container)
+        self._origin = container_origin(self._container) + media.start  # a --start range's time 0
+        if media.start > 0:
+            _seek(self._container, stream, self._origin - _PREROLL_S)
         self._frames = decode_frames(self._container, stream)
         first = next(self._frames, None)
         if first is None:
@@ -133,11 +140,16 @@ class _NativeAudio:
             )
         self._first = first
         self.rate: int = first.sample_rate
+        # What the container says (checked at the end); in a range, up to its end from its start.
+        ends = [t for t in (media.audio.duration, media.end) if t is not None]
+        self._declared = min(ends) - media.start if ends else None
+        self._limit = None if media.end is None else round(media.duration * self.rate)
 
     def pieces(self) -> Iterator[np.ndarray]:
-        """Decode to the end (closing the file), filling timestamp gaps with silence."""
+        """Decode to the end (closing the file), filling timestamp gaps with silence; in a range,
+        from its start (what decodes before it is dropped) to its end (decoding stops there)."""
         try:
-            produced = 0
+            cursor = _Cursor(self._limit)
             normaliser = None
             signature = None
             for frame in chain([self._first], self._frames):
@@ -146,22 +158,60 @@ class _NativeAudio:
                 current = (frame.format.name, frame.layout.name, frame.sample_rate)
                 if current != signature:
                     if normaliser is not None:
-                        yield from _unpack(normaliser.resample(None))
+                        yield from cursor.kept(_unpack(normaliser.resample(None)))
                     normaliser = av.AudioResampler(format="flt", layout=frame.layout, rate=self.rate)
                     signature = current
                 if frame.time is not None:
-                    gap = round((frame.time - self._origin) * self.rate) - produced
+                    position = round((frame.time - self._origin) * self.rate)
+                    cursor.begin(position)
+                    gap = position - cursor.at
                     if gap > _GAP_TOLERANCE_S * self.rate:
                         channels = frame.layout.nb_channels
-                        for piece in _silence(gap, channels, int(_GAP_PIECE_S * self.rate)):
-                            produced += len(piece)
-                            yield piece
-                for piece in _unpack(normaliser.resample(frame)):
-                    produced += len(piece)
-                    yield piece
-            yield from _unpack(normaliser.resample(None))
+                        yield from cursor.kept(_silence(gap, channels, int(_GAP_PIECE_S * self.rate)))
+                cursor.begin(0)
+                yield from cursor.kept(_unpack(normaliser.resample(frame)))
+                if cursor.done:
+                    return  # the range's end: nothing after it is decoded
+            yield from cursor.kept(_unpack(normaliser.resample(None)))
+            warn_if_short(self.path, "audio", max(cursor.at, 0) / self.rate, self._declared)
         finally:
             self._container.close()
+
+
+class _Cursor:
+    """Where the next decoded sample lies on the timeline (samples from its time 0), and what of
+    each piece is kept: nothing before 0 (a range starts inside a frame), nothing from ``limit``
+    on (the range's end)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.at: int | None = None
+        self.limit = limit
+
+    def begin(self, position: int) -> None:
+        """The first sample's position: before 0 it is dropped; after 0, silence leads up to it."""
+        if self.at is None:
+            self.at = min(position, 0)
+
+    @property
+    def done(self) -> bool:
+        return self.limit is not None and self.at is not None and self.at >= self.limit
+
+    def kept(self, pieces: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """The part of each piece inside ``[0, limit)``, advancing the position."""
+        for piece in pieces:
+            start, self.at = self.at, self.at + len(piece)
+            stop = len(piece) if self.limit is None else min(len(piece), self.limit - start)
+            if stop > max(0, -start):
+                yield piece[max(0, -start) : stop]
+
+
+def _seek(container: av.container.InputContainer, stream: av.stream.Stream, seconds: float) -> None:
+    """Seek ``stream`` to the last point at or before ``seconds`` of the file; an input that
+    cannot seek is decoded from its start instead (what comes before is dropped all the same)."""
+    try:
+        container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+    except (av.error.FFmpegError, OSError, ValueError):
+        pass
 
 
 def _unpack(frames: Iterable[av.AudioFrame]) -> Iterator[np.ndarray]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import errno
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import av
 import numpy as np
@@ -98,17 +98,33 @@ def write_flac_stdout(
 ) -> bool:
     """Stream a FLAC to ``stream`` (default: standard output) while ``blocks`` are produced.
 
-    As :func:`~avsep.io.wav.write_wav_stdout`: the channel count comes from the first block;
-    returns False when the reader closed the pipe early (stop quietly). A pipe cannot seek, so
-    the stream's header keeps no total length and checksum; players and decoders read it fine.
+    A pipe cannot seek, so the stream's header keeps no total length and checksum; players and
+    decoders read it fine. See :func:`stream_encoded`.
     """
     _check_format(fmt, FORMATS)
+    return stream_encoded(blocks, stream, lambda out, channels: FlacEncoder(out, sample_rate, channels, FORMATS[fmt]))
+
+
+class Encoder(Protocol):
+    """What :func:`stream_encoded` drives: :class:`FlacEncoder`, :class:`avsep.io.encoded.LossyEncoder`."""
+
+    def write(self, block: np.ndarray) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def stream_encoded(
+    blocks: Iterable[np.ndarray], stream: BinaryIO | None, make: Callable[[BinaryIO, int], Encoder]
+) -> bool:
+    """Encode ``blocks`` to ``stream`` (default: standard output) with the encoder ``make(out,
+    channels)`` builds, as :func:`~avsep.io.wav.write_wav_stdout` does: the channel count comes
+    from the first block; returns False when the reader closed the pipe early (stop quietly)."""
     out = stream if stream is not None else sys.stdout.buffer
     iterator = iter(blocks)
     first = next(iterator, None)
     channels = 1 if first is None or np.ndim(first) == 1 else np.shape(first)[1]
     try:
-        encoder = FlacEncoder(out, sample_rate, channels, FORMATS[fmt])
+        encoder = make(out, channels)
         if first is not None:
             encoder.write(first)
         for block in iterator:

@@ -16,15 +16,29 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
 import av.container
+import av.logging
 
 from avsep.errors import InputError, no_such_file
+from avsep.timerange import TimeRange
 
 logger = logging.getLogger(__name__)
+
+#: FFmpeg's log: by default FFmpeg prints it straight to the terminal ("moov atom not found",
+#: "Invalid NAL unit size"), past avsep's one-line messages and in every worker process. Routed
+#: into Python's logging (loggers ``libav.*``), it is the application's to show: the command line
+#: shows it with ``--debug`` only (:func:`avsep.cli.reporting.ffmpeg_log`). The NullHandler keeps
+#: Python's last-resort handler from printing it when nobody configured logging.
+av.logging.set_level(av.logging.WARNING)
+logging.getLogger("libav").addHandler(logging.NullHandler())
+
+#: A stream that decodes this much shorter than its container says (seconds) was cut short or
+#: damaged; less is the codec's priming or padding.
+EARLY_END_S = 0.25
 
 #: How many packets probe will demux looking for the first video frame (its display matrix);
 #: bounded so probing a damaged file cannot turn into a full decode.
@@ -67,6 +81,11 @@ class MediaInfo:
     audio: AudioStreamInfo | None
     videos: tuple[VideoStreamInfo, ...]
     audios: tuple[AudioStreamInfo, ...]
+    #: seconds of the file at this view's time 0 (``--start``; :func:`clip`): every reader takes
+    #: it as its origin, and ``duration`` is the range's length
+    start: float = 0.0
+    #: seconds of the file where a ``--end`` range ends (None: the whole file after ``start``)
+    end: float | None = None
 
 
 def check_separable(info: MediaInfo) -> None:
@@ -78,6 +97,23 @@ def check_separable(info: MediaInfo) -> None:
             f"{info.path}: no video stream; avsep needs the picture to tell the sources apart, "
             "so give the video rather than its soundtrack"
         )
+
+
+def clip(info: MediaInfo, span: TimeRange) -> MediaInfo:
+    """``info`` seen from ``span.start`` to ``span.end`` (``--start``/``--end``): the readers
+    start there and the duration is the range's. A range outside the video is an error."""
+    if span.whole:
+        return info
+    length = info.duration
+    for flag, value in (("--start", span.start), ("--end", span.end)):
+        if value is not None and value > length + EARLY_END_S:
+            raise InputError(
+                f"{flag} {value:g}: {info.path} is {length:.2f} s long; give a time from 0 to {length:.2f}"
+            )
+    end = length if span.end is None else min(span.end, length)
+    if end - span.start <= 0:
+        raise InputError(f"--start {span.start:g}: {info.path} is {length:.2f} s long; start before its end")
+    return replace(info, start=span.start, end=span.end and end, duration=end - span.start)
 
 
 def check_readable(path: str | Path) -> Path:
@@ -154,6 +190,21 @@ def decode_frames(container: av.container.InputContainer, stream: av.stream.Stre
             yield from frames
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         logger.warning("%s: stream ends early (%s); using what decoded before it", container.name, exc)
+
+
+def warn_if_short(path: Path, kind: str, decoded: float, declared: float | None) -> None:
+    """Say so when a stream decoded to less than its container declares: a download or copy cut
+    short (a "faststart" mp4 keeps its index and opens fine), or damage that ended decoding.
+    The decodable part is still used, so this is a warning, not an error."""
+    if declared is not None and declared - decoded > EARLY_END_S:
+        logger.warning(
+            "%s: stream ends early (its %s decodes to %.2f s of the %.2f s the file declares: "
+            "cut short or damaged); using what decoded before it",
+            path,
+            kind,
+            decoded,
+            declared,
+        )
 
 
 def container_origin(container: av.container.InputContainer) -> float:

@@ -149,8 +149,8 @@ def _mux(
             original = copies[copied[1].index]
             original.metadata["title"] = original.metadata["handler_name"] = copy_audio
         encoders = [_add_track(out, t, sample_rate, channels) for t in tracks]
-        packets = _packets(source, copied)
-        origin = container_origin(source)
+        origin = container_origin(source) + media.start  # a --start range's time 0
+        packets = _packets(source, copied, media)
         pending = next(packets, None)
         written = 0
         for block in blocks:
@@ -212,9 +212,21 @@ def _encode(
     return n
 
 
-def _packets(source: av.container.InputContainer, streams: list[av.stream.Stream]) -> Iterator[av.Packet]:
-    """The streams' packets in file order (the demuxer's empty flush packets left out)."""
+def _packets(
+    source: av.container.InputContainer, streams: list[av.stream.Stream], media: MediaInfo
+) -> Iterator[av.Packet]:
+    """The streams' packets in file order (the demuxer's empty flush packets left out); in a
+    ``--start``/``--end`` range, from the last keyframe at or before its start (packets are
+    copied, not cut, so the picture covers the range) to its end."""
+    origin = container_origin(source)
+    if media.start > 0:
+        try:
+            source.seek(int((origin + media.start) / streams[0].time_base), stream=streams[0], backward=True)
+        except (av.error.FFmpegError, OSError, ValueError):
+            pass  # unseekable: copied from the start
     for packet in source.demux(streams):
+        if media.end is not None and packet.dts is not None and _seconds(packet) > origin + media.end:
+            return
         if packet.size and packet.dts is not None:
             yield packet
 

@@ -1,7 +1,8 @@
 """The output formats of separated sound, and the one place that picks a writer for each.
 
-WAV (``pcm16``, ``pcm24``, ``float``: :mod:`avsep.io.wav`) and FLAC (``flac``, ``flac24``:
-:mod:`avsep.io.flac`) share one interface: an all-or-nothing file writer used as a context
+WAV (``pcm16``, ``pcm24``, ``float``: :mod:`avsep.io.wav`), FLAC (``flac``, ``flac24``:
+:mod:`avsep.io.flac`) and the compressed MP3, M4A and Opus (:mod:`avsep.io.encoded`, with a bit
+rate and tags) share one interface: an all-or-nothing file writer used as a context
 manager, and a writer to standard output that returns False when the reader left early.
 """
 
@@ -14,31 +15,73 @@ from typing import BinaryIO
 
 import numpy as np
 
-from avsep.io import flac, wav
+from avsep.errors import InputError
+from avsep.io import encoded, flac, wav
+from avsep.options import BatchOptions
 from avsep.timing import stage
 
 #: Every output format by CLI name.
-FORMATS = (*wav.FORMATS, *flac.FORMATS)
+FORMATS = (*wav.FORMATS, *flac.FORMATS, *encoded.FORMATS)
+
+#: The formats that take a bit rate (``--bitrate``).
+LOSSY = tuple(encoded.FORMATS)
+
+
+def check_format(options: BatchOptions) -> None:
+    """``--format`` is one of :data:`FORMATS`; ``--bitrate`` goes with a compressed one; M4A,
+    whose index is written last, cannot stream to ``-o -``."""
+    say, fmt = options.wording, options.fmt
+    if fmt not in FORMATS:
+        raise InputError(f"{say('fmt', fmt, quoted=True)}: use one of {', '.join(FORMATS)}")
+    if options.bitrate is not None and fmt not in LOSSY:
+        raise InputError(
+            f"{say('bitrate')} applies to {', '.join(LOSSY)}; {fmt} is lossless (give {say('fmt')} mp3, m4a or opus)"
+        )
+    if options.to_stdout and fmt in encoded.FORMATS and not encoded.FORMATS[fmt].streams:
+        raise InputError(
+            f"{say('fmt', fmt)} cannot stream to {say('out_dir', '-')} "
+            "(an M4A's index is written last); use mp3 or opus"
+        )
 
 
 def extension(fmt: str) -> str:
     """The file extension (``{ext}`` of ``--output-template``) of a format."""
+    if fmt in encoded.FORMATS:
+        return encoded.FORMATS[fmt].extension
     return "flac" if fmt in flac.FORMATS else "wav"
 
 
 def open_writer(
-    path: str | Path, sample_rate: int, channels: int = 1, fmt: str = "pcm16", overwrite: bool = False
+    path: str | Path,
+    sample_rate: int,
+    channels: int = 1,
+    fmt: str = "pcm16",
+    overwrite: bool = False,
+    *,
+    bitrate: int | None = None,
+    tags: dict[str, str] | None = None,
 ) -> wav.AtomicWavWriter:
-    """An all-or-nothing writer of ``path`` in ``fmt`` (see :class:`~avsep.io.wav.AtomicWavWriter`)."""
+    """An all-or-nothing writer of ``path`` in ``fmt`` (see :class:`~avsep.io.wav.AtomicWavWriter`);
+    ``bitrate`` and ``tags`` apply to the compressed formats."""
+    if fmt in encoded.FORMATS:
+        return encoded.AtomicLossyWriter(
+            path, sample_rate, channels, fmt, overwrite=overwrite, bitrate=bitrate, tags=tags
+        )
     writer = flac.AtomicFlacWriter if fmt in flac.FORMATS else wav.AtomicWavWriter
     return writer(path, sample_rate, channels, fmt, overwrite=overwrite)
 
 
 def write_stdout(
-    blocks: Iterable[np.ndarray], sample_rate: int, fmt: str = "pcm16", stream: BinaryIO | None = None
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    fmt: str = "pcm16",
+    stream: BinaryIO | None = None,
+    bitrate: int | None = None,
 ) -> bool:
     """Stream ``blocks`` (``[n]`` or ``[n, channels]``) to standard output in ``fmt``; False when
     the reader closed the pipe early."""
+    if fmt in encoded.FORMATS:
+        return encoded.write_lossy_stdout(blocks, sample_rate, fmt, stream, bitrate)
     if fmt in flac.FORMATS:
         return flac.write_flac_stdout(blocks, sample_rate, fmt, stream)
     return wav.write_wav_stdout(blocks, sample_rate, fmt, stream)
@@ -53,16 +96,23 @@ def write_outputs(
     channels: int = 1,
     overwrite: bool = False,
     before_rename: Callable[[], None] | None = None,
+    bitrate: int | None = None,
+    tags: Sequence[dict[str, str]] | None = None,
 ) -> None:
     """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
-    ``fmt`` (WAV or FLAC, :func:`open_writer`): all of the files, or none (an error or Ctrl-C
-    drops every temporary file). What the batch and
+    ``fmt`` (:func:`open_writer`; ``bitrate`` and ``tags[i]`` for the compressed formats): all of
+    the files, or none (an error or Ctrl-C drops every temporary file). What the batch and
     :meth:`avsep.separation.separator.SeparationResult.save` write with. ``before_rename`` runs once every
     block is written, before the first file takes its name (the batch's provenance record)."""
     with ExitStack() as stack:
         with stage("write"):
             writers = [
-                stack.enter_context(open_writer(p, sample_rate, channels, fmt, overwrite=overwrite)) for p in paths
+                stack.enter_context(
+                    open_writer(
+                        p, sample_rate, channels, fmt, overwrite, bitrate=bitrate, tags=tags[i] if tags else None
+                    )
+                )
+                for i, p in enumerate(paths)
             ]
         for block in blocks:
             with stage("write"):

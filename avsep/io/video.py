@@ -56,6 +56,7 @@ class FrameReader:
             raise InputError(f"{media.path}: no video stream; avsep needs a video with pictures (see --video-stream)")
         self.path = media.path
         self.info = media.video
+        self._start = media.start  # time 0 of a --start range, in the file's seconds
         self._container: av.container.InputContainer | None = None
         self._gop = _MIN_FORWARD_S  # lower bound on the keyframe interval, seconds
         self._open()
@@ -105,7 +106,7 @@ class FrameReader:
         self._container = open_input(self.path)
         self._stream = next(s for s in self._container.streams if s.index == self.info.index)
         self._stream.thread_type = "AUTO"
-        self._origin = container_origin(self._container)
+        self._origin = container_origin(self._container) + self._start
         self._reset(decode_frames(self._container, self._stream))
 
     def _reset(self, decoder: Iterator[av.VideoFrame]) -> None:

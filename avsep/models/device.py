@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
 import torch
 
 from avsep.errors import InputError
@@ -20,3 +25,41 @@ def select_device(device: str) -> torch.device:
     if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
         raise InputError(f"--device {device}: there are {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
     return chosen
+
+
+#: Intra-op threads of a separation's network math on the CPU (visual trunk, mask net, masks
+#: applied), whatever the process has. oneDNN picks its kernels and splits its sums by the thread
+#: count (a 1-image batch on 2 threads sums in another order than on 1), so the guides, the masks
+#: and through them every output sample changed with it: ``--jobs 2`` (each worker on half the
+#: cores) did not write the bytes ``--jobs 1`` writes. One thread gives the same sums in every
+#: process; the cores are used by ``--jobs`` (processes), which scales better than threads
+#: within one separation (on 2 cores shared with other work, one thread was also the faster).
+INFERENCE_THREADS = 1
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+@contextmanager
+def inference_threads(device: torch.device) -> Iterator[None]:
+    """Run the enclosed torch work on :data:`INFERENCE_THREADS` CPU threads (nothing changes on
+    a GPU), restoring the process's count after."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(INFERENCE_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def on_inference_threads(method: _Method) -> _Method:
+    """Decorate a method of an object with a ``device`` to run under :func:`inference_threads`."""
+
+    @functools.wraps(method)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with inference_threads(self.device):
+            return method(self, *args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]

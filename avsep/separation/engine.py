@@ -23,7 +23,7 @@ from avsep.errors import InputError, check_one_of
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader, crop_boxes
-from avsep.models.device import select_device
+from avsep.models.device import on_inference_threads, select_device
 from avsep.models.guide import picture_kind
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
@@ -96,6 +96,7 @@ class Engine:
             self.full_band = full_band
             self.extension = extension
 
+    @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
     def guide(self, crops: np.ndarray) -> torch.Tensor:
         """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
@@ -116,6 +117,7 @@ class Engine:
             ]
             return torch.cat(feats).reshape(b, s, -1)
 
+    @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
     def separate_windows(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 
@@ -204,3 +205,22 @@ def test_errors_raise_at_call_time(tmp_path):
         stream_audio(tmp_path / "missing.wav")
     with pytest.raises(InputError, match="no audio stream 3"):
         load_audio(make_tone_wav(tmp_path / "a.wav"), audio_stream=3)
+
+
+def test_a_cut_stream_says_it_ends_early_and_ffmpeg_speaks_only_through_logging(tmp_path, caplog, capfd):
+    """A faststart mp4 cut short opens fine (its index is first) and decodes to the cut: the
+    shortfall against the declared duration is a warning, and FFmpeg's own complaints ("partial
+    file") go to the ``libav`` loggers, never straight to the terminal."""
+    whole = make_video(tmp_path / "web.mp4", duration=4.0, width=64, height=48, faststart=True)
+    cut = truncated_copy(whole, tmp_path / "cut.mp4", 0.6)
+    with caplog.at_level(logging.WARNING):
+        decoded = sum(len(b) for b in stream_audio(cut)) / MODEL_SR
+    assert decoded < 3.5
+    early = [r.getMessage() for r in caplog.records if "stream ends early" in r.getMessage()]
+    assert len(early) == 1 and f"decodes to {decoded:.2f} s of the 4.00 s" in early[0], early
+    assert any(r.name.startswith("libav") for r in caplog.records)
+    assert capfd.readouterr().err == ""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        sum(len(b) for b in stream_audio(whole))
+    assert not caplog.records  # a whole file says nothing

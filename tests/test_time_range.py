@@ -1,0 +1,98 @@
+"""``--start``/``--end`` (issue 31, item 8): a part of the video separated, remixed or located;
+the outputs cover the range, and a boxes file's times stay in the video's clock."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from avsep.boxes.request import BoxRequest, plan_boxes
+from avsep.errors import InputError
+from avsep.io.audio import stream_audio
+from avsep.io.media import clip, probe
+from avsep.io.video import FrameReader
+from avsep.timerange import TimeRange, parse_time
+from tests.cli_support import cli, error_line
+from tests.media import read_marker
+
+#: a 6-second clip, small
+SIX = {"duration": 6.0, "width": 64, "height": 48}
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90.0), ("90.5", 90.5), ("1:20", 80.0), ("1:02:03.5", 3723.5)])
+def test_times_read_as_a_player_shows_them(text, seconds):
+    assert parse_time(text, "--start") == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "1:75", "-3", "1:2:3:4", "nan"])
+def test_a_time_that_is_no_time_is_one_line(text):
+    with pytest.raises(InputError, match=r"--start '.*': give"):
+        parse_time(text, "--start")
+
+
+def test_the_readers_start_and_end_at_the_range(shared_video):
+    """Audio sample 0 and frame time 0 are the range's start (frame-exact, sample-exact at the
+    file's rate); decoding stops at its end."""
+    video = shared_video("marked.mp4", marker=True, tones=(440.0,), **SIX)
+    media = probe(video)
+    part = clip(media, TimeRange(2.0, 4.5))
+    assert (part.start, part.duration) == (2.0, 2.5)
+    rate = media.audio.sample_rate
+    whole = np.concatenate(list(stream_audio(media, rate)))
+    cut = np.concatenate(list(stream_audio(part, rate)))
+    assert len(cut) == round(2.5 * rate)
+    np.testing.assert_allclose(cut, whole[2 * rate : 2 * rate + len(cut)], atol=1e-4)
+    with FrameReader(part) as reader:
+        assert [read_marker(f) for f in reader.frames_at([0.0, 1.0, 2.4])] == [20, 30, 44]  # 10 fps
+    with pytest.raises(InputError, match=r"--end 9: .* is 6.\d\d s long; give a time from 0 to 6.\d\d"):
+        clip(media, TimeRange(1.0, 9.0))
+
+
+def test_a_boxes_file_keeps_the_videos_clock(shared_video, tmp_path):
+    """A box that moves at 3 s: seen from a range that starts at 2 s, it moves 1 s in, and the
+    plan shows (and records) its times as the video's."""
+    video = shared_video("clip.mp4", **SIX)
+    entries = [
+        {"name": "a", "box": [0, 0, 32, 48], "end": 3.0},
+        {"name": "a", "box": [32, 0, 64, 48], "start": 3.0},
+    ]
+    (tmp_path / "b.json").write_text(json.dumps(entries))
+    request = BoxRequest.from_options(None, tmp_path / "b.json")
+    plan = plan_boxes(request, clip(probe(video), TimeRange(2.0, 5.0)), lambda: None)
+    assert plan.boxes_at(0.5) == [(0, 0, 32, 48)] and plan.boxes_at(1.5) == [(32, 0, 64, 48)]
+    assert [e.get("start", e.get("end")) for e in plan.segments()] == [3.0, 3.0]
+
+
+def test_separate_writes_the_range_and_records_it(shared_video, tmp_path, fast_model):
+    video = shared_video("clip.mp4", **SIX)
+    args = ["separate", video, "--boxes", "0,0,32,48", "32,0,64,48", "--residual", "-o", tmp_path, "-q"]
+    cli(*args, "--start", "1.5", "--end", "0:04")
+    outputs = sorted((tmp_path / video.stem).glob("*.wav"))
+    data = [sf.read(p, dtype="float32")[0] for p in outputs]
+    rate = sf.info(outputs[0]).samplerate
+    assert all(len(d) == round(2.5 * rate) for d in data)
+    mixture = np.concatenate(list(stream_audio(probe(video), rate)))[round(1.5 * rate) : round(4.0 * rate)]
+    together = np.sum(data, axis=0)  # sources + residual: the mixture of the range
+    assert np.corrcoef(together, mixture)[0, 1] > 0.99
+    record = json.loads((tmp_path / video.stem / ".avsep.json").read_text())
+    assert record["options"]["range"] == {"start": 1.5, "end": 4.0}
+    other = cli(*args, "--start", "2", "--skip-existing", code=2)  # another range: not these outputs
+    assert "made with other options" in error_line(other)
+
+
+def test_remix_and_locate_take_the_range(shared_video, tmp_path, fast_model):
+    """remix: the new soundtrack covers the range (the picture is copied from the keyframe at or
+    before its start); locate: --time is the video's and must lie in the range."""
+    video = shared_video("clip.mp4", **SIX)
+    boxes = ["--boxes", "0,0,32,48", "32,0,64,48"]
+    cli("remix", video, *boxes, "--mute", "source1", "--start", "2", "--end", "4.5", "-o", tmp_path / "r.mp4", "-q")
+    remixed = probe(tmp_path / "r.mp4")
+    assert abs(remixed.audio.duration - 2.5) < 0.1
+    assert remixed.duration >= 2.5
+    located = cli("locate", video, *boxes, "--start", "2", "--end", "4", "--time", "3", "-o", tmp_path, "-q")
+    assert len(located.stdout.split()) == 2
+    wrong = cli("locate", video, *boxes, "--start", "2", "--end", "4", "--time", "1", "-o", tmp_path, code=2)
+    assert "--time 1: the range is 2.00 to 4.00 s; give a time from 2.00 to 4.00" in error_line(wrong)
