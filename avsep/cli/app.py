@@ -308,6 +308,25 @@ def locate(
 
 
 @app.command(cls=AvsepCommand)
+def pick(
+    video: opt.VideoArgument,
+    out: opt.PickOut = "separated",
+    no_browser: opt.NoBrowser = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Open a page to draw the boxes on the video's frames: it shows the separate line they
+    make, saves them beside the video and plays the separated stems. Ctrl-C stops it."""
+    with one_line_errors(debug):
+        check_output_folder(out)
+        check_inputs_exist([video])
+        from avsep.pick.server import serve
+        from avsep.pick.session import PickSession
+
+        session = PickSession(video, out, say=lambda text: err.print(text, soft_wrap=True, markup=False))
+        serve(session, typer.echo, open_browser=not no_browser)
+
+
+@app.command(cls=AvsepCommand)
 def models(debug: opt.Debug = False) -> None:
     """List the bundled models with their hash and model card."""
     with one_line_errors(debug):
