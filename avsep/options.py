@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
+
+from avsep.errors import InputError, check_one_of
 
 
 class Mask(str, Enum):
@@ -73,3 +77,164 @@ REAL_SETS = ("fcsn", "clipsep", "duets", "duets-same", "duets-video")
 #: the file names a batch takes for videos (in folders; and what ends a list after --names),
 #: here so that the command line reads them without loading the pipeline
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
+
+# -- the options of a separation and of a batch ---------------------------------------------------
+#
+# Built once by the command line (cli/app.py, from its flags) and by the Python API (Separator,
+# separate_many, from its keywords), checked once when built, with every default written here.
+
+#: The overlap of consecutive windows unless a user picks another (``--overlap``); ``avsep info``
+#: looks for players at the guide frames of a separation with this overlap.
+DEFAULT_OVERLAP = 0.25
+#: Where a batch writes, and the path of each output under it.
+DEFAULT_OUT = "separated"
+DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
+#: 16-bit WAV: what every player reads.
+DEFAULT_FORMAT = "pcm16"
+DEFAULT_DEVICE = "auto"
+#: Windows per network batch.
+DEFAULT_BATCH_SIZE = 4
+
+#: The command line's flag of each option, for messages (an option's Python name is its field's).
+FLAGS = {
+    "model": "--model",
+    "device": "--device",
+    "mask": "--mask",
+    "same_instrument": "--same-instrument",
+    "overlap": "--overlap",
+    "batch_size": "--batch-size",
+    "backbone_weights": "--backbone-weights",
+    "names": "--names",
+    "out_dir": "-o",
+    "template": "--output-template",
+    "source": "--source",
+    "fmt": "--format",
+    "sample_rate": "--sample-rate",
+    "residual": "--residual",
+    "mono": "--mono",
+    "skip_existing": "--skip-existing",
+    "overwrite": "--overwrite",
+    "audio_stream": "--audio-stream",
+    "video_stream": "--video-stream",
+    "jobs": "--jobs",
+    "ray": "--ray",
+    "gpus_per_job": "--gpus-per-job",
+    "report": "--report",
+}
+
+_NAMED_ONLY = object()
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How a message names an option: by its keyword for the Python API (``sample_rate=10``),
+    by its flag for the command line (``--sample-rate 10``), so that each reader is told in the
+    words they typed."""
+
+    flags: bool = False
+
+    def __call__(self, field: str, value: object = _NAMED_ONLY, *, quoted: bool = False) -> str:
+        """``field`` named alone, or with the ``value`` it was given (``quoted``: the command
+        line shows the value's repr, as for a string that may hold spaces)."""
+        if not self.flags:
+            return field if value is _NAMED_ONLY else f"{field}={value!r}"
+        flag = FLAGS[field]
+        if value is _NAMED_ONLY:
+            return flag
+        return f"{flag} {value!r}" if quoted else f"{flag} {value}"
+
+
+#: The two wordings: the Python API's (the default of every options object) and the CLI's.
+API = Wording()
+COMMAND_LINE = Wording(flags=True)
+
+
+@dataclass(frozen=True)
+class SeparationOptions:
+    """How a :class:`~avsep.separation.separator.Separator` separates (``avsep separate`` and
+    ``avsep remix`` take the same flags); checked when built."""
+
+    model: str | Path | None = None
+    device: str = DEFAULT_DEVICE
+    mask: str = DEFAULT_MASK.value
+    same_instrument: str = DEFAULT_SAME_INSTRUMENT.value
+    overlap: float = DEFAULT_OVERLAP
+    batch_size: int = DEFAULT_BATCH_SIZE
+    backbone_weights: str | Path | None = None
+    wording: Wording = field(default=API, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        say = self.wording
+        check_one_of(say("mask"), self.mask, MASK_MODES)
+        check_one_of(say("same_instrument"), self.same_instrument, SAME_INSTRUMENT_MODES)
+        if not 0.0 <= self.overlap <= 0.9:
+            raise InputError(f"{say('overlap')} must be between 0 and 0.9, got {self.overlap}")
+        if self.batch_size < 1:
+            raise InputError(f"{say('batch_size')} must be at least 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What a batch of ``avsep separate`` (or ``Separator.separate_many``) writes, where, and on
+    what; the rules that need neither the videos nor the boxes are checked when it is built
+    (:func:`avsep.batch.checks.check_options` checks the rest, before any video is read).
+
+    ``out_dir`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout. ``names``:
+    one output name per box. ``template``: each output's path under ``out_dir`` (fields
+    ``{stem}`` ``{name}`` ``{index}`` ``{ext}``). ``fmt``: pcm16, pcm24, float (WAV), flac or
+    flac24. ``sample_rate`` None keeps the input's rate; ``mono`` downmixes the video's channels;
+    ``residual`` also writes the mixture minus the sources. Existing outputs fail a video unless
+    ``skip_existing`` (made from this video with these options: skipped) or ``overwrite``.
+    ``jobs`` > 1 runs that many worker processes, ``ray`` (``"auto"`` or an address) runs on a
+    Ray cluster with ``gpus_per_job`` GPUs per video; ``report`` writes a JSON report.
+    """
+
+    names: tuple[str, ...] | None = None
+    out_dir: str | Path = DEFAULT_OUT
+    template: str = DEFAULT_TEMPLATE
+    source: int | None = None
+    fmt: str = DEFAULT_FORMAT
+    sample_rate: int | None = None
+    residual: bool = False
+    mono: bool = False
+    skip_existing: bool = False
+    overwrite: bool = False
+    audio_stream: int | None = None
+    video_stream: int | None = None
+    jobs: int = 1
+    ray: str | None = None
+    gpus_per_job: float = 0.0
+    report: str | Path | None = None
+    wording: Wording = field(default=API, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.names is not None:
+            object.__setattr__(self, "names", tuple(self.names) or None)
+        say = self.wording
+        if self.sample_rate is not None and not 1000 <= self.sample_rate <= 384000:
+            raise InputError(f"{say('sample_rate', self.sample_rate)}: use a rate between 1000 and 384000 Hz")
+        if self.skip_existing and self.overwrite:
+            raise InputError(f"{say('skip_existing')} and {say('overwrite')} contradict each other; pick one")
+        if self.jobs < 1:
+            raise InputError(f"{say('jobs', self.jobs)}: give 1 or more")
+        if self.gpus_per_job < 0 or (self.gpus_per_job and self.ray is None):
+            raise InputError(
+                f"{say('gpus_per_job', self.gpus_per_job)}: give 0 or more, with {say('ray')} "
+                f"(local runs use {say('device')})"
+            )
+        if self.to_stdout and (self.jobs > 1 or self.ray is not None):
+            raise InputError(
+                f"{say('out_dir', '-')} streams one video; {say('jobs')} and {say('ray')} need an output folder"
+            )
+        if not self.to_stdout and self.source is not None:
+            raise InputError(f"{say('source')} only applies with {say('out_dir', '-')} (stdout)")
+
+    @property
+    def to_stdout(self) -> bool:
+        """Whether the one output goes to stdout (``-o -``) instead of files."""
+        return str(self.out_dir) == "-"
+
+    @property
+    def spread(self) -> bool:
+        """Whether the videos run elsewhere than in this process (workers or Ray)."""
+        return self.jobs > 1 or self.ray is not None

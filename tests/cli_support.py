@@ -103,8 +103,8 @@ def wavs(folder: Path) -> dict[str, sf._SoundFileInfo]:
 #: CPU building and running a random resnet18.
 _COLOUR_TRUNK = (
     f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
-    "import avsep.separation.separator, tests.cli_support as s; "
-    "avsep.separation.separator.build_trunk = lambda name, weights=None: s.ColourTrunk(); "
+    "import avsep.separation.engine, tests.cli_support as s; "
+    "avsep.separation.engine.build_trunk = lambda name, weights=None: s.ColourTrunk(); "
 )
 
 

@@ -90,7 +90,7 @@ def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     from avsep.boxes.detect import PlayerFinder
     from tests.cli_support import ColourTrunk
 
-    monkeypatch.setattr("avsep.separation.separator.build_trunk", lambda name, weights=None: ColourTrunk())
+    monkeypatch.setattr("avsep.separation.engine.build_trunk", lambda name, weights=None: ColourTrunk())
     monkeypatch.setattr("avsep.boxes.detect.default_finder", lambda: PlayerFinder(ColourTrunk()))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

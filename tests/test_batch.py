@@ -40,7 +40,8 @@ def test_separate_many_walks_folders_and_names_outputs(shared_video, tmp_path):
     assert sorted(wavs(out)) == ["sub/duet/left.wav", "sub/duet/right.wav"]  # the input tree, mirrored
 
     again = separator.separate_many(folder, out, BOXES, names=["left", "right"])
-    assert again[0].status == "failed" and "already exists; pass --overwrite" in again[0].detail
+    assert again[0].status == "failed"
+    assert "already exists; pass overwrite to replace it or skip_existing" in again[0].detail  # the API's words
     skipped = separator.separate_many(folder, out, BOXES, names=["left", "right"], skip_existing=True)
     assert skipped[0].status == "skipped"
     replaced = separator.separate_many(

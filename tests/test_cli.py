@@ -114,11 +114,11 @@ def test_residual_completes_the_mixture(shared_video, tmp_path):
 
 @pytest.mark.parametrize("mask", ["binary", "soft", "ratio", "capped"])
 def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch, mask):
-    import avsep.separation.separator
+    import avsep.separation.engine
     import avsep.signal.dsp
 
     seen: dict[str, object] = {}
-    combine, windower = avsep.signal.dsp.combine_masks, avsep.separation.separator.Windower
+    combine, windower = avsep.signal.dsp.combine_masks, avsep.separation.engine.Windower
 
     def spy_mask(masks, mode):
         seen["mask"] = mode
@@ -129,7 +129,7 @@ def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch
         return windower(overlap)
 
     monkeypatch.setattr(avsep.signal.dsp, "combine_masks", spy_mask)
-    monkeypatch.setattr(avsep.separation.separator, "Windower", spy_windower)
+    monkeypatch.setattr(avsep.separation.engine, "Windower", spy_windower)
     video = shared_video("clip.mp4", **SMALL)
     cli("separate", video, "-o", tmp_path, "--mask", mask, "--overlap", "0.5")
     assert seen == {"mask": mask, "overlap": 0.5}

@@ -21,7 +21,6 @@ DEFERRING = {
     "avsep.__main__": "start-up time: a Ctrl-C while the CLI imports still exits 130 quietly",
     "avsep.cli.app": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
     "avsep.cli.views": "start-up time: the views import the pipeline only when a command prints",
-    "avsep.cli.engine": "start-up time: --jobs is checked at once; the batch under Ray loads with --ray only",
     "avsep.boxes.plan": "start-up time: the plan types check --boxes without PyAV or torch; cropping loads them",
     "avsep.boxes.request": "start-up time: a request is checked without torch; plan_boxes loads the finder",
     "avsep.cli.train": "the training extra: the commands load (for --help) without scipy & co.",
@@ -218,7 +217,7 @@ def test_the_command_line_loads_without_torch_pyav_or_numpy():
 
 
 #: What the command line imports to check its arguments, before anything heavy loads.
-LIGHT = ("avsep.boxes.plan", "avsep.boxes.request", "avsep.batch.checks", "avsep.remix.balance", "avsep.cli.engine")
+LIGHT = ("avsep.options", "avsep.boxes.request", "avsep.batch.checks", "avsep.remix.balance", "avsep.cli.paths")
 
 
 def test_the_argument_checks_load_without_torch_pyav_opencv_or_numpy():

@@ -304,7 +304,7 @@ def test_separation_keeps_each_output_on_its_instrument_across_the_cut(shared_vi
 def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch):
     """The finder keeps the frames it decoded and the separation takes them: its own reader
     decodes none of them again."""
-    import avsep.separation.separator as separate
+    import avsep.separation.engine as separate
 
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     decoded: list[float] = []

@@ -120,7 +120,7 @@ def test_boxes_of_different_instruments_are_left_alone(tmp_path):
 
 
 def test_an_unknown_mode_is_one_clear_error():
-    with pytest.raises(InputError, match="--same-instrument must be one of off, motion"):
+    with pytest.raises(InputError, match="same_instrument must be one of off, motion"):
         Separator(device="cpu", same_instrument="faces")
 
 

@@ -116,15 +116,15 @@ def test_select_device(monkeypatch):
 
 def test_warnings_are_one_clean_line(shared_video, tmp_path, monkeypatch):
     """Python's ``file:line: Category: text`` format would leak source paths into user output."""
-    import avsep.separation.separator
+    import avsep.separation.engine
 
-    build = avsep.separation.separator.build_trunk
+    build = avsep.separation.engine.build_trunk
 
     def noisy(name, weights=None):
         warnings.warn("first line\nsecond line", UserWarning, stacklevel=1)
         return build(name, weights)
 
-    monkeypatch.setattr(avsep.separation.separator, "build_trunk", noisy)
+    monkeypatch.setattr(avsep.separation.engine, "build_trunk", noisy)
     for _ in range(2):  # shown again by the next command in the same process
         result = cli(
             "separate", shared_video("clip.mp4", **SMALL), "--boxes", "strips", "-o", tmp_path, "-q", "--overwrite"

@@ -9,12 +9,12 @@ because the checks need them; :mod:`avsep.batch.job` uses them from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from avsep.boxes.request import BoxRequest
 from avsep.errors import InputError
-from avsep.options import VIDEO_EXTENSIONS
+from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 
 
 def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -35,10 +35,11 @@ def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, st
     return videos, problems
 
 
-def output_names(count: int, names: list[str] | None, residual: bool) -> list[str]:
-    """One file name per output row: the given names or ``sourceN``, then ``residual``."""
+def output_names(count: int, names: Sequence[str] | None, residual: bool, say: Wording = API) -> list[str]:
+    """One file name per output row: the given names or ``sourceN``, then ``residual``
+    (``say``: how the messages name the options)."""
     if names and len(names) != count:
-        raise InputError(f"--names gives {len(names)} names for {count} boxes; give one per box")
+        raise InputError(f"{say('names')} gives {len(names)} names for {count} boxes; give one per box")
     out = list(names) if names else [f"source{i + 1}" for i in range(count)]
     bad = [n for n in out if not n or n in (".", "..") or any(c in "/\\" or ord(c) < 32 for c in n)]
     if bad:
@@ -47,42 +48,32 @@ def output_names(count: int, names: list[str] | None, residual: bool) -> list[st
     if twice:
         raise InputError(f"output names must differ: {twice[0]!r} is given twice; give each box its own name")
     if residual and "residual" in out:
-        raise InputError("--names residual: --residual writes residual.wav itself; give that box another name")
+        raise InputError(
+            f"{say('names')} residual: {say('residual')} writes residual.wav itself; give that box another name"
+        )
     return out + (["residual"] if residual else [])
 
 
-def check_options(
-    inputs: Iterable[Path],
-    request: BoxRequest,
-    *,
-    names: list[str] | None = None,
-    out: str | Path = "separated",
-    source: int | None = None,
-    **options,
-) -> int | None:
-    """Refuse what is wrong with a batch's options before any video is read (the keyword
-    arguments of :meth:`~avsep.batch.job.BatchJob.create`; ``--format`` is checked there). Returns
-    the source to write to stdout when ``out`` is ``"-"`` (1 when there is one box), else None."""
-    residual = options.get("residual", False)
-    sample_rate = options.get("sample_rate")
-    names = names or request.names
+def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOptions) -> int | None:
+    """Refuse what is wrong with a batch's options and boxes together, before any video is read
+    (what ``options`` alone can get wrong was refused when it was built; ``--format`` is checked
+    by :meth:`~avsep.batch.job.BatchJob.create`). Returns the source to write to stdout when
+    ``out_dir`` is ``"-"`` (1 when there is one box), else None."""
+    say = options.wording
+    names = options.names or request.names
     count = request.count
     if count is not None or names:
-        output_names(len(names) if count is None else count, names, residual)  # found players: counted later
-    if sample_rate is not None and not 1000 <= sample_rate <= 384000:
-        raise InputError(f"--sample-rate {sample_rate}: use a rate between 1000 and 384000 Hz")
-    if options.get("skip_existing") and options.get("overwrite"):
-        raise InputError("--skip-existing and --overwrite contradict each other; pick one")
-    if str(out) != "-":
-        if source is not None:
-            raise InputError("--source only applies with -o - (stdout)")
+        # found players: counted later
+        output_names(len(names) if count is None else count, names, options.residual, say)
+    if not options.to_stdout:
         return None
+    stdout = say("out_dir", "-")
     videos, problems = find_videos(Path(p) for p in inputs)
     if len(videos) + len(problems) != 1:
-        raise InputError("-o - writes one source of one video; give exactly one input")
-    if residual:
-        raise InputError("-o - writes a single source; --residual needs an output folder")
-    source = 1 if source is None and count == 1 else source
+        raise InputError(f"{stdout} writes one source of one video; give exactly one input")
+    if options.residual:
+        raise InputError(f"{stdout} writes a single source; {say('residual')} needs an output folder")
+    source = 1 if options.source is None and count == 1 else options.source
     if source is None or source < 1 or (count is not None and source > count):
-        raise InputError(f"-o - needs --source N with N between 1 and {count or 'the number of sources'}")
+        raise InputError(f"{stdout} needs {say('source')} N with N between 1 and {count or 'the number of sources'}")
     return source

@@ -77,8 +77,6 @@ def run_on_ray(
     A task that lost its worker more than :data:`RETRIES` times fails its video, with the reason."""
     ray = import_ray()
     connect(address)
-    if gpus_per_job < 0:
-        raise InputError(f"--gpus-per-job {gpus_per_job}: give 0 or more")
     task = ray.remote(_task).options(num_cpus=1, num_gpus=gpus_per_job, max_retries=RETRIES, retry_exceptions=False)
     shared = ray.put(separator)
     cwd = os.getcwd()

@@ -49,13 +49,11 @@ from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import FORMATS, extension, open_writer, write_stdout
-from avsep.options import VIDEO_EXTENSIONS
+from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 from avsep.timing import stage
 
 if TYPE_CHECKING:
     from avsep.models.serialize import Checkpoint
-
-DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
 
 
 def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
@@ -71,17 +69,20 @@ def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Pa
     return out
 
 
-def render_template(template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav") -> Path:
-    """``--output-template`` filled in for one output, under ``out_dir``."""
+def render_template(
+    template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav", say: Wording = API
+) -> Path:
+    """``--output-template`` filled in for one output, under ``out_dir`` (``say``: how the
+    messages name the option)."""
     try:
         rel = template.format(stem=video.stem, name=name, index=index, ext=ext)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(
-            f"--output-template {template!r}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
+            f"{say('template', template, quoted=True)}: {problem}; the fields are {{stem}} {{name}} {{index}} {{ext}}"
         ) from None
     if not rel or rel.endswith(("/", "\\")):
-        raise InputError(f"--output-template {template!r} gives no file name; end it with {{name}}.{{ext}}")
+        raise InputError(f"{say('template', template, quoted=True)} gives no file name; end it with {{name}}.{{ext}}")
     return out_dir / rel
 
 
@@ -168,16 +169,8 @@ class BatchJob:
     request: BoxRequest  # the boxes asked for every video (a sidecar may stand in)
     names: list[str] | None
     out_dir: Path | None  # None: stdout
-    template: str = DEFAULT_TEMPLATE
-    source: int | None = None
-    fmt: str = "pcm16"
-    sample_rate: int | None = None
-    residual: bool = False
-    mono: bool = False
-    skip_existing: bool = False
-    overwrite: bool = False
-    audio_stream: int | None = None
-    video_stream: int | None = None
+    options: BatchOptions = field(default_factory=BatchOptions)
+    source: int | None = None  # the source written to stdout (``out_dir`` None), 1-based
     quiet: bool = False
     debug: bool = False
     announce: Announce | None = None
@@ -191,33 +184,29 @@ class BatchJob:
         cls,
         inputs: Iterable[Path],
         request: BoxRequest,
+        options: BatchOptions | None = None,
         *,
-        names: list[str] | None = None,
-        out: str | Path = "separated",
-        template: str = DEFAULT_TEMPLATE,
-        source: int | None = None,
-        **options,
+        quiet: bool = False,
+        debug: bool = False,
+        announce: Announce | None = None,
     ) -> BatchJob:
         """Check everything that does not need a video (:func:`avsep.batch.checks.check_options`,
-        then ``--format``), so mistakes fail before the model loads.
-
-        ``out`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout.
-        ``options`` are the remaining fields (``fmt``, ``sample_rate``, ``residual``, ...).
-        """
+        then ``--format``), so mistakes fail before the model loads."""
+        options = options or BatchOptions()
         inputs = [Path(p) for p in inputs]
-        source = check_options(inputs, request, names=names, out=out, source=source, **options)
-        if options.get("fmt", "pcm16") not in FORMATS:
-            raise InputError(f"--format {options['fmt']!r}: use one of {', '.join(FORMATS)}")
-        names = names or request.names
+        source = check_options(inputs, request, options)
+        if options.fmt not in FORMATS:
+            raise InputError(f"{options.wording('fmt', options.fmt, quoted=True)}: use one of {', '.join(FORMATS)}")
+        names = list(options.names) if options.names else request.names
         videos, problems = find_videos(inputs)
-        out_dir = None if str(out) == "-" else Path(out)
-        job = cls(videos, problems, request, names, out_dir, template, source, **options)
+        out_dir = None if options.to_stdout else Path(options.out_dir)
+        job = cls(videos, problems, request, names, out_dir, options, source, quiet, debug, announce)
         job.subdirs = mirror_dirs(inputs, videos)
         return job
 
     def probe(self, video: Path) -> MediaInfo:
         """The video probed (once per separation) with the chosen streams; it must be separable."""
-        media = probe(video, audio_stream=self.audio_stream, video_stream=self.video_stream)
+        media = probe(video, audio_stream=self.options.audio_stream, video_stream=self.options.video_stream)
         check_separable(media)
         return media
 
@@ -227,7 +216,8 @@ class BatchJob:
         progress.set_windows(0, f"{media.path.name}: finding players")
         plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
         if self.source is not None and self.source > len(plan.sources):
-            raise InputError(f"--source {self.source}: only {len(plan.sources)} source(s) were found in {media.path}")
+            said = self.options.wording("source", self.source)
+            raise InputError(f"{said}: only {len(plan.sources)} source(s) were found in {media.path}")
         if self.announce is not None and not plan.note:
             self.announce(media.path, plan, self.names or plan.names, self.quiet)
         return plan
@@ -250,12 +240,12 @@ class BatchJob:
         if self.out_dir is None:
             return []
         folder = self.out_dir / self.subdirs.get(video, Path())
-        ext = extension(self.fmt)
-        paths = [render_template(self.template, folder, video, n, i + 1, ext) for i, n in enumerate(labels)]
+        ext = extension(self.options.fmt)
+        template, say = self.options.template, self.options.wording
+        paths = [render_template(template, folder, video, n, i + 1, ext, say) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
-            raise InputError(
-                f"--output-template {self.template!r} gives the same path to two outputs; use {{name}} or {{index}}"
-            )
+            said = say("template", template, quoted=True)
+            raise InputError(f"{said} gives the same path to two outputs; use {{name}} or {{index}}")
         return paths
 
     def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
@@ -273,7 +263,8 @@ class BatchJob:
             names = self.names or plan.names
         else:
             names = self.names if request is self.request else request.names
-        labels = output_names(request.count if plan is None else len(plan.sources), names, self.residual)
+        count = request.count if plan is None else len(plan.sources)
+        labels = output_names(count, names, self.options.residual, self.options.wording)
         paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
@@ -284,14 +275,15 @@ class BatchJob:
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             row = self.source - 1
-            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.fmt):
+            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.options.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
         with claims.claim(paths, str(video), self.run_id) as claim:
             own = self._check_existing(video, paths, expected)
             if own is not None:
-                return Outcome(video, "skipped", "its outputs exist (--skip-existing)", written=own.written)
+                why = f"its outputs exist ({self.options.wording('skip_existing')})"
+                return Outcome(video, "skipped", why, written=own.written)
             overwrite = any(p.exists() for p in paths)
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             written = self._write(stream, plan, paths, expected, labels, claim, overwrite=overwrite)
@@ -303,19 +295,20 @@ class BatchJob:
     def _check_existing(self, video: Path, paths: list[Path], expected: dict) -> provenance.Verdict | None:
         """The record of outputs to skip (``--skip-existing``, all there and provably this
         video's), else None when the video is to be written; raises when existing outputs stop it."""
-        own = provenance.check(paths, expected) if self.skip_existing else None
+        options, say = self.options, self.options.wording
+        own = provenance.check(paths, expected) if options.skip_existing else None
         existing = [p for p in paths if p.exists()]
         if own is not None and own.own and len(existing) == len(paths):
             return own
-        if own is not None and existing and not own.own and not self.overwrite:
+        if own is not None and existing and not own.own and not options.overwrite:
             raise InputError(
-                f"{video}: its outputs exist but {own.reason}; --skip-existing skips a video only for "
-                "outputs it made: pass --overwrite to replace them, or choose another -o"
+                f"{video}: its outputs exist but {own.reason}; {say('skip_existing')} skips a video only for "
+                f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
             )
-        if existing and not self.overwrite and not (own is not None and own.own):
+        if existing and not options.overwrite and not (own is not None and own.own):
             raise InputError(
-                f"{existing[0]} already exists; pass --overwrite to replace it"
-                + ("" if self.skip_existing else " or --skip-existing to skip this video")
+                f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
+                + ("" if options.skip_existing else f" or {say('skip_existing')} to skip this video")
             )
         return None
 
@@ -330,12 +323,12 @@ class BatchJob:
             "boxes": boxes,
             "names": self.names,
             "sources": request.sources,
-            "format": self.fmt,
-            "sample_rate": self.sample_rate,
-            "residual": self.residual,
-            "mono": self.mono,
-            "audio_stream": self.audio_stream,
-            "video_stream": self.video_stream,
+            "format": self.options.fmt,
+            "sample_rate": self.options.sample_rate,
+            "residual": self.options.residual,
+            "mono": self.options.mono,
+            "audio_stream": self.options.audio_stream,
+            "video_stream": self.options.video_stream,
         }
 
     def _stream(
@@ -350,8 +343,14 @@ class BatchJob:
         """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
         media = media or self.probe(video)
         plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        options = self.options
         stream = separator.stream(
-            media, plan, sample_rate=self.sample_rate, residual=self.residual, on_window=progress.window, mono=self.mono
+            media,
+            plan,
+            sample_rate=options.sample_rate,
+            residual=options.residual,
+            on_window=progress.window,
+            mono=options.mono,
         )
         progress.set_windows(stream.num_windows, video.name)
         return media, plan, stream
@@ -391,7 +390,7 @@ class BatchJob:
             paths,
             counted(),
             stream.sample_rate,
-            self.fmt,
+            self.options.fmt,
             channels=stream.channels,
             overwrite=overwrite,
             before_rename=record,

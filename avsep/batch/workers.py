@@ -25,7 +25,7 @@ from typing import Protocol
 
 from avsep.batch.cluster import run_on_ray
 from avsep.batch.job import BatchJob, Outcome, Streams, run_file
-from avsep.errors import AvsepError, InputError
+from avsep.errors import AvsepError
 
 
 class Listener(Protocol):
@@ -197,18 +197,10 @@ def _stop(workers: list[mp.Process]) -> None:
             p.join()
 
 
-def spread(
-    job: BatchJob,
-    separator: Streams,
-    listener: Listener | None = None,
-    jobs: int = 1,
-    ray: str | None = None,
-    gpus_per_job: float = 0.0,
-) -> Iterator[tuple[int, Outcome]]:
-    """The batch on ``jobs`` local workers, or on the Ray cluster at ``ray`` (``--ray``):
-    ``(index in job.videos, outcome)`` as files finish."""
-    if ray is not None:
-        return run_on_ray(job, separator, ray, gpus_per_job)
-    if gpus_per_job:
-        raise InputError("--gpus-per-job applies to --ray; local workers use --device")
-    return run_parallel(job, separator, jobs, listener or _Quiet())
+def spread(job: BatchJob, separator: Streams, listener: Listener | None = None) -> Iterator[tuple[int, Outcome]]:
+    """The batch on ``job.options.jobs`` local workers, or on the Ray cluster at its ``ray``
+    (``--ray``): ``(index in job.videos, outcome)`` as files finish."""
+    options = job.options
+    if options.ray is not None:
+        return run_on_ray(job, separator, options.ray, options.gpus_per_job)
+    return run_parallel(job, separator, options.jobs, listener or _Quiet())

@@ -44,6 +44,7 @@ from avsep.boxes.plan import TimedBoxes as TimedBoxes
 from avsep.errors import InputError
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
+from avsep.options import DEFAULT_OVERLAP
 from avsep.signal.chunking import FRAME_OFFSETS, window_spans
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.timing import stage
@@ -288,7 +289,7 @@ def find_players(
     finder: PlayerFinder,
     *,
     sources: int | None = None,
-    overlap: float = 0.25,
+    overlap: float = DEFAULT_OVERLAP,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> BoxPlan:
     """The players of a video as a :class:`TrackedBoxes` plan, or vertical strips with a

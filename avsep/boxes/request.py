@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from avsep.boxes.box import Box, boxes_from_options, check_count, check_sources, load_boxes_file, sidecar_for
 from avsep.boxes.plan import AutoBoxesWarning, BoxPlan, TimedBoxes, strips_plan
 from avsep.errors import InputError
+from avsep.options import DEFAULT_OVERLAP
 
 if TYPE_CHECKING:
     from avsep.boxes.detect import PlayerFinder
@@ -158,7 +159,7 @@ def plan_boxes(
     media: MediaInfo,
     finder: FinderFactory,
     *,
-    overlap: float = 0.25,
+    overlap: float = DEFAULT_OVERLAP,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> BoxPlan:
     """The boxes of ``request`` on the probed video ``media``: given boxes clipped to the frame

@@ -29,11 +29,22 @@ from avsep.cli.paths import check_inputs_exist, check_output_folder
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
-from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT
+from avsep.options import (
+    COMMAND_LINE,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DEVICE,
+    DEFAULT_FORMAT,
+    DEFAULT_MASK,
+    DEFAULT_OUT,
+    DEFAULT_OVERLAP,
+    DEFAULT_SAME_INSTRUMENT,
+    DEFAULT_TEMPLATE,
+    BatchOptions,
+    SeparationOptions,
+)
 
 if TYPE_CHECKING:
     from avsep.batch.job import BatchJob
-    from avsep.cli.engine import Engine
     from avsep.separation.separator import Separator
 
 app = typer.Typer(
@@ -66,20 +77,20 @@ def separate(
     boxes_file: opt.SeparateBoxesFile = None,
     names: opt.Names = None,
     sources: opt.Sources = None,
-    out: opt.Out = "separated",
-    output_template: opt.OutputTemplate = "{stem}/{name}.{ext}",
+    out: opt.Out = DEFAULT_OUT,
+    output_template: opt.OutputTemplate = DEFAULT_TEMPLATE,
     source: opt.Source = None,
-    fmt: opt.Format = SampleFormat.pcm16,
+    fmt: opt.Format = SampleFormat(DEFAULT_FORMAT),
     sample_rate: opt.SampleRate = None,
     residual: opt.Residual = False,
     mono: opt.Mono = False,
     mask: opt.MaskOption = DEFAULT_MASK,
     same_instrument: opt.SameInstrumentOption = DEFAULT_SAME_INSTRUMENT,
-    overlap: opt.Overlap = 0.25,
+    overlap: opt.Overlap = DEFAULT_OVERLAP,
     model: opt.Model = None,
     backbone_weights: opt.BackboneWeights = None,
-    device: opt.Device = "auto",
-    batch_size: opt.BatchSize = 4,
+    device: opt.Device = DEFAULT_DEVICE,
+    batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
     skip_existing: opt.SkipExisting = False,
@@ -96,53 +107,55 @@ def separate(
     with one_line_errors(debug):
         check_output_folder(out)  # before any import or work: these answer at once
         check_inputs_exist(inputs)
+        options = BatchOptions(
+            names=names,
+            out_dir=out,
+            template=output_template,
+            source=source,
+            fmt=fmt.value,
+            sample_rate=sample_rate,
+            residual=residual,
+            mono=mono,
+            skip_existing=skip_existing,
+            overwrite=overwrite,
+            audio_stream=audio_stream,
+            video_stream=video_stream,
+            jobs=jobs,
+            ray=ray,
+            gpus_per_job=gpus_per_job,
+            report=report,
+            wording=COMMAND_LINE,
+        )
+        if ray is not None:
+            from avsep.batch.cluster import import_ray  # a missing Ray fails at once (it loads the batch)
+
+            import_ray()
         from avsep.batch.checks import check_options
         from avsep.boxes.request import BoxRequest
-        from avsep.cli.engine import Engine
 
-        engine = Engine.create(jobs, ray, gpus_per_job, report, out)
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
-        options = {
-            "names": names,
-            "out": out,
-            "template": output_template,
-            "source": source,
-            "fmt": fmt.value,
-            "sample_rate": sample_rate,
-            "residual": residual,
-            "mono": mono,
-            "skip_existing": skip_existing,
-            "overwrite": overwrite,
-            "audio_stream": audio_stream,
-            "video_stream": video_stream,
-        }
-        check_options(inputs, request, **options)  # still before torch and PyAV load
+        check_options(inputs, request, options)  # still before torch and PyAV load
+        settings = SeparationOptions(
+            model, device, mask.value, same_instrument.value, overlap, batch_size, backbone_weights, COMMAND_LINE
+        )
         from avsep.batch.job import BatchJob
         from avsep.cli.batch import run_spread
 
-        job = BatchJob.create(inputs, request, **options, quiet=quiet, debug=debug, announce=announce_plan)
+        job = BatchJob.create(inputs, request, options, quiet=quiet, debug=debug, announce=announce_plan)
         from avsep.separation.separator import Separator
 
-        separator = Separator(
-            model,
-            device=device,
-            mask=mask.value,
-            overlap=overlap,
-            batch_size=batch_size,
-            backbone_weights=backbone_weights,
-            same_instrument=same_instrument.value,
-        )
-        code = run_spread(job, separator, engine) if engine.spread else _run_batch(job, separator, engine)
+        separator = Separator.from_options(settings)
+        code = run_spread(job, separator) if options.spread else _run_batch(job, separator)
     raise typer.Exit(code)
 
 
-def _run_batch(job: BatchJob, separator: Separator, engine: Engine) -> int:
+def _run_batch(job: BatchJob, separator: Separator) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
     from avsep.batch.job import Outcome
     from avsep.cli.batch import Finished
     from avsep.progress import SeparationProgress
 
-    outcomes = Finished(job, engine.report)
+    outcomes = Finished(job)
     claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
     with SeparationProgress(len(job.videos), enabled=not job.quiet, console=err) as progress:
         for video in job.videos:
@@ -188,11 +201,12 @@ def remix(
     mute: opt.Mute = None,
     stems: opt.Stems = False,
     mask: opt.MaskOption = DEFAULT_MASK,
-    overlap: opt.Overlap = 0.25,
+    same_instrument: opt.SameInstrumentOption = DEFAULT_SAME_INSTRUMENT,
+    overlap: opt.Overlap = DEFAULT_OVERLAP,
     model: opt.Model = None,
     backbone_weights: opt.BackboneWeights = None,
-    device: opt.Device = "auto",
-    batch_size: opt.BatchSize = 4,
+    device: opt.Device = DEFAULT_DEVICE,
+    batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
     overwrite: opt.Overwrite = False,
@@ -209,31 +223,28 @@ def remix(
 
         balance = Balance.parse(gain or [], solo or [], mute or [])
         request = BoxRequest.from_options(boxes, boxes_file, sources=sources, names=names, sidecars=True)
-        options = {
-            "names": names,
-            "out": ".",
-            "audio_stream": audio_stream,
-            "video_stream": video_stream,
-            "overwrite": overwrite,
-        }
-        check_options([video], request, **options)  # before torch and PyAV load
+        options = BatchOptions(
+            names=names,
+            out_dir=".",
+            audio_stream=audio_stream,
+            video_stream=video_stream,
+            overwrite=overwrite,
+            wording=COMMAND_LINE,
+        )
+        check_options([video], request, options)  # before torch and PyAV load
+        settings = SeparationOptions(
+            model, device, mask.value, same_instrument.value, overlap, batch_size, backbone_weights, COMMAND_LINE
+        )
         from avsep.batch.job import BatchJob
         from avsep.remix.mixer import default_output, remix_video
 
-        job = BatchJob.create([video], request, **options, quiet=quiet, debug=debug, announce=announce_plan)
+        job = BatchJob.create([video], request, options, quiet=quiet, debug=debug, announce=announce_plan)
         if job.problems:
             raise InputError(job.problems[0][1])
         from avsep.progress import SeparationProgress
         from avsep.separation.separator import Separator
 
-        separator = Separator(
-            model,
-            device=device,
-            mask=mask.value,
-            overlap=overlap,
-            batch_size=batch_size,
-            backbone_weights=backbone_weights,
-        )
+        separator = Separator.from_options(settings)
         dest = out or default_output(video, stems)
         with SeparationProgress(1, enabled=not quiet, console=err) as progress:
             progress.start_file(video)

@@ -3,8 +3,8 @@ and what it tells the user and the ``--report`` file about each finished input.
 
 The per-file rules live in :mod:`avsep.batch.job`, the engines in :mod:`avsep.batch.workers` and
 :mod:`avsep.batch.cluster`, their options (checked before anything heavy loads) in
-:mod:`avsep.cli.engine`; this module is the CLI's side of them: the progress display, the error
-and note lines, the summary and the report.
+:class:`avsep.options.BatchOptions`; this module is the CLI's side of them: the progress display,
+the error and note lines, the summary and the report.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from rich.markup import escape
 from avsep.batch.job import BatchJob, Outcome
 from avsep.batch.report import clear_leftovers, write_report
 from avsep.batch.workers import spread
-from avsep.cli.engine import Engine
 from avsep.cli.reporting import err, fail
 from avsep.cli.views import batch_summary
 from avsep.errors import EXIT_INTERRUPTED, AvsepError, InputError
@@ -38,9 +37,10 @@ class Finished:
     """The inputs finished so far: says what happened to each (skips, notes), keeps the report
     file up to date, and at the end prints the summary and gives the exit code."""
 
-    def __init__(self, job: BatchJob, report: Path | None) -> None:
-        self.job, self.report = job, report
-        for note in clear_leftovers(report) if report is not None else []:
+    def __init__(self, job: BatchJob) -> None:
+        report = job.options.report
+        self.job, self.report = job, None if report is None else Path(report)
+        for note in clear_leftovers(self.report) if self.report is not None else []:
             err.print(f"note: {escape(note)}", soft_wrap=True)
         self.outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
         self._order = {v: i for i, v in enumerate(job.videos)}
@@ -72,14 +72,14 @@ class Finished:
         return max((o.exit_code for o in self.outcomes), default=0)
 
 
-def run_spread(job: BatchJob, separator: Separator, engine: Engine) -> int:
+def run_spread(job: BatchJob, separator: Separator) -> int:
     """The batch on local workers or a Ray cluster; the same lines, report and exit code as a
     run in this process. Returns the exit code."""
-    finished = Finished(job, engine.report)
-    slots = 0 if engine.ray is not None else min(engine.jobs, len(job.videos))
+    finished = Finished(job)
+    slots = 0 if job.options.ray is not None else min(job.options.jobs, len(job.videos))
     with WorkersProgress(len(job.videos), slots, enabled=not job.quiet, console=err) as progress:
         try:
-            for _, outcome in spread(job, separator, progress, engine.jobs, engine.ray, engine.gpus_per_job):
+            for _, outcome in spread(job, separator, progress):
                 if outcome.status == "failed":
                     fail(outcome.error or AvsepError(outcome.detail), False, outcome.video)
                 finished.append(outcome)

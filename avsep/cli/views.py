@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from avsep.cli.reporting import err
 from avsep.errors import AvsepError, InputError
+from avsep.options import DEFAULT_OVERLAP
 
 if TYPE_CHECKING:
     from avsep.batch.job import Outcome
@@ -74,7 +75,6 @@ def show_info(
 
     request = BoxRequest.from_options(boxes, boxes_file, sources=sources)  # before torch and PyAV load
     from avsep.io.media import probe
-    from avsep.signal.chunking import DEFAULT_OVERLAP
 
     media = probe(video)
     frame_time(time, media)  # before anything is printed or searched

@@ -65,7 +65,7 @@ def remix_video(
     if dest.resolve() == video.resolve():
         raise InputError(f"{dest}: is the input video; write the remix to another file (-o)")
     container = container_for(dest)
-    if dest.exists() and not job.overwrite:
+    if dest.exists() and not job.options.overwrite:
         raise InputError(f"{dest} already exists; pass --overwrite to replace it")
     media, plan, names = job.box_plan(separator, video, progress)
     factors = None if with_stems else balance.factors(names)
@@ -89,5 +89,5 @@ def remix_video(
         sample_rate=stream.sample_rate,
         channels=stream.channels,
         copy_audio=ORIGINAL_TITLE if copy else None,
-        overwrite=job.overwrite,
+        overwrite=job.options.overwrite,
     )

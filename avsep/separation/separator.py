@@ -19,7 +19,6 @@ later window can change them. :meth:`Separator.stream` is that stream for a prob
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,22 +32,31 @@ from avsep.boxes.box import Box
 from avsep.boxes.detect import PlayerFinder, player_finder
 from avsep.boxes.players import AutoBoxesWarning, BoxPlan
 from avsep.boxes.request import FIND, BoxRequest, plan_boxes
-from avsep.errors import InputError, check_one_of
-from avsep.io.audio import Resampler, stream_audio
+from avsep.errors import InputError
+from avsep.io.audio import Resampler
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import extension
-from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.device import select_device
-from avsep.models.guide import picture_kind
-from avsep.models.guide_head import TRUNK as HEAD_TRUNK
-from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
-from avsep.models.visual import build_trunk
-from avsep.models.weights import guide_head_file, resolve_model
-from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, MASK_MODES, SAME_INSTRUMENT_MODES
+from avsep.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DEVICE,
+    DEFAULT_MASK,
+    DEFAULT_OUT,
+    DEFAULT_OVERLAP,
+    DEFAULT_SAME_INSTRUMENT,
+    SeparationOptions,
+)
 from avsep.separation import fullband, same_instrument
+from avsep.separation.engine import (
+    STFT_FRAME_TIMES,
+    Engine,
+    SilentAudioWarning,
+    resample_rows,
+    resize_frames,
+)
 from avsep.signal import dsp
-from avsep.signal.chunking import Stitcher, Window, Windower, num_windows
-from avsep.timing import stage, timed_iter
+from avsep.signal.chunking import Window, Windower, num_windows
+from avsep.timing import stage
 
 #: Names users of the API import from here, though they live lower in the house.
 __all__ = [
@@ -60,21 +68,6 @@ __all__ = [
     "check_separable",
     "select_device",
 ]
-
-#: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
-SILENCE_PEAK = 1e-5
-
-#: Most crops per visual-trunk forward on the CPU (rounded down to whole boxes: 6 = 2 boxes of
-#: 3 frames). Measured on 2 cores (benchmarks/README.md): 6 crops per forward ran about 1.5x
-#: faster per crop than 24 and peaked about 250 MB lower.
-TRUNK_CROPS_CPU = 8
-
-#: Times (s) of a window's STFT frames from its first sample (``center=True``: frame j at j hops).
-STFT_FRAME_TIMES = np.arange(dsp.WINDOW_FRAMES) * dsp.HOP / dsp.SAMPLE_RATE
-
-
-class SilentAudioWarning(UserWarning):
-    """The input's audio is silent, so every separated output is silent too."""
 
 
 @dataclass
@@ -127,7 +120,7 @@ class SeparationStream:
     channels: int = 1
 
 
-class Separator:
+class Separator(Engine):
     """Separates the instrument in each box of a video.
 
     Parameters are fixed per instance so that a batch of files reuses one loaded model.
@@ -147,10 +140,10 @@ class Separator:
         self,
         model: str | Path | None = None,
         *,
-        device: str = "auto",
+        device: str = DEFAULT_DEVICE,
         mask: str = DEFAULT_MASK.value,
-        overlap: float = 0.25,
-        batch_size: int = 4,
+        overlap: float = DEFAULT_OVERLAP,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         backbone_weights: str | Path | None = None,
         cycles: int | None = None,
         full_band: bool = True,
@@ -158,103 +151,32 @@ class Separator:
         guide_head: bool = False,
         same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
     ) -> None:
-        with stage("model load"):  # avsep.timing: reported when someone listens
-            check_one_of("--mask", mask, MASK_MODES)
-            check_one_of("--same-instrument", same_instrument, SAME_INSTRUMENT_MODES)
-            if not 0.0 <= overlap <= 0.9:
-                raise InputError(f"--overlap must be between 0 and 0.9, got {overlap}")
-            if batch_size < 1:
-                raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-            check_one_of("extension", extension, fullband.EXTENSIONS)
-            self.device = select_device(device)
-            self.checkpoint: Checkpoint = load_checkpoint(resolve_model(model))
-            if cycles is not None:
-                if self.checkpoint.arch != "pcn" or cycles < 1:
-                    raise InputError("--cycles applies to PCN models only and must be >= 1")
-                cfg = self.checkpoint.model.config
-                self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
-            self.model = self.checkpoint.model.to(self.device).eval()
-            self.trunk = build_trunk(self.checkpoint.backbone, backbone_weights).to(self.device)
-            #: the guide kind the model was trained with (avsep.models.guide), and the kind the
-            #: pictures of a box give it (a label-trained model reads the frames' class posterior)
-            self.guide_kind = self.checkpoint.guide
-            self.picture_kind = picture_kind(self.guide_kind)
-            if guide_head and self.picture_kind == "classes" and self.checkpoint.backbone == HEAD_TRUNK:
-                head = _guide_head()
-                self.trunk.class_head = head.to(self.device) if head is not None else None
-            #: how the boxes' masks share each bin (avsep.options.Mask)
-            self.mask = mask
-            #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
-            self.same_instrument = same_instrument
-            self.overlap = overlap
-            self.batch_size = batch_size
-            self.full_band = full_band
-            self.extension = extension
-        self._finder: PlayerFinder | None | bool = None  # built on first use; False: impossible
+        # checked when built: a mistake answers before the model loads
+        options = SeparationOptions(model, device, mask, same_instrument, overlap, batch_size, backbone_weights)
+        super().__init__(options, cycles=cycles, full_band=full_band, extension=extension, guide_head=guide_head)
 
-    # -- building blocks --------------------------------------------------------------------
-
-    @torch.inference_mode()
-    def guide(self, crops: np.ndarray) -> torch.Tensor:
-        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
-
-        On the CPU the crops go through the trunk a few at a time (:data:`TRUNK_CROPS_CPU`):
-        each crop's features do not depend on the others, and small batches keep the trunk's
-        activations in cache and its peak memory low.
-        """
-        b, s = crops.shape[:2]
-        with stage("visual trunk"):
-            frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
-            frames = frames.reshape(b * s, *frames.shape[2:])
-            per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
-            per = max(1, per)
-            feats = [
-                self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind)
-                for i in range(0, len(frames), per)
-            ]
-            return torch.cat(feats).reshape(b, s, -1)
-
-    @torch.inference_mode()
-    def separate_windows(
-        self,
-        audio: np.ndarray,
-        visual: torch.Tensor,
-        residual: bool = False,
-        mixture: np.ndarray | None = None,
-        grid: fullband.Grid | None = None,
-        motion: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
-
-        The STFT and the network's audio-only first pass are computed once per window and
-        shared by all of its boxes. Given the windows' ``mixture`` ``[B, C, L]`` at the rate of
-        ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band). Given
-        each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
-        instrument split their shares by it (:func:`avsep.separation.same_instrument.split_by_motion`).
-        """
-        x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
-        with stage("stft"):
-            spec = dsp.stft(x)
-            net_input = dsp.network_input(spec.magnitude)
-        with stage("mask net"):
-            masks = self.model(net_input, visual)  # [B, S, H, W]
-        with stage("mask+istft"):
-            shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
-            if motion is not None and self.same_instrument == "motion":
-                split = same_instrument.split_by_motion(
-                    shares.cpu().numpy(), spec.magnitude.cpu().numpy(), visual.float().cpu().numpy(), motion
-                )
-                shares = torch.from_numpy(split).to(shares.device)
-            if mixture is not None:
-                mix = torch.from_numpy(mixture).to(self.device)
-                out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
-                return out.float().cpu().numpy()
-            out = dsp.apply_shares(spec, shares)
-        if residual:
-            out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
-        return out.float().cpu().numpy()
+    @classmethod
+    def from_options(
+        cls,
+        options: SeparationOptions,
+        *,
+        cycles: int | None = None,
+        full_band: bool = True,
+        extension: str = fullband.DEFAULT_EXTENSION,
+        guide_head: bool = False,
+    ) -> Separator:
+        """The Separator of ``options`` built (and checked) by its caller: the command line's,
+        whose messages name its flags; the other arguments as for the constructor."""
+        separator = cls.__new__(cls)
+        Engine.__init__(
+            separator, options, cycles=cycles, full_band=full_band, extension=extension, guide_head=guide_head
+        )
+        return separator
 
     # -- automatic boxes --------------------------------------------------------------------
+
+    #: the finder behind automatic boxes, built on first use; False: impossible
+    _finder: PlayerFinder | None | bool = None
 
     def player_finder(self) -> PlayerFinder | None:
         """The finder behind automatic boxes (:func:`avsep.boxes.detect.player_finder` of this model's
@@ -316,7 +238,7 @@ class Separator:
         elif not frames_per_box:
             raise InputError("frames_per_box is empty; give the pictures of at least one source")
         else:  # one guide per box: the boxes may come with different numbers of frames
-            visual = torch.cat([self.guide(_resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
+            visual = torch.cat([self.guide(resize_frames(f)[None, None]) for f in frames_per_box], 1)[0]
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)
         with stage("resample in"):
             model_audio = np.concatenate([to_model.push(audio), to_model.flush()])
@@ -326,7 +248,7 @@ class Separator:
             tap.push(native, sample_rate)
             tap.push(None, sample_rate)
         motion_for = None
-        if motion_frames is not None and self._splits(len(visual)):
+        if motion_frames is not None and self.splits(len(visual)):
             if motion_times is None:
                 count = len(motion_frames[0])
                 motion_times = (np.arange(count) + 0.5) * len(audio) / sample_rate / max(count, 1)
@@ -335,7 +257,7 @@ class Separator:
             def motion_for(wins: list[Window]) -> np.ndarray:
                 return np.stack([track.window(w.start / dsp.SAMPLE_RATE, STFT_FRAME_TIMES) for w in wins])
 
-        rows = self._run_windows(
+        rows = self.run_windows(
             Windower(self.overlap)([model_audio]),
             lambda wins: visual.expand(len(wins), -1, -1),
             len(visual),
@@ -346,7 +268,7 @@ class Separator:
         separated = np.concatenate(list(rows), axis=-1)
         if tap is not None:
             return separated if by_channel else separated[:, 0]
-        return _resample_rows(separated, dsp.SAMPLE_RATE, sample_rate, audio.shape[0])
+        return resample_rows(separated, dsp.SAMPLE_RATE, sample_rate, audio.shape[0])
 
     # -- files ------------------------------------------------------------------------------
 
@@ -370,62 +292,8 @@ class Separator:
         total = num_windows(media.duration, self.overlap)
         channels = 1 if mono or not self.full_band else max(1, media.audio.channels)
         tap = fullband.MixtureTap(out_rate, channels) if self.full_band else None
-        blocks = self._blocks(media, plan, residual, out_rate, on_window, total, tap)
+        blocks = self.blocks(media, plan, residual, out_rate, on_window, total, tap)
         return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan, channels)
-
-    def _blocks(
-        self,
-        media: MediaInfo,
-        plan: BoxPlan,
-        residual: bool,
-        out_rate: int,
-        on_window: Callable[[int, int], None] | None,
-        total: int,
-        tap: fullband.MixtureTap | None,
-    ) -> Iterator[np.ndarray]:
-        loudest = 0.0
-
-        def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-            nonlocal loudest
-            for block in audio:
-                loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
-                yield block
-
-        with stage("audio decode"):
-            decoded = stream_audio(media, dsp.SAMPLE_RATE, on_native=tap and tap.push)
-        audio = measured(timed_iter("audio decode", decoded))
-        with stage("frame decode"):
-            reader = FrameReader(media)
-        with reader:
-
-            def window_crops(w: Window) -> np.ndarray:
-                """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
-                with stage("frame decode"):  # the finder's frames when it kept them
-                    shown = plan.take_frames(w.frame_times()) or reader.frames_and_times_at(w.frame_times())
-                with stage("crop+resize"):
-                    return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
-
-            def visual_for(wins: list[Window]) -> torch.Tensor:
-                return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
-
-            def motion_for(wins: list[Window]) -> np.ndarray:
-                """``[B, S, frames]``: each box's motion on each window's STFT frames."""
-                with stage("frame decode"):
-                    return np.stack([self._window_motion(reader, plan, w) for w in wins])
-
-            windows = timed_iter("windowing", Windower(self.overlap)(audio))
-            moving = motion_for if self._splits(len(plan.sources)) else None
-            rows = self._run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving)
-            if tap is None:
-                yield from _resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
-            else:
-                yield from (r[:, 0] if tap.channels == 1 else r for r in rows if r.shape[-1])
-        if loudest < SILENCE_PEAK:
-            warnings.warn(
-                f"{media.path}: the audio is silent, so the separated files are silent too",
-                SilentAudioWarning,
-                stacklevel=2,
-            )
 
     def stream_file(
         self,
@@ -468,7 +336,7 @@ class Separator:
     def separate_many(
         self,
         inputs: str | Path | Iterable[str | Path],
-        out_dir: str | Path = "separated",
+        out_dir: str | Path = DEFAULT_OUT,
         boxes: Sequence[Box] | BoxPlan | str | None = None,
         **options,
     ) -> list[Outcome]:
@@ -479,67 +347,6 @@ class Separator:
         ``options``; returns one :class:`~avsep.batch.job.Outcome` per input.
         """
         return separate_paths(self, inputs, out_dir, boxes, **options)
-
-    # -- shared core ------------------------------------------------------------------------
-
-    def _splits(self, sources: int) -> bool:
-        """Whether boxes of one instrument may split their mask (and motion must be read)."""
-        return self.same_instrument == "motion" and sources > 1
-
-    @staticmethod
-    def _window_motion(reader: FrameReader, plan: BoxPlan, win: Window) -> np.ndarray:
-        """Each source's motion ``[S, frames]`` over ``win``, read from the video at its rate."""
-        start = win.start / dsp.SAMPLE_RATE
-        fps = reader.info.fps
-        return same_instrument.window_motion(reader.frames_and_times_at, plan.boxes_at, start, STFT_FRAME_TIMES, fps)
-
-    def _run_windows(
-        self,
-        windows: Iterable[Window],
-        visual_for: Callable[[list[Window]], torch.Tensor],
-        sources: int,
-        residual: bool,
-        on_window: Callable[[int, int], None] | None = None,
-        total: int = 0,
-        tap: fullband.MixtureTap | None = None,
-        motion_for: Callable[[list[Window]], np.ndarray] | None = None,
-    ) -> Iterator[np.ndarray]:
-        """Batches windows through the networks and stitches them into finished samples: at the
-        model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
-        ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
-        rows = sources + int(residual)
-        stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
-        batch: list[Window] = []
-        done = 0
-
-        def flush() -> Iterator[np.ndarray]:
-            nonlocal done
-            audio = np.stack([w.audio for w in batch])
-            visual = visual_for(batch)
-            motion = motion_for(batch) if motion_for else None
-            if tap is None:
-                outs = self.separate_windows(audio, visual, residual, motion=motion)
-            else:
-                mixture = tap.segments([w.start for w in batch])
-                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion)
-            for win, out in zip(batch, outs):
-                with stage("stitch"):
-                    block = stitcher.add(win, out)
-                yield block
-                done += 1
-                if on_window:
-                    on_window(done, max(total, done))
-            batch.clear()
-
-        for win in windows:
-            batch.append(win)
-            if len(batch) == self.batch_size:
-                yield from flush()
-        if batch:
-            yield from flush()
-        with stage("stitch"):
-            last = stitcher.finish()
-        yield last
 
 
 def collect(stream: SeparationStream) -> SeparationResult:
@@ -555,60 +362,3 @@ def collect(stream: SeparationStream) -> SeparationResult:
         residual=out[-1] if stream.residual else None,
         names=output_names(len(stream.boxes), names, residual=False),
     )
-
-
-def _guide_head() -> torch.nn.Module | None:
-    """The bundled guide head that names the instruments of a ``classes`` guide
-    (:mod:`avsep.models.guide_head`); None, with a warning, when the install lacks it."""
-    path = guide_head_file()
-    if path is None:
-        warnings.warn(
-            "no guide head in the weights folder: boxes are named by the ImageNet classes instead "
-            "(tuba, erhu and clarinet less reliably); reinstall avsep to get it back",
-            stacklevel=3,
-        )
-        return None
-    return load_guide_head(path)
-
-
-def _resize_frames(frames: np.ndarray) -> np.ndarray:
-    """``[F, H, W, 3]`` uint8 of any size -> ``[F, 224, 224, 3]`` (the whole picture is the box)."""
-    frames = np.asarray(frames, dtype=np.uint8)
-    if frames.ndim == 3:
-        frames = frames[None]
-    if frames.ndim != 4 or frames.shape[-1] != 3 or 0 in frames.shape:
-        raise InputError(f"frames must be [F, H, W, 3] or [H, W, 3] RGB pictures, got shape {frames.shape}")
-    with stage("crop+resize"):
-        return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
-
-
-def _resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
-    """Streams ``[R, n]`` blocks from ``in_rate`` to ``out_rate``, one resampler per row."""
-    if in_rate == out_rate:
-        yield from (r for r in rows if r.shape[1])
-        return
-    resamplers: list[Resampler] = []
-    for block in rows:
-        if not resamplers:
-            resamplers = [Resampler(in_rate, out_rate) for _ in range(block.shape[0])]
-        if block.shape[1]:
-            with stage("resample out"):
-                out = _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
-            yield out
-    if resamplers:
-        with stage("resample out"):
-            out = _stack_ragged([r.flush() for r in resamplers])
-        yield out
-
-
-def _stack_ragged(rows: list[np.ndarray]) -> np.ndarray:
-    """Rows from independent resamplers of identical input agree in length; guard anyway."""
-    n = min(r.shape[0] for r in rows)
-    return np.stack([r[:n] for r in rows])
-
-
-def _resample_rows(x: np.ndarray, in_rate: int, out_rate: int, length: int) -> np.ndarray:
-    out = np.concatenate(list(_resample_stream([x], in_rate, out_rate)), axis=1)
-    if out.shape[1] < length:
-        out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
-    return out[:, :length]

@@ -16,16 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from avsep.options import DEFAULT_OVERLAP
 from avsep.signal.dsp import HOP as STFT_HOP
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 
 #: Seconds, relative to a window's centre, of the 3 frames that guide it. Spread over half the
 #: window so a player who moves is still seen, and shared with training so both see the same.
 FRAME_OFFSETS = (-1.5, 0.0, 1.5)
-
-#: The overlap of consecutive windows unless a user picks another (``--overlap``); ``avsep info``
-#: looks for players at the guide frames of a separation with this overlap.
-DEFAULT_OVERLAP = 0.25
 
 
 def hop_for(overlap: float, window: int = WINDOW_SAMPLES) -> int:
@@ -63,7 +60,7 @@ class Window:
 class Windower:
     """Cuts a stream of sample blocks into overlapping, zero-padded windows."""
 
-    def __init__(self, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> None:
+    def __init__(self, overlap: float = DEFAULT_OVERLAP, window: int = WINDOW_SAMPLES) -> None:
         self.window = window
         self.hop = hop_for(overlap, window)
 
@@ -88,7 +85,9 @@ class Windower:
             index += 1
 
 
-def window_spans(num_samples: int, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> list[tuple[int, int]]:
+def window_spans(
+    num_samples: int, overlap: float = DEFAULT_OVERLAP, window: int = WINDOW_SAMPLES
+) -> list[tuple[int, int]]:
     """``(start, valid)`` of every window :class:`Windower` cuts ``num_samples`` into, without
     the audio: what a pass over the picture needs to look at the same frames the separation
     will (:meth:`Window.frame_times`)."""
@@ -108,7 +107,7 @@ def covers_more(cut: int, remaining: int, window: int, hop: int) -> bool:
     return cut == 0 or remaining > window - hop
 
 
-def num_windows(duration: float, overlap: float = 0.25, window: int = WINDOW_SAMPLES) -> int:
+def num_windows(duration: float, overlap: float = DEFAULT_OVERLAP, window: int = WINDOW_SAMPLES) -> int:
     """How many windows a ``duration``-second signal is cut into (for progress bars)."""
     return len(window_spans(int(round(duration * SAMPLE_RATE)), overlap, window))
 
@@ -135,7 +134,12 @@ class Stitcher:
     """
 
     def __init__(
-        self, sources: int, overlap: float = 0.25, window: int = WINDOW_SAMPLES, hop: int | None = None, slack: int = 0
+        self,
+        sources: int,
+        overlap: float = DEFAULT_OVERLAP,
+        window: int = WINDOW_SAMPLES,
+        hop: int | None = None,
+        slack: int = 0,
     ) -> None:
         self.window = window
         self.hop = hop_for(overlap, window) if hop is None else hop

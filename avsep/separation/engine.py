@@ -1,0 +1,326 @@
+"""The engine under :class:`~avsep.separation.separator.Separator`: the loaded networks and how
+windows go through them (as demucs' ``apply.py`` under its ``api.py``).
+
+Windows of the mixture (:mod:`avsep.signal.chunking`) are batched; each window's guide frames are
+cropped per source and run through the visual trunk (:meth:`Engine.guide`, a few crops at a time
+on the CPU), the mask network gives each source its share of every bin
+(:meth:`Engine.separate_windows`), and the stitcher hands on finished samples
+(:meth:`Engine.run_windows`), at the model's rate or, full band, at the output rate and channels
+(:mod:`avsep.separation.fullband`). :meth:`Engine.blocks` is that stream for a probed file and its
+box plan; the resamplers take the model's rate to the output's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from avsep.boxes.players import BoxPlan
+from avsep.errors import InputError, check_one_of
+from avsep.io.audio import Resampler, stream_audio
+from avsep.io.media import MediaInfo
+from avsep.io.video import FrameReader, crop_boxes
+from avsep.models.device import select_device
+from avsep.models.guide import picture_kind
+from avsep.models.guide_head import TRUNK as HEAD_TRUNK
+from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
+from avsep.models.visual import build_trunk
+from avsep.models.weights import guide_head_file, resolve_model
+from avsep.options import SeparationOptions
+from avsep.separation import fullband, same_instrument
+from avsep.signal import dsp
+from avsep.signal.chunking import Stitcher, Window, Windower
+from avsep.timing import stage, timed_iter
+
+#: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
+SILENCE_PEAK = 1e-5
+
+#: Most crops per visual-trunk forward on the CPU (rounded down to whole boxes: 6 = 2 boxes of
+#: 3 frames). Measured on 2 cores (benchmarks/README.md): 6 crops per forward ran about 1.5x
+#: faster per crop than 24 and peaked about 250 MB lower.
+TRUNK_CROPS_CPU = 8
+
+#: Times (s) of a window's STFT frames from its first sample (``center=True``: frame j at j hops).
+STFT_FRAME_TIMES = np.arange(dsp.WINDOW_FRAMES) * dsp.HOP / dsp.SAMPLE_RATE
+
+
+class SilentAudioWarning(UserWarning):
+    """The input's audio is silent, so every separated output is silent too."""
+
+
+class Engine:
+    """A loaded model and visual trunk on their device, with the options they separate with;
+    turns windows into separated samples. :class:`~avsep.separation.separator.Separator` is the
+    public API over it."""
+
+    def __init__(
+        self,
+        options: SeparationOptions,
+        *,
+        cycles: int | None = None,
+        full_band: bool = True,
+        extension: str = fullband.DEFAULT_EXTENSION,
+        guide_head: bool = False,
+    ) -> None:
+        """Load the model and trunk that ``options`` name onto their device (``cycles``,
+        ``full_band``, ``extension``, ``guide_head``: see :class:`~avsep.separation.separator.Separator`)."""
+        with stage("model load"):  # avsep.timing: reported when someone listens
+            check_one_of("extension", extension, fullband.EXTENSIONS)
+            self.options = options
+            self.device = select_device(options.device)
+            self.checkpoint: Checkpoint = load_checkpoint(resolve_model(options.model))
+            if cycles is not None:
+                if self.checkpoint.arch != "pcn" or cycles < 1:
+                    raise InputError("--cycles applies to PCN models only and must be >= 1")
+                cfg = self.checkpoint.model.config
+                self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
+            self.model = self.checkpoint.model.to(self.device).eval()
+            self.trunk = build_trunk(self.checkpoint.backbone, options.backbone_weights).to(self.device)
+            #: the guide kind the model was trained with (avsep.models.guide), and the kind the
+            #: pictures of a box give it (a label-trained model reads the frames' class posterior)
+            self.guide_kind = self.checkpoint.guide
+            self.picture_kind = picture_kind(self.guide_kind)
+            if guide_head and self.picture_kind == "classes" and self.checkpoint.backbone == HEAD_TRUNK:
+                head = _guide_head()
+                self.trunk.class_head = head.to(self.device) if head is not None else None
+            #: how the boxes' masks share each bin (avsep.options.Mask)
+            self.mask = options.mask
+            #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
+            self.same_instrument = options.same_instrument
+            self.overlap = options.overlap
+            self.batch_size = options.batch_size
+            self.full_band = full_band
+            self.extension = extension
+
+    @torch.inference_mode()
+    def guide(self, crops: np.ndarray) -> torch.Tensor:
+        """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
+
+        On the CPU the crops go through the trunk a few at a time (:data:`TRUNK_CROPS_CPU`):
+        each crop's features do not depend on the others, and small batches keep the trunk's
+        activations in cache and its peak memory low.
+        """
+        b, s = crops.shape[:2]
+        with stage("visual trunk"):
+            frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
+            frames = frames.reshape(b * s, *frames.shape[2:])
+            per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
+            per = max(1, per)
+            feats = [
+                self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind)
+                for i in range(0, len(frames), per)
+            ]
+            return torch.cat(feats).reshape(b, s, -1)
+
+    @torch.inference_mode()
+    def separate_windows(
+        self,
+        audio: np.ndarray,
+        visual: torch.Tensor,
+        residual: bool = False,
+        mixture: np.ndarray | None = None,
+        grid: fullband.Grid | None = None,
+        motion: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
+
+        The STFT and the network's audio-only first pass are computed once per window and
+        shared by all of its boxes. Given the windows' ``mixture`` ``[B, C, L]`` at the rate of
+        ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band). Given
+        each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
+        instrument split their shares by it (:func:`avsep.separation.same_instrument.split_by_motion`).
+        """
+        x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
+        with stage("stft"):
+            spec = dsp.stft(x)
+            net_input = dsp.network_input(spec.magnitude)
+        with stage("mask net"):
+            masks = self.model(net_input, visual)  # [B, S, H, W]
+        with stage("mask+istft"):
+            shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
+            if motion is not None and self.same_instrument == "motion":
+                split = same_instrument.split_by_motion(
+                    shares.cpu().numpy(), spec.magnitude.cpu().numpy(), visual.float().cpu().numpy(), motion
+                )
+                shares = torch.from_numpy(split).to(shares.device)
+            if mixture is not None:
+                mix = torch.from_numpy(mixture).to(self.device)
+                out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
+                return out.float().cpu().numpy()
+            out = dsp.apply_shares(spec, shares)
+        if residual:
+            out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
+        return out.float().cpu().numpy()
+
+    def blocks(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        residual: bool,
+        out_rate: int,
+        on_window: Callable[[int, int], None] | None,
+        total: int,
+        tap: fullband.MixtureTap | None,
+    ) -> Iterator[np.ndarray]:
+        loudest = 0.0
+
+        def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+            nonlocal loudest
+            for block in audio:
+                loudest = max(loudest, float(np.abs(block).max(initial=0.0)))
+                yield block
+
+        with stage("audio decode"):
+            decoded = stream_audio(media, dsp.SAMPLE_RATE, on_native=tap and tap.push)
+        audio = measured(timed_iter("audio decode", decoded))
+        with stage("frame decode"):
+            reader = FrameReader(media)
+        with reader:
+
+            def window_crops(w: Window) -> np.ndarray:
+                """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
+                with stage("frame decode"):  # the finder's frames when it kept them
+                    shown = plan.take_frames(w.frame_times()) or reader.frames_and_times_at(w.frame_times())
+                with stage("crop+resize"):
+                    return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
+
+            def visual_for(wins: list[Window]) -> torch.Tensor:
+                return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
+
+            def motion_for(wins: list[Window]) -> np.ndarray:
+                """``[B, S, frames]``: each box's motion on each window's STFT frames."""
+                with stage("frame decode"):
+                    return np.stack([self.window_motion(reader, plan, w) for w in wins])
+
+            windows = timed_iter("windowing", Windower(self.overlap)(audio))
+            moving = motion_for if self.splits(len(plan.sources)) else None
+            rows = self.run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving)
+            if tap is None:
+                yield from resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+            else:
+                yield from (r[:, 0] if tap.channels == 1 else r for r in rows if r.shape[-1])
+        if loudest < SILENCE_PEAK:
+            warnings.warn(
+                f"{media.path}: the audio is silent, so the separated files are silent too",
+                SilentAudioWarning,
+                stacklevel=2,
+            )
+
+    def splits(self, sources: int) -> bool:
+        """Whether boxes of one instrument may split their mask (and motion must be read)."""
+        return self.same_instrument == "motion" and sources > 1
+
+    @staticmethod
+    def window_motion(reader: FrameReader, plan: BoxPlan, win: Window) -> np.ndarray:
+        """Each source's motion ``[S, frames]`` over ``win``, read from the video at its rate."""
+        start = win.start / dsp.SAMPLE_RATE
+        fps = reader.info.fps
+        return same_instrument.window_motion(reader.frames_and_times_at, plan.boxes_at, start, STFT_FRAME_TIMES, fps)
+
+    def run_windows(
+        self,
+        windows: Iterable[Window],
+        visual_for: Callable[[list[Window]], torch.Tensor],
+        sources: int,
+        residual: bool,
+        on_window: Callable[[int, int], None] | None = None,
+        total: int = 0,
+        tap: fullband.MixtureTap | None = None,
+        motion_for: Callable[[list[Window]], np.ndarray] | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Batches windows through the networks and stitches them into finished samples: at the
+        model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
+        ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
+        rows = sources + int(residual)
+        stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
+        batch: list[Window] = []
+        done = 0
+
+        def flush() -> Iterator[np.ndarray]:
+            nonlocal done
+            audio = np.stack([w.audio for w in batch])
+            visual = visual_for(batch)
+            motion = motion_for(batch) if motion_for else None
+            if tap is None:
+                outs = self.separate_windows(audio, visual, residual, motion=motion)
+            else:
+                mixture = tap.segments([w.start for w in batch])
+                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion)
+            for win, out in zip(batch, outs):
+                with stage("stitch"):
+                    block = stitcher.add(win, out)
+                yield block
+                done += 1
+                if on_window:
+                    on_window(done, max(total, done))
+            batch.clear()
+
+        for win in windows:
+            batch.append(win)
+            if len(batch) == self.batch_size:
+                yield from flush()
+        if batch:
+            yield from flush()
+        with stage("stitch"):
+            last = stitcher.finish()
+        yield last
+
+
+def _guide_head() -> torch.nn.Module | None:
+    """The bundled guide head that names the instruments of a ``classes`` guide
+    (:mod:`avsep.models.guide_head`); None, with a warning, when the install lacks it."""
+    path = guide_head_file()
+    if path is None:
+        warnings.warn(
+            "no guide head in the weights folder: boxes are named by the ImageNet classes instead "
+            "(tuba, erhu and clarinet less reliably); reinstall avsep to get it back",
+            stacklevel=3,
+        )
+        return None
+    return load_guide_head(path)
+
+
+def resize_frames(frames: np.ndarray) -> np.ndarray:
+    """``[F, H, W, 3]`` uint8 of any size -> ``[F, 224, 224, 3]`` (the whole picture is the box)."""
+    frames = np.asarray(frames, dtype=np.uint8)
+    if frames.ndim == 3:
+        frames = frames[None]
+    if frames.ndim != 4 or frames.shape[-1] != 3 or 0 in frames.shape:
+        raise InputError(f"frames must be [F, H, W, 3] or [H, W, 3] RGB pictures, got shape {frames.shape}")
+    with stage("crop+resize"):
+        return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
+
+
+def resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
+    """Streams ``[R, n]`` blocks from ``in_rate`` to ``out_rate``, one resampler per row."""
+    if in_rate == out_rate:
+        yield from (r for r in rows if r.shape[1])
+        return
+    resamplers: list[Resampler] = []
+    for block in rows:
+        if not resamplers:
+            resamplers = [Resampler(in_rate, out_rate) for _ in range(block.shape[0])]
+        if block.shape[1]:
+            with stage("resample out"):
+                out = _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
+            yield out
+    if resamplers:
+        with stage("resample out"):
+            out = _stack_ragged([r.flush() for r in resamplers])
+        yield out
+
+
+def _stack_ragged(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows from independent resamplers of identical input agree in length; guard anyway."""
+    n = min(r.shape[0] for r in rows)
+    return np.stack([r[:n] for r in rows])
+
+
+def resample_rows(x: np.ndarray, in_rate: int, out_rate: int, length: int) -> np.ndarray:
+    out = np.concatenate(list(resample_stream([x], in_rate, out_rate)), axis=1)
+    if out.shape[1] < length:
+        out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
+    return out[:, :length]
