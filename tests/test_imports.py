@@ -139,6 +139,7 @@ FLOORS = (
     "avsep.separation",
     "avsep.remix",
     "avsep.train",
+    "avsep.pick",
     "avsep.cli",
 )
 
@@ -194,6 +195,7 @@ def test_the_floor_rule_finds_an_upward_import():
     assert floor("avsep.io.media") < floor("avsep.boxes.players") < floor("avsep.cli.app")
     assert floor("avsep.train.dataset.build") < floor("avsep.cli.data")
     assert floor("avsep.timing") == -1
+    assert floor("avsep.separation.separator") < floor("avsep.pick.session") < floor("avsep.cli.app")
 
 
 def test_rooms_import_one_way():

@@ -40,14 +40,11 @@ from avsep.io.atomic import atomic_write
 from avsep.io.media import check_separable, probe
 from avsep.io.video import FrameReader
 from avsep.models.guide import LABELS
+from avsep.options import COMMAND_LINE, DEFAULT_OUT, DEFAULT_OVERLAP, BatchOptions, SeparationOptions
 from avsep.separation.separator import Separator
-from avsep.signal.chunking import DEFAULT_OVERLAP
 
 if TYPE_CHECKING:
     import numpy as np
-
-#: ``avsep separate``'s default output folder: the line leaves ``-o`` out for it.
-DEFAULT_OUT = "separated"
 
 #: Frames kept encoded for the scrubber (a 448 x 224 JPEG is about 20 kB; an hour has 2400 frames).
 KEPT_FRAMES = 256
@@ -127,9 +124,13 @@ class Command:
         """The batch ``avsep separate`` builds from :meth:`args` (its option values, as typer
         hands them to the command), checked before anything runs."""
         request = BoxRequest.from_options(self.boxes, self.boxes_file, names=self.names, sidecars=True)
-        return BatchJob.create(
-            [self.video], request, names=self.names, out=self.out, residual=True, overwrite=True, quiet=True
-        )
+        options = BatchOptions(names=self.names, out_dir=self.out, residual=True, overwrite=True, wording=COMMAND_LINE)
+        return BatchJob.create([self.video], request, options, quiet=True)
+
+
+def separate_default() -> Separator:
+    """The separator ``avsep separate`` builds when given none of its model options."""
+    return Separator.from_options(SeparationOptions(wording=COMMAND_LINE))
 
 
 @dataclass
@@ -139,7 +140,7 @@ class PickSession:
     video: Path
     out: str = DEFAULT_OUT
     say: Callable[[str], None] = print
-    make_separator: Callable[[], Separator] = Separator
+    make_separator: Callable[[], Separator] = separate_default
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
