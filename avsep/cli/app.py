@@ -26,6 +26,7 @@ from avsep.cli import options as opt
 from avsep.cli.help_text import AvsepCommand, AvsepGroup
 from avsep.cli.options import GreedyCommand, SampleFormat
 from avsep.cli.paths import check_inputs_exist, check_output_folder
+from avsep.cli.pick import pick_command
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
@@ -318,23 +319,7 @@ def locate(
             typer.echo(str(path))
 
 
-@app.command(cls=AvsepCommand)
-def pick(
-    video: opt.VideoArgument,
-    out: opt.PickOut = "separated",
-    no_browser: opt.NoBrowser = False,
-    debug: opt.Debug = False,
-) -> None:
-    """Open a page to draw the boxes on the video's frames: it shows the separate line they
-    make, saves them beside the video and plays the separated stems. Ctrl-C stops it."""
-    with one_line_errors(debug):
-        check_output_folder(out)
-        check_inputs_exist([video])
-        from avsep.pick.server import serve
-        from avsep.pick.session import PickSession
-
-        session = PickSession(video, out, say=lambda text: err.print(text, soft_wrap=True, markup=False))
-        serve(session, typer.echo, open_browser=not no_browser)
+app.command("pick", cls=AvsepCommand)(pick_command)
 
 
 @app.command(cls=AvsepCommand)
