@@ -50,7 +50,7 @@ SECURE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'none'",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'",
 }
 
 
@@ -127,7 +127,9 @@ class PickHandler(BaseHTTPRequestHandler):
         session = self.server.session
         if path in ASSETS:
             name, kind = ASSETS[path]
-            self._send(HTTPStatus.OK, files("avsep.pick").joinpath("static", name).read_bytes(), kind)
+            body = files("avsep.pick").joinpath("static", name).read_bytes()
+            # the page's own <script> and <link> carry the token too (they send no header)
+            self._send(HTTPStatus.OK, body.replace(b"{{token}}", self.server.token.encode()), kind)
         elif path == "/api/state":
             self._json(session.state())
         elif path == "/api/progress":

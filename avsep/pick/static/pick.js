@@ -207,7 +207,7 @@ function newName() {
 
 // -- mouse: draw, move, resize -------------------------------------------------------------------
 
-let drag = null; // {mode: "draw" | "move" | "resize", index, edge, from: [x, y], box}
+let drag = null; // {mode: "draw" | "move" | "resize", index, edge, from: [x, y], box, under}
 
 function videoPoint(event) {
   const rect = $("boxes").getBoundingClientRect();
@@ -221,14 +221,16 @@ function onDown(event) {
   event.preventDefault();
   const from = videoPoint(event);
   const boxNode = event.target.closest(".box");
-  if (boxNode === null) {
-    drag = { mode: "draw", from, box: [...from, ...from] };
+  const index = boxNode === null ? -1 : Number(boxNode.dataset.index);
+  const edge = event.target.dataset.edge;
+  if (index >= 0 && (edge || index === page.selected)) {
+    drag = { mode: edge ? "resize" : "move", index, edge, from, box: [...page.entries[index].box] };
+    select(index);
     return;
   }
-  const index = Number(boxNode.dataset.index);
-  const edge = event.target.dataset.edge;
-  drag = { mode: edge ? "resize" : "move", index, edge, from, box: [...page.entries[index].box] };
-  select(index);
+  // on the picture, or inside a box not selected (players' boxes often fill the frame): a
+  // drag draws a new box, a click selects the box under the pointer
+  drag = { mode: "draw", from, box: [...from, ...from], under: index };
 }
 
 function dragged(event) {
@@ -275,11 +277,11 @@ function onMove(event) {
 function onUp(event) {
   if (drag === null) return;
   const box = dragged(event).map(Math.round);
-  const mode = drag.mode;
+  const { mode, under } = drag;
   drag = null;
   if (mode !== "draw") return changed();
   document.querySelector(".drawing")?.remove();
-  if (box[2] - box[0] < MIN_SIZE || box[3] - box[1] < MIN_SIZE) return select(-1);
+  if (box[2] - box[0] < MIN_SIZE || box[3] - box[1] < MIN_SIZE) return select(under);
   page.entries.push({ name: newName(), box, start: null, end: null });
   page.selected = page.entries.length - 1;
   changed();
