@@ -16,6 +16,8 @@ from selenium.webdriver.chrome.service import Service
 
 from tests.cli_support import cli_process
 
+#: The Debian packages of the browser (install.sh --train installs them; tests/test_packaging.py compares).
+BROWSER_PACKAGES = ("chromium", "chromium-driver")
 #: Where Debian installs them (``apt-get install chromium chromium-driver``).
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
