@@ -272,7 +272,8 @@ GRIDS = {
 
 
 def calibrate(trunk, frames: int, seed: int, on: str) -> None:
-    from avsep.boxes.detect import FinderSettings, PlayerFinder
+    from avsep.boxes.detect import PlayerFinder
+    from avsep.boxes.regions import FinderSettings
 
     pool = photo_pool() if on == "photos" else solo_pool("dev")
     if not pool:
@@ -312,7 +313,7 @@ class _Cached:
         self.probs = iter(probs)
 
     def detect(self, frame: np.ndarray, greys=()):
-        from avsep.boxes.detect import detections_from_regions, find_regions
+        from avsep.boxes.regions import detections_from_regions, find_regions
 
         regions = find_regions(next(self.probs), self.settings)
         return detections_from_regions(regions, frame.shape[1], frame.shape[0], self.settings)
@@ -340,8 +341,8 @@ ABLATION = {
 
 def settings_for(cfg: dict):
     """The finder settings of an :data:`ABLATION` row."""
-    from avsep.boxes.detect import FinderSettings
     from avsep.boxes.fusion import FusionSettings
+    from avsep.boxes.regions import FinderSettings
 
     cfg = dict(cfg)
     fusion = FusionSettings(**cfg.pop("fusion", {}))
