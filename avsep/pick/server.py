@@ -99,6 +99,8 @@ class PickHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.FORBIDDEN, f"forbidden: {exc}\n".encode(), "text/plain; charset=utf-8")
         except AvsepError as exc:
             self._json({"error": str(exc)}, HTTPStatus.BAD_REQUEST)
+        except ConnectionError:  # the browser left mid-answer (a stem's download cancelled)
+            self.close_connection = True
         except Exception as exc:  # broad on purpose: one line to the page, the server goes on
             self._json({"error": f"{type(exc).__name__}: {exc}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
