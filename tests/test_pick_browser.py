@@ -1,5 +1,6 @@
 """The ``avsep pick`` page in a real headless browser (issue 32's "done when"): it opens for a
-generated two-panel video, shows the players found, a box is drawn with the mouse and renamed,
+generated two-panel video, shows the players found, a box is drawn with the mouse, renamed and
+resized by its edge (another drawn and deleted),
 the boxes are saved, Separate runs to the end, the page lists each stem with a playable
 ``<audio>`` and a download link, and the files equal those of ``avsep separate`` run with the
 line the page shows. Then Ctrl-C stops ``avsep pick`` cleanly."""
@@ -82,6 +83,18 @@ def test_the_page_draws_saves_separates_and_plays(tmp_path: Path, tiny_weights: 
         drawn = shlex.split(line)[6]  # avsep separate VIDEO --boxes VIOLIN FLUTE DRAWN
         x0, y0, x1, y1 = map(int, drawn.split(","))
         assert abs(x0 - 20) <= 2 and abs(y0 - 20) <= 2 and abs(x1 - 80) <= 2 and abs(y1 - 70) <= 2, drawn
+
+        scale = driver.find_element(By.ID, "boxes").rect["width"] / 192
+        east = driver.find_element(By.CSS_SELECTOR, '#boxes .box[data-index="2"] .handle[data-edge="e"]')
+        ActionChains(driver).click_and_hold(east).move_by_offset(round(10 * scale), 0).release().perform()
+        WebDriverWait(driver, 10).until(lambda d: shlex.split(d.find_element(By.ID, "line").text)[6] != drawn)
+        resized = shlex.split(driver.find_element(By.ID, "line").text)[6]
+        assert abs(int(resized.split(",")[2]) - (x1 + 10)) <= 1 and resized.startswith(f"{x0},{y0},"), resized
+        drag(driver, driver.find_element(By.ID, "boxes"), (110, 10), (150, 50), (192, 96))
+        wait.until(lambda d: "--names violin flute cello source4" in d.find_element(By.ID, "line").text)
+        driver.find_element(By.CSS_SELECTOR, '#list li[data-index="3"] button.delete').click()
+        wait.until(lambda d: d.find_element(By.ID, "line").text.count(",") == 9)  # 3 boxes again
+        line = driver.find_element(By.ID, "line").text
 
         driver.find_element(By.ID, "save").click()
         sidecar = video.with_name("duo.mp4.boxes.json")
