@@ -26,6 +26,8 @@ from avsep.pick.session import PickSession, Task
 from tests.cli_support import GREEN, YELLOW, cli
 
 TWO = [{"name": "violin", "box": [0, 0, 96, 96]}, {"name": "flute", "box": [96, 0, 192, 96]}]
+#: The violin's box moves at 1.5 s: a timed boxes file.
+MOVING = [{**TWO[0], "end": 1.5}, {**TWO[0], "box": [50, 0, 150, 96], "start": 1.5}, TWO[1]]
 
 
 @pytest.fixture
@@ -167,8 +169,7 @@ def test_the_line_is_the_separate_line_of_the_boxes(served):
 
 def test_boxes_with_time_ranges_are_read_from_the_sidecar(served):
     session = served.session
-    moving = [{**TWO[0], "end": 1.5}, {**TWO[0], "box": [50, 0, 150, 96], "start": 1.5}, TWO[1]]
-    command = session.command(moving)
+    command = session.command(MOVING)
     assert command.args()[1:3] == ["--boxes-file", str(session.video) + ".boxes.json"]
 
 
@@ -191,8 +192,7 @@ def test_bad_boxes_get_one_line(served, boxes, says):
 def test_save_writes_the_sidecar_separate_reads(served):
     said: list[str] = []
     served.session.say = said.append
-    moving = [{**TWO[0], "end": 1.5}, {**TWO[0], "box": [50, 0, 150, 96], "start": 1.5}, TWO[1]]
-    status, body = ask(served, "/api/save", body={"boxes": moving})
+    status, body = ask(served, "/api/save", body={"boxes": MOVING})
     sidecar = served.session.video.parent / "duo.mp4.boxes.json"
     assert status == 200 and json.loads(body)["saved"] == str(sidecar)
     assert load_boxes_file(sidecar) == [
@@ -215,23 +215,26 @@ def wait(task: Task) -> None:
 
 
 @pytest.mark.slow
-def test_separate_writes_what_the_line_writes(fast_model, tmp_video, tmp_path, monkeypatch):
+@pytest.mark.parametrize("boxes", [TWO, MOVING], ids=["boxes", "time ranges"])
+def test_separate_writes_what_the_line_writes(fast_model, tmp_video, tmp_path, monkeypatch, boxes):
+    """The Separate button's files are byte for byte those of its line run as a command (for
+    boxes with time ranges, the line reads the sidecar Separate saved first)."""
     video = tmp_video("duo.mp4", panels=(GREEN, YELLOW), width=192, height=96, duration=3.0)
     monkeypatch.chdir(tmp_path)
     session = PickSession(video, "page", say=lambda text: None)
     session.start()
     wait(session.finding)
     assert [s["name"] for s in session.state()["found"]] == ["violin", "flute"]
-    line = session.separate(TWO)
+    line = session.separate(boxes)
     wait(session.separating)
     assert session.progress()["files"] == ["duo/violin.wav", "duo/flute.wav", "duo/residual.wav"]
+    assert ("--boxes-file" in line) == (boxes is MOVING)
     args = shlex.split(line)[2:]
     args[args.index("-o") + 1] = "cli"
     cli("separate", *args)
     for name in ("violin", "flute", "residual"):
-        assert (tmp_path / "page/duo" / f"{name}.wav").read_bytes() == (
-            tmp_path / "cli/duo" / f"{name}.wav"
-        ).read_bytes()
+        page, command = (tmp_path / folder / "duo" / f"{name}.wav" for folder in ("page", "cli"))
+        assert page.read_bytes() == command.read_bytes(), name
     session.close()
 
 
