@@ -1,11 +1,11 @@
 """How well the automatic boxes find the players: side-by-side duets and trios made of real frames.
 
-    python benchmarks/detect_players.py                       # report (real frames), ~2 min on 2 cores
-    python benchmarks/detect_players.py --calibrate photos    # grid search on PHOTO composites
-    python benchmarks/detect_players.py --calibrate dev       # merge_gap on the 3 dev videos
-    python benchmarks/detect_players.py --calibrate cues --frames 16  # motion/fusion/stacking knobs
-    python benchmarks/detect_players.py --ablation --frames 12        # one row per change (results 3b)
-    python benchmarks/detect_players.py --json out.json --frames 300
+    python -m benchmarks.detect_players                       # report (real frames), ~2 min on 2 cores
+    python -m benchmarks.detect_players --calibrate photos    # grid search on PHOTO composites
+    python -m benchmarks.detect_players --calibrate dev       # merge_gap on the 3 dev videos
+    python -m benchmarks.detect_players --calibrate cues --frames 16  # motion/fusion/stacking knobs
+    python -m benchmarks.detect_players --ablation --frames 12        # one row per change (results 3b)
+    python -m benchmarks.detect_players --json out.json --frames 300
 
 Each test frame is a 1280 x 720 canvas cut into 2 (duet) or 3 (trio) equal columns; each column
 gets one picture of a different instrument, cropped around its middle (60-100 % of its width,

@@ -34,6 +34,7 @@ from PIL import Image, ImageDraw, ImageFont
 from avsep.errors import AvsepError
 from avsep.train.dataset import shapes
 from avsep.train.dataset.library import PictureFile, file_split
+from avsep.train.dataset.pen import colour, tint
 from avsep.train.dataset.system import NOTO_EMOJI_SIZE, Toolchain
 
 FRAME_SIZE = 224
@@ -303,11 +304,9 @@ def load_person(rng: np.random.Generator, tools: Toolchain) -> Image.Image:
         # the drawings are outlines with a light fill: make every pixel inside solid
         h, w = alpha.shape
         rgb = np.empty((h, w, 3), np.float32)
-        cloth = shapes.colour(rng)
-        lower = shapes.colour(rng) * 0.6
-        head = shapes._c(
-            [(235, 200, 170), (200, 150, 110), (150, 100, 70), (95, 60, 40)][int(rng.integers(4))], rng, 10
-        )
+        cloth = colour(rng)
+        lower = colour(rng) * 0.6
+        head = tint([(235, 200, 170), (200, 150, 110), (150, 100, 70), (95, 60, 40)][int(rng.integers(4))], rng, 10)
         ys = np.arange(h)[:, None] / h
         rgb[ys[:, 0] < 0.52] = cloth
         rgb[ys[:, 0] >= 0.52] = lower
