@@ -8,7 +8,7 @@ frame shown (the page records ``window.avsepFirstFrame`` when the first frame's 
 first visit decodes the frame; ``--reloads N`` visits again (the frame is then kept encoded).
 The time from the command's start to its URL (Python, torch and PyAV imports) is printed too.
 
-    python benchmarks/pick_page.py [--reloads 3] [--screenshot docs/pick.png]
+    python -m benchmarks.pick_page [--reloads 3] [--screenshot docs/pick.png]
 
 ``--screenshot`` also waits for the players found, separates, and saves a picture of the page
 with the stems listed (the README's).
@@ -19,18 +19,16 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser import headless_chromium, start_pick
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-from tests.browser import headless_chromium, start_pick  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "duet.mp4"
 TIMES = """
