@@ -24,9 +24,12 @@ done
 DEBIAN_PACKAGES=(python3-venv)
 TRAIN_DEBIAN_PACKAGES=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont
   musescore-general-soundfont-small openclipart-svg fonts-noto-color-emoji librsvg2-bin)
+# The tests drive the avsep pick page in a headless browser: Debian's chromium and its driver
+# (tests/browser.py BROWSER_PACKAGES; a test compares).
+TEST_DEBIAN_PACKAGES=(chromium chromium-driver)
 EXTRAS=""
 if [ "$TRAIN" = 1 ]; then
-  DEBIAN_PACKAGES+=("${TRAIN_DEBIAN_PACKAGES[@]}")
+  DEBIAN_PACKAGES+=("${TRAIN_DEBIAN_PACKAGES[@]}" "${TEST_DEBIAN_PACKAGES[@]}")
   EXTRAS="[train,dev,cluster]"
 fi
 

@@ -29,8 +29,13 @@ def map_entries(text: str) -> set[str]:
 
 
 def tree_entries(package: Path) -> set[str]:
-    """The same for the package on disk (a subpackage's ``__init__.py`` is its folder's entry)."""
-    found = set()
+    """The same for the package on disk (a subpackage's ``__init__.py`` is its folder's entry, and
+    a folder of package data, such as the pick page's, is an entry too)."""
+    found = {
+        f"{p.relative_to(package).as_posix()}/"
+        for p in package.rglob("*")
+        if p.is_dir() and p.name != "__pycache__" and not (p / "__init__.py").exists() and any(p.iterdir())
+    }
     for path in package.rglob("*.py"):
         rel = path.relative_to(package)
         if rel.name == "__init__.py" and rel.parent != Path("."):

@@ -52,6 +52,8 @@ CASES = [
     (["remix", VIDEO, "--gain", "flute"], "--gain 'flute': write NAME=DB"),
     (["remix", VIDEO, "--solo", "a", "--mute", "a"], "--solo and --mute both name 'a'; pick one"),
     (["remix", VIDEO, *TWO, "--names", "a"], "--names gives 1 names for 2 boxes"),
+    (["pick", "missing.mp4"], "missing.mp4: no such file; check the path"),
+    (["pick", VIDEO, "-o", VIDEO], "is a file, not a folder"),
 ]
 
 

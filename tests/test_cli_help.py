@@ -185,12 +185,12 @@ def test_several_missing_inputs_are_named_together(tmp_path):
 
 
 def test_the_help_lists_the_user_commands_apart_from_training():
-    """``avsep --help``: the 5 commands of a user of separation in the first panel, the training
+    """``avsep --help``: the commands of a user of separation in the first panel, the training
     side (the commands that need the train extra) in its own (issue 31)."""
     text = _help()
     user, _, training = text.partition("Training and evaluation")
     listed = lambda part: re.findall(r"^│ (\w[\w-]*) ", part, re.M)  # noqa: E731
-    assert listed(user) == ["separate", "remix", "info", "locate", "models"]
+    assert listed(user) == ["separate", "remix", "info", "locate", "pick", "models"]
     assert set(listed(training)) == {
         "train", "features", "evaluate", "evaluate-real", "evaluate-stems", "average", "train-guide", "bundle", "data"
     }  # fmt: skip

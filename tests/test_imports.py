@@ -20,6 +20,7 @@ DEFERRING = {
     "avsep": "start-up time: `import avsep` and `avsep --help` must not load torch (Separator is lazy)",
     "avsep.__main__": "start-up time: a Ctrl-C while the CLI imports still exits 130 quietly",
     "avsep.cli.app": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
+    "avsep.cli.pick": "start-up time: `avsep pick --help` loads neither the page's server nor torch",
     "avsep.cli.views": "start-up time: the views import the pipeline only when a command prints",
     "avsep.boxes.plan": "start-up time: the plan types check --boxes without PyAV or torch; cropping loads them",
     "avsep.boxes.request": "start-up time: a request is checked without torch; plan_boxes loads the finder",
@@ -148,6 +149,7 @@ FLOORS = (
     "avsep.separation",
     "avsep.remix",
     "avsep.train",
+    "avsep.pick",
     "avsep.cli",
 )
 
@@ -203,6 +205,7 @@ def test_the_floor_rule_finds_an_upward_import():
     assert floor("avsep.io.media") < floor("avsep.boxes.players") < floor("avsep.cli.app")
     assert floor("avsep.train.dataset.build") < floor("avsep.cli.data")
     assert floor("avsep.timing") == -1
+    assert floor("avsep.separation.separator") < floor("avsep.pick.session") < floor("avsep.cli.app")
 
 
 def test_rooms_import_one_way():

@@ -101,6 +101,16 @@ def test_sdist_and_wheel_carry_the_model_and_its_card(dist):
                 assert _sha256(wheel.read(f"avsep/_weights/{name}")) == _sha256((ROOT / "weights" / name).read_bytes())
 
 
+def test_the_wheel_carries_the_pick_page(dist):
+    """``avsep pick`` serves its page from the package: the wheels hold each of its files."""
+    page = sorted((ROOT / "avsep/pick/static").iterdir())
+    assert {p.suffix for p in page} == {".html", ".js", ".css"}
+    for kind in ("wheel", "direct_wheel"):
+        with zipfile.ZipFile(dist[kind]) as wheel:
+            for path in page:
+                assert wheel.read(f"avsep/pick/static/{path.name}") == path.read_bytes(), (kind, path.name)
+
+
 def test_the_wheel_requires_no_training_package(dist):
     with zipfile.ZipFile(dist["wheel"]) as wheel:
         (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]

@@ -8,6 +8,7 @@ they were asked to do.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
 import re
@@ -22,6 +23,7 @@ import pytest
 from avsep.errors import AvsepError
 from avsep.train.dataset.system import APT_PACKAGES
 from avsep.train.extra import TRAINING_MODULES, training_extra
+from tests.browser import BROWSER_PACKAGES
 from tests.cli_support import SMALL, cli, error_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,15 @@ def test_every_package_folder_is_in_the_wheel():
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
     assert listed == found | {"avsep._weights"}, "list the new package in pyproject.toml [tool.setuptools] packages"
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"avsep._weights": "weights"}
+
+
+def test_the_pick_page_is_package_data():
+    """Every file of avsep pick's page matches a package-data pattern (tests/test_install.py
+    reads them back from the wheel)."""
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["avsep.pick"]
+    page = [p.relative_to(ROOT / "avsep/pick").as_posix() for p in (ROOT / "avsep/pick/static").iterdir()]
+    assert sorted(page) == ["static/pick.css", "static/pick.html", "static/pick.js"]
+    assert all(any(fnmatch.fnmatch(name, pattern) for pattern in patterns) for name in page)
 
 
 def _weights_module(package: Path, monkeypatch: pytest.MonkeyPatch):
@@ -202,7 +213,7 @@ def test_install_sh_for_separation_installs_only_what_separation_needs(tmp_path)
 def test_install_sh_train_adds_the_extras_and_the_build_packages(tmp_path):
     result, calls = run_install(tmp_path, "--train")
     assert result.returncode == 0, result.stderr
-    assert _apt_installs(calls) == ["python3-venv", *APT_PACKAGES]
+    assert _apt_installs(calls) == ["python3-venv", *APT_PACKAGES, *BROWSER_PACKAGES]
     assert "python -m pip install --quiet -e .[train,dev,cluster]" in calls
 
 

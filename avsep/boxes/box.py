@@ -92,16 +92,22 @@ def load_boxes_file(path: str | Path) -> list[NamedBox]:
         raise InputError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
     except (ValueError, RecursionError):  # integers of > 4300 digits, absurd nesting
         raise InputError(f"{path}: not a usable boxes file; write [[x0, y0, x1, y1], ...]") from None
+    return named_boxes(data, str(path))
+
+
+def named_boxes(data: object, origin: str) -> list[NamedBox]:
+    """A boxes file's parsed JSON (``origin``: where it came from, for messages) as checked
+    boxes: the one reader of the format, for files and for the boxes ``avsep pick`` draws."""
     if isinstance(data, dict) and isinstance(data.get("boxes"), list):
         data = data["boxes"]
     if not isinstance(data, list) or not data:
         raise InputError(
-            f'{path}: expected a non-empty JSON list of boxes (or an object with a "boxes" list, '
+            f'{origin}: expected a non-empty JSON list of boxes (or an object with a "boxes" list, '
             "as 'avsep info --json' writes)"
         )
     boxes = []
     for i, item in enumerate(data):
-        label = f"{i + 1} in {path}"
+        label = f"{i + 1} in {origin}"
         start = end = None
         if isinstance(item, dict):
             if "box" not in item:

@@ -22,6 +22,7 @@ from avsep.cli import options as opt
 from avsep.cli.help_text import TRAINING_PANEL, USER_PANEL, AvsepCommand, AvsepGroup
 from avsep.cli.options import GreedyCommand, SampleFormat
 from avsep.cli.paths import check_inputs_exist, check_output_folder
+from avsep.cli.pick import pick_command
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
@@ -337,6 +338,9 @@ def locate(
         folder = out / video.stem
         for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
             typer.echo(str(path))
+
+
+app.command("pick", cls=AvsepCommand, rich_help_panel=USER_PANEL)(pick_command)
 
 
 @app.command(cls=AvsepCommand, rich_help_panel=USER_PANEL)

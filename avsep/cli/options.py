@@ -369,6 +369,17 @@ FrameTime = Annotated[
     Optional[float],
     typer.Option(help="Time (s) of the frame (default: the middle).", metavar="SECONDS", rich_help_panel=OUTPUT),
 ]
+PickOut = Annotated[
+    str,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output folder of the page's separations, as separate's.",
+        metavar="FOLDER",
+        rich_help_panel=OUTPUT,
+    ),
+]
+NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Only print the page's URL; open no browser.")]
 LocateOut = Annotated[
     Path,
     typer.Option(
