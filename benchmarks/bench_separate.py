@@ -283,12 +283,13 @@ def child(spec_path: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def avsep_argv(video: Path, model: Path, out_dir: Path, batch_size: int | None) -> list[str]:
+def avsep_argv(
+    video: Path, model: Path, out_dir: Path, batch_size: int | None, boxes: list[str] | None = BOXES
+) -> list[str]:
     argv = [
         "separate",
         str(video),
-        "--boxes",
-        *BOXES,
+        *(["--boxes", *boxes] if boxes else ["--sources", "2"]),
         "--model",
         str(model),
         "--device",
@@ -311,14 +312,21 @@ def run_once(
     scratch: Path,
     batch_size: int | None,
     mode: str = "full-band",
+    boxes: list[str] | None = BOXES,
+    tree: Path | None = None,
 ) -> dict:
+    """One fresh process separating ``video``; ``boxes`` None finds the players (2 sources),
+    ``tree``: the avsep source tree the child imports (another commit's checkout, so that
+    before and after run interleaved in one invocation)."""
     env = dict(os.environ)
     env.pop("AVSEP_WEIGHTS_DIR", None)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
         env["MKL_NUM_THREADS"] = str(threads)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     out_dir = Path(tempfile.mkdtemp(prefix="out-", dir=scratch))
-    argv = avsep_argv(video, model, out_dir, batch_size)
+    argv = avsep_argv(video, model, out_dir, batch_size, boxes)
     report = scratch / f"child-{time.monotonic_ns()}.json"
     if profile:
         spec = scratch / f"spec-{time.monotonic_ns()}.json"
