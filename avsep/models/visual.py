@@ -208,24 +208,43 @@ class VisualTrunk(nn.Module):
         All ``B * F`` crops go through the trunk in one forward. ``features`` (the method's
         guide): the conv maps max-pooled over the ``F`` frames, then over space (Sound of
         Pixels); other kinds: :mod:`avsep.models.guide`. Runs without autograd (``no_grad``, not
-        ``inference_mode``, so the result may feed a trained network).
+        ``inference_mode``, so the result may feed a trained network). It is
+        :meth:`combine_parts` of :meth:`crop_parts`, which the separation calls apart to reuse
+        the parts of a crop whose picture did not change (:mod:`avsep.separation.reuse`).
         """
         if frames_uint8.dim() != 5:
             raise ValueError(f"guide() expects [B, F, H, W, 3], got {tuple(frames_uint8.shape)}")
         b, f = frames_uint8.shape[:2]
-        flat = self.normalize(frames_uint8.reshape(b * f, *frames_uint8.shape[2:]))
-        if kind == "features":
-            fmap = self._forward_features(flat)
-            return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
+        return self.combine_parts(self.crop_parts(frames_uint8.reshape(b * f, *frames_uint8.shape[2:]), kind), b, kind)
 
-        if kind == "classes" and self.class_head is not None:
-            return self.class_head.views(self.pooled_parts(flat), self.pooled_parts(centre_zoom(flat)), b)
-        pooled, music, lse = self.frame_parts(flat)
+    @torch.no_grad()
+    def crop_parts(self, crops_uint8: Tensor, kind: str = "features") -> tuple[Tensor, ...]:
+        """What the ``kind`` guide is made of, per crop: ``uint8 [N, 224, 224, 3]`` -> tensors
+        whose row ``i`` depends on crop ``i`` alone (the last conv map max-pooled over space for
+        ``features``; :meth:`frame_parts` of the crop, and of its centre enlarged for
+        ``classes``, for the others)."""
+        flat = self.normalize(crops_uint8)
+        if kind == "features":
+            return (self._forward_features(flat).amax(dim=(-2, -1)),)
+        parts = self.pooled_parts if kind == "classes" and self.class_head is not None else self.frame_parts
         if kind == "classes":
             # a second, closer view of each crop: a wide box (a whole frame) shows its player
             # small, and the classifier names a small instrument less reliably
-            _, zmusic, zlse = self.frame_parts(centre_zoom(flat))
+            return (*parts(flat), *parts(centre_zoom(flat)))
+        return parts(flat)
+
+    def combine_parts(self, parts: tuple[Tensor, ...], b: int, kind: str = "features") -> Tensor:
+        """The guides ``[b, D]`` of ``b`` boxes from the :meth:`crop_parts` of their ``b * F``
+        crops (each box's frames consecutive)."""
+        if kind == "features":
+            return parts[0].view(b, -1, parts[0].shape[-1]).amax(dim=1)
+        if kind == "classes" and self.class_head is not None:
+            return self.class_head.views(parts[:3], parts[3:], b)
+        f = len(parts[0]) // b
+        if kind == "classes":
+            _, music, lse, _, zmusic, zlse = parts
             return class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
+        pooled, music, lse = parts
         return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 
     def forward(self, frames_uint8: Tensor) -> Tensor:
