@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,15 +138,22 @@ def opened(path: str | Path) -> Iterator[av.container.InputContainer]:
         container.close()
 
 
-def decode_frames(container: av.container.InputContainer, stream: av.stream.Stream) -> Iterator[av.frame.Frame]:
+def decode_frames(
+    container: av.container.InputContainer,
+    stream: av.stream.Stream,
+    before: Callable[[av.Packet], None] | None = None,
+) -> Iterator[av.frame.Frame]:
     """Decoded frames of ``stream`` from the current position; damage skips or ends, never raises.
 
     A packet that fails to decode is skipped (as players do). A demuxing error means the file
     is cut short or damaged from there on, which readers treat as the end of the stream: what
-    decoded before it is still usable.
+    decoded before it is still usable. ``before(packet)`` is called before each packet is
+    decoded (to set the decoder's options for it).
     """
     try:
         for packet in container.demux(stream):
+            if before is not None:
+                before(packet)
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError:
