@@ -121,7 +121,8 @@ DEFAULT_TEMPLATE = "{stem}/{name}.{ext}"
 #: 16-bit WAV: what every player reads.
 DEFAULT_FORMAT = "pcm16"
 DEFAULT_DEVICE = "auto"
-#: Windows per network batch.
+#: Windows per network batch. Batch 1 peaked about 300 MB lower at 720p, but on the shared 2-core
+#: machine it ran the PCN up to 6x slower per window (docs/experiments/2026-12-06-speed-round-2.md).
 DEFAULT_BATCH_SIZE = 4
 
 #: The command line's flag of each option, for messages (an option's Python name is its field's).

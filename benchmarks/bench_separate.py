@@ -90,7 +90,7 @@ def video_path(folder: Path, minutes: float, fps: float, gop_s: float) -> Path:
     return folder / f"bench-{tag}.mp4"
 
 
-def _instrument(t, base_freqs, note_s, harmonics, decay):
+def instrument(t, base_freqs, note_s, harmonics, decay):
     """A plucked-string-like part: a new note every ``note_s`` seconds, harmonics, decay."""
     import numpy as np
 
@@ -146,8 +146,8 @@ def make_bench_video(path: Path, minutes: float, fps: float = 5.0, gop_s: float 
             while audio_pos < end:
                 n = min(step, end - audio_pos)
                 t = (audio_pos + np.arange(n)) / SAMPLE_RATE
-                low = _instrument(t, (110.0, 147.0, 165.0, 196.0), 0.5, 6, 0.4)
-                high = _instrument(t, (880.0, 988.0, 1175.0, 1319.0, 1047.0), 0.3, 4, 0.15)
+                low = instrument(t, (110.0, 147.0, 165.0, 196.0), 0.5, 6, 0.4)
+                high = instrument(t, (880.0, 988.0, 1175.0, 1319.0, 1047.0), 0.3, 4, 0.15)
                 left, right = 0.3 * low + 0.1 * high, 0.1 * low + 0.3 * high
                 packed = np.stack([left, right], 1).astype(np.float32).reshape(1, -1)
                 frame = av.AudioFrame.from_ndarray(packed, format="flt", layout="stereo")
@@ -283,12 +283,13 @@ def child(spec_path: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def avsep_argv(video: Path, model: Path, out_dir: Path, batch_size: int | None) -> list[str]:
+def avsep_argv(
+    video: Path, model: Path, out_dir: Path, batch_size: int | None, boxes: list[str] | None = BOXES
+) -> list[str]:
     argv = [
         "separate",
         str(video),
-        "--boxes",
-        *BOXES,
+        *(["--boxes", *boxes] if boxes else ["--sources", "2"]),
         "--model",
         str(model),
         "--device",
@@ -311,14 +312,21 @@ def run_once(
     scratch: Path,
     batch_size: int | None,
     mode: str = "full-band",
+    boxes: list[str] | None = BOXES,
+    tree: Path | None = None,
 ) -> dict:
+    """One fresh process separating ``video``; ``boxes`` None finds the players (2 sources),
+    ``tree``: the avsep source tree the child imports (another commit's checkout, so that
+    before and after run interleaved in one invocation)."""
     env = dict(os.environ)
     env.pop("AVSEP_WEIGHTS_DIR", None)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
         env["MKL_NUM_THREADS"] = str(threads)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     out_dir = Path(tempfile.mkdtemp(prefix="out-", dir=scratch))
-    argv = avsep_argv(video, model, out_dir, batch_size)
+    argv = avsep_argv(video, model, out_dir, batch_size, boxes)
     report = scratch / f"child-{time.monotonic_ns()}.json"
     if profile:
         spec = scratch / f"spec-{time.monotonic_ns()}.json"

@@ -45,9 +45,16 @@ class ColourTrunk(torch.nn.Module):
 
     def guide(self, frames: torch.Tensor, kind: str = "features") -> torch.Tensor:
         """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]`` (a features guide)."""
+        return self.combine_parts(self.crop_parts(frames.flatten(0, 1), kind), len(frames), kind)
+
+    def crop_parts(self, crops: torch.Tensor, kind: str = "features") -> tuple[torch.Tensor]:
+        """``[n, H, W, 3]`` uint8 -> each crop's mean colour ``[n, 3]`` (0..1)."""
         assert kind == "features"
-        colour = frames.float().mean(dim=(1, 2, 3)) / 255.0
-        return colour.repeat(1, 171)[:, :512]
+        return (crops.float().mean(dim=(1, 2)) / 255.0,)
+
+    def combine_parts(self, parts: tuple[torch.Tensor], b: int, kind: str = "features") -> torch.Tensor:
+        """The mean colour of each box's frames, tiled to ``[b, 512]``."""
+        return parts[0].view(b, -1, 3).mean(1).repeat(1, 171)[:, :512]
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 ``[N, 3, H, W]`` -> ``[N, 512, H/32, W/32]``: each cell's mean colour, tiled."""

@@ -148,6 +148,7 @@ def make_video(
     live: bool = False,
     cuts: Sequence[tuple[float, Sequence[tuple[int, int, int]]]] = (),
     bar: bool = False,
+    preset: str = "ultrafast",
 ) -> Path:
     """Write a synthetic clip; the container follows the suffix (.mp4/.mkv/.webm/.mov/.avi).
 
@@ -210,7 +211,7 @@ def make_video(
         vstream.codec_context.gop_size = gop or max(1, int(round(2 * fps)))
         vstream.codec_context.time_base = time_base
         if vcodec == "libx264":
-            vstream.codec_context.options = {"preset": "ultrafast"}
+            vstream.codec_context.options = {"preset": preset}
         else:
             vstream.bit_rate = 2_000_000
         if turns:

@@ -38,6 +38,14 @@ _EPS = 1e-4
 #: anyway, so it only pays off for jumps longer than a keyframe interval.
 _MIN_FORWARD_S = 2.0
 
+#: Frames shown more than this before the time being decoded to are decoded only if other
+#: frames are predicted from them (FFmpeg's ``skip_frame = NONREF``): a phone's or x264's
+#: B-frames are about half of all frames, and nothing refers to the skipped ones, so every frame
+#: that is decoded, the answer included, is bit for bit what decoding everything gives. Half a
+#: second is far more than timestamp rounding; within it (and near the stream's end, where the
+#: last frame answers later times) every frame is decoded.
+_SKIP_BEFORE_S = 0.5
+
 
 class FrameReader:
     """Seek-based reader of one video stream; use as a context manager.
@@ -107,7 +115,9 @@ class FrameReader:
         self._stream = next(s for s in self._container.streams if s.index == self.info.index)
         self._stream.thread_type = "AUTO"
         self._origin = container_origin(self._container) + self._start
-        self._reset(decode_frames(self._container, self._stream))
+        self._skipping = False  # the decoder's skip_frame is NONREF
+        self._skip_before = -float("inf")  # non-reference frames shown before this are skipped
+        self._reset(decode_frames(self._container, self._stream, self._before_packet))
 
     def _reset(self, decoder: Iterator[av.VideoFrame]) -> None:
         """Start a fresh decoding run (after opening or seeking)."""
@@ -129,6 +139,9 @@ class FrameReader:
 
     def _advance(self, t: float) -> None:
         """Decode until the held frame is the first at/after ``t`` or the stream ends."""
+        end = self.info.duration
+        near_end = end is None or t > end - 2 * _SKIP_BEFORE_S
+        self._skip_before = -float("inf") if near_end else t - _SKIP_BEFORE_S
         while self._held is None or self._held_time < t - _EPS:
             frame = next(self._decoder, None)
             if frame is None:
@@ -153,7 +166,16 @@ class FrameReader:
             # Unseekable input: start over from the beginning instead.
             self._open()
             return
-        self._reset(decode_frames(self._container, self._stream))
+        self._reset(decode_frames(self._container, self._stream, self._before_packet))
+
+    def _before_packet(self, packet: av.Packet) -> None:
+        """Skip decoding ``packet`` if it is a non-reference frame shown before
+        :data:`_SKIP_BEFORE_S` ahead of the time being decoded to (see there)."""
+        shown = packet.pts * self._stream.time_base - self._origin if packet.pts is not None else None
+        skip = shown is not None and shown < self._skip_before
+        if skip != self._skipping:
+            self._stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._skipping = skip
 
     def _frame_at(self, t: float) -> np.ndarray:
         if self._held is not None and self._held_for <= t:

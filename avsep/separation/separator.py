@@ -51,6 +51,7 @@ from avsep.options import (
 from avsep.separation import fullband, same_instrument
 from avsep.separation.engine import STFT_FRAME_TIMES, Engine, SilentAudioWarning, resample_rows, resize_frames
 from avsep.separation.named import NamedGuides, named_guides
+from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
 from avsep.signal.chunking import Window, Windower, num_windows
 from avsep.timing import stage
@@ -230,7 +231,7 @@ class Separator(Engine):
         else:  # one guide per box: the boxes may come with different numbers of frames
 
             def pictures() -> torch.Tensor:
-                return torch.cat([self.guide(resize_frames(f)[None, None]) for f in frames_per_box], 1)
+                return torch.cat([self.guide(resize_frames(f)[None, None], CropMemo()) for f in frames_per_box], 1)
 
             visual = (named.apply(pictures, 1) if named else pictures())[0].to(self.device, torch.float32)
         to_model = Resampler(sample_rate, dsp.SAMPLE_RATE)

@@ -25,8 +25,8 @@ def decoded_frames(monkeypatch) -> list[int]:
     count = [0]
     original = video_module.decode_frames
 
-    def counting(container, stream):
-        for frame in original(container, stream):
+    def counting(container, stream, before=None):
+        for frame in original(container, stream, before):
             count[0] += 1
             yield frame
 
@@ -78,6 +78,21 @@ def test_sequential_times_reuse_decoding(shared_video, decoded_frames):
             assert read_marker(reader.frames_at([t])[0]) == 100 + k
     # One seek, then forward decoding: 30 frames plus at most a GOP of lead-in.
     assert decoded_frames[0] <= 30 + 21
+
+
+def test_frames_nothing_refers_to_are_not_decoded(tmp_video, decoded_frames, monkeypatch):
+    """x264's superfast preset makes B-frames (as phones' encoders do); those no other frame is
+    predicted from are skipped while far from the time asked for, and the frames returned are
+    exactly those of decoding everything."""
+    path = tmp_video("b.mp4", duration=30.0, width=64, height=48, marker=True, gop=250, preset="superfast")
+    times = [t for centre in (3.0, 7.5, 12.0, 16.5, 21.0) for t in (centre - 1.5, centre, centre + 1.5)]
+    with FrameReader(path) as reader:
+        skipping = reader.frames_at(times)
+    assert [read_marker(f) for f in skipping] == [round(t * 10) for t in times]
+    assert decoded_frames[0] < 0.8 * 226  # without skipping: every frame up to 22.5 s
+    monkeypatch.setattr(video_module, "_SKIP_BEFORE_S", 1e9)  # never skip
+    with FrameReader(path) as reader:
+        assert all(np.array_equal(a, b) for a, b in zip(skipping, reader.frames_at(times)))
 
 
 def test_long_gop_is_learned(tmp_video, decoded_frames):

@@ -1,0 +1,83 @@
+"""Look again only when the picture changed: a box's crop that looks like the last one the
+trunk saw reuses its guide parts.
+
+A phone or concert video holds its shot for seconds to minutes, and a window takes 3 guide
+frames per box every 4.5 s, so most crops show what the box showed the last time: the same
+player, a bow a little further along. The visual trunk is the separation's largest cost on the
+CPU (issue 30: 4.3 of 13.3 s at 720p), and a crop of an unchanged picture gives it nothing new.
+:class:`CropMemo` keeps, per source, a small grey thumbnail of the last crop that went through
+the trunk and that crop's :meth:`~avsep.models.visual.VisualTrunk.crop_parts`; a new crop whose
+thumbnail differs from it by at most :data:`SAME_PICTURE` takes those parts instead of a
+forward. A cut, a player who moves or a box that moves changes the thumbnail beyond that and
+the crop is looked at again (and becomes the one compared with). The comparison is always
+with the crop last computed, never the last seen, so a slow drift cannot accumulate unseen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+#: Side of the grey thumbnail a crop is compared by: 224 / 14, each cell the mean of 16 x 16
+#: pixels, so camera noise, compression and a few pixels of sway average out.
+THUMB = 14
+
+#: Largest mean absolute difference (grey levels of 255) between two crops' thumbnails that
+#: counts as the same picture. Chosen on generated 720p videos and the training data's frames
+#: (docs/experiments/2026-12-06-speed-round-2.md), never on the real evaluation clips: a bowing
+#: arm or a swaying camera stays under it, a cut or a player walking into the box is far above.
+SAME_PICTURE = 3.0
+
+#: ``compute(crops [n, 224, 224, 3] uint8) -> parts``: the trunk's per-crop parts of ``crops``.
+Compute = Callable[[np.ndarray], tuple[torch.Tensor, ...]]
+
+
+def thumbnails(crops: np.ndarray) -> np.ndarray:
+    """``[n, 224, 224, 3]`` uint8 -> ``[n, THUMB, THUMB]`` float32 grey (block means)."""
+    n, h, w = crops.shape[:3]
+    grey = crops.astype(np.float32).mean(axis=-1)
+    return grey.reshape(n, THUMB, h // THUMB, THUMB, w // THUMB).mean(axis=(2, 4))
+
+
+class CropMemo:
+    """Per source, the last crop the trunk saw (its thumbnail and parts); one per separation.
+
+    ``threshold`` None turns reuse off (every crop computed): the guide then equals the
+    trunk's on every frame, which :meth:`parts` is tested against.
+    """
+
+    def __init__(self, threshold: float | None = SAME_PICTURE) -> None:
+        self.threshold = threshold
+        self._thumbs: dict[int, np.ndarray] = {}
+        self._parts: dict[int, tuple[torch.Tensor, ...]] = {}
+        #: crops that went through the trunk, and crops that reused a earlier crop's parts
+        self.computed = 0
+        self.reused = 0
+
+    def parts(self, crops: np.ndarray, sources: Sequence[int], compute: Compute) -> tuple[torch.Tensor, ...]:
+        """The parts of every crop ``[n, 224, 224, 3]`` (in the order shown: ``sources[i]`` is
+        the source of crop ``i``), computing in one :func:`compute` only those that differ
+        from their source's last computed crop."""
+        thumbs = thumbnails(crops)
+        fresh: list[int] = []  # crops to compute
+        take: list[tuple[int, int]] = []  # per crop: (source, index in fresh) or (source, -1): an earlier call's
+        latest: dict[int, int] = {}
+        for i, (thumb, source) in enumerate(zip(thumbs, sources)):
+            anchor = self._thumbs.get(source)
+            if anchor is None or self.threshold is None or np.abs(thumb - anchor).mean() > self.threshold:
+                self._thumbs[source] = thumb
+                latest[source] = len(fresh)
+                fresh.append(i)
+            take.append((source, latest.get(source, -1)))
+        self.computed += len(fresh)
+        self.reused += len(crops) - len(fresh)
+        new = compute(crops[fresh]) if fresh else ()
+        old = sorted({s for s, k in take if k < 0})  # sources whose parts come from an earlier call
+        rows = [len(old) + k if k >= 0 else old.index(s) for s, k in take]
+        count = len(new) if fresh else len(self._parts[old[0]])
+        banks = [torch.cat([*(self._parts[s][p] for s in old), *new[p : p + 1]]) for p in range(count)]
+        for source, k in latest.items():  # kept apart from the batch, which is let go
+            self._parts[source] = tuple(part[k : k + 1].clone() for part in new)
+        return tuple(bank[rows] for bank in banks)

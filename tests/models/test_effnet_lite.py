@@ -1,0 +1,33 @@
+"""avsep's EfficientNet-Lite0 is timm's tf_efficientnet_lite0, bit for bit, without timm."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from avsep.models.visual import build_trunk
+
+
+def test_same_names_and_outputs_as_timm():
+    timm = pytest.importorskip("timm")
+    trunk = build_trunk("efficientnet_lite0")
+    ref = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+    ref.load_state_dict(trunk.net.state_dict(), strict=True)  # the same keys and shapes
+    torch.manual_seed(0)
+    for size in ((224, 224), (231, 301)):  # odd sizes: the "same" padding of stride-2 convs
+        x = torch.randn(2, 3, *size).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            fmap = trunk.net.forward_features(x)
+            assert torch.equal(fmap, ref.forward_features(x))
+            assert torch.equal(trunk.net.forward_head(fmap), ref.forward_head(fmap))
+
+
+def test_loading_the_trunk_imports_no_timm():
+    code = (
+        "import sys; from avsep.models.visual import build_trunk; build_trunk('efficientnet_lite0'); "
+        "assert 'timm' not in sys.modules and 'torchvision' not in sys.modules, 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
