@@ -21,6 +21,7 @@ DEFERRING = {
     "avsep.__main__": "start-up time: a Ctrl-C while the CLI imports still exits 130 quietly",
     "avsep.cli.app": "start-up time: each command imports torch, PyAV and the pipeline only when it runs",
     "avsep.cli.pick": "start-up time: `avsep pick --help` loads neither the page's server nor torch",
+    "avsep.cli.reporting": "start-up time: PyAV loads for FFmpeg's log only when --debug asks for it",
     "avsep.cli.views": "start-up time: the views import the pipeline only when a command prints",
     "avsep.boxes.plan": "start-up time: the plan types check --boxes without PyAV or torch; cropping loads them",
     "avsep.boxes.request": "start-up time: a request is checked without torch; plan_boxes loads the finder",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,13 +28,28 @@ from avsep.timerange import TimeRange
 
 logger = logging.getLogger(__name__)
 
-#: FFmpeg's log: by default FFmpeg prints it straight to the terminal ("moov atom not found",
-#: "Invalid NAL unit size"), past avsep's one-line messages and in every worker process. Routed
-#: into Python's logging (loggers ``libav.*``), it is the application's to show: the command line
-#: shows it with ``--debug`` only (:func:`avsep.cli.reporting.ffmpeg_log`). The NullHandler keeps
-#: Python's last-resort handler from printing it when nobody configured logging.
-av.logging.set_level(av.logging.WARNING)
+#: FFmpeg's log ("moov atom not found", "Invalid NAL unit size") never reaches the terminal raw:
+#: PyAV drops it unless :func:`route_ffmpeg_log` sends it into Python's logging (loggers
+#: ``libav.*``), which the command line does with ``--debug`` only
+#: (:func:`avsep.cli.reporting.ffmpeg_log`). The NullHandler keeps Python's last-resort handler
+#: from printing it when nobody configured logging.
 logging.getLogger("libav").addHandler(logging.NullHandler())
+
+
+def route_ffmpeg_log(enabled: bool) -> None:
+    """Send FFmpeg's warnings into Python's logging (``enabled``) or drop them (PyAV's default).
+
+    Off unless asked for: PyAV's log callback takes the GIL, so a decoder thread that logs
+    while the main thread frees its codec context (under the GIL) waits forever; with the log
+    on, :class:`~avsep.io.video.FrameReader` decodes on one thread (:func:`decoder_threads`)."""
+    av.logging.set_level(av.logging.WARNING if enabled else None)
+
+
+def decoder_threads() -> str:
+    """The thread type for a video decoder: FFmpeg's own (``AUTO``) unless its log goes through
+    Python (:func:`route_ffmpeg_log`), where a logging decoder thread could deadlock a free."""
+    return "AUTO" if av.logging.get_level() is None else "NONE"
+
 
 #: A stream that decodes this much shorter than its container says (seconds) was cut short or
 #: damaged; less is the codec's priming or padding.
@@ -174,15 +189,22 @@ def opened(path: str | Path) -> Iterator[av.container.InputContainer]:
         container.close()
 
 
-def decode_frames(container: av.container.InputContainer, stream: av.stream.Stream) -> Iterator[av.frame.Frame]:
+def decode_frames(
+    container: av.container.InputContainer,
+    stream: av.stream.Stream,
+    before: Callable[[av.Packet], None] | None = None,
+) -> Iterator[av.frame.Frame]:
     """Decoded frames of ``stream`` from the current position; damage skips or ends, never raises.
 
     A packet that fails to decode is skipped (as players do). A demuxing error means the file
     is cut short or damaged from there on, which readers treat as the end of the stream: what
-    decoded before it is still usable.
+    decoded before it is still usable. ``before(packet)`` is called before each packet is
+    decoded (to set the decoder's options for it).
     """
     try:
         for packet in container.demux(stream):
+            if before is not None:
+                before(packet)
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError:

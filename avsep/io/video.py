@@ -23,6 +23,7 @@ from avsep.io.media import (
     VideoStreamInfo,
     container_origin,
     decode_frames,
+    decoder_threads,
     open_input,
     probe,
 )
@@ -113,7 +114,7 @@ class FrameReader:
         self.close()
         self._container = open_input(self.path)
         self._stream = next(s for s in self._container.streams if s.index == self.info.index)
-        self._stream.thread_type = "AUTO"
+        self._stream.thread_type = decoder_threads()
         self._origin = container_origin(self._container) + self._start
         self._skipping = False  # the decoder's skip_frame is NONREF
         self._skip_before = -float("inf")  # non-reference frames shown before this are skipped

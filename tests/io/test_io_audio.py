@@ -11,6 +11,7 @@ import pytest
 
 from avsep.errors import InputError
 from avsep.io.audio import MODEL_SR, Resampler, load_audio, stream_audio
+from avsep.io.media import decoder_threads, route_ffmpeg_log
 from tests.media import make_tone_wav, make_video, truncated_copy
 
 
@@ -218,8 +219,18 @@ def test_a_cut_stream_says_it_ends_early_and_ffmpeg_speaks_only_through_logging(
     assert decoded < 3.5
     early = [r.getMessage() for r in caplog.records if "stream ends early" in r.getMessage()]
     assert len(early) == 1 and f"decodes to {decoded:.2f} s of the 4.00 s" in early[0], early
-    assert any(r.name.startswith("libav") for r in caplog.records)
+    assert not any(r.name.startswith("libav") for r in caplog.records)  # dropped unless asked for
     assert capfd.readouterr().err == ""
+    caplog.clear()
+    route_ffmpeg_log(True)  # what --debug does
+    try:
+        with caplog.at_level(logging.WARNING):
+            sum(len(b) for b in stream_audio(cut))
+        assert decoder_threads() == "NONE"  # a logging decoder thread could deadlock a free
+    finally:
+        route_ffmpeg_log(False)
+    assert any(r.name.startswith("libav") for r in caplog.records)
+    assert capfd.readouterr().err == "" and decoder_threads() == "AUTO"
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         sum(len(b) for b in stream_audio(whole))
