@@ -23,7 +23,8 @@ The box is the person's *face*; keypoint 0 is the middle of the hips, and keypoi
 circle around the whole body (keypoints 2 and 3: the same for the upper body). MediaPipe's body
 region (``pose_detection_to_roi.pbtxt``) is a square centred on keypoint 0 whose side is twice
 the distance from keypoint 0 to keypoint 1, enlarged 1.25 times: :attr:`Person.body` is its
-axis-aligned bounding box.
+axis-aligned bounding box; :attr:`Person.upper` is the same square for the upper body
+(keypoints 2 and 3), MediaPipe's upper-body region.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class Person:
 
     face: Box  #: the detector's box (the face)
     body: Box  #: the whole body's region (see module doc), clipped to the picture
+    upper: Box  #: the upper body's region, made alike from keypoints 2 and 3
     score: float  #: the detector's confidence, 0.5..1
     keypoints: tuple[tuple[float, float], ...]  #: hips' middle, body circle, shoulders' middle, upper-body circle
 
@@ -213,11 +215,16 @@ def windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
 def _person(xs: np.ndarray, ys: np.ndarray, score: float, width: int, height: int) -> Person:
     """A :class:`Person` from the decoded box corners and keypoints (``xs``, ``ys``: the box's
     two corners, then the 4 keypoints, in pixels)."""
-    hip, rim = (xs[2], ys[2]), (xs[3], ys[3])
-    radius = BODY_SCALE * math.hypot(rim[0] - hip[0], rim[1] - hip[1])
-    body = (hip[0] - radius, hip[1] - radius, hip[0] + radius, hip[1] + radius)
     keypoints = tuple((float(x), float(y)) for x, y in zip(xs[2:], ys[2:]))
-    return Person(_clip((xs[0], ys[0], xs[1], ys[1]), width, height), _clip(body, width, height), score, keypoints)
+    face = _clip((xs[0], ys[0], xs[1], ys[1]), width, height)
+    body, upper = (_clip(_square(keypoints[k], keypoints[k + 1]), width, height) for k in (0, 2))
+    return Person(face, body, upper, score, keypoints)
+
+
+def _square(centre: tuple[float, float], rim: tuple[float, float]) -> tuple[float, float, float, float]:
+    """The square around the circle through ``rim`` centred on ``centre``, :data:`BODY_SCALE` times larger."""
+    radius = BODY_SCALE * math.hypot(rim[0] - centre[0], rim[1] - centre[1])
+    return (centre[0] - radius, centre[1] - radius, centre[0] + radius, centre[1] + radius)
 
 
 def _clip(box, width: int, height: int) -> Box:
