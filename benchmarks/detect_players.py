@@ -414,13 +414,14 @@ CUE_GRID = [
 PEOPLE_GRID = [
     {"enabled": False},
     {},
-    {"region": "body"},
-    {"min_score": 0.7},
-    {"orphans": False},
-    {"name_score": 0.7},
-    {"touch": 0.15},
-    {"first": False},
-    {"first": False, "min_score": 0.7},
+    {"fine": True},
+    {"first": True},
+    {"first": True, "region": "body"},
+    {"first": True, "min_score": 0.7},
+    {"first": True, "orphans": False},
+    {"first": True, "name_score": 0.7},
+    {"first": True, "touch": 0.15},
+    {"first": True, "fine": True},
 ]
 
 
@@ -443,12 +444,12 @@ def calibrate_people(trunk, frames: int, seed: int) -> None:
     sets = calibration_sets(frames, seed)
     make = cached_finders(trunk)
     detector = load_person_detector()
-    seen: dict[int, list] = {}
+    seen: dict[tuple[int, bool], list] = {}
 
-    def people(frame):
-        if id(frame) not in seen:
-            seen[id(frame)] = detector.detect(frame)
-        return seen[id(frame)]
+    def people(frame, fine=False):
+        if (id(frame), fine) not in seen:
+            seen[id(frame), fine] = detector.detect(frame, fine)
+        return seen[id(frame), fine]
 
     print(f"{'change':<26} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets) + f" {'cello':>6}")
     for cfg in PEOPLE_GRID:

@@ -17,8 +17,12 @@ The wheel is Apache-2.0 (its ``LICENSE``); the detector is
    interpreter's expanded copies are the exact values the detector computes with);
 3. executes the same operators in torch (NCHW), traces that into TorchScript, and checks that
    the traced model gives LiteRT's outputs on random and on real-looking inputs;
-4. writes ``weights/blazepose-detector-<sha8>.torchscript`` and its card
-   ``weights/blazepose-detector.json`` (origin, sha256 of the wheel and the .tflite, licence).
+4. writes ``weights/blazepose-detector-<sha8>.torchscript``, its card
+   ``weights/blazepose-detector.json`` (origin, sha256 of the wheel and the .tflite, licence)
+   and ``weights/blazepose-detector-LICENSE.txt`` (the Apache-2.0 text of the wheel's LICENSE).
+
+Two runs trace the same model, but the TorchScript archive's bytes (and so its sha256 and file
+name) differ from run to run; the card records the sha256 of the file that ships.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMBER = "mediapipe/modules/pose_detection/pose_detection.tflite"
+LICENSE = "mediapipe-0.10.21.dist-info/LICENSE"
 NAME = "blazepose-detector"
 SKIPPED = {"DEQUANTIZE", "DENSIFY"}  # weight expansion: their outputs are read as constants
 
@@ -209,6 +214,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(args.wheel) as wheel:
             tflite_path = Path(wheel.extract(MEMBER, tmp))
+            licence = wheel.read(LICENSE).decode("utf-8").split("=" * 20)[0].rstrip() + "\n"
         model = tflite.Model.GetRootAsModel(tflite_path.read_bytes(), 0)
         table, graph = op_table(model)
         shapes = {i: graph.Tensors(i).ShapeAsNumpy().tolist() for i in range(graph.TensorsLength())}
@@ -245,12 +251,16 @@ def main() -> None:
                 "member_sha256": sha256(tflite_path),
                 "licence": "Apache-2.0 (the wheel's LICENSE; https://github.com/google-ai-edge/mediapipe)",
                 "copyright": "Copyright The MediaPipe Authors",
+                "licence_file": f"{NAME}-LICENSE.txt",
+                "changes": "file format only: the same operators and weights (float16, as in the .tflite), "
+                "as TorchScript",
             },
             "converted_by": "scripts/convert_person_detector.py (tflite 2.18.0, ai-edge-litert 2.3.0, "
             f"torch {torch.__version__})",
             "max_difference_from_litert": float(f"{worst:.3g}"),
         }
         (args.out / f"{NAME}.json").write_text(json.dumps(card, indent=2) + "\n")
+        (args.out / f"{NAME}-LICENSE.txt").write_text(licence)
         print(f"wrote {out} ({out.stat().st_size} bytes) and {NAME}.json")
 
 

@@ -194,7 +194,7 @@ class PlayerFinder:
         regions = find_regions(self.probabilities(frame), self.settings)
         height, width = frame.shape[:2]
         found = detections_from_regions(regions, width, height, self.settings)
-        people = self.person_detector.detect(frame) if self.person_detector is not None else []
+        people = self.person_detector.detect(frame, self.people.fine) if self.person_detector is not None else []
         people = [p for p in people if p.score >= self.people.min_score]
         if people and self.people.first:  # people first (avsep.boxes.people); else instruments, faces and motion
             instruments = [Player(d.box, d.label, d.score, d.core) for d in found]

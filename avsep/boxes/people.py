@@ -62,6 +62,9 @@ class PeopleSettings:
     region: str = "upper"
     #: People the detector is less sure of than this are left out (MediaPipe's threshold: 0.5).
     min_score: float = 0.5
+    #: The detector also looks at squares of half the frame's short side
+    #: (:func:`avsep.models.person_detector.windows`): small players are found, at a cost.
+    fine: bool = False
     #: True: people first (:func:`people_players`); False (the default, which measured better on
     #: the development and photo composites: docs/experiments/2026-12-06-player-finder-people-first.md):
     #: the people join the fusion's other cues (:func:`avsep.boxes.fusion.fuse`: instruments,

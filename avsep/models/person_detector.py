@@ -156,13 +156,14 @@ class PersonDetector:
         self._centres = anchors()
 
     @torch.inference_mode()
-    def detect(self, frame: np.ndarray) -> list[Person]:
+    def detect(self, frame: np.ndarray, fine: bool = False) -> list[Person]:
         """The people in ``frame`` (``H x W x 3`` uint8 RGB), surest first: the detector looks at
         the whole frame and at the square windows of :func:`windows` (a player in one column of
-        a wide frame is small in the whole of it), and what it finds in several is one person."""
+        a wide frame is small in the whole of it; with ``fine``, also at half that size), and what
+        it finds in several is one person."""
         height, width = frame.shape[:2]
         inputs, places = [], []
-        for x0, y0, x1, y1 in windows(width, height):
+        for x0, y0, x1, y1 in windows(width, height, fine):
             x, pad = letterbox(frame[y0:y1, x0:x1])
             inputs.append(x)
             places.append((x0, y0, x1 - x0, y1 - y0, pad))
@@ -197,19 +198,28 @@ def _holds_centre(box: np.ndarray, other: np.ndarray) -> bool:
     return bool(box[0] <= cx <= box[2] and box[1] <= cy <= box[3])
 
 
-def windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """Where the detector looks in a ``width`` x ``height`` frame: the whole frame and, when it is
+def windows(width: int, height: int, fine: bool = False) -> list[tuple[int, int, int, int]]:
+    """Where the detector looks in a ``width`` x ``height`` frame: the whole frame; when it is
     more than :data:`WINDOW_ASPECT` times longer than it is high (or the reverse), the squares
-    of its short side that cover its long side, half a square apart."""
+    of its short side that cover its long side, half a square apart; with ``fine``, also the
+    squares of half the short side that cover the frame, half a square apart (a small player:
+    one of a trio, a cellist bent over the instrument)."""
     out = [(0, 0, width, height)]
-    short, long = min(width, height), max(width, height)
-    if long <= WINDOW_ASPECT * short:
-        return out
-    count = math.ceil((long - short) / (short / 2)) + 1
-    for k in range(count):
-        start = round(k * (long - short) / (count - 1))
-        out.append((start, 0, start + short, height) if width >= height else (0, start, width, start + short))
-    return out
+    short = min(width, height)
+    if max(width, height) > WINDOW_ASPECT * short:
+        out += _tiles(width, height, short)
+    return out + (_tiles(width, height, short // 2) if fine else [])
+
+
+def _tiles(width: int, height: int, side: int) -> list[tuple[int, int, int, int]]:
+    """Squares of ``side`` pixels covering the frame, at most half a square apart."""
+    xs, ys = (_starts(length, side) for length in (width, height))
+    return [(x, y, x + side, y + side) for y in ys for x in xs]
+
+
+def _starts(length: int, side: int) -> list[int]:
+    count = math.ceil((length - side) / (side / 2)) + 1 if length > side else 1
+    return [round(k * (length - side) / max(1, count - 1)) for k in range(count)]
 
 
 def _person(xs: np.ndarray, ys: np.ndarray, score: float, width: int, height: int) -> Person:

@@ -58,6 +58,8 @@ def test_wide_frames_are_also_looked_at_in_squares():
     assert pd.windows(720, 720) == [(0, 0, 720, 720)]
     assert pd.windows(1280, 720) == [(0, 0, 1280, 720), (0, 0, 720, 720), (280, 0, 1000, 720), (560, 0, 1280, 720)]
     assert pd.windows(360, 640)[1:] == [(0, 0, 360, 360), (0, 140, 360, 500), (0, 280, 360, 640)]
+    fine = pd.windows(720, 720, fine=True)[1:]  # half squares, half a square apart: 3 x 3
+    assert len(fine) == 9 and fine[0] == (0, 0, 360, 360) and fine[-1] == (360, 360, 720, 720)
 
 
 def test_the_detector_ships_with_its_origin_recorded():
