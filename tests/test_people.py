@@ -86,7 +86,7 @@ def test_the_finder_uses_the_people_it_finds_and_falls_back_without_them():
         def __init__(self, people):
             self.people = people
 
-        def detect(self, frame):
+        def detect(self, frame, fine=False):
             return self.people
 
     frame = np.full((360, 640, 3), 128, np.uint8)

@@ -167,7 +167,10 @@ class PersonDetector:
             x, pad = letterbox(frame[y0:y1, x0:x1])
             inputs.append(x)
             places.append((x0, y0, x1 - x0, y1 - y0, pad))
-        raws, logits = (t.float().numpy() for t in self.network(torch.cat(inputs)))
+        # Run as traced, without the JIT's profiling passes: they re-profile for every new
+        # batch size (one per frame shape here) and made a first call 5x slower than the next.
+        with torch.jit.optimized_execution(False):
+            raws, logits = (t.float().numpy() for t in self.network(torch.cat(inputs)))
         found: list[tuple[np.ndarray, float]] = []
         for raw, logit, (x0, y0, w, h, (left, top, right, bottom)) in zip(raws, logits, places):
             values, scores = decode(raw, logit[:, 0], self._centres)
