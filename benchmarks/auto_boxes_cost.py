@@ -1,10 +1,10 @@
 """What finding the players adds to separating a video: ``avsep separate V`` vs the same with its boxes given.
 
-    python benchmarks/auto_boxes_cost.py                          # the 1-minute bench video
-    python benchmarks/auto_boxes_cost.py --minutes 1 10           # and the 10-minute one
-    python benchmarks/auto_boxes_cost.py --minutes 10 --search-only   # the search alone
-    python benchmarks/auto_boxes_cost.py --real --repeat 3        # + 60 s of a real video
-    python benchmarks/auto_boxes_cost.py --json out.json
+    python -m benchmarks.auto_boxes_cost                          # the 1-minute bench video
+    python -m benchmarks.auto_boxes_cost --minutes 1 10           # and the 10-minute one
+    python -m benchmarks.auto_boxes_cost --minutes 10 --search-only   # the search alone
+    python -m benchmarks.auto_boxes_cost --real --repeat 3        # + 60 s of a real video
+    python -m benchmarks.auto_boxes_cost --json out.json
 
 Each run is a fresh process separating one video on the CPU with the bundled model, the whole
 command timed from start to exit (Python start, imports and model load included, as in
@@ -132,8 +132,7 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    sys.path.insert(0, str(HERE))
-    from bench_separate import cache_dir, make_bench_video, video_path
+    from benchmarks.bench_separate import cache_dir, make_bench_video, video_path
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,7 @@
 """Separation with automatic boxes vs the true boxes, on side-by-side real duets.
 
-    python benchmarks/auto_boxes_separation.py                    # held-out clips, ~5 min on 2 cores
-    python benchmarks/auto_boxes_separation.py --clips all --duets 40 --json out.json
+    python -m benchmarks.auto_boxes_separation                    # held-out clips, ~5 min on 2 cores
+    python -m benchmarks.auto_boxes_separation --clips all --duets 40 --json out.json
 
 Each duet is made as ``avsep evaluate-real`` makes its music-solo duets: two solo recordings of
 different instruments, a 6 s segment at the same offset in both where both play, each scaled to
@@ -34,8 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from detect_players import DEV_CLIPS, REAL, load  # noqa: E402
+from benchmarks.detect_players import DEV_CLIPS, REAL, load
 
 SR = 11025
 SECONDS = 6.0

@@ -8,7 +8,7 @@ instrument's ImageNet class is top-1 / in the top-3 and its mean probability. It
 per-image CPU time of each trunk (random-init ResNet-18 for timing; pass ``--resnet18-weights``
 to check a torchvision ImageNet file too).
 
-    python3 benchmarks/backbone_imagenet_check.py [--frames 20] [--threads N]
+    python -m benchmarks.backbone_imagenet_check [--frames 20] [--threads N]
 
 Evaluation only: the frames are never copied or trained on.
 """
@@ -25,9 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from avsep.models.visual import UntrainedTrunkWarning, build_trunk  # noqa: E402
+from avsep.models.visual import UntrainedTrunkWarning, build_trunk
 
 REALCLIPS = Path(__file__).resolve().parents[2] / "shared" / "realclips"
 # ImageNet-1k class of each MUSIC-solo instrument present in realclips/music-solo.

@@ -1,8 +1,8 @@
 """Size and CPU speed of the networks, per 6-s window.
 
-    python3 benchmarks/bench_model.py                      # PCN T=1..5, SoP, trunks; torch's threads
-    python3 benchmarks/bench_model.py --threads 2 --repeat 10 --json model.json
-    python3 benchmarks/bench_model.py --model weights/avsep-pcn-XXXXXXXX.pt   # a checkpoint's own config
+    python -m benchmarks.bench_model                      # PCN T=1..5, SoP, trunks; torch's threads
+    python -m benchmarks.bench_model --threads 2 --repeat 10 --json model.json
+    python -m benchmarks.bench_model --model weights/avsep-pcn-XXXXXXXX.pt   # a checkpoint's own config
 
 One window is 65535 samples at 11025 Hz (5.94 s), i.e. a ``[1, 256, 256]`` log-frequency input.
 Reported, all under ``torch.inference_mode``:
@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -203,8 +202,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    import importlib.util
-
-    if importlib.util.find_spec("avsep") is None:  # a checkout without `pip install -e .`
-        sys.path.insert(0, str(ROOT))
     main()

@@ -1,9 +1,9 @@
 """End-to-end speed and memory of ``avsep separate`` on long videos, on the CPU.
 
-    python3 benchmarks/bench_separate.py                        # 1, 5 and 10 min, bundled model
-    python3 benchmarks/bench_separate.py --minutes 1 --repeat 3 --json results.json
-    python3 benchmarks/bench_separate.py --random-model --minutes 0.25   # no trained model yet
-    python3 benchmarks/bench_separate.py --minutes 1,10 --modes band-limited,full-band --repeat 2
+    python -m benchmarks.bench_separate                        # 1, 5 and 10 min, bundled model
+    python -m benchmarks.bench_separate --minutes 1 --repeat 3 --json results.json
+    python -m benchmarks.bench_separate --random-model --minutes 0.25   # no trained model yet
+    python -m benchmarks.bench_separate --minutes 1,10 --modes band-limited,full-band --repeat 2
 
 For each length it generates (once, then cached) a synthetic 640x360 video with 44.1 kHz stereo
 sound, and separates it with 2 boxes (the left and right halves) on the CPU, every run in a
@@ -543,8 +543,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    import importlib.util
-
-    if importlib.util.find_spec("avsep") is None:  # a checkout without `pip install -e .`
-        sys.path.insert(0, str(ROOT))
     main()

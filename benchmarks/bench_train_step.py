@@ -1,8 +1,8 @@
 """CPU speed of one PCN training step, for choosing the training recipe.
 
-    python3 benchmarks/bench_train_step.py                          # the candidates below
-    python3 benchmarks/bench_train_step.py --threads 2 --repeat 8 --json step.json
-    python3 benchmarks/bench_train_step.py --only fp32,bf16          # a subset (names as printed)
+    python -m benchmarks.bench_train_step                          # the candidates below
+    python -m benchmarks.bench_train_step --threads 2 --repeat 8 --json step.json
+    python -m benchmarks.bench_train_step --only fp32,bf16          # a subset (names as printed)
 
 One step is what ``avsep train`` does per batch (:func:`avsep.train.loss.train_step`): the
 mixture and source STFTs, warp, binary targets, the PCN forward and backward for every source
@@ -27,18 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from avsep.machine import machine_info
+from avsep.models.pcn import PCN, PCNConfig
+from avsep.train.loss import train_step
 
-from avsep.machine import machine_info  # noqa: E402
-from avsep.models.pcn import PCN, PCNConfig  # noqa: E402
-from avsep.train.loss import train_step  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 WIDE = (32, 64, 128, 256, 256, 256, 256)
 CANDIDATES = {

@@ -1,13 +1,13 @@
 """How well the automatic boxes find the players: side-by-side duets and trios made of real frames.
 
-    python benchmarks/detect_players.py                       # report (real frames), ~2 min on 2 cores
-    python benchmarks/detect_players.py --calibrate photos    # grid search on PHOTO composites
-    python benchmarks/detect_players.py --calibrate dev       # merge_gap on the 3 dev videos
-    python benchmarks/detect_players.py --calibrate cues --frames 16  # motion/fusion/stacking knobs
-    python benchmarks/detect_players.py --calibrate people --frames 16  # the people-first knobs
-    python benchmarks/detect_players.py --people off          # the finder without the person detector
-    python benchmarks/detect_players.py --ablation --frames 12        # one row per change (results 3b)
-    python benchmarks/detect_players.py --json out.json --frames 300
+    python -m benchmarks.detect_players                       # report (real frames), ~2 min on 2 cores
+    python -m benchmarks.detect_players --calibrate photos    # grid search on PHOTO composites
+    python -m benchmarks.detect_players --calibrate dev       # merge_gap on the 3 dev videos
+    python -m benchmarks.detect_players --calibrate cues --frames 16  # motion/fusion/stacking knobs
+    python -m benchmarks.detect_players --calibrate people --frames 16  # the people-first knobs
+    python -m benchmarks.detect_players --people off          # the finder without the person detector
+    python -m benchmarks.detect_players --ablation --frames 12        # one row per change (results 3b)
+    python -m benchmarks.detect_players --json out.json --frames 300
 
 Each test frame is a 1280 x 720 canvas cut into 2 (duet) or 3 (trio) equal columns; each column
 gets one picture of a different instrument, cropped around its middle (60-100 % of its width,
@@ -274,7 +274,8 @@ GRIDS = {
 
 
 def calibrate(trunk, frames: int, seed: int, on: str) -> None:
-    from avsep.boxes.detect import FinderSettings, PlayerFinder
+    from avsep.boxes.detect import PlayerFinder
+    from avsep.boxes.regions import FinderSettings
 
     pool = photo_pool() if on == "photos" else solo_pool("dev")
     if not pool:
@@ -314,7 +315,7 @@ class _Cached:
         self.probs = iter(probs)
 
     def detect(self, frame: np.ndarray, greys=()):
-        from avsep.boxes.detect import detections_from_regions, find_regions
+        from avsep.boxes.regions import detections_from_regions, find_regions
 
         regions = find_regions(next(self.probs), self.settings)
         return detections_from_regions(regions, frame.shape[1], frame.shape[0], self.settings)
@@ -342,8 +343,8 @@ ABLATION = {
 
 def settings_for(cfg: dict):
     """The finder settings of an :data:`ABLATION` row."""
-    from avsep.boxes.detect import FinderSettings
     from avsep.boxes.fusion import FusionSettings
+    from avsep.boxes.regions import FinderSettings
 
     cfg = dict(cfg)
     fusion = FusionSettings(**cfg.pop("fusion", {}))

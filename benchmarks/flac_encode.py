@@ -1,7 +1,7 @@
 """FLAC encoding speed: PyAV (FFmpeg's encoder, what avsep uses) against soundfile (libsndfile).
 
-    python3 benchmarks/flac_encode.py               # 60 s of 48 kHz stereo, 16 and 24 bit
-    python3 benchmarks/flac_encode.py --seconds 600
+    python -m benchmarks.flac_encode               # 60 s of 48 kHz stereo, 16 and 24 bit
+    python -m benchmarks.flac_encode --seconds 600
 
 Encodes the same noise-plus-tones signal (separated stems are neither silence nor white noise)
 in 64 Ki-sample blocks, as the separation hands them out, to an in-memory file; prints seconds,
@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RATE = 48000
 BLOCK = 65536

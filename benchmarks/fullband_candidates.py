@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from avsep.separation import fullband
-from avsep.separation.fullband import Above, _envelope, _interp_axis
+from avsep.separation.fullband import Above, envelope, interp_axis
 from avsep.signal import dsp
 
 #: Frames averaged by ``envelope-smooth``.
@@ -47,22 +47,22 @@ def _smooth(x: torch.Tensor, frames: int = SMOOTH_FRAMES) -> torch.Tensor:
 def harmonic(above: Above) -> torch.Tensor:
     positions = above.model_bin[above.inside :]
     first = torch.ceil(positions / (dsp.FREQ_BINS - 1))
-    reads = [_interp_axis(above.timed, positions / (first + k), 2) for k in (0, 1)]
+    reads = [interp_axis(above.timed, positions / (first + k), 2) for k in (0, 1)]
     return ((reads[0] + reads[1]) / 2).unsqueeze(2)
 
 
 def octave(above: Above) -> torch.Tensor:
     positions = above.model_bin[above.inside :]
     fold = torch.exp2(torch.ceil(torch.log2(positions / (dsp.FREQ_BINS - 1))))
-    return _interp_axis(above.timed, positions / fold, 2).unsqueeze(2)
+    return interp_axis(above.timed, positions / fold, 2).unsqueeze(2)
 
 
 def envelope_smooth(above: Above) -> torch.Tensor:
-    return _smooth(_envelope(above))
+    return _smooth(envelope(above))
 
 
 def envelope_sharp(above: Above) -> torch.Tensor:
-    top = _envelope(above)
+    top = envelope(above)
     return _share(top.square(), top.sum(1, keepdim=True))
 
 

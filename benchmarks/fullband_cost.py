@@ -1,6 +1,6 @@
 """CPU cost of the full-band path against the band-limited one, in one process (issue 19).
 
-    python3 benchmarks/fullband_cost.py VIDEO [--repeat 2]
+    python -m benchmarks.fullband_cost VIDEO [--repeat 2]
 
 Separates ``VIDEO`` (e.g. the 1-minute video ``bench_separate.py`` generates, 44.1 kHz stereo)
 with 2 boxes, alternating the band-limited path (``Separator(full_band=False)``: mono 11,025 Hz
@@ -16,8 +16,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """Separation quality per band: the band-limited path against the full-band one (issue 19).
 
-    python3 benchmarks/fullband_quality.py                       # test split, 3 mixtures of 8 s
-    python3 benchmarks/fullband_quality.py --split val --candidates   # choose on val, with candidates
-    python3 benchmarks/fullband_quality.py --pairs 6 --mask soft --json fullband.json
+    python -m benchmarks.fullband_quality                       # test split, 3 mixtures of 8 s
+    python -m benchmarks.fullband_quality --split val --candidates   # choose on val, with candidates
+    python -m benchmarks.fullband_quality --pairs 6 --mask soft --json fullband.json
 
 Held-out real recordings at their own rate (22,050 Hz): each class's recordings of the held-out
 split (``--split``: ``test``, or ``val`` to choose among extensions without looking at the test
@@ -39,10 +39,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from avsep.separation.fullband import EXTENSIONS
 
-from avsep.separation.fullband import EXTENSIONS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = ROOT.parent / "shared" / "datasets"
 AUDIO = SHARED / "real-audio"

@@ -1,7 +1,7 @@
 """Does the guide name the instrument? The ImageNet classes gathered vs the guide head, per class.
 
-    python benchmarks/guide_confusion.py                  # held-out photos + real frames, ~2 min on 1 core
-    python benchmarks/guide_confusion.py --frames 40 --json out.json
+    python -m benchmarks.guide_confusion                  # held-out photos + real frames, ~2 min on 1 core
+    python -m benchmarks.guide_confusion --frames 40 --json out.json
 
 Two sets, each scored per picture (the guide of one frame; a separation averages 3):
 
@@ -32,19 +32,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from avsep.io.video import crop_boxes
+from avsep.models.guide import LABELS, class_views
+from avsep.models.guide_head import OTHER
+from avsep.models.serialize import load_guide_head
+from avsep.models.visual import build_trunk, centre_zoom
+from avsep.models.weights import guide_head_file
+from avsep.train.guide_head import confusion, held_out_report, load_cache, named, per_class_accuracy
+from benchmarks.detect_players import FCSN_CROPS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from detect_players import FCSN_CROPS  # noqa: E402
-
-from avsep.io.video import crop_boxes  # noqa: E402
-from avsep.models.guide import LABELS, class_views  # noqa: E402
-from avsep.models.guide_head import OTHER  # noqa: E402
-from avsep.models.serialize import load_guide_head  # noqa: E402
-from avsep.models.visual import build_trunk, centre_zoom  # noqa: E402
-from avsep.models.weights import guide_head_file  # noqa: E402
-from avsep.train.guide_head import confusion, held_out_report, load_cache, named, per_class_accuracy  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "realclips"
 FCSN_NAMES = {"acoustic guitar": "acoustic_guitar", "clarinet": "clarinet", "tuba": "tuba", "xylophone": "xylophone"}

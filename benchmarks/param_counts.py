@@ -1,6 +1,6 @@
 """Parameter counts of the mask networks at their default and recipe configurations.
 
-    python3 benchmarks/param_counts.py
+    python -m benchmarks.param_counts
 
 Counts only the mask network (the visual trunk is frozen and shared by both); the visual
 projection depends on the trunk's feature size, so both trunks are listed.

@@ -1,6 +1,6 @@
 """Per-instrument SDRi of an ``avsep evaluate`` report: where the held-out losses are.
 
-    python benchmarks/per_class.py runs/cont/test-real-ratio.json
+    python -m benchmarks.per_class runs/cont/test-real-ratio.json
 
 Prints, per class, the mean SDRi (model SDR minus mixture SDR) over the outputs of that
 class's sources and how many outputs there were.

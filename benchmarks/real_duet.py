@@ -1,6 +1,6 @@
 """Separate the real FCSN duet (clarinet left, guitar right; no ground truth) and draw it.
 
-    python benchmarks/real_duet.py --out /tmp/real-duet --figure docs/real_duet.png
+    python -m benchmarks.real_duet --out /tmp/real-duet --figure docs/real_duet.png
 
 Writes the two separated WAVs to ``--out`` (not into the repository: they are derived from a
 clip that is for evaluation only) and a spectrogram picture of the input and both outputs to

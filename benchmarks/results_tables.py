@@ -1,8 +1,8 @@
 """Markdown tables for docs/results.md from the JSON reports of ``avsep evaluate(-real)``.
 
-    python benchmarks/results_tables.py --synthetic runs/pcn/test.json runs/sop/test.json \
+    python -m benchmarks.results_tables --synthetic runs/pcn/test.json runs/sop/test.json \
         --real runs/pcn/real.json runs/sop/real.json
-    python benchmarks/results_tables.py --ablation "label guide=runs/r8" "SoP=runs/r6"
+    python -m benchmarks.results_tables --ablation "label guide=runs/r8" "SoP=runs/r6"
 
 An ablation row reads, from its run folder, the reports ``runs/ablate.sh`` writes:
 ``test-synth.json`` and ``test-real.json`` (``avsep evaluate``) and ``real-{soft,binary}.json``

@@ -1,8 +1,8 @@
 """Soak test of a batch: many short videos, some broken, through ``avsep separate --jobs``.
 
-    nice -n 10 python3 benchmarks/soak_batch.py                # 200 x 2 s videos, 10% broken, --jobs 2
-    python3 benchmarks/soak_batch.py --count 40 --jobs 1,2     # smaller, both job counts
-    python3 benchmarks/soak_batch.py --minute 6 --jobs 1,2     # files/hour on six 1-minute videos
+    nice -n 10 python -m benchmarks.soak_batch                # 200 x 2 s videos, 10% broken, --jobs 2
+    python -m benchmarks.soak_batch --count 40 --jobs 1,2     # smaller, both job counts
+    python -m benchmarks.soak_batch --minute 6 --jobs 1,2     # files/hour on six 1-minute videos
 
 Generates the videos (tests/media.py, 224x224 at 10 fps, two tones) in a temporary folder:
 ``--count`` files of ``--seconds`` each, every tenth one broken in turn as truncated, empty,
@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 BROKEN = ("truncated", "empty", "audio-only", "no-audio", "random-bytes")
 ODD_NAMES = ("concert hall {i}", "Konzert Überlänge {i}", "演奏 {i}", "take #{i} (live)")

@@ -8,8 +8,8 @@ version, and argument and path errors: none of them needs torch, PyAV or scipy, 
 import them (tests/test_cli_help.py and tests/test_cli_fast_errors.py check the imports; this
 script the time).
 
-    python benchmarks/startup.py              # 7 runs each
-    python benchmarks/startup.py --repeat 15
+    python -m benchmarks.startup              # 7 runs each
+    python -m benchmarks.startup --repeat 15
 """
 
 from __future__ import annotations

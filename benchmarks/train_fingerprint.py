@@ -1,8 +1,8 @@
 """The sha256 of the weights after a few fixed training steps: run it on two versions of the
 code to check that a change to the trainer changed nothing it should not.
 
-    python3 benchmarks/train_fingerprint.py                # prints one line per recipe
-    git stash; python3 benchmarks/train_fingerprint.py; git stash pop; python3 benchmarks/train_fingerprint.py
+    python -m benchmarks.train_fingerprint                # prints one line per recipe
+    git stash; python -m benchmarks.train_fingerprint; git stash pop; python -m benchmarks.train_fingerprint
 
 Two recipes, 4 steps of batch 2 on the tests' tiny tone dataset (made in a temporary folder)
 with one torch thread: ``plain`` (features guide, no augmentation) and ``recipe`` (posterior
@@ -12,13 +12,11 @@ machine prints the same hashes every time; the numbers are not comparable across
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 RECIPES = {
     "plain": {},

@@ -7,7 +7,7 @@ neither the train nor the val split of OLD (NEW's own test clips are unseen by N
 construction; pictures are split by seed alone, so they are held out in both builds). The
 output CSV is written into NEW's folder, beside its meta.json, so the frame rate is found.
 
-    python benchmarks/unseen_test_index.py data/synth data/synth8 test-unseen-by-both.csv
+    python -m benchmarks.unseen_test_index data/synth data/synth8 test-unseen-by-both.csv
 """
 
 from __future__ import annotations

@@ -63,13 +63,12 @@ def frames_for(label: str, count: int, seed: int) -> list[Image.Image]:
     """``count`` frames of a procedural drawing of ``label`` in a scene, at ``FPS``."""
     from avsep.train.dataset import pictures
     from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.scene import Scene
     from avsep.train.dataset.system import check_toolchain
 
     tools = check_toolchain()
     src = pictures.PICTURE_KINDS["procedural"].groups(label, tools, [])[seed % pictures.PROCEDURAL_VARIANTS].sources[0]
-    scene = pictures.Scene(
-        pictures.load_sprite(src, label, tools), SPECS[label], np.random.default_rng([seed, 7]), tools
-    )
+    scene = Scene(pictures.load_sprite(src, label, tools), SPECS[label], np.random.default_rng([seed, 7]), tools)
     return [scene.frame((i + 0.5) / FPS) for i in range(count)]
 
 

@@ -15,7 +15,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from avsep.cli.app import app, for_one_command, listing
+from avsep.cli.app import app
+from avsep.cli.one_command import for_one_command, listing
 from tests.cli_support import HEAVY, run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avsep.boxes.detect import LABELS, Detection, FinderSettings, PlayerFinder, find_regions, player_boxes
+from avsep.boxes.detect import PlayerFinder
+from avsep.boxes.regions import LABELS, Detection, FinderSettings, find_regions, player_boxes
 from tests.cli_support import GREEN, YELLOW, ColourTrunk
 from tests.media import panel_frame
 
@@ -165,7 +166,7 @@ def test_real_duet_frame_gets_one_box_per_player():
 def test_components_and_distances_are_scipys():
     """The separation-only install has no scipy; the finder's own labelling and distances must
     be ``ndimage.label`` (8-connected) and ``distance_transform_edt``."""
-    from avsep.boxes.detect import _distance_to, _label
+    from avsep.boxes.regions import _distance_to, _label
 
     ndimage = pytest.importorskip("scipy.ndimage")
     rng = np.random.default_rng(0)

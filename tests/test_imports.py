@@ -25,6 +25,7 @@ DEFERRING = {
     "avsep.boxes.request": "start-up time: a request is checked without torch; plan_boxes loads the finder",
     "avsep.cli.train": "the training extra: the commands load (for --help) without scipy & co.",
     "avsep.cli.data": "the training extra: `avsep data build --help` without music21 & co.",
+    "avsep.cli.evaluate": "the training extra: the evaluations load (for --help) without mir_eval & co.",
     "avsep.train.dataset": "the training extra: the package's names load only when used",
 }
 

@@ -12,6 +12,7 @@ from avsep.batch.run import separate_paths
 from avsep.cli.app import remix, separate
 from avsep.errors import InputError
 from avsep.options import API, COMMAND_LINE, FLAGS, BatchOptions, SeparationOptions
+from avsep.separation.engine import Engine
 from avsep.separation.separator import Separator
 
 #: The command line's parameter names that differ from the options' field names (remix's -o is
@@ -89,7 +90,7 @@ def test_separation_options_are_checked_when_built_in_the_callers_words(fields, 
 
 
 def test_the_separator_checks_its_options_before_loading_a_model(monkeypatch):
-    monkeypatch.setattr(Separator, "_load", lambda *a, **k: pytest.fail("loaded a model for bad options"))
+    monkeypatch.setattr(Engine, "__init__", lambda *a, **k: pytest.fail("loaded a model for bad options"))
     with pytest.raises(InputError, match="^overlap must be between 0 and 0.9, got 1.5"):
         Separator(overlap=1.5)
 

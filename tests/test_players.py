@@ -16,19 +16,19 @@ import pytest
 import avsep.boxes.players as players
 from avsep import Separator
 from avsep.boxes.box import NamedBox, load_boxes_file
-from avsep.boxes.detect import Detection, PlayerFinder
+from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import (
     MIN_SHARE,
     BoxPlan,
-    Keyframe,
     TimedBoxes,
     TrackedBoxes,
     find_players,
     guide_frame_times,
-    link_tracks,
     numbered,
     thumbnail,
 )
+from avsep.boxes.regions import Detection
+from avsep.boxes.tracks import Keyframe, link_tracks
 from avsep.errors import InputError
 from avsep.signal.chunking import Windower
 from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk
@@ -147,7 +147,7 @@ def test_finding_and_linking_need_no_training_extra(monkeypatch):
     """``avsep separate`` without boxes runs in the separation-only install: no scipy there."""
     import sys
 
-    from avsep.boxes.detect import LABELS, FinderSettings, find_regions
+    from avsep.boxes.regions import LABELS, FinderSettings, find_regions
     from avsep.train.extra import TRAINING_MODULES
 
     for name in [*TRAINING_MODULES, "scipy.ndimage", "scipy.optimize"]:
@@ -324,7 +324,7 @@ def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch)
 
 def test_min_cost_matching_is_scipys_linear_sum_assignment():
     """The separation-only install has no scipy; its own matching must find the same least cost."""
-    from avsep.boxes.players import min_cost_matching
+    from avsep.boxes.tracks import min_cost_matching
 
     optimize = pytest.importorskip("scipy.optimize")
     rng = np.random.default_rng(0)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from avsep.batch.job import BatchJob, Outcome, Streams, run_file
+from avsep.batch.job import BatchJob, Outcome, run_file
+from avsep.batch.streams import Streams
 from avsep.errors import AvsepError, InputError
 
 #: Times Ray re-runs a task whose worker process or node died.

@@ -33,27 +33,25 @@ from __future__ import annotations
 import pickle
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from avsep.batch import claims, provenance
 from avsep.batch.checks import check_options, find_videos, output_names
-from avsep.boxes.detect import PlayerFinder
+from avsep.batch.streams import Progress, SeparationStream, Silent, Streams
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_separable, probe
-from avsep.io.output import FORMATS, extension, open_writer, write_stdout
+from avsep.io.output import FORMATS, extension, output_frames, write_outputs, write_stdout
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
-from avsep.timing import stage
 
 if TYPE_CHECKING:
-    from avsep.models.serialize import Checkpoint
+    pass
 
 
 def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
@@ -108,52 +106,6 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     #: seconds spent on this input
     seconds: float = 0.0
-
-
-class Progress(Protocol):
-    """What a batch tells a progress display (:class:`avsep.progress.SeparationProgress`)."""
-
-    def set_windows(self, total: int, description: str | None = None) -> None: ...
-
-    def window(self, done: int, total: int) -> None: ...
-
-
-class _Silent:
-    def set_windows(self, total: int, description: str | None = None) -> None:
-        pass
-
-    def window(self, done: int, total: int) -> None:
-        pass
-
-
-class SeparationStream(Protocol):
-    """What a batch reads of a separation in progress (:class:`avsep.separation.separator.SeparationStream`)."""
-
-    sample_rate: int
-    num_windows: int
-    channels: int
-    blocks: Iterator[np.ndarray]
-
-
-class Streams(Protocol):
-    """The separator a batch drives (:class:`avsep.separation.separator.Separator`)."""
-
-    overlap: float
-    checkpoint: Checkpoint  # its sha256 names the model in the provenance records
-
-    def player_finder(self) -> PlayerFinder | None: ...
-
-    def stream(
-        self,
-        media: MediaInfo,
-        plan: BoxPlan,
-        *,
-        sample_rate: int | None = None,
-        residual: bool = False,
-        on_window: Callable[[int, int], None] | None = None,
-        mono: bool = False,
-        names: Sequence[str | None] | None = None,
-    ) -> SeparationStream: ...
 
 
 #: ``announce(video, plan, names, quiet)``: told the players automatic mode found in a video
@@ -276,7 +228,8 @@ class BatchJob:
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             row = self.source - 1
-            if not write_stdout((_frames(block[row]) for block in stream.blocks), stream.sample_rate, self.options.fmt):
+            frames = (output_frames(block[row]) for block in stream.blocks)
+            if not write_stdout(frames, stream.sample_rate, self.options.fmt):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request), paths)
@@ -437,46 +390,10 @@ def run_file(
     ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
     start = time.monotonic()
     try:
-        outcome = job.separate_one(separator, video, progress or _Silent(), {} if claimed is None else claimed)
+        outcome = job.separate_one(separator, video, progress or Silent(), {} if claimed is None else claimed)
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # one bad file must not stop the batch
         outcome = failure(video, exc)
     outcome.seconds = round(time.monotonic() - start, 3)
     return outcome
-
-
-def write_outputs(
-    paths: Sequence[Path],
-    blocks: Iterable[np.ndarray],
-    sample_rate: int,
-    fmt: str = "pcm16",
-    *,
-    channels: int = 1,
-    overwrite: bool = False,
-    before_rename: Callable[[], None] | None = None,
-) -> None:
-    """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
-    ``fmt`` (WAV or FLAC, :func:`avsep.io.output.open_writer`): all of the files, or none (an
-    error or Ctrl-C drops every temporary file). What the batch and
-    :meth:`avsep.separation.separator.SeparationResult.save` write with. ``before_rename`` runs once every
-    block is written, before the first file takes its name (the batch's provenance record)."""
-    with ExitStack() as stack:
-        with stage("write"):
-            writers = [
-                stack.enter_context(open_writer(p, sample_rate, channels, fmt, overwrite=overwrite)) for p in paths
-            ]
-        for block in blocks:
-            with stage("write"):
-                for writer, row in zip(writers, block):
-                    writer.write(_frames(row))
-        with stage("write"):
-            if before_rename is not None:
-                before_rename()
-            for writer in reversed(writers):  # the order of leaving the stack; closing twice is a no-op
-                writer.close()
-
-
-def _frames(row: np.ndarray) -> np.ndarray:
-    """One output's samples as writers take them: ``[n]`` mono, ``[channels, n]`` -> ``[n, channels]``."""
-    return row.T if row.ndim == 2 else row

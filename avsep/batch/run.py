@@ -14,8 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from avsep.batch.job import BatchJob, Outcome, Streams, run_file
+from avsep.batch.job import BatchJob, Outcome, run_file
 from avsep.batch.report import LeftoverRemovedWarning, clear_leftovers, write_report
+from avsep.batch.streams import Streams
 from avsep.batch.workers import spread
 from avsep.boxes.box import Box
 from avsep.boxes.players import BoxPlan

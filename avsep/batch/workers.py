@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 from avsep.batch.cluster import run_on_ray
-from avsep.batch.job import BatchJob, Outcome, Streams, run_file
+from avsep.batch.job import BatchJob, Outcome, run_file
+from avsep.batch.streams import Streams
 from avsep.errors import AvsepError
 
 

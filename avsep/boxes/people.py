@@ -19,7 +19,7 @@ So, on every frame the finder looks at:
    whose face is hidden), unless :attr:`PeopleSettings.orphans` is off.
 5. **Neighbours do not share pixels**: where two players' boxes overlap, both stop at the middle
    of the gap between their cores (face and instruments), along the axis where the cores are
-   farther apart, as :func:`avsep.boxes.detect.player_boxes` does for instruments alone.
+   farther apart, as :func:`avsep.boxes.regions.player_boxes` does for instruments alone.
 
 With no person in the frame the finder goes on as before (instruments, faces, motion).
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.batch.job import BatchJob, Progress
+from avsep.batch.job import BatchJob
+from avsep.batch.streams import Progress
 from avsep.errors import InputError
 from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
 from avsep.remix.balance import Balance

@@ -86,7 +86,7 @@ def _hann(n: int, device: str) -> torch.Tensor:
     return torch.hann_window(n, device=device)
 
 
-def _interp_axis(x: torch.Tensor, positions: torch.Tensor, dim: int) -> torch.Tensor:
+def interp_axis(x: torch.Tensor, positions: torch.Tensor, dim: int) -> torch.Tensor:
     """``x`` read at fractional ``positions`` along ``dim`` (linear; clamped to the ends)."""
     size = x.shape[dim]
     positions = positions.clamp(0, size - 1)
@@ -123,7 +123,7 @@ def _hold(above: Above) -> torch.Tensor:
     return above.hold()[:, :, None, None]
 
 
-def _envelope(above: Above) -> torch.Tensor:
+def envelope(above: Above) -> torch.Tensor:
     # Each source's power in the top octave, estimated as (mask x mixture)^2, shares out what
     # "hold" gives all sources together: a Wiener gain from the sources' envelopes.
     low, inside = above.low, above.inside
@@ -137,7 +137,7 @@ def _envelope(above: Above) -> torch.Tensor:
 
 #: How masks are carried above the model's 5.5 kHz (see the module docstring): each extension
 #: gives ``[B, S, 1 or C, 1 or bins above, frames]``.
-_EXTEND = {"hold": _hold, "envelope": _envelope}
+_EXTEND = {"hold": _hold, "envelope": envelope}
 EXTENSIONS = tuple(_EXTEND)
 
 
@@ -153,13 +153,13 @@ def _on_grid(
     model_frame = torch.arange(spec.shape[-1], device=device, dtype=torch.float64) * (
         grid.hop * dsp.SAMPLE_RATE / (grid.rate * dsp.HOP)
     )
-    timed = _interp_axis(masks, model_frame, 3)  # [B, S, 512, frames]
+    timed = interp_axis(masks, model_frame, 3)  # [B, S, 512, frames]
     bins = grid.n_fft // 2 + 1
     model_bin = torch.arange(bins, device=device, dtype=torch.float64) * (
         grid.rate * dsp.N_FFT / (grid.n_fft * dsp.SAMPLE_RATE)
     )
     inside = int((model_bin <= dsp.FREQ_BINS - 1 + 1e-9).sum())
-    low = _interp_axis(timed, model_bin[:inside], 2).unsqueeze(2)  # [B, S, 1, inside, frames]
+    low = interp_axis(timed, model_bin[:inside], 2).unsqueeze(2)  # [B, S, 1, inside, frames]
     if inside == bins:
         return low, None
     return low, _EXTEND[extension](Above(timed, low, spec, model_bin, inside))

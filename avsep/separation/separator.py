@@ -19,15 +19,16 @@ later window can change them. :meth:`Separator.stream` is that stream for a prob
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from avsep.batch.job import Outcome, output_names, write_outputs
+from avsep.batch.job import Outcome, output_names
 from avsep.batch.run import separate_paths
+from avsep.batch.streams import SeparationStream
 from avsep.boxes.box import Box
 from avsep.boxes.detect import PlayerFinder, player_finder
 from avsep.boxes.players import AutoBoxesWarning, BoxPlan
@@ -35,7 +36,7 @@ from avsep.boxes.request import FIND, BoxRequest, plan_boxes
 from avsep.errors import InputError
 from avsep.io.audio import Resampler
 from avsep.io.media import MediaInfo, check_separable, probe
-from avsep.io.output import extension
+from avsep.io.output import extension, write_outputs
 from avsep.models.device import select_device
 from avsep.options import (
     DEFAULT_BATCH_SIZE,
@@ -48,13 +49,7 @@ from avsep.options import (
     SeparationOptions,
 )
 from avsep.separation import fullband, same_instrument
-from avsep.separation.engine import (
-    STFT_FRAME_TIMES,
-    Engine,
-    SilentAudioWarning,
-    resample_rows,
-    resize_frames,
-)
+from avsep.separation.engine import STFT_FRAME_TIMES, Engine, SilentAudioWarning, resample_rows, resize_frames
 from avsep.separation.named import NamedGuides, named_guides
 from avsep.signal import dsp
 from avsep.signal.chunking import Window, Windower, num_windows
@@ -91,7 +86,7 @@ class SeparationResult:
 
     def save(self, folder: str | Path, format: str = "pcm16", *, overwrite: bool = False) -> list[Path]:
         """Write ``folder/<name>.<ext>`` per source (and the residual) with the CLI's writer
-        (:func:`avsep.batch.job.write_outputs`): all the files or none, an existing one replaced only
+        (:func:`avsep.io.output.write_outputs`): all the files or none, an existing one replaced only
         with ``overwrite``; ``format`` pcm16, pcm24, float (``.wav``), flac or flac24 (``.flac``);
         ``[S, channels, n]`` sources give files of that many channels. Returns the paths written."""
         labels = output_names(len(self.sources), self.names, residual=self.residual is not None)
@@ -100,28 +95,6 @@ class SeparationResult:
         channels = rows.shape[1] if rows.ndim == 3 else 1
         write_outputs(paths, [rows], self.sample_rate, format, channels=channels, overwrite=overwrite)
         return paths
-
-
-@dataclass
-class SeparationStream:
-    """A separation in progress: ``blocks`` yields ``[rows, n]`` float32 at ``sample_rate``.
-
-    Rows are the boxes in order, then the residual when ``residual`` was asked for. With more
-    than one output channel (full band, a stereo video) blocks are ``[rows, channels, n]``.
-    """
-
-    info: MediaInfo
-    boxes: list[Box]
-    sample_rate: int
-    num_windows: int
-    residual: bool
-    blocks: Iterator[np.ndarray] = field(repr=False)
-    #: Where each source's box is over time (names and class guesses in automatic mode).
-    plan: BoxPlan | None = None
-    #: Channels of every output: the video's, or 1 (``mono``, or the band-limited path).
-    channels: int = 1
-    #: What the user's names guide (:meth:`~avsep.separation.named.NamedGuides.describe`), if any.
-    guided: str | None = None
 
 
 class Separator(Engine):

@@ -14,7 +14,7 @@ photo is in two splits. Each picture is seen in :data:`VARIANTS` fixed, seeded v
 (one for a negative; :func:`render_variant`), each a frame a video could give of it: a tight
 box around the photo, the photo held by a player in a composed scene, or a wide shot where it is
 small, all through
-:class:`~avsep.train.dataset.pictures.Degradation` (blur, low resolution, colour casts, stage
+:class:`~avsep.train.dataset.scene.Degradation` (blur, low resolution, colour casts, stage
 light, JPEG), some of them grey or partly cropped.
 """
 
@@ -32,7 +32,8 @@ from avsep.models.guide_head import HEAD_CLASSES, OTHER
 from avsep.train.dataset.instruments import SPECS, InstrumentSpec
 from avsep.train.dataset.library import file_split
 from avsep.train.dataset.melodies import stable_hash
-from avsep.train.dataset.pictures import Scene, _photo_sprite, _procedural_sprite, background
+from avsep.train.dataset.pictures import _photo_sprite, _procedural_sprite
+from avsep.train.dataset.scene import Scene, background
 from avsep.train.dataset.system import Toolchain
 
 #: a photo folder's name -> avsep's class (the same name, but for the guitar folder)

@@ -10,14 +10,8 @@ import pytest
 import torch
 
 from avsep.errors import ModelError
-from avsep.models.visual import (
-    TRUNKS,
-    TrunkSpec,
-    UntrainedTrunkWarning,
-    VisualTrunk,
-    build_trunk,
-    default_efficientnet_lite0_weights,
-)
+from avsep.models.trunk_files import default_efficientnet_lite0_weights
+from avsep.models.visual import TRUNKS, TrunkSpec, UntrainedTrunkWarning, VisualTrunk, build_trunk
 
 REALCLIPS = Path(__file__).resolve().parents[3] / "shared" / "realclips"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from avsep.train.stems import SEGMENT_SECONDS, SPLITS
+from avsep.train.eval.stems import SEGMENT_SECONDS, SPLITS
 
 SR = 22050  # not the model rate: the build must resample
 NOTE_NAMES = ["C", "Cs", "D", "Ds", "E", "F", "Fs", "G", "Gs", "A", "As", "B"]

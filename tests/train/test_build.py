@@ -246,7 +246,8 @@ def test_plan_counts_and_picture_split() -> None:
 def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
     mido = pytest.importorskip("mido")
     from avsep.train.dataset.instruments import SPECS
-    from avsep.train.dataset.melodies import Melody, arrange, fingerprint, write_midi
+    from avsep.train.dataset.melodies import Melody, fingerprint
+    from avsep.train.dataset.performance import arrange, write_midi
 
     notes = tuple((float(i) * 0.5, 0.5, 60 + (i * 7) % 12) for i in range(40))
     mel = Melody("test/x#0", "test/x", "ryans", "x", notes)
@@ -266,7 +267,8 @@ def test_arrange_stays_in_range_and_writes_midi(tmp_path: Path) -> None:
 
 def test_polyphonic_instruments_get_chords_under_the_melody() -> None:
     from avsep.train.dataset.instruments import SPECS
-    from avsep.train.dataset.melodies import Melody, accompany, arrange
+    from avsep.train.dataset.melodies import Melody
+    from avsep.train.dataset.performance import accompany, arrange
 
     # a C major tune: the chords must come from C major
     tune = [60, 64, 67, 65, 62, 59, 60, 64, 69, 65, 67, 71, 72, 67, 64, 60] * 3
@@ -329,7 +331,8 @@ def test_cli_build_command(tmp_path: Path) -> None:
 def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
     """Every instrument's programs give sound in every installed soundfont."""
     from avsep.train.dataset.instruments import SPECS
-    from avsep.train.dataset.melodies import Melody, arrange
+    from avsep.train.dataset.melodies import Melody
+    from avsep.train.dataset.performance import arrange
     from avsep.train.dataset.render import RenderJob, render_batch
 
     tools = system.check_toolchain()

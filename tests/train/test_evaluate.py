@@ -10,7 +10,9 @@ import torch
 
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import save_checkpoint
-from avsep.train.evaluate import default_realclips, evaluate, evaluate_real
+from avsep.train.eval.common import default_realclips
+from avsep.train.eval.real import evaluate_real
+from avsep.train.eval.synthetic import evaluate
 from tests.train.dataset_fixture import TINY_PCN
 
 

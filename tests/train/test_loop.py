@@ -12,12 +12,13 @@ from typer.testing import CliRunner
 from avsep.errors import InputError
 from avsep.models.guide import LABELS, guide_dim
 from avsep.models.serialize import load_checkpoint
-from avsep.train import stems
 from avsep.train.data import MixDataset
+from avsep.train.eval import stems
 from avsep.train.features import FeatureCache
 from avsep.train.index import read_index
-from avsep.train.loop import TrainConfig, build_network, lr_at, train
+from avsep.train.loop import TrainConfig, build_network, train
 from avsep.train.loss import mask_loss
+from avsep.train.trainer import lr_at
 from tests.train.dataset_fixture import TINY_PCN
 from tests.train.real_material import write_stems_tree
 
@@ -100,7 +101,8 @@ def test_resume_is_exact(dataset: Path, feature_cache: Path, tmp_path: Path):
 def test_trainer_methods_compose_to_the_same_run(dataset: Path, feature_cache: Path, tmp_path: Path):
     """setup() + Trainer.step/validate/save by hand give the weights train() gives."""
     from avsep.train.data import StepSampler
-    from avsep.train.loop import _collate, setup
+    from avsep.train.loop import setup
+    from avsep.train.trainer import _collate
 
     whole = train(tiny(dataset, feature_cache, tmp_path / "whole"))
     trainer = setup(tiny(dataset, feature_cache, tmp_path / "by-hand"))

@@ -12,6 +12,7 @@ from PIL import Image
 from avsep.train.dataset import pictures
 from avsep.train.dataset.instruments import INSTRUMENTS, SPECS
 from avsep.train.dataset.library import scan
+from avsep.train.dataset.scene import Degradation, Scene
 from tests.train.real_material import write_photos
 
 needs_toolchain = pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs librsvg2-bin")
@@ -63,9 +64,7 @@ def test_scenes_from_photos_tight_and_composite(photos: Path):
     path = str(sorted((photos / "violin").iterdir())[0])
     modes = set()
     for seed in range(6):
-        scene = pictures.Scene(
-            pictures._photo_sprite(path), SPECS["violin"], np.random.default_rng(seed), tools, photo=path
-        )
+        scene = Scene(pictures._photo_sprite(path), SPECS["violin"], np.random.default_rng(seed), tools, photo=path)
         a, b = scene.frame(0.5), scene.frame(1.5)
         assert a.size == b.size == (224, 224) and a.mode == "RGB"
         assert np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).mean() < 60
@@ -77,7 +76,7 @@ def test_scenes_from_photos_tight_and_composite(photos: Path):
 def test_degradation_is_deterministic_and_changes_the_picture():
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (224, 224, 3), dtype=np.uint8))
     for seed in range(5):
-        d = pictures.Degradation(np.random.default_rng(seed))
+        d = Degradation(np.random.default_rng(seed))
         a = d(img, np.random.default_rng(1))
         b = d(img, np.random.default_rng(1))
         assert a.size == (224, 224) and np.array_equal(np.asarray(a), np.asarray(b))

@@ -14,8 +14,8 @@ from avsep.models.guide import LABELS
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import save_checkpoint
 from avsep.signal.dsp import SAMPLE_RATE
-from avsep.train import stems
-from avsep.train.evaluate import _score
+from avsep.train.eval import stems
+from avsep.train.eval.scores import score_clip
 from tests.cli_support import cli, error_line
 from tests.train.dataset_fixture import TINY_PCN
 from tests.train.real_material import write_stems_tree
@@ -72,7 +72,7 @@ def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monk
         return out
 
     monkeypatch.setattr(stems, "mixtures", remember)
-    got = stems.score_split(sep, root, "test", (2, 3), _score)
+    got = stems.score_split(sep, root, "test", (2, 3), score_clip)
     assert len(got["sizes"][2]) == 8 and got["sizes"][3] == []  # 8 pieces, 2 known parts each
     classes = stems.per_class(got["sizes"][2])
     assert set(classes) == {"violin", "clarinet", "flute"}
@@ -105,3 +105,8 @@ def test_the_command_scores_each_model_and_refuses_a_picture_guided_one(tmp_path
     save_checkpoint(plain, PCN(PCNConfig(visual_dim=512, channels=TINY_PCN, cycles=1)), backbone="resnet18")
     bad = cli("evaluate-stems", plain, "--stems", root, "-q", code=2)
     assert "scores label-guided models" in error_line(bad)
+
+
+def test_the_default_folder_is_the_shared_real_stems_beside_the_repository():
+    repo = Path(__file__).resolve().parents[2]
+    assert stems.default_stems() == repo.parent / "shared" / "datasets" / "real-stems"

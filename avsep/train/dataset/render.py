@@ -22,7 +22,8 @@ from scipy import fft as sfft
 from scipy.signal import fftconvolve, lfilter
 
 from avsep.errors import AvsepError
-from avsep.train.dataset.melodies import Performance, write_midi
+from avsep.train.dataset.melodies import Performance
+from avsep.train.dataset.performance import write_midi
 
 SAMPLE_RATE = 11025
 GAP_S = 1.5  # silence between slots: release tails die out before the next reset

@@ -33,7 +33,8 @@ import numpy as np
 from avsep.train.dataset import layout
 from avsep.train.dataset.instruments import SPECS
 from avsep.train.dataset.library import Library, file_split
-from avsep.train.dataset.melodies import Melody, arrange
+from avsep.train.dataset.melodies import Melody
+from avsep.train.dataset.performance import arrange
 from avsep.train.dataset.real_audio import NoteBank, RecordingStream, play, voice_program
 from avsep.train.dataset.render import SAMPLE_RATE, RenderJob, render_batch
 

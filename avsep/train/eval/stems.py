@@ -34,7 +34,8 @@ from avsep.io.audio import load_audio
 from avsep.models.guide import LABELS, label_guide
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
-from avsep.train.evaluate import _aggregate, _model_info, _progress, _score, _separator, _stdout, write_json
+from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
+from avsep.train.eval.scores import aggregate_items, score_clip
 from avsep.train.metrics import summarize
 
 #: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); None: no class yet.
@@ -152,7 +153,7 @@ def per_class(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def default_stems() -> Path:
     """``../shared/datasets/real-stems`` beside the repository."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "real-stems"
+    return SHARED / "datasets" / "real-stems"
 
 
 def evaluate_stems(
@@ -170,17 +171,17 @@ def evaluate_stems(
     """Score ``model`` (label-guided) on the real-stems ``split``; returns (and optionally
     writes) the report: per mixture size, SDR / SDRi / right box and SDRi per class."""
     root = Path(stems) if stems is not None else default_stems()
-    sep = _separator(model, device, mask or DEFAULT_MASK.value, 4, None)
+    sep = load_separator(model, device, mask or DEFAULT_MASK.value, 4, None)
     if sep.guide_kind != "label":
         raise InputError(f"{model}: real-stems scores label-guided models; this one has a {sep.guide_kind} guide")
-    with _progress(progress, console) as bar:
-        got = score_split(sep, root, split, sizes, _score, bar)
-    report: dict[str, Any] = {"model": str(model), **_model_info(sep), "stems": str(root), "split": split}
+    with progress_bar(progress, console) as bar:
+        got = score_split(sep, root, split, sizes, score_clip, bar)
+    report: dict[str, Any] = {"model": str(model), **model_info(sep), "stems": str(root), "split": split}
     report["pieces"], report["skipped"] = got["pieces"], got["skipped"]
     report["sets"] = {
-        f"{k}-part": {**_aggregate(items), "per_class": per_class(items)} for k, items in got["sizes"].items()
+        f"{k}-part": {**aggregate_items(items), "per_class": per_class(items)} for k, items in got["sizes"].items()
     }
-    out = console or _stdout()
+    out = console or stdout_console()
     for name, r in report["sets"].items():
         cells = ", ".join(f"{lab} {v['mean']:+.2f}" for lab, v in r["per_class"].items())
         out.print(

@@ -1,0 +1,83 @@
+"""What a batch drives and reads: a separator (:class:`Streams`, which
+:class:`avsep.separation.separator.Separator` is), the stream of one separation
+(:class:`SeparationStream`, also what the Python API's ``stream`` returns), and the progress it
+tells a display (:class:`Progress`). Here, below the separation, so that the batch never imports
+the separation it drives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from avsep.boxes.box import Box
+from avsep.boxes.detect import PlayerFinder
+from avsep.boxes.players import BoxPlan
+from avsep.io.media import MediaInfo
+
+if TYPE_CHECKING:
+    from avsep.models.serialize import Checkpoint
+
+
+class Progress(Protocol):
+    """What a batch tells a progress display (:class:`avsep.progress.SeparationProgress`)."""
+
+    def set_windows(self, total: int, description: str | None = None) -> None: ...
+
+    def window(self, done: int, total: int) -> None: ...
+
+
+class Silent:
+    """The progress display of a batch nobody watches."""
+
+    def set_windows(self, total: int, description: str | None = None) -> None:
+        pass
+
+    def window(self, done: int, total: int) -> None:
+        pass
+
+
+@dataclass
+class SeparationStream:
+    """A separation in progress: ``blocks`` yields ``[rows, n]`` float32 at ``sample_rate``.
+
+    Rows are the boxes in order, then the residual when ``residual`` was asked for. With more
+    than one output channel (full band, a stereo video) blocks are ``[rows, channels, n]``.
+    """
+
+    info: MediaInfo
+    boxes: list[Box]
+    sample_rate: int
+    num_windows: int
+    residual: bool
+    blocks: Iterator[np.ndarray] = field(repr=False)
+    #: Where each source's box is over time (names and class guesses in automatic mode).
+    plan: BoxPlan | None = None
+    #: Channels of every output: the video's, or 1 (``mono``, or the band-limited path).
+    channels: int = 1
+    #: What the user's names guide (:meth:`~avsep.separation.named.NamedGuides.describe`), if any.
+    guided: str | None = None
+
+
+class Streams(Protocol):
+    """The separator a batch drives (:class:`avsep.separation.separator.Separator`)."""
+
+    overlap: float
+    checkpoint: Checkpoint  # its sha256 names the model in the provenance records
+
+    def player_finder(self) -> PlayerFinder | None: ...
+
+    def stream(
+        self,
+        media: MediaInfo,
+        plan: BoxPlan,
+        *,
+        sample_rate: int | None = None,
+        residual: bool = False,
+        on_window: Callable[[int, int], None] | None = None,
+        mono: bool = False,
+        names: Sequence[str | None] | None = None,
+    ) -> SeparationStream: ...

@@ -1,0 +1,175 @@
+"""The option declarations of the training-side commands (``avsep train``, ``evaluate``,
+``evaluate-real``, ``features``, ``bundle``, ``train-guide``): their choices, panels and
+``Annotated`` aliases, and the parsers of the comma lists, as :mod:`avsep.cli.options` is for
+``separate``. Only typer and the light :mod:`avsep.train.config`."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from avsep.cli.reporting import DebugOption
+from avsep.errors import InputError
+from avsep.train.config import ARCHS, SCHEDULES
+
+#: The choices of ``avsep train``, made from :mod:`avsep.train.config`'s tuples.
+Arch = Enum("Arch", {name: name for name in ARCHS}, type=str)
+
+
+Schedule = Enum("Schedule", {name: name for name in SCHEDULES}, type=str)
+
+
+class Backbone(str, Enum):
+    resnet18 = "resnet18"
+    efficientnet_lite0 = "efficientnet_lite0"
+
+
+class OracleGrid(str, Enum):
+    linear = "linear"
+    warped = "warped"
+
+
+DEBUG = DebugOption
+
+
+DEVICE = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].", metavar="DEVICE", rich_help_panel="Machine")]
+
+
+QUIET = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+def parse_counts(option: str, text: str, example: str = "2,3") -> tuple[int, ...]:
+    """A comma list of positive integers (``""`` is the empty tuple)."""
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: give comma-separated integers, e.g. {example}") from None
+    if values and min(values) < 1:
+        raise InputError(f"{option} {text!r}: give positive comma-separated integers, e.g. {example}")
+    return values
+
+
+def parse_channels(text: str) -> tuple[int, ...]:
+    values = parse_counts("--channels", text, "16,32,64,128,128,128,128")
+    if len(values) != 7:
+        raise InputError(f"--channels {text!r}: give 7 positive comma-separated integers")
+    return values
+
+
+def silence_warnings() -> None:
+    """The untrained-trunk warning is part of the report; torch's UserWarnings are noise here."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+# The panels of ``avsep train --help`` (so that each option reads on its own line at 80 columns).
+DATA, MODEL, OPTIMISER, RUN, MACHINE = "Data", "Model", "Optimisation", "Validation and checkpoints", "Machine"
+
+
+FINETUNE = "Fine-tuning the trunk"
+
+
+# The options of ``avsep train``: each named as the TrainConfig field it sets, with that field's
+# default (DEFAULTS); the few that differ in form are converted by _config_from_options.
+Index = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--index",
+        help="Training index CSV, or a dataset folder with train.csv (and val.csv). Optional with --resume.",
+        metavar="CSV|FOLDER",
+        rich_help_panel=DATA,
+    ),
+]
+
+
+RunOut = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--out",
+        "-o",
+        help="Run folder (last.pt, best.pt, log.jsonl). Default runs/avsep, or the resumed run's folder.",
+        metavar="FOLDER",
+        rich_help_panel=DATA,
+    ),
+]
+
+
+ValIndex = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--val",
+        help="Validation index CSV (default: val.csv beside train.csv), or real-stems: real ensembles, "
+        "split by piece (with --guide label).",
+        metavar="CSV",
+        rich_help_panel=DATA,
+    ),
+]
+
+
+ArchOption = Annotated[
+    Arch, typer.Option(help="Mask network: the PCN or the Sound of Pixels baseline.", rich_help_panel=MODEL)
+]
+
+
+Channels = Annotated[
+    str, typer.Option(help="PCN conv channels, 7 comma-separated.", metavar="C1,...,C7", rich_help_panel=MODEL)
+]
+
+
+FreezeVisual = Annotated[
+    bool,
+    typer.Option(
+        "--freeze-visual/--finetune-visual",
+        help="Keep the trunk frozen, or fine-tune it (runs it every step; GPU).",
+        rich_help_panel=FINETUNE,
+    ),
+]
+
+
+Guide = Annotated[
+    str,
+    typer.Option(
+        help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle).",
+        metavar="GUIDE",
+        rich_help_panel=MODEL,
+    ),
+]
+
+
+Augment = Annotated[
+    str,
+    typer.Option(
+        help="Soundtrack chain on the mixtures: comma list of rooms,mic,noise,codec; all; none.",
+        metavar="STEPS",
+        rich_help_panel=DATA,
+    ),
+]
+
+
+Amp = Annotated[
+    bool,
+    typer.Option(
+        "--amp/--no-amp",
+        help="bfloat16 autocast for the network (faster on bf16 CPUs and GPUs).",
+        rich_help_panel=OPTIMISER,
+    ),
+]
+
+
+Init = Annotated[
+    Optional[Path],
+    typer.Option(
+        help="Start from this model file's weights (e.g. the bundled model) with a fresh optimizer.",
+        metavar="FILE",
+        rich_help_panel=MODEL,
+    ),
+]
+
+
+def opt(help: str, panel: str | None = None) -> typer.models.OptionInfo:
+    """A ``typer.Option`` with its help and its panel of ``avsep train --help``."""
+    return typer.Option(help=help, rich_help_panel=panel)

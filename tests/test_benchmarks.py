@@ -1,0 +1,64 @@
+"""The benchmarks stay runnable: each imports (avsep's public modules only, no ``sys.path``
+edits), and a small one runs end to end on a generated second of sound, as CI runs it."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_benchmark_imports(name):
+    importlib.import_module(f"benchmarks.{name}")
+
+
+def _private_names(path: Path) -> list[str]:
+    """avsep names ``path`` imports or reaches whose last part starts with ``_``, and its
+    ``sys.path`` edits."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("avsep"):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+        if isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys":
+            found.append("sys.path")
+    return found
+
+
+def test_benchmarks_use_only_the_public_api():
+    found = {p.name: _private_names(p) for p in (ROOT / "benchmarks").glob("*.py")}
+    assert {name: names for name, names in found.items() if names} == {}
+
+
+def test_the_private_name_finder_finds_them(tmp_path: Path):
+    script = tmp_path / "b.py"
+    script.write_text("import sys\nsys.path.insert(0, '.')\nfrom avsep.separation.fullband import _x, y\n")
+    assert sorted(_private_names(script)) == ["avsep.separation.fullband._x", "sys.path"]
+
+
+def test_a_small_benchmark_runs():
+    """``python -m benchmarks.flac_encode`` on one second of generated 48 kHz stereo."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.flac_encode", "--seconds", "1", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0].startswith("1 s of 48000 Hz stereo")
+    rows = [line.split() for line in out[2:]]
+    assert sorted((r[0], r[1]) for r in rows) == [
+        ("PyAV", "16"),
+        ("PyAV", "24"),
+        ("soundfile", "16"),
+        ("soundfile", "24"),
+    ]
+    assert all(float(r[2]) > 0 and float(r[4]) > 0 for r in rows)
