@@ -4,6 +4,8 @@
     python -m benchmarks.detect_players --calibrate photos    # grid search on PHOTO composites
     python -m benchmarks.detect_players --calibrate dev       # merge_gap on the 3 dev videos
     python -m benchmarks.detect_players --calibrate cues --frames 16  # motion/fusion/stacking knobs
+    python -m benchmarks.detect_players --calibrate people --frames 16  # the people-first knobs
+    python -m benchmarks.detect_players --people off          # the finder without the person detector
     python -m benchmarks.detect_players --ablation --frames 12        # one row per change (results 3b)
     python -m benchmarks.detect_players --json out.json --frames 300
 
@@ -354,6 +356,7 @@ def cached_finders(trunk):
     frame and short side, shared by every setting tried (the ablation, the calibration)."""
     import avsep.boxes.detect as detect
     from avsep.boxes.detect import PlayerFinder, bundled_head
+    from avsep.boxes.people import PeopleSettings
 
     maps: dict[tuple[int, int], np.ndarray] = {}
     people: dict[int, list] = {}
@@ -374,7 +377,8 @@ def cached_finders(trunk):
                 maps[key] = super().probabilities(frame)
             return maps[key]
 
-    return lambda settings: Cached(trunk, settings, head if settings.head else None)
+    off = PeopleSettings(enabled=False)  # the cues of rounds 1-4; calibrate_people turns it on
+    return lambda settings: Cached(trunk, settings, head if settings.head else None, off)
 
 
 def ablation(trunk, sets: dict[str, list[Composite]]) -> dict[str, dict[str, dict]]:
@@ -406,6 +410,65 @@ CUE_GRID = [
 ]
 
 
+#: ``--calibrate people``: the people-first finder's knobs (:class:`avsep.boxes.people.PeopleSettings`),
+#: one change per row from its defaults, on the same development and photo composites.
+PEOPLE_GRID = [
+    {"enabled": False},
+    {},
+    {"fine": True},
+    {"first": True},
+    {"first": True, "region": "body"},
+    {"first": True, "min_score": 0.7},
+    {"first": True, "orphans": False},
+    {"first": True, "name_score": 0.7},
+    {"first": True, "touch": 0.15},
+    {"first": True, "fine": True},
+]
+
+
+def calibration_sets(frames: int, seed: int) -> dict[str, list[Composite]]:
+    """Composites of the development videos and of the photos (never the held-out clips)."""
+    photos, dev = photo_pool(), solo_pool("dev")
+    return {
+        "dev duets": make_set([dev], 2, frames, seed + 100),
+        "dev trios": make_set([dev], 3, frames, seed + 101),
+        "photo duets": make_set([photos], 2, frames, seed + 110),
+        "photo trios": make_set([photos], 3, frames, seed + 111),
+    }
+
+
+def calibrate_people(trunk, frames: int, seed: int) -> None:
+    """The people-first knobs (:data:`PEOPLE_GRID`) on development and photo composites."""
+    from avsep.boxes.people import PeopleSettings
+    from avsep.models.person_detector import load_person_detector
+
+    sets = calibration_sets(frames, seed)
+    make = cached_finders(trunk)
+    detector = load_person_detector()
+    seen: dict[tuple[int, bool], list] = {}
+
+    def people(frame, fine=False):
+        if (id(frame), fine) not in seen:
+            seen[id(frame), fine] = detector.detect(frame, fine)
+        return seen[id(frame), fine]
+
+    print(f"{'change':<26} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets) + f" {'cello':>6}")
+    for cfg in PEOPLE_GRID:
+        finder = make(settings_for({}))
+        finder.people = PeopleSettings(**cfg)
+        finder.person_detector = (
+            type("Cached", (), {"detect": staticmethod(people)})() if finder.people.enabled else None
+        )
+        rates = [score(finder, comps) for comps in sets.values()]
+        cells = " ".join(f"{r['one_box_rate']:>16.3f} {r['count_right_rate']:>6.3f}" for r in rates)
+        cello = [r["one_box_rate_per_class"].get("cello") for r in rates]
+        cello = [c for c in cello if c is not None]
+        print(
+            f"{json.dumps(cfg) if cfg else 'defaults':<26} {cells} {np.mean(cello) if cello else float('nan'):>6.3f}",
+            flush=True,
+        )
+
+
 def calibrate_cues(trunk, frames: int, seed: int) -> None:
     """The motion cue's and the fusion's knobs (:data:`CUE_GRID`) on composites of the
     development videos (people and motion) and of photos (people, no motion); never on the
@@ -431,7 +494,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--calibrate",
-        choices=("photos", "dev", "cues"),
+        choices=("photos", "dev", "cues", "people"),
         help="grid search on photo composites, on the dev videos, or the fusion's thresholds on both",
     )
     ap.add_argument("--threads", type=int, default=2)
@@ -442,6 +505,7 @@ def main() -> None:
         help="music-solo videos: the held-out four (default), the development three, or all",
     )
     ap.add_argument("--ablation", action="store_true", help="one row per combination of cues")
+    ap.add_argument("--people", choices=("on", "off"), default="on", help="the person detector first (default)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -455,6 +519,9 @@ def main() -> None:
     if args.calibrate == "cues":
         calibrate_cues(trunk, args.frames, args.seed)
         return
+    if args.calibrate == "people":
+        calibrate_people(trunk, args.frames, args.seed)
+        return
     if args.calibrate:
         calibrate(trunk, args.frames, args.seed, args.calibrate)
         return
@@ -464,7 +531,10 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2) + "\n")
         return
-    results = report(PlayerFinder(trunk), args.frames, args.seed, args.clips)
+    from avsep.boxes.people import PeopleSettings
+
+    finder = PlayerFinder(trunk, people=PeopleSettings(enabled=args.people == "on"))
+    results = report(finder, args.frames, args.seed, args.clips)
     print(
         f"{'set':<16} {'frames':>6} {'players':>7} {'exactly 1 box':>13} {'count right':>11} "
         f"{'extra/frame':>11} {'ms/frame':>8}"

@@ -31,7 +31,9 @@ from tests.test_packaging import NEVER_IN_BASE, PYPROJECT, names
 ROOT = Path(__file__).resolve().parents[1]
 #: What the build reads: the package, the model folder it maps in, and the metadata files.
 SOURCES = ("pyproject.toml", "README.md", "avsep", "weights")
-SHIPPED = sorted(p.name for p in (ROOT / "weights").iterdir() if p.suffix in (".pt", ".pth", ".json"))
+SHIPPED = sorted(
+    p.name for p in (ROOT / "weights").iterdir() if p.suffix in (".pt", ".pth", ".torchscript", ".json", ".txt")
+)
 
 pytestmark = pytest.mark.slow
 

@@ -29,12 +29,14 @@ import torch
 from avsep.boxes.box import Box
 from avsep.boxes.cues import motion_boxes, person_boxes
 from avsep.boxes.fusion import Player, fuse
+from avsep.boxes.people import PeopleSettings, people_players, person_box
 from avsep.boxes.regions import LABELS, Detection, FinderSettings, detections_from_regions, find_regions
 from avsep.io.video import crop_boxes
 from avsep.models.device import inference_threads
 from avsep.models.guide_head import HEAD_CLASSES, OTHER
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.imagenet_music import INSTRUMENTS
+from avsep.models.person_detector import PersonDetector, load_person_detector
 from avsep.models.serialize import load_guide_head
 from avsep.models.visual import build_trunk, centre_zoom
 from avsep.models.weights import guide_head_file
@@ -71,14 +73,22 @@ class PlayerFinder:
     """Finds instruments in whole frames with a trunk's class activation maps.
 
     ``trunk`` is any :class:`~avsep.models.visual.VisualTrunk` with ImageNet weights (the
-    separator's own, so finding players loads nothing more).
+    separator's own, so finding players loads nothing more). ``people``: how the bundled person
+    detector is used (:mod:`avsep.boxes.people`; by default its people join the fusion's persons).
     """
 
     def __init__(
-        self, trunk: torch.nn.Module, settings: FinderSettings | None = None, head: torch.nn.Module | None = None
+        self,
+        trunk: torch.nn.Module,
+        settings: FinderSettings | None = None,
+        head: torch.nn.Module | None = None,
+        people: PeopleSettings | None = None,
     ) -> None:
         self.trunk = trunk
         self.settings = settings or FinderSettings()
+        self.people = people or PeopleSettings()
+        #: finds the people (None: none ships, or PeopleSettings.enabled is off)
+        self.person_detector: PersonDetector | None = load_person_detector() if self.people.enabled else None
         #: names the crops of people and moving blobs (None: the ImageNet classes do)
         self.head = head if head is not None or not self.settings.head else bundled_head(trunk)
         ids = [i for name in LABELS for i in INSTRUMENTS[name]]
@@ -113,8 +123,15 @@ class PlayerFinder:
         regions = find_regions(self.probabilities(frame), self.settings)
         height, width = frame.shape[:2]
         found = detections_from_regions(regions, width, height, self.settings)
+        people = self.person_detector.detect(frame, self.people.fine) if self.person_detector is not None else []
+        people = [p for p in people if p.score >= self.people.min_score]
+        if people and self.people.first:  # people first (avsep.boxes.people); else instruments, faces and motion
+            instruments = [Player(d.box, d.label, d.score, d.core) for d in found]
+            namer = lambda boxes: self.name_boxes(frame, boxes)  # noqa: E731
+            players = people_players(people, instruments, namer, width, height, self.people)
+            return [Detection(p.box, p.label, p.score, p.core) for p in players]
         s = self.settings
-        persons = person_boxes(frame) if s.persons else []
+        persons = [person_box(p, self.people) for p in people] + (person_boxes(frame) if s.persons else [])
         movers = motion_boxes(greys, width, height, s.motion_join, s.motion_share) if s.motion else []
         if not persons and not movers:
             return found

@@ -29,6 +29,7 @@ rather than by whatever now fills its old box.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,6 +38,7 @@ import numpy as np
 from avsep.boxes.box import MAX_BOXES, Box
 from avsep.boxes.cues import block_means, small_grey
 from avsep.boxes.detect import PlayerFinder
+from avsep.boxes.naming import outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
 from avsep.boxes.plan import BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.boxes.plan import TimedBoxes as TimedBoxes
@@ -224,7 +226,7 @@ def find_players(
         plan.note = f"{why}; using {strips} vertical strips instead (give --boxes to place them)"
         plan.decoded = decoded  # the strips' frames were decoded all the same
         return plan
-    chosen.sort(key=lambda t: _median_box(t, keyframes)[0] + _median_box(t, keyframes)[2])
+    chosen = [chosen[i] for i in reading_order([_median_box(t, keyframes) for t in chosen])]
     labels = [t.label() for t in chosen]
     names = numbered(labels)
     infos = [
@@ -235,6 +237,9 @@ def find_players(
     portraits = _portraits(info, chosen, keyframes)
     plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
     plan.decoded = decoded
+    outside = outside_classes_note(labels)  # said, not a plan.note: the found boxes are still announced
+    if outside:
+        warnings.warn(f"{info.path}: {outside}", AutoBoxesWarning, stacklevel=2)
     return plan
 
 
