@@ -108,7 +108,7 @@ def ffmpeg_log(debug: bool) -> Iterator[None]:
     log = logging.getLogger("libav")
     handler = _FfmpegLogHandler()
     if debug:
-        from avsep.io.media import route_ffmpeg_log  # only here: a plain command line loads no PyAV
+        from avsep.io.ffmpeg_log import route_ffmpeg_log  # only here: a plain command line loads no PyAV
 
         route_ffmpeg_log(True)
         log.addHandler(handler)

@@ -21,46 +21,12 @@ from pathlib import Path
 
 import av
 import av.container
-import av.logging
 
 from avsep.errors import InputError, no_such_file
+from avsep.io.ffmpeg_log import keep_log_policy
 from avsep.timerange import TimeRange
 
 logger = logging.getLogger(__name__)
-
-#: FFmpeg's log ("moov atom not found", "Invalid NAL unit size") never reaches the terminal raw:
-#: PyAV drops it unless :func:`route_ffmpeg_log` sends it into Python's logging (loggers
-#: ``libav.*``), which the command line does with ``--debug`` only
-#: (:func:`avsep.cli.reporting.ffmpeg_log`). The NullHandler keeps Python's last-resort handler
-#: from printing it when nobody configured logging.
-logging.getLogger("libav").addHandler(logging.NullHandler())
-
-
-_log_routed = False
-
-
-def route_ffmpeg_log(enabled: bool) -> None:
-    """Send FFmpeg's warnings into Python's logging (``enabled``) or drop them (PyAV's default).
-
-    Off unless asked for: PyAV's log callback takes the GIL, so a decoder thread that logs
-    while the main thread frees its codec context (under the GIL) waits forever; with the log
-    on, :class:`~avsep.io.video.FrameReader` decodes on one thread (:func:`decoder_threads`)."""
-    global _log_routed
-    _log_routed = enabled
-    av.logging.set_level(av.logging.WARNING if enabled else None)
-
-
-def _keep_log_policy() -> None:
-    """Undo a library that turned PyAV's log on behind avsep's back (``import torchvision``
-    sets it to ERROR), which would both print FFmpeg's lines and risk that deadlock."""
-    if not _log_routed and av.logging.get_level() is not None:
-        av.logging.set_level(None)
-
-
-def decoder_threads() -> str:
-    """The thread type for a video decoder: FFmpeg's own (``AUTO``) unless its log goes through
-    Python (:func:`route_ffmpeg_log`), where a logging decoder thread could deadlock a free."""
-    return "NONE" if _log_routed else "AUTO"
 
 
 #: A stream that decodes this much shorter than its container says (seconds) was cut short or
@@ -185,7 +151,7 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     rather than at each call site.
     """
     path = check_readable(path)
-    _keep_log_policy()
+    keep_log_policy()
     try:
         return av.open(str(path), "r")
     except (av.error.FFmpegError, OSError, ValueError) as exc:

@@ -18,12 +18,12 @@ import av
 import numpy as np
 
 from avsep.errors import InputError
+from avsep.io.ffmpeg_log import decoder_threads
 from avsep.io.media import (
     MediaInfo,
     VideoStreamInfo,
     container_origin,
     decode_frames,
-    decoder_threads,
     open_input,
     probe,
 )

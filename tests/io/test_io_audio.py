@@ -12,7 +12,7 @@ import pytest
 
 from avsep.errors import InputError
 from avsep.io.audio import MODEL_SR, Resampler, load_audio, stream_audio
-from avsep.io.media import decoder_threads, route_ffmpeg_log
+from avsep.io.ffmpeg_log import decoder_threads, route_ffmpeg_log
 from tests.media import make_tone_wav, make_video, truncated_copy
 
 
