@@ -182,7 +182,7 @@ def test_rotated_video_boxes_are_in_displayed_pixels(shared_video, tmp_path, mon
     assert "48x64 (displayed), 10 fps, rotated 90°" in cli("info", video).stdout
     crops = []
     guide = Separator.guide
-    monkeypatch.setattr(Separator, "guide", lambda self, c: crops.append(c) or guide(self, c))
+    monkeypatch.setattr(Separator, "guide", lambda self, c, memo=None: crops.append(c) or guide(self, c, memo))
     cli("separate", video, "--boxes", "0,0,24,64", "24,0,48,64", "-o", tmp_path)
     colours = np.concatenate(crops).mean(axis=(0, 2, 3, 4))  # [boxes, 3]
     np.testing.assert_allclose(colours, [[255, 0, 0], [0, 0, 255]], atol=25)

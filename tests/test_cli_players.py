@@ -95,7 +95,7 @@ def test_timed_boxes_file_follows_the_players(shared_video, tmp_path, monkeypatc
     )
     crops: list[np.ndarray] = []
     guide = Separator.guide
-    monkeypatch.setattr(Separator, "guide", lambda self, c: crops.append(c) or guide(self, c))
+    monkeypatch.setattr(Separator, "guide", lambda self, c, memo=None: crops.append(c) or guide(self, c, memo))
     cli("separate", video, "--boxes-file", spec, "-o", tmp_path / "out")
     assert sorted(wavs(tmp_path / "out")) == [f"{video.stem}/flute.wav", f"{video.stem}/violin.wav"]
     colours = np.concatenate(crops).mean(axis=(3, 4))  # [windows, sources, frames, 3]

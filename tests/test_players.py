@@ -289,7 +289,7 @@ def test_separation_keeps_each_output_on_its_instrument_across_the_cut(shared_vi
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     crops: list[np.ndarray] = []
     guide = Separator.guide
-    monkeypatch.setattr(Separator, "guide", lambda self, c: crops.append(c) or guide(self, c))
+    monkeypatch.setattr(Separator, "guide", lambda self, c, memo=None: crops.append(c) or guide(self, c, memo))
     stream = Separator().stream_file(video)
     assert len(list(stream.blocks)) > 0
     names = stream.plan.names
