@@ -28,10 +28,16 @@ def use_section() -> str:
     return text[text.index("## Use") : text.index("## How it works")]
 
 
+#: Lines that start a server and run until Ctrl-C: tests/test_pick_browser.py drives the page.
+SERVES = ("avsep pick ",)
+
+
 def avsep_lines() -> list[str]:
-    """The ``avsep`` lines of every bash block of the Use section (Remix's too)."""
+    """The ``avsep`` lines of every bash block of the Use section (Remix's too), except those
+    that serve a page until stopped (:data:`SERVES`)."""
     blocks = re.findall(r"```bash\n(.*?)```", use_section(), re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith("avsep ")]
+    lines = [line.strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("avsep ") and not line.startswith(SERVES)]
 
 
 def promised_files(line: str) -> set[str]:
