@@ -18,6 +18,7 @@ import numpy as np
 
 from avsep.batch.job import BatchJob
 from avsep.batch.streams import Progress
+from avsep.boxes.request import FIND
 from avsep.errors import InputError
 from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
 from avsep.remix.balance import Balance
@@ -70,8 +71,9 @@ def remix_video(
         raise InputError(f"{dest} already exists; pass --overwrite to replace it")
     media, plan, names = job.box_plan(separator, video, progress)
     factors = None if with_stems else balance.factors(names)
-    guide_names = job.guide_names(job.request.for_video(video))
-    stream = separator.stream(media, plan, residual=True, on_window=progress.window, names=guide_names)
+    request = job.request.for_video(video)
+    given = None if request.kind == FIND else job.given_names(request)  # found players: frames guide
+    stream = separator.stream(media, plan, residual=True, on_window=progress.window, names=given)
     progress.set_windows(stream.num_windows, video.name)
     codec = audio_codec(stream.info.audio.codec, container)
     copy = with_stems and takes(container, stream.info.audio.codec)
