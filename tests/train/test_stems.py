@@ -15,7 +15,7 @@ from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import save_checkpoint
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train.eval import stems
-from avsep.train.eval.scores import score_clip
+from avsep.train.eval.scores import per_instrument, score_clip
 from tests.cli_support import cli, error_line
 from tests.train.dataset_fixture import TINY_PCN
 from tests.train.real_material import write_stems_tree
@@ -74,9 +74,9 @@ def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monk
     monkeypatch.setattr(stems, "mixtures", remember)
     got = stems.score_split(sep, root, "test", (2, 3), score_clip)
     assert len(got["sizes"][2]) == 8 and got["sizes"][3] == []  # 8 pieces, 2 known parts each
-    classes = stems.per_class(got["sizes"][2])
+    classes = per_instrument(got["sizes"][2])
     assert set(classes) == {"violin", "clarinet", "flute"}
-    assert all(v["mean"] > 20 for v in classes.values())  # a perfect output gains far over the mixture
+    assert all(v["sdri"]["mean"] > 20 for v in classes.values())  # a perfect output gains far over the mixture
     assert all(all(it["right_box"]) for it in got["sizes"][2])
 
 

@@ -31,12 +31,11 @@ import torch
 
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
-from avsep.models.guide import LABELS, label_guide
+from avsep.models.guide import label_guide
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
-from avsep.train.eval.scores import aggregate_items, score_clip
-from avsep.train.metrics import summarize
+from avsep.train.eval.scores import aggregate_items, per_instrument, score_clip
 
 #: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); None: no class yet.
 PART_CLASSES: dict[str, str | None] = {
@@ -101,6 +100,9 @@ def mixtures(
     and every segment in which all of them play, at the model's rate."""
     audio = {p: np.asarray(load_audio(p.path, sample_rate=SAMPLE_RATE)[0], np.float32) for p in parts}
     seg = int(round(seconds * SAMPLE_RATE))
+    loudest = {
+        p: max(_rms(a[s : s + seg]) for s in range(0, max(a.shape[0] - seg, 0) + 1, seg)) for p, a in audio.items()
+    }
     out = []
     for k in sizes:
         for subset in itertools.combinations(parts, k):
@@ -109,16 +111,18 @@ def mixtures(
             n = min(audio[p].shape[0] for p in subset)
             for start in range(0, max(n - seg, 0) + 1, seg):
                 refs = np.stack([audio[p][start : start + seg] for p in subset])
-                if refs.shape[1] >= seg // 2 and all(_plays(audio[p], r, seg) for p, r in zip(subset, refs)):
+                if refs.shape[1] >= seg // 2 and all(_plays(r, loudest[p]) for p, r in zip(subset, refs)):
                     out.append((subset, start, refs))
     return out
 
 
-def _plays(track: np.ndarray, segment: np.ndarray, seg: int) -> bool:
-    """Whether ``segment`` of ``track`` is within :data:`RESTING_DB` of its loudest segment."""
-    frames = [track[s : s + seg] for s in range(0, max(track.shape[0] - seg, 0) + 1, seg)]
-    loudest = max(float(np.sqrt(np.mean(f.astype(np.float64) ** 2))) for f in frames)
-    rms = float(np.sqrt(np.mean(segment.astype(np.float64) ** 2)))
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+def _plays(segment: np.ndarray, loudest: float) -> bool:
+    """Whether ``segment`` of a part is within :data:`RESTING_DB` of that part's loudest segment."""
+    rms = _rms(segment)
     return rms > 0 and 20 * np.log10(rms / max(loudest, 1e-12)) > -RESTING_DB
 
 
@@ -140,15 +144,6 @@ def score_split(sep, root: Path, split: str, sizes: Sequence[int], score, bar=No
         if task is not None:
             bar.advance(task)
     return {"split": split, "pieces": sorted(found), "sizes": by_size, "skipped": skipped}
-
-
-def per_class(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Mean SDRi per class over the outputs of ``items`` (the classes in :data:`LABELS` order)."""
-    rows: dict[str, list[float]] = {}
-    for it in items:
-        for label, sdri in zip(it["pair"], it["sdri"]):
-            rows.setdefault(label, []).append(sdri)
-    return {lab: summarize(rows[lab]) for lab in LABELS if lab in rows}
 
 
 def default_stems() -> Path:
@@ -179,11 +174,11 @@ def evaluate_stems(
     report: dict[str, Any] = {"model": str(model), **model_info(sep), "stems": str(root), "split": split}
     report["pieces"], report["skipped"] = got["pieces"], got["skipped"]
     report["sets"] = {
-        f"{k}-part": {**aggregate_items(items), "per_class": per_class(items)} for k, items in got["sizes"].items()
+        f"{k}-part": {**aggregate_items(items), "per_class": per_instrument(items)} for k, items in got["sizes"].items()
     }
     out = console or stdout_console()
     for name, r in report["sets"].items():
-        cells = ", ".join(f"{lab} {v['mean']:+.2f}" for lab, v in r["per_class"].items())
+        cells = ", ".join(f"{lab} {v['sdri']['mean']:+.2f}" for lab, v in r["per_class"].items())
         out.print(
             f"real-stems {split} {name}: {r['items']} mixtures, SDR {r['sdr']['mean']:.2f}, "
             f"SDRi {r['sdri']['mean']:+.2f} dB, right box {100 * r['right_box_rate']:.0f}%; per class: {cells}"
