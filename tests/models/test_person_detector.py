@@ -1,5 +1,5 @@
 """The bundled person detector (BlazePose's, converted to TorchScript): its decoding on generated
-values, and the detector itself on real pictures (tests/data/people/README.md: source, licence)."""
+values, and the detector itself on real pictures (examples/people/README.md: source, licence)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image
 
 from avsep.models import person_detector as pd
 
-PEOPLE = Path(__file__).resolve().parents[1] / "data" / "people"
+PEOPLE = Path(__file__).resolve().parents[2] / "examples" / "people"
 
 
 def picture(name: str) -> np.ndarray:
