@@ -38,12 +38,19 @@ import torch
 from avsep.errors import InputError, check_one_of
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_INDICES
 
-GUIDES = ("features", "posterior", "both", "classes", "label")
+GUIDES = ("features", "posterior", "both", "classes", "label", "classes-other", "label-other")
 #: the classes a ``label`` guide can name: the MUSIC dataset's 11 (avsep's instruments)
 LABELS = (
     "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
     "saxophone", "trumpet", "tuba", "violin", "xylophone",
 )  # fmt: skip
+#: every instrument outside :data:`LABELS`, as one class
+OTHER = "other"
+#: the coordinates of each one-hot kind: ``label-other`` adds :data:`OTHER` to the 11, so a
+#: box can be told "an instrument, not one of these" and take what the named boxes leave
+LABEL_KINDS: dict[str, tuple[str, ...]] = {"label": LABELS, "label-other": (*LABELS, OTHER)}
+#: the kinds read from a box's pictures by naming its instrument (the head or ImageNet's classes)
+CLASS_KINDS = ("classes", "classes-other")
 
 
 #: Words people write for a class (a user's ``--names``, a boxes file): the class each means.
@@ -56,12 +63,24 @@ NAME_ALIASES = {
 }  # fmt: skip
 
 
-def name_class(name: str | None) -> str | None:
-    """The class of :data:`LABELS` a user's name for a box means, or None (not one of them).
+#: Instruments people name that are none of the 11: :data:`OTHER` for a model that knows it.
+OTHER_NAMES = frozenset(
+    {
+        "other", "piano", "keyboard", "keys", "organ", "harpsichord", "voice", "vocal", "vocals", "singer",
+        "drum", "drums", "percussion", "bass", "double_bass", "contrabass", "electric_bass", "bass_guitar",
+        "electric_guitar", "viola", "oboe", "bassoon", "horn", "french_horn", "trombone", "harp", "banjo",
+        "mandolin", "sitar", "tabla", "harmonica", "ukulele", "recorder", "synth", "synthesizer",
+    }
+)  # fmt: skip
+
+
+def name_class(name: str | None, known: Sequence[str] = LABELS) -> str | None:
+    """The class of ``known`` (a model's classes) a user's name for a box means, or None.
 
     Case, spaces, hyphens, a plural ``s`` and a player number (``violin2``, ``violin_1``) do not
-    matter: ``"Acoustic Guitar"``, ``"guitar"`` and ``"violins"`` all name a class; ``"piano"``
-    and ``"lead"`` do not."""
+    matter: ``"Acoustic Guitar"``, ``"guitar"`` and ``"violins"`` all name a class; ``"lead"``
+    does not. ``"piano"`` (an instrument of :data:`OTHER_NAMES`) means :data:`OTHER` when the
+    model knows it, else nothing."""
     if not name:
         return None
     word = "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
@@ -71,12 +90,24 @@ def name_class(name: str | None) -> str | None:
             return candidate
         if candidate in NAME_ALIASES:
             return NAME_ALIASES[candidate]
+        if candidate in OTHER_NAMES and OTHER in known:
+            return OTHER
     return None
 
 
 def check_guide(kind: str) -> str:
     check_one_of("--guide", kind, GUIDES)
     return kind
+
+
+def is_label(kind: str) -> bool:
+    """A one-hot kind (trained with true classes; read from pictures as ``classes``)."""
+    return kind in LABEL_KINDS
+
+
+def labels_of(kind: str) -> tuple[str, ...]:
+    """The classes a label-trained network knows (``label``: the 11; ``label-other``: + other)."""
+    return LABEL_KINDS[kind]
 
 
 def guide_dim(kind: str, feature_dim: int) -> int:
@@ -88,13 +119,15 @@ def guide_dim(kind: str, feature_dim: int) -> int:
         "both": feature_dim + posterior,
         "classes": len(LABELS),
         "label": len(LABELS),
+        "classes-other": len(LABELS) + 1,
+        "label-other": len(LABELS) + 1,
     }[check_guide(kind)]
 
 
 def picture_kind(kind: str) -> str:
     """The kind computed from pictures for a network trained with ``kind`` (a label-trained
     network reads the frames' ``classes`` vector, which has the label's coordinates)."""
-    return "classes" if kind == "label" else kind
+    return {"label": "classes", "label-other": "classes-other"}.get(kind, kind)
 
 
 def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
@@ -148,15 +181,25 @@ def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsume
         return torch.cat([pooled.amax(dim=1).float(), post], -1)
     if kind == "classes":
         return class_posterior(post)
+    if kind == "classes-other":
+        return with_other(class_posterior(post), post[..., -1])
     raise InputError(f"a {kind!r} guide is not computed from pictures")
 
 
-def label_guide(labels: Sequence[str]) -> torch.Tensor:
-    """One-hot guides ``[len(labels), len(LABELS)]`` for the ``label`` (oracle) kind."""
-    unknown = [lab for lab in labels if lab not in LABELS]
+def with_other(classes: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """The 12-coordinate ``classes-other`` vector from an 11-class vector summing to 1 and the
+    probability that the picture shows none of them: ``[(1 - o) * classes, o]``."""
+    o = other.float().clamp(0.0, 1.0).unsqueeze(-1)
+    return torch.cat([classes.float() * (1.0 - o), o], -1)
+
+
+def label_guide(labels: Sequence[str], kind: str = "label") -> torch.Tensor:
+    """One-hot guides ``[len(labels), len(labels_of(kind))]`` for a one-hot (oracle) kind."""
+    known = labels_of(kind)
+    unknown = [lab for lab in labels if lab not in known]
     if unknown:
-        raise InputError(f"no label guide for {', '.join(unknown)}; the classes are {', '.join(LABELS)}")
-    out = torch.zeros(len(labels), len(LABELS))
+        raise InputError(f"no label guide for {', '.join(unknown)}; the classes are {', '.join(known)}")
+    out = torch.zeros(len(labels), len(known))
     for i, lab in enumerate(labels):
-        out[i, LABELS.index(lab)] = 1.0
+        out[i, known.index(lab)] = 1.0
     return out

@@ -31,13 +31,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from avsep.models.guide import LABELS, class_posterior, posterior
+from avsep.models.guide import LABELS, OTHER, class_posterior, posterior, with_other
 from avsep.models.imagenet_music import MUSIC_INDICES
 
 #: the trunk the head reads (its features mean nothing over another trunk)
 TRUNK = "efficientnet_lite0"
-#: the head's "not one of ours" output
-OTHER = "other"
 #: what the head answers: avsep's classes without cello (no photos), then OTHER
 HEAD_CLASSES: tuple[str, ...] = (*[c for c in LABELS if c != "cello"], OTHER)
 _CELLO = LABELS.index("cello")
@@ -114,9 +112,15 @@ class GuideHead(nn.Module):
         return torch.where(closer.unsqueeze(-1), v1, v0), torch.where(closer, s1, s0)
 
     @torch.no_grad()
-    def views(self, crop: tuple[Tensor, Tensor, Tensor], zoom: tuple[Tensor, Tensor, Tensor], b: int) -> Tensor:
+    def views(
+        self, crop: tuple[Tensor, Tensor, Tensor], zoom: tuple[Tensor, Tensor, Tensor], b: int, other: bool = False
+    ) -> Tensor:
         """The ``classes`` guide ``[b, 11]`` of ``b`` boxes from their ``b * F`` frames in two
-        views (:meth:`view_frames`), averaged over each box's frames."""
-        best, _ = self.view_frames(crop, zoom)
+        views (:meth:`view_frames`), averaged over each box's frames. With ``other`` the
+        ``classes-other`` guide ``[b, 12]``: each frame's unsureness is its :data:`OTHER`
+        coordinate, so a picture of no instrument of ours guides toward "not one of these"."""
+        best, sure = self.view_frames(crop, zoom)
+        if other:
+            best = with_other(best, 1.0 - sure)
         mean = best.view(b, -1, best.shape[-1]).mean(1)
         return mean / mean.sum(-1, keepdim=True)

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from avsep.errors import ModelError
 from avsep.models import effnet_lite
-from avsep.models.guide import class_views, combine
+from avsep.models.guide import CLASS_KINDS, class_views, combine, posterior, with_other
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.trunk_files import (
     EFFNET_LITE0_FILE,
@@ -224,8 +224,9 @@ class VisualTrunk(nn.Module):
         flat = self.normalize(crops_uint8)
         if kind == "features":
             return (self._forward_features(flat).amax(dim=(-2, -1)),)
-        parts = self.pooled_parts if kind == "classes" and self.class_head is not None else self.frame_parts
-        if kind == "classes":
+        classes = kind in CLASS_KINDS
+        parts = self.pooled_parts if classes and self.class_head is not None else self.frame_parts
+        if classes:
             # a second, closer view of each crop: a wide box (a whole frame) shows its player
             # small, and the classifier names a small instrument less reliably
             return (*parts(flat), *parts(centre_zoom(flat)))
@@ -236,12 +237,15 @@ class VisualTrunk(nn.Module):
         crops (each box's frames consecutive)."""
         if kind == "features":
             return parts[0].view(b, -1, parts[0].shape[-1]).amax(dim=1)
-        if kind == "classes" and self.class_head is not None:
-            return self.class_head.views(parts[:3], parts[3:], b)
+        if kind in CLASS_KINDS and self.class_head is not None:
+            return self.class_head.views(parts[:3], parts[3:], b, other=kind == "classes-other")
         f = len(parts[0]) // b
-        if kind == "classes":
+        if kind in CLASS_KINDS:
             _, music, lse, _, zmusic, zlse = parts
-            return class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
+            v = class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
+            if kind == "classes":
+                return v
+            return with_other(v, posterior(music, lse)[:, -1].view(b, f).mean(1))
         pooled, music, lse = parts
         return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 

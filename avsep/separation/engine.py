@@ -84,7 +84,7 @@ class Engine:
             #: pictures of a box give it (a label-trained model reads the frames' class posterior)
             self.guide_kind = self.checkpoint.guide
             self.picture_kind = picture_kind(self.guide_kind)
-            if guide_head and self.picture_kind == "classes" and self.checkpoint.backbone == HEAD_TRUNK:
+            if guide_head and self.picture_kind in CLASS_KINDS and self.checkpoint.backbone == HEAD_TRUNK:
                 head = _guide_head()
                 self.trunk.class_head = head.to(self.device) if head is not None else None
             #: how the boxes' masks share each bin (avsep.options.Mask)

@@ -5,8 +5,11 @@ on a video it is given the class posterior of the box's frames instead, which na
 players wrong (on 63 real duets: erhu 0/21, tuba 0/12, clarinet 0/6), and a wrong guide spoils
 the shared mask of every box. A user who writes ``--names erhu tuba`` knows better: a name
 that means one of the classes (:func:`avsep.models.guide.name_class`) becomes that box's
-guide, the exact input the model was trained with. A name outside the classes (piano, voice,
-"lead") leaves that box's frames in charge, and the line that reports the video says so.
+guide, the exact input the model was trained with. A model trained with ``label-other`` also
+knows :data:`~avsep.models.guide.OTHER`: a box named ``other`` or with an instrument outside
+the 11 (piano, voice, viola) is guided by it and takes what the named boxes leave. A name
+that is no instrument ("lead"), or an outside instrument for a model without ``other``,
+leaves that box's frames in charge, and the line that reports the video says so.
 ``guide="frames"`` ignores names. Names the player finder gives in automatic mode are the
 frames' own guess and are never passed here.
 """
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from avsep.models.guide import label_guide, name_class
+from avsep.models.guide import is_label, label_guide, labels_of, name_class
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class NamedGuides:
 
     names: tuple[str, ...]
     classes: tuple[str | None, ...]
+    #: the model's guide kind (the one-hot's coordinates)
+    kind: str = "label"
 
     @property
     def all_named(self) -> bool:
@@ -34,12 +39,12 @@ class NamedGuides:
         return all(self.classes)
 
     def apply(self, pictures: Callable[[], torch.Tensor], batch: int) -> torch.Tensor:
-        """The guides ``[batch, S, 11]`` of a block of windows: each named box's class, the
+        """The guides ``[batch, S, D]`` of a block of windows: each named box's class, the
         others from ``pictures()`` (called only when some box needs its frames)."""
         rows = [k for k, c in enumerate(self.classes) if c is not None]
         if not rows:
             return pictures()
-        named = label_guide([self.classes[k] for k in rows])
+        named = label_guide([self.classes[k] for k in rows], self.kind)
         if self.all_named:
             return named[None].expand(batch, -1, -1)
         guides = pictures().clone()
@@ -60,7 +65,7 @@ def named_guides(names: Sequence[str | None] | None, count: int, guide_kind: str
     """The guides the user's ``names`` give ``count`` boxes of a model trained with
     ``guide_kind``, or None when names cannot steer (no names, not one per box, or a model that
     was not trained with class labels)."""
-    if not names or len(names) != count or guide_kind != "label":
+    if not names or len(names) != count or not is_label(guide_kind):
         return None
-    classes = tuple(name_class(n) for n in names)
-    return NamedGuides(tuple(str(n) for n in names), classes)
+    classes = tuple(name_class(n, labels_of(guide_kind)) for n in names)
+    return NamedGuides(tuple(str(n) for n in names), classes, guide_kind)

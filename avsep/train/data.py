@@ -19,7 +19,7 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
-from avsep.models.guide import label_guide
+from avsep.models.guide import is_label, label_guide
 from avsep.signal.chunking import FRAME_OFFSETS
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.index import Index, frame_numbers, read_frames
@@ -259,12 +259,12 @@ class MixDataset:
             item["mixture"] = torch.from_numpy(mixture)
         item["audio"] = torch.from_numpy(audio)
         clips = [self.index.clips[c] for c in plan.clips]
-        want_frames = (self.feature_cache is None and self.guide != "label") if frames is None else frames
+        want_frames = (self.feature_cache is None and not is_label(self.guide)) if frames is None else frames
         if want_frames:
             pics = np.stack([read_frames(clip, f) for clip, f in zip(clips, plan.frames)])
             item["frames"] = torch.from_numpy(pics)
-        elif self.guide == "label":
-            item["visual"] = label_guide([clip.label for clip in clips])
+        elif is_label(self.guide):
+            item["visual"] = label_guide([clip.label for clip in clips], self.guide)
         else:
             assert self.feature_cache is not None
             vis = np.stack(

@@ -28,7 +28,7 @@ from torch import nn
 
 from avsep.errors import InputError, check_one_of
 from avsep.models.device import select_device
-from avsep.models.guide import LABELS, check_guide, guide_dim
+from avsep.models.guide import check_guide, guide_dim, is_label, labels_of
 from avsep.models.pcn import PCNConfig
 from avsep.models.serialize import build_model, load_checkpoint
 from avsep.models.sop import SoPConfig
@@ -109,18 +109,18 @@ def setup(config: TrainConfig) -> Trainer:
 def _data(config: TrainConfig, console) -> RunData:
     train_csv = resolve_split(config.index, "train")
     real_stems = config.val_index == stems.VAL_NAME
-    if real_stems and config.guide != "label":
+    if real_stems and not is_label(config.guide):
         raise InputError(f"--val {stems.VAL_NAME} guides each part by its class: it needs --guide label")
     val_csv = Path(config.val_index) if config.val_index and not real_stems else None
     if val_csv is None and Path(config.index).is_dir() and (Path(config.index) / "val.csv").is_file():
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
-    if config.guide == "label":
-        unknown = sorted(set(train_index.classes) - set(LABELS))
+    if is_label(config.guide):
+        unknown = sorted(set(train_index.classes) - set(labels_of(config.guide)))
         if unknown:
             raise InputError(
                 f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; "
-                f"--guide label knows {', '.join(LABELS)}"
+                f"--guide {config.guide} knows {', '.join(labels_of(config.guide))}"
             )
     cache = _feature_cache(config, console)
     soundtrack = Soundtrack(tuple(config.augment), seed=config.seed) if config.augment else None
@@ -160,7 +160,9 @@ def _data(config: TrainConfig, console) -> RunData:
         total,
         warmup,
         config.val_every or per_epoch,
-        stems.val_batches(stems.default_stems(), "val", batch_size=config.batch_size) if real_stems else None,
+        stems.val_batches(stems.default_stems(), "val", batch_size=config.batch_size, kind=config.guide)
+        if real_stems
+        else None,
     )
 
 
@@ -168,7 +170,7 @@ def _feature_cache(config: TrainConfig, console):
     """The feature cache the run reads, checked against the backbone (None: no cache)."""
     if config.features and config.finetune_visual:
         console.print("[yellow]note:[/] --features ignored: --finetune-visual runs the trunk every step")
-    if not config.features or config.finetune_visual or config.guide == "label":
+    if not config.features or config.finetune_visual or is_label(config.guide):
         return None
 
     cache = FeatureCache(config.features)
@@ -194,10 +196,10 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
         torch.manual_seed(config.seed)
         model = build_network(config, guide_dim(config.guide, TRUNKS[config.backbone].feature_dim))
         if config.init:
-            _load_init(model, config.init)
+            _load_init(model, config.init, config.guide)
     model.to(device).train()
     trunk = None
-    if cache is None and config.guide != "label":
+    if cache is None and not is_label(config.guide):
         torch.manual_seed(config.seed + 1)  # an untrained trunk (tests) is the same on resume
         trunk = build_trunk(config.backbone, config.backbone_weights).to(device)
         if config.finetune_visual:
@@ -208,12 +210,20 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
     return model, trunk
 
 
-def _load_init(model: nn.Module, path: str) -> None:
+def _load_init(model: nn.Module, path: str, guide: str) -> None:
     """Copy a model file's weights into the freshly built network; the run's architecture
-    options must describe the same network, so a mismatch is an error rather than a partial load."""
+    options must describe the same network, so a mismatch is an error rather than a partial load.
 
-    source = load_checkpoint(path).model.state_dict()
+    One widening is allowed: a ``label`` model into a ``label-other`` run. The guide's
+    projection gains the :data:`~avsep.models.guide.OTHER` column, started as the mean of the
+    11 (an average instrument), so the network begins as it was and learns what "other" is."""
+
+    ck = load_checkpoint(path)
+    source = ck.model.state_dict()
     mine = model.state_dict()
+    if ck.guide == "label" and guide == "label-other" and "visual.weight" in source:
+        w = source["visual.weight"]
+        source["visual.weight"] = torch.cat([w, w.mean(dim=1, keepdim=True)], dim=1)
     if source.keys() != mine.keys() or any(source[k].shape != mine[k].shape for k in mine):
         raise InputError(
             f"--init {path}: its network differs from this run's (--arch, --channels, --cycles, --guide); "

@@ -30,9 +30,11 @@ def test_pieces_keep_the_parts_with_a_class_and_refuse_a_missing_piece(tmp_path:
     root = write_stems_tree(tmp_path / "stems")
     found = stems.pieces(root, "val")
     assert sorted(found) == sorted(stems.SPLITS["val"])
-    assert {p.label for parts in found.values() for p in parts} == {"violin", "clarinet", "flute"}
+    # bassoon and oboe are none of the 11: "other"
+    assert {p.label for parts in found.values() for p in parts} == {"violin", "clarinet", "flute", "other"}
     (root / "bach10" / "P4_Mix03_S1_violin.flac").unlink()
     (root / "bach10" / "P4_Mix03_S2_clarinet.flac").unlink()
+    (root / "bach10" / "P4_Mix03_S4_bassoon.flac").unlink()
     with pytest.raises(InputError, match="P4_Mix03 are missing"):
         stems.pieces(root, "val")
     with pytest.raises(InputError, match="unknown split"):
@@ -43,14 +45,21 @@ def test_mixtures_skip_segments_where_a_part_rests(tmp_path: Path):
     root = write_stems_tree(tmp_path / "stems", resting="S2_clarinet")
     parts = stems.pieces(root, "val")["bach10/P4_Mix01"]
     got = stems.mixtures(parts, (2,))
-    # 13 s = two 6 s segments; the clarinet rests in the second: one mixture, from 0 s
-    assert [(tuple(p.label for p in s), start) for s, start, _ in got] == [(("violin", "clarinet"), 0)]
+    # 13 s = two 6 s segments; the clarinet rests in the second: with it, one mixture, from 0 s
+    assert [(tuple(p.label for p in s), start) for s, start, _ in got] == [
+        (("violin", "clarinet"), 0),
+        (("violin", "other"), 0),
+        (("violin", "other"), int(stems.SEGMENT_SECONDS * SAMPLE_RATE)),
+        (("clarinet", "other"), 0),
+    ]
     assert got[0][2].shape == (2, int(stems.SEGMENT_SECONDS * SAMPLE_RATE))
 
 
 class _Perfect:
     """A separator that returns the references of the mixture it is given: what the scoring
     must call a perfect model."""
+
+    guide_kind = "label-other"
 
     def __init__(self):
         self.refs: list[np.ndarray] = []
@@ -73,11 +82,32 @@ def test_score_split_scores_every_mixture_by_size_and_class(tmp_path: Path, monk
 
     monkeypatch.setattr(stems, "mixtures", remember)
     got = stems.score_split(sep, root, "test", (2, 3), score_clip)
-    assert len(got["sizes"][2]) == 8 and got["sizes"][3] == []  # 8 pieces, 2 known parts each
-    classes = per_instrument(got["sizes"][2])
+    sets = got["sets"]
+    # 8 pieces of 2 known parts and 1 outside the 11: the plain sets keep the known parts only
+    assert list(sets) == ["2-part", "2-part+other", "3-part", "3-part+other"]
+    assert [len(sets[n]) for n in sets] == [8, 16, 0, 8]
+    classes = per_instrument(sets["2-part"])
     assert set(classes) == {"violin", "clarinet", "flute"}
     assert all(v["sdri"]["mean"] > 20 for v in classes.values())  # a perfect output gains far over the mixture
-    assert all(all(it["right_box"]) for it in got["sizes"][2])
+    assert all(all(it["right_box"]) for it in sets["2-part"])
+    assert all("other" in it["pair"] for it in sets["2-part+other"] + sets["3-part+other"])
+
+
+def test_a_part_outside_the_11_is_other_or_the_uniform_guide_of_a_model_without_it():
+    labels = ["violin", "other"]
+    with_other = stems.guides(labels, "label-other")
+    assert with_other.shape == (2, len(LABELS) + 1) and with_other[1, -1] == 1 and with_other[1, :-1].sum() == 0
+    without = stems.guides(labels, "label")
+    assert without.shape == (2, len(LABELS)) and without[0, LABELS.index("violin")] == 1
+    assert torch.allclose(without[1], torch.full((len(LABELS),), 1 / len(LABELS)))
+
+
+def test_training_validation_keeps_the_mixtures_every_model_is_compared_on(tmp_path: Path):
+    root = write_stems_tree(tmp_path / "stems", seconds=7.0)
+    batches = stems.val_batches(root, "val", sizes=(2, 3), kind="label-other")
+    guides = torch.cat([b["visual"] for b in batches])
+    assert len(guides) == 8 and guides.shape[-1] == len(LABELS) + 1  # 8 val pieces, one 2-part mixture each
+    assert guides[..., -1].sum() == 0  # no part is other
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +129,7 @@ def test_the_command_scores_each_model_and_refuses_a_picture_guided_one(tmp_path
     (report,) = json.loads(out.read_text())
     two = report["sets"]["2-part"]
     assert report["split"] == "test" and two["items"] == 8 and report["sets"]["3-part"]["items"] == 0
+    assert report["sets"]["2-part+other"]["items"] == 16
     assert abs(two["sdri"]["mean"]) < 0.5  # half the mixture each: no better than the mixture
     assert set(two["per_class"]) == {"violin", "clarinet", "flute"}
     plain = tmp_path / "plain.pt"

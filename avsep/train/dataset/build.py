@@ -18,7 +18,7 @@ import numpy as np
 from avsep.errors import InputError
 from avsep.progress import make_progress
 from avsep.train.dataset import layout, pictures
-from avsep.train.dataset.instruments import INSTRUMENTS, SPECS
+from avsep.train.dataset.instruments import CLASSES, INSTRUMENTS, SPECS
 from avsep.train.dataset.layout import SPLITS
 from avsep.train.dataset.library import scan
 from avsep.train.dataset.melodies import default_cache_dir, select_melodies
@@ -39,12 +39,12 @@ def resolve_instruments(instruments: Sequence[str] | str | None) -> list[str]:
     if isinstance(instruments, str):
         instruments = [s for s in instruments.split(",")]
     names = [s.strip() for s in instruments if s.strip()]
-    unknown = [n for n in names if n not in SPECS]
+    unknown = [n for n in names if n not in CLASSES]
     if unknown or not names:
         raise InputError(
-            f"unknown instrument {', '.join(unknown) or '(none given)'}; choose from {','.join(INSTRUMENTS)}"
+            f"unknown instrument {', '.join(unknown) or '(none given)'}; choose from {','.join(CLASSES)}"
         )
-    return sorted(set(names), key=INSTRUMENTS.index)
+    return sorted(set(names), key=CLASSES.index)
 
 
 def plan_counts(names: list[str], hours: float, clip_seconds: float) -> dict[str, dict[str, int]]:
@@ -348,7 +348,7 @@ def _plan_clips(
         j = 0
         for name in names:
             groups = pic_split[name][split]
-            gorder = np.random.default_rng([seed, 0x677270, si, INSTRUMENTS.index(name)]).permutation(len(groups))
+            gorder = np.random.default_rng([seed, 0x677270, si, CLASSES.index(name)]).permutation(len(groups))
             g = 0
             for (n, sp, src), count in allocation.items():
                 if n != name or sp != split:

@@ -1,12 +1,16 @@
 """The instrument classes of the synthetic set: General MIDI programs, ranges, playing style.
 
 The class names are the 11 of the MUSIC dataset (Zhao et al., "The Sound of Pixels"), spelled
-as its directory names, so an index built here and the real MUSIC index share labels.
+as its directory names, so an index built here and the real MUSIC index share labels, plus
+:data:`OTHER`: every instrument outside them, one class, so a model can be told "not one of
+the 11" (issue 28). A build makes ``other`` only when asked (``--instruments ...,other``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from avsep.models.guide import OTHER
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,34 @@ SPECS: dict[str, InstrumentSpec] = {
             relative_size=0.6,
             anchor=(0.0, 0.6),
         ),
+        InstrumentSpec(
+            OTHER,
+            # General MIDI instruments outside the 11: what a duet's "other" player may be
+            (
+                _P(0, 36, 96, "Acoustic Grand Piano"),
+                _P(6, 41, 89, "Harpsichord"),
+                _P(19, 36, 84, "Church Organ"),
+                _P(46, 36, 91, "Harp"),
+                _P(41, 48, 88, "Viola"),
+                _P(43, 28, 60, "Contrabass"),
+                _P(57, 40, 72, "Trombone"),
+                _P(60, 41, 77, "French Horn"),
+                _P(68, 58, 91, "Oboe"),
+                _P(70, 34, 72, "Bassoon"),
+                _P(105, 48, 84, "Banjo"),
+                _P(104, 48, 84, "Sitar"),
+                _P(27, 40, 84, "Electric Guitar (clean)"),
+                _P(52, 48, 79, "Choir Aahs"),
+                _P(22, 60, 84, "Harmonica"),
+            ),
+            vibrato_cents=(0.0, 15.0),
+            relative_size=0.5,
+            anchor=(0.0, 0.45),
+        ),
     )
 }
 
-#: the class names, in MUSIC's (alphabetical) order
-INSTRUMENTS: list[str] = sorted(SPECS)
+#: the 11 class names, in MUSIC's (alphabetical) order; a build's default
+INSTRUMENTS: list[str] = sorted(n for n in SPECS if n != OTHER)
+#: every class a build can make: the 11, then OTHER
+CLASSES: list[str] = [*INSTRUMENTS, OTHER]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsep.errors import InputError
+from avsep.models.guide import OTHER
 from avsep.train.dataset.layout import SPLITS
 from avsep.train.dataset.melodies import stable_hash
 
@@ -42,6 +43,14 @@ CLASS_ALIASES = {
     "classical_guitar": "acoustic_guitar",
     "sax": "saxophone",
 }
+#: Folders of instruments outside avsep's 11 (the registries' and shared/datasets' extra
+#: classes): all of them are the class ``other`` when a build makes it, else ignored.
+OTHER_FOLDERS = frozenset(
+    {
+        "viola", "double_bass", "french_horn", "bassoon", "trombone", "oboe", "banjo", "mandolin",
+        "piano", "voice", "electric_guitar", "drums", "drum", "harp", "harmonica", "sitar", "tabla",
+    }
+)  # fmt: skip
 
 _NOTE = re.compile(r"^(?P<step>[A-Ga-g])(?P<acc>s|#|b)?(?P<octave>-?\d)$")
 _STEPS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -176,6 +185,8 @@ def _walk(root: Path, suffixes: set[str]) -> Iterable[tuple[Path, str, str, str]
 
 def _canonical(folder: str, classes: Sequence[str]) -> str | None:
     name = CLASS_ALIASES.get(folder.lower(), folder.lower())
+    if name in OTHER_FOLDERS:
+        name = OTHER
     return name if name in classes else None
 
 

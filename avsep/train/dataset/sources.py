@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from avsep.models.guide import OTHER
 from avsep.train.dataset import layout
 from avsep.train.dataset.instruments import SPECS
 from avsep.train.dataset.library import Library, file_split
@@ -183,7 +184,9 @@ class SampledNotesSource(AudioSource):
     needs_melody = True
 
     def setup(self, library, classes, clip_s, tools):
-        self.banks = {c: NoteBank(library.notes(c)) for c in classes if library.notes(c)}
+        # ``other`` gathers many instruments: a melody sampled from all their notes would be
+        # no instrument at all, so its notes are not played (its recordings and fonts are)
+        self.banks = {c: NoteBank(library.notes(c)) for c in classes if library.notes(c) and c != OTHER}
         self._licences = {c: sorted({f.licence for f in library.notes(c)}) for c in classes}
 
     def available(self, label, split):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from avsep.errors import AvsepError, InputError
+from avsep.models.guide import is_label
 from avsep.options import DEFAULT_SAME_INSTRUMENT
 from avsep.progress import make_progress
 from avsep.separation.separator import Separator
@@ -53,7 +54,7 @@ def load_separator(
 
 
 def check_oracle(sep, oracle: bool) -> None:
-    if oracle and sep.guide_kind != "label":
+    if oracle and not is_label(sep.guide_kind):
         raise InputError(
             f"--oracle-labels needs a model trained with --guide label; this one has a {sep.guide_kind} guide"
         )

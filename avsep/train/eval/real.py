@@ -174,7 +174,7 @@ def _clipsep(sep, folder: Path, skipped: list[str], bar, oracle: bool) -> dict[s
         mix, sr = _read_wav(clip / "mix.wav")
         refs = np.stack([_read_wav(clip / "gt.wav")[0], _read_wav(clip / "int.wav")[0]])
         if oracle:  # the class the folder name starts with
-            est_a = sep.separate_arrays(mix, sr, guides=label_guide([clip.name.split("-")[0]]))[0]
+            est_a = sep.separate_arrays(mix, sr, guides=label_guide([clip.name.split("-")[0]], sep.guide_kind))[0]
         else:
             est_a = sep.separate_arrays(mix, sr, [_video_frames(clip / "av.mp4")])[0]
         # Only source a has a picture: one box. Row 1's estimate (the mixture) is a placeholder

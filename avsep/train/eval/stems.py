@@ -31,17 +31,18 @@ import torch
 
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
-from avsep.models.guide import label_guide
+from avsep.models.guide import LABELS, OTHER, is_label, label_guide, labels_of
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
 from avsep.train.eval.scores import aggregate_items, per_instrument, score_clip
 
-#: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); None: no class yet.
-PART_CLASSES: dict[str, str | None] = {
+#: The file-name code of each part -> avsep's class (URMP codes, Bach10 names); viola, double
+#: bass, oboe and bassoon are none of the 11: :data:`OTHER`.
+PART_CLASSES: dict[str, str] = {
     "vn": "violin", "vc": "cello", "tpt": "trumpet", "fl": "flute", "cl": "clarinet",
-    "va": None, "db": None, "ob": None,
-    "violin": "violin", "clarinet": "clarinet", "saxophone": "saxophone", "bassoon": None,
+    "va": OTHER, "db": OTHER, "ob": OTHER,
+    "violin": "violin", "clarinet": "clarinet", "saxophone": "saxophone", "bassoon": OTHER,
 }  # fmt: skip
 
 #: Pieces per split, chosen by piece before any scoring: Bach10's odd pieces and two URMP pieces
@@ -84,9 +85,8 @@ def pieces(root: Path, split: str) -> dict[str, list[Part]]:
         if m is None or m["part"] not in PART_CLASSES:
             continue
         piece = f"{path.parent.name}/{m['piece']}"
-        label = PART_CLASSES[m["part"]]
-        if piece in SPLITS[split] and label is not None:
-            found.setdefault(piece, []).append(Part(label, path))
+        if piece in SPLITS[split]:
+            found.setdefault(piece, []).append(Part(PART_CLASSES[m["part"]], path))
     missing = sorted(set(SPLITS[split]) - set(found))
     if missing:
         raise InputError(f"{root}: the {split} pieces {', '.join(missing)} are missing")
@@ -126,24 +126,45 @@ def _plays(segment: np.ndarray, loudest: float) -> bool:
     return rms > 0 and 20 * np.log10(rms / max(loudest, 1e-12)) > -RESTING_DB
 
 
+def set_name(labels: Sequence[str]) -> str:
+    """The report's set of a mixture: ``2-part`` (parts of the 11 only), ``2-part+other`` (one
+    part outside them, guided as :data:`OTHER` or, for a model without it, :func:`guides`)."""
+    return f"{len(labels)}-part" + ("+other" if OTHER in labels else "")
+
+
+def guides(labels: Sequence[str], kind: str) -> torch.Tensor:
+    """The parts' guides for a model of ``kind``: their one-hots; a part outside the 11 is the
+    uniform vector when the model has no :data:`OTHER` (what a picture of no instrument of ours
+    gives a ``classes`` guide: :func:`avsep.models.guide.class_posterior`)."""
+    if OTHER in labels_of(kind):
+        return label_guide(labels, kind)
+    known = [lab if lab != OTHER else LABELS[0] for lab in labels]
+    out = label_guide(known, kind)
+    out[[i for i, lab in enumerate(labels) if lab == OTHER]] = 1.0 / len(LABELS)
+    return out
+
+
 def score_split(sep, root: Path, split: str, sizes: Sequence[int], score, bar=None) -> dict[str, Any]:
     """Separate every mixture of ``split`` with ``sep`` (label guides) and score it with
-    ``score(refs, est, mix, label, skipped)``; per size: the aggregate and per-class SDRi."""
+    ``score(refs, est, mix, label, skipped)``; per set (:func:`set_name`): the scored items.
+    Mixtures of two parts outside the 11 are left out (both would be ``other``)."""
     skipped: list[str] = []
-    by_size: dict[int, list[dict[str, Any]]] = {k: [] for k in sizes}
+    by_set: dict[str, list[dict[str, Any]]] = {f"{k}-part": [] for k in sizes}
     found = pieces(root, split)
     task = bar.add_task(f"real-stems {split}", total=len(found)) if bar is not None else None
     for piece, parts in found.items():
         for subset, start, refs in mixtures(parts, sizes):
             labels = [p.label for p in subset]
             mix = refs.sum(axis=0)
-            est = sep.separate_arrays(mix, SAMPLE_RATE, guides=label_guide(labels))
+            est = sep.separate_arrays(mix, SAMPLE_RATE, guides=guides(labels, sep.guide_kind))
             got = score(refs, est, mix, f"{piece}@{start / SAMPLE_RATE:.0f}s {'+'.join(labels)}", skipped)
             if got is not None:
-                by_size[len(subset)].append({"piece": piece, "start_s": start / SAMPLE_RATE, "pair": labels, **got})
+                item = {"piece": piece, "start_s": start / SAMPLE_RATE, "pair": labels, **got}
+                by_set.setdefault(set_name(labels), []).append(item)
         if task is not None:
             bar.advance(task)
-    return {"split": split, "pieces": sorted(found), "sizes": by_size, "skipped": skipped}
+    order = sorted(by_set, key=lambda n: (int(n.split("-")[0]), n))
+    return {"split": split, "pieces": sorted(found), "sets": {n: by_set[n] for n in order}, "skipped": skipped}
 
 
 def default_stems() -> Path:
@@ -167,14 +188,14 @@ def evaluate_stems(
     writes) the report: per mixture size, SDR / SDRi / right box and SDRi per class."""
     root = Path(stems) if stems is not None else default_stems()
     sep = load_separator(model, device, mask or DEFAULT_MASK.value, 4, None)
-    if sep.guide_kind != "label":
+    if not is_label(sep.guide_kind):
         raise InputError(f"{model}: real-stems scores label-guided models; this one has a {sep.guide_kind} guide")
     with progress_bar(progress, console) as bar:
         got = score_split(sep, root, split, sizes, score_clip, bar)
     report: dict[str, Any] = {"model": str(model), **model_info(sep), "stems": str(root), "split": split}
     report["pieces"], report["skipped"] = got["pieces"], got["skipped"]
     report["sets"] = {
-        f"{k}-part": {**aggregate_items(items), "per_class": per_instrument(items)} for k, items in got["sizes"].items()
+        name: {**aggregate_items(items), "per_class": per_instrument(items)} for name, items in got["sets"].items()
     }
     out = console or stdout_console()
     for name, r in report["sets"].items():
@@ -193,16 +214,18 @@ VAL_NAME = "real-stems"
 
 
 def val_batches(
-    root: Path, split: str = "val", sizes: Sequence[int] = (2, 3), batch_size: int = 8
+    root: Path, split: str = "val", sizes: Sequence[int] = (2, 3), batch_size: int = 8, kind: str = "label"
 ) -> list[dict[str, torch.Tensor]]:
-    """The split's mixtures as training-validation batches: whole model windows, one size per
-    batch, ``audio [B, k, WINDOW_SAMPLES]`` and the parts' label guides ``visual [B, k, 11]``."""
+    """The split's mixtures of the 11 classes (the sets every model is compared on) as
+    training-validation batches: whole model windows, one size per batch, ``audio [B, k,
+    WINDOW_SAMPLES]`` and the parts' one-hots for a ``kind`` model ``visual [B, k, D]``."""
     seconds = WINDOW_SAMPLES / SAMPLE_RATE
     by_size: dict[int, list[tuple[np.ndarray, torch.Tensor]]] = {k: [] for k in sizes}
     for parts in pieces(root, split).values():
         for subset, _, refs in mixtures(parts, sizes, seconds):
-            if refs.shape[1] == WINDOW_SAMPLES:
-                by_size[len(subset)].append((refs, label_guide([p.label for p in subset])))
+            labels = [p.label for p in subset]
+            if refs.shape[1] == WINDOW_SAMPLES and OTHER not in labels:
+                by_size[len(subset)].append((refs, label_guide(labels, kind)))
     out = []
     for items in by_size.values():
         for s in range(0, len(items), batch_size):

@@ -132,7 +132,7 @@ def _separate_batch(sep, data: MixDataset, idx, plans: list, oracle: bool) -> tu
     crops = np.stack([it["frames"].numpy() for it in items])  # [B, N, F, 224, 224, 3]
     mixes = sources.sum(axis=1)
     if oracle:  # each source's true class
-        visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips]) for p in plans])
+        visual = torch.stack([label_guide([idx.clips[c].label for c in p.clips], sep.guide_kind) for p in plans])
     else:
         visual = sep.guide(crops)
     return sources, mixes, sep.separate_windows(mixes, visual)
