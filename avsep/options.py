@@ -236,7 +236,8 @@ class BatchOptions:
     what; the rules that need neither the videos nor the boxes are checked when it is built
     (:func:`avsep.batch.checks.check_options` checks the rest, before any video is read).
 
-    ``out_dir`` ``"-"`` writes one source (``source``, 1-based) of one video to stdout. ``names``:
+    ``out_dir`` ``"-"`` writes one source (``source``: 1-based, or its output name: ``"violin"``)
+    of one video to stdout. ``names``:
     one output name per box. ``template``: each output's path under ``out_dir`` (fields
     ``{stem}`` ``{name}`` ``{index}`` ``{ext}``). ``fmt``: pcm16, pcm24, float (WAV), flac or
     flac24, or the compressed mp3, m4a, opus (at ``bitrate``). ``sample_rate`` None keeps the
@@ -250,7 +251,7 @@ class BatchOptions:
     names: tuple[str, ...] | None = None
     out_dir: str | Path = DEFAULT_OUT
     template: str = DEFAULT_TEMPLATE
-    source: int | None = None
+    source: int | str | None = None
     fmt: str = DEFAULT_FORMAT
     #: bits per second of mp3, m4a and opus (``192k``, ``192000``); None: the format's default
     bitrate: int | str | None = None
@@ -275,6 +276,8 @@ class BatchOptions:
         if self.names is not None:
             object.__setattr__(self, "names", tuple(self.names) or None)
         say = self.wording
+        if isinstance(self.source, str) and self.source.strip().isdigit():  # the CLI gives text
+            object.__setattr__(self, "source", int(self.source))
         if self.bitrate is not None:
             object.__setattr__(self, "bitrate", parse_bitrate(self.bitrate, say))
         if self.sample_rate is not None and not 1000 <= self.sample_rate <= 384000:

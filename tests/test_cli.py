@@ -196,6 +196,20 @@ def test_stdout_wav_in_process(shared_video):
     assert rate == 44100 and len(data) == pytest.approx(3 * 44100, abs=0.1 * 44100)
 
 
+def test_stdout_source_by_name_is_the_source_of_that_number(shared_video):
+    video = shared_video("clip.mp4", **SMALL)
+    boxes = ("--boxes", "0,0,32,48", "32,0,64,48", "--names", "violin", "flute")
+    by_name = cli("separate", video, *boxes, "-o", "-", "--source", "flute", "-q")
+    by_number = cli("separate", video, *boxes, "-o", "-", "--source", "2", "-q")
+    assert by_name.stdout_bytes == by_number.stdout_bytes and len(by_name.stdout_bytes) > 1000
+    bad = error_line(cli("separate", video, *boxes, "-o", "-", "--source", "cello", code=2))
+    assert bad == "error: --source cello: no source of that name; the sources are violin, flute"
+    unnamed = error_line(
+        cli("separate", video, "--boxes", "0,0,32,48", "32,0,64,48", "-o", "-", "--source", "x", code=2)
+    )
+    assert "--source x: the boxes have no names" in unnamed
+
+
 def test_stdout_needs_one_source(shared_video):
     video = shared_video("clip.mp4", **SMALL)
     assert "--source N" in error_line(cli("separate", video, "-o", "-", code=2))

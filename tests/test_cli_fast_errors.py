@@ -34,7 +34,7 @@ CASES = [
     (["separate", VIDEO, "--skip-existing", "--overwrite"], "--skip-existing and --overwrite contradict each other"),
     (["separate", VIDEO, "--sample-rate", "10"], "--sample-rate 10: use a rate between 1000 and 384000 Hz"),
     (["separate", VIDEO, "--source", "1"], "--source only applies with -o - (stdout)"),
-    (["separate", VIDEO, "-o", "-", *TWO], "-o - needs --source N with N between 1 and 2"),
+    (["separate", VIDEO, "-o", "-", *TWO], "-o - needs --source N (between 1 and 2) or the source's name"),
     (["separate", VIDEO, "-o", "-", "--residual", "--source", "1"], "-o - writes a single source; --residual needs"),
     (["separate", VIDEO, VIDEO, "-o", "-", "--source", "1"], "-o - writes one source of one video; give exactly one"),
     (["separate", VIDEO, "--jobs", "0"], "--jobs 0: give 1 or more"),

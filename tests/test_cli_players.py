@@ -69,7 +69,8 @@ def test_sources_more_than_found_falls_back(shared_video, tmp_path):
     ("args", "message"),
     [
         (["--boxes", "auto", "0,0,10,10"], "--boxes auto stands alone"),
-        (["-o", "-", "--source", "3"], "--source 3: only 2 source(s) were found"),
+        (["-o", "-", "--source", "3"], "--source 3: there are 2 sources in"),
+        (["-o", "-", "--source", "tuba"], "--source tuba: no source of that name in"),
     ],
 )
 def test_auto_option_errors(shared_video, tmp_path, args, message):

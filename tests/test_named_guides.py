@@ -83,6 +83,22 @@ def test_a_name_outside_the_classes_leaves_its_frames_in_charge(label_model: Pat
     assert "by the frames: piano (not one of the model's classes)" in said
 
 
+def test_a_model_that_knows_other_guides_an_outside_instrument_by_it(swapped, tmp_path: Path):
+    torch.manual_seed(4)
+    model = PCN(PCNConfig(visual_dim=len(LABELS) + 1, channels=(4, 4, 8, 8, 8, 8, 8), cycles=2))
+    path = tmp_path / "label-other.pt"
+    save_checkpoint(path, model, backbone="resnet18", guide="label-other")
+    a, b = swapped
+    out_a, said = _separate(a, path, tmp_path / "a", "--names", "piano", "flute")
+    out_b, _ = _separate(b, path, tmp_path / "b", "--names", "piano", "flute")
+    assert out_a == out_b  # both boxes named: the swapped pictures change nothing
+    assert "guided by the names piano (other), flute" in said
+    named = named_guides(["viola", "lead"], 2, "label-other")
+    assert named is not None and named.classes == ("other", None)
+    got = named.apply(lambda: torch.zeros(1, 2, len(LABELS) + 1), 1)
+    torch.testing.assert_close(got[0, 0], label_guide(["other"], "label-other")[0])
+
+
 def test_found_players_are_not_steered_by_names(label_model: Path, swapped, tmp_path: Path):
     a, _ = swapped
     result = cli("separate", a, "--model", label_model, "--names", "violin", "flute", "-o", tmp_path, "--device", "cpu")

@@ -54,7 +54,7 @@ def output_names(count: int, names: Sequence[str] | None, residual: bool, say: W
     return out + (["residual"] if residual else [])
 
 
-def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOptions) -> int | None:
+def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOptions) -> int | str | None:
     """Refuse what is wrong with a batch's options and boxes together, before any video is read
     (what ``options`` alone can get wrong was refused when it was built; ``--format`` is checked
     by :meth:`~avsep.batch.job.BatchJob.create`). Returns the source to write to stdout when
@@ -73,7 +73,30 @@ def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOpt
         raise InputError(f"{stdout} writes one source of one video; give exactly one input")
     if options.residual:
         raise InputError(f"{stdout} writes a single source; {say('residual')} needs an output folder")
-    source = 1 if options.source is None and count == 1 else options.source
+    source = options.source
+    if source is None and count == 1:
+        return 1
+    if isinstance(source, str):
+        if names:
+            return source_number(source, output_names(len(names), names, False, say), say)
+        if count is not None:
+            raise InputError(f"{say('source', source)}: the boxes have no names; give {say('names')} or a number")
+        return source  # a player's name: matched once the players are found
     if source is None or source < 1 or (count is not None and source > count):
-        raise InputError(f"{stdout} needs {say('source')} N with N between 1 and {count or 'the number of sources'}")
+        raise InputError(
+            f"{stdout} needs {say('source')} N (between 1 and {count or 'the number of sources'}) or the source's name"
+        )
     return source
+
+
+def source_number(source: int | str, labels: Sequence[str], say: Wording, video: Path | None = None) -> int:
+    """The 1-based number of ``--source`` (a number, or one of the outputs' ``labels``, which
+    for found players are known only once they are found in ``video``)."""
+    where = f" in {video}" if video is not None else ""
+    if isinstance(source, int):
+        if not 1 <= source <= len(labels):
+            raise InputError(f"{say('source', source)}: there are {len(labels)} sources{where} ({', '.join(labels)})")
+        return source
+    if source not in labels:
+        raise InputError(f"{say('source', source)}: no source of that name{where}; the sources are {', '.join(labels)}")
+    return labels.index(source) + 1

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from avsep.batch import claims, provenance
-from avsep.batch.checks import check_options, find_videos, output_names
+from avsep.batch.checks import check_options, find_videos, output_names, source_number
 from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
@@ -122,7 +122,8 @@ class BatchJob:
     names: list[str] | None
     out_dir: Path | None  # None: stdout
     options: BatchOptions = field(default_factory=BatchOptions)
-    source: int | None = None  # the source written to stdout (``out_dir`` None), 1-based
+    #: the source written to stdout (``out_dir`` None): 1-based, or a found player's name
+    source: int | str | None = None
     quiet: bool = False
     debug: bool = False
     announce: Announce | None = None
@@ -167,12 +168,9 @@ class BatchJob:
 
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced through
-        :attr:`announce`; ``--source`` must be one of them."""
+        :attr:`announce`."""
         progress.set_windows(0, f"{media.path.name}: finding players")
         plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
-        if self.source is not None and self.source > len(plan.sources):
-            said = self.options.wording("source", self.source)
-            raise InputError(f"{said}: only {len(plan.sources)} source(s) were found in {media.path}")
         if self.announce is not None and not plan.note:
             self.announce(media.path, plan, self.names or plan.names, self.quiet)
         return plan
@@ -250,7 +248,8 @@ class BatchJob:
             )
         if self.out_dir is None:
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
-            frames = (output_frames(block[self.source - 1]) for block in stream.blocks)
+            index = source_number(self.source, labels, self.options.wording, video) - 1
+            frames = (output_frames(block[index]) for block in stream.blocks)
             if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")

@@ -167,8 +167,12 @@ OutputTemplate = Annotated[
     ),
 ]
 Source = Annotated[
-    Optional[int],
-    typer.Option(help="With -o -: which box (1-based) goes to stdout.", metavar="N", rich_help_panel=OUTPUT),
+    Optional[str],
+    typer.Option(
+        help="With -o -: which source goes to stdout: its number (1-based, left to right) or its name.",
+        metavar="N|NAME",
+        rich_help_panel=OUTPUT,
+    ),
 ]
 Format = Annotated[
     SampleFormat,

@@ -24,7 +24,7 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.device import on_inference_threads, select_device
-from avsep.models.guide import picture_kind
+from avsep.models.guide import CLASS_KINDS, picture_kind
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk

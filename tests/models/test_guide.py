@@ -13,14 +13,17 @@ from avsep.models.guide import (
     GUIDES,
     LABELS,
     NAME_ALIASES,
+    OTHER,
     class_posterior,
     class_views,
     combine,
     guide_dim,
     label_guide,
+    labels_of,
     name_class,
     picture_kind,
     posterior,
+    with_other,
 )
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_CLASSES, MUSIC_INDICES
 
@@ -48,7 +51,7 @@ def test_posterior_coordinates_are_pinned():
 
 
 def test_dims():
-    assert [guide_dim(k, 1280) for k in GUIDES] == [1280, M + 1, 1280 + M + 1, len(LABELS), len(LABELS)]
+    assert [guide_dim(k, 1280) for k in GUIDES] == [1280, M + 1, 1280 + M + 1, len(LABELS), len(LABELS), 12, 12]
     assert picture_kind("label") == "classes" and picture_kind("posterior") == "posterior"
     with pytest.raises(InputError, match="--guide"):
         guide_dim("colour", 512)
@@ -136,27 +139,29 @@ def test_trunk_guide_of_each_kind(kind):
     torch.testing.assert_close(g, combine(kind, pooled.view(2, 3, -1), music.view(2, 3, -1), lse.view(2, 3)))
 
 
-def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path):
+@pytest.mark.parametrize(("kind", "seen"), [("label", "classes"), ("label-other", "classes-other")])
+def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path, kind, seen):
     from avsep.models.pcn import PCN, PCNConfig
     from avsep.models.serialize import load_checkpoint, save_checkpoint
     from avsep.separation.separator import Separator
 
     torch.manual_seed(0)
-    model = PCN(PCNConfig(visual_dim=len(LABELS), channels=(4, 4, 8, 8, 8, 8, 8), cycles=2))
+    dim = guide_dim(kind, 512)
+    model = PCN(PCNConfig(visual_dim=dim, channels=(4, 4, 8, 8, 8, 8, 8), cycles=2))
     path = tmp_path / "oracle.pt"
-    save_checkpoint(path, model, backbone="resnet18", guide="label")
-    assert load_checkpoint(path).guide == "label"
+    save_checkpoint(path, model, backbone="resnet18", guide=kind)
+    assert load_checkpoint(path).guide == kind
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sep = Separator(path, device="cpu")
-    assert sep.picture_kind == "classes"
+    assert sep.picture_kind == seen
     crops = np.random.default_rng(0).integers(0, 255, (1, 2, 3, 224, 224, 3), dtype=np.uint8)
     g = sep.guide(crops)
-    assert g.shape == (1, 2, len(LABELS))
+    assert g.shape == (1, 2, dim)
     torch.testing.assert_close(g.sum(-1), torch.ones(1, 2))
     audio = np.random.default_rng(0).standard_normal(11025 * 2).astype(np.float32) * 0.1
     assert sep.separate_arrays(audio, 11025, [np.zeros((3, 32, 32, 3), np.uint8)] * 2).shape == (2, audio.size)
-    out = sep.separate_arrays(audio, 11025, guides=label_guide(["violin", "flute"]))
+    out = sep.separate_arrays(audio, 11025, guides=label_guide(["violin", "flute"], kind))
     assert out.shape == (2, audio.size)
 
 
@@ -181,6 +186,24 @@ def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path):
 )
 def test_a_users_name_means_a_class_or_none(name, label):
     assert name_class(name) == label
+
+
+@pytest.mark.parametrize(("name", "label"), [("piano", OTHER), ("Double Bass", OTHER), ("other", OTHER),
+                                           ("violin", "violin"), ("lead", None)])  # fmt: skip
+def test_a_model_that_knows_other_takes_instruments_outside_the_11_as_other(name, label):
+    assert name_class(name, labels_of("label-other")) == label
+
+
+def test_the_label_other_kind_adds_one_coordinate():
+    assert guide_dim("label-other", 512) == guide_dim("classes-other", 512) == len(LABELS) + 1
+    assert picture_kind("label-other") == "classes-other" and picture_kind("label") == "classes"
+    g = label_guide(["other", "cello"], "label-other")
+    assert g.shape == (2, len(LABELS) + 1) and g[0, -1] == 1 and g[1, LABELS.index("cello")] == 1
+    with pytest.raises(InputError, match="other"):
+        label_guide(["other"])  # an 11-class model has no such coordinate
+    v = with_other(torch.tensor([[0.5, 0.5] + [0.0] * 9]), torch.tensor([0.2]))
+    torch.testing.assert_close(v.sum(-1), torch.ones(1))
+    assert float(v[0, -1]) == pytest.approx(0.2) and float(v[0, 0]) == pytest.approx(0.4)
 
 
 def test_every_alias_names_a_class():

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from avsep.errors import InputError
-from avsep.train.dataset.instruments import INSTRUMENTS
+from avsep.models.guide import OTHER
+from avsep.train.dataset.instruments import CLASSES, INSTRUMENTS
 from avsep.train.dataset.library import file_split, note_midi, parse_audio_name, pitch_split, scan
-from tests.train.real_material import make_tree
+from avsep.train.dataset.sources import SampledNotesSource
+from tests.train.real_material import make_tree, write_notes, write_recordings
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,23 @@ def test_scan_sorts_notes_recordings_photos_and_licences(tmp_path: Path):
     assert len(lib.pictures["violin"]) == 10 and lib.pictures["violin"][0].licence == "test photos, public domain"
     assert lib.ignored == {"theremin": 3}
     assert lib.audio_roots == [audio] and lib.picture_roots == [photos]
+
+
+def test_instruments_outside_the_11_are_the_class_other_when_a_build_asks_for_it(tmp_path: Path):
+    audio = tmp_path / "audio"
+    write_recordings(audio / "orchestra" / "viola", 2, 3.0)
+    write_recordings(audio / "medley" / "piano", 1, 3.0)
+    write_notes(audio / "orchestra" / "bassoon", "bassoon", range(40, 44))
+    write_recordings(audio / "orchestra" / "theremin", 1, 3.0)
+    write_recordings(audio / "orchestra" / "cello", 1, 3.0)
+    lib = scan([audio], [], CLASSES)
+    assert len(lib.recordings(OTHER)) == 3 and {n.pitch for n in lib.notes(OTHER)} == set(range(40, 44))
+    assert lib.ignored == {"theremin": 1}  # not an instrument the build knows: still ignored
+    notes = SampledNotesSource()
+    notes.setup(lib, CLASSES, 12.0, None)
+    assert not notes.available(OTHER, "train")  # many instruments' notes make no melody
+    eleven = scan([audio], [], INSTRUMENTS)
+    assert OTHER not in eleven.audio and set(eleven.ignored) == {"viola", "piano", "bassoon", "theremin"}
 
 
 def test_manifest_licences_are_read(tmp_path: Path):

@@ -167,6 +167,30 @@ def test_label_guided_oracle_trains_without_pictures(dataset: Path, named: Path,
     assert ck.guide == "label" and ck.model.config.visual_dim == len(LABELS)
 
 
+def test_a_label_model_widens_into_a_label_other_run(named: Path, tmp_path: Path):
+    from avsep.train.loop import setup
+
+    first = train(tiny(named, None, tmp_path / "label", features=None, guide="label", steps=1))
+    source = load_checkpoint(first["last"]).model.state_dict()
+    trainer = setup(tiny(named, None, tmp_path / "other", features=None, guide="label-other", init=first["last"]))
+    mine = trainer.model.state_dict()
+    w = source["visual.weight"]
+    torch.testing.assert_close(mine["visual.weight"][:, : len(LABELS)], w)
+    torch.testing.assert_close(mine["visual.weight"][:, -1], w.mean(dim=1))  # other starts as the average class
+    assert all(torch.equal(mine[k], source[k]) for k in source if k != "visual.weight")
+    with pytest.raises(InputError, match="--init"):  # the other way round is not a widening
+        setup(tiny(named, None, tmp_path / "back", features=None, guide="label", init=trainer_file(trainer, tmp_path)))
+
+
+def trainer_file(trainer, tmp_path: Path) -> Path:
+    """The trainer's network saved as a model file."""
+    from avsep.models.serialize import save_checkpoint
+
+    path = tmp_path / "widened.pt"
+    save_checkpoint(path, trainer.model, backbone="resnet18", guide="label-other")
+    return path
+
+
 def test_a_label_run_validates_on_real_ensembles(named: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     tree = write_stems_tree(tmp_path / "stems", seconds=7.0)  # one window a piece
     monkeypatch.setattr(stems, "default_stems", lambda: tree)

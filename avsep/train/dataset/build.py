@@ -41,9 +41,7 @@ def resolve_instruments(instruments: Sequence[str] | str | None) -> list[str]:
     names = [s.strip() for s in instruments if s.strip()]
     unknown = [n for n in names if n not in CLASSES]
     if unknown or not names:
-        raise InputError(
-            f"unknown instrument {', '.join(unknown) or '(none given)'}; choose from {','.join(CLASSES)}"
-        )
+        raise InputError(f"unknown instrument {', '.join(unknown) or '(none given)'}; choose from {','.join(CLASSES)}")
     return sorted(set(names), key=CLASSES.index)
 
 

@@ -84,7 +84,9 @@ def music_solo_duets(
             numbers = frame_numbers(centre, 1.0, count, FRAME_OFFSETS)
             pictures.append(np.stack([read_picture(rec / "frames" / f"{n:06d}.jpg") for n in numbers]))
         if oracle:  # each recording's instrument folder
-            est = sep.separate_arrays(mix, SAMPLE_RATE, guides=label_guide([recordings[i][0] for i in pair], sep.guide_kind))
+            est = sep.separate_arrays(
+                mix, SAMPLE_RATE, guides=label_guide([recordings[i][0] for i in pair], sep.guide_kind)
+            )
         else:
             motion = _still_motion(sep, [recordings[i] for i in pair], start / SAMPLE_RATE, seconds)
             est = sep.separate_arrays(mix, SAMPLE_RATE, pictures, **motion)
