@@ -13,6 +13,7 @@ command that produced it.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -47,25 +48,37 @@ def _summary_only(report: Any) -> Any:
 
 def data_sources(training: dict) -> dict[str, Any] | None:
     """What the model saw, per class, with the terms of each source: read from the
-    ``meta.json`` of the dataset its training index belongs to (None when that dataset is not
-    on this machine, or predates per-source statistics)."""
+    ``meta.json`` of each dataset its training index draws on (the folder holding its
+    ``audio/``: an index may join the clips of several builds, e.g. the 11 classes of one and
+    ``other`` of another). None when no such dataset is on this machine, or they predate
+    per-source statistics."""
     index = (training.get("data") or {}).get("train_index")
-    meta_path = Path(index).parent / "meta.json" if index else None
-    if meta_path is None or not meta_path.is_file():
+    if not index or not Path(index).is_file():
         return None
-    meta = json.loads(meta_path.read_text())
-    if "sources_per_class" not in meta:
-        return None
-    real = meta.get("real_material", {})
-    return {
-        name: {
-            "train_minutes": stats["train_minutes"],
-            "clips_with_pictures": stats["pictures"],
-            "audio_terms": real.get("licences", {}).get(name, {}),
-            "picture_terms": real.get("picture_licences", {}).get(name, []),
-        }
-        for name, stats in meta["sources_per_class"].items()
-    }
+    out: dict[str, Any] = {}
+    for root in _dataset_roots(Path(index)):
+        meta_path = root / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        real = meta.get("real_material", {})
+        for name, stats in meta.get("sources_per_class", {}).items():
+            out[name] = {
+                "train_minutes": stats["train_minutes"],
+                "clips_with_pictures": stats["pictures"],
+                "audio_terms": real.get("licences", {}).get(name, {}),
+                "picture_terms": real.get("picture_licences", {}).get(name, []),
+            }
+    return out or None
+
+
+def _dataset_roots(index: Path) -> list[Path]:
+    """The dataset folders an index's lines point into (``<root>/audio/<class>/<clip>``)."""
+    roots: dict[Path, None] = {}
+    with index.open(newline="") as f:
+        for row in csv.reader(f):
+            if row:
+                audio = Path(row[0]) if Path(row[0]).is_absolute() else index.parent / row[0]
+                roots[audio.parent.parent.parent] = None
+    return list(roots)
 
 
 def bundle(

@@ -14,7 +14,7 @@ from avsep.errors import AvsepError
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import load_checkpoint, save_checkpoint
 from avsep.models.weights import bundled_models
-from avsep.train.bundle import bundle
+from avsep.train.bundle import bundle, data_sources
 from avsep.train.loop import TrainConfig, train
 from tests.train.dataset_fixture import TINY_PCN
 
@@ -99,3 +99,20 @@ def test_bundle_keeps_the_guide_and_lists_sources_per_class(dataset: Path, featu
         "audio_terms": {"recordings": ["CC0"]},
         "picture_terms": ["PD"],
     }
+
+
+def test_a_card_lists_the_sources_of_every_dataset_an_index_joins(tmp_path: Path):
+    for name, cls in (("eleven", "violin"), ("outside", "other")):
+        meta = {"sources_per_class": {cls: {"train_minutes": {"recorded": 2.0}, "pictures": {"photo": 1}}}}
+        meta["real_material"] = {"licences": {cls: {"recordings": [f"{name} terms"]}}}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "meta.json").write_text(json.dumps(meta))
+    joined = tmp_path / "joined"
+    joined.mkdir()
+    (joined / "train.csv").write_text(
+        "../eleven/audio/violin/a.wav,../eleven/frames/violin/a,12\n../outside/audio/other/b.wav,../outside/frames/other/b,12\n"
+    )
+    sources = data_sources({"data": {"train_index": str(joined / "train.csv")}})
+    assert sorted(sources) == ["other", "violin"]
+    assert sources["other"]["audio_terms"] == {"recordings": ["outside terms"]}
+    assert data_sources({"data": {"train_index": str(tmp_path / "missing.csv")}}) is None
