@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,23 @@ class Checkpoint:
     def parameters(self) -> int:
         """The network's parameter count (the trunk is not in the file, so not counted)."""
         return sum(p.numel() for p in self.model.parameters())
+
+
+def widened_to_other(ck: Checkpoint) -> Checkpoint:
+    """A ``label`` network as a ``label-other`` one (:data:`avsep.models.guide.LABEL_KINDS`):
+    its guide projection ``visual`` gains the ``other`` column, started as the mean of the 11
+    (an average instrument), so the widened network separates the 11 exactly as before and
+    starts "other" from what is common to them. The one widening ``--init`` and ``average``
+    accept; anything else must match."""
+    if ck.guide != "label":
+        raise ValueError(f"only a label model widens to label-other, not a {ck.guide} one")
+    state = ck.model.state_dict()
+    w = state["visual.weight"]
+    state["visual.weight"] = torch.cat([w, w.mean(dim=1, keepdim=True)], dim=1)
+    config = {**ck.config, "visual_dim": ck.config["visual_dim"] + 1}
+    model = build_model(ck.arch, config)
+    model.load_state_dict(state)
+    return replace(ck, model=model, config=config, guide="label-other")
 
 
 def save_checkpoint(

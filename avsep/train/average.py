@@ -15,15 +15,18 @@ from pathlib import Path
 import torch
 
 from avsep.errors import InputError
-from avsep.models.serialize import load_checkpoint, save_checkpoint
+from avsep.models.serialize import load_checkpoint, save_checkpoint, widened_to_other
 
 
 def average_checkpoints(paths: Sequence[str | Path], out: str | Path) -> str:
     """Write the mean of ``paths``' weights to ``out``; returns its sha256. All must be one
-    architecture with one config, backbone and guide."""
+    architecture with one config, backbone and guide, except that ``label`` models averaged
+    with ``label-other`` ones are widened first (:func:`widened_to_other`, as ``--init`` does)."""
     if len(paths) < 2:
         raise InputError("give at least two checkpoints to average")
     cks = [load_checkpoint(p) for p in paths]
+    if any(ck.guide == "label-other" for ck in cks):
+        cks = [widened_to_other(ck) if ck.guide == "label" else ck for ck in cks]
     first = cks[0]
     for path, ck in zip(paths[1:], cks[1:]):
         if (ck.arch, ck.config, ck.backbone, ck.guide) != (first.arch, first.config, first.backbone, first.guide):

@@ -30,7 +30,7 @@ from avsep.errors import InputError, check_one_of
 from avsep.models.device import select_device
 from avsep.models.guide import check_guide, guide_dim, is_label, labels_of
 from avsep.models.pcn import PCNConfig
-from avsep.models.serialize import build_model, load_checkpoint
+from avsep.models.serialize import build_model, load_checkpoint, widened_to_other
 from avsep.models.sop import SoPConfig
 from avsep.models.trunk_files import file_sha256
 from avsep.models.visual import TRUNKS, build_trunk
@@ -213,17 +213,13 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
 def _load_init(model: nn.Module, path: str, guide: str) -> None:
     """Copy a model file's weights into the freshly built network; the run's architecture
     options must describe the same network, so a mismatch is an error rather than a partial load.
-
-    One widening is allowed: a ``label`` model into a ``label-other`` run. The guide's
-    projection gains the :data:`~avsep.models.guide.OTHER` column, started as the mean of the
-    11 (an average instrument), so the network begins as it was and learns what "other" is."""
+    A ``label`` model starts a ``label-other`` run widened (:func:`widened_to_other`)."""
 
     ck = load_checkpoint(path)
+    if ck.guide == "label" and guide == "label-other":
+        ck = widened_to_other(ck)
     source = ck.model.state_dict()
     mine = model.state_dict()
-    if ck.guide == "label" and guide == "label-other" and "visual.weight" in source:
-        w = source["visual.weight"]
-        source["visual.weight"] = torch.cat([w, w.mean(dim=1, keepdim=True)], dim=1)
     if source.keys() != mine.keys() or any(source[k].shape != mine[k].shape for k in mine):
         raise InputError(
             f"--init {path}: its network differs from this run's (--arch, --channels, --cycles, --guide); "

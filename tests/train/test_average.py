@@ -41,3 +41,18 @@ def test_different_networks_and_a_single_checkpoint_are_refused(tmp_path: Path):
     assert not (tmp_path / "y.pt").exists()
     ok = cli("average", a, a, "-o", tmp_path / "z.pt")
     assert "mean of 2 checkpoints" in ok.output and (tmp_path / "z.pt").is_file()
+
+
+def test_a_label_model_is_widened_to_average_with_a_label_other_one(tmp_path: Path):
+    torch.manual_seed(1)
+    label = PCN(PCNConfig(visual_dim=11, channels=TINY_PCN, cycles=1))
+    save_checkpoint(tmp_path / "label.pt", label, backbone="resnet18", guide="label")
+    torch.manual_seed(2)
+    other = PCN(PCNConfig(visual_dim=12, channels=TINY_PCN, cycles=1))
+    save_checkpoint(tmp_path / "other.pt", other, backbone="resnet18", guide="label-other")
+    average_checkpoints([tmp_path / "label.pt", tmp_path / "other.pt"], tmp_path / "mean.pt")
+    got = load_checkpoint(tmp_path / "mean.pt")
+    assert got.guide == "label-other" and got.config["visual_dim"] == 12
+    w = label.visual.weight.detach()
+    widened = torch.cat([w, w.mean(dim=1, keepdim=True)], dim=1)
+    torch.testing.assert_close(got.model.visual.weight, (widened + other.visual.weight.detach()) / 2)
