@@ -15,6 +15,9 @@ from typing import Any
 
 ARCHS = ("pcn", "sop")
 SCHEDULES = ("cosine", "step", "constant")
+#: which weights a run trains: all of them, or only the ``other`` column of a ``label-other``
+#: guide projection (the network then separates the 11 exactly as its ``--init`` did)
+LEARN = ("all", "other")
 #: Fields that define the run; on resume they come from the checkpoint, not the command line.
 LOCKED = (
     "arch",
@@ -25,6 +28,7 @@ LOCKED = (
     "backbone_weights",
     "finetune_visual",
     "visual_lr_scale",
+    "learn",
     "batch_size",
     "lr",
     "weight_decay",
@@ -80,6 +84,8 @@ class TrainConfig:
     features: str | None = None
     finetune_visual: bool = False
     visual_lr_scale: float = 0.1
+    #: which weights learn (:data:`LEARN`)
+    learn: str = "all"
     batch_size: int = 8
     steps: int | None = None
     epochs: int | None = None

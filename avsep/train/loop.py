@@ -36,7 +36,7 @@ from avsep.models.trunk_files import file_sha256
 from avsep.models.visual import TRUNKS, build_trunk
 from avsep.signal import dsp
 from avsep.train.augment import Soundtrack, parse_steps
-from avsep.train.config import ARCHS, SCHEDULES, TrainConfig, merge_resume
+from avsep.train.config import ARCHS, LEARN, SCHEDULES, TrainConfig, merge_resume
 from avsep.train.data import MixDataset, steps_per_epoch
 from avsep.train.eval import stems
 from avsep.train.features import FeatureCache
@@ -96,7 +96,7 @@ def setup(config: TrainConfig) -> Trainer:
         console.print(f"[yellow]note:[/] {note}")
     data = _data(config, console)
     model, trunk = _networks(config, data.cache, resume_ck, device)
-    groups = [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    groups = _param_groups(config, model)
     if trunk is not None and config.finetune_visual:
         groups.append({"params": list(trunk.parameters()), "lr_scale": config.visual_lr_scale})
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
@@ -210,6 +210,22 @@ def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tu
     return model, trunk
 
 
+def _param_groups(config: TrainConfig, model: nn.Module) -> list[dict[str, Any]]:
+    """The optimizer's groups. ``learn="other"``: only the ``other`` column of the guide
+    projection learns; the other columns' gradients are zeroed and that group has no weight
+    decay, so AdamW leaves them exactly as they were (its moments stay 0), and every other
+    weight is frozen: guided by one of the 11, the network is the ``--init`` one, bit for bit."""
+    if config.learn == "all":
+        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    weight = model.visual.weight
+    for p in model.parameters():
+        p.requires_grad_(p is weight)
+    only_other = torch.zeros_like(weight)
+    only_other[:, -1] = 1.0
+    weight.register_hook(lambda grad: grad * only_other)
+    return [{"params": [weight], "lr_scale": 1.0, "weight_decay": 0.0}]
+
+
 def _load_init(model: nn.Module, path: str, guide: str) -> None:
     """Copy a model file's weights into the freshly built network; the run's architecture
     options must describe the same network, so a mismatch is an error rather than a partial load.
@@ -237,6 +253,9 @@ def _check_config(config: TrainConfig) -> None:
     check_one_of("--arch", config.arch, ARCHS)
     check_one_of("--backbone", config.backbone, sorted(TRUNKS))
     check_one_of("--schedule", config.schedule, SCHEDULES)
+    check_one_of("--learn", config.learn, LEARN)
+    if config.learn == "other" and (config.guide != "label-other" or config.finetune_visual):
+        raise InputError("--learn other trains the 'other' column of a --guide label-other network (trunk frozen)")
     if (config.steps is None) == (config.epochs is None):
         raise InputError("give exactly one of --steps or --epochs")
     if (config.steps is not None and config.steps < 1) or (config.epochs is not None and config.epochs < 1):

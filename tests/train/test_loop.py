@@ -182,6 +182,31 @@ def test_a_label_model_widens_into_a_label_other_run(named: Path, tmp_path: Path
         setup(tiny(named, None, tmp_path / "back", features=None, guide="label", init=trainer_file(trainer, tmp_path)))
 
 
+def test_learning_only_other_leaves_the_11_bit_for_bit(named: Path, tmp_path: Path):
+    first = train(tiny(named, None, tmp_path / "label", features=None, guide="label", steps=1))
+    joined = tmp_path / "joined"  # the violins play "other" here
+    for split in ("train", "val"):
+        rows = []
+        for row in (named / f"{split}.csv").read_text().splitlines():
+            audio, rest = row.split(",", 1)
+            if "/violin/" in audio:
+                moved = joined / "audio" / "other" / Path(audio).name
+                moved.parent.mkdir(parents=True, exist_ok=True)
+                moved.write_bytes(Path(audio).read_bytes())
+                audio = str(moved)
+            rows.append(f"{audio},{rest}")
+        (joined / f"{split}.csv").write_text("\n".join(rows) + "\n")
+    config = tiny(joined, None, tmp_path / "other", features=None, guide="label-other", init=first["last"])
+    summary = train(dataclasses.replace(config, learn="other", steps=3, lr=0.1))
+    before = load_checkpoint(first["last"]).model.state_dict()
+    after = load_checkpoint(summary["last"]).model.state_dict()
+    assert all(torch.equal(after[k], before[k]) for k in before if k != "visual.weight")
+    assert torch.equal(after["visual.weight"][:, : len(LABELS)], before["visual.weight"])
+    assert not torch.equal(after["visual.weight"][:, -1], before["visual.weight"].mean(dim=1))  # it learned
+    with pytest.raises(InputError, match="--learn other"):
+        train(dataclasses.replace(config, learn="other", guide="label", init=None))
+
+
 def trainer_file(trainer, tmp_path: Path) -> Path:
     """The trainer's network saved as a model file."""
     from avsep.models.serialize import save_checkpoint
