@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(rows)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"load_at_end": os.getloadavg(), "model": str(model), "results": rows}))
         print(f"wrote {args.json}")
 

@@ -203,7 +203,16 @@ def apply_masks(
     ``[B, S, 512, T]`` and the windows' mixture at the output rate ``[B, C, L]``.
 
     With ``residual`` a last row holds the mixture minus the sum of the boxes' outputs.
+    Windows go one at a time: at 48 kHz a window's spectra for two boxes and two channels are
+    about 100 MB, so a batch of 4 at once would hold 400 MB more at the peak (issue 30).
     """
+    if mixture.shape[0] > 1:
+        return torch.cat(
+            [
+                apply_masks(masks[i : i + 1], mixture[i : i + 1], grid, residual, extension)
+                for i in range(mixture.shape[0])
+            ]
+        )
     b, c, length = mixture.shape
     s = masks.shape[1]
     window = _hann(grid.n_fft, str(mixture.device))
