@@ -203,8 +203,10 @@ def apply_masks(
     ``[B, S, 512, T]`` and the windows' mixture at the output rate ``[B, C, L]``.
 
     With ``residual`` a last row holds the mixture minus the sum of the boxes' outputs.
-    Windows go one at a time: at 48 kHz a window's spectra for two boxes and two channels are
-    about 100 MB, so a batch of 4 at once would hold 400 MB more at the peak (issue 30).
+    Windows go one at a time, and each output row through its own inverse STFT: at 48 kHz a
+    window's spectra for two boxes and two channels are about 100 MB, and the inverse STFT's
+    frames several times that, so batching them would hold hundreds of MB more at the peak
+    (issue 30); each row is independent, so the samples are the same.
     """
     if mixture.shape[0] > 1:
         return torch.cat(
@@ -221,7 +223,8 @@ def apply_masks(
     ).reshape(b, c, grid.n_fft // 2 + 1, -1)
     masked = _masked(spec, *_on_grid(masks.to(torch.float32), spec, grid, extension))
     masked = masked.reshape(b * s * c, *spec.shape[2:])
-    out = torch.istft(masked, grid.n_fft, grid.hop, window=window, center=True, length=length).reshape(b, s, c, length)
+    rows = [torch.istft(row, grid.n_fft, grid.hop, window=window, center=True, length=length) for row in masked]
+    out = torch.stack(rows).reshape(b, s, c, length)
     if residual:
         out = torch.cat([out, (mixture - out.sum(1)).unsqueeze(1)], 1)
     return out
