@@ -178,6 +178,22 @@ def test_players_swap_places_at_a_cut(shared_video, finder):
     assert plan.moves()
 
 
+def test_a_shot_the_video_cuts_back_to_is_not_looked_at_again(shared_video, finder, monkeypatch):
+    """Two camera angles, cut back and forth every 3 s: the finder runs once per angle and each
+    return takes that angle's boxes."""
+    swapped, first = (YELLOW, GREEN), (GREEN, YELLOW)
+    cuts = [(3.0, swapped), (6.0, first), (9.0, swapped)]
+    video = shared_video("angles.mp4", panels=first, cuts=cuts, **CLIP)
+    runs = []
+    detect = finder.detect
+    monkeypatch.setattr(finder, "detect", lambda frame, greys=(): runs.append(1) or detect(frame, greys))
+    plan = find_players(video, finder)
+    assert len(runs) == 2 and len(plan.times) == 4  # four shots, two pictures
+    violin = plan.names.index("violin")
+    left, right = (0, 0, 48, 48), (48, 0, 96, 48)
+    assert [plan.boxes_at(t)[violin] for t in (1.0, 4.0, 7.0, 10.0)] == [left, right, left, right]
+
+
 def test_a_picture_that_moves_but_never_cuts_is_looked_at_once(shared_video, finder, monkeypatch):
     """A bar sweeps across the panels: every two guide frames differ (by more than a drift), but
     no two by a cut, so the finder runs once; a drifted shot is looked at again only every
