@@ -307,7 +307,7 @@ class BatchJob:
             residual=options.residual,
             on_window=progress.window,
             mono=options.mono,
-            names=None if request.kind == FIND else self.given_names(request),
+            names=request.guiding(self.given_names(request)),
         )
         progress.set_windows(stream.num_windows, video.name)
         return media, plan, stream

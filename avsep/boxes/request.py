@@ -66,6 +66,12 @@ class BoxRequest:
         if self.count is not None:
             check_count(self.count)
 
+    def guiding(self, names: Sequence[str] | None) -> Sequence[str] | None:
+        """The names that may steer the guide (:mod:`avsep.separation.named`): the user's names
+        of the boxes they gave (or of strips), never those of players found, which are the
+        frames' own guess and may be in another order than the user expects."""
+        return None if self.kind == FIND else names
+
     @classmethod
     def from_options(
         cls,

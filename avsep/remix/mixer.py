@@ -18,7 +18,6 @@ import numpy as np
 
 from avsep.batch.job import BatchJob
 from avsep.batch.streams import Progress
-from avsep.boxes.request import FIND
 from avsep.errors import InputError
 from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
 from avsep.remix.balance import Balance
@@ -72,7 +71,7 @@ def remix_video(
     media, plan, names = job.box_plan(separator, video, progress)
     factors = None if with_stems else balance.factors(names)
     request = job.request.for_video(video)
-    given = None if request.kind == FIND else job.given_names(request)  # found players: frames guide
+    given = request.guiding(job.given_names(request))
     stream = separator.stream(media, plan, residual=True, on_window=progress.window, names=given)
     progress.set_windows(stream.num_windows, video.name)
     codec = audio_codec(stream.info.audio.codec, container)

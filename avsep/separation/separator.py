@@ -327,7 +327,7 @@ class Separator(Engine):
             media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(media)
         plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap)
-        given = None if request.kind == FIND else (names or plan.names)
+        given = request.guiding(names or plan.names)
         return self.stream(
             media, plan, sample_rate=sample_rate, residual=residual, on_window=on_window, mono=mono, names=given
         )
