@@ -17,8 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from PIL import Image
 
 from avsep.models.weights import DEFAULT_MODEL, bundled_models
+from tests.cli_support import cli, wavs
+from tests.media import write_frames_video
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "duet.mp4"
@@ -127,3 +130,18 @@ def test_the_example_players_are_found_and_named_without_a_warning(monkeypatch):
     assert plan.names == ["acoustic_guitar", "saxophone"]
     guitar, saxophone = plan.boxes
     assert (guitar[0] + guitar[2]) / 2 < 224 <= (saxophone[0] + saxophone[2]) / 2
+
+
+@pytest.mark.parametrize("seconds", [1, 6])
+def test_two_people_and_no_instrument_get_the_warning_and_strips_never_a_named_instrument(tmp_path, seconds):
+    """A real photograph of two people and no instrument (examples/people/README.md), held still
+    under a tone: automatic mode must say it found no instrument, and write the strips' files
+    under neutral names, at 1 s as at 6 s (issue 29: a clip with no instrument wrote erhu.wav)."""
+    with Image.open(Path(__file__).resolve().parents[1] / "examples" / "people" / "camera_astronaut.jpg") as im:
+        picture = np.array(im.convert("RGB"))[:256, :512]
+    sr = 44100
+    tone = 0.2 * np.sin(2 * np.pi * 440 * np.arange(seconds * sr) / sr)
+    video = write_frames_video(tmp_path / "people.mkv", np.repeat(picture[None], seconds * 10, 0), 10, tone, sr)
+    result = cli("separate", video, "-o", tmp_path / "out", "--device", "cpu")
+    assert "found no instrument it is sure of; using 2 vertical strips instead" in result.stderr
+    assert sorted(wavs(tmp_path / "out")) == ["people/source1.wav", "people/source2.wav"]

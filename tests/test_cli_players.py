@@ -18,7 +18,6 @@ from PIL import Image
 from avsep import Separator
 from avsep.boxes.preview import COLOURS
 from tests.cli_support import GREEN, MAGENTA, SMALL, YELLOW, ColourTrunk, cli, error_line, wavs
-from tests.media import write_frames_video
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -192,17 +191,8 @@ def test_pictures_are_readable_by_everyone_like_the_wavs(shared_video, tmp_path)
     assert {oct(Path(p).stat().st_mode & 0o777) for p in pictures} == {oct(0o666 & ~umask)}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seconds", [1, 6])
-def test_two_people_and_no_instrument_get_the_warning_and_strips_never_a_named_instrument(tmp_path, seconds):
-    """A real photograph of two people and no instrument (examples/people/README.md), held still
-    under a tone: automatic mode must say it found no instrument, and write the strips' files
-    under neutral names, at 1 s as at 6 s (issue 29: a clip with no instrument wrote erhu.wav)."""
-    with Image.open(Path(__file__).resolve().parents[1] / "examples" / "people" / "camera_astronaut.jpg") as im:
-        picture = np.array(im.convert("RGB"))[:256, :512]
-    sr = 44100
-    tone = 0.2 * np.sin(2 * np.pi * 440 * np.arange(seconds * sr) / sr)
-    video = write_frames_video(tmp_path / "people.mkv", np.repeat(picture[None], seconds * 10, 0), 10, tone, sr)
-    result = cli("separate", video, "-o", tmp_path / "out", "--device", "cpu")
-    assert "found no instrument it is sure of; using 2 vertical strips instead" in result.stderr
-    assert sorted(wavs(tmp_path / "out")) == ["people/source1.wav", "people/source2.wav"]
+def test_source_by_a_found_players_name(shared_video):
+    video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    by_name = cli("separate", video, "-o", "-", "--source", "flute", "-q")
+    by_number = cli("separate", video, "-o", "-", "--source", "2", "-q")
+    assert by_name.stdout_bytes == by_number.stdout_bytes and len(by_name.stdout_bytes) > 1000
