@@ -41,6 +41,7 @@ from avsep.cli.train_options import (
     Guide,
     Index,
     Init,
+    Learn,
     RunOut,
     Schedule,
     ValIndex,
@@ -76,14 +77,7 @@ def train_command(
     visual_lr_scale: Annotated[
         float, opt("Trunk learning rate as a fraction of --lr when fine-tuning.", FINETUNE)
     ] = DEFAULTS.visual_lr_scale,
-    learn: Annotated[
-        str,
-        opt(
-            "Which weights learn: all, or other (only the 'other' column of a --guide label-other "
-            "network: the 11 classes stay exactly as --init made them).",
-            OPTIMISER,
-        ),
-    ] = DEFAULTS.learn,
+    learn: Learn = DEFAULTS.learn,
     batch_size: Annotated[int, opt("Mixtures per step.", OPTIMISER)] = DEFAULTS.batch_size,
     steps: Annotated[Optional[int], opt("Training steps (or give --epochs).", OPTIMISER)] = DEFAULTS.steps,
     epochs: Annotated[Optional[int], opt("Epochs over the index (or give --steps).", OPTIMISER)] = DEFAULTS.epochs,

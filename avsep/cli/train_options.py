@@ -160,6 +160,17 @@ Amp = Annotated[
 ]
 
 
+Learn = Annotated[
+    str,
+    typer.Option(
+        help="Which weights learn: all, or other (only the 'other' column of a --guide label-other "
+        "network: the 11 classes stay exactly as --init made them).",
+        metavar="all|other",
+        rich_help_panel=OPTIMISER,
+    ),
+]
+
+
 Init = Annotated[
     Optional[Path],
     typer.Option(

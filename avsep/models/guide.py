@@ -156,17 +156,23 @@ def class_posterior(post: torch.Tensor, floor: float = 1e-4) -> torch.Tensor:
 
 
 def class_views(
-    music_logits: torch.Tensor, logsumexp: torch.Tensor, zoom_logits: torch.Tensor, zoom_lse: torch.Tensor
+    music_logits: torch.Tensor,
+    logsumexp: torch.Tensor,
+    zoom_logits: torch.Tensor,
+    zoom_lse: torch.Tensor,
+    other: bool = False,
 ) -> torch.Tensor:
     """The ``classes`` guide from two views of each frame (the crop and a closer one): each
     frame takes the class posterior of the view that sees more of avsep's instruments (the
     larger probability mass on their ImageNet classes), then the frames are averaged.
-    ``[B, F, M]`` logits and ``[B, F]`` log-sum-exps per view -> ``[B, 11]``."""
+    ``[B, F, M]`` logits and ``[B, F]`` log-sum-exps per view -> ``[B, 11]``; with ``other``,
+    ``classes-other`` ``[B, 12]`` (the crop's "none of the music classes" mass as ``other``)."""
     views = [posterior(music_logits, logsumexp), posterior(zoom_logits, zoom_lse)]
     mass = torch.stack([(v.float() @ _class_map()).sum(-1) for v in views])  # [2, B, F]
     best = torch.where((mass[1] > mass[0]).unsqueeze(-1), class_posterior(views[1]), class_posterior(views[0]))
     mean = best.mean(dim=1)
-    return mean / mean.sum(-1, keepdim=True)
+    mean = mean / mean.sum(-1, keepdim=True)
+    return with_other(mean, views[0][..., -1].mean(dim=1)) if other else mean
 
 
 def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from avsep.errors import ModelError
 from avsep.models import effnet_lite
-from avsep.models.guide import CLASS_KINDS, class_views, combine, posterior, with_other
+from avsep.models.guide import CLASS_KINDS, class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.trunk_files import (
     EFFNET_LITE0_FILE,
@@ -224,11 +224,9 @@ class VisualTrunk(nn.Module):
         flat = self.normalize(crops_uint8)
         if kind == "features":
             return (self._forward_features(flat).amax(dim=(-2, -1)),)
-        classes = kind in CLASS_KINDS
-        parts = self.pooled_parts if classes and self.class_head is not None else self.frame_parts
-        if classes:
-            # a second, closer view of each crop: a wide box (a whole frame) shows its player
-            # small, and the classifier names a small instrument less reliably
+        parts = self.pooled_parts if kind in CLASS_KINDS and self.class_head is not None else self.frame_parts
+        if kind in CLASS_KINDS:
+            # a second, closer view of each crop: a wide box shows its player (and instrument) small
             return (*parts(flat), *parts(centre_zoom(flat)))
         return parts(flat)
 
@@ -242,10 +240,8 @@ class VisualTrunk(nn.Module):
         f = len(parts[0]) // b
         if kind in CLASS_KINDS:
             _, music, lse, _, zmusic, zlse = parts
-            v = class_views(music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
-            if kind == "classes":
-                return v
-            return with_other(v, posterior(music, lse)[:, -1].view(b, f).mean(1))
+            views = (music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
+            return class_views(*views, other=kind == "classes-other")
         pooled, music, lse = parts
         return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 
