@@ -107,9 +107,11 @@ def found_boxes(video: Path, folder: Path) -> tuple[Path, str, dict]:
 
 
 def run(video: Path, boxes: Path | None, out: Path) -> dict:
-    """One fresh ``avsep separate`` process: with ``boxes`` (a boxes file), else automatic."""
+    """One fresh ``avsep separate`` process: with ``boxes`` (a boxes file), else automatic.
+    The boxes run is guided by the frames (``--guide frames``) as found players are: the boxes
+    file names its boxes, and names would otherwise stand in for the pictures and skip the trunk."""
     argv = ["separate", str(video), "-o", str(out), "--overwrite", "-q", "--device", "cpu"]
-    return child(argv + (["--boxes-file", str(boxes)] if boxes is not None else []))[0]
+    return child(argv + (["--boxes-file", str(boxes), "--guide", "frames"] if boxes is not None else []))[0]
 
 
 def load() -> str:
