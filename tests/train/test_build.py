@@ -454,3 +454,30 @@ def test_mix_option_is_checked() -> None:
         parse_mix("recordings=x")
     with pytest.raises(InputError, match="unknown: synth"):
         parse_mix("synth=1")
+
+
+@needs_toolchain
+def test_a_build_makes_other_from_instruments_outside_the_11(tmp_path: Path, cache_dir: Path) -> None:
+    from tests.train.real_material import write_notes, write_recordings
+
+    audio = tmp_path / "audio"
+    write_recordings(audio / "orchestra" / "viola", 6, 8.0)
+    write_notes(audio / "orchestra" / "banjo", "banjo", range(50, 62))
+    summary = build_dataset(
+        tmp_path / "ds",
+        seed=1,
+        hours=0.03,
+        clip_seconds=4.0,
+        fps=1,
+        progress=False,
+        cache_dir=cache_dir,
+        instruments="violin,other",
+        real_audio=[audio],
+    )
+    minutes = summary["sources_per_class"]["other"]["minutes"]
+    assert minutes["recorded"] > 0 and minutes["sampled"] == 0  # a banjo's notes make no "other" melody
+    clips = _clips(tmp_path / "ds")
+    assert {c["label"] for c in clips} == {"violin", "other"}
+    # no photos given: "other" is drawn from clipart and emoji of instruments outside the 11
+    assert {c["picture"].split(":")[0] for c in clips if c["label"] == "other"} <= {"openclipart", "emoji"}
+    assert set(read_index(tmp_path / "ds" / "train.csv").classes) == {"other", "violin"}

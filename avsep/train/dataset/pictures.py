@@ -63,6 +63,17 @@ CLIPART: dict[str, list[list[str]]] = {
         [_MUSIC + "violin_mo_01.svg"],
     ],
     "xylophone": [[_MUSIC + "xylophone_ganson.svg"]],
+    # instruments outside the 11 (the oboe drawing stands in for the clarinet above)
+    "other": [
+        [_MUSIC + "french_horn_ganson.svg"],
+        [_MUSIC + "harp1_ganson.svg", _MUSIC + "harp2_ganson.svg", _MUSIC + "harp3_ganson.svg"],
+        [_MUSIC + "harp_mo_01.svg"],
+        [_MUSIC + "tenor_trombone_ganson.svg"],
+        [_MUSIC + "drums_jarno_vasamaa_.svg"],
+        [_MUSIC + "electric_guitar_andrea__01r.svg"],
+        [_MUSIC + "bass_guitar_a.j._ashton_.svg"],
+        [_MUSIC + "piano_geraint_luff_01.svg"],
+    ],
 }
 EMOJI: dict[str, str] = {
     "accordion": "\U0001fa97",  # 🪗
@@ -70,6 +81,7 @@ EMOJI: dict[str, str] = {
     "trumpet": "\U0001f3ba",  # 🎺
     "violin": "\U0001f3bb",  # 🎻
     "flute": "\U0001fa88",  # 🪈
+    "other": "\U0001f3b9",  # 🎹
 }
 SILHOUETTES = [f"people/silhouette_{g}_{i}.svg" for g in ("male", "female") for i in (1, 2, 3)]
 
@@ -170,6 +182,8 @@ class ProceduralKind(PictureKind):
     split_unit = "variant"
 
     def groups(self, instrument, tools, photos):
+        if instrument not in shapes.DRAWERS:  # "other" is no one shape: its drawings are clipart
+            return []
         out = []
         for v in range(PROCEDURAL_VARIANTS):
             src = PictureSource(f"procedural:{instrument}:{v}", self.name, str(v))
