@@ -115,6 +115,9 @@ def test_thumbnail_tells_a_cut_from_a_still_frame():
     a, b = panel_frame(96, 48, [GREEN, YELLOW]), panel_frame(96, 48, [YELLOW, GREEN])
     assert np.abs(thumbnail(a) - thumbnail(a.copy())).mean() == 0
     assert np.abs(thumbnail(a) - thumbnail(b)).mean() > 0.2
+    noise = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    means = noise.astype(np.float64).reshape(18, 60, 32, 60, 3).mean(axis=(1, 3)) / 255.0
+    np.testing.assert_allclose(thumbnail(noise), means, rtol=0, atol=1e-12)  # 8-bit sums are exact
 
 
 # -- linking ---------------------------------------------------------------------------------

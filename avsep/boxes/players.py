@@ -170,7 +170,7 @@ def guide_frame_times(duration: float, overlap: float) -> list[float]:
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
     """32 x 18 block means of ``frame``, 0..1: enough to tell a cut or a move from a still shot."""
-    return block_means(frame.astype(np.float32) / 255.0, 18, 32)
+    return block_means(frame, 18, 32) / 255.0
 
 
 @stage("find players")  # avsep.timing: reported when someone listens
