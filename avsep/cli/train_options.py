@@ -133,7 +133,8 @@ FreezeVisual = Annotated[
 Guide = Annotated[
     str,
     typer.Option(
-        help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, or label (oracle).",
+        help="Visual guide: features (pooled conv map), posterior (ImageNet music classes), both, label (each "
+        "source's true class), or label-other (the 11 classes and 'other').",
         metavar="GUIDE",
         rich_help_panel=MODEL,
     ),
