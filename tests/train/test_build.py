@@ -371,19 +371,14 @@ def real_build(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tup
     src = tmp_path_factory.mktemp("real-material")
     audio, photos = make_tree(src)
     out = tmp_path_factory.mktemp("real-build") / "ds"
-    summary = build_dataset(
-        out,
-        seed=1,
-        hours=0.05,
-        clip_seconds=4.0,
-        fps=1,
-        progress=False,
-        cache_dir=cache_dir,
-        instruments=["cello", "flute", "violin", "erhu"],
-        real_audio=[audio],
-        photos=[photos],
-    )
+    summary = small_real_build(out, cache_dir, "cello,flute,violin,erhu", [audio], photos=[photos], hours=0.05)
     return out, summary, src
+
+
+def small_real_build(out: Path, cache_dir: Path, instruments: str, audio: list[Path], **kw) -> dict:
+    """A build of 4-s clips at 1 fps from real material (the tests' trees), seed 1."""
+    options = dict(seed=1, clip_seconds=4.0, fps=1, progress=False, cache_dir=cache_dir) | kw
+    return build_dataset(out, instruments=instruments, real_audio=audio, **options)
 
 
 @needs_toolchain
@@ -463,17 +458,7 @@ def test_a_build_makes_other_from_instruments_outside_the_11(tmp_path: Path, cac
     audio = tmp_path / "audio"
     write_recordings(audio / "orchestra" / "viola", 6, 8.0)
     write_notes(audio / "orchestra" / "banjo", "banjo", range(50, 62))
-    summary = build_dataset(
-        tmp_path / "ds",
-        seed=1,
-        hours=0.03,
-        clip_seconds=4.0,
-        fps=1,
-        progress=False,
-        cache_dir=cache_dir,
-        instruments="violin,other",
-        real_audio=[audio],
-    )
+    summary = small_real_build(tmp_path / "ds", cache_dir, "violin,other", [audio], hours=0.03)
     minutes = summary["sources_per_class"]["other"]["minutes"]
     assert minutes["recorded"] > 0 and minutes["sampled"] == 0  # a banjo's notes make no "other" melody
     clips = _clips(tmp_path / "ds")
