@@ -2,6 +2,7 @@
 
     python -m benchmarks.auto_boxes_separation                    # held-out clips, ~5 min on 2 cores
     python -m benchmarks.auto_boxes_separation --clips all --duets 40 --json out.json
+    python -m benchmarks.auto_boxes_separation --seconds 3 --masks soft   # short cuts (1 or 3 s duets)
 
 Each duet is made as ``avsep evaluate-real`` makes its music-solo duets: two solo recordings of
 different instruments, a 6 s segment at the same offset in both where both play, each scaled to
@@ -51,15 +52,16 @@ def recordings(clips: str) -> list[tuple[str, Path, int]]:
     return out
 
 
-def make_duets(recs, count: int, seed: int):
-    """``count`` (mixture, references [2, n], frame paths [seconds][2], names) tuples."""
+def make_duets(recs, count: int, seed: int, seconds: float = SECONDS):
+    """``count`` (mixture, references [2, n], frame paths [seconds][2], names) tuples of
+    ``seconds`` each (a short cut: 1 or 3 s, as a user's clip may be)."""
     from avsep.io.audio import load_audio
 
     pairs = [(a, b) for a in range(len(recs)) for b in range(a + 1, len(recs)) if recs[a][0] != recs[b][0]]
     rng = np.random.default_rng([seed, 0xD0E7])
     order = [pairs[i] for i in rng.permutation(len(pairs))]
     audio = {}
-    seg = int(SECONDS * SR)
+    seg = int(seconds * SR)
     duets = []
     for n in range(count):
         pair = order[n % len(order)]
@@ -82,7 +84,7 @@ def make_duets(recs, count: int, seed: int):
         t0 = start / SR
         frames = [
             [recs[i][1] / "frames" / f"{min(int(t0 + k + 0.5) + 1, recs[i][2]):06d}.jpg" for i in pair]
-            for k in range(int(SECONDS))
+            for k in range(max(1, int(seconds)))
         ]
         duets.append((refs.sum(0), refs, frames, [f"{recs[i][0]}/{recs[i][1].name}" for i in pair]))
     return duets
@@ -147,6 +149,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default=None)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--masks", default="binary,soft", help="comma-separated (a 1-s binary mask may be all 0)")
+    ap.add_argument("--seconds", type=float, default=SECONDS, help="length of each duet (6; 1 or 3: short cuts)")
     args = ap.parse_args()
     if not (REAL / "music-solo").is_dir():
         sys.exit(f"{REAL}/music-solo not found: this benchmark needs ../shared/realclips")
@@ -157,7 +161,7 @@ def main() -> None:
 
     warnings.simplefilter("ignore")  # fallback notes are counted, not printed
     recs = recordings(args.clips)
-    duets = make_duets(recs, args.duets, args.seed)
+    duets = make_duets(recs, args.duets, args.seed, args.seconds)
     results: dict[str, dict] = {}
     statuses: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,15 +170,15 @@ def main() -> None:
             path = Path(tmp) / f"duet{k}.mkv"
             write_video(path, mix, frames)
             videos.append(path)
-        for mask in ("binary", "soft"):
+        for mask in args.masks.split(","):
             sep = Separator(args.model, device="cpu", mask=mask)
             rows = {"true": ([], []), "auto": ([], [])}
             for k, ((mix, refs, _, names), video) in enumerate(zip(duets, videos)):
                 true = sep.separate_file(video, [(0, 0, 640, 360), (640, 0, 1280, 360)]).sources
                 plan = sep.find_players(video)
                 auto = sep.separate_file(video, plan).sources
-                picked, status = assign(plan, SECONDS / 2)
-                if mask == "binary":
+                picked, status = assign(plan, args.seconds / 2)
+                if mask == args.masks.split(",")[0]:
                     statuses.append(status)
                 est = np.stack([auto[p] if p is not None else mix[: auto.shape[1]] for p in picked])
                 for name, e in (("true", true), ("auto", est)):
