@@ -13,7 +13,6 @@ command that produced it.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from avsep.errors import AvsepError
 from avsep.io.atomic import atomic_write
 from avsep.models.serialize import load_checkpoint, save_checkpoint
 from avsep.models.weights import bundled_name
+from avsep.train.index import read_index
 
 DATA_LICENCES = {
     "melodies": "music21 corpus (BSD-3-Clause): Bach chorales, Palestrina, Ryan's Mammoth Collection",
@@ -71,14 +71,8 @@ def data_sources(training: dict) -> dict[str, Any] | None:
 
 
 def _dataset_roots(index: Path) -> list[Path]:
-    """The dataset folders an index's lines point into (``<root>/audio/<class>/<clip>``)."""
-    roots: dict[Path, None] = {}
-    with index.open(newline="") as f:
-        for row in csv.reader(f):
-            if row:
-                audio = Path(row[0]) if Path(row[0]).is_absolute() else index.parent / row[0]
-                roots[audio.parent.parent.parent] = None
-    return list(roots)
+    """The dataset folders an index's clips lie in (``<root>/audio/<class>/<clip>``)."""
+    return list(dict.fromkeys(clip.audio.parent.parent.parent for clip in read_index(index).clips))
 
 
 def bundle(
