@@ -62,9 +62,9 @@ def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOpt
     say = options.wording
     names = options.names or request.names
     count = request.count
+    labels = None  # found players: named and counted later
     if count is not None or names:
-        # found players: counted later
-        output_names(len(names) if count is None else count, names, options.residual, say)
+        labels = output_names(len(names) if count is None else count, names, options.residual, say)
     if not options.to_stdout:
         return None
     stdout = say("out_dir", "-")
@@ -78,7 +78,7 @@ def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOpt
         return 1
     if isinstance(source, str):
         if names:
-            return source_number(source, output_names(len(names), names, False, say), say)
+            return source_number(source, labels, say)
         if count is not None:
             raise InputError(f"{say('source', source)}: the boxes have no names; give {say('names')} or a number")
         return source  # a player's name: matched once the players are found

@@ -247,8 +247,8 @@ class BatchJob:
                 "put their folder in the path (--output-template '{parent}/{stem}/{name}.{ext}') or use other -o"
             )
         if self.out_dir is None:
+            index = source_number(self.source, labels, self.options.wording, video) - 1  # before any decoding
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
-            index = source_number(self.source, labels, self.options.wording, video) - 1
             frames = (output_frames(block[index]) for block in stream.blocks)
             if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
