@@ -162,6 +162,7 @@ def main() -> None:
     warnings.simplefilter("ignore")  # fallback notes are counted, not printed
     recs = recordings(args.clips)
     duets = make_duets(recs, args.duets, args.seed, args.seconds)
+    masks = args.masks.split(",")
     results: dict[str, dict] = {}
     statuses: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,7 +171,7 @@ def main() -> None:
             path = Path(tmp) / f"duet{k}.mkv"
             write_video(path, mix, frames)
             videos.append(path)
-        for mask in args.masks.split(","):
+        for mask in masks:
             sep = Separator(args.model, device="cpu", mask=mask)
             rows = {"true": ([], []), "auto": ([], [])}
             for k, ((mix, refs, _, names), video) in enumerate(zip(duets, videos)):
@@ -178,7 +179,7 @@ def main() -> None:
                 plan = sep.find_players(video)
                 auto = sep.separate_file(video, plan).sources
                 picked, status = assign(plan, args.seconds / 2)
-                if mask == args.masks.split(",")[0]:
+                if mask == masks[0]:
                     statuses.append(status)
                 est = np.stack([auto[p] if p is not None else mix[: auto.shape[1]] for p in picked])
                 for name, e in (("true", true), ("auto", est)):

@@ -278,11 +278,14 @@ def _look(
             thumb = thumbnail(frame)
             if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):
                 close_shot()
-                again = shown_before(thumb, seen)
-                keyframes.append(Keyframe(t, list(keyframes[again].detections) if again is not None else []))
-                shot, key_thumb = (None if again is not None else (frame, [small_grey(frame)])), thumb
-                if again is None:
+                again, key_thumb = shown_before(thumb, seen), thumb
+                if again is None:  # a new picture: the finder runs on it when its shot closes
+                    keyframes.append(Keyframe(t, []))
+                    shot = (frame, [small_grey(frame)])
                     seen.append((thumb, len(keyframes) - 1))
+                else:  # a picture shown before: its boxes, no finder run
+                    keyframes.append(Keyframe(t, list(keyframes[again].detections)))
+                    shot = None
             elif shot is not None and len(shot[1]) < MOTION_FRAMES:
                 shot[1].append(small_grey(frame))
             last_thumb = thumb

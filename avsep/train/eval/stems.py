@@ -31,7 +31,7 @@ import torch
 
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
-from avsep.models.guide import LABELS, OTHER, is_label, label_guide, labels_of
+from avsep.models.guide import OTHER, is_label, label_guide, labels_of
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
@@ -136,12 +136,11 @@ def guides(labels: Sequence[str], kind: str) -> torch.Tensor:
     """The parts' guides for a model of ``kind``: their one-hots; a part outside the 11 is the
     uniform vector when the model has no :data:`OTHER` (what a picture of no instrument of ours
     gives a ``classes`` guide: :func:`avsep.models.guide.class_posterior`)."""
-    if OTHER in labels_of(kind):
+    known = labels_of(kind)
+    if OTHER in known:
         return label_guide(labels, kind)
-    known = [lab if lab != OTHER else LABELS[0] for lab in labels]
-    out = label_guide(known, kind)
-    out[[i for i, lab in enumerate(labels) if lab == OTHER]] = 1.0 / len(LABELS)
-    return out
+    uniform = torch.full((len(known),), 1.0 / len(known))
+    return torch.stack([uniform if lab == OTHER else label_guide([lab], kind)[0] for lab in labels])
 
 
 def score_split(sep, root: Path, split: str, sizes: Sequence[int], score, bar=None) -> dict[str, Any]:
