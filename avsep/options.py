@@ -73,8 +73,9 @@ class GuideFrom(str, Enum):
     """What tells the model which instrument a box holds.
 
     ``names``: a box the user named with one of the model's classes (``--names``, a boxes file,
-    the Python API) is guided by that class, the guide a label-trained model learned with; the
-    other boxes by their frames. ``frames``: every box by its frames, names only name files.
+    the Python API) is guided by that class, the guide a label-trained model learned with; a box
+    named ``other`` or with an instrument outside the classes takes what the other boxes leave;
+    the other boxes are guided by their frames. ``frames``: every box by its frames, names only name files.
     Names the player finder prints in automatic mode are the frames' own guess and never steer.
     """
 
@@ -85,7 +86,8 @@ class GuideFrom(str, Enum):
 #: the --guide help of every command that separates
 GUIDE_HELP = (
     "What tells the model the instrument of a box: names (a box named with one of the model's classes, by "
-    "--names or a boxes file, is guided by that class; the others by their frames) or frames (names only "
+    "--names or a boxes file, is guided by that class; one named other or piano, voice... takes what the "
+    "others leave; the rest by their frames) or frames (names only "
     "name the files)."
 )
 

@@ -81,6 +81,18 @@ def test_capped_masks_divide_only_where_the_boxes_claim_more_than_the_bin():
     assert torch.equal(dsp.combine_masks(loud, "binary"), torch.ones_like(loud))
 
 
+def test_an_other_box_takes_what_the_rest_leave():
+    masks = torch.tensor([0.9, 0.3, 0.6, 0.2]).view(1, 4, 1, 1).expand(2, 4, 3, 5)
+    got = dsp.take_rest(masks, [1, 3])
+    torch.testing.assert_close(got[:, [0, 2]], masks[:, [0, 2]])  # named boxes unchanged
+    # 1 - (0.9 + 0.6) is below 0: clipped; with 0.4 + 0.2 the rest is 0.4
+    assert got[:, [1, 3]].abs().max() == 0
+    lighter = dsp.take_rest(torch.tensor([0.4, 0.9, 0.2]).view(1, 3, 1, 1), (1,))
+    torch.testing.assert_close(lighter.flatten(), torch.tensor([0.4, 0.4, 0.2]))
+    assert torch.equal(dsp.take_rest(masks, ()), masks)
+    assert torch.equal(dsp.take_rest(masks, range(4)), masks)  # all other: nothing to take the rest of
+
+
 def test_ratio_with_one_box_is_its_soft_mask_not_the_whole_mixture():
     one = torch.full((1, 1, 4, 5), 0.3)
     assert torch.allclose(dsp.combine_masks(one, "ratio"), one)

@@ -1,6 +1,7 @@
 """The user's names steer the guide (issue 28 item 0): a box named with one of the model's
-classes is guided by that class, through the CLI and the Python API; other names, automatic
-mode and ``--guide frames`` leave the frames in charge, and the report line says which."""
+classes is guided by that class, through the CLI and the Python API; a box named with an
+instrument outside them takes what the others leave; other names, automatic mode and
+``--guide frames`` leave the frames in charge, and the report line says which."""
 
 from __future__ import annotations
 
@@ -75,12 +76,31 @@ def test_the_cli_gives_what_the_label_guide_gives_in_process(label_model: Path, 
     assert not np.allclose(got, oracle.sources, atol=1e-4)  # without names the frames guide
 
 
-def test_a_name_outside_the_classes_leaves_its_frames_in_charge(label_model: Path, swapped, tmp_path: Path):
+def test_a_name_that_is_no_instrument_leaves_its_frames_in_charge(label_model: Path, swapped, tmp_path: Path):
+    a, b = swapped
+    out_a, said = _separate(a, label_model, tmp_path / "a", "--names", "lead", "flute")
+    out_b, _ = _separate(b, label_model, tmp_path / "b", "--names", "lead", "flute")
+    assert out_a != out_b  # the lead box reads its (swapped) pictures
+    assert "by the frames: lead (not one of the model's classes)" in said
+
+
+def test_an_outside_instrument_takes_what_the_named_boxes_leave(label_model: Path, swapped, tmp_path: Path):
     a, b = swapped
     out_a, said = _separate(a, label_model, tmp_path / "a", "--names", "piano", "flute")
     out_b, _ = _separate(b, label_model, tmp_path / "b", "--names", "piano", "flute")
-    assert out_a != out_b  # the piano box reads its (swapped) pictures
-    assert "by the frames: piano (not one of the model's classes)" in said
+    assert out_a == out_b  # neither box reads its (swapped) pictures
+    assert "guided by the names flute; piano (other) takes what the other boxes leave" in said
+    rate = 11025  # the model's rate: no band above it, whose extension looks across the boxes
+    mix = np.random.default_rng(0).standard_normal(3 * rate).astype(np.float32) * 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sep = Separator(label_model, device="cpu", mask="soft")
+        piano, flute = sep.separate_arrays(mix, rate, names=["piano", "flute"])
+        (alone,) = sep.separate_arrays(mix, rate, names=["flute"])
+        lead = sep.separate_arrays(mix, rate, [np.zeros((1, 8, 8, 3), np.uint8)] * 2, names=["lead", "flute"])
+    np.testing.assert_allclose(flute, alone, atol=1e-5)  # the named box is not changed by it
+    np.testing.assert_allclose(piano + flute, mix, atol=2e-3)  # the rest: the mixture less the flute
+    assert np.abs(lead[0] + lead[1] - mix).max() > 1e-2  # a box guided by its frames has its own mask
 
 
 def test_a_model_that_knows_other_guides_an_outside_instrument_by_it(swapped, tmp_path: Path):
@@ -92,11 +112,19 @@ def test_a_model_that_knows_other_guides_an_outside_instrument_by_it(swapped, tm
     out_a, said = _separate(a, path, tmp_path / "a", "--names", "piano", "flute")
     out_b, _ = _separate(b, path, tmp_path / "b", "--names", "piano", "flute")
     assert out_a == out_b  # both boxes named: the swapped pictures change nothing
-    assert "guided by the names piano (other), flute" in said
+    assert "piano (other) takes what the other boxes leave" in said
     named = named_guides(["viola", "lead"], 2, "label-other")
-    assert named is not None and named.classes == ("other", None)
+    assert named is not None and named.classes == ("other", None) and named.rest == (0,)
     got = named.apply(lambda: torch.zeros(1, 2, len(LABELS) + 1), 1)
     torch.testing.assert_close(got[0, 0], label_guide(["other"], "label-other")[0])
+
+
+def test_boxes_all_outside_the_classes_keep_the_models_masks():
+    named = named_guides(["piano", "other"], 2, "label")
+    assert named is not None and named.rest == (0, 1) and named.all_named
+    assert "guided as an instrument outside the model's classes: piano (other), other" in named.describe()
+    uniform = torch.full((2, len(LABELS)), 1 / len(LABELS))
+    torch.testing.assert_close(named.apply(lambda: pytest.fail("no pictures needed"), 1)[0], uniform)
 
 
 def test_found_players_are_not_steered_by_names(label_model: Path, swapped, tmp_path: Path):

@@ -46,8 +46,8 @@ LABELS = (
 )  # fmt: skip
 #: every instrument outside :data:`LABELS`, as one class
 OTHER = "other"
-#: the coordinates of each one-hot kind: ``label-other`` adds :data:`OTHER` to the 11, so a
-#: box can be told "an instrument, not one of these" and take what the named boxes leave
+#: the coordinates of each one-hot kind: ``label-other`` adds :data:`OTHER` to the 11, a
+#: learnt guide for "an instrument, not one of these"
 LABEL_KINDS: dict[str, tuple[str, ...]] = {"label": LABELS, "label-other": (*LABELS, OTHER)}
 #: the kinds read from a box's pictures by naming its instrument (the head or ImageNet's classes)
 CLASS_KINDS = ("classes", "classes-other")
@@ -63,7 +63,7 @@ NAME_ALIASES = {
 }  # fmt: skip
 
 
-#: Instruments people name that are none of the 11: :data:`OTHER` for a model that knows it.
+#: Instruments people name that are none of the 11: each means :data:`OTHER`.
 OTHER_NAMES = frozenset(
     {
         "other", "piano", "keyboard", "keys", "organ", "harpsichord", "voice", "vocal", "vocals", "singer",
@@ -74,13 +74,13 @@ OTHER_NAMES = frozenset(
 )  # fmt: skip
 
 
-def name_class(name: str | None, known: Sequence[str] = LABELS) -> str | None:
-    """The class of ``known`` (a model's classes) a user's name for a box means, or None.
+def name_class(name: str | None) -> str | None:
+    """The class a user's name for a box means: one of :data:`LABELS`, :data:`OTHER`, or None.
 
     Case, spaces, hyphens, a plural ``s`` and a player number (``violin2``, ``violin_1``) do not
     matter: ``"Acoustic Guitar"``, ``"guitar"`` and ``"violins"`` all name a class; ``"lead"``
-    does not. ``"piano"`` (an instrument of :data:`OTHER_NAMES`) means :data:`OTHER` when the
-    model knows it, else nothing."""
+    does not. ``"piano"`` (an instrument of :data:`OTHER_NAMES`) means :data:`OTHER`: whatever
+    the model, such a box takes what the named boxes leave (:mod:`avsep.separation.named`)."""
     if not name:
         return None
     word = "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
@@ -90,7 +90,7 @@ def name_class(name: str | None, known: Sequence[str] = LABELS) -> str | None:
             return candidate
         if candidate in NAME_ALIASES:
             return NAME_ALIASES[candidate]
-        if candidate in OTHER_NAMES and OTHER in known:
+        if candidate in OTHER_NAMES:
             return OTHER
     return None
 
@@ -209,3 +209,16 @@ def label_guide(labels: Sequence[str], kind: str = "label") -> torch.Tensor:
     for i, lab in enumerate(labels):
         out[i, known.index(lab)] = 1.0
     return out
+
+
+def named_guide(classes: Sequence[str], kind: str) -> torch.Tensor:
+    """The guides of boxes whose classes a user gave (:func:`name_class`): their one-hots, and
+    for :data:`OTHER` with a model that lacks it, the uniform vector (what the ``classes``
+    guide of a picture of no instrument of ours gives, :func:`class_posterior`). Beside boxes
+    of the 11 an ``other`` box's mask is the rest of theirs anyway
+    (:func:`avsep.signal.dsp.take_rest`); training keeps :func:`label_guide`, which refuses it."""
+    known = labels_of(kind)
+    if OTHER in known or OTHER not in classes:
+        return label_guide(classes, kind)
+    uniform = torch.full((len(known),), 1.0 / len(known))
+    return torch.stack([uniform if c == OTHER else label_guide([c], kind)[0] for c in classes])

@@ -13,7 +13,7 @@ box plan; the resamplers take the model's rate to the output's.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -136,6 +136,7 @@ class Engine:
         mixture: np.ndarray | None = None,
         grid: fullband.Grid | None = None,
         motion: np.ndarray | None = None,
+        rest: Sequence[int] = (),
     ) -> np.ndarray:
         """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
 
@@ -144,13 +145,14 @@ class Engine:
         ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band). Given
         each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
         instrument split their shares by it (:func:`avsep.separation.same_instrument.split_by_motion`).
+        The boxes ``rest`` (``other``) take what the others leave (:func:`avsep.signal.dsp.take_rest`).
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):
             spec = dsp.stft(x)
             net_input = dsp.network_input(spec.magnitude)
         with stage("mask net"):
-            masks = self.model(net_input, visual)  # [B, S, H, W]
+            masks = dsp.take_rest(self.model(net_input, visual), rest)  # [B, S, H, W]
         with stage("mask+istft"):
             shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
             if motion is not None and self.same_instrument == "motion":
@@ -216,7 +218,10 @@ class Engine:
 
             windows = timed_iter("windowing", Windower(self.overlap)(audio))
             moving = motion_for if self.splits(len(plan.sources)) else None
-            rows = self.run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving)
+            rest = named.rest if named else ()
+            rows = self.run_windows(
+                windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving, rest
+            )
             if tap is None:
                 yield from resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
             else:
@@ -249,10 +254,12 @@ class Engine:
         total: int = 0,
         tap: fullband.MixtureTap | None = None,
         motion_for: Callable[[list[Window]], np.ndarray] | None = None,
+        rest: Sequence[int] = (),
     ) -> Iterator[np.ndarray]:
         """Batches windows through the networks and stitches them into finished samples: at the
         model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
-        ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
+        ``motion_for``: the boxes' motion per window, when boxes of one instrument split;
+        ``rest``: the boxes that take what the others leave (:meth:`separate_windows`)."""
         rows = sources + int(residual)
         stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
         batch: list[Window] = []
@@ -264,10 +271,10 @@ class Engine:
             visual = visual_for(batch)
             motion = motion_for(batch) if motion_for else None
             if tap is None:
-                outs = self.separate_windows(audio, visual, residual, motion=motion)
+                outs = self.separate_windows(audio, visual, residual, motion=motion, rest=rest)
             else:
                 mixture = tap.segments([w.start for w in batch])
-                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion)
+                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion, rest)
             for win, out in zip(batch, outs):
                 with stage("stitch"):
                     block = stitcher.add(win, out)

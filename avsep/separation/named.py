@@ -7,9 +7,12 @@ the shared mask of every box. A user who writes ``--names erhu tuba`` knows bett
 that means one of the classes (:func:`avsep.models.guide.name_class`) becomes that box's
 guide, the exact input the model was trained with. A model trained with ``label-other`` also
 knows :data:`~avsep.models.guide.OTHER`: a box named ``other`` or with an instrument outside
-the 11 (piano, voice, viola) is guided by it and takes what the named boxes leave. A name
-that is no instrument ("lead"), or an outside instrument for a model without ``other``,
-leaves that box's frames in charge, and the line that reports the video says so.
+the 11 (piano, voice, viola) is :data:`~avsep.models.guide.OTHER` for every label-trained
+model: its mask is what the other boxes leave (:func:`avsep.signal.dsp.take_rest`), not the
+mask of a class it is not (a model that learnt ``other`` is guided by it too, and its mask for
+it is replaced all the same: the rest scored better on real ensembles). A name that is no
+instrument ("lead") leaves that box's frames in charge, and the line that reports the video
+says so.
 ``guide="frames"`` ignores names. Names the player finder gives in automatic mode are the
 frames' own guess and are never passed here.
 """
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from avsep.models.guide import is_label, label_guide, labels_of, name_class
+from avsep.models.guide import OTHER, is_label, name_class, named_guide
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class NamedGuides:
     kind: str = "label"
 
     @property
+    def rest(self) -> tuple[int, ...]:
+        """The boxes named :data:`~avsep.models.guide.OTHER`: they take what the others leave."""
+        return tuple(k for k, c in enumerate(self.classes) if c == OTHER)
+
+    @property
     def all_named(self) -> bool:
         """Every box is guided by its name: the frames are not needed for the guide at all."""
         return all(self.classes)
@@ -44,7 +52,7 @@ class NamedGuides:
         rows = [k for k, c in enumerate(self.classes) if c is not None]
         if not rows:
             return pictures()
-        named = label_guide([self.classes[k] for k in rows], self.kind)
+        named = named_guide([self.classes[k] for k in rows], self.kind)
         if self.all_named:
             return named[None].expand(batch, -1, -1)
         guides = pictures().clone()
@@ -53,9 +61,14 @@ class NamedGuides:
 
     def describe(self) -> str:
         """What guides the boxes, for the line that reports the video."""
-        steered = [f"{n} ({c})" if n != c else n for n, c in zip(self.names, self.classes) if c]
+        steered = [f"{n} ({c})" if n != c else n for n, c in zip(self.names, self.classes) if c and c != OTHER]
+        rest = [n if n == OTHER else f"{n} ({OTHER})" for n, c in zip(self.names, self.classes) if c == OTHER]
         unknown = [n for n, c in zip(self.names, self.classes) if c is None]
         said = ["guided by the names " + ", ".join(steered)] if steered else []
+        if rest and len(rest) < len(self.names):
+            said.append(f"{', '.join(rest)} take{'s' if len(rest) == 1 else ''} what the other boxes leave")
+        elif rest:
+            said.append(f"guided as an instrument outside the model's classes: {', '.join(rest)}")
         if unknown:
             said.append(f"by the frames: {', '.join(unknown)} (not one of the model's classes)")
         return "; ".join(said)
@@ -67,5 +80,5 @@ def named_guides(names: Sequence[str | None] | None, count: int, guide_kind: str
     was not trained with class labels)."""
     if not names or len(names) != count or not is_label(guide_kind):
         return None
-    classes = tuple(name_class(n, labels_of(guide_kind)) for n in names)
+    classes = tuple(name_class(n) for n in names)
     return NamedGuides(tuple(str(n) for n in names), classes, guide_kind)

@@ -259,6 +259,7 @@ class Separator(Engine):
             residual=False,
             tap=tap,
             motion_for=motion_for,
+            rest=named.rest if named else (),
         )
         separated = np.concatenate(list(rows), axis=-1)
         if tap is not None:

@@ -9,6 +9,7 @@ onto a 256-bin log-frequency axis. Everything here is pure torch on tensors; not
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -132,6 +133,26 @@ def combine_masks(masks: torch.Tensor, mode: str) -> torch.Tensor:
     if mode == "capped":
         return masks / total.clamp_min(1.0)
     raise ValueError(f"unknown mask mode {mode!r}")
+
+
+def take_rest(masks: torch.Tensor, rest: Sequence[int]) -> torch.Tensor:
+    """``masks`` ``[B, S, ...]`` with the rows ``rest`` (boxes of an instrument outside the
+    model's classes: ``other``) replaced by what the other rows leave, ``1 - sum`` clipped to
+    [0, 1].
+
+    Why: the network's mask for a class it never learnt (or a learnt ``other``) is poor; the rest
+    of the named boxes' masks is better (real-stems val, outside part beside named ones: +1.8 dB
+    against +0.4 for the uniform guide, docs/experiments/2026-12-06-rest-for-other.md). With no
+    row outside ``rest`` there is nothing to take the rest of, and the masks stay as they are.
+    """
+    rest = sorted(set(rest))
+    kept = [k for k in range(masks.shape[1]) if k not in rest]
+    if not rest or not kept:
+        return masks
+    out = masks.clone()
+    left = (1.0 - masks[:, kept].clamp(0.0, 1.0).sum(1, keepdim=True)).clamp(0.0, 1.0)
+    out[:, rest] = left.expand(-1, len(rest), *masks.shape[2:]).to(masks.dtype)
+    return out
 
 
 def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Tensor:

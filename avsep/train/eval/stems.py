@@ -31,7 +31,7 @@ import torch
 
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
-from avsep.models.guide import OTHER, is_label, label_guide, labels_of
+from avsep.models.guide import OTHER, is_label, label_guide
 from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
@@ -128,24 +128,15 @@ def _plays(segment: np.ndarray, loudest: float) -> bool:
 
 def set_name(labels: Sequence[str]) -> str:
     """The report's set of a mixture: ``2-part`` (parts of the 11 only), ``2-part+other`` (one
-    part outside them, guided as :data:`OTHER` or, for a model without it, :func:`guides`)."""
+    part outside them, named :data:`OTHER`)."""
     return f"{len(labels)}-part" + ("+other" if OTHER in labels else "")
 
 
-def guides(labels: Sequence[str], kind: str) -> torch.Tensor:
-    """The parts' guides for a model of ``kind``: their one-hots; a part outside the 11 is the
-    uniform vector when the model has no :data:`OTHER` (what a picture of no instrument of ours
-    gives a ``classes`` guide: :func:`avsep.models.guide.class_posterior`)."""
-    known = labels_of(kind)
-    if OTHER in known:
-        return label_guide(labels, kind)
-    uniform = torch.full((len(known),), 1.0 / len(known))
-    return torch.stack([uniform if lab == OTHER else label_guide([lab], kind)[0] for lab in labels])
-
-
 def score_split(sep, root: Path, split: str, sizes: Sequence[int], score, bar=None) -> dict[str, Any]:
-    """Separate every mixture of ``split`` with ``sep`` (label guides) and score it with
-    ``score(refs, est, mix, label, skipped)``; per set (:func:`set_name`): the scored items.
+    """Separate every mixture of ``split`` with ``sep``, each part named with its class as a user
+    would (:mod:`avsep.separation.named`: the part outside the 11 takes what the others leave),
+    and score it with ``score(refs, est, mix, label, skipped)``; per set (:func:`set_name`):
+    the scored items.
     Mixtures of two parts outside the 11 are left out (both would be ``other``)."""
     skipped: list[str] = []
     by_set: dict[str, list[dict[str, Any]]] = {f"{k}-part": [] for k in sizes}
@@ -155,7 +146,7 @@ def score_split(sep, root: Path, split: str, sizes: Sequence[int], score, bar=No
         for subset, start, refs in mixtures(parts, sizes):
             labels = [p.label for p in subset]
             mix = refs.sum(axis=0)
-            est = sep.separate_arrays(mix, SAMPLE_RATE, guides=guides(labels, sep.guide_kind))
+            est = sep.separate_arrays(mix, SAMPLE_RATE, names=labels)
             got = score(refs, est, mix, f"{piece}@{start / SAMPLE_RATE:.0f}s {'+'.join(labels)}", skipped)
             if got is not None:
                 item = {"piece": piece, "start_s": start / SAMPLE_RATE, "pair": labels, **got}
