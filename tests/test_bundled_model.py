@@ -145,3 +145,34 @@ def test_two_people_and_no_instrument_get_the_warning_and_strips_never_a_named_i
     result = cli("separate", video, "-o", tmp_path / "out", "--device", "cpu")
     assert "found no instrument it is sure of; using 2 vertical strips instead" in result.stderr
     assert sorted(wavs(tmp_path / "out")) == ["people/source1.wav", "people/source2.wav"]
+
+
+def test_a_box_the_guide_head_is_unsure_of_takes_what_the_named_box_leaves():
+    """The astronaut of the same photograph (no instrument) in one box and a box named flute:
+    the bundled guide head is unsure the astronaut's box shows one of the 11, so that box takes
+    what the flute's mask leaves, and the two outputs add up to the mixture; read through the
+    ImageNet classes instead (``guide_head=False``) it keeps a mask of its own."""
+    import warnings
+
+    from avsep.io.video import crop_boxes
+    from avsep.separation.separator import Separator
+
+    with Image.open(ROOT / "examples" / "people" / "camera_astronaut.jpg") as im:
+        picture = np.array(im.convert("RGB"))[:256, 256:512]
+    crop = crop_boxes(picture, [(0, 0, 256, 256)])[0][None]
+    rate = 11025  # the model's rate: nothing above it to extend
+    rng = np.random.default_rng(0)
+    mix = (0.2 * np.sin(2 * np.pi * 440 * np.arange(3 * rate) / rate) + 0.05 * rng.standard_normal(3 * rate)).astype(
+        np.float32
+    )
+    outputs = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for head in (True, False):
+            sep = Separator(device="cpu", mask="soft", guide_head=head)
+            outputs[head] = sep.separate_arrays(mix, rate, [crop, crop], names=["astronaut", "flute"])
+            if head:  # more than half unsure that the astronaut's box shows one of the 11
+                assert float(sep.guide(crop[None, None])[0, 0, -1]) > 0.5
+    np.testing.assert_allclose(outputs[True].sum(0), mix, atol=2e-3)
+    assert np.abs(outputs[False].sum(0) - mix).max() > 1e-2
+    np.testing.assert_allclose(outputs[True][1], outputs[False][1], atol=1e-5)  # the flute box is the same

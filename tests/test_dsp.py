@@ -83,14 +83,17 @@ def test_capped_masks_divide_only_where_the_boxes_claim_more_than_the_bin():
 
 def test_an_other_box_takes_what_the_rest_leave():
     masks = torch.tensor([0.9, 0.3, 0.6, 0.2]).view(1, 4, 1, 1).expand(2, 4, 3, 5)
-    got = dsp.take_rest(masks, [1, 3])
+    rest = torch.tensor([[False, True, False, True], [False, True, False, False]])
+    got = dsp.take_rest(masks, rest)
     torch.testing.assert_close(got[:, [0, 2]], masks[:, [0, 2]])  # named boxes unchanged
-    # 1 - (0.9 + 0.6) is below 0: clipped; with 0.4 + 0.2 the rest is 0.4
-    assert got[:, [1, 3]].abs().max() == 0
-    lighter = dsp.take_rest(torch.tensor([0.4, 0.9, 0.2]).view(1, 3, 1, 1), (1,))
+    assert got[0, [1, 3]].abs().max() == 0  # 1 - (0.9 + 0.6) is below 0: clipped
+    assert torch.allclose(got[1, 1], torch.zeros(3, 5))  # 1 - (0.9 + 0.6 + 0.2), clipped
+    torch.testing.assert_close(got[1, 3], masks[1, 3])  # not rest in the second mixture
+    lighter = dsp.take_rest(torch.tensor([0.4, 0.9, 0.2]).view(1, 3, 1, 1), torch.tensor([[False, True, False]]))
     torch.testing.assert_close(lighter.flatten(), torch.tensor([0.4, 0.4, 0.2]))
-    assert torch.equal(dsp.take_rest(masks, ()), masks)
-    assert torch.equal(dsp.take_rest(masks, range(4)), masks)  # all other: nothing to take the rest of
+    assert torch.equal(dsp.take_rest(masks, None), masks)
+    everyone = torch.ones(2, 4, dtype=torch.bool)
+    assert torch.equal(dsp.take_rest(masks, everyone), masks)  # all other: nothing to take the rest of
 
 
 def test_ratio_with_one_box_is_its_soft_mask_not_the_whole_mixture():

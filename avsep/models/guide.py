@@ -209,16 +209,3 @@ def label_guide(labels: Sequence[str], kind: str = "label") -> torch.Tensor:
     for i, lab in enumerate(labels):
         out[i, known.index(lab)] = 1.0
     return out
-
-
-def named_guide(classes: Sequence[str], kind: str) -> torch.Tensor:
-    """The guides of boxes whose classes a user gave (:func:`name_class`): their one-hots, and
-    for :data:`OTHER` with a model that lacks it, the uniform vector (what the ``classes``
-    guide of a picture of no instrument of ours gives, :func:`class_posterior`). Beside boxes
-    of the 11 an ``other`` box's mask is the rest of theirs anyway
-    (:func:`avsep.signal.dsp.take_rest`); training keeps :func:`label_guide`, which refuses it."""
-    known = labels_of(kind)
-    if OTHER in known or OTHER not in classes:
-        return label_guide(classes, kind)
-    uniform = torch.full((len(known),), 1.0 / len(known))
-    return torch.stack([uniform if c == OTHER else label_guide([c], kind)[0] for c in classes])

@@ -13,7 +13,7 @@ box plan; the resamplers take the model's rate to the output's.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -24,12 +24,12 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.device import on_inference_threads, select_device
-from avsep.models.guide import CLASS_KINDS, picture_kind
+from avsep.models.guide import CLASS_KINDS, LABELS, is_label, picture_kind, with_other
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
 from avsep.models.weights import guide_head_file, resolve_model
-from avsep.options import SeparationOptions
+from avsep.options import DEFAULT_GUIDE_HEAD, SeparationOptions
 from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
 from avsep.separation.reuse import CropMemo
@@ -64,7 +64,7 @@ class Engine:
         cycles: int | None = None,
         full_band: bool = True,
         extension: str = fullband.DEFAULT_EXTENSION,
-        guide_head: bool = False,
+        guide_head: bool = DEFAULT_GUIDE_HEAD,
     ) -> None:
         """Load the model and trunk that ``options`` name onto their device (``cycles``,
         ``full_band``, ``extension``, ``guide_head``: see :class:`~avsep.separation.separator.Separator`)."""
@@ -80,13 +80,19 @@ class Engine:
                 self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
             self.model = self.checkpoint.model.to(self.device).eval()
             self.trunk = build_trunk(self.checkpoint.backbone, options.backbone_weights).to(self.device)
-            #: the guide kind the model was trained with (avsep.models.guide), and the kind the
-            #: pictures of a box give it (a label-trained model reads the frames' class posterior)
+            #: the guide kind the model was trained with (avsep.models.guide)
             self.guide_kind = self.checkpoint.guide
+            #: the coordinates the separation builds guides in: for a label-trained model the 11
+            #: classes and other, whether or not it learnt other, so that a box can say "none of
+            #: these" and take what the others leave (:meth:`model_guides`)
+            self.guide_space = "label-other" if is_label(self.guide_kind) else self.guide_kind
+            #: the kind the pictures of a box give (a label-trained model reads the frames' classes)
             self.picture_kind = picture_kind(self.guide_kind)
             if guide_head and self.picture_kind in CLASS_KINDS and self.checkpoint.backbone == HEAD_TRUNK:
                 head = _guide_head()
                 self.trunk.class_head = head.to(self.device) if head is not None else None
+                if head is not None:  # the head's unsureness is the frames' other share
+                    self.picture_kind = "classes-other"
             #: how the boxes' masks share each bin (avsep.options.Mask)
             self.mask = options.mask
             #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
@@ -102,7 +108,8 @@ class Engine:
         """Visual guide features ``[B, S, D]`` from crops ``[B, S, F, 224, 224, 3]`` uint8.
 
         Given a ``memo`` (:mod:`avsep.separation.reuse`), a crop that looks like its source's
-        last computed one reuses that crop's parts instead of going through the trunk.
+        last computed one reuses that crop's parts instead of going through the trunk. ``D``
+        has the coordinates of :attr:`guide_space`.
         """
         b, s, f = crops.shape[:3]
         with stage("visual trunk"):
@@ -111,7 +118,10 @@ class Engine:
                 parts = self._crop_parts(flat)
             else:
                 parts = memo.parts(flat, np.tile(np.repeat(np.arange(s), f), b), self._crop_parts)
-            return self.trunk.combine_parts(parts, b * s, self.picture_kind).reshape(b, s, -1)
+            guides = self.trunk.combine_parts(parts, b * s, self.picture_kind)
+            if self.picture_kind == "classes" and self.guide_space == "label-other":
+                guides = with_other(guides, torch.zeros(len(guides), device=guides.device))  # sure: no head
+            return guides.reshape(b, s, -1)
 
     def _crop_parts(self, crops: np.ndarray) -> tuple[torch.Tensor, ...]:
         """The trunk's per-crop parts of ``crops`` ``[n, 224, 224, 3]``. On the CPU they go
@@ -126,6 +136,28 @@ class Engine:
         ]
         return tuple(torch.cat(part) for part in zip(*runs))
 
+    def model_guides(self, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the network takes from guides ``[B, S, D]`` in :attr:`guide_space`, and which
+        boxes take what the others leave (``[B, S]`` bool, :func:`avsep.signal.dsp.take_rest`).
+
+        A box whose guide is more than half :data:`~avsep.models.guide.OTHER` (named ``other``
+        or an outside instrument, or the guide head unsure it shows one of the 11) takes the
+        rest: on real ensembles that beat the network's own mask for it, and on duets with an
+        outside player it beat the frames' guess (docs/experiments/2026-12-06-rest-for-other.md).
+        An 11-class network gets the other 11 coordinates scaled back to sum 1 (uniform where
+        they are all 0). Guides already in the network's own coordinates (an 11-class oracle
+        guide) pass as they are, with no box taking the rest.
+        """
+        if self.guide_space != "label-other" or visual.shape[-1] == len(LABELS):
+            return visual, None
+        rest = visual[..., -1] > 0.5
+        if self.guide_kind == "label-other":
+            return visual, rest
+        classes = visual[..., :-1]
+        total = classes.sum(-1, keepdim=True)
+        scaled = torch.where(total > 1e-6, classes / total.clamp_min(1e-6), 1.0 / classes.shape[-1])
+        return scaled, rest
+
     @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
     def separate_windows(
@@ -136,7 +168,6 @@ class Engine:
         mixture: np.ndarray | None = None,
         grid: fullband.Grid | None = None,
         motion: np.ndarray | None = None,
-        rest: Sequence[int] = (),
     ) -> np.ndarray:
         """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
 
@@ -145,13 +176,14 @@ class Engine:
         ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band). Given
         each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
         instrument split their shares by it (:func:`avsep.separation.same_instrument.split_by_motion`).
-        The boxes ``rest`` (``other``) take what the others leave (:func:`avsep.signal.dsp.take_rest`).
+        Boxes whose guide says ``other`` take what the others leave (:meth:`model_guides`).
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):
             spec = dsp.stft(x)
             net_input = dsp.network_input(spec.magnitude)
         with stage("mask net"):
+            visual, rest = self.model_guides(visual)
             masks = dsp.take_rest(self.model(net_input, visual), rest)  # [B, S, H, W]
         with stage("mask+istft"):
             shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
@@ -218,10 +250,7 @@ class Engine:
 
             windows = timed_iter("windowing", Windower(self.overlap)(audio))
             moving = motion_for if self.splits(len(plan.sources)) else None
-            rest = named.rest if named else ()
-            rows = self.run_windows(
-                windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving, rest
-            )
+            rows = self.run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving)
             if tap is None:
                 yield from resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
             else:
@@ -254,12 +283,10 @@ class Engine:
         total: int = 0,
         tap: fullband.MixtureTap | None = None,
         motion_for: Callable[[list[Window]], np.ndarray] | None = None,
-        rest: Sequence[int] = (),
     ) -> Iterator[np.ndarray]:
         """Batches windows through the networks and stitches them into finished samples: at the
         model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
-        ``motion_for``: the boxes' motion per window, when boxes of one instrument split;
-        ``rest``: the boxes that take what the others leave (:meth:`separate_windows`)."""
+        ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
         rows = sources + int(residual)
         stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
         batch: list[Window] = []
@@ -271,10 +298,10 @@ class Engine:
             visual = visual_for(batch)
             motion = motion_for(batch) if motion_for else None
             if tap is None:
-                outs = self.separate_windows(audio, visual, residual, motion=motion, rest=rest)
+                outs = self.separate_windows(audio, visual, residual, motion=motion)
             else:
                 mixture = tap.segments([w.start for w in batch])
-                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion, rest)
+                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion)
             for win, out in zip(batch, outs):
                 with stage("stitch"):
                     block = stitcher.add(win, out)

@@ -8,11 +8,10 @@ that means one of the classes (:func:`avsep.models.guide.name_class`) becomes th
 guide, the exact input the model was trained with. A model trained with ``label-other`` also
 knows :data:`~avsep.models.guide.OTHER`: a box named ``other`` or with an instrument outside
 the 11 (piano, voice, viola) is :data:`~avsep.models.guide.OTHER` for every label-trained
-model: its mask is what the other boxes leave (:func:`avsep.signal.dsp.take_rest`), not the
-mask of a class it is not (a model that learnt ``other`` is guided by it too, and its mask for
-it is replaced all the same: the rest scored better on real ensembles). A name that is no
-instrument ("lead") leaves that box's frames in charge, and the line that reports the video
-says so.
+model: its mask is what the other boxes leave
+(:meth:`avsep.separation.engine.Engine.model_guides`), not the mask of a class it is not. A
+name that is no instrument ("lead") leaves that box's frames in charge, and the line that
+reports the video says so.
 ``guide="frames"`` ignores names. Names the player finder gives in automatic mode are the
 frames' own guess and are never passed here.
 """
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from avsep.models.guide import OTHER, is_label, name_class, named_guide
+from avsep.models.guide import OTHER, is_label, label_guide, name_class
 
 
 @dataclass(frozen=True)
@@ -33,13 +32,9 @@ class NamedGuides:
 
     names: tuple[str, ...]
     classes: tuple[str | None, ...]
-    #: the model's guide kind (the one-hot's coordinates)
-    kind: str = "label"
-
-    @property
-    def rest(self) -> tuple[int, ...]:
-        """The boxes named :data:`~avsep.models.guide.OTHER`: they take what the others leave."""
-        return tuple(k for k, c in enumerate(self.classes) if c == OTHER)
+    #: the coordinates of the guides (the separation's guide space: ``label-other`` for a
+    #: label-trained model, so that ``other`` has its own)
+    kind: str = "label-other"
 
     @property
     def all_named(self) -> bool:
@@ -52,7 +47,7 @@ class NamedGuides:
         rows = [k for k, c in enumerate(self.classes) if c is not None]
         if not rows:
             return pictures()
-        named = named_guide([self.classes[k] for k in rows], self.kind)
+        named = label_guide([self.classes[k] for k in rows], self.kind)
         if self.all_named:
             return named[None].expand(batch, -1, -1)
         guides = pictures().clone()

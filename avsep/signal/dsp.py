@@ -9,7 +9,6 @@ onto a 256-bin log-frequency axis. Everything here is pure torch on tensors; not
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -135,24 +134,24 @@ def combine_masks(masks: torch.Tensor, mode: str) -> torch.Tensor:
     raise ValueError(f"unknown mask mode {mode!r}")
 
 
-def take_rest(masks: torch.Tensor, rest: Sequence[int]) -> torch.Tensor:
-    """``masks`` ``[B, S, ...]`` with the rows ``rest`` (boxes of an instrument outside the
-    model's classes: ``other``) replaced by what the other rows leave, ``1 - sum`` clipped to
-    [0, 1].
+def take_rest(masks: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
+    """``masks`` ``[B, S, ...]`` where each box ``rest[b, s]`` (``[B, S]`` bool: a box of an
+    instrument outside the model's classes, ``other``) gets what the other boxes of its mixture
+    leave, ``1 - sum`` clipped to [0, 1], instead of its own mask.
 
-    Why: the network's mask for a class it never learnt (or a learnt ``other``) is poor; the rest
-    of the named boxes' masks is better (real-stems val, outside part beside named ones: +1.8 dB
-    against +0.4 for the uniform guide, docs/experiments/2026-12-06-rest-for-other.md). With no
-    row outside ``rest`` there is nothing to take the rest of, and the masks stay as they are.
+    Why: the network's mask for a class it never learnt is poor; the rest of the named boxes'
+    masks is better (real-stems val, an outside part beside named ones: +1.8 dB against +0.4,
+    docs/experiments/2026-12-06-rest-for-other.md). A mixture whose boxes are all ``rest`` has
+    nothing to take the rest of, and keeps its masks.
     """
-    rest = sorted(set(rest))
-    kept = [k for k in range(masks.shape[1]) if k not in rest]
-    if not rest or not kept:
+    if rest is None or not bool(rest.any()):
         return masks
-    out = masks.clone()
-    left = (1.0 - masks[:, kept].clamp(0.0, 1.0).sum(1, keepdim=True)).clamp(0.0, 1.0)
-    out[:, rest] = left.expand(-1, len(rest), *masks.shape[2:]).to(masks.dtype)
-    return out
+    shape = (*rest.shape, *([1] * (masks.dim() - 2)))
+    rest = rest.to(masks.device).view(shape)
+    kept = ~rest
+    left = (1.0 - (masks.clamp(0.0, 1.0) * kept).sum(1, keepdim=True)).clamp(0.0, 1.0)
+    some_kept = kept.any(1, keepdim=True)
+    return torch.where(rest & some_kept, left.to(masks.dtype), masks)
 
 
 def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Tensor:

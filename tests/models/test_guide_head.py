@@ -81,8 +81,10 @@ def test_trunk_classes_guide_uses_the_head():
     assert not torch.allclose(new, old)
 
 
-def test_separation_uses_the_head_only_when_asked():
+def test_separation_reads_the_frames_with_the_head_unless_told_not_to():
     from avsep.separation.separator import Separator
 
-    assert Separator(device="cpu", guide_head=True).trunk.class_head is not None  # the bundled label-trained model
-    assert Separator(device="cpu").trunk.class_head is None  # off by default: it separated the real clips worse
+    default = Separator(device="cpu")  # the bundled label-trained model
+    assert default.trunk.class_head is not None and default.picture_kind == "classes-other"
+    imagenet = Separator(device="cpu", guide_head=False)
+    assert imagenet.trunk.class_head is None and imagenet.picture_kind == "classes"
