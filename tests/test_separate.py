@@ -114,6 +114,28 @@ def test_select_device(monkeypatch):
         select_device("cuda")
 
 
+def test_the_mask_net_runs_in_bfloat16_only_where_the_cpu_has_it(tmp_path, monkeypatch):
+    from avsep.models.device import native_bf16
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16\n")
+    assert native_bf16(torch.device("cpu"), str(info))
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f\n")
+    assert not native_bf16(torch.device("cpu"), str(info))
+    assert not native_bf16(torch.device("cpu"), str(tmp_path / "missing"))
+    assert not native_bf16(torch.device("cuda"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sep = Separator(device="cpu")
+    audio = np.random.default_rng(0).standard_normal(11025 * 3).astype(np.float32) * 0.1
+    got = {}
+    for bf16 in (False, True):
+        sep.bf16 = bf16
+        got[bf16] = sep.separate_arrays(audio, 11025, [np.full((1, 8, 8, 3), v, np.uint8) for v in (40, 200)])
+    assert not np.array_equal(got[False], got[True])  # the autocast did run
+    assert np.abs(got[True] - got[False]).max() < 0.02 * np.abs(audio).max()
+
+
 def test_warnings_are_one_clean_line(shared_video, tmp_path, monkeypatch):
     """Python's ``file:line: Category: text`` format would leak source paths into user output."""
     import avsep.separation.engine

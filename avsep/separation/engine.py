@@ -23,7 +23,7 @@ from avsep.errors import InputError, check_one_of
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader, crop_boxes
-from avsep.models.device import on_inference_threads, select_device
+from avsep.models.device import native_bf16, on_inference_threads, select_device
 from avsep.models.guide import CLASS_KINDS, LABELS, is_label, picture_kind, with_other
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
@@ -79,6 +79,8 @@ class Engine:
                 cfg = self.checkpoint.model.config
                 self.checkpoint.model.config = type(cfg)(**{**cfg.__dict__, "cycles": cycles})
             self.model = self.checkpoint.model.to(self.device).eval()
+            #: the mask network under a bfloat16 autocast (a CPU with native bf16 only)
+            self.bf16 = native_bf16(self.device)
             self.trunk = build_trunk(self.checkpoint.backbone, options.backbone_weights).to(self.device)
             #: the guide kind the model was trained with (avsep.models.guide)
             self.guide_kind = self.checkpoint.guide
@@ -184,7 +186,9 @@ class Engine:
             net_input = dsp.network_input(spec.magnitude)
         with stage("mask net"):
             visual, rest = self.model_guides(visual)
-            masks = dsp.take_rest(self.model(net_input, visual), rest)  # [B, S, H, W]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                masks = self.model(net_input, visual).float()  # [B, S, H, W]
+            masks = dsp.take_rest(masks, rest)
         with stage("mask+istft"):
             shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
             if motion is not None and self.same_instrument == "motion":
