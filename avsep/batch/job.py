@@ -262,7 +262,8 @@ class BatchJob:
             written = self._write(stream, plan, paths, (record, expected), labels, claim, overwrite=overwrite)
             claim.notes += provenance.remove_replaced(replaced)
         claimed.update((p, video) for p in paths)
-        said = request.describe(plan, video) + guide_note(stream, request.kind == FIND, self.names, self.options)
+        note = guide_note(stream, request.kind == FIND, self.names, self.options, labels)
+        said = request.describe(plan, video) + note
         detail = ", ".join(str(p) for p in paths)
         return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
 

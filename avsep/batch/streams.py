@@ -61,6 +61,10 @@ class SeparationStream:
     channels: int = 1
     #: What the user's names guide (:meth:`~avsep.separation.named.NamedGuides.describe`), if any.
     guided: str | None = None
+    #: Per box guided by its frames, the windows in which the guide head saw none of the
+    #: model's instruments in it, so that it took what the other boxes leave (counted as the
+    #: blocks are made; :meth:`avsep.separation.engine.Engine.model_guides`).
+    unsure: np.ndarray | None = None
 
 
 class Streams(Protocol):
@@ -84,11 +88,20 @@ class Streams(Protocol):
     ) -> SeparationStream: ...
 
 
-def guide_note(stream: SeparationStream, finding: bool, names: Sequence[str] | None, options: BatchOptions) -> str:
+def guide_note(
+    stream: SeparationStream, finding: bool, names: Sequence[str] | None, options: BatchOptions, labels: Sequence[str]
+) -> str:
     """What the line that reports a video adds about the guide: which boxes the user's names
-    guided, or, when players were found, that names only name the files."""
+    guided, or, when players were found, that names only name the files; and which boxes
+    (``labels``: the outputs' names) took what the others leave because their pictures showed
+    none of the model's instruments (never silently)."""
+    said = ""
     if stream.guided:
-        return f"; {stream.guided}"
-    if finding and names:
-        return f"; {options.wording('names')} only name the files of players found (give boxes to guide by them)"
-    return ""
+        said = f"; {stream.guided}"
+    elif finding and names:
+        said = f"; {options.wording('names')} only name the files of players found (give boxes to guide by them)"
+    if stream.unsure is not None and stream.unsure.any():
+        windows = stream.num_windows
+        unsure = [f"{lab} in {int(n)} of {windows} windows" for lab, n in zip(labels, stream.unsure) if n]
+        said += f"; no instrument of the model's seen, so taking what the other boxes leave: {', '.join(unsure)}"
+    return said

@@ -215,9 +215,13 @@ class Engine:
         total: int,
         tap: fullband.MixtureTap | None,
         named: NamedGuides | None = None,
+        unsure: np.ndarray | None = None,
     ) -> Iterator[np.ndarray]:
         """The output blocks of ``media`` along ``plan``; ``named``: the boxes the user's names
-        guide (:mod:`avsep.separation.named`), whose frames are then not read for the guide."""
+        guide (:mod:`avsep.separation.named`), whose frames are then not read for the guide.
+        ``unsure`` ``[S]`` counts, as the blocks are made, the windows in which a box guided by
+        its frames took what the others leave (:meth:`model_guides`), so that the report can
+        say so."""
         loudest = 0.0
 
         def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -245,7 +249,13 @@ class Engine:
                 def pictures() -> torch.Tensor:
                     return self.guide(np.stack([window_crops(w) for w in wins]), memo)  # [B, S, F, ...]
 
-                return (named.apply(pictures, len(wins)) if named else pictures()).to(self.device)
+                visual = (named.apply(pictures, len(wins)) if named else pictures()).to(self.device)
+                rest = self.model_guides(visual)[1]
+                if unsure is not None and rest is not None:
+                    by_frames = [named is None or named.classes[k] is None for k in range(unsure.shape[0])]
+                    took = rest & (~rest).any(1, keepdim=True)  # all rest: the masks stay (take_rest)
+                    unsure[:] += (took.cpu().numpy() & np.array(by_frames)).sum(0)
+                return visual
 
             def motion_for(wins: list[Window]) -> np.ndarray:
                 """``[B, S, frames]``: each box's motion on each window's STFT frames."""

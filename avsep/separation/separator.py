@@ -294,9 +294,10 @@ class Separator(Engine):
         channels = 1 if mono or not self.full_band else max(1, media.audio.channels)
         tap = fullband.MixtureTap(out_rate, channels) if self.full_band else None
         named = self.guides_for_names(names, len(plan.sources))
-        blocks = self.blocks(media, plan, residual, out_rate, on_window, total, tap, named)
+        unsure = np.zeros(len(plan.sources), dtype=np.int64)
+        blocks = self.blocks(media, plan, residual, out_rate, on_window, total, tap, named, unsure)
         guided = named.describe() if named else None
-        return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan, channels, guided)
+        return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan, channels, guided, unsure)
 
     def stream_file(
         self,
