@@ -91,6 +91,8 @@ def test_an_other_box_takes_what_the_rest_leave():
     torch.testing.assert_close(got[1, 3], masks[1, 3])  # not rest in the second mixture
     lighter = dsp.take_rest(torch.tensor([0.4, 0.9, 0.2]).view(1, 3, 1, 1), torch.tensor([[False, True, False]]))
     torch.testing.assert_close(lighter.flatten(), torch.tensor([0.4, 0.4, 0.2]))
+    shared = dsp.take_rest(torch.tensor([0.4, 0.9, 0.2]).view(1, 3, 1, 1), torch.tensor([[False, True, True]]))
+    torch.testing.assert_close(shared.flatten(), torch.tensor([0.4, 0.3, 0.3]))  # two boxes share the rest
     assert torch.equal(dsp.take_rest(masks, None), masks)
     everyone = torch.ones(2, 4, dtype=torch.bool)
     assert torch.equal(dsp.take_rest(masks, everyone), masks)  # all other: nothing to take the rest of

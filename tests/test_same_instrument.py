@@ -125,3 +125,16 @@ def test_an_unknown_mode_is_one_clear_error():
 
 
 pytestmark = pytest.mark.usefixtures("fast_model")
+
+
+def test_a_box_taking_the_rest_is_never_grouped_with_a_player_it_leans_towards():
+    """The separation hands the motion split its guides with the other share (12 coordinates):
+    a box the guide head is unsure of (other 0.6) that leans violin stays apart from the sure
+    violin, whose rest it takes; scaled back to the 11 classes the two would look alike."""
+    sure = np.zeros(12)
+    sure[9] = 1.0
+    unsure = np.zeros(12)
+    unsure[9], unsure[0], unsure[11] = 0.35, 0.05, 0.6
+    assert same_groups(np.stack([sure, unsure])) == []
+    scaled = np.stack([sure[:11], unsure[:11] / unsure[:11].sum()])
+    assert same_groups(scaled) == [[0, 1]]

@@ -58,14 +58,6 @@ def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
     except OSError:
         pass
     return False
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return any(flag in line.split() for flag in BF16_FLAGS)
-    except OSError:
-        pass
-    return False
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -88,8 +89,10 @@ class Engine:
             #: classes and other, whether or not it learnt other, so that a box can say "none of
             #: these" and take what the others leave (:meth:`model_guides`)
             self.guide_space = "label-other" if is_label(self.guide_kind) else self.guide_kind
-            #: the kind the pictures of a box give (a label-trained model reads the frames' classes)
-            self.picture_kind = picture_kind(self.guide_kind)
+            #: the kind the pictures of a box give (a label-trained model reads the frames' classes;
+            #: their other share is the guide head's unsureness, or 0 without the head: ImageNet's
+            #: "no music class" mass is high for many a player, so it decides nothing)
+            self.picture_kind = "classes" if is_label(self.guide_kind) else picture_kind(self.guide_kind)
             if guide_head and self.picture_kind in CLASS_KINDS and self.checkpoint.backbone == HEAD_TRUNK:
                 head = _guide_head()
                 self.trunk.class_head = head.to(self.device) if head is not None else None
@@ -147,8 +150,9 @@ class Engine:
         rest: on real ensembles that beat the network's own mask for it, and on duets with an
         outside player it beat the frames' guess (docs/experiments/2026-12-06-rest-for-other.md).
         An 11-class network gets the other 11 coordinates scaled back to sum 1 (uniform where
-        they are all 0). Guides already in the network's own coordinates (an 11-class oracle
-        guide) pass as they are, with no box taking the rest.
+        they are all 0). Guides already in an 11-class network's own coordinates (an oracle
+        guide) pass as they are, with no box taking the rest; a ``label-other`` network's oracle
+        guides are in the separation's coordinates, so one naming ``other`` takes the rest.
         """
         if self.guide_space != "label-other" or visual.shape[-1] == len(LABELS):
             return visual, None
@@ -185,15 +189,16 @@ class Engine:
             spec = dsp.stft(x)
             net_input = dsp.network_input(spec.magnitude)
         with stage("mask net"):
+            guides = visual  # in the separation's coordinates: boxes taking the rest stand apart
             visual, rest = self.model_guides(visual)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext():
                 masks = self.model(net_input, visual).float()  # [B, S, H, W]
             masks = dsp.take_rest(masks, rest)
         with stage("mask+istft"):
             shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
             if motion is not None and self.same_instrument == "motion":
                 split = same_instrument.split_by_motion(
-                    shares.cpu().numpy(), spec.magnitude.cpu().numpy(), visual.float().cpu().numpy(), motion
+                    shares.cpu().numpy(), spec.magnitude.cpu().numpy(), guides.float().cpu().numpy(), motion
                 )
                 shares = torch.from_numpy(split).to(shares.device)
             if mixture is not None:

@@ -1,19 +1,17 @@
 """The user's word about a box: a name that is one of the model's classes guides that box.
 
 A label-trained model (the shipped one) learned with the one-hot of each source's true class;
-on a video it is given the class posterior of the box's frames instead, which names some
-players wrong (on 63 real duets: erhu 0/21, tuba 0/12, clarinet 0/6), and a wrong guide spoils
-the shared mask of every box. A user who writes ``--names erhu tuba`` knows better: a name
-that means one of the classes (:func:`avsep.models.guide.name_class`) becomes that box's
-guide, the exact input the model was trained with. A model trained with ``label-other`` also
-knows :data:`~avsep.models.guide.OTHER`: a box named ``other`` or with an instrument outside
-the 11 (piano, voice, viola) is :data:`~avsep.models.guide.OTHER` for every label-trained
-model: its mask is what the other boxes leave
-(:meth:`avsep.separation.engine.Engine.model_guides`), not the mask of a class it is not. A
-name that is no instrument ("lead") leaves that box's frames in charge, and the line that
-reports the video says so.
-``guide="frames"`` ignores names. Names the player finder gives in automatic mode are the
-frames' own guess and are never passed here.
+on a video it is given what the box's frames show instead, which names some players wrong (on
+63 real duets the ImageNet classes named erhu 0/21, tuba 0/12, clarinet 0/6; the guide head,
+the default since, names more but not all), and a wrong guide spoils the shared mask of every
+box. A user who writes ``--names erhu tuba`` knows better: a name that means one of the
+classes (:func:`avsep.models.guide.name_class`) becomes that box's guide, the exact input the
+model was trained with. A box named ``other`` or with an instrument outside the 11 (piano,
+voice, viola) is :data:`~avsep.models.guide.OTHER`, for every label-trained model: its mask
+is what the other boxes leave (:meth:`avsep.separation.engine.Engine.model_guides`), not the
+mask of a class it is not. A name that is no instrument ("lead") leaves that box's frames in
+charge, and the line that reports the video says so. ``guide="frames"`` ignores names. Names
+the player finder gives in automatic mode are the frames' own guess and are never passed here.
 """
 
 from __future__ import annotations
@@ -69,11 +67,11 @@ class NamedGuides:
         return "; ".join(said)
 
 
-def named_guides(names: Sequence[str | None] | None, count: int, guide_kind: str) -> NamedGuides | None:
-    """The guides the user's ``names`` give ``count`` boxes of a model trained with
-    ``guide_kind``, or None when names cannot steer (no names, not one per box, or a model that
-    was not trained with class labels)."""
-    if not names or len(names) != count or not is_label(guide_kind):
+def named_guides(names: Sequence[str | None] | None, count: int, guide_space: str) -> NamedGuides | None:
+    """The guides the user's ``names`` give ``count`` boxes, in the separation's coordinates
+    ``guide_space`` (:attr:`avsep.separation.engine.Engine.guide_space`), or None when names
+    cannot steer (no names, not one per box, or a model not trained with class labels)."""
+    if not names or len(names) != count or not is_label(guide_space):
         return None
     classes = tuple(name_class(n) for n in names)
-    return NamedGuides(tuple(str(n) for n in names), classes, guide_kind)
+    return NamedGuides(tuple(str(n) for n in names), classes, guide_space)

@@ -74,13 +74,16 @@ class SeparationResult:
     """Separated signals, one row per box, at ``sample_rate``; the residual if asked for.
 
     ``names``: one output name per source (the boxes' names, the players found, or ``sourceN``),
-    what ``avsep separate`` would call the files.
+    what ``avsep separate`` would call the files. ``unsure``: per source, the windows in which
+    its pictures showed none of the model's instruments, so it took what the others leave
+    (:attr:`~avsep.batch.streams.SeparationStream.unsure`; None for arrays).
     """
 
     sources: np.ndarray
     sample_rate: int
     residual: np.ndarray | None = None
     names: list[str] = field(default_factory=list)
+    unsure: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -115,7 +118,8 @@ class Separator(Engine):
     (docs/experiments/2026-12-06-rest-for-other.md).
     ``same_instrument``: ``motion`` splits the mask of boxes whose guides name the same
     instrument by which box moves when (:mod:`avsep.separation.same_instrument`; :class:`avsep.options.SameInstrument`).
-    ``guide``: ``names`` lets a box's name, when it is one of the model's classes, guide that box
+    ``guide``: ``names`` lets a box's name, when it is one of the model's classes, guide that box,
+    and one named ``other`` or with an instrument outside them take what the others leave
     (:mod:`avsep.separation.named`); ``frames`` guides every box by its pictures.
     """
 
@@ -371,4 +375,5 @@ def collect(stream: SeparationStream) -> SeparationResult:
         sample_rate=stream.sample_rate,
         residual=out[-1] if stream.residual else None,
         names=output_names(len(stream.boxes), names, residual=False),
+        unsure=stream.unsure,
     )

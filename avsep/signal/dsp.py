@@ -137,7 +137,8 @@ def combine_masks(masks: torch.Tensor, mode: str) -> torch.Tensor:
 def take_rest(masks: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
     """``masks`` ``[B, S, ...]`` where each box ``rest[b, s]`` (``[B, S]`` bool: a box of an
     instrument outside the model's classes, ``other``) gets what the other boxes of its mixture
-    leave, ``1 - sum`` clipped to [0, 1], instead of its own mask.
+    leave, ``1 - sum`` clipped to [0, 1] (shared equally when several boxes take it), instead
+    of its own mask.
 
     Why: the network's mask for a class it never learnt is poor; the rest of the named boxes'
     masks is better (real-stems val, an outside part beside named ones: +1.8 dB against +0.4,
@@ -150,6 +151,7 @@ def take_rest(masks: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
     rest = rest.to(masks.device).view(shape)
     kept = ~rest
     left = (1.0 - (masks.clamp(0.0, 1.0) * kept).sum(1, keepdim=True)).clamp(0.0, 1.0)
+    left = left / rest.sum(1, keepdim=True).clamp_min(1)
     some_kept = kept.any(1, keepdim=True)
     return torch.where(rest & some_kept, left.to(masks.dtype), masks)
 

@@ -138,7 +138,7 @@ def test_trunk_guide_of_each_kind(kind):
     torch.testing.assert_close(g, combine(kind, pooled.view(2, 3, -1), music.view(2, 3, -1), lse.view(2, 3)))
 
 
-@pytest.mark.parametrize(("kind", "seen"), [("label", "classes"), ("label-other", "classes-other")])
+@pytest.mark.parametrize(("kind", "seen"), [("label", "classes"), ("label-other", "classes")])
 def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path, kind, seen):
     from avsep.models.pcn import PCN, PCNConfig
     from avsep.models.serialize import load_checkpoint, save_checkpoint
@@ -160,10 +160,10 @@ def test_a_label_model_reads_pictures_as_classes_and_takes_labels(tmp_path, kind
     # reads a ResNet trunk, so an 11-class model's pictures are sure: other 0)
     assert sep.guide_space == "label-other" and g.shape == (1, 2, len(LABELS) + 1)
     torch.testing.assert_close(g.sum(-1), torch.ones(1, 2))
+    # without the head (it reads EfficientNet-Lite0 only) the pictures' other share is 0, for a
+    # label-other model too (ImageNet's "no music class" mass is high for many a player)
     to_model, rest = sep.model_guides(g)
-    assert to_model.shape == (1, 2, dim)
-    if kind == "label":
-        assert g[..., -1].abs().max() == 0 and not rest.any()
+    assert to_model.shape == (1, 2, dim) and g[..., -1].abs().max() == 0 and not rest.any()
     audio = np.random.default_rng(0).standard_normal(11025 * 2).astype(np.float32) * 0.1
     assert sep.separate_arrays(audio, 11025, [np.zeros((3, 32, 32, 3), np.uint8)] * 2).shape == (2, audio.size)
     out = sep.separate_arrays(audio, 11025, guides=label_guide(["violin", "flute"], kind))

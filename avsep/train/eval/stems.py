@@ -9,12 +9,14 @@ It is never trained on (its terms are research and test use).
 
 Split **by piece** (:data:`SPLITS`, fixed before any checkpoint was scored on it): no piece in
 both, so a validation figure never sees the test's music. Each piece gives every 2- and 3-part
-subset of its parts whose classes the model knows (a bassoon, viola, oboe or double bass part
-is left out of the subsets until the model has a class for it), cut into
-:data:`SEGMENT_SECONDS` segments; a segment in which a part does not play is skipped.
+subset of its parts, cut into :data:`SEGMENT_SECONDS` segments; a segment in which a part does
+not play is skipped. A bassoon, viola, oboe or double bass part is :data:`OTHER` (none of the
+11): the sets ``2-part`` and ``3-part`` hold the parts of the 11 only, ``2-part+other`` and
+``3-part+other`` one outside part beside them.
 
-Each box is guided by the part's true class (the ``label`` guide, what ``--names`` gives a
-label-trained model), so the set scores the mask network, not the picture's naming.
+Each box is named with its part's class as a user would (``--names``: a part of the 11 is
+guided by its class, the outside part takes what the others leave), so the set scores the mask
+network, not the picture's naming.
 """
 
 from __future__ import annotations
