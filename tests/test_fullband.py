@@ -88,6 +88,12 @@ def test_cli_writes_stereo_flac_or_mono(panned, tmp_path):
         assert sf.info(str(f)).channels == 1
 
 
+def test_the_fft_length_has_no_large_prime_factor_but_the_models_grid_stays():
+    assert [fullband.Grid.for_rate(r).n_fft for r in (11025, 22050, 44100, 48000)] == [1022, 2048, 4096, 4500]
+    assert [fullband.Grid.for_rate(r).win for r in (11025, 22050, 44100, 48000)] == [1022, 2044, 4088, 4450]
+    assert [fullband.smooth_length(n) for n in (7, 1022, 4450, 4501)] == [8, 1024, 4500, 4608]
+
+
 @pytest.mark.parametrize("extension", fullband.EXTENSIONS)
 @pytest.mark.parametrize("rate", [11025, 44100, 48000])
 def test_ratio_masks_still_sum_to_one_on_the_output_grid(rate, extension):
@@ -114,14 +120,17 @@ def test_apply_masks_masks_the_mixture_spectrum_with_the_grid_masks(extension):
     grid = fullband.Grid.for_rate(22050)
     masks = torch.rand(2, 2, fullband.dsp.FREQ_BINS, fullband.dsp.WINDOW_FRAMES)
     mixture = torch.randn(2, 2, grid.window)
-    window = torch.hann_window(grid.n_fft)
-    spec = torch.stft(mixture.flatten(0, 1), grid.n_fft, grid.hop, window=window, return_complex=True)
+    window = torch.hann_window(grid.win)
+    spec = torch.stft(
+        mixture.flatten(0, 1), grid.n_fft, grid.hop, win_length=grid.win, window=window, return_complex=True
+    )
     spec = spec.unflatten(0, (2, 2))
     full = fullband.masks_on_grid(masks, spec, grid, extension)  # [B, S, C, bins, frames]
     top = full[:, :, :, -1]  # above 5.5 kHz the masks differ between boxes and frames
     assert (top[:, 0] - top[:, 1]).abs().max() > 0.01
     masked = (spec.unsqueeze(1) * full).flatten(0, 2)
-    expected = torch.istft(masked, grid.n_fft, grid.hop, window=window, length=grid.window).unflatten(0, (2, 2, 2))
+    expected = torch.istft(masked, grid.n_fft, grid.hop, win_length=grid.win, window=window, length=grid.window)
+    expected = expected.unflatten(0, (2, 2, 2))
     out = fullband.apply_masks(masks, mixture, grid, extension=extension)
     assert out.shape == (2, 2, 2, grid.window)
     assert torch.allclose(out, expected, atol=1e-5)

@@ -8,9 +8,12 @@ output rate and for each channel:
 
 * **the grid** (:class:`Grid`): a Hann window and hop scaled by ``rate / 11025`` (1022 and 256
   samples at the model rate; 4088 and 1024 at 44.1 kHz), so that output frame ``t`` covers the
-  same moment as model frame ``t`` and output bin ``k`` the frequency ``k * rate / n_fft``. Where
-  the ratio is not whole the hop is rounded and frames drift by a fraction of a frame per window;
-  the mask is read between model frames and bins by linear interpolation either way.
+  same moment as model frame ``t``. Where the ratio is not whole the hop is rounded and frames
+  drift by a fraction of a frame per window; the mask is read between model frames and bins by
+  linear interpolation either way. The FFT is the window zero-padded to the next length with
+  no prime factor above 5 (4088 = 8 x 7 x 73 -> 4096; 4450 at 48 kHz = 2 x 25 x 89 -> 4500):
+  a length with a large prime factor made the full-band transforms 1.4x slower. At the model's
+  own rate the grid is the model's (1022). Output bin ``k`` is the frequency ``k * rate / n_fft``.
 * **above 5.5 kHz** the model said nothing; an *extension* decides (measured in
   docs/results.md, "Full-band stems"):
 
@@ -63,22 +66,39 @@ class Grid:
     """The output rate's STFT and window, matched to the model's."""
 
     rate: int
+    #: the FFT length: the window zero-padded to a length with no prime factor above 5
     n_fft: int
     hop: int
     #: Samples of one model window at this rate, rounded up, plus one so that windows that just
     #: touch at the model rate (overlap 0) still touch after their starts are rounded.
     window: int
+    #: the Hann window's length: the model's window scaled to the rate
+    win: int
 
     @classmethod
     def for_rate(cls, rate: int) -> Grid:
         scale = rate / dsp.SAMPLE_RATE
-        n_fft = max(4, 2 * round(dsp.N_FFT / 2 * scale))
-        hop = max(1, min(n_fft // 2, round(dsp.HOP * scale)))
-        return cls(rate, n_fft, hop, math.ceil(dsp.WINDOW_SAMPLES * scale) + 1)
+        win = max(4, 2 * round(dsp.N_FFT / 2 * scale))
+        hop = max(1, min(win // 2, round(dsp.HOP * scale)))
+        n_fft = win if rate == dsp.SAMPLE_RATE else smooth_length(win)  # the model's own grid stays
+        return cls(rate, n_fft, hop, math.ceil(dsp.WINDOW_SAMPLES * scale) + 1, win)
 
     def start(self, model_start: int) -> int:
         """First sample at this rate of the window starting at model sample ``model_start``."""
         return _at_rate(model_start, self.rate)
+
+
+def smooth_length(n: int) -> int:
+    """The smallest even length >= ``n`` with no prime factor above 5 (fast FFTs)."""
+    m = n + n % 2
+    while True:
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+        m += 2
 
 
 @lru_cache(maxsize=8)
@@ -217,13 +237,22 @@ def apply_masks(
         )
     b, c, length = mixture.shape
     s = masks.shape[1]
-    window = _hann(grid.n_fft, str(mixture.device))
+    window = _hann(grid.win, str(mixture.device))
     spec = torch.stft(
-        mixture.reshape(b * c, length), grid.n_fft, grid.hop, window=window, center=True, return_complex=True
+        mixture.reshape(b * c, length),
+        grid.n_fft,
+        grid.hop,
+        win_length=grid.win,
+        window=window,
+        center=True,
+        return_complex=True,
     ).reshape(b, c, grid.n_fft // 2 + 1, -1)
     masked = _masked(spec, *_on_grid(masks.to(torch.float32), spec, grid, extension))
     masked = masked.reshape(b * s * c, *spec.shape[2:])
-    rows = [torch.istft(row, grid.n_fft, grid.hop, window=window, center=True, length=length) for row in masked]
+    rows = [
+        torch.istft(row, grid.n_fft, grid.hop, win_length=grid.win, window=window, center=True, length=length)
+        for row in masked
+    ]
     out = torch.stack(rows).reshape(b, s, c, length)
     if residual:
         out = torch.cat([out, (mixture - out.sum(1)).unsqueeze(1)], 1)
