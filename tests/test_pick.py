@@ -83,9 +83,9 @@ def test_the_page_listens_on_loopback_only_and_answers_its_token(served):
     status, page = ask(served, "/")
     assert status == 200 and b"<title>avsep pick</title>" in page
     assert ask(served, "/static/pick.js")[0] == ask(served, "/static/pick.css")[0] == 200
-    assert (
-        ask(served, "/api/state", host=f"localhost:{served.port}", origin=f"http://localhost:{served.port}")[0] == 200
-    )
+    status, state = ask(served, "/api/state", host=f"localhost:{served.port}", origin=f"http://localhost:{served.port}")
+    assert status == 200
+    assert json.loads(state)["labels"][-2:] == ["xylophone", "other"]  # the names offered, other last
 
 
 @pytest.mark.parametrize("token", [None, "wrong", "x" * 32])

@@ -39,7 +39,7 @@ from avsep.errors import InputError
 from avsep.io.atomic import atomic_write
 from avsep.io.media import check_separable, probe
 from avsep.io.video import FrameReader
-from avsep.models.guide import LABELS
+from avsep.models.guide import LABELS, OTHER
 from avsep.options import COMMAND_LINE, DEFAULT_OUT, DEFAULT_OVERLAP, BatchOptions, SeparationOptions
 from avsep.separation.separator import Separator
 
@@ -281,7 +281,7 @@ class PickSession:
             "height": video.height,
             "duration": round(self.media.duration, 3),
             "times": [round(t, 3) for t in self.times],
-            "labels": list(LABELS),
+            "labels": [*LABELS, OTHER],  # other: a box that takes what the named boxes leave
             "finding": self.finding.to_json(),
             "boxes": self.first_boxes(),
             "found": [{"name": s.name, "label": s.label, "confidence": s.confidence} for s in found],

@@ -145,7 +145,7 @@ function renderList(shown) {
     swatch.style.background = colourOf(entry.name);
     const name = field("name", entry.name);
     name.setAttribute("list", "labels");
-    name.title = "the output's name: an instrument of the model's classes, or any name";
+    name.title = "the output's name: an instrument of the model's classes (it guides the box), other (the box takes what the named ones leave), or any name";
     name.addEventListener("change", () => rename(entry.name, name.value.trim()));
     const start = field("start", entry.start, "start s");
     const end = field("end", entry.end, "end s");
