@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import json_out
+
 HERE = Path(__file__).resolve().parent
 REAL_VIDEO = HERE.parents[1] / "shared" / "realclips" / "music-solo" / "flute" / "unRA0xR-XWc" / "video.mp4"
 
@@ -180,7 +182,7 @@ def main() -> None:
                 flush=True,
             )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        json_out(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import json_out
 from benchmarks.detect_players import DEV_CLIPS, REAL, load
 
 SR = 11025
@@ -221,7 +222,7 @@ def main() -> None:
             f"largest |diff| {d['max_abs']:.2f}"
         )
     if args.json:
-        args.json.write_text(
+        json_out(args.json).write_text(
             json.dumps(
                 {
                     "duets": args.duets,

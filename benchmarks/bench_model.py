@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import json_out
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         from avsep.machine import machine_info
 
-        args.json.write_text(
+        json_out(args.json).write_text(
             json.dumps(
                 {
                     "machine": machine_info(ROOT),

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from benchmarks import json_out
 from benchmarks.bench_separate import ROOT, cache_dir, instrument, resolve, run_once, stages_legend, summarise
 
 #: Bump when the generated content changes, so stale cached videos are not reused.
@@ -222,8 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(rows)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"load_at_end": os.getloadavg(), "model": str(model), "results": rows}))
+        json_out(args.json).write_text(
+            json.dumps({"load_at_end": os.getloadavg(), "model": str(model), "results": rows})
+        )
         print(f"wrote {args.json}")
 
 

@@ -35,6 +35,7 @@ import torch
 from avsep.machine import machine_info
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.train.loss import train_step
+from benchmarks import json_out
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         comp = f"{r['compile_s']:.1f}" if r["compile_s"] is not None else "-"
         print(f"{name:<14} {r['params']:>9,} {r['samples']:>6} {r['s_per_step']:>7.3f} {rel:>8} {comp:>10}", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine_info(), "rows": rows}, indent=2))
+        json_out(args.json).write_text(json.dumps({"machine": machine_info(), "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks import json_out
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REAL = SHARED / "realclips"
@@ -529,7 +531,7 @@ def main() -> None:
         rows = ablation(trunk, test_sets(args.frames, args.seed, args.clips))
         print_ablation(rows)
         if args.json:
-            args.json.write_text(json.dumps(rows, indent=2) + "\n")
+            json_out(args.json).write_text(json.dumps(rows, indent=2) + "\n")
         return
     from avsep.boxes.people import PeopleSettings
 
@@ -546,7 +548,7 @@ def main() -> None:
         )
         print(" " * 17 + ", ".join(f"{k} {v:.0%}" for k, v in r["one_box_rate_per_class"].items()))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        json_out(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from avsep.separation.fullband import EXTENSIONS
+from benchmarks import json_out
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,7 +200,7 @@ def main() -> None:
         detail = "  ".join("/".join(f"{r[b]:.1f}" for b in BANDS) for r in rows)
         print(f"  {name}: {detail}")
     if args.json:
-        args.json.write_text(
+        json_out(args.json).write_text(
             json.dumps(
                 {
                     "pairs": pairs,

@@ -39,6 +39,7 @@ from avsep.models.serialize import load_guide_head
 from avsep.models.visual import build_trunk, centre_zoom
 from avsep.models.weights import guide_head_file
 from avsep.train.guide_head import confusion, held_out_report, load_cache, named, per_class_accuracy
+from benchmarks import json_out
 from benchmarks.detect_players import FCSN_CROPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +149,7 @@ def main() -> int:
         right = {s: sum(a[i] == truth[i] for i in keep) for s, a in answers.items()}
         print(f"  {name:<18} {len(keep):>4} pictures: ImageNet {right['imagenet']}, head {right['head']} right")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
+        json_out(args.json).write_text(json.dumps(report, indent=1))
     return 0
 
 

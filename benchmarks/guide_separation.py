@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from benchmarks import json_out
+
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "datasets" / "photos"
 SR = 11025
@@ -161,8 +163,7 @@ def main() -> None:
         cells = ", ".join(f"{c} {v:+.2f}" for c, v in r["per_class"].items())
         print(f"{system:>9}: SDRi {r['sdri']:+.2f} dB, right box {100 * r['right_box']:.0f}%{right}; {cells}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        json_out(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -62,3 +62,10 @@ def test_a_small_benchmark_runs():
         ("soundfile", "24"),
     ]
     assert all(float(r[2]) > 0 and float(r[4]) > 0 for r in rows)
+
+
+def test_a_json_report_may_name_a_folder_that_does_not_exist(tmp_path: Path):
+    from benchmarks import json_out
+
+    path = json_out(tmp_path / "runs" / "bench" / "r.json")
+    assert path.parent.is_dir() and path == tmp_path / "runs" / "bench" / "r.json"
