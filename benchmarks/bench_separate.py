@@ -48,8 +48,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from benchmarks import json_out
-
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Bump when the generated content changes, so stale cached videos are not reused.
@@ -535,6 +533,8 @@ def main(argv: list[str] | None = None) -> None:
                 growth = r["summary"]["peak_rss_mb"] / base - 1
                 print(f"peak RSS at {r['minutes']:g} min vs {rows[0]['minutes']:g} min: {growth:+.1%}")
     if args.json:
+        from benchmarks import json_out  # here: the profiled child runs this file as a script
+
         json_out(args.json).write_text(
             json.dumps(
                 {

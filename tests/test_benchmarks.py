@@ -69,3 +69,17 @@ def test_a_json_report_may_name_a_folder_that_does_not_exist(tmp_path: Path):
 
     path = json_out(tmp_path / "runs" / "bench" / "r.json")
     assert path.parent.is_dir() and path == tmp_path / "runs" / "bench" / "r.json"
+
+
+def test_the_profiled_child_runs_as_a_plain_script(tmp_path: Path):
+    """bench_separate (and bench_phone through it) starts its child as ``python FILE --child``
+    from a scratch folder, where the ``benchmarks`` package cannot be imported: the script must
+    import only what an installed avsep has."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_separate.py"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
