@@ -99,20 +99,21 @@ def make_duets(index: Path, split: str, count: int, seed: int, outside: Path | N
     return duets
 
 
-def said(guide) -> str:
-    """The class a box's guide names: ``other`` when it is more than half that, else its
-    largest of the 11 (as :meth:`avsep.separation.engine.Engine.model_guides` reads it)."""
+def said(sep, guides) -> list[str]:
+    """What each box's guide names, as the separation reads it
+    (:meth:`avsep.separation.engine.Engine.model_guides`): ``other`` where the box takes what
+    the others leave, else the largest of its classes."""
     from avsep.models.guide import LABELS, OTHER
 
-    if len(guide) > len(LABELS) and float(guide[-1]) > 0.5:
-        return OTHER
-    return LABELS[int(guide[: len(LABELS)].argmax())]
+    to_model, rest = sep.model_guides(guides[None])
+    taking = rest[0] if rest is not None else [False] * len(guides)
+    return [OTHER if bool(r) else LABELS[int(g[: len(LABELS)].argmax())] for g, r in zip(to_model[0], taking)]
 
 
 def run(system: str, duets: list[dict], model: str | None) -> dict:
     """Separate every duet with one guide; SDRi, right box, guide named right."""
     from avsep.separation.separator import Separator
-    from avsep.train.eval.scores import aggregate_items, score_clip
+    from avsep.train.eval.scores import aggregate_items, per_instrument, score_clip
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -124,8 +125,8 @@ def run(system: str, duets: list[dict], model: str | None) -> dict:
             est = sep.separate_arrays(mix, SR, names=d["pair"])
         else:
             est = sep.separate_arrays(mix, SR, d["frames"], names=None)
-            guides = sep.guide(np.stack(d["frames"])[None])[0]  # [2, 11 or 12]: each box's one frame
-            named += [said(g) == c for g, c in zip(guides, d["pair"])]
+            guides = sep.guide(np.stack(d["frames"])[None])[0]  # [2, 12]: each box's one frame
+            named += [n == c for n, c in zip(said(sep, guides), d["pair"])]
         got = score_clip(d["refs"], est, mix, "+".join(d["pair"]), skipped)
         if got is not None:
             items.append({"pair": d["pair"], **got})
@@ -134,11 +135,10 @@ def run(system: str, duets: list[dict], model: str | None) -> dict:
         "sdri": agg["sdri"]["mean"],
         "right_box": agg["right_box_rate"],
         "guide_right": float(np.mean(named)) if named else None,
-        "per_class": {c: float(np.mean([s for it in items for p, s in zip(it["pair"], it["sdri"]) if p == c]))
-                      for c in sorted({p for it in items for p in it["pair"]})},
+        "per_class": {c: r["sdri"]["mean"] for c, r in per_instrument(items).items()},
         "scored": len(items),
         "skipped": skipped,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:

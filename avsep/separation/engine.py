@@ -258,8 +258,7 @@ class Engine:
                 rest = self.model_guides(visual)[1]
                 if unsure is not None and rest is not None:
                     by_frames = [named is None or named.classes[k] is None for k in range(unsure.shape[0])]
-                    took = rest & (~rest).any(1, keepdim=True)  # all rest: the masks stay (take_rest)
-                    unsure[:] += (took.cpu().numpy() & np.array(by_frames)).sum(0)
+                    unsure[:] += (dsp.taking_rest(rest).cpu().numpy() & np.array(by_frames)).sum(0)
                 return visual
 
             def motion_for(wins: list[Window]) -> np.ndarray:

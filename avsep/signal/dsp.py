@@ -149,11 +149,15 @@ def take_rest(masks: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
         return masks
     shape = (*rest.shape, *([1] * (masks.dim() - 2)))
     rest = rest.to(masks.device).view(shape)
-    kept = ~rest
-    left = (1.0 - (masks.clamp(0.0, 1.0) * kept).sum(1, keepdim=True)).clamp(0.0, 1.0)
+    left = (1.0 - (masks.clamp(0.0, 1.0) * ~rest).sum(1, keepdim=True)).clamp(0.0, 1.0)
     left = left / rest.sum(1, keepdim=True).clamp_min(1)
-    some_kept = kept.any(1, keepdim=True)
-    return torch.where(rest & some_kept, left.to(masks.dtype), masks)
+    return torch.where(taking_rest(rest), left.to(masks.dtype), masks)
+
+
+def taking_rest(rest: torch.Tensor) -> torch.Tensor:
+    """The boxes of ``rest`` (``[B, S, ...]`` bool) that :func:`take_rest` does give the rest:
+    those of a mixture with at least one box that is not ``rest``."""
+    return rest & (~rest).any(1, keepdim=True)
 
 
 def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Tensor:
