@@ -38,7 +38,10 @@ import torch
 from avsep.errors import InputError, check_one_of
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_INDICES
 
-GUIDES = ("features", "posterior", "both", "classes", "label", "classes-other", "label-other")
+#: the label guide widened by :data:`OTHER`, and the picture-read guide in the same coordinates
+LABEL_OTHER = "label-other"
+CLASSES_OTHER = "classes-other"
+GUIDES = ("features", "posterior", "both", "classes", "label", CLASSES_OTHER, LABEL_OTHER)
 #: the classes a ``label`` guide can name: the MUSIC dataset's 11 (avsep's instruments)
 LABELS = (
     "accordion", "acoustic_guitar", "cello", "clarinet", "erhu", "flute",
@@ -48,9 +51,9 @@ LABELS = (
 OTHER = "other"
 #: the coordinates of each one-hot kind: ``label-other`` adds :data:`OTHER` to the 11, a
 #: learnt guide for "an instrument, not one of these"
-LABEL_KINDS: dict[str, tuple[str, ...]] = {"label": LABELS, "label-other": (*LABELS, OTHER)}
+LABEL_KINDS: dict[str, tuple[str, ...]] = {"label": LABELS, LABEL_OTHER: (*LABELS, OTHER)}
 #: the kinds read from a box's pictures by naming its instrument (the head or ImageNet's classes)
-CLASS_KINDS = ("classes", "classes-other")
+CLASS_KINDS = ("classes", CLASSES_OTHER)
 
 
 #: Words people write for a class (a user's ``--names``, a boxes file): the class each means.
@@ -119,15 +122,15 @@ def guide_dim(kind: str, feature_dim: int) -> int:
         "both": feature_dim + posterior,
         "classes": len(LABELS),
         "label": len(LABELS),
-        "classes-other": len(LABELS) + 1,
-        "label-other": len(LABELS) + 1,
+        CLASSES_OTHER: len(LABELS) + 1,
+        LABEL_OTHER: len(LABELS) + 1,
     }[check_guide(kind)]
 
 
 def picture_kind(kind: str) -> str:
     """The kind computed from pictures for a network trained with ``kind`` (a label-trained
     network reads the frames' ``classes`` vector, which has the label's coordinates)."""
-    return {"label": "classes", "label-other": "classes-other"}.get(kind, kind)
+    return {"label": "classes", LABEL_OTHER: CLASSES_OTHER}.get(kind, kind)
 
 
 def posterior(music_logits: torch.Tensor, logsumexp: torch.Tensor) -> torch.Tensor:
@@ -187,7 +190,7 @@ def combine(kind: str, pooled: torch.Tensor, music_logits: torch.Tensor, logsume
         return torch.cat([pooled.amax(dim=1).float(), post], -1)
     if kind == "classes":
         return class_posterior(post)
-    if kind == "classes-other":
+    if kind == CLASSES_OTHER:
         return with_other(class_posterior(post), post[..., -1])
     raise InputError(f"a {kind!r} guide is not computed from pictures")
 

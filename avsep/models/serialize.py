@@ -26,6 +26,7 @@ from torch import nn
 from avsep._version import __version__
 from avsep.errors import ModelError
 from avsep.io.atomic import atomic_write
+from avsep.models.guide import LABEL_OTHER
 from avsep.models.guide_head import GuideHead, HeadConfig
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.sop import SoP, SoPConfig
@@ -101,7 +102,7 @@ def widened_to_other(ck: Checkpoint) -> Checkpoint:
     config = {**ck.config, "visual_dim": ck.config["visual_dim"] + 1}
     model = build_model(ck.arch, config)
     model.load_state_dict(state)
-    return replace(ck, model=model, config=config, guide="label-other")
+    return replace(ck, model=model, config=config, guide=LABEL_OTHER)
 
 
 def save_checkpoint(

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from avsep.errors import ModelError
 from avsep.models import effnet_lite
-from avsep.models.guide import CLASS_KINDS, class_views, combine
+from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.trunk_files import (
     EFFNET_LITE0_FILE,
@@ -236,12 +236,12 @@ class VisualTrunk(nn.Module):
         if kind == "features":
             return parts[0].view(b, -1, parts[0].shape[-1]).amax(dim=1)
         if kind in CLASS_KINDS and self.class_head is not None:
-            return self.class_head.views(parts[:3], parts[3:], b, other=kind == "classes-other")
+            return self.class_head.views(parts[:3], parts[3:], b, other=kind == CLASSES_OTHER)
         f = len(parts[0]) // b
         if kind in CLASS_KINDS:
             _, music, lse, _, zmusic, zlse = parts
             views = (music.view(b, f, -1), lse.view(b, f), zmusic.view(b, f, -1), zlse.view(b, f))
-            return class_views(*views, other=kind == "classes-other")
+            return class_views(*views, other=kind == CLASSES_OTHER)
         pooled, music, lse = parts
         return combine(kind, pooled.view(b, f, -1), music.view(b, f, -1), lse.view(b, f))
 

@@ -25,7 +25,7 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.models.device import native_bf16, on_inference_threads, select_device
-from avsep.models.guide import CLASS_KINDS, LABELS, is_label, picture_kind, with_other
+from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, LABEL_OTHER, LABELS, is_label, picture_kind, with_other
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
@@ -88,7 +88,7 @@ class Engine:
             #: the coordinates the separation builds guides in: for a label-trained model the 11
             #: classes and other, whether or not it learnt other, so that a box can say "none of
             #: these" and take what the others leave (:meth:`model_guides`)
-            self.guide_space = "label-other" if is_label(self.guide_kind) else self.guide_kind
+            self.guide_space = LABEL_OTHER if is_label(self.guide_kind) else self.guide_kind
             #: the kind the pictures of a box give (a label-trained model reads the frames' classes;
             #: their other share is the guide head's unsureness, or 0 without the head: ImageNet's
             #: "no music class" mass is high for many a player, so it decides nothing)
@@ -97,7 +97,7 @@ class Engine:
                 head = _guide_head()
                 self.trunk.class_head = head.to(self.device) if head is not None else None
                 if head is not None:  # the head's unsureness is the frames' other share
-                    self.picture_kind = "classes-other"
+                    self.picture_kind = CLASSES_OTHER
             #: how the boxes' masks share each bin (avsep.options.Mask)
             self.mask = options.mask
             #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
@@ -124,7 +124,7 @@ class Engine:
             else:
                 parts = memo.parts(flat, np.tile(np.repeat(np.arange(s), f), b), self._crop_parts)
             guides = self.trunk.combine_parts(parts, b * s, self.picture_kind)
-            if self.picture_kind == "classes" and self.guide_space == "label-other":
+            if self.picture_kind == "classes" and self.guide_space == LABEL_OTHER:
                 guides = with_other(guides, torch.zeros(len(guides), device=guides.device))  # sure: no head
             return guides.reshape(b, s, -1)
 
@@ -154,10 +154,10 @@ class Engine:
         guide) pass as they are, with no box taking the rest; a ``label-other`` network's oracle
         guides are in the separation's coordinates, so one naming ``other`` takes the rest.
         """
-        if self.guide_space != "label-other" or visual.shape[-1] == len(LABELS):
+        if self.guide_space != LABEL_OTHER or visual.shape[-1] == len(LABELS):
             return visual, None
         rest = visual[..., -1] > 0.5
-        if self.guide_kind == "label-other":
+        if self.guide_kind == LABEL_OTHER:
             return visual, rest
         classes = visual[..., :-1]
         total = classes.sum(-1, keepdim=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from avsep.models.guide import OTHER, is_label, label_guide, name_class
+from avsep.models.guide import LABEL_OTHER, OTHER, is_label, label_guide, name_class
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class NamedGuides:
     classes: tuple[str | None, ...]
     #: the coordinates of the guides (the separation's guide space: ``label-other`` for a
     #: label-trained model, so that ``other`` has its own)
-    kind: str = "label-other"
+    kind: str = LABEL_OTHER
 
     @property
     def all_named(self) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from avsep.errors import InputError
+from avsep.models.guide import LABEL_OTHER
 from avsep.models.serialize import load_checkpoint, save_checkpoint, widened_to_other
 
 
@@ -25,7 +26,7 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path) -> str:
     if len(paths) < 2:
         raise InputError("give at least two checkpoints to average")
     cks = [load_checkpoint(p) for p in paths]
-    if any(ck.guide == "label-other" for ck in cks):
+    if any(ck.guide == LABEL_OTHER for ck in cks):
         cks = [widened_to_other(ck) if ck.guide == "label" else ck for ck in cks]
     first = cks[0]
     for path, ck in zip(paths[1:], cks[1:]):

@@ -28,7 +28,7 @@ from torch import nn
 
 from avsep.errors import InputError, check_one_of
 from avsep.models.device import select_device
-from avsep.models.guide import check_guide, guide_dim, is_label, labels_of
+from avsep.models.guide import LABEL_OTHER, check_guide, guide_dim, is_label, labels_of
 from avsep.models.pcn import PCNConfig
 from avsep.models.serialize import build_model, load_checkpoint, widened_to_other
 from avsep.models.sop import SoPConfig
@@ -232,7 +232,7 @@ def _load_init(model: nn.Module, path: str, guide: str) -> None:
     A ``label`` model starts a ``label-other`` run widened (:func:`widened_to_other`)."""
 
     ck = load_checkpoint(path)
-    if ck.guide == "label" and guide == "label-other":
+    if ck.guide == "label" and guide == LABEL_OTHER:
         ck = widened_to_other(ck)
     source = ck.model.state_dict()
     mine = model.state_dict()
@@ -254,7 +254,7 @@ def _check_config(config: TrainConfig) -> None:
     check_one_of("--backbone", config.backbone, sorted(TRUNKS))
     check_one_of("--schedule", config.schedule, SCHEDULES)
     check_one_of("--learn", config.learn, LEARN)
-    if config.learn == "other" and (config.guide != "label-other" or config.finetune_visual):
+    if config.learn == "other" and (config.guide != LABEL_OTHER or config.finetune_visual):
         raise InputError("--learn other trains the 'other' column of a --guide label-other network (trunk frozen)")
     if (config.steps is None) == (config.epochs is None):
         raise InputError("give exactly one of --steps or --epochs")
