@@ -39,6 +39,7 @@ LOCKED = (
     "num_mix",
     "mix_sizes",
     "gain_db",
+    "shared_loss",
     "fps",
     "seed",
     "val_seed",
@@ -103,6 +104,9 @@ class TrainConfig:
     #: mixture shape it never saw; empty = every step mixes ``num_mix`` (validation always does).
     mix_sizes: tuple[int, ...] = ()
     gain_db: float = 6.0
+    #: weight of the loss on the ratio shares (:func:`avsep.train.loss.mask_loss`); 0 = the
+    #: method's loss on each mask alone
+    shared_loss: float = 0.0
     #: the guide the network is given (avsep.models.guide): features, posterior, both, label
     guide: str = "features"
     #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)

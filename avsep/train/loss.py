@@ -5,7 +5,10 @@ The network sees ``dsp.network_input`` of the mixture's magnitude and one guide 
 mask logit map per source on the warped 256 x 256 grid. Targets are binary masks on the same
 grid (:func:`avsep.train.metrics.binary_targets`). The loss is BCE-with-logits weighted per bin
 by ``clamp(log1p(warp(mixture magnitude)), 1e-3, 10)`` (Sound of Pixels' weighting: loud bins
-matter, silence does not). Validation separates with binary masks exactly as
+matter, silence does not). With ``shared`` > 0 a second BCE, of that weight, scores the boxes'
+ratio shares (each mask divided by the sum over the mixture's sources, what ``--mask ratio``
+separates with) against the same targets: the network is otherwise trained on each mask alone and
+never sees the division that inference applies. Validation separates with binary masks exactly as
 :meth:`avsep.separation.separator.Separator.separate_windows` does and scores with
 :func:`avsep.train.metrics.fast_sdr`.
 """
@@ -20,6 +23,10 @@ from torch import nn
 from avsep.signal import dsp
 from avsep.train.metrics import binary_targets, fast_sdr, is_silent
 
+#: shares are kept this far from 0 and 1 in the shared loss: a bin no source claims divides 0 by
+#: the mask floor, and BCE's log needs both ends open
+SHARE_EPS = 1e-6
+
 
 def mask_loss(
     model: nn.Module,
@@ -27,6 +34,7 @@ def mask_loss(
     visual: torch.Tensor,
     mix_spec: dsp.Spectrogram | None = None,
     mixture: torch.Tensor | None = None,
+    shared: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
 
@@ -49,6 +57,10 @@ def mask_loss(
         weight = torch.log1p(wmix).clamp(1e-3, 10.0).unsqueeze(1).expand_as(target)
     logits = model(x, visual, return_logits=True).float()
     loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+    if shared > 0:  # float32 (BCE on probabilities refuses autocast on CUDA)
+        with torch.autocast(audio.device.type, enabled=False):
+            shares = dsp.combine_masks(torch.sigmoid(logits), "ratio").clamp(SHARE_EPS, 1.0 - SHARE_EPS)
+            loss = loss + shared * F.binary_cross_entropy(shares, target, weight=weight)
     return loss, logits
 
 
@@ -62,8 +74,9 @@ def train_step(
     amp: bool = False,
     params: list[torch.Tensor] | None = None,
     mixture: torch.Tensor | None = None,
+    shared: float = 0.0,
 ) -> torch.Tensor:
-    """One optimizer update on a batch; returns the (detached) loss.
+    """One optimizer update on a batch; returns the (detached) loss (``shared``: :func:`mask_loss`).
 
     ``amp`` runs the network under ``torch.autocast`` in bfloat16 (CPU: AMX / AVX-512 bf16
     units; CUDA: tensor cores): the STFTs and targets stay float32 (they are computed under
@@ -71,7 +84,7 @@ def train_step(
     the weights and optimizer state stay float32, so only the matrix products are rounded.
     """
     with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=amp):
-        loss, _ = mask_loss(model, audio, visual, mixture=mixture)
+        loss, _ = mask_loss(model, audio, visual, mixture=mixture, shared=shared)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip:

@@ -137,6 +137,7 @@ class Trainer:
             amp=cfg.amp,
             params=self.trainable,
             mixture=mixture,
+            shared=cfg.shared_loss,
         )
         self.step_count += 1
         self.last_loss = float(loss)

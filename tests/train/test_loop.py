@@ -242,6 +242,21 @@ def test_mixture_with_noise_changes_the_targets_not_the_sources():
     assert not torch.isclose(clean, noisy)
 
 
+def test_shared_loss_scores_the_ratio_shares_inference_uses():
+    """The shared term (BCE of each mask divided by the sum of the mixture's masks) is off by
+    default and adds to the plain loss when asked."""
+    torch.manual_seed(0)
+    model = build_network(TrainConfig(channels=TINY_PCN, cycles=1), 4)
+    t = torch.arange(65535) / 11025
+    audio = torch.stack([torch.sin(2 * torch.pi * 440 * t), torch.sin(2 * torch.pi * 3000 * t)])[None] * 0.1
+    visual = torch.randn(1, 2, 4)
+    plain, logits = mask_loss(model, audio, visual)
+    again, _ = mask_loss(model, audio, visual, shared=0.0)
+    both, _ = mask_loss(model, audio, visual, shared=1.0)
+    assert torch.equal(plain, again) and both > plain
+    assert TrainConfig().shared_loss == 0.0
+
+
 def _zero_dim_tensors_hash() -> bool:
     from avsep.models.serialize import weights_sha256
 
