@@ -163,7 +163,7 @@ def main() -> None:
     separator.model = memo = Memo(separator.model)
     extensions = [e for e in args.extensions.split(",") if e]
     if args.candidates:
-        from fullband_candidates import register
+        from benchmarks.fullband_candidates import register
 
         extensions += register()
     measured = paths(extensions)

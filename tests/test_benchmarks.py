@@ -37,6 +37,20 @@ def test_benchmarks_use_only_the_public_api():
     assert {name: names for name, names in found.items() if names} == {}
 
 
+def test_benchmarks_import_each_other_through_the_package():
+    """``python -m benchmarks.X`` has the repository, not benchmarks/, on the path: a sibling
+    imported by its bare name (even inside a function, behind an option) fails there."""
+    bare = {
+        path.name: [
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module in SCRIPTS
+        ]
+        for path in (ROOT / "benchmarks").glob("*.py")
+    }
+    assert {name: mods for name, mods in bare.items() if mods} == {}
+
+
 def test_the_private_name_finder_finds_them(tmp_path: Path):
     script = tmp_path / "b.py"
     script.write_text("import sys\nsys.path.insert(0, '.')\nfrom avsep.separation.fullband import _x, y\n")
