@@ -13,9 +13,10 @@ class Mask(str, Enum):
     """How the boxes' predicted masks become the share of each mixture bin given to each box.
 
     ``binary`` thresholds each mask at 0.5 (the method); ``soft`` keeps each mask's value; both
-    decide each box alone, so two boxes can claim one bin, or none. ``ratio`` divides each box's
-    soft mask by their sum over the boxes, so the boxes share every bin and their outputs add
-    up to the mixture: right when the boxes hold every instrument that plays. ``capped`` divides
+    decide each box alone, so two boxes can claim one bin, or none. ``ratio`` divides each bin
+    between the boxes in proportion to their masks squared (:func:`avsep.signal.dsp.sharpen`), so
+    the boxes share every bin and their outputs add up to the mixture: right when the boxes hold
+    every instrument that plays. ``capped`` divides
     only where the sum exceeds 1, leaving room for sound outside the boxes.
     """
 

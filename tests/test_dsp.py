@@ -98,6 +98,25 @@ def test_an_other_box_takes_what_the_rest_leave():
     assert torch.equal(dsp.take_rest(masks, everyone), masks)  # all other: nothing to take the rest of
 
 
+def test_ratio_gives_the_dominant_box_more_than_its_plain_ratio_and_keeps_the_rest_box_share():
+    masks = torch.tensor([0.6, 0.2, 0.2]).view(1, 3, 1, 1)
+    p = dsp.RATIO_POWER
+    assert p > 1
+    plain = masks / masks.sum(1, keepdim=True)
+    want = masks**p / (masks**p).sum(1, keepdim=True)
+    torch.testing.assert_close(dsp.combine_masks(masks, "ratio"), want)
+    assert dsp.combine_masks(masks, "ratio")[0, 0] > plain[0, 0]
+    # box 2 took the rest: it keeps its plain share, boxes 0 and 1 divide theirs by the power
+    rest = torch.tensor([[False, False, True]])
+    got = dsp.combine_masks(masks, "ratio", rest).flatten()
+    torch.testing.assert_close(got[2], plain.flatten()[2])
+    named = masks.flatten()[:2] ** p
+    torch.testing.assert_close(got[:2], (1 - plain.flatten()[2]) * named / named.sum())
+    assert torch.allclose(got.sum(), torch.tensor(1.0))
+    # every box taking the rest: none takes it (take_rest), so all divide by the power
+    torch.testing.assert_close(dsp.combine_masks(masks, "ratio", torch.ones(1, 3, dtype=torch.bool)), want)
+
+
 def test_ratio_with_one_box_is_its_soft_mask_not_the_whole_mixture():
     one = torch.full((1, 1, 4, 5), 0.3)
     assert torch.allclose(dsp.combine_masks(one, "ratio"), one)

@@ -195,7 +195,7 @@ class Engine:
                 masks = self.model(net_input, visual).float()  # [B, S, H, W]
             masks = dsp.take_rest(masks, rest)
         with stage("mask+istft"):
-            shares = dsp.mask_shares(masks, self.mask)  # [B, S, 512, T]: both paths start here
+            shares = dsp.mask_shares(masks, self.mask, rest)  # [B, S, 512, T]: both paths start here
             if motion is not None and self.same_instrument == "motion":
                 split = same_instrument.split_by_motion(
                     shares.cpu().numpy(), spec.magnitude.cpu().numpy(), guides.float().cpu().numpy(), motion

@@ -27,6 +27,8 @@ WARP_BINS = 256
 LOG_EPS = 1e-10
 #: below this sum over the boxes a bin counts as claimed by no box (ratio masks)
 MASK_EPS = 1e-6
+#: ``ratio`` masks divide each bin by ``mask ** RATIO_POWER`` (:func:`sharpen`)
+RATIO_POWER = 2.0
 
 
 @dataclass
@@ -113,13 +115,15 @@ def network_input(magnitude: torch.Tensor) -> torch.Tensor:
     return torch.log(warp(magnitude).clamp_min(LOG_EPS)).unsqueeze(1)
 
 
-def combine_masks(masks: torch.Tensor, mode: str) -> torch.Tensor:
+def combine_masks(masks: torch.Tensor, mode: str, rest: torch.Tensor | None = None) -> torch.Tensor:
     """Each box's share of each bin, ``[B, S, F, T]`` in [0, 1], from its mask and its neighbours'.
 
     ``mode`` is an :class:`avsep.options.Mask` value. ``ratio`` and ``capped`` look across the
     ``S`` boxes of one mixture; a bin that no box claims (sum 0) stays 0 for every box. With a
     single box there is nothing to share (a ratio would hand it the whole mixture, including
-    every instrument outside the box), so ``ratio`` is then the box's soft mask.
+    every instrument outside the box), so ``ratio`` is then the box's soft mask. ``rest``
+    ``[B, S]`` marks the boxes that took what the others leave (:func:`take_rest`); ``ratio``
+    sharpens only between the others (:func:`sharpen`).
     """
     masks = masks.clamp(0.0, 1.0)
     if mode == "binary":
@@ -128,10 +132,33 @@ def combine_masks(masks: torch.Tensor, mode: str) -> torch.Tensor:
         return masks
     total = masks.sum(1, keepdim=True)
     if mode == "ratio":
-        return masks / total.clamp_min(MASK_EPS)
+        return sharpen(masks, masks / total.clamp_min(MASK_EPS), rest)
     if mode == "capped":
         return masks / total.clamp_min(1.0)
     raise ValueError(f"unknown mask mode {mode!r}")
+
+
+def sharpen(masks: torch.Tensor, shares: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
+    """``shares`` (each mask over the sum) re-divided between the boxes that do not take the
+    rest in proportion to ``mask ** RATIO_POWER``: they keep their total, and a box taking the
+    rest keeps its share.
+
+    Why: the network's masks are soft, so a plain ratio leaves each box a good part of the bins
+    its neighbour dominates; a power above 1 (a Wiener-like share, as of power spectra) gives
+    the dominant box more. The rest is not a rival estimate but what the named boxes leave, so
+    its size stays as it was. :data:`RATIO_POWER` was chosen on the real-stems val split
+    (docs/experiments/2026-12-06-sharper-ratio.md).
+    """
+    if RATIO_POWER == 1.0:
+        return shares
+    rivals = torch.ones(masks.shape[:2], dtype=torch.bool, device=masks.device)
+    if rest is not None:
+        rivals = ~taking_rest(rest.to(masks.device))
+    rivals = rivals.view(*rivals.shape, *([1] * (masks.dim() - 2)))
+    powered = masks.pow(RATIO_POWER) * rivals
+    mass = (shares * rivals).sum(1, keepdim=True)
+    sharp = mass * powered / powered.sum(1, keepdim=True).clamp_min(MASK_EPS**RATIO_POWER)
+    return torch.where(rivals, sharp, shares)
 
 
 def take_rest(masks: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
@@ -170,11 +197,12 @@ def apply_mask(spec: Spectrogram, mask: torch.Tensor, binary: bool) -> torch.Ten
     return istft(spec.magnitude * linear, spec.phase, spec.length)
 
 
-def mask_shares(masks: torch.Tensor, mode: str) -> torch.Tensor:
+def mask_shares(masks: torch.Tensor, mode: str, rest: torch.Tensor | None = None) -> torch.Tensor:
     """Each box's share ``[B, S, FREQ_BINS, frames]`` of the linear-frequency bins, from the
     network's warped masks ``[B, S, WARP_BINS, frames]``: unwarped, then combined across the
-    boxes (:func:`combine_masks`). Both masking paths (model rate and full band) start here."""
-    return combine_masks(unwarp(masks.flatten(0, 1)).unflatten(0, masks.shape[:2]), mode)
+    boxes (:func:`combine_masks`, ``rest`` as there). Both masking paths (model rate and full band)
+    start here."""
+    return combine_masks(unwarp(masks.flatten(0, 1)).unflatten(0, masks.shape[:2]), mode, rest)
 
 
 def apply_masks(spec: Spectrogram, masks: torch.Tensor, mode: str) -> torch.Tensor:
