@@ -77,7 +77,7 @@ def locate(
     """Write ``out_dir/<name>.png`` per source: the frame at ``time`` with that source's heat
     map. The guides are made as the separation makes them: each source's crops from the 3
     frames around ``time``. Returns the paths written."""
-    with FrameReader(video) as reader:
+    with FrameReader(video, display=True) as reader:
         shown = reader.frames_and_times_at([max(0.0, time + off) for off in FRAME_OFFSETS])
         ((frame, at),) = reader.frames_and_times_at([time])
     crops = np.stack([plan.crops(f, t) for f, t in shown], 1)  # [S, F, 224, 224, 3]

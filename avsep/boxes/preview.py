@@ -27,7 +27,7 @@ def draw_preview(
     """Write ``out`` (PNG): the frame at ``time`` with each box outlined and numbered (and
     labelled, e.g. with the class guessed for it). A None box (a source not in the picture at
     that moment) is left out; the others keep their numbers and colours."""
-    with FrameReader(video) as reader:
+    with FrameReader(video, display=True) as reader:
         frame = reader.frames_at([time])[0]
     image = Image.fromarray(frame)
     for i, box in enumerate(boxes):

@@ -320,5 +320,5 @@ class PickSession:
         if kept is not None:
             return kept[0]
         if self._reader is None:
-            self._reader = FrameReader(self.media)
+            self._reader = FrameReader(self.media, display=True)
         return self._reader.frames_at([time])[0]

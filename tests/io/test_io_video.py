@@ -95,6 +95,26 @@ def test_frames_nothing_refers_to_are_not_decoded(tmp_video, decoded_frames, mon
         assert all(np.array_equal(a, b) for a, b in zip(skipping, reader.frames_at(times)))
 
 
+def test_analysed_frames_skip_only_the_deblocking_filter(tmp_video):
+    """Frames that are only analysed are decoded without H.264's deblocking filter: not bit for
+    bit what a player shows, but within a grey level of it; frames for the eye (``display``)
+    are exactly those of a plain decode."""
+    import av
+
+    path = tmp_video("bar.mp4", duration=4.0, fps=25, bar=True, gop=250, preset="superfast")
+    times = [0.5, 1.5, 2.5, 3.5]
+    with FrameReader(path) as reader:
+        analysed = reader.frames_at(times)
+    with FrameReader(path, display=True) as reader:
+        shown = reader.frames_at(times)
+    with av.open(str(path)) as container:
+        plain = [(f.time, f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    wanted = [next(rgb for at, rgb in plain if at >= t - 1e-4) for t in times]
+    assert all(np.array_equal(a, b) for a, b in zip(shown, wanted))
+    differences = [float(np.abs(a.astype(int) - b).mean()) for a, b in zip(analysed, shown)]
+    assert max(differences) > 0 and max(differences) < 1.0
+
+
 def test_long_gop_is_learned(tmp_video, decoded_frames):
     """With a single keyframe, every seek decodes from the start (over 1000 frames for these
     times); once the reader has seen how long the GOP is, 3 s hops decode forward instead."""
