@@ -104,7 +104,7 @@ DEFAULT_GUIDE = GuideFrom.names
 #: bundled guide head (:mod:`avsep.models.guide_head`) rather than the ImageNet classes
 #: gathered, and lets a box the head is unsure of take what the others leave. Chosen on duets
 #: of held-out real recordings and photos (``python -m benchmarks.guide_separation``, val):
-#: +4.29 dB against +2.03; with an outside player, +3.38 against +1.89.
+#: +4.29 dB against +2.03; with an outside player, +3.38 against +1.89 (plain ratio masks, then).
 DEFAULT_GUIDE_HEAD = True
 
 #: the sets of ``avsep evaluate-real``: FCSN mixtures, CLIPSep demos, music-solo duets of

@@ -42,9 +42,11 @@ def test_benchmarks_import_each_other_through_the_package():
     imported by its bare name (even inside a function, behind an option) fails there."""
     bare = {
         path.name: [
-            node.module
+            name
             for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.ImportFrom) and node.module in SCRIPTS
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for name in ([node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names])
+            if name in SCRIPTS
         ]
         for path in (ROOT / "benchmarks").glob("*.py")
     }

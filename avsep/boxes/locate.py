@@ -76,7 +76,9 @@ def locate(
 ) -> list[Path]:
     """Write ``out_dir/<name>.png`` per source: the frame at ``time`` with that source's heat
     map. The guides are made as the separation makes them: each source's crops from the 3
-    frames around ``time``. Returns the paths written."""
+    frames around ``time`` (decoded for the eye, with the deblocking filter the separation
+    skips: within a grey level, docs/experiments/2026-12-06-speed-round-2.md). Returns the paths
+    written."""
     with FrameReader(video, display=True) as reader:
         shown = reader.frames_and_times_at([max(0.0, time + off) for off in FRAME_OFFSETS])
         ((frame, at),) = reader.frames_and_times_at([time])

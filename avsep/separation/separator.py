@@ -114,8 +114,8 @@ class Separator(Engine):
     the bundled guide head (:mod:`avsep.models.guide_head`), and let a box the head is unsure
     of take what the others leave (:meth:`~avsep.separation.engine.Engine.model_guides`);
     ``False``: the ImageNet classes gathered. On by default: on duets of held-out real
-    recordings and photos it separated +4.29 dB against +2.03
-    (docs/experiments/2026-12-06-rest-for-other.md).
+    recordings and photos it separated +4.29 dB against +2.03 (plain ratio masks, when chosen;
+    docs/experiments/2026-12-06-rest-for-other.md).
     ``same_instrument``: ``motion`` splits the mask of boxes whose guides name the same
     instrument by which box moves when (:mod:`avsep.separation.same_instrument`; :class:`avsep.options.SameInstrument`).
     ``guide``: ``names`` lets a box's name, when it is one of the model's classes, guide that box,

@@ -27,7 +27,7 @@ WARP_BINS = 256
 LOG_EPS = 1e-10
 #: below this sum over the boxes a bin counts as claimed by no box (ratio masks)
 MASK_EPS = 1e-6
-#: ``ratio`` masks divide each bin by ``mask ** RATIO_POWER`` (:func:`sharpen`)
+#: ``ratio`` masks divide each bin in proportion to ``mask ** RATIO_POWER`` (:func:`sharpen`)
 RATIO_POWER = 2.0
 
 
@@ -155,9 +155,9 @@ def sharpen(masks: torch.Tensor, shares: torch.Tensor, rest: torch.Tensor | None
     if rest is not None:
         rivals = ~taking_rest(rest.to(masks.device))
     rivals = rivals.view(*rivals.shape, *([1] * (masks.dim() - 2)))
-    powered = masks.pow(RATIO_POWER) * rivals
+    powered = shares.pow(RATIO_POWER) * rivals  # in proportion to the masks' powers, but of order 1
     mass = (shares * rivals).sum(1, keepdim=True)
-    sharp = mass * powered / powered.sum(1, keepdim=True).clamp_min(MASK_EPS**RATIO_POWER)
+    sharp = mass * powered / powered.sum(1, keepdim=True).clamp_min(MASK_EPS)
     return torch.where(rivals, sharp, shares)
 
 

@@ -274,6 +274,8 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError(f"--workers must be >= 0, got {config.workers}")
     if config.mix_sizes and min(config.mix_sizes) < 1:
         raise InputError(f"--mix-sizes must be positive counts, got {list(config.mix_sizes)}")
+    if config.shared_loss < 0:
+        raise InputError(f"--shared-loss is a weight, 0 or more, got {config.shared_loss}")
     if config.keep_every is not None and config.keep_every < 1:
         raise InputError(f"--keep-every must be at least 1, got {config.keep_every}")
     check_guide(config.guide)

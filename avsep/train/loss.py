@@ -6,9 +6,10 @@ mask logit map per source on the warped 256 x 256 grid. Targets are binary masks
 grid (:func:`avsep.train.metrics.binary_targets`). The loss is BCE-with-logits weighted per bin
 by ``clamp(log1p(warp(mixture magnitude)), 1e-3, 10)`` (Sound of Pixels' weighting: loud bins
 matter, silence does not). With ``shared`` > 0 a second BCE, of that weight, scores the boxes'
-ratio shares (each mask divided by the sum over the mixture's sources, what ``--mask ratio``
-separates with) against the same targets: the network is otherwise trained on each mask alone and
-never sees the division that inference applies. Validation separates with binary masks exactly as
+ratio shares (:func:`avsep.signal.dsp.combine_masks`, ``ratio``: what ``--mask ratio`` separates
+with, in proportion to the masks squared since 2026-12-06) against the same targets: the network
+is otherwise trained on each mask alone and never sees the division that inference applies.
+Validation separates with binary masks exactly as
 :meth:`avsep.separation.separator.Separator.separate_windows` does and scores with
 :func:`avsep.train.metrics.fast_sdr`.
 """

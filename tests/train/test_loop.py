@@ -243,8 +243,8 @@ def test_mixture_with_noise_changes_the_targets_not_the_sources():
 
 
 def test_shared_loss_scores_the_ratio_shares_inference_uses():
-    """The shared term (BCE of each mask divided by the sum of the mixture's masks) is off by
-    default and adds to the plain loss when asked."""
+    """The shared term (BCE of the ratio shares separating uses) is off by default and adds to
+    the plain loss when asked."""
     torch.manual_seed(0)
     model = build_network(TrainConfig(channels=TINY_PCN, cycles=1), 4)
     t = torch.arange(65535) / 11025
@@ -254,7 +254,14 @@ def test_shared_loss_scores_the_ratio_shares_inference_uses():
     again, _ = mask_loss(model, audio, visual, shared=0.0)
     both, _ = mask_loss(model, audio, visual, shared=1.0)
     assert torch.equal(plain, again) and both > plain
-    assert TrainConfig().shared_loss == 0.0
+
+
+def test_a_run_with_the_shared_loss_trains_on_it(dataset: Path, feature_cache: Path, tmp_path: Path):
+    """--shared-loss reaches the update: the same seed and data, a different loss."""
+    plain = train(tiny(dataset, feature_cache, tmp_path / "plain", steps=2))
+    shared = train(tiny(dataset, feature_cache, tmp_path / "shared", steps=2, shared_loss=1.0))
+    assert shared["final_loss"] > plain["final_loss"]
+    assert json.loads((tmp_path / "shared" / "config.json").read_text())["shared_loss"] == 1.0
 
 
 def _zero_dim_tensors_hash() -> bool:
@@ -313,6 +320,8 @@ def test_bad_configs_are_input_errors(dataset: Path, feature_cache: Path, tmp_pa
         train(tiny(dataset, feature_cache, tmp_path / "x", guide="posterior", finetune_visual=True))
     with pytest.raises(InputError, match="7 positive"):
         train(tiny(dataset, feature_cache, tmp_path / "x", channels=(4, 4)))
+    with pytest.raises(InputError, match="--shared-loss"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", shared_loss=-1.0))
 
 
 def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feature_cache: Path, tmp_path: Path):
