@@ -231,12 +231,17 @@ def test_a_label_run_validates_on_real_ensembles(named: Path, tmp_path: Path, mo
     assert sorted(p.name for p in (tmp_path / "run").glob("step*.pt")) == ["step1.pt", "step2.pt"]
 
 
-def test_mixture_with_noise_changes_the_targets_not_the_sources():
+def _two_tones() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """A tiny untrained network, two tones as the sources of one mixture, and random guides."""
     torch.manual_seed(0)
     model = build_network(TrainConfig(channels=TINY_PCN, cycles=1), 4)
     t = torch.arange(65535) / 11025
     audio = torch.stack([torch.sin(2 * torch.pi * 440 * t), torch.sin(2 * torch.pi * 3000 * t)])[None] * 0.1
-    visual = torch.randn(1, 2, 4)
+    return model, audio, torch.randn(1, 2, 4)
+
+
+def test_mixture_with_noise_changes_the_targets_not_the_sources():
+    model, audio, visual = _two_tones()
     clean, _ = mask_loss(model, audio, visual)
     noisy, _ = mask_loss(model, audio, visual, mixture=audio.sum(1) + 0.2 * torch.randn(1, 65535))
     assert not torch.isclose(clean, noisy)
@@ -245,12 +250,8 @@ def test_mixture_with_noise_changes_the_targets_not_the_sources():
 def test_shared_loss_scores_the_ratio_shares_inference_uses():
     """The shared term (BCE of the ratio shares separating uses) is off by default and adds to
     the plain loss when asked."""
-    torch.manual_seed(0)
-    model = build_network(TrainConfig(channels=TINY_PCN, cycles=1), 4)
-    t = torch.arange(65535) / 11025
-    audio = torch.stack([torch.sin(2 * torch.pi * 440 * t), torch.sin(2 * torch.pi * 3000 * t)])[None] * 0.1
-    visual = torch.randn(1, 2, 4)
-    plain, logits = mask_loss(model, audio, visual)
+    model, audio, visual = _two_tones()
+    plain, _ = mask_loss(model, audio, visual)
     again, _ = mask_loss(model, audio, visual, shared=0.0)
     both, _ = mask_loss(model, audio, visual, shared=1.0)
     assert torch.equal(plain, again) and both > plain
