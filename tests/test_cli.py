@@ -121,9 +121,9 @@ def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch
     seen: dict[str, object] = {}
     combine, windower = avsep.signal.dsp.combine_masks, avsep.separation.engine.Windower
 
-    def spy_mask(masks, mode):
+    def spy_mask(masks, mode, rest=None):
         seen["mask"] = mode
-        return combine(masks, mode)
+        return combine(masks, mode, rest)
 
     def spy_windower(overlap):
         seen["overlap"] = overlap

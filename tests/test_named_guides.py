@@ -99,7 +99,10 @@ def test_an_outside_instrument_takes_what_the_named_boxes_leave(label_model: Pat
         piano, flute = sep.separate_arrays(mix, rate, names=["piano", "flute"])
         (alone,) = sep.separate_arrays(mix, rate, names=["flute"])
         lead = sep.separate_arrays(mix, rate, [np.zeros((1, 8, 8, 3), np.uint8)] * 2, names=["lead", "flute"])
+        ratio = Separator(label_model, device="cpu", mask="ratio").separate_arrays(mix, rate, names=["piano", "flute"])
     np.testing.assert_allclose(flute, alone, atol=1e-5)  # the named box is not changed by it
+    # ratio masks: the flute has no named rival, so nothing is sharpened (the rest keeps its share)
+    np.testing.assert_allclose(ratio[1], alone, atol=1e-5)
     np.testing.assert_allclose(piano + flute, mix, atol=2e-3)  # the rest: the mixture less the flute
     assert np.abs(lead[0] + lead[1] - mix).max() > 1e-2  # a box guided by its frames has its own mask
 
