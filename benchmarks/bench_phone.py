@@ -53,6 +53,7 @@ class PhoneVideo:
     height: int
     seconds: float
     cut_s: float | None = None  # the picture cuts between two shots this often
+    key_s: float | None = None  # a keyframe this often (phones: 1-2 s); None: x264's default, 250 frames
 
     def boxes(self) -> list[str]:
         """The two players' halves of the frame, as ``--boxes`` takes them."""
@@ -62,12 +63,19 @@ class PhoneVideo:
     def path(self, folder: Path, name: str) -> Path:
         return folder / f"phone-{name}-{self.width}x{self.height}-{self.seconds:g}s-v{GENERATOR_VERSION}.mp4"
 
+    def encoder_options(self) -> dict[str, str]:
+        """x264's: superfast (CABAC and B-frames, as a phone's encoder uses them), and the
+        keyframe interval when one is set."""
+        every = {"x264-params": f"keyint={round(self.key_s * FPS)}"} if self.key_s else {}
+        return {"preset": "superfast", **every}
+
 
 VIDEOS = {
     "720p": PhoneVideo(1280, 720, 120.0),
     "1080p": PhoneVideo(1920, 1080, 120.0),
     "720p-10min": PhoneVideo(1280, 720, 600.0),
     "cuts": PhoneVideo(1280, 640, 60.0, cut_s=2.0),
+    "720p-key1s": PhoneVideo(1280, 720, 120.0, key_s=1.0),
 }
 
 
@@ -105,9 +113,8 @@ def _picture(spec: PhoneVideo, shots: list, k: int):
 
 
 def make_phone_video(path: Path, spec: PhoneVideo) -> Path:
-    """Write ``spec`` to ``path`` with PyAV: H.264 (x264 superfast: CABAC and B-frames as a
-    phone's encoder uses them; its default keyframe interval) and 48 kHz stereo AAC, a frame at
-    a time (a 10-minute 1080p file never sits in memory)."""
+    """Write ``spec`` to ``path`` with PyAV: H.264 (:meth:`PhoneVideo.encoder_options`) and
+    48 kHz stereo AAC, a frame at a time (a 10-minute 1080p file never sits in memory)."""
     import av
     import numpy as np
 
@@ -117,7 +124,7 @@ def make_phone_video(path: Path, spec: PhoneVideo) -> Path:
     with av.open(str(tmp), "w") as container:
         vstream = container.add_stream("libx264", rate=FPS)
         vstream.width, vstream.height, vstream.pix_fmt = spec.width, spec.height, "yuv420p"
-        vstream.codec_context.options = {"preset": "superfast"}
+        vstream.codec_context.options = spec.encoder_options()
         astream = container.add_stream("aac", rate=SAMPLE_RATE)
         astream.layout = "stereo"
         audio_pos, total, step = 0, round(spec.seconds * SAMPLE_RATE), 1024

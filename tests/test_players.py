@@ -30,7 +30,7 @@ from avsep.boxes.players import (
 from avsep.boxes.regions import Detection
 from avsep.boxes.tracks import Keyframe, link_tracks
 from avsep.errors import InputError
-from avsep.signal.chunking import Windower
+from avsep.signal.chunking import GUIDE_SNAP_S, Windower
 from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -252,7 +252,8 @@ def test_nothing_found_falls_back_to_strips_and_says_so(shared_video, finder):
     assert type(plan) is BoxPlan and plan.boxes == [(0, 0, 48, 48), (48, 0, 96, 48)]
     assert "found no instrument it is sure of; using 2 vertical strips" in plan.note
     first = guide_frame_times(12.0, 0.25)[:3]  # the strips' frames were decoded all the same
-    assert [t for _, t in plan.take_frames(first)] == pytest.approx(first, abs=0.25)
+    # each the frame at its time, or a keyframe within GUIDE_SNAP_S of it (one frame at 10 fps)
+    assert [t for _, t in plan.take_frames(first)] == pytest.approx(first, abs=GUIDE_SNAP_S + 0.1)
     assert plan.take_frames(first) is None  # handed over once
 
 
@@ -328,7 +329,9 @@ def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch)
     video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
     decoded: list[float] = []
     read = separate.FrameReader.frames_and_times_at
-    monkeypatch.setattr(separate.FrameReader, "frames_and_times_at", lambda r, t: decoded.extend(t) or read(r, t))
+    monkeypatch.setattr(
+        separate.FrameReader, "frames_and_times_at", lambda r, t, snap=0.0: decoded.extend(t) or read(r, t, snap)
+    )
     stream = Separator().stream_file(video)
     decoded.clear()  # what the finder decoded; the separation starts now
     blocks = list(stream.blocks)

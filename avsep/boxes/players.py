@@ -48,7 +48,7 @@ from avsep.errors import InputError
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.options import DEFAULT_OVERLAP
-from avsep.signal.chunking import FRAME_OFFSETS, window_spans
+from avsep.signal.chunking import FRAME_OFFSETS, GUIDE_SNAP_S, window_spans
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.timing import stage
 
@@ -271,7 +271,8 @@ def _look(
 
     with FrameReader(info) as reader:
         for done, asked in enumerate(times, 1):
-            ((frame, t),) = reader.frames_and_times_at([asked])  # boxes go by the time shown
+            # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once
+            ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
             if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
                 decoded[time_key(asked)] = (frame, t)
                 kept += frame.nbytes

@@ -55,6 +55,10 @@ _SKIP_BEFORE_S = 0.5
 #: (docs/experiments/2026-12-06-speed-round-2.md). Frames for the eye (``display=True``) keep it.
 _ANALYSIS_OPTIONS = {"skip_loop_filter": "all"}
 
+#: No keyframe in this many seconds before a time, and none has answered yet: keyframes are
+#: rarer than a phone's (every 1-2 s), and the reader stops looking for them.
+_RARE_KEYS_S = 2.0
+
 
 class FrameReader:
     """Seek-based reader of one video stream; use as a context manager.
@@ -80,6 +84,8 @@ class FrameReader:
         self._container: av.container.InputContainer | None = None
         self._gop = _MIN_FORWARD_S  # lower bound on the keyframe interval, seconds
         self._options = {} if display else _ANALYSIS_OPTIONS
+        self._snapping = True  # keyframes may answer for close times (until they prove rare)
+        self._key: tuple[np.ndarray, float] | None = None  # the last keyframe that answered
         self._open()
 
     # -- public API -------------------------------------------------------------------------
@@ -93,14 +99,24 @@ class FrameReader:
         """
         return [frame for frame, _ in self.frames_and_times_at(times)]
 
-    def frames_and_times_at(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]]:
+    def frames_and_times_at(self, times: Sequence[float], snap: float = 0.0) -> list[tuple[np.ndarray, float]]:
         """:meth:`frames_at`, each frame with the time it is shown from (its timestamp on the
         avsep timeline): at or after the time asked for, or before it past the end. Boxes that
-        change at a given time apply to the frames *shown* from then on, which is this time."""
+        change at a given time apply to the frames *shown* from then on, which is this time.
+
+        ``snap`` > 0: a keyframe shown within ``snap`` seconds of a time may answer for it (then
+        its own time is returned). A keyframe decodes alone, while the frame at the time needs
+        every reference frame since the keyframe before it: where keyframes come often (a phone's
+        encoder puts one every 1-2 s), a frame that only guides the separation costs one picture
+        instead of a run of them. Where they are rare, the reader stops trying and decodes
+        exactly."""
         result: list[tuple[np.ndarray, float] | None] = [None] * len(times)
         for i in sorted(range(len(times)), key=lambda k: times[k]):
-            frame = self._frame_at(max(0.0, float(times[i])))
-            result[i] = (frame, self._held_time)
+            t = max(0.0, float(times[i]))
+            result[i] = self._keyframe_near(t, snap) if snap > 0 and self._snapping else None
+            if result[i] is None:
+                frame = self._frame_at(t)
+                result[i] = (frame, self._held_time)
         return result  # type: ignore[return-value]
 
     def close(self) -> None:
@@ -215,10 +231,36 @@ class FrameReader:
         """The held frame as displayed RGB: converted once however often it is asked for, and
         returned as a fresh copy so callers may modify it."""
         if self._held_rgb is None:
-            rgb = self._held.to_ndarray(format="rgb24")
-            # np.rot90 turns counter-clockwise; rotation is clockwise.
-            self._held_rgb = np.rot90(rgb, -self.info.rotation // 90)
+            self._held_rgb = self._upright(self._held)
         return self._held_rgb.copy()
+
+    def _upright(self, frame: av.VideoFrame) -> np.ndarray:
+        # np.rot90 turns counter-clockwise; rotation is clockwise.
+        return np.rot90(frame.to_ndarray(format="rgb24"), -self.info.rotation // 90)
+
+    def _keyframe_near(self, t: float, snap: float) -> tuple[np.ndarray, float] | None:
+        """The keyframe shown within ``snap`` of ``t`` and its time, or None (then the caller
+        decodes exactly). Looks at the keyframe at or before ``t + snap``: one seek, one packet
+        read and one picture decoded. Stops looking once keyframes prove rare
+        (:data:`_RARE_KEYS_S`)."""
+        if self._key is not None and abs(self._key[1] - t) <= snap:
+            return self._key[0].copy(), self._key[1]
+        self._held = None  # whatever happens, the decoding run is gone: an exact frame seeks
+        try:
+            self._container.seek(int((self._origin + t + snap) / self._stream.time_base), stream=self._stream)
+            packet = next((p for p in self._container.demux(self._stream) if p.pts is not None and p.size), None)
+            shown = packet.pts * self._stream.time_base - self._origin if packet is not None else None
+            if packet is None or not packet.is_keyframe or shown < t - snap:
+                self._snapping = self._key is not None or (shown is not None and shown >= t - _RARE_KEYS_S)
+                return None
+            frames = self._stream.codec_context.decode(packet) + self._stream.codec_context.decode(None)
+        except (av.error.FFmpegError, OSError, ValueError):
+            self._snapping = False
+            return None
+        if not frames:
+            return None
+        self._key = (self._upright(frames[0]), float(shown))
+        return self._key[0].copy(), self._key[1]
 
 
 def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":

@@ -23,6 +23,10 @@ from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 #: Seconds, relative to a window's centre, of the 3 frames that guide it. Spread over half the
 #: window so a player who moves is still seen, and shared with training so both see the same.
 FRAME_OFFSETS = (-1.5, 0.0, 1.5)
+#: A guide frame may be the keyframe shown this close to its time instead (a keyframe decodes
+#: alone: :meth:`avsep.io.video.FrameReader.frames_and_times_at`); a third of the frames'
+#: spacing, so the 3 frames stay 3 distinct moments around the centre.
+GUIDE_SNAP_S = 0.5
 
 
 def hop_for(overlap: float, window: int = WINDOW_SAMPLES) -> int:

@@ -115,6 +115,29 @@ def test_analysed_frames_skip_only_the_deblocking_filter(tmp_video):
     assert max(differences) > 0 and max(differences) < 1.0
 
 
+def test_a_keyframe_close_enough_answers_alone(tmp_video, decoded_frames):
+    """With ``snap``, where keyframes come every second (as phones encode), each time is
+    answered by the keyframe within ``snap`` of it, decoded alone (no run of frames), with its
+    own time; a time with no keyframe that close is answered exactly."""
+    path = tmp_video("k.mp4", duration=12.0, width=64, height=48, marker=True, gop=10, preset="superfast")
+    with FrameReader(path) as reader:
+        got = reader.frames_and_times_at([1.3, 2.8, 4.6, 6.0, 6.0], snap=0.4)
+        assert decoded_frames[0] == 0  # every one a keyframe: none went through the decoding run
+        assert [t for _, t in got] == pytest.approx([1.0, 3.0, 5.0, 6.0, 6.0])
+        assert [read_marker(f) for f, _ in got] == [10, 30, 50, 60, 60]
+        ((frame, t),) = reader.frames_and_times_at([7.5], snap=0.4)  # keyframes 7 and 8: too far
+        assert (read_marker(frame), t) == (75, pytest.approx(7.5)) and decoded_frames[0] > 0
+
+
+def test_rare_keyframes_are_not_waited_for(tmp_video):
+    """At x264's default interval (250 frames) no keyframe is near: exact frames, as without snap."""
+    path = tmp_video("rare.mp4", duration=30.0, width=64, height=48, marker=True, gop=250, preset="superfast")
+    times = [3.0, 4.5, 6.0, 7.5, 9.0]
+    with FrameReader(path) as reader:
+        got = reader.frames_and_times_at(times, snap=0.5)
+    assert [read_marker(f) for f, _ in got] == [round(t * 10) for t in times]
+
+
 def test_long_gop_is_learned(tmp_video, decoded_frames):
     """With a single keyframe, every seek decodes from the start (over 1000 frames for these
     times); once the reader has seen how long the GOP is, 3 s hops decode forward instead."""
@@ -139,9 +162,11 @@ def test_rotation_gives_displayed_frames(tmp_video, rotate):
     with FrameReader(path) as reader:
         assert reader.info.rotation == rotate
         frame = reader.frames_at([0.5])[0]
-    assert frame.shape == (64, 96, 3)
+        ((key, _),) = reader.frames_and_times_at([0.1], snap=0.2)  # the keyframe at 0, decoded alone
+    assert frame.shape == key.shape == (64, 96, 3)
     assert _close(frame[10, 10], RED) and _close(frame[10, 86], BLUE)
-    assert read_marker(frame) == 5
+    assert _close(key[10, 10], RED) and _close(key[10, 86], BLUE)
+    assert read_marker(frame) == 5 and read_marker(key) == 0
 
 
 def test_returned_frames_are_independent(shared_video):

@@ -14,7 +14,7 @@ import numpy as np
 from avsep.io.audio import load_audio
 from avsep.io.video import FrameReader
 from avsep.models.guide import label_guide
-from avsep.signal.chunking import FRAME_OFFSETS
+from avsep.signal.chunking import FRAME_OFFSETS, GUIDE_SNAP_S
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train.eval.scores import aggregate_items, per_instrument, read_picture, score_clip
 from avsep.train.index import frame_numbers
@@ -133,6 +133,13 @@ def _still_motion(sep, recordings: list, start_s: float, seconds: float) -> dict
     return {"motion_frames": frames, "motion_times": [n - 0.5 - start_s for n in numbers]}
 
 
+def _guide_frames(reader: FrameReader, centre: float) -> np.ndarray:
+    """The 3 frames that guide a window centred at ``centre``, read as the separation reads
+    them (a keyframe within :data:`GUIDE_SNAP_S` may answer)."""
+    shown = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S)
+    return np.stack([frame for frame, _ in shown])
+
+
 def music_solo_video_duets(
     sep, folder: Path, num_pairs: int, seconds: float, seed: int, skipped: list[str], bar
 ) -> dict[str, Any]:
@@ -161,7 +168,7 @@ def music_solo_video_duets(
         mix = refs.sum(axis=0)
         with FrameReader(path) as reader:
             starts = (first / SAMPLE_RATE, second / SAMPLE_RATE)
-            pictures = [np.stack(reader.frames_at([s + seconds / 2 + off for off in FRAME_OFFSETS])) for s in starts]
+            pictures = [_guide_frames(reader, s + seconds / 2) for s in starts]
             motion = {}
             if sep.same_instrument == "motion":
                 times = np.arange(0.0, seconds, 1.0 / min(reader.info.fps, 30.0))
