@@ -252,7 +252,7 @@ def test_nothing_found_falls_back_to_strips_and_says_so(shared_video, finder):
     assert type(plan) is BoxPlan and plan.boxes == [(0, 0, 48, 48), (48, 0, 96, 48)]
     assert "found no instrument it is sure of; using 2 vertical strips" in plan.note
     first = guide_frame_times(12.0, 0.25)[:3]  # the strips' frames were decoded all the same
-    # each the frame at its time, or a keyframe within GUIDE_SNAP_S of it (one frame at 10 fps)
+    # each the frame at its time, or a keyframe within GUIDE_SNAP_S of it (and a frame's rounding)
     assert [t for _, t in plan.take_frames(first)] == pytest.approx(first, abs=GUIDE_SNAP_S + 0.1)
     assert plan.take_frames(first) is None  # handed over once
 
@@ -342,6 +342,11 @@ def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch)
     stream = Separator().stream_file(video)
     decoded.clear()
     assert len(list(stream.blocks)) == len(blocks) and len(decoded) == 3 * stream.num_windows
+    # exactly the frames the finder was shown (a keyframe may have answered for a time there),
+    # so that each frame's boxes are those the finder gave it
+    shown = set(stream.plan.shown.values())
+    assert sum(t not in shown for t in decoded) <= 3
+    assert any(abs(asked - at) > 0.2 for asked, at in stream.plan.shown.items())  # keyframes answered
 
 
 def test_min_cost_matching_is_scipys_linear_sum_assignment():

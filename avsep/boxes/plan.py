@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from avsep.boxes.box import Box, NamedBox, check_count, strip_boxes, validate_boxes
 from avsep.errors import InputError
+from avsep.signal.chunking import GUIDE_SNAP_S
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +44,9 @@ class BoxPlan:
     """Fixed boxes: the same box for a source at every moment."""
 
     method = "boxes"
+    #: a guide frame may be the keyframe shown this close to its time
+    #: (:meth:`avsep.io.video.FrameReader.frames_and_times_at`): fixed boxes hold at every moment
+    snap: float = GUIDE_SNAP_S
 
     def __init__(self, sources: Sequence[SourceInfo], note: str | None = None) -> None:
         check_count(len(sources))
@@ -112,6 +116,11 @@ class BoxPlan:
         present = [b for b in boxes if b is not None]
         cut = iter(crop_boxes(frame, present)) if present else iter(())
         return np.stack([next(cut) if b is not None else self._portrait(k) for k, b in enumerate(boxes)])
+
+    def decode_times(self, times: Sequence[float]) -> list[float]:
+        """The times to decode, with :attr:`snap`, for guide frames at ``times`` that were not
+        kept (:meth:`take_frames`): the times themselves."""
+        return list(times)
 
     def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:
         """The frames at ``times`` (each with the time it shows) that the finder decoded while

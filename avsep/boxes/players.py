@@ -110,10 +110,20 @@ class TrackedBoxes(BoxPlan):
         note: str | None = None,
     ) -> None:
         super().__init__(sources, note)
+        #: the time each guide frame the finder looked at was shown, by :func:`time_key` of the
+        #: time asked for: the separation decodes these frames exactly (:meth:`decode_times`)
+        self.shown: dict[float, float] = {}
         self.times = list(times)
         self._boxes = [list(b) for b in boxes]  # [keyframe][source]
         self._frame_keys = frame_keys
         self._portraits = list(portraits)
+
+    #: the finder's own frames, exactly: its boxes are known at the times those were shown, and a
+    #: frame from another moment near a cut could take the shot before's boxes
+    snap = 0.0
+
+    def decode_times(self, times: Sequence[float]) -> list[float]:
+        return [self.shown.get(time_key(t), t) for t in times]
 
     def keyframe_at(self, time: float) -> int:
         """The keyframe whose boxes hold for the frame shown at ``time``: the one that frame
@@ -196,7 +206,8 @@ def find_players(
     width, height = info.video.width, info.video.height
     times = guide_frame_times(info.duration, overlap)
     decoded: dict[float, tuple[np.ndarray, float]] = {}
-    keyframes, frame_keys = _look(info, finder, times, on_frame, decoded)
+    shown: dict[float, float] = {}
+    keyframes, frame_keys = _look(info, finder, times, on_frame, decoded, shown)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
 
@@ -237,7 +248,7 @@ def find_players(
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
     portraits = _portraits(info, chosen, keyframes)
     plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
-    plan.decoded = decoded
+    plan.decoded, plan.shown = decoded, shown
     outside = outside_classes_note(labels)  # said, not a plan.note: the found boxes are still announced
     if outside:
         warnings.warn(f"{info.path}: {outside}", AutoBoxesWarning, stacklevel=2)
@@ -250,13 +261,14 @@ def _look(
     times: Sequence[float],
     on_frame: Callable[[int, int], None] | None,
     decoded: dict[float, tuple[np.ndarray, float]],
+    shown: dict[float, float],
 ) -> tuple[list[Keyframe], dict[float, int]]:
     """Run the finder once per shot (:func:`looks_again`; a shot shown again takes its first
     showing's boxes, :func:`shown_before`), with the motion across up to
     :data:`MOTION_FRAMES` frames of its shot (the detection waits for them). Returns the
     keyframes and, per frame time looked at, the keyframe whose boxes it shares. Fills
     ``decoded`` with the frames by time asked for, up to :data:`KEEP_FRAMES_BYTES`, for the
-    separation to reuse (one decoding pass)."""
+    separation to reuse (one decoding pass), and ``shown`` with the time each was shown."""
     kept = 0
     keyframes: list[Keyframe] = []
     frame_keys: dict[float, int] = {}
@@ -273,6 +285,7 @@ def _look(
         for done, asked in enumerate(times, 1):
             # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once
             ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
+            shown[time_key(asked)] = t
             if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
                 decoded[time_key(asked)] = (frame, t)
                 kept += frame.nbytes

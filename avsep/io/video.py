@@ -55,8 +55,8 @@ _SKIP_BEFORE_S = 0.5
 #: (docs/experiments/2026-12-06-speed-round-2.md). Frames for the eye (``display=True``) keep it.
 _ANALYSIS_OPTIONS = {"skip_loop_filter": "all"}
 
-#: No keyframe in this many seconds before a time, and none has answered yet: keyframes are
-#: rarer than a phone's (every 1-2 s), and the reader stops looking for them.
+#: No keyframe in this many seconds before a time: keyframes are rarer than a phone's (every
+#: 1-2 s), and the reader stops looking for them.
 _RARE_KEYS_S = 2.0
 
 
@@ -239,27 +239,32 @@ class FrameReader:
         return np.rot90(frame.to_ndarray(format="rgb24"), -self.info.rotation // 90)
 
     def _keyframe_near(self, t: float, snap: float) -> tuple[np.ndarray, float] | None:
-        """The keyframe shown within ``snap`` of ``t`` and its time, or None (then the caller
-        decodes exactly). Looks at the keyframe at or before ``t + snap``: one seek, one packet
-        read and one picture decoded. Stops looking once keyframes prove rare
-        (:data:`_RARE_KEYS_S`)."""
+        """The keyframe shown within ``snap`` of ``t`` (and not before the start) and its time, or
+        None: then the caller decodes exactly. Looks at the keyframe at or before ``t + snap``:
+        one seek, one packet read and one picture decoded. Stops looking for good when
+        keyframes prove rare (none within :data:`_RARE_KEYS_S` before ``t``), when a seek does
+        not land on a keyframe (an MPEG-TS file's index), or when a keyframe does not decode
+        alone: each miss costs a decoding run started again from a keyframe."""
         if self._key is not None and abs(self._key[1] - t) <= snap:
             return self._key[0].copy(), self._key[1]
         self._held = None  # whatever happens, the decoding run is gone: an exact frame seeks
         try:
             self._container.seek(int((self._origin + t + snap) / self._stream.time_base), stream=self._stream)
             packet = next((p for p in self._container.demux(self._stream) if p.pts is not None and p.size), None)
-            shown = packet.pts * self._stream.time_base - self._origin if packet is not None else None
-            if packet is None or not packet.is_keyframe or shown < t - snap:
-                self._snapping = self._key is not None or (shown is not None and shown >= t - _RARE_KEYS_S)
+            if packet is None or not packet.is_keyframe:
+                self._snapping = False
+                return None
+            shown = float(packet.pts * self._stream.time_base - self._origin)
+            if not max(0.0, t - snap) <= shown <= t + snap + _EPS:
+                self._snapping = shown >= t - _RARE_KEYS_S
                 return None
             frames = self._stream.codec_context.decode(packet) + self._stream.codec_context.decode(None)
         except (av.error.FFmpegError, OSError, ValueError):
+            frames = []
+        if not frames:
             self._snapping = False
             return None
-        if not frames:
-            return None
-        self._key = (self._upright(frames[0]), float(shown))
+        self._key = (self._upright(frames[0]), shown)
         return self._key[0].copy(), self._key[1]
 
 

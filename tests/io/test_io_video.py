@@ -135,7 +135,12 @@ def test_rare_keyframes_are_not_waited_for(tmp_video):
     times = [3.0, 4.5, 6.0, 7.5, 9.0]
     with FrameReader(path) as reader:
         got = reader.frames_and_times_at(times, snap=0.5)
+        assert not reader._snapping  # stopped looking at the first time
     assert [read_marker(f) for f, _ in got] == [round(t * 10) for t in times]
+    with FrameReader(path) as reader:  # the keyframe at 0 answers the first time, then none is near
+        got = reader.frames_and_times_at([0.3, *times], snap=0.5)
+        assert not reader._snapping
+    assert [read_marker(f) for f, _ in got] == [0] + [round(t * 10) for t in times]
 
 
 def test_long_gop_is_learned(tmp_video, decoded_frames):
