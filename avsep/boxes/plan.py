@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from avsep.boxes.box import Box, NamedBox, check_count, strip_boxes, validate_boxes
 from avsep.errors import InputError
-from avsep.signal.chunking import GUIDE_SNAP_S
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,9 +43,6 @@ class BoxPlan:
     """Fixed boxes: the same box for a source at every moment."""
 
     method = "boxes"
-    #: a guide frame may be the keyframe shown this close to its time
-    #: (:meth:`avsep.io.video.FrameReader.frames_and_times_at`): fixed boxes hold at every moment
-    snap: float = GUIDE_SNAP_S
 
     def __init__(self, sources: Sequence[SourceInfo], note: str | None = None) -> None:
         check_count(len(sources))
@@ -116,6 +112,14 @@ class BoxPlan:
         present = [b for b in boxes if b is not None]
         cut = iter(crop_boxes(frame, present)) if present else iter(())
         return np.stack([next(cut) if b is not None else self._portrait(k) for k, b in enumerate(boxes)])
+
+    @property
+    def snap(self) -> float:
+        """A guide frame may be the keyframe shown this close to its time
+        (:meth:`avsep.io.video.FrameReader.frames_and_times_at`): fixed boxes hold at every moment."""
+        from avsep.signal.chunking import GUIDE_SNAP_S  # deferred: argument checks make plans, without numpy
+
+        return GUIDE_SNAP_S
 
     def decode_times(self, times: Sequence[float]) -> list[float]:
         """The times to decode, with :attr:`snap`, for guide frames at ``times`` that were not
