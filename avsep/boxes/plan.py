@@ -43,6 +43,9 @@ class BoxPlan:
     """Fixed boxes: the same box for a source at every moment."""
 
     method = "boxes"
+    #: whether a guide frame may be the keyframe shown near its time
+    #: (:data:`avsep.signal.chunking.GUIDE_SNAP_S`): fixed boxes hold at every moment
+    snaps = True
 
     def __init__(self, sources: Sequence[SourceInfo], note: str | None = None) -> None:
         check_count(len(sources))
@@ -113,17 +116,10 @@ class BoxPlan:
         cut = iter(crop_boxes(frame, present)) if present else iter(())
         return np.stack([next(cut) if b is not None else self._portrait(k) for k, b in enumerate(boxes)])
 
-    @property
-    def snap(self) -> float:
-        """A guide frame may be the keyframe shown this close to its time
-        (:meth:`avsep.io.video.FrameReader.frames_and_times_at`): fixed boxes hold at every moment."""
-        from avsep.signal.chunking import GUIDE_SNAP_S  # deferred: argument checks make plans, without numpy
-
-        return GUIDE_SNAP_S
-
     def decode_times(self, times: Sequence[float]) -> list[float]:
-        """The times to decode, with :attr:`snap`, for guide frames at ``times`` that were not
-        kept (:meth:`take_frames`): the times themselves."""
+        """The times to decode for guide frames at ``times`` that were not kept
+        (:meth:`take_frames`): the times themselves (then, with :attr:`snaps`, a nearby keyframe
+        may answer)."""
         return list(times)
 
     def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:

@@ -120,7 +120,7 @@ class TrackedBoxes(BoxPlan):
 
     #: the finder's own frames, exactly: its boxes are known at the times those were shown, and a
     #: frame from another moment near a cut could take the shot before's boxes
-    snap = 0.0
+    snaps = False
 
     def decode_times(self, times: Sequence[float]) -> list[float]:
         return [self.shown.get(time_key(t), t) for t in times]
@@ -285,9 +285,10 @@ def _look(
         for done, asked in enumerate(times, 1):
             # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once
             ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
-            shown[time_key(asked)] = t
+            key = time_key(asked)
+            shown[key] = t
             if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
-                decoded[time_key(asked)] = (frame, t)
+                decoded[key] = (frame, t)
                 kept += frame.nbytes
             thumb = thumbnail(frame)
             if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):

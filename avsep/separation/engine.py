@@ -35,7 +35,7 @@ from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
 from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
-from avsep.signal.chunking import Stitcher, Window, Windower
+from avsep.signal.chunking import GUIDE_SNAP_S, Stitcher, Window, Windower
 from avsep.timing import stage, timed_iter
 
 #: Peak level (full scale 1.0) below which an input counts as silent: under half a 16-bit step.
@@ -247,7 +247,8 @@ class Engine:
                 """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
                 with stage("frame decode"):  # the finder's frames when it kept them
                     times = w.frame_times()
-                    shown = plan.take_frames(times) or reader.frames_and_times_at(plan.decode_times(times), plan.snap)
+                    snap = GUIDE_SNAP_S if plan.snaps else 0.0
+                    shown = plan.take_frames(times) or reader.frames_and_times_at(plan.decode_times(times), snap)
                 with stage("crop+resize"):
                     return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
 

@@ -132,13 +132,13 @@ def combine_masks(masks: torch.Tensor, mode: str, rest: torch.Tensor | None = No
         return masks
     total = masks.sum(1, keepdim=True)
     if mode == "ratio":
-        return sharpen(masks, masks / total.clamp_min(MASK_EPS), rest)
+        return sharpen(masks / total.clamp_min(MASK_EPS), rest)
     if mode == "capped":
         return masks / total.clamp_min(1.0)
     raise ValueError(f"unknown mask mode {mode!r}")
 
 
-def sharpen(masks: torch.Tensor, shares: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
+def sharpen(shares: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
     """``shares`` (each mask over the sum) re-divided between the boxes that do not take the
     rest in proportion to ``mask ** RATIO_POWER``: they keep their total, and a box taking the
     rest keeps its share.
@@ -151,10 +151,10 @@ def sharpen(masks: torch.Tensor, shares: torch.Tensor, rest: torch.Tensor | None
     """
     if RATIO_POWER == 1.0:
         return shares
-    rivals = torch.ones(masks.shape[:2], dtype=torch.bool, device=masks.device)
+    rivals = torch.ones(shares.shape[:2], dtype=torch.bool, device=shares.device)
     if rest is not None:
-        rivals = ~taking_rest(rest.to(masks.device))
-    rivals = rivals.view(*rivals.shape, *([1] * (masks.dim() - 2)))
+        rivals = ~taking_rest(rest.to(shares.device))
+    rivals = rivals.view(*rivals.shape, *([1] * (shares.dim() - 2)))
     powered = shares.pow(RATIO_POWER) * rivals  # in proportion to the masks' powers, but of order 1
     mass = (shares * rivals).sum(1, keepdim=True)
     sharp = mass * powered / powered.sum(1, keepdim=True).clamp_min(MASK_EPS)
