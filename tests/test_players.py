@@ -341,7 +341,11 @@ def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch)
     monkeypatch.setattr(players, "KEEP_FRAMES_BYTES", 0)  # nothing kept: the separation decodes
     stream = Separator().stream_file(video)
     decoded.clear()
-    assert len(list(stream.blocks)) == len(blocks) and len(decoded) == 3 * stream.num_windows
+    again = list(stream.blocks)
+    assert len(again) == len(blocks) and len(decoded) == 3 * stream.num_windows
+    # the kept crops are cut as the separation cuts them: the same sound, bit for bit
+    for kept, fresh in zip(blocks, again):
+        np.testing.assert_array_equal(np.asarray(kept), np.asarray(fresh))
     # exactly the frames the finder was shown (a keyframe may have answered for a time there),
     # so that each frame's boxes are those the finder gave it
     shown = set(stream.plan.shown.values())
@@ -363,3 +367,36 @@ def test_min_cost_matching_is_scipys_linear_sum_assignment():
         assert len(pairs) == len(rows) == min(cost.shape)
         assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
         assert sum(cost[i, j] for i, j in pairs) == pytest.approx(cost[rows, cols].sum())
+
+
+def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
+    """A shot's frames are held whole until its players are known, then kept as the crops of
+    its detections (of the fallback strips where it has none), cut as the separation cuts them,
+    bit for bit, within the byte budget; a plan whose box at a kept frame has no crop there
+    decodes that frame again."""
+    from avsep.boxes.kept import CROP_BYTES, FrameKeeper
+    from avsep.boxes.plan import time_key
+    from avsep.io.video import crop_boxes
+
+    frame = np.random.default_rng(0).integers(0, 256, (360, 640, 3), np.uint8)
+    strips = [(0, 0, 320, 360), (320, 0, 640, 360)]
+    player = (10, 20, 200, 300)
+    decoded: dict = {}
+    keeper = FrameKeeper(decoded, strips, budget=5 * CROP_BYTES)
+    keeper.hold(time_key(1.0), frame, 1.02)
+    keeper.hold(time_key(2.0), frame, 2.0)
+    assert not decoded  # the shot's players are not known yet
+    keeper.settle([player, player])
+    crops, shown = decoded[time_key(1.0)]
+    assert shown == 1.02 and set(crops.crops) == {player} and keeper.kept == 2 * CROP_BYTES
+    np.testing.assert_array_equal(crops.crop(player), crop_boxes(frame, [player])[0])
+    keeper.hold(time_key(3.0), frame, 3.0)
+    keeper.hold(time_key(4.0), frame, 4.0)
+    keeper.settle([])  # nothing found: the strips, 2 crops a frame; the budget takes one frame
+    assert set(decoded[time_key(3.0)][0].crops) == set(strips) and time_key(4.0) not in decoded
+    plan = BoxPlan.fixed([player])
+    plan.decoded = dict(decoded)
+    assert plan.take_frames([3.0]) is None and time_key(3.0) in plan.decoded  # no crop of this box
+    (taken, at), _ = plan.take_frames([1.0, 2.0])
+    assert at == 1.02 and time_key(1.0) not in plan.decoded
+    np.testing.assert_array_equal(plan.crops(taken, at)[0], crop_boxes(frame, [player])[0])

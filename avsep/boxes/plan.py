@@ -14,7 +14,7 @@ and :mod:`avsep.boxes.box` only; numpy, torch and PyAV load when a frame is firs
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,27 @@ from avsep.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+def box_key(box: Sequence[float]) -> Box:
+    """A box as :func:`~avsep.io.video.crop_boxes` reads it (whole pixels)."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    return x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class BoxCrops:
+    """A frame reduced to the 224 x 224 crops of the boxes that may guide from it: what the
+    finder keeps of the frames it decoded (:mod:`avsep.boxes.kept`), for :meth:`BoxPlan.crops`."""
+
+    crops: dict[Box, np.ndarray]
+
+    def answers(self, boxes: Iterable[Sequence[float] | None]) -> bool:
+        """Whether every box (None: a source not in the picture) has its crop here."""
+        return all(b is None or box_key(b) in self.crops for b in boxes)
+
+    def crop(self, box: Sequence[float]) -> np.ndarray:
+        return self.crops[box_key(box)]
 
 
 class AutoBoxesWarning(UserWarning):
@@ -52,9 +73,9 @@ class BoxPlan:
         self.sources = list(sources)
         #: One line for the user when the plan is not what they might expect (a fallback).
         self.note = note
-        #: frames decoded while the plan was made, by :func:`time_key` of the time asked for
-        #: (:meth:`take_frames`)
-        self.decoded: dict[float, tuple[np.ndarray, float]] = {}
+        #: frames decoded while the plan was made, as the crops the plan can ask of them, by
+        #: :func:`time_key` of the time asked for (:meth:`take_frames`)
+        self.decoded: dict[float, tuple[BoxCrops, float]] = {}
         #: seconds of the video at the plan's time 0: a ``--start`` range's start. The plan is
         #: looked up in the range's time (the readers' clock); the times it shows (:meth:`segments`)
         #: are the video's, so a boxes file printed or written reads the same with any range.
@@ -105,15 +126,19 @@ class BoxPlan:
             "to a file and pass it with --boxes-file to follow them)"
         )
 
-    def crops(self, frame: np.ndarray, time: float) -> np.ndarray:
-        """``[sources, 224, 224, 3]`` uint8: what guides each source in ``frame`` (shown at ``time``)."""
+    def crops(self, frame: np.ndarray | BoxCrops, time: float) -> np.ndarray:
+        """``[sources, 224, 224, 3]`` uint8: what guides each source in ``frame`` (shown at
+        ``time``; a frame the finder kept holds its crops already)."""
         import numpy as np
 
         from avsep.io.video import crop_boxes  # deferred: the argument checks need no PyAV or torch
 
         boxes = self.boxes_at(time)
         present = [b for b in boxes if b is not None]
-        cut = iter(crop_boxes(frame, present)) if present else iter(())
+        if isinstance(frame, BoxCrops):
+            cut = iter([frame.crop(b) for b in present])
+        else:
+            cut = iter(crop_boxes(frame, present)) if present else iter(())
         return np.stack([next(cut) if b is not None else self._portrait(k) for k, b in enumerate(boxes)])
 
     def decode_times(self, times: Sequence[float]) -> list[float]:
@@ -122,15 +147,19 @@ class BoxPlan:
         may answer)."""
         return list(times)
 
-    def take_frames(self, times: Sequence[float]) -> list[tuple[np.ndarray, float]] | None:
+    def take_frames(self, times: Sequence[float]) -> list[tuple[BoxCrops, float]] | None:
         """The frames at ``times`` (each with the time it shows) that the finder decoded while
-        it made this plan, handed over once and forgotten (the separation asks for each
-        window's frames once); None when any of them was not kept (the finder keeps a bounded
-        number, and none ran for given boxes), so the caller decodes them itself."""
+        it made this plan, as their crops, handed over once and forgotten (the separation asks
+        for each window's frames once); None when any of them was not kept (the finder keeps a
+        bounded number, and none ran for given boxes) or lacks a box this plan has there, so
+        the caller decodes them itself."""
         keys = [time_key(t) for t in times]
-        if not all(k in self.decoded for k in keys):
+        kept = [self.decoded.get(k) for k in keys]
+        if not all(k is not None and k[0].answers(self.boxes_at(k[1])) for k in kept):
             return None
-        return [self.decoded.pop(k) for k in keys]
+        for k in keys:
+            del self.decoded[k]
+        return kept  # type: ignore[return-value]
 
     def _portrait(self, source: int) -> np.ndarray:  # pragma: no cover - fixed boxes are never None
         raise NotImplementedError

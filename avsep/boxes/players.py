@@ -36,12 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.boxes.box import MAX_BOXES, Box
+from avsep.boxes.box import MAX_BOXES, Box, strip_boxes
 from avsep.boxes.cues import block_means, small_grey
 from avsep.boxes.detect import PlayerFinder
+from avsep.boxes.kept import FrameKeeper
 from avsep.boxes.naming import outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
-from avsep.boxes.plan import BoxPlan, SourceInfo, span_times, strips_plan, time_key
+from avsep.boxes.plan import BoxCrops, BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.boxes.plan import TimedBoxes as TimedBoxes
 from avsep.boxes.tracks import Keyframe, Track, link_tracks
 from avsep.errors import InputError
@@ -78,9 +79,10 @@ RECHECK_S = 120.0
 #: at: 3 frames 1.5 s apart around each of 2 windows' centres), so a long still shot costs no more.
 MOTION_FRAMES = 6
 
-#: The frames the finder decodes are kept for the separation, which asks for the same ones, up
-#: to this many bytes (a 10-minute 640 x 360 video's 400 frames: 280 MB); later ones it decodes again.
-KEEP_FRAMES_BYTES = 512 * 2**20
+#: The frames the finder decodes are kept for the separation, which asks for the same ones, as
+#: the crops it can read of them (:mod:`avsep.boxes.kept`), up to this many bytes (a frame with 4
+#: boxes: 0.6 MB; a 10-minute video's 400 frames, 240 MB); later ones it decodes again.
+KEEP_FRAMES_BYTES = 256 * 2**20
 
 #: A player must be found in at least this share of the video's frames to be a source of its
 #: own: a stray detection in one shot of a long video is more likely a poster or a reflection.
@@ -205,9 +207,11 @@ def find_players(
         raise InputError(f"{info.path}: no video stream, so there are no players to find")
     width, height = info.video.width, info.video.height
     times = guide_frame_times(info.duration, overlap)
-    decoded: dict[float, tuple[np.ndarray, float]] = {}
+    strips = sources or 2
+    decoded: dict[float, tuple[BoxCrops, float]] = {}
     shown: dict[float, float] = {}
-    keyframes, frame_keys = _look(info, finder, times, on_frame, decoded, shown)
+    keeper = FrameKeeper(decoded, strip_boxes(width, height, strips), KEEP_FRAMES_BYTES)
+    keyframes, frame_keys = _look(info, finder, times, on_frame, keeper, shown)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
 
@@ -220,7 +224,6 @@ def find_players(
     def strength(track: Track) -> float:
         return sum(keyframes[k].frames * d.score for k, d in track.hits.items()) / total
 
-    strips = sources or 2
     ranked = sorted(tracks, key=strength, reverse=True)
     if sources is None:
         lasting = [t for t in ranked if share(t) >= MIN_SHARE and frames(t) >= min(MIN_FRAMES, total)]
@@ -260,16 +263,16 @@ def _look(
     finder: PlayerFinder,
     times: Sequence[float],
     on_frame: Callable[[int, int], None] | None,
-    decoded: dict[float, tuple[np.ndarray, float]],
+    keeper: FrameKeeper,
     shown: dict[float, float],
 ) -> tuple[list[Keyframe], dict[float, int]]:
     """Run the finder once per shot (:func:`looks_again`; a shot shown again takes its first
     showing's boxes, :func:`shown_before`), with the motion across up to
     :data:`MOTION_FRAMES` frames of its shot (the detection waits for them). Returns the
-    keyframes and, per frame time looked at, the keyframe whose boxes it shares. Fills
-    ``decoded`` with the frames by time asked for, up to :data:`KEEP_FRAMES_BYTES`, for the
-    separation to reuse (one decoding pass), and ``shown`` with the time each was shown."""
-    kept = 0
+    keyframes and, per frame time looked at, the keyframe whose boxes it shares. Hands each
+    frame to ``keeper`` for the separation to reuse (one decoding pass; a shot's frames are
+    reduced to crops as soon as its detection ran, which is as soon as its motion frames are
+    in), and fills ``shown`` with the time each was shown."""
     keyframes: list[Keyframe] = []
     frame_keys: dict[float, int] = {}
     shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys (None: seen)
@@ -278,8 +281,11 @@ def _look(
     last_thumb: np.ndarray | None = None  # the frame before's
 
     def close_shot() -> None:
+        nonlocal shot
         if shot is not None:
-            keyframes[-1].detections = finder.detect(shot[0], shot[1])
+            keyframes[-1].detections, shot = finder.detect(shot[0], shot[1]), None
+        if keyframes:
+            keeper.settle(d.box for d in keyframes[-1].detections)
 
     with FrameReader(info) as reader:
         for done, asked in enumerate(times, 1):
@@ -287,9 +293,6 @@ def _look(
             ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
             key = time_key(asked)
             shown[key] = t
-            if kept + frame.nbytes <= KEEP_FRAMES_BYTES:
-                decoded[key] = (frame, t)
-                kept += frame.nbytes
             thumb = thumbnail(frame)
             if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):
                 close_shot()
@@ -303,6 +306,9 @@ def _look(
                     shot = None
             elif shot is not None and len(shot[1]) < MOTION_FRAMES:
                 shot[1].append(small_grey(frame))
+            keeper.hold(key, frame, t)
+            if shot is None or len(shot[1]) >= MOTION_FRAMES:
+                close_shot()  # its players are known (or can be): its frames become crops
             last_thumb = thumb
             keyframes[-1].frames += 1
             frame_keys[time_key(t)] = len(keyframes) - 1

@@ -9,7 +9,7 @@ line (:class:`Command`), and the **Separate** button runs exactly those argument
 shown first are those ``avsep separate VIDEO`` would use: the video's sidecar when it has one,
 else the players found (:func:`avsep.boxes.request.plan_boxes` with the model's finder); the
 frames are the guide frames the finder and the separation look at (:func:`guide_frame_times`),
-decoded with :class:`avsep.io.video.FrameReader` (rotation applied) or taken from the finder.
+decoded for the eye with :class:`avsep.io.video.FrameReader` (rotation applied, display=True).
 
 Finding and separating run in background threads and report through :class:`Task`, which the
 page polls; :meth:`PickSession.close` stops them at their next frame or window (a separation's
@@ -32,7 +32,7 @@ from PIL import Image
 
 from avsep.batch.job import BatchJob, run_file
 from avsep.boxes.box import NamedBox, named_boxes, sidecar_for
-from avsep.boxes.plan import BoxPlan, TimedBoxes, time_key
+from avsep.boxes.plan import BoxPlan, TimedBoxes
 from avsep.boxes.players import guide_frame_times
 from avsep.boxes.request import BoxRequest, plan_boxes
 from avsep.errors import InputError
@@ -301,8 +301,8 @@ class PickSession:
         return next((p for p in self.outputs if p.resolve() == wanted), None)
 
     def frame_jpeg(self, index: int) -> bytes:
-        """Guide frame ``index`` as a JPEG: the finder's decoded frame when it kept it, else
-        decoded here (displayed orientation). IndexError outside the frames."""
+        """Guide frame ``index`` as a JPEG, decoded here for the eye (displayed orientation,
+        with the deblocking filter; the finder keeps only crops). IndexError outside the frames."""
         if not 0 <= index < len(self.times):
             raise IndexError(index)
         with self._frames_lock:
@@ -316,9 +316,6 @@ class PickSession:
             return self._jpegs[index]
 
     def _frame(self, time: float) -> np.ndarray:
-        kept = self.plan.decoded.get(time_key(time)) if self.plan is not None else None
-        if kept is not None:
-            return kept[0]
         if self._reader is None:
             self._reader = FrameReader(self.media, display=True)
         return self._reader.frames_at([time])[0]

@@ -1,0 +1,58 @@
+"""What the player finder keeps of the frames it decoded, for the separation to reuse.
+
+The separation asks for the guide frames the finder already looked at, and decoding them twice
+would cost a fifth of an automatic run, so the finder hands them over. Whole frames are large
+(6 MB each at 1080p: a 2-minute video's were 450 MB of an automatic run's peak RSS, issue 30),
+and the separation reads only each source's 224 x 224 crop of them. So once a shot's players are
+known, each of its frames is kept as :class:`BoxCrops`: the crops of every box a source can have
+there: the shot's detections (a found source's box at a keyframe is one of them,
+:func:`~avsep.boxes.players.find_players`), or, where nothing was found, the vertical strips the
+finder falls back to. They
+are cut as the separation cuts them (:func:`~avsep.io.video.crop_boxes`, each box on its own),
+so the separation's crops are the same, bit for bit. Until a shot's players are known its frames
+are held whole (at most the few the finder's motion reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from avsep.boxes.box import Box
+from avsep.boxes.plan import BoxCrops, box_key
+from avsep.io.video import crop_boxes
+
+#: bytes of one kept crop (what the separation's guide reads: 224 x 224 RGB)
+CROP_BYTES = 224 * 224 * 3
+
+
+class FrameKeeper:
+    """Fills a plan's :attr:`~avsep.boxes.plan.BoxPlan.decoded` while the finder decodes: each
+    frame whole until its shot's boxes are known (:meth:`hold`), then as :class:`BoxCrops` of
+    those boxes, or of the ``fallback`` strips in a shot where nothing was found (:meth:`settle`),
+    up to ``budget`` bytes of crops. Frames past the budget are not kept, nor a shot's strips
+    when the finder falls back to strips although it found something there (a player seen too
+    briefly): the separation decodes those again. Cutting every frame's strips as well would
+    cost a third more crops in every automatic run for that rare case."""
+
+    def __init__(self, decoded: dict[float, tuple[BoxCrops, float]], fallback: Sequence[Box], budget: int) -> None:
+        self.decoded = decoded
+        self.fallback = [box_key(b) for b in fallback]
+        self.budget = budget
+        self.kept = 0
+        self._pending: list[tuple[float, np.ndarray, float]] = []
+
+    def hold(self, key: float, frame: np.ndarray, shown: float) -> None:
+        """Frame ``frame`` (asked for as ``key``, shown at ``shown``) of the shot being looked at."""
+        self._pending.append((key, frame, shown))
+
+    def settle(self, boxes: Iterable[Box]) -> None:
+        """The held frames' shot has these boxes: keep its frames as their crops."""
+        keys = list(dict.fromkeys(box_key(b) for b in boxes)) or self.fallback
+        size = len(keys) * CROP_BYTES
+        for key, frame, shown in self._pending:
+            if self.kept + size <= self.budget:
+                self.decoded[key] = (BoxCrops(dict(zip(keys, crop_boxes(frame, keys)))), shown)
+                self.kept += size
+        self._pending.clear()
