@@ -158,7 +158,8 @@ class PlayerFinder:
             best = probs.max(1)
             return [(LABELS[int(i)], float(v)) for v, i in zip(best.values.cpu(), best.indices.cpu())]
         flat = self.trunk.normalize(crops)
-        views = [self.head(*self.trunk.pooled_parts(x)).float().softmax(-1) for x in (flat, centre_zoom(flat))]
+        views = [self.head(*self.trunk.pooled_parts(x, self.head)) for x in (flat, centre_zoom(flat))]
+        views = [v.float().softmax(-1) for v in views]
         other = HEAD_CLASSES.index(OTHER)
         probs = torch.where((views[1][:, other] < views[0][:, other])[:, None], views[1], views[0])
         probs[:, other] = 0.0

@@ -279,7 +279,15 @@ def train_guide_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the renderings and the training.")] = 0,
     hidden: Annotated[int, typer.Option(help="Hidden units (0: a linear head).")] = 256,
-    epochs: Annotated[int, typer.Option(help="Full-batch epochs (the best on val is kept).")] = 100,
+    epochs: Annotated[
+        int, typer.Option(help="Epochs, the best on val kept (default: 100 full-batch; with --tail, 12).")
+    ] = 0,
+    tail: Annotated[
+        bool, typer.Option("--tail", help="Fine-tune a copy of the trunk's last stage with the head.")
+    ] = False,
+    renderings: Annotated[
+        int, typer.Option(help="Renderings of each training picture in the cache (more to learn from).")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: DEBUG = False,
 ) -> None:
@@ -287,10 +295,14 @@ def train_guide_command(
     with one_line_errors(debug), training_extra("avsep train-guide"):
         silence_warnings()
         from avsep.models.weights import weights_dir as default_dir
-        from avsep.train.guide_head import train_guide
+        from avsep.train.guide_head import train_guide, train_head
+        from avsep.train.guide_tail import train_tail
 
-        if epochs < 10 or hidden < 0:
-            raise InputError("--epochs must be at least 10 and --hidden at least 0")
+        epochs = epochs or (12 if tail else 100)
+        if epochs < (1 if tail else 10) or hidden < 0 or renderings < 1:
+            raise InputError(
+                "--epochs must be at least 10 (1 with --tail), --hidden at least 0 and --renderings at least 1"
+            )
         path, report = train_guide(
             photos,
             cache,
@@ -300,6 +312,8 @@ def train_guide_command(
             epochs=epochs,
             progress=not quiet,
             command="avsep " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            trainer=train_tail if tail else train_head,
+            renderings=renderings,
         )
         typer.echo(f"wrote {path}; held-out photos, share named right (ImageNet classes -> head):")
         for cls, acc in report["head"]["accuracy"].items():

@@ -30,6 +30,9 @@ STAGES = (
 )
 STEM, HEAD, CLASSES = 32, 1280, 1000
 EPS = 1e-3
+#: The stage from which a guide head may carry its own fine-tuned copy of the network
+#: (:class:`Tail`): the last block stage, whose input is ``[N, 192, H/32, W/32]``.
+TAIL_STAGE = len(STAGES) - 1
 
 
 class Conv2dSame(nn.Conv2d):
@@ -119,13 +122,51 @@ class EfficientNetLite0(nn.Module):
         self.classifier = nn.Linear(HEAD, CLASSES)
 
     def forward_features(self, x: Tensor) -> Tensor:
-        return self.bn2(self.conv_head(self.blocks(self.bn1(self.conv_stem(x)))))
+        return self.forward_rest(self.forward_mid(x))
+
+    def forward_mid(self, x: Tensor) -> Tensor:
+        """The map :data:`TAIL_STAGE` reads (what a :class:`Tail` reads)."""
+        return self.blocks[:TAIL_STAGE](self.bn1(self.conv_stem(x)))
+
+    def forward_rest(self, mid: Tensor) -> Tensor:
+        """:meth:`forward_mid`'s map -> the last conv map."""
+        return self.bn2(self.conv_head(self.blocks[TAIL_STAGE:](mid)))
 
     def forward_head(self, fmap: Tensor) -> Tensor:
         return self.classifier(F.adaptive_avg_pool2d(fmap, 1).flatten(1))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))
+
+
+class Tail(nn.Module):
+    """The network from :data:`TAIL_STAGE` on, without the classifier: the part a guide head
+    fine-tunes a copy of (:mod:`avsep.models.guide_head`), so that it can tell instruments the
+    frozen features run together (clarinet and flute) while the trunk stays the one every
+    other guide reads. Same module names and operations as :class:`EfficientNetLite0`'s."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _, repeats, k, stride, expand, cout = STAGES[TAIL_STAGE]
+        cin = STAGES[TAIL_STAGE - 1][-1]
+        blocks = []
+        for r in range(repeats):
+            blocks.append(InvertedResidual(cin if r == 0 else cout, cout, k, stride if r == 0 else 1, expand))
+        self.blocks = nn.Sequential(*blocks)
+        self.conv_head = _conv(cout, HEAD, 1)
+        self.bn2 = BatchNormAct2d(HEAD)
+
+    @classmethod
+    def of(cls, net: EfficientNetLite0) -> Tail:
+        """A copy of ``net``'s own tail (where fine-tuning starts), in eval mode as ``net`` is."""
+        tail = cls().train(net.training)
+        tail.blocks.load_state_dict(net.blocks[TAIL_STAGE].state_dict())
+        tail.conv_head.load_state_dict(net.conv_head.state_dict())
+        tail.bn2.load_state_dict(net.bn2.state_dict())
+        return tail
+
+    def forward(self, mid: Tensor) -> Tensor:
+        return self.bn2(self.conv_head(self.blocks(mid)))
 
 
 def build() -> EfficientNetLite0:

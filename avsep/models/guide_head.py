@@ -7,9 +7,12 @@ network over the same frozen trunk, trained on instrument photos degraded like v
 (:mod:`avsep.train.guide_head`); it answers in avsep's own classes, plus an explicit "not one of
 ours" (:data:`OTHER`).
 
-Inputs per picture: the trunk's average-pooled last conv map ``[C]`` (what the ImageNet
-classifier reads; standardised with the training set's statistics, stored in the head) and the
-log of the ImageNet music posterior ``[M + 1]`` (ImageNet's own evidence). Outputs
+Inputs per picture: an average-pooled last conv map ``[C]`` (standardised with the training
+set's statistics, stored in the head) and the log of the ImageNet music posterior ``[M + 1]``
+(ImageNet's own evidence). The map is the frozen trunk's (what the ImageNet classifier reads),
+or, for a head with a :attr:`HeadConfig.tail` (the shipped one), that of the head's own
+fine-tuned copy of the trunk's last stage, fed the map before it: over the frozen features the
+clarinet and the flute ran together (docs/experiments/2026-12-06-guide-head-stage.md). Outputs
 :data:`HEAD_CLASSES`: avsep's classes but cello, then :data:`OTHER`.
 
 No photo shows a cello, so the head never learnt one; its guide (:meth:`GuideHead.classes`)
@@ -31,6 +34,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from avsep.models.effnet_lite import Tail
 from avsep.models.guide import LABELS, OTHER, class_posterior, posterior, with_other
 from avsep.models.imagenet_music import MUSIC_INDICES
 
@@ -49,6 +53,10 @@ class HeadConfig:
     #: dropout on the hidden layer
     dropout: float = 0.3
     classes: tuple[str, ...] = HEAD_CLASSES
+    #: whether the head carries a fine-tuned copy of the trunk's last stage
+    #: (:class:`~avsep.models.effnet_lite.Tail`): its features are then that copy's, read from
+    #: the map before the stage (:meth:`GuideHead.pool`), and no longer the frozen trunk's
+    tail: bool = False
 
     def to_dict(self) -> dict:
         return {**asdict(self), "classes": list(self.classes)}
@@ -71,6 +79,14 @@ class GuideHead(nn.Module):
         self.net = nn.Sequential(*layers)
         self.register_buffer("feature_mean", torch.zeros(config.feature_dim))
         self.register_buffer("feature_std", torch.ones(config.feature_dim))
+        self.tail = Tail() if config.tail else None
+
+    def pool(self, mid: Tensor) -> Tensor:
+        """The pooled features the head reads, from the map before the trunk's last stage
+        (a head with a :attr:`tail` only)."""
+        if self.tail is None:
+            raise ValueError("this guide head reads the trunk's own pooled features")
+        return self.tail(mid).mean(dim=(-2, -1))
 
     def set_feature_stats(self, pooled: Tensor) -> None:
         """Standardise inputs with the mean and spread of the training set's pooled features."""

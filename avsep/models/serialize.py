@@ -251,4 +251,4 @@ def load_guide_head(path: str | Path) -> GuideHead:
         head.load_state_dict(payload["state_dict"])
     except Exception as exc:  # a foreign or damaged file: torch raises many types
         raise ModelError(f"{path}: not an avsep guide head ({type(exc).__name__}: {exc}); reinstall avsep") from None
-    return head.eval()
+    return head.eval().requires_grad_(False)  # read, not trained: no autograd for its stage either

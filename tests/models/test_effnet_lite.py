@@ -31,3 +31,17 @@ def test_loading_the_trunk_imports_no_timm():
         "assert 'timm' not in sys.modules and 'torchvision' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_tail_copy_continues_the_network_from_the_map_before_its_last_stage():
+    """forward_features is forward_rest after forward_mid, and a Tail copied from the network
+    gives what forward_rest gives: a guide head's own last stage starts as the trunk's."""
+    from avsep.models.effnet_lite import Tail
+
+    net = build_trunk("efficientnet_lite0").net
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        mid = net.forward_mid(x)
+        assert mid.shape == (2, 192, 7, 7)
+        torch.testing.assert_close(net.forward_rest(mid), net.forward_features(x), rtol=0, atol=0)
+        torch.testing.assert_close(Tail.of(net)(mid), net.forward_rest(mid), rtol=1e-5, atol=1e-5)

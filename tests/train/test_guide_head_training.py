@@ -48,13 +48,14 @@ def _colour_cache() -> dict:
         images.append(np.clip(base + rng.normal(0, 25, (64, 64, 3)), 0, 255).astype(np.uint8))
         targets.append("accordion" if red else OTHER)
         splits.append(["train", "train", "val", "test"][(i // 2) % 4])
-    with torch.inference_mode():
-        pooled, music, lse = trunk.pooled_parts(torch.from_numpy(np.stack(images)))
+    with torch.no_grad():  # as cache_features: a head trains on these
+        pooled, music, lse, mid = trunk.training_parts(torch.from_numpy(np.stack(images)))
     return {
         "keys": [str(i) for i in range(48)],
         "pooled": pooled,
         "music": music,
         "lse": lse,
+        "mid": mid.half(),
         "targets": targets,
         "splits": splits,
         "folders": targets,
@@ -76,3 +77,44 @@ def test_tiny_training_run_separates_two_colours(tmp_path: Path):
     assert tuple(loaded.config.classes) == HEAD_CLASSES
     x = (cache["pooled"][:4], cache["music"][:4], cache["lse"][:4])
     assert torch.equal(loaded.classes(*x)[0], head.classes(*x)[0])
+
+
+def test_a_head_with_its_own_last_stage_learns_and_reads_frames_through_it(tmp_path: Path):
+    """``train-guide --tail``: the head fine-tunes its copy of the trunk's last stage on the
+    cached maps; saved and loaded, it names the pictures the same, and the trunk hands it its
+    own stage's features when it reads frames (pooled_parts with the head)."""
+    from avsep.models.visual import build_trunk
+    from avsep.train.guide_head import Split
+    from avsep.train.guide_tail import guide_accuracy, train_tail
+
+    cache = _colour_cache()
+    head, history = train_tail(cache, seed=0, hidden=16, epochs=40, progress=False)
+    assert head.tail is not None and history["val_balanced_accuracy"] == 1.0
+    assert held_out_report(head, cache)["head"]["accuracy"] == {"accordion": 1.0, OTHER: 1.0}
+    trunk = build_trunk("efficientnet_lite0")
+    start = Split.of(cache, "train").pooled[:4]
+    assert not torch.allclose(head.pool(cache["mid"][:4].float()), start.float(), atol=1e-2)  # it moved
+    path = save_head(head, tmp_path, "avsep-guide-head", {"note": "test"})
+    loaded = load_guide_head(path)
+    assert loaded.config.tail and guide_accuracy(loaded, Split.of(cache, "test")) == 1.0
+    rng = np.random.default_rng(1)
+    frames = torch.from_numpy(rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8))
+    with torch.inference_mode():
+        own = trunk.pooled_parts(frames, loaded)
+        plain = trunk.pooled_parts(frames)
+        mid = trunk.training_parts(frames)[3]
+    torch.testing.assert_close(own[0], loaded.pool(mid))
+    torch.testing.assert_close(own[1:], plain[1:])  # the ImageNet evidence is the frozen trunk's
+
+
+def test_extra_renderings_are_of_the_training_split_only(tmp_path: Path):
+    from avsep.train.guide_head import cache_jobs
+
+    pictures = list_pictures(_photo_tree(tmp_path), erhu_drawings=3)
+    split = split_pictures(pictures)
+    jobs = cache_jobs(pictures, split, renderings=3)
+    once = cache_jobs(pictures, split, renderings=1)
+    assert jobs[: len(once)] == once and {r for _, _, r in once} == {0}
+    extra = jobs[len(once) :]
+    assert {split[p.key] for p, _, _ in extra} == {"train"}
+    assert len(extra) == 2 * sum(1 for p, _, _ in once if split[p.key] == "train")
