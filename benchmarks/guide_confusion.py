@@ -95,7 +95,8 @@ def score_real(trunk, head, pictures: list[tuple[str, str, np.ndarray]]) -> dict
     for start in range(0, len(pictures), 16):
         x = torch.from_numpy(np.stack([p[2] for p in pictures[start : start + 16]]))
         flat = trunk.normalize(x)
-        crop, zoom = trunk.pooled_parts(flat), trunk.pooled_parts(centre_zoom(flat))
+        # the head's own features (a head with its own last stage reads that stage's map)
+        crop, zoom = trunk.pooled_parts(flat, head), trunk.pooled_parts(centre_zoom(flat), head)
         n = len(x)
         old = class_views(crop[1].view(n, 1, -1), crop[2].view(n, 1), zoom[1].view(n, 1, -1), zoom[2].view(n, 1))
         answers["imagenet"] += [LABELS[int(i)] for i in old.argmax(-1)]

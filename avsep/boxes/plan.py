@@ -154,11 +154,9 @@ class BoxPlan:
         bounded number, and none ran for given boxes) or lacks a box this plan has there, so
         the caller decodes them itself."""
         keys = [time_key(t) for t in times]
-        kept = [self.decoded.get(k) for k in keys]
+        kept = [self.decoded.pop(k, None) for k in keys]  # forgotten either way: asked for once
         if not all(k is not None and k[0].answers(self.boxes_at(k[1])) for k in kept):
             return None
-        for k in keys:
-            del self.decoded[k]
         return kept  # type: ignore[return-value]
 
     def _portrait(self, source: int) -> np.ndarray:  # pragma: no cover - fixed boxes are never None

@@ -199,6 +199,7 @@ class PickSession:
             on_frame=self.finding.window,
         )
         self.origin = request.describe(plan, self.video)
+        plan.decoded.clear()  # the finder's crops: the page decodes its own frames, Separate runs afresh
         self.plan = plan
 
     def separate(self, entries: object) -> str:

@@ -3,13 +3,17 @@
 Two steps, both seeded:
 
 1. :func:`cache_features`: every picture of :mod:`avsep.train.guide_photos` in its
-   :func:`~avsep.train.guide_photos.variants` goes once through the frozen
-   trunk (:meth:`~avsep.models.visual.VisualTrunk.pooled_parts`); the pooled features, music
-   logits and log-sum-exps are stored with each picture's class, key and split. This is the
-   costly step (about 60-90 ms per picture on one CPU core); it saves as it goes and resumes.
+   :func:`~avsep.train.guide_photos.variants` (the training split's in ``renderings`` random
+   renderings, :func:`cache_jobs`) goes once through the frozen trunk
+   (:meth:`~avsep.models.visual.VisualTrunk.training_parts`); the pooled features, music
+   logits, log-sum-exps and the map before the trunk's last stage are stored with each
+   picture's class, key and split. This is the costly step (about 50-90 ms per picture on one
+   CPU core); it saves as it goes and resumes (a cache made before the maps were stored is
+   made again).
 2. :func:`train_head`: the head learns from the cached training split (full-batch AdamW,
    class-balanced cross-entropy, a few seconds on a CPU); the epoch count is chosen on the
-   validation split, the test split is only scored (:func:`confusion`).
+   validation split, the test split is only scored (:func:`confusion`). With its own last
+   stage, :func:`avsep.train.guide_tail.train_tail` trains instead (minibatches of the maps).
 
 :func:`save_head` writes the head as ``<name>-<sha8>.pth`` with its card ``<name>.json`` (data,
 split, seed, held-out accuracy per class) beside the bundled model.
@@ -151,6 +155,11 @@ class Split:
         """What ``head`` reads of these pictures (its own last stage's features, if it has one)."""
         if head.tail is None:
             return self.pooled, self.music, self.lse
+        if self.mid is None:
+            raise InputError(
+                "this guide feature cache holds no maps for a head with its own last stage; "
+                "run avsep train-guide again to remake it"
+            )
         head.eval()
         pooled = torch.cat([head.pool(m.float()) for m in self.mid.split(_BATCH * 32)])
         return pooled, self.music, self.lse
@@ -290,10 +299,10 @@ def held_out_report(head: GuideHead, cache: dict[str, Any], name: str = "test") 
 
 
 def split_counts(cache: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """folder -> split -> pictures (not variants): the split the card records."""
+    """folder -> split -> pictures (not variants, not extra renderings): the split the card records."""
     out: dict[str, dict[str, int]] = {}
     for key, folder, split, variant in zip(cache["keys"], cache["folders"], cache["splits"], cache["variants"]):
-        if variant == 0:
+        if variant == 0 and "@" not in key:  # "@r": rendering r > 0 (cache_features)
             row = out.setdefault(folder, {})
             row[split] = row.get(split, 0) + 1
     return out

@@ -10,7 +10,7 @@ stays frozen and shared: the separation's other guides and the player finder's m
 unchanged, and a box costs one extra pass through the small stage.
 
 Minibatch AdamW (the stage at a tenth of the head's rate, one-cycle schedule), class-balanced
-cross-entropy, the stage's norms frozen, each map mirrored left-right at random; the epoch with
+cross-entropy, the stage's norm statistics frozen, each map mirrored left-right at random; the epoch with
 the best balanced validation accuracy of the guide's answer (:func:`guide_answers`) is kept.
 """
 

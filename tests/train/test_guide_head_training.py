@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -118,3 +119,13 @@ def test_extra_renderings_are_of_the_training_split_only(tmp_path: Path):
     extra = jobs[len(once) :]
     assert {split[p.key] for p, _, _ in extra} == {"train"}
     assert len(extra) == 2 * sum(1 for p, _, _ in once if split[p.key] == "train")
+
+
+def test_a_cache_without_maps_is_refused_in_one_line_for_a_head_with_its_own_stage():
+    from avsep.errors import InputError
+    from avsep.models.guide_head import GuideHead, HeadConfig
+    from avsep.train.guide_head import Split
+
+    cache = {k: v for k, v in _colour_cache().items() if k != "mid"}
+    with pytest.raises(InputError, match="holds no maps"):
+        Split.of(cache, "test").inputs(GuideHead(HeadConfig(tail=True)))
