@@ -382,17 +382,17 @@ def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
     strips = [(0, 0, 320, 360), (320, 0, 640, 360)]
     player = (10, 20, 200, 300)
     decoded: dict = {}
-    keeper = FrameKeeper(decoded, strips, budget=7 * CROP_BYTES)
+    keeper = FrameKeeper(decoded, strips, budget=7 * CROP_BYTES, wanted=2)
     keeper.hold(time_key(1.0), frame, 1.02)
     keeper.hold(time_key(2.0), frame, 2.0)
     assert not decoded  # the shot's players are not known yet
-    keeper.settle([player, player, strips[1]])  # as many players as strips: no strip added
+    keeper.settle([player, player, strips[1]])  # as many players as wanted: no strip added
     crops, shown = decoded[time_key(1.0)]
     assert shown == 1.02 and set(crops.crops) == {player, strips[1]} and keeper.kept == 4 * CROP_BYTES
     np.testing.assert_array_equal(crops.crop(player), crop_boxes(frame, [player])[0])
     keeper.hold(time_key(3.0), frame, 3.0)
     keeper.hold(time_key(4.0), frame, 4.0)
-    keeper.settle([player])  # fewer players than strips: the strips too, 3 crops a frame
+    keeper.settle([player])  # fewer players than wanted (--sources 2): the strips too, 3 crops a frame
     assert set(decoded[time_key(3.0)][0].crops) == {player, *strips} and time_key(4.0) not in decoded
     left = BoxPlan.fixed([strips[0]])
     left.decoded = dict(decoded)
@@ -403,3 +403,10 @@ def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
     (taken, at), _ = plan.take_frames([1.0, 2.0])
     assert at == 1.02 and time_key(1.0) not in plan.decoded
     np.testing.assert_array_equal(plan.crops(taken, at)[0], crop_boxes(frame, [player])[0])
+    solo = FrameKeeper({}, strips, budget=7 * CROP_BYTES)  # no --sources: strips only if nobody is found
+    solo.hold(time_key(5.0), frame, 5.0)
+    solo.settle([player])
+    assert set(solo.decoded[time_key(5.0)][0].crops) == {player}
+    solo.hold(time_key(6.0), frame, 6.0)
+    solo.settle([])
+    assert set(solo.decoded[time_key(6.0)][0].crops) == set(strips)

@@ -6,8 +6,8 @@ would cost a fifth of an automatic run, so the finder hands them over. Whole fra
 and the separation reads only each source's 224 x 224 crop of them. So once a shot's players are
 known, each of its frames is kept as :class:`BoxCrops`: the crops of every box a source can have
 there: the shot's detections (a found source's box at a keyframe is one of them,
-:func:`~avsep.boxes.players.find_players`) and, where it found fewer players than strips, the
-vertical strips the finder falls back to. They
+:func:`~avsep.boxes.players.find_players`) and, where it found fewer players than the plan
+needs, the vertical strips the finder falls back to. They
 are cut as the separation cuts them (:func:`~avsep.io.video.crop_boxes`, each box on its own),
 so the separation's crops are the same, bit for bit. Until a shot's players are known its frames
 are held whole (at most the few the finder's motion reads).
@@ -30,17 +30,21 @@ CROP_BYTES = 224 * 224 * 3
 class FrameKeeper:
     """Fills a plan's :attr:`~avsep.boxes.plan.BoxPlan.decoded` while the finder decodes: each
     frame whole until its shot's boxes are known (:meth:`hold`), then as :class:`BoxCrops` of
-    those boxes, and of the ``fallback`` strips where the shot has fewer detections than strips
-    (the finder falls back to strips when it finds fewer players than sources), up to ``budget``
-    bytes of crops. Frames past the budget are not kept, nor the strips of a shot with enough
-    detections when the finder still falls back (its players all seen too briefly): the
-    separation decodes those again. Cutting every frame's strips as well would cost twice the
-    crops in every automatic run for that rare case."""
+    those boxes, and of the ``fallback`` strips where the shot has fewer detections than
+    ``wanted`` (the finder falls back to strips when it keeps fewer players than ``--sources``
+    asks for, or, without it, none), up to ``budget`` bytes of crops. Frames past the budget are
+    not kept, nor the strips of a shot with enough detections when the finder still falls back
+    (its players all seen too briefly): the separation decodes those again. Cutting every
+    frame's strips as well would cost up to three times the crops of a solo video, for that
+    rare case."""
 
-    def __init__(self, decoded: dict[float, tuple[BoxCrops, float]], fallback: Sequence[Box], budget: int) -> None:
+    def __init__(
+        self, decoded: dict[float, tuple[BoxCrops, float]], fallback: Sequence[Box], budget: int, wanted: int = 1
+    ) -> None:
         self.decoded = decoded
         self.fallback = [box_key(b) for b in fallback]
         self.budget = budget
+        self.wanted = wanted
         self.kept = 0
         self._pending: list[tuple[float, np.ndarray, float]] = []
 
@@ -51,7 +55,7 @@ class FrameKeeper:
     def settle(self, boxes: Iterable[Box]) -> None:
         """The held frames' shot has these boxes: keep its frames as their crops."""
         keys = list(dict.fromkeys(box_key(b) for b in boxes))
-        if len(keys) < len(self.fallback):  # fewer players than strips: the plan may be strips
+        if len(keys) < self.wanted:  # fewer players than wanted: the plan may be strips
             keys = list(dict.fromkeys(keys + self.fallback))
         size = len(keys) * CROP_BYTES
         for key, frame, shown in self._pending:

@@ -210,7 +210,7 @@ def find_players(
     strips = sources or 2
     decoded: dict[float, tuple[BoxCrops, float]] = {}
     shown: dict[float, float] = {}
-    keeper = FrameKeeper(decoded, strip_boxes(width, height, strips), KEEP_FRAMES_BYTES)
+    keeper = FrameKeeper(decoded, strip_boxes(width, height, strips), KEEP_FRAMES_BYTES, wanted=sources or 1)
     keyframes, frame_keys = _look(info, finder, times, on_frame, keeper, shown)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
