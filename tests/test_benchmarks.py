@@ -99,3 +99,27 @@ def test_the_profiled_child_runs_as_a_plain_script(tmp_path: Path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_guide_confusion_reads_real_frames_as_the_separation_does():
+    """A guide head with its own last stage names each real frame from that stage's features
+    (``pooled_parts`` with the head), not from the frozen trunk's, as the separation does."""
+    import numpy as np
+    import torch
+
+    from avsep.models.guide_head import GuideHead, HeadConfig
+    from avsep.models.visual import build_trunk, centre_zoom
+    from avsep.train.guide_head import named
+    from benchmarks.guide_confusion import score_real
+
+    torch.manual_seed(0)
+    trunk = build_trunk("efficientnet_lite0")
+    head = GuideHead(HeadConfig(tail=True)).eval().requires_grad_(False)  # a stage unlike the trunk's
+    rng = np.random.default_rng(0)
+    pictures = [("set", "accordion", rng.integers(0, 256, (224, 224, 3), dtype=np.uint8)) for _ in range(8)]
+    flat = trunk.normalize(torch.from_numpy(np.stack([p[2] for p in pictures])))
+    with torch.no_grad():
+        own = named(*head.view_frames(trunk.pooled_parts(flat, head), trunk.pooled_parts(centre_zoom(flat), head)))
+        frozen = named(*head.view_frames(trunk.pooled_parts(flat), trunk.pooled_parts(centre_zoom(flat))))
+    assert own != frozen  # the two readings differ here, so the test can tell them apart
+    assert score_real(trunk, head, pictures)["head"] == own
