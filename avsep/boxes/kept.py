@@ -21,10 +21,10 @@ import numpy as np
 
 from avsep.boxes.box import Box
 from avsep.boxes.plan import BoxCrops, box_key
-from avsep.io.video import crop_boxes
+from avsep.io.video import CROP_SIZE, crop_boxes
 
 #: bytes of one kept crop (what the separation's guide reads: 224 x 224 RGB)
-CROP_BYTES = 224 * 224 * 3
+CROP_BYTES = CROP_SIZE * CROP_SIZE * 3
 
 
 class FrameKeeper:

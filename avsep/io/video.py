@@ -280,7 +280,11 @@ def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
     return out
 
 
-def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = 224) -> np.ndarray:
+#: side of the square crops the visual trunk reads (:func:`crop_boxes`)
+CROP_SIZE = 224
+
+
+def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = CROP_SIZE) -> np.ndarray:
     """Crop ``(x0, y0, x1, y1)`` boxes (displayed-frame pixels, clipped to the frame) and resize
     each to ``size`` x ``size`` bilinearly; returns ``[n_boxes, size, size, 3]`` uint8.
 

@@ -97,6 +97,18 @@ class InvertedResidual(nn.Module):
         return out + x if self.skip else out
 
 
+def _stage(index: int) -> nn.Sequential:
+    """Stage ``index`` of :data:`STAGES` as its blocks (the first one strides and widens)."""
+    kind, repeats, k, stride, expand, cout = STAGES[index]
+    cin = STAGES[index - 1][-1] if index else STEM
+    blocks: list[nn.Module] = []
+    ds = kind == "ds"
+    for r in range(repeats):
+        c, s = (cin, stride) if r == 0 else (cout, 1)
+        blocks.append(DepthwiseSeparableConv(c, cout, k, s) if ds else InvertedResidual(c, cout, k, s, expand))
+    return nn.Sequential(*blocks)
+
+
 class EfficientNetLite0(nn.Module):
     """The network: :meth:`forward_features` (last conv map, ``[N, 1280, H/32, W/32]``) and
     :meth:`forward_head` (average pool, ImageNet-1k classifier), as timm's."""
@@ -105,19 +117,8 @@ class EfficientNetLite0(nn.Module):
         super().__init__()
         self.conv_stem = _conv(3, STEM, 3, 2)
         self.bn1 = BatchNormAct2d(STEM)
-        stages, cin = [], STEM
-        for kind, repeats, k, stride, expand, cout in STAGES:
-            blocks = []
-            for r in range(repeats):
-                s = stride if r == 0 else 1
-                if kind == "ds":
-                    blocks.append(DepthwiseSeparableConv(cin, cout, k, s))
-                else:
-                    blocks.append(InvertedResidual(cin, cout, k, s, expand))
-                cin = cout
-            stages.append(nn.Sequential(*blocks))
-        self.blocks = nn.Sequential(*stages)
-        self.conv_head = _conv(cin, HEAD, 1)
+        self.blocks = nn.Sequential(*(_stage(i) for i in range(len(STAGES))))
+        self.conv_head = _conv(STAGES[-1][-1], HEAD, 1)
         self.bn2 = BatchNormAct2d(HEAD)
         self.classifier = nn.Linear(HEAD, CLASSES)
 
@@ -147,13 +148,8 @@ class Tail(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        _, repeats, k, stride, expand, cout = STAGES[TAIL_STAGE]
-        cin = STAGES[TAIL_STAGE - 1][-1]
-        blocks = []
-        for r in range(repeats):
-            blocks.append(InvertedResidual(cin if r == 0 else cout, cout, k, stride if r == 0 else 1, expand))
-        self.blocks = nn.Sequential(*blocks)
-        self.conv_head = _conv(cout, HEAD, 1)
+        self.blocks = _stage(TAIL_STAGE)
+        self.conv_head = _conv(STAGES[-1][-1], HEAD, 1)
         self.bn2 = BatchNormAct2d(HEAD)
 
     @classmethod

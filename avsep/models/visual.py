@@ -198,12 +198,11 @@ class VisualTrunk(nn.Module):
         carries its own last stage, that stage's instead), the music-class logits ``[N, M]``
         and the log-sum-exp of all 1000 logits ``[N]`` (one forward)."""
 
-        x = self._prepare(images)
         if head is None or head.tail is None:
-            pooled = self._forward_features(x).mean(dim=(-2, -1))
+            pooled = self._forward_features(self._prepare(images)).mean(dim=(-2, -1))
             return pooled, *self._music_parts(pooled)
-        mid = self._forward_mid(x)
-        return head.pool(mid), *self._music_parts(self._forward_rest(mid).mean(dim=(-2, -1)))
+        _, music, lse, mid = self.training_parts(images)
+        return head.pool(mid), music, lse
 
     def training_parts(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """:meth:`pooled_parts` without a head, plus the map a head's own last stage reads

@@ -332,11 +332,9 @@ def train_guide(
     cache = cache_features(photos, cache_path, seed=seed, progress=progress, renderings=renderings)
     head, history = trainer(cache, seed=seed, hidden=hidden, epochs=epochs, progress=progress)
     report = held_out_report(head, cache)
-    over = (
-        "its own fine-tuned copy of the frozen efficientnet_lite0 trunk's last stage"
-        if head.tail
-        else ("the frozen efficientnet_lite0 trunk")
-    )
+    over = "the frozen efficientnet_lite0 trunk"
+    if head.tail is not None:
+        over = f"its own fine-tuned copy of {over}'s last stage"
     card = {
         "what": "guide head: names avsep's 11 instruments (plus 'not one of ours') in a box's frames, "
         f"over {over}; used by the 'classes' guide of label-trained models",
