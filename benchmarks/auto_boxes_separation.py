@@ -1,7 +1,7 @@
 """Separation with automatic boxes vs the true boxes, on side-by-side real duets.
 
     python -m benchmarks.auto_boxes_separation                    # held-out clips, ~5 min on 2 cores
-    python -m benchmarks.auto_boxes_separation --clips all --duets 40 --json out.json
+    python -m benchmarks.auto_boxes_separation --duets 40 --json out.json
     python -m benchmarks.auto_boxes_separation --seconds 3 --masks soft   # short cuts (1 or 3 s duets)
 
 Each duet is made as ``avsep evaluate-real`` makes its music-solo duets: two solo recordings of
@@ -20,8 +20,8 @@ unseparated mixture (SDRi 0), one with several gets the most confident. Reported
 output correlates best with its own player), both for the true and the automatic boxes, and
 how often automatic mode found exactly one source per player.
 
-``--clips test`` (default) uses only the four music-solo videos the player finder's design was
-not looked at on (benchmarks/detect_players.py); ``dev`` the other three, ``all`` all seven.
+It uses only the four music-solo videos that never chose a finder knob
+(``benchmarks.detect_players.solo_videos``).
 """
 
 from __future__ import annotations
@@ -36,17 +36,15 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import json_out
-from benchmarks.detect_players import DEV_CLIPS, REAL, load
+from benchmarks.detect_players import REAL, load, solo_videos
 
 SR = 11025
 SECONDS = 6.0
 
 
-def recordings(clips: str) -> list[tuple[str, Path, int]]:
+def recordings() -> list[tuple[str, Path, int]]:
     out = []
-    for rec in sorted(REAL.glob("music-solo/*/*")):
-        if clips != "all" and (rec.name in DEV_CLIPS) != (clips == "dev"):
-            continue
+    for rec in solo_videos():
         frames = sorted((rec / "frames").glob("*.jpg"))
         if (rec / "audio.mp4").is_file() and frames:
             out.append((rec.parent.name, rec, len(frames)))
@@ -146,7 +144,6 @@ def score(refs: np.ndarray, est: np.ndarray, mix: np.ndarray) -> tuple[list[floa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duets", type=int, default=30)
-    ap.add_argument("--clips", choices=("test", "dev", "all"), default="test")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default=None)
     ap.add_argument("--json", type=Path)
@@ -161,7 +158,7 @@ def main() -> None:
     from avsep import Separator
 
     warnings.simplefilter("ignore")  # fallback notes are counted, not printed
-    recs = recordings(args.clips)
+    recs = recordings()
     duets = make_duets(recs, args.duets, args.seed, args.seconds)
     masks = args.masks.split(",")
     results: dict[str, dict] = {}
@@ -208,7 +205,7 @@ def main() -> None:
                 "max_abs": float(np.abs(diff).max()),
             }
     one_each = statuses.count("one each") / len(statuses)
-    print(f"\n{args.duets} duets ({args.clips} clips): automatic mode found one source per player in {one_each:.0%}")
+    print(f"\n{args.duets} duets: automatic mode found one source per player in {one_each:.0%}")
     print(f"{'mask':<7} {'boxes':<6} {'SDRi mean':>9} {'median':>7} {'right box':>9}")
     for mask, r in results.items():
         for name in ("true", "auto"):
@@ -226,7 +223,6 @@ def main() -> None:
             json.dumps(
                 {
                     "duets": args.duets,
-                    "clips": args.clips,
                     "one_source_per_player": one_each,
                     "statuses": statuses,
                     **results,

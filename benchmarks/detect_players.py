@@ -2,9 +2,9 @@
 
     python -m benchmarks.detect_players                       # report (real frames), ~2 min on 2 cores
     python -m benchmarks.detect_players --calibrate photos    # grid search on PHOTO composites
-    python -m benchmarks.detect_players --calibrate dev       # merge_gap on the 3 dev videos
-    python -m benchmarks.detect_players --calibrate cues --frames 16  # motion/fusion/stacking knobs
-    python -m benchmarks.detect_players --calibrate people --frames 16  # the people-first knobs
+    python -m benchmarks.detect_players --calibrate knobs --frames 32  # the cues' knobs, one at a time
+    python -m benchmarks.detect_players --calibrate faces --frames 32  # the cues' module constants
+    python -m benchmarks.detect_players --calibrate cuts --frames 32   # CUT_CHANGE, REDETECT_CHANGE
     python -m benchmarks.detect_players --people off          # the finder without the person detector
     python -m benchmarks.detect_players --ablation --frames 12        # one row per change (results 3b)
     python -m benchmarks.detect_players --json out.json --frames 300
@@ -18,27 +18,31 @@ frame's count is right when it has as many boxes as players.
 
 Sets (all from ``../shared/realclips``, evaluation only, never copied):
 
-* ``solo duets`` / ``solo trios``: frames of the 7 music-solo videos (accordion x3, cello x2,
-  flute x2), frames 4 .. n-3 of each (intros and endings left out), instruments all different.
+* ``solo duets`` / ``solo trios``: frames of the 4 music-solo videos outside :data:`CALIBRATED_ON`
+  (accordion x2, cello, flute), frames 4 .. n-3 of each (intros and endings left out), instruments all different.
 * ``fcsn duets`` / ``fcsn trios``: one picture is an FCSN player crop (``Object_detection_K.png``:
   bass guitar, xylophone, bagpipes x2, guzheng x2, tuba, guitar, clarinet; the instruments
   ImageNet has no class for are included on purpose), the others music-solo frames.
 * ``fcsn real duet``: the one real two-player frame (clarinet left, guitar right), as is; its
   players are taken to be the left and right halves.
 
-``--calibrate photos`` builds the same composites from the instrument *photos* in
-``../shared/datasets/photos/kaggle-30`` (never from the real clips) and prints the score of each
-setting in a grid around :class:`avsep.boxes.detect.FinderSettings`; the thresholds were picked there.
-``--calibrate dev`` searches one knob, ``merge_gap``, on composites of the three development
-videos (``DEV_CLIPS``), which the reported figures (``--clips test``) never use.
-``--calibrate cues`` tries the knobs of :data:`CUE_GRID` one at a time on composites of the
-development videos and of the photos. The seed fixes
-every composite, so two runs score the same frames.
+Calibration never touches ``../shared/realclips``: it uses the kaggle-30 instrument photos of
+the guide head's **val** split (:func:`photo_pool`; the head never trained on them), as still
+pictures and as *moving* ones (:func:`moving`: two frames 1 s apart under a stated motion model,
+since no allowed real video exists). ``--calibrate photos`` searches the instrument maps'
+thresholds in a grid around :class:`avsep.boxes.regions.FinderSettings`; ``--calibrate knobs``
+searches the cues' knobs one at a time (:data:`KNOB_GRID`), by the rule of
+docs/experiments/2026-12-06-finder-knobs-allowed.md, and ``--calibrate faces`` the face and
+motion constants of :mod:`avsep.boxes.cues` (:data:`CUE_CONSTANTS`); ``--calibrate cuts`` measures what a cut
+and a drift change in a frame's thumbnail (:data:`avsep.boxes.players.CUT_CHANGE`). The three
+music-solo videos that chose knobs in earlier rounds (:data:`CALIBRATED_ON`) are left out of
+every report. The seed fixes every composite, so two runs score the same frames.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import sys
@@ -84,22 +88,26 @@ class Composite:
     later: list[np.ndarray] = field(default_factory=list)
 
 
-def load(path: Path) -> np.ndarray:
+def load(path: Path | io.BytesIO) -> np.ndarray:
     with Image.open(path) as im:
         return np.array(im.convert("RGB"))
 
 
-#: Development split of the music-solo videos, one per instrument: the finder's design was
-#: looked at on these. The reported figures are on the other four (``--clips test``).
-DEV_CLIPS = {"UKk9DJD1jOo", "XS_dSmZ0xbw", "unRA0xR-XWc"}
+#: The three music-solo videos that chose finder knobs in rounds 3-5, before those knobs were
+#: chosen again on allowed material (docs/experiments/2026-12-06-finder-knobs-allowed.md): what
+#: once chose a knob never reports it, so every report uses the other four.
+CALIBRATED_ON = {"UKk9DJD1jOo", "XS_dSmZ0xbw", "unRA0xR-XWc"}
 
 
-def solo_pool(clips: str = "test") -> dict[str, list[Picture]]:
-    """Instrument -> one picker per music-solo video of the split (a random frame of it)."""
+def solo_videos() -> list[Path]:
+    """The music-solo videos a report may use (not :data:`CALIBRATED_ON`)."""
+    return [rec for rec in sorted(REAL.glob("music-solo/*/*")) if rec.name not in CALIBRATED_ON]
+
+
+def solo_pool() -> dict[str, list[Picture]]:
+    """Instrument -> one picker per reportable music-solo video (a random frame of it)."""
     pool: dict[str, list[Picture]] = {}
-    for rec in sorted(REAL.glob("music-solo/*/*")):
-        if clips != "all" and (rec.name in DEV_CLIPS) != (clips == "dev"):
-            continue
+    for rec in solo_videos():
         frames = sorted((rec / "frames").glob("*.jpg"))[3:-3]
         if len(frames) > 1:
             pool.setdefault(rec.parent.name, []).append(lambda rng, f=frames: pair(f, rng))
@@ -121,14 +129,54 @@ def fcsn_pool() -> dict[str, list[Picture]]:
     return pool
 
 
-def photo_pool() -> dict[str, list[Picture]]:
-    """Instrument -> a picker of a random kaggle-30 photo (calibration only)."""
-    pool: dict[str, list[Picture]] = {}
-    for folder in sorted(PHOTOS.iterdir()) if PHOTOS.is_dir() else []:
-        files = sorted(folder.glob("*.jpg"))
-        if files:
-            pool[folder.name] = [lambda rng, f=files: load(f[rng.integers(len(f))])]
-    return pool
+def val_photos() -> dict[str, list[Path]]:
+    """Class folder -> the kaggle-30 photos of the guide head's val split (never trained on)."""
+    from avsep.train.guide_photos import list_pictures, split_pictures
+
+    found = [p for p in list_pictures(PHOTOS.parent, erhu_drawings=0) if p.key.startswith(f"{PHOTOS.name}/")]
+    split = split_pictures(found)
+    out: dict[str, list[Path]] = {}
+    for p in found:
+        if split[p.key] == "val" and p.path is not None:
+            out.setdefault(p.folder, []).append(p.path)
+    return out
+
+
+def photo_pool(motion: bool = False) -> dict[str, list[Picture]]:
+    """Instrument -> a picker of a random val photo (calibration only); with ``motion``, the
+    photo and the same photo 1 s later (:func:`moving`)."""
+    if not PHOTOS.is_dir():
+        return {}
+    pick = (lambda f, rng: moving(load(f), rng)) if motion else (lambda f, rng: load(f))
+    return {name: [lambda rng, f=files: pick(f[rng.integers(len(f))], rng)] for name, files in val_photos().items()}
+
+
+def moving(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``[2, H, W, 3]``: a photo and the same photo 1 s later, by the motion model the
+    calibration states (no allowed real video exists): the hands and instrument move (a
+    displacement with a Gaussian fall-off around a random point of the middle 60 %, sigma
+    15-30 % of the short side, peak 4-10 % of it, any direction), the player sways (the whole
+    photo shifted by up to 1.5 % of each side), and both frames go through JPEG at quality 60-90."""
+    import cv2
+
+    h, w = photo.shape[:2]
+    short = min(h, w)
+    cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.2, 0.8) * w
+    sigma, peak, angle = rng.uniform(0.15, 0.3) * short, rng.uniform(0.04, 0.1) * short, rng.uniform(0, 2 * np.pi)
+    sway_x, sway_y = rng.uniform(-0.015, 0.015) * w, rng.uniform(-0.015, 0.015) * h
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    fall = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
+    map_x = (xx - peak * np.cos(angle) * fall - sway_x).astype(np.float32)
+    map_y = (yy - peak * np.sin(angle) * fall - sway_y).astype(np.float32)
+    later = cv2.remap(photo, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.stack([jpeg(photo, rng), jpeg(later, rng)])
+
+
+def jpeg(picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``picture`` through JPEG at a random quality 60-90 (what a codec does to a frame)."""
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, "JPEG", quality=int(rng.integers(60, 91)))
+    return load(buf)
 
 
 def compose(pictures: list[np.ndarray], classes: list[str], rng: np.random.Generator) -> Composite:
@@ -229,8 +277,8 @@ def real_duet_frame() -> list[Composite]:
     return [Composite(frame, [(0, 0, w // 2, h), (w // 2, 0, w, h)], ["clarinet", "acoustic guitar"])]
 
 
-def test_sets(frames: int, seed: int, clips: str) -> dict[str, list[Composite]]:
-    solo, fcsn = solo_pool(clips), fcsn_pool()
+def test_sets(frames: int, seed: int) -> dict[str, list[Composite]]:
+    solo, fcsn = solo_pool(), fcsn_pool()
     if not solo:
         sys.exit(f"{REAL}/music-solo not found: this benchmark needs ../shared/realclips")
     sets = {
@@ -243,8 +291,8 @@ def test_sets(frames: int, seed: int, clips: str) -> dict[str, list[Composite]]:
     return {name: comps for name, comps in sets.items() if comps}
 
 
-def report(finder, frames: int, seed: int, clips: str) -> dict[str, dict[str, float]]:
-    return {name: score(finder, comps) for name, comps in test_sets(frames, seed, clips).items()}
+def report(finder, frames: int, seed: int) -> dict[str, dict[str, float]]:
+    return {name: score(finder, comps) for name, comps in test_sets(frames, seed).items()}
 
 
 def print_ablation(rows: dict[str, dict[str, dict]]) -> None:
@@ -258,46 +306,37 @@ def print_ablation(rows: dict[str, dict[str, dict]]) -> None:
         print(f"{row:<27} {cells} {np.mean(cello) if cello else float('nan'):>11.1%}")
 
 
-#: The grids searched. ``photos``: every threshold, on photo composites (the first search; its
-#: best setting is the default). ``dev``: only how far apart two parts of one instrument may be
-#: (``merge_gap``), on composites of the three development videos: product photos rarely show
-#: an instrument cut in parts by the hands and body that hold it, real frames often do.
-GRIDS = {
-    "photos": {
-        "short_side": [352, 448],
-        "cell_threshold": [0.3, 0.5, 0.7],
-        "link_threshold": [0.03, 0.1, 0.2, 1.0],
-        "merge_gap": [0.0, 0.25, 0.5, 1.0],
-        "min_score": [0.5, 0.6, 0.7],
-        "min_cells": [2],
-    },
-    "dev": {"short_side": [448], "merge_gap": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]},
+#: ``--calibrate photos``: every threshold of the instrument maps, on still photo composites
+#: (the first search; its best setting is the default).
+PHOTO_GRID = {
+    "short_side": [352, 448],
+    "cell_threshold": [0.3, 0.5, 0.7],
+    "link_threshold": [0.03, 0.1, 0.2, 1.0],
+    "merge_gap": [0.0, 0.25, 0.5, 1.0],
+    "min_score": [0.5, 0.6, 0.7],
+    "min_cells": [2],
 }
 
 
-def calibrate(trunk, frames: int, seed: int, on: str) -> None:
+def calibrate(trunk, frames: int, seed: int) -> None:
+    """:data:`PHOTO_GRID` on the still duets and trios of :func:`calibration_sets`."""
     from avsep.boxes.detect import PlayerFinder
     from avsep.boxes.regions import FinderSettings
 
-    pool = photo_pool() if on == "photos" else solo_pool("dev")
-    if not pool:
-        sys.exit(f"{PHOTOS if on == 'photos' else REAL} not found: calibration needs it")
-    sets = [make_set([pool], 2, frames, seed + 10), make_set([pool], 3, frames, seed + 11)]
+    sets = calibration_sets(frames, seed)
+    sets = [sets["still duets"], sets["still trios"]]
     base = FinderSettings()
-    grid = {k: v for k, v in GRIDS[on].items()}
-    for key in ("cell_threshold", "link_threshold", "merge_gap", "min_score", "min_cells"):
-        grid.setdefault(key, [getattr(base, key)])
-    keys = ["cell_threshold", "link_threshold", "merge_gap", "min_score", "min_cells"]
+    keys = [k for k in PHOTO_GRID if k != "short_side"]
     print(
         f"{'short':>5} "
         + " ".join(f"{k.split('_')[0]:>6}" for k in keys)
         + f" {'duet 1-box':>10} {'trio 1-box':>10} {'count ok':>8}"
     )
     # Settings that only change the post-processing share one probability pass per frame.
-    for short in grid["short_side"]:
+    for short in PHOTO_GRID["short_side"]:
         finder = PlayerFinder(trunk, replace(base, short_side=short))
         probs = [[finder.probabilities(c.frame) for c in s] for s in sets]
-        for values in itertools.product(*(grid[k] for k in keys)):
+        for values in itertools.product(*(PHOTO_GRID[k] for k in keys)):
             settings = replace(base, short_side=short, **dict(zip(keys, values)))
             rates = [score(_Cached(settings, p), s) for s, p in zip(sets, probs)]
             ok = (rates[0]["count_right_rate"] + rates[1]["count_right_rate"]) / 2
@@ -379,7 +418,7 @@ def cached_finders(trunk):
                 maps[key] = super().probabilities(frame)
             return maps[key]
 
-    off = PeopleSettings(enabled=False)  # the cues of rounds 1-4; calibrate_people turns it on
+    off = PeopleSettings(enabled=False)  # the cues of rounds 1-4; calibrate_knobs turns it on
     return lambda settings: Cached(trunk, settings, head if settings.head else None, off)
 
 
@@ -392,60 +431,126 @@ def ablation(trunk, sets: dict[str, list[Composite]]) -> dict[str, dict[str, dic
     return rows
 
 
-#: ``--calibrate cues``: the motion cue's and the fusion's knobs searched (round 3), each row
-#: one knob changed from the shipped defaults, on photo composites (no motion: they check that
-#: a rule does no harm to still pictures) and development-video composites.
-CUE_GRID = [
-    {},
-    {"stack_gap": 0.0},
-    {"stack_gap": 0.5},
-    {"motion_join": 0},
-    {"motion_join": 1},
-    {"motion_join": 3},
-    {"motion_share": 0.35},
-    {"motion_share": 0.25},
-    {"fusion": {"motion_score": 0.3}},
-    {"fusion": {"motion_score": 0.5}},
-    {"fusion": {"motion_score": 0.7}},
-    {"fusion": {"person_score": 0.3}},
-    {"fusion": {"person_score": 0.7}},
+#: ``--calibrate knobs``: each knob and the values tried, searched one at a time in this order
+#: (``fusion.`` a :class:`avsep.boxes.fusion.FusionSettings` field, ``people.`` a
+#: :class:`avsep.boxes.people.PeopleSettings` one, else a :class:`avsep.boxes.regions.FinderSettings`
+#: one); the rule: docs/experiments/2026-12-06-finder-knobs-allowed.md.
+KNOB_GRID = [
+    ("merge_gap", [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]),
+    ("stack_gap", [0.0, 0.5, 1.0]),
+    ("motion_join", [0, 1, 2, 3]),
+    ("motion_share", [0.15, 0.25, 0.35]),
+    ("fusion.motion_score", [0.3, 0.4, 0.5, 0.7]),
+    ("fusion.person_score", [0.3, 0.5, 0.7]),
+    ("people.fine", [False, True]),
+    ("people.first", [False, True]),
+    ("people.min_score", [0.3, 0.5, 0.7]),
+    ("people.region", ["upper", "body"]),
+    ("people.touch", [0.05, 0.15]),
+    ("people.name_score", [0.5, 0.7]),
+    ("people.orphans", [True, False]),
+    ("persons", [True, False]),
 ]
-
-
-#: ``--calibrate people``: the people-first finder's knobs (:class:`avsep.boxes.people.PeopleSettings`),
-#: one change per row from its defaults, on the same development and photo composites.
-PEOPLE_GRID = [
-    {"enabled": False},
-    {},
-    {"fine": True},
-    {"first": True},
-    {"first": True, "region": "body"},
-    {"first": True, "min_score": 0.7},
-    {"first": True, "orphans": False},
-    {"first": True, "name_score": 0.7},
-    {"first": True, "touch": 0.15},
-    {"first": True, "fine": True},
-]
+#: A value replaces the shipped one only when it scores at least this much higher.
+KNOB_MARGIN = 0.01
 
 
 def calibration_sets(frames: int, seed: int) -> dict[str, list[Composite]]:
-    """Composites of the development videos and of the photos (never the held-out clips)."""
-    photos, dev = photo_pool(), solo_pool("dev")
+    """Still and moving composites of the guide head's val photos (never the real clips)."""
+    still, motion = photo_pool(), photo_pool(motion=True)
+    if not still:
+        sys.exit(f"{PHOTOS} not found: calibration needs the photos")
     return {
-        "dev duets": make_set([dev], 2, frames, seed + 100),
-        "dev trios": make_set([dev], 3, frames, seed + 101),
-        "photo duets": make_set([photos], 2, frames, seed + 110),
-        "photo trios": make_set([photos], 3, frames, seed + 111),
+        "still duets": make_set([still], 2, frames, seed + 110),
+        "still trios": make_set([still], 3, frames, seed + 111),
+        "moving duets": make_set([motion], 2, frames, seed + 100),
+        "moving trios": make_set([motion], 3, frames, seed + 101),
     }
 
 
-def calibrate_people(trunk, frames: int, seed: int) -> None:
-    """The people-first knobs (:data:`PEOPLE_GRID`) on development and photo composites."""
+def knob_finder(make, people, config: dict):
+    """A cached finder (:func:`cached_finders`' ``make``) with ``config``'s knobs set."""
     from avsep.boxes.people import PeopleSettings
-    from avsep.models.person_detector import load_person_detector
+
+    groups: dict[str, dict] = {"": {}, "fusion": {}, "people": {}}
+    for knob, value in config.items():
+        group, _, name = knob.rpartition(".")
+        groups[group][name] = value
+    finder = make(settings_for({**groups[""], "fusion": groups["fusion"]}))
+    finder.people = replace(PeopleSettings(), **groups["people"])
+    finder.person_detector = type("Cached", (), {"detect": staticmethod(people)})()
+    return finder
+
+
+#: ``--calibrate faces``: the module constants of :mod:`avsep.boxes.cues` round 2 set by eye,
+#: searched one at a time in this order (the rule of :func:`calibrate_knobs`).
+CUE_CONSTANTS = [
+    (
+        "CASCADES",
+        [
+            {"haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0)},
+            {
+                "haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0),
+                "haarcascade_profileface.xml": (-1.5, -0.5, 2.5, 5.0),
+            },
+            {
+                "haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0),
+                "haarcascade_upperbody.xml": (-0.25, 0.0, 1.25, 2.5),
+            },
+        ],
+    ),
+    ("SCALE_STEP", [1.1, 1.2]),
+    ("MIN_NEIGHBOURS", [3, 6, 9]),
+    ("MIN_FACE", [0.03, 0.06, 0.1]),
+    ("MOTION_FLOOR", [2.0, 4.0, 8.0]),
+]
+
+
+def knob_score(rates: list[dict]) -> float:
+    """The rule's score: the mean of (exactly-one-box + count-right) / 2 over the sets."""
+    return float(np.mean([(r["one_box_rate"] + r["count_right_rate"]) / 2 for r in rates]))
+
+
+def adopt(knob: str, values: list, scores: list[float], shipped: int):
+    """The rule: the best of ``values`` replaces the shipped one (index ``shipped``) when it
+    scores :data:`KNOB_MARGIN` more; returns the value kept."""
+    best = int(np.argmax(scores))
+    kept = values[best] if scores[best] >= scores[shipped] + KNOB_MARGIN else values[shipped]
+    print(f"-> {knob} = {kept} (shipped {values[shipped]})", flush=True)
+    return kept
+
+
+def calibrate_faces(trunk, frames: int, seed: int) -> dict:
+    """:data:`CUE_CONSTANTS` on the calibration sets, the finder's knobs as shipped; prints every
+    row and returns the choice (name -> value)."""
+    import avsep.boxes.cues as cues
+    import avsep.boxes.detect as detect
 
     sets = calibration_sets(frames, seed)
-    make = cached_finders(trunk)
+    make, people = cached_finders(trunk), cached_people()
+    detect.person_boxes = cues.person_boxes  # the faces change with the constants: not cached
+    shipped = {name: getattr(cues, name) for name, _ in CUE_CONSTANTS}
+    chosen: dict = {}
+    for name, values in CUE_CONSTANTS:
+        scores = []
+        for value in values:
+            for key, v in {**shipped, **chosen, name: value}.items():
+                setattr(cues, key, v)
+            rates = [score(knob_finder(make, people, {}), comps) for comps in sets.values()]
+            scores.append(knob_score(rates))
+            cells = " ".join(f"{r['one_box_rate']:>6.3f} {r['count_right_rate']:>6.3f}" for r in rates)
+            print(f"{name} = {value}: {cells} {scores[-1]:.3f}", flush=True)
+        kept = adopt(name, values, scores, values.index(shipped[name]))
+        if kept != shipped[name]:
+            chosen[name] = kept
+    print("chosen:", {k: v for k, v in chosen.items()})
+    return chosen
+
+
+def cached_people():
+    """``people(frame, fine)``: the bundled person detector, run once per frame and setting."""
+    from avsep.models.person_detector import load_person_detector
+
     detector = load_person_detector()
     seen: dict[tuple[int, bool], list] = {}
 
@@ -454,40 +559,67 @@ def calibrate_people(trunk, frames: int, seed: int) -> None:
             seen[id(frame), fine] = detector.detect(frame, fine)
         return seen[id(frame), fine]
 
-    print(f"{'change':<26} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets) + f" {'cello':>6}")
-    for cfg in PEOPLE_GRID:
-        finder = make(settings_for({}))
-        finder.people = PeopleSettings(**cfg)
-        finder.person_detector = (
-            type("Cached", (), {"detect": staticmethod(people)})() if finder.people.enabled else None
-        )
-        rates = [score(finder, comps) for comps in sets.values()]
-        cells = " ".join(f"{r['one_box_rate']:>16.3f} {r['count_right_rate']:>6.3f}" for r in rates)
-        cello = [r["one_box_rate_per_class"].get("cello") for r in rates]
-        cello = [c for c in cello if c is not None]
-        print(
-            f"{json.dumps(cfg) if cfg else 'defaults':<26} {cells} {np.mean(cello) if cello else float('nan'):>6.3f}",
-            flush=True,
-        )
+    return people
 
 
-def calibrate_cues(trunk, frames: int, seed: int) -> None:
-    """The motion cue's and the fusion's knobs (:data:`CUE_GRID`) on composites of the
-    development videos (people and motion) and of photos (people, no motion); never on the
-    held-out clips."""
-    photos, dev = photo_pool(), solo_pool("dev")
-    sets = {
-        "dev duets": make_set([dev], 2, frames, seed + 100),
-        "dev trios": make_set([dev], 3, frames, seed + 101),
-        "photo duets": make_set([photos], 2, frames, seed + 110),
-        "photo trios": make_set([photos], 3, frames, seed + 111),
-    }
-    make = cached_finders(trunk)
-    print(f"{'change':<34} " + " ".join(f"{n + ' 1-box':>16} {'count':>6}" for n in sets))
-    for cfg in CUE_GRID:
-        rates = [score(make(settings_for(cfg)), comps) for comps in sets.values()]
-        cells = " ".join(f"{r['one_box_rate']:>16.3f} {r['count_right_rate']:>6.3f}" for r in rates)
-        print(f"{json.dumps(cfg) if cfg else 'shipped':<34} {cells}", flush=True)
+def calibrate_knobs(trunk, frames: int, seed: int) -> dict:
+    """The rule: each knob of :data:`KNOB_GRID` in turn, every value scored by :func:`knob_score`
+    over the four calibration sets, the best adopted by :func:`adopt`. Prints every row;
+    returns the choice."""
+    sets = calibration_sets(frames, seed)
+    make, people = cached_finders(trunk), cached_people()
+    chosen: dict = {}
+    print(f"{'knob = value':<28} " + " ".join(f"{n + ' 1-box':>18} {'count':>6}" for n in sets) + f" {'score':>6}")
+    for knob, values in KNOB_GRID:
+        scores = []
+        for value in values:
+            rates = [score(knob_finder(make, people, {**chosen, knob: value}), comps) for comps in sets.values()]
+            scores.append(knob_score(rates))
+            cells = " ".join(f"{r['one_box_rate']:>18.3f} {r['count_right_rate']:>6.3f}" for r in rates)
+            print(f"{f'{knob} = {value}':<28} {cells} {scores[-1]:>6.3f}", flush=True)
+        kept = adopt(knob, values, scores, values.index(shipped_value(knob)))
+        if kept != shipped_value(knob):
+            chosen[knob] = kept
+    print("chosen:", json.dumps(chosen))
+    return chosen
+
+
+def shipped_value(knob: str):
+    """The value a knob of :data:`KNOB_GRID` has in the shipped finder."""
+    from avsep.boxes.people import PeopleSettings
+    from avsep.boxes.regions import FinderSettings
+
+    group, _, name = knob.rpartition(".")
+    holder = {"": FinderSettings(), "fusion": FinderSettings().fusion, "people": PeopleSettings()}[group]
+    return getattr(holder, name)
+
+
+QUANTILES = ("min", "p1", "median", "p99", "max")
+
+
+def calibrate_cuts(frames: int, seed: int) -> None:
+    """What a frame's thumbnail (:func:`avsep.boxes.players.thumbnail`) changes by within a shot
+    (a moving composite against its later frame), across a cut (a composite against the next of
+    its set) and by a pan of 1.5 % of the width (a still composite moved sideways)."""
+    from avsep.boxes.players import thumbnail
+
+    def change(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(thumbnail(a) - thumbnail(b)).mean())
+
+    sets = calibration_sets(frames, seed)
+    within = [change(c.frame, c.later[0]) for n, comps in sets.items() if "moving" in n for c in comps]
+    cuts = [change(a.frame, b.frame) for comps in sets.values() for a, b in zip(comps, comps[1:])]
+    pans = []
+    for name, comps in sets.items():
+        for c in comps if "still" in name else []:
+            dx = round(0.015 * c.frame.shape[1])
+            pans.append(change(c.frame, np.concatenate([c.frame[:, dx:], c.frame[:, -1:].repeat(dx, 1)], 1)))
+    for name, values in (("within a shot", within), ("across a cut", cuts), ("pan 1.5 %", pans)):
+        q = np.percentile(values, [0, 1, 50, 99, 100])
+        print(f"{name:<14} n={len(values):>4} " + " ".join(f"{k} {v:.3f}" for k, v in zip(QUANTILES, q)))
+    apart = max(within) < min(cuts)
+    low, high = (max(within), min(cuts)) if apart else (np.percentile(within, 99), np.percentile(cuts, 1))
+    print(f"CUT_CHANGE = {round((low + high) / 2, 2)}  REDETECT_CHANGE = {round(float(np.median(pans)), 2)}")
 
 
 def main() -> None:
@@ -496,16 +628,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--calibrate",
-        choices=("photos", "dev", "cues", "people"),
-        help="grid search on photo composites, on the dev videos, or the fusion's thresholds on both",
+        choices=("photos", "knobs", "faces", "cuts"),
+        help="on val photo composites: the maps' thresholds, the cues' knobs or constants, the cut thresholds",
     )
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--clips",
-        choices=("test", "dev", "all"),
-        default="test",
-        help="music-solo videos: the held-out four (default), the development three, or all",
-    )
     ap.add_argument("--ablation", action="store_true", help="one row per combination of cues")
     ap.add_argument("--people", choices=("on", "off"), default="on", help="the person detector first (default)")
     ap.add_argument("--json", type=Path)
@@ -518,17 +644,13 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     trunk = build_trunk("efficientnet_lite0")
-    if args.calibrate == "cues":
-        calibrate_cues(trunk, args.frames, args.seed)
-        return
-    if args.calibrate == "people":
-        calibrate_people(trunk, args.frames, args.seed)
-        return
     if args.calibrate:
-        calibrate(trunk, args.frames, args.seed, args.calibrate)
+        modes = {"photos": calibrate, "knobs": calibrate_knobs, "faces": calibrate_faces}
+        modes["cuts"] = lambda _, *a: calibrate_cuts(*a)
+        modes[args.calibrate](trunk, args.frames, args.seed)
         return
     if args.ablation:
-        rows = ablation(trunk, test_sets(args.frames, args.seed, args.clips))
+        rows = ablation(trunk, test_sets(args.frames, args.seed))
         print_ablation(rows)
         if args.json:
             json_out(args.json).write_text(json.dumps(rows, indent=2) + "\n")
@@ -536,7 +658,7 @@ def main() -> None:
     from avsep.boxes.people import PeopleSettings
 
     finder = PlayerFinder(trunk, people=PeopleSettings(enabled=args.people == "on"))
-    results = report(finder, args.frames, args.seed, args.clips)
+    results = report(finder, args.frames, args.seed)
     print(
         f"{'set':<16} {'frames':>6} {'players':>7} {'exactly 1 box':>13} {'count right':>11} "
         f"{'extra/frame':>11} {'ms/frame':>8}"

@@ -123,3 +123,39 @@ def test_guide_confusion_reads_real_frames_as_the_separation_does():
         frozen = named(*head.view_frames(trunk.pooled_parts(flat), trunk.pooled_parts(centre_zoom(flat))))
     assert own != frozen  # the two readings differ here, so the test can tell them apart
     assert score_real(trunk, head, pictures)["head"] == own
+
+
+def test_the_finder_calibration_reads_only_the_guide_heads_val_photos(tmp_path: Path, monkeypatch):
+    """The finder's knobs are chosen on allowed material only: the calibration composites come
+    from photos of the guide head's val split (never its training photos), and no real clip is
+    read (``../shared/realclips`` is evaluation only)."""
+    import numpy as np
+    from PIL import Image
+
+    import benchmarks.detect_players as bench
+    from avsep.train.guide_photos import list_pictures, split_pictures
+
+    rng = np.random.default_rng(0)
+    for name in ("violin", "flute", "banjo"):
+        folder = tmp_path / "photos" / "kaggle-30" / name
+        folder.mkdir(parents=True)
+        for k in range(20):
+            Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(folder / f"{k}.jpg")
+    monkeypatch.setattr(bench, "PHOTOS", tmp_path / "photos" / "kaggle-30")
+    monkeypatch.setattr(bench, "REAL", tmp_path / "no-realclips")
+    split = split_pictures(list_pictures(tmp_path / "photos", erhu_drawings=0))
+    used = {str(p.relative_to(tmp_path / "photos")) for files in bench.val_photos().values() for p in files}
+    assert used and all(split[key] == "val" for key in used)
+    sets = bench.calibration_sets(2, 0)
+    assert sorted(sets) == ["moving duets", "moving trios", "still duets", "still trios"]
+    moving = sets["moving duets"][0]
+    assert moving.later and np.abs(moving.later[0].astype(int) - moving.frame).mean() > 0  # the players move
+    assert not sets["still duets"][0].later
+
+
+def test_a_knob_changes_only_when_allowed_material_prefers_another_by_the_margin():
+    from benchmarks.detect_players import KNOB_MARGIN, adopt
+
+    assert adopt("k", [1, 2, 3], [0.5, 0.5 + KNOB_MARGIN / 2, 0.5 + 2 * KNOB_MARGIN], 0) == 3
+    assert adopt("k", [1, 2, 3], [0.5, 0.5 + KNOB_MARGIN / 2, 0.4], 0) == 1
+    assert adopt("k", [1, 2, 3], [0.6, 0.7, 0.4], 2) == 2

@@ -27,36 +27,41 @@ from avsep.boxes.box import Box
 #: The cascade (OpenCV's file name) and how a face becomes a player box: the face ``(x, y, w, h)``
 #: maps to ``(x + a*w, y + b*h, x + c*w, y + d*h)``: 1.5 face widths to each side and 5 face
 #: heights down (the instrument is held below the face; a cellist's cello reaches the floor).
-#: Only frontal faces: on 33 frames of the development videos and instrument photos, the
-#: profile-face and upper-body cascades found no one at 2 to 3 times the frontal face's cost
-#: (the frontal one found 8 faces; docs/results.md section 3b).
+#: Only frontal faces: on still and moving composites of the guide head's val photos, adding
+#: the profile-face or the upper-body cascade changes no box, at 2 to 3 times the frontal
+#: face's cost (``benchmarks/detect_players.py --calibrate faces``;
+#: docs/experiments/2026-12-06-finder-knobs-allowed.md).
 CASCADES: dict[str, tuple[float, float, float, float]] = {
     "haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0),
 }
-#: OpenCV's ``scaleFactor``: 1.2 costs 0.6 of 1.1's time and lost 2 of 8 faces there.
+#: OpenCV's ``scaleFactor``: 1.2 costs 0.6 of 1.1's time and scores higher there.
 SCALE_STEP = 1.2
 #: Haar cascades run on a grey copy with this short side (pixels): faster than full HD, and
 #: a face of a player who fills a third of the frame is still 30+ pixels wide.
 PERSON_SHORT_SIDE = 360
 #: Faces smaller than this share of the short side are not players (a poster, a crowd).
 MIN_FACE = 0.06
-#: A cascade hit needs this many neighbouring hits (OpenCV's ``minNeighbors``): fewer false faces.
+#: A cascade hit needs this many neighbouring hits (OpenCV's ``minNeighbors``): fewer false faces
+#: (3 scores the same there, 9 lower).
 MIN_NEIGHBOURS = 6
 
 #: Motion is measured on grey copies this many pixels on the short side (cells of the grid).
 MOTION_SHORT_SIDE = 36
 #: A cell moves when its mean absolute change is at least this share of the frame's strongest
 #: change and at least :data:`MOTION_FLOOR` grey levels (0..255): compression noise is not motion.
-#: 0.35 (round 2) lost a quietly bowing cellist beside a swaying flautist (the frame's strongest
-#: change); 0.15 finds them (development videos, docs/results.md section 3b, round 3).
+#: A higher share loses a quiet player beside a lively one (the frame's strongest change): on
+#: moving composites of the guide head's val photos 0.25 and 0.35 score lower than 0.15
+#: (``benchmarks/detect_players.py --calibrate knobs``;
+#: docs/experiments/2026-12-06-finder-knobs-allowed.md).
 MOTION_SHARE = 0.15
+#: (2, 4 and 8 score the same on the moving composites: the share decides there.)
 MOTION_FLOOR = 4.0
 #: Blobs of fewer moving cells than this are noise.
 MOTION_MIN_CELLS = 2
 #: Moving cells at most ``2 * MOTION_JOIN`` still cells apart are one mover: one player's bowing
 #: arm, bow tip and head move apart from each other, and are one person (0: every 8-connected
-#: blob is a mover of its own). Chosen on the development videos and photo composites
-#: (docs/results.md section 3b, round 3).
+#: blob is a mover of its own). On the moving composites 0 and 1 score lower, 3 the same
+#: (``--calibrate knobs``).
 MOTION_JOIN = 2
 
 

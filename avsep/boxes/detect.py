@@ -15,8 +15,9 @@ ImageNet objects are about a third to the whole of a 224-pixel picture, so a pla
 a third to a half of a 448-pixel-high frame is at the scale the classifier knows best, and the
 trunk runs on a 16:9 frame in well under a second on a CPU. The thresholds are calibrated on
 composites of instrument *photographs* (``benchmarks/detect_players.py --calibrate photos``),
-and :attr:`FinderSettings.merge_gap` on the three development videos (``--calibrate dev``),
-never on the held-out real clips the benchmark reports (docs/results.md).
+the other knobs on still and moving composites of the guide head's val photos (``--calibrate
+knobs``, docs/experiments/2026-12-06-finder-knobs-allowed.md), never on real clips, which are
+for evaluation only.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ for people and motion); this module turns them into one box per player:
    least :attr:`FusionSettings.motion_score` (a sterner test: more things move than play).
 
 Instrument regions no person holds stay players of their own, as before. ``motion_score``
-(0.4) was chosen among 0.3, 0.4, 0.5 and 0.7 on composites of the development videos
-(``benchmarks/detect_players.py --calibrate cues``; 0.3 found a few more cellists and added an
-extra box on the duets, 0.5 and 0.7 lost cellists the maps miss); ``person_score`` stays 0.5 (the
-guide head's top class at least as likely as all others together): faces are too rare on these
-videos to tell (docs/results.md section 3b, round 3).
+(0.4) and ``person_score`` (0.5: the guide head's top class at least as likely as all others
+together) were checked on still and moving composites of the guide head's val photos
+(``benchmarks/detect_players.py --calibrate knobs``): a ``motion_score`` of 0.7 and a
+``person_score`` of 0.3 score lower, and no value tried beats the shipped ones
+(docs/experiments/2026-12-06-finder-knobs-allowed.md).
 """
 
 from __future__ import annotations

@@ -23,13 +23,13 @@ So, on every frame the finder looks at:
 
 With no person in the frame the finder goes on as before (instruments, faces, motion).
 
-**What ships** (:attr:`PeopleSettings.first` False): measured on composites of the development
-videos and of instrument photos (``benchmarks/detect_players.py --calibrate people``), people
-first as above lost the cellists the motion cue finds (the detector misses a small cellist
-looking down at the instrument) and joined neighbours' instruments to one wide body box, while
-the detector's people given to the existing fusion (:mod:`avsep.boxes.fusion`) as its persons,
-next to the Haar faces, found more players of every kind than the faces alone. So by default
-the people are the fusion's persons (their :func:`person_box`), and people first is a setting.
+**What ships** (:attr:`PeopleSettings.first` False): on still and moving composites of the
+guide head's val photos (``benchmarks/detect_players.py --calibrate knobs``;
+docs/experiments/2026-12-06-finder-knobs-allowed.md), people first as above joined
+neighbours' instruments to one wide body box and lost players, while the detector's people
+given to the existing fusion (:mod:`avsep.boxes.fusion`) as its persons, next to the Haar
+faces, scored best. So by default the people are the fusion's persons
+(their :func:`person_box`), and people first is a setting.
 """
 
 from __future__ import annotations

@@ -56,17 +56,18 @@ from avsep.timing import stage
 #: A new picture: a guide frame's thumbnail (32 x 18 block means, pixel values 0..1) differs
 #: from that of the frame looked at just before it (1.5 to 3 s earlier: a cut), or from that of
 #: the last frame the finder ran on (a drift that has added up), by more than this mean absolute
-#: difference, and the finder runs again. Measured: a cut between two photo composites of
-#: benchmarks/detect_players.py changes the thumbnail by 0.22 or more (median 0.36), while
-#: within one shot of the three development videos successive guide frames differ by at most
-#: 0.11 (median 0.02-0.06: players moving, a flautist swaying), and the bench video's moving
-#: bars by 0.05; only the flautist walking up to the camera at the end reaches 0.18.
-CUT_CHANGE = 0.15
+#: difference, and the finder runs again. Chosen on allowed material only (``python -m
+#: benchmarks.detect_players --calibrate cuts``; docs/experiments/2026-12-06-finder-knobs-allowed.md):
+#: the midpoint between the largest change within a shot (a moving photo composite against the
+#: same 1 s later: at most 0.08) and the smallest across a cut (one composite against the next:
+#: 0.20 or more, median 0.34).
+CUT_CHANGE = 0.14
 
-#: Drift: the thumbnail differs from the last keyframe's by more than this (the whole picture
-#: moving sideways by 1 % of its width changes it by 0.02, by 2 % by 0.05; a cut by 0.22 or
-#: more). A drifted shot is looked at again, but only :data:`RECHECK_S` after its keyframe.
-REDETECT_CHANGE = 0.04
+#: Drift: the thumbnail differs from the last keyframe's by more than this: the median change of
+#: a still photo composite panned sideways by 1.5 % of its width (same calibration; a cut
+#: changes it by 0.20 or more). A drifted shot is looked at again, but only :data:`RECHECK_S`
+#: after its keyframe.
+REDETECT_CHANGE = 0.03
 
 #: The safety net: seconds after which a drifted shot (a slow pan, a player who walked, a cut
 #: too soft for :data:`CUT_CHANGE`) is looked at again: a drifting 10-minute shot pays at most

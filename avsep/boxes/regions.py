@@ -53,8 +53,8 @@ class FinderSettings:
     #: Regions one above the other (sharing a column) less than this many times the smaller
     #: one's size apart are one instrument whatever their classes: a cello or a double bass
     #: upright, its neck read as one instrument and its body as another. Side-by-side players
-    #: are never stacked. 0: never. Chosen on the development cello video and photo composites
-    #: (docs/results.md section 3b, round 3).
+    #: are never stacked. 0: never. On still and moving composites of the guide head's val
+    #: photos 0 and 0.5 score lower (``benchmarks/detect_players.py --calibrate knobs``).
     stack_gap: float = 1.0
     #: Regions whose instrument's mean probability is lower than this are not reported.
     min_score: float = 0.7
