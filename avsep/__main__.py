@@ -3,23 +3,61 @@
 It lives apart from :mod:`avsep.cli.app` so that a Ctrl-C while the CLI's modules import (typer and
 rich take a few hundred milliseconds) ends like one during a command, with "interrupted" and
 exit 130, instead of a traceback from the middle of an import.
+
+It also decides how the process ends (:func:`exit_process`): once torch is loaded, without
+Python's finalisation.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
+import threading
+from typing import NoReturn
 
 from avsep.errors import EXIT_INTERRUPTED
 
 
 def main() -> None:
-    """Import the CLI (interruptible) and run it."""
+    """Import the CLI (interruptible), run it, and end the process (:func:`exit_process`)."""
     try:
         from avsep.cli.app import run
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
-    run()
+    try:
+        run()
+    except SystemExit as done:
+        exit_process(done.code)
+    exit_process(0)
+
+
+def exit_process(code: int | str | None) -> NoReturn:
+    """End the process with exit status ``code`` (as :class:`SystemExit` reads it).
+
+    Once torch is loaded, the process ends without Python's finalisation (``os._exit``), after
+    the atexit handlers and a flush of the standard streams. The PyPI torch build's libraries
+    run C++ static destructors at exit that fault in about 135 MB of their pages and take about
+    0.5 s: ``python -c "import torch"`` peaks at 649 MB and takes 1.9 s, at 514 MB and 1.4 s
+    this way (docs/experiments/2026-12-06-speed-round-2.md). By then every output is written
+    and closed (a temporary name, fsync, rename). Without torch, or with another non-daemon
+    thread still running, the process ends as usual.
+    """
+    if "torch" not in sys.modules or any(
+        t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+    ):
+        raise SystemExit(code)
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that left, a stream closed by the command
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

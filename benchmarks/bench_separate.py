@@ -239,6 +239,11 @@ def child(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     from avsep.timing import StageTotals, report_stages, stage
 
+    try:
+        from avsep.__main__ import exit_process
+    except ImportError:  # an older tree (--trees), whose command ends with Python's finalisation
+        exit_process = sys.exit
+
     totals = StageTotals()
     rss: list[int] = []
 
@@ -275,7 +280,7 @@ def child(spec_path: str) -> None:
         "torch_interop_threads": torch.get_num_interop_threads(),
     }
     Path(spec["out"]).write_text(json.dumps(result))
-    sys.exit(code)
+    exit_process(code)  # ends as the avsep command does, so its peak memory is the command's
 
 
 # ------------------------------------------------------------------------------------------------

@@ -116,8 +116,9 @@ _COLOUR_TRUNK = (
 
 
 def cli_command(*args: object, colour_trunk: bool = False) -> list[str]:
-    """argv running the ``avsep`` console entry point (found even when the script is not on PATH)."""
-    code = (_COLOUR_TRUNK if colour_trunk else "") + "from avsep.cli.app import run; run()"
+    """argv running the ``avsep`` console entry point, ``avsep.__main__.main`` (found even when
+    the script is not on PATH): the process ends as the installed command's does."""
+    code = (_COLOUR_TRUNK if colour_trunk else "") + "from avsep.__main__ import main; main()"
     return [sys.executable, "-c", code, *map(str, args)]
 
 

@@ -53,7 +53,7 @@ def separate_example(out: Path, model: str | None = None) -> Path:
     cmd = [
         sys.executable,
         "-c",
-        "from avsep.cli.app import run; run()",
+        "from avsep.__main__ import main; main()",
         "separate",
         str(EXAMPLE),
         "--names",
