@@ -112,6 +112,23 @@ def test_a_cellos_neck_over_its_body_is_one_region_whatever_the_classes():
     assert len(find_regions(beside, SETTINGS)) == 2
 
 
+def test_two_regions_lying_over_each_other_are_one_instrument_whatever_the_classes():
+    """A guitar whose neck cells read as a guitar and whose body cells, interleaved with them,
+    read as a cello: two regions in one place, one instrument (scored by the surer part), unless
+    ``overlap_merge`` is off. Regions that only touch stay two players."""
+    probs = grid(8, 12)
+    put(probs, "acoustic_guitar", slice(1, 7), slice(3, 8), 0.85)
+    for row in range(1, 7):  # every other column of the body is the cello's: one component, two families
+        put(probs, "cello", slice(row, row + 1), slice(3 + row % 2, 8, 2), 0.95)
+    (region,) = find_regions(probs, SETTINGS)
+    assert (region.rows, region.cols) == ((1, 7), (3, 8)) and region.score == pytest.approx(0.95)
+    assert len(find_regions(probs, FinderSettings(overlap_merge=0))) == 2
+    apart = grid(8, 12)
+    put(apart, "acoustic_guitar", slice(1, 7), slice(1, 5))
+    put(apart, "cello", slice(1, 7), slice(6, 10))
+    assert len(find_regions(apart, SETTINGS)) == 2
+
+
 def test_small_and_unsure_regions_are_dropped():
     probs = grid()
     put(probs, "violin", slice(0, 1), slice(0, 1))  # one cell

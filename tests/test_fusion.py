@@ -114,3 +114,15 @@ def test_overlapping_person_boxes_merge():
     upper_body = (120, 150, 320, 520)
     other = (800, 100, 1000, 500)
     assert merge_overlapping([face_player, upper_body, other]) == [(100, 100, 320, 520), other]
+
+
+def test_one_person_seen_by_two_detectors_may_be_joined():
+    """A tuba player's body box (the person detector) and face box (the cascade), the maps reading
+    the tuba as a saxophone and a tuba: each box takes the nearer region, two players; with
+    ``same_person``, one."""
+    sax = Player((20, 70, 300, 720), "saxophone", 0.78, (154, 206, 307, 669))
+    tuba = Player((150, 0, 540, 720), "tuba", 0.72, (154, 154, 410, 566))
+    body, face = (0, 26, 524, 720), (0, 189, 405, 720)
+    assert len(fuse([sax, tuba], [body, face], [], namer({}), W, H)) == 2
+    (player,) = fuse([sax, tuba], [body, face], [], namer({}), W, H, FusionSettings(same_person=True))
+    assert player.box == (0, 26, 524, 720) and player.label == "saxophone"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from avsep.boxes.fusion import Player
-from avsep.boxes.people import PeopleSettings, people_players, separate
+from avsep.boxes.people import PeopleSettings, people_players, person_box, separate
 from avsep.models.person_detector import Person
 
 
@@ -105,3 +105,14 @@ def test_the_finder_uses_the_people_it_finds_and_falls_back_without_them():
         assert finder.detect(frame) == []  # a person the detector is unsure of is not one
         finder.person_detector = Detector([])
         assert finder.detect(frame) == []  # a plain grey frame: no instrument, no person
+
+
+def test_a_persons_box_reaches_no_farther_from_the_face_than_max_span():
+    """A violinist seen from behind whose keypoints made an upper body far too wide: with
+    ``max_span`` 6 the box keeps 3 face widths to each side of the face and 6 face sizes down
+    from its top; without it, the whole width."""
+    seen_from_behind = person((900, 100, 960, 160), (137, 0, 1280, 720))
+    assert person_box(seen_from_behind) == (137, 0, 1280, 720)
+    assert person_box(seen_from_behind, PeopleSettings(max_span=6)) == (750, 100, 1110, 460)
+    small = person((900, 100, 960, 160), (880, 90, 990, 300))  # within the span but for the hair
+    assert person_box(small, PeopleSettings(max_span=6)) == (880, 100, 990, 300)

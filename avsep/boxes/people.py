@@ -65,6 +65,12 @@ class PeopleSettings:
     #: The detector also looks at squares of half the frame's short side
     #: (:func:`avsep.models.person_detector.windows`): small players are found, at a cost.
     fine: bool = False
+    #: The person's box reaches at most this many face sizes from the face: half of it to each side
+    #: of the face's centre, and down from the face's top (a player seen from behind may get
+    #: keypoints, and so an upper body, far too wide). 0: no limit. Off: on the allowed
+    #: composites 4 and 8 scored 0.884 against 0.879, under the 0.01 margin, and lost moving
+    #: trios (``benchmarks/detect_players.py --calibrate mechanisms``).
+    max_span: float = 0.0
     #: True: people first (:func:`people_players`); False (the default, which measured better on
     #: the development and photo composites: docs/experiments/2026-12-06-player-finder-people-first.md):
     #: the people join the fusion's other cues (:func:`avsep.boxes.fusion.fuse`: instruments,
@@ -106,8 +112,16 @@ def people_players(
 
 
 def person_box(person: Person, settings: PeopleSettings = PeopleSettings()) -> Box:
-    """The box a person is a candidate player with: their upper or whole body's, and their face."""
-    return _union([person.face, person.upper if settings.region == "upper" else person.body])
+    """The box a person is a candidate player with: their upper or whole body's, and their face,
+    no farther from the face than :attr:`PeopleSettings.max_span` face sizes."""
+    box = _union([person.face, person.upper if settings.region == "upper" else person.body])
+    if settings.max_span <= 0:
+        return box
+    x0, y0, x1, y1 = person.face
+    reach = settings.max_span * max(x1 - x0, y1 - y0)
+    centre = (x0 + x1) / 2
+    limit = (centre - reach / 2, y0, centre + reach / 2, y0 + reach)
+    return (max(box[0], limit[0]), max(box[1], limit[1]), min(box[2], limit[2]), min(box[3], limit[3]))
 
 
 def _owner(core: Box, bodies: Sequence[Box], touch: float) -> int | None:

@@ -56,6 +56,13 @@ class FinderSettings:
     #: are never stacked. 0: never. On still and moving composites of the guide head's val
     #: photos 0 and 0.5 score lower (``benchmarks/detect_players.py --calibrate knobs``).
     stack_gap: float = 1.0
+    #: Regions of any instruments whose boxes overlap by at least this share of the smaller one's
+    #: box are one instrument read as two in one place (a guitar's neck as a guitar and its body
+    #: as a cello; a tuba as a saxophone and a tuba), scored by the surer part. 0: never. 0.5
+    #: raised the score of the allowed composites 0.867 -> 0.879, no set lower
+    #: (``benchmarks/detect_players.py --calibrate mechanisms``,
+    #: docs/experiments/2026-12-06-finder-knobs-allowed.md, round 6).
+    overlap_merge: float = 0.5
     #: Regions whose instrument's mean probability is lower than this are not reported.
     min_score: float = 0.7
     #: Regions of fewer cells than this are not reported (a stray cell is texture, not a player).
@@ -130,7 +137,7 @@ def find_regions(probs: np.ndarray, settings: FinderSettings) -> list[Region]:
             parts.extend(_split_by_family(cells, winner, settings.min_cells))
     parts = _merge_close(parts, probs, settings.merge_gap)
     kept = [p for p in parts if _kept(_region(p, probs), settings)]
-    return sorted(_merge_stacked(kept, probs, settings.stack_gap), key=lambda r: (-r.score, -r.cells))
+    return sorted(_merge_stacked(kept, probs, settings), key=lambda r: (-r.score, -r.cells))
 
 
 def _kept(region: Region, settings: FinderSettings) -> bool:
@@ -172,17 +179,27 @@ def _merge_close(parts: list[np.ndarray], probs: np.ndarray, merge_gap: float) -
     return _join_pairs(parts, probs, close, surer=False)[0] if merge_gap > 0 else list(parts)
 
 
-def _merge_stacked(parts: list[np.ndarray], probs: np.ndarray, stack_gap: float) -> list[Region]:
-    """The regions of ``parts``, those one above the other and close joined into one (see
-    :attr:`FinderSettings.stack_gap`), scored by the surer part: a neck read as a flute does
+def _merge_stacked(parts: list[np.ndarray], probs: np.ndarray, settings: FinderSettings) -> list[Region]:
+    """The regions of ``parts``, those one above the other and close, or lying over each other,
+    joined into one (see :attr:`FinderSettings.stack_gap` and
+    :attr:`FinderSettings.overlap_merge`), scored by the surer part: a neck read as a flute does
     not make the cello's body less sure."""
+    gap, overlap = settings.stack_gap, settings.overlap_merge
 
-    def stacked(a: Region, b: Region) -> bool:
-        return _stacked(a, b) and _gap(a, b) <= stack_gap * min(_size(a), _size(b))
+    def one(a: Region, b: Region) -> bool:
+        stacked = gap > 0 and _stacked(a, b) and _gap(a, b) <= gap * min(_size(a), _size(b))
+        return stacked or (overlap > 0 and _overlap_share(a, b) >= overlap)
 
-    if stack_gap <= 0:
+    if gap <= 0 and overlap <= 0:
         return [_region(p, probs) for p in parts]
-    return _join_pairs(parts, probs, stacked, surer=True)[1]
+    return _join_pairs(parts, probs, one, surer=True)[1]
+
+
+def _overlap_share(a: Region, b: Region) -> float:
+    """The share of the smaller region's box that the two boxes have in common."""
+    rows = min(a.rows[1], b.rows[1]) - max(a.rows[0], b.rows[0])
+    cols = min(a.cols[1], b.cols[1]) - max(a.cols[0], b.cols[0])
+    return max(rows, 0) * max(cols, 0) / min(_size(a) ** 2, _size(b) ** 2)
 
 
 def _join_pairs(
