@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import NoReturn
 
-from avsep.errors import EXIT_INTERRUPTED
+from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
 
 def main() -> None:
@@ -52,12 +52,27 @@ def exit_process(code: int | str | None) -> NoReturn:
         print(code, file=sys.stderr)
         code = 1
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a reader that left, a stream closed by the command
-            pass
-    os._exit(code or 0)
+    os._exit(_flushed(code or 0))
+
+
+def _flushed(code: int) -> int:
+    """``code``, once stdout and stderr are flushed; if stdout cannot take the rest, the status
+    Python's own ending would give: :data:`EXIT_BROKEN_PIPE` for a reader that left (as the
+    commands give), else 120 with the reason on stderr. A stream the command closed is left."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = code or EXIT_BROKEN_PIPE
+    except OSError as exc:
+        sys.stderr.write(f"error: could not write the output: {exc}\n")
+        code = code or 120
+    except ValueError:  # closed
+        pass
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
 
 
 if __name__ == "__main__":

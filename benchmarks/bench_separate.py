@@ -339,7 +339,7 @@ def run_once(
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
     else:
         exe = shutil.which("avsep")
-        cmd = [exe, *argv] if exe else [sys.executable, "-c", "from avsep.cli.app import run; run()", *argv]
+        cmd = [exe, *argv] if exe else [sys.executable, "-m", "avsep", *argv]
     err_path = scratch / f"stderr-{time.monotonic_ns()}.txt"
     with err_path.open("w") as err:  # a file, not a pipe: a chatty child cannot block on it
         start = time.perf_counter()

@@ -50,6 +50,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,9 @@ def load(path: Path | io.BytesIO) -> np.ndarray:
 
 #: The three music-solo videos that chose finder knobs in rounds 3-5, before those knobs were
 #: chosen again on allowed material (docs/experiments/2026-12-06-finder-knobs-allowed.md): what
-#: once chose a knob never reports it, so every report uses the other four.
+#: once chose a knob never reports it, so every quality report uses the other four. (Only
+#: ``benchmarks/auto_boxes_cost.py --real`` times the finder on one of them, the only real clip
+#: with a video file: a cost, which chooses nothing.)
 CALIBRATED_ON = {"UKk9DJD1jOo", "XS_dSmZ0xbw", "unRA0xR-XWc"}
 
 
@@ -130,6 +133,7 @@ def fcsn_pool() -> dict[str, list[Picture]]:
     return pool
 
 
+@cache
 def val_photos() -> dict[str, list[Path]]:
     """Class folder -> the kaggle-30 photos of the guide head's val split (never trained on)."""
     from avsep.train.guide_photos import list_pictures, split_pictures
@@ -153,22 +157,25 @@ def player_photos() -> dict[str, list[Path]]:
     return {name: files for name, files in found.items() if files}
 
 
-def photo_pool(motion: bool = False, photos: dict[str, list[Path]] | None = None) -> dict[str, list[Picture]]:
+def photo_pool(
+    motion: bool = False, photos: dict[str, list[Path]] | None = None, seconds: float = 1.0
+) -> dict[str, list[Picture]]:
     """Instrument -> a picker of a random val photo (``photos``, else all of them; calibration
-    only); with ``motion``, the photo and the same photo 1 s later (:func:`moving`)."""
+    only); with ``motion``, the photo and the same photo ``seconds`` later (:func:`moving`)."""
     if not PHOTOS.is_dir():
         return {}
-    pick = (lambda f, rng: moving(load(f), rng)) if motion else (lambda f, rng: load(f))
+    pick = (lambda f, rng: moving(load(f), rng, seconds)) if motion else (lambda f, rng: load(f))
     photos = val_photos() if photos is None else photos
     return {name: [lambda rng, f=files: pick(f[rng.integers(len(f))], rng)] for name, files in photos.items()}
 
 
-def moving(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def moving(photo: np.ndarray, rng: np.random.Generator, seconds: float = 1.0) -> np.ndarray:
     """``[2, H, W, 3]``: a photo and the same photo 1 s later, by the motion model the
     calibration states (no allowed real video exists): the hands and instrument move (a
     displacement with a Gaussian fall-off around a random point of the middle 60 %, sigma
     15-30 % of the short side, peak 4-10 % of it, any direction), the player sways (the whole
-    photo shifted by up to 1.5 % of each side), and both frames go through JPEG at quality 60-90."""
+    photo shifted by up to 1.5 % of each side), and both frames go through JPEG at quality 60-90.
+    ``seconds`` later, both movements are that many times as large (the same random draws)."""
     import cv2
 
     h, w = photo.shape[:2]
@@ -178,8 +185,8 @@ def moving(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     sway_x, sway_y = rng.uniform(-0.015, 0.015) * w, rng.uniform(-0.015, 0.015) * h
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     fall = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
-    map_x = (xx - peak * np.cos(angle) * fall - sway_x).astype(np.float32)
-    map_y = (yy - peak * np.sin(angle) * fall - sway_y).astype(np.float32)
+    map_x = (xx - seconds * (peak * np.cos(angle) * fall + sway_x)).astype(np.float32)
+    map_y = (yy - seconds * (peak * np.sin(angle) * fall + sway_y)).astype(np.float32)
     later = cv2.remap(photo, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.stack([jpeg(photo, rng), jpeg(later, rng)])
 
@@ -331,12 +338,16 @@ PHOTO_GRID = {
 
 
 def calibrate(trunk, frames: int, seed: int) -> None:
-    """:data:`PHOTO_GRID` on the still duets and trios of :func:`calibration_sets`."""
+    """:data:`PHOTO_GRID` on still duets and trios of every kaggle-30 photo (the first search's
+    inputs, which chose the shipped thresholds; the guide head played no part in it)."""
     from avsep.boxes.detect import PlayerFinder
     from avsep.boxes.regions import FinderSettings
 
-    sets = calibration_sets(frames, seed)
-    sets = [sets["still duets"], sets["still trios"]]
+    folders = sorted(PHOTOS.iterdir()) if PHOTOS.is_dir() else []
+    pool = photo_pool(photos={f.name: sorted(f.glob("*.jpg")) for f in folders if any(f.glob("*.jpg"))})
+    if not pool:
+        sys.exit(f"{PHOTOS} not found: calibration needs the photos")
+    sets = [make_set([pool], 2, frames, seed + 10), make_set([pool], 3, frames, seed + 11)]
     base = FinderSettings()
     keys = [k for k in PHOTO_GRID if k != "short_side"]
     print(
@@ -564,20 +575,32 @@ def calibrate_faces(trunk, frames: int, seed: int) -> dict:
     detect.person_boxes = cues.person_boxes  # the faces change with the constants: not cached
     shipped = {name: getattr(cues, name) for name, _ in CUE_CONSTANTS}
     chosen: dict = {}
+
+    def rates(name: str, value) -> list[dict]:
+        for key, v in {**shipped, **chosen, name: value}.items():
+            setattr(cues, key, v)
+        return [score(knob_finder(make, people, {}), comps) for comps in sets.values()]
+
     for name, values in CUE_CONSTANTS:
-        scores = []
-        for value in values:
-            for key, v in {**shipped, **chosen, name: value}.items():
-                setattr(cues, key, v)
-            rates = [score(knob_finder(make, people, {}), comps) for comps in sets.values()]
-            scores.append(knob_score(rates))
-            cells = " ".join(f"{r['one_box_rate']:>6.3f} {r['count_right_rate']:>6.3f}" for r in rates)
-            print(f"{name} = {value}: {cells} {scores[-1]:.3f}", flush=True)
-        kept = adopt(name, values, scores, values.index(shipped[name]))
+        kept = search(name, values, rates, shipped[name])
         if kept != shipped[name]:
             chosen[name] = kept
-    print("chosen:", {k: v for k, v in chosen.items()})
+    print("chosen:", chosen)
     return chosen
+
+
+def search(knob: str, values: list, rates, shipped, guard: bool = False):
+    """One knob of a calibration: each value's rates (``rates(knob, value)``, one dict per set)
+    printed and scored (:func:`knob_score`), the value kept by :func:`adopt` (with the per-set
+    guard when ``guard``)."""
+    scores, per_set = [], []
+    for value in values:
+        found = rates(knob, value)
+        scores.append(knob_score(found))
+        per_set.append([knob_score([r]) for r in found])
+        cells = " ".join(f"{r['one_box_rate']:>18.3f} {r['count_right_rate']:>6.3f}" for r in found)
+        print(f"{f'{knob} = {value}':<28} {cells} {scores[-1]:>6.3f}", flush=True)
+    return adopt(knob, values, scores, values.index(shipped), per_set if guard else None)
 
 
 def cached_people():
@@ -603,16 +626,13 @@ def calibrate_knobs(trunk, frames: int, seed: int, mechanisms: bool = False) -> 
     sets = calibration_sets(frames, seed, players=mechanisms)
     make, people = cached_finders(trunk), cached_people()
     chosen: dict = {}
+
+    def rates(knob: str, value) -> list[dict]:
+        return [score(knob_finder(make, people, {**chosen, knob: value}), comps) for comps in sets.values()]
+
     print(f"{'knob = value':<28} " + " ".join(f"{n + ' 1-box':>18} {'count':>6}" for n in sets) + f" {'score':>6}")
     for knob, values in MECHANISM_GRID if mechanisms else KNOB_GRID:
-        scores, per_set = [], []
-        for value in values:
-            rates = [score(knob_finder(make, people, {**chosen, knob: value}), comps) for comps in sets.values()]
-            scores.append(knob_score(rates))
-            per_set.append([knob_score([r]) for r in rates])
-            cells = " ".join(f"{r['one_box_rate']:>18.3f} {r['count_right_rate']:>6.3f}" for r in rates)
-            print(f"{f'{knob} = {value}':<28} {cells} {scores[-1]:>6.3f}", flush=True)
-        kept = adopt(knob, values, scores, values.index(shipped_value(knob)), per_set if mechanisms else None)
+        kept = search(knob, values, rates, shipped_value(knob), guard=mechanisms)
         if kept != shipped_value(knob):
             chosen[knob] = kept
     print("chosen:", json.dumps(chosen))
@@ -644,12 +664,17 @@ def calibrate_cuts(frames: int, seed: int) -> None:
     sets = calibration_sets(frames, seed)
     within = [change(c.frame, c.later[0]) for n, comps in sets.items() if "moving" in n for c in comps]
     cuts = [change(a.frame, b.frame) for comps in sets.values() for a, b in zip(comps, comps[1:])]
+    # The finder compares guide frames 1.5-3 s apart: the same composites 3 s on, as a check.
+    slow = photo_pool(motion=True, seconds=3.0)
+    later = [make_set([slow], n, frames, seed + 100 + k) for k, n in enumerate((2, 3))]
+    within_3s = [change(c.frame, c.later[0]) for comps in later for c in comps]
     pans = []
     for name, comps in sets.items():
         for c in comps if "still" in name else []:
             dx = round(0.015 * c.frame.shape[1])
             pans.append(change(c.frame, np.concatenate([c.frame[:, dx:], c.frame[:, -1:].repeat(dx, 1)], 1)))
-    for name, values in (("within a shot", within), ("across a cut", cuts), ("pan 1.5 %", pans)):
+    rows = (("within a shot", within), ("within, 3 s", within_3s), ("across a cut", cuts), ("pan 1.5 %", pans))
+    for name, values in rows:
         q = np.percentile(values, [0, 1, 50, 99, 100])
         print(f"{name:<14} n={len(values):>4} " + " ".join(f"{k} {v:.3f}" for k, v in zip(QUANTILES, q)))
     apart = max(within) < min(cuts)

@@ -95,7 +95,7 @@ def run(inputs: Path, out: Path, jobs: int, total: int) -> dict:
     memory in MB: largest sample in the first and in the last quarter of the files, and the
     high-water mark last seen."""
     report = out.parent / f"{out.name}-report.json"
-    cmd = [sys.executable, "-c", "from avsep.cli.app import run; run()", "separate", str(inputs), "-o", str(out)]
+    cmd = [sys.executable, "-m", "avsep", "separate", str(inputs), "-o", str(out)]
     cmd += ["-b", "0,0,112,224", "112,0,224,224", "--device", "cpu", "--jobs", str(jobs), "-q", "--report", str(report)]
     print("$", " ".join(cmd[3:]), flush=True)
     start = time.monotonic()

@@ -142,7 +142,13 @@ def test_the_finder_calibration_reads_only_the_guide_heads_val_photos(tmp_path: 
         for k in range(20):
             Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(folder / f"{k}.jpg")
     monkeypatch.setattr(bench, "PHOTOS", tmp_path / "photos" / "kaggle-30")
-    monkeypatch.setattr(bench, "REAL", tmp_path / "no-realclips")
+
+    def no_real_clip(*args):
+        raise AssertionError("the calibration read a real clip")
+
+    for reader in ("solo_pool", "fcsn_pool", "real_duet_frame", "solo_videos"):
+        monkeypatch.setattr(bench, reader, no_real_clip)
+    bench.val_photos.cache_clear()
     split = split_pictures(list_pictures(tmp_path / "photos", erhu_drawings=0))
     used = {str(p.relative_to(tmp_path / "photos")) for files in bench.val_photos().values() for p in files}
     assert used and all(split[key] == "val" for key in used)
@@ -151,11 +157,18 @@ def test_the_finder_calibration_reads_only_the_guide_heads_val_photos(tmp_path: 
     moving = sets["moving duets"][0]
     assert moving.later and np.abs(moving.later[0].astype(int) - moving.frame).mean() > 0  # the players move
     assert not sets["still duets"][0].later
+    bench.val_photos.cache_clear()  # the photos above are not the real ones
 
 
 def test_a_knob_changes_only_when_allowed_material_prefers_another_by_the_margin():
-    from benchmarks.detect_players import KNOB_MARGIN, adopt
+    from benchmarks.detect_players import KNOB_MARGIN, SET_GUARD, adopt
 
     assert adopt("k", [1, 2, 3], [0.5, 0.5 + KNOB_MARGIN / 2, 0.5 + 2 * KNOB_MARGIN], 0) == 3
     assert adopt("k", [1, 2, 3], [0.5, 0.5 + KNOB_MARGIN / 2, 0.4], 0) == 1
     assert adopt("k", [1, 2, 3], [0.6, 0.7, 0.4], 2) == 2
+    # With each set's scores: the best mean is refused when one set falls by more than the guard.
+    sets = [[0.8, 0.8], [0.9, 0.8 - 2 * SET_GUARD], [0.85, 0.8 - SET_GUARD / 2]]
+    assert adopt("k", [1, 2, 3], [0.8, 0.8 + 2 * KNOB_MARGIN, 0.8 + KNOB_MARGIN], 0) == 2
+    assert adopt("k", [1, 2, 3], [0.8, 0.8 + 2 * KNOB_MARGIN, 0.8 + KNOB_MARGIN], 0, sets) == 1
+    sets[1][1] = 0.8 - SET_GUARD / 2
+    assert adopt("k", [1, 2, 3], [0.8, 0.8 + 2 * KNOB_MARGIN, 0.8 + KNOB_MARGIN], 0, sets) == 2

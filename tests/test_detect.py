@@ -4,6 +4,7 @@ with the shipped trunk on real frames."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def test_a_cellos_neck_over_its_body_is_one_region_whatever_the_classes():
     (region,) = find_regions(probs, SETTINGS)
     assert LABELS[region.label] == "cello" and (region.rows, region.cols) == ((0, 8), (4, 8))
     assert len(find_regions(probs, FinderSettings(stack_gap=0))) == 2
-    # A leaning cello (as on the development video): its neck 2 cells above the body and to
+    # A leaning cello: its neck 2 cells above the body and to
     # the left, sharing one column with it, both read as cellos but too far apart for merge_gap.
     leaning = grid(14, 25)
     put(leaning, "cello", slice(1, 7), slice(13, 17))
@@ -123,10 +124,18 @@ def test_two_regions_lying_over_each_other_are_one_instrument_whatever_the_class
     (region,) = find_regions(probs, SETTINGS)
     assert (region.rows, region.cols) == ((1, 7), (3, 8)) and region.score == pytest.approx(0.95)
     assert len(find_regions(probs, FinderSettings(overlap_merge=0))) == 2
-    apart = grid(8, 12)
-    put(apart, "acoustic_guitar", slice(1, 7), slice(1, 5))
-    put(apart, "cello", slice(1, 7), slice(6, 10))
-    assert len(find_regions(apart, SETTINGS)) == 2
+
+
+def test_regions_sharing_half_of_the_smaller_box_merge_and_less_do_not():
+    """A 4 x 4 flute region whose box lies in an accordion's by exactly half of its cells is one
+    instrument with it; by a quarter, two players (and without the rule, two either way)."""
+    for cols, regions in ((slice(6, 10), 1), (slice(7, 11), 2)):
+        probs = grid(8, 12)
+        put(probs, "accordion", slice(1, 7), slice(1, 8), 0.85)
+        put(probs, "flute", slice(2, 6), cols, 0.95)
+        alone = FinderSettings(stack_gap=0, merge_gap=0)
+        assert len(find_regions(probs, replace(alone, overlap_merge=0.5))) == regions
+        assert len(find_regions(probs, replace(alone, overlap_merge=0))) == 2
 
 
 def test_small_and_unsure_regions_are_dropped():

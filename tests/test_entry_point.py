@@ -4,6 +4,7 @@ written to the standard streams kept."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -26,14 +27,15 @@ entry.exit_process({code!r})
 """
 
 
-def _end(imports: str, code: object) -> subprocess.CompletedProcess:
+def _end(imports: str, code: object, **run: object) -> subprocess.CompletedProcess:
     script = _SCRIPT.format(imports=imports, code=code)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout stays buffered
+    return subprocess.run([sys.executable, "-c", script], env=env, text=True, timeout=120, **run)
 
 
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (3, 3), ("a message", 1)])
 def test_with_torch_loaded_the_process_skips_finalisation_and_keeps_its_status(code, status):
-    done = _end("import torch", code)
+    done = _end("import torch", code, capture_output=True)
     assert done.returncode == status
     assert done.stdout == "all of it"
     assert "atexit ran" in done.stderr
@@ -42,7 +44,7 @@ def test_with_torch_loaded_the_process_skips_finalisation_and_keeps_its_status(c
 
 
 def test_without_torch_the_process_ends_as_usual():
-    done = _end("", 4)
+    done = _end("", 4, capture_output=True)
     assert (done.returncode, done.stdout) == (4, "all of it")
     assert "atexit ran" in done.stderr and "finalised" in done.stderr
 
@@ -50,5 +52,22 @@ def test_without_torch_the_process_ends_as_usual():
 def test_a_running_thread_is_waited_for():
     """Another non-daemon thread still running: the usual ending, which waits for it."""
     late = "import torch, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.5), print('joined'))).start()"
-    done = _end(late, 0)
+    done = _end(late, 0, capture_output=True)
     assert done.returncode == 0 and "joined" in done.stdout and "finalised" in done.stderr
+
+
+def test_output_that_cannot_be_written_is_a_failure_not_a_success():
+    """stdout on a full device: the last flush fails, and the process says so and exits 120
+    (Python's own status for it), not 0."""
+    with open("/dev/full", "w") as full:
+        done = _end("import torch", 0, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 120
+    assert "could not write the output" in done.stderr
+
+
+def test_a_reader_that_left_gives_the_broken_pipe_status():
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as pipe:
+        done = _end("import torch", 0, stdout=pipe, stderr=subprocess.PIPE)
+    assert done.returncode == 141

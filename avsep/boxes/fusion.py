@@ -44,7 +44,7 @@ class FusionSettings:
     motion_grow: float = 2.0
     #: people seen by two detectors (the person detector's body box and a face cascade's box), one
     #: holding the other's centre, are one person (:func:`avsep.boxes.cues.merge_overlapping`).
-    #: Off: on the allowed composites it scored lower (0.867 -> 0.854), joining neighbours
+    #: Off: on the allowed composites it scored lower (0.879 -> 0.863), joining neighbours
     #: (``benchmarks/detect_players.py --calibrate mechanisms``).
     same_person: bool = False
 

@@ -72,7 +72,8 @@ class PeopleSettings:
     #: trios (``benchmarks/detect_players.py --calibrate mechanisms``).
     max_span: float = 0.0
     #: True: people first (:func:`people_players`); False (the default, which measured better on
-    #: the development and photo composites: docs/experiments/2026-12-06-player-finder-people-first.md):
+    #: still and moving composites of the guide head's val photos:
+    #: docs/experiments/2026-12-06-finder-knobs-allowed.md):
     #: the people join the fusion's other cues (:func:`avsep.boxes.fusion.fuse`: instruments,
     #: faces, motion) as its persons, each as :func:`person_box`.
     first: bool = False

@@ -196,10 +196,20 @@ def _merge_stacked(parts: list[np.ndarray], probs: np.ndarray, settings: FinderS
 
 
 def _overlap_share(a: Region, b: Region) -> float:
-    """The share of the smaller region's box that the two boxes have in common."""
+    """The share of the smaller region's box (in cells) that the two boxes have in common."""
+    rows, cols = _shared(a, b)
+    return max(rows, 0) * max(cols, 0) / min(_area(a), _area(b))
+
+
+def _shared(a: Region, b: Region) -> tuple[int, int]:
+    """Rows and columns the two regions' boxes share (<= 0: none)."""
     rows = min(a.rows[1], b.rows[1]) - max(a.rows[0], b.rows[0])
     cols = min(a.cols[1], b.cols[1]) - max(a.cols[0], b.cols[0])
-    return max(rows, 0) * max(cols, 0) / min(_size(a) ** 2, _size(b) ** 2)
+    return rows, cols
+
+
+def _area(region: Region) -> int:
+    return (region.rows[1] - region.rows[0]) * (region.cols[1] - region.cols[0])
 
 
 def _join_pairs(
@@ -233,14 +243,13 @@ def _gap(a: Region, b: Region) -> int:
 def _stacked(a: Region, b: Region) -> bool:
     """Whether one region lies above the other: they share a column (a cello's neck leans to
     one side of its body) and at most half of the shorter one's rows."""
-    cols = min(a.cols[1], b.cols[1]) - max(a.cols[0], b.cols[0])
-    rows = min(a.rows[1], b.rows[1]) - max(a.rows[0], b.rows[0])
+    rows, cols = _shared(a, b)
     shorter = min(a.rows[1] - a.rows[0], b.rows[1] - b.rows[0])
     return cols > 0 and rows <= 0.5 * shorter
 
 
 def _size(region: Region) -> float:
-    return ((region.rows[1] - region.rows[0]) * (region.cols[1] - region.cols[0])) ** 0.5
+    return _area(region) ** 0.5
 
 
 def _region(cells: np.ndarray, probs: np.ndarray) -> Region:
