@@ -56,9 +56,10 @@ def exit_process(code: int | str | None) -> NoReturn:
 
 
 def _flushed(code: int) -> int:
-    """``code``, once stdout and stderr are flushed; if stdout cannot take the rest, the status
-    Python's own ending would give: :data:`EXIT_BROKEN_PIPE` for a reader that left (as the
-    commands give), else 120 with the reason on stderr. A stream the command closed is left."""
+    """``code``, once stdout and stderr are flushed. If stdout cannot take the rest and the
+    command had succeeded: :data:`EXIT_BROKEN_PIPE` for a reader that left (what the commands
+    themselves give), else 120 (Python's own status for a failed last flush) with the reason on
+    stderr. A stream the command closed is left alone."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:

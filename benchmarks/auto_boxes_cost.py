@@ -66,7 +66,7 @@ with report_stages(totals):
         code = e.code or 0
 print(json.dumps({"find_players_s": totals.seconds.get("find players", 0.0), "finder_runs": runs[0], "code": code}))
 from avsep.__main__ import exit_process
-exit_process(0)  # ends as the avsep command does
+exit_process(code)  # ends as the avsep command does, with its status
 """
 
 

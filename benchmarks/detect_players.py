@@ -27,11 +27,12 @@ Sets (all from ``../shared/realclips``, evaluation only, never copied):
 * ``fcsn real duet``: the one real two-player frame (clarinet left, guitar right), as is; its
   players are taken to be the left and right halves.
 
-Calibration never touches ``../shared/realclips``: it uses the kaggle-30 instrument photos of
-the guide head's **val** split (:func:`photo_pool`; the head never trained on them), as still
-pictures and as *moving* ones (:func:`moving`: two frames 1 s apart under a stated motion model,
-since no allowed real video exists). ``--calibrate photos`` searches the instrument maps'
-thresholds in a grid around :class:`avsep.boxes.regions.FinderSettings`; ``--calibrate knobs``
+Calibration never touches ``../shared/realclips``. ``--calibrate photos`` searches the
+instrument maps' thresholds in a grid around :class:`avsep.boxes.regions.FinderSettings` on
+every kaggle-30 photo (the first search's inputs); the other modes use the photos of the guide
+head's **val** split (:func:`val_photos`; the head never trained on them), as still pictures
+and as *moving* ones (:func:`moving`: two frames 1 s apart under a stated motion model, since
+no allowed real video exists): ``--calibrate knobs``
 searches the cues' knobs one at a time (:data:`KNOB_GRID`), by the rule of
 docs/experiments/2026-12-06-finder-knobs-allowed.md, and ``--calibrate faces`` the face and
 motion constants of :mod:`avsep.boxes.cues` (:data:`CUE_CONSTANTS`); ``--calibrate cuts`` measures what a cut
@@ -581,6 +582,7 @@ def calibrate_faces(trunk, frames: int, seed: int) -> dict:
             setattr(cues, key, v)
         return [score(knob_finder(make, people, {}), comps) for comps in sets.values()]
 
+    print(f"{'constant = value':<28} " + " ".join(f"{n + ' 1-box':>18} {'count':>6}" for n in sets) + f" {'score':>6}")
     for name, values in CUE_CONSTANTS:
         kept = search(name, values, rates, shipped[name])
         if kept != shipped[name]:

@@ -148,8 +148,8 @@ _PROBE = """
 import json, sys
 cases, heavy = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
 import avsep.__main__ as entry
-from avsep.__main__ import main
 entry.exit_process = sys.exit  # one process runs every case: a case that loads torch must not end it
+main = entry.main
 for args in cases:
     sys.argv = ["avsep", *args]
     code = 0

@@ -125,8 +125,8 @@ def test_guide_confusion_reads_real_frames_as_the_separation_does():
     assert score_real(trunk, head, pictures)["head"] == own
 
 
-def test_the_finder_calibration_reads_only_the_guide_heads_val_photos(tmp_path: Path, monkeypatch):
-    """The finder's knobs are chosen on allowed material only: the calibration composites come
+def test_the_finder_knob_calibration_reads_only_the_guide_heads_val_photos(tmp_path: Path, monkeypatch, request):
+    """The finder's knobs are chosen on allowed material only: the knob calibrations' composites come
     from photos of the guide head's val split (never its training photos), and no real clip is
     read (``../shared/realclips`` is evaluation only)."""
     import numpy as np
@@ -149,6 +149,7 @@ def test_the_finder_calibration_reads_only_the_guide_heads_val_photos(tmp_path: 
     for reader in ("solo_pool", "fcsn_pool", "real_duet_frame", "solo_videos"):
         monkeypatch.setattr(bench, reader, no_real_clip)
     bench.val_photos.cache_clear()
+    request.addfinalizer(bench.val_photos.cache_clear)  # these photos are not the real ones
     split = split_pictures(list_pictures(tmp_path / "photos", erhu_drawings=0))
     used = {str(p.relative_to(tmp_path / "photos")) for files in bench.val_photos().values() for p in files}
     assert used and all(split[key] == "val" for key in used)
@@ -157,7 +158,6 @@ def test_the_finder_calibration_reads_only_the_guide_heads_val_photos(tmp_path: 
     moving = sets["moving duets"][0]
     assert moving.later and np.abs(moving.later[0].astype(int) - moving.frame).mean() > 0  # the players move
     assert not sets["still duets"][0].later
-    bench.val_photos.cache_clear()  # the photos above are not the real ones
 
 
 def test_a_knob_changes_only_when_allowed_material_prefers_another_by_the_margin():

@@ -99,8 +99,8 @@ def test_a_cellos_neck_over_its_body_is_one_region_whatever_the_classes():
     (region,) = find_regions(probs, SETTINGS)
     assert LABELS[region.label] == "cello" and (region.rows, region.cols) == ((0, 8), (4, 8))
     assert len(find_regions(probs, FinderSettings(stack_gap=0))) == 2
-    # A leaning cello: its neck 2 cells above the body and to
-    # the left, sharing one column with it, both read as cellos but too far apart for merge_gap.
+    # A leaning cello: its neck 2 cells above the body and to the left, sharing one column
+    # with it, both read as cellos but too far apart for merge_gap.
     leaning = grid(14, 25)
     put(leaning, "cello", slice(1, 7), slice(13, 17))
     put(leaning, "cello", slice(9, 12), slice(16, 20))
@@ -127,12 +127,13 @@ def test_two_regions_lying_over_each_other_are_one_instrument_whatever_the_class
 
 
 def test_regions_sharing_half_of_the_smaller_box_merge_and_less_do_not():
-    """A 4 x 4 flute region whose box lies in an accordion's by exactly half of its cells is one
-    instrument with it; by a quarter, two players (and without the rule, two either way)."""
+    """A 5 x 4 flute region whose box lies in an accordion's by exactly half of its cells (10 of
+    20: an area that is not a square number) is one instrument with it; by a quarter, two
+    players (and without the rule, two either way)."""
     for cols, regions in ((slice(6, 10), 1), (slice(7, 11), 2)):
         probs = grid(8, 12)
         put(probs, "accordion", slice(1, 7), slice(1, 8), 0.85)
-        put(probs, "flute", slice(2, 6), cols, 0.95)
+        put(probs, "flute", slice(1, 6), cols, 0.95)
         alone = FinderSettings(stack_gap=0, merge_gap=0)
         assert len(find_regions(probs, replace(alone, overlap_merge=0.5))) == regions
         assert len(find_regions(probs, replace(alone, overlap_merge=0))) == 2

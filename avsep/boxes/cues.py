@@ -29,13 +29,12 @@ from avsep.boxes.box import Box
 #: heights down (the instrument is held below the face; a cellist's cello reaches the floor).
 #: Only frontal faces: on still and moving composites of the guide head's val photos, adding
 #: the profile-face or the upper-body cascade scores the same (``benchmarks/detect_players.py
-#: --calibrate faces``; docs/experiments/2026-12-06-finder-knobs-allowed.md), and round 2
-#: timed them at 2 to 3 times the frontal face's cost.
+#: --calibrate faces``; docs/experiments/2026-12-06-finder-knobs-allowed.md) and runs a second
+#: cascade over every frame.
 CASCADES: dict[str, tuple[float, float, float, float]] = {
     "haarcascade_frontalface_default.xml": (-1.5, -0.5, 2.5, 5.0),
 }
-#: OpenCV's ``scaleFactor``: 1.2 scores higher there than 1.1 (which round 2 timed at 1.7 times
-#: the cost).
+#: OpenCV's ``scaleFactor``: 1.2 scores higher there than 1.1 (which also tries more scales).
 SCALE_STEP = 1.2
 #: Haar cascades run on a grey copy with this short side (pixels): faster than full HD, and
 #: a face of a player who fills a third of the frame is still 30+ pixels wide.
