@@ -582,11 +582,18 @@ def calibrate_faces(trunk, frames: int, seed: int) -> dict:
             setattr(cues, key, v)
         return [score(knob_finder(make, people, {}), comps) for comps in sets.values()]
 
-    print(f"{'constant = value':<28} " + " ".join(f"{n + ' 1-box':>18} {'count':>6}" for n in sets) + f" {'score':>6}")
-    for name, values in CUE_CONSTANTS:
-        kept = search(name, values, rates, shipped[name])
-        if kept != shipped[name]:
-            chosen[name] = kept
+    return search_all("constant", CUE_CONSTANTS, list(sets), rates, shipped.__getitem__, chosen)
+
+
+def search_all(label: str, grid: list, sets: list[str], rates, shipped_of, chosen: dict, guard: bool = False) -> dict:
+    """A calibration's knobs (``grid``: ``(knob, values)``) searched in order by :func:`search`,
+    each kept value that differs from the shipped one (``shipped_of(knob)``) added to ``chosen``
+    (which ``rates`` reads) before the next; prints the table and returns ``chosen``."""
+    print(f"{label + ' = value':<28} " + " ".join(f"{n + ' 1-box':>18} {'count':>6}" for n in sets) + f" {'score':>6}")
+    for knob, values in grid:
+        kept = search(knob, values, rates, shipped_of(knob), guard)
+        if kept != shipped_of(knob):
+            chosen[knob] = kept
     print("chosen:", chosen)
     return chosen
 
@@ -632,13 +639,8 @@ def calibrate_knobs(trunk, frames: int, seed: int, mechanisms: bool = False) -> 
     def rates(knob: str, value) -> list[dict]:
         return [score(knob_finder(make, people, {**chosen, knob: value}), comps) for comps in sets.values()]
 
-    print(f"{'knob = value':<28} " + " ".join(f"{n + ' 1-box':>18} {'count':>6}" for n in sets) + f" {'score':>6}")
-    for knob, values in MECHANISM_GRID if mechanisms else KNOB_GRID:
-        kept = search(knob, values, rates, shipped_value(knob), guard=mechanisms)
-        if kept != shipped_value(knob):
-            chosen[knob] = kept
-    print("chosen:", json.dumps(chosen))
-    return chosen
+    grid = MECHANISM_GRID if mechanisms else KNOB_GRID
+    return search_all("knob", grid, list(sets), rates, shipped_value, chosen, guard=mechanisms)
 
 
 def shipped_value(knob: str):
