@@ -410,3 +410,22 @@ def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
     solo.hold(time_key(6.0), frame, 6.0)
     solo.settle([])
     assert set(solo.decoded[time_key(6.0)][0].crops) == set(strips)
+
+
+def test_kept_crops_are_copied_into_shared_blocks_outside_the_heap():
+    """The finder's kept crops are copies inside large blocks (so they do not fragment the heap
+    the frames' temporaries use): equal to what was given, independent of it, several to a
+    block, a new block when one is full, and an array larger than a block kept on its own."""
+    from avsep.boxes.kept import CropStore
+
+    store = CropStore(block_bytes=1000)
+    a, b, c = (np.full((2, 10, 15), v, np.uint8) for v in (1, 2, 3))  # 300 bytes each
+    kept_a, kept_b, kept_c = store.keep(a), store.keep(b), store.keep(c)
+    a[...] = 9  # the caller's array is free to go
+    assert (kept_a == 1).all() and (kept_b == 2).all() and (kept_c == 3).all() and kept_a.shape == (2, 10, 15)
+    assert kept_a.base is kept_b.base is kept_c.base and kept_a.base.nbytes == 1000
+    kept_d = store.keep(np.full((2, 10, 15), 4, np.uint8))  # 1200 > 1000: a new block
+    assert kept_d.base is not kept_a.base and (kept_d == 4).all() and (kept_a == 1).all()
+    big = np.arange(2000, dtype=np.float32)
+    kept_big = store.keep(big)
+    assert kept_big.base is None and np.array_equal(kept_big, big) and not np.shares_memory(kept_big, big)

@@ -11,6 +11,12 @@ needs, the vertical strips the finder falls back to. They
 are cut as the separation cuts them (:func:`~avsep.io.video.crop_boxes`, each box on its own),
 so the separation's crops are the same, bit for bit. Until a shot's players are known its frames
 are held whole (at most the few the finder's motion reads).
+
+The kept crops live in blocks of their own (:class:`CropStore`), not in the heap where each
+frame's decoding and cropping temporaries (megabytes each) come and go: small arrays that stay,
+placed between those, split the heap's free space into holes a frame no longer fits, and glibc
+kept that free heap. A 10-minute 720p video's finder pass peaked at 1500 MB with them in the
+heap and 844 MB in blocks (issue 30; docs/experiments/2026-12-06-speed-round-2.md).
 """
 
 from __future__ import annotations
@@ -25,6 +31,31 @@ from avsep.io.video import CROP_SIZE, crop_boxes
 
 #: bytes of one kept crop (what the separation's guide reads: 224 x 224 RGB)
 CROP_BYTES = CROP_SIZE * CROP_SIZE * 3
+
+#: bytes of one block of kept crops: above glibc's largest dynamic mmap threshold (32 MiB on
+#: 64-bit), so each block is a mapping of its own, and its pages count only once written
+BLOCK_BYTES = 40 * 2**20
+
+
+class CropStore:
+    """Copies arrays into large blocks allocated once (:data:`BLOCK_BYTES`), so that what is kept
+    does not sit between the heap's short-lived allocations (see the module's docstring)."""
+
+    def __init__(self, block_bytes: int = BLOCK_BYTES) -> None:
+        self.block_bytes = block_bytes
+        self._block = np.empty(0, np.uint8)
+        self._used = 0
+
+    def keep(self, array: np.ndarray) -> np.ndarray:
+        """A copy of ``array`` inside a block (its own array when larger than a block)."""
+        if array.nbytes > self.block_bytes:
+            return array.copy()
+        if self._used + array.nbytes > self._block.nbytes:
+            self._block, self._used = np.empty(self.block_bytes, np.uint8), 0
+        view = self._block[self._used : self._used + array.nbytes].view(array.dtype).reshape(array.shape)
+        view[...] = array
+        self._used += array.nbytes
+        return view
 
 
 class FrameKeeper:
@@ -46,6 +77,7 @@ class FrameKeeper:
         self.budget = budget
         self.wanted = wanted
         self.kept = 0
+        self._store = CropStore()
         self._pending: list[tuple[float, np.ndarray, float]] = []
 
     def hold(self, key: float, frame: np.ndarray, shown: float) -> None:
@@ -60,6 +92,7 @@ class FrameKeeper:
         size = len(keys) * CROP_BYTES
         for key, frame, shown in self._pending:
             if self.kept + size <= self.budget:
-                self.decoded[key] = (BoxCrops(dict(zip(keys, crop_boxes(frame, keys)))), shown)
+                crops = self._store.keep(crop_boxes(frame, keys))
+                self.decoded[key] = (BoxCrops(dict(zip(keys, crops))), shown)
                 self.kept += size
         self._pending.clear()

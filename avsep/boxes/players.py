@@ -83,9 +83,12 @@ RECHECK_S = 120.0
 MOTION_FRAMES = 6
 
 #: The frames the finder decodes are kept for the separation, which asks for the same ones, as
-#: the crops it can read of them (:mod:`avsep.boxes.kept`), up to this many bytes (a frame with 4
-#: boxes: 0.6 MB; a 10-minute video's 400 frames, 240 MB); later ones it decodes again.
-KEEP_FRAMES_BYTES = 256 * 2**20
+#: the crops it can read of them (:mod:`avsep.boxes.kept`), up to this many bytes; later ones it
+#: decodes again. A frame with 2 boxes keeps 0.3 MB: a 2-minute video's 80 frames 24 MB, all
+#: kept; a 10-minute video's 405 frames 120-180 MB, which all held at the separation's start
+#: took automatic mode's peak RSS to 1085 MB against 862 MB with boxes (issue 30's bound is
+#: 1.0 GB). At this size the peak was 986 MB, and the frames past it cost their decoding again.
+KEEP_FRAMES_BYTES = 96 * 2**20
 
 #: A player must be found in at least this share of the video's frames to be a source of its
 #: own: a stray detection in one shot of a long video is more likely a poster or a reflection.

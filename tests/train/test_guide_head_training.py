@@ -129,3 +129,33 @@ def test_a_cache_without_maps_is_refused_in_one_line_for_a_head_with_its_own_sta
     cache = {k: v for k, v in _colour_cache().items() if k != "mid"}
     with pytest.raises(InputError, match="holds no maps"):
         Split.of(cache, "test").inputs(GuideHead(HeadConfig(tail=True)))
+
+
+def test_a_cache_grows_to_more_renderings_keeping_what_it_has(tmp_path: Path, monkeypatch):
+    """A cache made with fewer renderings is the start of one made with more: growing it renders
+    only the new renderings' entries, and its first entries stay as they were."""
+    import avsep.train.guide_head as guide_head
+
+    tree = _photo_tree(tmp_path / "photos")
+    rendered: list[tuple[str, int, int]] = []
+
+    def render(picture, variant, tools, seed):
+        rendered.append((picture.key, variant, seed))
+        level = (hash((picture.key, variant, seed)) % 200) + 20
+        return np.full((64, 64, 3), level, np.uint8)
+
+    monkeypatch.setattr(guide_head, "check_toolchain", lambda: None)
+    monkeypatch.setattr(guide_head, "render_variant", render)
+    monkeypatch.setattr(guide_head, "list_pictures", lambda photos: list_pictures(photos, erhu_drawings=0))
+    out = tmp_path / "cache.pt"
+    one = guide_head.cache_features(tree, out, seed=3, progress=False, renderings=1)
+    first = len(rendered)
+    assert first == len(one["keys"]) and {s for _, _, s in rendered} == {3}
+    two = guide_head.cache_features(tree, out, seed=3, progress=False, renderings=2)
+    new = rendered[first:]
+    assert new and {s for _, _, s in new} == {4}  # only the second rendering was run
+    assert len(two["keys"]) == first + len(new) and two["keys"][:first] == one["keys"]
+    assert torch.equal(two["mid"][:first], one["mid"]) and len(two["pooled"]) == len(two["keys"])
+    assert all("@1" in k for k in two["keys"][first:])
+    guide_head.cache_features(tree, tmp_path / "other.pt", seed=4, progress=False, renderings=1)
+    assert {s for _, _, s in rendered[first + len(new) :]} == {4}  # another seed starts afresh
