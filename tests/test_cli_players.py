@@ -152,6 +152,25 @@ def test_info_and_separate_use_the_same_finder_and_print_the_same_boxes(shared_v
     assert sorted(s["name"] for s in found["sources"]) == ["flute", "violin"]
 
 
+def test_info_finds_the_players_of_a_range_as_separate_does(shared_video, tmp_path):
+    """``info --start/--end`` shows the boxes ``separate`` with that range uses (after the cut the
+    players have swapped sides); a range outside the video fails."""
+    video = shared_video("swap.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (YELLOW, GREEN))], **CLIP)
+    report = json.loads(cli("info", video, "--start", "7", "--json").stdout)
+    assert {(b["name"], tuple(b["box"])) for b in report["boxes"]} == {
+        ("violin", (48, 0, 96, 48)),
+        ("flute", (0, 0, 48, 48)),
+    }
+    assert report["duration"] == pytest.approx(5.0, abs=0.3)
+    shown = cli("info", video, "--start", "7").stdout.splitlines()
+    assert "from 7 s" in shown[0]
+    said = cli("separate", video, "--start", "7", "-o", tmp_path).stderr.splitlines()
+    ready = [line.strip() for line in said if line.strip().startswith("--boxes")]
+    assert ready == ["--boxes 0,0,48,48 48,0,96,48 --names flute violin"] and ready[0] in shown
+    late = cli("info", video, "--start", "30", code=2)
+    assert error_line(late) == f"error: --start 30: {video} is 12.00 s long; give a time from 0 to 12.00"
+
+
 def test_locate_writes_a_heat_map_per_source(shared_video, tmp_path):
     """Each source's picture is brightest on its own panel (the guide is its crop's colour)."""
     video = shared_video("trio.mp4", panels=(GREEN, MAGENTA, YELLOW), duration=3.0, width=96, height=48)

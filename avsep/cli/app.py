@@ -285,15 +285,18 @@ def info(
     sources: opt.Sources = None,
     preview: opt.Preview = None,
     time: opt.PreviewTime = None,
+    start: opt.Start = None,
+    end: opt.End = None,
     json_out: opt.Json = False,
     quiet: opt.QuietBar = False,
     debug: opt.Debug = False,
 ) -> None:
     """Print a video's streams, duration and size, and the boxes separate would use (found
-    automatically unless given); draw them on a frame to check them."""
+    automatically unless given; with --start/--end, those of that range); draw them on a frame
+    to check them."""
     with one_line_errors(debug):
         check_inputs_exist([video])
-        show_info(video, boxes, boxes_file, sources, preview, time, json_out, quiet)
+        show_info(video, boxes, boxes_file, sources, preview, time, time_range(start, end), json_out, quiet)
 
 
 @app.command(cls=GreedyCommand, rich_help_panel=USER_PANEL)

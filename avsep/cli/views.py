@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from avsep.boxes.players import BoxPlan
     from avsep.boxes.request import BoxRequest, FinderFactory
     from avsep.io.media import MediaInfo
+    from avsep.timerange import TimeRange
 
 
 def announce_plan(video: Path, plan: BoxPlan, names: list[str] | None, quiet: bool) -> None:
@@ -65,9 +66,12 @@ def show_info(
     sources: int | None,
     preview: Path | None,
     time: float | None,
+    span: TimeRange,
     json_out: bool,
     quiet: bool,
 ) -> None:
+    """``span`` (``--start``/``--end``): the players are found, and the preview frame's time
+    counted, in that range, as ``avsep separate`` with the same range finds them."""
     import json
 
     from rich.table import Table
@@ -75,14 +79,15 @@ def show_info(
     from avsep.boxes.request import BoxRequest
 
     request = BoxRequest.from_options(boxes, boxes_file, sources=sources)  # before torch and PyAV load
-    from avsep.io.media import probe
+    from avsep.io.media import clip, probe
 
-    media = probe(video)
+    media = clip(probe(video), span)
     frame_time(time, media)  # before anything is printed or searched
     out = Console(highlight=False)
     if not json_out:
+        within = "" if span.whole else f" from {media.start:g} s (--start/--end)"
         out.print(
-            f"[bold]{escape(str(media.path))}[/]  {media.format}, {media.duration:.2f} s, "
+            f"[bold]{escape(str(media.path))}[/]  {media.format}, {media.duration:.2f} s{within}, "
             f"{media.size_bytes / 1e6:.2f} MB ({media.size_bytes} bytes)",
             soft_wrap=True,
         )
