@@ -21,21 +21,19 @@ import torch
 
 from avsep.models.guide_head import HEAD_CLASSES, GuideHead
 from avsep.models.serialize import load_guide_head
-from avsep.train.guide_head import Split, load_cache, named
+from avsep.train.guide_head import Split, confusion, guide_answers, load_cache, named, per_class_accuracy
 
 
 def per_class(head: GuideHead, split: Split, mirror: bool = False) -> dict[str, float]:
     """Class -> share of its val pictures that the head's guide names right."""
-    pooled, music, lse = split.inputs(head)
     if mirror:
+        pooled, music, lse = split.inputs(head)
         with torch.no_grad():
             pooled = (pooled + torch.cat([head.pool(m.float().flip(-1)) for m in split.mid.split(512)])) / 2
-    answers = named(*head.classes(pooled, music, lse))
-    truth = [HEAD_CLASSES[int(t)] for t in split.target]
-    right: dict[str, list[bool]] = {}
-    for t, a in zip(truth, answers):
-        right.setdefault(t, []).append(a == t)
-    return {k: float(np.mean(v)) for k, v in right.items()}
+        answers = named(*head.classes(pooled, music, lse))
+    else:
+        answers = guide_answers(head, split)
+    return per_class_accuracy(confusion([HEAD_CLASSES[int(t)] for t in split.target], answers))
 
 
 def soup(paths: list[Path]) -> GuideHead:

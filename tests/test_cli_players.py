@@ -161,7 +161,9 @@ def test_info_finds_the_players_of_a_range_as_separate_does(shared_video, tmp_pa
         ("violin", (48, 0, 96, 48)),
         ("flute", (0, 0, 48, 48)),
     }
-    assert report["duration"] == pytest.approx(5.0, abs=0.3)
+    assert report["duration"] == pytest.approx(5.0, abs=0.3) and report["start"] == 7.0
+    assert report["end"] == pytest.approx(12.0, abs=0.3)
+    assert "start" not in json.loads(cli("info", video, "--json").stdout)  # the whole video: no range
     shown = cli("info", video, "--start", "7").stdout.splitlines()
     assert "from 7 s" in shown[0]
     said = cli("separate", video, "--start", "7", "-o", tmp_path).stderr.splitlines()

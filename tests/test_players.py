@@ -412,10 +412,11 @@ def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
     assert set(solo.decoded[time_key(6.0)][0].crops) == set(strips)
 
 
-def test_kept_crops_are_copied_into_shared_blocks_outside_the_heap():
+def test_kept_crops_are_copied_into_shared_blocks():
     """The finder's kept crops are copies inside large blocks (so they do not fragment the heap
     the frames' temporaries use): equal to what was given, independent of it, several to a
-    block, a new block when one is full, and an array larger than a block kept on its own."""
+    block, each view aligned for its type, a new block when one is full, and an array larger
+    than a block kept on its own."""
     from avsep.boxes.kept import CropStore
 
     store = CropStore(block_bytes=1000)
@@ -426,6 +427,9 @@ def test_kept_crops_are_copied_into_shared_blocks_outside_the_heap():
     assert kept_a.base is kept_b.base is kept_c.base and kept_a.base.nbytes == 1000
     kept_d = store.keep(np.full((2, 10, 15), 4, np.uint8))  # 1200 > 1000: a new block
     assert kept_d.base is not kept_a.base and (kept_d == 4).all() and (kept_a == 1).all()
+    odd = store.keep(np.array([1, 2, 3], np.uint8))
+    floats = store.keep(np.arange(5, dtype=np.float64))  # after 3 bytes: placed on an 8-byte boundary
+    assert floats.flags.aligned and floats.base is odd.base and np.array_equal(floats, np.arange(5.0))
     big = np.arange(2000, dtype=np.float32)
     kept_big = store.keep(big)
     assert kept_big.base is None and np.array_equal(kept_big, big) and not np.shares_memory(kept_big, big)

@@ -15,8 +15,9 @@ are held whole (at most the few the finder's motion reads).
 The kept crops live in blocks of their own (:class:`CropStore`), not in the heap where each
 frame's decoding and cropping temporaries (megabytes each) come and go: small arrays that stay,
 placed between those, split the heap's free space into holes a frame no longer fits, and glibc
-kept that free heap. A 10-minute 720p video's finder pass peaked at 1500 MB with them in the
-heap and 844 MB in blocks (issue 30; docs/experiments/2026-12-06-speed-round-2.md).
+kept that free heap. A 10-minute 720p video's finder pass peaked at 1685 MB with them in the
+heap, 863 MB in blocks and 798 MB with none kept (issue 30; ``python -m
+benchmarks.finder_memory``; docs/experiments/2026-12-06-speed-round-2.md).
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ class CropStore:
         """A copy of ``array`` inside a block (its own array when larger than a block)."""
         if array.nbytes > self.block_bytes:
             return array.copy()
-        if self._used + array.nbytes > self._block.nbytes:
-            self._block, self._used = np.empty(self.block_bytes, np.uint8), 0
-        view = self._block[self._used : self._used + array.nbytes].view(array.dtype).reshape(array.shape)
+        start = -(-self._used // array.dtype.alignment) * array.dtype.alignment  # an aligned view
+        if start + array.nbytes > self._block.nbytes:
+            self._block, start = np.empty(self.block_bytes, np.uint8), 0
+        view = self._block[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
         view[...] = array
-        self._used += array.nbytes
+        self._used = start + array.nbytes
         return view
 
 

@@ -86,8 +86,9 @@ MOTION_FRAMES = 6
 #: the crops it can read of them (:mod:`avsep.boxes.kept`), up to this many bytes; later ones it
 #: decodes again. A frame with 2 boxes keeps 0.3 MB: a 2-minute video's 80 frames 24 MB, all
 #: kept; a 10-minute video's 405 frames 120-180 MB, which all held at the separation's start
-#: took automatic mode's peak RSS to 1085 MB against 862 MB with boxes (issue 30's bound is
-#: 1.0 GB). At this size the peak was 986 MB, and the frames past it cost their decoding again.
+#: took automatic mode's RSS at the separation's start to 1085 MB against a peak of 862 MB with
+#: boxes (issue 30's bound is 1.0 GB); at this size 986 MB there, and 998 MB the run's peak in
+#: bench_phone. The frames past it cost their decoding again (that video: 1.23x boxes' time).
 KEEP_FRAMES_BYTES = 96 * 2**20
 
 #: A player must be found in at least this share of the video's frames to be a source of its

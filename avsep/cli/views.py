@@ -102,7 +102,8 @@ def show_info(
         if preview:
             raise InputError(f"{video}: no video stream to preview")
         if json_out:
-            typer.echo(json.dumps({"video": str(media.path), "duration": media.duration, "boxes": []}, indent=2))
+            report = {"video": str(media.path), "duration": round(media.duration, 3), **_range(span, media)}
+            typer.echo(json.dumps({**report, "boxes": []}, indent=2))
         return
     plan = finding_players(media, request, default_model_finder, DEFAULT_OVERLAP, quiet)
     if json_out:
@@ -112,6 +113,7 @@ def show_info(
             "width": w,
             "height": h,
             "duration": round(media.duration, 3),
+            **_range(span, media),
             **plan.to_json(),
         }
         typer.echo(json.dumps(report, indent=2))
@@ -131,6 +133,12 @@ def show_info(
         draw_preview(media, plan.boxes_at(at), at, preview, labels)
         if not json_out:
             out.print(f"preview written to {escape(str(preview))}", soft_wrap=True)
+
+
+def _range(span: TimeRange, media: MediaInfo) -> dict[str, float]:
+    """The ``--start``/``--end`` range a JSON report covers, in the video's seconds (its boxes'
+    times are the video's too), or nothing for the whole video."""
+    return {} if span.whole else {"start": media.start, "end": round(media.start + media.duration, 3)}
 
 
 def frame_time(time: float | None, media: MediaInfo) -> float:

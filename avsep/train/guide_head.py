@@ -82,9 +82,10 @@ def cache_features(
     photos: str | Path, out: str | Path, seed: int = 0, progress: bool = True, renderings: int = 1
 ) -> dict[str, Any]:
     """Render every picture's variants (:func:`cache_jobs`), run the trunk once on each, save
-    to ``out``; resumes a partial ``out`` made with the same photos and seed, and grows one made
+    to ``out``; resumes a partial ``out`` made with the same photos and seed, grows one made
     with fewer renderings (the jobs run rendering by rendering, so its entries are this cache's
-    first ones: only the new renderings are run). Returns the cache."""
+    first ones: only the new renderings are run), and reads the first entries of one made with
+    more (leaving the file as it is). Returns the cache."""
 
     pictures = list_pictures(photos)
     split = split_pictures(pictures)
@@ -95,8 +96,9 @@ def cache_features(
     if out.is_file():
         old = torch.load(out, weights_only=True)
         kept = old.get("keys", [])
-        if old.get("seed") == seed and kept == keys[: len(kept)] and "mid" in old:
-            cache = {**old, "keys": keys, **{k: [old[k][: len(kept)]] for k in _PARTS}}
+        shared = min(len(kept), len(keys))
+        if old.get("seed") == seed and kept[:shared] == keys[:shared] and "mid" in old:
+            cache = {**old, "keys": keys, **{k: [old[k][: len(keys)]] for k in _PARTS}}
     done = sum(len(t) for t in cache["pooled"])
     cache.update(
         targets=[p.target for p, _, _ in jobs],

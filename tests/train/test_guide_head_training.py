@@ -133,7 +133,8 @@ def test_a_cache_without_maps_is_refused_in_one_line_for_a_head_with_its_own_sta
 
 def test_a_cache_grows_to_more_renderings_keeping_what_it_has(tmp_path: Path, monkeypatch):
     """A cache made with fewer renderings is the start of one made with more: growing it renders
-    only the new renderings' entries, and its first entries stay as they were."""
+    only the new renderings' entries, and its first entries stay as they were; asking for fewer
+    reads its first entries and leaves the file alone; another seed starts afresh."""
     import avsep.train.guide_head as guide_head
 
     tree = _photo_tree(tmp_path / "photos")
@@ -157,5 +158,10 @@ def test_a_cache_grows_to_more_renderings_keeping_what_it_has(tmp_path: Path, mo
     assert len(two["keys"]) == first + len(new) and two["keys"][:first] == one["keys"]
     assert torch.equal(two["mid"][:first], one["mid"]) and len(two["pooled"]) == len(two["keys"])
     assert all("@1" in k for k in two["keys"][first:])
-    guide_head.cache_features(tree, tmp_path / "other.pt", seed=4, progress=False, renderings=1)
-    assert {s for _, _, s in rendered[first + len(new) :]} == {4}  # another seed starts afresh
+    stamp = out.stat().st_mtime_ns
+    again = guide_head.cache_features(tree, out, seed=3, progress=False, renderings=1)
+    assert len(rendered) == first + len(new) and out.stat().st_mtime_ns == stamp  # nothing run or written
+    assert again["keys"] == one["keys"] and torch.equal(again["mid"], one["mid"])
+    fresh = guide_head.cache_features(tree, out, seed=4, progress=False, renderings=1)
+    assert [s for _, _, s in rendered[first + len(new) :]] == [4] * first  # every entry rendered again
+    assert not torch.equal(fresh["mid"], one["mid"])
