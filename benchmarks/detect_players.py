@@ -485,6 +485,7 @@ MECHANISM_GRID = [
     ("fusion.same_person", [False, True]),
     ("overlap_merge", [0.0, 0.5, 0.75]),
     ("people.max_span", [0.0, 4.0, 6.0, 8.0]),
+    ("fusion.mover_people", [0, 2]),
 ]
 SET_GUARD = 0.02
 

@@ -47,6 +47,9 @@ class FusionSettings:
     #: Off: on the allowed composites it scored lower (0.879 -> 0.863), joining neighbours
     #: (``benchmarks/detect_players.py --calibrate mechanisms``).
     same_person: bool = False
+    #: a moving blob that holds the centres of this many people or more is not one player but
+    #: the camera moving (a shake or a pan moves everyone; 0: off)
+    mover_people: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def fuse(
     players = free + [_join(persons[p], parts) for p, parts in held.items()]
     empty = [b for p, b in enumerate(persons) if p not in held and not _taken(b, players)]
     players += _named(empty, name, settings.person_score)
+    if settings.mover_people:
+        movers = [b for b in movers if sum(contains_centre(b, p) for p in persons) < settings.mover_people]
     crops = [_square(b, settings.motion_grow, width, height) for b in movers]
     players += _named([b for b in crops if not _taken(b, players)], name, settings.motion_score, distinct=True)
     return sorted(players, key=lambda p: -p.score)
