@@ -65,6 +65,21 @@ def test_motion_adds_a_player_only_where_none_is_and_its_crop_shows_an_instrumen
     assert all(b != bow for b in name.asked)
 
 
+def test_a_moving_blob_holding_two_people_is_the_camera_when_asked():
+    """With ``mover_people`` 2 a blob that holds two people's centres (a shaking camera moves
+    everyone) is no player; one holding one person still is, and off (0) nothing changes."""
+    left, right = (200, 200, 400, 500), (800, 200, 1000, 500)  # two people, no instrument seen
+    shake = (150, 150, 1100, 560)  # everything moves
+    hand = (820, 380, 900, 440)  # one player's hand
+    name = namer({(k, j): ("flute", 0.9) for k in range(4) for j in range(2)})  # any crop: a flute
+    off = fuse([], [left, right], [shake], name, W, H, FusionSettings(person_score=0.95))
+    assert len(off) == 1  # off: the blob's square crop is a player across both
+    asked = FusionSettings(person_score=0.95, mover_people=2)
+    assert fuse([], [left, right], [shake], name, W, H, asked) == []
+    (player,) = fuse([], [left, right], [shake, hand], name, W, H, asked)
+    assert player.box[0] <= 860 < player.box[2]  # the hand's blob, around the one player
+
+
 def test_motion_boxes_find_what_moves_and_nothing_in_a_still_shot():
     rng = np.random.default_rng(0)
     frames = []
