@@ -48,7 +48,8 @@ class FusionSettings:
     #: (``benchmarks/detect_players.py --calibrate mechanisms``).
     same_person: bool = False
     #: a moving blob that holds the centres of this many people or more is not one player but
-    #: the camera moving (a shake or a pan moves everyone; 0: off)
+    #: the camera moving (a shake or a pan moves everyone; 0: off). Off: 2 scored the same on the
+    #: allowed composites (0.879), whose panels move each on their own (``--calibrate mechanisms``).
     mover_people: int = 0
 
 
