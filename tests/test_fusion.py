@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from avsep.boxes.cues import merge_overlapping, motion_boxes, small_grey
+from avsep.boxes.cues import block_means, merge_overlapping, motion_boxes, small_grey
 from avsep.boxes.fusion import FusionSettings, Player, fuse
 
 W, H = 1280, 720
@@ -78,6 +78,27 @@ def test_a_moving_blob_holding_two_people_is_the_camera_when_asked():
     assert fuse([], [left, right], [shake], name, W, H, asked) == []
     (player,) = fuse([], [left, right], [shake, hand], name, W, H, asked)
     assert player.box[0] <= 860 < player.box[2]  # the hand's blob, around the one player
+
+
+def test_block_means_are_the_exact_means_of_the_blocks_in_either_path():
+    """A picture the blocks tile evenly (the reshaping path) and one they do not (edges
+    rounded): each cell is exactly its block's mean, colour or grey."""
+    rng = np.random.default_rng(0)
+    for shape, rows, cols in (((72, 128, 3), 18, 32), ((70, 125, 3), 18, 32), ((36, 64), 9, 16)):
+        image = rng.integers(0, 256, shape, np.uint8)
+        got = block_means(image, rows, cols)
+        r, c = np.linspace(0, shape[0], rows + 1).astype(int), np.linspace(0, shape[1], cols + 1).astype(int)
+        want = np.array(
+            [
+                [
+                    image[r[i] : r[i + 1], c[j] : c[j + 1]].sum(axis=(0, 1), dtype=np.int64)
+                    / ((r[i + 1] - r[i]) * (c[j + 1] - c[j]))
+                    for j in range(cols)
+                ]
+                for i in range(rows)
+            ]
+        )
+        assert got.shape == want.shape and np.array_equal(got, want), shape
 
 
 def test_motion_boxes_find_what_moves_and_nothing_in_a_still_shot():

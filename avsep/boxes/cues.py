@@ -134,7 +134,15 @@ def luma(frame: np.ndarray) -> np.ndarray:
 def block_means(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """``image`` shrunk to ``rows`` x ``cols`` by the mean of each block (channels kept): the
     cheap small picture that both motion and the finder's cut test compare. An 8-bit picture is
-    summed as integers (exact, and 3x faster on a 1080p frame than converting it to floats)."""
+    summed as integers (exact, and 3x faster on a 1080p frame than converting it to floats);
+    where the blocks tile it evenly (720p and 1080p into the finder's 32 x 18) by reshaping,
+    the same integers 5x faster again (1.5 against 8.4 ms on a 1080p frame)."""
+    height, width = image.shape[:2]
+    if image.dtype == np.uint8 and height % rows == 0 and width % cols == 0:
+        block_h, block_w = height // rows, width // cols
+        sums = image.reshape(rows, block_h, -1).sum(axis=1, dtype=np.uint32)
+        sums = sums.reshape(rows, cols, block_w, *image.shape[2:]).sum(axis=2, dtype=np.uint32)
+        return sums / float(block_h * block_w)
     row_edges = np.linspace(0, image.shape[0], rows + 1).astype(int)
     col_edges = np.linspace(0, image.shape[1], cols + 1).astype(int)
     exact = np.uint32 if image.dtype == np.uint8 else None  # 255 x a block of < 16.8M pixels
