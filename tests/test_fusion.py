@@ -78,6 +78,9 @@ def test_a_moving_blob_holding_two_people_is_the_camera_when_asked():
     assert fuse([], [left, right], [shake], name, W, H, asked) == []
     (player,) = fuse([], [left, right], [shake, hand], name, W, H, asked)
     assert player.box[0] <= 860 < player.box[2]  # the hand's blob, around the one player
+    face = (260, 220, 340, 300)  # the left person's face, a second detector's box: still one person
+    (alone,) = fuse([], [left, face], [(150, 150, 600, 560)], name, W, H, asked)
+    assert alone.box[0] < 300 < alone.box[2]
 
 
 def test_block_means_are_the_exact_means_of_the_blocks_in_either_path():

@@ -84,7 +84,8 @@ def fuse(
     empty = [b for p, b in enumerate(persons) if p not in held and not _taken(b, players)]
     players += _named(empty, name, settings.person_score)
     if settings.mover_people:
-        movers = [b for b in movers if sum(contains_centre(b, p) for p in persons) < settings.mover_people]
+        people = merge_overlapping(persons)  # one person seen by two detectors counts once
+        movers = [b for b in movers if sum(contains_centre(b, p) for p in people) < settings.mover_people]
     crops = [_square(b, settings.motion_grow, width, height) for b in movers]
     players += _named([b for b in crops if not _taken(b, players)], name, settings.motion_score, distinct=True)
     return sorted(players, key=lambda p: -p.score)

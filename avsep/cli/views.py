@@ -138,7 +138,7 @@ def show_info(
 def _range(span: TimeRange, media: MediaInfo) -> dict[str, float]:
     """The ``--start``/``--end`` range a JSON report covers, in the video's seconds (its boxes'
     times are the video's too), or nothing for the whole video."""
-    return {} if span.whole else {"start": media.start, "end": round(media.start + media.duration, 3)}
+    return {} if span.whole else {"start": round(media.start, 3), "end": round(media.start + media.duration, 3)}
 
 
 def frame_time(time: float | None, media: MediaInfo) -> float:
