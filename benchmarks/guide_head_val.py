@@ -21,6 +21,7 @@ import torch
 
 from avsep.models.guide_head import HEAD_CLASSES, GuideHead
 from avsep.models.serialize import load_guide_head
+from avsep.train.average import mean_state
 from avsep.train.guide_head import Split, confusion, guide_answers, load_cache, named, per_class_accuracy
 
 
@@ -39,12 +40,7 @@ def per_class(head: GuideHead, split: Split, mirror: bool = False) -> dict[str, 
 def soup(paths: list[Path]) -> GuideHead:
     """One head with the mean of the heads' weights (integer buffers from the first)."""
     heads = [load_guide_head(p) for p in paths]
-    states = [h.state_dict() for h in heads]
-    mean = {
-        k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
-        for k, v in states[0].items()
-    }
-    heads[0].load_state_dict(mean)
+    heads[0].load_state_dict(mean_state([h.state_dict() for h in heads]))
     return heads[0].eval()
 
 

@@ -19,6 +19,15 @@ from avsep.models.guide import LABEL_OTHER
 from avsep.models.serialize import load_checkpoint, save_checkpoint, widened_to_other
 
 
+def mean_state(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of state dicts of one architecture: every floating tensor averaged (in float32,
+    back to its own type), integer buffers (counters) from the first."""
+    return {
+        k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
+        for k, v in states[0].items()
+    }
+
+
 def average_checkpoints(paths: Sequence[str | Path], out: str | Path) -> str:
     """Write the mean of ``paths``' weights to ``out``; returns its sha256. All must be one
     architecture with one config, backbone and guide, except that ``label`` models averaged
@@ -32,11 +41,6 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path) -> str:
     for path, ck in zip(paths[1:], cks[1:]):
         if (ck.arch, ck.config, ck.backbone, ck.guide) != (first.arch, first.config, first.backbone, first.guide):
             raise InputError(f"{path}: a different network from {paths[0]} (architecture, config, trunk or guide)")
-    states = [ck.model.state_dict() for ck in cks]
-    mean = {
-        k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
-        for k, v in states[0].items()
-    }
-    first.model.load_state_dict(mean)
+    first.model.load_state_dict(mean_state([ck.model.state_dict() for ck in cks]))
     training = {**first.training, "averaged_from": [str(p) for p in paths]}
     return save_checkpoint(out, first.model, backbone=first.backbone, guide=first.guide, training=training)
