@@ -330,7 +330,9 @@ def test_automatic_mode_decodes_each_guide_frame_once(shared_video, monkeypatch)
     decoded: list[float] = []
     read = separate.FrameReader.frames_and_times_at
     monkeypatch.setattr(
-        separate.FrameReader, "frames_and_times_at", lambda r, t, snap=0.0: decoded.extend(t) or read(r, t, snap)
+        separate.FrameReader,
+        "frames_and_times_at",
+        lambda r, t, snap=0.0, still=None: decoded.extend(t) or read(r, t, snap, still),
     )
     stream = Separator().stream_file(video)
     decoded.clear()  # what the finder decoded; the separation starts now

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from avsep.separation.reuse import SAME_PICTURE, CropMemo, thumbnails
+from avsep import Separator
+from avsep.boxes.plan import BoxPlan
+from avsep.separation.reuse import SAME_PICTURE, CropMemo, ShownCrops, thumbnails
 
 
 class Counting:
@@ -65,3 +68,83 @@ def test_thumbnails_average_blocks_of_grey():
     thumb = thumbnails(crop)
     assert thumb.shape == (1, 14, 14)
     assert thumb[0, 0, 0] == 60 and thumb[0].sum() == 60
+
+
+class CountingPlan(BoxPlan):
+    """Fixed boxes that count the crops they cut."""
+
+    def __init__(self, boxes: list[tuple[int, int, int, int]]) -> None:
+        super().__init__(BoxPlan.fixed(boxes).sources)
+        self.cut = 0
+
+    def crops(self, frame, time):
+        self.cut += 1
+        return super().crops(frame, time)
+
+
+def test_a_picture_is_cut_once_and_still_means_every_source_the_same():
+    plan = CountingPlan([(0, 0, 32, 32), (32, 0, 64, 32)])
+    shown = ShownCrops(plan)
+    frame = np.full((32, 64, 3), 100, np.uint8)
+    moved = frame.copy()
+    moved[:, 40:] = 200  # the right box's picture changed
+    assert shown(frame, 1.0).shape == (2, 224, 224, 3)
+    assert shown(frame, 1.0) is shown(frame, 1.0) and plan.cut == 1  # known by its time
+    assert shown.still((frame, 1.0), (frame + 2, 7.0))  # 2 grey levels: the same picture
+    assert not shown.still((frame, 1.0), (moved, 13.0))
+    assert plan.cut == 3
+
+
+@pytest.mark.usefixtures("fast_model")
+def test_guide_frames_between_still_keyframes_are_not_decoded_and_a_cut_between_them_is(tmp_video, monkeypatch):
+    """Keyframes every 6 s and none at the cut at 7 s (x264 ultrafast): with given boxes, the
+    frames of the still span 0-6 s come from its keyframes (no decoding run there), and every
+    guide crop shows the colour its box shows at the time asked, the cut's span included."""
+    import avsep.io.video as video_module
+    import avsep.separation.engine as engine
+
+    green, yellow = (0, 255, 0), (255, 255, 0)
+    video = tmp_video(
+        "cut.mp4",
+        duration=18.0,
+        width=96,
+        height=48,
+        fps=10,
+        gop=60,
+        panels=(green, yellow),
+        cuts=[(7.0, (yellow, green))],
+    )
+    decoded: list[float] = []
+    original = video_module.decode_frames
+
+    def counting(container, stream, before=None):
+        for frame in original(container, stream, before):
+            decoded.append(float(frame.time))
+            yield frame
+
+    monkeypatch.setattr(video_module, "decode_frames", counting)
+    asked: list[list[float]] = []
+    read = engine.FrameReader.frames_and_times_at
+    monkeypatch.setattr(
+        engine.FrameReader,
+        "frames_and_times_at",
+        lambda r, t, snap=0.0, still=None: asked.append(list(t)) or read(r, t, snap, still),
+    )
+    crops: list[np.ndarray] = []
+    guide = Separator.guide
+    monkeypatch.setattr(Separator, "guide", lambda self, c, memo=None: crops.append(c) or guide(self, c, memo))
+    stream = Separator().stream_file(video, boxes=[(0, 0, 48, 48), (48, 0, 96, 48)])
+    list(stream.blocks)
+    windows = np.concatenate(crops)  # [windows, sources, frames, 224, 224, 3]
+    for times, window in zip(asked, windows):
+        for k, t in enumerate(times):
+            left, right = (green, yellow) if t <= 6.9 + 1e-6 else (yellow, green)  # the first frame at t on
+            assert colour_of(window[0, k]) == left and colour_of(window[1, k]) == right, t
+    assert any(6.0 < t < 9.0 for times in asked for t in times) and any(
+        9.0 < t < 12.0 for times in asked for t in times
+    )
+    assert decoded and min(decoded) >= 6.0 - 1e-3
+
+
+def colour_of(crop: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(round(v / 255)) * 255 for v in crop.reshape(-1, 3).mean(0))

@@ -33,7 +33,7 @@ from avsep.models.weights import guide_head_file, resolve_model
 from avsep.options import DEFAULT_GUIDE_HEAD, SeparationOptions
 from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
-from avsep.separation.reuse import CropMemo
+from avsep.separation.reuse import CropMemo, ShownCrops
 from avsep.signal import dsp
 from avsep.signal.chunking import GUIDE_SNAP_S, Stitcher, Window, Windower
 from avsep.timing import stage, timed_iter
@@ -240,17 +240,16 @@ class Engine:
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
             reader = FrameReader(media)
-        memo = CropMemo()
+        memo, cut = CropMemo(), ShownCrops(plan)
         with reader:
 
             def window_crops(w: Window) -> np.ndarray:
                 """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
                 with stage("frame decode"):  # the finder's frames when it kept them
-                    times = w.frame_times()
-                    snap = GUIDE_SNAP_S if plan.snaps else 0.0
-                    shown = plan.take_frames(times) or reader.frames_and_times_at(plan.decode_times(times), snap)
+                    times, (snap, still) = w.frame_times(), (GUIDE_SNAP_S, cut.still) if plan.snaps else (0.0, None)
+                    shown = plan.take_frames(times) or reader.frames_and_times_at(plan.decode_times(times), snap, still)
                 with stage("crop+resize"):
-                    return np.stack([plan.crops(frame, t) for frame, t in shown], 1)
+                    return np.stack([cut(frame, t) for frame, t in shown], 1)
 
             def visual_for(wins: list[Window]) -> torch.Tensor:
                 def pictures() -> torch.Tensor:

@@ -15,10 +15,15 @@ with the crop last computed, never the last seen, so a slow drift cannot accumul
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from avsep.boxes.plan import BoxCrops, BoxPlan
 
 #: Side of the grey thumbnail a crop is compared by: 224 / 14, each cell the mean of 16 x 16
 #: pixels, so camera noise, compression and a few pixels of sway average out.
@@ -81,3 +86,38 @@ class CropMemo:
         for source, k in latest.items():  # kept apart from the batch, which is let go
             self._parts[source] = tuple(part[k : k + 1].clone() for part in new)
         return tuple(bank[rows] for bank in banks)
+
+
+class ShownCrops:
+    """Each source's crop of a shown picture, cut once per picture, and whether the picture held
+    still between two keyframes (the judgement :meth:`avsep.io.video.FrameReader.frames_and_times_at`
+    asks for: then the keyframes answer for the guide frames between them, which are not decoded).
+
+    A picture is known by the time it is shown from: one video, one frame per time. Where
+    keyframes answer, several windows' guide frames are one keyframe, cut here once. Still means
+    what :class:`CropMemo` would reuse: every source's crops at most ``threshold`` apart, so the
+    guide is what the trunk would have said of either keyframe (a source's picture that changed
+    between them, a cut or a player walking in, is decoded frame by frame as before).
+    """
+
+    #: crops of this many pictures are kept (the guide frames come in time order)
+    KEEP = 4
+
+    def __init__(self, plan: BoxPlan, threshold: float = SAME_PICTURE) -> None:
+        self.plan = plan
+        self.threshold = threshold
+        self._cut: OrderedDict[float, np.ndarray] = OrderedDict()
+
+    def __call__(self, frame: np.ndarray | BoxCrops, time: float) -> np.ndarray:
+        """``[sources, 224, 224, 3]``: :meth:`BoxPlan.crops` of ``frame``, shown at ``time``."""
+        crops = self._cut.get(time)
+        if crops is None:
+            crops = self._cut[time] = self.plan.crops(frame, time)
+            if len(self._cut) > self.KEEP:
+                self._cut.popitem(last=False)
+        return crops
+
+    def still(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
+        """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
+        a, b = thumbnails(self(*first)), thumbnails(self(*second))
+        return bool(np.abs(a - b).mean(axis=(1, 2)).max() <= self.threshold)

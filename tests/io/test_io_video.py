@@ -143,6 +143,39 @@ def test_rare_keyframes_are_not_waited_for(tmp_video):
     assert [read_marker(f) for f, _ in got] == [0] + [round(t * 10) for t in times]
 
 
+def test_keyframes_around_a_still_picture_answer_for_the_frames_between(shared_video, decoded_frames):
+    """With ``still``, x264's default-like interval (6 s here) no longer means decoding every
+    reference frame: where the caller judges the picture still from one keyframe to the next,
+    the nearer one answers for each time between them, each pair judged once; where it does
+    not, and past the last keyframe, the frames are exact."""
+    path = shared_video("gop6.mp4", duration=20.0, width=64, height=48, marker=True, gop=60, preset="superfast")
+    times = [2.0, 4.0, 5.0, 8.0, 13.0, 19.0]
+    judged: list[tuple[float, float]] = []
+
+    def still(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> bool:
+        judged.append((a[1], b[1]))
+        return a[1] < 6.0  # the first pair held still, the later ones did not
+
+    with FrameReader(path) as reader:
+        got = reader.frames_and_times_at(times, snap=0.5, still=still)
+    assert judged == pytest.approx([(0.0, 6.0), (6.0, 12.0), (12.0, 18.0)])
+    markers = [read_marker(f) for f, _ in got]
+    assert markers[:3] == [0, 60, 60] and [t for _, t in got][:3] == pytest.approx([0.0, 6.0, 6.0])
+    assert markers[3:] == [80, 130, 190]  # changed pairs, and the last keyframe with none after it
+    exact = decoded_frames[0]
+    assert exact > 0
+    with FrameReader(path) as reader:  # every pair still: keyframes alone, no decoding run
+        got = reader.frames_and_times_at(times[:5], snap=0.5, still=lambda a, b: True)
+    assert [read_marker(f) for f, _ in got] == [0, 60, 60, 60, 120] and decoded_frames[0] == exact
+
+
+def test_keyframes_too_far_apart_are_not_taken_for_a_still_picture(shared_video, decoded_frames):
+    path = shared_video("gop15.mp4", duration=20.0, width=64, height=48, marker=True, gop=150, preset="superfast")
+    with FrameReader(path) as reader:
+        got = reader.frames_and_times_at([3.0, 6.0], snap=0.5, still=lambda a, b: True)
+    assert [read_marker(f) for f, _ in got] == [30, 60] and decoded_frames[0] > 0
+
+
 def test_long_gop_is_learned(tmp_video, decoded_frames):
     """With a single keyframe, every seek decodes from the start (over 1000 frames for these
     times); once the reader has seen how long the GOP is, 3 s hops decode forward instead."""

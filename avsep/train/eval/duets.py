@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from avsep.boxes.plan import BoxPlan
 from avsep.io.audio import load_audio
 from avsep.io.video import FrameReader
 from avsep.models.guide import label_guide
+from avsep.separation.reuse import ShownCrops
 from avsep.signal.chunking import FRAME_OFFSETS, GUIDE_SNAP_S
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train.eval.scores import aggregate_items, per_instrument, read_picture, score_clip
@@ -135,8 +137,10 @@ def _still_motion(sep, recordings: list, start_s: float, seconds: float) -> dict
 
 def _guide_frames(reader: FrameReader, centre: float) -> np.ndarray:
     """The 3 frames that guide a window centred at ``centre``, read as the separation reads
-    them (a keyframe within :data:`GUIDE_SNAP_S` may answer)."""
-    shown = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S)
+    them with the whole frame as the box (a keyframe within :data:`GUIDE_SNAP_S` may answer,
+    and keyframes around a still picture: :class:`~avsep.separation.reuse.ShownCrops`)."""
+    whole = BoxPlan.fixed([(0, 0, reader.info.width, reader.info.height)])
+    shown = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S, ShownCrops(whole).still)
     return np.stack([frame for frame, _ in shown])
 
 
