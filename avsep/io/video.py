@@ -9,8 +9,7 @@ count, so variable frame rate works.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -20,6 +19,8 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.io.ffmpeg_log import decoder_threads
+from avsep.io.keyframes import EPS as _EPS
+from avsep.io.keyframes import STILL_MAX_S, Keyframes, Still
 from avsep.io.media import (
     MediaInfo,
     VideoStreamInfo,
@@ -32,8 +33,6 @@ from avsep.io.media import (
 if TYPE_CHECKING:
     import torch
 
-#: Timestamps closer than this count as equal (pts rounding in millisecond time bases).
-_EPS = 1e-4
 
 #: Decode forward rather than seek when the next time is at most this far ahead (or one GOP,
 #: whichever is longer): a seek lands on the keyframe before the time and decodes from there
@@ -58,26 +57,8 @@ _ANALYSIS_OPTIONS = {"skip_loop_filter": "all"}
 
 #: No keyframe in this many seconds before a time: keyframes are rarer than a phone's (every
 #: 1-2 s), and the reader stops looking for them (unless a caller judges whether the picture held
-#: still between keyframes: then :data:`_STILL_MAX_S`).
+#: still between keyframes: then :data:`STILL_MAX_S`).
 _RARE_KEYS_S = 2.0
-
-#: Two keyframes further apart than this are never taken to show one still picture between them:
-#: x264's default interval is 250 frames (10 s at 25 fps, 8.3 s at 30), and over a longer span a
-#: player may well move and come back. Beyond it, frames are decoded exactly.
-_STILL_MAX_S = 12.0
-
-#: ``still(a, b)``: whether the picture held still from keyframe ``a`` to keyframe ``b``, each
-#: ``(frame, time)`` (:meth:`FrameReader.frames_and_times_at`).
-Still = Callable[[tuple[np.ndarray, float], tuple[np.ndarray, float]], bool]
-
-
-@dataclass
-class _Keyframe:
-    """A keyframe found by demuxing: its packet, and its picture once decoded (alone)."""
-
-    time: float
-    packet: av.Packet
-    rgb: np.ndarray | None = None
 
 
 class FrameReader:
@@ -105,10 +86,6 @@ class FrameReader:
         self._gop = _MIN_FORWARD_S  # lower bound on the keyframe interval, seconds
         self._options = {} if display else _ANALYSIS_OPTIONS
         self._snapping = True  # keyframes may answer for times (until they prove rare)
-        #: the keyframes around the last time a keyframe was asked to answer (the second None:
-        #: none within :data:`_STILL_MAX_S`, or the end), and whether the picture held between
-        self._pair: tuple[_Keyframe, _Keyframe | None] | None = None
-        self._pair_still: bool | None = None
         self._open()
 
     # -- public API -------------------------------------------------------------------------
@@ -135,7 +112,7 @@ class FrameReader:
         encoder puts one every 1-2 s), a frame that only guides the separation costs one picture
         instead of a run of them. ``still`` (with ``snap``): where the caller judges that the
         picture held still from the keyframe before a time to the one after it (at most
-        :data:`_STILL_MAX_S` apart; each pair judged once), the nearer one answers however far
+        :data:`STILL_MAX_S` apart; each pair judged once), the nearer one answers however far
         it is: at x264's default interval (8-10 s) every reference frame would be decoded
         otherwise. Where keyframes are rare (or the index does not lead to them), the reader
         stops trying and decodes exactly."""
@@ -176,6 +153,9 @@ class FrameReader:
         self._origin = container_origin(self._container) + self._start
         self._skipping = False  # the decoder's skip_frame is NONREF
         self._skip_before = -float("inf")  # non-reference frames shown before this are skipped
+        self._keys = Keyframes(
+            self._container, self._stream, self._origin, self._options, self._upright, self._drop_run
+        )
         self._reset(decode_frames(self._container, self._stream, self._before_packet))
 
     def _reset(self, decoder: Iterator[av.VideoFrame]) -> None:
@@ -270,16 +250,17 @@ class FrameReader:
     def _keyframe_answer(self, t: float, snap: float, still: Still | None) -> tuple[np.ndarray, float] | None:
         """The keyframe that may answer for ``t`` (see :meth:`frames_and_times_at`) and its time,
         or None: then the caller decodes exactly. Stops looking for good when keyframes prove
-        rare (none within :data:`_RARE_KEYS_S` before ``t``, or :data:`_STILL_MAX_S` when
+        rare (none within :data:`_RARE_KEYS_S` before ``t``, or :data:`STILL_MAX_S` when
         ``still`` may bridge them), when a seek does not land on a keyframe (an MPEG-TS file's
         index), or when a keyframe does not decode alone: each miss costs a decoding run
         started again from a keyframe."""
-        pair = self._keyframes_around(t)
+        pair = self._keys.around(t)
         if pair is None:
+            self._snapping = False
             return None
         first, after = pair
         latest = after if after is not None and after.time <= t + snap else first  # the last within reach
-        if t - latest.time > (_STILL_MAX_S if still else _RARE_KEYS_S):
+        if t - latest.time > (STILL_MAX_S if still else _RARE_KEYS_S):
             self._snapping = False
             return None
         shown = [k for k in pair if k is not None and k.time >= -_EPS]  # not before the range's start
@@ -289,66 +270,23 @@ class FrameReader:
         if abs(near.time - t) > snap + _EPS:
             if still is None or after is None or not -_EPS <= first.time <= t + _EPS:
                 return None
-            if self._pair_still is None:
-                pictures = [self._picture(k) for k in pair]
-                if any(p is None for p in pictures):
+            if self._keys.still is None:
+                pictures = [self._keys.picture(k) for k in pair]
+                if pictures[0] is None or pictures[1] is None:
+                    self._snapping = False
                     return None
-                self._pair_still = bool(still((pictures[0], first.time), (pictures[1], after.time)))
-            if not self._pair_still:
+                self._keys.still = bool(still((pictures[0], first.time), (pictures[1], after.time)))
+            if not self._keys.still:
                 return None
-        picture = self._picture(near)
-        return None if picture is None else (picture.copy(), near.time)
-
-    def _keyframes_around(self, t: float) -> tuple[_Keyframe, _Keyframe | None] | None:
-        """The keyframe shown last at or before ``t`` (the first one, if ``t`` precedes it) and
-        the next (None: none within :data:`_STILL_MAX_S`, or the stream ends), found by one seek
-        and demuxing (cheap: no decoding); the pair is kept while times fall between them."""
-        if self._pair is not None:
-            first, after = self._pair
-            if first.time <= t + _EPS and (t < after.time - _EPS if after else t <= first.time + _STILL_MAX_S):
-                return self._pair
-        self._held = None  # whatever happens, the decoding run is gone: an exact frame seeks
-        try:
-            self._container.seek(int((self._origin + t) / self._stream.time_base), stream=self._stream)
-            packets = (p for p in self._container.demux(self._stream) if p.pts is not None and p.size)
-            head = next(packets, None)
-            if head is None or not head.is_keyframe:
-                self._snapping = False
-                return None
-            first = _Keyframe(self._packet_time(head), head)
-            after = None
-            for packet in packets:
-                shown = self._packet_time(packet)
-                if packet.is_keyframe and shown > first.time + _EPS:
-                    after = _Keyframe(shown, packet) if shown <= first.time + _STILL_MAX_S else None
-                    break
-        except (av.error.FFmpegError, OSError, ValueError):
+        picture = self._keys.picture(near)
+        if picture is None:
             self._snapping = False
             return None
-        if self._pair is not None and self._pair[1] is not None and abs(self._pair[1].time - first.time) < _EPS:
-            first.rgb = self._pair[1].rgb  # the last pair's second keyframe is this pair's first
-        self._pair, self._pair_still = (first, after), None
-        return self._pair
+        return picture.copy(), near.time
 
-    def _packet_time(self, packet: av.Packet) -> float:
-        return float(packet.pts * self._stream.time_base - self._origin)
-
-    def _picture(self, key: _Keyframe) -> np.ndarray | None:
-        """``key``'s picture, decoded alone once; None (and no more looking for keyframes) if it
-        does not decode alone."""
-        if key.rgb is None:
-            self._held = None  # the decoder is reset for the keyframe: the decoding run is gone
-            codec = self._stream.codec_context
-            try:
-                codec.flush_buffers()
-                frames = codec.decode(key.packet) + codec.decode(None)
-            except (av.error.FFmpegError, OSError, ValueError):
-                frames = []
-            if not frames:
-                self._snapping = False
-                return None
-            key.rgb = self._upright(frames[0])
-        return key.rgb
+    def _drop_run(self) -> None:
+        """The container moved (a keyframe lookup): an exact frame seeks again."""
+        self._held = None
 
 
 def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
