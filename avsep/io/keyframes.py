@@ -38,7 +38,7 @@ class Keyframe:
 
 class Keyframes:
     """The keyframes around a time in one open stream, and whether the picture held between
-    them (:attr:`still`, the reader's to set: judged once per pair).
+    them (:attr:`verdict`, the reader's to set: judged once per pair and judge).
 
     ``origin``: the stream's seconds at time 0; ``options``: the decoder's (the reader's analysis
     options); ``upright``: a decoded frame as displayed RGB; ``on_seek``: called when a lookup
@@ -56,19 +56,23 @@ class Keyframes:
     ) -> None:
         self._container, self._stream, self._origin = container, stream, origin
         self._options, self._upright, self._on_seek = options, upright, on_seek
-        #: the keyframes around the last time looked up (the second None: none within
-        #: :data:`STILL_MAX_S`, or the end), and whether the picture held between them
+        #: the keyframes around the last time looked up: the last at or before it and the next
+        #: (None: none up to :attr:`_until`, or the end); :attr:`verdict` is whether the picture
+        #: held between them, as the judge it was asked of said
         self.pair: tuple[Keyframe, Keyframe | None] | None = None
-        self.still: bool | None = None
+        self.verdict: tuple[Still, bool] | None = None
+        self._until = 0.0
         self._codec: av.CodecContext | None = None
 
     def around(self, t: float) -> tuple[Keyframe, Keyframe | None] | None:
         """The keyframe shown last at or before ``t`` (the first one, if ``t`` precedes it) and
-        the next, found by one seek and demuxing; kept while times fall between them. None
-        when the seek lands on no keyframe (an MPEG-TS file's index) or fails."""
+        the next one within :data:`STILL_MAX_S` after ``t``, found by one seek and demuxing
+        (no decoding; an index that lands on an earlier keyframe is walked forward); kept while
+        times fall between them. None when the seek lands on no keyframe (an MPEG-TS file's
+        index) or fails."""
         if self.pair is not None:
             first, after = self.pair
-            if first.time <= t + EPS and (t < after.time - EPS if after else t <= first.time + STILL_MAX_S):
+            if first.time <= t + EPS and t < (after.time - EPS if after else self._until):
                 return self.pair
         self._on_seek()
         try:
@@ -77,38 +81,52 @@ class Keyframes:
             head = next(packets, None)
             if head is None or not head.is_keyframe:
                 return None
-            first, after = Keyframe(self._time(head), head), None
+            first, after, self._until = Keyframe(self._time(head), head), None, float("inf")
             for packet in packets:
-                if packet.is_keyframe and self._time(packet) > first.time + EPS:
-                    shown = self._time(packet)
-                    after = Keyframe(shown, packet) if shown <= first.time + STILL_MAX_S else None
+                shown = self._time(packet)
+                if packet.is_keyframe and shown > first.time + EPS:
+                    if shown > t + EPS:
+                        after = Keyframe(shown, packet)
+                        break
+                    first = Keyframe(shown, packet)  # still at or before t
+                elif shown > max(t, first.time) + STILL_MAX_S + 1.0:  # + 1 s: B-frames come out of order
+                    self._until = t + STILL_MAX_S
                     break
         except (av.error.FFmpegError, OSError, ValueError):
             return None
         if self.pair is not None and self.pair[1] is not None and abs(self.pair[1].time - first.time) < EPS:
             first.rgb = self.pair[1].rgb  # the last pair's second keyframe is this pair's first
-        self.pair, self.still = (first, after), None
+        self.pair, self.verdict = (first, after), None
         return self.pair
 
     def picture(self, key: Keyframe) -> np.ndarray | None:
         """``key``'s picture, decoded alone once (None if it does not decode alone), by a decoder
         of its own with slice threads: the stream's frame threads only delay a lone picture
-        (720p: 15 instead of 26 ms a keyframe), and the stream's decoding run is left as it is."""
+        (720p: 15 instead of 26 ms a keyframe), and the stream's decoding run is left as it is.
+        A stream whose set-up data comes inside it rather than in its header (H.264 "avc3",
+        MPEG-4 part 2 in AVI) gives that decoder nothing: the stream's own decoder, which has
+        seen it, decodes the keyframe then (and its decoding run is dropped)."""
         if key.rgb is None:
-            try:
-                if self._codec is None:
-                    self._codec = av.CodecContext.create(self._stream.codec_context.name, "r")
-                    self._codec.extradata = self._stream.codec_context.extradata
-                    self._codec.thread_type = "SLICE"
-                    self._codec.options = dict(self._options)
-                self._codec.flush_buffers()
-                frames = self._codec.decode(key.packet) + self._codec.decode(None)
-            except (av.error.FFmpegError, OSError, ValueError):
-                frames = []
+            frames = self._decode(key.packet, own=True) or self._decode(key.packet, own=False)
             if not frames:
                 return None
             key.rgb = self._upright(frames[0])
         return key.rgb
+
+    def _decode(self, packet: av.Packet, own: bool) -> list[av.VideoFrame]:
+        try:
+            if own and self._codec is None:
+                self._codec = av.CodecContext.create(self._stream.codec_context.name, "r")
+                self._codec.extradata = self._stream.codec_context.extradata
+                self._codec.thread_type = "SLICE"
+                self._codec.options = dict(self._options)
+            if not own:
+                self._on_seek()
+            codec = self._codec if own else self._stream.codec_context
+            codec.flush_buffers()
+            return codec.decode(packet) + codec.decode(None)
+        except (av.error.FFmpegError, OSError, ValueError):
+            return []
 
     def _time(self, packet: av.Packet) -> float:
         return float(packet.pts * self._stream.time_base - self._origin)

@@ -60,6 +60,10 @@ _ANALYSIS_OPTIONS = {"skip_loop_filter": "all"}
 #: still between keyframes: then :data:`STILL_MAX_S`).
 _RARE_KEYS_S = 2.0
 
+#: This many keyframe pairs in a row whose picture did not hold still: the video moves, and
+#: judging more pairs (a keyframe decoded and cropped for each) would only cost.
+_MOVING_PAIRS = 3
+
 
 class FrameReader:
     """Seek-based reader of one video stream; use as a context manager.
@@ -86,6 +90,7 @@ class FrameReader:
         self._gop = _MIN_FORWARD_S  # lower bound on the keyframe interval, seconds
         self._options = {} if display else _ANALYSIS_OPTIONS
         self._snapping = True  # keyframes may answer for times (until they prove rare)
+        self._moving = 0  # keyframe pairs in a row judged not still
         self._open()
 
     # -- public API -------------------------------------------------------------------------
@@ -107,15 +112,17 @@ class FrameReader:
         change at a given time apply to the frames *shown* from then on, which is this time.
 
         ``snap`` > 0: a keyframe shown within ``snap`` seconds of a time may answer for it (then
-        its own time is returned). A keyframe decodes alone, while the frame at the time needs
-        every reference frame since the keyframe before it: where keyframes come often (a phone's
-        encoder puts one every 1-2 s), a frame that only guides the separation costs one picture
-        instead of a run of them. ``still`` (with ``snap``): where the caller judges that the
-        picture held still from the keyframe before a time to the one after it (at most
-        :data:`STILL_MAX_S` apart; each pair judged once), the nearer one answers however far
-        it is: at x264's default interval (8-10 s) every reference frame would be decoded
-        otherwise. Where keyframes are rare (or the index does not lead to them), the reader
-        stops trying and decodes exactly."""
+        its own time is returned, which may be before the time). A keyframe decodes alone, while
+        the frame at the time needs every reference frame since the keyframe before it: where
+        keyframes come often (a phone's encoder puts one every 1-2 s), a frame that only guides
+        the separation costs one picture instead of a run of them. ``still`` (with ``snap``):
+        where the caller judges that the picture held still from the keyframe before a time to
+        the one after it (at most :data:`STILL_MAX_S` apart; a pair is judged once while times
+        go forward), the nearer one answers however far it is: at x264's default interval
+        (8-10 s) every reference frame would be decoded otherwise; after
+        :data:`_MOVING_PAIRS` pairs in a row that did not hold still, the reader stops judging.
+        Where keyframes are rare (or the index does not lead to them), it stops trying and
+        decodes exactly."""
         result: list[tuple[np.ndarray, float] | None] = [None] * len(times)
         for i in sorted(range(len(times)), key=lambda k: times[k]):
             t = max(0.0, float(times[i]))
@@ -126,10 +133,11 @@ class FrameReader:
         return result  # type: ignore[return-value]
 
     def close(self) -> None:
-        """Release the container (idempotent)."""
+        """Release the container and the keyframes held (idempotent)."""
         if self._container is not None:
             self._container.close()
             self._container = None
+            self._keys.pair = None
 
     def __enter__(self) -> FrameReader:
         return self
@@ -254,6 +262,8 @@ class FrameReader:
         ``still`` may bridge them), when a seek does not land on a keyframe (an MPEG-TS file's
         index), or when a keyframe does not decode alone: each miss costs a decoding run
         started again from a keyframe."""
+        if self._moving >= _MOVING_PAIRS:
+            still = None
         pair = self._keys.around(t)
         if pair is None:
             self._snapping = False
@@ -267,22 +277,32 @@ class FrameReader:
         if not shown:
             return None
         near = min(shown, key=lambda k: abs(k.time - t))
-        if abs(near.time - t) > snap + _EPS:
-            if still is None or after is None or not -_EPS <= first.time <= t + _EPS:
-                return None
-            if self._keys.still is None:
-                pictures = [self._keys.picture(k) for k in pair]
-                if pictures[0] is None or pictures[1] is None:
-                    self._snapping = False
-                    return None
-                self._keys.still = bool(still((pictures[0], first.time), (pictures[1], after.time)))
-            if not self._keys.still:
-                return None
+        if abs(near.time - t) > snap + _EPS and not self._held_still(t, still):
+            return None
         picture = self._keys.picture(near)
         if picture is None:
             self._snapping = False
             return None
         return picture.copy(), near.time
+
+    def _held_still(self, t: float, still: Still | None) -> bool:
+        """Whether the keyframes around ``t`` show one picture, as ``still`` judges (once per
+        pair and judge): both shown (not before the range's start) and at most
+        :data:`STILL_MAX_S` apart."""
+        first, after = self._keys.pair
+        if still is None or after is None or not -_EPS <= first.time <= t + _EPS < after.time:
+            return False
+        if after.time - first.time > STILL_MAX_S:
+            return False
+        if self._keys.verdict is None or self._keys.verdict[0] != still:
+            pictures = [self._keys.picture(k) for k in (first, after)]
+            if pictures[0] is None or pictures[1] is None:
+                self._snapping = False
+                return False
+            held = bool(still((pictures[0], first.time), (pictures[1], after.time)))
+            self._keys.verdict = (still, held)
+            self._moving = 0 if held else self._moving + 1
+        return self._keys.verdict[1]
 
     def _drop_run(self) -> None:
         """The container moved (a keyframe lookup): an exact frame seeks again."""

@@ -245,9 +245,11 @@ class Engine:
 
             def window_crops(w: Window) -> np.ndarray:
                 """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
-                with stage("frame decode"):  # the finder's frames when it kept them
-                    times, (snap, still) = w.frame_times(), (GUIDE_SNAP_S, cut.still) if plan.snaps else (0.0, None)
-                    shown = plan.take_frames(times) or reader.frames_and_times_at(plan.decode_times(times), snap, still)
+                with stage("frame decode"):  # the finder's frames when it kept them; keyframes held still
+                    times, still = w.frame_times(), cut.still if plan.snaps else None
+                    shown = plan.take_frames(times) or reader.frames_and_times_at(
+                        plan.decode_times(times), GUIDE_SNAP_S if still else 0.0, still
+                    )
                 with stage("crop+resize"):
                     return np.stack([cut(frame, t) for frame, t in shown], 1)
 

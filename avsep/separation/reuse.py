@@ -39,6 +39,11 @@ SAME_PICTURE = 3.0
 Compute = Callable[[np.ndarray], tuple[torch.Tensor, ...]]
 
 
+def differences(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference (grey levels) of thumbnails ``[..., THUMB, THUMB]``, per crop."""
+    return np.abs(a - b).mean(axis=(-2, -1))
+
+
 def thumbnails(crops: np.ndarray) -> np.ndarray:
     """``[n, 224, 224, 3]`` uint8 -> ``[n, THUMB, THUMB]`` float32 grey (block means)."""
     n, h, w = crops.shape[:3]
@@ -71,7 +76,7 @@ class CropMemo:
         latest: dict[int, int] = {}
         for i, (thumb, source) in enumerate(zip(thumbs, sources)):
             anchor = self._thumbs.get(source)
-            if anchor is None or self.threshold is None or np.abs(thumb - anchor).mean() > self.threshold:
+            if anchor is None or self.threshold is None or differences(thumb, anchor) > self.threshold:
                 self._thumbs[source] = thumb
                 latest[source] = len(fresh)
                 fresh.append(i)
@@ -120,4 +125,4 @@ class ShownCrops:
     def still(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
         """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
         a, b = thumbnails(self(*first)), thumbnails(self(*second))
-        return bool(np.abs(a - b).mean(axis=(1, 2)).max() <= self.threshold)
+        return bool(differences(a, b).max() <= self.threshold)

@@ -169,6 +169,15 @@ def test_keyframes_around_a_still_picture_answer_for_the_frames_between(shared_v
     assert [read_marker(f) for f, _ in got] == [0, 60, 60, 60, 120] and decoded_frames[0] == exact
 
 
+def test_a_keyframe_lookup_between_exact_frames_does_not_lose_the_decoding_run(shared_video):
+    """Looking up the keyframes around 12.7 s moves the container past 18 s: the exact frame
+    after it is decoded from its own keyframe, not from wherever the demuxer stopped."""
+    path = shared_video("gop6.mp4", duration=20.0, width=64, height=48, marker=True, gop=60, preset="superfast")
+    with FrameReader(path) as reader:
+        got = reader.frames_and_times_at([11.0, 12.7], snap=0.5, still=lambda a, b: False)
+    assert [read_marker(f) for f, _ in got] == [110, 127]
+
+
 def test_keyframes_too_far_apart_are_not_taken_for_a_still_picture(shared_video, decoded_frames):
     path = shared_video("gop15.mp4", duration=20.0, width=64, height=48, marker=True, gop=150, preset="superfast")
     with FrameReader(path) as reader:

@@ -135,13 +135,12 @@ def _still_motion(sep, recordings: list, start_s: float, seconds: float) -> dict
     return {"motion_frames": frames, "motion_times": [n - 0.5 - start_s for n in numbers]}
 
 
-def _guide_frames(reader: FrameReader, centre: float) -> np.ndarray:
+def _guide_frames(reader: FrameReader, shown: ShownCrops, centre: float) -> np.ndarray:
     """The 3 frames that guide a window centred at ``centre``, read as the separation reads
-    them with the whole frame as the box (a keyframe within :data:`GUIDE_SNAP_S` may answer,
-    and keyframes around a still picture: :class:`~avsep.separation.reuse.ShownCrops`)."""
-    whole = BoxPlan.fixed([(0, 0, reader.info.width, reader.info.height)])
-    shown = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S, ShownCrops(whole).still)
-    return np.stack([frame for frame, _ in shown])
+    them with ``shown``'s box, the whole frame (a keyframe within :data:`GUIDE_SNAP_S` may
+    answer, and keyframes around a still picture)."""
+    frames = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S, shown.still)
+    return np.stack([frame for frame, _ in frames])
 
 
 def music_solo_video_duets(
@@ -172,7 +171,8 @@ def music_solo_video_duets(
         mix = refs.sum(axis=0)
         with FrameReader(path) as reader:
             starts = (first / SAMPLE_RATE, second / SAMPLE_RATE)
-            pictures = [_guide_frames(reader, s + seconds / 2) for s in starts]
+            whole = ShownCrops(BoxPlan.fixed([(0, 0, reader.info.width, reader.info.height)]))
+            pictures = [_guide_frames(reader, whole, s + seconds / 2) for s in starts]
             motion = {}
             if sep.same_instrument == "motion":
                 times = np.arange(0.0, seconds, 1.0 / min(reader.info.fps, 30.0))
