@@ -9,7 +9,8 @@ import torch
 
 from avsep import Separator
 from avsep.boxes.plan import BoxPlan
-from avsep.separation.reuse import SAME_PICTURE, CropMemo, ShownCrops, thumbnails
+from avsep.boxes.shown import SAME_PICTURE, ShownCrops, thumbnails
+from avsep.separation.reuse import CropMemo
 
 
 class Counting:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from avsep.boxes.players import BoxPlan
+from avsep.boxes.shown import ShownCrops
 from avsep.errors import InputError, check_one_of
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
@@ -33,7 +34,7 @@ from avsep.models.weights import guide_head_file, resolve_model
 from avsep.options import DEFAULT_GUIDE_HEAD, SeparationOptions
 from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
-from avsep.separation.reuse import CropMemo, ShownCrops
+from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
 from avsep.signal.chunking import GUIDE_SNAP_S, Stitcher, Window, Windower
 from avsep.timing import stage, timed_iter
@@ -239,8 +240,7 @@ class Engine:
             decoded = stream_audio(media, dsp.SAMPLE_RATE, on_native=tap and tap.push)
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
-            reader = FrameReader(media)
-        memo, cut = CropMemo(), ShownCrops(plan)
+            reader, memo, cut = FrameReader(media), CropMemo(), ShownCrops(plan)
         with reader:
 
             def window_crops(w: Window) -> np.ndarray:

@@ -7,7 +7,7 @@ player, a bow a little further along. The visual trunk is the separation's large
 CPU (issue 30: 4.3 of 13.3 s at 720p), and a crop of an unchanged picture gives it nothing new.
 :class:`CropMemo` keeps, per source, a small grey thumbnail of the last crop that went through
 the trunk and that crop's :meth:`~avsep.models.visual.VisualTrunk.crop_parts`; a new crop whose
-thumbnail differs from it by at most :data:`SAME_PICTURE` takes those parts instead of a
+thumbnail differs from it by at most :data:`~avsep.boxes.shown.SAME_PICTURE` takes those parts instead of a
 forward. A cut, a player who moves or a box that moves changes the thumbnail beyond that and
 the crop is looked at again (and becomes the one compared with). The comparison is always
 with the crop last computed, never the last seen, so a slow drift cannot accumulate unseen.
@@ -15,40 +15,15 @@ with the crop last computed, never the last seen, so a slow drift cannot accumul
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from avsep.boxes.plan import BoxCrops, BoxPlan
-
-#: Side of the grey thumbnail a crop is compared by: 224 / 14, each cell the mean of 16 x 16
-#: pixels, so camera noise, compression and a few pixels of sway average out.
-THUMB = 14
-
-#: Largest mean absolute difference (grey levels of 255) between two crops' thumbnails that
-#: counts as the same picture. Chosen on generated 720p videos and the training data's frames
-#: (docs/experiments/2026-12-06-speed-round-2.md), never on the real evaluation clips: a bowing
-#: arm or a swaying camera stays under it, a cut or a player walking into the box is far above.
-SAME_PICTURE = 3.0
+from avsep.boxes.shown import SAME_PICTURE, differences, thumbnails
 
 #: ``compute(crops [n, 224, 224, 3] uint8) -> parts``: the trunk's per-crop parts of ``crops``.
 Compute = Callable[[np.ndarray], tuple[torch.Tensor, ...]]
-
-
-def differences(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean absolute difference (grey levels) of thumbnails ``[..., THUMB, THUMB]``, per crop."""
-    return np.abs(a - b).mean(axis=(-2, -1))
-
-
-def thumbnails(crops: np.ndarray) -> np.ndarray:
-    """``[n, 224, 224, 3]`` uint8 -> ``[n, THUMB, THUMB]`` float32 grey (block means)."""
-    n, h, w = crops.shape[:3]
-    grey = crops.astype(np.float32).mean(axis=-1)
-    return grey.reshape(n, THUMB, h // THUMB, THUMB, w // THUMB).mean(axis=(2, 4))
 
 
 class CropMemo:
@@ -91,38 +66,3 @@ class CropMemo:
         for source, k in latest.items():  # kept apart from the batch, which is let go
             self._parts[source] = tuple(part[k : k + 1].clone() for part in new)
         return tuple(bank[rows] for bank in banks)
-
-
-class ShownCrops:
-    """Each source's crop of a shown picture, cut once per picture, and whether the picture held
-    still between two keyframes (the judgement :meth:`avsep.io.video.FrameReader.frames_and_times_at`
-    asks for: then the keyframes answer for the guide frames between them, which are not decoded).
-
-    A picture is known by the time it is shown from: one video, one frame per time. Where
-    keyframes answer, several windows' guide frames are one keyframe, cut here once. Still means
-    what :class:`CropMemo` would reuse: every source's crops at most ``threshold`` apart, so the
-    guide is what the trunk would have said of either keyframe (a source's picture that changed
-    between them, a cut or a player walking in, is decoded frame by frame as before).
-    """
-
-    #: crops of this many pictures are kept (the guide frames come in time order)
-    KEEP = 4
-
-    def __init__(self, plan: BoxPlan, threshold: float = SAME_PICTURE) -> None:
-        self.plan = plan
-        self.threshold = threshold
-        self._cut: OrderedDict[float, np.ndarray] = OrderedDict()
-
-    def __call__(self, frame: np.ndarray | BoxCrops, time: float) -> np.ndarray:
-        """``[sources, 224, 224, 3]``: :meth:`BoxPlan.crops` of ``frame``, shown at ``time``."""
-        crops = self._cut.get(time)
-        if crops is None:
-            crops = self._cut[time] = self.plan.crops(frame, time)
-            if len(self._cut) > self.KEEP:
-                self._cut.popitem(last=False)
-        return crops
-
-    def still(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
-        """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
-        a, b = thumbnails(self(*first)), thumbnails(self(*second))
-        return bool(differences(a, b).max() <= self.threshold)

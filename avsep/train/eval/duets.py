@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from avsep.boxes.plan import BoxPlan
+from avsep.boxes.shown import ShownCrops
 from avsep.io.audio import load_audio
 from avsep.io.video import FrameReader
 from avsep.models.guide import label_guide
-from avsep.separation.reuse import ShownCrops
 from avsep.signal.chunking import FRAME_OFFSETS, GUIDE_SNAP_S
 from avsep.signal.dsp import SAMPLE_RATE
 from avsep.train.eval.scores import aggregate_items, per_instrument, read_picture, score_clip

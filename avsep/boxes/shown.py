@@ -1,0 +1,76 @@
+"""What a box shows: its crop of a picture, cut once per picture, and whether the picture held
+still, judged on small grey thumbnails of the crops.
+
+The separation reuses the trunk's parts of a crop that looks like the last one computed
+(:mod:`avsep.separation.reuse`), and a keyframe may stand for the guide frames between it and
+the next when every box shows the same picture at both
+(:meth:`avsep.io.video.FrameReader.frames_and_times_at`); the player finder judges the same way
+once it knows a shot's players. One threshold, one comparison, for all three.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from avsep.boxes.plan import BoxCrops, BoxPlan
+
+#: Side of the grey thumbnail a crop is compared by: 224 / 14, each cell the mean of 16 x 16
+#: pixels, so camera noise, compression and a few pixels of sway average out.
+THUMB = 14
+
+#: Largest mean absolute difference (grey levels of 255) between two crops' thumbnails that
+#: counts as the same picture. Chosen on generated 720p videos and the training data's frames
+#: (docs/experiments/2026-12-06-speed-round-2.md), never on the real evaluation clips: a bowing
+#: arm or a swaying camera stays under it, a cut or a player walking into the box is far above.
+SAME_PICTURE = 3.0
+
+
+def differences(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference (grey levels) of thumbnails ``[..., THUMB, THUMB]``, per crop."""
+    return np.abs(a - b).mean(axis=(-2, -1))
+
+
+def thumbnails(crops: np.ndarray) -> np.ndarray:
+    """``[n, 224, 224, 3]`` uint8 -> ``[n, THUMB, THUMB]`` float32 grey (block means)."""
+    n, h, w = crops.shape[:3]
+    grey = crops.astype(np.float32).mean(axis=-1)
+    return grey.reshape(n, THUMB, h // THUMB, THUMB, w // THUMB).mean(axis=(2, 4))
+
+
+class ShownCrops:
+    """Each source's crop of a shown picture, cut once per picture, and whether the picture held
+    still between two keyframes (the judgement :meth:`avsep.io.video.FrameReader.frames_and_times_at`
+    asks for: then the keyframes answer for the guide frames between them, which are not decoded).
+
+    A picture is known by the time it is shown from: one video, one frame per time. Where
+    keyframes answer, several windows' guide frames are one keyframe, cut here once. Still means
+    what :class:`~avsep.separation.reuse.CropMemo` would reuse: every source's crops at most ``threshold`` apart, so the
+    guide is what the trunk would have said of either keyframe (a source's picture that changed
+    between them, a cut or a player walking in, is decoded frame by frame as before).
+    """
+
+    #: crops of this many pictures are kept (the guide frames come in time order)
+    KEEP = 4
+
+    def __init__(self, plan: BoxPlan, threshold: float = SAME_PICTURE) -> None:
+        self.plan = plan
+        self.threshold = threshold
+        self._cut: OrderedDict[float, np.ndarray] = OrderedDict()
+
+    def __call__(self, frame: np.ndarray | BoxCrops, time: float) -> np.ndarray:
+        """``[sources, 224, 224, 3]``: :meth:`BoxPlan.crops` of ``frame``, shown at ``time``."""
+        crops = self._cut.get(time)
+        if crops is None:
+            crops = self._cut[time] = self.plan.crops(frame, time)
+            if len(self._cut) > self.KEEP:
+                self._cut.popitem(last=False)
+        return crops
+
+    def still(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
+        """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
+        a, b = thumbnails(self(*first)), thumbnails(self(*second))
+        return bool(differences(a, b).max() <= self.threshold)
