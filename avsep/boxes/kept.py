@@ -92,9 +92,11 @@ class FrameKeeper:
         if len(keys) < self.wanted:  # fewer players than wanted: the plan may be strips
             keys = list(dict.fromkeys(keys + self.fallback))
         size = len(keys) * CROP_BYTES
+        made: dict[float, BoxCrops] = {}  # a keyframe that answered for several times: cut and kept once
         for key, frame, shown in self._pending:
-            if self.kept + size <= self.budget:
-                crops = self._store.keep(crop_boxes(frame, keys))
-                self.decoded[key] = (BoxCrops(dict(zip(keys, crops))), shown)
+            if shown not in made and self.kept + size <= self.budget:
+                made[shown] = BoxCrops(dict(zip(keys, self._store.keep(crop_boxes(frame, keys)))))
                 self.kept += size
+            if shown in made:
+                self.decoded[key] = (made[shown], shown)
         self._pending.clear()

@@ -44,8 +44,10 @@ from avsep.boxes.naming import outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
 from avsep.boxes.plan import BoxCrops, BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.boxes.plan import TimedBoxes as TimedBoxes
+from avsep.boxes.shown import ShownCrops
 from avsep.boxes.tracks import Keyframe, Track, link_tracks
 from avsep.errors import InputError
+from avsep.io.keyframes import Still
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
 from avsep.options import DEFAULT_OVERLAP
@@ -283,27 +285,30 @@ def _look(
     keyframes: list[Keyframe] = []
     frame_keys: dict[float, int] = {}
     shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys (None: seen)
+    still: Still | None = None  # once a shot's players are known: whether its boxes held still
     key_thumb: np.ndarray | None = None  # the keyframe's thumbnail
     seen: list[tuple[np.ndarray, int]] = []  # thumbnails the finder ran on, with their keyframes
     last_thumb: np.ndarray | None = None  # the frame before's
 
     def close_shot() -> None:
-        nonlocal shot
+        nonlocal shot, still
         if shot is not None:
             keyframes[-1].detections, shot = finder.detect(shot[0], shot[1]), None
         if keyframes:
             keeper.settle(d.box for d in keyframes[-1].detections)
+            still = still_judge(info, [d.box for d in keyframes[-1].detections] + keeper.fallback)
 
     with FrameReader(info) as reader:
         for done, asked in enumerate(times, 1):
-            # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once
-            ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
+            # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once;
+            # a shot's motion frames exactly, its later ones from keyframes where its boxes held still
+            ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S, still=still)
             key = time_key(asked)
             shown[key] = t
             thumb = thumbnail(frame)
             if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):
                 close_shot()
-                again, key_thumb = shown_before(thumb, seen), thumb
+                again, key_thumb, still = shown_before(thumb, seen), thumb, None
                 if again is None:  # a new picture: the finder runs on it when its shot closes
                     keyframes.append(Keyframe(t, []))
                     shot = (frame, [small_grey(frame)])
@@ -323,6 +328,15 @@ def _look(
                 on_frame(done, len(times))
     close_shot()
     return keyframes, frame_keys
+
+
+def still_judge(info: MediaInfo, boxes: Sequence[Box]) -> Still:
+    """Whether a shot whose players are known held still between two keyframes: the picture in
+    each of its ``boxes`` and in the whole frame the same at both (:class:`ShownCrops`, the
+    separation's judgement), so that the frames between them show what the finder already
+    looked at. Its motion frames are never judged: they are what motion is measured on."""
+    whole = (0, 0, info.video.width, info.video.height)
+    return ShownCrops(BoxPlan.fixed([*dict.fromkeys(tuple(b) for b in boxes), whole])).still
 
 
 def shown_before(thumb: np.ndarray, seen: Sequence[tuple[np.ndarray, int]]) -> int | None:

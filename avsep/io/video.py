@@ -55,11 +55,6 @@ _SKIP_BEFORE_S = 0.5
 #: (docs/experiments/2026-12-06-speed-round-2.md). Frames for the eye (``display=True``) keep it.
 _ANALYSIS_OPTIONS = {"skip_loop_filter": "all"}
 
-#: No keyframe in this many seconds before a time: keyframes are rarer than a phone's (every
-#: 1-2 s), and the reader stops looking for them (unless a caller judges whether the picture held
-#: still between keyframes: then :data:`STILL_MAX_S`).
-_RARE_KEYS_S = 2.0
-
 #: This many keyframe pairs in a row whose picture did not hold still: the video moves, and
 #: judging more pairs (a keyframe decoded and cropped for each) would only cost.
 _MOVING_PAIRS = 3
@@ -258,10 +253,11 @@ class FrameReader:
     def _keyframe_answer(self, t: float, snap: float, still: Still | None) -> tuple[np.ndarray, float] | None:
         """The keyframe that may answer for ``t`` (see :meth:`frames_and_times_at`) and its time,
         or None: then the caller decodes exactly. Stops looking for good when keyframes prove
-        rare (none within :data:`_RARE_KEYS_S` before ``t``, or :data:`STILL_MAX_S` when
-        ``still`` may bridge them), when a seek does not land on a keyframe (an MPEG-TS file's
-        index), or when a keyframe does not decode alone: each miss costs a decoding run
-        started again from a keyframe."""
+        rare (none within :data:`STILL_MAX_S` before ``t``: a video with one keyframe would
+        otherwise be demuxed from its start at every lookup), when a seek does not land on a
+        keyframe (an MPEG-TS file's index), or when a keyframe does not decode alone. Where
+        keyframes are merely far apart, a lookup costs a seek, a demux of at most 13 s of
+        packets and a decoding run started again from the keyframe before ``t``."""
         if self._moving >= _MOVING_PAIRS:
             still = None
         pair = self._keys.around(t)
@@ -270,7 +266,7 @@ class FrameReader:
             return None
         first, after = pair
         latest = after if after is not None and after.time <= t + snap else first  # the last within reach
-        if t - latest.time > (STILL_MAX_S if still else _RARE_KEYS_S):
+        if t - latest.time > STILL_MAX_S:
             self._snapping = False
             return None
         shown = [k for k in pair if k is not None and k.time >= -_EPS]  # not before the range's start
