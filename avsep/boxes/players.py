@@ -296,7 +296,8 @@ def _look(
             keyframes[-1].detections, shot = finder.detect(shot[0], shot[1]), None
         if keyframes:
             keeper.settle(d.box for d in keyframes[-1].detections)
-            still = still_judge(info, [d.box for d in keyframes[-1].detections] + keeper.fallback)
+            if still is None:  # one judge a shot: its verdicts hold for the shot
+                still = still_judge(info, [d.box for d in keyframes[-1].detections] + keeper.fallback)
 
     with FrameReader(info) as reader:
         for done, asked in enumerate(times, 1):
