@@ -136,6 +136,7 @@ GROUND = (
     "avsep.progress",
     "avsep.machine",
     "avsep.timerange",
+    "avsep.heap",
 )
 DOORS = ("avsep", "avsep.__main__")
 

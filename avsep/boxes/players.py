@@ -44,9 +44,10 @@ from avsep.boxes.naming import outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
 from avsep.boxes.plan import BoxCrops, BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.boxes.plan import TimedBoxes as TimedBoxes
-from avsep.boxes.shown import ShownCrops
+from avsep.boxes.shown import boxes_held_still
 from avsep.boxes.tracks import Keyframe, Track, link_tracks
 from avsep.errors import InputError
+from avsep.heap import HeapWatch
 from avsep.io.keyframes import Still
 from avsep.io.media import MediaInfo, probe
 from avsep.io.video import FrameReader, crop_boxes
@@ -297,10 +298,12 @@ def _look(
         if keyframes:
             keeper.settle(d.box for d in keyframes[-1].detections)
             if still is None:  # one judge a shot: its verdicts hold for the shot
-                still = still_judge(info, [d.box for d in keyframes[-1].detections] + keeper.fallback)
+                still = boxes_held_still(info.video, [d.box for d in keyframes[-1].detections] + keeper.fallback)
 
+    watch = HeapWatch()  # the frames' temporaries are freed between kept crops: give the heap back
     with FrameReader(info) as reader:
         for done, asked in enumerate(times, 1):
+            watch()
             # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once;
             # a shot's motion frames exactly, its later ones from keyframes where its boxes held still
             ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S, still=still)
@@ -329,15 +332,6 @@ def _look(
                 on_frame(done, len(times))
     close_shot()
     return keyframes, frame_keys
-
-
-def still_judge(info: MediaInfo, boxes: Sequence[Box]) -> Still:
-    """Whether a shot whose players are known held still between two keyframes: the picture in
-    each of its ``boxes`` and in the whole frame the same at both (:class:`ShownCrops`, the
-    separation's judgement), so that the frames between them show what the finder already
-    looked at. Its motion frames are never judged: they are what motion is measured on."""
-    whole = (0, 0, info.video.width, info.video.height)
-    return ShownCrops(BoxPlan.fixed([*dict.fromkeys(tuple(b) for b in boxes), whole])).still
 
 
 def shown_before(thumb: np.ndarray, seen: Sequence[tuple[np.ndarray, int]]) -> int | None:

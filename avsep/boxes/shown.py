@@ -11,12 +11,17 @@ once it knows a shot's players. One threshold, one comparison, for all three.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from avsep.boxes.plan import BoxCrops, BoxPlan
+
 if TYPE_CHECKING:
-    from avsep.boxes.plan import BoxCrops, BoxPlan
+    from avsep.boxes.box import Box
+    from avsep.io.keyframes import Still
+    from avsep.io.media import VideoStreamInfo
 
 #: Side of the grey thumbnail a crop is compared by: 224 / 14, each cell the mean of 16 x 16
 #: pixels, so camera noise, compression and a few pixels of sway average out.
@@ -74,3 +79,12 @@ class ShownCrops:
         """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
         a, b = thumbnails(self(*first)), thumbnails(self(*second))
         return bool(differences(a, b).max() <= self.threshold)
+
+
+def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
+    """The player finder's judgement for a shot whose players are known: the picture in each of
+    its ``boxes`` and in the whole frame (of ``size``) the same at two keyframes, so that the
+    frames between them show what the finder already looked at. A shot's motion frames are
+    never judged: they are what motion is measured on."""
+    whole = (0, 0, size.width, size.height)
+    return ShownCrops(BoxPlan.fixed([*dict.fromkeys(tuple(b) for b in boxes), whole])).still

@@ -1,0 +1,43 @@
+"""HeapWatch (avsep/heap.py): the free heap is given back when the resident size has grown by a
+step since the last trim, and only then."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import avsep.heap as heap
+
+
+def test_trims_only_after_growing_by_a_step(monkeypatch):
+    sizes = iter([1000.0, 1010.0, 1070.0, 1020.0, 1050.0, 1090.0, 1030.0])
+    monkeypatch.setattr(heap, "resident_mb", lambda: next(sizes))
+    trimmed: list[int] = []
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: lambda pad: trimmed.append(pad) or 1)
+    watch = heap.HeapWatch(step_mb=50)  # base 1000
+    watch()  # 1010: no
+    watch()  # 1070 > 1050: trim, base 1020 (after the trim)
+    watch()  # 1050: no
+    watch()  # 1090 > 1070: trim, base 1030
+    assert trimmed == [0, 0] and watch.trims == 2
+
+
+def test_without_glibc_or_proc_it_does_nothing(monkeypatch):
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: None)
+    watch = heap.HeapWatch(step_mb=0)
+    watch()
+    assert watch.trims == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and glibc's malloc_trim are Linux's")
+def test_this_machine_has_both_hooks():
+    """On Linux the resident size is read (and grows with an allocation touched), and glibc's
+    malloc_trim is found and runs."""
+    before = heap.resident_mb()
+    block = np.ones(50_000_000 // 8)  # 50 MB, touched
+    after = heap.resident_mb()
+    assert before is not None and after is not None and after - before > 40 and block[-1] == 1
+    trim = heap._malloc_trim()
+    assert trim is not None and trim(0) in (0, 1)
