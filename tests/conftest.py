@@ -96,3 +96,21 @@ def fast_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     torch.set_num_threads(1)
     yield tiny_model
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def decoded_times(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The times of the frames video readers decode in a run from a keyframe (keyframes decoded
+    alone are not counted): proof of which frames were decoded and which were skipped."""
+    import avsep.io.video as video_module
+
+    times: list[float] = []
+    original = video_module.decode_frames
+
+    def recording(container, stream, before=None):
+        for frame in original(container, stream, before):
+            times.append(float(frame.time))
+            yield frame
+
+    monkeypatch.setattr(video_module, "decode_frames", recording)
+    return times

@@ -181,28 +181,17 @@ def test_players_swap_places_at_a_cut(shared_video, finder):
     assert plan.moves()
 
 
-def test_a_still_shot_is_read_from_its_keyframes_once_its_players_are_known(tmp_video, finder, monkeypatch):
+def test_a_still_shot_is_read_from_its_keyframes_once_its_players_are_known(tmp_video, finder, decoded_times):
     """Keyframes every 6 s, no keyframe at the cut at 20 s (x264 ultrafast): the shot's motion
     frames (the first 6 guide frames, to 9 s) are decoded exactly; after them, where the
     keyframes around a frame show the same picture, they answer for it (no decoding run from
     9.5 to 18 s); the keyframes around the cut differ, so it is decoded exactly, the players
     swap places at it, and the new shot's motion frames are exact again."""
-    import avsep.io.video as video_module
-
-    decoded: list[float] = []
-    original = video_module.decode_frames
-
-    def counting(container, stream, before=None):
-        for frame in original(container, stream, before):
-            decoded.append(float(frame.time))
-            yield frame
-
-    monkeypatch.setattr(video_module, "decode_frames", counting)
     cut = [(20.0, (YELLOW, GREEN))]
     video = tmp_video("still.mp4", duration=30.0, width=96, height=48, fps=10, gop=60, panels=(GREEN, YELLOW), cuts=cut)
     plan = find_players(video, finder)
-    runs = [t for t in decoded if t > 9.5]  # after the motion frames: the pair around the cut, the new shot's
-    assert decoded and runs and min(runs) >= 18.0 - 1e-3
+    runs = [t for t in decoded_times if t > 9.5]  # after the motion frames: the pair around the cut, the new shot's
+    assert decoded_times and runs and min(runs) >= 18.0 - 1e-3
     violin = plan.names.index("violin")
     left, right = (0, 0, 48, 48), (48, 0, 96, 48)
     assert [plan.boxes_at(t)[violin] for t in (1.0, 15.0, 22.0, 28.0)] == [left, left, right, right]

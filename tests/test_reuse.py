@@ -97,11 +97,12 @@ def test_a_picture_is_cut_once_and_still_means_every_source_the_same():
 
 
 @pytest.mark.usefixtures("fast_model")
-def test_guide_frames_between_still_keyframes_are_not_decoded_and_a_cut_between_them_is(tmp_video, monkeypatch):
+def test_guide_frames_between_still_keyframes_are_not_decoded_and_a_cut_between_them_is(
+    tmp_video, monkeypatch, decoded_times
+):
     """Keyframes every 6 s and none at the cut at 7 s (x264 ultrafast): with given boxes, the
     frames of the still span 0-6 s come from its keyframes (no decoding run there), and every
     guide crop shows the colour its box shows at the time asked, the cut's span included."""
-    import avsep.io.video as video_module
     import avsep.separation.engine as engine
 
     green, yellow = (0, 255, 0), (255, 255, 0)
@@ -115,15 +116,6 @@ def test_guide_frames_between_still_keyframes_are_not_decoded_and_a_cut_between_
         panels=(green, yellow),
         cuts=[(7.0, (yellow, green))],
     )
-    decoded: list[float] = []
-    original = video_module.decode_frames
-
-    def counting(container, stream, before=None):
-        for frame in original(container, stream, before):
-            decoded.append(float(frame.time))
-            yield frame
-
-    monkeypatch.setattr(video_module, "decode_frames", counting)
     asked: list[list[float]] = []
     read = engine.FrameReader.frames_and_times_at
     monkeypatch.setattr(
@@ -144,7 +136,7 @@ def test_guide_frames_between_still_keyframes_are_not_decoded_and_a_cut_between_
     assert any(6.0 < t < 9.0 for times in asked for t in times) and any(
         9.0 < t < 12.0 for times in asked for t in times
     )
-    assert decoded and min(decoded) >= 6.0 - 1e-3
+    assert decoded_times and min(decoded_times) >= 6.0 - 1e-3
 
 
 def colour_of(crop: np.ndarray) -> tuple[int, ...]:
