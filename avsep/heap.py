@@ -9,9 +9,9 @@ where the other runs stayed near 1.1 GB. A fixed mmap threshold (``MALLOC_MMAP_T
 keeps it flat but cost 60-100 % more finder time (every large temporary mapped and faulted in
 afresh); ``malloc_trim(0)`` whenever the resident size has grown by :data:`STEP_MB` since the
 last trim kept 8 of 8 runs at 1.06-1.20 GB for about 0.1 s of trimming
-(docs/experiments/2026-12-06-speed-round-2.md). On the ground, beside timing.py, so that any
-floor's long loop may use it (today the finder's). Elsewhere than glibc-based Linux it does
-nothing.
+(docs/experiments/2026-12-06-speed-round-2.md); in the separation's window loop it took a
+10-minute automatic run from 1.3-1.5 to 1.2 GB. On the ground, beside timing.py, because both
+the finder (boxes/) and the separation use it. Elsewhere than glibc-based Linux it does nothing.
 """
 
 from __future__ import annotations

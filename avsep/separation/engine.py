@@ -22,6 +22,7 @@ import torch
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.shown import ShownCrops
 from avsep.errors import InputError, check_one_of
+from avsep.heap import HeapWatch
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader, crop_boxes
@@ -308,13 +309,12 @@ class Engine:
         """Batches windows through the networks and stitches them into finished samples: at the
         model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
         ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
-        rows = sources + int(residual)
+        rows, batch, done, watch = sources + int(residual), [], 0, HeapWatch()  # the heap given back per batch
         stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
-        batch: list[Window] = []
-        done = 0
 
         def flush() -> Iterator[np.ndarray]:
             nonlocal done
+            watch()
             audio = np.stack([w.audio for w in batch])
             visual = visual_for(batch)
             motion = motion_for(batch) if motion_for else None
