@@ -4,11 +4,11 @@ The player finder allocates and frees frame-sized temporaries (a 1080p frame is 
 copy of a large box's crop up to 44 MB) between small allocations that live on (the kept crops'
 bookkeeping). After the first such frees glibc raises its mmap threshold, so later ones come
 from the heap, which it gives back only from its top: in about one 1080p automatic run in four
-the finder's resident memory grew by 20-30 MB a frame, to 2.0-2.5 GB on a 2-minute video,
+the finder's resident memory grew by 20-30 MB a frame, to 1.5-2.5 GB on a 2-minute video,
 where the other runs stayed near 1.1 GB. A fixed mmap threshold (``MALLOC_MMAP_THRESHOLD_``)
-keeps it flat but cost 60-100 % more finder time (every large temporary mapped and faulted in
-afresh); ``malloc_trim(0)`` whenever the resident size has grown by :data:`STEP_MB` since the
-last trim kept 8 of 8 runs at 1.06-1.20 GB for about 0.1 s of trimming
+keeps it flat but the finder took 7.3-9.7 s instead of 4.3-4.8 s (every large temporary mapped
+and faulted in afresh); ``malloc_trim(0)`` whenever the resident size has grown by
+:data:`STEP_MB` since the last trim kept 8 of 8 finder runs at 1049-1103 MB in 4.4-5.4 s
 (docs/experiments/2026-12-06-speed-round-2.md); in the separation's window loop it took a
 10-minute automatic run from 1.3-1.5 to 1.2 GB. On the ground, beside timing.py, because both
 the finder (boxes/) and the separation use it. Elsewhere than glibc-based Linux it does nothing.
@@ -17,7 +17,6 @@ the finder (boxes/) and the separation use it. Elsewhere than glibc-based Linux 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Callable
 
@@ -34,12 +33,23 @@ def resident_mb() -> float | None:
         return None
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` in this process, or None where the C library has none (musl,
+    macOS, Windows)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
         return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = _find_malloc_trim()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """The C library's ``malloc_trim`` (looked up once), or None."""
+    return _MALLOC_TRIM
 
 
 class HeapWatch:

@@ -3,7 +3,7 @@ step since the last trim, and only then."""
 
 from __future__ import annotations
 
-import sys
+import platform
 
 import numpy as np
 import pytest
@@ -24,14 +24,20 @@ def test_trims_only_after_growing_by_a_step(monkeypatch):
     assert trimmed == [0, 0] and watch.trims == 2
 
 
-def test_without_glibc_or_proc_it_does_nothing(monkeypatch):
-    monkeypatch.setattr(heap, "_malloc_trim", lambda: None)
+@pytest.mark.parametrize("missing", ["malloc_trim", "proc"])
+def test_without_glibc_or_proc_it_does_nothing(monkeypatch, missing):
+    trimmed: list[int] = []
+    if missing == "malloc_trim":
+        monkeypatch.setattr(heap, "_malloc_trim", lambda: None)
+    else:
+        monkeypatch.setattr(heap, "_malloc_trim", lambda: lambda pad: trimmed.append(pad) or 1)
+        monkeypatch.setattr(heap, "resident_mb", lambda: None)
     watch = heap.HeapWatch(step_mb=0)
     watch()
-    assert watch.trims == 0
+    assert watch.trims == 0 and not trimmed
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and glibc's malloc_trim are Linux's")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="/proc and malloc_trim are glibc-based Linux's")
 def test_this_machine_has_both_hooks():
     """On Linux the resident size is read (and grows with an allocation touched), and glibc's
     malloc_trim is found and runs."""

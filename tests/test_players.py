@@ -197,6 +197,7 @@ def test_a_still_shot_is_read_from_its_keyframes_once_its_players_are_known(tmp_
     assert [plan.boxes_at(t)[violin] for t in (1.0, 15.0, 22.0, 28.0)] == [left, left, right, right]
     kept = {t for _, t in plan.decoded.values()}
     assert {12.0, 18.0} <= {round(t, 3) for t in kept}  # keyframes stood for the frames around them
+    assert plan.times == sorted(plan.times)  # shots in the order shown
 
 
 def test_a_shot_the_video_cuts_back_to_is_not_looked_at_again(shared_video, finder, monkeypatch):
@@ -423,6 +424,12 @@ def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
     (taken, at), _ = plan.take_frames([1.0, 2.0])
     assert at == 1.02 and time_key(1.0) not in plan.decoded
     np.testing.assert_array_equal(plan.crops(taken, at)[0], crop_boxes(frame, [player])[0])
+    again = FrameKeeper({}, strips, budget=2 * CROP_BYTES)  # a keyframe answering for two times
+    for asked in (7.0, 8.0):
+        again.hold(time_key(asked), frame, 6.5)
+        again.settle([player])  # the finder settles a closed shot's frames one by one
+    (first, _), (second, _) = again.decoded[time_key(7.0)], again.decoded[time_key(8.0)]
+    assert first is second and again.kept == CROP_BYTES  # cut and kept once
     solo = FrameKeeper({}, strips, budget=7 * CROP_BYTES)  # no --sources: strips only if nobody is found
     solo.hold(time_key(5.0), frame, 5.0)
     solo.settle([player])

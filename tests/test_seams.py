@@ -125,7 +125,7 @@ def _separator(overlap: float) -> Separator:
 
 
 def _single_pass(sep: Separator, mix: np.ndarray) -> np.ndarray:
-    from avsep.separation.engine import resize_frames
+    from avsep.io.video import resize_frames
 
     visual = torch.cat([sep.guide(resize_frames(f)[None, None]) for f in _pictures()], 1)
     return sep.separate_windows(mix[None], visual)[0]

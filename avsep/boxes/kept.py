@@ -81,6 +81,8 @@ class FrameKeeper:
         self.kept = 0
         self._store = CropStore()
         self._pending: list[tuple[float, np.ndarray, float]] = []
+        #: the last picture kept: the time it is shown from, its boxes' keys and its crops
+        self._last: tuple[float, list[Box], BoxCrops] | None = None
 
     def hold(self, key: float, frame: np.ndarray, shown: float) -> None:
         """Frame ``frame`` (asked for as ``key``, shown at ``shown``) of the shot being looked at."""
@@ -92,11 +94,12 @@ class FrameKeeper:
         if len(keys) < self.wanted:  # fewer players than wanted: the plan may be strips
             keys = list(dict.fromkeys(keys + self.fallback))
         size = len(keys) * CROP_BYTES
-        made: dict[float, BoxCrops] = {}  # a keyframe that answered for several times: cut and kept once
         for key, frame, shown in self._pending:
-            if shown not in made and self.kept + size <= self.budget:
-                made[shown] = BoxCrops(dict(zip(keys, self._store.keep(crop_boxes(frame, keys)))))
+            if self._last is None or self._last[:2] != (shown, keys):  # a keyframe answering again: kept once
+                if self.kept + size > self.budget:
+                    continue
+                crops = self._store.keep(crop_boxes(frame, keys))
+                self._last = (shown, keys, BoxCrops(dict(zip(keys, crops))))
                 self.kept += size
-            if shown in made:
-                self.decoded[key] = (made[shown], shown)
+            self.decoded[key] = (self._last[2], shown)
         self._pending.clear()

@@ -292,13 +292,11 @@ def _look(
     last_thumb: np.ndarray | None = None  # the frame before's
 
     def close_shot() -> None:
-        nonlocal shot, still
+        nonlocal shot
         if shot is not None:
             keyframes[-1].detections, shot = finder.detect(shot[0], shot[1]), None
         if keyframes:
             keeper.settle(d.box for d in keyframes[-1].detections)
-            if still is None:  # one judge a shot: its verdicts hold for the shot
-                still = boxes_held_still(info.video, [d.box for d in keyframes[-1].detections] + keeper.fallback)
 
     watch = HeapWatch()  # the frames' temporaries are freed between kept crops: give the heap back
     with FrameReader(info) as reader:
@@ -307,6 +305,8 @@ def _look(
             # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once;
             # a shot's motion frames exactly, its later ones from keyframes where its boxes held still
             ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S, still=still)
+            if still is not None and t < keyframes[-1].time:  # a keyframe from before the shot: exactly
+                ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
             key = time_key(asked)
             shown[key] = t
             thumb = thumbnail(frame)
@@ -325,6 +325,8 @@ def _look(
             keeper.hold(key, frame, t)
             if shot is None or len(shot[1]) >= MOTION_FRAMES:
                 close_shot()  # its players are known (or can be): its frames become crops
+                boxes = [d.box for d in keyframes[-1].detections] + keeper.fallback
+                still = still or boxes_held_still(info.video, boxes)  # one judge a shot
             last_thumb = thumb
             keyframes[-1].frames += 1
             frame_keys[time_key(t)] = len(keyframes) - 1

@@ -52,10 +52,11 @@ class ShownCrops:
     asks for: then the keyframes answer for the guide frames between them, which are not decoded).
 
     A picture is known by the time it is shown from: one video, one frame per time. Where
-    keyframes answer, several windows' guide frames are one keyframe, cut here once. Still means
-    what :class:`~avsep.separation.reuse.CropMemo` would reuse: every source's crops at most ``threshold`` apart, so the
-    guide is what the trunk would have said of either keyframe (a source's picture that changed
-    between them, a cut or a player walking in, is decoded frame by frame as before).
+    keyframes answer, several windows' guide frames are one keyframe, cut here once. Still
+    means what :class:`~avsep.separation.reuse.CropMemo` would reuse: every source's crops at
+    most ``threshold`` apart, so the guide is what the trunk would have said of either keyframe
+    (a source's picture that changed between them, a cut or a player walking in, is decoded
+    frame by frame as before).
     """
 
     #: crops of this many pictures are kept (the guide frames come in time order)

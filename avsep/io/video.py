@@ -29,6 +29,7 @@ from avsep.io.media import (
     open_input,
     probe,
 )
+from avsep.timing import stage
 
 if TYPE_CHECKING:
     import torch
@@ -352,3 +353,14 @@ def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], si
         resized = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         out[i] = resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
     return out
+
+
+def resize_frames(frames: np.ndarray) -> np.ndarray:
+    """``[F, H, W, 3]`` uint8 of any size -> ``[F, 224, 224, 3]`` (the whole picture is the box)."""
+    frames = np.asarray(frames, dtype=np.uint8)
+    if frames.ndim == 3:
+        frames = frames[None]
+    if frames.ndim != 4 or frames.shape[-1] != 3 or 0 in frames.shape:
+        raise InputError(f"frames must be [F, H, W, 3] or [H, W, 3] RGB pictures, got shape {frames.shape}")
+    with stage("crop+resize"):
+        return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])

@@ -25,7 +25,7 @@ from avsep.errors import InputError, check_one_of
 from avsep.heap import HeapWatch
 from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
-from avsep.io.video import FrameReader, crop_boxes
+from avsep.io.video import FrameReader
 from avsep.models.device import native_bf16, on_inference_threads, select_device
 from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, LABEL_OTHER, LABELS, is_label, picture_kind, with_other
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
@@ -306,11 +306,13 @@ class Engine:
         tap: fullband.MixtureTap | None = None,
         motion_for: Callable[[list[Window]], np.ndarray] | None = None,
     ) -> Iterator[np.ndarray]:
-        """Batches windows through the networks and stitches them into finished samples: at the
-        model rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band).
-        ``motion_for``: the boxes' motion per window, when boxes of one instrument split."""
-        rows, batch, done, watch = sources + int(residual), [], 0, HeapWatch()  # the heap given back per batch
+        """Batches windows through the networks and stitches them into finished samples: at the model
+        rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band); ``motion_for``:
+        the boxes' motion per window, when boxes of one instrument split."""
+        rows = sources + int(residual)
         stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
+        batch: list[Window] = []
+        done, watch = 0, HeapWatch()  # the heap given back once a batch
 
         def flush() -> Iterator[np.ndarray]:
             nonlocal done
@@ -355,17 +357,6 @@ def _guide_head() -> torch.nn.Module | None:
         )
         return None
     return load_guide_head(path)
-
-
-def resize_frames(frames: np.ndarray) -> np.ndarray:
-    """``[F, H, W, 3]`` uint8 of any size -> ``[F, 224, 224, 3]`` (the whole picture is the box)."""
-    frames = np.asarray(frames, dtype=np.uint8)
-    if frames.ndim == 3:
-        frames = frames[None]
-    if frames.ndim != 4 or frames.shape[-1] != 3 or 0 in frames.shape:
-        raise InputError(f"frames must be [F, H, W, 3] or [H, W, 3] RGB pictures, got shape {frames.shape}")
-    with stage("crop+resize"):
-        return np.stack([crop_boxes(f, [(0, 0, f.shape[1], f.shape[0])])[0] for f in frames])
 
 
 def resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:

@@ -37,6 +37,7 @@ from avsep.errors import InputError
 from avsep.io.audio import Resampler
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import extension, write_outputs
+from avsep.io.video import resize_frames
 from avsep.models.device import select_device
 from avsep.options import (
     DEFAULT_BATCH_SIZE,
@@ -50,7 +51,7 @@ from avsep.options import (
     SeparationOptions,
 )
 from avsep.separation import fullband, same_instrument
-from avsep.separation.engine import STFT_FRAME_TIMES, Engine, SilentAudioWarning, resample_rows, resize_frames
+from avsep.separation.engine import STFT_FRAME_TIMES, Engine, SilentAudioWarning, resample_rows
 from avsep.separation.named import NamedGuides, named_guides
 from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
