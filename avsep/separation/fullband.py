@@ -216,13 +216,17 @@ def _masked(spec: torch.Tensor, low: torch.Tensor, top: torch.Tensor | None) -> 
 SHARED_ALL = 1e-5
 
 
-def _share_everything(low: torch.Tensor, top: torch.Tensor | None) -> bool:
+def _last_is_the_rest(low: torch.Tensor, top: torch.Tensor | None) -> bool:
     """Whether the boxes' masks ``[B, S, ...]`` (both parts of :func:`_on_grid`) divide every
-    bin among them (``--mask ratio``, the default, does): then the last box's samples are the
-    mixture minus the others' (the inverse STFT is linear and the Hann STFT inverts exactly),
-    one inverse STFT fewer; measured on the bundled example, within 1.2e-7 of its own."""
+    bin among them (``--mask ratio``, the default, does) and the last box has a share somewhere:
+    then its samples are the mixture minus the others' (the inverse STFT is linear and the Hann
+    STFT inverts exactly), one inverse STFT fewer; measured on the bundled example, within
+    1.2e-7 of its own. A box with no share at all is left to its own inverse STFT, which makes
+    it exactly silent (and reported so), not 1e-7 of rounding."""
     parts = [low] if top is None else [low, top]
-    return all(float((part.sum(1) - 1).abs().max()) <= SHARED_ALL for part in parts)
+    spread = torch.stack([(part.sum(1) - 1).abs().amax() for part in parts]).max()
+    last = torch.stack([part[:, -1].amax() for part in parts]).max()
+    return float(spread) <= SHARED_ALL and float(last) > SHARED_ALL
 
 
 def apply_masks(
@@ -236,8 +240,8 @@ def apply_masks(
     ``[B, S, 512, T]`` and the windows' mixture at the output rate ``[B, C, L]``.
 
     With ``residual`` a last row holds the mixture minus the sum of the boxes' outputs. Where
-    the masks share every bin out (:func:`_share_everything`), the last box is computed so.
-    Windows go one at a time, and each output row through its own inverse STFT: at 48 kHz a
+    the masks share every bin out (:func:`_last_is_the_rest`), the last box is computed so.
+    Windows go one at a time, and each other output row through its own inverse STFT: at 48 kHz a
     window's spectra for two boxes and two channels are about 100 MB, and the inverse STFT's
     frames several times that, so batching them would hold hundreds of MB more at the peak
     (issue 30); each row is independent, so the samples are the same.
@@ -262,7 +266,7 @@ def apply_masks(
         return_complex=True,
     ).reshape(b, c, grid.n_fft // 2 + 1, -1)
     low, top = _on_grid(masks.to(torch.float32), spec, grid, extension)
-    last = s > 1 and _share_everything(low, top)  # then the last box is what the others leave
+    last = s > 1 and _last_is_the_rest(low, top)  # then the last box is what the others leave
     if last:
         low, top = low[:, :-1], None if top is None else top[:, :-1]
     masked = _masked(spec, low, top).reshape(b * (s - last) * c, *spec.shape[2:])
