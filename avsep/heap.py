@@ -44,12 +44,8 @@ def _find_malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+#: the C library's ``malloc_trim``, looked up once (None where there is none)
 _MALLOC_TRIM = _find_malloc_trim()
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """The C library's ``malloc_trim`` (looked up once), or None."""
-    return _MALLOC_TRIM
 
 
 class HeapWatch:
@@ -59,7 +55,7 @@ class HeapWatch:
     def __init__(self, step_mb: float = STEP_MB) -> None:
         self.step_mb = step_mb
         self.trims = 0
-        self._trim = _malloc_trim()
+        self._trim = _MALLOC_TRIM
         self._base = resident_mb()
 
     def __call__(self) -> None:

@@ -16,7 +16,7 @@ def test_trims_only_after_growing_by_a_step(monkeypatch):
     sizes = iter([1000.0, 1010.0, 1070.0, 1020.0, 1050.0, 1090.0, 1030.0])
     monkeypatch.setattr(heap, "resident_mb", lambda: next(sizes))
     trimmed: list[int] = []
-    monkeypatch.setattr(heap, "_malloc_trim", lambda: lambda pad: trimmed.append(pad) or 1)
+    monkeypatch.setattr(heap, "_MALLOC_TRIM", lambda pad: trimmed.append(pad) or 1)
     watch = heap.HeapWatch(step_mb=50)  # base 1000
     watch()  # 1010: no
     watch()  # 1070 > 1050: trim, base 1020 (after the trim)
@@ -29,9 +29,9 @@ def test_trims_only_after_growing_by_a_step(monkeypatch):
 def test_without_glibc_or_proc_it_does_nothing(monkeypatch, missing):
     trimmed: list[int] = []
     if missing == "malloc_trim":
-        monkeypatch.setattr(heap, "_malloc_trim", lambda: None)
+        monkeypatch.setattr(heap, "_MALLOC_TRIM", None)
     else:
-        monkeypatch.setattr(heap, "_malloc_trim", lambda: lambda pad: trimmed.append(pad) or 1)
+        monkeypatch.setattr(heap, "_MALLOC_TRIM", lambda pad: trimmed.append(pad) or 1)
         monkeypatch.setattr(heap, "resident_mb", lambda: None)
     watch = heap.HeapWatch(step_mb=0)
     watch()
@@ -46,7 +46,7 @@ def test_this_machine_has_both_hooks():
     code = (
         "import numpy as np, avsep.heap as h\n"
         "before = h.resident_mb(); block = np.ones(50_000_000 // 8); after = h.resident_mb()\n"
-        "trim = h._malloc_trim()\n"
+        "trim = h._MALLOC_TRIM\n"
         "print(after - before > 40, block[-1] == 1, trim is not None and trim(0) in (0, 1))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

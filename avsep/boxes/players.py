@@ -325,8 +325,8 @@ def _look(
             keeper.hold(key, frame, t)
             if shot is None or len(shot[1]) >= MOTION_FRAMES:
                 close_shot()  # its players are known (or can be): its frames become crops
-                boxes = [d.box for d in keyframes[-1].detections] + keeper.fallback
-                still = still or boxes_held_still(info.video, boxes)  # one judge a shot
+                if still is None:  # one judge a shot, made when its players are known
+                    still = boxes_held_still(info.video, [d.box for d in keyframes[-1].detections] + keeper.fallback)
             last_thumb = thumb
             keyframes[-1].frames += 1
             frame_keys[time_key(t)] = len(keyframes) - 1

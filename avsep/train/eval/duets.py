@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from avsep.boxes.plan import BoxPlan
-from avsep.boxes.shown import ShownCrops
+from avsep.boxes.shown import boxes_held_still
 from avsep.io.audio import load_audio
+from avsep.io.keyframes import Still
 from avsep.io.video import FrameReader
 from avsep.models.guide import label_guide
 from avsep.signal.chunking import FRAME_OFFSETS, GUIDE_SNAP_S
@@ -135,11 +135,11 @@ def _still_motion(sep, recordings: list, start_s: float, seconds: float) -> dict
     return {"motion_frames": frames, "motion_times": [n - 0.5 - start_s for n in numbers]}
 
 
-def _guide_frames(reader: FrameReader, shown: ShownCrops, centre: float) -> np.ndarray:
+def _guide_frames(reader: FrameReader, still: Still, centre: float) -> np.ndarray:
     """The 3 frames that guide a window centred at ``centre``, read as the separation reads
-    them with ``shown``'s box, the whole frame (a keyframe within :data:`GUIDE_SNAP_S` may
-    answer, and keyframes around a still picture)."""
-    frames = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S, shown.still)
+    them with the whole frame as the box (a keyframe within :data:`GUIDE_SNAP_S` may answer,
+    and keyframes around a picture that ``still`` judges still)."""
+    frames = reader.frames_and_times_at([centre + off for off in FRAME_OFFSETS], GUIDE_SNAP_S, still)
     return np.stack([frame for frame, _ in frames])
 
 
@@ -171,7 +171,7 @@ def music_solo_video_duets(
         mix = refs.sum(axis=0)
         with FrameReader(path) as reader:
             starts = (first / SAMPLE_RATE, second / SAMPLE_RATE)
-            whole = ShownCrops(BoxPlan.fixed([(0, 0, reader.info.width, reader.info.height)]))
+            whole = boxes_held_still(reader.info, [])  # the whole frame is the box
             pictures = [_guide_frames(reader, whole, s + seconds / 2) for s in starts]
             motion = {}
             if sep.same_instrument == "motion":
