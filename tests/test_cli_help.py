@@ -192,5 +192,6 @@ def test_the_help_lists_the_user_commands_apart_from_training():
     listed = lambda part: re.findall(r"^│ (\w[\w-]*) ", part, re.M)  # noqa: E731
     assert listed(user) == ["separate", "remix", "info", "locate", "pick", "models"]
     assert set(listed(training)) == {
-        "train", "features", "evaluate", "evaluate-real", "evaluate-stems", "average", "train-guide", "bundle", "data"
+        "train", "features", "evaluate", "evaluate-real", "evaluate-stems", "average", "guide-gain",
+        "train-guide", "bundle", "data",
     }  # fmt: skip

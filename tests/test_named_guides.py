@@ -19,6 +19,7 @@ from avsep.models.serialize import save_checkpoint
 from avsep.separation.named import named_guides
 from avsep.separation.separator import Separator
 from avsep.signal import dsp
+from avsep.train.guide_gain import gain_guide
 from tests.cli_support import cli
 from tests.media import make_video
 
@@ -156,3 +157,24 @@ def test_named_guides_apply_only_where_a_name_means_a_class():
     everyone = named_guides(["violin", "cello"], 2, "label")
     assert everyone.all_named
     assert everyone.apply(lambda: pytest.fail("no pictures needed"), 1).shape == (1, 2, len(LABELS))
+
+
+def test_a_gained_model_is_louder_only_where_boxes_compete(label_model: Path, tmp_path: Path):
+    """A model file's guide gain (avsep.train.guide_gain) multiplies the guides of two or more
+    boxes the network guides, as a larger guide vector would; a lone box (alone, or beside one
+    taking the rest) is separated exactly as by the model without it."""
+    gained = tmp_path / "gained.pt"
+    gain_guide(label_model, 3.0, gained)
+    rate = 11025
+    mix = np.random.default_rng(1).standard_normal(3 * rate).astype(np.float32) * 0.1
+    duet = ["violin", "flute"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain, loud = (Separator(m, device="cpu", mask="soft") for m in (label_model, gained))
+        louder = loud.separate_arrays(mix, rate, names=duet)
+        np.testing.assert_allclose(louder, plain.separate_arrays(mix, rate, guides=3 * label_guide(duet)), atol=1e-5)
+        assert np.abs(louder - plain.separate_arrays(mix, rate, names=duet)).max() > 1e-3
+        for lone in (["flute"], ["piano", "flute"]):
+            np.testing.assert_array_equal(
+                loud.separate_arrays(mix, rate, names=lone), plain.separate_arrays(mix, rate, names=lone)
+            )

@@ -233,6 +233,22 @@ def average_command(
         typer.echo(f"wrote {out} (mean of {len(models)} checkpoints, sha256 {digest[:12]})")
 
 
+def guide_gain_command(
+    model: Annotated[Path, typer.Argument(help="A PCN model file (e.g. weights/avsep-pcn-*.pt).")],
+    gain: Annotated[
+        float, typer.Option(help="What the guides of competing boxes are multiplied by (times any gain the file has).")
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the new model.")],
+    debug: DEBUG = False,
+) -> None:
+    """Make the guide louder where boxes compete: the model file with a guide gain (no training)."""
+    with one_line_errors(debug), training_extra("avsep guide-gain"):
+        from avsep.train.guide_gain import gain_guide
+
+        digest = gain_guide(model, gain, out)
+        typer.echo(f"wrote {out} (guide x{gain:g}, sha256 {digest[:12]})")
+
+
 def bundle_command(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (e.g. runs/pcn/best.pt).")],
     name: Annotated[str, typer.Option(help="Model name; the default model is avsep-pcn.")] = "avsep-pcn",
@@ -331,3 +347,4 @@ def register(app: typer.Typer) -> None:
     app.command("bundle", **panel)(bundle_command)
     app.command("evaluate-stems", **panel)(evaluate_stems_command)
     app.command("average", **panel)(average_command)
+    app.command("guide-gain", **panel)(guide_gain_command)

@@ -181,7 +181,7 @@ def finding_players(
 
 #: Card fields worth a line in ``avsep models``; the rest is in the card file. The sizes are
 #: measured, not read from the card.
-CARD_SUMMARY = ("architecture", "backbone", "intended_use")
+CARD_SUMMARY = ("architecture", "backbone", "guide_gain", "intended_use")
 
 
 def list_models() -> None:

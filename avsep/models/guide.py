@@ -37,6 +37,7 @@ import torch
 
 from avsep.errors import InputError, check_one_of
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, MUSIC_INDICES
+from avsep.signal.dsp import taking_rest
 
 #: the label guide widened by :data:`OTHER`, and the picture-read guide in the same coordinates
 LABEL_OTHER = "label-other"
@@ -212,3 +213,22 @@ def label_guide(labels: Sequence[str], kind: str = "label") -> torch.Tensor:
     for i, lab in enumerate(labels):
         out[i, known.index(lab)] = 1.0
     return out
+
+
+def louder_where_competing(guides: torch.Tensor, rest: torch.Tensor | None, gain: float) -> torch.Tensor:
+    """``guides`` ``[B, S, D]`` times ``gain`` in each mixture where two or more boxes are guided
+    by the network (all boxes when ``rest`` is None; otherwise those not taking what the others
+    leave, :func:`avsep.signal.dsp.taking_rest`), unchanged elsewhere.
+
+    Why only there: a louder guide makes competing boxes' masks differ more, so the shared
+    masks divide each bin more decisively; a lone box only gets a larger mask and lets more of
+    the rest in (:mod:`avsep.train.guide_gain`).
+    """
+    if gain == 1.0:
+        return guides
+    guided = torch.ones(guides.shape[:2], dtype=torch.bool, device=guides.device)
+    if rest is not None:
+        guided = ~taking_rest(rest.to(guides.device))
+    competing = guided.sum(1) >= 2  # [B]
+    scale = torch.where(competing, gain, 1.0).to(guides.dtype)
+    return guides * scale[:, None, None]

@@ -81,6 +81,9 @@ class Checkpoint:
     extra: dict = field(default_factory=dict)
     #: the kind of visual guide the network was trained with (avsep.models.guide)
     guide: str = "features"
+    #: what the separation multiplies the guides by where several boxes compete for the
+    #: mixture (avsep.train.guide_gain; 1: as trained)
+    guide_gain: float = 1.0
 
     @property
     def parameters(self) -> int:
@@ -113,6 +116,7 @@ def save_checkpoint(
     guide: str = "features",
     training: dict | None = None,
     extra: dict | None = None,
+    guide_gain: float = 1.0,
 ) -> str:
     """Write ``model`` atomically to ``path``; returns the sha256 of the file written.
 
@@ -131,6 +135,7 @@ def save_checkpoint(
         "config": model.config.to_dict(),
         "backbone": backbone,
         "guide": guide,
+        "guide_gain": float(guide_gain),
         "training": training or {},
         "sha256": digest,
         "state_dict": state,
@@ -181,6 +186,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         weights_sha256=digest,
         training=payload.get("training", {}),
         extra=payload.get("extra", {}),
+        guide_gain=float(payload.get("guide_gain", 1.0)),  # files from before the gain existed
     )
 
 

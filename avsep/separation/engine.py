@@ -27,7 +27,16 @@ from avsep.io.audio import Resampler, stream_audio
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
 from avsep.models.device import native_bf16, on_inference_threads, select_device
-from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, LABEL_OTHER, LABELS, is_label, picture_kind, with_other
+from avsep.models.guide import (
+    CLASS_KINDS,
+    CLASSES_OTHER,
+    LABEL_OTHER,
+    LABELS,
+    is_label,
+    louder_where_competing,
+    picture_kind,
+    with_other,
+)
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.serialize import Checkpoint, load_checkpoint, load_guide_head
 from avsep.models.visual import build_trunk
@@ -147,14 +156,13 @@ class Engine:
         """What the network takes from guides ``[B, S, D]`` in :attr:`guide_space`, and which
         boxes take what the others leave (``[B, S]`` bool, :func:`avsep.signal.dsp.take_rest`).
 
-        A box whose guide is more than half :data:`~avsep.models.guide.OTHER` (named ``other``
-        or an outside instrument, or the guide head unsure it shows one of the 11) takes the
-        rest: on real ensembles that beat the network's own mask for it, and on duets with an
-        outside player it beat the frames' guess (docs/experiments/2026-12-06-rest-for-other.md).
-        An 11-class network gets the other 11 coordinates scaled back to sum 1 (uniform where
-        they are all 0). Guides already in an 11-class network's own coordinates (an oracle
-        guide) pass as they are, with no box taking the rest; a ``label-other`` network's oracle
-        guides are in the separation's coordinates, so one naming ``other`` takes the rest.
+        A box whose guide is more than half :data:`~avsep.models.guide.OTHER` (named ``other`` or an outside
+        instrument, or the guide head unsure it shows one of the 11) takes the rest: on real ensembles that beat the
+        network's own mask for it, and on duets with an outside player it beat the frames' guess
+        (docs/experiments/2026-12-06-rest-for-other.md). An 11-class network gets the other 11 coordinates scaled back
+        to sum 1 (uniform where they are all 0). Guides already in an 11-class network's own coordinates (an oracle
+        guide) pass as they are, with no box taking the rest; a ``label-other`` network's oracle guides are in the
+        separation's coordinates, so one naming ``other`` takes the rest.
         """
         if self.guide_space != LABEL_OTHER or visual.shape[-1] == len(LABELS):
             return visual, None
@@ -193,6 +201,7 @@ class Engine:
         with stage("mask net"):
             guides = visual  # in the separation's coordinates: boxes taking the rest stand apart
             visual, rest = self.model_guides(visual)
+            visual = louder_where_competing(visual, rest, self.checkpoint.guide_gain)
             with torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext():
                 masks = self.model(net_input, visual).float()  # [B, S, H, W]
             masks = dsp.take_rest(masks, rest)

@@ -39,8 +39,12 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path) -> str:
         cks = [widened_to_other(ck) if ck.guide == "label" else ck for ck in cks]
     first = cks[0]
     for path, ck in zip(paths[1:], cks[1:]):
-        if (ck.arch, ck.config, ck.backbone, ck.guide) != (first.arch, first.config, first.backbone, first.guide):
+        if (ck.arch, ck.config, ck.backbone, ck.guide, ck.guide_gain) != (
+            first.arch, first.config, first.backbone, first.guide, first.guide_gain
+        ):  # fmt: skip
             raise InputError(f"{path}: a different network from {paths[0]} (architecture, config, trunk or guide)")
     first.model.load_state_dict(mean_state([ck.model.state_dict() for ck in cks]))
     training = {**first.training, "averaged_from": [str(p) for p in paths]}
-    return save_checkpoint(out, first.model, backbone=first.backbone, guide=first.guide, training=training)
+    return save_checkpoint(
+        out, first.model, backbone=first.backbone, guide=first.guide, training=training, guide_gain=first.guide_gain
+    )

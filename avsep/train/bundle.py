@@ -99,7 +99,9 @@ def bundle(
     # Written under a temporary name, then named after its own hash; the model it replaces is
     # removed only once the new file and card are complete.
     tmp = weights_dir / f".{name}.pt"
-    digest = save_checkpoint(tmp, ck.model, backbone=ck.backbone, guide=ck.guide, training=ck.training)
+    digest = save_checkpoint(
+        tmp, ck.model, backbone=ck.backbone, guide=ck.guide, training=ck.training, guide_gain=ck.guide_gain
+    )
     final = weights_dir / f"{name}-{digest[:8]}.pt"
     tmp.replace(final)
     card = {
@@ -111,6 +113,7 @@ def bundle(
         "config": ck.config,
         "backbone": ck.backbone,
         "guide": ck.guide,
+        "guide_gain": ck.guide_gain,
         "parameters": ck.parameters,
         "file_bytes": final.stat().st_size,
         "training": ck.training,

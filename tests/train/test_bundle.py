@@ -25,7 +25,9 @@ TINY = PCNConfig(visual_dim=12, channels=(4, 4, 8, 8, 8, 8, 8), cycles=2)
 def run_checkpoint(tmp_path: Path) -> Path:
     """A training checkpoint, with the optimizer state that bundling leaves out."""
     path = tmp_path / "runs" / "best.pt"
-    save_checkpoint(path, PCN(TINY), backbone="resnet18", training={"steps": 5}, extra={"optimizer": {"lr": 0.1}})
+    save_checkpoint(
+        path, PCN(TINY), backbone="resnet18", training={"steps": 5}, extra={"optimizer": {"lr": 0.1}}, guide_gain=4.0
+    )
     return path
 
 
@@ -46,6 +48,7 @@ def test_bundle_names_the_file_by_its_sha256_and_the_card_agrees(run_checkpoint,
     assert card["file_bytes"] == model.stat().st_size and card["parameters"] == ck.parameters
     assert card["evaluation"] == {"test": {"sdr": 1.5}} and card["intended_use"] == "x"
     assert ck.extra == {} and model.stat().st_size < run_checkpoint.stat().st_size
+    assert card["guide_gain"] == ck.guide_gain == 4.0  # the gain chosen for these weights ships with them
     assert [m.path for m in bundled_models(folder)] == [model]
 
 
