@@ -161,8 +161,9 @@ def test_named_guides_apply_only_where_a_name_means_a_class():
 
 def test_a_gained_model_is_louder_only_where_boxes_compete(label_model: Path, tmp_path: Path):
     """A model file's guide gain (avsep.train.guide_gain) multiplies the guides of two or more
-    boxes the network guides, as a larger guide vector would; a lone box (alone, or beside one
-    taking the rest) is separated exactly as by the model without it."""
+    boxes the network guides, as a larger guide vector would (also boxes all outside the classes,
+    which keep their own masks); a lone box (alone, or beside one taking the rest) is separated
+    exactly as by the model without it."""
     gained = tmp_path / "gained.pt"
     gain_guide(label_model, 3.0, gained)
     rate = 11025
@@ -174,6 +175,10 @@ def test_a_gained_model_is_louder_only_where_boxes_compete(label_model: Path, tm
         louder = loud.separate_arrays(mix, rate, names=duet)
         np.testing.assert_allclose(louder, plain.separate_arrays(mix, rate, guides=3 * label_guide(duet)), atol=1e-5)
         assert np.abs(louder - plain.separate_arrays(mix, rate, names=duet)).max() > 1e-3
+        # boxes all outside the classes keep their own masks (nothing to take the rest of): they compete
+        outside = loud.separate_arrays(mix, rate, names=["piano", "viola"])
+        uniform = torch.full((2, len(LABELS)), 3 / len(LABELS))
+        np.testing.assert_allclose(outside, plain.separate_arrays(mix, rate, guides=uniform), atol=1e-5)
         for lone in (["flute"], ["piano", "flute"]):
             np.testing.assert_array_equal(
                 loud.separate_arrays(mix, rate, names=lone), plain.separate_arrays(mix, rate, names=lone)

@@ -245,8 +245,8 @@ def guide_gain_command(
     with one_line_errors(debug), training_extra("avsep guide-gain"):
         from avsep.train.guide_gain import gain_guide
 
-        digest = gain_guide(model, gain, out)
-        typer.echo(f"wrote {out} (guide x{gain:g}, sha256 {digest[:12]})")
+        digest, total = gain_guide(model, gain, out)
+        typer.echo(f"wrote {out} (guide gain {total:g}, sha256 {digest[:12]})")
 
 
 def bundle_command(

@@ -187,12 +187,12 @@ class Engine:
     ) -> np.ndarray:
         """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
 
-        The STFT and the network's audio-only first pass are computed once per window and
-        shared by all of its boxes. Given the windows' ``mixture`` ``[B, C, L]`` at the rate of
-        ``grid``, the masks are applied to it instead: ``[B, S(+1), C, L]`` (full band). Given
-        each box's ``motion`` ``[B, S, frames]`` and ``same_instrument="motion"``, boxes of one
-        instrument split their shares by it (:func:`avsep.separation.same_instrument.split_by_motion`).
-        Boxes whose guide says ``other`` take what the others leave (:meth:`model_guides`).
+        The STFT and the network's audio-only first pass are computed once per window and shared by all of its boxes.
+        Given the windows' ``mixture`` ``[B, C, L]`` at the rate of ``grid``, the masks are applied to it instead:
+        ``[B, S(+1), C, L]`` (full band). Given each box's ``motion`` ``[B, S, frames]``, ``same_instrument="motion"``
+        lets boxes of one instrument share by it (:func:`avsep.separation.same_instrument.split_by_motion`).
+        Boxes whose guide says ``other`` take what the others leave (:meth:`model_guides`); two or more others
+        compete, and get the file's guide gain (:func:`louder_where_competing`).
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):

@@ -16,7 +16,7 @@ import torch
 
 from avsep.errors import InputError
 from avsep.models.guide import LABEL_OTHER
-from avsep.models.serialize import load_checkpoint, save_checkpoint, widened_to_other
+from avsep.models.serialize import load_checkpoint, save_like, widened_to_other
 
 
 def mean_state(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -39,12 +39,12 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path) -> str:
         cks = [widened_to_other(ck) if ck.guide == "label" else ck for ck in cks]
     first = cks[0]
     for path, ck in zip(paths[1:], cks[1:]):
-        if (ck.arch, ck.config, ck.backbone, ck.guide, ck.guide_gain) != (
-            first.arch, first.config, first.backbone, first.guide, first.guide_gain
-        ):  # fmt: skip
+        if (ck.arch, ck.config, ck.backbone, ck.guide) != (first.arch, first.config, first.backbone, first.guide):
             raise InputError(f"{path}: a different network from {paths[0]} (architecture, config, trunk or guide)")
+        if ck.guide_gain != first.guide_gain:
+            raise InputError(
+                f"{path}: guide gain {ck.guide_gain:g}, {paths[0]} {first.guide_gain:g}; average the files "
+                "without a gain, then give the mean one with avsep guide-gain"
+            )
     first.model.load_state_dict(mean_state([ck.model.state_dict() for ck in cks]))
-    training = {**first.training, "averaged_from": [str(p) for p in paths]}
-    return save_checkpoint(
-        out, first.model, backbone=first.backbone, guide=first.guide, training=training, guide_gain=first.guide_gain
-    )
+    return save_like(out, first, training={**first.training, "averaged_from": [str(p) for p in paths]})

@@ -19,7 +19,7 @@ from typing import Any
 
 from avsep.errors import AvsepError
 from avsep.io.atomic import atomic_write
-from avsep.models.serialize import load_checkpoint, save_checkpoint
+from avsep.models.serialize import load_checkpoint, save_like
 from avsep.models.weights import bundled_name
 from avsep.train.index import read_index
 
@@ -92,16 +92,17 @@ def bundle(
     evaluation = {}
     for table, path in (evaluations or {}).items():
         try:
-            evaluation[table] = _summary_only(json.loads(Path(path).read_text()))
+            report = json.loads(Path(path).read_text())
+            if isinstance(report, list) and len(report) == 1:  # evaluate-stems writes one report per model
+                report = report[0]
+            evaluation[table] = _summary_only(report)
         except (OSError, json.JSONDecodeError) as exc:
             raise AvsepError(f"{path}: cannot read evaluation report ({exc})") from None
     weights_dir.mkdir(parents=True, exist_ok=True)
     # Written under a temporary name, then named after its own hash; the model it replaces is
     # removed only once the new file and card are complete.
     tmp = weights_dir / f".{name}.pt"
-    digest = save_checkpoint(
-        tmp, ck.model, backbone=ck.backbone, guide=ck.guide, training=ck.training, guide_gain=ck.guide_gain
-    )
+    digest = save_like(tmp, ck)
     final = weights_dir / f"{name}-{digest[:8]}.pt"
     tmp.replace(final)
     card = {

@@ -9,7 +9,8 @@ ratio masks divided each bin more decisively: real-stems val 2-part +5.32 -> +6.
 (issue 28, docs/experiments/2026-12-06-guide-gain.md). A box that competes with no other (one
 box, or one beside boxes taking the rest) only got a larger mask, letting more of the rest in,
 so the separation applies the gain only where two or more boxes are guided by the network
-(:meth:`avsep.separation.engine.Engine.model_guides`).
+(:func:`avsep.models.guide.louder_where_competing`, in
+:meth:`avsep.separation.engine.Engine.separate_windows`).
 
 The gain belongs to one trained network (chosen on its val split), so it is stored in its file
 rather than in the options; training never applies it, and a model trained further from this
@@ -18,21 +19,22 @@ one starts again at 1 until a gain is chosen for it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from avsep.errors import InputError
-from avsep.models.serialize import load_checkpoint, save_checkpoint
+from avsep.models.serialize import load_checkpoint, save_like
 
 
-def gain_guide(model: str | Path, gain: float, out: str | Path) -> str:
+def gain_guide(model: str | Path, gain: float, out: str | Path) -> tuple[str, float]:
     """Write ``model`` with its guide gain multiplied by ``gain`` to ``out`` (the weights are
-    unchanged); returns its sha256. The training metadata records the parent file."""
-    if not gain > 0:
-        raise InputError(f"--gain {gain}: give a gain above 0 (1 leaves the model as it is)")
+    unchanged); returns its sha256 and its gain. The training metadata records the parent file. A gain of
+    infinity would make every mask NaN, so only finite gains are taken."""
+    if not (math.isfinite(gain) and gain > 0):
+        raise InputError(f"--gain {gain}: give a finite gain above 0 (1 leaves the model as it is)")
     ck = load_checkpoint(model)
     if ck.arch != "pcn":
         raise InputError(f"{model}: the guide gain applies to PCN models; this one is {ck.arch}")
     training = {**ck.training, "gained_from": str(model)}
-    return save_checkpoint(
-        out, ck.model, backbone=ck.backbone, guide=ck.guide, training=training, guide_gain=ck.guide_gain * gain
-    )
+    total = ck.guide_gain * gain
+    return save_like(out, ck, training=training, guide_gain=total), total

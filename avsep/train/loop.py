@@ -92,6 +92,11 @@ def setup(config: TrainConfig) -> Trainer:
     if config.threads:
         torch.set_num_threads(config.threads)
     console = _console(config.progress)
+    if config.init and not config.resume and (gain := load_checkpoint(config.init).guide_gain) != 1.0:
+        notes.append(
+            f"--init {config.init}: its guide gain ({gain:g}) was chosen for its own weights and is not carried "
+            "over; this run's checkpoints have none (choose one on real-stems val: avsep guide-gain)"
+        )
     for note in notes:
         console.print(f"[yellow]note:[/] {note}")
     data = _data(config, console)

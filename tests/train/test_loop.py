@@ -383,6 +383,19 @@ def test_init_starts_from_a_model_file_and_refuses_another_network(dataset: Path
         setup(tiny(dataset, feature_cache, tmp_path / "fourth", init=first["best"], cycles=3, channels=(4,) * 7))
 
 
+def test_init_from_a_gained_model_says_its_gain_is_not_carried(dataset: Path, feature_cache: Path, tmp_path, capsys):
+    """A guide gain is chosen for one set of weights: a run started from them trains without it,
+    and says so (avsep.train.guide_gain)."""
+    from avsep.train.guide_gain import gain_guide
+    from avsep.train.loop import setup
+
+    first = train(tiny(dataset, feature_cache, tmp_path / "first"))
+    gain_guide(first["best"], 4.0, tmp_path / "gained.pt")
+    setup(tiny(dataset, feature_cache, tmp_path / "second", init=str(tmp_path / "gained.pt"), progress=True))
+    said = " ".join(capsys.readouterr().err.split())  # the console wraps
+    assert "its guide gain (4) was chosen for its own weights and is not carried over" in said
+
+
 def test_training_defaults_are_written_once(monkeypatch, tmp_path):
     """``avsep train`` with no options runs DEFAULTS (its options read them), and the two
     defaults TrainConfig cannot import without torch agree with the model's."""

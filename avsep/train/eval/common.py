@@ -66,6 +66,7 @@ def model_info(sep) -> dict[str, Any]:
         "arch": ck.arch,
         "backbone": ck.backbone,
         "guide": ck.guide,
+        "guide_gain": ck.guide_gain,
         "sha256": ck.sha256,
         "weights_sha256": ck.weights_sha256,
         "trunk_pretrained": bool(sep.trunk.pretrained),
