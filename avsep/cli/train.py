@@ -257,7 +257,9 @@ def bundle_command(
     ] = None,
     evaluation: Annotated[
         Optional[list[str]],
-        typer.Option(help="TABLE=report.json from evaluate/evaluate-real, embedded in the card; repeatable."),
+        typer.Option(
+            help="TABLE=report.json from evaluate, evaluate-real or evaluate-stems, embedded in the card; repeatable."
+        ),
     ] = None,
     notes: Annotated[
         Optional[Path], typer.Option(help="JSON object of extra card fields (intended use, limitations, data recipe).")

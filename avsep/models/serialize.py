@@ -148,13 +148,21 @@ def save_checkpoint(
     return hashlib.sha256(data).hexdigest()
 
 
-def save_like(path: str | Path, ck: Checkpoint, **changes: Any) -> str:
+def save_like(
+    path: str | Path, ck: Checkpoint, *, training: dict | None = None, guide_gain: float | None = None
+) -> str:
     """Write ``ck``'s network with all of its metadata but the resumable state to ``path``,
-    ``changes`` (``training``, ``guide_gain``) replacing its own; returns the file's sha256.
+    ``training`` and ``guide_gain`` replacing its own where given; returns the file's sha256.
     Why: a file made from another (an average, a bundle, a gained model) must keep every field
     of its parent, and a field added to the format is then carried in one place."""
-    fields = {"backbone": ck.backbone, "guide": ck.guide, "training": ck.training, "guide_gain": ck.guide_gain}
-    return save_checkpoint(path, ck.model, **{**fields, **changes})
+    return save_checkpoint(
+        path,
+        ck.model,
+        backbone=ck.backbone,
+        guide=ck.guide,
+        training=ck.training if training is None else training,
+        guide_gain=ck.guide_gain if guide_gain is None else guide_gain,
+    )
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:

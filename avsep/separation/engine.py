@@ -191,8 +191,8 @@ class Engine:
         Given the windows' ``mixture`` ``[B, C, L]`` at the rate of ``grid``, the masks are applied to it instead:
         ``[B, S(+1), C, L]`` (full band). Given each box's ``motion`` ``[B, S, frames]``, ``same_instrument="motion"``
         lets boxes of one instrument share by it (:func:`avsep.separation.same_instrument.split_by_motion`).
-        Boxes whose guide says ``other`` take what the others leave (:meth:`model_guides`); two or more others
-        compete, and get the file's guide gain (:func:`louder_where_competing`).
+        Boxes whose guide says ``other`` take what the others leave (:meth:`model_guides`); where two or more
+        boxes do not, they compete: their guides get the file's guide gain (:func:`louder_where_competing`).
         """
         x = torch.from_numpy(np.require(audio, np.float32, "CW")).to(self.device)
         with stage("stft"):

@@ -85,19 +85,22 @@ def bundle(
 ) -> tuple[Path, Path]:
     """Write the slim model file and its card; returns their paths.
 
-    ``evaluations`` maps a table name to a JSON report from ``avsep evaluate`` /
-    ``evaluate-real``; each is embedded in the card as it is.
+    ``evaluations`` maps a table name to a JSON report from ``avsep evaluate``,
+    ``evaluate-real`` or ``evaluate-stems`` (of this model alone); each is embedded in the card
+    without its per-item listings.
     """
     ck = load_checkpoint(checkpoint)
     evaluation = {}
     for table, path in (evaluations or {}).items():
         try:
             report = json.loads(Path(path).read_text())
-            if isinstance(report, list) and len(report) == 1:  # evaluate-stems writes one report per model
-                report = report[0]
-            evaluation[table] = _summary_only(report)
         except (OSError, json.JSONDecodeError) as exc:
             raise AvsepError(f"{path}: cannot read evaluation report ({exc})") from None
+        if isinstance(report, list):  # evaluate-stems writes one report per model it scored
+            if len(report) != 1:
+                raise AvsepError(f"{path}: reports of {len(report)} models; give a report of this model alone")
+            report = report[0]
+        evaluation[table] = _summary_only(report)
     weights_dir.mkdir(parents=True, exist_ok=True)
     # Written under a temporary name, then named after its own hash; the model it replaces is
     # removed only once the new file and card are complete.

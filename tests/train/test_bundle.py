@@ -52,6 +52,17 @@ def test_bundle_names_the_file_by_its_sha256_and_the_card_agrees(run_checkpoint,
     assert [m.path for m in bundled_models(folder)] == [model]
 
 
+def test_a_report_list_of_one_model_is_embedded_and_of_several_refused(run_checkpoint, tmp_path):
+    """evaluate-stems writes a list, one report per model scored: the card takes this model's alone."""
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    one.write_text(json.dumps([{"sdr": 2.0, "mixtures": [1]}]))
+    two.write_text(json.dumps([{"sdr": 2.0}, {"sdr": 3.0}]))
+    _, card_path = bundle(run_checkpoint, tmp_path / "weights", "avsep-pcn", evaluations={"stems": one})
+    assert json.loads(card_path.read_text())["evaluation"] == {"stems": {"sdr": 2.0}}
+    with pytest.raises(AvsepError, match="reports of 2 models"):
+        bundle(run_checkpoint, tmp_path / "other", "avsep-pcn", evaluations={"stems": two})
+
+
 def test_bundle_replaces_only_the_same_name_and_only_once_it_is_complete(run_checkpoint, tmp_path):
     folder = tmp_path / "weights"
     folder.mkdir()
