@@ -166,8 +166,9 @@ class Tail(nn.Module):
 
 
 def build() -> EfficientNetLite0:
-    """The network with uninitialised weights (they are always loaded next): random init of
-    4.7 M parameters would cost time for nothing."""
-    with torch.device("meta"):
-        net = EfficientNetLite0()
-    return net.to_empty(device="cpu")
+    """The network with throwaway random weights (they are always loaded next), built on the CPU
+    without touching the caller's random state. Building it on the ``meta`` device instead, to
+    skip the init, made torch's meta kernels import ``sympy``: 0.21 s and 27 MB of resident
+    memory against 0.02 s for the init (issue 30)."""
+    with torch.random.fork_rng(devices=[]):
+        return EfficientNetLite0()

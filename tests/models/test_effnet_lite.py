@@ -25,12 +25,24 @@ def test_same_names_and_outputs_as_timm():
             assert torch.equal(trunk.net.forward_head(fmap), ref.forward_head(fmap))
 
 
-def test_loading_the_trunk_imports_no_timm():
+def test_loading_the_trunk_imports_no_timm_and_no_sympy():
+    """timm brings torchvision; building on the meta device brought sympy (issue 30)."""
     code = (
         "import sys; from avsep.models.visual import build_trunk; build_trunk('efficientnet_lite0'); "
-        "assert 'timm' not in sys.modules and 'torchvision' not in sys.modules, 'imported'"
+        "loaded = {'timm', 'torchvision', 'sympy'} & set(sys.modules); assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_building_the_network_leaves_the_random_state_alone():
+    """Its throwaway init must not shift what a seeded caller (training) draws next."""
+    from avsep.models.effnet_lite import build
+
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    build()
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_a_tail_copy_continues_the_network_from_the_map_before_its_last_stage():
