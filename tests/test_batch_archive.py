@@ -350,3 +350,29 @@ def test_a_video_stopped_before_its_renames_leaves_no_empty_folders(tmp_path):
         with claim([out / "day1" / "z" / "a.wav"], "z.mp4", "run"):
             raise RuntimeError("the video failed")
     assert sorted(p.name for p in (out / "day1").iterdir()) == ["notes.txt", "y"]
+
+
+def test_a_zombie_holds_no_claim(tmp_path):
+    """A worker killed with its batch is a zombie until reaped, and answers signal 0: its claim
+    must be taken over, not reported as held by a live run (seen as a rare failure above)."""
+    from avsep.batch.claims import claim
+
+    child = subprocess.Popen(["sleep", "0"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    out = tmp_path / "x.wav"
+    info = {"pid": child.pid, "host": socket.gethostname(), "input": "a.mp4", "run": "earlier"}
+    marker(out).write_text(json.dumps(info))
+    try:
+        with claim([out], "b.mp4", "now") as held:
+            assert any("took over the claim" in n for n in held.notes)
+        live = subprocess.Popen(["sleep", "30"])
+        marker(out).write_text(json.dumps({**info, "pid": live.pid}))
+        with pytest.raises(InputError, match="being written by another run"), claim([out], "b.mp4", "now"):
+            pass
+        live.kill()
+        live.wait()
+    finally:
+        child.wait()

@@ -51,13 +51,20 @@ def remove_stale_temporaries(path: Path) -> list[str]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs. A zombie does not: a worker killed with
+    its batch stays one until something reaps it (in a container whose first process does not,
+    for good), and it answers signal 0 like a live process."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # someone else's process: alive
-    return True
+        pass  # someone else's process: alive unless a zombie
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux) or it just went: the signal's answer stands
+    return state != "Z"
 
 
 def _holder(mark: Path, run: str, owner: str) -> dict | None:
