@@ -171,11 +171,25 @@ def print_table(rows: list[dict]) -> None:
         print(f"{label:<14}" + "".join(f"{r['medians'][key]:>{width}{fmt}}" for r in rows))
 
 
+def parse_trees(spec: str) -> list[tuple[Path, str | None]]:
+    """``TREE[=PYTHON],...`` -> (source tree, interpreter or None for this one); default: this tree."""
+    trees = []
+    for item in filter(None, spec.split(",")):
+        tree, _, python = item.partition("=")
+        trees.append((Path(tree).resolve(), python or None))
+    return trees or [(ROOT, None)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", default="720p", help=f"comma-separated, of {', '.join(VIDEOS)} (default 720p)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: boxes, auto")
-    parser.add_argument("--trees", default="", help="comma-separated avsep source trees to compare (default: this)")
+    parser.add_argument(
+        "--trees",
+        default="",
+        help="comma-separated avsep source trees to compare (default: this); TREE=PYTHON runs a tree with that "
+        "interpreter (another venv: a change of dependencies)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; medians are reported")
     parser.add_argument("--model", help="checkpoint path or bundled name (default: the bundled model)")
     parser.add_argument("--cache-dir", help="where generated videos are kept (default ~/.cache/avsep-bench)")
@@ -185,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     modes = [m for m in args.modes.split(",") if m]
     if set(names) - set(VIDEOS) or set(modes) - set(MODES):
         parser.error(f"--videos takes {', '.join(VIDEOS)}; --modes takes {', '.join(MODES)}")
-    trees = [Path(t).resolve() for t in args.trees.split(",") if t] or [ROOT]
+    trees = parse_trees(args.trees)
     cache = cache_dir(args.cache_dir)
     print(f"load average at start: {os.getloadavg()}, {os.cpu_count()} CPUs", flush=True)
     results: dict[tuple[str, str, Path], list[dict]] = {}
@@ -202,9 +216,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{video.name}: keyframe every {keyframe_interval(video):.2f} s", flush=True)
             for i in range(args.repeat):
                 for mode in modes:
-                    for tree in trees:  # interleaved: a change of load hits every tree alike
+                    for tree, python in trees:  # interleaved: a change of load hits every tree alike
                         boxes = spec.boxes() if mode == "boxes" else None
-                        run = run_once(video, model, None, True, scratch, None, boxes=boxes, tree=tree)
+                        run = run_once(video, model, None, True, scratch, None, boxes=boxes, tree=tree, python=python)
                         s = summarise(run, spec.seconds)
                         print(
                             f"  {name} {mode} {tree.name} run {i + 1}: {s['wall_s']:.1f} s, RTF {s['rtf']:.3f}, "

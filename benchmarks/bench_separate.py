@@ -319,10 +319,12 @@ def run_once(
     mode: str = "full-band",
     boxes: list[str] | None = BOXES,
     tree: Path | None = None,
+    python: str | None = None,
 ) -> dict:
     """One fresh process separating ``video``; ``boxes`` None finds the players (2 sources),
     ``tree``: the avsep source tree the child imports (another commit's checkout, so that
-    before and after run interleaved in one invocation)."""
+    before and after run interleaved in one invocation), ``python``: the interpreter it runs
+    with (another venv; default this one)."""
     env = dict(os.environ)
     env.pop("AVSEP_WEIGHTS_DIR", None)
     if threads:
@@ -336,7 +338,9 @@ def run_once(
     if profile:
         spec = scratch / f"spec-{time.monotonic_ns()}.json"
         spec.write_text(json.dumps({"argv": argv, "out": str(report), "mode": mode}))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
+        cmd = [python or sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
+    elif python:
+        cmd = [python, "-m", "avsep", *argv]
     else:
         exe = shutil.which("avsep")
         cmd = [exe, *argv] if exe else [sys.executable, "-m", "avsep", *argv]

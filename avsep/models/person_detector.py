@@ -33,6 +33,7 @@ import hashlib
 import io
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -267,5 +268,9 @@ def load_person_detector(path: Path | None = None) -> PersonDetector | None:
     recorded = card.get("sha256") if card.get("file") == path.name else None
     if not path.stem.endswith(digest[:8]) or (recorded is not None and recorded != digest):
         raise ModelError(f"{path}: the person detector's sha256 does not match its name or card (damaged); reinstall")
-    network = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
+    with warnings.catch_warnings():
+        # torch 2.13 marks TorchScript deprecated in favour of torch.export; the traced file
+        # still loads and runs, and a user has nothing to change, so the warning is not theirs.
+        warnings.filterwarnings("ignore", "`torch.jit.load` is deprecated", DeprecationWarning)
+        network = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
     return PersonDetector(network)

@@ -3,7 +3,8 @@
 Two ImageNet-style trunks are registered in :data:`TRUNKS`:
 
 ``resnet18``
-    torchvision's ResNet-18, children up to ``layer4`` (512 x 7 x 7 for a 224 x 224 input).
+    torchvision's ResNet-18 (rebuilt in :mod:`avsep.models.resnet`, so torchvision is not
+    imported), children up to ``layer4`` (512 x 7 x 7 for a 224 x 224 input).
     Weights: the torchvision ImageNet file ``resnet18-f37072fd.pth`` *if the user has it*
     (it cannot be downloaded here); otherwise random initialisation, flagged by
     ``trunk.pretrained is False`` and an :class:`UntrainedTrunkWarning`.
@@ -37,6 +38,7 @@ from avsep.errors import ModelError
 from avsep.models import effnet_lite
 from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
+from avsep.models.resnet import ResNet18
 from avsep.models.trunk_files import (
     default_efficientnet_lite0_weights,
     load_efficientnet_lite0,
@@ -303,9 +305,7 @@ def centre_zoom(images: Tensor, share: float = 0.6) -> Tensor:
 class _ResNet18Trunk(VisualTrunk):
     def __init__(self) -> None:
         super().__init__(TRUNKS["resnet18"], _IMAGENET_MEAN, _IMAGENET_STD)
-        from torchvision.models import resnet18
-
-        self.net = resnet18(weights=None)
+        self.net = ResNet18()
 
     def _forward_features(self, x: Tensor) -> Tensor:
         n = self.net

@@ -1,6 +1,7 @@
 """The music-class table: every index is the ImageNet class it claims, and none is missing.
 
-The names come from timm's own copy of the ImageNet-1k synsets (``timm.data.ImageNetInfo``),
+The names come from timm's own copy of the ImageNet-1k synsets (``timm.data.ImageNetInfo``,
+saved in ``tests/models/reference/``),
 so a wrong index (an off-by-one, a typo) fails here rather than silently steering the player
 finder or a posterior guide to another object. (tests/models/test_guide.py pins the order of
 ``MUSIC_INDICES``, the posterior guide's coordinates.)
@@ -11,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES, INSTRUMENTS, MUSIC_CLASSES, MUSIC_INDICES, OTHER_INSTRUMENTS
-
-timm_data = pytest.importorskip("timm.data")
+from tests.models.trunk_reference import imagenet_descriptions
 
 #: The first ImageNet name each index must carry.
 EXPECTED = {
@@ -44,18 +44,18 @@ NOT_INSTRUMENTS = {
 
 
 @pytest.fixture(scope="module")
-def imagenet():
-    return timm_data.ImageNetInfo()
+def imagenet() -> list[str]:
+    return imagenet_descriptions()
 
 
 def test_every_index_is_the_class_it_claims(imagenet):
     assert tuple(sorted(EXPECTED)) == MUSIC_INDICES == tuple(sorted(MUSIC_CLASSES))
     for index, name in EXPECTED.items():
-        assert imagenet.index_to_description(index).split(",")[0] == name
+        assert imagenet[index].split(",")[0] == name
 
 
 def test_no_instrument_class_is_left_out(imagenet):
-    found = {i for i in range(1000) if any(w in imagenet.index_to_description(i).lower() for w in INSTRUMENT_WORDS)}
+    found = {i for i in range(1000) if any(w in imagenet[i].lower() for w in INSTRUMENT_WORDS)}
     assert found - NOT_INSTRUMENTS == set(MUSIC_INDICES)
 
 
