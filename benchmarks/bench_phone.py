@@ -3,6 +3,7 @@
     python -m benchmarks.bench_phone                              # 720p, 2 min: boxes and automatic
     python -m benchmarks.bench_phone --videos 720p,1080p,cuts --repeat 3
     python -m benchmarks.bench_phone --trees /tmp/avsep-base,.   # before/after, interleaved
+    python -m benchmarks.bench_phone --trees /tmp/avsep-base=/tmp/old-venv/bin/python,.   # two venvs
     python -m benchmarks.bench_phone --videos 720p-10min --modes boxes
 
 The videos look like what a phone records, which the 640x360 5 fps videos of
@@ -22,7 +23,8 @@ these drawn players the finder may fall back to strips, which costs the same sea
 per-stage seconds (median over ``--repeat``), wall, RTF and peak RSS (the child's ``wait4``
 rusage). ``--trees`` runs the same settings with each source tree on ``PYTHONPATH`` (e.g. a
 ``git archive`` of the base commit and this checkout), interleaved run by run, so that a change
-in the machine's load hits before and after alike. Say the load average with the figures.
+in the machine's load hits before and after alike; ``TREE=PYTHON`` runs a tree with another
+venv's interpreter (a change of dependencies). Say the load average with the figures.
 """
 
 from __future__ import annotations
@@ -176,7 +178,8 @@ def parse_trees(spec: str) -> list[tuple[Path, str | None]]:
     trees = []
     for item in filter(None, spec.split(",")):
         tree, _, python = item.partition("=")
-        trees.append((Path(tree).resolve(), python or None))
+        # abspath, not resolve(): a venv's python is a symlink to the base interpreter
+        trees.append((Path(tree).resolve(), os.path.abspath(python) if python else None))
     return trees or [(ROOT, None)]
 
 
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     trees = parse_trees(args.trees)
     cache = cache_dir(args.cache_dir)
     print(f"load average at start: {os.getloadavg()}, {os.cpu_count()} CPUs", flush=True)
-    results: dict[tuple[str, str, Path], list[dict]] = {}
+    results: dict[tuple[str, str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="avsep-phone-") as tmp:
         scratch = Path(tmp)
         model = resolve(args.model, False, scratch)
@@ -220,19 +223,20 @@ def main(argv: list[str] | None = None) -> None:
                         boxes = spec.boxes() if mode == "boxes" else None
                         run = run_once(video, model, None, True, scratch, None, boxes=boxes, tree=tree, python=python)
                         s = summarise(run, spec.seconds)
+                        label = tree.name + (f"@{python}" if python else "")
                         print(
-                            f"  {name} {mode} {tree.name} run {i + 1}: {s['wall_s']:.1f} s, RTF {s['rtf']:.3f}, "
+                            f"  {name} {mode} {label} run {i + 1}: {s['wall_s']:.1f} s, RTF {s['rtf']:.3f}, "
                             f"CPU {s['cpu_s']:.1f} s, peak RSS {s['peak_rss_mb']:.0f} MB, "
                             f"load {os.getloadavg()[0]:.2f}",
                             flush=True,
                         )
-                        results.setdefault((name, mode, tree), []).append(run)
+                        results.setdefault((name, mode, label), []).append(run)
     rows = []
-    for (name, mode, tree), runs in results.items():
+    for (name, mode, label), runs in results.items():
         stage_names = {k for r in runs for k in r.get("stages", {})}
         rows.append(
             {
-                "label": f"{name}/{mode}/{tree.name}",
+                "label": f"{name}/{mode}/{label}",
                 "stages": {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in stage_names},
                 "medians": {
                     k: statistics.median(summarise(r, VIDEOS[name].seconds)[k] for r in runs)

@@ -4,7 +4,8 @@ avsep rebuilds torchvision's ResNet-18 (:mod:`avsep.models.resnet`) and timm's
 tf_efficientnet_lite0 (:mod:`avsep.models.effnet_lite`) so that neither package is installed:
 their PyPI wheels need PyPI's CUDA build of torch. This script ran once, with torchvision 0.24.1
 and timm 1.0.31 installed beside torch 2.9.1 (the project's dependencies before 2026-12-07). It
-writes each original network's outputs for the weights and input of
+writes each original network's parameter and buffer names and shapes (in its state dict's
+order), its outputs for the weights and input of
 ``tests/models/trunk_reference.py`` (functions of their index alone, so any torch version
 rebuilds them), and timm's ImageNet-1k class descriptions, which the music-class tests read.
 
@@ -29,10 +30,14 @@ from tests.models.trunk_reference import REFERENCE, SIZES, fill, picture  # noqa
 def main() -> None:
     REFERENCE.mkdir(parents=True, exist_ok=True)
     refs = {}
+    res, eff = resnet18(weights=None), timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    originals = {"resnet18": res, "tf_efficientnet_lite0": eff}
+    layouts = {name: [[k, list(t.shape)] for k, t in net.state_dict().items()] for name, net in originals.items()}
+    (REFERENCE / "state_dicts.json").write_text(json.dumps(layouts) + "\n")
     with torch.no_grad():
-        refs["resnet18_logits"] = fill(resnet18(weights=None))(picture())
-        eff = fill(timm.create_model("tf_efficientnet_lite0", pretrained=False))
-        for size in SIZES:  # an odd size: TF "same" padding pads the stride-2 convolutions unevenly
+        refs["resnet18_logits"] = fill(res)(picture())
+        fill(eff)
+        for size in SIZES:  # 96 pads the stride-2 convolutions unevenly, 97 evenly: both must match
             fmap = eff.forward_features(picture(size))
             refs[f"effnet_feature_means_{size}"] = fmap.mean(dim=(2, 3))
             refs[f"effnet_logits_{size}"] = eff.forward_head(fmap)

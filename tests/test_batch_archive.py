@@ -358,21 +358,18 @@ def test_a_zombie_holds_no_claim(tmp_path):
     from avsep.batch.claims import claim
 
     child = subprocess.Popen(["sleep", "0"])
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-        assert time.monotonic() < deadline, "the child did not exit"
-        time.sleep(0.01)
-    out = tmp_path / "x.wav"
-    info = {"pid": child.pid, "host": socket.gethostname(), "input": "a.mp4", "run": "earlier"}
-    marker(out).write_text(json.dumps(info))
+    live = subprocess.Popen(["sleep", "30"])
     try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped: a zombie
+        out = tmp_path / "x.wav"
+        info = {"pid": child.pid, "host": socket.gethostname(), "input": "a.mp4", "run": "earlier"}
+        marker(out).write_text(json.dumps(info))
         with claim([out], "b.mp4", "now") as held:
             assert any("took over the claim" in n for n in held.notes)
-        live = subprocess.Popen(["sleep", "30"])
         marker(out).write_text(json.dumps({**info, "pid": live.pid}))
         with pytest.raises(InputError, match="being written by another run"), claim([out], "b.mp4", "now"):
             pass
+    finally:
         live.kill()
         live.wait()
-    finally:
         child.wait()

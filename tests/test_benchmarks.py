@@ -172,3 +172,15 @@ def test_a_knob_changes_only_when_allowed_material_prefers_another_by_the_margin
     assert adopt("k", [1, 2, 3], [0.8, 0.8 + 2 * KNOB_MARGIN, 0.8 + KNOB_MARGIN], 0, sets) == 1
     sets[1][1] = 0.8 - SET_GUARD / 2
     assert adopt("k", [1, 2, 3], [0.8, 0.8 + 2 * KNOB_MARGIN, 0.8 + KNOB_MARGIN], 0, sets) == 2
+
+
+def test_bench_phone_trees_take_an_interpreter_each(tmp_path, monkeypatch):
+    """``TREE=PYTHON`` compares two venvs: the tree resolved, the interpreter made absolute but
+    not resolved (a venv's python is a symlink to the base interpreter, which has no avsep)."""
+    from benchmarks.bench_phone import ROOT, parse_trees
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old").mkdir()
+    trees = parse_trees("old=venv/bin/python,.")
+    assert trees == [((tmp_path / "old").resolve(), str(tmp_path / "venv/bin/python")), (tmp_path.resolve(), None)]
+    assert parse_trees("") == [(ROOT, None)]

@@ -9,13 +9,14 @@ import torch
 
 from avsep.models.effnet_lite import EfficientNetLite0
 from avsep.models.visual import build_trunk
-from tests.models.trunk_reference import SIZES, fill, outputs, picture
+from tests.models.trunk_reference import SIZES, fill, layout, outputs, picture, state_layout
 
 
 def test_same_names_and_outputs_as_timm():
-    """timm's network, given the same weights by name, gave these outputs (even and odd sizes:
-    TF "same" padding pads the stride-2 convolutions unevenly): a renamed, reordered or
-    differently padded layer gets other weights or other maps, and fails."""
+    """The names and shapes of timm's state dict, and the outputs timm's network gave for the
+    same index-made weights at an even and an odd size (TF "same" padding pads the stride-2
+    convolutions unevenly at 96, evenly at 97): a wrong padding, norm or layer fails."""
+    assert layout(EfficientNetLite0()) == state_layout("tf_efficientnet_lite0")
     net = fill(EfficientNetLite0())
     ref = outputs()
     with torch.no_grad():

@@ -95,3 +95,13 @@ def test_a_damaged_file_is_refused(tmp_path):
     bad.write_bytes(path.read_bytes()[:-1] + b"x")
     with pytest.raises(Exception, match="sha256"):
         pd.load_person_detector.__wrapped__(bad)
+
+
+def test_loading_the_detector_warns_nothing():
+    """torch 2.13 warns that TorchScript is deprecated; a user has nothing to change, so the
+    command line (which shows warnings) must not print it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pd.load_person_detector.__wrapped__() is not None

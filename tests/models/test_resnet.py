@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 
 from avsep.models.resnet import ResNet18
-from tests.models.trunk_reference import fill, outputs, picture
+from tests.models.trunk_reference import fill, layout, outputs, picture, state_layout
 
 
 def test_same_names_and_outputs_as_torchvision():
-    """torchvision's network, given the same weights by name, gave these logits: a renamed,
-    reordered or missing layer gets other weights, and fails."""
+    """The names and shapes of torchvision's state dict (its ImageNet file loads with
+    ``strict=True``), and the logits torchvision's network gave for the same index-made weights
+    and input: a wrong padding, pooling or order of layers fails."""
+    assert layout(ResNet18()) == state_layout("resnet18")
     with torch.no_grad():
         logits = fill(ResNet18())(picture())
     torch.testing.assert_close(logits, outputs()["resnet18_logits"], rtol=1e-4, atol=1e-4)

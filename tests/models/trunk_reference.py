@@ -54,6 +54,18 @@ def outputs() -> dict[str, torch.Tensor]:
     return {k: torch.tensor(v) for k, v in saved.items()}
 
 
+def state_layout(network: str) -> list[tuple[str, tuple[int, ...]]]:
+    """The original ``network``'s (``resnet18``, ``tf_efficientnet_lite0``) state-dict names and
+    shapes, in its order: what its ImageNet files hold, so they load with ``strict=True``."""
+    saved = json.loads((REFERENCE / "state_dicts.json").read_text())
+    return [(name, tuple(shape)) for name, shape in saved[network]]
+
+
+def layout(net: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    """``net``'s state-dict names and shapes, in its order."""
+    return [(name, tuple(t.shape)) for name, t in net.state_dict().items()]
+
+
 def imagenet_descriptions() -> list[str]:
     """timm's ImageNet-1k class descriptions, by index."""
     return (REFERENCE / "imagenet_descriptions.txt").read_text().splitlines()
