@@ -36,6 +36,7 @@ from avsep.options import (
     DEFAULT_OUT,
     DEFAULT_OVERLAP,
     DEFAULT_SAME_INSTRUMENT,
+    DEFAULT_SHIFTS,
     DEFAULT_TEMPLATE,
     BatchOptions,
     SeparationOptions,
@@ -92,6 +93,7 @@ def separate(
     backbone_weights: opt.BackboneWeights = None,
     device: opt.Device = DEFAULT_DEVICE,
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
+    shifts: opt.Shifts = DEFAULT_SHIFTS,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
     start: opt.Start = None,
@@ -163,6 +165,7 @@ def _separation_options(flags: dict) -> SeparationOptions:
         flags["batch_size"],
         flags["backbone_weights"],
         flags["guide"].value,
+        flags["shifts"],
         COMMAND_LINE,
     )
 
@@ -225,6 +228,7 @@ def remix(
     backbone_weights: opt.BackboneWeights = None,
     device: opt.Device = DEFAULT_DEVICE,
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
+    shifts: opt.Shifts = DEFAULT_SHIFTS,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
     start: opt.Start = None,
