@@ -134,12 +134,6 @@ DEFAULT_DEVICE = "auto"
 #: Windows per network batch. Batch 1 peaked about 300 MB lower at 720p, but on the shared 2-core
 #: machine it ran the PCN up to 6x slower per window (docs/experiments/2026-12-06-speed-round-2.md).
 DEFAULT_BATCH_SIZE = 4
-#: Passes of the mask network per window, over evenly spread time shifts of its input, averaged
-#: (avsep.separation.shifts): more is better and slower, each pass costs the network's time again.
-DEFAULT_SHIFTS = 1
-#: The most shifts a window can take: the network's input has 256 frames, and beyond a few
-#: passes the average hardly moves (docs/experiments/2026-12-07-shifts.md).
-MAX_SHIFTS = 16
 
 #: The command line's flag of each option, for messages (an option's Python name is its field's).
 FLAGS = {
@@ -150,7 +144,6 @@ FLAGS = {
     "guide": "--guide",
     "overlap": "--overlap",
     "batch_size": "--batch-size",
-    "shifts": "--shifts",
     "backbone_weights": "--backbone-weights",
     "names": "--names",
     "out_dir": "-o",
@@ -234,7 +227,6 @@ class SeparationOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     backbone_weights: str | Path | None = None
     guide: str = DEFAULT_GUIDE.value
-    shifts: int = DEFAULT_SHIFTS
     wording: Wording = field(default=API, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -246,8 +238,6 @@ class SeparationOptions:
             raise InputError(f"{say('overlap')} must be between 0 and 0.9, got {self.overlap}")
         if self.batch_size < 1:
             raise InputError(f"{say('batch_size')} must be at least 1, got {self.batch_size}")
-        if not 1 <= self.shifts <= MAX_SHIFTS:
-            raise InputError(f"{say('shifts')} must be from 1 to {MAX_SHIFTS}, got {self.shifts}")
 
 
 @dataclass(frozen=True)

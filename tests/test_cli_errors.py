@@ -227,7 +227,6 @@ def test_box_a_few_pixels_outside_is_clipped(shared_video, tmp_path):
     ("args", "message"),
     [
         (["--overlap", "0.95"], "--overlap must be between 0 and 0.9"),
-        (["--shifts", "0"], "--shifts must be from 1 to 16"),
         (["--sample-rate", "10"], "use a rate between 1000 and 384000 Hz"),
         (["--sources", "0"], "--sources 0: give at least 1"),
         (["--names", "a", "b", "c", "--sources", "2"], "--names gives 3 names for 2 boxes"),

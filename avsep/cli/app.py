@@ -36,7 +36,6 @@ from avsep.options import (
     DEFAULT_OUT,
     DEFAULT_OVERLAP,
     DEFAULT_SAME_INSTRUMENT,
-    DEFAULT_SHIFTS,
     DEFAULT_TEMPLATE,
     BatchOptions,
     SeparationOptions,
@@ -93,7 +92,6 @@ def separate(
     backbone_weights: opt.BackboneWeights = None,
     device: opt.Device = DEFAULT_DEVICE,
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
-    shifts: opt.Shifts = DEFAULT_SHIFTS,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
     start: opt.Start = None,
@@ -165,7 +163,6 @@ def _separation_options(flags: dict) -> SeparationOptions:
         flags["batch_size"],
         flags["backbone_weights"],
         flags["guide"].value,
-        flags["shifts"],
         COMMAND_LINE,
     )
 
@@ -228,7 +225,6 @@ def remix(
     backbone_weights: opt.BackboneWeights = None,
     device: opt.Device = DEFAULT_DEVICE,
     batch_size: opt.BatchSize = DEFAULT_BATCH_SIZE,
-    shifts: opt.Shifts = DEFAULT_SHIFTS,
     audio_stream: opt.AudioStream = None,
     video_stream: opt.VideoStream = None,
     start: opt.Start = None,

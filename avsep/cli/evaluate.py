@@ -9,14 +9,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from avsep.cli.options import Shifts
 from avsep.cli.reporting import one_line_errors
 from avsep.cli.train_options import DEBUG, DEVICE, OracleGrid, parse_counts, silence_warnings
 from avsep.errors import InputError
 from avsep.options import (
     DEFAULT_MASK,
     DEFAULT_SAME_INSTRUMENT,
-    DEFAULT_SHIFTS,
     MASK_HELP,
     REAL_SETS,
     SAME_INSTRUMENT_HELP,
@@ -95,7 +93,6 @@ def evaluate_real_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Trunk weights file.")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4,
-    shifts: Shifts = DEFAULT_SHIFTS,
     device: DEVICE = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: DEBUG = False,
@@ -122,7 +119,6 @@ def evaluate_real_command(
             backbone_weights=backbone_weights,
             json_path=json_path,
             progress=not quiet,
-            shifts=shifts,
         )
 
 
@@ -135,7 +131,6 @@ def evaluate_stems_command(
     sizes: Annotated[str, typer.Option(help="Parts per mixture, comma-separated.", metavar="N,N")] = "2,3",
     mask: Annotated[Mask, typer.Option(help=MASK_HELP)] = DEFAULT_MASK,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the reports here (a list).")] = None,
-    shifts: Shifts = DEFAULT_SHIFTS,
     device: DEVICE = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: DEBUG = False,
@@ -148,9 +143,7 @@ def evaluate_stems_command(
 
         counts = parse_counts("--sizes", sizes)
         reports = [
-            evaluate_stems(
-                m, split, stems=stems, sizes=counts, mask=mask.value, device=device, progress=not quiet, shifts=shifts
-            )
+            evaluate_stems(m, split, stems=stems, sizes=counts, mask=mask.value, device=device, progress=not quiet)
             for m in models
         ]
         if json_path:

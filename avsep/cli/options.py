@@ -219,8 +219,6 @@ BackboneWeights = Annotated[
     typer.Option(help="ImageNet weights file for a resnet18 trunk.", metavar="FILE", rich_help_panel=MODEL),
 ]
 BatchSize = Annotated[int, typer.Option(help="Windows per network batch.", metavar="N", rich_help_panel=PERFORMANCE)]
-SHIFTS_HELP = "Passes of the mask network per window over time shifts of its input, averaged: better, slower."
-Shifts = Annotated[int, typer.Option(help=SHIFTS_HELP, metavar="N", rich_help_panel=MODEL)]
 AudioStream = Annotated[
     Optional[int],
     typer.Option(help="Audio stream to use (0-based, among audio streams).", metavar="N", rich_help_panel=INPUT),

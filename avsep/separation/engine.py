@@ -45,7 +45,6 @@ from avsep.options import DEFAULT_GUIDE_HEAD, SeparationOptions
 from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
 from avsep.separation.reuse import CropMemo
-from avsep.separation.shifts import masks_over_shifts
 from avsep.signal import dsp
 from avsep.signal.chunking import GUIDE_SNAP_S, Stitcher, Window, Windower
 from avsep.timing import stage, timed_iter
@@ -114,7 +113,8 @@ class Engine:
             self.mask = options.mask
             #: what boxes of one instrument do with their shared mask (avsep.options.SameInstrument)
             self.same_instrument = options.same_instrument
-            self.overlap, self.batch_size, self.shifts = options.overlap, options.batch_size, options.shifts
+            self.overlap = options.overlap
+            self.batch_size = options.batch_size
             self.full_band = full_band
             self.extension = extension
 
@@ -203,7 +203,7 @@ class Engine:
             visual, rest = self.model_guides(visual)
             visual = louder_where_competing(visual, rest, self.checkpoint.guide_gain)
             with torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext():
-                masks = masks_over_shifts(self.model, net_input, visual, self.shifts)  # [B, S, H, W]
+                masks = self.model(net_input, visual).float()  # [B, S, H, W]
             masks = dsp.take_rest(masks, rest)
         with stage("mask+istft"):
             shares = dsp.mask_shares(masks, self.mask, rest)  # [B, S, 512, T]: both paths start here

@@ -48,7 +48,6 @@ from avsep.options import (
     DEFAULT_OUT,
     DEFAULT_OVERLAP,
     DEFAULT_SAME_INSTRUMENT,
-    DEFAULT_SHIFTS,
     SeparationOptions,
 )
 from avsep.separation import fullband, same_instrument
@@ -140,12 +139,9 @@ class Separator(Engine):
         guide_head: bool = DEFAULT_GUIDE_HEAD,
         same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
         guide: str = DEFAULT_GUIDE.value,
-        shifts: int = DEFAULT_SHIFTS,
     ) -> None:
         # checked when built: a mistake answers before the model loads
-        options = SeparationOptions(
-            model, device, mask, same_instrument, overlap, batch_size, backbone_weights, guide, shifts
-        )
+        options = SeparationOptions(model, device, mask, same_instrument, overlap, batch_size, backbone_weights, guide)
         super().__init__(options, cycles=cycles, full_band=full_band, extension=extension, guide_head=guide_head)
 
     @classmethod

@@ -13,7 +13,7 @@ import numpy as np
 
 from avsep.errors import AvsepError, InputError
 from avsep.models.guide import is_label
-from avsep.options import DEFAULT_SAME_INSTRUMENT, DEFAULT_SHIFTS
+from avsep.options import DEFAULT_SAME_INSTRUMENT
 from avsep.progress import make_progress
 from avsep.separation.separator import Separator
 from avsep.train.metrics import summarize
@@ -42,7 +42,6 @@ def load_separator(
     batch_size: int,
     backbone_weights: str | Path | None,
     same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
-    shifts: int = DEFAULT_SHIFTS,
 ):
     return Separator(
         model,
@@ -51,7 +50,6 @@ def load_separator(
         batch_size=batch_size,
         backbone_weights=backbone_weights,
         same_instrument=same_instrument,
-        shifts=shifts,
     )
 
 
@@ -69,7 +67,6 @@ def model_info(sep) -> dict[str, Any]:
         "backbone": ck.backbone,
         "guide": ck.guide,
         "guide_gain": ck.guide_gain,
-        "shifts": sep.shifts,
         "sha256": ck.sha256,
         "weights_sha256": ck.weights_sha256,
         "trunk_pretrained": bool(sep.trunk.pretrained),

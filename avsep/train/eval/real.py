@@ -32,7 +32,7 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.models.guide import label_guide
-from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, DEFAULT_SHIFTS, REAL_SETS
+from avsep.options import DEFAULT_MASK, DEFAULT_SAME_INSTRUMENT, REAL_SETS
 from avsep.train.eval.common import (
     check_oracle,
     default_realclips,
@@ -64,7 +64,6 @@ def evaluate_real(
     progress: bool = True,
     console=None,
     same_instrument: str = DEFAULT_SAME_INSTRUMENT.value,
-    shifts: int = DEFAULT_SHIFTS,
 ) -> dict[str, Any]:
     """Score ``model`` on the real clips; returns (and optionally writes) a per-set report.
 
@@ -76,7 +75,7 @@ def evaluate_real(
     unknown = set(sets) - set(REAL_SETS)
     if unknown:
         raise InputError(f"unknown set(s) {sorted(unknown)}; choose from {', '.join(REAL_SETS)}")
-    sep = load_separator(model, device, mask, batch_size, backbone_weights, same_instrument, shifts)
+    sep = load_separator(model, device, mask, batch_size, backbone_weights, same_instrument)
     check_oracle(sep, oracle)
     report: dict[str, Any] = {
         "model": str(model),

@@ -34,7 +34,7 @@ import torch
 from avsep.errors import InputError
 from avsep.io.audio import load_audio
 from avsep.models.guide import OTHER, is_label, label_guide
-from avsep.options import DEFAULT_MASK, DEFAULT_SHIFTS
+from avsep.options import DEFAULT_MASK
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.eval.common import SHARED, load_separator, model_info, progress_bar, stdout_console, write_json
 from avsep.train.eval.scores import aggregate_items, per_instrument, score_clip
@@ -175,12 +175,11 @@ def evaluate_stems(
     json_path: str | Path | None = None,
     progress: bool = True,
     console=None,
-    shifts: int = DEFAULT_SHIFTS,
 ) -> dict[str, Any]:
     """Score ``model`` (label-guided) on the real-stems ``split``; returns (and optionally
     writes) the report: per mixture size, SDR / SDRi / right box and SDRi per class."""
     root = Path(stems) if stems is not None else default_stems()
-    sep = load_separator(model, device, mask or DEFAULT_MASK.value, 4, None, shifts=shifts)
+    sep = load_separator(model, device, mask or DEFAULT_MASK.value, 4, None)
     if not is_label(sep.guide_kind):
         raise InputError(f"{model}: real-stems scores label-guided models; this one has a {sep.guide_kind} guide")
     with progress_bar(progress, console) as bar:
