@@ -103,8 +103,8 @@ def _owner(core: Box, persons: Sequence[Box]) -> int | None:
 def _join(person: Box, parts: Sequence[Player]) -> Player:
     """One player from a person and the instrument regions they hold."""
     best = max(parts, key=lambda p: p.score)
-    box = _union([person, *(p.core for p in parts)])
-    return Player(box, best.label, best.score, _union([p.core for p in parts]))
+    box = union([person, *(p.core for p in parts)])
+    return Player(box, best.label, best.score, union([p.core for p in parts]))
 
 
 def _named(boxes: Sequence[Box], name: Namer, threshold: float, distinct: bool = False) -> list[Player]:
@@ -136,7 +136,8 @@ def _centre(box: Box) -> tuple[float, float]:
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
-def _union(boxes: Sequence[Box]) -> Box:
+def union(boxes: Sequence[Box]) -> Box:
+    """The smallest box holding every one of ``boxes`` (a player: a person and their instrument)."""
     return (
         min(b[0] for b in boxes),
         min(b[1] for b in boxes),

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from avsep.boxes.box import Box
-from avsep.boxes.fusion import Namer, Player
+from avsep.boxes.fusion import Namer, Player, union
 from avsep.models.person_detector import Person
 
 
@@ -98,8 +98,8 @@ def people_players(
     players: list[tuple[Player, Box]] = []  # each with its core: what its box must keep
     for k, parts in sorted(held.items()):
         best = max(parts, key=lambda p: p.score)
-        core = _union([persons[k].face, *(p.core for p in parts)])
-        players.append((Player(_union([bodies[k], core]), best.label, best.score, core), core))
+        core = union([persons[k].face, *(p.core for p in parts)])
+        players.append((Player(union([bodies[k], core]), best.label, best.score, core), core))
     empty = [k for k in range(len(persons)) if k not in held]
     boxes = [bodies[k] for k in empty]
     for k, box, (label, score) in zip(empty, boxes, name(boxes) if boxes else []):
@@ -115,7 +115,7 @@ def people_players(
 def person_box(person: Person, settings: PeopleSettings = PeopleSettings()) -> Box:
     """The box a person is a candidate player with: their upper or whole body's, and their face,
     no farther from the face than :attr:`PeopleSettings.max_span` face sizes."""
-    box = _union([person.face, person.upper if settings.region == "upper" else person.body])
+    box = union([person.face, person.upper if settings.region == "upper" else person.body])
     if settings.max_span <= 0:
         return box
     x0, y0, x1, y1 = person.face
@@ -180,7 +180,3 @@ def _inside(core: Box, box: Box) -> bool:
 
 def _centre_distance(a: Box, b: Box) -> float:
     return (((a[0] + a[2]) - (b[0] + b[2])) ** 2 + ((a[1] + a[3]) - (b[1] + b[3])) ** 2) ** 0.5 / 2
-
-
-def _union(boxes: Sequence[Box]) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))

@@ -30,10 +30,13 @@ def gain_guide(model: str | Path, gain: float, out: str | Path) -> tuple[str, fl
     """Write ``model`` with its guide gain multiplied by ``gain`` to ``out`` (the weights are
     unchanged); returns its sha256 and its gain. The training metadata records the parent file. A gain of
     infinity would make every mask NaN, so only finite gains are taken."""
+    bad = InputError(f"--gain {gain}: give a finite gain above 0 (1 leaves the model as it is)")
+    if not (math.isfinite(gain) and gain > 0):
+        raise bad  # before reading the file
     ck = load_checkpoint(model)
     total = ck.guide_gain * gain
-    if not (math.isfinite(gain) and gain > 0 and math.isfinite(total) and total > 0):
-        raise InputError(f"--gain {gain}: give a finite gain above 0 (1 leaves the model as it is)")
+    if not (math.isfinite(total) and total > 0):
+        raise bad
     if ck.arch != "pcn":
         raise InputError(f"{model}: the guide gain applies to PCN models; this one is {ck.arch}")
     training = {**ck.training, "gained_from": str(model)}

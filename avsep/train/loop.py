@@ -30,7 +30,7 @@ from avsep.errors import InputError, check_one_of
 from avsep.models.device import select_device
 from avsep.models.guide import LABEL_OTHER, check_guide, guide_dim, is_label, labels_of
 from avsep.models.pcn import PCNConfig
-from avsep.models.serialize import build_model, load_checkpoint, widened_to_other
+from avsep.models.serialize import Checkpoint, build_model, load_checkpoint, widened_to_other
 from avsep.models.sop import SoPConfig
 from avsep.models.trunk_files import file_sha256
 from avsep.models.visual import TRUNKS, build_trunk
@@ -92,7 +92,8 @@ def setup(config: TrainConfig) -> Trainer:
     if config.threads:
         torch.set_num_threads(config.threads)
     console = _console(config.progress)
-    if config.init and not config.resume and (gain := load_checkpoint(config.init).guide_gain) != 1.0:
+    init_ck = load_checkpoint(config.init) if config.init and not config.resume else None
+    if init_ck is not None and (gain := init_ck.guide_gain) != 1.0:
         notes.append(
             f"--init {config.init}: its guide gain ({gain:g}) was chosen for its own weights and is not carried "
             "over; this run's checkpoints have none (choose one on real-stems val: avsep guide-gain)"
@@ -100,7 +101,7 @@ def setup(config: TrainConfig) -> Trainer:
     for note in notes:
         console.print(f"[yellow]note:[/] {note}")
     data = _data(config, console)
-    model, trunk = _networks(config, data.cache, resume_ck, device)
+    model, trunk = _networks(config, data.cache, resume_ck, init_ck, device)
     groups = _param_groups(config, model)
     if trunk is not None and config.finetune_visual:
         groups.append({"params": list(trunk.parameters()), "lr_scale": config.visual_lr_scale})
@@ -192,16 +193,19 @@ def _feature_cache(config: TrainConfig, console):
     return cache
 
 
-def _networks(config: TrainConfig, cache, resume_ck, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
-    """The mask network (fresh, or the resumed one) and the trunk when no cache stands in."""
+def _networks(
+    config: TrainConfig, cache, resume_ck, init_ck: Checkpoint | None, device: torch.device
+) -> tuple[nn.Module, nn.Module | None]:
+    """The mask network (fresh, ``init_ck``'s weights, or the resumed one) and the trunk when no
+    cache stands in."""
 
     if resume_ck is not None:
         model = resume_ck.model
     else:
         torch.manual_seed(config.seed)
         model = build_network(config, guide_dim(config.guide, TRUNKS[config.backbone].feature_dim))
-        if config.init:
-            _load_init(model, config.init, config.guide)
+        if init_ck is not None:
+            _load_init(model, init_ck, config.init, config.guide)
     model.to(device).train()
     trunk = None
     if cache is None and not is_label(config.guide):
@@ -231,12 +235,12 @@ def _param_groups(config: TrainConfig, model: nn.Module) -> list[dict[str, Any]]
     return [{"params": [weight], "lr_scale": 1.0, "weight_decay": 0.0}]
 
 
-def _load_init(model: nn.Module, path: str, guide: str) -> None:
-    """Copy a model file's weights into the freshly built network; the run's architecture
-    options must describe the same network, so a mismatch is an error rather than a partial load.
-    A ``label`` model starts a ``label-other`` run widened (:func:`widened_to_other`)."""
+def _load_init(model: nn.Module, ck: Checkpoint, path: str, guide: str) -> None:
+    """Copy model file ``path``'s weights (loaded as ``ck``) into the freshly built network; the
+    run's architecture options must describe the same network, so a mismatch is an error rather
+    than a partial load. A ``label`` model starts a ``label-other`` run widened
+    (:func:`widened_to_other`)."""
 
-    ck = load_checkpoint(path)
     if ck.guide == "label" and guide == LABEL_OTHER:
         ck = widened_to_other(ck)
     source = ck.model.state_dict()

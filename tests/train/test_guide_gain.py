@@ -49,6 +49,8 @@ def test_a_gain_that_is_not_finite_and_positive_is_refused_without_writing(tmp_p
     bad = cli("guide-gain", model, "--gain", gain, "-o", tmp_path / "g.pt", code=2)
     assert "give a finite gain above 0" in error_line(bad)
     assert not (tmp_path / "g.pt").exists()
+    unread = cli("guide-gain", tmp_path / "nowhere.pt", "--gain", gain, "-o", tmp_path / "g.pt", code=2)
+    assert "give a finite gain above 0" in error_line(unread)  # said before the file is read
 
 
 def test_only_a_pcn_takes_a_gain_and_an_old_file_has_none(tmp_path: Path):
