@@ -141,3 +141,39 @@ def test_guide_frames_between_still_keyframes_are_not_decoded_and_a_cut_between_
 
 def colour_of(crop: np.ndarray) -> tuple[int, ...]:
     return tuple(int(round(v / 255)) * 255 for v in crop.reshape(-1, 3).mean(0))
+
+
+def _textured(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A picture with edges and flats at several scales."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3)).astype(np.uint8)
+    fine = rng.integers(-40, 40, (height, width, 3))
+    big = np.repeat(np.repeat(coarse, 16, 0), 16, 1)[:height, :width].astype(int)
+    return np.clip(big + fine, 0, 255).astype(np.uint8)
+
+
+def test_box_thumbnails_are_the_crops_thumbnails_without_the_crops():
+    """The finder's judgement reads thumbnails made straight from the frame; they must say what
+    the guide crops' thumbnails say, far inside the 3-level threshold, for boxes of any shape."""
+    from avsep.boxes.shown import box_thumbnails
+    from avsep.io.video import crop_boxes
+
+    frame = _textured(360, 640)
+    boxes = [(0, 0, 640, 360), (0, 0, 320, 360), (100, 50, 420, 300), (600, 330, 640, 360), (-5, 10, 60, 400)]
+    diff = np.abs(box_thumbnails(frame, boxes) - thumbnails(crop_boxes(frame, boxes)))
+    assert diff.mean() < 0.3 and diff.max() < 2.0
+
+
+def test_the_finders_judge_sees_a_box_change_and_the_whole_frame_change():
+    from avsep.boxes.shown import boxes_held_still
+    from avsep.io.media import VideoStreamInfo
+
+    size = VideoStreamInfo(0, "h264", 640, 360, 30.0, 0, None)
+    frame = _textured(360, 640)
+    assert boxes_held_still(size, [(0, 0, 320, 360)])((frame, 0.0), (frame.copy(), 8.0))
+    moved = frame.copy()
+    moved[:, :320] = _textured(360, 320, seed=1)  # the player's box shows another picture
+    assert not boxes_held_still(size, [(0, 0, 320, 360)])((frame, 0.0), (moved, 8.0))
+    cut = frame.copy()
+    cut[:, 320:] = _textured(360, 320, seed=2)  # outside the box: only the whole frame sees it
+    assert not boxes_held_still(size, [(0, 0, 320, 360)])((frame, 0.0), (cut, 8.0))
