@@ -339,11 +339,9 @@ def run_once(
         spec = scratch / f"spec-{time.monotonic_ns()}.json"
         spec.write_text(json.dumps({"argv": argv, "out": str(report), "mode": mode}))
         cmd = [python or sys.executable, str(Path(__file__).resolve()), "--child", str(spec)]
-    elif python:
-        cmd = [python, "-m", "avsep", *argv]
     else:
-        exe = shutil.which("avsep")
-        cmd = [exe, *argv] if exe else [sys.executable, "-m", "avsep", *argv]
+        exe = None if python else shutil.which("avsep")  # another venv's avsep is its python's
+        cmd = [exe, *argv] if exe else [python or sys.executable, "-m", "avsep", *argv]
     err_path = scratch / f"stderr-{time.monotonic_ns()}.txt"
     with err_path.open("w") as err:  # a file, not a pipe: a chatty child cannot block on it
         start = time.perf_counter()

@@ -11,13 +11,13 @@ once it knows a shot's players. One threshold, one comparison, for all three.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from avsep.boxes.plan import BoxCrops, BoxPlan
-from avsep.io.video import CROP_SIZE
+from avsep.io.video import CROP_SIZE, box_region
 
 if TYPE_CHECKING:
     from avsep.boxes.box import Box
@@ -47,6 +47,27 @@ def thumbnails(crops: np.ndarray) -> np.ndarray:
     return grey.reshape(n, THUMB, h // THUMB, THUMB, w // THUMB).mean(axis=(2, 4))
 
 
+class ByTime:
+    """What ``make(frame, time)`` gives for the last :attr:`KEEP` pictures, each made once: a
+    picture is known by the time it is shown from (one video, one frame per time), and the
+    guide frames and keyframes come in time order, so consecutive judgements share one."""
+
+    #: values of this many pictures are kept
+    KEEP = 4
+
+    def __init__(self, make: Callable[[Any, float], np.ndarray]) -> None:
+        self.make = make
+        self._made: OrderedDict[float, np.ndarray] = OrderedDict()
+
+    def __call__(self, frame: Any, time: float) -> np.ndarray:
+        value = self._made.get(time)
+        if value is None:
+            value = self._made[time] = self.make(frame, time)
+            if len(self._made) > self.KEEP:
+                self._made.popitem(last=False)
+        return value
+
+
 class ShownCrops:
     """Each source's crop of a shown picture, cut once per picture, and whether the picture held
     still between two keyframes (the judgement :meth:`avsep.io.video.FrameReader.frames_and_times_at`
@@ -60,22 +81,14 @@ class ShownCrops:
     frame by frame as before).
     """
 
-    #: crops of this many pictures are kept (the guide frames come in time order)
-    KEEP = 4
-
     def __init__(self, plan: BoxPlan, threshold: float = SAME_PICTURE) -> None:
         self.plan = plan
         self.threshold = threshold
-        self._cut: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._cut = ByTime(plan.crops)
 
     def __call__(self, frame: np.ndarray | BoxCrops, time: float) -> np.ndarray:
         """``[sources, 224, 224, 3]``: :meth:`BoxPlan.crops` of ``frame``, shown at ``time``."""
-        crops = self._cut.get(time)
-        if crops is None:
-            crops = self._cut[time] = self.plan.crops(frame, time)
-            if len(self._cut) > self.KEEP:
-                self._cut.popitem(last=False)
-        return crops
+        return self._cut(frame, time)
 
     def still(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
         """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
@@ -92,11 +105,9 @@ def box_thumbnails(frame: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
     float letterbox is what the guide crops need and a judgement does not."""
     import cv2
 
-    height, width = frame.shape[:2]
     out = np.empty((len(boxes), THUMB, THUMB), np.float32)
     for i, box in enumerate(boxes):
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        crop = frame[min(max(y0, 0), height) : min(max(y1, 0), height), min(max(x0, 0), width) : min(max(x1, 0), width)]
+        crop = box_region(frame, box)
         h, w = crop.shape[:2]
         side = max(h, w)
         if h != w:
@@ -110,26 +121,6 @@ def box_thumbnails(frame: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
     return out
 
 
-class _HeldStill:
-    """The finder's judge (:func:`boxes_held_still`): each keyframe's box thumbnails made once
-    (consecutive pairs share a keyframe)."""
-
-    def __init__(self, boxes: list[Box]) -> None:
-        self.boxes = boxes
-        self._made: OrderedDict[float, np.ndarray] = OrderedDict()
-
-    def _thumbs(self, frame: np.ndarray, time: float) -> np.ndarray:
-        thumbs = self._made.get(time)
-        if thumbs is None:
-            thumbs = self._made[time] = box_thumbnails(frame, self.boxes)
-            if len(self._made) > ShownCrops.KEEP:
-                self._made.popitem(last=False)
-        return thumbs
-
-    def __call__(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
-        return bool(differences(self._thumbs(*first), self._thumbs(*second)).max() <= SAME_PICTURE)
-
-
 def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
     """The player finder's judgement for a shot whose players are known: the picture in each of
     its ``boxes`` and in the whole frame (of ``size``) the same at two keyframes, so that the
@@ -137,5 +128,6 @@ def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
     never judged: they are what motion is measured on. Judged on :func:`box_thumbnails`: the
     finder keeps its own crops (:mod:`avsep.boxes.kept`), so the judgement's were only ever
     thumbnailed (about 0.3-0.5 s of a 2-minute 720p-1080p automatic run)."""
-    whole = (0, 0, size.width, size.height)
-    return _HeldStill([*dict.fromkeys(tuple(b) for b in boxes), whole])
+    judged = [*dict.fromkeys(tuple(b) for b in boxes), (0, 0, size.width, size.height)]
+    thumbs = ByTime(lambda frame, _time: box_thumbnails(frame, judged))
+    return lambda first, second: bool(differences(thumbs(*first), thumbs(*second)).max() <= SAME_PICTURE)

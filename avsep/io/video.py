@@ -322,6 +322,21 @@ def _letterbox(crop: "torch.Tensor") -> "torch.Tensor":
 CROP_SIZE = 224
 
 
+def box_region(frame: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    """``frame``'s pixels inside ``(x0, y0, x1, y1)`` (displayed-frame pixels, rounded and
+    clipped to the frame); a box with nothing inside is a one-line :class:`InputError`."""
+    height, width = frame.shape[:2]
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    x0, x1 = min(max(x0, 0), width), min(max(x1, 0), width)
+    y0, y1 = min(max(y0, 0), height), min(max(y1, 0), height)
+    if x1 <= x0 or y1 <= y0:
+        raise InputError(
+            f"box {tuple(box)} lies outside the {width}x{height} frame; "
+            "give boxes as x0,y0,x1,y1 in displayed-frame pixels"
+        )
+    return frame[y0:y1, x0:x1]
+
+
 def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], size: int = CROP_SIZE) -> np.ndarray:
     """Crop ``(x0, y0, x1, y1)`` boxes (displayed-frame pixels, clipped to the frame) and resize
     each to ``size`` x ``size`` bilinearly; returns ``[n_boxes, size, size, 3]`` uint8.
@@ -337,18 +352,9 @@ def crop_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], si
     import torch
     import torch.nn.functional as F
 
-    height, width = frame.shape[:2]
     out = np.empty((len(boxes), size, size, 3), np.uint8)
     for i, box in enumerate(boxes):
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        x0, x1 = min(max(x0, 0), width), min(max(x1, 0), width)
-        y0, y1 = min(max(y0, 0), height), min(max(y1, 0), height)
-        if x1 <= x0 or y1 <= y0:
-            raise InputError(
-                f"box {tuple(box)} lies outside the {width}x{height} frame; "
-                "give boxes as x0,y0,x1,y1 in displayed-frame pixels"
-            )
-        crop = torch.from_numpy(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+        crop = torch.from_numpy(np.ascontiguousarray(box_region(frame, box)))
         crop = _letterbox(crop.permute(2, 0, 1)[None].float())
         resized = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         out[i] = resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
