@@ -35,6 +35,20 @@ from torch import nn
 SILENCE_FLOOR = math.log(1e-5)
 
 
+def _conv(conv: nn.Conv2d | nn.ConvTranspose2d, h: torch.Tensor) -> torch.Tensor:
+    """``conv(h)``, in float32 under CPU bfloat16 autocast where a convolution one column wide
+    is computed: a conv's output, or (in its backward pass) a transposed conv's input. Why:
+    oneDNN's bf16 kernel gives wrong numbers, NaN at times, for a 4 x 4 stride-2 convolution
+    whose output is 1 wide (torch 2.9 and 2.13 on AMX CPUs, batches of 4 or more). A 32767-sample
+    training crop makes the bottom layer so (``--amp`` diverged within six steps); the
+    separation's 65535-sample windows do not (its bottom is 2 wide), and run as before."""
+    narrow = h.shape[-1] < 4 if isinstance(conv, nn.Conv2d) else h.shape[-1] < 2
+    if narrow and h.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            return conv(h.float())
+    return conv(h)
+
+
 @dataclass(frozen=True)
 class PCNConfig:
     """Hyper-parameters; stored in checkpoints so a file always rebuilds its own network."""
@@ -123,7 +137,7 @@ class PCN(nn.Module):
         preds = []
         h = x
         for layer, conv in enumerate(self.down):
-            h = self.down_norm[layer](conv(h))
+            h = self.down_norm[layer](_conv(conv, h))
             if responses is not None:
                 h = h + self.a[layer] * responses[layer]
             h = self._act(h)
@@ -136,7 +150,7 @@ class PCN(nn.Module):
         r = bottom
         for layer in range(6, 0, -1):  # error at layer l = layer+1 goes to layer l-1
             err = r - preds[layer]
-            up = self.up_norm[layer - 1](self.up[layer - 1](err))
+            up = self.up_norm[layer - 1](_conv(self.up[layer - 1], err))
             r = self._act(up + self.b[layer - 1] * preds[layer - 1])
             responses.append(r)
         responses.reverse()

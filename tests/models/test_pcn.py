@@ -69,3 +69,25 @@ def test_logits_match_mask():
 def test_pcn_rejects_wrong_depth():
     with pytest.raises(ValueError):
         PCN(PCNConfig(channels=(4, 4, 4)))
+
+
+def test_bfloat16_autocast_on_a_training_crop_stays_close_to_float32():
+    """A 32767-sample training crop (128 frames) makes the bottom conv's output, and so the
+    backward pass of the transposed conv above it, one column wide, where the CPU's bf16 kernel
+    gave wrong numbers or NaN (`--amp` diverged): under autocast the logits and the gradients
+    must stay finite and near float32's."""
+    torch.manual_seed(0)
+    net = PCN(PCNConfig(visual_dim=11))
+    x = torch.randn(8, 1, 256, 128)
+    v = torch.randn(8, 2, 11)
+    runs = []
+    for amp in (False, True):
+        net.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            logits = net(x, v, return_logits=True).float()
+        (logits**2).mean().backward()
+        runs.append((logits.detach(), torch.cat([p.grad.flatten() for p in net.parameters()])))
+    (ref, ref_grad), (low, low_grad) = runs
+    assert torch.isfinite(low).all() and torch.isfinite(low_grad).all()
+    assert (low - ref).abs().max() < 0.1 * ref.abs().max()
+    assert (low_grad - ref_grad).norm() < 0.1 * ref_grad.norm()
