@@ -29,7 +29,7 @@ from time import perf_counter
 #: The stages the pipeline reports, in pipeline order, with what each holds.
 STAGES = {
     "model load": "checkpoint + visual trunk construction (Separator.__init__)",
-    "find players": "automatic boxes: the finder's frame decode, detection, linking, portraits (players.find_players)",
+    "find players": "automatic boxes: the finder's frame decode, detection, linking (players.find_players)",
     "audio decode": "demux + decode + downmix of the soundtrack",
     "resample in": "input rate -> 11025 Hz",
     "windowing": "cutting the model-rate stream into overlapping windows",

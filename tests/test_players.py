@@ -30,6 +30,7 @@ from avsep.boxes.players import (
 from avsep.boxes.regions import Detection
 from avsep.boxes.tracks import Keyframe, link_tracks
 from avsep.errors import InputError
+from avsep.io.video import FrameReader
 from avsep.signal.chunking import GUIDE_SNAP_S, Windower
 from tests.cli_support import GREEN, MAGENTA, YELLOW, ColourTrunk
 
@@ -254,16 +255,22 @@ def test_a_cut_in_a_moving_picture_starts_a_shot_with_its_own_boxes(shared_video
     assert plan.boxes_at(5.0)[1 - violin] == right and plan.boxes_at(7.0)[1 - violin] == left
 
 
-def test_a_player_who_leaves_the_shot_is_guided_by_a_portrait(shared_video, finder):
+def test_a_player_who_leaves_the_shot_is_guided_by_a_portrait(shared_video, finder, monkeypatch):
     """From 6 s the camera shows the violin alone (a close-up): the flute's guide is its picture
-    from the first shot, not whatever now fills its old box."""
+    from the first shot, not whatever now fills its old box. The portrait is decoded when first
+    needed, once, and not before (most plans never need one)."""
     video = shared_video("closeup.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (GREEN,))], **CLIP)
     plan = find_players(video, finder)
+    opened = []
+    monkeypatch.setattr(players, "FrameReader", lambda info: opened.append(info) or FrameReader(info))
     flute = plan.names.index("flute")
     later = np.full((48, 96, 3), GREEN, np.uint8)
     assert plan.boxes_at(10.0)[flute] is None
-    crops = plan.crops(later, 10.0)
-    assert colour_of(crops[flute]) == YELLOW and colour_of(crops[1 - flute]) == GREEN
+    assert not opened
+    for _ in range(2):
+        crops = plan.crops(later, 10.0)
+        assert colour_of(crops[flute]) == YELLOW and colour_of(crops[1 - flute]) == GREEN
+    assert len(opened) == 1
 
 
 def test_nothing_found_falls_back_to_strips_and_says_so(shared_video, finder):

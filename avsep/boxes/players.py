@@ -118,7 +118,7 @@ class TrackedBoxes(BoxPlan):
         times: Sequence[float],
         boxes: Sequence[Sequence[Box | None]],
         frame_keys: dict[float, int],
-        portraits: Sequence[np.ndarray],
+        portraits: Portraits,
         note: str | None = None,
     ) -> None:
         super().__init__(sources, note)
@@ -128,7 +128,7 @@ class TrackedBoxes(BoxPlan):
         self.times = list(times)
         self._boxes = [list(b) for b in boxes]  # [keyframe][source]
         self._frame_keys = frame_keys
-        self._portraits = list(portraits)
+        self._portraits = portraits
 
     #: the finder's own frames, exactly: its boxes are known at the times those were shown, and a
     #: frame from another moment near a cut could take the shot before's boxes
@@ -150,7 +150,7 @@ class TrackedBoxes(BoxPlan):
         return list(self._boxes[self.keyframe_at(time)])
 
     def _portrait(self, source: int) -> np.ndarray:
-        return self._portraits[source]
+        return self._portraits.crop(source)
 
     def validated(self, width: int, height: int) -> TrackedBoxes:
         return self  # made from the frame itself
@@ -259,8 +259,7 @@ def find_players(
         for n, t, lab in zip(names, chosen, labels)
     ]
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
-    portraits = _portraits(info, chosen, keyframes)
-    plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, portraits)
+    plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, Portraits(info, chosen, keyframes))
     plan.decoded, plan.shown = decoded, shown
     outside = outside_classes_note(labels)  # said, not a plan.note: the found boxes are still announced
     if outside:
@@ -383,13 +382,21 @@ def numbered(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def _portraits(info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]) -> list[np.ndarray]:
-    """Each track's best-scoring crop, decoded again (keeping every crop of a long video in memory
-    would grow with its length)."""
-    best = [max(t.hits.items(), key=lambda kd: kd[1].score) for t in tracks]
-    out: list[np.ndarray] = []
-    with FrameReader(info) as reader:
-        for k, det in best:
-            frame = reader.frames_at([keyframes[k].time])[0]
-            out.append(crop_boxes(frame, [det.box])[0])
-    return out
+class Portraits:
+    """Each source's best-scoring crop, standing in for it where a shot does not show it: decoded
+    again when first asked for, which most videos (every player in every shot) never do; kept
+    as a time and a box until then, since every crop of a long video kept in memory would grow
+    with its length."""
+
+    def __init__(self, info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]) -> None:
+        best = [max(t.hits.items(), key=lambda kd: kd[1].score) for t in tracks]
+        self._info = info
+        self._where = [(keyframes[k].time, det.box) for k, det in best]
+        self._crops: dict[int, np.ndarray] = {}
+
+    def crop(self, source: int) -> np.ndarray:
+        if source not in self._crops:
+            time, box = self._where[source]
+            with FrameReader(self._info) as reader:
+                self._crops[source] = crop_boxes(reader.frames_at([time])[0], [box])[0]
+        return self._crops[source]
