@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 
+import avsep.boxes.kept as kept_module
 import avsep.boxes.players as players
 from avsep import Separator
 from avsep.boxes.box import NamedBox, load_boxes_file
@@ -262,7 +263,7 @@ def test_a_player_who_leaves_the_shot_is_guided_by_a_portrait(shared_video, find
     video = shared_video("closeup.mp4", panels=(GREEN, YELLOW), cuts=[(6.0, (GREEN,))], **CLIP)
     plan = find_players(video, finder)
     opened = []
-    monkeypatch.setattr(players, "FrameReader", lambda info: opened.append(info) or FrameReader(info))
+    monkeypatch.setattr(kept_module, "FrameReader", lambda info: opened.append(info) or FrameReader(info))
     flute = plan.names.index("flute")
     later = np.full((48, 96, 3), GREEN, np.uint8)
     assert plan.boxes_at(10.0)[flute] is None

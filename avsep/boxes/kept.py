@@ -12,6 +12,9 @@ are cut as the separation cuts them (:func:`~avsep.io.video.crop_boxes`, each bo
 so the separation's crops are the same, bit for bit. Until a shot's players are known its frames
 are held whole (at most the few the finder's motion reads).
 
+A found source's portrait, the crop that guides it where a shot does not show it, is kept as a
+time and a box (:class:`Portraits`) and decoded when first needed.
+
 The kept crops live in blocks of their own (:class:`CropStore`), not in the heap where each
 frame's decoding and cropping temporaries (megabytes each) come and go: small arrays that stay,
 placed between those, split the heap's free space into holes a frame no longer fits, and glibc
@@ -28,7 +31,9 @@ import numpy as np
 
 from avsep.boxes.box import Box
 from avsep.boxes.plan import BoxCrops, box_key
-from avsep.io.video import CROP_SIZE, crop_boxes
+from avsep.boxes.tracks import Keyframe, Track
+from avsep.io.media import MediaInfo
+from avsep.io.video import CROP_SIZE, FrameReader, crop_boxes
 
 #: bytes of one kept crop (what the separation's guide reads: 224 x 224 RGB)
 CROP_BYTES = CROP_SIZE * CROP_SIZE * 3
@@ -103,3 +108,23 @@ class FrameKeeper:
                 self.kept += size
             self.decoded[key] = (self._last[2], shown)
         self._pending.clear()
+
+
+class Portraits:
+    """Each source's best-scoring crop, standing in for it where a shot does not show it: decoded
+    again when first asked for, which most videos (every player in every shot) never do; kept
+    as a time and a box until then, since every crop of a long video kept in memory would grow
+    with its length."""
+
+    def __init__(self, info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]) -> None:
+        best = [max(t.hits.items(), key=lambda kd: kd[1].score) for t in tracks]
+        self._info = info
+        self._where = [(keyframes[k].time, det.box) for k, det in best]
+        self._crops: dict[int, np.ndarray] = {}
+
+    def crop(self, source: int) -> np.ndarray:
+        if source not in self._crops:
+            time, box = self._where[source]
+            with FrameReader(self._info) as reader:
+                self._crops[source] = crop_boxes(reader.frames_at([time])[0], [box])[0]
+        return self._crops[source]

@@ -39,7 +39,7 @@ import numpy as np
 from avsep.boxes.box import MAX_BOXES, Box, strip_boxes
 from avsep.boxes.cues import block_means, small_grey
 from avsep.boxes.detect import PlayerFinder
-from avsep.boxes.kept import FrameKeeper
+from avsep.boxes.kept import FrameKeeper, Portraits
 from avsep.boxes.naming import outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
 from avsep.boxes.plan import BoxCrops, BoxPlan, SourceInfo, span_times, strips_plan, time_key
@@ -50,7 +50,7 @@ from avsep.errors import InputError
 from avsep.heap import HeapWatch
 from avsep.io.keyframes import Still
 from avsep.io.media import MediaInfo, probe
-from avsep.io.video import FrameReader, crop_boxes
+from avsep.io.video import FrameReader
 from avsep.options import DEFAULT_OVERLAP
 from avsep.signal.chunking import FRAME_OFFSETS, GUIDE_SNAP_S, window_spans
 from avsep.signal.dsp import SAMPLE_RATE
@@ -380,23 +380,3 @@ def numbered(labels: Sequence[str]) -> list[str]:
             seen[lab] = seen.get(lab, 0) + 1
             out.append(f"{lab}{seen[lab]}")
     return out
-
-
-class Portraits:
-    """Each source's best-scoring crop, standing in for it where a shot does not show it: decoded
-    again when first asked for, which most videos (every player in every shot) never do; kept
-    as a time and a box until then, since every crop of a long video kept in memory would grow
-    with its length."""
-
-    def __init__(self, info: MediaInfo, tracks: Sequence[Track], keyframes: Sequence[Keyframe]) -> None:
-        best = [max(t.hits.items(), key=lambda kd: kd[1].score) for t in tracks]
-        self._info = info
-        self._where = [(keyframes[k].time, det.box) for k, det in best]
-        self._crops: dict[int, np.ndarray] = {}
-
-    def crop(self, source: int) -> np.ndarray:
-        if source not in self._crops:
-            time, box = self._where[source]
-            with FrameReader(self._info) as reader:
-                self._crops[source] = crop_boxes(reader.frames_at([time])[0], [box])[0]
-        return self._crops[source]

@@ -39,11 +39,13 @@ from avsep.cli.train_options import (
     Channels,
     FreezeVisual,
     Guide,
+    GuideSoften,
     Index,
     Init,
     Learn,
     RunOut,
     Schedule,
+    SharedLoss,
     ValIndex,
     opt,
     parse_channels,
@@ -92,10 +94,9 @@ def train_command(
         opt("Sources per training mixture, drawn per step from these (e.g. 2,3); default --num-mix.", DATA),
     ] = ",".join(map(str, DEFAULTS.mix_sizes)),
     gain_db: Annotated[float, opt("Random source gain range, +- dB.", DATA)] = DEFAULTS.gain_db,
-    shared_loss: Annotated[
-        float, opt("Weight of a second loss on the ratio shares (what --mask ratio uses); 0 = off.", OPTIMISER)
-    ] = DEFAULTS.shared_loss,
+    shared_loss: SharedLoss = DEFAULTS.shared_loss,
     guide: Guide = DEFAULTS.guide,
+    guide_soften: GuideSoften = DEFAULTS.guide_soften,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
         int, opt("Samples per training item (32767..65535; validation uses 65535).", DATA)

@@ -141,6 +141,26 @@ Guide = Annotated[
 ]
 
 
+SharedLoss = Annotated[
+    float,
+    typer.Option(
+        help="Weight of a second loss on the ratio shares (what --mask ratio uses); 0 = off.",
+        metavar="NUMBER",
+        rich_help_panel=OPTIMISER,
+    ),
+]
+
+
+GuideSoften = Annotated[
+    float,
+    typer.Option(
+        help="Share of training sources whose label guide is made soft, as the guide head's answers are (0..1).",
+        metavar="SHARE",
+        rich_help_panel=DATA,
+    ),
+]
+
+
 Augment = Annotated[
     str,
     typer.Option(
