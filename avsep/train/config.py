@@ -40,6 +40,7 @@ LOCKED = (
     "mix_sizes",
     "gain_db",
     "shared_loss",
+    "guide_soften",
     "fps",
     "seed",
     "val_seed",
@@ -107,6 +108,10 @@ class TrainConfig:
     #: weight of the loss on the ratio shares (:func:`avsep.train.loss.mask_loss`); 0 = the
     #: method's loss on each mask alone
     shared_loss: float = 0.0
+    #: share of training sources whose one-hot label guide is softened (the true class keeps
+    #: 0.5..1, the rest spread at random over the other classes): separating, a box read by
+    #: the guide head gets its soft posterior, never a one-hot; 0 = always the one-hot
+    guide_soften: float = 0.0
     #: the guide the network is given (avsep.models.guide): features, posterior, both, label
     guide: str = "features"
     #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)

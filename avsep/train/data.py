@@ -25,6 +25,8 @@ from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
 from avsep.train.index import Index, frame_numbers, read_frames
 
 if TYPE_CHECKING:
+    import torch
+
     from avsep.train.augment import Soundtrack
     from avsep.train.features import FeatureCache
 
@@ -139,7 +141,8 @@ class MixDataset:
     video's soundtrack chain and the item also holds the observed ``mixture`` ``[clip]``
     (otherwise the mixture is the sum of the sources). ``guide`` picks the kind of guide read
     from the cache (:mod:`avsep.models.guide`); ``label`` needs no cache or frames: the guide
-    is the one-hot of each source's class. The first clip
+    is the one-hot of each source's class (softened for a ``soften`` share of the sources,
+    :func:`soften_guides`). The first clip
     of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
     epoch); the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
@@ -160,6 +163,7 @@ class MixDataset:
         sample_rate: int = SAMPLE_RATE,
         guide: str = "features",
         soundtrack: Soundtrack | None = None,
+        soften: float = 0.0,
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -189,6 +193,7 @@ class MixDataset:
         self.sample_rate = sample_rate
         self.guide = guide
         self.soundtrack = soundtrack
+        self.soften = soften
         self.audio = AudioReader(sample_rate)
         labels = [c.label for c in index.clips]
         self._classes = sorted(set(labels))
@@ -264,7 +269,10 @@ class MixDataset:
             pics = np.stack([read_frames(clip, f) for clip, f in zip(clips, plan.frames)])
             item["frames"] = torch.from_numpy(pics)
         elif is_label(self.guide):
-            item["visual"] = label_guide([clip.label for clip in clips], self.guide)
+            guides = label_guide([clip.label for clip in clips], self.guide)
+            if self.soften > 0:
+                guides = soften_guides(guides, self.soften, np.random.default_rng([*plan.seed, 0x50F]))
+            item["visual"] = guides
         else:
             assert self.feature_cache is not None
             vis = np.stack(
@@ -275,6 +283,23 @@ class MixDataset:
 
     def __getitem__(self, key: int | tuple[int, ...]) -> dict[str, Any]:
         return self.load(self.plan(key))
+
+
+def soften_guides(guides: torch.Tensor, share: float, rng: np.random.Generator) -> torch.Tensor:
+    """One-hot guides ``[N, C]`` with a ``share`` of the rows made soft: the true class keeps a
+    weight uniform in 0.5..1 and the rest goes to the other classes by a Dirichlet draw (0.5),
+    so the true class stays the largest. Why: separating, a box read by the guide head gets
+    its posterior, which is rarely a one-hot; a network that saw only one-hots reads a soft
+    guide as a weaker one."""
+    import torch
+
+    out = guides.clone()
+    for row in np.flatnonzero(rng.random(len(out)) < share):
+        true = int(out[row].argmax())
+        keep = rng.uniform(0.5, 1.0)
+        spread = rng.dirichlet(np.full(out.shape[1] - 1, 0.5)) * (1.0 - keep)
+        out[row] = torch.from_numpy(np.insert(spread, true, keep).astype(np.float32))
+    return out
 
 
 class StepSampler:

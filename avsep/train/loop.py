@@ -139,6 +139,7 @@ def _data(config: TrainConfig, console) -> RunData:
         gain_db=config.gain_db,
         guide=config.guide,
         soundtrack=soundtrack,
+        soften=config.guide_soften,
     )
     val_ds = None
     if val_csv is not None:
@@ -285,6 +286,10 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError(f"--mix-sizes must be positive counts, got {list(config.mix_sizes)}")
     if config.shared_loss < 0:
         raise InputError(f"--shared-loss is a weight, 0 or more, got {config.shared_loss}")
+    if not 0.0 <= config.guide_soften <= 1.0:
+        raise InputError(f"--guide-soften is a share of the sources, 0 to 1, got {config.guide_soften}")
+    if config.guide_soften > 0 and not is_label(config.guide):
+        raise InputError("--guide-soften softens label guides; use --guide label or label-other")
     if config.keep_every is not None and config.keep_every < 1:
         raise InputError(f"--keep-every must be at least 1, got {config.keep_every}")
     check_guide(config.guide)

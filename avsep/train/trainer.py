@@ -228,6 +228,7 @@ class Trainer:
                 "frames_per_clip": 3,
                 "gain_db": cfg.gain_db,
                 "guide": cfg.guide,
+                "guide_soften": cfg.guide_soften,
                 "augment": list(cfg.augment),
                 "crop_samples": cfg.crop_samples,
                 "features": cfg.features if cache is not None else None,

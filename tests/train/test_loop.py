@@ -5,6 +5,7 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -165,6 +166,30 @@ def test_label_guided_oracle_trains_without_pictures(dataset: Path, named: Path,
     summary = train(tiny(named, None, tmp_path / "oracle", features=None, guide="label", steps=2))
     ck = load_checkpoint(summary["last"])
     assert ck.guide == "label" and ck.model.config.visual_dim == len(LABELS)
+
+
+def test_soft_label_guides_keep_the_true_class_first_and_reach_training(named: Path, tmp_path: Path):
+    """--guide-soften: the chosen rows are soft (true class 0.5..1, largest, rows sum to 1), the
+    others stay one-hot; the training items carry them, and the run records the share."""
+    from avsep.train.data import soften_guides
+    from avsep.train.loop import setup
+
+    onehot = torch.eye(len(LABELS))
+    soft = soften_guides(onehot, 1.0, np.random.default_rng(3))
+    assert torch.equal(soft.argmax(1), onehot.argmax(1)) and not torch.equal(soft, onehot)
+    torch.testing.assert_close(soft.sum(1), torch.ones(len(LABELS)))
+    assert ((soft.max(1).values >= 0.5) & (soft.max(1).values <= 1.0)).all()
+    assert torch.equal(soften_guides(onehot, 0.0, np.random.default_rng(3)), onehot)
+    trainer = setup(tiny(named, None, tmp_path / "soft", features=None, guide="label", guide_soften=1.0))
+    visual = trainer.data.train_ds[0]["visual"]
+    assert (visual.max(1).values < 1.0).all()
+    plain = setup(tiny(named, None, tmp_path / "plain", features=None, guide="label"))
+    assert torch.equal(plain.data.train_ds[0]["visual"].argmax(1), visual.argmax(1))
+    assert (plain.data.train_ds[0]["visual"].max(1).values == 1.0).all()
+    summary = train(tiny(named, None, tmp_path / "soft", features=None, guide="label", guide_soften=1.0, steps=1))
+    assert summary["data"]["guide_soften"] == 1.0
+    with pytest.raises(InputError, match="--guide-soften"):
+        setup(tiny(named, None, tmp_path / "x", features=None, guide="label", guide_soften=1.5))
 
 
 def test_a_label_model_widens_into_a_label_other_run(named: Path, tmp_path: Path):
