@@ -101,3 +101,41 @@ def build(
             out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")
         if summary["ignored_classes"]:
             out.print(f"ignored folders (not avsep classes): {', '.join(sorted(summary['ignored_classes']))}")
+
+
+@app.command("ensembles", cls=AvsepCommand)
+def ensembles(
+    out_dir: Annotated[Path, typer.Argument(help="New directory: the ensembles' audio and a train.csv.")],
+    base: Annotated[Path, typer.Option(help="A built dataset (avsep data build) whose training clips join them.")],
+    real_audio: Annotated[
+        list[Path],
+        typer.Option("--real-audio", help="Folder of recorded single notes, as for 'data build' (repeatable)."),
+    ],
+    groups: Annotated[int, typer.Option(help="Ensembles to render.")] = 500,
+    sizes: Annotated[str, typer.Option(help="Parts per ensemble, drawn from these.")] = "2,3",
+    clip_seconds: Annotated[float, typer.Option(help="Length of each clip in seconds.")] = 12.0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    debug: DebugOption = False,
+) -> None:
+    """Render ensembles (voices of one work played together by different instruments) beside a
+    build's training clips, for 'avsep train --coherent'."""
+    with one_line_errors(debug), training_extra("avsep data ensembles"):
+        from avsep.cli.train_options import parse_counts
+        from avsep.progress import make_progress
+        from avsep.train.dataset.ensembles import build_ensembles
+
+        counts = parse_counts("--sizes", sizes)
+        with make_progress(progress) as bar:
+            task = bar.add_task("ensembles", total=groups)
+            meta = build_ensembles(
+                out_dir,
+                base,
+                real_audio,
+                groups,
+                sizes=counts,
+                clip_s=clip_seconds,
+                seed=seed,
+                tick=lambda: bar.advance(task),
+            )
+        typer.echo(f"{meta['ensembles']} ensembles ({meta['clips']} clips) in {out_dir}, with {base}'s training clips")

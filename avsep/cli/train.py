@@ -37,6 +37,7 @@ from avsep.cli.train_options import (
     Augment,
     Backbone,
     Channels,
+    Coherent,
     FreezeVisual,
     Guide,
     GuideSoften,
@@ -97,6 +98,7 @@ def train_command(
     shared_loss: SharedLoss = DEFAULTS.shared_loss,
     guide: Guide = DEFAULTS.guide,
     guide_soften: GuideSoften = DEFAULTS.guide_soften,
+    coherent: Coherent = DEFAULTS.coherent,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
         int, opt("Samples per training item (32767..65535; validation uses 65535).", DATA)

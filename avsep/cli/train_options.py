@@ -161,6 +161,17 @@ GuideSoften = Annotated[
 ]
 
 
+Coherent = Annotated[
+    float,
+    typer.Option(
+        help="Share of the items led by a clip of an ensemble (the index's group column: avsep data ensembles) "
+        "that mix its parts as they were played together (0..1).",
+        metavar="SHARE",
+        rich_help_panel=DATA,
+    ),
+]
+
+
 Augment = Annotated[
     str,
     typer.Option(

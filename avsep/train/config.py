@@ -41,6 +41,7 @@ LOCKED = (
     "gain_db",
     "shared_loss",
     "guide_soften",
+    "coherent",
     "fps",
     "seed",
     "val_seed",
@@ -112,6 +113,10 @@ class TrainConfig:
     #: 0.5..1, the rest spread at random over the other classes): separating, a box read by
     #: the guide head gets its soft posterior, never a one-hot; 0 = always the one-hot
     guide_soften: float = 0.0
+    #: share of the items led by a clip of an ensemble (the index's group column,
+    #: avsep.train.dataset.ensembles) that mix that ensemble's parts as they were played
+    #: together; 0 = every mixture of unrelated clips, as Sound of Pixels trains
+    coherent: float = 0.0
     #: the guide the network is given (avsep.models.guide): features, posterior, both, label
     guide: str = "features"
     #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)

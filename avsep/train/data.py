@@ -142,7 +142,9 @@ class MixDataset:
     (otherwise the mixture is the sum of the sources). ``guide`` picks the kind of guide read
     from the cache (:mod:`avsep.models.guide`); ``label`` needs no cache or frames: the guide
     is the one-hot of each source's class (softened for a ``soften`` share of the sources,
-    :func:`soften_guides`). The first clip
+    :func:`soften_guides`). With ``coherent``, an item led by a clip of an ensemble (the index's
+    group column) mixes that share of the time its ensemble's other parts, over one segment of
+    the piece, as players who played together. The first clip
     of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
     epoch); the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
@@ -164,6 +166,7 @@ class MixDataset:
         guide: str = "features",
         soundtrack: Soundtrack | None = None,
         soften: float = 0.0,
+        coherent: float = 0.0,
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -194,6 +197,11 @@ class MixDataset:
         self.guide = guide
         self.soundtrack = soundtrack
         self.soften = soften
+        self.coherent = coherent
+        self._groups: dict[str, list[int]] = {}
+        for k, c in enumerate(index.clips):
+            if c.group:
+                self._groups.setdefault(c.group, []).append(k)
         self.audio = AudioReader(sample_rate)
         labels = [c.label for c in index.clips]
         self._classes = sorted(set(labels))
@@ -204,6 +212,20 @@ class MixDataset:
 
     def __len__(self) -> int:
         return self.length
+
+    def _ensemble(self, first: int, num_mix: int, rng: np.random.Generator) -> list[int] | None:
+        """``first`` and ``num_mix - 1`` other parts of its ensemble, for a :attr:`coherent`
+        share of the items an ensemble's clip leads; None otherwise (or when the ensemble has
+        too few parts): then the partners are drawn from the whole index. Draws nothing from
+        ``rng`` when the share is 0, so such runs repeat those made before ensembles existed."""
+        group = self.index.clips[first].group
+        if self.coherent <= 0 or not group or rng.random() >= self.coherent:
+            return None
+        # an ensemble's parts are of different classes (the builder deals one class a part)
+        mates = [c for c in self._groups[group] if self._label_of[c] != self._label_of[first]]
+        if len(mates) < num_mix - 1:
+            return None
+        return [first, *(int(c) for c in rng.choice(mates, num_mix - 1, replace=False))]
 
     def _perm(self, epoch: int) -> np.ndarray:
         if epoch not in self._perms:
@@ -222,17 +244,22 @@ class MixDataset:
             raise InputError(f"an item of {num_mix} sources from a dataset made for at most {self.num_mix}")
         rng = np.random.default_rng([self.seed, epoch, i])
         first = int(self._perm(epoch)[i % len(self.index)])
-        chosen = [first]
-        for _ in range(num_mix - 1):
-            used = self._label_of[chosen]
-            candidates = np.flatnonzero(~np.isin(self._label_of, used))
-            chosen.append(int(candidates[rng.integers(len(candidates))]))
+        chosen = self._ensemble(first, num_mix, rng)
+        together = chosen is not None  # parts of one ensemble: one segment of the piece for all
+        if chosen is None:
+            chosen = [first]
+            for _ in range(num_mix - 1):
+                used = self._label_of[chosen]
+                candidates = np.flatnonzero(~np.isin(self._label_of, used))
+                chosen.append(int(candidates[rng.integers(len(candidates))]))
+        shortest = min(self.audio.length(self.index.clips[c].audio) for c in chosen) if together else 0
+        shared = int(rng.integers(0, shortest - self.clip + 1)) if shortest >= self.clip else 0
         starts, valid, gains, frames = [], [], [], []
         for c in chosen:
             clip = self.index.clips[c]
-            length = self.audio.length(clip.audio)
+            length = shortest if together else self.audio.length(clip.audio)
             if length >= self.clip:
-                start, n = int(rng.integers(0, length - self.clip + 1)), self.clip
+                start, n = shared if together else int(rng.integers(0, length - self.clip + 1)), self.clip
             else:
                 start, n = 0, max(length, 0)
             gain_db = rng.uniform(-self.gain_db, self.gain_db) if self.gain_db > 0 else 0.0

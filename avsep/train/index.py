@@ -5,7 +5,8 @@ Index layout (Sound of Pixels / MUSIC): a header-less CSV per split with rows
 real MUSIC index files use absolute paths). A clip's *class* is the name of its audio file's
 parent folder (``audio/<class>/<id>.wav``). Frames are ``frames_dir/000001.jpg ...`` at a fixed
 rate: ``meta.json`` beside the CSV gives it as ``"fps"``; without one, pass ``fps`` (Sound of
-Pixels extracted MUSIC at 8 fps, which is the fallback).
+Pixels extracted MUSIC at 8 fps, which is the fallback). An optional fourth column names the
+ensemble a clip was played in (:mod:`avsep.train.dataset.ensembles`).
 
 Frame timing: frame ``k`` (1-based) shows the time span ``[(k-1)/fps, k/fps)``, so the frame
 at time ``t`` is ``floor(t * fps) + 1`` (clamped to ``1..num_frames``), which is Sound of
@@ -20,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,9 @@ class Clip:
     audio: Path
     frames_dir: Path
     num_frames: int
+    #: the ensemble the clip was played in (:mod:`avsep.train.dataset.ensembles`), "" for a
+    #: solo: the clips of one group are aligned, so parts of one piece can be mixed as played
+    group: str = ""
 
     @property
     def label(self) -> str:
@@ -119,6 +124,7 @@ def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = Non
                         audio if audio.is_absolute() else base / audio,
                         frames if frames.is_absolute() else base / frames,
                         num_frames,
+                        row[3].strip() if len(row) > 3 else "",
                     )
                 )
     if not clips:
@@ -130,12 +136,14 @@ def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = Non
 
 def write_index(path: Path, clips: Sequence[Clip]) -> None:
     """An index CSV of ``clips`` (no header), paths relative to the CSV's folder, which
-    :func:`read_index` resolves against it again."""
+    :func:`read_index` resolves against it again; a clip of an ensemble has a fourth column,
+    its group."""
     base = Path(path).parent
     with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         for c in clips:
-            w.writerow([c.audio.relative_to(base).as_posix(), c.frames_dir.relative_to(base).as_posix(), c.num_frames])
+            row = [Path(os.path.relpath(p, base)).as_posix() for p in (c.audio, c.frames_dir)] + [c.num_frames]
+            w.writerow(row + [c.group] if c.group else row)
 
 
 def resolve_split(path: str | Path, split: str) -> Path:

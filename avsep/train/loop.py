@@ -140,6 +140,7 @@ def _data(config: TrainConfig, console) -> RunData:
         guide=config.guide,
         soundtrack=soundtrack,
         soften=config.guide_soften,
+        coherent=config.coherent,
     )
     val_ds = None
     if val_csv is not None:
@@ -288,6 +289,8 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError(f"--shared-loss is a weight, 0 or more, got {config.shared_loss}")
     if not 0.0 <= config.guide_soften <= 1.0:
         raise InputError(f"--guide-soften is a share of the sources, 0 to 1, got {config.guide_soften}")
+    if not 0.0 <= config.coherent <= 1.0:
+        raise InputError(f"--coherent is a share of the items, 0 to 1, got {config.coherent}")
     if config.guide_soften > 0 and not is_label(config.guide):
         raise InputError("--guide-soften softens label guides; use --guide label or label-other")
     if config.keep_every is not None and config.keep_every < 1:

@@ -229,6 +229,7 @@ class Trainer:
                 "gain_db": cfg.gain_db,
                 "guide": cfg.guide,
                 "guide_soften": cfg.guide_soften,
+                "coherent": cfg.coherent,
                 "augment": list(cfg.augment),
                 "crop_samples": cfg.crop_samples,
                 "features": cfg.features if cache is not None else None,

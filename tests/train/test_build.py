@@ -317,7 +317,7 @@ def test_cli_build_command(tmp_path: Path) -> None:
 
     from avsep.cli.data import app
 
-    assert [c.name for c in app.registered_commands] == ["build"]
+    assert [c.name for c in app.registered_commands] == ["build", "ensembles"]
     cli = _mounted_cli()
     res = CliRunner().invoke(cli, ["data", "build", "--help"])
     assert res.exit_code == 0 and "--hours" in res.output and "--instruments" in res.output

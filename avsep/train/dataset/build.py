@@ -200,7 +200,7 @@ def build_dataset(
     melody_need = {s: sum(k for (n, sp, src), k in allocation.items() if sp == s and src.needs_melody) for s in SPLITS}
     n_frames = max(1, int(math.floor(clip_seconds * fps + 1e-9)))
     timing = dict(seed=seed, clip_seconds=clip_seconds, fps=fps, n_frames=n_frames)
-    with _building(out_dir) as partial:
+    with building(out_dir) as partial:
         plan, clips = _make_files(
             partial, names, allocation, pic_split, melody_need, sources, tools, cache, progress, **timing
         )
@@ -273,7 +273,7 @@ def _make_files(
 
 
 @contextmanager
-def _building(out_dir: Path) -> Iterator[Path]:
+def building(out_dir: Path) -> Iterator[Path]:
     """A fresh folder beside ``out_dir`` to build in: renamed to ``out_dir`` when the block ends
     (a dataset already there is replaced only once the new one is in place), removed on error."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)

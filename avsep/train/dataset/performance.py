@@ -4,13 +4,14 @@
 for one instrument: a segment of the clip's length, transposed into the instrument's range, at a
 tempo set from the melody's note values, with rubato, timing jitter, phrase dynamics, accents,
 articulation, pitch-bend vibrato and (erhu) pitch-bend portamento; :func:`accompany` adds a
-second part. :func:`write_midi` writes performances back to back into one MIDI file so that one
-fluidsynth run renders many clips."""
+second part; :func:`arrange_ensemble` plays several voices of one work together.
+:func:`write_midi` writes performances back to back into one MIDI file so that one fluidsynth
+run renders many clips."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,28 +56,9 @@ def _choose_start(
     return start_q
 
 
-def arrange(
-    melody: Melody, spec: InstrumentSpec, prog: Program, clip_s: float, rng: np.random.Generator
-) -> Performance:
-    """A ``clip_s``-second performance of a segment of ``melody`` on ``prog``."""
-    notes = list(melody.notes)
-    fam = FAMILY_OF_KEY[melody.family]
-    durs = np.array([d for _, d, _ in notes])
-    median_q = float(np.median(durs))
-    spq = rng.uniform(*fam.median_note_s) * spec.tempo_scale / median_q  # seconds per quarter
-    spq = float(np.clip(spq, 0.12, 1.6))
-    end_q = notes[-1][0] + notes[-1][1]
-    # loop short tunes (with a beat of rest) until they outlast the clip
-    period = end_q + 1.0
-    reps = max(1, math.ceil((clip_s + 2.0) / (period * spq)))
-    looped = [(on + r * period, d, p) for r in range(reps) for on, d, p in notes]
-    total_q = period * reps - 1.0
-    window_q = clip_s / spq
-    start_q = _choose_start(looped, window_q, total_q, rng)
-    seg = [(on - start_q, d, p) for on, d, p in looped if start_q <= on < start_q + window_q]
-    pitches = [p for *_, p in seg]
-    shift = _choose_shift(min(pitches), max(pitches), prog, rng)
-    # time: lead-in, rubato (a slow sine time warp, monotonic), per-note jitter
+def _timing(spq: float, rng: np.random.Generator) -> Callable[[float], float]:
+    """Quarters -> seconds: a lead-in and rubato (a slow sine time warp, monotonic) at ``spq``
+    seconds per quarter; an ensemble's parts share one."""
     lead = rng.uniform(0.0, 0.3)
     warp_p = rng.uniform(3.0, 9.0)
     warp_a = rng.uniform(0.0, 0.05) * warp_p / (2 * math.pi)
@@ -86,6 +68,20 @@ def arrange(
         t = q * spq
         return lead + t + warp_a * (math.sin(2 * math.pi * t / warp_p + warp_ph) - math.sin(warp_ph))
 
+    return t_of
+
+
+def _notes(
+    seg: Sequence[tuple[float, float, int]],
+    t_of: Callable[[float], float],
+    spec: InstrumentSpec,
+    prog: Program,
+    shift: int,
+    clip_s: float,
+    rng: np.random.Generator,
+) -> list[tuple[float, float, int, int]]:
+    """One player's notes (start, end, pitch, velocity) of ``seg`` (quarters from the clip's
+    start): per-note timing jitter, articulation, phrase dynamics and accents on the beat."""
     artic = 0.98 if spec.plucked else rng.uniform(0.8, 0.97)
     base_vel = rng.uniform(58, 104)
     dyn_p = rng.uniform(3.0, 8.0)
@@ -107,6 +103,32 @@ def arrange(
         vel += 6 if abs(on - round(on)) < 1e-6 else 0  # on the beat
         vel += rng.normal(0, 5)
         out.append((s, min(e, clip_s + 0.5), _fold(p + shift, prog), int(np.clip(round(vel), 20, 127))))
+    return out
+
+
+def arrange(
+    melody: Melody, spec: InstrumentSpec, prog: Program, clip_s: float, rng: np.random.Generator
+) -> Performance:
+    """A ``clip_s``-second performance of a segment of ``melody`` on ``prog``."""
+    notes = list(melody.notes)
+    fam = FAMILY_OF_KEY[melody.family]
+    durs = np.array([d for _, d, _ in notes])
+    median_q = float(np.median(durs))
+    spq = rng.uniform(*fam.median_note_s) * spec.tempo_scale / median_q  # seconds per quarter
+    spq = float(np.clip(spq, 0.12, 1.6))
+    end_q = notes[-1][0] + notes[-1][1]
+    # loop short tunes (with a beat of rest) until they outlast the clip
+    period = end_q + 1.0
+    reps = max(1, math.ceil((clip_s + 2.0) / (period * spq)))
+    looped = [(on + r * period, d, p) for r in range(reps) for on, d, p in notes]
+    total_q = period * reps - 1.0
+    window_q = clip_s / spq
+    start_q = _choose_start(looped, window_q, total_q, rng)
+    seg = [(on - start_q, d, p) for on, d, p in looped if start_q <= on < start_q + window_q]
+    pitches = [p for *_, p in seg]
+    shift = _choose_shift(min(pitches), max(pitches), prog, rng)
+    t_of = _timing(spq, rng)
+    out = _notes(seg, t_of, spec, prog, shift, clip_s, rng)
     if spec.roll:
         out = _roll(out, rng)
     if spec.accompaniment and out:
@@ -127,6 +149,47 @@ def arrange(
     if not spec.plucked:
         _add_expression(perf, clip_s, rng)
     return perf
+
+
+def arrange_ensemble(
+    parts: Sequence[tuple[Sequence[tuple[float, float, int]], InstrumentSpec, Program]],
+    family: str,
+    clip_s: float,
+    rng: np.random.Generator,
+) -> list[Performance] | None:
+    """Voices of one work (notes in quarters) played together for ``clip_s`` seconds, one
+    :class:`Performance` per ``(notes, spec, program)`` part: one tempo, one start and one rubato
+    for all of them, each part moved by whole octaves into its instrument's range, so that the
+    parts keep the work's harmony and its beat, as an ensemble's players do. Each player keeps
+    their own timing jitter, dynamics, vibrato and expression. None when the work is shorter than
+    the clip or a part has no note in it."""
+    every = sorted(n for notes, _, _ in parts for n in notes)
+    median_q = float(np.median([d for _, d, _ in every]))
+    spq = float(np.clip(rng.uniform(*FAMILY_OF_KEY[family].median_note_s) / median_q, 0.12, 1.6))
+    total_q = max(on + d for on, d, _ in every)
+    window_q = clip_s / spq
+    if total_q < window_q:
+        return None
+    start_q = _choose_start(every, window_q, total_q, rng)
+    t_of = _timing(spq, rng)
+    perfs = []
+    for notes, spec, prog in parts:
+        seg = [(on - start_q, d, p) for on, d, p in notes if start_q <= on < start_q + window_q]
+        if not seg:
+            return None
+        middle = (min(p for *_, p in seg) + max(p for *_, p in seg)) / 2
+        shift = 12 * round(((prog.low + prog.high) / 2 - middle) / 12)
+        perf = Performance(
+            program=prog.program,
+            bend_range=12 if spec.portamento else 2,
+            notes=_notes(seg, t_of, spec, prog, shift, clip_s, rng),
+            info={"start_quarter": round(start_q, 4), "seconds_per_quarter": round(spq, 4), "transpose": shift},
+        )
+        _add_bends(perf, spec, rng)
+        if not spec.plucked:
+            _add_expression(perf, clip_s, rng)
+        perfs.append(perf)
+    return perfs
 
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)

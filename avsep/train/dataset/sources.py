@@ -116,6 +116,11 @@ def register_audio_source(cls: type[AudioSource]) -> type[AudioSource]:
 
 
 def write_clip(clip: ClipPlan, root: Path, audio: np.ndarray, rng: np.random.Generator) -> float:
+    """Write real audio of ``clip`` (:func:`write_audio`) where the layout puts it; returns the level."""
+    return write_audio(root / layout.audio_rel(clip.label, clip.id), audio, rng)
+
+
+def write_audio(path: Path, audio: np.ndarray, rng: np.random.Generator) -> float:
     """Write real audio at a random level between -30 and -16 dBFS RMS (the renders' range),
     with 10 ms fades; returns the level."""
     import soundfile as sf
@@ -130,7 +135,6 @@ def write_clip(clip: ClipPlan, root: Path, audio: np.ndarray, rng: np.random.Gen
     ramp = np.linspace(0.0, 1.0, fade)
     y[:fade] *= ramp
     y[-fade:] *= ramp[::-1]
-    path = root / layout.audio_rel(clip.label, clip.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), y.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
     return round(level_db, 2)

@@ -1,0 +1,131 @@
+"""Ensembles (avsep.train.dataset.ensembles): voices of one work played together, the index's
+group column, and training items that mix an ensemble's parts as they were played."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from avsep.errors import InputError
+from avsep.train.data import MixDataset
+from avsep.train.dataset.ensembles import build_ensembles
+from avsep.train.dataset.instruments import SPECS
+from avsep.train.dataset.melodies import FAMILY_OF_KEY
+from avsep.train.dataset.performance import arrange_ensemble
+from avsep.train.index import Clip, read_index, write_index
+from tests.train.real_material import write_notes
+
+CLASSES = {"violin": range(55, 85), "flute": range(60, 92), "cello": range(36, 70)}
+
+
+def test_parts_keep_the_works_harmony_and_beat():
+    """Every part is the score's pitch classes (whole octaves only) at one shared tempo and
+    start: notes the score starts together start within the players' jitter."""
+    soprano = [(q, 1.0, 67 + (q % 3)) for q in range(0, 64)]
+    bass = [(q, 2.0, 43 + (q % 5)) for q in range(0, 64, 2)]
+    parts = [(soprano, SPECS["flute"], SPECS["flute"].programs[0]), (bass, SPECS["cello"], SPECS["cello"].programs[0])]
+    perfs = arrange_ensemble(parts, "palestrina", 6.0, np.random.default_rng(4))
+    assert perfs is not None and len(perfs) == 2
+    assert len({(p.info["start_quarter"], p.info["seconds_per_quarter"]) for p in perfs}) == 1
+    start, spq = perfs[0].info["start_quarter"], perfs[0].info["seconds_per_quarter"]
+    for perf, (notes, _, prog) in zip(perfs, parts):
+        assert perf.info["transpose"] % 12 == 0
+        score = {on - start: p for on, _, p in notes if on >= start}
+        assert all(prog.low <= p <= prog.high for _, _, p, _ in perf.notes)
+        assert {p % 12 for _, _, p, _ in perf.notes} <= {p % 12 for p in score.values()}
+    together = [min(perf.notes)[0] for perf in perfs]  # both parts start on the first beat
+    assert abs(together[0] - together[1]) < 0.1 < spq
+    assert arrange_ensemble(parts, "palestrina", 600.0, np.random.default_rng(4)) is None  # the work is too short
+    assert FAMILY_OF_KEY["palestrina"]
+
+
+def test_the_group_column_survives_the_index(tmp_path: Path):
+    clips = [
+        Clip(tmp_path / "audio/violin/a.wav", tmp_path / "frames/violin/a", 3),
+        Clip(tmp_path / "b.wav", tmp_path / "f", 2, "ens1"),
+    ]
+    write_index(tmp_path / "train.csv", clips)
+    assert (tmp_path / "train.csv").read_text().splitlines() == [
+        "audio/violin/a.wav,frames/violin/a,3",
+        "b.wav,f,2,ens1",
+    ]
+    back = read_index(tmp_path / "train.csv", fps=1)
+    assert [c.group for c in back.clips] == ["", "ens1"] and back.clips[1].audio == tmp_path / "b.wav"
+
+
+@pytest.fixture(scope="module")
+def ensembles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ensembles")
+    for name, pitches in CLASSES.items():
+        write_notes(root / "notes" / name, name, pitches)
+    base = root / "base"
+    solos = []
+    for name in CLASSES:
+        audio = base / "audio" / name / "solo.wav"
+        audio.parent.mkdir(parents=True)
+        sf.write(audio, np.random.default_rng(0).normal(0, 0.1, 11025 * 12).astype(np.float32), 11025)
+        solos.append(Clip(audio, base / "frames" / name / "solo", 12))
+    write_index(base / "train.csv", solos)
+    (base / "meta.json").write_text(json.dumps({"fps": 1}))
+    build_ensembles(root / "ens", base, [root / "notes"], 3, sizes=(2, 3), seed=1, cache_dir=root / "cache")
+    return root
+
+
+def test_an_ensembles_build_adds_aligned_parts_of_distinct_classes_to_the_base(ensembles: Path):
+    out = ensembles / "ens"
+    meta = json.loads((out / "meta.json").read_text())
+    index = read_index(out / "train.csv")
+    groups = {}
+    for clip in index.clips:
+        groups.setdefault(clip.group, []).append(clip)
+    assert len(groups.pop("")) == 3 and len(groups) == meta["ensembles"] == 3  # the base's solos, 3 ensembles
+    for group, clips in groups.items():
+        labels = [c.label for c in clips]
+        assert 2 <= len(clips) <= 3 and len(set(labels)) == len(labels)
+        assert {sf.info(c.audio).frames for c in clips} == {12 * 11025}
+        assert all(c.frames_dir.parent.name == c.label for c in clips)  # a base clip of its class lends frames
+        works = {p["work"] for p in next(g for g in meta["groups"] if g["group"] == group)["parts"]}
+        assert len(works) == 1 and works.pop().startswith("palestrina/")
+    assert not list(ensembles.glob(".ens.partial-*"))
+    with pytest.raises(InputError, match="exists"):
+        build_ensembles(out, ensembles / "base", [ensembles / "notes"], 1, cache_dir=ensembles / "cache")
+
+
+def test_coherent_items_mix_one_ensembles_parts_over_one_segment(ensembles: Path):
+    index = read_index(ensembles / "ens" / "train.csv")
+    plain = MixDataset(index, 2, clip=32767, seed=3)
+    again = MixDataset(read_index(ensembles / "ens" / "train.csv"), 2, clip=32767, seed=3, coherent=0.0)
+    assert [plain.plan(i) for i in range(len(index))] == [again.plan(i) for i in range(len(index))]
+    together = MixDataset(index, 2, clip=32767, seed=3, coherent=1.0)
+    led = [i for i in range(len(index)) if index.clips[int(together._perm(0)[i])].group]
+    assert led
+    for i in led:
+        plan = together.plan(i)
+        assert len({index.clips[c].group for c in plan.clips}) == 1
+        assert len(set(plan.starts)) == 1 and len({index.clips[c].label for c in plan.clips}) == 2
+    mixed = [plain.plan(i) for i in led]
+    assert any(len({index.clips[c].group for c in p.clips}) > 1 or len(set(p.starts)) > 1 for p in mixed)
+
+
+def test_the_command_makes_ensembles_and_refuses_bad_input_in_one_line(ensembles: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from avsep.cli.app import app
+
+    notes = ["--real-audio", str(ensembles / "notes")]
+    run = CliRunner().invoke
+    res = run(app, ["data", "ensembles", str(tmp_path / "a"), "--base", str(tmp_path / "none"), *notes])
+    assert res.exit_code != 0 and "index file not found" in res.output and not (tmp_path / "a").exists()
+    res = run(
+        app, ["data", "ensembles", str(tmp_path / "a"), "--base", str(ensembles / "base"), *notes, "--sizes", "2,9"]
+    )
+    assert res.exit_code != 0 and "9 parts need more" in res.output and not (tmp_path / "a").exists()
+    env = {"AVSEP_CACHE_DIR": str(ensembles / "cache")}
+    args = ["data", "ensembles", str(tmp_path / "b"), "--base", str(ensembles / "base"), *notes, "--groups", "1"]
+    res = run(app, [*args, "--no-progress"], env=env)
+    assert res.exit_code == 0 and "1 ensembles" in res.output
+    assert len(read_index(tmp_path / "b" / "train.csv").clips) >= 3 + 2
