@@ -221,8 +221,11 @@ class MixDataset:
         group = self.index.clips[first].group
         if self.coherent <= 0 or not group or rng.random() >= self.coherent:
             return None
-        # an ensemble's parts are of different classes (the builder deals one class a part)
-        mates = [c for c in self._groups[group] if self._label_of[c] != self._label_of[first]]
+        parts: dict[int, int] = {}  # one clip a class (the builder deals one class a part)
+        for c in self._groups[group]:
+            parts.setdefault(int(self._label_of[c]), c)
+        parts.pop(int(self._label_of[first]), None)
+        mates = list(parts.values())
         if len(mates) < num_mix - 1:
             return None
         return [first, *(int(c) for c in rng.choice(mates, num_mix - 1, replace=False))]

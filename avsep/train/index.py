@@ -119,10 +119,10 @@ def read_index(paths: str | Path | Sequence[str | Path], fps: float | None = Non
                 if num_frames < 1:
                     raise InputError(f"{path}:{line_no}: num_frames must be at least 1, got {num_frames}")
                 audio, frames = Path(row[0].strip()), Path(row[1].strip())
-                clips.append(
+                clips.append(  # normalised: an ensembles build reaches its base's clips through ../
                     Clip(
-                        audio if audio.is_absolute() else base / audio,
-                        frames if frames.is_absolute() else base / frames,
+                        Path(os.path.normpath(audio if audio.is_absolute() else base / audio)),
+                        Path(os.path.normpath(frames if frames.is_absolute() else base / frames)),
                         num_frames,
                         row[3].strip() if len(row) > 3 else "",
                     )

@@ -128,6 +128,10 @@ def _data(config: TrainConfig, console) -> RunData:
                 f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; "
                 f"--guide {config.guide} knows {', '.join(labels_of(config.guide))}"
             )
+    if config.coherent > 0 and not any(c.group for c in train_index.clips):
+        raise InputError(
+            f"{train_csv}: --coherent mixes ensembles' parts and this index has none (avsep data ensembles)"
+        )
     cache = _feature_cache(config, console)
     soundtrack = Soundtrack(tuple(config.augment), seed=config.seed) if config.augment else None
     train_ds = MixDataset(

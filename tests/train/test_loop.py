@@ -186,10 +186,31 @@ def test_soft_label_guides_keep_the_true_class_first_and_reach_training(named: P
     plain = setup(tiny(named, None, tmp_path / "plain", features=None, guide="label"))
     assert torch.equal(plain.data.train_ds[0]["visual"].argmax(1), visual.argmax(1))
     assert (plain.data.train_ds[0]["visual"].max(1).values == 1.0).all()
+    half = soften_guides(torch.eye(len(LABELS)).repeat(20, 1), 0.5, np.random.default_rng(5))
+    kept = int((half.max(1).values == 1.0).sum())
+    assert 0.3 * len(half) < kept < 0.7 * len(half)  # the rest of a share stays one-hot
     summary = train(tiny(named, None, tmp_path / "soft", features=None, guide="label", guide_soften=1.0, steps=1))
     assert summary["data"]["guide_soften"] == 1.0
     with pytest.raises(InputError, match="--guide-soften"):
         setup(tiny(named, None, tmp_path / "x", features=None, guide="label", guide_soften=1.5))
+
+
+def test_coherent_reaches_the_dataset_and_needs_ensembles(named: Path, tmp_path: Path):
+    from avsep.train.index import read_index, write_index
+    from avsep.train.loop import setup
+
+    with pytest.raises(InputError, match="has none"):
+        setup(tiny(named, None, tmp_path / "x", features=None, guide="label", coherent=0.5))
+    clips = read_index(named / "train.csv").clips
+    clips[:2] = [dataclasses.replace(c, group="ens-00000") for c in clips[:2]]
+    grouped = tmp_path / "grouped"
+    grouped.mkdir()
+    write_index(grouped / "train.csv", clips)
+    (grouped / "meta.json").write_text((named / "meta.json").read_text())
+    trainer = setup(tiny(grouped, None, tmp_path / "c", features=None, guide="label", coherent=0.5))
+    assert trainer.data.train_ds.coherent == 0.5
+    with pytest.raises(InputError, match="--coherent"):
+        setup(tiny(named, None, tmp_path / "y", features=None, guide="label", coherent=2.0))
 
 
 def test_a_label_model_widens_into_a_label_other_run(named: Path, tmp_path: Path):

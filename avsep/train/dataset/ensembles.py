@@ -11,11 +11,12 @@ single notes of a class that has them (a train-split voice of its
 :class:`~avsep.train.dataset.real_audio.NoteBank`), all parts with one tempo, start and rubato
 (:func:`~avsep.train.dataset.performance.arrange_ensemble`), one class a part.
 
-Layout: ``OUT/audio/<class>/ens<group>-<part>.wav`` and ``OUT/train.csv``: the ``base`` build's
-training clips and the ensembles' clips, the latter with their group in a fourth column (what
-``avsep train --coherent`` mixes together). An ensemble clip borrows the frames of one of the
-base build's training clips of its class: the label guide reads none, and a picture-guided run
-gets a real picture of the class. ``meta.json`` keeps the base's frame rate and the recipe.
+Layout: ``OUT/audio/<class>/<OUT's name>-<group>-<part>.wav`` and ``OUT/train.csv``: the ``base``
+build's training clips and the ensembles' clips, the latter with their group in a fourth column
+(what ``avsep train --coherent`` mixes together); ``OUT/val.csv`` is the base's. An ensemble
+clip borrows the frames of one of the base build's training clips of its class: the label guide
+reads none, and a picture-guided run gets a real picture of the class. ``meta.json`` keeps the
+base's frame rate and the recipe.
 """
 
 from __future__ import annotations
@@ -63,16 +64,23 @@ def build_ensembles(
     if out.exists():
         raise InputError(f"{out} exists; give a new folder for the ensembles")
     base_index = read_index(base / "train.csv")
-    borrowed = {c: [k for k in base_index.clips if k.label == c and not k.group] for c in LABELS}
+    if any(k.group for k in base_index.clips):
+        raise InputError(f"{base} holds ensembles already; give the solo build (avsep data build) as --base")
+    borrowed = {c: [k for k in base_index.clips if k.label == c] for c in LABELS}
     library = scan(list(real_audio), [], LABELS)
     banks = {c: NoteBank(library.notes(c)) for c in LABELS if library.notes(c) and borrowed[c]}
     banks = {c: b for c, b in banks.items() if b.has("train")}
     if len(banks) < max(sizes):
         raise InputError(f"recorded notes of {len(banks)} class(es) under --real-audio; {max(sizes)} parts need more")
     works = [w for w in list_works()[FAMILY] if work_split(w.id) == "train"]
+    if not works:
+        raise InputError(f"music21's corpus has no {FAMILY} works here; reinstall the train extra")
     material = _Material(base, base_index, borrowed, banks, works, cache_dir or default_cache_dir())
     with building(out) as partial:
-        return _make(partial, material, groups, sizes, clip_s, seed, tick)
+        meta = _make(partial, out.name, material, groups, sizes, clip_s, seed, tick)
+        if (base / "val.csv").is_file():  # so that --index OUT validates as the base does
+            write_index(partial / "val.csv", read_index(base / "val.csv").clips)
+        return meta
 
 
 @dataclass
@@ -90,6 +98,7 @@ class _Material:
 
 def _make(
     out: Path,
+    name: str,
     material: _Material,
     groups: int,
     sizes: Sequence[int],
@@ -97,7 +106,8 @@ def _make(
     seed: int,
     tick: Callable[[], None] | None,
 ) -> dict:
-    """:func:`build_ensembles` in the folder ``out`` (renamed to the asked one when it returns)."""
+    """:func:`build_ensembles` in the folder ``out`` (renamed to the asked one, ``name``, when it
+    returns). Groups are named after it, so that two builds' ensembles never share a name."""
     rng = np.random.default_rng([seed, 0xE45E])
     made: list[Clip] = []
     record = []
@@ -105,24 +115,28 @@ def _make(
     while len(record) < groups:
         tries += 1
         if tries > 20 * groups:
-            raise InputError(f"made {len(record)} of {groups} ensembles in {tries} tries; the works are too short")
+            raise InputError(
+                f"made {len(record)} of {groups} ensembles in {tries} tries: the works drawn were shorter than "
+                f"the clip, had too few voices or left a part silent; try a shorter --clip-seconds"
+            )
         parts = _render(material, int(rng.choice(sizes)), clip_s, rng)
         if parts is None:
             continue
-        name = f"ens{len(record):05d}"
+        group = f"{name}-{len(record):05d}"
         for k, (label, audio, info) in enumerate(parts):
-            path = out / "audio" / label / f"{name}-{k}.wav"
+            path = out / "audio" / label / f"{group}-{k}.wav"
             info["rms_dbfs"] = write_audio(path, audio, rng)
             lenders = material.borrowed[label]
             frames = lenders[int(rng.integers(len(lenders)))]
-            made.append(Clip(path, frames.frames_dir, frames.num_frames, name))
-        record.append({"group": name, "parts": [info for _, _, info in parts]})
+            made.append(Clip(path, frames.frames_dir, frames.num_frames, group))
+        record.append({"group": group, "parts": [info for _, _, info in parts]})
         if tick:
             tick()
     write_index(out / "train.csv", [*material.index.clips, *made])
     meta = {
         "fps": material.index.fps,
         "base": str(material.base),
+        "paths": "train.csv and val.csv reach the base build's clips by relative paths: keep the folders side by side",
         "ensembles": len(record),
         "clips": len(made),
         "family": FAMILY,

@@ -40,15 +40,25 @@ def _fold(p: int, prog: Program) -> int:
 
 
 def _choose_start(
-    looped: list[tuple[float, float, int]], window_q: float, total_q: float, rng: np.random.Generator
+    looped: list[tuple[float, float, int]],
+    window_q: float,
+    total_q: float,
+    rng: np.random.Generator,
+    voices: Sequence[Sequence[tuple[float, float, int]]] = (),
 ) -> float:
     """A start (in quarters) on a note onset whose ``window_q`` window is mostly sounding notes:
-    the best of up to 6 random onsets, the first that covers 75 %."""
+    the best of up to 6 random onsets, the first that covers 75 %. Given the ``voices`` of an
+    ensemble (``looped`` then holds all their notes), the window must be covered in each of them,
+    so that no part rests through most of it."""
+
+    def covered(notes: Sequence[tuple[float, float, int]], cand: float) -> float:
+        return sum(max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in notes) / window_q
+
     starts = [on for on, _, _ in looped if on + window_q <= total_q] or [0.0]
     start_q, best = starts[0], -1.0
     for _ in range(6):
         cand = float(starts[int(rng.integers(len(starts)))])
-        cov = sum(max(0.0, min(on + d, cand + window_q) - max(on, cand)) for on, d, _ in looped) / window_q
+        cov = min(covered(v, cand) for v in voices) if voices else covered(looped, cand)
         if cov > best:
             start_q, best = cand, cov
         if cov >= 0.75:
@@ -170,7 +180,7 @@ def arrange_ensemble(
     window_q = clip_s / spq
     if total_q < window_q:
         return None
-    start_q = _choose_start(every, window_q, total_q, rng)
+    start_q = _choose_start(every, window_q, total_q, rng, [notes for notes, _, _ in parts])
     t_of = _timing(spq, rng)
     perfs = []
     for notes, spec, prog in parts:
