@@ -184,3 +184,21 @@ def test_bench_phone_trees_take_an_interpreter_each(tmp_path, monkeypatch):
     trees = parse_trees("old=venv/bin/python,.")
     assert trees == [((tmp_path / "old").resolve(), str(tmp_path / "venv/bin/python")), (tmp_path.resolve(), None)]
     assert parse_trees("") == [(ROOT, None)]
+
+
+def test_paired_stems_pairs_mixtures_and_brackets_the_difference():
+    from benchmarks.paired_stems import paired
+
+    def report(values: dict[str, list[float]]) -> dict:
+        details = [
+            {"piece": "p", "start_s": float(i), "pair": ["violin", "flute"], "sdri": v} for i, v in enumerate(values)
+        ]
+        return {"sets": {"2-part": {"details": details}}}
+
+    before = report([[1.0, 3.0], [2.0, 2.0], [0.0, 0.0]])
+    same_gain = report([[2.0, 4.0], [3.0, 3.0]])  # one mixture fewer: only shared ones are paired
+    r = paired(before, same_gain)["2-part"]
+    assert r["mixtures"] == 2 and r["mean"] == r["low"] == r["high"] == pytest.approx(1.0)
+    mixed = report([[1.0, 3.0], [4.0, 4.0], [-1.0, -1.0]])  # differences 0, +2, -1
+    r = paired(before, mixed)["2-part"]
+    assert r["mean"] == pytest.approx(1 / 3) and -1.0 <= r["low"] < r["mean"] < r["high"] <= 2.0
