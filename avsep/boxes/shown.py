@@ -105,8 +105,8 @@ def box_thumbnails(frame: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
     float letterbox is what the guide crops need and a judgement does not."""
     import cv2
 
-    out = np.empty((len(boxes), THUMB, THUMB), np.float32)
-    for i, box in enumerate(boxes):
+    resized = []
+    for box in boxes:
         crop = box_region(frame, box)
         h, w = crop.shape[:2]
         side = max(h, w)
@@ -116,9 +116,8 @@ def box_thumbnails(frame: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
             crop = cv2.copyMakeBorder(
                 crop, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=border
             )
-        grey = cv2.resize(crop, (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32).mean(axis=-1)
-        out[i] = grey.reshape(THUMB, CROP_SIZE // THUMB, THUMB, CROP_SIZE // THUMB).mean(axis=(1, 3))
-    return out
+        resized.append(cv2.resize(crop, (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA))
+    return thumbnails(np.stack(resized))
 
 
 def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
