@@ -248,21 +248,24 @@ class MixDataset:
         rng = np.random.default_rng([self.seed, epoch, i])
         first = int(self._perm(epoch)[i % len(self.index)])
         chosen = self._ensemble(first, num_mix, rng)
-        together = chosen is not None  # parts of one ensemble: one segment of the piece for all
+        together = chosen is not None
         if chosen is None:
             chosen = [first]
             for _ in range(num_mix - 1):
                 used = self._label_of[chosen]
                 candidates = np.flatnonzero(~np.isin(self._label_of, used))
                 chosen.append(int(candidates[rng.integers(len(candidates))]))
-        shortest = min(self.audio.length(self.index.clips[c].audio) for c in chosen) if together else 0
-        shared = int(rng.integers(0, shortest - self.clip + 1)) if shortest >= self.clip else 0
+        lengths = [self.audio.length(self.index.clips[c].audio) for c in chosen]
+        shared = None  # an ensemble's parts: one segment of the piece, drawn once for all
+        if together:
+            lengths = [min(lengths)] * len(chosen)
+            shared = int(rng.integers(0, lengths[0] - self.clip + 1)) if lengths[0] >= self.clip else 0
         starts, valid, gains, frames = [], [], [], []
-        for c in chosen:
+        for c, length in zip(chosen, lengths):
             clip = self.index.clips[c]
-            length = shortest if together else self.audio.length(clip.audio)
             if length >= self.clip:
-                start, n = shared if together else int(rng.integers(0, length - self.clip + 1)), self.clip
+                start = shared if shared is not None else int(rng.integers(0, length - self.clip + 1))
+                n = self.clip
             else:
                 start, n = 0, max(length, 0)
             gain_db = rng.uniform(-self.gain_db, self.gain_db) if self.gain_db > 0 else 0.0
