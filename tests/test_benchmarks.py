@@ -202,3 +202,8 @@ def test_paired_stems_pairs_mixtures_and_brackets_the_difference():
     mixed = report([[1.0, 3.0], [4.0, 4.0], [-1.0, -1.0]])  # differences 0, +2, -1
     r = paired(before, mixed)["2-part"]
     assert r["mean"] == pytest.approx(1 / 3) and -1.0 <= r["low"] < r["mean"] < r["high"] <= 2.0
+    trio = {"piece": "q", "start_s": 0.0, "pair": ["violin", "flute", "cello"]}
+    before["sets"]["3-part"] = {"details": [{**trio, "sdri": [0.0, 0.0, 0.0]}]}
+    mixed["sets"]["3-part"] = {"details": [{**trio, "sdri": [3.0, 3.0, 3.0]}]}
+    pooled = paired(before, mixed)["2+3-part"]  # differences 0, +2, -1 and +3
+    assert pooled["mixtures"] == 4 and pooled["mean"] == pytest.approx(1.0)

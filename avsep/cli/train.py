@@ -44,9 +44,11 @@ from avsep.cli.train_options import (
     Index,
     Init,
     Learn,
+    Outside,
     RunOut,
     Schedule,
     SharedLoss,
+    Trunk,
     ValIndex,
     opt,
     parse_channels,
@@ -68,10 +70,7 @@ def train_command(
     channels: Channels = ",".join(map(str, DEFAULTS.channels)),
     cycles: Annotated[int, opt("PCN recurrent cycles.", MODEL)] = DEFAULTS.cycles,
     ngf: Annotated[int, opt("SoP U-Net base width.", MODEL)] = DEFAULTS.ngf,
-    backbone: Annotated[
-        Backbone,
-        typer.Option(help="Visual trunk: resnet18 or efficientnet_lite0.", metavar="TRUNK", rich_help_panel=MODEL),
-    ] = Backbone(DEFAULTS.backbone),
+    backbone: Trunk = Backbone(DEFAULTS.backbone),
     backbone_weights: Annotated[
         Optional[Path], opt("Trunk weights file (resnet18: torchvision's ImageNet file).", MODEL)
     ] = DEFAULTS.backbone_weights,
@@ -99,6 +98,7 @@ def train_command(
     guide: Guide = DEFAULTS.guide,
     guide_soften: GuideSoften = DEFAULTS.guide_soften,
     coherent: Coherent = DEFAULTS.coherent,
+    outside: Outside = DEFAULTS.outside,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
         int, opt("Samples per training item (32767..65535; validation uses 65535).", DATA)

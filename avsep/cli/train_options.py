@@ -172,6 +172,23 @@ Coherent = Annotated[
 ]
 
 
+Outside = Annotated[
+    float,
+    typer.Option(
+        help="Share of the items with one more part that is neither guided nor a target (an instrument "
+        "nobody named: the named masks must leave it to the residual); their ensemble's next part where "
+        "there is one (0..1).",
+        metavar="SHARE",
+        rich_help_panel=DATA,
+    ),
+]
+
+Trunk = Annotated[
+    Backbone,
+    typer.Option(help="Visual trunk: resnet18 or efficientnet_lite0.", metavar="TRUNK", rich_help_panel=MODEL),
+]
+
+
 Augment = Annotated[
     str,
     typer.Option(

@@ -42,6 +42,7 @@ LOCKED = (
     "shared_loss",
     "guide_soften",
     "coherent",
+    "outside",
     "fps",
     "seed",
     "val_seed",
@@ -117,6 +118,11 @@ class TrainConfig:
     #: avsep.train.dataset.ensembles) that mix that ensemble's parts as they were played
     #: together; 0 = every mixture of unrelated clips, as Sound of Pixels trains
     coherent: float = 0.0
+    #: share of the items with one more part that is neither guided nor a target (its
+    #: ensemble's next part where it has one, else an unrelated clip): at separation a box named
+    #: ``other``, or no box, leaves an instrument to the residual, and the named masks must not
+    #: take it; 0 = every part of a mixture is named, as Sound of Pixels trains
+    outside: float = 0.0
     #: the guide the network is given (avsep.models.guide): features, posterior, both, label
     guide: str = "features"
     #: the soundtrack chain applied to training and validation mixtures (avsep.train.augment)

@@ -110,6 +110,8 @@ class MixPlan:
     frames: tuple[tuple[int, ...], ...]  # 1-based frame numbers per source
     #: seeds the item's soundtrack augmentation (independent of the choices above)
     seed: tuple[int, ...] = ()
+    #: the last this many clips are outside parts: in the mixture, neither guided nor targets
+    outside: int = 0
 
     def to_dict(self, index: Index) -> dict[str, Any]:
         return {
@@ -121,8 +123,9 @@ class MixPlan:
                     "valid": v,
                     "gain": round(g, 6),
                     "frames": list(f),
+                    "outside": k >= len(self.clips) - self.outside,
                 }
-                for c, s, v, g, f in zip(self.clips, self.starts, self.valid, self.gains, self.frames)
+                for k, (c, s, v, g, f) in enumerate(zip(self.clips, self.starts, self.valid, self.gains, self.frames))
             ]
         }
 
@@ -144,7 +147,12 @@ class MixDataset:
     is the one-hot of each source's class (softened for a ``soften`` share of the sources,
     :func:`soften_guides`). With ``coherent``, an item led by a clip of an ensemble (the index's
     group column) mixes that share of the time its ensemble's other parts, over one segment of
-    the piece, as players who played together. The first clip
+    the piece, as players who played together. With ``outside``, that share of the items holds
+    one more part, an *outside part*: in the mixture (the soundtrack chain included) but neither
+    guided nor a target, as an instrument nobody named (a box named ``other``, or none) is at
+    separation, where the named masks must leave its sound to the residual. It is the next part
+    of the item's ensemble where there is one (played together), else a clip of a class not in
+    the item. The item then always holds the observed ``mixture``. The first clip
     of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
     epoch); the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
@@ -167,6 +175,7 @@ class MixDataset:
         soundtrack: Soundtrack | None = None,
         soften: float = 0.0,
         coherent: float = 0.0,
+        outside: float = 0.0,
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -198,6 +207,7 @@ class MixDataset:
         self.soundtrack = soundtrack
         self.soften = soften
         self.coherent = coherent
+        self.outside = outside
         self._groups: dict[str, list[int]] = {}
         for k, c in enumerate(index.clips):
             if c.group:
@@ -213,11 +223,12 @@ class MixDataset:
     def __len__(self) -> int:
         return self.length
 
-    def _ensemble(self, first: int, num_mix: int, rng: np.random.Generator) -> list[int] | None:
-        """``first`` and ``num_mix - 1`` other parts of its ensemble, for a :attr:`coherent`
-        share of the items an ensemble's clip leads; None otherwise (or when the ensemble has
-        too few parts): then the partners are drawn from the whole index. Draws nothing from
-        ``rng`` when the share is 0, so such runs repeat those made before ensembles existed."""
+    def _ensemble(self, first: int, num_mix: int, rng: np.random.Generator, extra: int = 0) -> list[int] | None:
+        """``first`` and ``num_mix - 1`` other parts of its ensemble (and up to ``extra`` more,
+        the outside parts, where it has them), for a :attr:`coherent` share of the items an
+        ensemble's clip leads; None otherwise (or when the ensemble has too few parts): then the
+        partners are drawn from the whole index. Draws nothing from ``rng`` when the share is 0,
+        so such runs repeat those made before ensembles existed."""
         group = self.index.clips[first].group
         if self.coherent <= 0 or not group or rng.random() >= self.coherent:
             return None
@@ -228,7 +239,8 @@ class MixDataset:
         mates = list(parts.values())
         if len(mates) < num_mix - 1:
             return None
-        return [first, *(int(c) for c in rng.choice(mates, num_mix - 1, replace=False))]
+        take = min(len(mates), num_mix - 1 + extra)
+        return [first, *(int(c) for c in rng.choice(mates, take, replace=False))]
 
     def _perm(self, epoch: int) -> np.ndarray:
         if epoch not in self._perms:
@@ -247,14 +259,14 @@ class MixDataset:
             raise InputError(f"an item of {num_mix} sources from a dataset made for at most {self.num_mix}")
         rng = np.random.default_rng([self.seed, epoch, i])
         first = int(self._perm(epoch)[i % len(self.index)])
-        chosen = self._ensemble(first, num_mix, rng)
+        # draws nothing when there are no outside parts, so that earlier runs repeat
+        extra = int(self.outside > 0 and len(self._classes) > num_mix and rng.random() < self.outside)
+        chosen = self._ensemble(first, num_mix, rng, extra)
         together = chosen is not None
-        if chosen is None:
-            chosen = [first]
-            for _ in range(num_mix - 1):
-                used = self._label_of[chosen]
-                candidates = np.flatnonzero(~np.isin(self._label_of, used))
-                chosen.append(int(candidates[rng.integers(len(candidates))]))
+        chosen = chosen or [first]
+        while len(chosen) < num_mix + extra:  # partners (and the outside part) of unused classes
+            candidates = np.flatnonzero(~np.isin(self._label_of, self._label_of[chosen]))
+            chosen.append(int(candidates[rng.integers(len(candidates))]))
         lengths = [self.audio.length(self.index.clips[c].audio) for c in chosen]
         shared = None  # an ensemble's parts: one segment of the piece, drawn once for all
         if together:
@@ -271,11 +283,11 @@ class MixDataset:
             gain_db = rng.uniform(-self.gain_db, self.gain_db) if self.gain_db > 0 else 0.0
             starts.append(start)
             valid.append(n)
-            gains.append(float(10.0 ** (gain_db / 20.0)) / num_mix)
+            gains.append(float(10.0 ** (gain_db / 20.0)) / len(chosen))
             centre = (start + n / 2.0) / self.sample_rate
             frames.append(tuple(frame_numbers(centre, self.index.fps, clip.num_frames, self.offsets)))
         return MixPlan(
-            tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames), (self.seed, epoch, i, 0x50D)
+            tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames), (self.seed, epoch, i, 0x50D), extra
         )
 
     def load(self, plan: MixPlan, frames: bool | None = None) -> dict[str, Any]:
@@ -295,8 +307,11 @@ class MixDataset:
         if self.soundtrack is not None:
             audio, mixture, _ = self.soundtrack(audio, np.random.default_rng(plan.seed))
             item["mixture"] = torch.from_numpy(mixture)
-        item["audio"] = torch.from_numpy(audio)
-        clips = [self.index.clips[c] for c in plan.clips]
+        elif self.outside > 0:  # every item of a batch holds one (collation), outside part or not
+            item["mixture"] = torch.from_numpy(audio.sum(0))
+        guided = len(plan.clips) - plan.outside
+        item["audio"] = torch.from_numpy(np.ascontiguousarray(audio[:guided]))
+        clips = [self.index.clips[c] for c in plan.clips[:guided]]
         want_frames = (self.feature_cache is None and not is_label(self.guide)) if frames is None else frames
         if want_frames:
             pics = np.stack([read_frames(clip, f) for clip, f in zip(clips, plan.frames)])

@@ -145,6 +145,7 @@ def _data(config: TrainConfig, console) -> RunData:
         soundtrack=soundtrack,
         soften=config.guide_soften,
         coherent=config.coherent,
+        outside=config.outside,
     )
     val_ds = None
     if val_csv is not None:
@@ -293,8 +294,9 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError(f"--shared-loss is a weight, 0 or more, got {config.shared_loss}")
     if not 0.0 <= config.guide_soften <= 1.0:
         raise InputError(f"--guide-soften is a share of the sources, 0 to 1, got {config.guide_soften}")
-    if not 0.0 <= config.coherent <= 1.0:
-        raise InputError(f"--coherent is a share of the items, 0 to 1, got {config.coherent}")
+    for name, share in (("--coherent", config.coherent), ("--outside", config.outside)):
+        if not 0.0 <= share <= 1.0:
+            raise InputError(f"{name} is a share of the items, 0 to 1, got {share}")
     if config.guide_soften > 0 and not is_label(config.guide):
         raise InputError("--guide-soften softens label guides; use --guide label or label-other")
     if config.keep_every is not None and config.keep_every < 1:

@@ -230,6 +230,7 @@ class Trainer:
                 "guide": cfg.guide,
                 "guide_soften": cfg.guide_soften,
                 "coherent": cfg.coherent,
+                "outside": cfg.outside,
                 "augment": list(cfg.augment),
                 "crop_samples": cfg.crop_samples,
                 "features": cfg.features if cache is not None else None,

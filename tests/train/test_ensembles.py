@@ -134,6 +134,30 @@ def test_coherent_items_mix_one_ensembles_parts_over_one_segment(ensembles: Path
     assert any(len({index.clips[c].group for c in p.clips}) > 1 or len(set(p.starts)) > 1 for p in mixed)
 
 
+def test_outside_parts_sound_in_the_mixture_but_are_neither_guided_nor_targets(ensembles: Path):
+    index = read_index(ensembles / "ens" / "train.csv")
+    ds = MixDataset(index, 2, clip=32767, seed=3, coherent=1.0, outside=1.0, guide="label")
+    trios = 0
+    for i in range(len(index)):
+        plan = ds.plan(i)
+        assert plan.outside == 1 and len({index.clips[c].label for c in plan.clips}) == 3
+        group = index.clips[plan.clips[0]].group
+        if group and len(ds._groups[group]) == 3:  # the ensemble's third part plays outside
+            trios += 1
+            assert {index.clips[c].group for c in plan.clips} == {group} and len(set(plan.starts)) == 1
+        item = ds.load(plan)
+        assert item["audio"].shape[0] == item["visual"].shape[0] == 2
+        outsider = ds.audio.read(index.clips[plan.clips[2]].audio, plan.starts[2], ds.clip) * plan.gains[2]
+        assert np.abs(outsider).max() > 0
+        np.testing.assert_allclose(item["mixture"] - item["audio"].sum(0), outsider, atol=1e-5)
+        assert plan.to_dict(index)["sources"][2]["outside"] and not plan.to_dict(index)["sources"][1]["outside"]
+    assert trios
+    some = MixDataset(index, 2, clip=32767, seed=3, outside=0.5, guide="label")
+    items = [some[i] for i in range(len(index))]
+    assert {some.plan(i).outside for i in range(len(index))} == {0, 1}
+    assert all("mixture" in item for item in items)  # one batch may hold both kinds
+
+
 def test_the_command_makes_ensembles_and_refuses_bad_input_in_one_line(ensembles: Path, tmp_path: Path):
     from typer.testing import CliRunner
 

@@ -213,6 +213,15 @@ def test_coherent_reaches_the_dataset_and_needs_ensembles(named: Path, tmp_path:
         setup(tiny(named, None, tmp_path / "y", features=None, guide="label", coherent=2.0))
 
 
+def test_outside_parts_train_beside_plain_items_and_are_range_checked(named: Path, tmp_path: Path):
+    """Half the items with an outside part: batches mixing both kinds collate and train; the
+    share reaches the dataset and the summary."""
+    summary = train(tiny(named, None, tmp_path / "o", features=None, guide="label", outside=0.5, steps=2))
+    assert summary["data"]["outside"] == 0.5
+    with pytest.raises(InputError, match="--outside"):
+        train(tiny(named, None, tmp_path / "z", features=None, guide="label", outside=-0.1))
+
+
 def test_a_label_model_widens_into_a_label_other_run(named: Path, tmp_path: Path):
     from avsep.train.loop import setup
 
