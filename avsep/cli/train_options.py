@@ -176,8 +176,9 @@ Outside = Annotated[
     float,
     typer.Option(
         help="Share of the items with one more part that is neither guided nor a target (an instrument "
-        "nobody named: the named masks must leave it to the residual); their ensemble's next part where "
-        "there is one (0..1).",
+        "nobody named: the named masks must leave it to the residual): a clip of a class the label guide "
+        "cannot name (e.g. other) where the index has any, which then play only such parts; else the "
+        "ensemble's next part or an unrelated clip (0..1).",
         metavar="SHARE",
         rich_help_panel=DATA,
     ),

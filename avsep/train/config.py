@@ -118,8 +118,9 @@ class TrainConfig:
     #: avsep.train.dataset.ensembles) that mix that ensemble's parts as they were played
     #: together; 0 = every mixture of unrelated clips, as Sound of Pixels trains
     coherent: float = 0.0
-    #: share of the items with one more part that is neither guided nor a target (its
-    #: ensemble's next part where it has one, else an unrelated clip): at separation a box named
+    #: share of the items with one more part that is neither guided nor a target (a clip of a
+    #: class the label guide cannot name where the index has any, which then plays only such
+    #: parts; else its ensemble's next part or an unrelated clip): at separation a box named
     #: ``other``, or no box, leaves an instrument to the residual, and the named masks must not
     #: take it; 0 = every part of a mixture is named, as Sound of Pixels trains
     outside: float = 0.0

@@ -152,7 +152,9 @@ class MixDataset:
     guided nor a target, as an instrument nobody named (a box named ``other``, or none) is at
     separation, where the named masks must leave its sound to the residual. It is the next part
     of the item's ensemble where there is one (played together), else a clip of a class not in
-    the item. The item then always holds the observed ``mixture``. The first clip
+    the item; a clip of ``outside_classes`` (instruments the guide cannot name) plays outside
+    parts only, and when there are any, every outside part is one of them. The item then always
+    holds the observed ``mixture``. The first clip
     of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
     epoch); the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
@@ -176,6 +178,7 @@ class MixDataset:
         soften: float = 0.0,
         coherent: float = 0.0,
         outside: float = 0.0,
+        outside_classes: Sequence[str] = (),
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -216,6 +219,8 @@ class MixDataset:
         labels = [c.label for c in index.clips]
         self._classes = sorted(set(labels))
         self._label_of = np.array([self._classes.index(lab) for lab in labels])
+        outsider = np.isin(labels, list(outside_classes))
+        self._leaders, self._outsiders = np.flatnonzero(~outsider), np.flatnonzero(outsider)
         self._perms: dict[int, np.ndarray] = {}
         if feature_cache is not None:
             feature_cache.check_index(index)
@@ -246,7 +251,8 @@ class MixDataset:
         if epoch not in self._perms:
             if len(self._perms) > 4:
                 self._perms.clear()
-            self._perms[epoch] = np.random.default_rng([self.seed, epoch, 0x5EED]).permutation(len(self.index))
+            order = np.random.default_rng([self.seed, epoch, 0x5EED]).permutation(len(self._leaders))
+            self._perms[epoch] = self._leaders[order]
         return self._perms[epoch]
 
     def plan(self, key: int | tuple[int, ...]) -> MixPlan:
@@ -258,14 +264,15 @@ class MixDataset:
         if not 1 <= num_mix <= self.num_mix:
             raise InputError(f"an item of {num_mix} sources from a dataset made for at most {self.num_mix}")
         rng = np.random.default_rng([self.seed, epoch, i])
-        first = int(self._perm(epoch)[i % len(self.index)])
+        first = int(self._perm(epoch)[i % len(self._leaders)])
         # draws nothing when there are no outside parts, so that earlier runs repeat
         extra = int(self.outside > 0 and len(self._classes) > num_mix and rng.random() < self.outside)
-        chosen = self._ensemble(first, num_mix, rng, extra)
+        chosen = self._ensemble(first, num_mix, rng, 0 if len(self._outsiders) else extra)
         together = chosen is not None
         chosen = chosen or [first]
         while len(chosen) < num_mix + extra:  # partners (and the outside part) of unused classes
-            candidates = np.flatnonzero(~np.isin(self._label_of, self._label_of[chosen]))
+            pool = self._outsiders if len(chosen) >= num_mix and len(self._outsiders) else self._leaders
+            candidates = pool[~np.isin(self._label_of[pool], self._label_of[chosen])]
             chosen.append(int(candidates[rng.integers(len(candidates))]))
         lengths = [self.audio.length(self.index.clips[c].audio) for c in chosen]
         shared = None  # an ensemble's parts: one segment of the piece, drawn once for all

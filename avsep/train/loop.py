@@ -121,13 +121,14 @@ def _data(config: TrainConfig, console) -> RunData:
     if val_csv is None and Path(config.index).is_dir() and (Path(config.index) / "val.csv").is_file():
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
-    if is_label(config.guide):
-        unknown = sorted(set(train_index.classes) - set(labels_of(config.guide)))
-        if unknown:
-            raise InputError(
-                f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; "
-                f"--guide {config.guide} knows {', '.join(labels_of(config.guide))}"
-            )
+    unknown = sorted(set(train_index.classes) - set(labels_of(config.guide))) if is_label(config.guide) else []
+    if unknown and config.outside <= 0:
+        raise InputError(
+            f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; --guide {config.guide} "
+            f"knows {', '.join(labels_of(config.guide))} (with --outside they play outside parts only)"
+        )
+    if unknown:
+        console.print(f"note: {', '.join(unknown)}: no label guide; those clips play outside parts only")
     if config.coherent > 0 and not any(c.group for c in train_index.clips):
         raise InputError(
             f"{train_csv}: --coherent mixes ensembles' parts and this index has none (avsep data ensembles)"
@@ -146,6 +147,7 @@ def _data(config: TrainConfig, console) -> RunData:
         soften=config.guide_soften,
         coherent=config.coherent,
         outside=config.outside,
+        outside_classes=unknown,
     )
     val_ds = None
     if val_csv is not None:

@@ -222,6 +222,29 @@ def test_outside_parts_train_beside_plain_items_and_are_range_checked(named: Pat
         train(tiny(named, None, tmp_path / "z", features=None, guide="label", outside=-0.1))
 
 
+def test_classes_without_a_label_guide_play_outside_parts_only(dataset: Path, named: Path, tmp_path: Path):
+    from avsep.train.loop import setup
+
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    lows = [r for r in (dataset / "train.csv").read_text().splitlines() if "/low/" in r]
+    rows = (named / "train.csv").read_text().splitlines() + [
+        ",".join([str(dataset / a), str(dataset / f), n]) for a, f, n in (r.split(",") for r in lows)
+    ]
+    (mixed / "train.csv").write_text("\n".join(rows) + "\n")
+    (mixed / "meta.json").write_text((named / "meta.json").read_text())
+    with pytest.raises(InputError, match="no label guide for the class\\(es\\) low.*--outside"):
+        setup(tiny(mixed, None, tmp_path / "x", features=None, guide="label", val_index=None))
+    ds = setup(
+        tiny(mixed, None, tmp_path / "o", features=None, guide="label", outside=0.5, val_index=None)
+    ).data.train_ds
+    plans = [ds.plan((0, i)) for i in range(len(ds))]
+    labels = [[ds.index.clips[c].label for c in p.clips] for p in plans]
+    assert {p.outside for p in plans} == {0, 1}
+    for plan, lab in zip(plans, labels):  # low clips neither lead nor partner; every outside part is one
+        assert "low" not in lab[: len(lab) - plan.outside] and (not plan.outside or lab[-1] == "low")
+
+
 def test_a_label_model_widens_into_a_label_other_run(named: Path, tmp_path: Path):
     from avsep.train.loop import setup
 
