@@ -106,7 +106,7 @@ class MixPlan:
     clips: tuple[int, ...]  # indices into Index.clips, one per source, of distinct classes
     starts: tuple[int, ...]  # first sample of each source's segment
     valid: tuple[int, ...]  # real samples in each segment (the rest is zero padding)
-    gains: tuple[float, ...]  # linear gain of each source (includes the 1/num_mix scaling)
+    gains: tuple[float, ...]  # linear gain of each source (includes the 1/parts scaling)
     frames: tuple[tuple[int, ...], ...]  # 1-based frame numbers per source
     #: seeds the item's soundtrack augmentation (independent of the choices above)
     seed: tuple[int, ...] = ()
@@ -138,25 +138,23 @@ class MixDataset:
     ``frames`` uint8 ``[N, frames_per_clip, 224, 224, 3]`` or, with a ``feature_cache``,
     ``visual`` float32 ``[N, D]`` (the guide: max over the frames of the cached features).
 
-    Source ``k`` is ``gain_k / num_mix * segment_k`` with ``gain_k`` uniform in
-    ``±gain_db`` dB (Sound of Pixels divides by N; the gain adds level variety). With a
-    ``soundtrack`` (:class:`avsep.train.augment.Soundtrack`) the sources then go through a
-    video's soundtrack chain and the item also holds the observed ``mixture`` ``[clip]``
-    (otherwise the mixture is the sum of the sources). ``guide`` picks the kind of guide read
-    from the cache (:mod:`avsep.models.guide`); ``label`` needs no cache or frames: the guide
-    is the one-hot of each source's class (softened for a ``soften`` share of the sources,
-    :func:`soften_guides`). With ``coherent``, an item led by a clip of an ensemble (the index's
-    group column) mixes that share of the time its ensemble's other parts, over one segment of
-    the piece, as players who played together. With ``outside``, that share of the items holds
-    one more part, an *outside part*: in the mixture (the soundtrack chain included) but neither
-    guided nor a target, as an instrument nobody named (a box named ``other``, or none) is at
-    separation, where the named masks must leave its sound to the residual. It is the next part
-    of the item's ensemble where there is one (played together), else a clip of a class not in
-    the item; a clip of ``outside_classes`` (instruments the guide cannot name) plays outside
-    parts only, and when there are any, every outside part is one of them. The item then always
-    holds the observed ``mixture``. The first clip
-    of item ``i`` runs through a per-epoch permutation of the index (each clip leads once per
-    epoch); the others are drawn uniformly from the clips of the classes not used yet.
+    Source ``k`` is ``gain_k / n * segment_k`` (``n``: the item's parts, an outside one
+    included) with ``gain_k`` uniform in ``±gain_db`` dB (Sound of Pixels divides by N; the
+    gain adds level variety). With a ``soundtrack`` (:class:`avsep.train.augment.Soundtrack`)
+    the sources go through a video's soundtrack chain and the item also holds the observed
+    ``mixture`` ``[clip]`` (else the mixture is the sum of the sources). ``guide`` picks the
+    kind of guide read from the cache (:mod:`avsep.models.guide`); ``label`` needs no cache or
+    frames: each source's one-hot class (softened for a ``soften`` share, :func:`soften_guides`).
+    With ``coherent``, an item led by a clip of an ensemble (the index's group column) mixes
+    that share of the time its ensemble's other parts over one segment of the piece, as
+    players who played together. With ``outside``, that share of the items holds one more
+    part, in the mixture (and the soundtrack chain) but neither guided nor a target, as an
+    instrument nobody named is at separation, whose sound the named masks must leave to the
+    residual: a clip of ``outside_classes`` (which play only such parts) where there are any,
+    else the item's ensemble's next part, else a clip of a class not in the item; the item
+    then always holds the ``mixture``. The first clip of item ``i`` runs through a per-epoch
+    permutation of the index (each clip leads once per epoch); the others are drawn uniformly
+    from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
     """
 
@@ -182,10 +180,11 @@ class MixDataset:
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
-        if len(index.classes) < num_mix:
+        guided = sorted(set(index.classes) - set(outside_classes))  # the classes that lead and partner
+        if len(guided) < num_mix:
             raise InputError(
-                f"{', '.join(index.sources) or 'the index'} has {len(index.classes)} class(es) "
-                f"({', '.join(index.classes)}); mixing {num_mix} sources of different classes needs {num_mix}"
+                f"{', '.join(index.sources) or 'the index'} has {len(guided)} class(es) to guide "
+                f"({', '.join(guided)}); mixing {num_mix} sources of different classes needs {num_mix}"
             )
         if offsets is None:
             if frames_per_clip == len(FRAME_OFFSETS):
@@ -204,7 +203,6 @@ class MixDataset:
         self.seed = seed
         self.feature_cache = feature_cache
         self.gain_db = gain_db
-        self.length = len(index) if length is None else int(length)
         self.sample_rate = sample_rate
         self.guide = guide
         self.soundtrack = soundtrack
@@ -221,6 +219,7 @@ class MixDataset:
         self._label_of = np.array([self._classes.index(lab) for lab in labels])
         outsider = np.isin(labels, list(outside_classes))
         self._leaders, self._outsiders = np.flatnonzero(~outsider), np.flatnonzero(outsider)
+        self.length = len(self._leaders) if length is None else int(length)  # each leader once an epoch
         self._perms: dict[int, np.ndarray] = {}
         if feature_cache is not None:
             feature_cache.check_index(index)
@@ -239,7 +238,8 @@ class MixDataset:
             return None
         parts: dict[int, int] = {}  # one clip a class (the builder deals one class a part)
         for c in self._groups[group]:
-            parts.setdefault(int(self._label_of[c]), c)
+            if c not in self._outsiders:  # an outside class never plays a guided part
+                parts.setdefault(int(self._label_of[c]), c)
         parts.pop(int(self._label_of[first]), None)
         mates = list(parts.values())
         if len(mates) < num_mix - 1:
@@ -268,7 +268,7 @@ class MixDataset:
         # draws nothing when there are no outside parts, so that earlier runs repeat
         extra = int(self.outside > 0 and len(self._classes) > num_mix and rng.random() < self.outside)
         chosen = self._ensemble(first, num_mix, rng, 0 if len(self._outsiders) else extra)
-        together = chosen is not None
+        together = len(chosen) if chosen is not None else 0  # the ensemble's parts, played together
         chosen = chosen or [first]
         while len(chosen) < num_mix + extra:  # partners (and the outside part) of unused classes
             pool = self._outsiders if len(chosen) >= num_mix and len(self._outsiders) else self._leaders
@@ -276,14 +276,14 @@ class MixDataset:
             chosen.append(int(candidates[rng.integers(len(candidates))]))
         lengths = [self.audio.length(self.index.clips[c].audio) for c in chosen]
         shared = None  # an ensemble's parts: one segment of the piece, drawn once for all
-        if together:
-            lengths = [min(lengths)] * len(chosen)
+        if together:  # an outside part from elsewhere keeps its own length and start
+            lengths[:together] = [min(lengths[:together])] * together
             shared = int(rng.integers(0, lengths[0] - self.clip + 1)) if lengths[0] >= self.clip else 0
         starts, valid, gains, frames = [], [], [], []
-        for c, length in zip(chosen, lengths):
+        for k, (c, length) in enumerate(zip(chosen, lengths)):
             clip = self.index.clips[c]
             if length >= self.clip:
-                start = shared if shared is not None else int(rng.integers(0, length - self.clip + 1))
+                start = shared if k < together else int(rng.integers(0, length - self.clip + 1))
                 n = self.clip
             else:
                 start, n = 0, max(length, 0)

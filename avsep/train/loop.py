@@ -40,7 +40,7 @@ from avsep.train.config import ARCHS, LEARN, SCHEDULES, TrainConfig, merge_resum
 from avsep.train.data import MixDataset, steps_per_epoch
 from avsep.train.eval import stems
 from avsep.train.features import FeatureCache
-from avsep.train.index import read_index, resolve_split
+from avsep.train.index import Index, read_index, resolve_split
 from avsep.train.trainer import RunData, Trainer
 
 
@@ -121,14 +121,9 @@ def _data(config: TrainConfig, console) -> RunData:
     if val_csv is None and Path(config.index).is_dir() and (Path(config.index) / "val.csv").is_file():
         val_csv = Path(config.index) / "val.csv"
     train_index = read_index(train_csv, fps=config.fps)
-    unknown = sorted(set(train_index.classes) - set(labels_of(config.guide))) if is_label(config.guide) else []
-    if unknown and config.outside <= 0:
-        raise InputError(
-            f"{train_csv}: no label guide for the class(es) {', '.join(unknown)}; --guide {config.guide} "
-            f"knows {', '.join(labels_of(config.guide))} (with --outside they play outside parts only)"
-        )
+    unknown = _unguided(train_index, train_csv, config, training=True)
     if unknown:
-        console.print(f"note: {', '.join(unknown)}: no label guide; those clips play outside parts only")
+        console.print(f"[yellow]note:[/] {', '.join(unknown)}: no label guide; those clips play outside parts only")
     if config.coherent > 0 and not any(c.group for c in train_index.clips):
         raise InputError(
             f"{train_csv}: --coherent mixes ensembles' parts and this index has none (avsep data ensembles)"
@@ -151,8 +146,10 @@ def _data(config: TrainConfig, console) -> RunData:
     )
     val_ds = None
     if val_csv is not None:
+        val_index = read_index(val_csv, fps=config.fps)
+        _unguided(val_index, val_csv, config, training=False)  # every validation part is guided
         val_ds = MixDataset(
-            read_index(val_csv, fps=config.fps),
+            val_index,
             config.num_mix,
             seed=config.val_seed,
             feature_cache=cache,
@@ -179,6 +176,19 @@ def _data(config: TrainConfig, console) -> RunData:
         if real_stems
         else None,
     )
+
+
+def _unguided(index: Index, csv: Path, config: TrainConfig, *, training: bool) -> list[str]:
+    """The classes of ``index`` a label guide cannot name: refused unless they may play the
+    unguided outside parts (the training index with ``--outside``), else returned."""
+    unknown = sorted(set(index.classes) - set(labels_of(config.guide))) if is_label(config.guide) else []
+    if unknown and not (training and config.outside > 0):
+        hint = " (with --outside they play outside parts only)" if training else ""
+        raise InputError(
+            f"{csv}: no label guide for the class(es) {', '.join(unknown)}; --guide {config.guide} "
+            f"knows {', '.join(labels_of(config.guide))}{hint}"
+        )
+    return unknown
 
 
 def _feature_cache(config: TrainConfig, console):

@@ -158,6 +158,26 @@ def test_outside_parts_sound_in_the_mixture_but_are_neither_guided_nor_targets(e
     assert all("mixture" in item for item in items)  # one batch may hold both kinds
 
 
+def test_outside_classes_never_play_a_guided_part_even_in_an_ensemble(ensembles: Path):
+    """Cello taken as a class the guide cannot name: ensembles' cello parts are no partners, every
+    outside part is a cello, and one from elsewhere keeps its own segment of its own clip."""
+    index = read_index(ensembles / "ens" / "train.csv")
+    ds = MixDataset(index, 2, clip=32767, seed=3, coherent=1.0, outside=1.0, guide="label", outside_classes=["cello"])
+    assert len(ds) == sum(c.label != "cello" for c in index.clips)
+    own_starts = []
+    for i in range(len(ds)):
+        plan = ds.plan(i)
+        labels = [index.clips[c].label for c in plan.clips]
+        assert labels[-1] == "cello" and "cello" not in labels[:-1] and plan.outside == 1
+        assert ds.load(plan)["visual"].shape[0] == 2
+        leader, outsider = (index.clips[plan.clips[k]].group for k in (0, -1))
+        if leader and leader != outsider:
+            own_starts.append(plan.starts[-1] != plan.starts[0])
+    assert any(own_starts)
+    with pytest.raises(InputError, match="1 class\\(es\\) to guide"):
+        MixDataset(index, 2, guide="label", outside_classes=["cello", "flute"])
+
+
 def test_the_command_makes_ensembles_and_refuses_bad_input_in_one_line(ensembles: Path, tmp_path: Path):
     from typer.testing import CliRunner
 

@@ -241,6 +241,9 @@ def test_classes_without_a_label_guide_play_outside_parts_only(dataset: Path, na
     plans = [ds.plan((0, i)) for i in range(len(ds))]
     labels = [[ds.index.clips[c].label for c in p.clips] for p in plans]
     assert {p.outside for p in plans} == {0, 1}
+    mixed_val = str(mixed / "train.csv")  # a validation part is always guided: refused before any step
+    with pytest.raises(InputError, match="no label guide for the class\\(es\\) low; --guide label knows [^(]*$"):
+        setup(tiny(mixed, None, tmp_path / "v", features=None, guide="label", outside=0.5, val_index=mixed_val))
     for plan, lab in zip(plans, labels):  # low clips neither lead nor partner; every outside part is one
         assert "low" not in lab[: len(lab) - plan.outside] and (not plan.outside or lab[-1] == "low")
 
