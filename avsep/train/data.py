@@ -217,8 +217,8 @@ class MixDataset:
         labels = [c.label for c in index.clips]
         self._classes = sorted(set(labels))
         self._label_of = np.array([self._classes.index(lab) for lab in labels])
-        outsider = np.isin(labels, list(outside_classes))
-        self._leaders, self._outsiders = np.flatnonzero(~outsider), np.flatnonzero(outsider)
+        self._is_outsider = np.isin(labels, list(outside_classes))
+        self._leaders, self._outsiders = np.flatnonzero(~self._is_outsider), np.flatnonzero(self._is_outsider)
         self.length = len(self._leaders) if length is None else int(length)  # each leader once an epoch
         self._perms: dict[int, np.ndarray] = {}
         if feature_cache is not None:
@@ -238,7 +238,7 @@ class MixDataset:
             return None
         parts: dict[int, int] = {}  # one clip a class (the builder deals one class a part)
         for c in self._groups[group]:
-            if c not in self._outsiders:  # an outside class never plays a guided part
+            if not self._is_outsider[c]:  # an outside class never plays a guided part
                 parts.setdefault(int(self._label_of[c]), c)
         parts.pop(int(self._label_of[first]), None)
         mates = list(parts.values())
