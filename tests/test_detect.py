@@ -204,3 +204,21 @@ def test_components_and_distances_are_scipys():
         assert count == n and (labels == expected).all()
         if mask.any():
             np.testing.assert_allclose(_distance_to(mask), ndimage.distance_transform_edt(~mask))
+
+
+def test_what_the_finder_reads_of_a_frame_alone_can_be_made_first():
+    """``look`` (the maps, people and cascade of the frame alone, made while motion decodes)
+    handed to ``detect`` gives exactly what ``detect`` finds by itself."""
+    from avsep.boxes.cues import small_grey
+
+    frame = panel_frame(320, 180, [GREEN, YELLOW])
+    moved = frame.copy()
+    moved[10:20, 5:40] = 255
+    greys = [small_grey(frame), small_grey(moved)]
+    finder = PlayerFinder(ColourTrunk())
+    look = finder.look(frame)
+    assert look.probabilities.shape[0] == len(LABELS)
+    found = finder.detect(frame, greys)
+    assert found and finder.detect(frame, greys, look) == found
+    blind = replace(look, probabilities=np.zeros_like(look.probabilities))
+    assert finder.detect(frame, greys, blind) != found  # it reads the look it is given

@@ -31,7 +31,7 @@ def test_a_found_piano_keeps_its_name_is_announced_and_warned_about(shared_video
         Detection((48, 0, 96, 48), "violin", 0.9, (60, 10, 80, 40)),
         Detection((0, 0, 48, 48), "piano", 0.8, (10, 10, 30, 40)),
     ]
-    finder.detect = lambda frame, greys=(): found
+    finder.detect = lambda frame, greys=(), look=None: found
     video = shared_video("piano.mp4", panels=(GREEN, YELLOW), duration=12.0, width=96, height=48, fps=4)
     with pytest.warns(AutoBoxesWarning, match="found piano: not among the 11 instruments"):
         plan = find_players(video, finder)

@@ -210,7 +210,7 @@ def test_a_shot_the_video_cuts_back_to_is_not_looked_at_again(shared_video, find
     video = shared_video("angles.mp4", panels=first, cuts=cuts, **CLIP)
     runs = []
     detect = finder.detect
-    monkeypatch.setattr(finder, "detect", lambda frame, greys=(): runs.append(1) or detect(frame, greys))
+    monkeypatch.setattr(finder, "detect", lambda *args: runs.append(1) or detect(*args))
     plan = find_players(video, finder)
     assert len(runs) == 2 and len(plan.times) == 4  # four shots, two pictures
     violin = plan.names.index("violin")
@@ -421,14 +421,15 @@ def test_the_finder_keeps_each_frame_as_the_crops_the_separation_can_ask_for():
     np.testing.assert_array_equal(crops.crop(player), crop_boxes(frame, [player])[0])
     keeper.hold(time_key(3.0), frame, 3.0)
     keeper.hold(time_key(4.0), frame, 4.0)
-    keeper.settle([player])  # fewer players than wanted (--sources 2): the strips too, 3 crops a frame
-    assert set(decoded[time_key(3.0)][0].crops) == {player, *strips} and time_key(4.0) not in decoded
+    keeper.settle([player])  # fewer players than wanted (--sources 2): the strips instead, 2 crops a frame
+    assert set(decoded[time_key(3.0)][0].crops) == set(strips) and keeper.kept == 6 * CROP_BYTES
+    assert time_key(4.0) not in decoded  # past the budget
     left = BoxPlan.fixed([strips[0]])
     left.decoded = dict(decoded)
     assert left.take_frames([1.0]) is None and time_key(1.0) not in left.decoded  # no crop of this box: forgotten
     plan = BoxPlan.fixed([player])
     plan.decoded = dict(decoded)
-    assert plan.take_frames([3.0, 4.0]) is None and time_key(3.0) not in plan.decoded  # 4.0 not kept
+    assert plan.take_frames([3.0, 4.0]) is None and time_key(3.0) not in plan.decoded  # no player's crop
     (taken, at), _ = plan.take_frames([1.0, 2.0])
     assert at == 1.02 and time_key(1.0) not in plan.decoded
     np.testing.assert_array_equal(plan.crops(taken, at)[0], crop_boxes(frame, [player])[0])
@@ -468,3 +469,35 @@ def test_kept_crops_are_copied_into_shared_blocks():
     big = np.arange(2000, dtype=np.float32)
     kept_big = store.keep(big)
     assert kept_big.base is None and np.array_equal(kept_big, big) and not np.shares_memory(kept_big, big)
+
+
+def test_the_finders_judge_reads_the_crops_it_keeps_and_sees_a_change_anywhere(monkeypatch):
+    """A shot's keyframes answer for the frames between them only when every kept box and every
+    strip shows the same picture at both (the strips tile the frame: a change outside the
+    players counts too); the crops the judgement cut are the ones kept, not cut again."""
+    import avsep.boxes.kept as kept
+    from avsep.boxes.plan import time_key
+
+    rng = np.random.default_rng(1)
+    frame = np.repeat(np.repeat(rng.integers(0, 256, (23, 40, 3)), 16, 0), 16, 1)[:360, :640].astype(np.uint8)
+    strips = [(0, 0, 320, 360), (320, 0, 640, 360)]
+    players = [(10, 20, 200, 300), (400, 20, 600, 300)]
+    outside = frame.copy()
+    outside[:, 210:390] = 0  # between the players: only the strips see it
+    inside = frame.copy()
+    inside[100:200, 50:150] = 0  # the first player's picture changes
+    cut = []
+    real = kept.crop_boxes
+    monkeypatch.setattr(kept, "crop_boxes", lambda f, boxes: cut.append(len(boxes)) or real(f, boxes))
+    for found in ([players[0]], players):  # too few players for --sources 2 (strips kept), then enough
+        keeper = kept.FrameKeeper({}, strips, budget=2**30, wanted=2)
+        still = keeper.judge(found)
+        assert still((frame, 0.0), (frame.copy(), 8.0))
+        assert not still((frame, 0.0), (outside, 8.1))
+        assert not still((frame, 0.0), (inside, 8.2))
+        cut.clear()
+        keeper.hold(time_key(8.0), frame, 8.0)
+        keeper.settle(found)
+        assert cut == []  # the judgement's crops of that picture are kept
+        kept_boxes = set(keeper.decoded[time_key(8.0)][0].crops)
+        assert kept_boxes == (set(players) if len(found) == 2 else set(strips))

@@ -23,6 +23,8 @@ for evaluation only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -37,7 +39,7 @@ from avsep.models.device import inference_threads
 from avsep.models.guide_head import HEAD_CLASSES, OTHER
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.imagenet_music import INSTRUMENTS
-from avsep.models.person_detector import PersonDetector, load_person_detector
+from avsep.models.person_detector import Person, PersonDetector, load_person_detector
 from avsep.models.serialize import load_guide_head
 from avsep.models.visual import build_trunk, centre_zoom
 from avsep.models.weights import guide_head_file
@@ -68,6 +70,18 @@ def player_finder(trunk: torch.nn.Module | None = None) -> PlayerFinder | None:
     model's trunk, which ``avsep info`` uses as it loads no model). None if neither can classify."""
     finder = PlayerFinder(trunk) if trunk is not None and can_find_players(trunk) else default_finder()
     return finder if can_find_players(finder.trunk) else None
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the finder reads of one frame by itself (:meth:`PlayerFinder.look`)."""
+
+    #: ``[labels, h, w]``: :meth:`PlayerFinder.probabilities`
+    probabilities: np.ndarray
+    #: the bundled detector's people it is sure enough of
+    people: list[Person]
+    #: the OpenCV cascades' upper bodies (:func:`avsep.boxes.cues.person_boxes`), where used
+    persons: list[Box]
 
 
 class PlayerFinder:
@@ -110,29 +124,46 @@ class PlayerFinder:
         probs = logits.softmax(0)[self._ids.to(logits.device)]  # [music indices, h, w]
         return torch.einsum("gi,ihw->ghw", self._groups.to(probs.device), probs).cpu().numpy()
 
-    def detect(self, frame: np.ndarray, greys: Sequence[np.ndarray] = ()) -> list[Detection]:
+    def detect(self, frame: np.ndarray, greys: Sequence[np.ndarray] = (), look: Look | None = None) -> list[Detection]:
         """Players in ``frame``, best first: the instruments' regions fused with the people in
         it and with what moves across ``greys`` (:func:`avsep.boxes.cues.small_grey` of frames of
-        the same shot, ``frame``'s among them; none: no motion cue). The trunk runs on
+        the same shot, ``frame``'s among them; none: no motion cue). ``look``: :meth:`look` of
+        ``frame``, when the caller has it. The trunk runs on
         :data:`~avsep.models.device.INFERENCE_THREADS`: the same boxes in every ``--jobs`` worker."""
-        weight = next(self.trunk.parameters(), None)  # a stand-in trunk may have none: the CPU
-        with inference_threads(weight.device if weight is not None else torch.device("cpu")):
-            return self._detect(frame, greys)
+        with self._threads():
+            return self._detect(frame, greys, look or self._look(frame))
 
-    def _detect(self, frame: np.ndarray, greys: Sequence[np.ndarray]) -> list[Detection]:
-        """:meth:`detect` on the current threads."""
-        regions = find_regions(self.probabilities(frame), self.settings)
-        height, width = frame.shape[:2]
-        found = detections_from_regions(regions, width, height, self.settings)
+    def look(self, frame: np.ndarray) -> Look:
+        """What :meth:`detect` reads of ``frame`` alone, without its shot's motion: a caller can
+        have it made while it decodes the frames motion is measured on (torch and the cascade
+        leave the interpreter free), then hand it to :meth:`detect`."""
+        with self._threads():
+            return self._look(frame)
+
+    def _threads(self) -> AbstractContextManager[None]:
+        weight = next(self.trunk.parameters(), None)  # a stand-in trunk may have none: the CPU
+        return inference_threads(weight.device if weight is not None else torch.device("cpu"))
+
+    def _look(self, frame: np.ndarray) -> Look:
+        """:meth:`look` on the current threads."""
         people = self.person_detector.detect(frame, self.people.fine) if self.person_detector is not None else []
         people = [p for p in people if p.score >= self.people.min_score]
+        cascade = self.settings.persons and not (people and self.people.first)  # read only with no people first
+        return Look(self.probabilities(frame), people, person_boxes(frame) if cascade else [])
+
+    def _detect(self, frame: np.ndarray, greys: Sequence[np.ndarray], look: Look) -> list[Detection]:
+        """:meth:`detect` on the current threads."""
+        regions = find_regions(look.probabilities, self.settings)
+        height, width = frame.shape[:2]
+        found = detections_from_regions(regions, width, height, self.settings)
+        people = look.people
         if people and self.people.first:  # people first (avsep.boxes.people); else instruments, faces and motion
             instruments = [Player(d.box, d.label, d.score, d.core) for d in found]
             namer = lambda boxes: self.name_boxes(frame, boxes)  # noqa: E731
             players = people_players(people, instruments, namer, width, height, self.people)
             return [Detection(p.box, p.label, p.score, p.core) for p in players]
         s = self.settings
-        persons = [person_box(p, self.people) for p in people] + (person_boxes(frame) if s.persons else [])
+        persons = [person_box(p, self.people) for p in people] + look.persons
         movers = motion_boxes(greys, width, height, s.motion_join, s.motion_share) if s.motion else []
         if not persons and not movers:
             return found

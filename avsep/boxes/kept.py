@@ -31,7 +31,9 @@ import numpy as np
 
 from avsep.boxes.box import Box
 from avsep.boxes.plan import BoxCrops, box_key
+from avsep.boxes.shown import SAME_PICTURE, ByTime, differences, thumbnails
 from avsep.boxes.tracks import Keyframe, Track
+from avsep.io.keyframes import Still
 from avsep.io.media import MediaInfo
 from avsep.io.video import CROP_SIZE, FrameReader, crop_boxes
 
@@ -68,13 +70,13 @@ class CropStore:
 class FrameKeeper:
     """Fills a plan's :attr:`~avsep.boxes.plan.BoxPlan.decoded` while the finder decodes: each
     frame whole until its shot's boxes are known (:meth:`hold`), then as :class:`BoxCrops` of
-    those boxes, and of the ``fallback`` strips where the shot has fewer detections than
+    those boxes, or of the ``fallback`` strips instead where the shot has fewer detections than
     ``wanted`` (the finder falls back to strips when it keeps fewer players than ``--sources``
     asks for, or, without it, none), up to ``budget`` bytes of crops. Frames past the budget are
     not kept, nor the strips of a shot with enough detections when the finder still falls back
-    (its players all seen too briefly): the separation decodes those again. Cutting every
-    frame's strips as well would cost up to three times the crops of a solo video, for that
-    rare case."""
+    (its players all seen too briefly), nor the players of a shot with too few when other shots
+    find enough: the separation decodes those again. Cutting every frame's strips as well would
+    cost up to three times the crops of a solo video, for those rare cases."""
 
     def __init__(
         self, decoded: dict[float, tuple[BoxCrops, float]], fallback: Sequence[Box], budget: int, wanted: int = 1
@@ -88,6 +90,41 @@ class FrameKeeper:
         self._pending: list[tuple[float, np.ndarray, float]] = []
         #: the last picture kept: the time it is shown from, its boxes' keys and its crops
         self._last: tuple[float, list[Box], BoxCrops] | None = None
+        #: the judged boxes' crops of the last pictures judged (:meth:`judge`), by the time shown
+        self._judged: ByTime | None = None
+        self._judged_keys: list[Box] = []
+
+    def _keys(self, boxes: Iterable[Box]) -> list[Box]:
+        """The boxes whose crops a shot whose players are ``boxes`` keeps: theirs, or the strips
+        where they are fewer than wanted (the plan is then most likely strips)."""
+        keys = list(dict.fromkeys(box_key(b) for b in boxes))
+        return keys if len(keys) >= self.wanted else list(self.fallback)
+
+    def judge(self, boxes: Iterable[Box]) -> Still:
+        """Whether a shot whose players are ``boxes`` held still between two keyframes (what
+        :meth:`avsep.io.video.FrameReader.frames_and_times_at` asks): every kept box's picture
+        (:meth:`_keys`) and every fallback strip's the same (:data:`~avsep.boxes.shown.SAME_PICTURE`)
+        at both, so that the frames between them show what the finder already looked at. The strips tile
+        the frame, so a change anywhere in it shows in one of them (at a finer grain than a
+        thumbnail of the whole frame would give it). Judged on the crops themselves, the ones
+        :meth:`settle` keeps of those pictures, cut once for both: a thumbnail made straight
+        from each 1080p keyframe cost a sixth of an automatic run's finder (issue 30)."""
+        self._judged_keys = list(dict.fromkeys(self._keys(boxes) + self.fallback))
+        self._judged = ByTime(lambda frame, _time: crop_boxes(frame, self._judged_keys))
+
+        def still(first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
+            a, b = (thumbnails(self._judged(*picture)) for picture in (first, second))
+            return bool(differences(a, b).max() <= SAME_PICTURE)
+
+        return still
+
+    def _crops(self, frame: np.ndarray, shown: float, keys: list[Box]) -> np.ndarray:
+        """``keys``' crops of ``frame`` (shown at ``shown``): those :meth:`judge` cut of the same
+        picture, else cut now (each box is cut on its own, so they are the same either way)."""
+        judged = self._judged.get(shown) if self._judged is not None else None
+        if judged is None or not set(keys) <= set(self._judged_keys):
+            return crop_boxes(frame, keys)
+        return judged[[self._judged_keys.index(k) for k in keys]]
 
     def hold(self, key: float, frame: np.ndarray, shown: float) -> None:
         """Frame ``frame`` (asked for as ``key``, shown at ``shown``) of the shot being looked at."""
@@ -95,15 +132,13 @@ class FrameKeeper:
 
     def settle(self, boxes: Iterable[Box]) -> None:
         """The held frames' shot has these boxes: keep its frames as their crops."""
-        keys = list(dict.fromkeys(box_key(b) for b in boxes))
-        if len(keys) < self.wanted:  # fewer players than wanted: the plan may be strips
-            keys = list(dict.fromkeys(keys + self.fallback))
+        keys = self._keys(boxes)
         size = len(keys) * CROP_BYTES
         for key, frame, shown in self._pending:
             if self._last is None or self._last[:2] != (shown, keys):  # a keyframe answering again: kept once
                 if self.kept + size > self.budget:
                     continue
-                crops = self._store.keep(crop_boxes(frame, keys))
+                crops = self._store.keep(self._crops(frame, shown, keys))
                 self._last = (shown, keys, BoxCrops(dict(zip(keys, crops))))
                 self.kept += size
             self.decoded[key] = (self._last[2], shown)

@@ -32,19 +32,19 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from avsep.boxes.box import MAX_BOXES, Box, strip_boxes
 from avsep.boxes.cues import block_means, small_grey
-from avsep.boxes.detect import PlayerFinder
+from avsep.boxes.detect import Look, PlayerFinder
 from avsep.boxes.kept import FrameKeeper, Portraits
 from avsep.boxes.naming import outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
 from avsep.boxes.plan import BoxCrops, BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.boxes.plan import TimedBoxes as TimedBoxes
-from avsep.boxes.shown import boxes_held_still
 from avsep.boxes.tracks import Keyframe, Track, link_tracks
 from avsep.errors import InputError
 from avsep.heap import HeapWatch
@@ -277,28 +277,32 @@ def _look(
 ) -> tuple[list[Keyframe], dict[float, int]]:
     """Run the finder once per shot (:func:`looks_again`; a shot shown again takes its first
     showing's boxes, :func:`shown_before`), with the motion across up to
-    :data:`MOTION_FRAMES` frames of its shot (the detection waits for them). Returns the
+    :data:`MOTION_FRAMES` frames of its shot (the detection waits for them; what it reads of
+    the shot's first frame alone, :meth:`~avsep.boxes.detect.PlayerFinder.look`, is made in a
+    worker thread meanwhile, so the trunk and the decoder share the cores). Returns the
     keyframes and, per frame time looked at, the keyframe whose boxes it shares. Hands each
     frame to ``keeper`` for the separation to reuse (one decoding pass; a shot's frames are
     reduced to crops as soon as its detection ran, which is as soon as its motion frames are
     in), and fills ``shown`` with the time each was shown."""
     keyframes: list[Keyframe] = []
     frame_keys: dict[float, int] = {}
-    shot: tuple[np.ndarray, list[np.ndarray]] | None = None  # the keyframe's frame, its shot's greys (None: seen)
+    # the keyframe's frame, its shot's greys, and what the finder reads of the frame alone, being made
+    shot: tuple[np.ndarray, list[np.ndarray], Future[Look]] | None = None  # None: its players are known
     still: Still | None = None  # once a shot's players are known: whether its boxes held still
     key_thumb: np.ndarray | None = None  # the keyframe's thumbnail
     seen: list[tuple[np.ndarray, int]] = []  # thumbnails the finder ran on, with their keyframes
     last_thumb: np.ndarray | None = None  # the frame before's
+    last_shown: float | None = None  # the time the frame before is shown from
 
     def close_shot() -> None:
         nonlocal shot
         if shot is not None:
-            keyframes[-1].detections, shot = finder.detect(shot[0], shot[1]), None
+            keyframes[-1].detections, shot = finder.detect(shot[0], shot[1], shot[2].result()), None
         if keyframes:
             keeper.settle(d.box for d in keyframes[-1].detections)
 
     watch = HeapWatch()  # the frames' temporaries are freed between kept crops: give the heap back
-    with FrameReader(info) as reader:
+    with FrameReader(info) as reader, ThreadPoolExecutor(1) as looking:
         for done, asked in enumerate(times, 1):
             watch()
             # boxes go by the time shown; the separation's guide frames (GUIDE_SNAP_S), decoded once;
@@ -308,13 +312,13 @@ def _look(
                 ((frame, t),) = reader.frames_and_times_at([asked], snap=GUIDE_SNAP_S)
             key = time_key(asked)
             shown[key] = t
-            thumb = thumbnail(frame)
+            thumb = last_thumb if t == last_shown else thumbnail(frame)  # a keyframe answering again
             if not keyframes or looks_again(thumb, last_thumb, key_thumb, t - keyframes[-1].time):
                 close_shot()
                 again, key_thumb, still = shown_before(thumb, seen), thumb, None
                 if again is None:  # a new picture: the finder runs on it when its shot closes
                     keyframes.append(Keyframe(t, []))
-                    shot = (frame, [small_grey(frame)])
+                    shot = (frame, [small_grey(frame)], looking.submit(finder.look, frame))  # while motion decodes
                     seen.append((thumb, len(keyframes) - 1))
                 else:  # a picture shown before: its boxes, no finder run
                     keyframes.append(Keyframe(t, list(keyframes[again].detections)))
@@ -325,8 +329,8 @@ def _look(
             if shot is None or len(shot[1]) >= MOTION_FRAMES:
                 close_shot()  # its players are known (or can be): its frames become crops
                 if still is None:  # one judge a shot, made when its players are known
-                    still = boxes_held_still(info.video, [d.box for d in keyframes[-1].detections] + keeper.fallback)
-            last_thumb = thumb
+                    still = keeper.judge(d.box for d in keyframes[-1].detections)
+            last_thumb, last_shown = thumb, t
             keyframes[-1].frames += 1
             frame_keys[time_key(t)] = len(keyframes) - 1
             if on_frame:

@@ -59,6 +59,10 @@ class ByTime:
         self.make = make
         self._made: OrderedDict[float, np.ndarray] = OrderedDict()
 
+    def get(self, time: float) -> np.ndarray | None:
+        """The value made for the picture shown at ``time``, if it is still kept."""
+        return self._made.get(time)
+
     def __call__(self, frame: Any, time: float) -> np.ndarray:
         value = self._made.get(time)
         if value is None:
