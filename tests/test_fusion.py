@@ -83,9 +83,9 @@ def test_a_moving_blob_holding_two_people_is_the_camera_when_asked():
     assert alone.box[0] < 300 < alone.box[2]
 
 
-def test_block_means_are_the_exact_means_of_the_blocks_in_either_path():
-    """A picture the blocks tile evenly (the reshaping path) and one they do not (edges
-    rounded): each cell is exactly its block's mean, colour or grey."""
+def test_block_means_are_the_exact_means_of_the_blocks():
+    """A picture the blocks tile evenly and one they do not (edges rounded): each cell is
+    exactly its block's mean, colour or grey; a float picture's to float precision."""
     rng = np.random.default_rng(0)
     for shape, rows, cols in (((72, 128, 3), 18, 32), ((70, 125, 3), 18, 32), ((36, 64), 9, 16)):
         image = rng.integers(0, 256, shape, np.uint8)
@@ -102,6 +102,8 @@ def test_block_means_are_the_exact_means_of_the_blocks_in_either_path():
             ]
         )
         assert got.shape == want.shape and np.array_equal(got, want), shape
+        floats = block_means(image.astype(np.float32), rows, cols)
+        assert floats.shape == want.shape and np.allclose(floats, want, rtol=1e-5), shape
 
 
 def test_motion_boxes_find_what_moves_and_nothing_in_a_still_shot():

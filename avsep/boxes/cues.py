@@ -133,22 +133,24 @@ def luma(frame: np.ndarray) -> np.ndarray:
 
 def block_means(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """``image`` shrunk to ``rows`` x ``cols`` by the mean of each block (channels kept): the
-    cheap small picture that both motion and the finder's cut test compare. An 8-bit picture is
-    summed as integers (exact, and 3x faster on a 1080p frame than converting it to floats);
-    where the blocks tile it evenly (720p and 1080p into the finder's 32 x 18) by reshaping,
-    the same integers 5x faster again (1.5 against 8.4 ms on a 1080p frame)."""
-    height, width = image.shape[:2]
-    if image.dtype == np.uint8 and height % rows == 0 and width % cols == 0:
-        block_h, block_w = height // rows, width // cols
-        sums = image.reshape(rows, block_h, -1).sum(axis=1, dtype=np.uint32)
-        sums = sums.reshape(rows, cols, block_w, *image.shape[2:]).sum(axis=2, dtype=np.uint32)
-        return sums / float(block_h * block_w)
+    cheap small picture that both motion and the finder's cut test compare. Blocks split the
+    picture at whole pixels as evenly as they can. An 8-bit picture is summed exactly, as
+    integers, from its integral image (OpenCV): 1.2 ms for a 1080p frame, against 3 ms summing
+    blocks that do not tile it evenly (a 1280 x 640 frame into the finder's 32 x 18) and 1.5 ms
+    reshaping where they do."""
     row_edges = np.linspace(0, image.shape[0], rows + 1).astype(int)
     col_edges = np.linspace(0, image.shape[1], cols + 1).astype(int)
-    exact = np.uint32 if image.dtype == np.uint8 else None  # 255 x a block of < 16.8M pixels
-    sums = np.add.reduceat(np.add.reduceat(image, row_edges[:-1], axis=0, dtype=exact), col_edges[:-1], axis=1)
     sizes = np.outer(np.diff(row_edges), np.diff(col_edges))
-    return sums / np.maximum(sizes, 1).reshape(sizes.shape + (1,) * (image.ndim - 2))
+    sizes = np.maximum(sizes, 1).reshape(sizes.shape + (1,) * (image.ndim - 2))
+    if image.dtype == np.uint8:
+        import cv2  # deferred: the separation with boxes never shrinks a whole frame
+
+        exact = cv2.CV_32S if 255 * image.shape[0] * image.shape[1] < 2**31 else cv2.CV_64F
+        total = cv2.integral(np.ascontiguousarray(image), sdepth=exact)[row_edges][:, col_edges]
+        sums = total[1:, 1:] - total[:-1, 1:] - total[1:, :-1] + total[:-1, :-1]
+        return sums.reshape(rows, cols, *image.shape[2:]) / sizes
+    sums = np.add.reduceat(np.add.reduceat(image, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
+    return sums / sizes
 
 
 def motion_boxes(
