@@ -80,7 +80,7 @@ class Look:
     probabilities: np.ndarray
     #: the bundled detector's people it is sure enough of
     people: list[Person]
-    #: the OpenCV cascades' upper bodies (:func:`avsep.boxes.cues.person_boxes`), where used
+    #: the players the face cascade places (:func:`avsep.boxes.cues.person_boxes`), where used
     persons: list[Box]
 
 

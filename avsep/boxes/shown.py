@@ -125,12 +125,11 @@ def box_thumbnails(frame: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
 
 
 def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
-    """The player finder's judgement for a shot whose players are known: the picture in each of
-    its ``boxes`` and in the whole frame (of ``size``) the same at two keyframes, so that the
-    frames between them show what the finder already looked at. A shot's motion frames are
-    never judged: they are what motion is measured on. Judged on :func:`box_thumbnails`: the
-    finder keeps its own crops (:mod:`avsep.boxes.kept`), so the judgement's were only ever
-    thumbnailed (about 0.3-0.5 s of a 2-minute 720p-1080p automatic run)."""
+    """Whether the picture in each of ``boxes`` and in the whole frame (of ``size``) is the same
+    at two keyframes, for a reader of guide frames that keeps no crops of them (the real-clip
+    evaluation's video duets, whose box is the whole frame): judged on :func:`box_thumbnails`,
+    no crop cut. The player finder judges on the crops it keeps instead
+    (:meth:`avsep.boxes.kept.FrameKeeper.judge`)."""
     judged = [*dict.fromkeys(tuple(b) for b in boxes), (0, 0, size.width, size.height)]
     thumbs = ByTime(lambda frame, _time: box_thumbnails(frame, judged))
     return lambda first, second: bool(differences(thumbs(*first), thumbs(*second)).max() <= SAME_PICTURE)
