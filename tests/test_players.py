@@ -472,32 +472,38 @@ def test_kept_crops_are_copied_into_shared_blocks():
 
 
 def test_the_finders_judge_reads_the_crops_it_keeps_and_sees_a_change_anywhere(monkeypatch):
-    """A shot's keyframes answer for the frames between them only when every kept box and every
-    strip shows the same picture at both (the strips tile the frame: a change outside the
-    players counts too); the crops the judgement cut are the ones kept, not cut again."""
-    import avsep.boxes.kept as kept
+    """A shot's keyframes answer for the frames between them only when every player, every
+    strip and every kept box shows the same picture at both (the strips tile the frame: a change
+    outside the players counts; a lone player is judged though its shot keeps the strips, since
+    the plan may still guide it there); the crops the judgement cut are the ones kept, bit for
+    bit, not cut again."""
     from avsep.boxes.plan import time_key
+    from avsep.boxes.shown import held_still, thumbnails
+    from avsep.io.video import crop_boxes
 
     rng = np.random.default_rng(1)
     frame = np.repeat(np.repeat(rng.integers(0, 256, (23, 40, 3)), 16, 0), 16, 1)[:360, :640].astype(np.uint8)
     strips = [(0, 0, 320, 360), (320, 0, 640, 360)]
-    players = [(10, 20, 200, 300), (400, 20, 600, 300)]
+    two = [(10, 100, 90, 200), (400, 20, 600, 300)]
     outside = frame.copy()
     outside[:, 210:390] = 0  # between the players: only the strips see it
     inside = frame.copy()
-    inside[100:200, 50:150] = 0  # the first player's picture changes
+    inside[140:160, 40:60] = 0  # a small change in the first player: its strip barely sees it
     cut = []
-    real = kept.crop_boxes
-    monkeypatch.setattr(kept, "crop_boxes", lambda f, boxes: cut.append(len(boxes)) or real(f, boxes))
-    for found in ([players[0]], players):  # too few players for --sources 2 (strips kept), then enough
-        keeper = kept.FrameKeeper({}, strips, budget=2**30, wanted=2)
+    real = kept_module.crop_boxes
+    monkeypatch.setattr(kept_module, "crop_boxes", lambda f, boxes: cut.append(len(boxes)) or real(f, boxes))
+    for found in ([two[0]], two):  # too few players for --sources 2 (strips kept), then enough
+        keeper = kept_module.FrameKeeper({}, strips, budget=2**30, wanted=2)
         still = keeper.judge(found)
         assert still((frame, 0.0), (frame.copy(), 8.0))
         assert not still((frame, 0.0), (outside, 8.1))
         assert not still((frame, 0.0), (inside, 8.2))
+        assert held_still(lambda f, t: thumbnails(crop_boxes(f, strips)))((frame, 0.0), (inside, 8.2))  # strips alone
         cut.clear()
         keeper.hold(time_key(8.0), frame, 8.0)
         keeper.settle(found)
         assert cut == []  # the judgement's crops of that picture are kept
-        kept_boxes = set(keeper.decoded[time_key(8.0)][0].crops)
-        assert kept_boxes == (set(players) if len(found) == 2 else set(strips))
+        crops = keeper.decoded[time_key(8.0)][0]
+        assert set(crops.crops) == (set(two) if len(found) == 2 else set(strips))
+        for box in crops.crops:
+            np.testing.assert_array_equal(crops.crop(box), crop_boxes(frame, [box])[0])

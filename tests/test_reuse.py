@@ -153,8 +153,9 @@ def _textured(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def test_box_thumbnails_are_the_crops_thumbnails_without_the_crops():
-    """The finder's judgement reads thumbnails made straight from the frame; they must say what
-    the guide crops' thumbnails say, far inside the 3-level threshold, for boxes of any shape."""
+    """A judgement that keeps no crops reads thumbnails made straight from the frame; they must
+    say what the guide crops' thumbnails say, far inside the 3-level threshold, for boxes of any
+    shape."""
     from avsep.boxes.shown import box_thumbnails
     from avsep.io.video import crop_boxes
 
@@ -164,7 +165,7 @@ def test_box_thumbnails_are_the_crops_thumbnails_without_the_crops():
     assert diff.mean() < 0.3 and diff.max() < 2.0
 
 
-def test_the_finders_judge_sees_a_box_change_and_the_whole_frame_change():
+def test_a_judge_without_crops_sees_a_box_change_and_the_whole_frame_change():
     from avsep.boxes.shown import boxes_held_still
     from avsep.io.media import VideoStreamInfo
 

@@ -128,8 +128,8 @@ class PlayerFinder:
         """Players in ``frame``, best first: the instruments' regions fused with the people in
         it and with what moves across ``greys`` (:func:`avsep.boxes.cues.small_grey` of frames of
         the same shot, ``frame``'s among them; none: no motion cue). ``look``: :meth:`look` of
-        ``frame``, when the caller has it. The trunk runs on
-        :data:`~avsep.models.device.INFERENCE_THREADS`: the same boxes in every ``--jobs`` worker."""
+        ``frame``, when the caller has it. The trunk runs on :data:`~avsep.models.device.INFERENCE_THREADS`:
+        the same boxes in every ``--jobs`` worker."""
         with self._threads():
             return self._detect(frame, greys, look or self._look(frame))
 

@@ -4,13 +4,13 @@ The separation asks for the guide frames the finder already looked at, and decod
 would cost a fifth of an automatic run, so the finder hands them over. Whole frames are large
 (6 MB each at 1080p: a 2-minute video's were 450 MB of an automatic run's peak RSS, issue 30),
 and the separation reads only each source's 224 x 224 crop of them. So once a shot's players are
-known, each of its frames is kept as :class:`BoxCrops`: the crops of every box a source can have
-there: the shot's detections (a found source's box at a keyframe is one of them,
-:func:`~avsep.boxes.players.find_players`) and, where it found fewer players than the plan
-needs, the vertical strips the finder falls back to. They
-are cut as the separation cuts them (:func:`~avsep.io.video.crop_boxes`, each box on its own),
-so the separation's crops are the same, bit for bit. Until a shot's players are known its frames
-are held whole (at most the few the finder's motion reads).
+known, each of its frames is kept as :class:`BoxCrops`: the crops of the boxes a source will
+most likely have there: the shot's detections (a found source's box at a keyframe is one of
+them, :func:`~avsep.boxes.players.find_players`) or, where it found fewer players than the plan
+needs, the vertical strips the finder then falls back to instead. They are cut as the
+separation cuts them (:func:`~avsep.io.video.crop_boxes`, each box on its own), so the
+separation's crops are the same, bit for bit. Until a shot's players are known its frames are
+held whole (at most the few the finder's motion reads).
 
 A found source's portrait, the crop that guides it where a shot does not show it, is kept as a
 time and a box (:class:`Portraits`) and decoded when first needed.
@@ -31,7 +31,7 @@ import numpy as np
 
 from avsep.boxes.box import Box
 from avsep.boxes.plan import BoxCrops, box_key
-from avsep.boxes.shown import SAME_PICTURE, ByTime, differences, thumbnails
+from avsep.boxes.shown import ByTime, held_still, thumbnails
 from avsep.boxes.tracks import Keyframe, Track
 from avsep.io.keyframes import Still
 from avsep.io.media import MediaInfo
@@ -75,8 +75,9 @@ class FrameKeeper:
     asks for, or, without it, none), up to ``budget`` bytes of crops. Frames past the budget are
     not kept, nor the strips of a shot with enough detections when the finder still falls back
     (its players all seen too briefly), nor the players of a shot with too few when other shots
-    find enough: the separation decodes those again. Cutting every frame's strips as well would
-    cost up to three times the crops of a solo video, for those rare cases."""
+    find enough (a close-up of one player in a duet's video): the separation decodes those
+    again. Cutting every frame's strips and players would cost up to three times the crops of a
+    solo video, for what the plan most likely does not read."""
 
     def __init__(
         self, decoded: dict[float, tuple[BoxCrops, float]], fallback: Sequence[Box], budget: int, wanted: int = 1
@@ -102,25 +103,26 @@ class FrameKeeper:
 
     def judge(self, boxes: Iterable[Box]) -> Still:
         """Whether a shot whose players are ``boxes`` held still between two keyframes (what
-        :meth:`avsep.io.video.FrameReader.frames_and_times_at` asks): every kept box's picture
-        (:meth:`_keys`) and every fallback strip's the same (:data:`~avsep.boxes.shown.SAME_PICTURE`)
-        at both, so that the frames between them show what the finder already looked at. The strips tile
-        the frame, so a change anywhere in it shows in one of them (at a finer grain than a
-        thumbnail of the whole frame would give it). Judged on the crops themselves, the ones
-        :meth:`settle` keeps of those pictures, cut once for both: a thumbnail made straight
-        from each 1080p keyframe cost a sixth of an automatic run's finder (issue 30)."""
-        self._judged_keys = list(dict.fromkeys(self._keys(boxes) + self.fallback))
-        self._judged = ByTime(lambda frame, _time: crop_boxes(frame, self._judged_keys))
-
-        def still(first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
-            a, b = (thumbnails(self._judged(*picture)) for picture in (first, second))
-            return bool(differences(a, b).max() <= SAME_PICTURE)
-
-        return still
+        :meth:`avsep.io.video.FrameReader.frames_and_times_at` asks): every player's picture,
+        every fallback strip's and every kept box's (:meth:`_keys`) the same
+        (:func:`~avsep.boxes.shown.held_still`), so that the frames between them show what the
+        finder already looked at whichever boxes the plan ends with (a player's crops that are
+        not kept are decoded again at the keyframe this judgement chose). The strips tile the
+        frame, so a change anywhere in it shows in one of them (at a finer grain than a
+        thumbnail of the whole frame would give it). Judged on the crops themselves, cut once
+        for the judgement and :meth:`settle`: a thumbnail made straight from each 1080p keyframe
+        cost a sixth of an automatic run's finder (issue 30)."""
+        players = [box_key(b) for b in boxes]
+        keys = list(dict.fromkeys(players + self._keys(players) + self.fallback))
+        cut = ByTime(lambda frame, _time: crop_boxes(frame, keys))
+        self._judged, self._judged_keys = cut, keys
+        return held_still(lambda frame, time: thumbnails(cut(frame, time)))
 
     def _crops(self, frame: np.ndarray, shown: float, keys: list[Box]) -> np.ndarray:
         """``keys``' crops of ``frame`` (shown at ``shown``): those :meth:`judge` cut of the same
-        picture, else cut now (each box is cut on its own, so they are the same either way)."""
+        picture (a picture is known by its time: one video, one frame per time, as for
+        :class:`~avsep.boxes.shown.ByTime`), else cut now (each box is cut on its own, so they
+        are the same either way)."""
         judged = self._judged.get(shown) if self._judged is not None else None
         if judged is None or not set(keys) <= set(self._judged_keys):
             return crop_boxes(frame, keys)

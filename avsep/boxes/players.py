@@ -302,6 +302,7 @@ def _look(
             keeper.settle(d.box for d in keyframes[-1].detections)
 
     watch = HeapWatch()  # the frames' temporaries are freed between kept crops: give the heap back
+    # no torch work runs on this thread while a look is made (crops are cut after its result)
     with FrameReader(info) as reader, ThreadPoolExecutor(1) as looking:
         for done, asked in enumerate(times, 1):
             watch()

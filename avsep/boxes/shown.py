@@ -96,8 +96,17 @@ class ShownCrops:
 
     def still(self, first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
         """Whether every source's picture is the same in the two ``(frame, time)`` keyframes."""
-        a, b = thumbnails(self(*first)), thumbnails(self(*second))
-        return bool(differences(a, b).max() <= self.threshold)
+        return held_still(lambda frame, time: thumbnails(self(frame, time)), self.threshold)(first, second)
+
+
+def held_still(thumbs: Callable[[Any, float], np.ndarray], threshold: float = SAME_PICTURE) -> Still:
+    """The one judgement: every box's picture the same at both keyframes, its grey thumbnails
+    (``thumbs(frame, time)``, ``[boxes, THUMB, THUMB]``) at most ``threshold`` apart."""
+
+    def still(first: tuple[np.ndarray, float], second: tuple[np.ndarray, float]) -> bool:
+        return bool(differences(thumbs(*first), thumbs(*second)).max() <= threshold)
+
+    return still
 
 
 def box_thumbnails(frame: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
@@ -131,5 +140,4 @@ def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
     no crop cut. The player finder judges on the crops it keeps instead
     (:meth:`avsep.boxes.kept.FrameKeeper.judge`)."""
     judged = [*dict.fromkeys(tuple(b) for b in boxes), (0, 0, size.width, size.height)]
-    thumbs = ByTime(lambda frame, _time: box_thumbnails(frame, judged))
-    return lambda first, second: bool(differences(thumbs(*first), thumbs(*second)).max() <= SAME_PICTURE)
+    return held_still(ByTime(lambda frame, _time: box_thumbnails(frame, judged)))
