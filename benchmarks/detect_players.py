@@ -6,6 +6,7 @@
     python -m benchmarks.detect_players --calibrate faces --frames 32  # the cues' module constants
     python -m benchmarks.detect_players --calibrate mechanisms --frames 32  # round 6's fixes
     python -m benchmarks.detect_players --calibrate cuts --frames 32   # CUT_CHANGE, REDETECT_CHANGE
+    python -m benchmarks.detect_players --calibrate precision --frames 32  # the maps in bfloat16
     python -m benchmarks.detect_players --people off          # the finder without the person detector
     python -m benchmarks.detect_players --ablation --frames 12        # one row per change (results 3b)
     python -m benchmarks.detect_players --json out.json --frames 300
@@ -654,6 +655,33 @@ def shipped_value(knob: str):
     return getattr(holder, name)
 
 
+def calibrate_precision(trunk, frames: int, seed: int) -> None:
+    """The shipped finder on the six calibration sets with its instrument maps in float32 and
+    under a bfloat16 autocast (the rule of docs/experiments/2026-12-07-finder-speed.md): each
+    set's rates side by side, and how many composites got the very same boxes."""
+    from avsep.boxes.detect import PlayerFinder
+
+    sets = calibration_sets(frames, seed, players=True)
+    people = cached_people()
+    finders = [PlayerFinder(trunk, bf16_maps=bf16) for bf16 in (False, True)]
+    for finder in finders:
+        finder.person_detector = type("Cached", (), {"detect": staticmethod(people)})()
+    print(f"{'set':<14} {'float32 one box / count':>24} {'bfloat16 one box / count':>25} {'same boxes':>10}")
+    means = [[], []]
+    for name, comps in sets.items():
+        rates = [score(f, comps) for f in finders]
+        same = sum(
+            [d.box for d in finders[0].detect(c.frame, [small_grey(g) for g in [c.frame, *c.later]])]
+            == [d.box for d in finders[1].detect(c.frame, [small_grey(g) for g in [c.frame, *c.later]])]
+            for c in comps
+        )
+        for m, r in zip(means, rates):
+            m.append((r["one_box_rate"] + r["count_right_rate"]) / 2)
+        row = [f"{r['one_box_rate']:>11.1%} / {r['count_right_rate']:>6.1%}" for r in rates]
+        print(f"{name:<14} {row[0]:>24} {row[1]:>25} {same:>5} of {len(comps)}", flush=True)
+    print(f"mean of the two rates over the sets: float32 {np.mean(means[0]):.3f}, bfloat16 {np.mean(means[1]):.3f}")
+
+
 QUANTILES = ("min", "p1", "median", "p99", "max")
 
 
@@ -693,8 +721,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--calibrate",
-        choices=("photos", "knobs", "mechanisms", "faces", "cuts"),
-        help="on val photo composites: the maps' thresholds, the cues' knobs or constants, the cut thresholds",
+        choices=("photos", "knobs", "mechanisms", "faces", "cuts", "precision"),
+        help="on val photo composites: the maps' thresholds, the cues' knobs or constants, the cut thresholds, "
+        "the maps' precision",
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ablation", action="store_true", help="one row per combination of cues")
@@ -713,6 +742,7 @@ def main() -> None:
         modes = {"photos": calibrate, "knobs": calibrate_knobs, "faces": calibrate_faces}
         modes["cuts"] = lambda _, *a: calibrate_cuts(*a)
         modes["mechanisms"] = lambda *a: calibrate_knobs(*a, mechanisms=True)
+        modes["precision"] = calibrate_precision
         modes[args.calibrate](trunk, args.frames, args.seed)
         return
     if args.ablation:

@@ -222,3 +222,20 @@ def test_what_the_finder_reads_of_a_frame_alone_can_be_made_first():
     assert found and finder.detect(frame, greys, look) == found
     blind = replace(look, probabilities=np.zeros_like(look.probabilities))
     assert finder.detect(frame, greys, blind) != found  # it reads the look it is given
+
+
+def test_the_maps_run_in_bfloat16_where_the_cpu_has_it_and_stay_close():
+    """By default the finder's instrument maps run under a bfloat16 autocast where the CPU does
+    bfloat16 natively (half the time); they stay within a few hundredths of float32's."""
+    import torch
+
+    from avsep.models.device import native_bf16
+    from avsep.models.visual import build_trunk
+
+    trunk = build_trunk("efficientnet_lite0")
+    assert PlayerFinder(trunk).bf16_maps == native_bf16(torch.device("cpu"))
+    frame = np.random.default_rng(0).integers(0, 256, (180, 320, 3), np.uint8)
+    exact = PlayerFinder(trunk, bf16_maps=False).probabilities(frame)
+    fast = PlayerFinder(trunk, bf16_maps=True).probabilities(frame)
+    assert fast.shape == exact.shape and fast.dtype == exact.dtype
+    assert 0 < np.abs(fast - exact).max() < 0.15

@@ -35,7 +35,7 @@ from avsep.boxes.fusion import Player, fuse
 from avsep.boxes.people import PeopleSettings, people_players, person_box
 from avsep.boxes.regions import LABELS, Detection, FinderSettings, detections_from_regions, find_regions
 from avsep.io.video import crop_boxes
-from avsep.models.device import inference_threads
+from avsep.models.device import inference_threads, native_bf16
 from avsep.models.guide_head import HEAD_CLASSES, OTHER
 from avsep.models.guide_head import TRUNK as HEAD_TRUNK
 from avsep.models.imagenet_music import INSTRUMENTS
@@ -98,8 +98,15 @@ class PlayerFinder:
         settings: FinderSettings | None = None,
         head: torch.nn.Module | None = None,
         people: PeopleSettings | None = None,
+        bf16_maps: bool | None = None,
     ) -> None:
         self.trunk = trunk
+        weight = next(trunk.parameters(), None)
+        #: the maps (:meth:`probabilities`) under a bfloat16 autocast, by default where the trunk
+        #: runs on a CPU with native bfloat16: half the time, the same players found on the
+        #: allowed calibration composites (docs/experiments/2026-12-07-finder-speed.md)
+        self.bf16_maps = native_bf16(weight.device if weight is not None else torch.device("cpu"))
+        self.bf16_maps = self.bf16_maps if bf16_maps is None else bf16_maps
         self.settings = settings or FinderSettings()
         self.people = people or PeopleSettings()
         #: finds the people (None: none ships, or PeopleSettings.enabled is off)
@@ -120,7 +127,9 @@ class PlayerFinder:
         Cells tile the frame evenly: cell ``(i, j)`` covers rows ``i * H / h`` to
         ``(i + 1) * H / h`` of the ``H``-pixel-high frame, and likewise for columns.
         """
-        logits = self.trunk.dense_logits(resize_for_trunk(frame, self.settings.short_side))[0].float()  # [1000, h, w]
+        x = resize_for_trunk(frame, self.settings.short_side)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_maps):
+            logits = self.trunk.dense_logits(x)[0].float()  # [1000, h, w]
         probs = logits.softmax(0)[self._ids.to(logits.device)]  # [music indices, h, w]
         return torch.einsum("gi,ihw->ghw", self._groups.to(probs.device), probs).cpu().numpy()
 
