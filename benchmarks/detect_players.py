@@ -728,6 +728,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ablation", action="store_true", help="one row per combination of cues")
     ap.add_argument("--people", choices=("on", "off"), default="on", help="the person detector first (default)")
+    ap.add_argument("--maps", choices=("default", "float32"), default="default", help="float32: no bfloat16 maps")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -753,7 +754,8 @@ def main() -> None:
         return
     from avsep.boxes.people import PeopleSettings
 
-    finder = PlayerFinder(trunk, people=PeopleSettings(enabled=args.people == "on"))
+    people = PeopleSettings(enabled=args.people == "on")
+    finder = PlayerFinder(trunk, people=people, bf16_maps=False if args.maps == "float32" else None)
     results = report(finder, args.frames, args.seed)
     print(
         f"{'set':<16} {'frames':>6} {'players':>7} {'exactly 1 box':>13} {'count right':>11} "
