@@ -102,11 +102,11 @@ class PlayerFinder:
     ) -> None:
         self.trunk = trunk
         weight = next(trunk.parameters(), None)
+        native = native_bf16(weight.device if weight is not None else torch.device("cpu"))
         #: the maps (:meth:`probabilities`) under a bfloat16 autocast, by default where the trunk
-        #: runs on a CPU with native bfloat16: half the time, the same players found on the
+        #: runs on a CPU with native bfloat16: half the time, no fewer players found on the
         #: allowed calibration composites (docs/experiments/2026-12-07-finder-speed.md)
-        self.bf16_maps = native_bf16(weight.device if weight is not None else torch.device("cpu"))
-        self.bf16_maps = self.bf16_maps if bf16_maps is None else bf16_maps
+        self.bf16_maps = native if bf16_maps is None else bf16_maps
         self.settings = settings or FinderSettings()
         self.people = people or PeopleSettings()
         #: finds the people (None: none ships, or PeopleSettings.enabled is off)
