@@ -101,12 +101,10 @@ class PlayerFinder:
         bf16_maps: bool | None = None,
     ) -> None:
         self.trunk = trunk
-        weight = next(trunk.parameters(), None)
-        native = native_bf16(weight.device if weight is not None else torch.device("cpu"))
-        #: the maps (:meth:`probabilities`) under a bfloat16 autocast, by default where the trunk
-        #: runs on a CPU with native bfloat16: half the time, no fewer players found on the
-        #: allowed calibration composites (docs/experiments/2026-12-07-finder-speed.md)
-        self.bf16_maps = native if bf16_maps is None else bf16_maps
+        #: the maps (:meth:`probabilities`) under a bfloat16 autocast while the trunk is on the
+        #: CPU, by default where the CPU does bfloat16 natively: half the time, no fewer players
+        #: found on the allowed calibration composites (docs/experiments/2026-12-07-finder-speed.md)
+        self.bf16_maps = native_bf16(torch.device("cpu")) if bf16_maps is None else bf16_maps
         self.settings = settings or FinderSettings()
         self.people = people or PeopleSettings()
         #: finds the people (None: none ships, or PeopleSettings.enabled is off)
@@ -128,7 +126,7 @@ class PlayerFinder:
         ``(i + 1) * H / h`` of the ``H``-pixel-high frame, and likewise for columns.
         """
         x = resize_for_trunk(frame, self.settings.short_side)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_maps):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_maps and self._device().type == "cpu"):
             logits = self.trunk.dense_logits(x)[0].float()  # [1000, h, w]
         probs = logits.softmax(0)[self._ids.to(logits.device)]  # [music indices, h, w]
         return torch.einsum("gi,ihw->ghw", self._groups.to(probs.device), probs).cpu().numpy()
@@ -149,9 +147,13 @@ class PlayerFinder:
         with self._threads():
             return self._look(frame)
 
-    def _threads(self) -> AbstractContextManager[None]:
+    def _device(self) -> torch.device:
+        """Where the trunk runs now (a separator moves its finder's trunk after building it)."""
         weight = next(self.trunk.parameters(), None)  # a stand-in trunk may have none: the CPU
-        return inference_threads(weight.device if weight is not None else torch.device("cpu"))
+        return weight.device if weight is not None else torch.device("cpu")
+
+    def _threads(self) -> AbstractContextManager[None]:
+        return inference_threads(self._device())
 
     def _look(self, frame: np.ndarray) -> Look:
         """:meth:`look` on the current threads."""
