@@ -239,3 +239,18 @@ def test_the_maps_run_in_bfloat16_where_the_cpu_has_it_and_stay_close():
     fast = PlayerFinder(trunk, bf16_maps=True).probabilities(frame)
     assert fast.shape == exact.shape and fast.dtype == exact.dtype
     assert 0 < np.abs(fast - exact).max() < 0.15
+
+
+def test_a_trunk_that_guides_by_the_bundled_head_lends_it_to_the_finder():
+    """A separator's trunk already carries the bundled guide head (the same file): its finder
+    names crops with that copy instead of loading the file again; a bare trunk loads its own."""
+    from avsep.boxes.detect import bundled_head
+    from avsep.models.guide_head import GuideHead
+    from avsep.models.visual import build_trunk
+
+    trunk = build_trunk("efficientnet_lite0")
+    own = bundled_head(trunk)
+    assert isinstance(own, GuideHead) and not own.training
+    trunk.class_head = own
+    assert PlayerFinder(trunk).head is own
+    assert bundled_head(build_trunk("efficientnet_lite0")) is not own  # a bare trunk: loaded anew

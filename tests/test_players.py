@@ -475,8 +475,9 @@ def test_the_finders_judge_reads_the_crops_it_keeps_and_sees_a_change_anywhere(m
     """A shot's keyframes answer for the frames between them only when every player, every
     strip and every kept box shows the same picture at both (the strips tile the frame: a change
     outside the players counts; a lone player is judged though its shot keeps the strips, since
-    the plan may still guide it there); the crops the judgement cut are the ones kept, bit for
-    bit, not cut again."""
+    the plan may still guide it there); the judgement cuts crops of the kept boxes only (the
+    others are judged on thumbnails cut from the frame directly), and those crops are the ones
+    kept, bit for bit, not cut again."""
     from avsep.boxes.plan import time_key
     from avsep.boxes.shown import held_still, thumbnails
     from avsep.io.video import crop_boxes
@@ -499,6 +500,7 @@ def test_the_finders_judge_reads_the_crops_it_keeps_and_sees_a_change_anywhere(m
         assert not still((frame, 0.0), (outside, 8.1))
         assert not still((frame, 0.0), (inside, 8.2))
         assert held_still(lambda f, t: thumbnails(crop_boxes(f, strips)))((frame, 0.0), (inside, 8.2))  # strips alone
+        assert cut and set(cut) == {2}  # crops of the kept boxes only; the others judged on thumbnails
         cut.clear()
         keeper.hold(time_key(8.0), frame, 8.0)
         keeper.settle(found)

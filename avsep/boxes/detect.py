@@ -58,9 +58,16 @@ def default_finder() -> PlayerFinder:
 
 def bundled_head(trunk: torch.nn.Module) -> torch.nn.Module | None:
     """The guide head that ships with avsep (:mod:`avsep.models.guide_head`) when ``trunk`` is
-    the one it reads, else None (the crops are then named by the ImageNet classes)."""
+    the one it reads, else None (the crops are then named by the ImageNet classes). A trunk
+    whose separator already guides by it (:attr:`~avsep.models.visual.VisualTrunk.class_head`,
+    the same bundled file) lends its copy: automatic mode loaded the file twice (issue 30)."""
     spec = getattr(trunk, "spec", None)
-    path = guide_head_file() if spec is not None and spec.name == HEAD_TRUNK else None
+    if spec is None or spec.name != HEAD_TRUNK:
+        return None
+    own = getattr(trunk, "class_head", None)  # a separator's trunk carries the same file, loaded
+    if own is not None:
+        return own
+    path = guide_head_file()
     return load_guide_head(path).eval() if path is not None else None
 
 

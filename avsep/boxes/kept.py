@@ -31,7 +31,7 @@ import numpy as np
 
 from avsep.boxes.box import Box
 from avsep.boxes.plan import BoxCrops, box_key
-from avsep.boxes.shown import ByTime, held_still, thumbnails
+from avsep.boxes.shown import ByTime, box_thumbnails, held_still, thumbnails
 from avsep.boxes.tracks import Keyframe, Track
 from avsep.io.keyframes import Still
 from avsep.io.media import MediaInfo
@@ -109,14 +109,23 @@ class FrameKeeper:
         finder already looked at whichever boxes the plan ends with (a player's crops that are
         not kept are decoded again at the keyframe this judgement chose). The strips tile the
         frame, so a change anywhere in it shows in one of them (at a finer grain than a
-        thumbnail of the whole frame would give it). Judged on the crops themselves, cut once
-        for the judgement and :meth:`settle`: a thumbnail made straight from each 1080p keyframe
-        cost a sixth of an automatic run's finder (issue 30)."""
+        thumbnail of the whole frame would give it). The kept boxes are judged on their crops,
+        cut once for the judgement and :meth:`settle` (a thumbnail made straight from each 1080p
+        keyframe cost a sixth of an automatic run's finder, issue 30); the boxes judged but not
+        kept (the strips beside enough players, a lone player beside the strips) on
+        :func:`~avsep.boxes.shown.box_thumbnails`, which cuts no crop: a third of the time, within a
+        grey level of the crops' thumbnails."""
         players = [box_key(b) for b in boxes]
-        keys = list(dict.fromkeys(players + self._keys(players) + self.fallback))
-        cut = ByTime(lambda frame, _time: crop_boxes(frame, keys))
-        self._judged, self._judged_keys = cut, keys
-        return held_still(lambda frame, time: thumbnails(cut(frame, time)))
+        kept = self._keys(players)
+        others = [k for k in dict.fromkeys(players + self.fallback) if k not in kept]
+        cut = ByTime(lambda frame, _time: crop_boxes(frame, kept))
+        self._judged, self._judged_keys = cut, kept
+
+        def thumbs(frame: np.ndarray, time: float) -> np.ndarray:
+            own = thumbnails(cut(frame, time))
+            return np.concatenate([own, box_thumbnails(frame, others)]) if others else own
+
+        return held_still(ByTime(thumbs))
 
     def _crops(self, frame: np.ndarray, shown: float, keys: list[Box]) -> np.ndarray:
         """``keys``' crops of ``frame`` (shown at ``shown``): those :meth:`judge` cut of the same

@@ -137,7 +137,7 @@ def boxes_held_still(size: VideoStreamInfo, boxes: Sequence[Box]) -> Still:
     """Whether the picture in each of ``boxes`` and in the whole frame (of ``size``) is the same
     at two keyframes, for a reader of guide frames that keeps no crops of them (the real-clip
     evaluation's video duets, whose box is the whole frame): judged on :func:`box_thumbnails`,
-    no crop cut. The player finder judges on the crops it keeps instead
-    (:meth:`avsep.boxes.kept.FrameKeeper.judge`)."""
+    no crop cut. The player finder judges on the crops it keeps, and on these thumbnails for the
+    boxes it judges without keeping (:meth:`avsep.boxes.kept.FrameKeeper.judge`)."""
     judged = [*dict.fromkeys(tuple(b) for b in boxes), (0, 0, size.width, size.height)]
     return held_still(ByTime(lambda frame, _time: box_thumbnails(frame, judged)))
