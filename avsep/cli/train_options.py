@@ -151,6 +151,17 @@ SharedLoss = Annotated[
 ]
 
 
+ClassWeights = Annotated[
+    str,
+    typer.Option(
+        "--class-weight",
+        help="Loss weight of the sources of some classes, e.g. saxophone=2,violin=2 (label guides; others 1).",
+        metavar="NAME=W,...",
+        rich_help_panel=OPTIMISER,
+    ),
+]
+
+
 GuideSoften = Annotated[
     float,
     typer.Option(

@@ -40,6 +40,7 @@ LOCKED = (
     "mix_sizes",
     "gain_db",
     "shared_loss",
+    "class_weights",
     "guide_soften",
     "coherent",
     "outside",
@@ -110,6 +111,10 @@ class TrainConfig:
     #: weight of the loss on the ratio shares (:func:`avsep.train.loss.mask_loss`); 0 = the
     #: method's loss on each mask alone
     shared_loss: float = 0.0
+    #: the loss of each source weighted by its class, ``name=weight`` pairs separated by commas
+    #: (label guides only; a class not named weighs 1): the weak classes of the real sets can
+    #: count for more than the classes it already separates well (issue 28); empty = all 1
+    class_weights: str = ""
     #: share of training sources whose one-hot label guide is softened (the true class keeps
     #: 0.5..1, the rest spread at random over the other classes): separating, a box read by
     #: the guide head gets its soft posterior, never a one-hot; 0 = always the one-hot

@@ -41,6 +41,7 @@ from avsep.train.data import MixDataset, steps_per_epoch
 from avsep.train.eval import stems
 from avsep.train.features import FeatureCache
 from avsep.train.index import Index, read_index, resolve_split
+from avsep.train.loss import class_weight_vector
 from avsep.train.trainer import RunData, Trainer
 
 
@@ -309,6 +310,7 @@ def _check_config(config: TrainConfig) -> None:
     for name, share in (("--coherent", config.coherent), ("--outside", config.outside)):
         if not 0.0 <= share <= 1.0:
             raise InputError(f"{name} is a share of the items, 0 to 1, got {share}")
+    class_weight_vector(config.class_weights, config.guide)  # a one-line error if malformed
     if config.guide_soften > 0 and not is_label(config.guide):
         raise InputError("--guide-soften softens label guides; use --guide label or label-other")
     if config.keep_every is not None and config.keep_every < 1:

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from avsep.errors import InputError
+from avsep.models.guide import is_label, labels_of
 from avsep.signal import dsp
 from avsep.train.metrics import binary_targets, fast_sdr, is_silent
 
@@ -36,12 +38,14 @@ def mask_loss(
     mix_spec: dsp.Spectrogram | None = None,
     mixture: torch.Tensor | None = None,
     shared: float = 0.0,
+    source_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted BCE of one batch: ``audio`` ``[B, N, T]`` sources, ``visual`` ``[B, N, D]``.
 
     ``mixture`` ``[B, T]`` is the observed mixture when it is not the sum of the sources
     (noise and codec of :mod:`avsep.train.augment`). ``mix_spec`` is its STFT when the caller
-    needs it anyway (validation masks it), so it is computed once. Returns
+    needs it anyway (validation masks it), so it is computed once. ``source_weights``
+    ``[B, N]`` scales each source's bins (:func:`class_source_weights`). Returns
     ``(loss, logits [B, N, 256, frames])``.
     """
     b, n, t = audio.shape
@@ -56,6 +60,8 @@ def mask_loss(
         wsrc = dsp.warp(src_mag).reshape(b, n, *wmix.shape[-2:])
         target = binary_targets(wsrc, wmix).to(x.dtype)
         weight = torch.log1p(wmix).clamp(1e-3, 10.0).unsqueeze(1).expand_as(target)
+        if source_weights is not None:
+            weight = weight * source_weights.to(weight)[:, :, None, None]
     logits = model(x, visual, return_logits=True).float()
     loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
     if shared > 0:  # float32 (BCE on probabilities refuses autocast on CUDA)
@@ -63,6 +69,38 @@ def mask_loss(
             shares = dsp.combine_masks(torch.sigmoid(logits), "ratio").clamp(SHARE_EPS, 1.0 - SHARE_EPS)
             loss = loss + shared * F.binary_cross_entropy(shares, target, weight=weight)
     return loss, logits
+
+
+def class_weight_vector(text: str, kind: str) -> torch.Tensor | None:
+    """``--class-weight`` (``name=weight,...``) as one weight per coordinate of the ``kind``
+    label guide (1 where not named), or None when empty; a one-line error names what is wrong."""
+    if not text.strip():
+        return None
+    if not is_label(kind):
+        raise InputError("--class-weight weighs the sources by their label; use --guide label or label-other")
+    labels = labels_of(kind)
+    vector = torch.ones(len(labels))
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if name not in labels or not weight > 0:
+            raise InputError(
+                f"--class-weight wants name=weight with a positive weight and one of {', '.join(labels)}; got {item!r}"
+            )
+        vector[labels.index(name)] = weight
+    return vector
+
+
+def class_source_weights(visual: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+    """``[B, N]``: each source's weight from its label guide ``visual`` ``[B, N, D]``, the
+    guide's mean of ``vector`` (its class's weight for a one-hot guide; a softened guide
+    weighs as its classes do)."""
+    guide = visual.float().clamp_min(0.0)
+    return (guide @ vector.to(guide)) / guide.sum(-1).clamp_min(1e-6)
 
 
 def train_step(
@@ -76,8 +114,10 @@ def train_step(
     params: list[torch.Tensor] | None = None,
     mixture: torch.Tensor | None = None,
     shared: float = 0.0,
+    source_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One optimizer update on a batch; returns the (detached) loss (``shared``: :func:`mask_loss`).
+    """One optimizer update on a batch; returns the (detached) loss (``shared``,
+    ``source_weights``: :func:`mask_loss`).
 
     ``amp`` runs the network under ``torch.autocast`` in bfloat16 (CPU: AMX / AVX-512 bf16
     units; CUDA: tensor cores): the STFTs and targets stay float32 (they are computed under
@@ -85,7 +125,7 @@ def train_step(
     the weights and optimizer state stay float32, so only the matrix products are rounded.
     """
     with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=amp):
-        loss, _ = mask_loss(model, audio, visual, mixture=mixture, shared=shared)
+        loss, _ = mask_loss(model, audio, visual, mixture=mixture, shared=shared, source_weights=source_weights)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip:

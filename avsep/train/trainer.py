@@ -26,7 +26,7 @@ from avsep.progress import make_progress
 from avsep.signal import dsp
 from avsep.train.config import TrainConfig
 from avsep.train.data import MixDataset, StepSampler
-from avsep.train.loss import VisualGuide, train_step, validate
+from avsep.train.loss import VisualGuide, class_source_weights, class_weight_vector, train_step, validate
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -92,6 +92,8 @@ class Trainer:
         self.model, self.trunk, self.optimizer = model, trunk, optimizer
         self.trainable = [p for g in optimizer.param_groups for p in g["params"]]
         self.visual_fn = VisualGuide(trunk, config.finetune_visual, config.guide)
+        #: each class's loss weight in the label guide's coordinates (None: all 1)
+        self.class_weights = class_weight_vector(config.class_weights, config.guide)
         self.params = count_parameters(model)
         self.step_count = 0
         self.start_step = 0
@@ -138,6 +140,7 @@ class Trainer:
             params=self.trainable,
             mixture=mixture,
             shared=cfg.shared_loss,
+            source_weights=None if self.class_weights is None else class_source_weights(visual, self.class_weights),
         )
         self.step_count += 1
         self.last_loss = float(loss)

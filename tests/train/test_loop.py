@@ -312,6 +312,19 @@ def test_a_label_run_validates_on_real_ensembles(named: Path, tmp_path: Path, mo
     assert sorted(p.name for p in (tmp_path / "run").glob("step*.pt")) == ["step1.pt", "step2.pt"]
 
 
+def test_a_label_run_weighs_its_sources_by_class(named: Path, tmp_path: Path):
+    """--class-weight reaches the update and the run's config: every class weighing 3, the same
+    seed and batch give three times the first step's loss."""
+    from avsep.models.guide import LABELS
+
+    config = tiny(named, None, tmp_path / "plain", features=None, guide="label", steps=1)
+    plain = train(config)
+    every = ",".join(f"{name}=3" for name in LABELS)
+    weighted = train(dataclasses.replace(config, out=str(tmp_path / "weighted"), class_weights=every))
+    assert weighted["final_loss"] == pytest.approx(3 * plain["final_loss"], rel=1e-4)
+    assert json.loads((tmp_path / "weighted" / "config.json").read_text())["class_weights"] == every
+
+
 def _two_tones() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     """A tiny untrained network, two tones as the sources of one mixture, and random guides."""
     torch.manual_seed(0)
@@ -336,6 +349,32 @@ def test_shared_loss_scores_the_ratio_shares_inference_uses():
     again, _ = mask_loss(model, audio, visual, shared=0.0)
     both, _ = mask_loss(model, audio, visual, shared=1.0)
     assert torch.equal(plain, again) and both > plain
+
+
+def test_class_weights_weigh_each_source_by_its_label():
+    """--class-weight: a named class's sources count that many times in the loss (a softened
+    guide as its classes mix), the others once; all 1 is the plain loss."""
+    from avsep.models.guide import LABELS, label_guide
+    from avsep.train.loss import class_source_weights, class_weight_vector
+
+    vector = class_weight_vector("saxophone=2, tuba=0.5", "label")
+    assert vector.shape == (len(LABELS),) and vector.sum() == len(LABELS) - 2 + 2.5
+    guides = label_guide(["saxophone", "violin"])[None]  # [1, 2, 11]
+    assert class_source_weights(guides, vector).tolist() == [[2.0, 1.0]]
+    soft = 0.5 * (label_guide(["saxophone"]) + label_guide(["tuba"]))[None]
+    assert class_source_weights(12 * soft, vector).tolist() == [[1.25]]  # a guide gain changes nothing
+    assert class_weight_vector("", "label") is None
+    for bad in ("saxophone", "saxophone=0", "bagpipes=2", "tuba=x"):
+        with pytest.raises(InputError, match="--class-weight"):
+            class_weight_vector(bad, "label")
+    with pytest.raises(InputError, match="label"):
+        class_weight_vector("tuba=2", "features")
+    model, audio, visual = _two_tones()
+    plain, _ = mask_loss(model, audio, visual)
+    ones, _ = mask_loss(model, audio, visual, source_weights=torch.ones(1, 2))
+    doubled, _ = mask_loss(model, audio, visual, source_weights=torch.full((1, 2), 2.0))
+    first, _ = mask_loss(model, audio, visual, source_weights=torch.tensor([[2.0, 1.0]]))
+    assert torch.equal(plain, ones) and torch.isclose(doubled, 2 * plain) and plain < first < doubled
 
 
 def test_a_run_with_the_shared_loss_trains_on_it(dataset: Path, feature_cache: Path, tmp_path: Path):
@@ -404,6 +443,8 @@ def test_bad_configs_are_input_errors(dataset: Path, feature_cache: Path, tmp_pa
         train(tiny(dataset, feature_cache, tmp_path / "x", channels=(4, 4)))
     with pytest.raises(InputError, match="--shared-loss"):
         train(tiny(dataset, feature_cache, tmp_path / "x", shared_loss=-1.0))
+    with pytest.raises(InputError, match="--class-weight"):
+        train(tiny(dataset, feature_cache, tmp_path / "x", class_weights="violin=2"))  # a features guide
 
 
 def test_cli_commands_register_and_report_errors_in_one_line(dataset: Path, feature_cache: Path, tmp_path: Path):
