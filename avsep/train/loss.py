@@ -98,9 +98,10 @@ def class_weight_vector(text: str, kind: str) -> torch.Tensor | None:
 def class_source_weights(visual: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
     """``[B, N]``: each source's weight from its label guide ``visual`` ``[B, N, D]``, the
     guide's mean of ``vector`` (its class's weight for a one-hot guide; a softened guide
-    weighs as its classes do)."""
+    weighs as its classes do; a guide of zeros, 1)."""
     guide = visual.float().clamp_min(0.0)
-    return (guide @ vector.to(guide)) / guide.sum(-1).clamp_min(1e-6)
+    total = guide.sum(-1)
+    return torch.where(total > 1e-6, (guide @ vector.to(guide)) / total.clamp_min(1e-6), 1.0)
 
 
 def train_step(

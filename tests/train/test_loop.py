@@ -363,6 +363,7 @@ def test_class_weights_weigh_each_source_by_its_label():
     assert class_source_weights(guides, vector).tolist() == [[2.0, 1.0]]
     soft = 0.5 * (label_guide(["saxophone"]) + label_guide(["tuba"]))[None]
     assert class_source_weights(12 * soft, vector).tolist() == [[1.25]]  # a guide gain changes nothing
+    assert class_source_weights(torch.zeros(1, 1, len(LABELS)), vector).tolist() == [[1.0]]
     assert class_weight_vector("", "label") is None
     for bad in ("saxophone", "saxophone=0", "bagpipes=2", "tuba=x"):
         with pytest.raises(InputError, match="--class-weight"):
