@@ -56,6 +56,14 @@ def build(
         Optional[str],
         typer.Option(help=MIX_HELP, metavar="SHARES"),
     ] = None,
+    soundfont: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--soundfont",
+            help="Render with these fonts instead of the installed ones (repeatable): .sf2/.sf3 files "
+            "(fluidsynth) or a timidity .cfg of GUS patches, e.g. /etc/timidity/freepats.cfg (Debian freepats).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
     debug: DebugOption = False,
 ) -> None:
@@ -80,6 +88,7 @@ def build(
             real_audio=real_audio or (),
             photos=photos or (),
             mix=mix,
+            soundfonts=soundfont,
         )
         out = Console()
         counts = summary["counts"]

@@ -208,6 +208,59 @@ def test_missing_soundfonts_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tm
         system.check_toolchain()
 
 
+FAKE_TIMIDITY = """#!{python}
+import sys
+import numpy as np
+import soundfile as sf
+args = sys.argv[1:]
+open({log!r}, "w").write(" ".join(args))
+rate = int(args[args.index("-s") + 1])
+t = np.arange(int(rate * 40)) / rate
+sf.write(args[args.index("-o") + 1], 0.1 * np.sin(2 * np.pi * 440 * t), rate, subtype="PCM_16")
+"""
+
+
+@needs_toolchain
+def test_a_timidity_configuration_is_played_by_timidity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A .cfg font (GUS patches: Debian's freepats) is rendered by timidity with its own reverb
+    and chorus off, at the build's rate; a build given it alone needs timidity, and says so."""
+    import sys
+
+    from avsep.train.dataset.instruments import SPECS
+    from avsep.train.dataset.melodies import Melody
+    from avsep.train.dataset.performance import arrange
+    from avsep.train.dataset.render import RenderJob, render_batch, synth_command
+
+    cfg = tmp_path / "freepats.cfg"
+    cfg.write_text("dir /nowhere\n")
+    bin_dir, log = tmp_path / "bin", tmp_path / "args.txt"
+    bin_dir.mkdir()
+    for program in ("fluidsynth", "rsvg-convert"):  # the build's other programs, and no timidity
+        (bin_dir / program).symlink_to(shutil.which(program))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with pytest.raises(AvsepError, match="timidity"):
+        system.check_toolchain([cfg])
+    fake = bin_dir / "timidity"
+    fake.write_text(FAKE_TIMIDITY.format(python=sys.executable, log=str(log)))
+    fake.chmod(0o755)
+    tools = system.check_toolchain([cfg])  # one chosen font is enough
+    (font,) = tools.soundfonts
+    assert font.player == "timidity" and tools.player(font) == str(fake)
+    sf2 = system.SoundFont("x", Path("x.sf2"), "p", "l")
+    assert sf2.player == "fluidsynth" and tools.player(sf2) == tools.fluidsynth
+    command = synth_command("timidity", cfg, Path("in.mid"), Path("out.wav"))
+    assert command[:3] == ["timidity", "-c", str(cfg)] and "-EFreverb=0" in command and "-EFchorus=0" in command
+    assert synth_command("fluidsynth", Path("a.sf2"), Path("in.mid"), Path("out.wav"))[0] == "fluidsynth"
+    mel = Melody("test/x#0", "test/x", "bach", "x", tuple((float(i), 1.0, 60 + i) for i in range(8)))
+    perf = arrange(mel, SPECS["accordion"], SPECS["accordion"].programs[0], 3.0, np.random.default_rng(0))
+    jobs = [RenderJob(perf, tmp_path / "out" / f"{k}.wav", (0, k)) for k in range(2)]
+    render_batch(tools.player(font), font.path, jobs, 3.0, tmp_path)
+    assert f"-c {cfg}" in log.read_text() and "-s 11025" in log.read_text()
+    for job in jobs:
+        x, rate = sf.read(str(job.out_path))
+        assert rate == 11025 and len(x) == 3 * 11025 and np.sqrt(np.mean(x**2)) > 0.01
+
+
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown instrument banjo"):
         build_dataset(tmp_path / "x", instruments=["violin", "banjo"], progress=False)
@@ -344,7 +397,7 @@ def test_every_program_sounds_in_every_font(tmp_path: Path) -> None:
             for prog in SPECS[name].programs:
                 perf = arrange(mel, SPECS[name], prog, 3.0, np.random.default_rng(prog.program))
                 jobs.append(RenderJob(perf, tmp_path / font.key / f"{name}-{prog.program}.wav", (0, prog.program)))
-        render_batch(tools.fluidsynth, font.path, jobs, 3.0, tmp_path)  # raises on silence
+        render_batch(tools.player(font), font.path, jobs, 3.0, tmp_path)  # raises on silence
         for j in jobs:
             x, sr = sf.read(str(j.out_path))
             assert sr == 11025 and np.sqrt(np.mean(x**2)) > 0.01, j.out_path

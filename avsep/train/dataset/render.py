@@ -1,8 +1,10 @@
-"""Render performances with fluidsynth and make them sound recorded.
+"""Render performances with fluidsynth (or timidity) and make them sound recorded.
 
 Clips that use the same soundfont are written back to back into one MIDI file (each in its own
 slot with a reset before it and a gap after it) and rendered by one ``fluidsynth`` run at
-11025 Hz, float, with fluidsynth's own reverb and chorus off; each slot is then cut out,
+11025 Hz, float, with fluidsynth's own reverb and chorus off (a timidity configuration of GUS
+patches, :data:`~avsep.train.dataset.system.TIMIDITY_CONFIG`, by one ``timidity`` run, 16-bit,
+its reverb and chorus off too); each slot is then cut out,
 downmixed to mono and augmented: an EQ tilt with an optional presence bump, a room (convolution
 with exponentially decaying noise whose high band dies faster), a level between -30 and -16
 dBFS RMS, light white/pink noise or mains hum, 10 ms fades. Written as PCM16 WAV.
@@ -24,6 +26,7 @@ from scipy.signal import fftconvolve, lfilter
 from avsep.errors import AvsepError
 from avsep.train.dataset.melodies import Performance
 from avsep.train.dataset.performance import write_midi
+from avsep.train.dataset.system import TIMIDITY_CONFIG
 
 SAMPLE_RATE = 11025
 GAP_S = 1.5  # silence between slots: release tails die out before the next reset
@@ -37,15 +40,33 @@ class RenderJob:
     seed: tuple[int, ...]
 
 
+def synth_command(program: str, font: Path, mid: Path, wav: Path) -> list[str]:
+    """The command that renders ``mid`` through ``font`` into ``wav`` at :data:`SAMPLE_RATE`,
+    with the synthesiser's own reverb and chorus off (the augmentation adds rooms): ``program``
+    is fluidsynth, or timidity for a :data:`~avsep.train.dataset.system.TIMIDITY_CONFIG`."""
+    if font.suffix == TIMIDITY_CONFIG:
+        return [
+            program, "-c", str(font), "-Ow", "--output-mono", "-s", str(SAMPLE_RATE),
+            "-EFreverb=0", "-EFchorus=0", "-o", str(wav), str(mid),
+        ]  # fmt: skip
+    return [
+        program, "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5",
+        "-r", str(SAMPLE_RATE), "-O", "float", "-T", "wav",
+        "-o", "synth.cpu-cores=1", "-o", "synth.polyphony=64",
+        "-F", str(wav), str(font), str(mid),
+    ]  # fmt: skip
+
+
 def render_batch(
-    fluidsynth: str,
+    program: str,
     font: Path,
     jobs: Sequence[RenderJob],
     clip_s: float,
     tmp_dir: Path,
     on_clip: Callable[[], None] | None = None,
 ) -> list[dict]:
-    """Render ``jobs`` through ``font``; write each augmented clip; return each one's recipe."""
+    """Render ``jobs`` through ``font`` with ``program`` (:func:`synth_command`); write each
+    augmented clip; return each one's recipe."""
     slot = clip_s + GAP_S
     per_batch = max(1, int(MAX_BATCH_S // slot))
     recipes: list[dict] = []
@@ -56,22 +77,17 @@ def render_batch(
         mid = tmp_dir / f"batch-{font.stem}-{b}.mid"
         wav = tmp_dir / f"batch-{font.stem}-{b}.wav"
         write_midi(list(zip(offsets, (j.performance for j in chunk))), mid, offsets[-1] + slot)
-        cmd = [
-            fluidsynth, "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5",
-            "-r", str(SAMPLE_RATE), "-O", "float", "-T", "wav",
-            "-o", "synth.cpu-cores=1", "-o", "synth.polyphony=64",
-            "-F", str(wav), str(font), str(mid),
-        ]  # fmt: skip
+        name = Path(program).name
         try:
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+            res = subprocess.run(synth_command(program, font, mid, wav), capture_output=True, text=True, timeout=1800)
         except (OSError, subprocess.SubprocessError) as e:
-            raise AvsepError(f"fluidsynth failed on {font}: {e}; check the fluidsynth install") from e
+            raise AvsepError(f"{name} failed on {font}: {e}; check the {name} install") from e
         if res.returncode != 0 or not wav.is_file():
             tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise AvsepError(f"fluidsynth failed on {font} (exit {res.returncode}): {tail[0]}")
+            raise AvsepError(f"{name} failed on {font} (exit {res.returncode}): {tail[0]}")
         with sf.SoundFile(str(wav)) as f:
             if f.samplerate != SAMPLE_RATE:
-                raise AvsepError(f"fluidsynth wrote {f.samplerate} Hz instead of {SAMPLE_RATE}; update fluidsynth")
+                raise AvsepError(f"{name} wrote {f.samplerate} Hz instead of {SAMPLE_RATE}; update {name}")
             for off, job in zip(offsets, chunk):
                 f.seek(min(int(round(off * SAMPLE_RATE)), f.frames))
                 x = f.read(n, dtype="float64", always_2d=True).mean(axis=1)
@@ -79,7 +95,7 @@ def render_batch(
                     x = np.pad(x, (0, n - len(x)))
                 if _rms(x) < 1e-6:
                     raise AvsepError(
-                        f"fluidsynth rendered silence for program {job.performance.program} with "
+                        f"{name} rendered silence for program {job.performance.program} with "
                         f"{font}; the soundfont may lack it: pass other fonts"
                     )
                 rng = np.random.default_rng(list(job.seed))

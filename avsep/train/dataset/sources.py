@@ -263,7 +263,7 @@ class SoundfontSource(AudioSource):
                 jobs.append(RenderJob(perf, root / layout.audio_rel(c.label, c.id), c.rng_seed(seed, "audio")))
             if not jobs:
                 continue
-            recipes = render_batch(self.tools.fluidsynth, font.path, jobs, clip_s, tmp, on_clip=tick)
+            recipes = render_batch(self.tools.player(font), font.path, jobs, clip_s, tmp, on_clip=tick)
             for c, r in zip(mine, recipes):
                 c.record["augmentation"] = r
                 c.record["audio_source"] = {

@@ -28,12 +28,23 @@ APT_LINE = (
 )
 
 
+#: A font with this suffix is a timidity configuration of GUS patches (Debian's freepats:
+#: /etc/timidity/freepats.cfg, recorded notes of other instruments than the soundfonts'), which
+#: fluidsynth cannot read: timidity plays it (issue 28: more timbres of the weak classes).
+TIMIDITY_CONFIG = ".cfg"
+
+
 @dataclass(frozen=True)
 class SoundFont:
     key: str
     path: Path
     package: str
     licence: str
+
+    @property
+    def player(self) -> str:
+        """The program that renders MIDI through this font: ``fluidsynth`` or ``timidity``."""
+        return "timidity" if self.path.suffix == TIMIDITY_CONFIG else "fluidsynth"
 
 
 #: every General MIDI font the build can use; it needs at least two of them
@@ -69,6 +80,14 @@ class Toolchain:
     soundfonts: tuple[SoundFont, ...]
     openclipart_dir: Path
     emoji_font: Path
+    #: the timidity program, where a font needs it (:attr:`SoundFont.player`)
+    timidity: str | None = None
+
+    def player(self, font: SoundFont) -> str:
+        """The program found for ``font``'s :attr:`~SoundFont.player`."""
+        program = self.timidity if font.player == "timidity" else self.fluidsynth
+        assert program is not None  # check_toolchain found it
+        return program
 
 
 def _missing(what: str, package: str) -> AvsepError:
@@ -79,7 +98,9 @@ def _missing(what: str, package: str) -> AvsepError:
 
 
 def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
-    """Find fluidsynth, rsvg-convert, two or more soundfonts, the clipart and the emoji font.
+    """Find fluidsynth, rsvg-convert, two or more installed soundfonts (or the ``soundfonts``
+    given instead, one or more: .sf2/.sf3 files or timidity configurations), the clipart and
+    the emoji font; timidity where a font needs it.
 
     Raises :class:`AvsepError` naming what is missing and the ``apt-get install`` line.
     """
@@ -89,17 +110,17 @@ def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
     rsvg = shutil.which("rsvg-convert")
     if rsvg is None:
         raise _missing("the rsvg-convert program", "librsvg2-bin")
-    if soundfonts is not None:
+    if soundfonts:
         fonts = []
         for p in soundfonts:
             p = Path(p)
             if not p.is_file():
-                raise AvsepError(f"soundfont {p} does not exist; pass existing .sf2/.sf3 files")
+                raise AvsepError(f"soundfont {p} does not exist; pass existing .sf2/.sf3 files or a timidity .cfg")
             fonts.append(SoundFont(p.stem.lower(), p, "user-supplied", "see the font's own licence"))
         found = tuple(fonts)
     else:
         found = tuple(f for f in SOUNDFONTS if f.path.is_file())
-    if len(found) < 2:
+    if not soundfonts and len(found) < 2:  # the build's timbres: two fonts at least, unless chosen
         absent = [f for f in SOUNDFONTS if not f.path.is_file()]
         names = ", ".join(f"{f.path} ({f.package})" for f in absent)
         raise AvsepError(
@@ -110,7 +131,10 @@ def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
         raise _missing(f"the clipart in {OPENCLIPART_DIR}", "openclipart-svg")
     if not NOTO_EMOJI_FONT.is_file():
         raise _missing(f"the emoji font {NOTO_EMOJI_FONT}", "fonts-noto-color-emoji")
-    return Toolchain(fluidsynth, rsvg, found, OPENCLIPART_DIR, NOTO_EMOJI_FONT)
+    timidity = shutil.which("timidity")
+    if timidity is None and any(f.player == "timidity" for f in found):
+        raise _missing("the timidity program (to play a .cfg font)", "timidity")
+    return Toolchain(fluidsynth, rsvg, found, OPENCLIPART_DIR, NOTO_EMOJI_FONT, timidity)
 
 
 def check_python_packages() -> dict[str, str]:
