@@ -71,8 +71,6 @@ def build(
 
     Without --real-audio/--photos: rendered soundfonts and drawings (the synthetic set)."""
     with one_line_errors(debug), training_extra("avsep data build"):
-        from rich.console import Console
-
         from avsep.train.dataset.build import build_dataset, resolve_instruments
 
         summary = build_dataset(
@@ -90,26 +88,33 @@ def build(
             mix=mix,
             soundfonts=soundfont,
         )
-        out = Console()
-        counts = summary["counts"]
+        _print_build(summary)
+
+
+def _print_build(summary: dict) -> None:
+    """What a build made, per split and class, and which material each class came from."""
+    from rich.console import Console
+
+    out = Console()
+    counts = summary["counts"]
+    out.print(
+        f"{summary['clips']} clips ({summary['audio_hours']:.3f} h of audio, {summary['frames']} frames) "
+        f"in {summary['out_dir']} after {summary['elapsed_s']:.0f} s"
+    )
+    for split in ("train", "val", "test"):
+        row = ", ".join(f"{k} {v}" for k, v in counts[split].items())
+        out.print(f"  {split}: {sum(counts[split].values())} ({row})")
+    out.print("minutes of audio (recorded / sampled notes / soundfont), clips with photo / drawn pictures:")
+    for name, st in summary["sources_per_class"].items():
+        m, p = st["minutes"], st["pictures"]
         out.print(
-            f"{summary['clips']} clips ({summary['audio_hours']:.3f} h of audio, {summary['frames']} frames) "
-            f"in {summary['out_dir']} after {summary['elapsed_s']:.0f} s"
+            f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   "
+            f"{p['photo']:4d} / {p['drawn']:4d}"
         )
-        for split in ("train", "val", "test"):
-            row = ", ".join(f"{k} {v}" for k, v in counts[split].items())
-            out.print(f"  {split}: {sum(counts[split].values())} ({row})")
-        out.print("minutes of audio (recorded / sampled notes / soundfont), clips with photo / drawn pictures:")
-        for name, st in summary["sources_per_class"].items():
-            m, p = st["minutes"], st["pictures"]
-            out.print(
-                f"  {name:<16} {m['recorded']:6.1f} / {m['sampled']:6.1f} / {m['soundfont']:6.1f} min   "
-                f"{p['photo']:4d} / {p['drawn']:4d}"
-            )
-        if summary["no_real_audio"]:
-            out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")
-        if summary["ignored_classes"]:
-            out.print(f"ignored folders (not avsep classes): {', '.join(sorted(summary['ignored_classes']))}")
+    if summary["no_real_audio"]:
+        out.print(f"no real recordings for {', '.join(summary['no_real_audio'])}: soundfont renders only")
+    if summary["ignored_classes"]:
+        out.print(f"ignored folders (not avsep classes): {', '.join(sorted(summary['ignored_classes']))}")
 
 
 @app.command("ensembles", cls=AvsepCommand)
