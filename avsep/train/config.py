@@ -54,6 +54,9 @@ LOCKED = (
     "init",
 )
 
+#: The command line's flag of a field whose name is not the flag's spelt with underscores.
+FLAGS = {"class_weights": "--class-weight"}
+
 #: Fields the command line may change on resume; left at their defaults, the run's values stay.
 CARRIED = (
     "index",
@@ -181,11 +184,12 @@ def merge_resume(config: TrainConfig, stored: dict[str, Any], notes: list[str]) 
     defaults = DEFAULTS.to_dict()
     values = config.to_dict()
     for name in LOCKED:
-        if name not in stored:
-            continue
-        mine, theirs = norm(values[name]), norm(stored[name])
+        # a run from before a field existed trained with its default
+        mine, theirs = norm(values[name]), norm(stored.get(name, defaults[name]))
         if mine != theirs and mine != norm(defaults[name]):
-            notes.append(f"--{name.replace('_', '-')} {mine} ignored: the resumed run uses {theirs}")
+            notes.append(
+                f"{FLAGS.get(name, '--' + name.replace('_', '-'))} {mine} ignored: the resumed run uses {theirs}"
+            )
         values[name] = theirs
     if config.steps is None and config.epochs is None:
         values["steps"], values["epochs"] = stored.get("steps"), stored.get("epochs")

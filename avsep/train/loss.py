@@ -16,6 +16,8 @@ Validation separates with binary masks exactly as
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -73,13 +75,17 @@ def mask_loss(
 
 def class_weight_vector(text: str, kind: str) -> torch.Tensor | None:
     """``--class-weight`` (``name=weight,...``) as one weight per coordinate of the ``kind``
-    label guide (1 where not named), or None when empty; a one-line error names what is wrong."""
+    label guide (1 where not named), or None when empty; a one-line error names what is wrong.
+    The weights are not normalised: weighting every class by 2 doubles the loss, as a learning
+    rate twice as large would under plain SGD (AdamW hardly minds); validation's loss stays
+    unweighted, so runs compare."""
     if not text.strip():
         return None
     if not is_label(kind):
         raise InputError("--class-weight weighs the sources by their label; use --guide label or label-other")
     labels = labels_of(kind)
     vector = torch.ones(len(labels))
+    named: set[str] = set()
     for item in text.split(","):
         name, _, value = item.partition("=")
         name = name.strip()
@@ -87,10 +93,13 @@ def class_weight_vector(text: str, kind: str) -> torch.Tensor | None:
             weight = float(value)
         except ValueError:
             weight = float("nan")
-        if name not in labels or not weight > 0:
+        if name not in labels or not (math.isfinite(weight) and weight > 0):
             raise InputError(
                 f"--class-weight wants name=weight with a positive weight and one of {', '.join(labels)}; got {item!r}"
             )
+        if name in named:
+            raise InputError(f"--class-weight names {name} twice; give each class one weight")
+        named.add(name)
         vector[labels.index(name)] = weight
     return vector
 

@@ -232,7 +232,11 @@ def test_a_timidity_configuration_is_played_by_timidity(monkeypatch: pytest.Monk
     from avsep.train.dataset.render import RenderJob, render_batch, synth_command
 
     cfg = tmp_path / "freepats.cfg"
-    cfg.write_text("dir /nowhere\n")
+    (tmp_path / "more.cfg").write_text("bank 0\n 24 Tone/024.pat\nbank 1\n 25 Tone/x.pat\n")
+    cfg.write_text(
+        "dir /nowhere\ndrumset 0\n 35 Drum/kick.pat\nbank 0\n 21 Tone/021.pat amp=90 # accordion\nsource more.cfg\n"
+    )
+    assert system.timidity_programs(cfg) == {21, 24}  # bank 0 only, its sources followed
     bin_dir, log = tmp_path / "bin", tmp_path / "args.txt"
     bin_dir.mkdir()
     for program in ("fluidsynth", "rsvg-convert"):  # the build's other programs, and no timidity
@@ -250,12 +254,16 @@ def test_a_timidity_configuration_is_played_by_timidity(monkeypatch: pytest.Monk
     assert sf2.player == "fluidsynth" and tools.player(sf2) == tools.fluidsynth
     command = synth_command("timidity", cfg, Path("in.mid"), Path("out.wav"))
     assert command[:3] == ["timidity", "-c", str(cfg)] and "-EFreverb=0" in command and "-EFchorus=0" in command
+    assert "--preserve-silence" in command  # else the slots move half a second earlier than they are cut
     assert synth_command("fluidsynth", Path("a.sf2"), Path("in.mid"), Path("out.wav"))[0] == "fluidsynth"
     mel = Melody("test/x#0", "test/x", "bach", "x", tuple((float(i), 1.0, 60 + i) for i in range(8)))
     perf = arrange(mel, SPECS["accordion"], SPECS["accordion"].programs[0], 3.0, np.random.default_rng(0))
     jobs = [RenderJob(perf, tmp_path / "out" / f"{k}.wav", (0, k)) for k in range(2)]
     render_batch(tools.player(font), font.path, jobs, 3.0, tmp_path)
     assert f"-c {cfg}" in log.read_text() and "-s 11025" in log.read_text()
+    violin = arrange(mel, SPECS["violin"], SPECS["violin"].programs[0], 3.0, np.random.default_rng(0))
+    with pytest.raises(AvsepError, match="no patch for General MIDI program.* 40"):  # not timidity's default font
+        render_batch(tools.player(font), font.path, [RenderJob(violin, tmp_path / "v.wav", (0,))], 3.0, tmp_path)
     for job in jobs:
         x, rate = sf.read(str(job.out_path))
         assert rate == 11025 and len(x) == 3 * 11025 and np.sqrt(np.mean(x**2)) > 0.01

@@ -312,6 +312,17 @@ def test_a_label_run_validates_on_real_ensembles(named: Path, tmp_path: Path, mo
     assert sorted(p.name for p in (tmp_path / "run").glob("step*.pt")) == ["step1.pt", "step2.pt"]
 
 
+def test_a_resumed_run_from_before_class_weights_keeps_its_plain_loss():
+    """A checkpoint whose config predates --class-weight trained with none: resuming it with
+    the flag says the flag is ignored, by the flag's own name, and keeps the plain loss."""
+    from avsep.train.config import DEFAULTS, merge_resume
+
+    stored = {k: v for k, v in DEFAULTS.to_dict().items() if k != "class_weights"}
+    notes: list[str] = []
+    merged = merge_resume(dataclasses.replace(DEFAULTS, class_weights="violin=2"), stored, notes)
+    assert merged.class_weights == "" and any(n.startswith("--class-weight violin=2 ignored") for n in notes)
+
+
 def test_a_label_run_weighs_its_sources_by_class(named: Path, tmp_path: Path):
     """--class-weight reaches the update and the run's config: every class weighing 3, the same
     seed and batch give three times the first step's loss."""
@@ -365,7 +376,7 @@ def test_class_weights_weigh_each_source_by_its_label():
     assert class_source_weights(12 * soft, vector).tolist() == [[1.25]]  # a guide gain changes nothing
     assert class_source_weights(torch.zeros(1, 1, len(LABELS)), vector).tolist() == [[1.0]]
     assert class_weight_vector("", "label") is None
-    for bad in ("saxophone", "saxophone=0", "bagpipes=2", "tuba=x"):
+    for bad in ("saxophone", "saxophone=0", "bagpipes=2", "tuba=x", "tuba=inf", "tuba=2,tuba=3"):
         with pytest.raises(InputError, match="--class-weight"):
             class_weight_vector(bad, "label")
     with pytest.raises(InputError, match="label"):

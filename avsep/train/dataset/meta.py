@@ -215,6 +215,7 @@ def _versions(tools, py_versions: dict[str, str]) -> dict[str, str]:
         "pillow": PIL.__version__,
         "soundfile": soundfile.__version__,
         "fluidsynth": tool_version(tools.fluidsynth),
+        **({"timidity": tool_version(tools.timidity)} if any(f.player == "timidity" for f in tools.soundfonts) else {}),
         "rsvg-convert": tool_version(tools.rsvg_convert),
         **py_versions,
     }
@@ -243,7 +244,8 @@ def _readme(meta: dict, clips: list[ClipPlan]) -> str:
         "SOURCES AND LICENCES",
         "  Melodies: the music21 corpus shipped with the music21 wheel (BSD-3-Clause; the works are",
         "    public domain): Bach chorales, Ryan's Mammoth Collection, Palestrina. Rendered as MIDI.",
-        "  Sounds: General MIDI soundfonts rendered with fluidsynth (LGPL-2.1):",
+        "  Sounds: General MIDI soundfonts rendered with fluidsynth (LGPL-2.1), a timidity .cfg with",
+        "    timidity (GPL-2):",
     ]
     for f in meta["soundfonts"]:
         lines.append(f"    {f['file']} ({f['package']}): {f['licence']}")

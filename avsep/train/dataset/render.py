@@ -26,7 +26,7 @@ from scipy.signal import fftconvolve, lfilter
 from avsep.errors import AvsepError
 from avsep.train.dataset.melodies import Performance
 from avsep.train.dataset.performance import write_midi
-from avsep.train.dataset.system import TIMIDITY_CONFIG
+from avsep.train.dataset.system import TIMIDITY_CONFIG, timidity_programs
 
 SAMPLE_RATE = 11025
 GAP_S = 1.5  # silence between slots: release tails die out before the next reset
@@ -43,10 +43,12 @@ class RenderJob:
 def synth_command(program: str, font: Path, mid: Path, wav: Path) -> list[str]:
     """The command that renders ``mid`` through ``font`` into ``wav`` at :data:`SAMPLE_RATE`,
     with the synthesiser's own reverb and chorus off (the augmentation adds rooms): ``program``
-    is fluidsynth, or timidity for a :data:`~avsep.train.dataset.system.TIMIDITY_CONFIG`."""
-    if font.suffix == TIMIDITY_CONFIG:
+    is fluidsynth, or timidity for a :data:`~avsep.train.dataset.system.TIMIDITY_CONFIG`, told to
+    keep the silence before the first note (it drops it by default, which moved every slot of a
+    batch half a second earlier than where it is cut out)."""
+    if font.suffix.lower() == TIMIDITY_CONFIG:
         return [
-            program, "-c", str(font), "-Ow", "--output-mono", "-s", str(SAMPLE_RATE),
+            program, "-c", str(font), "-Ow", "--output-mono", "--preserve-silence", "-s", str(SAMPLE_RATE),
             "-EFreverb=0", "-EFchorus=0", "-o", str(wav), str(mid),
         ]  # fmt: skip
     return [
@@ -67,6 +69,14 @@ def render_batch(
 ) -> list[dict]:
     """Render ``jobs`` through ``font`` with ``program`` (:func:`synth_command`); write each
     augmented clip; return each one's recipe."""
+    if font.suffix.lower() == TIMIDITY_CONFIG:
+        have = timidity_programs(font)
+        lacking = sorted({j.performance.program for j in jobs} - have)
+        if lacking:
+            raise AvsepError(
+                f"{font} has no patch for General MIDI program(s) {', '.join(map(str, lacking))}; "
+                "leave out the instruments that need them (--instruments) or add a font that has them"
+            )
     slot = clip_s + GAP_S
     per_batch = max(1, int(MAX_BATCH_S // slot))
     recipes: list[dict] = []

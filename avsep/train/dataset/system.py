@@ -44,7 +44,7 @@ class SoundFont:
     @property
     def player(self) -> str:
         """The program that renders MIDI through this font: ``fluidsynth`` or ``timidity``."""
-        return "timidity" if self.path.suffix == TIMIDITY_CONFIG else "fluidsynth"
+        return "timidity" if self.path.suffix.lower() == TIMIDITY_CONFIG else "fluidsynth"
 
 
 #: every General MIDI font the build can use; it needs at least two of them
@@ -112,8 +112,7 @@ def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
         raise _missing("the rsvg-convert program", "librsvg2-bin")
     if soundfonts:
         fonts = []
-        for p in soundfonts:
-            p = Path(p)
+        for p in dict.fromkeys(Path(p).resolve() for p in soundfonts):  # a font given twice renders once
             if not p.is_file():
                 raise AvsepError(f"soundfont {p} does not exist; pass existing .sf2/.sf3 files or a timidity .cfg")
             fonts.append(SoundFont(p.stem.lower(), p, "user-supplied", "see the font's own licence"))
@@ -135,6 +134,26 @@ def check_toolchain(soundfonts: list[Path] | None = None) -> Toolchain:
     if timidity is None and any(f.player == "timidity" for f in found):
         raise _missing("the timidity program (to play a .cfg font)", "timidity")
     return Toolchain(fluidsynth, rsvg, found, OPENCLIPART_DIR, NOTO_EMOJI_FONT, timidity)
+
+
+def timidity_programs(config: Path) -> set[int]:
+    """The General MIDI programs of bank 0 that a timidity configuration has patches for,
+    following its ``source`` lines. Why: timidity plays a program the configuration lacks from
+    its default configuration (Debian's points at FluidR3_GM) without a word, so a clip said
+    to come from freepats would be a soundfont's."""
+    programs: set[int] = set()
+    bank: int | None = None
+    for raw in config.read_text(encoding="utf-8", errors="replace").splitlines():
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0] == "source" and len(words) > 1:
+            programs |= timidity_programs(config.parent / words[1])
+        elif words[0] in ("bank", "drumset"):
+            bank = int(words[1]) if words[0] == "bank" and len(words) > 1 and words[1].isdigit() else None
+        elif bank == 0 and words[0].isdigit() and len(words) > 1:
+            programs.add(int(words[0]))
+    return programs
 
 
 def check_python_packages() -> dict[str, str]:
