@@ -531,7 +531,7 @@ def knob_finder(make, people, config: dict):
         groups[group][name] = value
     finder = make(settings_for({**groups[""], "fusion": groups["fusion"]}))
     finder.people = replace(PeopleSettings(), **groups["people"])
-    finder.person_detector = type("Cached", (), {"detect": staticmethod(people)})()
+    finder.person_detector = detector_of(people)
     return finder
 
 
@@ -639,6 +639,11 @@ def cached_people():
     return people
 
 
+def detector_of(people):
+    """A person-detector stand-in whose ``detect`` is ``people`` (:func:`cached_people`)."""
+    return type("Cached", (), {"detect": staticmethod(people)})()
+
+
 def calibrate_knobs(trunk, frames: int, seed: int, mechanisms: bool = False) -> dict:
     """The rule: each knob of :data:`KNOB_GRID` in turn, every value scored by :func:`knob_score`
     over the four calibration sets, the best adopted by :func:`adopt`; with ``mechanisms``, the
@@ -675,7 +680,7 @@ def calibrate_precision(trunk, frames: int, seed: int) -> None:
     people = cached_people()
     finders = [PlayerFinder(trunk, bf16_maps=bf16) for bf16 in (False, True)]
     for finder in finders:
-        finder.person_detector = type("Cached", (), {"detect": staticmethod(people)})()
+        finder.person_detector = detector_of(people)
     print(f"{'set':<14} {'float32 one box / count':>24} {'bfloat16 one box / count':>25} {'same boxes':>10}")
     means = [[], []]
     for name, comps in sets.items():
