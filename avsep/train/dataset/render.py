@@ -26,7 +26,7 @@ from scipy.signal import fftconvolve, lfilter
 from avsep.errors import AvsepError
 from avsep.train.dataset.melodies import Performance
 from avsep.train.dataset.performance import write_midi
-from avsep.train.dataset.system import TIMIDITY_CONFIG, timidity_programs
+from avsep.train.dataset.system import played_by_timidity, timidity_programs
 
 SAMPLE_RATE = 11025
 GAP_S = 1.5  # silence between slots: release tails die out before the next reset
@@ -46,7 +46,7 @@ def synth_command(program: str, font: Path, mid: Path, wav: Path) -> list[str]:
     is fluidsynth, or timidity for a :data:`~avsep.train.dataset.system.TIMIDITY_CONFIG`, told to
     keep the silence before the first note (it drops it by default, which moved every slot of a
     batch half a second earlier than where it is cut out)."""
-    if font.suffix.lower() == TIMIDITY_CONFIG:
+    if played_by_timidity(font):
         return [
             program, "-c", str(font), "-Ow", "--output-mono", "--preserve-silence", "-s", str(SAMPLE_RATE),
             "-EFreverb=0", "-EFchorus=0", "-o", str(wav), str(mid),
@@ -69,7 +69,7 @@ def render_batch(
 ) -> list[dict]:
     """Render ``jobs`` through ``font`` with ``program`` (:func:`synth_command`); write each
     augmented clip; return each one's recipe."""
-    if font.suffix.lower() == TIMIDITY_CONFIG:
+    if played_by_timidity(font):
         have = timidity_programs(font)
         lacking = sorted({j.performance.program for j in jobs} - have)
         if lacking:

@@ -34,6 +34,11 @@ APT_LINE = (
 TIMIDITY_CONFIG = ".cfg"
 
 
+def played_by_timidity(font: Path) -> bool:
+    """Whether the font file ``font`` is a :data:`TIMIDITY_CONFIG` (else fluidsynth plays it)."""
+    return font.suffix.lower() == TIMIDITY_CONFIG
+
+
 @dataclass(frozen=True)
 class SoundFont:
     key: str
@@ -44,7 +49,7 @@ class SoundFont:
     @property
     def player(self) -> str:
         """The program that renders MIDI through this font: ``fluidsynth`` or ``timidity``."""
-        return "timidity" if self.path.suffix.lower() == TIMIDITY_CONFIG else "fluidsynth"
+        return "timidity" if played_by_timidity(self.path) else "fluidsynth"
 
 
 #: every General MIDI font the build can use; it needs at least two of them
