@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from avsep.models import person_detector as pd
@@ -105,3 +106,18 @@ def test_loading_the_detector_warns_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert pd.load_person_detector.__wrapped__() is not None
+
+
+def test_channels_last_input_finds_the_same_people_as_planar_input():
+    """The detector is fed the frame's own (channels-last) layout because its convolutions run
+    faster on it; what it finds must not depend on the layout."""
+    detector = pd.load_person_detector()
+    assert detector is not None, "the bundled person detector is missing"
+    frame = picture("camera_astronaut.jpg")
+    x, _ = pd.letterbox(frame)
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        fast = detector.network(x)
+        planar = detector.network(x.contiguous())
+    for a, b in zip(fast, planar):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-3)
