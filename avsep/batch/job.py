@@ -223,7 +223,7 @@ class BatchJob:
         """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
         so far in this batch to its video (updated here). Raises on failure.
 
-        ``--skip-existing`` is decided from the video's record before the video is read. Players are
+        ``--skip-existing`` (skip or fail) is decided from the video's record before the video is read. Players are
         found before naming (:meth:`labels`); given boxes and strips are named before reading."""
         request = self.request.for_video(video)
         check_readable(video)  # a missing or unreadable input says so before its record is looked up
@@ -232,8 +232,8 @@ class BatchJob:
         if self.out_dir is not None and self.options.skip_existing:
             verdict = provenance.check(self.record_path(video), expected, known)
             if verdict.complete:  # nothing decoded, no player searched for
-                why = f"its outputs exist ({self.options.wording('skip_existing')})"
-                return Outcome(video, "skipped", why, written=verdict.written)
+                return Outcome(video, "skipped", provenance.skip_note(verdict, self.options), written=verdict.written)
+            provenance.refuse_early(video, verdict, self.options)  # nor when the outputs are not its own
         media = plan = None
         if request.kind == FIND:
             media = self.probe(video)  # before the search: a file without sound fails at once

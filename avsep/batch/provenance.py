@@ -4,9 +4,22 @@ files the previous run of that video wrote.
 
 Output names alone prove nothing: ``day1/x.mp4`` and ``day2/x.mp4`` of another run, another
 model or other options write files with the same names. Every written video leaves a record
-naming the input (absolute path, size, modification time), the model (its file's sha256) and the
-options that shape the sound, the outputs written (relative to the record's folder) and what
-was written (each output's sample rate and duration, the boxes and names used).
+naming the input (absolute path, size, modification time and a digest of its content), the model
+(its file's sha256) and the options that shape the sound, the outputs written (relative to the
+record's folder) and what was written (each output's sample rate and duration, the boxes and
+names used).
+
+The input is known by its content, not by its path or times: an archive moved, copied without
+``cp -p`` or mounted elsewhere keeps its videos' records. The digest covers the size and the
+first and last :data:`ENDS` bytes (:func:`content_digest`): 6-16 ms on a 1-GB file, where a
+whole-file sha256 took 0.75-1.1 s from a local SSD (about 10 s at a network share's 100 MB/s),
+a price every skipped video would pay at every run. The ends are enough for video: they hold
+the first and last seconds of the encoded streams, and a container keeps its index of every
+frame's size and place (MP4's ``moov``, MKV's cues, AVI's ``idx1``) at its start or its end, so
+a re-encode, a trim or another take changes the ends or the size; only an edit in place of the
+same length confined to the middle (a patch of bytes, not what an editor writes) goes unseen.
+Records written before the digest (version 2) keep the rule of their time: the same path, size
+and modification time.
 
 The record's place depends on the video and the output template only, never on the output
 names (:meth:`avsep.batch.job.BatchJob.record_path`: ``OUT/<stem>/.avsep.json`` for the default
@@ -19,6 +32,7 @@ between two renames still finds its own record and completes the set on the next
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -28,8 +42,26 @@ from avsep.errors import InputError
 from avsep.io.atomic import atomic_write
 from avsep.options import BatchOptions
 
-#: 2: one record per video, its place independent of the output names (1: beside the first output).
-RECORD_VERSION = 2
+#: 3: the input known by its content (2: by its path, size and time, still read; 1: beside the
+#: first output, proves nothing).
+RECORD_VERSION = 3
+#: The versions whose records are read (a version 2 record is judged by its path, size and time).
+READ_VERSIONS = (2, RECORD_VERSION)
+#: Bytes of each end of an input that its content digest covers (see the module's docstring).
+ENDS = 4 << 20
+
+
+def content_digest(video: Path) -> str:
+    """The sha256 of the size and the first and last :data:`ENDS` bytes of ``video`` (all of a
+    smaller file): what says that a moved or touched input is still the one whose outputs exist."""
+    with video.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        digest = hashlib.sha256(f"{size}\n".encode())
+        digest.update(f.read(ENDS))
+        if size > ENDS:
+            f.seek(max(ENDS, size - ENDS))
+            digest.update(f.read(ENDS))
+    return digest.hexdigest()
 
 
 def identity(video: Path, model: str, options: dict) -> dict:
@@ -37,7 +69,12 @@ def identity(video: Path, model: str, options: dict) -> dict:
     stat = video.stat()
     return {
         "version": RECORD_VERSION,
-        "input": {"path": str(video.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+        "input": {
+            "path": str(video.resolve()),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "content": content_digest(video),
+        },
         "model": model,
         "options": options,
     }
@@ -56,10 +93,12 @@ class Verdict:
     written: dict = field(default_factory=dict)
     #: the outputs the record lists, as paths (none without a record)
     outputs: list[Path] = field(default_factory=list)
-    #: whether the record names this very input file (at any size or time): its outputs are
-    #: this video's earlier ones, which a re-run replaces
+    #: whether the record names this very input file (at any size or time) or its content at
+    #: another path: its outputs are this video's earlier ones, which a re-run replaces
     same_input: bool = False
     missing: list[Path] = field(default_factory=list)
+    #: what a skip says besides (the outputs were made from the same content at another path)
+    note: str = ""
 
     @property
     def complete(self) -> bool:
@@ -74,7 +113,18 @@ def read(record: Path) -> dict | None:
         found = json.loads(record.read_text())
     except (OSError, ValueError):
         return None
-    return found if isinstance(found, dict) and found.get("version") == RECORD_VERSION else None
+    return found if isinstance(found, dict) and found.get("version") in READ_VERSIONS else None
+
+
+def same_content(found: dict, expected: dict) -> tuple[bool, str]:
+    """Whether the input a record names (``found``) is ``expected``'s (both :func:`identity`'s
+    ``input``): by its content digest (which covers the size), or, for a record without one
+    (version 2), by path, size and modification time. The second item says what changed at the
+    same path."""
+    if "content" in found:
+        return found["content"] == expected["content"], "its content changed"
+    keys = ("path", "size", "mtime_ns")
+    return all(found.get(k) == expected[k] for k in keys), "its size or time changed"
 
 
 def check(record: Path, expected: dict, paths: list[Path] | None = None) -> Verdict:
@@ -86,18 +136,25 @@ def check(record: Path, expected: dict, paths: list[Path] | None = None) -> Verd
         return Verdict(False, "no record says which video made them (written by another tool or an older avsep)")
     outputs = [_normal(record.parent / p) for p in found.get("outputs", [])]
     written = found.get("written", {})
-    same = found.get("input", {}).get("path") == expected["input"]["path"]
-    missing = [p for p in outputs if not p.exists()]
-    for key, what in (("input", "another input file"), ("model", "another model"), ("options", "other options")):
+    was = found.get("input", {})
+    same_path = was.get("path") == expected["input"]["path"]
+    content, changed = same_content(was, expected["input"])
+    verdict = Verdict(False, "", written, outputs, same_path or content, [p for p in outputs if not p.exists()])
+    if not content:
+        verdict.reason = f"they were made from {was.get('path', '?')}"
+        if same_path:
+            verdict.reason = f"they were made with another version of the input file ({changed})"
+        return verdict
+    for key, what in (("model", "another model"), ("options", "other options")):
         if found.get(key) != expected[key]:
-            if key == "input" and same:
-                what = "another version of the input file (its size or time changed)"
-            elif key == "input":
-                return Verdict(False, f"they were made from {found.get('input', {}).get('path', '?')}", written)
-            return Verdict(False, f"they were made with {what}", written, outputs, same, missing)
+            verdict.reason = f"they were made with {what}"
+            return verdict
     if paths is not None and outputs != [_normal(p) for p in paths]:
-        return Verdict(False, "they were made with other outputs", written, outputs, same, missing)
-    return Verdict(True, "", written, outputs, same, missing)
+        verdict.reason = "they were made with other outputs"
+        return verdict
+    verdict.own = True
+    verdict.note = "" if same_path else f"made from {was.get('path')}, the same file content"
+    return verdict
 
 
 def write(record: Path, expected: dict, paths: list[Path], written: dict) -> Path:
@@ -119,14 +176,34 @@ def check_existing(video: Path, paths: list[Path], earlier: Verdict, options: Ba
     if not existing or options.overwrite or (options.skip_existing and earlier.own):
         return replaced  # a set of its own cut short by a kill completes under --skip-existing
     if options.skip_existing:
-        raise InputError(
-            f"{video}: its outputs exist but {earlier.reason}; {say('skip_existing')} skips a video only for "
-            f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
-        )
+        raise _not_its_own(video, earlier, options)
     raise InputError(
         f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
         + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
         + f" or {say('skip_existing')} to skip this video"
+    )
+
+
+def skip_note(verdict: Verdict, options: BatchOptions) -> str:
+    """Why ``--skip-existing`` skips a video whose record proves its outputs its own (``verdict``
+    complete), and from which path they were made when not this one."""
+    return f"its outputs exist ({options.wording('skip_existing')})" + (f"; {verdict.note}" if verdict.note else "")
+
+
+def refuse_early(video: Path, verdict: Verdict, options: BatchOptions) -> None:
+    """Under ``--skip-existing``, fail ``video`` before it is read (no search for players) when
+    outputs its record lists exist and are not provably its own (``verdict``): the run would stop
+    at them anyway, or mix its outputs with another video's."""
+    if not verdict.own and any(p.exists() for p in verdict.outputs):
+        raise _not_its_own(video, verdict, options)
+
+
+def _not_its_own(video: Path, verdict: Verdict, options: BatchOptions) -> InputError:
+    """The error of a video whose outputs exist and are not its own, under ``--skip-existing``."""
+    say = options.wording
+    return InputError(
+        f"{video}: its outputs exist but {verdict.reason}; {say('skip_existing')} skips a video only for "
+        f"outputs it made: pass {say('overwrite')} to replace them, or choose another {say('out_dir')}"
     )
 
 
