@@ -78,9 +78,12 @@ def test_a_rerun_replaces_the_outputs_its_record_lists_and_nothing_else(tree, tm
     assert again.status == "ok", again.detail
     assert sorted(p.name for p in (out / "x").iterdir()) == [".avsep.json", "notes.wav", "source1.wav", "source2.wav"]
     assert any("removed" in n and "guitar.wav" in n for n in again.notes), again.notes
-    other = separator.separate_many(tree / "day2" / "x.mp4", out, BOXES, names=["a", "b"], overwrite=True)[0]
-    assert other.status == "ok"  # another video's record: its outputs are not this run's to remove
-    assert {"source1.wav", "source2.wav", "a.wav", "b.wav"} <= {p.name for p in (out / "x").iterdir()}
+    day2 = tree / "day2" / "x.mp4"
+    mixed = separator.separate_many(day2, out, BOXES, names=["a", "b"])[0]
+    assert mixed.status == "failed" and f"is an output of another video, {video.resolve()}" in mixed.detail
+    other = separator.separate_many(day2, out, BOXES, names=["a", "b"], overwrite=True)[0]
+    assert other.status == "ok"  # another video's record in its place: overwrite replaces that video's outputs
+    assert sorted(p.name for p in (out / "x").iterdir()) == [".avsep.json", "a.wav", "b.wav", "notes.wav"]
 
 
 def test_skip_existing_decides_from_the_record_before_reading_the_video(shared_video, tmp_path, monkeypatch):

@@ -267,7 +267,7 @@ def test_existing_output_is_refused_unless_asked(shared_video, tmp_path):
 
 
 def test_same_name_twice_in_a_batch(shared_video, tmp_path):
-    """take1/clip.mp4 and take2/clip.mp4 map to the same files: the second must not replace them."""
+    """take1/clip.mp4 and take2/clip.mp4 map to the same place: the batch is refused before any work."""
     for take in ("take1", "take2"):
         (tmp_path / take).mkdir()
         shutil.copy(shared_video("clip.mp4", **SMALL), tmp_path / take / "clip.mp4")
@@ -279,9 +279,9 @@ def test_same_name_twice_in_a_batch(shared_video, tmp_path):
         tmp_path / "out",
         "--overwrite",
         code=2,
-        says=f"is also written by {tmp_path / 'take1' / 'clip.mp4'} in this batch",
+        says=f"with those of {tmp_path / 'take1' / 'clip.mp4'} in this batch (same name); put their folder in the path",
     )
-    assert sorted(wavs(tmp_path / "out")) == ["clip/source1.wav", "clip/source2.wav"]
+    assert not (tmp_path / "out").exists()
     given = [tmp_path / "take1" / "clip.mp4", tmp_path / "take2" / "clip.mp4"]  # as files: no tree to mirror
     cli("separate", *given, "-o", tmp_path / "both", "--output-template", "{parent}/{stem}/{name}.{ext}", "-q")
     assert sorted(wavs(tmp_path / "both")) == [f"{t}/clip/source{i}.wav" for t in ("take1", "take2") for i in (1, 2)]

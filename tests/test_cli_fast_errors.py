@@ -19,6 +19,7 @@ from tests.cli_support import run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = str(ROOT / "examples" / "duet.mp4")  # exists: the checks must not need to read it
+OTHER = str(ROOT / "examples" / "duet_left.flac")  # another existing file (the same one twice is one input)
 TWO = ["--boxes", "0,0,10,10", "20,0,30,10"]
 
 #: (argv after ``avsep``, what the one error line says)
@@ -36,7 +37,7 @@ CASES = [
     (["separate", VIDEO, "--source", "1"], "--source only applies with -o - (stdout)"),
     (["separate", VIDEO, "-o", "-", *TWO], "-o - needs --source N (between 1 and 2) or the source's name"),
     (["separate", VIDEO, "-o", "-", "--residual", "--source", "1"], "-o - writes a single source; --residual needs"),
-    (["separate", VIDEO, VIDEO, "-o", "-", "--source", "1"], "-o - writes one source of one video; give exactly one"),
+    (["separate", VIDEO, OTHER, "-o", "-", "--source", "1"], "-o - writes one source of one video; give exactly one"),
     (["separate", VIDEO, "--jobs", "0"], "--jobs 0: give 1 or more"),
     (["separate", VIDEO, "--gpus-per-job", "1"], "--gpus-per-job 1.0: give 0 or more, with --ray"),
     (["separate", VIDEO, "-o", "-", "--jobs", "2"], "-o - streams one video; --jobs and --ray need an output folder"),
@@ -44,6 +45,8 @@ CASES = [
     (["separate", VIDEO, "--bitrate", "9"], "--bitrate '9': give bits per second from 32k to 512k"),
     (["separate", VIDEO, "--start", "1:xx"], "--start '1:xx': give seconds (90, 90.5) or minutes:seconds"),
     (["separate", VIDEO, "--start", "5", "--end", "4"], "--end 4: it is not after --start 5"),
+    (["separate", VIDEO, "--output-template", "../up/{name}.{ext}"], "gives ../up/name.wav, outside the output"),
+    (["separate", VIDEO, "--output-template", "{stem}/{nope}.{ext}"], "unknown field 'nope'"),
     (["remix", VIDEO, "--end", "-3"], "--end '-3': give seconds"),
     (["locate", VIDEO, "--start", "2:75"], "--start '2:75': give seconds"),
     (["info", VIDEO, "--boxes", "1,2,3"], "box '1,2,3': expected 4 numbers"),

@@ -1,24 +1,60 @@
-"""The batch's options checked before anything heavy loads: names, rates, skip/overwrite, ``-o -``.
+"""The batch's options checked before anything heavy loads: names, rates, skip/overwrite, ``-o -``,
+the output template.
 
 :meth:`avsep.batch.job.BatchJob.create` runs these checks first; the command line runs them itself
 before it imports :mod:`avsep.batch.job` (which brings PyAV and the separation), so a mistake in
 the options answers at once. Standard library, :mod:`avsep.errors`, :mod:`avsep.options` and the
-(light) :mod:`avsep.boxes.request` only. :func:`output_names` and :func:`find_videos` live here
-because the checks need them; :mod:`avsep.batch.job` uses them from here.
+(light) :mod:`avsep.boxes.request` only. :func:`output_names`, :func:`find_videos` and
+:func:`render_template` live here because the checks need them; :mod:`avsep.batch.job` uses them
+from here, and checks with :func:`check_shared_places` that no two videos share one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from avsep.boxes.request import BoxRequest
 from avsep.errors import InputError
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 
+#: The fields of ``--output-template``, as its messages list them.
+TEMPLATE_FIELDS = "{stem} {name} {index} {ext} {parent}"
+
+
+class DuplicateInputWarning(UserWarning):
+    """A file given twice (or given and found again in a folder given): separated once."""
+
 
 def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files as given plus video files found (recursively) in folders; missing paths are errors."""
+    """Files as given plus video files found (recursively) in folders; missing paths are errors.
+    A file met again (the same path, or the same file by another path or link) is dropped with a
+    :class:`DuplicateInputWarning`: separating it twice would only find its own outputs in the way."""
+    videos, problems = _gather(inputs)
+    kept: dict[object, Path] = {}
+    for video in videos:
+        first = kept.setdefault(_identity(video), video)
+        if first is not video:
+            warnings.warn(
+                f"{video} is the same file as {first}; dropped the duplicate, separating it once", DuplicateInputWarning
+            )
+    return list(kept.values()), problems
+
+
+def _identity(path: Path) -> object:
+    """What tells two input paths apart: the file itself (device and inode, as
+    :func:`os.path.samefile` compares) when it exists, else its resolved path."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return path.resolve()
+    return (stat.st_dev, stat.st_ino)
+
+
+def _gather(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every input file as given and every video in the input folders, in order, duplicates kept."""
     videos: list[Path] = []
     problems: list[tuple[Path, str]] = []
     for p in inputs:
@@ -33,6 +69,60 @@ def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, st
         else:
             videos.append(p)  # missing files, directories named like videos: probe reports them
     return videos, problems
+
+
+def render_template(
+    template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav", say: Wording = API
+) -> Path:
+    """``--output-template`` filled in for one output, under ``out_dir`` (``say``: how the
+    messages name the option). A path that leaves ``out_dir`` (``../x``, ``/x``, a ``{parent}``
+    of ``..``) is refused: the outputs must stay where ``-o`` says, and a batch's claims, records
+    and clean-up only look there."""
+    said = say("template", template, quoted=True)
+    parent = Path(os.path.abspath(video)).parent.name  # the folder's own name, even for ``clip.mp4``
+    try:
+        rel = template.format(stem=video.stem, name=name, index=index, ext=ext, parent=parent)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise InputError(f"{said}: {problem}; the fields are {TEMPLATE_FIELDS}") from None
+    if not rel or rel.endswith(("/", "\\")):
+        raise InputError(f"{said} gives no file name; end it with {{name}}.{{ext}}")
+    if Path(rel).is_absolute() or Path(os.path.normpath(rel)).parts[0] == "..":
+        raise InputError(
+            f"{said} gives {rel}, outside the output folder; keep its paths inside {say('out_dir')} (no / or .. first)"
+        )
+    return out_dir / rel
+
+
+def check_template(options: BatchOptions) -> None:
+    """Refuse an ``--output-template`` that cannot work for any video (an unknown field, no file
+    name, a path out of ``-o``) before anything loads, not once per video of the batch."""
+    render_template(
+        options.template, Path(options.out_dir), Path("folder", "video.mp4"), "name", 1, "wav", options.wording
+    )
+
+
+def check_shared_places(records: Mapping[Path, Path], say: Wording = API) -> None:
+    """Refuse a batch in which two videos (``records``: each video's provenance record) would
+    write into one place (``odd.mp4`` and ``odd.avi`` both into ``OUT/odd/``): their outputs
+    would mix and the second record would disown the first video's files. Checked before any
+    video is read, so nothing of either is written."""
+    first: dict[Path, Path] = {}
+    for video, record in records.items():
+        other = first.setdefault(record, video)
+        if other is video:
+            continue
+        why = "same name" if video.name == other.name else "same name but for the extension"
+        if video.stem != other.stem:
+            why, fix = "the template does not tell them apart", f"put {{stem}} in {say('template')}"
+        elif Path(os.path.abspath(video)).parent.name != Path(os.path.abspath(other)).parent.name:
+            fix = f"put their folder in the path ({say('template')} '{{parent}}/{{stem}}/{{name}}.{{ext}}')"
+        else:
+            fix = "rename one of them"
+        raise InputError(
+            f"{video}: its outputs would go to {record.parent} with those of {other} in this batch ({why}); "
+            f"{fix}, or run them apart with different {say('out_dir')}"
+        )
 
 
 def output_names(count: int, names: Sequence[str] | None, residual: bool, say: Wording = API) -> list[str]:
@@ -66,6 +156,7 @@ def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOpt
     if count is not None or names:
         labels = output_names(len(names) if count is None else count, names, options.residual, say)
     if not options.to_stdout:
+        check_template(options)
         return None
     stdout = say("out_dir", "-")
     videos, problems = find_videos(Path(p) for p in inputs)

@@ -7,7 +7,7 @@ What a run over many videos promises, whoever starts it:
 * **naming**: one output per box, named by a sidecar ``<video>.boxes.json``, the given names,
   the boxes' names (class guesses in automatic mode) or ``sourceN``, then ``residual``
   (:func:`output_names`), placed by a template under the output folder
-  (:func:`render_template`);
+  (:func:`~avsep.batch.checks.render_template`);
 * **tree**: a video found in a folder keeps its place below that folder under the output
   folder (``concert/day1/x.mp4`` -> ``OUT/day1/x/...``), so equal file names never collide;
 * **claims**: two videos of one batch may not write the same file, and each output is claimed
@@ -37,15 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
-from avsep.batch import claims, provenance
+from avsep.batch import checks, claims, provenance
 from avsep.batch.checks import check_options, find_videos, output_names, source_number
 from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
-from avsep.io.output import check_format, extension, output_frames, write_outputs, write_stdout
-from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
+from avsep.io.output import check_format, extension, fixed_extension, output_frames, write_outputs, write_stdout
+from avsep.options import VIDEO_EXTENSIONS, BatchOptions
 from avsep.timerange import TimeRange
 
 #: The template's name for a video's provenance record (``.avsep.json``: no output is a .json).
@@ -63,24 +63,6 @@ def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Pa
                 out[video] = video.parent.relative_to(folder)
                 break
     return out
-
-
-def render_template(
-    template: str, out_dir: Path, video: Path, name: str, index: int, ext: str = "wav", say: Wording = API
-) -> Path:
-    """``--output-template`` filled in for one output, under ``out_dir`` (``say``: how the
-    messages name the option)."""
-    try:
-        rel = template.format(stem=video.stem, name=name, index=index, ext=ext, parent=video.parent.name)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise InputError(
-            f"{say('template', template, quoted=True)}: {problem}; "
-            "the fields are {stem} {name} {index} {ext} {parent}"
-        ) from None
-    if not rel or rel.endswith(("/", "\\")):
-        raise InputError(f"{say('template', template, quoted=True)} gives no file name; end it with {{name}}.{{ext}}")
-    return out_dir / rel
 
 
 @dataclass
@@ -146,7 +128,8 @@ class BatchJob:
         announce: Announce | None = None,
     ) -> BatchJob:
         """Check everything that does not need a video (:func:`avsep.batch.checks.check_options`,
-        then ``--format``), so mistakes fail before the model loads."""
+        then ``--format``, then that no two videos share one place of outputs), so mistakes fail
+        before the model loads."""
         options = options or BatchOptions()
         inputs = [Path(p) for p in inputs]
         source = check_options(inputs, request, options)
@@ -157,6 +140,9 @@ class BatchJob:
         job = cls(videos, problems, request, names, out_dir, options, source, quiet, debug, announce)
         job.subdirs = mirror_dirs(inputs, videos)
         job.span = TimeRange.parse(options.start, options.end, options.wording)
+        if out_dir is not None:
+            records = {video: job.record_path(video) for video in videos if video.is_file()}
+            checks.check_shared_places(records, options.wording)
         return job
 
     def probe(self, video: Path) -> MediaInfo:
@@ -199,17 +185,30 @@ class BatchJob:
         folder = self.folder(video)
         ext = extension(self.options.fmt)
         template, say = self.options.template, self.options.wording
-        paths = [render_template(template, folder, video, n, i + 1, ext, say) for i, n in enumerate(labels)]
+        paths = [checks.render_template(template, folder, video, n, i + 1, ext, say) for i, n in enumerate(labels)]
         if len(set(paths)) != len(paths):
             said = say("template", template, quoted=True)
             raise InputError(f"{said} gives the same path to two outputs; use {{name}} or {{index}}")
+        record = self.record_path(video)
+        if record in paths:
+            label = labels[paths.index(record)]
+            raise InputError(
+                f"output name {label!r} would be written as {record}, the outputs' record; give it another name"
+            )
         return paths
 
     def record_path(self, video: Path) -> Path:
         """The record of ``video``'s outputs (:mod:`avsep.batch.provenance`): the template filled in for
-        ``.avsep.json``, never for an output name, which may come from the players found."""
+        ``.avsep.json``, never for an output name, which may come from the players found. It is a
+        ``.json`` whatever the template: an extension the template fixes (``{name}.flac``) is
+        replaced, and one is added when the template has none."""
         options = self.options
-        return render_template(options.template, self.folder(video), video, RECORD_NAME, 0, "json", options.wording)
+        rel = checks.render_template(
+            options.template, self.folder(video), video, RECORD_NAME, 0, "json", options.wording
+        )
+        fixed = fixed_extension(options.template)
+        name = rel.name.removesuffix(f".{fixed}") if fixed else rel.name
+        return rel.with_name(name if name.endswith(".json") else f"{name}.json")
 
     def labels(self, request: BoxRequest, plan: BoxPlan | None) -> list[str]:
         """One name per output: a sidecar's own, else ``names``, else the boxes' names (the class
@@ -260,7 +259,7 @@ class BatchJob:
             overwrite = any(p.exists() for p in paths)
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             written = self._write(stream, plan, paths, (record, expected), labels, claim, overwrite=overwrite)
-            claim.notes += provenance.remove_replaced(replaced)
+            claim.notes += provenance.remove_replaced(replaced, earlier.made_from)
         claimed.update((p, video) for p in paths)
         note = guide_note(stream, request.kind == FIND, self.names, self.options, labels)
         said = request.describe(plan, video) + note

@@ -99,6 +99,9 @@ class Verdict:
     missing: list[Path] = field(default_factory=list)
     #: what a skip says besides (the outputs were made from the same content at another path)
     note: str = ""
+    #: the input the record names when it is another file (``odd.mp4`` for ``odd.avi``, whose
+    #: outputs go to the same place): its outputs are not this video's to mix with or replace
+    made_from: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -144,6 +147,8 @@ def check(record: Path, expected: dict, paths: list[Path] | None = None) -> Verd
         verdict.reason = f"they were made from {was.get('path', '?')}"
         if same_path:
             verdict.reason = f"they were made with another version of the input file ({changed})"
+        else:
+            verdict.made_from = str(was.get("path", "?"))
         return verdict
     for key, what in (("model", "another model"), ("options", "other options")):
         if found.get(key) != expected[key]:
@@ -168,11 +173,19 @@ def write(record: Path, expected: dict, paths: list[Path], written: dict) -> Pat
 def check_existing(video: Path, paths: list[Path], earlier: Verdict, options: BatchOptions) -> list[Path]:
     """Raise when existing files stop ``video`` (the outputs it would write, ``paths``, or the
     outputs its last run recorded, unless ``overwrite``; with ``skip_existing``, outputs that are
-    not provably its own: ``earlier``, its record's verdict). Returns the files of its last run
-    that this run replaces and does not write again (removed once the new outputs are in place)."""
+    not provably its own: ``earlier``, its record's verdict; outputs another input's record
+    lists, even under other names, unless ``overwrite``: two videos' stems never mix). Returns
+    the files of the record's run (this video's, or under ``overwrite`` the other input's) that
+    this run replaces and does not write again (removed once the new outputs are in place)."""
     say = options.wording
-    replaced = [p for p in earlier.outputs if earlier.same_input and p not in paths and p.exists()]
+    replaced = [p for p in earlier.outputs if p not in paths and p.exists()]
     existing = [p for p in paths if p.exists()] + replaced
+    theirs = [p for p in earlier.outputs if p.exists()]
+    if earlier.made_from is not None and theirs and not (options.overwrite or options.skip_existing):
+        raise InputError(
+            f"{video}: {theirs[0]} is an output of another video, {earlier.made_from} (by the record beside it); "
+            f"pass {say('overwrite')} to replace that video's outputs, or choose another {say('out_dir')}"
+        )
     if not existing or options.overwrite or (options.skip_existing and earlier.own):
         return replaced  # a set of its own cut short by a kill completes under --skip-existing
     if options.skip_existing:
@@ -207,14 +220,16 @@ def _not_its_own(video: Path, verdict: Verdict, options: BatchOptions) -> InputE
     )
 
 
-def remove_replaced(files: list[Path]) -> list[str]:
+def remove_replaced(files: list[Path], made_from: str | None = None) -> list[str]:
     """Remove the outputs of a video's last run that its new outputs replace under other
-    names (``--names`` given once, found the next time): the record listed them, so they are
-    this video's and nothing else. Returns the notes that say so."""
+    names (``--names`` given once, found the next time), or, under ``--overwrite``, those of
+    another input ``made_from`` that wrote to the same place: the record listed them, so they
+    are that run's and nothing else. Returns the notes that say so."""
+    whose = "this video's last run" if made_from is None else made_from
     notes = []
     for path in files:
         path.unlink(missing_ok=True)
-        notes.append(f"removed {path}, an output of this video's last run that this run replaces")
+        notes.append(f"removed {path}, an output of {whose} that this run replaces")
     return notes
 
 

@@ -49,7 +49,8 @@ def separate_paths(
     Bad arguments raise :class:`~avsep.errors.InputError` before any video is read. A video
     that fails does not stop the batch: its :class:`Outcome` is ``failed``, with the message in
     ``detail`` and the exception in ``error``. Returns one outcome per input, in order (folders
-    without videos first). A fallback of automatic boxes to strips is an
+    without videos first; a file given twice is separated once, with a
+    :class:`~avsep.batch.checks.DuplicateInputWarning`). A fallback of automatic boxes to strips is an
     :class:`~avsep.boxes.players.AutoBoxesWarning`.
 
     ``jobs`` > 1 and ``ray`` run on worker processes or a Ray cluster (:mod:`avsep.batch.workers`,

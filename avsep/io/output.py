@@ -8,6 +8,7 @@ manager, and a writer to standard output that returns False when the reader left
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -42,6 +43,36 @@ def check_format(options: BatchOptions) -> None:
             f"{say('fmt', fmt)} cannot stream to {say('out_dir', '-')} "
             "(an M4A's index is written last); use mp3 or opus"
         )
+    if not options.to_stdout:
+        check_template_extension(options)
+
+
+def fixed_extension(template: str) -> str | None:
+    """The extension ``template`` writes whatever the format (``flac`` of ``{name}.flac``), as
+    written; None when its file name ends in a field (``{name}.{ext}``) or its last part has no dot."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return None  # a broken template: rendering it says what is wrong
+    tail = parts[-1][0] if parts and parts[-1][1] is None else ""
+    name = tail.replace("\\", "/").rsplit("/", 1)[-1]
+    fixed = name.rpartition(".")[2] if "." in name else ""
+    return fixed or None
+
+
+def check_template_extension(options: BatchOptions) -> None:
+    """An extension fixed in ``--output-template`` must be the one ``--format`` writes: MP3 data
+    in a ``.flac`` file misleads every player and tool that trusts the name."""
+    fixed, ext = fixed_extension(options.template), extension(options.fmt)
+    if fixed is None or fixed.lower() == ext:
+        return
+    say = options.wording
+    matching = [f for f in FORMATS if extension(f) == fixed.lower()]
+    instead = f" or give {say('fmt')} {' or '.join(matching)}" if matching else ""
+    raise InputError(
+        f"{say('template', options.template, quoted=True)} ends in .{fixed} but {say('fmt', options.fmt)} "
+        f"writes .{ext} files; end it with .{{ext}}{instead}"
+    )
 
 
 def extension(fmt: str) -> str:
