@@ -4,7 +4,8 @@
 before it imports :mod:`avsep.batch.job` (which brings PyAV and the separation), so a mistake in
 the options answers at once. Standard library, :mod:`avsep.errors`, :mod:`avsep.options` and the
 (light) :mod:`avsep.boxes.request` only. :func:`output_names` and :func:`find_videos` live here
-because the checks need them; :mod:`avsep.batch.job` uses them from here.
+because the checks need them, and :func:`mirror_dirs` beside the latter (where the videos found
+in a folder go); :mod:`avsep.batch.job` uses them from here.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ def find_videos(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, st
         else:
             videos.append(p)  # missing files, directories named like videos: probe reports them
     return videos, problems
+
+
+def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
+    """Each video found inside an input folder -> its folder relative to that input folder
+    (videos given as files are not in it: their outputs go straight under the output folder)."""
+    folders = [p for p in inputs if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS]
+    out: dict[Path, Path] = {}
+    for video in videos:
+        for folder in folders:
+            if video.is_relative_to(folder):
+                out[video] = video.parent.relative_to(folder)
+                break
+    return out
 
 
 def output_names(count: int, names: Sequence[str] | None, residual: bool, say: Wording = API) -> list[str]:
