@@ -320,3 +320,22 @@ def write_frames_video(path: str | Path, frames: np.ndarray, fps: int, audio: np
         container.mux(astream.encode(chunk))
         container.mux(astream.encode())
     return path
+
+
+def merge_streams(dest: str | Path, *inputs: str | Path) -> Path:
+    """Remux every stream of ``inputs`` into one file (no re-encoding): several audio or video
+    streams, or a picture and a soundtrack of different lengths."""
+    sources = [av.open(str(p)) for p in inputs]
+    with av.open(str(dest), "w") as out:
+        streams = {}
+        for n, src in enumerate(sources):
+            for s in src.streams:
+                streams[n, s.index] = out.add_stream_from_template(s)
+        for n, src in enumerate(sources):
+            for packet in src.demux():
+                if packet.dts is not None:
+                    packet.stream = streams[n, packet.stream.index]
+                    out.mux(packet)
+    for src in sources:
+        src.close()
+    return Path(dest)

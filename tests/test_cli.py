@@ -23,6 +23,7 @@ from avsep.boxes.preview import COLOURS
 from avsep.io.audio import load_audio
 from avsep.models.serialize import load_checkpoint
 from tests.cli_support import GREEN, SMALL, YELLOW, cli, cli_process, error_line, wavs
+from tests.media import merge_streams
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -137,14 +138,19 @@ def test_mask_and_overlap_reach_the_pipeline(shared_video, tmp_path, monkeypatch
 
 
 def test_audio_and_video_stream_selection(shared_video, tmp_path):
-    """A file with two video and two audio streams: the options pick which ones are used."""
+    """A file with two video and two audio streams: the options pick which ones are used; left
+    to the default, the audio stream separated is named, with the option to pick the other."""
     first = shared_video("a.mkv", tones=(440.0,), **SMALL)
     second = shared_video("b.mkv", tones=(1000.0,), duration=3.0, width=32, height=24)
-    both = _merge(tmp_path / "two.mkv", first, second)
+    both = merge_streams(tmp_path / "two.mkv", first, second)
     # --video-stream 1 is the 32x24 one: a box right of x=32 lies outside it.
-    line = error_line(cli("separate", both, "--video-stream", "1", "--boxes", "40,0,64,24", "-o", tmp_path, code=2))
-    assert "outside the 32x24 frame" in line
-    cli(
+    result = cli("separate", both, "--video-stream", "1", "--boxes", "40,0,64,24", "-o", tmp_path, code=2)
+    assert "outside the 32x24 frame" in error_line(result)
+    assert (
+        f"warning: {both} has 2 audio streams; separating audio stream 0 (aac, 44100 Hz, 1 ch); "
+        "choose another with --audio-stream 1"
+    ) in " ".join(result.stderr.split())
+    chosen = cli(
         "separate",
         both,
         "--audio-stream",
@@ -161,32 +167,13 @@ def test_audio_and_video_stream_selection(shared_video, tmp_path):
         "-o",
         tmp_path / "out",
     )
+    assert "warning" not in chosen.stderr
     total = sum(sf.read(str(f), dtype="float32")[0] for f in (tmp_path / "out").rglob("*.wav"))
     chosen, _ = load_audio(both, 11025, audio_stream=1)
     n = min(len(total), len(chosen))
     assert np.abs(total[:n] - chosen[:n]).max() < 1e-4
     line = error_line(cli("separate", both, "--audio-stream", "2", "-o", tmp_path, code=2))
     assert "no audio stream 2 (the file has 2)" in line
-
-
-def _merge(dest, *inputs):
-    """Remux every stream of ``inputs`` into one file (no re-encoding)."""
-    import av
-
-    sources = [av.open(str(p)) for p in inputs]
-    with av.open(str(dest), "w") as out:
-        streams = {}
-        for n, src in enumerate(sources):
-            for s in src.streams:
-                streams[n, s.index] = out.add_stream_from_template(s)
-        for n, src in enumerate(sources):
-            for packet in src.demux():
-                if packet.dts is not None:
-                    packet.stream = streams[n, packet.stream.index]
-                    out.mux(packet)
-    for src in sources:
-        src.close()
-    return dest
 
 
 def test_stdout_wav_in_process(shared_video):
@@ -414,18 +401,40 @@ def test_a_time_past_the_end_is_an_error(shared_video, tmp_path):
 
 def test_separate_writes_tagged_mp3_m4a_and_opus_at_the_bitrate_asked(shared_video, tmp_path):
     """--format mp3|m4a|opus (issue 31): one compressed file per box, named and tagged by its
-    source and video, at --bitrate; the provenance record tells the formats apart."""
+    source and video, at --bitrate; the provenance record tells the formats apart. Opus, which
+    takes no 44.1 kHz, says that it writes 48 kHz, and the record says so too."""
     video = shared_video("clip.mp4", **SMALL)
     boxes = ["--boxes", "0,0,32,48", "32,0,64,48", "--names", "guitar", "saxophone"]
-    for fmt, codec in (("mp3", "mp3"), ("m4a", "aac"), ("opus", "opus")):
-        cli("separate", video, *boxes, "--format", fmt, "--bitrate", "64k", "-o", tmp_path / fmt, "-q")
+    changed = "OPUS cannot be written at 44100 Hz, so the outputs are 48000 Hz rather than the video's 44100 Hz"
+    for fmt, codec, rate in (("mp3", "mp3", 44100), ("m4a", "aac", 44100), ("opus", "opus", 48000)):
+        result = cli("separate", video, *boxes, "--format", fmt, "--bitrate", "64k", "-o", tmp_path / fmt, "-q")
+        assert (changed in " ".join(result.stderr.split())) == (fmt == "opus"), result.stderr
         folder = tmp_path / fmt / video.stem
         assert sorted(p.name for p in folder.iterdir()) == [".avsep.json", f"guitar.{fmt}", f"saxophone.{fmt}"]
+        record = json.loads((folder / ".avsep.json").read_text())
+        assert {o["sample_rate"] for o in record["written"]["outputs"]} == {rate}
         with av.open(str(folder / f"guitar.{fmt}")) as container:
             stream = container.streams.audio[0]
             tags = {**container.metadata, **stream.metadata}
-            assert stream.codec_context.name.startswith(codec)
+            assert stream.codec_context.name.startswith(codec) and stream.sample_rate == rate
             assert tags["title"] == "guitar" and video.name in tags["comment"], tags
             assert 2.5 < float(container.duration / 1_000_000) < 3.3
     error = error_line(cli("separate", video, *boxes, "--format", "flac", "--bitrate", "64k", "-o", tmp_path, code=2))
     assert error.startswith("error: --bitrate applies to mp3, m4a, opus; flac is lossless")
+
+
+def test_a_format_that_cannot_hold_the_channels_is_refused_before_any_work(shared_video, tmp_path, monkeypatch):
+    """MP3 of a 5.1 video: refused once the video is probed, as an input error (exit 2), before
+    the separation starts; --mono makes it fit."""
+    from avsep.separation.separator import Separator
+
+    def not_started(*args, **kwargs):
+        raise AssertionError("the separation started")
+
+    video = shared_video("surround.mp4", channels=6, **SMALL)
+    with monkeypatch.context() as patch:
+        patch.setattr(Separator, "stream", not_started)
+        line = error_line(cli("separate", video, "--boxes", "strips", "--format", "mp3", "-o", tmp_path, code=2))
+    assert line == f"error: {video}: MP3 holds 1 to 2 channels, not 6; use --mono or another --format"
+    assert not (tmp_path / video.stem).exists()
+    cli("separate", video, "--boxes", "strips", "--format", "mp3", "--mono", "-o", tmp_path, "-q")

@@ -4,6 +4,7 @@ the outputs cover the range, and a boxes file's times stay in the video's clock.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,10 +14,11 @@ from avsep.boxes.request import BoxRequest, plan_boxes
 from avsep.errors import InputError
 from avsep.io.audio import stream_audio
 from avsep.io.media import clip, probe
+from avsep.io.soundtrack import check_soundtrack
 from avsep.io.video import FrameReader
 from avsep.timerange import TimeRange, parse_time
 from tests.cli_support import cli, error_line
-from tests.media import read_marker
+from tests.media import merge_streams, read_marker
 
 #: a 6-second clip, small
 SIX = {"duration": 6.0, "width": 64, "height": 48}
@@ -96,3 +98,41 @@ def test_remix_and_locate_take_the_range(shared_video, tmp_path, fast_model):
     assert len(located.stdout.split()) == 2
     wrong = cli("locate", video, *boxes, "--start", "2", "--end", "4", "--time", "1", "-o", tmp_path, code=2)
     assert "--time 1: the range is 2.00 to 4.00 s; give a time from 2.00 to 4.00" in error_line(wrong)
+
+
+def _short_soundtrack(shared_video, tmp_path):
+    """A 6-second picture whose audio track ends at 2 s (a recorder stopped early)."""
+    picture = shared_video("picture.mp4", audio=False, **SIX)
+    sound = shared_video("sound.mp4", video=False, duration=2.0)
+    return merge_streams(tmp_path / "short-sound.mp4", picture, sound)
+
+
+def test_a_range_past_the_audio_is_refused_or_said(shared_video, tmp_path, fast_model):
+    """A range that starts after the audio track's end holds no sound: refused before any work,
+    nothing written (it wrote files of no samples, exit 0). A range, or the whole video, that runs
+    past it gives outputs as long as the sound, and a warning says so."""
+    video = _short_soundtrack(shared_video, tmp_path)
+    args = ["separate", video, "--boxes", "0,0,32,48", "32,0,64,48", "-o", tmp_path / "out"]
+    line = error_line(cli(*args, "--start", "3", "--end", "5", code=2))
+    assert line == (
+        f"error: --start 3: the audio track of {video} ends at 2.00 s, so the range holds no sound; "
+        "give a --start before 2.00"
+    )
+    assert not list(tmp_path.rglob("*.wav"))
+    for span, said, seconds in (
+        (["--start", "1", "--end", "5"], "before --end 5 (5.00 s), so the outputs are 1.00 s long", 1.0),
+        ([], "before the video's end (6.00 s), so the outputs are 2.00 s long", 2.0),
+    ):
+        result = cli(*args, *span, "--overwrite", "-q")
+        assert f"warning: {video}: the audio track ends at 2.00 s, {said}" in " ".join(result.stderr.split())
+        assert sf.info(tmp_path / "out" / video.stem / "source1.wav").duration == pytest.approx(seconds, abs=0.05)
+
+
+def test_a_range_after_an_undeclared_audio_end_fails_as_it_decodes(shared_video, tmp_path):
+    """A container that does not say where its audio ends (nothing to refuse up front): decoding
+    finds no sound in the range, and that is an error rather than outputs of no samples."""
+    media = probe(_short_soundtrack(shared_video, tmp_path))
+    part = clip(replace(media, audio=replace(media.audio, duration=None)), TimeRange(3.0, 5.0))
+    check_soundtrack(part)
+    with pytest.raises(InputError, match=r"ends before --start 3, so the range holds no sound; give an earlier"):
+        list(stream_audio(part))

@@ -5,7 +5,8 @@ the output template.
 before it imports :mod:`avsep.batch.job` (which brings PyAV and the separation), so a mistake in
 the options answers at once. Standard library, :mod:`avsep.errors`, :mod:`avsep.options` and the
 (light) :mod:`avsep.boxes.request` only. :func:`output_names`, :func:`find_videos` and
-:func:`render_template` live here because the checks need them; :mod:`avsep.batch.job` uses them
+:func:`render_template` live here because the checks need them, and :func:`mirror_dirs` beside
+:func:`find_videos` (where the videos found in a folder go); :mod:`avsep.batch.job` uses them
 from here, and checks with :func:`check_shared_places` that no two videos share one place.
 """
 
@@ -123,6 +124,19 @@ def check_shared_places(records: Mapping[Path, Path], say: Wording = API) -> Non
             f"{video}: its outputs would go to {record.parent} with those of {other} in this batch ({why}); "
             f"{fix}, or run them apart with different {say('out_dir')}"
         )
+
+
+def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
+    """Each video found inside an input folder -> its folder relative to that input folder
+    (videos given as files are not in it: their outputs go straight under the output folder)."""
+    folders = [p for p in inputs if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS]
+    out: dict[Path, Path] = {}
+    for video in videos:
+        for folder in folders:
+            if video.is_relative_to(folder):
+                out[video] = video.parent.relative_to(folder)
+                break
+    return out
 
 
 def output_names(count: int, names: Sequence[str] | None, residual: bool, say: Wording = API) -> list[str]:

@@ -38,31 +38,28 @@ from pathlib import Path
 import numpy as np
 
 from avsep.batch import checks, claims, provenance
-from avsep.batch.checks import check_options, find_videos, output_names, source_number
-from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note
+from avsep.batch.checks import check_options, find_videos, mirror_dirs, output_names, source_number
+from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note, output_channels
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
-from avsep.io.output import check_format, extension, fixed_extension, output_frames, write_outputs, write_stdout
-from avsep.options import VIDEO_EXTENSIONS, BatchOptions
+from avsep.io.output import (
+    check_format,
+    check_output_audio,
+    extension,
+    fixed_extension,
+    output_frames,
+    write_outputs,
+    write_stdout,
+    written_rate,
+)
+from avsep.io.soundtrack import check_soundtrack
+from avsep.options import BatchOptions
 from avsep.timerange import TimeRange
 
 #: The template's name for a video's provenance record (``.avsep.json``: no output is a .json).
 RECORD_NAME = ".avsep"
-
-
-def mirror_dirs(inputs: Iterable[Path], videos: Iterable[Path]) -> dict[Path, Path]:
-    """Each video found inside an input folder -> its folder relative to that input folder
-    (videos given as files are not in it: their outputs go straight under the output folder)."""
-    folders = [p for p in inputs if p.is_dir() and p.suffix.lower() not in VIDEO_EXTENSIONS]
-    out: dict[Path, Path] = {}
-    for video in videos:
-        for folder in folders:
-            if video.is_relative_to(folder):
-                out[video] = video.parent.relative_to(folder)
-                break
-    return out
 
 
 @dataclass
@@ -145,12 +142,17 @@ class BatchJob:
             checks.check_shared_places(records, options.wording)
         return job
 
-    def probe(self, video: Path) -> MediaInfo:
+    def probe(self, video: Path, separator: Streams) -> MediaInfo:
         """The video probed (once per separation) with the chosen streams, seen over the range
-        asked for (:func:`avsep.io.media.clip`); it must be separable."""
-        media = probe(video, audio_stream=self.options.audio_stream, video_stream=self.options.video_stream)
+        asked for (:func:`avsep.io.media.clip`); it must be separable, and give sound in the range
+        and in the format (said or refused here, before any work)."""
+        options = self.options
+        media = probe(video, audio_stream=options.audio_stream, video_stream=options.video_stream)
         check_separable(media)
-        return clip(media, self.span)
+        media = clip(media, self.span)
+        check_soundtrack(media, options.audio_stream, options.wording)
+        check_output_audio(media, options, output_channels(media.audio, options.mono, separator.full_band))
+        return media
 
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced through
@@ -166,7 +168,7 @@ class BatchJob:
         video probed, its boxes (players found are announced) and one name per source, by the
         rules of :meth:`separate_one`."""
         request = self.request.for_video(video)
-        media = self.probe(video)
+        media = self.probe(video, separator)
         if request.kind == FIND:
             plan = self.find(separator, request, media, progress)
         else:
@@ -235,7 +237,7 @@ class BatchJob:
             provenance.refuse_early(video, verdict, self.options)  # nor when the outputs are not its own
         media = plan = None
         if request.kind == FIND:
-            media = self.probe(video)  # before the search: a file without sound fails at once
+            media = self.probe(video, separator)  # before the search: a file without sound fails at once
             plan = self.find(separator, request, media, progress)
         labels = self.labels(request, plan)
         paths = self.paths(video, labels)
@@ -297,7 +299,7 @@ class BatchJob:
         progress: Progress,
     ) -> tuple[MediaInfo, BoxPlan, SeparationStream]:
         """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
-        media = media or self.probe(video)
+        media = media or self.probe(video, separator)
         plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
         options = self.options
         stream = separator.stream(
@@ -342,9 +344,8 @@ class BatchJob:
 
         def leave_record() -> None:
             seconds = round(frames / stream.sample_rate, 6)
-            written["outputs"] = [
-                {"path": str(p), "sample_rate": stream.sample_rate, "duration": seconds} for p in paths
-            ]
+            rate = written_rate(self.options.fmt, stream.sample_rate)  # MP3 and Opus may change it
+            written["outputs"] = [{"path": str(p), "sample_rate": rate, "duration": seconds} for p in paths]
             written["boxes"] = plan.to_json()["boxes"]
             written["names"] = labels
             provenance.write(*record, paths, written)

@@ -16,7 +16,7 @@ import numpy as np
 from avsep.boxes.box import Box
 from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import BoxPlan
-from avsep.io.media import MediaInfo
+from avsep.io.media import AudioStreamInfo, MediaInfo
 from avsep.options import BatchOptions
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class Streams(Protocol):
 
     overlap: float
     checkpoint: Checkpoint  # its sha256 names the model in the provenance records
+    full_band: bool  # the outputs keep the video's channels (:func:`output_channels`)
 
     def player_finder(self) -> PlayerFinder | None: ...
 
@@ -86,6 +87,13 @@ class Streams(Protocol):
         mono: bool = False,
         names: Sequence[str | None] | None = None,
     ) -> SeparationStream: ...
+
+
+def output_channels(audio: AudioStreamInfo, mono: bool, full_band: bool) -> int:
+    """The channels of every output of a separation of ``audio``: its own on the full-band path,
+    else one (``mono``, or the band-limited path, which masks the model's mono signal). The batch
+    checks them against the format before any work; the separator writes them."""
+    return 1 if mono or not full_band else max(1, audio.channels)
 
 
 def guide_note(

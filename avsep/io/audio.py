@@ -128,6 +128,7 @@ class _NativeAudio:
         self.path = media.path
         self._container = open_input(media.path)
         stream = next(s for s in self._container.streams if s.index == media.audio.index)
+        self._start = media.start
         self._origin = container_origin(self._container) + media.start  # a --start range's time 0
         if media.start > 0:
             _seek(self._container, stream, self._origin - _PREROLL_S)
@@ -173,6 +174,11 @@ class _NativeAudio:
                 if cursor.done:
                     return  # the range's end: nothing after it is decoded
             yield from cursor.kept(_unpack(normaliser.resample(None)))
+            if self._start > 0 and cursor.at <= 0:  # the container did not say where the audio ends
+                raise InputError(
+                    f"{self.path}: the audio track ends before --start {self._start:g}, so the range holds no "
+                    "sound; give an earlier --start"
+                )
             warn_if_short(self.path, "audio", max(cursor.at, 0) / self.rate, self._declared)
         finally:
             self._container.close()

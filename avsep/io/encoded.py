@@ -21,9 +21,10 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from avsep.errors import AvsepError
+from avsep.errors import InputError
 from avsep.io.flac import AtomicFlacWriter, stream_encoded
 from avsep.io.wav import _check_format, as_frames
+from avsep.options import API, Wording
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ FORMATS = {
 }
 
 
+def check_channels(fmt: str, channels: int, say: Wording = API) -> None:
+    """Refuse outputs of more channels than ``fmt`` holds (a 5.1 video as MP3); the batch asks
+    once the video is probed, so the refusal comes before any work (``say``: how the message
+    names the options)."""
+    most = FORMATS[fmt].max_channels
+    if not 1 <= channels <= most:
+        raise InputError(
+            f"{fmt.upper()} holds 1 to {most} channels, not {channels}; use {say('mono')} or another {say('fmt')}"
+        )
+
+
 def encoder_rate(fmt: str, sample_rate: int) -> int:
     """The rate ``fmt``'s encoder writes for samples at ``sample_rate``: that rate when the encoder
     takes it, else the lowest rate it takes above it (its highest when none is)."""
@@ -70,10 +82,7 @@ class LossyEncoder:
         tags: dict[str, str] | None = None,
     ) -> None:
         spec = FORMATS[fmt]
-        if not 1 <= channels <= spec.max_channels:
-            raise AvsepError(
-                f"{fmt.upper()} holds 1 to {spec.max_channels} channels, not {channels}; use --mono or another --format"
-            )
+        check_channels(fmt, channels)
         self.channels = channels
         self._layout = "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
         self._rate = sample_rate

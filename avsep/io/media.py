@@ -24,7 +24,7 @@ import av.container
 
 from avsep.errors import InputError, no_such_file
 from avsep.io.ffmpeg_log import keep_log_policy
-from avsep.timerange import TimeRange
+from avsep.timerange import TimeRange, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class AudioStreamInfo:
     sample_rate: int
     channels: int
     duration: float | None
+    #: seconds after the container start at which the stream starts (a late audio track)
+    offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -249,9 +251,17 @@ def _decodable(path: Path, streams: tuple[av.stream.Stream, ...], kind: str) -> 
 
 
 def _seconds(stream: av.stream.Stream) -> float | None:
-    if stream.duration is None or stream.time_base is None:
+    """A stream's length: its header's, else from the ``DURATION`` tag Matroska and WebM keep per
+    stream (where its last packet ends), so that an audio track that ends before the picture is
+    known before decoding."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    try:
+        end = parse_time(stream.metadata.get("DURATION"), "DURATION")
+    except InputError:
         return None
-    return float(stream.duration * stream.time_base)
+    start = 0.0 if stream.start_time is None or stream.time_base is None else stream.start_time * stream.time_base
+    return None if end is None else end - float(start)
 
 
 def _rotation_from_tag(stream: av.stream.Stream) -> int | None:
@@ -348,6 +358,7 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
                     duration=_seconds(s),
                 )
             )
+        origin = container_origin(container)
         audios = tuple(
             AudioStreamInfo(
                 index=s.index,
@@ -355,6 +366,7 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
                 sample_rate=s.codec_context.sample_rate,
                 channels=s.codec_context.channels,
                 duration=_seconds(s),
+                offset=0.0 if s.start_time is None else float(s.start_time * s.time_base) - origin,
             )
             for s in astreams
         )
@@ -363,7 +375,6 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
             duration = container.duration / av.time_base
         else:
             known = [d for d in (*(v.duration for v in videos), *(a.duration for a in audios)) if d]
-            origin = container_origin(container)
             duration = max(known) if known else _scan_duration(container, origin)
         return MediaInfo(
             path=path,

@@ -9,6 +9,7 @@ manager, and a writer to standard output that returns False when the reader left
 from __future__ import annotations
 
 import string
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,6 +19,8 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.io import encoded, flac, wav
+from avsep.io.media import MediaInfo
+from avsep.io.soundtrack import SoundtrackWarning
 from avsep.options import BatchOptions
 from avsep.timing import stage
 
@@ -73,6 +76,33 @@ def check_template_extension(options: BatchOptions) -> None:
         f"{say('template', options.template, quoted=True)} ends in .{fixed} but {say('fmt', options.fmt)} "
         f"writes .{ext} files; end it with .{{ext}}{instead}"
     )
+
+
+def written_rate(fmt: str, sample_rate: int) -> int:
+    """The rate a file of ``fmt`` is written at for samples at ``sample_rate``: theirs, unless the
+    format's encoder does not take it (:func:`avsep.io.encoded.encoder_rate`)."""
+    return encoded.encoder_rate(fmt, sample_rate) if fmt in encoded.FORMATS else sample_rate
+
+
+def check_output_audio(media: MediaInfo, options: BatchOptions, channels: int) -> None:
+    """What ``options.fmt`` makes of ``media``'s sound, checked once it is probed and before any
+    work: a format that cannot hold ``channels`` (each output's) is refused; one whose encoder
+    changes the rate asked for (the video's, or ``sample_rate``) says so, since outputs are at
+    that rate unless a user asks otherwise."""
+    fmt, say = options.fmt, options.wording
+    if fmt not in encoded.FORMATS:
+        return
+    encoded.check_channels(fmt, channels, say)
+    rate = options.sample_rate or media.audio.sample_rate
+    written = written_rate(fmt, rate)
+    if written != rate:
+        asked = say("sample_rate", rate) if options.sample_rate else f"the video's {rate} Hz"
+        warnings.warn(
+            f"{media.path}: {fmt.upper()} cannot be written at {rate} Hz, so the outputs are {written} Hz "
+            f"rather than {asked}; a lossless {say('fmt')} (flac, pcm24) keeps the rate",
+            SoundtrackWarning,
+            stacklevel=2,
+        )
 
 
 def extension(fmt: str) -> str:

@@ -28,7 +28,7 @@ import torch
 
 from avsep.batch.job import Outcome, output_names
 from avsep.batch.run import separate_paths
-from avsep.batch.streams import SeparationStream
+from avsep.batch.streams import SeparationStream, output_channels
 from avsep.boxes.box import Box
 from avsep.boxes.detect import PlayerFinder, player_finder
 from avsep.boxes.players import AutoBoxesWarning, BoxPlan
@@ -37,6 +37,7 @@ from avsep.errors import InputError
 from avsep.io.audio import Resampler
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import extension, write_outputs
+from avsep.io.soundtrack import check_soundtrack
 from avsep.io.video import resize_frames
 from avsep.models.device import select_device
 from avsep.options import (
@@ -296,7 +297,7 @@ class Separator(Engine):
         check_separable(media)
         out_rate = sample_rate or media.audio.sample_rate
         total = num_windows(media.duration, self.overlap)
-        channels = 1 if mono or not self.full_band else max(1, media.audio.channels)
+        channels = output_channels(media.audio, mono, self.full_band)
         tap = fullband.MixtureTap(out_rate, channels) if self.full_band else None
         named = self.guides_for_names(names, len(plan.sources))
         unsure = np.zeros(len(plan.sources), dtype=np.int64)
@@ -335,6 +336,7 @@ class Separator(Engine):
         else:
             media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(media)
+        check_soundtrack(media, audio_stream)
         plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap)
         given = request.guiding(names or plan.names)
         return self.stream(

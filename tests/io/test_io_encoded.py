@@ -4,14 +4,18 @@ with their tags and bit rate, streams to a pipe, no partial files."""
 from __future__ import annotations
 
 import io
+import warnings
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from avsep.errors import AvsepError, InputError
+from avsep.errors import InputError
 from avsep.io.encoded import encoder_rate
-from avsep.io.output import check_format, extension, open_writer, write_stdout
+from avsep.io.media import AudioStreamInfo, MediaInfo
+from avsep.io.output import check_format, check_output_audio, extension, open_writer, write_stdout
+from avsep.io.soundtrack import SoundtrackWarning
 from avsep.options import COMMAND_LINE, BatchOptions
 from tests.io.test_io_flac import Pipe
 
@@ -66,9 +70,36 @@ def test_a_pipe_takes_mp3_and_opus():
 
 
 def test_mp3_refuses_more_than_two_channels_and_leaves_nothing(tmp_path):
-    with pytest.raises(AvsepError, match="MP3 holds 1 to 2 channels, not 6; use --mono"):
+    with pytest.raises(InputError, match="MP3 holds 1 to 2 channels, not 6; use mono or another fmt"):
         open_writer(tmp_path / "x.mp3", 48000, 6, "mp3")
     assert list(tmp_path.iterdir()) == []
+
+
+def _video(rate: int, channels: int) -> MediaInfo:
+    """A probed video as check_output_audio sees it (its audio stream is all it reads)."""
+    audio = AudioStreamInfo(1, "aac", rate, channels, 10.0)
+    return MediaInfo(Path("v.mp4"), "mp4", 10.0, 1, None, audio, (), (audio,))
+
+
+def test_a_format_that_changes_the_rate_says_so_and_one_that_cannot_hold_the_channels_refuses():
+    """Outputs are at the video's rate (or --sample-rate's) unless the format's encoder takes no
+    such rate: a warning then names the rate written. Too many channels for the format is an
+    input error, raised once the video is probed (before any work)."""
+    say = {"wording": COMMAND_LINE}
+    with pytest.warns(
+        SoundtrackWarning, match=r"v.mp4: MP3 cannot be written at 96000 Hz, so the outputs are 48000 Hz "
+    ):
+        check_output_audio(_video(96000, 2), BatchOptions(fmt="mp3", **say), 2)
+    with pytest.warns(
+        SoundtrackWarning, match=r"OPUS .* 48000 Hz rather than --sample-rate 44100; a lossless --format"
+    ):
+        check_output_audio(_video(48000, 1), BatchOptions(fmt="opus", sample_rate=44100, **say), 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fmt in ("m4a", "flac", "pcm24"):  # they keep 96 kHz
+            check_output_audio(_video(96000, 6), BatchOptions(fmt=fmt, **say), 6)
+    with pytest.raises(InputError, match=r"^MP3 holds 1 to 2 channels, not 6; use --mono or another --format$"):
+        check_output_audio(_video(44100, 6), BatchOptions(fmt="mp3", **say), 6)
 
 
 def test_format_and_bitrate_mistakes_are_one_line_each():

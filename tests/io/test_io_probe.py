@@ -29,6 +29,15 @@ def test_probe_containers(shared_video, suffix):
     assert info.videos == (info.video,) and info.audios == (info.audio,)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_where_the_audio_starts_and_how_long_it_lasts(tmp_video, suffix):
+    """A late audio track: its start on the file's timeline and its length, from the header, or
+    (Matroska) from the DURATION tag of where it ends, so a track that ends early is known."""
+    info = probe(tmp_video(f"late{suffix}", duration=2.0, width=32, height=32, audio_start=1.0))
+    assert info.audio.offset == pytest.approx(1.0, abs=0.03)
+    assert info.audio.duration == pytest.approx(2.0, abs=0.03)
+
+
 @pytest.mark.parametrize("rotate", [90, 180, 270])
 def test_rotation_reports_displayed_size(tmp_video, rotate):
     info = probe(tmp_video("rot.mp4", duration=0.5, width=96, height=64, rotate=rotate))
