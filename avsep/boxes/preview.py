@@ -8,7 +8,6 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from avsep.boxes.box import Box
-from avsep.errors import AvsepError
 from avsep.io.atomic import atomic_write
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
@@ -101,8 +100,5 @@ def _ink(colour: str) -> str:
 
 
 def write_png(image: Image.Image, out: Path) -> None:
-    """Save ``image`` as PNG at ``out`` whole or not at all, with a one-line error."""
-    try:
-        atomic_write(out, lambda f: image.save(f, format="PNG"))  # read-write for all, as WAVs
-    except OSError as exc:
-        raise AvsepError(f"cannot write {out}: {exc.strerror}") from None
+    """Save ``image`` as PNG at ``out`` whole or not at all (a refused write is one line)."""
+    atomic_write(out, lambda f: image.save(f, format="PNG"))  # read-write for all, as WAVs

@@ -21,9 +21,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, InputError
+from avsep.errors import AvsepError, InputError, write_error
 from avsep.io.media import MediaInfo, container_origin, open_input
-from avsep.io.wav import as_frames, write_error
+from avsep.io.wav import as_frames
 
 #: Container format by output suffix.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
