@@ -30,6 +30,7 @@ CASES = [
     (["separate", VIDEO, "--sources", "0"], "--sources 0: give at least 1"),
     (["separate", VIDEO, *TWO, "--names", "a", "b", "c"], "--names gives 3 names for 2 boxes; give one per box"),
     (["separate", VIDEO, *TWO, "--names", "a", "a"], "output names must differ: 'a' is given twice"),
+    (["separate", VIDEO, *TWO, "--names", "Guitar", "guitar"], "'Guitar' and 'guitar' name one file on macOS"),
     (["separate", VIDEO, "--names", "a", "residual", "--residual"], "--names residual: --residual writes"),
     (["separate", VIDEO, "--skip-existing", "--overwrite"], "--skip-existing and --overwrite contradict each other"),
     (["separate", VIDEO, "--sample-rate", "10"], "--sample-rate 10: use a rate between 1000 and 384000 Hz"),
