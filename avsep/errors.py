@@ -53,6 +53,12 @@ def no_such_file(path: object) -> InputError:
     return InputError(f"{path}: no such file; check the path")
 
 
+def already_exists(path: object) -> InputError:
+    """The error for an output that exists and may not be replaced, in the same words wherever
+    avsep writes one file it names itself (a remixed video, a picture)."""
+    return InputError(f"{path} already exists; pass --overwrite to replace it")
+
+
 def os_reason(exc: OSError) -> str:
     """Short human reason for an OS error ("no space left on device")."""
     if exc.errno is not None and exc.errno in errno.errorcode:

@@ -49,6 +49,7 @@ CASES = [
     (["locate", VIDEO, "--start", "2:75"], "--start '2:75': give seconds"),
     (["info", VIDEO, "--boxes", "1,2,3"], "box '1,2,3': expected 4 numbers"),
     (["info", VIDEO, "--sources", "0"], "--sources 0: give at least 1"),
+    (["info", VIDEO, "--preview", "p.gif"], "--preview p.gif: write the picture as .png, .jpg, .jpeg"),
     (["locate", VIDEO, "--boxes", "strips", "0,0,10,10"], "--boxes strips stands alone"),
     (["remix", VIDEO, "--gain", "flute"], "--gain 'flute': write NAME=DB"),
     (["remix", VIDEO, "--solo", "a", "--mute", "a"], "--solo and --mute both name 'a'; pick one"),

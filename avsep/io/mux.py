@@ -21,7 +21,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, InputError, write_error
+from avsep.errors import AvsepError, InputError, already_exists, write_error
 from avsep.io.media import MediaInfo, container_origin, open_input
 from avsep.io.wav import as_frames
 
@@ -99,7 +99,7 @@ def write_video(
     timeline of :mod:`avsep.io.media` (sample 0 at the container's start)."""
     container = container_for(dest)
     if dest.exists() and not overwrite:
-        raise InputError(f"{dest} already exists; pass --overwrite to replace it")
+        raise already_exists(dest)
     if dest.is_dir():
         raise InputError(f"{dest}: is a directory; give a file name for the output video")
     try:
