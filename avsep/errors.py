@@ -8,8 +8,12 @@ with ``--debug``.
 
 from __future__ import annotations
 
+import errno
+import os
+
 # The exit codes of every avsep command, in one table (docs/errors.md). Defined here, in a module
-# with no imports, so the entry point can use them before the CLI's heavy modules load.
+# with standard-library imports only, so the entry point can use them before the CLI's heavy
+# modules load.
 #: The operation failed (an :class:`AvsepError`, or a bug).
 EXIT_FAILED = 1
 #: The command line or an input was invalid (an :class:`InputError`, click's usage errors).
@@ -47,6 +51,39 @@ def check_one_of(option: str, value: str, choices: tuple[str, ...] | list[str]) 
 def no_such_file(path: object) -> InputError:
     """The error for an input path that does not exist, in the same words wherever it is found."""
     return InputError(f"{path}: no such file; check the path")
+
+
+def already_exists(path: object) -> InputError:
+    """The error for an output that exists and may not be replaced, in the same words wherever
+    avsep writes one file it names itself (a remixed video, a picture)."""
+    return InputError(f"{path} already exists; pass --overwrite to replace it")
+
+
+def os_reason(exc: OSError) -> str:
+    """Short human reason for an OS error ("no space left on device")."""
+    if exc.errno is not None and exc.errno in errno.errorcode:
+        return os.strerror(exc.errno).lower()
+    return str(exc)
+
+
+#: What a user can do about the common write failures. A folder that refuses new files does so
+#: with EACCES (permissions), EPERM (an immutable folder, ``chattr +i``; sysfs), EROFS (a
+#: read-only mount) or ENOENT (a pseudo file system such as /proc, where mkdir finds no parent).
+_WRITE_HINTS = {
+    errno.ENOSPC: "free some disk space or write to another folder",
+    errno.EDQUOT: "free some disk space or write to another folder",
+    errno.EACCES: "choose a folder you can write to",
+    errno.EPERM: "choose a folder you can write to",
+    errno.EROFS: "choose a folder you can write to",
+    errno.ENOENT: "choose a folder you can write to",
+}
+
+
+def write_error(path: object, exc: OSError) -> AvsepError:
+    """The one line for a failed write of ``path``, wherever an output is written (audio, video,
+    pictures, reports): the system's reason and what to do."""
+    hint = _WRITE_HINTS.get(exc.errno or 0, "check the output folder")
+    return AvsepError(f"cannot write {path}: {os_reason(exc)}; {hint}")
 
 
 class ModelError(AvsepError):

@@ -117,6 +117,20 @@ REAL_SETS = ("fcsn", "clipsep", "duets", "duets-same", "duets-video")
 #: here so that the command line reads them without loading the pipeline
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".ts", ".wmv"}
 
+#: The pictures ``info --preview`` writes, by the file's extension (as PIL names the formats):
+#: a file gets the format its name says, so a viewer that trusts the name reads it.
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+def picture_format(path: Path, option: str) -> str:
+    """The format of the picture ``path`` names (:data:`PICTURE_FORMATS`); ``option`` names the
+    option that gave it, for the message that refuses any other extension."""
+    fmt = PICTURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{option} {path}: write the picture as {', '.join(PICTURE_FORMATS)}")
+    return fmt
+
+
 # -- the options of a separation and of a batch ---------------------------------------------------
 #
 # Built once by the command line (cli/app.py, from its flags) and by the Python API (Separator,

@@ -7,10 +7,13 @@ import json
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from avsep.boxes.box import MAX_BOXES, NamedBox, load_boxes_file, parse_box, sidecar_for, validate_boxes
+from avsep.boxes.request import MIN_BOX_SIDE, GivenBoxesWarning
 from avsep.cli.app import app
 from avsep.errors import InputError
+from avsep.timerange import TimeRange
 
 
 @pytest.mark.parametrize(
@@ -130,3 +133,54 @@ def test_first_value_always_belongs_to_the_option():
     """``--boxes clip.mp4`` (box forgotten) must not silently fall back to strips."""
     params = parsed("--boxes", "clip.mp4", "other.mp4")
     assert params["boxes"] == ["clip.mp4"]
+
+
+def _plan(video, *, boxes=None, boxes_file=None, span=None):
+    """The plan ``avsep separate`` would follow for given boxes, and the warnings it raised."""
+    import warnings
+
+    from avsep.boxes.request import BoxRequest, plan_boxes
+    from avsep.io.media import clip, probe
+
+    media = clip(probe(video), span or TimeRange())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan_boxes(BoxRequest.from_options(boxes, boxes_file), media, lambda: None)
+    return [str(w.message) for w in caught if issubclass(w.category, GivenBoxesWarning)]
+
+
+def test_a_box_too_small_to_show_an_instrument_is_warned_about(shared_video):
+    """Under MIN_BOX_SIDE pixels on its longer side the crop is an enlarged blur: said, once per
+    such box; a box of MIN_BOX_SIDE (a half of the 64x48 clip, too) is not."""
+    video = shared_video("clip.mp4", duration=3.0, width=64, height=48)
+    said = _plan(video, boxes=["2,2,4,4", "32,0,64,48", "0,10,20,40"])
+    assert said == [
+        f"{video}: box 1 (2,2,4,4) is 2x2 pixels, too small to show an instrument (the model reads it enlarged "
+        "112x to 224 pixels); draw it around the player (check with 'avsep info VIDEO --boxes ... --preview out.png')",
+        f"{video}: box 3 (0,10,20,40) is 20x30 pixels, too small to show an instrument (the model reads it "
+        "enlarged 7x to 224 pixels); draw it around the player (check with 'avsep info VIDEO --boxes ... "
+        "--preview out.png')",
+    ]
+    assert _plan(video, boxes=[f"0,0,{MIN_BOX_SIDE},{MIN_BOX_SIDE}", "32,0,64,48"]) == []
+    result = CliRunner().invoke(app, ["info", str(video), "--boxes", "2,2,4,4", "-q"])
+    assert result.exit_code == 0 and "warning: " in result.stderr and "too small to show an instrument" in result.stderr
+
+
+def test_a_timed_box_wholly_outside_the_video_is_warned_about(shared_video, tmp_path):
+    """A 3-s video: an entry from 30 to 40 s (or before 0) is applied by the nearest-range rule,
+    and said, naming the entry and the video's length; entries that reach into the video are not."""
+    video = shared_video("clip.mp4", duration=3.0, width=64, height=48)
+    entries = [
+        {"name": "a", "box": [0, 0, 32, 48], "start": 0, "end": 2},
+        {"name": "a", "box": [32, 0, 64, 48], "start": 30, "end": 40},
+        {"name": "b", "box": [32, 0, 64, 48], "start": -5, "end": 0},
+        {"name": "b", "box": [0, 0, 32, 48], "start": 2.5},
+    ]
+    file = tmp_path / "b.json"
+    file.write_text(json.dumps(entries))
+    said = _plan(video, boxes_file=file)
+    assert len(said) == 2, said
+    assert said[0].startswith(f"{video}: the box of 'a' from 30 to 40 s in {file} lies wholly after the video's end")
+    assert "(it is 3.00 s long); it applies only as the nearest box in time, so check its times" in said[0]
+    assert said[1].startswith(f"{video}: the box of 'b' from -5 to 0 s in {file} lies wholly before the video's start")
+    assert _plan(video, boxes_file=file, span=TimeRange(0.0, 2.0)) == said[1:]  # the video's end is not in view

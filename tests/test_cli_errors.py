@@ -306,6 +306,49 @@ def test_output_folder_not_writable(shared_video, tmp_path, monkeypatch):
     assert wavs(tmp_path) == {}
 
 
+#: How a folder refuses new files, as root sees it too: a read-only mount (EROFS, when avsep
+#: makes the folder), an immutable folder (``chattr +i``: EPERM), a folder without write
+#: permission (EACCES), a pseudo file system (``-o /proc/x``: mkdir finds no parent, ENOENT).
+REFUSALS = [(errno.EROFS, False), (errno.EPERM, True), (errno.EACCES, True), (errno.ENOENT, False)]
+
+#: Every command that writes outputs, with ``{ro}`` for the folder that refuses them.
+WRITERS = {
+    "separate": ["separate", "{video}", "-b", "0,0,32,48", "32,0,64,48", "-o", "{ro}", "-q"],
+    "report": ["separate", "{video}", "-b", "0,0,32,48", "-o", "{tmp}/out", "--report", "{ro}/r.json", "-q"],
+    "remix": ["remix", "{video}", "-b", "0,0,32,48", "32,0,64,48", "-o", "{ro}/mixed.mp4", "-q"],
+    "locate": ["locate", "{video}", "-b", "0,0,32,48", "32,0,64,48", "-o", "{ro}", "-q"],
+    "preview": ["info", "{video}", "-b", "0,0,32,48", "--preview", "{ro}/p.png", "-q"],
+}
+
+
+@pytest.mark.parametrize("command", WRITERS)
+@pytest.mark.parametrize(("code", "exists"), REFUSALS, ids=[errno.errorcode[c] for c, _ in REFUSALS])
+def test_a_folder_that_refuses_files_is_one_line(command, code, exists, shared_video, tmp_path, monkeypatch):
+    """Root writes anywhere, so the refusal is simulated in the system calls: making a folder
+    under ``ro`` and creating a file there (claims, temporary files) fail with ``code``."""
+    ro = tmp_path / "ro"
+    if exists:
+        ro.mkdir()
+    mkdir, open_ = os.mkdir, os.open
+
+    def refuse(call):
+        def refused(path, *args, **kwargs):
+            if str(path).startswith(str(ro)):
+                raise OSError(code, os.strerror(code), str(path))
+            return call(path, *args, **kwargs)
+
+        return refused
+
+    monkeypatch.setattr(os, "mkdir", refuse(mkdir))
+    monkeypatch.setattr(os, "open", refuse(open_))
+    video = shared_video("clip.mp4", **SMALL)
+    args = [a.format(video=video, ro=ro, tmp=tmp_path) for a in WRITERS[command]]
+    line = fails(*args, code=1, says=f"cannot write {ro}/")
+    assert line.endswith(f"{os.strerror(code).lower()}; choose a folder you can write to"), line
+    assert not ro.exists() or not any(ro.rglob("*"))
+    assert not (tmp_path / "out").exists()  # an unwritable report stops the batch before any work
+
+
 def test_disk_full_leaves_nothing(shared_video, tmp_path, monkeypatch):
     """ENOSPC after the WAV headers: both outputs of the video disappear, temporaries included."""
     fdopen = os.fdopen

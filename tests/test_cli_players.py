@@ -212,6 +212,27 @@ def test_pictures_are_readable_by_everyone_like_the_wavs(shared_video, tmp_path)
     assert {oct(Path(p).stat().st_mode & 0o777) for p in pictures} == {oct(0o666 & ~umask)}
 
 
+def test_pictures_replace_a_file_only_with_overwrite_and_take_their_names_format(shared_video, tmp_path):
+    """A user's own picture survives ``info --preview`` and ``locate`` unless --overwrite is given
+    (one line, nothing touched, as separate's outputs); a .jpg preview is a JPEG, not a PNG."""
+    video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
+    mine, heat = tmp_path / "mine.png", tmp_path / "maps" / video.stem / "violin.png"
+    heat.parent.mkdir(parents=True)
+    for path in (mine, heat):
+        path.write_bytes(b"mine")
+    refused = cli("info", video, "--preview", mine, code=2)
+    assert error_line(refused) == f"error: {mine} already exists; pass --overwrite to replace it"
+    refused = cli("locate", video, "-o", tmp_path / "maps", code=2)
+    assert error_line(refused) == f"error: {heat} already exists; pass --overwrite to replace it"
+    assert mine.read_bytes() == heat.read_bytes() == b"mine"
+    assert sorted(p.name for p in heat.parent.iterdir()) == ["violin.png"]  # flute.png not written either
+    cli("info", video, "--preview", mine, "--overwrite")
+    cli("locate", video, "-o", tmp_path / "maps", "--overwrite")
+    assert Image.open(mine).format == Image.open(heat).format == "PNG"
+    cli("info", video, "--preview", tmp_path / "check.JPG")
+    assert Image.open(tmp_path / "check.JPG").format == "JPEG"
+
+
 def test_source_by_a_found_players_name(shared_video):
     video = shared_video("duet.mp4", panels=(GREEN, YELLOW), **SMALL)
     by_name = cli("separate", video, "-o", "-", "--source", "flute", "-q")

@@ -16,7 +16,7 @@ import torch
 from avsep.models.guide import LABELS, label_guide
 from avsep.models.pcn import PCN, PCNConfig
 from avsep.models.serialize import save_checkpoint
-from avsep.separation.named import named_guides
+from avsep.separation.named import AlikeGuidesWarning, named_guides
 from avsep.separation.separator import Separator
 from avsep.signal import dsp
 from avsep.train.guide_gain import gain_guide
@@ -63,6 +63,28 @@ def test_named_boxes_ignore_their_pictures_and_say_so(label_model: Path, swapped
     frames_b, _ = _separate(b, label_model, tmp_path / "fb", *names, "--guide", "frames")
     assert frames_a != frames_b and frames_a != out_a  # the pictures guide: they show
     assert "guided by" not in said_frames
+
+
+def test_names_of_one_class_warn_that_their_boxes_come_out_alike(label_model: Path, swapped, tmp_path: Path):
+    """guitar and acoustic_guitar (or violin1 and violin2) get one guide, hence one mask: said, with
+    the option that splits players of one instrument; not said for two instruments, nor when
+    that option is on."""
+    a, _ = swapped
+    _, said = _separate(a, label_model, tmp_path / "same", "--names", "guitar", "acoustic_guitar")
+    assert (
+        f"warning: {a}: guitar and acoustic_guitar are both guided by acoustic_guitar (their names), so they "
+        "will come out alike; --same-instrument motion splits players of one instrument" in " ".join(said.split())
+    )
+    _, said = _separate(a, label_model, tmp_path / "two", "--names", "violin", "cello")
+    assert "come out alike" not in said
+    _, said = _separate(
+        a, label_model, tmp_path / "motion", "--names", "violin1", "violin2", "--same-instrument", "motion"
+    )
+    assert "come out alike" not in said
+    with pytest.warns(AlikeGuidesWarning, match=r"violin1 and violin2 .* same_instrument='motion' splits"):
+        Separator(label_model, device="cpu").separate_file(
+            a, [(0, 0, 112, 112), (112, 0, 224, 112)], names=["violin1", "violin2"]
+        )
 
 
 def test_the_cli_gives_what_the_label_guide_gives_in_process(label_model: Path, swapped, tmp_path: Path):

@@ -148,9 +148,15 @@ def output_names(count: int, names: Sequence[str] | None, residual: bool, say: W
     bad = [n for n in out if not n or n in (".", "..") or any(c in "/\\" or ord(c) < 32 for c in n)]
     if bad:
         raise InputError(f"output name {bad[0]!r} is not usable as a file name; use letters, digits, - or _")
-    twice = [n for i, n in enumerate(out) if n in out[:i]]
-    if twice:
-        raise InputError(f"output names must differ: {twice[0]!r} is given twice; give each box its own name")
+    for i, n in enumerate(out):
+        same = next((m for m in out[:i] if m.casefold() == n.casefold()), None)
+        if same == n:
+            raise InputError(f"output names must differ: {n!r} is given twice; give each box its own name")
+        if same is not None:  # one file on macOS and Windows, whose file systems ignore case
+            raise InputError(
+                f"output names must differ in more than case: {same!r} and {n!r} name one file on macOS and "
+                "Windows; give each box its own name"
+            )
     if residual and "residual" in out:
         raise InputError(
             f"{say('names')} residual: {say('residual')} writes residual.wav itself; give that box another name"

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from avsep.errors import InputError
+from avsep.errors import InputError, write_error
 
 #: Seconds without a refresh after which another host's claim counts as abandoned.
 STALE_AFTER = 600.0
@@ -137,8 +137,11 @@ def claim(paths: Sequence[Path], owner: str, run: str) -> Iterator[Claim]:
     try:
         for p in paths:
             made += [d for d in (p.parent, *p.parent.parents) if not d.exists()]
-            p.parent.mkdir(parents=True, exist_ok=True)
-            taken.append(_take(p, owner, run, notes))
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                taken.append(_take(p, owner, run, notes))
+            except OSError as exc:  # a folder that refuses files (read-only, immutable, /sys)
+                raise write_error(p, exc) from None
         for p in paths:
             notes += remove_stale_temporaries(p)
         yield Claim(taken, notes)

@@ -21,7 +21,8 @@ from PIL import Image
 
 from avsep.boxes.detect import resize_for_trunk
 from avsep.boxes.players import BoxPlan
-from avsep.boxes.preview import COLOURS, caption, draw_box, write_png
+from avsep.boxes.preview import COLOURS, caption, draw_box, write_picture
+from avsep.errors import already_exists
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
 from avsep.signal.chunking import FRAME_OFFSETS
@@ -73,12 +74,18 @@ def locate(
     out_dir: Path,
     names: Sequence[str],
     device: torch.device | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write ``out_dir/<name>.png`` per source: the frame at ``time`` with that source's heat
     map. The guides are made as the separation makes them: each source's crops from the 3
     frames around ``time`` (decoded for the eye, with the deblocking filter the separation
-    skips: within a grey level, docs/experiments/2026-12-06-speed-round-2.md). Returns the paths
+    skips: within a grey level, docs/experiments/2026-12-06-speed-round-2.md). An existing picture
+    is an error unless ``overwrite``, before anything is decoded or written. Returns the paths
     written."""
+    paths = [out_dir / f"{name}.png" for name in names]
+    existing = [p for p in paths if p.exists()] if not overwrite else []
+    if existing:
+        raise already_exists(existing[0])
     with FrameReader(video, display=True) as reader:
         shown = reader.frames_and_times_at([max(0.0, time + off) for off in FRAME_OFFSETS])
         ((frame, at),) = reader.frames_and_times_at([time])
@@ -87,9 +94,6 @@ def locate(
         guides = trunk.guide(torch.from_numpy(crops).to(device or torch.device("cpu")))
     heat = heat_maps(trunk, frame, guides)
     boxes = plan.boxes_at(at)
-    paths = []
-    for i, name in enumerate(names):
-        path = out_dir / f"{name}.png"
-        write_png(overlay(frame, heat[i], boxes[i], COLOURS[i % len(COLOURS)], f"{i + 1} {name}"), path)
-        paths.append(path)
+    for i, (name, path) in enumerate(zip(names, paths)):
+        write_picture(overlay(frame, heat[i], boxes[i], COLOURS[i % len(COLOURS)], f"{i + 1} {name}"), path)
     return paths

@@ -8,10 +8,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from avsep.boxes.box import Box
-from avsep.errors import AvsepError
 from avsep.io.atomic import atomic_write
 from avsep.io.media import MediaInfo
 from avsep.io.video import FrameReader
+from avsep.options import picture_format
 
 #: Distinct, colour-blind-friendly outline colours (Okabe-Ito), one per box.
 COLOURS = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#FFFFFF"]
@@ -24,8 +24,8 @@ def draw_preview(
     out: Path,
     labels: Sequence[str] | None = None,
 ) -> None:
-    """Write ``out`` (PNG): the frame at ``time`` with each box outlined and numbered (and
-    labelled, e.g. with the class guessed for it). A None box (a source not in the picture at
+    """Write ``out`` (PNG or JPEG, as its extension says): the frame at ``time`` with each box
+    outlined and numbered (and labelled, e.g. with the class guessed for it). A None box (a source not in the picture at
     that moment) is left out; the others keep their numbers and colours."""
     with FrameReader(video, display=True) as reader:
         frame = reader.frames_at([time])[0]
@@ -34,7 +34,7 @@ def draw_preview(
         if box is not None:
             text = f"{i + 1} {labels[i]}" if labels and labels[i] else str(i + 1)
             draw_box(image, box, COLOURS[i % len(COLOURS)], text)
-    write_png(image, Path(out))
+    write_picture(image, Path(out))
 
 
 def draw_box(image: Image.Image, box: Sequence[int], colour: str, text: str | None = None) -> None:
@@ -100,9 +100,9 @@ def _ink(colour: str) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white"
 
 
-def write_png(image: Image.Image, out: Path) -> None:
-    """Save ``image`` as PNG at ``out`` whole or not at all, with a one-line error."""
-    try:
-        atomic_write(out, lambda f: image.save(f, format="PNG"))  # read-write for all, as WAVs
-    except OSError as exc:
-        raise AvsepError(f"cannot write {out}: {exc.strerror}") from None
+def write_picture(image: Image.Image, out: Path, option: str = "out") -> None:
+    """Save ``image`` at ``out`` in the format its extension names (:data:`avsep.options.PICTURE_FORMATS`;
+    any other is refused, naming ``option``), whole or not at all (a refused write is one line)."""
+    fmt = picture_format(out, option)
+    quality = {"quality": 92} if fmt == "JPEG" else {}
+    atomic_write(out, lambda f: image.save(f, format=fmt, **quality))  # read-write for all, as WAVs

@@ -18,6 +18,7 @@ has players to find.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,17 @@ GIVEN, STRIPS, FIND = "given", "strips", "find"
 
 #: ``finder()``: the player finder to use, built only when a request needs it (None: none can).
 FinderFactory = Callable[[], "PlayerFinder | None"]
+
+#: A given box whose longer side is under this many pixels gets a warning: the visual trunk
+#: reads each box enlarged to a 224-pixel square (:data:`avsep.io.video.CROP_SIZE`), so such a
+#: box is enlarged more than 7x, and it holds fewer pixels than one cell (32 pixels) of the
+#: trunk's 7 x 7 feature map or of the grid the player finder looks at: a blur, not an instrument.
+MIN_BOX_SIDE = 32
+
+
+class GivenBoxesWarning(UserWarning):
+    """A given box the video makes doubtful: too small to show an instrument, or timed wholly
+    outside the video (the box of the nearest range in time holds there, so it still applies)."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,9 @@ def plan_boxes(
         raise InputError(f"{media.path}: no video stream, so there are no boxes to place")
     width, height = media.video.width, media.video.height
     if request.kind == GIVEN:  # a boxes file's times are the video's: looked up from the range's start
-        return request.plan.validated(width, height).starting_at(media.start)
+        plan = request.plan.validated(width, height)
+        warn_doubtful_boxes(plan, media, request.origin)
+        return plan.starting_at(media.start)
     if request.kind == STRIPS:
         return strips_plan(width, height, request.count)
     found = finder()
@@ -195,3 +209,46 @@ def plan_boxes(
         warnings.warn(f"{media.path}: {plan.note}", AutoBoxesWarning, stacklevel=2)
     plan.clock = media.start  # found in the range's time; shown in the video's
     return plan
+
+
+def warn_doubtful_boxes(plan: BoxPlan, media: MediaInfo, origin: str) -> None:
+    """Warn (:class:`GivenBoxesWarning`) about given boxes that are legal but almost surely not
+    what the user meant: one too small to show an instrument (:data:`MIN_BOX_SIDE`), and a timed
+    entry wholly before 0 or after the video's end (known when the range runs to it), which the
+    nearest-range rule would apply silently. ``plan`` is in the video's clock (not yet moved to a
+    ``--start``)."""
+    from avsep.io.video import CROP_SIZE  # deferred: a request is checked without PyAV
+
+    length = media.start + media.duration if media.end is None else None
+    for i, entry in enumerate(plan.segments()):
+        start, end = entry.get("start", -math.inf), entry.get("end", math.inf)
+        x0, y0, x1, y1 = entry["box"]
+        if plan.method == "timed":  # entries are grouped by source: named by source and times
+            label = f"the box of {entry['name']!r}{_span(entry)} in {origin}"
+        else:
+            label = f"box {i + 1} ({x0},{y0},{x1},{y1})"
+        if max(x1 - x0, y1 - y0) < MIN_BOX_SIDE:
+            warnings.warn(
+                f"{media.path}: {label} is {x1 - x0}x{y1 - y0} pixels, too small to show an instrument (the model "
+                f"reads it enlarged {CROP_SIZE / max(x1 - x0, y1 - y0):.0f}x to {CROP_SIZE} pixels); draw it around "
+                "the player (check with 'avsep info VIDEO --boxes ... --preview out.png')",
+                GivenBoxesWarning,
+                stacklevel=3,
+            )
+        if end <= 0 or (length is not None and start >= length):
+            where = "before the video's start" if end <= 0 else f"after the video's end (it is {length:.2f} s long)"
+            warnings.warn(
+                f"{media.path}: {label} lies wholly {where}; it applies only as the nearest box in time, "
+                "so check its times (seconds of the video)",
+                GivenBoxesWarning,
+                stacklevel=3,
+            )
+
+
+def _span(entry: dict) -> str:
+    """A boxes-file entry's time range as words: " from 2 to 5 s", " from 5 s on", "" (always)."""
+    if "start" in entry and "end" in entry:
+        return f" from {entry['start']:g} to {entry['end']:g} s"
+    if "start" in entry:
+        return f" from {entry['start']:g} s on"
+    return f" until {entry['end']:g} s" if "end" in entry else ""

@@ -21,7 +21,7 @@ from rich.markup import escape
 from avsep.cli import options as opt
 from avsep.cli.help_text import TRAINING_PANEL, USER_PANEL, AvsepCommand, AvsepGroup
 from avsep.cli.options import GreedyCommand, SampleFormat
-from avsep.cli.paths import check_inputs_exist, check_output_folder
+from avsep.cli.paths import check_inputs_exist, check_output_folder, check_picture_file
 from avsep.cli.pick import pick_command
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
@@ -288,6 +288,7 @@ def info(
     start: opt.Start = None,
     end: opt.End = None,
     json_out: opt.Json = False,
+    overwrite: opt.Overwrite = False,
     quiet: opt.QuietBar = False,
     debug: opt.Debug = False,
 ) -> None:
@@ -296,6 +297,7 @@ def info(
     to check them."""
     with one_line_errors(debug):
         check_inputs_exist([video])
+        check_picture_file(preview, "--preview", overwrite)
         show_info(video, boxes, boxes_file, sources, preview, time, time_range(start, end), json_out, quiet)
 
 
@@ -310,6 +312,7 @@ def locate(
     start: opt.Start = None,
     end: opt.End = None,
     out: opt.LocateOut = Path("located"),
+    overwrite: opt.Overwrite = False,
     model: opt.Model = None,
     device: opt.Device = "auto",
     quiet: opt.QuietBar = False,
@@ -339,7 +342,7 @@ def locate(
             announce_plan(video, plan, names or plan.names, quiet)
         labels = output_names(len(plan.sources), names or plan.names, residual=False)
         folder = out / video.stem
-        for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device):
+        for path in draw_heat_maps(media, plan, separator.trunk, at, folder, labels, separator.device, overwrite):
             typer.echo(str(path))
 
 

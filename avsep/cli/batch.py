@@ -44,6 +44,7 @@ class Finished:
             err.print(f"note: {escape(note)}", soft_wrap=True)
         self.outcomes = [Outcome(p, "failed", msg, fail(InputError(msg), False)) for p, msg in job.problems]
         self._order = {v: i for i, v in enumerate(job.videos)}
+        self._write_report()  # now: a report that cannot be written stops the batch before any work
 
     def __iter__(self) -> Iterator[Outcome]:
         return iter(self.outcomes)

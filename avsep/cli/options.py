@@ -335,7 +335,9 @@ InfoBoxesFile = Annotated[
 ]
 Preview = Annotated[
     Optional[Path],
-    typer.Option(help="Write a PNG of a frame with the boxes drawn.", metavar="FILE", rich_help_panel=OUTPUT),
+    typer.Option(
+        help="Write a picture (.png, .jpg) of a frame with the boxes drawn.", metavar="FILE", rich_help_panel=OUTPUT
+    ),
 ]
 PreviewTime = Annotated[
     Optional[float],

@@ -3,7 +3,7 @@
 A missing video or an ``-o`` that names a file would otherwise be found only after torch, PyAV
 and the model have loaded (seconds), or, for ``-o``, after the separation itself. These checks
 need only the file system, so they run first and answer at once, with the usage exit code.
-Standard library and :mod:`avsep.errors` only.
+Standard library, :mod:`avsep.errors` and :mod:`avsep.options` only.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from avsep.errors import InputError, no_such_file
+from avsep.errors import InputError, already_exists, no_such_file
+from avsep.options import picture_format
 
 
 def check_inputs_exist(inputs: Sequence[Path]) -> None:
@@ -38,3 +39,15 @@ def check_output_folder(out: str | Path, option: str = "-o") -> None:
                     f"{option} {out}: {what}, not a folder; give a folder for the outputs (made if missing)"
                 )
             return
+
+
+def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
+    """A picture to write (``info --preview``), checked before the video is read: an extension
+    that names a format avsep writes, and no existing file replaced without ``--overwrite``."""
+    if path is None:
+        return
+    picture_format(path, option)
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name for the picture")
+    if path.exists() and not overwrite:
+        raise already_exists(path)

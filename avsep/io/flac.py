@@ -19,9 +19,8 @@ from typing import BinaryIO, Protocol
 import av
 import numpy as np
 
-from avsep.errors import AvsepError
-from avsep.io.media import os_reason
-from avsep.io.wav import AtomicWavWriter, _check_format, _silence_stdout, as_frames, pcm_ints, write_error
+from avsep.errors import AvsepError, os_reason, write_error
+from avsep.io.wav import AtomicWavWriter, _check_format, _silence_stdout, as_frames, pcm_ints
 
 #: FLAC output formats by CLI name, with their bits per sample.
 FORMATS = {"flac": 16, "flac24": 24}

@@ -11,7 +11,6 @@ when the streams start at different timestamps (common in MPEG-TS and phone reco
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 import av
 import av.container
 
-from avsep.errors import InputError, no_such_file
+from avsep.errors import InputError, no_such_file, os_reason
 from avsep.io.ffmpeg_log import keep_log_policy
 from avsep.timerange import TimeRange, parse_time
 
@@ -127,13 +126,6 @@ def check_readable(path: str | Path) -> Path:
     if st.st_size == 0:
         raise InputError(f"{path}: empty file (0 bytes); re-export or re-download it")
     return path
-
-
-def os_reason(exc: OSError) -> str:
-    """Short human reason for an OS error ("no space left on device")."""
-    if exc.errno is not None and exc.errno in errno.errorcode:
-        return os.strerror(exc.errno).lower()
-    return str(exc)
 
 
 def _not_media(path: Path, exc: Exception) -> InputError:

@@ -21,9 +21,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, InputError
+from avsep.errors import AvsepError, InputError, already_exists, write_error
 from avsep.io.media import MediaInfo, container_origin, open_input
-from avsep.io.wav import as_frames, write_error
+from avsep.io.wav import as_frames
 
 #: Container format by output suffix.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
@@ -99,7 +99,7 @@ def write_video(
     timeline of :mod:`avsep.io.media` (sample 0 at the container's start)."""
     container = container_for(dest)
     if dest.exists() and not overwrite:
-        raise InputError(f"{dest} already exists; pass --overwrite to replace it")
+        raise already_exists(dest)
     if dest.is_dir():
         raise InputError(f"{dest}: is a directory; give a file name for the output video")
     try:

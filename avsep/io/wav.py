@@ -26,8 +26,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from avsep.errors import AvsepError, InputError
-from avsep.io.media import os_reason
+from avsep.errors import AvsepError, InputError, os_reason, write_error
 
 #: Output sample formats by CLI name, with the matching soundfile subtype names.
 FORMATS = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
@@ -106,22 +105,6 @@ def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
     if fmt == "pcm16":
         return pcm_ints(data, 16).tobytes()
     return pcm_ints(data, 24).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-
-
-#: What a user can do about the common write failures.
-_WRITE_HINTS = {
-    errno.ENOSPC: "free some disk space or write to another folder",
-    errno.EDQUOT: "free some disk space or write to another folder",
-    errno.EACCES: "choose a folder you can write to",
-    errno.EPERM: "choose a folder you can write to",
-    errno.EROFS: "choose a folder you can write to",
-}
-
-
-def write_error(path: Path, exc: OSError) -> AvsepError:
-    """The one line for a failed write of ``path``: the system's reason and what to do."""
-    hint = _WRITE_HINTS.get(exc.errno, "check the output folder")
-    return AvsepError(f"cannot write {path}: {os_reason(exc)}; {hint}")
 
 
 def _discard(handle: BinaryIO, temp: str) -> None:

@@ -16,12 +16,21 @@ the player finder gives in automatic mode are the frames' own guess and are neve
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from avsep.models.guide import LABEL_OTHER, OTHER, is_label, label_guide, name_class
+from avsep.options import Wording
+
+
+class AlikeGuidesWarning(UserWarning):
+    """Two or more boxes are guided by one class because of their names: the network gives them
+    one mask, so their outputs come out alike (issue 28's class guide names an instrument, not a
+    player)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,27 @@ class NamedGuides:
         guides = pictures().clone()
         guides[:, rows] = named.to(guides.device, guides.dtype)
         return guides
+
+    def alike(self) -> list[tuple[str, list[str]]]:
+        """Each class that guides two or more boxes by their names, with those boxes' names."""
+        groups: dict[str, list[str]] = {}
+        for name, cls in zip(self.names, self.classes):
+            if cls is not None:
+                groups.setdefault(cls, []).append(name)
+        return [(cls, names) for cls, names in groups.items() if len(names) > 1]
+
+    def warn_alike(self, video: Path, say: Wording) -> None:
+        """Say, for each :meth:`alike` group, that its outputs will come out alike (a user who
+        names two violinists ``violin1 violin2`` expects two players, and gets one mask shared)
+        and which option tells players of one instrument apart."""
+        for cls, names in self.alike():
+            listed = f"{', '.join(names[:-1])} and {names[-1]} are {'both' if len(names) == 2 else 'all'}"
+            warnings.warn(
+                f"{video}: {listed} guided by {cls} (their names), so they will come out alike; "
+                f"{say('same_instrument', 'motion')} splits players of one instrument by who moves when",
+                AlikeGuidesWarning,
+                stacklevel=3,
+            )
 
     def describe(self) -> str:
         """What guides the boxes, for the line that reports the video."""

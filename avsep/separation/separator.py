@@ -300,6 +300,8 @@ class Separator(Engine):
         channels = output_channels(media.audio, mono, self.full_band)
         tap = fullband.MixtureTap(out_rate, channels) if self.full_band else None
         named = self.guides_for_names(names, len(plan.sources))
+        if named is not None and not self.splits(len(plan.sources)):
+            named.warn_alike(media.path, self.options.wording)
         unsure = np.zeros(len(plan.sources), dtype=np.int64)
         blocks = self.blocks(media, plan, residual, out_rate, on_window, total, tap, named, unsure)
         guided = named.describe() if named else None
