@@ -111,6 +111,17 @@ def test_stems_hold_the_original_and_one_titled_track_per_source(duet, tmp_path,
     assert video_packets(out) == video_packets(duet)
 
 
+def test_an_input_in_a_container_avsep_cannot_write_gets_an_mkv_by_default(tmp_path):
+    from tests.media import make_video
+
+    video = make_video(tmp_path / "clip.avi", **DUET)
+    result = cli("remix", video, *BOXES, "-q")
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "cannot write a video as .avi" in warning and "clip.remix.mkv" in warning
+    assert result.stdout.strip() == str(tmp_path / "clip.remix.mkv")
+    assert video_packets(tmp_path / "clip.remix.mkv") == video_packets(video)
+
+
 def test_remix_errors_are_one_line(duet, tmp_path):
     taken = tmp_path / "taken.mkv"
     taken.write_bytes(b"keep me")

@@ -11,6 +11,7 @@ for packet and encodes the new track (the input's codec where it can, else AAC).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,12 +20,17 @@ import numpy as np
 from avsep.batch.job import BatchJob
 from avsep.batch.streams import Progress
 from avsep.errors import InputError
-from avsep.io.mux import Track, audio_codec, container_for, takes, write_video
+from avsep.io.mux import CONTAINERS, Track, audio_codec, container_for, takes, write_video
 from avsep.remix.balance import Balance
 from avsep.separation.separator import Separator
 
+logger = logging.getLogger(__name__)
+
 #: Title of the original soundtrack in a ``--stems`` file.
 ORIGINAL_TITLE = "original mix"
+#: The container of a default output whose input's container cannot be written (AVI, MPEG-TS,
+#: ...): Matroska holds any picture and sound codec, so the picture is still copied untouched.
+FALLBACK_SUFFIX = ".mkv"
 
 
 def mixed(blocks: Iterable[np.ndarray], factors: np.ndarray) -> Iterator[list[np.ndarray]]:
@@ -43,11 +49,23 @@ def stems(blocks: Iterable[np.ndarray], sources: int, with_mixture: bool = False
 
 
 def default_output(video: Path, with_stems: bool) -> Path:
-    """``clip.remix.mp4`` beside the video; ``clip.stems.mkv`` (MP4 and MOV stay so)."""
+    """``clip.remix.mp4`` beside the video; ``clip.stems.mkv`` (MP4 and MOV stay so). An input
+    whose container avsep cannot write (``clip.avi``) gets ``clip.remix.mkv``, with a warning
+    saying so: the default must never be a name the command itself then refuses."""
     if with_stems:
-        suffix = video.suffix if video.suffix.lower() in (".mp4", ".mov", ".mkv") else ".mkv"
+        suffix = video.suffix if video.suffix.lower() in (".mp4", ".mov", ".mkv") else FALLBACK_SUFFIX
         return video.with_name(f"{video.stem}.stems{suffix}")
-    return video.with_name(f"{video.stem}.remix{video.suffix}")
+    if video.suffix.lower() in CONTAINERS:
+        return video.with_name(f"{video.stem}.remix{video.suffix}")
+    dest = video.with_name(f"{video.stem}.remix{FALLBACK_SUFFIX}")
+    logger.warning(
+        "%s: avsep cannot write a video as %s; writing the remix to %s instead (or give -o as %s)",
+        video.name,
+        video.suffix or "a name without a suffix",
+        dest.name,
+        ", ".join(sorted(CONTAINERS)),
+    )
+    return dest
 
 
 def remix_video(
