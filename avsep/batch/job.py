@@ -44,7 +44,7 @@ from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
-from avsep.io.output import check_format, extension, output_frames, write_outputs, write_stdout
+from avsep.io.output import check_format, extension, output_frames, stem_tags, write_outputs, write_stdout
 from avsep.options import API, VIDEO_EXTENSIONS, BatchOptions, Wording
 from avsep.timerange import TimeRange
 
@@ -250,7 +250,8 @@ class BatchJob:
             index = source_number(self.source, labels, self.options.wording, video) - 1  # before any decoding
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             frames = (output_frames(block[index]) for block in stream.blocks)
-            if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
+            fmt, bitrate = self.options.fmt, self.options.bitrate
+            if not write_stdout(frames, stream.sample_rate, fmt, bitrate=bitrate, layout=stream.layout):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         record = self.record_path(video)
@@ -357,13 +358,11 @@ class BatchJob:
             stream.sample_rate,
             self.options.fmt,
             channels=stream.channels,
+            layout=stream.layout,
             overwrite=overwrite,
             before_rename=leave_record,
             bitrate=self.options.bitrate,
-            tags=[
-                {"title": label, "album": Path(source).stem, "comment": f"avsep: {label} from {source}"}
-                for label in labels
-            ],
+            tags=[stem_tags(label, source) for label in labels],
         )
         return written
 

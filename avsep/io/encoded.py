@@ -23,7 +23,7 @@ import numpy as np
 
 from avsep.errors import AvsepError
 from avsep.io.flac import AtomicFlacWriter, stream_encoded
-from avsep.io.wav import _check_format, as_frames
+from avsep.io.wav import _check_format, as_frames, default_layout
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class LossyEncoder:
                 f"{fmt.upper()} holds 1 to {spec.max_channels} channels, not {channels}; use --mono or another --format"
             )
         self.channels = channels
-        self._layout = "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
+        # The count's default, not the input's layout: libopus and LAME refuse most others.
+        self._layout = default_layout(channels)
         self._rate = sample_rate
         self._container = av.open(sink, "w", format=spec.container)
         self._container.metadata.update(tags or {})

@@ -60,6 +60,9 @@ class AudioStreamInfo:
     sample_rate: int
     channels: int
     duration: float | None
+    #: the speaker layout as PyAV names it ("5.1", "5.1(side)", "stereo"; "6 channels" when the
+    #: file does not say): WAV and FLAC outputs that keep the channels declare it
+    layout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,7 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
                 sample_rate=s.codec_context.sample_rate,
                 channels=s.codec_context.channels,
                 duration=_seconds(s),
+                layout=s.codec_context.layout.name if s.codec_context.channels else None,
             )
             for s in astreams
         )
