@@ -151,7 +151,9 @@ def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
         return data.astype("<f4").tobytes()
     if fmt == "pcm16":
         return pcm_ints(data, 16).tobytes()
-    return pcm_ints(data, 24).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    # Packed in C order first: the rows of a separation arrive transposed, and a byte view of
+    # a non-contiguous array is refused.
+    return np.ascontiguousarray(pcm_ints(data, 24)).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
 
 
 #: What a user can do about the common write failures.

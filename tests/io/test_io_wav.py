@@ -49,6 +49,17 @@ def test_round_trip(tmp_path, fmt, channels):
     assert _leftovers(target.parent) == []
 
 
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_channels_as_a_transposed_view_are_written(tmp_path, fmt):
+    """Separation rows are ``[channels, n]`` and reach the writer transposed (not contiguous):
+    24-bit packing must not need a contiguous array (it crashed every stereo pcm24 stem)."""
+    rows = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 1000)).astype(np.float32)
+    with AtomicWavWriter(tmp_path / "x.wav", 8000, channels=2, fmt=fmt) as writer:
+        writer.write(rows.T)
+    back, _ = sf.read(tmp_path / "x.wav", dtype="float32", always_2d=True)
+    np.testing.assert_allclose(back, rows.T, atol=2 / 32767)
+
+
 def test_pcm_clips_instead_of_wrapping(tmp_path):
     target = tmp_path / "loud.wav"
     with AtomicWavWriter(target, 8000) as writer:
