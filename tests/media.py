@@ -13,7 +13,10 @@ webm). Everything is kept tiny so a 40 s clip encodes in well under a second.
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+import subprocess
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -128,6 +131,7 @@ def make_video(
     duration: float = 3.0,
     sample_rate: int = 44100,
     channels: int = 1,
+    layout: str | None = None,
     panels: Sequence[tuple[int, int, int]] = ((255, 0, 0), (0, 0, 255)),
     width: int = 224,
     height: int = 224,
@@ -165,7 +169,8 @@ def make_video(
     ``bar`` draws a grey bar (an eighth of the width, the top half of the height) that sweeps
     once across the picture over the clip: motion inside a shot (every two frames differ, yet
     the picture never cuts), which leaves each panel one connected piece.
-    ``pan`` (stereo only) places each tone from -1 (left only) to +1 (right only).
+    ``pan`` (stereo only) places each tone from -1 (left only) to +1 (right only). ``layout``
+    (PyAV's name, e.g. "5.1(side)") sets the speakers of the ``channels`` channels.
 
     PyAV's AAC encoder does not write an edit list, so AAC audio decodes with 1024 priming
     samples (~23 ms at 44.1 kHz) of near-silence in front; compare sounds with that slack.
@@ -220,7 +225,8 @@ def make_video(
     signal = None
     if audio:
         astream = container.add_stream(acodec, rate=sample_rate)
-        astream.layout = f"{channels}c"  # FFmpeg's default layout: mono, stereo, ..., 5.1, 7.1
+        # FFmpeg's default layout (mono, stereo, ..., 5.1, 7.1) unless ``layout`` names another.
+        astream.layout = layout or f"{channels}c"
         mono = tone(tones, duration, sample_rate, bursts=bursts)
         signal = np.repeat(mono[None, :], channels, axis=0)
         if pan is not None:
@@ -339,3 +345,19 @@ def merge_streams(dest: str | Path, *inputs: str | Path) -> Path:
     for src in sources:
         src.close()
     return Path(dest)
+
+
+def layouts_read(path: Path) -> list[str]:
+    """The speaker layout of ``path``'s audio as FFmpeg reads it back: PyAV's name, and ffprobe's
+    too where it is on PATH (what a user checks with; the header itself is checked apart)."""
+    with av.open(str(path)) as container:
+        names = [container.streams.audio[0].layout.name]
+    if shutil.which("ffprobe"):
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=channel_layout", "-of", "json", str(path)],
+            capture_output=True,
+            check=True,
+            text=True,
+        )
+        names.append(json.loads(probe.stdout)["streams"][0]["channel_layout"])
+    return names

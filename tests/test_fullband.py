@@ -12,6 +12,8 @@ from avsep import Separator
 from avsep.io.audio import load_audio
 from avsep.separation import fullband
 from tests.cli_support import cli
+from tests.io.test_io_wav import wav_speakers
+from tests.media import layouts_read
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -86,6 +88,32 @@ def test_cli_writes_stereo_flac_or_mono(panned, tmp_path):
     cli("separate", panned, "--boxes", "strips", "-o", tmp_path / "mono", "--mono", "-q")
     for f in (tmp_path / "mono").rglob("*.wav"):
         assert sf.info(str(f)).channels == 1
+
+
+def test_stems_keep_the_videos_speaker_layout(tmp_path):
+    """A 5.1 (side) video's stems are 5.1 (side) too, in WAV (its channel mask), FLAC and on
+    standard output, so an editor tells the centre from the LFE; a downmix is plain mono."""
+    from tests.media import make_video
+
+    video = make_video(
+        tmp_path / "surround.mkv",
+        duration=2.0,
+        channels=6,
+        layout="5.1(side)",
+        width=64,
+        height=48,
+        audio_codec="flac",
+    )
+    runs = {"wav": [], "flac": ["--format", "flac"], "mono": ["--mono"]}
+    for folder, options in runs.items():
+        cli("separate", video, "--boxes", "strips", "-o", tmp_path / folder, *options, "-q")
+    piped = cli("separate", video, "--boxes", "strips", "--source", "1", "-o", "-", "-q").stdout_bytes
+    (tmp_path / "piped.wav").write_bytes(piped)
+    wavs = [tmp_path / "wav" / "surround" / "source1.wav", tmp_path / "piped.wav"]
+    assert [wav_speakers(w) for w in wavs] == [(0xFFFE, 0x60F)] * 2  # FL FR FC LFE SL SR
+    for path in [*wavs, tmp_path / "flac" / "surround" / "source2.flac"]:
+        assert set(layouts_read(path)) == {"5.1(side)"}, path
+    assert wav_speakers(tmp_path / "mono" / "surround" / "source1.wav") == (1, None)
 
 
 def test_the_fft_length_has_no_large_prime_factor_but_the_models_grid_stays():

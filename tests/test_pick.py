@@ -11,7 +11,7 @@ import io
 import json
 import shlex
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from avsep.boxes.players import guide_frame_times
 from avsep.boxes.request import BoxRequest
 from avsep.errors import InputError
 from avsep.pick.server import PickServer
-from avsep.pick.session import PickSession, Task
+from avsep.pick.session import PickSession, Stopped, Task
 from tests.cli_support import GREEN, YELLOW, cli
 
 TWO = [{"name": "violin", "box": [0, 0, 96, 96]}, {"name": "flute", "box": [96, 0, 192, 96]}]
@@ -257,6 +257,42 @@ def test_a_stopped_separation_leaves_nothing(fast_model, tmp_video, tmp_path, mo
     assert session.separating.status == "stopped"
     assert session.separating.error == "stopped: avsep pick was stopped"
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
+def _ctrl_c_at_start(separating: bool) -> Callable[[PickSession], None]:
+    """A :meth:`PickSession.start` that is interrupted by Ctrl-C at once, with a separation
+    running (one that stops only when the page is stopped, as a real one does) or nothing."""
+
+    def start(session: PickSession) -> None:
+        if separating:
+
+            def work() -> None:
+                while not session.stop.wait(0.01):
+                    pass
+                raise Stopped("stopped: avsep pick was stopped")
+
+            session.separating = Task(session.stop, "running")
+            session._background(work, session.separating)
+        raise KeyboardInterrupt
+
+    return start
+
+
+@pytest.mark.parametrize(
+    ("separating", "code", "says"),
+    [
+        (False, 0, "stopped"),
+        (True, 130, "stopping: the separation in progress stops after its current windows, its partial files removed"),
+    ],
+    ids=["idle", "separating"],
+)
+def test_ctrl_c_says_what_it_stops_and_exits_by_it(tmp_video, tmp_path, monkeypatch, separating, code, says):
+    """A plain stop is how the page ends (exit 0, no talk of a separation); one that cuts a
+    separation short exits 130, as separate's Ctrl-C does."""
+    video = tmp_video("duo.mp4", panels=(GREEN, YELLOW), width=192, height=96, duration=3.0)
+    monkeypatch.setattr(PickSession, "start", _ctrl_c_at_start(separating))
+    result = cli("pick", video, "-o", tmp_path / "out", "--no-browser", code=code)
+    assert result.stderr.splitlines() == [says]
 
 
 def test_pick_refuses_a_stdout_folder_and_a_missing_video(tmp_path):

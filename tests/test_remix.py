@@ -111,6 +111,36 @@ def test_stems_hold_the_original_and_one_titled_track_per_source(duet, tmp_path,
     assert video_packets(out) == video_packets(duet)
 
 
+@pytest.mark.parametrize(
+    ("suffix", "effect"),
+    [(".mp4", "the AAC encoder may turn those passages down (by up to"), (".mkv", "clip (in the pcm_s16le track")],
+)
+def test_gains_over_full_scale_are_reported_with_what_the_encoder_does(tmp_path, suffix, effect):
+    """The encoder, not avsep, limits (AAC may) or clips (PCM) a remix pushed over full scale:
+    the remix is then not the sum asked for, and a warning says by how much and what to do."""
+    from tests.media import make_video
+
+    video = make_video(
+        tmp_path / f"duet{suffix}", **{**DUET, "audio_codec": "aac" if suffix == ".mp4" else "pcm_s16le"}
+    )
+    loud = cli("remix", video, *BOXES, "--gain", "right=+20", "-o", tmp_path / f"loud{suffix}", "-q")
+    (warning,) = [line for line in loud.stderr.splitlines() if line.startswith("warning:")]
+    assert "dB over full scale (peak " in warning and effect in warning and "give smaller --gain values" in warning
+    quiet = cli("remix", video, *BOXES, "--gain", "right=-3", "-o", tmp_path / f"quiet{suffix}", "-q")
+    assert "warning:" not in quiet.stderr
+
+
+def test_an_input_in_a_container_avsep_cannot_write_gets_an_mkv_by_default(tmp_path):
+    from tests.media import make_video
+
+    video = make_video(tmp_path / "clip.avi", **DUET)
+    result = cli("remix", video, *BOXES, "-q")
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "cannot write a video as .avi" in warning and "clip.remix.mkv" in warning
+    assert result.stdout.strip() == str(tmp_path / "clip.remix.mkv")
+    assert video_packets(tmp_path / "clip.remix.mkv") == video_packets(video)
+
+
 def test_remix_errors_are_one_line(duet, tmp_path):
     taken = tmp_path / "taken.mkv"
     taken.write_bytes(b"keep me")

@@ -50,6 +50,7 @@ from avsep.io.output import (
     extension,
     fixed_extension,
     output_frames,
+    stem_tags,
     write_outputs,
     write_stdout,
     written_rate,
@@ -251,7 +252,8 @@ class BatchJob:
             index = source_number(self.source, labels, self.options.wording, video) - 1  # before any decoding
             media, plan, stream = self._stream(separator, request, video, media, plan, progress)
             frames = (output_frames(block[index]) for block in stream.blocks)
-            if not write_stdout(frames, stream.sample_rate, self.options.fmt, bitrate=self.options.bitrate):
+            fmt, bitrate = self.options.fmt, self.options.bitrate
+            if not write_stdout(frames, stream.sample_rate, fmt, bitrate=bitrate, layout=stream.layout):
                 raise BrokenPipeError  # the reader left early: stop quietly, nothing to report
             return Outcome(video, "ok", "stdout")
         record = self.record_path(video)
@@ -357,13 +359,11 @@ class BatchJob:
             stream.sample_rate,
             self.options.fmt,
             channels=stream.channels,
+            layout=stream.layout,
             overwrite=overwrite,
             before_rename=leave_record,
             bitrate=self.options.bitrate,
-            tags=[
-                {"title": label, "album": Path(source).stem, "comment": f"avsep: {label} from {source}"}
-                for label in labels
-            ],
+            tags=[stem_tags(label, source) for label in labels],
         )
         return written
 

@@ -66,6 +66,13 @@ class SeparationStream:
     #: blocks are made; :meth:`avsep.separation.engine.Engine.model_guides`).
     unsure: np.ndarray | None = None
 
+    @property
+    def layout(self) -> str | None:
+        """The speaker layout of the outputs (PyAV's name): the audio stream's when they keep its
+        channels, None (the count's default) for a downmix."""
+        audio = self.info.audio
+        return audio.layout if audio is not None and audio.channels == self.channels else None
+
 
 class Streams(Protocol):
     """The separator a batch drives (:class:`avsep.separation.separator.Separator`)."""

@@ -288,7 +288,8 @@ RemixOut = Annotated[
     typer.Option(
         "--out",
         "-o",
-        help="Output video (default: VIDEO.remix.<ext> beside it; with --stems VIDEO.stems.mkv, or .mp4/.mov).",
+        help="Output video (default: VIDEO.remix.<ext> beside it, .mkv when avsep cannot write <ext>; "
+        "with --stems VIDEO.stems.mkv, or .mp4/.mov).",
         show_default=False,
         metavar="FILE",
         rich_help_panel=OUTPUT,

@@ -9,6 +9,7 @@ import typer
 from avsep.cli import options as opt
 from avsep.cli.paths import check_inputs_exist, check_output_folder
 from avsep.cli.reporting import err, one_line_errors
+from avsep.errors import EXIT_INTERRUPTED
 
 
 def pick_command(
@@ -18,7 +19,8 @@ def pick_command(
     debug: opt.Debug = False,
 ) -> None:
     """Open a page to draw the boxes on the video's frames: it shows the separate line they
-    make, saves them beside the video and plays the separated stems. Ctrl-C stops it."""
+    make, saves them beside the video and plays the separated stems. Ctrl-C stops it (exit 0;
+    130 when that cut a separation short, as separate's Ctrl-C)."""
     with one_line_errors(debug):
         check_output_folder(out)
         check_inputs_exist([video])
@@ -26,4 +28,5 @@ def pick_command(
         from avsep.pick.session import PickSession
 
         session = PickSession(video, out, say=lambda text: err.print(text, soft_wrap=True, markup=False))
-        serve(session, typer.echo, open_browser=not no_browser)
+        if serve(session, typer.echo, open_browser=not no_browser):
+            raise typer.Exit(EXIT_INTERRUPTED)

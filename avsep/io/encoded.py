@@ -23,7 +23,7 @@ import numpy as np
 
 from avsep.errors import InputError
 from avsep.io.flac import AtomicFlacWriter, stream_encoded
-from avsep.io.wav import _check_format, as_frames
+from avsep.io.wav import _check_format, as_frames, default_layout
 from avsep.options import API, Wording
 
 
@@ -84,7 +84,8 @@ class LossyEncoder:
         spec = FORMATS[fmt]
         check_channels(fmt, channels)
         self.channels = channels
-        self._layout = "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
+        # The count's default, not the input's layout: libopus and LAME refuse most others.
+        self._layout = default_layout(channels)
         self._rate = sample_rate
         self._container = av.open(sink, "w", format=spec.container)
         self._container.metadata.update(tags or {})

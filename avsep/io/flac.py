@@ -20,7 +20,15 @@ import av
 import numpy as np
 
 from avsep.errors import AvsepError, os_reason, write_error
-from avsep.io.wav import AtomicWavWriter, _check_format, _silence_stdout, as_frames, pcm_ints
+from avsep.io.wav import (
+    AtomicWavWriter,
+    _check_format,
+    _silence_stdout,
+    as_frames,
+    default_layout,
+    pcm_ints,
+    speaker_layout,
+)
 
 #: FLAC output formats by CLI name, with their bits per sample.
 FORMATS = {"flac": 16, "flac24": 24}
@@ -30,9 +38,11 @@ MAX_CHANNELS = 8
 
 
 class FlacEncoder:
-    """Encodes float samples into FLAC on a binary file object (seekable or not)."""
+    """Encodes float samples into FLAC on a binary file object (seekable or not), declaring the
+    input's speaker ``layout`` when it fits (FFmpeg then writes the channel mask tag a layout
+    other than FLAC's own needs), else FFmpeg's default for the channel count."""
 
-    def __init__(self, sink: BinaryIO, sample_rate: int, channels: int, bits: int) -> None:
+    def __init__(self, sink: BinaryIO, sample_rate: int, channels: int, bits: int, layout: str | None = None) -> None:
         if not 1 <= channels <= MAX_CHANNELS:
             raise AvsepError(f"FLAC holds 1 to {MAX_CHANNELS} channels, not {channels}; use --mono or a WAV format")
         self.channels = channels
@@ -40,7 +50,8 @@ class FlacEncoder:
         # 24-bit samples travel as s32 with the value in the top 24 bits; FFmpeg's encoder then
         # writes a 24-bit stream.
         self._sample_fmt = "s16" if bits == 16 else "s32"
-        self._layout = "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
+        known = speaker_layout(channels, layout)
+        self._layout = known.name if known is not None else default_layout(channels)
         self._container = av.open(sink, "w", format="flac")
         self._stream = self._container.add_stream("flac", rate=sample_rate)
         self._stream.layout = self._layout
@@ -78,7 +89,7 @@ class AtomicFlacWriter(AtomicWavWriter):
     formats = FORMATS
 
     def _begin(self) -> None:
-        self._encoder = FlacEncoder(self._file, self.sample_rate, self.channels, FORMATS[self.fmt])
+        self._encoder = FlacEncoder(self._file, self.sample_rate, self.channels, FORMATS[self.fmt], self.layout)
 
     def write(self, block: np.ndarray) -> None:
         """Append samples: float ``[n]`` for mono or ``[n, channels]``."""
@@ -93,7 +104,11 @@ class AtomicFlacWriter(AtomicWavWriter):
 
 
 def write_flac_stdout(
-    blocks: Iterable[np.ndarray], sample_rate: int, fmt: str = "flac", stream: BinaryIO | None = None
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    fmt: str = "flac",
+    stream: BinaryIO | None = None,
+    layout: str | None = None,
 ) -> bool:
     """Stream a FLAC to ``stream`` (default: standard output) while ``blocks`` are produced.
 
@@ -101,7 +116,9 @@ def write_flac_stdout(
     decoders read it fine. See :func:`stream_encoded`.
     """
     _check_format(fmt, FORMATS)
-    return stream_encoded(blocks, stream, lambda out, channels: FlacEncoder(out, sample_rate, channels, FORMATS[fmt]))
+    return stream_encoded(
+        blocks, stream, lambda out, channels: FlacEncoder(out, sample_rate, channels, FORMATS[fmt], layout)
+    )
 
 
 class Encoder(Protocol):

@@ -61,6 +61,9 @@ class AudioStreamInfo:
     duration: float | None
     #: seconds after the container start at which the stream starts (a late audio track)
     offset: float = 0.0
+    #: the speaker layout as PyAV names it ("5.1", "5.1(side)", "stereo"; "6 channels" when the
+    #: file does not say): WAV and FLAC outputs that keep the channels declare it
+    layout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -359,6 +362,7 @@ def probe(path: str | Path, audio_stream: int | None = None, video_stream: int |
                 channels=s.codec_context.channels,
                 duration=_seconds(s),
                 offset=0.0 if s.start_time is None else float(s.start_time * s.time_base) - origin,
+                layout=s.codec_context.layout.name if s.codec_context.channels else None,
             )
             for s in astreams
         )

@@ -23,7 +23,7 @@ import numpy as np
 
 from avsep.errors import AvsepError, InputError, already_exists, write_error
 from avsep.io.media import MediaInfo, container_origin, open_input
-from avsep.io.wav import as_frames
+from avsep.io.wav import as_frames, default_layout
 
 #: Container format by output suffix.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
@@ -173,16 +173,12 @@ def _mux(
 
 def _add_track(out: av.container.OutputContainer, track: Track, sample_rate: int, channels: int) -> av.AudioStream:
     stream = out.add_stream(track.codec, rate=sample_rate)
-    stream.layout = _layout(channels)
+    stream.layout = default_layout(channels)
     if track.codec == "aac":
         stream.bit_rate = _AAC_BITS_PER_CHANNEL * channels
     # MKV keeps "title"; MP4/MOV write "handler_name" as the track's name, which editors show.
     stream.metadata["title"] = stream.metadata["handler_name"] = track.title
     return stream
-
-
-def _layout(channels: int) -> str:
-    return "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
 
 
 def _encode(
@@ -202,7 +198,7 @@ def _encode(
         if not n:
             continue
         frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(data).reshape(1, -1), format="flt", layout=_layout(channels)
+            np.ascontiguousarray(data).reshape(1, -1), format="flt", layout=default_layout(channels)
         )
         frame.sample_rate = sample_rate
         frame.time_base = Fraction(1, sample_rate)

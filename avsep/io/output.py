@@ -112,6 +112,12 @@ def extension(fmt: str) -> str:
     return "flac" if fmt in flac.FORMATS else "wav"
 
 
+def stem_tags(name: str, video: str) -> dict[str, str]:
+    """The tags of the output ``name`` separated from ``video`` (its file name), which the
+    compressed formats carry: a music player lists the stems by name, under the video's."""
+    return {"title": name, "album": Path(video).stem, "comment": f"avsep: {name} from {video}"}
+
+
 def open_writer(
     path: str | Path,
     sample_rate: int,
@@ -121,15 +127,17 @@ def open_writer(
     *,
     bitrate: int | None = None,
     tags: dict[str, str] | None = None,
+    layout: str | None = None,
 ) -> wav.AtomicWavWriter:
     """An all-or-nothing writer of ``path`` in ``fmt`` (see :class:`~avsep.io.wav.AtomicWavWriter`);
-    ``bitrate`` and ``tags`` apply to the compressed formats."""
+    ``bitrate`` and ``tags`` apply to the compressed formats, the input's speaker ``layout``
+    (PyAV's name) to WAV and FLAC (the compressed ones write the channel count's default)."""
     if fmt in encoded.FORMATS:
         return encoded.AtomicLossyWriter(
             path, sample_rate, channels, fmt, overwrite=overwrite, bitrate=bitrate, tags=tags
         )
     writer = flac.AtomicFlacWriter if fmt in flac.FORMATS else wav.AtomicWavWriter
-    return writer(path, sample_rate, channels, fmt, overwrite=overwrite)
+    return writer(path, sample_rate, channels, fmt, overwrite=overwrite, layout=layout)
 
 
 def write_stdout(
@@ -138,14 +146,15 @@ def write_stdout(
     fmt: str = "pcm16",
     stream: BinaryIO | None = None,
     bitrate: int | None = None,
+    layout: str | None = None,
 ) -> bool:
-    """Stream ``blocks`` (``[n]`` or ``[n, channels]``) to standard output in ``fmt``; False when
-    the reader closed the pipe early."""
+    """Stream ``blocks`` (``[n]`` or ``[n, channels]``) to standard output in ``fmt`` (``layout``
+    as :func:`open_writer`'s); False when the reader closed the pipe early."""
     if fmt in encoded.FORMATS:
         return encoded.write_lossy_stdout(blocks, sample_rate, fmt, stream, bitrate)
     if fmt in flac.FORMATS:
-        return flac.write_flac_stdout(blocks, sample_rate, fmt, stream)
-    return wav.write_wav_stdout(blocks, sample_rate, fmt, stream)
+        return flac.write_flac_stdout(blocks, sample_rate, fmt, stream, layout)
+    return wav.write_wav_stdout(blocks, sample_rate, fmt, stream, layout)
 
 
 def write_outputs(
@@ -159,9 +168,11 @@ def write_outputs(
     before_rename: Callable[[], None] | None = None,
     bitrate: int | None = None,
     tags: Sequence[dict[str, str]] | None = None,
+    layout: str | None = None,
 ) -> None:
     """Row ``i`` of every ``[rows, n]`` (or ``[rows, channels, n]``) block into ``paths[i]`` in
-    ``fmt`` (:func:`open_writer`; ``bitrate`` and ``tags[i]`` for the compressed formats): all of
+    ``fmt`` (:func:`open_writer`; ``bitrate`` and ``tags[i]`` for the compressed formats, ``layout``
+    for WAV and FLAC): all of
     the files, or none (an error or Ctrl-C drops every temporary file). What the batch and
     :meth:`avsep.separation.separator.SeparationResult.save` write with. ``before_rename`` runs once every
     block is written, before the first file takes its name (the batch's provenance record)."""
@@ -170,7 +181,14 @@ def write_outputs(
             writers = [
                 stack.enter_context(
                     open_writer(
-                        p, sample_rate, channels, fmt, overwrite, bitrate=bitrate, tags=tags[i] if tags else None
+                        p,
+                        sample_rate,
+                        channels,
+                        fmt,
+                        overwrite,
+                        bitrate=bitrate,
+                        tags=tags[i] if tags else None,
+                        layout=layout,
                     )
                 )
                 for i, p in enumerate(paths)

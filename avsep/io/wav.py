@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+import av
 import numpy as np
 
 from avsep.errors import AvsepError, InputError, os_reason, write_error
@@ -39,8 +40,12 @@ _WAVE_FORMAT_IEEE_FLOAT = 3
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 #: Tail of the KSDATAFORMAT_SUBTYPE GUIDs; the first two bytes are the format code.
 _GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
-#: Speaker masks for the layouts we write; other counts declare no speaker positions.
+#: Speaker masks of mono and stereo, what a reader assumes of a plain PCM file; a file of more
+#: channels whose layout is not known declares no speaker positions (mask 0).
 _CHANNEL_MASK = {1: 0x4, 2: 0x3}
+#: The speakers of WAVE_FORMAT_EXTENSIBLE's channel mask, bit ``i`` for name ``i`` (FFmpeg's names,
+#: as PyAV gives them; the bits are FFmpeg's too). A file's channels come in this order.
+_SPEAKERS = tuple("FL FR FC LFE BL BR FLC FRC BC SL SR TC TFL TFC TFR TBL TBC TBR".split())
 
 #: Largest data chunk a RIFF size field can describe.
 _MAX_DATA = 0xFFFFFFFF - 72
@@ -51,21 +56,62 @@ def _check_format(fmt: str, formats: dict = FORMATS) -> None:
         raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(formats)}")
 
 
-def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int) -> bytes:
-    """RIFF/WAVE header for ``data_bytes`` of samples.
+def default_layout(channels: int) -> str:
+    """FFmpeg's layout for a bare channel count (mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1):
+    what the encoders write when the input's layout is not known or not theirs."""
+    return "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
+
+
+def speaker_layout(channels: int, layout: str | None) -> av.AudioLayout | None:
+    """``layout`` (PyAV's name of the input's layout) when it puts ``channels`` channels on
+    speakers a WAV channel mask can name, in its order; None when it is not given, holds another
+    count (a downmix), leaves the speakers unspecified ("6 channels") or names others, so that
+    a writer never invents positions the input did not have."""
+    if not layout:
+        return None
+    try:
+        known = av.AudioLayout(layout)
+    except (ValueError, av.error.FFmpegError):
+        return None
+    return known if known.nb_channels == channels and _speaker_mask(known) else None
+
+
+def _speaker_mask(layout: av.AudioLayout) -> int:
+    """WAVE_FORMAT_EXTENSIBLE's channel mask of ``layout``; 0 when one of its speakers has no bit
+    (or is unspecified) or they are not in the mask's order."""
+    bits = [_SPEAKERS.index(c.name) if c.name in _SPEAKERS else -1 for c in layout.channels]
+    if not bits or min(bits) < 0 or bits != sorted(set(bits)):
+        return 0
+    return sum(1 << bit for bit in bits)
+
+
+def channel_mask(channels: int, layout: str | None = None) -> int:
+    """The channel mask a WAV of ``channels`` channels declares: the input's ``layout`` when it
+    names the speakers (a 5.1 video's stems say which is the centre, which the LFE), else mono's
+    or stereo's, else none."""
+    known = speaker_layout(channels, layout)
+    return _speaker_mask(known) if known is not None else _CHANNEL_MASK.get(channels, 0)
+
+
+def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int, mask: int | None = None) -> bytes:
+    """RIFF/WAVE header for ``data_bytes`` of samples, its speakers ``mask`` (default: mono's,
+    stereo's or none, :data:`_CHANNEL_MASK`).
 
     WAVE_FORMAT_EXTENSIBLE is used for more than two channels or more than 16 bits, as the
-    format's specification asks (and libsndfile/FFmpeg write); float also gets its ``fact``
-    chunk. The header size depends only on channels and format, so it can be rewritten in place
-    once the length is known.
+    format's specification asks (and libsndfile/FFmpeg write), and for one or two channels on
+    other speakers than mono's or stereo's; a plain mono or stereo 16-bit file stays plain PCM,
+    which every reader opens (Python 3.11's ``wave`` reads no other). Float also gets its ``fact``
+    chunk. The header size depends only on channels, format and mask, so it can be rewritten in
+    place once the length is known.
     """
     width = _WIDTH[fmt]
     code = _WAVE_FORMAT_IEEE_FLOAT if fmt == "float" else _WAVE_FORMAT_PCM
     block_align = width * channels
     fields = (channels, sample_rate, sample_rate * block_align, block_align, width * 8)
-    if channels > 2 or width > 2:
+    mask = _CHANNEL_MASK.get(channels, 0) if mask is None else mask
+    if channels > 2 or width > 2 or mask != _CHANNEL_MASK.get(channels):
         fmt_chunk = struct.pack("<HHIIHH", _WAVE_FORMAT_EXTENSIBLE, *fields)
-        fmt_chunk += struct.pack("<HHI", 22, width * 8, _CHANNEL_MASK.get(channels, 0))
+        fmt_chunk += struct.pack("<HHI", 22, width * 8, mask)
         fmt_chunk += struct.pack("<H", code) + _GUID_TAIL
     else:
         fmt_chunk = struct.pack("<HHIIHH", code, *fields)
@@ -104,7 +150,9 @@ def _encode(block: np.ndarray, channels: int, fmt: str) -> bytes:
         return data.astype("<f4").tobytes()
     if fmt == "pcm16":
         return pcm_ints(data, 16).tobytes()
-    return pcm_ints(data, 24).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    # Packed in C order first: the rows of a separation arrive transposed, and a byte view of
+    # a non-contiguous array is refused.
+    return np.ascontiguousarray(pcm_ints(data, 24)).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
 
 
 def _discard(handle: BinaryIO, temp: str) -> None:
@@ -120,7 +168,8 @@ def _discard(handle: BinaryIO, temp: str) -> None:
 
 
 class AtomicWavWriter:
-    """Write a WAV to ``path`` all-or-nothing; use as a context manager.
+    """Write a WAV to ``path`` all-or-nothing; use as a context manager. ``layout`` is the
+    input's speaker layout (PyAV's name), declared when it fits the channels (:func:`channel_mask`).
 
     Samples go to ``<dir>/.<name>.<random>.tmp``; a clean exit (or :meth:`close`) renames that
     onto ``path``, an exception (KeyboardInterrupt included) or :meth:`abort` deletes it. A writer
@@ -139,6 +188,8 @@ class AtomicWavWriter:
         channels: int = 1,
         fmt: str = "pcm16",
         overwrite: bool = False,
+        *,
+        layout: str | None = None,
     ) -> None:
         _check_format(fmt, self.formats)
         if sample_rate <= 0 or channels <= 0:
@@ -148,6 +199,7 @@ class AtomicWavWriter:
         self.channels = channels
         self.fmt = fmt
         self.overwrite = overwrite
+        self.layout = layout
         self._data_bytes = 0
         self._committed = False
         self._check_target()
@@ -170,12 +222,15 @@ class AtomicWavWriter:
 
     def _begin(self) -> None:
         """Start the file: a header with a placeholder length."""
-        self._file.write(_header(self.sample_rate, self.channels, self.fmt, 0))
+        self._file.write(
+            _header(self.sample_rate, self.channels, self.fmt, 0, channel_mask(self.channels, self.layout))
+        )
 
     def _finish(self) -> None:
         """Complete the file once every sample is written: the header with the true length."""
         self._file.seek(0)
-        self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes))
+        mask = channel_mask(self.channels, self.layout)
+        self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes, mask))
 
     def _check_target(self) -> None:
         if self.path.is_dir():
@@ -253,10 +308,12 @@ def write_wav_stdout(
     sample_rate: int,
     fmt: str = "pcm16",
     stream: BinaryIO | None = None,
+    layout: str | None = None,
 ) -> bool:
     """Stream a WAV to ``stream`` (default: standard output) while ``blocks`` are produced.
 
-    The channel count comes from the first block (``[n]`` mono or ``[n, ch]``). The length is
+    The channel count comes from the first block (``[n]`` mono or ``[n, ch]``); ``layout`` as
+    :class:`AtomicWavWriter`'s. The length is
     unknown up front, so the header declares the largest size; readers stop at end of stream,
     which is how FFmpeg and sox write WAV to pipes. If ``stream`` is seekable (stdout redirected
     to a file) the header is rewritten with the true size at the end.
@@ -272,8 +329,9 @@ def write_wav_stdout(
     iterator = iter(blocks)
     first = next(iterator, None)
     channels = 1 if first is None or np.ndim(first) == 1 else np.shape(first)[1]
+    mask = channel_mask(channels, layout)
     try:
-        out.write(_header(sample_rate, channels, fmt, _MAX_DATA))
+        out.write(_header(sample_rate, channels, fmt, _MAX_DATA, mask))
         written = 0
         for block in chain([] if first is None else [first], iterator):
             data = _encode(block, channels, fmt)
@@ -282,7 +340,7 @@ def write_wav_stdout(
         out.flush()
         if _seekable(out) and written <= _MAX_DATA:
             out.seek(0)
-            out.write(_header(sample_rate, channels, fmt, written))
+            out.write(_header(sample_rate, channels, fmt, written, mask))
             out.seek(0, os.SEEK_END)
             out.flush()
     except OSError as exc:

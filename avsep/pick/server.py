@@ -198,11 +198,14 @@ class PickHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def serve(session: PickSession, show_url: Callable[[str], None], open_browser: bool) -> None:
+def serve(session: PickSession, show_url: Callable[[str], None], open_browser: bool) -> bool:
     """Run the page of ``session`` until Ctrl-C: print its URL with ``show_url``, open it in the
     browser when asked and one is there, look for the players meanwhile. On Ctrl-C the finder
     and a separation in progress stop at their next frame or window (removing their temporary
-    files) before the server closes."""
+    files) before the server closes.
+
+    Returns whether Ctrl-C cut a separation short: Ctrl-C is how the page is meant to end, so a
+    plain stop is a success, but work thrown away is an interruption (``separate``'s exit 130)."""
     server = PickServer(session)
     thread = threading.Thread(target=server.serve_forever, name="avsep-pick-server", daemon=True)
     thread.start()
@@ -214,11 +217,17 @@ def serve(session: PickSession, show_url: Callable[[str], None], open_browser: b
         while thread.is_alive():
             thread.join(0.5)
     except KeyboardInterrupt:
-        session.say("stopping: a separation in progress stops after its current windows, its partial files removed")
+        if session.separating.status == "running":
+            session.say(
+                "stopping: the separation in progress stops after its current windows, its partial files removed"
+            )
+        else:
+            session.say("stopped")
     finally:
         session.close()
         server.shutdown()
         server.server_close()
+    return session.separating.status == "stopped"
 
 
 def _open(url: str) -> None:

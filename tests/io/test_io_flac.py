@@ -14,6 +14,7 @@ import soundfile as sf
 from avsep.errors import AvsepError
 from avsep.io.output import extension, open_writer, write_stdout
 from avsep.io.wav import pcm_ints
+from tests.media import layouts_read
 
 BITS = {"flac": 16, "flac24": 24}
 
@@ -85,3 +86,18 @@ def test_disk_full_is_reported_and_leaves_nothing(tmp_path):
         writer.close()
     real.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("channels", "layout", "read"), [(6, "5.1(side)", "5.1(side)"), (6, None, "5.1"), (2, "5.1", "stereo")]
+)
+def test_the_input_speaker_layout_is_declared(tmp_path, channels, layout, read):
+    """FLAC stems carry the input's layout (FFmpeg writes the channel mask tag a layout other
+    than FLAC's own needs), in a file and on standard output; without one, the count's default."""
+    data = np.zeros((4800, channels), np.float32)
+    with open_writer(tmp_path / "x.flac", 48000, channels, "flac", layout=layout) as writer:
+        writer.write(data)
+    with open(tmp_path / "piped.flac", "wb") as handle:
+        assert write_stdout([data], 48000, "flac", stream=handle, layout=layout)
+    for path in (tmp_path / "x.flac", tmp_path / "piped.flac"):
+        assert set(layouts_read(path)) == {read}

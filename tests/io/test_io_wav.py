@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ import soundfile as sf
 from avsep.errors import AvsepError, InputError
 from avsep.io.audio import load_audio
 from avsep.io.wav import FORMATS, AtomicWavWriter, write_wav_stdout
+from tests.media import layouts_read
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +47,17 @@ def test_round_trip(tmp_path, fmt, channels):
     via_ffmpeg, rate = load_audio(target, mono=False)
     assert rate == 11025 and via_ffmpeg.shape == (3000, channels)
     assert _leftovers(target.parent) == []
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_channels_as_a_transposed_view_are_written(tmp_path, fmt):
+    """Separation rows are ``[channels, n]`` and reach the writer transposed (not contiguous):
+    24-bit packing must not need a contiguous array (it crashed every stereo pcm24 stem)."""
+    rows = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 1000)).astype(np.float32)
+    with AtomicWavWriter(tmp_path / "x.wav", 8000, channels=2, fmt=fmt) as writer:
+        writer.write(rows.T)
+    back, _ = sf.read(tmp_path / "x.wav", dtype="float32", always_2d=True)
+    np.testing.assert_allclose(back, rows.T, atol=2 / 32767)
 
 
 def test_pcm_clips_instead_of_wrapping(tmp_path):
@@ -228,3 +241,39 @@ def test_stdout_empty_stream(tmp_path):
     with open(target, "wb") as handle:
         assert write_wav_stdout([], 8000, stream=handle)
     assert sf.info(target).frames == 0
+
+
+def wav_speakers(path: Path) -> tuple[int, int | None]:
+    """A WAV's format tag and, for WAVE_FORMAT_EXTENSIBLE (0xFFFE), its channel mask, read from
+    the header itself."""
+    head = path.read_bytes()[:44]
+    tag = struct.unpack_from("<H", head, 20)[0]
+    return tag, struct.unpack_from("<I", head, 40)[0] if tag == 0xFFFE else None
+
+
+@pytest.mark.parametrize(
+    ("channels", "layout", "tag", "mask", "read"),
+    [
+        (6, "5.1", 0xFFFE, 0x3F, "5.1"),
+        (6, "5.1(side)", 0xFFFE, 0x60F, "5.1(side)"),
+        (8, "7.1", 0xFFFE, 0x63F, "7.1"),
+        (3, "2.1", 0xFFFE, 0xB, "2.1"),
+        (6, None, 0xFFFE, 0, None),  # not known: no positions invented
+        (6, "6 channels", 0xFFFE, 0, None),
+        (2, "stereo", 1, None, None),  # plain PCM, which every reader opens
+        (1, "mono", 1, None, None),
+        (2, "5.1", 1, None, None),  # a downmix of a 5.1 input is not 5.1
+    ],
+)
+def test_the_input_speaker_layout_is_declared(tmp_path, channels, layout, tag, mask, read):
+    """A 5.1 video's stems say which channel is the centre and which the LFE (the channel mask),
+    in a file and on standard output; what no layout names stays undeclared."""
+    data = np.zeros((100, channels), np.float32)
+    with AtomicWavWriter(tmp_path / "x.wav", 8000, channels, layout=layout) as writer:
+        writer.write(data)
+    with open(tmp_path / "piped.wav", "wb") as handle:
+        assert write_wav_stdout([data], 8000, stream=handle, layout=layout)
+    for path in (tmp_path / "x.wav", tmp_path / "piped.wav"):
+        assert wav_speakers(path) == (tag, mask)
+        if read is not None:
+            assert set(layouts_read(path)) == {read}
