@@ -163,10 +163,7 @@ Out = Annotated[
 OutputTemplate = Annotated[
     str,
     typer.Option(
-        help="Output path under --out (it must stay there); fields {stem} {name} {index} {ext} {parent}; "
-        "end it with .{ext}, or with the extension of --format.",
-        metavar="TEMPLATE",
-        rich_help_panel=OUTPUT,
+        help="Path in --out from {stem} {name} {index} {ext} {parent}.", metavar="TEMPLATE", rich_help_panel=OUTPUT
     ),
 ]
 Source = Annotated[
