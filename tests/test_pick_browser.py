@@ -114,7 +114,7 @@ def test_the_page_draws_saves_separates_and_plays(tmp_path: Path, tiny_weights: 
         pick.send_signal(signal.SIGINT)
         _, said = pick.communicate(timeout=PATIENCE_S)
     assert pick.returncode == 0, said
-    assert "saved the boxes to" in said and "stopping" in said
+    assert "saved the boxes to" in said and said.rstrip().endswith("stopped")  # no separation was running
 
     argv = cli_command(*shlex.split(line)[1:], colour_trunk=True)  # the line without "avsep"
     subprocess.run(argv, cwd=cli_dir, check=True, timeout=PATIENCE_S, env={**os.environ, **SINGLE_THREAD, **env})
