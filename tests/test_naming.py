@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from avsep.boxes.naming import outside_classes_note, reading_order
+from avsep.boxes.naming import alike_note, outside_classes_note, reading_order
 
 
 def test_players_are_numbered_left_to_right_then_top_to_bottom():
@@ -17,6 +17,16 @@ def test_a_class_the_model_does_not_know_is_named_and_said():
     note = outside_classes_note(["violin", "piano", "drum"])
     assert note.startswith("found drum, piano: not among the 11 instruments the model knows")
     assert outside_classes_note(["violin", "cello"]) is None
+
+
+def test_found_players_that_will_come_out_alike_are_said():
+    """Two players read as one class share one mask; a box around another repeats its sound."""
+    note = alike_note(["violin", "flute", "violin"], [(0, 0, 10, 10), (20, 0, 30, 10), (40, 0, 50, 10)])
+    assert note.startswith("boxes 1 and 3 are both read as violin: the model is told each box's instrument")
+    wide = alike_note(["acoustic_guitar", "saxophone"], [(22, 0, 244, 221), (0, 0, 404, 223)])
+    assert wide.startswith("box 2 holds box 1: ")
+    assert alike_note(["violin", "flute"], [(0, 0, 10, 10), (5, 0, 30, 10)]) is None  # overlap, not held
+    assert alike_note(["piano", "piano"], [(0, 0, 10, 10), (20, 0, 30, 10)]) is None  # said as outside instead
 
 
 def test_a_found_piano_keeps_its_name_is_announced_and_warned_about(shared_video):
@@ -37,3 +47,22 @@ def test_a_found_piano_keeps_its_name_is_announced_and_warned_about(shared_video
         plan = find_players(video, finder)
     assert isinstance(plan, TrackedBoxes) and plan.note is None  # so the found boxes are announced
     assert plan.names == ["piano", "violin"]  # left to right
+
+
+def test_two_found_players_of_one_class_are_warned_about(shared_video):
+    import pytest
+
+    from avsep.boxes.detect import Detection, PlayerFinder
+    from avsep.boxes.players import AutoBoxesWarning, find_players
+    from tests.cli_support import GREEN, ColourTrunk
+
+    finder = PlayerFinder(ColourTrunk())
+    found = [
+        Detection((48, 0, 96, 48), "violin", 0.9, (60, 10, 80, 40)),
+        Detection((0, 0, 48, 48), "violin", 0.8, (10, 10, 30, 40)),
+    ]
+    finder.detect = lambda frame, greys=(), look=None: found
+    video = shared_video("two-violins.mp4", panels=(GREEN, GREEN), duration=12.0, width=96, height=48, fps=4)
+    with pytest.warns(AutoBoxesWarning, match="boxes 1 and 2 are both read as violin"):
+        plan = find_players(video, finder)
+    assert plan.names == ["violin1", "violin2"]

@@ -215,3 +215,10 @@ def validate_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
             )
         out.append((cx0, cy0, cx1, cy1))
     return out
+
+
+def intersection(a: Sequence[float], b: Sequence[float]) -> float:
+    """The area two ``(x0, y0, x1, y1)`` boxes share (0 when they only touch or are apart)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0

@@ -7,13 +7,16 @@
   not trained on (the ImageNet classes of :mod:`avsep.models.imagenet_music`: piano, drum,
   organ...). It is named as what it is, never mapped onto one of the model's classes, and the
   plan's note says so (the one :class:`~avsep.boxes.plan.AutoBoxesWarning` of the video).
+* **Players read as one instrument**: the network is told a box's instrument, not its player, so
+  two found players of one class get one mask between them and come out alike; and a box that
+  holds another (the finder's wide box around both players) repeats its sound. Both are said.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from avsep.boxes.box import Box
+from avsep.boxes.box import Box, intersection
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES
 
 
@@ -47,3 +50,41 @@ def outside_classes_note(labels: Sequence[str]) -> str | None:
         f"({', '.join(INSTRUMENT_CLASSES)}); separated by the picture alone, so check "
         f"{'that output' if len(outside) == 1 else 'those outputs'}"
     )
+
+
+#: A found box holding at least this share of another's area holds that player (and sounds alike).
+HOLDS_SHARE = 0.9
+
+
+def alike_note(labels: Sequence[str], boxes: Sequence[Box]) -> str | None:
+    """What to tell the user when found players will come out alike: two or more read as one of
+    the model's classes (``labels``, numbered names aside), or a box (``boxes``, in the same order)
+    that holds most of another. Numbers are the outputs' (1-based, reading order)."""
+    said = []
+    groups: dict[str, list[int]] = {}
+    for n, label in enumerate(labels, 1):
+        if label in INSTRUMENT_CLASSES:
+            groups.setdefault(label, []).append(n)
+    for label, numbers in groups.items():
+        if len(numbers) > 1:
+            said.append(f"boxes {_listed(numbers)} are {'both' if len(numbers) == 2 else 'all'} read as {label}")
+    for i, outer in enumerate(boxes, 1):
+        held = [j for j, inner in enumerate(boxes, 1) if j != i and _share_inside(inner, outer) >= HOLDS_SHARE]
+        if held:
+            said.append(f"box {i} holds box {_listed(held)}")
+    if not said:
+        return None
+    return (
+        f"{'; '.join(said)}: the model is told each box's instrument, not its player, so their outputs may come "
+        "out alike; place the boxes yourself (--boxes, or avsep pick) or try --same-instrument motion"
+    )
+
+
+def _listed(numbers: Sequence[int]) -> str:
+    return ", ".join(str(n) for n in numbers[:-1]) + (" and " if len(numbers) > 1 else "") + str(numbers[-1])
+
+
+def _share_inside(inner: Box, outer: Box) -> float:
+    """The share of ``inner``'s area that lies inside ``outer``."""
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return intersection(inner, outer) / area if area > 0 else 0.0

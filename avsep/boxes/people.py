@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from avsep.boxes.box import Box
+from avsep.boxes.box import Box, intersection
 from avsep.boxes.fusion import Namer, Player, union
 from avsep.models.person_detector import Person
 
@@ -132,9 +132,9 @@ def _owner(core: Box, bodies: Sequence[Box], touch: float) -> int | None:
     for k, body in enumerate(bodies):
         margin = touch * ((body[2] - body[0]) * (body[3] - body[1])) ** 0.5
         grown = (body[0] - margin, body[1] - margin, body[2] + margin, body[3] + margin)
-        if _intersection(core, grown) <= 0:
+        if intersection(core, grown) <= 0:
             continue
-        key = (_intersection(core, body), -_centre_distance(core, body))
+        key = (intersection(core, body), -_centre_distance(core, body))
         if best_key is None or key > best_key:
             best, best_key = k, key
     return best
@@ -147,7 +147,7 @@ def separate(boxes: Sequence[Box], cores: Sequence[Box], width: int, height: int
     out = [list(b) for b in boxes]
     for i in range(len(out)):
         for j in range(i + 1, len(out)):
-            if _intersection(out[i], out[j]) <= 0:
+            if intersection(out[i], out[j]) <= 0:
                 continue
             a, b = cores[i], cores[j]
             gap_x, gap_y = max(b[0] - a[2], a[0] - b[2]), max(b[1] - a[3], a[1] - b[3])
@@ -164,12 +164,6 @@ def separate(boxes: Sequence[Box], cores: Sequence[Box], width: int, height: int
 def _clip(box: Sequence[float], width: int, height: int) -> Box:
     x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
     return (x0, y0, max(x0 + 1, min(width, int(round(box[2])))), max(y0 + 1, min(height, int(round(box[3])))))
-
-
-def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0.0
 
 
 def _inside(core: Box, box: Box) -> bool:

@@ -41,7 +41,7 @@ from avsep.boxes.box import MAX_BOXES, Box, strip_boxes
 from avsep.boxes.cues import block_means, small_grey
 from avsep.boxes.detect import Look, PlayerFinder
 from avsep.boxes.kept import FrameKeeper, Portraits
-from avsep.boxes.naming import outside_classes_note, reading_order
+from avsep.boxes.naming import alike_note, outside_classes_note, reading_order
 from avsep.boxes.plan import AutoBoxesWarning as AutoBoxesWarning  # re-exported: where the finder's users look
 from avsep.boxes.plan import BoxCrops, BoxPlan, SourceInfo, span_times, strips_plan, time_key
 from avsep.boxes.plan import TimedBoxes as TimedBoxes
@@ -261,9 +261,10 @@ def find_players(
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
     plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, Portraits(info, chosen, keyframes))
     plan.decoded, plan.shown = decoded, shown
-    outside = outside_classes_note(labels)  # said, not a plan.note: the found boxes are still announced
-    if outside:
-        warnings.warn(f"{info.path}: {outside}", AutoBoxesWarning, stacklevel=2)
+    # said, not a plan.note: the found boxes are still announced
+    for note in (outside_classes_note(labels), alike_note(labels, [s.box for s in infos])):
+        if note:
+            warnings.warn(f"{info.path}: {note}", AutoBoxesWarning, stacklevel=2)
     return plan
 
 
