@@ -376,3 +376,17 @@ def test_a_zombie_holds_no_claim(tmp_path):
         live.kill()
         live.wait()
         child.wait()
+
+
+def test_warnings_of_jobs_workers_are_one_line_each(shared_video, tmp_path):
+    """A worker's warning reaches the user as the command's own: one ``warning:`` line, not
+    Python's two lines with the source file (the parent shows it, above the progress bars)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(shared_video("clip.mp4", **SMALL), folder / name)
+    result = cli("separate", folder, "-b", "0,0,16,16", "32,0,64,48", "-o", tmp_path / "out", "--jobs", 2)
+    said = [line for line in result.stderr.splitlines() if "too small to show an instrument" in line]
+    assert sorted(line.split(": ")[1] for line in said) == [str(folder / "a.mp4"), str(folder / "b.mp4")]
+    assert all(line.startswith("warning: ") for line in said), said
+    assert "Warning:" not in result.stderr and "warnings.warn" not in result.stderr, result.stderr

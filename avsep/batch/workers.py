@@ -19,6 +19,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -77,6 +78,12 @@ class _Relay:
     def window(self, done: int, total: int) -> None:
         self.events.put(("window", self.slot, done, total))
 
+    def warn(self, message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        """``warnings.showwarning`` of the worker: the warning goes to the parent, which shows it
+        as its own (one ``warning:`` line, not Python's two lines with the source, and not
+        written over the progress bars)."""
+        self.events.put(("warn", self.slot, str(message), category))
+
 
 def _die_with_parent() -> None:
     """Have Linux kill this worker when the batch process dies (``kill -9`` included): an
@@ -111,11 +118,13 @@ def _work(
 
     _die_with_parent()
     torch.set_num_threads(threads)
+    relay = _Relay(slot, events)
+    warnings.showwarning = relay.warn
     try:
         while (item := _next(tasks, parent)) is not None:
             index, video = item
             events.put(("start", slot, index, video))
-            events.put(("done", slot, index, run_file(job, separator, video, _Relay(slot, events))))
+            events.put(("done", slot, index, run_file(job, separator, video, relay)))
     except KeyboardInterrupt:
         pass  # the files in progress removed their temporary files on the way out
 
@@ -168,6 +177,8 @@ def run_parallel(job: BatchJob, separator: Streams, jobs: int, listener: Listene
                 listener.set_windows(slot, *rest)
             elif kind == "window":
                 listener.window(slot, *rest)
+            elif kind == "warn":
+                warnings.warn(rest[0], rest[1], stacklevel=1)
             else:
                 current.pop(slot, None)
                 left -= 1
