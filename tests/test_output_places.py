@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
 from avsep import Separator
 from avsep.batch.checks import DuplicateInputWarning
-from tests.cli_support import SMALL, cli, error_line, wavs
+from tests.cli_support import SMALL, cli, cli_process, error_line, wavs
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -90,3 +91,15 @@ def test_a_template_that_leaves_the_output_folder_is_refused(shared_video, tmp_p
     out = tmp_path / "out"
     fails("separate", shared_video("clip.mp4", **SMALL), *TWO, "--output-template", template, "-o", out, says="outside")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_file_given_twice_to_stdout_is_said_once(shared_video, tiny_weights, tmp_path):
+    """A real process (the command line checks its inputs before the batch does, each under its
+    own warnings): the duplicate is said once, not once per check."""
+    video = shared_video("clip.mp4", **SMALL)
+    args = ("separate", video, video, *TWO, "-o", "-", "--source", "2", "-q")
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    run = cli_process(*args, env={"AVSEP_WEIGHTS_DIR": str(tiny_weights)}, **pipes)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0 and out[:4] == b"RIFF", err.decode()
+    assert err.decode().count("is the same file as") == 1, err.decode()

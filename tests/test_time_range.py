@@ -16,6 +16,7 @@ from avsep.io.audio import stream_audio
 from avsep.io.media import clip, probe
 from avsep.io.soundtrack import check_soundtrack
 from avsep.io.video import FrameReader
+from avsep.options import COMMAND_LINE
 from avsep.timerange import TimeRange, parse_time
 from tests.cli_support import cli, error_line
 from tests.media import merge_streams, read_marker
@@ -136,3 +137,13 @@ def test_a_range_after_an_undeclared_audio_end_fails_as_it_decodes(shared_video,
     check_soundtrack(part)
     with pytest.raises(InputError, match=r"ends before --start 3, so the range holds no sound; give an earlier"):
         list(stream_audio(part))
+
+
+def test_a_range_before_a_late_audio_track_is_refused(shared_video, tmp_path):
+    """A track that starts after the picture (2.98 s into a tester's file) leaves the range
+    before it silent: refused like a range after the track's end, not written as silence."""
+    media = probe(_short_soundtrack(shared_video, tmp_path))
+    late = replace(media, audio=replace(media.audio, offset=3.0))
+    with pytest.raises(InputError, match=r"^--end 2.5: the audio track of .* starts at 3.00 s, so the range holds"):
+        check_soundtrack(clip(late, TimeRange(0.0, 2.5)), say=COMMAND_LINE)
+    check_soundtrack(clip(late, TimeRange(0.0, 3.5)), say=COMMAND_LINE)  # half a second of sound: separated

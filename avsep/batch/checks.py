@@ -179,7 +179,9 @@ def check_options(inputs: Iterable[Path], request: BoxRequest, options: BatchOpt
         check_template(options)
         return None
     stdout = say("out_dir", "-")
-    videos, problems = find_videos(Path(p) for p in inputs)
+    with warnings.catch_warnings():  # counted here; the batch itself says what it drops
+        warnings.simplefilter("ignore", DuplicateInputWarning)
+        videos, problems = find_videos(Path(p) for p in inputs)
     if len(videos) + len(problems) != 1:
         raise InputError(f"{stdout} writes one source of one video; give exactly one input")
     if options.residual:

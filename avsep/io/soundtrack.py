@@ -32,10 +32,19 @@ def audio_end(info: MediaInfo) -> float | None:
 
 def check_soundtrack(info: MediaInfo, chosen: int | None = None, say: Wording = API) -> None:
     """Say which of several audio tracks is separated (``chosen``: the one the options asked
-    for; None: the first), refuse a range (``info.start``) that begins after the track's end, and
-    warn when the track ends before the range (or the whole video) does."""
+    for; None: the first), refuse a range (``info.start``) that begins after the track's end or
+    ends before a late track begins, and warn when the track ends before the range (or the whole
+    video) does."""
     if chosen is None and len(info.audios) > 1:
         _say_track(info, say)
+    stop = info.start + info.duration
+    begin = info.audio.offset if info.audio is not None else 0.0
+    if begin > 0 and stop <= begin:  # a late track (the picture first): silence before it
+        what = f"{say('end')} {info.end:g}" if info.end is not None else "the video"
+        raise InputError(
+            f"{what}: the audio track of {info.path} starts at {begin:.2f} s, so the range holds no sound; "
+            f"give an {say('end')} after {begin:.2f}"
+        )
     end = audio_end(info)
     if end is None:
         return
@@ -44,7 +53,6 @@ def check_soundtrack(info: MediaInfo, chosen: int | None = None, say: Wording = 
             f"{say('start')} {info.start:g}: the audio track of {info.path} ends at {end:.2f} s, so the range "
             f"holds no sound; give a {say('start')} before {end:.2f}"
         )
-    stop = info.start + info.duration
     if end < stop - EARLY_END_S:
         before = "the video's end" if info.end is None else f"{say('end')} {info.end:g}"
         warnings.warn(
