@@ -20,6 +20,7 @@ from avsep.batch.report import LeftoverRemovedWarning
 from avsep.batch.run import separate_paths
 from avsep.errors import InputError
 from tests.cli_support import SINGLE_THREAD, SMALL, cli, cli_command, cli_process, wavs
+from tests.media import truncated_copy
 
 pytestmark = pytest.mark.usefixtures("fast_model")
 
@@ -385,8 +386,10 @@ def test_warnings_of_jobs_workers_are_one_line_each(shared_video, tmp_path):
     folder.mkdir()
     for name in ("a.mp4", "b.mp4"):
         shutil.copy(shared_video("clip.mp4", **SMALL), folder / name)
+    truncated_copy(shared_video("web.mp4", faststart=True, **SMALL), folder / "cut.mp4", 0.6)  # a logged warning
     result = cli("separate", folder, "-b", "0,0,16,16", "32,0,64,48", "-o", tmp_path / "out", "--jobs", 2)
     said = [line for line in result.stderr.splitlines() if "too small to show an instrument" in line]
-    assert sorted(line.split(": ")[1] for line in said) == [str(folder / "a.mp4"), str(folder / "b.mp4")]
-    assert all(line.startswith("warning: ") for line in said), said
+    assert sorted(line.split(": ")[1] for line in said) == [str(folder / n) for n in ("a.mp4", "b.mp4", "cut.mp4")]
+    said += [line for line in result.stderr.splitlines() if "stream ends early" in line]
+    assert len(said) == 4 and all(line.startswith("warning: ") for line in said), result.stderr
     assert "Warning:" not in result.stderr and "warnings.warn" not in result.stderr, result.stderr

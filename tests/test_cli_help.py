@@ -195,3 +195,11 @@ def test_the_help_lists_the_user_commands_apart_from_training():
         "train", "features", "evaluate", "evaluate-real", "evaluate-stems", "average", "guide-gain",
         "train-guide", "bundle", "data",
     }  # fmt: skip
+
+
+def test_a_name_that_is_the_residual_but_for_case_is_refused(tmp_path):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not read: the names are checked first")
+    result = CliRunner().invoke(app, ["separate", str(video), "--names", "Residual", "a", "--residual"])
+    assert result.exit_code == 2
+    assert "error: --names Residual: --residual writes residual.wav itself" in result.stderr

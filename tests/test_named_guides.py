@@ -77,6 +77,8 @@ def test_names_of_one_class_warn_that_their_boxes_come_out_alike(label_model: Pa
     )
     _, said = _separate(a, label_model, tmp_path / "two", "--names", "violin", "cello")
     assert "come out alike" not in said
+    _, said = _separate(a, label_model, tmp_path / "others", "--names", "piano", "voice")  # both take the rest
+    assert "come out alike" not in said
     _, said = _separate(
         a, label_model, tmp_path / "motion", "--names", "violin1", "violin2", "--same-instrument", "motion"
     )

@@ -93,6 +93,11 @@ def test_a_template_that_leaves_the_output_folder_is_refused(shared_video, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("template", ["{stem}/..", "."])
+def test_a_template_naming_the_folder_itself_is_refused(shared_video, tmp_path, template):
+    fails("separate", shared_video("clip.mp4", **SMALL), *TWO, "--output-template", template, says="gives no file name")
+
+
 def test_a_file_given_twice_to_stdout_is_said_once(shared_video, tiny_weights, tmp_path):
     """A real process (the command line checks its inputs before the batch does, each under its
     own warnings): the duplicate is said once, not once per check."""

@@ -156,3 +156,19 @@ def test_remix_errors_are_one_line(duet, tmp_path):
         result = cli("remix", duet, *BOXES, "-q", *options, code=2)
         assert message in error_line(result)
     assert taken.read_bytes() == b"keep me"
+
+
+def test_a_webm_remix_of_44_1_khz_sound_is_opus_at_48_khz(tmp_path):
+    """WebM holds Opus or Vorbis: another soundtrack becomes Opus, which takes no 44.1 kHz; the
+    encoder resamples it (the muxer refused it: "Invalid argument", a Vorbis WebM's default)."""
+    from tests.media import make_video
+
+    spec = {**DUET, "sample_rate": 44100, "codec": "libvpx", "audio_codec": "aac"}
+    video = make_video(tmp_path / "clip.mkv", **spec)  # VP8 as WebM's, AAC as WebM's is not
+    out = tmp_path / "remixed.webm"
+    cli("remix", video, *BOXES, "--gain", "right=-3", "-o", out, "-q")
+    with av.open(str(out)) as container:
+        (audio,) = container.streams.audio
+        assert (audio.codec_context.name, audio.sample_rate) == ("opus", 48000)
+    sound, rate = load_audio(out, mono=False)
+    assert sound.shape[0] == pytest.approx(DUET["duration"] * rate, abs=0.05 * rate) and np.abs(sound).max() > 0.01

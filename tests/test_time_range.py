@@ -135,7 +135,7 @@ def test_a_range_after_an_undeclared_audio_end_fails_as_it_decodes(shared_video,
     media = probe(_short_soundtrack(shared_video, tmp_path))
     part = clip(replace(media, audio=replace(media.audio, duration=None)), TimeRange(3.0, 5.0))
     check_soundtrack(part)
-    with pytest.raises(InputError, match=r"ends before --start 3, so the range holds no sound; give an earlier"):
+    with pytest.raises(InputError, match=r"ends before the range's start \(3 s\), so the range holds no sound"):
         list(stream_audio(part))
 
 
@@ -147,3 +147,21 @@ def test_a_range_before_a_late_audio_track_is_refused(shared_video, tmp_path):
     with pytest.raises(InputError, match=r"^--end 2.5: the audio track of .* starts at 3.00 s, so the range holds"):
         check_soundtrack(clip(late, TimeRange(0.0, 2.5)), say=COMMAND_LINE)
     check_soundtrack(clip(late, TimeRange(0.0, 3.5)), say=COMMAND_LINE)  # half a second of sound: separated
+
+
+def test_the_track_warning_names_the_stream_separated(shared_video, tmp_path):
+    """A probe that chose the second of two audio tracks (the Python API's MediaInfo) is not
+    told that the first one is separated."""
+    import warnings
+
+    two = merge_streams(
+        tmp_path / "two.mp4",
+        _short_soundtrack(shared_video, tmp_path),
+        shared_video("sound.mp4", video=False, duration=2.0),
+    )
+    with pytest.warns(UserWarning, match="has 2 audio streams; separating audio stream 0"):
+        check_soundtrack(probe(two))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        check_soundtrack(probe(two, audio_stream=1))
+    assert not [w for w in said if "audio streams" in str(w.message)]

@@ -86,7 +86,7 @@ def render_template(
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(f"{said}: {problem}; the fields are {TEMPLATE_FIELDS}") from None
-    if not rel or rel.endswith(("/", "\\")):
+    if not rel or rel.endswith(("/", "\\")) or os.path.normpath(rel) == ".":  # "{stem}/..": the folder itself
         raise InputError(f"{said} gives no file name; end it with {{name}}.{{ext}}")
     if Path(rel).is_absolute() or Path(os.path.normpath(rel)).parts[0] == "..":
         raise InputError(
@@ -157,9 +157,10 @@ def output_names(count: int, names: Sequence[str] | None, residual: bool, say: W
                 f"output names must differ in more than case: {same!r} and {n!r} name one file on macOS and "
                 "Windows; give each box its own name"
             )
-    if residual and "residual" in out:
+    taken = next((n for n in out if n.casefold() == "residual"), None) if residual else None
+    if taken is not None:  # "Residual" too: one file with residual.wav on macOS and Windows
         raise InputError(
-            f"{say('names')} residual: {say('residual')} writes residual.wav itself; give that box another name"
+            f"{say('names')} {taken}: {say('residual')} writes residual.wav itself; give that box another name"
         )
     return out + (["residual"] if residual else [])
 

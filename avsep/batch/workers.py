@@ -15,6 +15,7 @@ fresh worker takes its place; Ctrl-C stops every worker, each removing its parti
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import queue
@@ -66,10 +67,13 @@ def threads_per_job(jobs: int) -> int:
     return max(1, cores() // max(1, jobs))
 
 
-class _Relay:
-    """A worker's :class:`avsep.batch.job.Progress`: forwards the window counts to the parent."""
+class _Relay(logging.Handler):
+    """A worker's :class:`avsep.batch.job.Progress`: forwards the window counts to the parent,
+    and its warnings, Python's and avsep's logged ones (a stream that ends early), which the
+    parent says as its own."""
 
     def __init__(self, slot: int, events: mp.Queue) -> None:
+        super().__init__(logging.WARNING)
         self.slot, self.events = slot, events
 
     def set_windows(self, total: int, description: str | None = None) -> None:
@@ -83,6 +87,10 @@ class _Relay:
         as its own (one ``warning:`` line, not Python's two lines with the source, and not
         written over the progress bars)."""
         self.events.put(("warn", self.slot, str(message), category))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """A logged warning of the worker: to the parent's ``avsep`` logger (no category)."""
+        self.events.put(("warn", self.slot, record.getMessage(), None))
 
 
 def _die_with_parent() -> None:
@@ -120,6 +128,9 @@ def _work(
     torch.set_num_threads(threads)
     relay = _Relay(slot, events)
     warnings.showwarning = relay.warn
+    log = logging.getLogger("avsep")
+    log.addHandler(relay)
+    log.propagate = False  # said once, by the parent
     try:
         while (item := _next(tasks, parent)) is not None:
             index, video = item
@@ -177,6 +188,8 @@ def run_parallel(job: BatchJob, separator: Streams, jobs: int, listener: Listene
                 listener.set_windows(slot, *rest)
             elif kind == "window":
                 listener.window(slot, *rest)
+            elif kind == "warn" and rest[1] is None:
+                logging.getLogger("avsep").warning(rest[0])
             elif kind == "warn":
                 warnings.warn(rest[0], rest[1], stacklevel=1)
             else:

@@ -14,10 +14,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from avsep.boxes.box import Box, intersection
 from avsep.models.imagenet_music import INSTRUMENT_CLASSES
+
+T = TypeVar("T")
 
 
 def reading_order(boxes: Sequence[Box]) -> list[int]:
@@ -61,13 +64,9 @@ def alike_note(labels: Sequence[str], boxes: Sequence[Box]) -> str | None:
     the model's classes (``labels``, numbered names aside), or a box (``boxes``, in the same order)
     that holds most of another. Numbers are the outputs' (1-based, reading order)."""
     said = []
-    groups: dict[str, list[int]] = {}
-    for n, label in enumerate(labels, 1):
-        if label in INSTRUMENT_CLASSES:
-            groups.setdefault(label, []).append(n)
-    for label, numbers in groups.items():
-        if len(numbers) > 1:
-            said.append(f"boxes {_listed(numbers)} are {'both' if len(numbers) == 2 else 'all'} read as {label}")
+    ours = [(label if label in INSTRUMENT_CLASSES else None) for label in labels]
+    for label, numbers in shared_classes(ours, range(1, len(labels) + 1)).items():
+        said.append(f"boxes {_listed(numbers)} are {'both' if len(numbers) == 2 else 'all'} read as {label}")
     for i, outer in enumerate(boxes, 1):
         held = [j for j, inner in enumerate(boxes, 1) if j != i and _share_inside(inner, outer) >= HOLDS_SHARE]
         if held:
@@ -76,8 +75,19 @@ def alike_note(labels: Sequence[str], boxes: Sequence[Box]) -> str | None:
         return None
     return (
         f"{'; '.join(said)}: the model is told each box's instrument, not its player, so their outputs may come "
-        "out alike; place the boxes yourself (--boxes, or avsep pick) or try --same-instrument motion"
+        "out alike; place the boxes yourself (--boxes, or avsep pick); --same-instrument motion splits players "
+        "of one instrument by who moves when"
     )
+
+
+def shared_classes(classes: Sequence[str | None], items: Iterable[T]) -> dict[str, list[T]]:
+    """Each class that two or more of ``items`` share (``classes``: each item's, None: none), with
+    those items in order: the boxes whose outputs will come out alike, found or named."""
+    groups: dict[str, list[T]] = {}
+    for cls, item in zip(classes, items):
+        if cls is not None:
+            groups.setdefault(cls, []).append(item)
+    return {cls: group for cls, group in groups.items() if len(group) > 1}
 
 
 def _listed(numbers: Sequence[int]) -> str:

@@ -176,8 +176,8 @@ class _NativeAudio:
             yield from cursor.kept(_unpack(normaliser.resample(None)))
             if self._start > 0 and cursor.at <= 0:  # the container did not say where the audio ends
                 raise InputError(
-                    f"{self.path}: the audio track ends before --start {self._start:g}, so the range holds no "
-                    "sound; give an earlier --start"
+                    f"{self.path}: the audio track ends before the range's start ({self._start:g} s), so the range "
+                    "holds no sound; start it earlier"
                 )
             warn_if_short(self.path, "audio", max(cursor.at, 0) / self.rate, self._declared)
         finally:

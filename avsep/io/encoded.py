@@ -61,9 +61,15 @@ def check_channels(fmt: str, channels: int, say: Wording = API) -> None:
 
 
 def encoder_rate(fmt: str, sample_rate: int) -> int:
-    """The rate ``fmt``'s encoder writes for samples at ``sample_rate``: that rate when the encoder
-    takes it, else the lowest rate it takes above it (its highest when none is)."""
-    rates = sorted(av.codec.Codec(FORMATS[fmt].codec, "w").audio_rates or [sample_rate])
+    """The rate ``fmt``'s encoder writes for samples at ``sample_rate`` (:func:`codec_rate`)."""
+    return codec_rate(FORMATS[fmt].codec, sample_rate)
+
+
+def codec_rate(codec: str, sample_rate: int) -> int:
+    """The rate FFmpeg's ``codec`` encoder writes for samples at ``sample_rate``: that rate when
+    the encoder takes it, else the lowest rate it takes above it (its highest when none is):
+    Opus takes 8 to 48 kHz but never 44.1."""
+    rates = sorted(av.codec.Codec(codec, "w").audio_rates or [sample_rate])
     if sample_rate in rates:
         return sample_rate
     return next((r for r in rates if r > sample_rate), rates[-1])

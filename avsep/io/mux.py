@@ -22,6 +22,7 @@ import av
 import numpy as np
 
 from avsep.errors import AvsepError, InputError, already_exists, write_error
+from avsep.io.encoded import codec_rate
 from avsep.io.media import MediaInfo, container_origin, open_input
 from avsep.io.wav import as_frames, default_layout
 
@@ -172,7 +173,9 @@ def _mux(
 
 
 def _add_track(out: av.container.OutputContainer, track: Track, sample_rate: int, channels: int) -> av.AudioStream:
-    stream = out.add_stream(track.codec, rate=sample_rate)
+    # Opus (WebM's codec when the input's cannot be encoded) takes no 44.1 kHz: the stream is
+    # made at the rate the codec takes, and PyAV's encoder resamples the frames to it
+    stream = out.add_stream(track.codec, rate=codec_rate(track.codec, sample_rate))
     stream.layout = default_layout(channels)
     if track.codec == "aac":
         stream.bit_rate = _AAC_BITS_PER_CHANNEL * channels

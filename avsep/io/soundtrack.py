@@ -35,15 +35,16 @@ def check_soundtrack(info: MediaInfo, chosen: int | None = None, say: Wording = 
     for; None: the first), refuse a range (``info.start``) that begins after the track's end or
     ends before a late track begins, and warn when the track ends before the range (or the whole
     video) does."""
-    if chosen is None and len(info.audios) > 1:
+    if chosen is None and len(info.audios) > 1 and info.audios.index(info.audio) == 0:  # not chosen in the probe
         _say_track(info, say)
     stop = info.start + info.duration
     begin = info.audio.offset if info.audio is not None else 0.0
     if begin > 0 and stop <= begin:  # a late track (the picture first): silence before it
-        what = f"{say('end')} {info.end:g}" if info.end is not None else "the video"
+        if info.end is None:
+            raise InputError(f"{info.path}: the audio track starts at {begin:.2f} s, after the video's end; no sound")
         raise InputError(
-            f"{what}: the audio track of {info.path} starts at {begin:.2f} s, so the range holds no sound; "
-            f"give an {say('end')} after {begin:.2f}"
+            f"{say('end')} {info.end:g}: the audio track of {info.path} starts at {begin:.2f} s, so the range holds "
+            f"no sound; give an {say('end')} after {begin:.2f}"
         )
     end = audio_end(info)
     if end is None:

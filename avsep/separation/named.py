@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from avsep.boxes.naming import shared_classes
 from avsep.models.guide import LABEL_OTHER, OTHER, is_label, label_guide, name_class
 from avsep.options import Wording
 
@@ -63,11 +64,9 @@ class NamedGuides:
 
     def alike(self) -> list[tuple[str, list[str]]]:
         """Each class that guides two or more boxes by their names, with those boxes' names."""
-        groups: dict[str, list[str]] = {}
-        for name, cls in zip(self.names, self.classes):
-            if cls is not None:
-                groups.setdefault(cls, []).append(name)
-        return [(cls, names) for cls, names in groups.items() if len(names) > 1]
+        # boxes named outside the classes take what the others leave: one share, not one instrument
+        ours = [None if cls == OTHER else cls for cls in self.classes]
+        return list(shared_classes(ours, self.names).items())
 
     def warn_alike(self, video: Path, say: Wording) -> None:
         """Say, for each :meth:`alike` group, that its outputs will come out alike (a user who
