@@ -37,10 +37,20 @@ FORMATS = {"flac": 16, "flac24": 24}
 MAX_CHANNELS = 8
 
 
+def unplaced_layout(channels: int) -> str:
+    """The layout FLAC is given for ``channels`` channels on speakers not known: mono or stereo
+    (what a WAV declares of them too), else FFmpeg's unspecified order ("3 channels"), for which
+    it writes no channel mask tag. FLAC has no honest way to say "no positions" (FFmpeg refuses a
+    mask of 0 as invalid when it reads one), so the file claims what any FLAC of that count does,
+    FLAC's own assignment (3 channels: left, right, centre), and no more: the count's default
+    layout of FFmpeg (``3c``, read as 2.1) would add a mask tag claiming an LFE channel."""
+    return default_layout(channels) if channels <= 2 else f"{channels} channels"
+
+
 class FlacEncoder:
     """Encodes float samples into FLAC on a binary file object (seekable or not), declaring the
     input's speaker ``layout`` when it fits (FFmpeg then writes the channel mask tag a layout
-    other than FLAC's own needs), else FFmpeg's default for the channel count."""
+    other than FLAC's own needs), else none (:func:`unplaced_layout`)."""
 
     def __init__(self, sink: BinaryIO, sample_rate: int, channels: int, bits: int, layout: str | None = None) -> None:
         if not 1 <= channels <= MAX_CHANNELS:
@@ -51,7 +61,7 @@ class FlacEncoder:
         # writes a 24-bit stream.
         self._sample_fmt = "s16" if bits == 16 else "s32"
         known = speaker_layout(channels, layout)
-        self._layout = known.name if known is not None else default_layout(channels)
+        self._layout = known.name if known is not None else unplaced_layout(channels)
         self._container = av.open(sink, "w", format="flac")
         self._stream = self._container.add_stream("flac", rate=sample_rate)
         self._stream.layout = self._layout

@@ -57,8 +57,11 @@ def _check_format(fmt: str, formats: dict = FORMATS) -> None:
 
 
 def default_layout(channels: int) -> str:
-    """FFmpeg's layout for a bare channel count (mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1):
-    what the encoders write when the input's layout is not known or not theirs."""
+    """FFmpeg's default layout for a bare channel count (mono, stereo, then ``3c`` to ``8c``, which
+    PyAV names 2.1, 4.0, 5.0, 5.1, 6.1, 7.1): what the compressed encoders and the muxer, which
+    need a layout, write whatever the input's. It names positions (an LFE for three channels),
+    so a writer that can leave them unsaid (WAV, FLAC: :func:`speaker_layout`) does not use it
+    for a layout it does not know."""
     return "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
 
 

@@ -89,11 +89,21 @@ def test_disk_full_is_reported_and_leaves_nothing(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("channels", "layout", "read"), [(6, "5.1(side)", "5.1(side)"), (6, None, "5.1"), (2, "5.1", "stereo")]
+    ("channels", "layout", "read"),
+    [
+        (6, "5.1(side)", "5.1(side)"),
+        (6, "5.1", "5.1"),
+        (2, "5.1", "stereo"),
+        (6, None, "5.1(side)"),  # not known: FLAC's own assignment of 6 channels, no mask tag
+        (3, None, "3.0"),  # not 2.1: no LFE channel invented
+        (3, "3 channels", "3.0"),
+    ],
 )
 def test_the_input_speaker_layout_is_declared(tmp_path, channels, layout, read):
     """FLAC stems carry the input's layout (FFmpeg writes the channel mask tag a layout other
-    than FLAC's own needs), in a file and on standard output; without one, the count's default."""
+    than FLAC's own needs), in a file and on standard output; without one, no tag: the file
+    claims only FLAC's own assignment for the count (FFmpeg's default layout for it, ``3c``,
+    would claim an LFE channel as 2.1)."""
     data = np.zeros((4800, channels), np.float32)
     with open_writer(tmp_path / "x.flac", 48000, channels, "flac", layout=layout) as writer:
         writer.write(data)
