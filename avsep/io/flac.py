@@ -19,7 +19,7 @@ from typing import BinaryIO, Protocol
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, os_reason, write_error
+from avsep.errors import AvsepError, InputError, os_reason, write_error
 from avsep.io.wav import (
     AtomicWavWriter,
     _check_format,
@@ -29,12 +29,25 @@ from avsep.io.wav import (
     pcm_ints,
     speaker_layout,
 )
+from avsep.options import API, Wording
 
 #: FLAC output formats by CLI name, with their bits per sample.
 FORMATS = {"flac": 16, "flac24": 24}
 
 #: FLAC holds at most 8 channels.
 MAX_CHANNELS = 8
+
+
+def check_channels(channels: int, say: Wording = API, *, fmt: str = "flac", most: int = MAX_CHANNELS) -> None:
+    """Refuse outputs of more channels than ``fmt`` holds (``most``: FLAC's 8 by default), as an
+    input error that says what to do; the batch asks once the video is probed
+    (:func:`avsep.io.output.check_output_audio`), so a 10-channel video is refused before the
+    model loads or players are searched for, and the writer asks again for callers that skip it
+    (``say``: how the message names the options)."""
+    if not 1 <= channels <= most:
+        raise InputError(
+            f"{fmt.upper()} holds 1 to {most} channels, not {channels}; use {say('mono')} or another {say('fmt')}"
+        )
 
 
 def unplaced_layout(channels: int) -> str:
@@ -53,8 +66,7 @@ class FlacEncoder:
     other than FLAC's own needs), else none (:func:`unplaced_layout`)."""
 
     def __init__(self, sink: BinaryIO, sample_rate: int, channels: int, bits: int, layout: str | None = None) -> None:
-        if not 1 <= channels <= MAX_CHANNELS:
-            raise AvsepError(f"FLAC holds 1 to {MAX_CHANNELS} channels, not {channels}; use --mono or a WAV format")
+        check_channels(channels)  # the batch checked it before any work: a backstop for other callers
         self.channels = channels
         self.bits = bits
         # 24-bit samples travel as s32 with the value in the top 24 bits; FFmpeg's encoder then

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsep.errors import AvsepError
+from avsep.errors import AvsepError, InputError
 from avsep.io.output import extension, open_writer, write_stdout
 from avsep.io.wav import pcm_ints
 from tests.media import layouts_read
@@ -111,3 +111,12 @@ def test_the_input_speaker_layout_is_declared(tmp_path, channels, layout, read):
         assert write_stdout([data], 48000, "flac", stream=handle, layout=layout)
     for path in (tmp_path / "x.flac", tmp_path / "piped.flac"):
         assert set(layouts_read(path)) == {read}
+
+
+def test_more_channels_than_flac_holds_are_refused_by_the_writer_too(tmp_path):
+    """The batch refuses them once the video is probed; the writer, for callers that skip that
+    check (the Python API's ``save``), says the same and leaves no file."""
+    with pytest.raises(InputError, match=r"^FLAC holds 1 to 8 channels, not 9; use mono or another fmt$"):
+        with open_writer(tmp_path / "x.flac", 8000, 9, "flac") as writer:
+            writer.write(np.zeros((10, 9), np.float32))
+    assert list(tmp_path.iterdir()) == []
