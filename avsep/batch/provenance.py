@@ -38,7 +38,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avsep.errors import InputError
+from avsep.errors import InputError, already_exists
 from avsep.io.atomic import atomic_write
 from avsep.options import BatchOptions
 
@@ -190,11 +190,8 @@ def check_existing(video: Path, paths: list[Path], earlier: Verdict, options: Ba
         return replaced  # a set of its own cut short by a kill completes under --skip-existing
     if options.skip_existing:
         raise _not_its_own(video, earlier, options)
-    raise InputError(
-        f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
-        + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
-        + f" or {say('skip_existing')} to skip this video"
-    )
+    note = " (an output of this video's last run, by its record)" if existing[0] in replaced else ""
+    raise already_exists(existing[0], say("overwrite"), more=f"{note} or {say('skip_existing')} to skip this video")
 
 
 def skip_note(verdict: Verdict, options: BatchOptions) -> str:

@@ -27,7 +27,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, InputError, os_reason, write_error
+from avsep.errors import AvsepError, InputError, already_exists, os_reason, write_error
 
 #: Output sample formats by CLI name, with the matching soundfile subtype names.
 FORMATS = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
@@ -239,9 +239,7 @@ class AtomicWavWriter:
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a directory; give a file name for the output")
         if self.path.exists() and not self.overwrite:
-            raise InputError(
-                f"{self.path} already exists; pass --overwrite to replace it or --skip-existing to keep it"
-            )
+            raise already_exists(self.path, more=" or --skip-existing to keep it")
 
     def write(self, block: np.ndarray) -> None:
         """Append samples: float ``[n]`` for mono or ``[n, channels]``."""
