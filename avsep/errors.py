@@ -53,10 +53,12 @@ def no_such_file(path: object) -> InputError:
     return InputError(f"{path}: no such file; check the path")
 
 
-def already_exists(path: object) -> InputError:
+def already_exists(path: object, overwrite: str = "--overwrite", *, more: str = "") -> InputError:
     """The error for an output that exists and may not be replaced, in the same words wherever
-    avsep writes one file it names itself (a remixed video, a picture)."""
-    return InputError(f"{path} already exists; pass --overwrite to replace it")
+    avsep writes a file (a stem, a remixed video, a picture). ``overwrite``: the option as the
+    reader knows it (``overwrite`` in the Python API, :class:`avsep.options.Wording`, which this
+    module may not import); ``more``: what else the caller can do, said after it."""
+    return InputError(f"{path} already exists; pass {overwrite} to replace it{more}")
 
 
 def os_reason(exc: OSError) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import avsep.batch.job
+import avsep.batch.provenance
 from avsep import Separator
 from avsep.batch.provenance import ENDS, content_digest
 from avsep.boxes.players import AutoBoxesWarning
@@ -85,6 +86,18 @@ def test_another_content_at_the_same_path_is_refused_before_the_video_is_read(ar
     assert outputs(tmp_path / "out") == made
 
 
+def test_a_place_made_by_another_input_is_refused_before_the_video_is_read(archive, shared_video, tmp_path, unread):
+    """Automatic mode, no --skip-existing: the record in the place says another input made its
+    outputs, which is enough to refuse the video before it is probed or searched for players."""
+    out, made = tmp_path / "out", outputs(tmp_path / "out")
+    other = tmp_path / "other" / "x.mp4"
+    other.parent.mkdir()
+    shutil.copyfile(shared_video("other.mp4", tones=(300.0, 900.0), **SMALL), other)
+    line = error_line(cli("separate", other, "-o", out, code=2))
+    assert f"is an output of another video, {(archive / 'x.mp4').resolve()} (by the record beside it)" in line, line
+    assert outputs(out) == made
+
+
 def test_an_old_record_keeps_the_rule_of_its_time(archive, tmp_path, unread):
     """A record without a digest (version 2) proves the same path, size and time only."""
     out, video = tmp_path / "out", archive / "x.mp4"
@@ -124,3 +137,15 @@ def test_the_content_digest_sees_either_end_and_the_size(tmp_path):
     body[ENDS + 500] ^= 0xFF
     path.write_bytes(body)
     assert content_digest(path) == digest
+
+
+def test_without_an_output_folder_the_input_is_not_read_for_a_digest(shared_video, monkeypatch):
+    """``-o -`` reads and writes no record, so the ends of the input are not hashed for one."""
+
+    def never(video):
+        raise AssertionError("the input was hashed")
+
+    monkeypatch.setattr(avsep.batch.provenance, "content_digest", never)
+    video = shared_video("x.mp4", **SMALL)
+    piped = cli("separate", video, "--boxes", "strips", "--source", "1", "-o", "-", "-q").stdout_bytes
+    assert piped[:4] == b"RIFF"

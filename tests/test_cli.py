@@ -423,18 +423,32 @@ def test_separate_writes_tagged_mp3_m4a_and_opus_at_the_bitrate_asked(shared_vid
     assert error.startswith("error: --bitrate applies to mp3, m4a, opus; flac is lossless")
 
 
-def test_a_format_that_cannot_hold_the_channels_is_refused_before_any_work(shared_video, tmp_path, monkeypatch):
-    """MP3 of a 5.1 video: refused once the video is probed, as an input error (exit 2), before
-    the separation starts; --mono makes it fit."""
+@pytest.mark.parametrize(
+    ("fmt", "name", "sound", "said"),
+    [
+        ("mp3", "surround.mp4", {"channels": 6}, "MP3 holds 1 to 2 channels, not 6"),
+        (
+            "flac",
+            "nine.mkv",
+            {"channels": 9, "layout": "9 channels", "audio_codec": "pcm_s16le"},
+            "FLAC holds 1 to 8 channels, not 9",
+        ),
+    ],
+)
+def test_a_format_that_cannot_hold_the_channels_is_refused_before_any_work(
+    shared_video, tmp_path, monkeypatch, fmt, name, sound, said
+):
+    """MP3 of a 5.1 video, FLAC of a 9-channel one: refused once the video is probed, as an input
+    error (exit 2), before the separation starts; --mono makes it fit."""
     from avsep.separation.separator import Separator
 
     def not_started(*args, **kwargs):
         raise AssertionError("the separation started")
 
-    video = shared_video("surround.mp4", channels=6, **SMALL)
+    video = shared_video(name, **sound, **SMALL)
     with monkeypatch.context() as patch:
         patch.setattr(Separator, "stream", not_started)
-        line = error_line(cli("separate", video, "--boxes", "strips", "--format", "mp3", "-o", tmp_path, code=2))
-    assert line == f"error: {video}: MP3 holds 1 to 2 channels, not 6; use --mono or another --format"
+        line = error_line(cli("separate", video, "--boxes", "strips", "--format", fmt, "-o", tmp_path, code=2))
+    assert line == f"error: {video}: {said}; use --mono or another --format"
     assert not (tmp_path / video.stem).exists()
-    cli("separate", video, "--boxes", "strips", "--format", "mp3", "--mono", "-o", tmp_path, "-q")
+    cli("separate", video, "--boxes", "strips", "--format", fmt, "--mono", "-o", tmp_path, "-q")

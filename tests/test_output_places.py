@@ -17,6 +17,7 @@ from tests.cli_support import SMALL, cli, cli_process, error_line, wavs
 pytestmark = pytest.mark.usefixtures("fast_model")
 
 TWO = ["--boxes", "0,0,32,48", "32,0,64,48"]
+TWO_BOXES = [(0, 0, 32, 48), (32, 0, 64, 48)]
 
 
 def fails(*args: object, says: str) -> None:
@@ -49,6 +50,21 @@ def test_a_place_made_from_another_input_is_refused_unless_overwrite(odd, tmp_pa
     assert f"removed {out / 'odd' / 'a.wav'}, an output of {odd[0]} that this run replaces" in result.stderr
     assert sorted(wavs(out)) == ["odd/c.wav", "odd/d.wav"]
     assert json.loads((out / "odd" / ".avsep.json").read_text())["input"]["path"] == str(odd[1].resolve())
+
+
+def test_two_videos_of_a_batch_that_would_write_one_file_are_told_in_the_readers_words(shared_video, tmp_path):
+    """``a`` + ``bc`` and ``ab`` + ``c`` are one file under ``{stem}{name}``: the second video
+    fails naming the options as its reader does (the API's keywords, the command line's flags)."""
+    clip = shared_video("clip.mp4", **SMALL)
+    videos = [shutil.copy(clip, tmp_path / name) for name in ("a.mp4", "ab.mp4")]
+    options = {"names": ["bc", "c"], "template": "{stem}{name}.{ext}"}
+    outcomes = Separator(device="cpu").separate_many(videos, tmp_path / "api", TWO_BOXES, **options)
+    assert [o.status for o in outcomes] == ["ok", "failed"]
+    said = "put their folder in the path (template='{parent}/{stem}/{name}.{ext}') or use another out_dir"
+    assert "is also written by" in outcomes[1].detail and said in outcomes[1].detail, outcomes[1].detail
+    flags = ["--names", "bc", "c", "--output-template", options["template"]]
+    line = error_line(cli("separate", *videos, *TWO, *flags, "-o", tmp_path / "cli", code=2))
+    assert "(--output-template '{parent}/{stem}/{name}.{ext}') or use another -o" in line, line
 
 
 def test_the_same_file_twice_is_separated_once(shared_video, tmp_path):

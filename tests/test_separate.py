@@ -206,6 +206,16 @@ def test_a_stereo_result_saves_as_stereo_flac(shared_video, tmp_path):
     assert np.allclose(data, result.sources[1].T, atol=1e-5)
 
 
+def test_a_saved_result_keeps_the_videos_speaker_layout(shared_video, tmp_path):
+    """A 5.1 video's stems saved through the API declare 5.1, as the CLI's do (channel mask 0x3F)."""
+    from tests.io.test_io_wav import wav_speakers
+
+    video = shared_video("surround.mp4", channels=6, layout="5.1", **SMALL)
+    result = Separator(device="cpu").separate_file(video, BOXES_64x48)
+    assert {wav_speakers(p) for p in result.save(tmp_path / "a")} == {(0xFFFE, 0x3F)}
+    assert result.layout == "5.1"
+
+
 def test_the_outputs_do_not_depend_on_the_thread_count(shared_video):
     """A --jobs N worker runs torch on cores // N threads: its outputs must be the bytes a
     one-process run writes (the visual trunk's sums changed with the thread count)."""

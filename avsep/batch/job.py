@@ -41,7 +41,7 @@ from avsep.batch import checks, claims, provenance
 from avsep.batch.checks import check_options, find_videos, mirror_dirs, output_names, source_number
 from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note, output_channels
 from avsep.boxes.players import BoxPlan
-from avsep.boxes.request import FIND, GIVEN, STRIPS, BoxRequest, plan_boxes
+from avsep.boxes.request import FIND, BoxRequest, plan_boxes
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
 from avsep.io.output import (
@@ -229,13 +229,9 @@ class BatchJob:
         found before naming (:meth:`labels`); given boxes and strips are named before reading."""
         request = self.request.for_video(video)
         check_readable(video)  # a missing or unreadable input says so before its record is looked up
-        expected = provenance.identity(video, separator.checkpoint.sha256, self._identity_options(request))
-        known = None if request.kind == FIND else self.paths(video, self.labels(request, None))
-        if self.out_dir is not None and self.options.skip_existing:
-            verdict = provenance.check(self.record_path(video), expected, known)
-            if verdict.complete:  # nothing decoded, no player searched for
-                return Outcome(video, "skipped", provenance.skip_note(verdict, self.options), written=verdict.written)
-            provenance.refuse_early(video, verdict, self.options)  # nor when the outputs are not its own
+        expected, skipped = self._record_first(separator, video, request)
+        if skipped is not None:
+            return skipped
         media = plan = None
         if request.kind == FIND:
             media = self.probe(video, separator)  # before the search: a file without sound fails at once
@@ -244,9 +240,11 @@ class BatchJob:
         paths = self.paths(video, labels)
         taken = next((p for p in paths if p in claimed), None)
         if taken is not None:
+            say = self.options.wording
             raise InputError(
                 f"{video}: output {taken} is also written by {claimed[taken]} in this batch (same file name); "
-                "put their folder in the path (--output-template '{parent}/{stem}/{name}.{ext}') or use other -o"
+                f"put their folder in the path ({say('template', '{parent}/{stem}/{name}.{ext}', quoted=True)}) "
+                f"or use another {say('out_dir')}"
             )
         if self.out_dir is None:
             index = source_number(self.source, labels, self.options.wording, video) - 1  # before any decoding
@@ -270,26 +268,24 @@ class BatchJob:
         detail = ", ".join(str(p) for p in paths)
         return Outcome(video, "ok", detail, outputs=paths, boxes=said, written=written, notes=claim.notes)
 
-    def _identity_options(self, request: BoxRequest) -> dict:
-        """The options that shape a video's outputs, as its provenance record names them: the
-        boxes asked for (a sidecar's or the given ones, strips or auto), names, counts, format."""
-        if request.kind == GIVEN:
-            boxes: object = request.plan.to_json()["boxes"]
-        else:
-            boxes = "strips" if request.kind == STRIPS else "auto"
-        return {
-            "boxes": boxes,
-            "names": self.names,
-            "sources": request.sources,
-            "format": self.options.fmt,
-            "bitrate": self.options.bitrate,
-            "sample_rate": self.options.sample_rate,
-            "residual": self.options.residual,
-            "mono": self.options.mono,
-            "audio_stream": self.options.audio_stream,
-            "video_stream": self.options.video_stream,
-            "range": self.span.to_json(),
-        }
+    def _record_first(self, separator: Streams, video: Path, request: BoxRequest) -> tuple[dict, Outcome | None]:
+        """What ``video``'s record decides before the video is read (no probe, no search for
+        players): the identity its outputs are recorded under, and the outcome of a video
+        ``--skip-existing`` skips; raises when its place holds another input's outputs or, under
+        ``--skip-existing``, outputs not its own (:func:`~avsep.batch.provenance.refuse_early`).
+        Without an output folder no record is read or written, so the input's content is not
+        read for a digest (an empty identity)."""
+        if self.out_dir is None:
+            return {}, None
+        shaping = provenance.record_options(request, self.names, self.options, self.span)
+        expected = provenance.identity(video, separator.checkpoint.sha256, shaping)
+        known = None if request.kind == FIND else self.paths(video, self.labels(request, None))
+        verdict = provenance.check(self.record_path(video), expected, known)
+        if self.options.skip_existing and verdict.complete:
+            note = provenance.skip_note(verdict, self.options)
+            return expected, Outcome(video, "skipped", note, written=verdict.written)
+        provenance.refuse_early(video, verdict, self.options)
+        return expected, None
 
     def _stream(
         self,

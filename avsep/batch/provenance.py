@@ -38,9 +38,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avsep.errors import InputError
+from avsep.boxes.request import GIVEN, STRIPS, BoxRequest
+from avsep.errors import InputError, already_exists
 from avsep.io.atomic import atomic_write
 from avsep.options import BatchOptions
+from avsep.timerange import TimeRange
 
 #: 3: the input known by its content (2: by its path, size and time, still read; 1: beside the
 #: first output, proves nothing).
@@ -80,6 +82,28 @@ def identity(video: Path, model: str, options: dict) -> dict:
     }
 
 
+def record_options(request: BoxRequest, names: list[str] | None, options: BatchOptions, span: TimeRange) -> dict:
+    """The options that shape a video's outputs, as its record names them: the boxes asked for
+    (``request``: a sidecar's or the given ones, strips or auto), ``names``, counts, format, range."""
+    if request.kind == GIVEN:
+        boxes: object = request.plan.to_json()["boxes"]
+    else:
+        boxes = "strips" if request.kind == STRIPS else "auto"
+    return {
+        "boxes": boxes,
+        "names": names,
+        "sources": request.sources,
+        "format": options.fmt,
+        "bitrate": options.bitrate,
+        "sample_rate": options.sample_rate,
+        "residual": options.residual,
+        "mono": options.mono,
+        "audio_stream": options.audio_stream,
+        "video_stream": options.video_stream,
+        "range": span.to_json(),
+    }
+
+
 @dataclass
 class Verdict:
     """What the record of a video says: ``own`` when it names this very input, model and
@@ -93,9 +117,6 @@ class Verdict:
     written: dict = field(default_factory=dict)
     #: the outputs the record lists, as paths (none without a record)
     outputs: list[Path] = field(default_factory=list)
-    #: whether the record names this very input file (at any size or time) or its content at
-    #: another path: its outputs are this video's earlier ones, which a re-run replaces
-    same_input: bool = False
     missing: list[Path] = field(default_factory=list)
     #: what a skip says besides (the outputs were made from the same content at another path)
     note: str = ""
@@ -142,7 +163,7 @@ def check(record: Path, expected: dict, paths: list[Path] | None = None) -> Verd
     was = found.get("input", {})
     same_path = was.get("path") == expected["input"]["path"]
     content, changed = same_content(was, expected["input"])
-    verdict = Verdict(False, "", written, outputs, same_path or content, [p for p in outputs if not p.exists()])
+    verdict = Verdict(False, "", written, outputs, [p for p in outputs if not p.exists()])
     if not content:
         verdict.reason = f"they were made from {was.get('path', '?')}"
         if same_path:
@@ -180,21 +201,13 @@ def check_existing(video: Path, paths: list[Path], earlier: Verdict, options: Ba
     say = options.wording
     replaced = [p for p in earlier.outputs if p not in paths and p.exists()]
     existing = [p for p in paths if p.exists()] + replaced
-    theirs = [p for p in earlier.outputs if p.exists()]
-    if earlier.made_from is not None and theirs and not (options.overwrite or options.skip_existing):
-        raise InputError(
-            f"{video}: {theirs[0]} is an output of another video, {earlier.made_from} (by the record beside it); "
-            f"pass {say('overwrite')} to replace that video's outputs, or choose another {say('out_dir')}"
-        )
+    _refuse_another_input(video, earlier, options)  # again: another run may have written since
     if not existing or options.overwrite or (options.skip_existing and earlier.own):
         return replaced  # a set of its own cut short by a kill completes under --skip-existing
     if options.skip_existing:
         raise _not_its_own(video, earlier, options)
-    raise InputError(
-        f"{existing[0]} already exists; pass {say('overwrite')} to replace it"
-        + (" (an output of this video's last run, by its record)" if existing[0] in replaced else "")
-        + f" or {say('skip_existing')} to skip this video"
-    )
+    note = " (an output of this video's last run, by its record)" if existing[0] in replaced else ""
+    raise already_exists(existing[0], say("overwrite"), more=f"{note} or {say('skip_existing')} to skip this video")
 
 
 def skip_note(verdict: Verdict, options: BatchOptions) -> str:
@@ -204,11 +217,27 @@ def skip_note(verdict: Verdict, options: BatchOptions) -> str:
 
 
 def refuse_early(video: Path, verdict: Verdict, options: BatchOptions) -> None:
-    """Under ``--skip-existing``, fail ``video`` before it is read (no search for players) when
-    outputs its record lists exist and are not provably its own (``verdict``): the run would stop
-    at them anyway, or mix its outputs with another video's."""
-    if not verdict.own and any(p.exists() for p in verdict.outputs):
+    """Fail ``video`` before it is read (no probe, no search for players) when the record in its
+    place (``verdict``) already says the run would stop at existing outputs: those of another
+    input (unless ``overwrite``), or under ``--skip-existing`` any not provably its own. The
+    record and its outputs decide, so a refused video costs no decoding."""
+    _refuse_another_input(video, verdict, options)
+    if options.skip_existing and not verdict.own and any(p.exists() for p in verdict.outputs):
         raise _not_its_own(video, verdict, options)
+
+
+def _refuse_another_input(video: Path, verdict: Verdict, options: BatchOptions) -> None:
+    """Raise when outputs that another input's record lists exist in ``video``'s place: two
+    videos' stems never mix. ``overwrite`` replaces that video's outputs; ``skip_existing``
+    refuses them as not this video's own (:func:`_not_its_own`)."""
+    theirs = [p for p in verdict.outputs if p.exists()]
+    if verdict.made_from is None or not theirs or options.overwrite or options.skip_existing:
+        return
+    say = options.wording
+    raise InputError(
+        f"{video}: {theirs[0]} is an output of another video, {verdict.made_from} (by the record beside it); "
+        f"pass {say('overwrite')} to replace that video's outputs, or choose another {say('out_dir')}"
+    )
 
 
 def _not_its_own(video: Path, verdict: Verdict, options: BatchOptions) -> InputError:

@@ -19,7 +19,7 @@ from typing import BinaryIO, Protocol
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, os_reason, write_error
+from avsep.errors import AvsepError, InputError, os_reason, write_error
 from avsep.io.wav import (
     AtomicWavWriter,
     _check_format,
@@ -29,6 +29,7 @@ from avsep.io.wav import (
     pcm_ints,
     speaker_layout,
 )
+from avsep.options import API, Wording
 
 #: FLAC output formats by CLI name, with their bits per sample.
 FORMATS = {"flac": 16, "flac24": 24}
@@ -37,21 +38,42 @@ FORMATS = {"flac": 16, "flac24": 24}
 MAX_CHANNELS = 8
 
 
+def check_channels(channels: int, say: Wording = API, *, fmt: str = "flac", most: int = MAX_CHANNELS) -> None:
+    """Refuse outputs of more channels than ``fmt`` holds (``most``: FLAC's 8 by default), as an
+    input error that says what to do; the batch asks once the video is probed
+    (:func:`avsep.io.output.check_output_audio`), so a 10-channel video is refused before the
+    model loads or players are searched for, and the writer asks again for callers that skip it
+    (``say``: how the message names the options)."""
+    if not 1 <= channels <= most:
+        raise InputError(
+            f"{fmt.upper()} holds 1 to {most} channels, not {channels}; use {say('mono')} or another {say('fmt')}"
+        )
+
+
+def unplaced_layout(channels: int) -> str:
+    """The layout FLAC is given for ``channels`` channels on speakers not known: mono or stereo
+    (what a WAV declares of them too), else FFmpeg's unspecified order ("3 channels"), for which
+    it writes no channel mask tag. FLAC has no honest way to say "no positions" (FFmpeg refuses a
+    mask of 0 as invalid when it reads one), so the file claims what any FLAC of that count does,
+    FLAC's own assignment (3 channels: left, right, centre), and no more: the count's default
+    layout of FFmpeg (``3c``, read as 2.1) would add a mask tag claiming an LFE channel."""
+    return default_layout(channels) if channels <= 2 else f"{channels} channels"
+
+
 class FlacEncoder:
     """Encodes float samples into FLAC on a binary file object (seekable or not), declaring the
     input's speaker ``layout`` when it fits (FFmpeg then writes the channel mask tag a layout
-    other than FLAC's own needs), else FFmpeg's default for the channel count."""
+    other than FLAC's own needs), else none (:func:`unplaced_layout`)."""
 
     def __init__(self, sink: BinaryIO, sample_rate: int, channels: int, bits: int, layout: str | None = None) -> None:
-        if not 1 <= channels <= MAX_CHANNELS:
-            raise AvsepError(f"FLAC holds 1 to {MAX_CHANNELS} channels, not {channels}; use --mono or a WAV format")
+        check_channels(channels)  # the batch checked it before any work: a backstop for other callers
         self.channels = channels
         self.bits = bits
         # 24-bit samples travel as s32 with the value in the top 24 bits; FFmpeg's encoder then
         # writes a 24-bit stream.
         self._sample_fmt = "s16" if bits == 16 else "s32"
         known = speaker_layout(channels, layout)
-        self._layout = known.name if known is not None else default_layout(channels)
+        self._layout = known.name if known is not None else unplaced_layout(channels)
         self._container = av.open(sink, "w", format="flac")
         self._stream = self._container.add_stream("flac", rate=sample_rate)
         self._stream.layout = self._layout

@@ -90,6 +90,8 @@ def check_output_audio(media: MediaInfo, options: BatchOptions, channels: int) -
     changes the rate asked for (the video's, or ``sample_rate``) says so, since outputs are at
     that rate unless a user asks otherwise."""
     fmt, say = options.fmt, options.wording
+    if fmt in flac.FORMATS:
+        flac.check_channels(channels, say)
     if fmt not in encoded.FORMATS:
         return
     encoded.check_channels(fmt, channels, say)

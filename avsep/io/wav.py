@@ -27,7 +27,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from avsep.errors import AvsepError, InputError, os_reason, write_error
+from avsep.errors import AvsepError, InputError, already_exists, os_reason, write_error
 
 #: Output sample formats by CLI name, with the matching soundfile subtype names.
 FORMATS = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
@@ -57,8 +57,11 @@ def _check_format(fmt: str, formats: dict = FORMATS) -> None:
 
 
 def default_layout(channels: int) -> str:
-    """FFmpeg's layout for a bare channel count (mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1):
-    what the encoders write when the input's layout is not known or not theirs."""
+    """FFmpeg's default layout for a bare channel count (mono, stereo, then ``3c`` to ``8c``, which
+    PyAV names 2.1, 4.0, 5.0, 5.1, 6.1, 7.1): what the compressed encoders and the muxer, which
+    need a layout, write whatever the input's. It names positions (an LFE for three channels),
+    so a writer that can leave them unsaid (WAV, FLAC: :func:`speaker_layout`) does not use it
+    for a layout it does not know."""
     return "mono" if channels == 1 else "stereo" if channels == 2 else f"{channels}c"
 
 
@@ -236,9 +239,7 @@ class AtomicWavWriter:
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a directory; give a file name for the output")
         if self.path.exists() and not self.overwrite:
-            raise InputError(
-                f"{self.path} already exists; pass --overwrite to replace it or --skip-existing to keep it"
-            )
+            raise already_exists(self.path, more=" or --skip-existing to keep it")
 
     def write(self, block: np.ndarray) -> None:
         """Append samples: float ``[n]`` for mono or ``[n, channels]``."""

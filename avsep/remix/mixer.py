@@ -23,7 +23,7 @@ import numpy as np
 
 from avsep.batch.job import BatchJob
 from avsep.batch.streams import Progress
-from avsep.errors import InputError
+from avsep.errors import InputError, already_exists
 from avsep.io.mux import CONTAINERS, Track, audio_codec, container_for, takes, write_video
 from avsep.remix.balance import Balance
 from avsep.separation.separator import Separator
@@ -131,7 +131,7 @@ def remix_video(
         raise InputError(f"{dest}: is the input video; write the remix to another file (-o)")
     container = container_for(dest)
     if dest.exists() and not job.options.overwrite:
-        raise InputError(f"{dest} already exists; pass --overwrite to replace it")
+        raise already_exists(dest, job.options.wording("overwrite"))
     media, plan, names = job.box_plan(separator, video, progress)
     factors = None if with_stems else balance.factors(names)
     request = job.request.for_video(video)

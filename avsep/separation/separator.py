@@ -78,7 +78,9 @@ class SeparationResult:
     ``names``: one output name per source (the boxes' names, the players found, or ``sourceN``),
     what ``avsep separate`` would call the files. ``unsure``: per source, the windows in which
     its pictures showed none of the model's instruments, so it took what the others leave
-    (:attr:`~avsep.batch.streams.SeparationStream.unsure`; None for arrays).
+    (:attr:`~avsep.batch.streams.SeparationStream.unsure`; None for arrays). ``layout``: the
+    speakers of the sources' channels (PyAV's name, the video's when they keep its channels;
+    :attr:`~avsep.batch.streams.SeparationStream.layout`), which :meth:`save` declares as the CLI does.
     """
 
     sources: np.ndarray
@@ -86,6 +88,7 @@ class SeparationResult:
     residual: np.ndarray | None = None
     names: list[str] = field(default_factory=list)
     unsure: np.ndarray | None = None
+    layout: str | None = None
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -95,12 +98,15 @@ class SeparationResult:
         """Write ``folder/<name>.<ext>`` per source (and the residual) with the CLI's writer
         (:func:`avsep.io.output.write_outputs`): all the files or none, an existing one replaced only
         with ``overwrite``; ``format`` pcm16, pcm24, float (``.wav``), flac or flac24 (``.flac``);
-        ``[S, channels, n]`` sources give files of that many channels. Returns the paths written."""
+        ``[S, channels, n]`` sources give files of that many channels, on the speakers of
+        :attr:`layout` (a 5.1 video's stems say which is the centre). Returns the paths written."""
         labels = output_names(len(self.sources), self.names, residual=self.residual is not None)
         paths = [Path(folder) / f"{name}.{extension(format)}" for name in labels]
         rows = self.sources if self.residual is None else np.concatenate([self.sources, self.residual[None]])
         channels = rows.shape[1] if rows.ndim == 3 else 1
-        write_outputs(paths, [rows], self.sample_rate, format, channels=channels, overwrite=overwrite)
+        write_outputs(
+            paths, [rows], self.sample_rate, format, channels=channels, overwrite=overwrite, layout=self.layout
+        )
         return paths
 
 
@@ -381,4 +387,5 @@ def collect(stream: SeparationStream) -> SeparationResult:
         residual=out[-1] if stream.residual else None,
         names=output_names(len(stream.boxes), names, residual=False),
         unsure=stream.unsure,
+        layout=stream.layout,
     )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsep.errors import AvsepError
+from avsep.errors import AvsepError, InputError
 from avsep.io.output import extension, open_writer, write_stdout
 from avsep.io.wav import pcm_ints
 from tests.media import layouts_read
@@ -89,11 +89,21 @@ def test_disk_full_is_reported_and_leaves_nothing(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("channels", "layout", "read"), [(6, "5.1(side)", "5.1(side)"), (6, None, "5.1"), (2, "5.1", "stereo")]
+    ("channels", "layout", "read"),
+    [
+        (6, "5.1(side)", "5.1(side)"),
+        (6, "5.1", "5.1"),
+        (2, "5.1", "stereo"),
+        (6, None, "5.1(side)"),  # not known: FLAC's own assignment of 6 channels, no mask tag
+        (3, None, "3.0"),  # not 2.1: no LFE channel invented
+        (3, "3 channels", "3.0"),
+    ],
 )
 def test_the_input_speaker_layout_is_declared(tmp_path, channels, layout, read):
     """FLAC stems carry the input's layout (FFmpeg writes the channel mask tag a layout other
-    than FLAC's own needs), in a file and on standard output; without one, the count's default."""
+    than FLAC's own needs), in a file and on standard output; without one, no tag: the file
+    claims only FLAC's own assignment for the count (FFmpeg's default layout for it, ``3c``,
+    would claim an LFE channel as 2.1)."""
     data = np.zeros((4800, channels), np.float32)
     with open_writer(tmp_path / "x.flac", 48000, channels, "flac", layout=layout) as writer:
         writer.write(data)
@@ -101,3 +111,12 @@ def test_the_input_speaker_layout_is_declared(tmp_path, channels, layout, read):
         assert write_stdout([data], 48000, "flac", stream=handle, layout=layout)
     for path in (tmp_path / "x.flac", tmp_path / "piped.flac"):
         assert set(layouts_read(path)) == {read}
+
+
+def test_more_channels_than_flac_holds_are_refused_by_the_writer_too(tmp_path):
+    """The batch refuses them once the video is probed; the writer, for callers that skip that
+    check (the Python API's ``save``), says the same and leaves no file."""
+    with pytest.raises(InputError, match=r"^FLAC holds 1 to 8 channels, not 9; use mono or another fmt$"):
+        with open_writer(tmp_path / "x.flac", 8000, 9, "flac") as writer:
+            writer.write(np.zeros((10, 9), np.float32))
+    assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsep.errors import AvsepError, InputError
+from avsep.errors import AvsepError, InputError, already_exists
 from avsep.io.audio import load_audio
 from avsep.io.wav import FORMATS, AtomicWavWriter, write_wav_stdout
 from tests.media import layouts_read
@@ -107,6 +107,14 @@ def test_existing_target_is_refused_then_overwritten(tmp_path):
         writer.write(np.zeros(5, np.float32))
     assert sf.info(target).frames == 5
     assert _leftovers(tmp_path) == []
+
+
+def test_already_exists_is_one_sentence_in_the_readers_words():
+    """The writers, the batch and the remix build "already exists" from one function, which
+    names the option as the reader does (the API's keyword) and adds what else they can do."""
+    said = already_exists("x.wav", "overwrite", more=" or skip_existing to skip this video")
+    assert str(said) == "x.wav already exists; pass overwrite to replace it or skip_existing to skip this video"
+    assert str(already_exists("y.mkv")) == "y.mkv already exists; pass --overwrite to replace it"
 
 
 def test_target_appearing_during_the_run_is_not_clobbered(tmp_path):
