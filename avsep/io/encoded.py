@@ -21,7 +21,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from avsep.errors import InputError
+from avsep.io import flac
 from avsep.io.flac import AtomicFlacWriter, stream_encoded
 from avsep.io.wav import _check_format, as_frames, default_layout
 from avsep.options import API, Wording
@@ -53,11 +53,7 @@ def check_channels(fmt: str, channels: int, say: Wording = API) -> None:
     """Refuse outputs of more channels than ``fmt`` holds (a 5.1 video as MP3); the batch asks
     once the video is probed, so the refusal comes before any work (``say``: how the message
     names the options)."""
-    most = FORMATS[fmt].max_channels
-    if not 1 <= channels <= most:
-        raise InputError(
-            f"{fmt.upper()} holds 1 to {most} channels, not {channels}; use {say('mono')} or another {say('fmt')}"
-        )
+    flac.check_channels(channels, say, fmt=fmt, most=FORMATS[fmt].max_channels)
 
 
 def encoder_rate(fmt: str, sample_rate: int) -> int:
