@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from avsep.boxes.naming import alike_note, outside_classes_note, reading_order
+from tests.cli_support import GREEN, YELLOW, ColourTrunk
 
 
 def test_players_are_numbered_left_to_right_then_top_to_bottom():
@@ -29,40 +32,27 @@ def test_found_players_that_will_come_out_alike_are_said():
     assert alike_note(["piano", "piano"], [(0, 0, 10, 10), (20, 0, 30, 10)]) is None  # said as outside instead
 
 
-def test_a_found_piano_keeps_its_name_is_announced_and_warned_about(shared_video):
-    import pytest
-
+@pytest.mark.parametrize(
+    ("second", "panels", "said", "names"),
+    [
+        ("piano", (GREEN, YELLOW), "found piano: not among the 11 instruments", ["piano", "violin"]),  # left to right
+        ("violin", (GREEN, GREEN), "boxes 1 and 2 are both read as violin", ["violin1", "violin2"]),
+    ],
+)
+def test_what_found_players_are_is_announced_and_warned_about(shared_video, second, panels, said, names):
+    """A found piano keeps its name; two found violins will come out alike: each said, and the
+    found boxes still announced (no plan note)."""
     from avsep.boxes.detect import Detection, PlayerFinder
     from avsep.boxes.players import AutoBoxesWarning, TrackedBoxes, find_players
-    from tests.cli_support import GREEN, YELLOW, ColourTrunk
 
     finder = PlayerFinder(ColourTrunk())
     found = [
         Detection((48, 0, 96, 48), "violin", 0.9, (60, 10, 80, 40)),
-        Detection((0, 0, 48, 48), "piano", 0.8, (10, 10, 30, 40)),
+        Detection((0, 0, 48, 48), second, 0.8, (10, 10, 30, 40)),
     ]
     finder.detect = lambda frame, greys=(), look=None: found
-    video = shared_video("piano.mp4", panels=(GREEN, YELLOW), duration=12.0, width=96, height=48, fps=4)
-    with pytest.warns(AutoBoxesWarning, match="found piano: not among the 11 instruments"):
+    video = shared_video(f"{second}.mp4", panels=panels, duration=12.0, width=96, height=48, fps=4)
+    with pytest.warns(AutoBoxesWarning, match=said):
         plan = find_players(video, finder)
-    assert isinstance(plan, TrackedBoxes) and plan.note is None  # so the found boxes are announced
-    assert plan.names == ["piano", "violin"]  # left to right
-
-
-def test_two_found_players_of_one_class_are_warned_about(shared_video):
-    import pytest
-
-    from avsep.boxes.detect import Detection, PlayerFinder
-    from avsep.boxes.players import AutoBoxesWarning, find_players
-    from tests.cli_support import GREEN, ColourTrunk
-
-    finder = PlayerFinder(ColourTrunk())
-    found = [
-        Detection((48, 0, 96, 48), "violin", 0.9, (60, 10, 80, 40)),
-        Detection((0, 0, 48, 48), "violin", 0.8, (10, 10, 30, 40)),
-    ]
-    finder.detect = lambda frame, greys=(), look=None: found
-    video = shared_video("two-violins.mp4", panels=(GREEN, GREEN), duration=12.0, width=96, height=48, fps=4)
-    with pytest.warns(AutoBoxesWarning, match="boxes 1 and 2 are both read as violin"):
-        plan = find_players(video, finder)
-    assert plan.names == ["violin1", "violin2"]
+    assert isinstance(plan, TrackedBoxes) and plan.note is None
+    assert plan.names == names
