@@ -387,9 +387,17 @@ def test_warnings_of_jobs_workers_are_one_line_each(shared_video, tmp_path):
     for name in ("a.mp4", "b.mp4"):
         shutil.copy(shared_video("clip.mp4", **SMALL), folder / name)
     truncated_copy(shared_video("web.mp4", faststart=True, **SMALL), folder / "cut.mp4", 0.6)  # a logged warning
-    result = cli("separate", folder, "-b", "0,0,16,16", "32,0,64,48", "-o", tmp_path / "out", "--jobs", 2)
+    report = tmp_path / "run.json"
+    args = ("separate", folder, "-b", "0,0,16,16", "32,0,64,48", "-o", tmp_path / "out", "--report", report)
+    result = cli(*args, "--jobs", 2)
     said = [line for line in result.stderr.splitlines() if "too small to show an instrument" in line]
     assert sorted(line.split(": ")[1] for line in said) == [str(folder / n) for n in ("a.mp4", "b.mp4", "cut.mp4")]
     said += [line for line in result.stderr.splitlines() if "stream ends early" in line]
     assert len(said) == 4 and all(line.startswith("warning: ") for line in said), result.stderr
+    # and each input's report line keeps its own (an archive's operator reads the report)
+    for jobs in (2, 1):
+        cli(*args, "--jobs", jobs, "--overwrite", "-q")
+        heard = {Path(e["input"]).name: e["warnings"] for e in json.loads(report.read_text())["files"]}
+        assert [len(heard[n]) for n in ("a.mp4", "b.mp4", "cut.mp4")] == [1, 1, 2], heard
+        assert "stream ends early" in " ".join(heard["cut.mp4"]) and heard["a.mp4"][0].startswith(str(folder))
     assert "Warning:" not in result.stderr and "warnings.warn" not in result.stderr, result.stderr

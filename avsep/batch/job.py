@@ -39,6 +39,7 @@ import numpy as np
 
 from avsep.batch import checks, claims, provenance
 from avsep.batch.checks import check_options, find_videos, mirror_dirs, output_names, source_number
+from avsep.batch.heard import warnings_heard
 from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note, output_channels
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.request import FIND, BoxRequest, plan_boxes
@@ -83,6 +84,8 @@ class Outcome:
     written: dict = field(default_factory=dict)
     #: things done on the way that the user should hear of (stale files removed)
     notes: list[str] = field(default_factory=list)
+    #: the warnings it gave, as shown (:mod:`avsep.batch.heard`), for its report line
+    warnings: list[str] = field(default_factory=list)
     #: seconds spent on this input
     seconds: float = 0.0
 
@@ -386,11 +389,12 @@ def run_file(
     :func:`avsep.batch.run.separate_paths`, a ``--jobs`` worker and a Ray task run.
     ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
     start = time.monotonic()
-    try:
-        outcome = job.separate_one(separator, video, progress or Silent(), {} if claimed is None else claimed)
-    except (KeyboardInterrupt, BrokenPipeError):
-        raise
-    except Exception as exc:  # one bad file must not stop the batch
-        outcome = failure(video, exc)
-    outcome.seconds = round(time.monotonic() - start, 3)
+    with warnings_heard() as heard:
+        try:
+            outcome = job.separate_one(separator, video, progress or Silent(), {} if claimed is None else claimed)
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # one bad file must not stop the batch
+            outcome = failure(video, exc)
+    outcome.seconds, outcome.warnings = round(time.monotonic() - start, 3), heard
     return outcome

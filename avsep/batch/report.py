@@ -2,12 +2,13 @@
 
 One entry per input, in input order: ``input``, ``status`` (``written``, ``skipped`` or
 ``failed``), ``reason`` (the one-line error of a failure, why a video was skipped), ``outputs``
-(path, sample rate, duration in seconds), the ``boxes`` and ``names`` used and the ``seconds``
-taken. The file is rewritten (atomically) after every finished input, so a batch killed
-half-way leaves the report of what it finished (a ``kill -9`` in the middle of a rewrite leaves
-its temporary file, which the next batch with this report removes: :func:`clear_leftovers`);
-re-running it with ``--skip-existing`` resumes, skipping the videos whose outputs are provably
-theirs (:mod:`avsep.batch.provenance`).
+(path, sample rate, duration in seconds), the ``boxes`` and ``names`` used, the ``seconds``
+taken, ``notes`` (what was done on the way: stale files removed) and ``warnings`` (each warning
+the input gave, as shown on the console). The file is rewritten (atomically) after every
+finished input, so a batch killed half-way leaves the report of what it finished (a ``kill -9``
+in the middle of a rewrite leaves its temporary file, which the next batch with this report
+removes: :func:`clear_leftovers`); re-running it with ``--skip-existing`` resumes, skipping the
+videos whose outputs are provably theirs (:mod:`avsep.batch.provenance`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def entry(outcome: Outcome) -> dict:
         "names": written.get("names"),
         "seconds": outcome.seconds,
         "notes": outcome.notes,
+        "warnings": outcome.warnings,
     }
 
 

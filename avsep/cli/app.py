@@ -169,6 +169,7 @@ def _separation_options(flags: dict) -> SeparationOptions:
 
 def _run_batch(job: BatchJob, separator: Separator) -> int:
     """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
+    from avsep.batch.heard import warnings_heard
     from avsep.batch.job import Outcome
     from avsep.cli.batch import Finished
     from avsep.progress import SeparationProgress
@@ -178,24 +179,26 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
     with SeparationProgress(len(job.videos), enabled=not job.quiet, console=err) as progress:
         for video in job.videos:
             start = time.monotonic()
-            try:
-                progress.start_file(video)  # inside the try: Ctrl-C may land here too
-                outcome = job.separate_one(separator, video, progress, claimed)
-                outcome.seconds = round(time.monotonic() - start, 3)
-                outcomes.append(outcome)
-            except KeyboardInterrupt:
-                progress.stop()
-                err.print(
-                    f"interrupted while separating {escape(str(video))}: its partial outputs were "
-                    f"removed; {outcomes.kept()}",
-                    soft_wrap=True,
-                )
-                return EXIT_INTERRUPTED
-            except BrokenPipeError:
-                return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
-            except Exception as exc:  # broad on purpose: one bad file must not stop the batch
-                code, seconds = fail(exc, job.debug, video), round(time.monotonic() - start, 3)
-                outcomes.append(Outcome(video, "failed", one_line(str(exc)), code, seconds=seconds))
+            with warnings_heard() as heard:  # each video's warnings, for its report line too
+                try:
+                    progress.start_file(video)  # inside the try: Ctrl-C may land here too
+                    outcome = job.separate_one(separator, video, progress, claimed)
+                    outcome.seconds = round(time.monotonic() - start, 3)
+                except KeyboardInterrupt:
+                    progress.stop()
+                    err.print(
+                        f"interrupted while separating {escape(str(video))}: its partial outputs were "
+                        f"removed; {outcomes.kept()}",
+                        soft_wrap=True,
+                    )
+                    return EXIT_INTERRUPTED
+                except BrokenPipeError:
+                    return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
+                except Exception as exc:  # broad on purpose: one bad file must not stop the batch
+                    code, seconds = fail(exc, job.debug, video), round(time.monotonic() - start, 3)
+                    outcome = Outcome(video, "failed", one_line(str(exc)), code, seconds=seconds)
+            outcome.warnings = heard
+            outcomes.append(outcome)
             progress.finish_file()
     return outcomes.close()
 
