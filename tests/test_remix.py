@@ -166,7 +166,8 @@ def test_a_webm_remix_of_44_1_khz_sound_is_opus_at_48_khz(tmp_path):
     spec = {**DUET, "sample_rate": 44100, "codec": "libvpx", "audio_codec": "aac"}
     video = make_video(tmp_path / "clip.mkv", **spec)  # VP8 as WebM's, AAC as WebM's is not
     out = tmp_path / "remixed.webm"
-    cli("remix", video, *BOXES, "--gain", "right=-3", "-o", out, "-q")
+    result = cli("remix", video, *BOXES, "--gain", "right=-3", "-o", out, "-q")
+    assert "libopus cannot be written at 44100 Hz, so its sound is 48000 Hz (resampled)" in result.stderr
     with av.open(str(out)) as container:
         (audio,) = container.streams.audio
         assert (audio.codec_context.name, audio.sample_rate) == ("opus", 48000)

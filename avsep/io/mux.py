@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,6 +25,7 @@ import numpy as np
 from avsep.errors import AvsepError, InputError, already_exists, write_error
 from avsep.io.encoded import codec_rate
 from avsep.io.media import MediaInfo, container_origin, open_input
+from avsep.io.soundtrack import SoundtrackWarning
 from avsep.io.wav import as_frames, default_layout
 
 #: Container format by output suffix.
@@ -101,6 +103,7 @@ def write_video(
     container = container_for(dest)
     if dest.exists() and not overwrite:
         raise already_exists(dest)
+    _say_rates(dest, tracks, sample_rate)
     if dest.is_dir():
         raise InputError(f"{dest}: is a directory; give a file name for the output video")
     try:
@@ -170,6 +173,20 @@ def _mux(
     finally:
         source.close()
     out.close()
+
+
+def _say_rates(dest: Path, tracks: list[Track], sample_rate: int) -> None:
+    """Warn when a track's codec cannot hold ``sample_rate`` (Opus: no 44.1 kHz) and is written
+    at another: the sound is resampled, which a user who asked nothing should hear of."""
+    for codec in dict.fromkeys(t.codec for t in tracks):
+        rate = codec_rate(codec, sample_rate)
+        if rate != sample_rate:
+            warnings.warn(
+                f"{dest}: {codec} cannot be written at {sample_rate} Hz, so its sound is {rate} Hz (resampled); "
+                "an .mkv output keeps the rate",
+                SoundtrackWarning,
+                stacklevel=3,
+            )
 
 
 def _add_track(out: av.container.OutputContainer, track: Track, sample_rate: int, channels: int) -> av.AudioStream:
