@@ -512,3 +512,29 @@ def test_stdout_closed_early(shared_video, tiny_weights):
     assert done.returncode == 141, done.stderr
     assert "Traceback" not in done.stderr and "Error" not in done.stderr
     assert all(line.startswith("warning: ") for line in done.stderr.splitlines())
+
+
+@pytest.mark.parametrize("command", ["separate", "preview"])
+def test_a_folder_that_refuses_files_is_said_before_the_video_is_read(command, shared_video, tmp_path, monkeypatch):
+    """An existing folder that takes no file (read-only, immutable) is found by a probe before any
+    work: the preview's refusal came after the info and the player search, separate's after the
+    model loaded."""
+    import avsep.io.media
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    open_ = os.open
+
+    def refused(path, *args, **kwargs):
+        if str(path).startswith(str(ro)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return open_(path, *args, **kwargs)
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the video was read")
+
+    monkeypatch.setattr(os, "open", refused)
+    monkeypatch.setattr(avsep.io.media, "probe", unread)
+    video = shared_video("clip.mp4", **SMALL)
+    args = [a.format(video=video, ro=ro, tmp=tmp_path) for a in WRITERS[command]]
+    fails(*args, code=1, says=f"cannot write {ro}/")

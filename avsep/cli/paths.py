@@ -8,10 +8,12 @@ Standard library, :mod:`avsep.errors` and :mod:`avsep.options` only.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from avsep.errors import InputError, already_exists, no_such_file
+from avsep.errors import InputError, already_exists, no_such_file, write_error
 from avsep.options import picture_format
 
 
@@ -27,7 +29,8 @@ def check_inputs_exist(inputs: Sequence[Path]) -> None:
 
 
 def check_output_folder(out: str | Path, option: str = "-o") -> None:
-    """``out`` must be a folder (made if missing): refuse a path that is, or lies under, a file."""
+    """``out`` must be a folder (made if missing) that takes files: refuse a path that is, or lies
+    under, a file, or whose nearest existing folder refuses new files (:func:`check_can_write`)."""
     if str(out) == "-":
         return
     path = Path(out)
@@ -38,7 +41,8 @@ def check_output_folder(out: str | Path, option: str = "-o") -> None:
                 raise InputError(
                     f"{option} {out}: {what}, not a folder; give a folder for the outputs (made if missing)"
                 )
-            return
+            break
+    check_can_write(path / "output")
 
 
 def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
@@ -51,3 +55,18 @@ def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
         raise InputError(f"{option} {path}: is a folder; give a file name for the picture")
     if path.exists() and not overwrite:
         raise already_exists(path)
+    check_can_write(path)
+
+
+def check_can_write(path: Path) -> None:
+    """Refuse now, with the one line of a failed write, a ``path`` whose nearest existing folder
+    takes no new file (a read-only mount, an immutable folder, a pseudo file system): found by
+    making and removing a temporary file there, as root passes any permission test but not these.
+    Found at the end, it came after the video was read and its players were searched for."""
+    folder = next(p for p in (path.parent.absolute(), *path.parent.absolute().parents) if p.exists())
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".avsep-probe.", dir=folder)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    os.close(fd)
+    os.unlink(probe)
