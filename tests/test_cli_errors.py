@@ -343,7 +343,7 @@ def test_a_folder_that_refuses_files_is_one_line(command, code, exists, shared_v
     monkeypatch.setattr(os, "open", refuse(open_))
     video = shared_video("clip.mp4", **SMALL)
     args = [a.format(video=video, ro=ro, tmp=tmp_path) for a in WRITERS[command]]
-    line = fails(*args, code=1, says=f"cannot write {ro}/")
+    line = fails(*args, code=1, says=f"cannot write {ro}")
     assert line.endswith(f"{os.strerror(code).lower()}; choose a folder you can write to"), line
     assert not ro.exists() or not any(ro.rglob("*"))
     assert not (tmp_path / "out").exists()  # an unwritable report stops the batch before any work
@@ -537,4 +537,4 @@ def test_a_folder_that_refuses_files_is_said_before_the_video_is_read(command, s
     monkeypatch.setattr(avsep.io.media, "probe", unread)
     video = shared_video("clip.mp4", **SMALL)
     args = [a.format(video=video, ro=ro, tmp=tmp_path) for a in WRITERS[command]]
-    fails(*args, code=1, says=f"cannot write {ro}/")
+    fails(*args, code=1, says=f"cannot write {ro}")

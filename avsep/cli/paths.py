@@ -42,7 +42,7 @@ def check_output_folder(out: str | Path, option: str = "-o") -> None:
                     f"{option} {out}: {what}, not a folder; give a folder for the outputs (made if missing)"
                 )
             break
-    check_can_write(path / "output")
+    check_can_write(path, folder=True)
 
 
 def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
@@ -58,14 +58,16 @@ def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
     check_can_write(path)
 
 
-def check_can_write(path: Path) -> None:
-    """Refuse now, with the one line of a failed write, a ``path`` whose nearest existing folder
-    takes no new file (a read-only mount, an immutable folder, a pseudo file system): found by
-    making and removing a temporary file there, as root passes any permission test but not these.
-    Found at the end, it came after the video was read and its players were searched for."""
-    folder = next(p for p in (path.parent.absolute(), *path.parent.absolute().parents) if p.exists())
+def check_can_write(path: Path, folder: bool = False) -> None:
+    """Refuse now, with the one line of a failed write, a file ``path`` (or a ``folder`` to write
+    in) whose nearest existing folder takes no new file (a read-only mount, an immutable folder,
+    a pseudo file system): found by making and removing a temporary file there, as root passes
+    any permission test but not these. Found at the end, it came after the video was read and
+    its players were searched for."""
+    where = path.absolute() if folder else path.parent.absolute()
+    nearest = next(p for p in (where, *where.parents) if p.exists())
     try:
-        fd, probe = tempfile.mkstemp(prefix=".avsep-probe.", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".avsep-probe.", dir=nearest)
     except OSError as exc:
         raise write_error(path, exc) from None
     os.close(fd)
