@@ -214,12 +214,12 @@ def plan_boxes(
 def warn_doubtful_boxes(plan: BoxPlan, media: MediaInfo, origin: str) -> None:
     """Warn (:class:`GivenBoxesWarning`) about given boxes that are legal but almost surely not
     what the user meant: one too small to show an instrument (:data:`MIN_BOX_SIDE`), and a timed
-    entry wholly before 0 or after the video's end (known when the range runs to it), which the
+    entry wholly before 0 or after the video's end (the file's, whatever the range), which the
     nearest-range rule would apply silently. ``plan`` is in the video's clock (not yet moved to a
     ``--start``)."""
     from avsep.io.video import CROP_SIZE  # deferred: a request is checked without PyAV
 
-    length = media.start + media.duration if media.end is None else None
+    length = media.file_length
     for i, entry in enumerate(plan.segments()):
         start, end = entry.get("start", -math.inf), entry.get("end", math.inf)
         x0, y0, x1, y1 = entry["box"]
@@ -235,7 +235,7 @@ def warn_doubtful_boxes(plan: BoxPlan, media: MediaInfo, origin: str) -> None:
                 GivenBoxesWarning,
                 stacklevel=3,
             )
-        if end <= 0 or (length is not None and start >= length):
+        if end <= 0 or start >= length:
             where = "before the video's start" if end <= 0 else f"after the video's end (it is {length:.2f} s long)"
             warnings.warn(
                 f"{media.path}: {label} lies wholly {where}; it applies only as the nearest box in time, "

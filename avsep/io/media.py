@@ -83,6 +83,14 @@ class MediaInfo:
     start: float = 0.0
     #: seconds of the file where a ``--end`` range ends (None: the whole file after ``start``)
     end: float | None = None
+    #: the whole file's length in seconds, whatever the range (None before :func:`clip`: then
+    #: ``start + duration``): what a boxes file's times are checked against
+    length: float | None = None
+
+    @property
+    def file_length(self) -> float:
+        """The whole file's length in seconds (a range's view included)."""
+        return self.length if self.length is not None else self.start + self.duration
 
 
 def check_separable(info: MediaInfo) -> None:
@@ -110,7 +118,7 @@ def clip(info: MediaInfo, span: TimeRange) -> MediaInfo:
     end = length if span.end is None else min(span.end, length)
     if end - span.start <= 0:
         raise InputError(f"--start {span.start:g}: {info.path} is {length:.2f} s long; start before its end")
-    return replace(info, start=span.start, end=span.end and end, duration=end - span.start)
+    return replace(info, start=span.start, end=span.end and end, duration=end - span.start, length=length)
 
 
 def check_readable(path: str | Path) -> Path:
