@@ -401,3 +401,13 @@ def test_warnings_of_jobs_workers_are_one_line_each(shared_video, tmp_path):
         assert [len(heard[n]) for n in ("a.mp4", "b.mp4", "cut.mp4")] == [1, 1, 2], heard
         assert "stream ends early" in " ".join(heard["cut.mp4"]) and heard["a.mp4"][0].startswith(str(folder))
     assert "Warning:" not in result.stderr and "warnings.warn" not in result.stderr, result.stderr
+
+
+def test_each_call_of_the_api_hears_its_warnings(shared_video, tmp_path):
+    """Python shows a warning once per place and text in a process; a second batch of the same
+    video must still find its warnings in its outcomes (and report), as --jobs workers do."""
+    video = shared_video("clip.mp4", **SMALL)
+    separator = Separator(device="cpu")
+    for run in ("first", "again"):
+        (done,) = separator.separate_many([video], tmp_path / run, [(0, 0, 16, 16), (32, 0, 64, 48)])
+        assert [w for w in done.warnings if "too small to show an instrument" in w], (run, done.warnings)

@@ -514,7 +514,7 @@ def test_stdout_closed_early(shared_video, tiny_weights):
     assert all(line.startswith("warning: ") for line in done.stderr.splitlines())
 
 
-@pytest.mark.parametrize("command", ["separate", "preview"])
+@pytest.mark.parametrize("command", ["separate", "preview", "remix"])
 def test_a_folder_that_refuses_files_is_said_before_the_video_is_read(command, shared_video, tmp_path, monkeypatch):
     """An existing folder that takes no file (read-only, immutable) is found by a probe before any
     work: the preview's refusal came after the info and the player search, separate's after the

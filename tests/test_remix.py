@@ -173,3 +173,14 @@ def test_a_webm_remix_of_44_1_khz_sound_is_opus_at_48_khz(tmp_path):
         assert (audio.codec_context.name, audio.sample_rate) == ("opus", 48000)
     sound, rate = load_audio(out, mono=False)
     assert sound.shape[0] == pytest.approx(DUET["duration"] * rate, abs=0.05 * rate) and np.abs(sound).max() > 0.01
+
+
+def test_a_webm_of_an_h264_picture_is_refused_before_any_work(duet, tmp_path):
+    """The picture is copied, and WebM holds only VP8, VP9 and AV1: one line, nothing written (it
+    was an unexpected ValueError once the separation had run)."""
+    line = error_line(cli("remix", duet, *BOXES, "-o", tmp_path / "x.webm", code=2))
+    assert line.endswith(
+        "x.webm: .webm holds av1, vp8, vp9 video, not h264 (the picture is copied, never re-encoded)"
+        "; write .mkv or .mp4"
+    )
+    assert list(tmp_path.iterdir()) == []

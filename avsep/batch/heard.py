@@ -30,7 +30,8 @@ class _Heard(logging.Handler):
 @contextmanager
 def warnings_heard() -> Iterator[list[str]]:
     """Record, as one-line texts in the order given, every warning shown in the block; each is
-    still shown as it would be without this (the filters decide, as before)."""
+    still shown as it would be without this (the filters decide, as before, but what an earlier
+    input or call showed does not hide it)."""
     said: list[str] = []
     shown = warnings.showwarning
 
@@ -38,12 +39,14 @@ def warnings_heard() -> Iterator[list[str]]:
         said.append(" ".join(str(message).split()))
         shown(message, category, *args, **kwargs)
 
-    warnings.showwarning = show
     handler = _Heard(said)
     log = logging.getLogger("avsep")
-    log.addHandler(handler)
-    try:
-        yield said
-    finally:
-        warnings.showwarning = shown
-        log.removeHandler(handler)
+    # catch_warnings forgets what was shown before (the "default" action shows a warning once per
+    # place and text in a process): a second batch of the same videos gets its warnings again
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        log.addHandler(handler)
+        try:
+            yield said
+        finally:
+            log.removeHandler(handler)

@@ -21,7 +21,7 @@ from rich.markup import escape
 from avsep.cli import options as opt
 from avsep.cli.help_text import TRAINING_PANEL, USER_PANEL, AvsepCommand, AvsepGroup
 from avsep.cli.options import GreedyCommand, SampleFormat
-from avsep.cli.paths import check_inputs_exist, check_output_folder, check_picture_file
+from avsep.cli.paths import check_can_write, check_inputs_exist, check_output_folder, check_picture_file
 from avsep.cli.pick import pick_command
 from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
 from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
@@ -260,6 +260,8 @@ def remix(
         from avsep.batch.job import BatchJob
         from avsep.remix.mixer import default_output, remix_video
 
+        dest = out or default_output(video, stems)
+        check_can_write(dest)  # before the video is read and its players searched for
         job = BatchJob.create([video], request, options, quiet=quiet, debug=debug, announce=announce_plan)
         if job.problems:
             raise InputError(job.problems[0][1])
@@ -267,7 +269,6 @@ def remix(
         from avsep.separation.separator import Separator
 
         separator = Separator.from_options(settings)
-        dest = out or default_output(video, stems)
         with SeparationProgress(1, enabled=not quiet, console=err) as progress:
             progress.start_file(video)
             written = remix_video(separator, job, video, dest, balance, progress, with_stems=stems)

@@ -38,6 +38,9 @@ _TAKES: dict[str, frozenset[str] | None] = {
     "matroska": None,
     "webm": frozenset({"opus", "vorbis"}),
 }
+#: Video codecs a container takes when copied (absent: any this FFmpeg muxes): WebM is VP8, VP9
+#: or AV1 only, so an H.264 picture cannot be copied into it.
+_TAKES_VIDEO = {"webm": frozenset({"vp8", "vp9", "av1"})}
 #: Encoder names of decoders whose FFmpeg encoder is called differently.
 _ENCODERS = {"opus": "libopus", "vorbis": "libvorbis"}
 #: AAC bit rate per channel: transparent for most music.
@@ -103,6 +106,12 @@ def write_video(
     container = container_for(dest)
     if dest.exists() and not overwrite:
         raise already_exists(dest)
+    allowed = _TAKES_VIDEO.get(container)
+    if allowed is not None and media.video.codec not in allowed:
+        raise InputError(
+            f"{dest}: {dest.suffix} holds {', '.join(sorted(allowed))} video, not {media.video.codec} "
+            "(the picture is copied, never re-encoded); write .mkv or .mp4"
+        )
     _say_rates(dest, tracks, sample_rate)
     if dest.is_dir():
         raise InputError(f"{dest}: is a directory; give a file name for the output video")
