@@ -96,9 +96,9 @@ def channel_mask(channels: int, layout: str | None = None) -> int:
     return _speaker_mask(known) if known is not None else _CHANNEL_MASK.get(channels, 0)
 
 
-def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int, mask: int | None = None) -> bytes:
-    """RIFF/WAVE header for ``data_bytes`` of samples, its speakers ``mask`` (default: mono's,
-    stereo's or none, :data:`_CHANNEL_MASK`).
+def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int, mask: int) -> bytes:
+    """RIFF/WAVE header for ``data_bytes`` of samples on the speakers of ``mask``
+    (:func:`channel_mask`).
 
     WAVE_FORMAT_EXTENSIBLE is used for more than two channels or more than 16 bits, as the
     format's specification asks (and libsndfile/FFmpeg write), and for one or two channels on
@@ -111,7 +111,6 @@ def _header(sample_rate: int, channels: int, fmt: str, data_bytes: int, mask: in
     code = _WAVE_FORMAT_IEEE_FLOAT if fmt == "float" else _WAVE_FORMAT_PCM
     block_align = width * channels
     fields = (channels, sample_rate, sample_rate * block_align, block_align, width * 8)
-    mask = _CHANNEL_MASK.get(channels, 0) if mask is None else mask
     if channels > 2 or width > 2 or mask != _CHANNEL_MASK.get(channels):
         fmt_chunk = struct.pack("<HHIIHH", _WAVE_FORMAT_EXTENSIBLE, *fields)
         fmt_chunk += struct.pack("<HHI", 22, width * 8, mask)
@@ -203,6 +202,7 @@ class AtomicWavWriter:
         self.fmt = fmt
         self.overwrite = overwrite
         self.layout = layout
+        self._mask = channel_mask(channels, layout)  # the header's, written at the start and the end
         self._data_bytes = 0
         self._committed = False
         self._check_target()
@@ -225,15 +225,12 @@ class AtomicWavWriter:
 
     def _begin(self) -> None:
         """Start the file: a header with a placeholder length."""
-        self._file.write(
-            _header(self.sample_rate, self.channels, self.fmt, 0, channel_mask(self.channels, self.layout))
-        )
+        self._file.write(_header(self.sample_rate, self.channels, self.fmt, 0, self._mask))
 
     def _finish(self) -> None:
         """Complete the file once every sample is written: the header with the true length."""
         self._file.seek(0)
-        mask = channel_mask(self.channels, self.layout)
-        self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes, mask))
+        self._file.write(_header(self.sample_rate, self.channels, self.fmt, self._data_bytes, self._mask))
 
     def _check_target(self) -> None:
         if self.path.is_dir():
