@@ -80,9 +80,8 @@ def render_template(
     of ``..``) is refused: the outputs must stay where ``-o`` says, and a batch's claims, records
     and clean-up only look there."""
     said = say("template", template, quoted=True)
-    parent = Path(os.path.abspath(video)).parent.name  # the folder's own name, even for ``clip.mp4``
     try:
-        rel = template.format(stem=video.stem, name=name, index=index, ext=ext, parent=parent)
+        rel = template.format(stem=video.stem, name=name, index=index, ext=ext, parent=_parent_name(video))
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         problem = f"unknown field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise InputError(f"{said}: {problem}; the fields are {TEMPLATE_FIELDS}") from None
@@ -93,6 +92,12 @@ def render_template(
             f"{said} gives {rel}, outside the output folder; keep its paths inside {say('out_dir')} (no / or .. first)"
         )
     return out_dir / rel
+
+
+def _parent_name(video: Path) -> str:
+    """The template's ``{parent}``: the name of the folder holding ``video``, even for a bare
+    ``clip.mp4`` (the current folder's, where ``video.parent.name`` is empty)."""
+    return Path(os.path.abspath(video)).parent.name
 
 
 def check_template(options: BatchOptions) -> None:
@@ -116,7 +121,7 @@ def check_shared_places(records: Mapping[Path, Path], say: Wording = API) -> Non
         why = "same name" if video.name == other.name else "same name but for the extension"
         if video.stem != other.stem:
             why, fix = "the template does not tell them apart", f"put {{stem}} in {say('template')}"
-        elif Path(os.path.abspath(video)).parent.name != Path(os.path.abspath(other)).parent.name:
+        elif _parent_name(video) != _parent_name(other):
             fix = f"put their folder in the path ({say('template')} '{{parent}}/{{stem}}/{{name}}.{{ext}}')"
         else:
             fix = "rename one of them"
