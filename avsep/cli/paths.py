@@ -34,15 +34,11 @@ def check_output_folder(out: str | Path, option: str = "-o") -> None:
     if str(out) == "-":
         return
     path = Path(out)
-    for folder in (path, *path.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                what = "is a file" if folder == path else f"lies under the file {folder}"
-                raise InputError(
-                    f"{option} {out}: {what}, not a folder; give a folder for the outputs (made if missing)"
-                )
-            break
-    check_can_write(path, folder=True)
+    nearest = _nearest_existing(path)
+    if not nearest.is_dir():
+        what = "is a file" if nearest == path else f"lies under the file {nearest}"
+        raise InputError(f"{option} {out}: {what}, not a folder; give a folder for the outputs (made if missing)")
+    _probe(nearest, path)
 
 
 def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
@@ -58,16 +54,24 @@ def check_picture_file(path: Path | None, option: str, overwrite: bool) -> None:
     check_can_write(path)
 
 
-def check_can_write(path: Path, folder: bool = False) -> None:
-    """Refuse now, with the one line of a failed write, a file ``path`` (or a ``folder`` to write
-    in) whose nearest existing folder takes no new file (a read-only mount, an immutable folder,
-    a pseudo file system): found by making and removing a temporary file there, as root passes
-    any permission test but not these. Found at the end, it came after the video was read and
-    its players were searched for."""
-    where = path.absolute() if folder else path.parent.absolute()
-    nearest = next(p for p in (where, *where.parents) if p.exists())
+def check_can_write(path: Path) -> None:
+    """Refuse now, with the one line of a failed write, a file ``path`` whose nearest existing
+    folder takes no new file (:func:`_probe`)."""
+    _probe(_nearest_existing(path.parent), path)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` itself or the nearest of its parents that exists ("." or "/" at the last)."""
+    return next(p for p in (path, *path.parents) if p.exists())
+
+
+def _probe(folder: Path, path: Path) -> None:
+    """Make and remove a temporary file in the existing ``folder`` that ``path`` (a file, or a
+    folder to write in) would be made in: a read-only mount, an immutable folder or a pseudo file
+    system refuses it, as root passes any permission test but not these. Found at the end, the
+    refusal came after the video was read and its players were searched for."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=".avsep-probe.", dir=nearest)
+        fd, probe = tempfile.mkstemp(prefix=".avsep-probe.", dir=folder)
     except OSError as exc:
         raise write_error(path, exc) from None
     os.close(fd)
