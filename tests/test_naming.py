@@ -30,6 +30,19 @@ def test_found_players_that_will_come_out_alike_are_said():
     assert wide.startswith("box 2 holds box 1: ")
     assert alike_note(["violin", "flute"], [(0, 0, 10, 10), (5, 0, 30, 10)]) is None  # overlap, not held
     assert alike_note(["piano", "piano"], [(0, 0, 10, 10), (20, 0, 30, 10)]) is None  # said as outside instead
+    assert note.endswith("--same-instrument motion splits players of one instrument by who moves when")
+
+
+def test_the_alike_note_does_not_suggest_motion_when_it_is_on():
+    note = alike_note(["violin", "violin"], [(0, 0, 10, 10), (20, 0, 30, 10)], motion_splits=True)
+    assert "; --same-instrument motion, which is on, splits players of one instrument only" in note
+
+
+def test_a_separator_tells_its_finder_whether_motion_splits_alike_players():
+    from avsep.separation.separator import Separator
+
+    assert Separator(device="cpu", same_instrument="motion").player_finder().motion_splits
+    assert not Separator(device="cpu").player_finder().motion_splits
 
 
 @pytest.mark.parametrize(

@@ -118,6 +118,10 @@ class PlayerFinder:
         self.person_detector: PersonDetector | None = load_person_detector() if self.people.enabled else None
         #: names the crops of people and moving blobs (None: the ImageNet classes do)
         self.head = head if head is not None or not self.settings.head else bundled_head(trunk)
+        #: whether the separation it finds players for splits boxes of one instrument by motion
+        #: (``--same-instrument motion``; set by the separator): then the warning that found
+        #: players will come out alike says the option is on instead of suggesting it
+        self.motion_splits = False
         ids = [i for name in LABELS for i in INSTRUMENTS[name]]
         group = [g for g, name in enumerate(LABELS) for _ in INSTRUMENTS[name]]
         self._ids = torch.tensor(ids)

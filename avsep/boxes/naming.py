@@ -59,10 +59,12 @@ def outside_classes_note(labels: Sequence[str]) -> str | None:
 HOLDS_SHARE = 0.9
 
 
-def alike_note(labels: Sequence[str], boxes: Sequence[Box]) -> str | None:
+def alike_note(labels: Sequence[str], boxes: Sequence[Box], motion_splits: bool = False) -> str | None:
     """What to tell the user when found players will come out alike: two or more read as one of
     the model's classes (``labels``, numbered names aside), or a box (``boxes``, in the same order)
-    that holds most of another. Numbers are the outputs' (1-based, reading order)."""
+    that holds most of another. Numbers are the outputs' (1-based, reading order).
+    ``motion_splits``: the separation already splits players of one instrument by motion
+    (``--same-instrument motion``), so the note says it is on rather than suggesting it."""
     said = []
     ours = [(label if label in INSTRUMENT_CLASSES else None) for label in labels]
     for label, numbers in shared_classes(ours, range(1, len(labels) + 1)).items():
@@ -73,10 +75,14 @@ def alike_note(labels: Sequence[str], boxes: Sequence[Box]) -> str | None:
             said.append(f"box {i} holds box {_listed(held)}")
     if not said:
         return None
+    motion = (
+        "--same-instrument motion, which is on, splits players of one instrument only by who moves when"
+        if motion_splits
+        else "--same-instrument motion splits players of one instrument by who moves when"
+    )
     return (
         f"{'; '.join(said)}: the model is told each box's instrument, not its player, so their outputs may come "
-        "out alike; place the boxes yourself (--boxes, or avsep pick); --same-instrument motion splits players "
-        "of one instrument by who moves when"
+        f"out alike; place the boxes yourself (--boxes, or avsep pick); {motion}"
     )
 
 

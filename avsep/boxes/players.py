@@ -262,7 +262,7 @@ def find_players(
     plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, Portraits(info, chosen, keyframes))
     plan.decoded, plan.shown = decoded, shown
     # said, not a plan.note: the found boxes are still announced
-    for note in (outside_classes_note(labels), alike_note(labels, [s.box for s in infos])):
+    for note in (outside_classes_note(labels), alike_note(labels, [s.box for s in infos], finder.motion_splits)):
         if note:
             warnings.warn(f"{info.path}: {note}", AutoBoxesWarning, stacklevel=2)
     return plan

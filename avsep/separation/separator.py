@@ -183,6 +183,7 @@ class Separator(Engine):
                 finder.trunk.to(self.device)
                 if finder.head is not None:
                     finder.head.to(self.device)
+                finder.motion_splits = self.same_instrument == "motion"
             self._finder = finder or False
         return self._finder or None
 
