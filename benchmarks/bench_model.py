@@ -12,7 +12,8 @@ Reported, all under ``torch.inference_mode``:
   in the end-to-end benchmark), at batch 1 and batched (``--batch``, default 1 and 8 windows);
 * the spectrogram front end (STFT + warp + log) and back end (unwarp + mask + iSTFT) per window;
 * the visual trunks: parameters and time per 224 x 224 crop, one crop at a time and six at a
-  time (one window: 2 boxes x 3 frames, how the separator feeds it on a CPU).
+  time (one window: 2 boxes x 3 frames, how the separator feeds it on a CPU), as trained and
+  with the batch norms folded into the convolutions (``folded``: how avsep runs them).
 
 Times are the median of ``--repeat`` runs after ``--warmup`` untimed ones. They are only
 meaningful on an otherwise idle machine.
@@ -131,25 +132,32 @@ def bench_dsp(args) -> list[dict]:
 
 
 def bench_trunks(args) -> list[dict]:
+    """Each trunk as trained and with its batch norms folded into its convolutions (how the
+    separation and the player finder run it: ``VisualTrunk.fold``)."""
     from avsep.models.visual import build_trunk
 
     rows = []
     for name in args.trunks:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # resnet18 without its ImageNet file: random weights
-            trunk = build_trunk(name)
-        row = {"trunk": name, "params": count(trunk), "per_crop_ms": {}}
-        for crops in (1, 6):
-            frames = torch.randint(0, 256, (max(1, crops // 3), min(crops, 3), 224, 224, 3), dtype=torch.uint8)
-            with torch.inference_mode():
-                t = timeit(lambda tr=trunk, f=frames: tr.guide(f), args.repeat, args.warmup)
-            row["per_crop_ms"][crops] = 1000 * t["median_s"] / crops
-        rows.append(row)
-        print(
-            f"  {name:<20} {row['params']:>11,}  "
-            + "  ".join(f"{c} per forward: {ms:6.1f} ms/crop" for c, ms in row["per_crop_ms"].items()),
-            flush=True,
-        )
+        for folded in (False, True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # resnet18 without its ImageNet file: random weights
+                trunk = build_trunk(name)
+            params = count(trunk)
+            if folded:
+                trunk.fold()
+            row = {"trunk": name, "folded": folded, "params": params, "per_crop_ms": {}}
+            for crops in (1, 6):
+                frames = torch.randint(0, 256, (max(1, crops // 3), min(crops, 3), 224, 224, 3), dtype=torch.uint8)
+                with torch.inference_mode():
+                    t = timeit(lambda tr=trunk, f=frames: tr.guide(f), args.repeat, args.warmup)
+                row["per_crop_ms"][crops] = 1000 * t["median_s"] / crops
+            rows.append(row)
+            label = f"{name}{' folded' if folded else ''}"
+            print(
+                f"  {label:<26} {row['params']:>11,}  "
+                + "  ".join(f"{c} per forward: {ms:6.1f} ms/crop" for c, ms in row["per_crop_ms"].items()),
+                flush=True,
+            )
     return rows
 
 

@@ -53,7 +53,7 @@ def can_find_players(trunk: torch.nn.Module) -> bool:
 
 def default_finder() -> PlayerFinder:
     """A finder on the shipped EfficientNet-Lite0, whose ImageNet weights come with avsep."""
-    return PlayerFinder(build_trunk("efficientnet_lite0"))
+    return PlayerFinder(build_trunk("efficientnet_lite0").fold())
 
 
 def bundled_head(trunk: torch.nn.Module) -> torch.nn.Module | None:

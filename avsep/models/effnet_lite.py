@@ -65,6 +65,11 @@ class BatchNormAct2d(nn.BatchNorm2d):
         x = super().forward(x)
         return F.relu6(x) if self.act else x
 
+    def after_fold(self) -> nn.Module:
+        """What is left of it once :func:`avsep.models.fold.fold_batchnorm` moved the norm into
+        the convolution before it: the ReLU6, in place (on that convolution's fresh output)."""
+        return nn.ReLU6(inplace=True) if self.act else nn.Identity()
+
 
 class DepthwiseSeparableConv(nn.Module):
     def __init__(self, cin: int, cout: int, k: int, stride: int) -> None:

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from avsep.errors import ModelError
 from avsep.models import effnet_lite
+from avsep.models.fold import fold_batchnorm
 from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.resnet import ResNet18
@@ -128,6 +129,14 @@ class VisualTrunk(nn.Module):
             p.requires_grad_(False)
         self.to(memory_format=torch.channels_last)
         super().train(False)
+
+    def fold(self) -> VisualTrunk:
+        """Fold the batch norms into the convolutions (:mod:`avsep.models.fold`), in place: the
+        same features to float rounding, the trunk twice as fast on a CPU. For separating and
+        finding players only: a folded trunk can no longer be fine-tuned or saved in its
+        weight file's key names, which training does."""
+        fold_batchnorm(self.net)
+        return self
 
     def train(self, mode: bool = True) -> VisualTrunk:  # mode unused on purpose: always eval
         """Ignore ``mode``: a frozen trunk stays in eval mode (BN statistics fixed)."""

@@ -93,7 +93,7 @@ class Engine:
             self.model = self.checkpoint.model.to(self.device).eval()
             #: the mask network under a bfloat16 autocast (a CPU with native bf16 only)
             self.bf16 = native_bf16(self.device)
-            self.trunk = build_trunk(self.checkpoint.backbone, options.backbone_weights).to(self.device)
+            self.trunk = build_trunk(self.checkpoint.backbone, options.backbone_weights).fold().to(self.device)
             #: the guide kind the model was trained with (avsep.models.guide)
             self.guide_kind = self.checkpoint.guide
             #: the coordinates the separation builds guides in: for a label-trained model the 11
