@@ -43,6 +43,10 @@ class ColourTrunk(torch.nn.Module):
 
     pretrained = True
 
+    def fold(self) -> ColourTrunk:
+        """As :meth:`avsep.models.visual.VisualTrunk.fold`: the stand-in has no norm to fold."""
+        return self
+
     def guide(self, frames: torch.Tensor, kind: str = "features") -> torch.Tensor:
         """``[N, F, H, W, 3]`` uint8 -> ``[N, 512]`` (a features guide)."""
         return self.combine_parts(self.crop_parts(frames.flatten(0, 1), kind), len(frames), kind)

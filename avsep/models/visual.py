@@ -24,6 +24,7 @@ when a parent calls ``.train()`` (BatchNorm statistics must not drift). Only
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,26 +41,12 @@ from avsep.models.fold import fold_batchnorm
 from avsep.models.guide import CLASS_KINDS, CLASSES_OTHER, class_views, combine
 from avsep.models.imagenet_music import MUSIC_INDICES
 from avsep.models.resnet import ResNet18
-from avsep.models.trunk_files import (
-    default_efficientnet_lite0_weights,
-    load_efficientnet_lite0,
-    load_into,
-    map_efficientnet_lite0_keys,
-    resolve_weights,
-)
+from avsep.models.trunk_files import load_efficientnet_lite0, load_into, resolve_weights
 
 if TYPE_CHECKING:
     from avsep.models.guide_head import GuideHead
 
-__all__ = [
-    "TRUNKS",
-    "TrunkSpec",
-    "UntrainedTrunkWarning",
-    "VisualTrunk",
-    "build_trunk",
-    "default_efficientnet_lite0_weights",
-    "map_efficientnet_lite0_keys",
-]
+__all__ = ["TRUNKS", "TrunkSpec", "UntrainedTrunkWarning", "VisualTrunk", "build_trunk"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +104,8 @@ class VisualTrunk(nn.Module):
         #: the guide head (:mod:`avsep.models.guide_head`) that names the instrument of a
         #: ``classes`` guide; None: the ImageNet posterior gathered into avsep's classes
         self.class_head: GuideHead | None = None
+        #: :attr:`net` with its batch norms folded (:meth:`fold`); None: not made
+        self.folded: nn.Module | None = None
         # Folded into one multiply-add on 0..255 pixels: (x / 255 - mean) / std.
         scale = torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1)
         shift = torch.tensor([-m / s for m, s in zip(mean, std)]).view(1, 3, 1, 1)
@@ -131,12 +120,17 @@ class VisualTrunk(nn.Module):
         super().train(False)
 
     def fold(self) -> VisualTrunk:
-        """Fold the batch norms into the convolutions (:mod:`avsep.models.fold`), in place: the
-        same features to float rounding, the trunk twice as fast on a CPU. For separating and
-        finding players only: a folded trunk can no longer be fine-tuned or saved in its
-        weight file's key names, which training does."""
-        fold_batchnorm(self.net)
+        """Give the fp32 passes a copy of :attr:`net` with its batch norms folded into its
+        convolutions (:mod:`avsep.models.fold`): the same outputs to float rounding, twice as
+        fast on a CPU. For separating and finding players: training fine-tunes and saves
+        :attr:`net`. Passes under an autocast (the finder's bfloat16 maps) keep :attr:`net`:
+        folded weights round otherwise in bfloat16, and moved what the finder was tuned on."""
+        self.folded = fold_batchnorm(copy.deepcopy(self.net))
         return self
+
+    def _running(self, x: Tensor) -> nn.Module:
+        """The network a pass over ``x`` runs: :meth:`fold`'s copy where there is one and no autocast."""
+        return self.net if self.folded is None or torch.is_autocast_enabled(x.device.type) else self.folded
 
     def train(self, mode: bool = True) -> VisualTrunk:  # mode unused on purpose: always eval
         """Ignore ``mode``: a frozen trunk stays in eval mode (BN statistics fixed)."""
@@ -317,7 +311,7 @@ class _ResNet18Trunk(VisualTrunk):
         self.net = ResNet18()
 
     def _forward_features(self, x: Tensor) -> Tensor:
-        n = self.net
+        n = self._running(x)
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
         return n.layer4(n.layer3(n.layer2(n.layer1(x))))
 
@@ -337,13 +331,13 @@ class _EfficientNetLite0Trunk(VisualTrunk):
         self.net = effnet_lite.build()
 
     def _forward_features(self, x: Tensor) -> Tensor:
-        return self.net.forward_features(x)
+        return self._running(x).forward_features(x)
 
     def _forward_mid(self, x: Tensor) -> Tensor:
-        return self.net.forward_mid(x)
+        return self._running(x).forward_mid(x)
 
     def _forward_rest(self, mid: Tensor) -> Tensor:
-        return self.net.forward_rest(mid)
+        return self._running(mid).forward_rest(mid)
 
     def _forward_head(self, fmap: Tensor) -> Tensor:
         return self.net.forward_head(fmap)
