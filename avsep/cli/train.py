@@ -46,6 +46,7 @@ from avsep.cli.train_options import (
     Init,
     Learn,
     Outside,
+    Retune,
     RunOut,
     Schedule,
     SharedLoss,
@@ -101,6 +102,7 @@ def train_command(
     guide_soften: GuideSoften = DEFAULTS.guide_soften,
     coherent: Coherent = DEFAULTS.coherent,
     outside: Outside = DEFAULTS.outside,
+    retune: Retune = DEFAULTS.retune,
     augment: Augment = ",".join(DEFAULTS.augment) or "none",
     crop_samples: Annotated[
         int, opt("Samples per training item (32767..65535; validation uses 65535).", DATA)

@@ -195,6 +195,17 @@ Outside = Annotated[
     ),
 ]
 
+Retune = Annotated[
+    float,
+    typer.Option(
+        help="Play each training mixture's sources faster or slower together, by up to +- this many "
+        "semitones (pitch and tempo move together, as a tape's): more players from few real recordings "
+        "(0 = off).",
+        metavar="SEMITONES",
+        rich_help_panel=DATA,
+    ),
+]
+
 Trunk = Annotated[
     Backbone,
     typer.Option(help="Visual trunk: resnet18 or efficientnet_lite0.", metavar="TRUNK", rich_help_panel=MODEL),

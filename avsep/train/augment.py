@@ -182,6 +182,31 @@ def aac(x: np.ndarray, bitrate: int) -> np.ndarray:
     return out_
 
 
+#: Polyphase resampling's denominator: a retuning factor is approximated as ``up / RETUNE_STEPS``
+#: (0.1 % steps, far finer than the semitone's 6 %).
+RETUNE_STEPS = 1000
+
+
+def retune_factor(semitones: float, rng: np.random.Generator) -> float:
+    """A speed factor uniform in +-``semitones`` semitones (1.0 when 0: nothing drawn)."""
+    return float(2.0 ** (rng.uniform(-semitones, semitones) / 12.0)) if semitones > 0 else 1.0
+
+
+def retuned(audio: np.ndarray, factor: float, length: int) -> np.ndarray:
+    """Sources ``[N, L]`` read for ``ceil(length * factor)`` samples, resampled together to
+    ``[N, length]``: played ``factor`` times as fast, so ``factor`` times as high, as a tape
+    played faster or slower (an ensemble's parts stay together in time and in tune). Real
+    recordings are few (issue 28): a violin a semitone higher or a saxophone slower is a
+    plausible other player, which notes rendered from a font are not."""
+    from scipy.signal import resample_poly
+
+    up = max(1, round(RETUNE_STEPS / factor))
+    out = resample_poly(audio, up, RETUNE_STEPS, axis=-1)[:, :length]
+    if out.shape[-1] < length:
+        out = np.pad(out, ((0, 0), (0, length - out.shape[-1])))
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class Soundtrack:
     """The enabled steps of the chain; call with the sources of one mixture."""

@@ -39,6 +39,7 @@ LOCKED = (
     "num_mix",
     "mix_sizes",
     "gain_db",
+    "retune",
     "shared_loss",
     "class_weights",
     "guide_soften",
@@ -111,6 +112,10 @@ class TrainConfig:
     #: mixture shape it never saw; empty = every step mixes ``num_mix`` (validation always does).
     mix_sizes: tuple[int, ...] = ()
     gain_db: float = 6.0
+    #: each training item's sources played faster or slower together, by a factor uniform in
+    #: +- this many semitones (pitch and tempo move as a tape's do: avsep.train.augment.retuned),
+    #: so few real recordings give more players; 0 = each clip as recorded
+    retune: float = 0.0
     #: weight of the loss on the ratio shares (:func:`avsep.train.loss.mask_loss`); 0 = the
     #: method's loss on each mask alone
     shared_loss: float = 0.0

@@ -9,6 +9,7 @@ Index files and frames: :mod:`avsep.train.index`.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,12 +23,12 @@ from avsep.io.audio import load_audio
 from avsep.models.guide import is_label, label_guide
 from avsep.signal.chunking import FRAME_OFFSETS
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
+from avsep.train.augment import Soundtrack, retune_factor, retuned
 from avsep.train.index import Index, frame_numbers, read_frames
 
 if TYPE_CHECKING:
     import torch
 
-    from avsep.train.augment import Soundtrack
     from avsep.train.features import FeatureCache
 
 # -- audio ----------------------------------------------------------------------------------
@@ -152,9 +153,10 @@ class MixDataset:
     instrument nobody named is at separation, whose sound the named masks must leave to the
     residual: a clip of ``outside_classes`` (which play only such parts) where there are any,
     else the item's ensemble's next part, else a clip of a class not in the item; the item
-    then always holds the ``mixture``. The first clip of item ``i`` runs through a per-epoch
-    permutation of the index (each clip leads once per epoch); the others are drawn uniformly
-    from the clips of the classes not used yet.
+    then always holds the ``mixture``. With ``retune`` (semitones) an item's sources are played
+    faster or slower together (:func:`avsep.train.augment.retuned`). The first clip of item
+    ``i`` runs through a per-epoch permutation of the index (each clip leads once per epoch);
+    the others are drawn uniformly from the clips of the classes not used yet.
     ``length`` overrides the number of items (validation / test sets of a fixed size).
     """
 
@@ -177,6 +179,7 @@ class MixDataset:
         coherent: float = 0.0,
         outside: float = 0.0,
         outside_classes: Sequence[str] = (),
+        retune: float = 0.0,
     ) -> None:
         if num_mix < 1:
             raise InputError(f"--num-mix must be at least 1, got {num_mix}")
@@ -209,6 +212,7 @@ class MixDataset:
         self.soften = soften
         self.coherent = coherent
         self.outside = outside
+        self.retune = retune
         self._groups: dict[str, list[int]] = {}
         for k, c in enumerate(index.clips):
             if c.group:
@@ -304,12 +308,15 @@ class MixDataset:
         """
         import torch
 
+        factor = retune_factor(self.retune, np.random.default_rng([*plan.seed, 0x7E7]))
+        read = math.ceil(self.clip * factor)
         audio = np.stack(
             [
-                self.audio.read(self.index.clips[c].audio, s, self.clip) * np.float32(g)
+                self.audio.read(self.index.clips[c].audio, s, read) * np.float32(g)
                 for c, s, g in zip(plan.clips, plan.starts, plan.gains)
             ]
         )
+        audio = retuned(audio, factor, self.clip) if read != self.clip else audio
         item: dict[str, Any] = {}
         if self.soundtrack is not None:
             audio, mixture, _ = self.soundtrack(audio, np.random.default_rng(plan.seed))
@@ -355,46 +362,3 @@ def soften_guides(guides: torch.Tensor, share: float, rng: np.random.Generator) 
         spread = rng.dirichlet(np.full(out.shape[1] - 1, 0.5)) * (1.0 - keep)
         out[row] = torch.from_numpy(np.insert(spread, true, keep).astype(np.float32))
     return out
-
-
-class StepSampler:
-    """Batch sampler over training steps: step ``s`` is batch ``s % per_epoch`` of epoch
-    ``s // per_epoch``, items ``(epoch, position)``. Starting at any step gives exactly the
-    batches an uninterrupted run would have seen there (exact resume).
-
-    With ``sizes`` (a curriculum of mixture sizes) each step draws one size from them, from
-    ``seed`` and the step alone, and its items are ``(epoch, position, size)``: one batch
-    holds one size, so its tensors stack."""
-
-    def __init__(
-        self,
-        dataset_len: int,
-        batch_size: int,
-        start_step: int,
-        end_step: int,
-        sizes: Sequence[int] = (),
-        seed: int = 0,
-    ) -> None:
-        self.per_epoch = steps_per_epoch(dataset_len, batch_size)
-        self.batch_size = batch_size
-        self.start_step = start_step
-        self.end_step = end_step
-        self.sizes = tuple(sizes)
-        self.seed = seed
-
-    def __len__(self) -> int:
-        return max(0, self.end_step - self.start_step)
-
-    def __iter__(self):
-        for step in range(self.start_step, self.end_step):
-            epoch, b = divmod(step, self.per_epoch)
-            keys = [(epoch, b * self.batch_size + j) for j in range(self.batch_size)]
-            if self.sizes:
-                size = self.sizes[np.random.default_rng([self.seed, step, 0x512E]).integers(len(self.sizes))]
-                keys = [(*k, int(size)) for k in keys]
-            yield keys
-
-
-def steps_per_epoch(dataset_len: int, batch_size: int) -> int:
-    """Full batches per epoch (at least one: a tiny index still trains, items repeat)."""
-    return max(1, dataset_len // batch_size)

@@ -37,11 +37,12 @@ from avsep.models.visual import TRUNKS, build_trunk
 from avsep.signal import dsp
 from avsep.train.augment import Soundtrack, parse_steps
 from avsep.train.config import ARCHS, LEARN, SCHEDULES, TrainConfig, merge_resume
-from avsep.train.data import MixDataset, steps_per_epoch
+from avsep.train.data import MixDataset
 from avsep.train.eval import stems
 from avsep.train.features import FeatureCache
 from avsep.train.index import Index, read_index, resolve_split
 from avsep.train.loss import class_weight_vector
+from avsep.train.steps import steps_per_epoch
 from avsep.train.trainer import RunData, Trainer
 
 
@@ -144,6 +145,7 @@ def _data(config: TrainConfig, console) -> RunData:
         coherent=config.coherent,
         outside=config.outside,
         outside_classes=unknown,
+        retune=config.retune,
     )
     val_ds = None
     if val_csv is not None:
@@ -303,6 +305,8 @@ def _check_config(config: TrainConfig) -> None:
         raise InputError(f"--workers must be >= 0, got {config.workers}")
     if config.mix_sizes and min(config.mix_sizes) < 1:
         raise InputError(f"--mix-sizes must be positive counts, got {list(config.mix_sizes)}")
+    if not 0.0 <= config.retune <= 12.0:
+        raise InputError(f"--retune is a range in semitones, 0 to 12, got {config.retune}")
     if config.shared_loss < 0:
         raise InputError(f"--shared-loss is a weight, 0 or more, got {config.shared_loss}")
     if not 0.0 <= config.guide_soften <= 1.0:

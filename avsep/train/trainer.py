@@ -25,8 +25,9 @@ from avsep.models.trunk_files import native_state_dict
 from avsep.progress import make_progress
 from avsep.signal import dsp
 from avsep.train.config import TrainConfig
-from avsep.train.data import MixDataset, StepSampler
+from avsep.train.data import MixDataset
 from avsep.train.loss import VisualGuide, class_source_weights, class_weight_vector, train_step, validate
+from avsep.train.steps import StepSampler
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -9,9 +9,10 @@ import torch
 
 from avsep.errors import InputError
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
-from avsep.train.data import MixDataset, StepSampler
+from avsep.train.data import MixDataset
 from avsep.train.features import FeatureCache
 from avsep.train.index import frame_numbers, read_index, resolve_split
+from avsep.train.steps import StepSampler
 from tests.train.dataset_fixture import CLASSES, FPS, make_cache
 
 
@@ -143,3 +144,26 @@ def test_an_item_takes_its_size_from_the_key_and_scales_its_gains(dataset: Path)
     assert ds[(0, 1, 2)]["audio"].shape[0] == 2
     with pytest.raises(InputError, match="at most 3"):
         ds.plan((0, 1, 4))
+
+
+def _peak_hz(x: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.argmax(spectrum) * SAMPLE_RATE / len(x))
+
+
+def test_retuning_plays_an_items_sources_faster_or_slower_together(dataset: Path):
+    """--retune: each source's tone moves by the item's one factor, within the range asked for,
+    the same factor for every source (an ensemble stays in tune), the same on every load."""
+    index = read_index(dataset / "train.csv")
+    plain = MixDataset(index, num_mix=2, seed=3, gain_db=0.0)
+    tuned = MixDataset(index, num_mix=2, seed=3, gain_db=0.0, retune=2.0)
+    ratios = []
+    for key in [(0, i) for i in range(len(plain))]:
+        before, after = plain[key]["audio"].numpy(), tuned[key]["audio"].numpy()
+        assert after.shape == before.shape
+        factors = [_peak_hz(a) / _peak_hz(b) for a, b in zip(after, before)]
+        assert max(factors) / min(factors) == pytest.approx(1.0, abs=0.01)  # one factor per item
+        ratios.append(factors[0])
+        assert np.array_equal(tuned[key]["audio"].numpy(), after)
+    assert all(2 ** (-2.05 / 12) <= r <= 2 ** (2.05 / 12) for r in ratios)
+    assert max(ratios) > 1.02 and min(ratios) < 0.98  # both ways, not a no-op

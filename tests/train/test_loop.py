@@ -101,8 +101,8 @@ def test_resume_is_exact(dataset: Path, feature_cache: Path, tmp_path: Path):
 
 def test_trainer_methods_compose_to_the_same_run(dataset: Path, feature_cache: Path, tmp_path: Path):
     """setup() + Trainer.step/validate/save by hand give the weights train() gives."""
-    from avsep.train.data import StepSampler
     from avsep.train.loop import setup
+    from avsep.train.steps import StepSampler
     from avsep.train.trainer import _collate
 
     whole = train(tiny(dataset, feature_cache, tmp_path / "whole"))
@@ -193,6 +193,15 @@ def test_soft_label_guides_keep_the_true_class_first_and_reach_training(named: P
     assert summary["data"]["guide_soften"] == 1.0
     with pytest.raises(InputError, match="--guide-soften"):
         setup(tiny(named, None, tmp_path / "x", features=None, guide="label", guide_soften=1.5))
+
+
+def test_retune_reaches_the_training_data_only_and_is_a_range(named: Path, tmp_path: Path):
+    from avsep.train.loop import setup
+
+    run = setup(tiny(named, None, tmp_path / "retune", features=None, guide="label", retune=1.5))
+    assert run.data.train_ds.retune == 1.5 and run.data.val_ds.retune == 0.0  # validation as recorded
+    with pytest.raises(InputError, match="--retune is a range in semitones"):
+        setup(tiny(named, None, tmp_path / "x", features=None, guide="label", retune=-1.0))
 
 
 def test_coherent_reaches_the_dataset_and_needs_ensembles(named: Path, tmp_path: Path):
