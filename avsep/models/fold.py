@@ -4,8 +4,9 @@ A frozen trunk's BatchNorm is a fixed per-channel scale and shift of its convolu
 multiplied into that convolution's weights and bias, it gives the same outputs to float
 rounding and saves a pass over every activation map. With the ReLU6 after it applied in place,
 EfficientNet-Lite0 on 8 crops ran 0.132 -> 0.063 s on the 2 cores (issue 30; ``python -m
-benchmarks.bench_model``, the trunks' rows). Only fp32 passes run a folded copy
-(:meth:`avsep.models.visual.VisualTrunk.fold`): in bfloat16 the folded weights round otherwise.
+benchmarks.bench_model``, the trunks' rows; on one thread 1.2x). Only the passes outside an
+autocast run a folded copy (:meth:`avsep.models.visual.VisualTrunk.fold`): in bfloat16 the
+folded weights round otherwise.
 """
 
 from __future__ import annotations
@@ -33,5 +34,5 @@ def fold_batchnorm(net: nn.Module) -> nn.Module:
                 folded.requires_grad_(False)
                 parent._modules[before] = folded
                 after = getattr(norm, "after_fold", None)
-                parent._modules[name] = after() if after is not None else nn.Identity()
+                parent._modules[name] = (after() if after is not None else nn.Identity()).train(False)
     return net

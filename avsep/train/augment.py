@@ -22,6 +22,9 @@ coloured, at its level), and the sources still sum to the clean mixture. Steps 4
 mixture only: noise and codec error belong to no source, so the binary target of a bin is
 "this source dominates the *observed* mixture" (noise-dominated bins are 0 for every source),
 and the references for scoring are the step-3 sources.
+
+Before the chain, ``--retune`` may play an item's sources faster or slower together
+(:func:`retuned`): a change of the players, not of the soundtrack, so their targets move too.
 """
 
 from __future__ import annotations
@@ -182,29 +185,36 @@ def aac(x: np.ndarray, bitrate: int) -> np.ndarray:
     return out_
 
 
-#: Polyphase resampling's denominator: a retuning factor is approximated as ``up / RETUNE_STEPS``
-#: (0.1 % steps, far finer than the semitone's 6 %).
+#: Polyphase resampling's denominator: a retuned item is resampled by ``up / RETUNE_STEPS``, so
+#: it plays ``RETUNE_STEPS / up`` times as fast (0.1 % steps, far finer than a semitone's 6 %).
 RETUNE_STEPS = 1000
+#: Samples read past what a retuned segment needs: more than the resampling filter's reach
+#: (about 10 samples at these ratios), so the segment never ends on the filter meeting zeros.
+RETUNE_MARGIN = 64
 
 
-def retune_factor(semitones: float, rng: np.random.Generator) -> float:
-    """A speed factor uniform in +-``semitones`` semitones (1.0 when 0: nothing drawn)."""
-    return float(2.0 ** (rng.uniform(-semitones, semitones) / 12.0)) if semitones > 0 else 1.0
+def retune_up(semitones: float, rng: np.random.Generator) -> int:
+    """The resampling numerator of an item played faster or slower by a factor uniform in
+    +-``semitones`` semitones; :data:`RETUNE_STEPS` (unchanged, nothing drawn) when 0."""
+    if semitones <= 0:
+        return RETUNE_STEPS
+    return round(RETUNE_STEPS / 2.0 ** (rng.uniform(-semitones, semitones) / 12.0))
 
 
-def retuned(audio: np.ndarray, factor: float, length: int) -> np.ndarray:
-    """Sources ``[N, L]`` read for ``ceil(length * factor)`` samples, resampled together to
-    ``[N, length]``: played ``factor`` times as fast, so ``factor`` times as high, as a tape
-    played faster or slower (an ensemble's parts stay together in time and in tune). Real
-    recordings are few (issue 28): a violin a semitone higher or a saxophone slower is a
-    plausible other player, which notes rendered from a font are not."""
+def retune_read(length: int, up: int) -> int:
+    """Samples of each source to read for a ``length``-sample item resampled by ``up``."""
+    return length if up == RETUNE_STEPS else math.ceil(length * RETUNE_STEPS / up) + RETUNE_MARGIN
+
+
+def retuned(audio: np.ndarray, up: int, length: int) -> np.ndarray:
+    """Sources ``[N, retune_read(length, up)]`` resampled together to ``[N, length]``: played
+    ``RETUNE_STEPS / up`` times as fast, so as many times as high, as a tape played faster or
+    slower (an ensemble's parts stay together in time and in tune). Real recordings are few
+    (issue 28): a violin a semitone higher or a saxophone slower is a plausible other player,
+    which notes rendered from a font are not."""
     from scipy.signal import resample_poly
 
-    up = max(1, round(RETUNE_STEPS / factor))
-    out = resample_poly(audio, up, RETUNE_STEPS, axis=-1)[:, :length]
-    if out.shape[-1] < length:
-        out = np.pad(out, ((0, 0), (0, length - out.shape[-1])))
-    return np.ascontiguousarray(out, dtype=np.float32)
+    return np.ascontiguousarray(resample_poly(audio, up, RETUNE_STEPS, axis=-1)[:, :length], dtype=np.float32)
 
 
 @dataclass(frozen=True)

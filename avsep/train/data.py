@@ -9,7 +9,6 @@ Index files and frames: :mod:`avsep.train.index`.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from avsep.io.audio import load_audio
 from avsep.models.guide import is_label, label_guide
 from avsep.signal.chunking import FRAME_OFFSETS
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
-from avsep.train.augment import Soundtrack, retune_factor, retuned
+from avsep.train.augment import RETUNE_STEPS, Soundtrack, retune_read, retune_up, retuned
 from avsep.train.index import Index, frame_numbers, read_frames
 
 if TYPE_CHECKING:
@@ -106,16 +105,19 @@ class MixPlan:
 
     clips: tuple[int, ...]  # indices into Index.clips, one per source, of distinct classes
     starts: tuple[int, ...]  # first sample of each source's segment
-    valid: tuple[int, ...]  # real samples in each segment (the rest is zero padding)
+    valid: tuple[int, ...]  # real samples read of each source (the rest is zero padding)
     gains: tuple[float, ...]  # linear gain of each source (includes the 1/parts scaling)
     frames: tuple[tuple[int, ...], ...]  # 1-based frame numbers per source
     #: seeds the item's soundtrack augmentation (independent of the choices above)
     seed: tuple[int, ...] = ()
     #: the last this many clips are outside parts: in the mixture, neither guided nor targets
     outside: int = 0
+    #: the item is resampled by ``up / RETUNE_STEPS`` (``--retune``; avsep.train.augment.retuned)
+    up: int = RETUNE_STEPS
 
     def to_dict(self, index: Index) -> dict[str, Any]:
         return {
+            "speed": round(RETUNE_STEPS / self.up, 4),
             "sources": [
                 {
                     "audio": str(index.clips[c].audio),
@@ -127,7 +129,7 @@ class MixPlan:
                     "outside": k >= len(self.clips) - self.outside,
                 }
                 for k, (c, s, v, g, f) in enumerate(zip(self.clips, self.starts, self.valid, self.gains, self.frames))
-            ]
+            ],
         }
 
 
@@ -261,7 +263,7 @@ class MixDataset:
 
     def plan(self, key: int | tuple[int, ...]) -> MixPlan:
         """The random choices of item ``key`` (``i``, ``(epoch, i)`` or ``(epoch, i, sources)``,
-        the last from a curriculum's :class:`StepSampler`); cheap, no decoding."""
+        the last from a curriculum's :class:`~avsep.train.steps.StepSampler`); cheap, no decoding."""
         epoch, i, *size = (0, key) if isinstance(key, (int, np.integer)) else key
         epoch, i = int(epoch), int(i)
         num_mix = int(size[0]) if size else self.num_mix
@@ -278,17 +280,19 @@ class MixDataset:
             pool = self._outsiders if len(chosen) >= num_mix and len(self._outsiders) else self._leaders
             candidates = pool[~np.isin(self._label_of[pool], self._label_of[chosen])]
             chosen.append(int(candidates[rng.integers(len(candidates))]))
+        up = retune_up(self.retune, np.random.default_rng([self.seed, epoch, i, 0x7E7]))  # its own draws
+        read = retune_read(self.clip, up)  # each source's segment, read and resampled to the clip
         lengths = [self.audio.length(self.index.clips[c].audio) for c in chosen]
         shared = None  # an ensemble's parts: one segment of the piece, drawn once for all
         if together:  # an outside part from elsewhere keeps its own length and start
             lengths[:together] = [min(lengths[:together])] * together
-            shared = int(rng.integers(0, lengths[0] - self.clip + 1)) if lengths[0] >= self.clip else 0
+            shared = int(rng.integers(0, lengths[0] - read + 1)) if lengths[0] >= read else 0
         starts, valid, gains, frames = [], [], [], []
         for k, (c, length) in enumerate(zip(chosen, lengths)):
             clip = self.index.clips[c]
-            if length >= self.clip:
-                start = shared if k < together else int(rng.integers(0, length - self.clip + 1))
-                n = self.clip
+            if length >= read:
+                start = shared if k < together else int(rng.integers(0, length - read + 1))
+                n = read
             else:
                 start, n = 0, max(length, 0)
             gain_db = rng.uniform(-self.gain_db, self.gain_db) if self.gain_db > 0 else 0.0
@@ -297,9 +301,8 @@ class MixDataset:
             gains.append(float(10.0 ** (gain_db / 20.0)) / len(chosen))
             centre = (start + n / 2.0) / self.sample_rate
             frames.append(tuple(frame_numbers(centre, self.index.fps, clip.num_frames, self.offsets)))
-        return MixPlan(
-            tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames), (self.seed, epoch, i, 0x50D), extra
-        )
+        seed = (self.seed, epoch, i, 0x50D)
+        return MixPlan(tuple(chosen), tuple(starts), tuple(valid), tuple(gains), tuple(frames), seed, extra, up)
 
     def load(self, plan: MixPlan, frames: bool | None = None) -> dict[str, Any]:
         """Audio and frames (or cached guide features) of a plan.
@@ -308,15 +311,14 @@ class MixDataset:
         """
         import torch
 
-        factor = retune_factor(self.retune, np.random.default_rng([*plan.seed, 0x7E7]))
-        read = math.ceil(self.clip * factor)
+        read = retune_read(self.clip, plan.up)
         audio = np.stack(
             [
                 self.audio.read(self.index.clips[c].audio, s, read) * np.float32(g)
                 for c, s, g in zip(plan.clips, plan.starts, plan.gains)
             ]
         )
-        audio = retuned(audio, factor, self.clip) if read != self.clip else audio
+        audio = retuned(audio, plan.up, self.clip) if read != self.clip else audio
         item: dict[str, Any] = {}
         if self.soundtrack is not None:
             audio, mixture, _ = self.soundtrack(audio, np.random.default_rng(plan.seed))

@@ -7,9 +7,10 @@ trunk and optimizer and restores a resume; :class:`Trainer` runs the steps, vali
 and the summary.
 
 Determinism and resume: data item ``(epoch, i)`` is a pure function of ``(seed, epoch, i)``
-(:mod:`avsep.train.data`), step ``s`` always sees the same batch (:class:`StepSampler`), the
-learning rate is a pure function of the step, and checkpoints carry the optimizer state, the
-step and the RNG states: ``--resume RUN/last.pt`` continues exactly where the run stopped.
+(:mod:`avsep.train.data`), step ``s`` always sees the same batch
+(:class:`~avsep.train.steps.StepSampler`), the learning rate is a pure function of the step, and
+checkpoints carry the optimizer state, the step and the RNG states: ``--resume RUN/last.pt``
+continues exactly where the run stopped.
 
 Validation: a fixed set of ``val_mixtures`` mixtures of the validation index (seed
 ``val_seed``, no random gain; the same for every run and model), scored with

@@ -6,7 +6,7 @@ keys into it, drawn from the seed and the step alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class StepSampler:
     def __len__(self) -> int:
         return max(0, self.end_step - self.start_step)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[list[tuple[int, ...]]]:
         for step in range(self.start_step, self.end_step):
             epoch, b = divmod(step, self.per_epoch)
             keys = [(epoch, b * self.batch_size + j) for j in range(self.batch_size)]

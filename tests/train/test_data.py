@@ -9,6 +9,7 @@ import torch
 
 from avsep.errors import InputError
 from avsep.signal.dsp import SAMPLE_RATE, WINDOW_SAMPLES
+from avsep.train.augment import RETUNE_STEPS, retune_read
 from avsep.train.data import MixDataset
 from avsep.train.features import FeatureCache
 from avsep.train.index import frame_numbers, read_index, resolve_split
@@ -167,3 +168,19 @@ def test_retuning_plays_an_items_sources_faster_or_slower_together(dataset: Path
         assert np.array_equal(tuned[key]["audio"].numpy(), after)
     assert all(2 ** (-2.05 / 12) <= r <= 2 ** (2.05 / 12) for r in ratios)
     assert max(ratios) > 1.02 and min(ratios) < 0.98  # both ways, not a no-op
+
+
+def test_a_retuned_item_reads_inside_its_clips_and_ends_in_sound(dataset: Path):
+    """A sped-up item reads more of each clip: its segments start early enough to fit (no
+    silence resampled into its end), with frames around the middle of what is read."""
+    index = read_index(dataset / "train.csv")
+    clip = 16384  # the fixture's clips (4 and 7 s) hold a segment read 1.26x as long
+    tuned = MixDataset(index, num_mix=2, seed=3, gain_db=0.0, retune=4.0, clip=clip)
+    for key in [(0, i) for i in range(len(tuned))]:
+        plan = tuned.plan(key)
+        read = retune_read(clip, plan.up)
+        for c, start, valid in zip(plan.clips, plan.starts, plan.valid):
+            assert start + read <= tuned.audio.length(index.clips[c].audio) and valid == read
+        tail = tuned.load(plan)["audio"][:, -200:]
+        assert (tail.abs().amax(dim=1) > 0.01).all()  # the tones play to the end
+    assert {tuned.plan(k).up for k in [(0, i) for i in range(len(tuned))]} != {RETUNE_STEPS}
