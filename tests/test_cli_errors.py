@@ -122,6 +122,31 @@ def test_debug_shows_the_traceback(tmp_path):
     assert error_line(result).endswith("nowhere.mp4: no such file; check the path")
 
 
+def test_debug_shows_the_traceback_of_a_video_failing_mid_batch(tmp_path, shared_video):
+    """A video that fails while it is separated (not while the inputs are listed) prints its
+    traceback with --debug, and the batch goes on to the next video."""
+    bad, good = _truncated(tmp_path, shared_video), shared_video("clip.mp4", **SMALL)
+    args = ["separate", str(bad), str(good), "-o", str(tmp_path / "out"), "-q", "--debug"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" in result.stderr and "InputError" in result.stderr
+    assert error_line(result).startswith(f"error: {bad}")
+    assert sorted(wavs(tmp_path / "out")) == [f"{good.stem}/source1.wav", f"{good.stem}/source2.wav"]
+
+
+def test_an_unexpected_error_mid_batch_asks_for_a_report(tmp_path, shared_video, monkeypatch):
+    from avsep.batch.job import BatchJob
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(BatchJob, "separate_one", broken)
+    video = shared_video("clip.mp4", **SMALL)
+    line = fails("separate", video, "-o", tmp_path / "out", "--report", tmp_path / "r.json", code=1, says=str(video))
+    assert line.endswith("unexpected ZeroDivisionError: division by zero (please report it; --debug shows where)")
+    assert "failed" in (tmp_path / "r.json").read_text() and "division by zero" in (tmp_path / "r.json").read_text()
+
+
 def test_markup_like_paths_are_printed_verbatim(tmp_path):
     video = tmp_path / "take [bold]1[/].mp4"
     assert f"{video}: no such file" in fails("separate", video, "-o", tmp_path, code=2, says="[bold]")

@@ -18,10 +18,9 @@ What a run over many videos promises, whoever starts it:
 * **atomic writes**: a video's files appear all together or not at all (an error or Ctrl-C
   removes every temporary file; those of a run killed harder are removed by the next run).
 
-:class:`BatchJob` holds a checked invocation; :func:`run_file` runs one video of it (here, in a
-``--jobs`` worker or a Ray task); :func:`avsep.batch.run.separate_paths` (also
-:meth:`avsep.Separator.separate_many`) runs one from Python and returns an :class:`Outcome` per
-input. The CLI (:mod:`avsep.cli.app`) adds progress bars, the error lines and the summary table.
+:class:`BatchJob` holds a checked invocation; :func:`run_file` runs one video of it, for every
+engine: the CLI's loop (which adds progress bars, error lines and the summary), a ``--jobs``
+worker, a Ray task and :func:`avsep.batch.run.separate_paths` (:meth:`avsep.Separator.separate_many`).
 Each video is probed once; its boxes come from :func:`avsep.boxes.request.plan_boxes`. The separator
 is any :class:`Streams` (as the Separator is): this module sits below it and never imports it.
 """
@@ -73,7 +72,7 @@ class Outcome:
     status: str  # ok, skipped, failed
     detail: str
     exit_code: int = 0
-    #: the exception of a failed input (from :func:`separate_paths`; None in the CLI)
+    #: the exception of a failed input (one that survives pickling: :func:`failure`)
     error: BaseException | None = None
     #: the files written (an ``ok`` input with an output folder)
     outputs: list[Path] = field(default_factory=list)
@@ -86,8 +85,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     #: the warnings it gave, as shown (:mod:`avsep.batch.heard`), for its report line
     warnings: list[str] = field(default_factory=list)
-    #: seconds spent on this input
-    seconds: float = 0.0
+    seconds: float = 0.0  # spent on this input
 
 
 #: ``announce(video, plan, names, quiet)``: told the players automatic mode found in a video
@@ -159,8 +157,7 @@ class BatchJob:
         return media
 
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
-        """The players of one video, found under a progress bar and announced through
-        :attr:`announce`."""
+        """The players of one video, found under a progress bar and announced (:attr:`announce`)."""
         progress.set_windows(0, f"{media.path.name}: finding players")
         plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
         if self.announce is not None and not plan.note:
@@ -225,8 +222,8 @@ class BatchJob:
         return output_names(request.count, self.given_names(request), residual, say)
 
     def separate_one(self, separator: Streams, video: Path, progress: Progress, claimed: dict[Path, Path]) -> Outcome:
-        """Separate ``video`` under the batch's rules; ``claimed`` maps each output path written
-        so far in this batch to its video (updated here). Raises on failure.
+        """Separate ``video`` under the batch's rules; ``claimed``: each output path written so far
+        in this batch -> its video (updated here). Raises on failure.
 
         ``--skip-existing`` (skip or fail) is decided from the video's record before the video is read. Players are
         found before naming (:meth:`labels`); given boxes and strips are named before reading."""
@@ -368,8 +365,7 @@ class BatchJob:
 
 
 def failure(video: Path, exc: BaseException) -> Outcome:
-    """A failed outcome carrying the one-line reason and an exception that survives pickling
-    (a worker process or a Ray task sends it back)."""
+    """A failed outcome: the one-line reason and an exception a worker can send back pickled."""
     code = exc.exit_code if isinstance(exc, AvsepError) else 1
     try:
         pickle.loads(pickle.dumps(exc))
@@ -384,10 +380,12 @@ def run_file(
     video: Path,
     progress: Progress | None = None,
     claimed: dict[Path, Path] | None = None,
+    on_error: Callable[[Exception], int] | None = None,
 ) -> Outcome:
-    """One video under the batch's rules, timed; a failure becomes a ``failed`` outcome. What
-    :func:`avsep.batch.run.separate_paths`, a ``--jobs`` worker and a Ray task run.
-    ``claimed``: the outputs this process wrote so far, by video (see ``separate_one``)."""
+    """One video under the batch's rules, timed, as every engine and the CLI run it; a failure
+    becomes a ``failed`` outcome. ``claimed``: outputs this process wrote so far (``separate_one``).
+    ``on_error(exc)`` runs inside the handler (a traceback can print) and gives the exit code;
+    Ctrl-C and a closed pipe pass through, for the caller to stop on."""
     start = time.monotonic()
     with warnings_heard() as heard:
         try:
@@ -396,5 +394,7 @@ def run_file(
             raise
         except Exception as exc:  # one bad file must not stop the batch
             outcome = failure(video, exc)
+            if on_error is not None:
+                outcome.exit_code = on_error(exc)
     outcome.seconds, outcome.warnings = round(time.monotonic() - start, 3), heard
     return outcome

@@ -11,7 +11,6 @@ too, with the traceback only under ``--debug``. Warnings (Python's and avsep's l
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from avsep.cli.help_text import TRAINING_PANEL, USER_PANEL, AvsepCommand, AvsepG
 from avsep.cli.options import GreedyCommand, SampleFormat
 from avsep.cli.paths import check_can_write, check_inputs_exist, check_output_folder, check_picture_file
 from avsep.cli.pick import pick_command
-from avsep.cli.reporting import err, fail, one_line, one_line_errors, user_facing_warnings
+from avsep.cli.reporting import err, fail, one_line_errors, user_facing_warnings
 from avsep.cli.views import announce_plan, finding_players, frame_time, list_models, show_info
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, InputError
 from avsep.options import (
@@ -168,9 +167,9 @@ def _separation_options(flags: dict) -> SeparationOptions:
 
 
 def _run_batch(job: BatchJob, separator: Separator) -> int:
-    """Separate every video; a failure is reported and the batch goes on. Returns the exit code."""
-    from avsep.batch.heard import warnings_heard
-    from avsep.batch.job import Outcome
+    """Separate every video in this process (:func:`avsep.batch.job.run_file`), with progress
+    bars and each failure reported as it happens; the batch goes on. Returns the exit code."""
+    from avsep.batch.job import run_file
     from avsep.cli.batch import Finished
     from avsep.progress import SeparationProgress
 
@@ -178,26 +177,19 @@ def _run_batch(job: BatchJob, separator: Separator) -> int:
     claimed: dict[Path, Path] = {}  # output path -> the video of this batch that writes it
     with SeparationProgress(len(job.videos), enabled=not job.quiet, console=err) as progress:
         for video in job.videos:
-            start = time.monotonic()
-            with warnings_heard() as heard:  # each video's warnings, for its report line too
-                try:
-                    progress.start_file(video)  # inside the try: Ctrl-C may land here too
-                    outcome = job.separate_one(separator, video, progress, claimed)
-                    outcome.seconds = round(time.monotonic() - start, 3)
-                except KeyboardInterrupt:
-                    progress.stop()
-                    err.print(
-                        f"interrupted while separating {escape(str(video))}: its partial outputs were "
-                        f"removed; {outcomes.kept()}",
-                        soft_wrap=True,
-                    )
-                    return EXIT_INTERRUPTED
-                except BrokenPipeError:
-                    return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
-                except Exception as exc:  # broad on purpose: one bad file must not stop the batch
-                    code, seconds = fail(exc, job.debug, video), round(time.monotonic() - start, 3)
-                    outcome = Outcome(video, "failed", one_line(str(exc)), code, seconds=seconds)
-            outcome.warnings = heard
+            try:
+                progress.start_file(video)  # inside the try: Ctrl-C may land here too
+                outcome = run_file(job, separator, video, progress, claimed, lambda exc: fail(exc, job.debug, video))
+            except KeyboardInterrupt:
+                progress.stop()
+                err.print(
+                    f"interrupted while separating {escape(str(video))}: its partial outputs were "
+                    f"removed; {outcomes.kept()}",
+                    soft_wrap=True,
+                )
+                return EXIT_INTERRUPTED
+            except BrokenPipeError:
+                return EXIT_BROKEN_PIPE  # the reader of -o - left: nothing more to say
             outcomes.append(outcome)
             progress.finish_file()
     return outcomes.close()
