@@ -19,8 +19,22 @@ from typing import NoReturn
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
 
+#: How torch's OpenMP threads wait for work: asleep, not spinning. avsep runs threads beside
+#: each other (the player finder's decoder, its look at a frame, the trunk's work started
+#: ahead on its crops), and a team spinning for its next loop takes the core one of them needs:
+#: automatic mode on a video cutting every 2 s took 6.9 -> 6.0 s with it (issue 30,
+#: docs/experiments/2026-12-07-trunk-ahead.md). OpenMP reads it once, when torch loads.
+OMP_WAIT_POLICY = "PASSIVE"
+
+
+def prepare_process() -> None:
+    """What the process needs before torch loads; a setting the user made stands."""
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+
+
 def main() -> None:
     """Import the CLI (interruptible), run it, and end the process (:func:`exit_process`)."""
+    prepare_process()
     try:
         from avsep.cli.app import run
     except KeyboardInterrupt:

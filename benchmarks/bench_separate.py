@@ -243,6 +243,12 @@ def child(spec_path: str) -> None:
         from avsep.__main__ import exit_process
     except ImportError:  # an older tree (--trees), whose command ends with Python's finalisation
         exit_process = sys.exit
+    try:
+        from avsep.__main__ import prepare_process
+    except ImportError:  # an older tree, whose command sets nothing before torch loads
+        pass
+    else:
+        prepare_process()  # as the command does, before torch loads
 
     totals = StageTotals()
     rss: list[int] = []

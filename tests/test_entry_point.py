@@ -71,3 +71,37 @@ def test_a_reader_that_left_gives_the_broken_pipe_status():
     with os.fdopen(write, "w") as pipe:
         done = _end("import torch", 0, stdout=pipe, stderr=subprocess.PIPE)
     assert done.returncode == 141
+
+
+_THREADS = """
+import os, sys, torch
+sys.stdout.write(os.environ.get("OMP_WAIT_POLICY", "unset"))
+"""
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_command_sets_how_torch_threads_wait_before_torch_loads(given, seen, tmp_path):
+    """After :func:`prepare_process` torch starts with sleeping OpenMP threads, unless the user
+    chose otherwise (``main`` runs it first: the next test)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    runner = "import avsep.__main__ as m, runpy; m.prepare_process(); runpy.run_path(sys.argv[1])"
+    (tmp_path / "child.py").write_text(_THREADS)
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys; {runner}", str(tmp_path / "child.py")],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout == seen
+
+
+def test_main_prepares_the_process_before_the_cli_imports(monkeypatch):
+    import avsep.__main__ as entry
+
+    order: list[str] = []
+    monkeypatch.setattr(entry, "prepare_process", lambda: order.append("prepared"))
+    monkeypatch.setattr(entry, "exit_process", lambda code: order.append("ended") or sys.exit(code))
+    monkeypatch.setattr(sys, "argv", ["avsep", "--version"])
+    with pytest.raises(SystemExit):
+        entry.main()
+    assert order[0] == "prepared" and order[-1] == "ended"

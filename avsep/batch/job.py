@@ -159,7 +159,8 @@ class BatchJob:
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced (:attr:`announce`)."""
         progress.set_windows(0, f"{media.path.name}: finding players")
-        plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, on_frame=progress.window)
+        finder, ahead = separator.player_finder, separator.guide_parts  # its trunk starts on the kept crops
+        plan = plan_boxes(request, media, finder, overlap=separator.overlap, on_frame=progress.window, ahead=ahead)
         if self.announce is not None and not plan.note:
             self.announce(media.path, plan, self.names or plan.names, self.quiet)
         return plan
@@ -313,8 +314,7 @@ class BatchJob:
         return media, plan, stream
 
     def given_names(self, request: BoxRequest) -> list[str] | None:
-        """The names given to this video's boxes: its boxes file's own, else ``--names``. Given
-        boxes (not found players) are also guided by them (:mod:`avsep.separation.named`)."""
+        """The names given to this video's boxes (its boxes file's, else ``--names``); they guide given boxes."""
         return self.names if request is self.request else request.names
 
     def _write(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -82,6 +82,8 @@ class Streams(Protocol):
     full_band: bool  # the outputs keep the video's channels (:func:`output_channels`)
 
     def player_finder(self) -> PlayerFinder | None: ...
+
+    def guide_parts(self, crops: np.ndarray) -> tuple[Any, ...]: ...
 
     def stream(
         self,

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from avsep.boxes.ahead import PartsAhead
 from avsep.boxes.box import Box
 from avsep.boxes.plan import BoxCrops, box_key
 from avsep.boxes.shown import ByTime, box_thumbnails, held_still, thumbnails
@@ -80,9 +81,16 @@ class FrameKeeper:
     solo video, for what the plan most likely does not read."""
 
     def __init__(
-        self, decoded: dict[float, tuple[BoxCrops, float]], fallback: Sequence[Box], budget: int, wanted: int = 1
+        self,
+        decoded: dict[float, tuple[BoxCrops, float]],
+        fallback: Sequence[Box],
+        budget: int,
+        wanted: int = 1,
+        ahead: PartsAhead | None = None,
     ) -> None:
         self.decoded = decoded
+        #: told each picture's kept crops, for the guide's trunk to start on (:mod:`avsep.boxes.ahead`)
+        self.ahead = ahead
         self.fallback = [box_key(b) for b in fallback]
         self.budget = budget
         self.wanted = wanted
@@ -145,6 +153,7 @@ class FrameKeeper:
         """The held frames' shot has these boxes: keep its frames as their crops."""
         keys = self._keys(boxes)
         size = len(keys) * CROP_BYTES
+        new: list[tuple[Box, np.ndarray]] = []
         for key, frame, shown in self._pending:
             if self._last is None or self._last[:2] != (shown, keys):  # a keyframe answering again: kept once
                 if self.kept + size > self.budget:
@@ -152,8 +161,11 @@ class FrameKeeper:
                 crops = self._store.keep(self._crops(frame, shown, keys))
                 self._last = (shown, keys, BoxCrops(dict(zip(keys, crops))))
                 self.kept += size
+                new.extend(zip(keys, crops))
             self.decoded[key] = (self._last[2], shown)
         self._pending.clear()
+        if self.ahead is not None:
+            self.ahead.offer(new)
 
 
 class Portraits:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from avsep.boxes.box import Box, NamedBox, check_count, strip_boxes, validate_boxes
 from avsep.errors import InputError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import numpy as np
 
 
@@ -44,6 +46,13 @@ class BoxCrops:
 
     def crop(self, box: Sequence[float]) -> np.ndarray:
         return self.crops[box_key(box)]
+
+
+class RowsAhead(Protocol):
+    """The trunk's parts of kept crops, computed while the finder decoded
+    (:class:`avsep.boxes.ahead.PartsAhead`): where a crop's row is, or None."""
+
+    def take(self, crop: np.ndarray) -> tuple[Future, int] | None: ...
 
 
 class AutoBoxesWarning(UserWarning):
@@ -76,6 +85,8 @@ class BoxPlan:
         #: frames decoded while the plan was made, as the crops the plan can ask of them, by
         #: :func:`time_key` of the time asked for (:meth:`take_frames`)
         self.decoded: dict[float, tuple[BoxCrops, float]] = {}
+        #: the guide's trunk parts of those crops, being computed (:mod:`avsep.boxes.ahead`)
+        self.ahead: RowsAhead | None = None
         #: seconds of the video at the plan's time 0: a ``--start`` range's start. The plan is
         #: looked up in the range's time (the readers' clock); the times it shows (:meth:`segments`)
         #: are the video's, so a boxes file printed or written reads the same with any range.

@@ -33,10 +33,12 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
+from avsep.boxes.ahead import Compute, PartsAhead
 from avsep.boxes.box import MAX_BOXES, Box, strip_boxes
 from avsep.boxes.cues import block_means, small_grey
 from avsep.boxes.detect import Look, PlayerFinder
@@ -203,6 +205,7 @@ def find_players(
     sources: int | None = None,
     overlap: float = DEFAULT_OVERLAP,
     on_frame: Callable[[int, int], None] | None = None,
+    ahead: Compute | None = None,
 ) -> BoxPlan:
     """The players of a video as a :class:`TrackedBoxes` plan, or vertical strips with a
     :attr:`~BoxPlan.note` saying why when none are found (or not ``sources`` of them).
@@ -210,7 +213,8 @@ def find_players(
     ``sources`` fixes the number of sources (the best-supported ones are kept); ``overlap``
     must be the separation's, so that the frames looked at are the ones it will use.
     ``on_frame(done, total)`` reports progress over those frames. ``source``: the probed file
-    (or a path, probed here).
+    (or a path, probed here). ``ahead``: the separation's trunk work, started on the kept
+    crops while the finder decodes (:mod:`avsep.boxes.ahead`; the plan's :attr:`~BoxPlan.ahead`).
     """
     info = source if isinstance(source, MediaInfo) else probe(source)
     if info.video is None:
@@ -220,8 +224,10 @@ def find_players(
     strips = sources or 2
     decoded: dict[float, tuple[BoxCrops, float]] = {}
     shown: dict[float, float] = {}
-    keeper = FrameKeeper(decoded, strip_boxes(width, height, strips), KEEP_FRAMES_BYTES, wanted=sources or 1)
-    keyframes, frame_keys = _look(info, finder, times, on_frame, keeper, shown)
+    parts = PartsAhead(ahead) if ahead is not None else None
+    keeper = FrameKeeper(decoded, strip_boxes(width, height, strips), KEEP_FRAMES_BYTES, sources or 1, parts)
+    with parts if parts is not None else nullcontext():  # the worker ends with the search
+        keyframes, frame_keys = _look(info, finder, times, on_frame, keeper, shown)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
 
@@ -249,7 +255,7 @@ def find_players(
         )
         plan = strips_plan(width, height, strips)
         plan.note = f"{why}; using {strips} vertical strips instead (give --boxes to place them)"
-        plan.decoded = decoded  # the strips' frames were decoded all the same
+        plan.decoded, plan.ahead = decoded, parts  # the strips' frames were decoded all the same
         return plan
     chosen = [chosen[i] for i in reading_order([_median_box(t, keyframes) for t in chosen])]
     labels = [t.label() for t in chosen]
@@ -260,7 +266,7 @@ def find_players(
     ]
     per_key = [[t.hits[k].box if k in t.hits else None for t in chosen] for k in range(len(keyframes))]
     plan = TrackedBoxes(infos, [k.time for k in keyframes], per_key, frame_keys, Portraits(info, chosen, keyframes))
-    plan.decoded, plan.shown = decoded, shown
+    plan.decoded, plan.shown, plan.ahead = decoded, shown, parts
     # said, not a plan.note: the found boxes are still announced
     for note in (outside_classes_note(labels), alike_note(labels, [s.box for s in infos], finder.motion_splits)):
         if note:

@@ -31,6 +31,7 @@ from avsep.errors import InputError
 from avsep.options import DEFAULT_OVERLAP
 
 if TYPE_CHECKING:
+    from avsep.boxes.ahead import Compute
     from avsep.boxes.detect import PlayerFinder
     from avsep.io.media import MediaInfo
 
@@ -179,10 +180,12 @@ def plan_boxes(
     *,
     overlap: float = DEFAULT_OVERLAP,
     on_frame: Callable[[int, int], None] | None = None,
+    ahead: Compute | None = None,
 ) -> BoxPlan:
     """The boxes of ``request`` on the probed video ``media``: given boxes clipped to the frame
     (an error when one lies outside it), strips, or the players ``finder()`` finds (looking at the
-    guide frames of a separation with ``overlap``; ``on_frame(done, total)`` reports progress).
+    guide frames of a separation with ``overlap``; ``on_frame(done, total)`` reports progress;
+    ``ahead``: the separation's trunk work to start on the crops it keeps, :mod:`avsep.boxes.ahead`).
     Strips stand in, with a :attr:`~avsep.boxes.players.BoxPlan.note` and an
     :class:`~avsep.boxes.players.AutoBoxesWarning`, when no finder can classify or it finds too few."""
     if media.video is None:
@@ -204,7 +207,7 @@ def plan_boxes(
     else:
         from avsep.boxes.players import find_players  # deferred: a request is checked without torch or PyAV
 
-        plan = find_players(media, found, sources=request.sources, overlap=overlap, on_frame=on_frame)
+        plan = find_players(media, found, sources=request.sources, overlap=overlap, on_frame=on_frame, ahead=ahead)
     if plan.note:
         warnings.warn(f"{media.path}: {plan.note}", AutoBoxesWarning, stacklevel=2)
     plan.clock = media.start  # found in the range's time; shown in the video's

@@ -130,16 +130,16 @@ class Engine:
         b, s, f = crops.shape[:3]
         with stage("visual trunk"):
             flat = crops.reshape(b * s * f, *crops.shape[3:])
-            if memo is None:
-                parts = self._crop_parts(flat)
-            else:
-                parts = memo.parts(flat, np.tile(np.repeat(np.arange(s), f), b), self._crop_parts)
+            sources = np.tile(np.repeat(np.arange(s), f), b)
+            parts = self.guide_parts(flat) if memo is None else memo.parts(flat, sources, self.guide_parts)
             guides = self.trunk.combine_parts(parts, b * s, self.picture_kind)
             if self.picture_kind == "classes" and self.guide_space == LABEL_OTHER:
                 guides = with_other(guides, torch.zeros(len(guides), device=guides.device))  # sure: no head
             return guides.reshape(b, s, -1)
 
-    def _crop_parts(self, crops: np.ndarray) -> tuple[torch.Tensor, ...]:
+    @on_inference_threads  # on any thread: the finder's worker runs it ahead (avsep.boxes.ahead)
+    @torch.inference_mode()
+    def guide_parts(self, crops: np.ndarray) -> tuple[torch.Tensor, ...]:
         """The trunk's per-crop parts of ``crops`` ``[n, 224, 224, 3]``. On the CPU they go
         through it a few at a time (:data:`TRUNK_CROPS_CPU`): each crop's parts do not depend
         on the others, and small batches keep the trunk's activations in cache and its peak
@@ -250,7 +250,7 @@ class Engine:
             decoded = stream_audio(media, dsp.SAMPLE_RATE, on_native=tap and tap.push)
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
-            reader, memo, cut = FrameReader(media), CropMemo(), ShownCrops(plan)
+            reader, memo, cut = FrameReader(media), CropMemo(ahead=plan.ahead), ShownCrops(plan)
         with reader:
 
             def window_crops(w: Window) -> np.ndarray:

@@ -11,6 +11,8 @@ thumbnail differs from it by at most :data:`~avsep.boxes.shown.SAME_PICTURE` tak
 forward. A cut, a player who moves or a box that moves changes the thumbnail beyond that and
 the crop is looked at again (and becomes the one compared with). The comparison is always
 with the crop last computed, never the last seen, so a slow drift cannot accumulate unseen.
+In automatic mode the finder's worker has computed most of those crops already
+(:mod:`avsep.boxes.ahead`): their rows are taken from it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from avsep.boxes.plan import RowsAhead
 from avsep.boxes.shown import SAME_PICTURE, differences, thumbnails
 
 #: ``compute(crops [n, 224, 224, 3] uint8) -> parts``: the trunk's per-crop parts of ``crops``.
@@ -33,8 +36,10 @@ class CropMemo:
     trunk's on every frame, which :meth:`parts` is tested against.
     """
 
-    def __init__(self, threshold: float | None = SAME_PICTURE) -> None:
+    def __init__(self, threshold: float | None = SAME_PICTURE, ahead: RowsAhead | None = None) -> None:
         self.threshold = threshold
+        #: the crops the finder's worker sent through the trunk ahead (:mod:`avsep.boxes.ahead`)
+        self.ahead = ahead
         self._thumbs: dict[int, np.ndarray] = {}
         self._parts: dict[int, tuple[torch.Tensor, ...]] = {}
         #: crops that went through the trunk, and crops that reused a earlier crop's parts
@@ -58,7 +63,7 @@ class CropMemo:
             take.append((source, latest.get(source, -1)))
         self.computed += len(fresh)
         self.reused += len(crops) - len(fresh)
-        new = compute(crops[fresh]) if fresh else ()
+        new = self._compute(crops[fresh], compute) if fresh else ()
         old = sorted({s for s, k in take if k < 0})  # sources whose parts come from an earlier call
         rows = [len(old) + k if k >= 0 else old.index(s) for s, k in take]
         count = len(new) if fresh else len(self._parts[old[0]])
@@ -66,3 +71,13 @@ class CropMemo:
         for source, k in latest.items():  # kept apart from the batch, which is let go
             self._parts[source] = tuple(part[k : k + 1].clone() for part in new)
         return tuple(bank[rows] for bank in banks)
+
+    def _compute(self, crops: np.ndarray, compute: Compute) -> tuple[torch.Tensor, ...]:
+        """``compute(crops)``, taking the rows the finder's worker computed ahead."""
+        if self.ahead is None:
+            return compute(crops)
+        found = [self.ahead.take(crop) for crop in crops]
+        missing = [i for i, f in enumerate(found) if f is None]
+        own = compute(crops[missing]) if missing else ()
+        rows = [(own, missing.index(i)) if f is None else (f[0].result(), f[1]) for i, f in enumerate(found)]
+        return tuple(torch.cat([parts[p][r : r + 1] for parts, r in rows]) for p in range(len(rows[0][0])))

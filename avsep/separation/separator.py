@@ -346,7 +346,7 @@ class Separator(Engine):
             media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(media)
         check_soundtrack(media, audio_stream)
-        plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap)
+        plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap, ahead=self.guide_parts)
         given = request.guiding(names or plan.names)
         return self.stream(
             media, plan, sample_rate=sample_rate, residual=residual, on_window=on_window, mono=mono, names=given

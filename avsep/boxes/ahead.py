@@ -1,0 +1,89 @@
+"""The guide's trunk work on the finder's kept crops, done while the finder is still decoding.
+
+In automatic mode the finder runs first and the separation after it, and on a video whose
+picture changes (a music video cutting every 2 s, issue 30) the separation's visual trunk is
+its largest stage: 1.6 of a 5.2-s run, on one core. The finder leaves half a core idle (it runs
+at 1.4-1.6 of 2), and the crops the separation will send through the trunk are, most likely,
+the very crops the finder keeps for it (:mod:`avsep.boxes.kept`). So the separation hands the
+finder its ``compute`` (the trunk's per-crop parts, on its inference threads), and
+:class:`PartsAhead` runs it on a worker thread as each shot's crops are kept; the separation
+then takes those rows instead of computing them (:class:`avsep.separation.reuse.CropMemo`).
+
+Only crops the separation would compute are sent ahead: a crop whose box's last one sent looks
+the same (:data:`~avsep.boxes.shown.SAME_PICTURE`) is left out, as the separation's memo would
+reuse the earlier one. A crop is found again by its bytes (a digest, then compared whole), so
+a wrong row can never be taken: a miss is computed in place, as without this module. Each row
+depends on its crop alone, so the outputs are the same bit for bit (tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from avsep.boxes.box import Box
+from avsep.boxes.shown import SAME_PICTURE, differences, thumbnails
+
+#: ``compute(crops [n, 224, 224, 3] uint8) -> parts``: tensors whose row ``i`` is crop ``i``'s
+Compute = Callable[[np.ndarray], tuple[Any, ...]]
+
+#: a row computed ahead: the batch being computed and the crop's row in it
+Ahead = tuple[Future, int]
+
+
+def _digest(crop: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16).digest()
+
+
+class PartsAhead:
+    """``compute`` run on a worker thread over the crops :meth:`offer` is given, for the
+    separation to :meth:`take`; a context manager, left once nothing more will be offered."""
+
+    def __init__(self, compute: Compute, threshold: float = SAME_PICTURE) -> None:
+        self._compute = compute
+        self._threshold = threshold
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="avsep-ahead")
+        self._anchors: dict[Box, np.ndarray] = {}  # per box, the thumbnail of its last crop sent
+        self._rows: dict[bytes, tuple[np.ndarray, Future, int]] = {}
+        #: crops sent ahead, and crops the separation took from them
+        self.sent = 0
+        self.taken = 0
+
+    def offer(self, crops: Iterable[tuple[Box, np.ndarray]]) -> None:
+        """Kept crops of a shot, with their boxes, in the order the separation will read them:
+        those unlike their box's last crop sent go to the worker, as one batch."""
+        batch: list[tuple[bytes, np.ndarray]] = []
+        for box, crop in crops:
+            thumb = thumbnails(crop[None])[0]
+            anchor = self._anchors.get(box)
+            if anchor is not None and differences(thumb, anchor) <= self._threshold:
+                continue
+            self._anchors[box] = thumb
+            digest = _digest(crop)
+            if digest not in self._rows and all(d != digest for d, _ in batch):
+                batch.append((digest, crop))
+        if batch:
+            future = self._worker.submit(self._compute, np.stack([crop for _, crop in batch]))
+            for row, (digest, crop) in enumerate(batch):
+                self._rows[digest] = (crop, future, row)
+            self.sent += len(batch)
+
+    def take(self, crop: np.ndarray) -> Ahead | None:
+        """Where ``crop``'s parts are being computed, or None when it was not sent ahead."""
+        found = self._rows.get(_digest(crop))
+        if found is None or not np.array_equal(found[0], crop):
+            return None
+        self.taken += 1
+        return found[1], found[2]
+
+    def __enter__(self) -> PartsAhead:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Nothing more will be offered: the worker finishes the queue and ends, or, when the
+        finder failed, drops what has not started."""
+        self._worker.shutdown(wait=False, cancel_futures=kind is not None)
