@@ -18,7 +18,6 @@ from typing import NoReturn
 
 from avsep.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
-
 #: How torch's OpenMP threads wait for work: asleep, not spinning. avsep runs threads beside
 #: each other (the player finder's decoder, its look at a frame, the trunk's work started
 #: ahead on its crops), and a team spinning for its next loop takes the core one of them needs:

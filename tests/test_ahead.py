@@ -5,6 +5,7 @@ by its bytes alone, and a separation taking those rows writes the same bytes."""
 from __future__ import annotations
 
 import time
+from threading import current_thread
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import avsep.boxes.ahead as ahead_module
 from avsep import Separator
 from avsep.boxes.ahead import PartsAhead
 from avsep.boxes.request import BoxRequest, plan_boxes
+from avsep.io import prefetch
 from avsep.io.media import probe
 from avsep.separation.reuse import CropMemo
 
@@ -89,9 +91,10 @@ def test_the_memo_takes_the_rows_computed_ahead_and_computes_the_rest():
 
 
 @pytest.mark.usefixtures("fast_model")
-def test_automatic_boxes_with_the_trunk_run_ahead_write_the_same_bytes(tmp_video):
-    """A video cutting between two pictures: the separation takes the finder's rows, and its
-    outputs are those of a separation that computed every crop itself."""
+def test_automatic_boxes_with_the_trunk_and_sound_run_ahead_write_the_same_bytes(tmp_video, monkeypatch):
+    """A video cutting between two pictures: the separation takes the finder's rows and the
+    sound decoded meanwhile (avsep/io/prefetch.py), and its outputs are those of a separation
+    that computed every crop and decoded the sound itself."""
     green, yellow = (0, 255, 0), (255, 255, 0)
     video = tmp_video(
         "cuts.mp4", duration=14.0, width=96, height=48, fps=10, panels=(green, yellow),
@@ -99,8 +102,16 @@ def test_automatic_boxes_with_the_trunk_run_ahead_write_the_same_bytes(tmp_video
     )  # fmt: skip
     separator, media = Separator(), probe(video)
 
+    decoding = []  # the threads the sound was decoded on
+    stream_audio = prefetch.stream_audio
+    monkeypatch.setattr(
+        prefetch, "stream_audio", lambda *a, **k: decoding.append(current_thread().name) or stream_audio(*a, **k)
+    )
+
     def separated(ahead: bool) -> tuple[np.ndarray, PartsAhead | None]:
         request = BoxRequest.from_api(None, sources=2)
+        if ahead:
+            separator.audio_ahead(media)
         compute = separator.guide_parts if ahead else None
         plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, ahead=compute)
         return np.concatenate(list(separator.stream(media, plan).blocks), axis=-1), plan.ahead
@@ -110,3 +121,4 @@ def test_automatic_boxes_with_the_trunk_run_ahead_write_the_same_bytes(tmp_video
     assert none is None and ahead is not None
     assert ahead.sent >= 2 and ahead.taken >= 2  # the cuts were computed ahead and taken
     assert np.array_equal(own, taken)
+    assert decoding == ["MainThread", "avsep-audio-ahead"]

@@ -159,16 +159,16 @@ class BatchJob:
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced (:attr:`announce`)."""
         progress.set_windows(0, f"{media.path.name}: finding players")
-        finder, ahead = separator.player_finder, separator.guide_parts  # its trunk starts on the kept crops
+        separator.audio_ahead(media)  # the separation's sound and trunk start while the finder looks
+        finder, ahead = separator.player_finder, separator.guide_parts
         plan = plan_boxes(request, media, finder, overlap=separator.overlap, on_frame=progress.window, ahead=ahead)
         if self.announce is not None and not plan.note:
             self.announce(media.path, plan, self.names or plan.names, self.quiet)
         return plan
 
     def box_plan(self, separator: Streams, video: Path, progress: Progress) -> tuple[MediaInfo, BoxPlan, list[str]]:
-        """For a command that reads the video before naming its outputs (``avsep remix``): the
-        video probed, its boxes (players found are announced) and one name per source, by the
-        rules of :meth:`separate_one`."""
+        """For a command that reads the video before naming its outputs (``avsep remix``): the video
+        probed, its boxes (found players announced), one name per source (:meth:`separate_one`'s rules)."""
         request = self.request.for_video(video)
         media = self.probe(video, separator)
         if request.kind == FIND:

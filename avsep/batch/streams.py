@@ -85,6 +85,8 @@ class Streams(Protocol):
 
     def guide_parts(self, crops: np.ndarray) -> tuple[Any, ...]: ...
 
+    def audio_ahead(self, media: MediaInfo) -> None: ...
+
     def stream(
         self,
         media: MediaInfo,

@@ -113,6 +113,39 @@ class Resampler:
         return np.concatenate(outs) if outs else np.zeros(0, np.float32)
 
 
+def resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
+    """Streams ``[R, n]`` blocks from ``in_rate`` to ``out_rate``, one resampler per row."""
+    if in_rate == out_rate:
+        yield from (r for r in rows if r.shape[1])
+        return
+    resamplers: list[Resampler] = []
+    for block in rows:
+        if not resamplers:
+            resamplers = [Resampler(in_rate, out_rate) for _ in range(block.shape[0])]
+        if block.shape[1]:
+            with stage("resample out"):
+                out = _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
+            yield out
+    if resamplers:
+        with stage("resample out"):
+            out = _stack_ragged([r.flush() for r in resamplers])
+        yield out
+
+
+def _stack_ragged(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows from independent resamplers of identical input agree in length; guard anyway."""
+    n = min(r.shape[0] for r in rows)
+    return np.stack([r[:n] for r in rows])
+
+
+def resample_rows(x: np.ndarray, in_rate: int, out_rate: int, length: int) -> np.ndarray:
+    """Rows ``[R, n]`` at ``in_rate`` -> ``[R, length]`` at ``out_rate`` (padded or cut to it)."""
+    out = np.concatenate(list(resample_stream([x], in_rate, out_rate)), axis=1)
+    if out.shape[1] < length:
+        out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
+    return out[:, :length]
+
+
 class _NativeAudio:
     """One audio stream decoded at its native rate as float32 ``[n, channels]`` pieces.
 

@@ -23,8 +23,9 @@ from avsep.boxes.players import BoxPlan
 from avsep.boxes.shown import ShownCrops
 from avsep.errors import InputError, check_one_of
 from avsep.heap import HeapWatch
-from avsep.io.audio import Resampler, stream_audio
+from avsep.io.audio import resample_stream
 from avsep.io.media import MediaInfo
+from avsep.io.prefetch import AudioAhead, audio_blocks
 from avsep.io.video import FrameReader
 from avsep.models.device import native_bf16, on_inference_threads, select_device
 from avsep.models.guide import (
@@ -117,6 +118,14 @@ class Engine:
             self.batch_size = options.batch_size
             self.full_band = full_band
             self.extension = extension
+
+    #: the next video's sound, decoded while its players are found (:meth:`audio_ahead`)
+    _audio: AudioAhead | None = None
+
+    def audio_ahead(self, media: MediaInfo) -> None:
+        """Start decoding ``media``'s sound on a worker thread, for its separation to read
+        (:mod:`avsep.io.prefetch`): called before its players are searched for."""
+        self._audio = AudioAhead(media, dsp.SAMPLE_RATE, keep_native=self.full_band)
 
     @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
@@ -247,7 +256,8 @@ class Engine:
                 yield block
 
         with stage("audio decode"):
-            decoded = stream_audio(media, dsp.SAMPLE_RATE, on_native=tap and tap.push)
+            ahead, self._audio = self._audio, None  # for this video only
+            decoded = audio_blocks(ahead, media, dsp.SAMPLE_RATE, tap and tap.push)
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
             reader, memo, cut = FrameReader(media), CropMemo(ahead=plan.ahead), ShownCrops(plan)
@@ -366,35 +376,3 @@ def _guide_head() -> torch.nn.Module | None:
         )
         return None
     return load_guide_head(path)
-
-
-def resample_stream(rows: Iterable[np.ndarray], in_rate: int, out_rate: int) -> Iterator[np.ndarray]:
-    """Streams ``[R, n]`` blocks from ``in_rate`` to ``out_rate``, one resampler per row."""
-    if in_rate == out_rate:
-        yield from (r for r in rows if r.shape[1])
-        return
-    resamplers: list[Resampler] = []
-    for block in rows:
-        if not resamplers:
-            resamplers = [Resampler(in_rate, out_rate) for _ in range(block.shape[0])]
-        if block.shape[1]:
-            with stage("resample out"):
-                out = _stack_ragged([r.push(row) for r, row in zip(resamplers, block)])
-            yield out
-    if resamplers:
-        with stage("resample out"):
-            out = _stack_ragged([r.flush() for r in resamplers])
-        yield out
-
-
-def _stack_ragged(rows: list[np.ndarray]) -> np.ndarray:
-    """Rows from independent resamplers of identical input agree in length; guard anyway."""
-    n = min(r.shape[0] for r in rows)
-    return np.stack([r[:n] for r in rows])
-
-
-def resample_rows(x: np.ndarray, in_rate: int, out_rate: int, length: int) -> np.ndarray:
-    out = np.concatenate(list(resample_stream([x], in_rate, out_rate)), axis=1)
-    if out.shape[1] < length:
-        out = np.pad(out, ((0, 0), (0, length - out.shape[1])))
-    return out[:, :length]

@@ -34,7 +34,7 @@ from avsep.boxes.detect import PlayerFinder, player_finder
 from avsep.boxes.players import AutoBoxesWarning, BoxPlan
 from avsep.boxes.request import FIND, BoxRequest, plan_boxes
 from avsep.errors import InputError
-from avsep.io.audio import Resampler
+from avsep.io.audio import Resampler, resample_rows
 from avsep.io.media import MediaInfo, check_separable, probe
 from avsep.io.output import extension, write_outputs
 from avsep.io.soundtrack import check_soundtrack
@@ -52,7 +52,7 @@ from avsep.options import (
     SeparationOptions,
 )
 from avsep.separation import fullband, same_instrument
-from avsep.separation.engine import STFT_FRAME_TIMES, Engine, SilentAudioWarning, resample_rows
+from avsep.separation.engine import STFT_FRAME_TIMES, Engine, SilentAudioWarning
 from avsep.separation.named import NamedGuides, named_guides
 from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
@@ -346,6 +346,8 @@ class Separator(Engine):
             media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(media)
         check_soundtrack(media, audio_stream)
+        if request.kind == FIND:
+            self.audio_ahead(media)  # the sound decodes while the players are searched for
         plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap, ahead=self.guide_parts)
         given = request.guiding(names or plan.names)
         return self.stream(
