@@ -46,11 +46,11 @@ def test_crops_unlike_their_boxes_last_go_ahead_and_are_found_by_their_bytes():
     with PartsAhead(compute) as ahead:
         first, alike, other = _crop(100, 1), _crop(100, 2), _crop(200, 3)
         ahead.offer([(LEFT, first), (LEFT, alike), (RIGHT, _crop(100, 4)), (RIGHT, other)])
-    assert ahead.sent == 3 and compute.crops == 3  # the left box's second crop looks like its first
+    assert ahead.sent == 3  # the left box's second crop looks like its first
     future, row = ahead.take(first.copy())  # found by its bytes, not by which array it is
     assert future.result()[0][row] == 1
     future, row = ahead.take(other)
-    assert future.result()[0][row] == 3
+    assert future.result()[0][row] == 3 and compute.crops == 3
     assert ahead.take(alike) is None and ahead.take(_crop(100, 9)) is None
     assert ahead.taken == 2
 
@@ -74,8 +74,19 @@ def test_a_failed_search_drops_the_queue():
         for level in range(0, 250, 10):
             ahead.offer([(LEFT, _crop(level, 0))])
         raise RuntimeError("the finder failed")
-    ahead._worker.shutdown(wait=True)
-    assert len(started) < 25  # what had not started was dropped
+    ahead._thread.join(timeout=10)
+    assert not ahead._thread.is_alive() and len(started) < 25  # what had not started was dropped
+    future, _ = ahead.take(_crop(240, 0))
+    assert future.cancelled()
+
+
+def test_the_worker_ends_with_the_queue_and_never_holds_up_the_process():
+    with PartsAhead(Marks()) as ahead:
+        ahead.offer([(LEFT, _crop(100, 1))])
+    ahead._thread.join(timeout=10)
+    assert ahead._thread.daemon and not ahead._thread.is_alive()
+    future, row = ahead.take(_crop(100, 1))
+    assert future.result()[0][row] == 1
 
 
 def test_the_memo_takes_the_rows_computed_ahead_and_computes_the_rest():

@@ -87,3 +87,16 @@ def test_a_worker_whose_batch_is_already_gone_takes_nothing_and_ends(monkeypatch
     workers._work(0, None, None, torch.get_num_threads(), tasks, events, gone)
     assert time.monotonic() - start < 1.0
     assert tasks.qsize() == 1 and events.empty()
+
+
+def test_a_failed_outcome_keeps_the_exception_without_its_traceback():
+    """Its traceback's frames would keep the failed video's plan (kept crops, trunk rows) alive
+    for the rest of the batch."""
+    from avsep.batch.job import failure
+
+    try:
+        raise InputError("x.mp4: no such file")
+    except InputError as exc:
+        outcome = failure(Path("x.mp4"), exc)
+    assert isinstance(outcome.error, InputError) and outcome.error.__traceback__ is None
+    assert (outcome.status, outcome.detail, outcome.exit_code) == ("failed", "x.mp4: no such file", 2)

@@ -197,3 +197,20 @@ def test_the_report_says_which_box_took_what_the_others_leave(tmp_path):
     assert said in result.output
     frames = cli("separate", video, *boxes, "--guide", "frames", "-o", tmp_path / "f", "--device", "cpu")
     assert "astronaut in 1 of 1 windows" in frames.output  # the flute box, guided by its frames, is sure
+
+
+def test_a_crops_guide_parts_do_not_depend_on_what_it_is_batched_with():
+    """The separation's memo and the finder's trunk work ahead (avsep/boxes/ahead.py) batch the
+    same crop differently; its parts must be the same bits either way (a lone crop's guide head
+    product rounded differently before it went through as two)."""
+    import torch
+
+    from avsep import Separator
+
+    separator = Separator(device="cpu")
+    crops = np.random.default_rng(0).integers(0, 256, (7, 224, 224, 3), dtype=np.uint8)
+    together = separator.guide_parts(crops)  # runs of 6 and 1
+    for i in (0, 6):
+        alone = separator.guide_parts(crops[i : i + 1])
+        assert all(torch.equal(a[i : i + 1], b) for a, b in zip(together, alone))
+    assert all(torch.equal(a[:3], b) for a, b in zip(together, separator.guide_parts(crops[:3])))

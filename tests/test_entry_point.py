@@ -95,13 +95,14 @@ def test_the_command_sets_how_torch_threads_wait_before_torch_loads(given, seen,
     assert done.stdout == seen
 
 
-def test_main_prepares_the_process_before_the_cli_imports(monkeypatch):
-    import avsep.__main__ as entry
-
-    order: list[str] = []
-    monkeypatch.setattr(entry, "prepare_process", lambda: order.append("prepared"))
-    monkeypatch.setattr(entry, "exit_process", lambda code: order.append("ended") or sys.exit(code))
-    monkeypatch.setattr(sys, "argv", ["avsep", "--version"])
-    with pytest.raises(SystemExit):
-        entry.main()
-    assert order[0] == "prepared" and order[-1] == "ended"
+def test_main_prepares_the_process_before_torch_and_the_cli_load():
+    """The wait policy is read once, when torch loads: ``main`` must set it before anything
+    imports torch (the CLI's modules do)."""
+    script = (
+        "import sys, avsep.__main__ as m\n"
+        "m.prepare_process = lambda: print('torch' in sys.modules, 'avsep.cli.app' in sys.modules)\n"
+        "sys.argv = ['avsep', '--version']\n"
+        "m.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == "False False"

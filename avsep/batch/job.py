@@ -365,10 +365,10 @@ class BatchJob:
 
 
 def failure(video: Path, exc: BaseException) -> Outcome:
-    """A failed outcome: the one-line reason and an exception a worker can send back pickled."""
+    """A failed outcome: its reason and the exception copied through pickle (its traceback held the plan)."""
     code = exc.exit_code if isinstance(exc, AvsepError) else 1
     try:
-        pickle.loads(pickle.dumps(exc))
+        exc = pickle.loads(pickle.dumps(exc))
     except Exception:  # an exception that cannot cross processes: keep its words
         exc = RuntimeError(f"{type(exc).__name__}: {exc}")
     return Outcome(video, "failed", " ".join(str(exc).split("\n")), code, exc)

@@ -19,8 +19,10 @@ depends on its crop alone, so the outputs are the same bit for bit (tested).
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -41,17 +43,32 @@ def _digest(crop: np.ndarray) -> bytes:
 
 class PartsAhead:
     """``compute`` run on a worker thread over the crops :meth:`offer` is given, for the
-    separation to :meth:`take`; a context manager, left once nothing more will be offered."""
+    separation to :meth:`take`; a context manager, left once nothing more will be offered. The
+    worker is a daemon: a command that ends (or is interrupted) does not wait for its queue."""
 
     def __init__(self, compute: Compute, threshold: float = SAME_PICTURE) -> None:
         self._compute = compute
         self._threshold = threshold
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="avsep-ahead")
+        self._queue: queue.SimpleQueue[tuple[Future, np.ndarray] | None] = queue.SimpleQueue()
+        self._dropped = False
         self._anchors: dict[Box, np.ndarray] = {}  # per box, the thumbnail of its last crop sent
         self._rows: dict[bytes, tuple[np.ndarray, Future, int]] = {}
         #: crops sent ahead, and crops the separation took from them
         self.sent = 0
         self.taken = 0
+        self._thread = threading.Thread(target=self._work, name="avsep-ahead", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            future, crops = job
+            if self._dropped:
+                future.cancel()
+            elif future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(self._compute(crops))
+                except BaseException as exc:  # handed to whoever takes the rows
+                    future.set_exception(exc)
 
     def offer(self, crops: Iterable[tuple[Box, np.ndarray]]) -> None:
         """Kept crops of a shot, with their boxes, in the order the separation will read them:
@@ -67,7 +84,8 @@ class PartsAhead:
             if digest not in self._rows and all(d != digest for d, _ in batch):
                 batch.append((digest, crop))
         if batch:
-            future = self._worker.submit(self._compute, np.stack([crop for _, crop in batch]))
+            future: Future = Future()
+            self._queue.put((future, np.stack([crop for _, crop in batch])))
             for row, (digest, crop) in enumerate(batch):
                 self._rows[digest] = (crop, future, row)
             self.sent += len(batch)
@@ -86,4 +104,5 @@ class PartsAhead:
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         """Nothing more will be offered: the worker finishes the queue and ends, or, when the
         finder failed, drops what has not started."""
-        self._worker.shutdown(wait=False, cancel_futures=kind is not None)
+        self._dropped = kind is not None
+        self._queue.put(None)

@@ -41,6 +41,12 @@ def keep_log_policy() -> None:
         av.logging.set_level(None)
 
 
+def log_routed() -> bool:
+    """Whether FFmpeg's log goes through Python (:func:`route_ffmpeg_log`): no second Python
+    thread may then decode beside the main one."""
+    return _log_routed
+
+
 def decoder_threads() -> str:
     """The thread type for a video decoder: FFmpeg's own (``AUTO``) unless its log goes through
     Python (:func:`route_ffmpeg_log`), where a logging decoder thread could deadlock a free."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from avsep.io.audio import stream_audio
+from avsep.io.ffmpeg_log import log_routed
 from avsep.io.media import MediaInfo
 
 #: At most this many bytes decoded ahead (blocks, and native pieces when they are kept): about
@@ -36,17 +37,25 @@ class AudioAhead:
     :meth:`blocks` hands it over, once."""
 
     def __init__(self, media: MediaInfo, sample_rate: int, keep_native: bool, budget: int = AHEAD_BYTES) -> None:
-        self.media, self.sample_rate = media, sample_rate
+        self.media, self.sample_rate, self.keep_native = media, sample_rate, keep_native
         self._budget = budget
         self._held = 0
         self._events: deque[tuple[np.ndarray | None, int | None]] = deque()  # (piece, rate) or (block, None)
         self._sink: OnNative | None = self._record if keep_native else None
         self._stream: Iterator[np.ndarray] | None = None
         self._error: BaseException | None = None
+        self._stop = False  # the separation is reading: the worker leaves the rest to it
         self._worker = threading.Thread(
             target=self._run, args=(sample_rate, keep_native), name="avsep-audio-ahead", daemon=True
         )
         self._worker.start()
+
+    @classmethod
+    def start(cls, media: MediaInfo, sample_rate: int, keep_native: bool) -> AudioAhead | None:
+        """One started, or None where a second thread must not decode: FFmpeg's log routed
+        through Python (``--debug``), where a decoder logging while another thread frees a
+        codec could deadlock (:mod:`avsep.io.ffmpeg_log`)."""
+        return None if log_routed() else cls(media, sample_rate, keep_native)
 
     def _record(self, piece: np.ndarray | None, rate: int) -> None:
         self._events.append((piece, rate))
@@ -59,7 +68,7 @@ class AudioAhead:
     def _run(self, sample_rate: int, keep_native: bool) -> None:
         try:
             self._stream = stream_audio(self.media, sample_rate, on_native=self._native if keep_native else None)
-            while self._held < self._budget:
+            while self._held < self._budget and not self._stop:
                 block = next(self._stream, None)
                 if block is None:
                     self._stream = None
@@ -71,7 +80,8 @@ class AudioAhead:
 
     def blocks(self, on_native: OnNative | None) -> Iterator[np.ndarray]:
         """The stream's blocks (``on_native`` told of each native piece, in order), as
-        :func:`~avsep.io.audio.stream_audio` would give them; waits for the worker first."""
+        :func:`~avsep.io.audio.stream_audio` would give them; the worker stops at its next block."""
+        self._stop = True
         self._worker.join()
         while self._events:  # each let go once handed on
             data, rate = self._events.popleft()
@@ -90,7 +100,9 @@ def audio_blocks(
     ahead: AudioAhead | None, media: MediaInfo, sample_rate: int, on_native: OnNative | None
 ) -> Iterator[np.ndarray]:
     """``media``'s sound as :func:`~avsep.io.audio.stream_audio` gives it: from ``ahead`` when
-    it was started for this very probe (and rate), else decoded now."""
-    if ahead is not None and ahead.media is media and ahead.sample_rate == sample_rate:
+    it was started for this very probe and rate (keeping the native pieces if they are
+    wanted), else decoded now."""
+    fits = ahead is not None and ahead.media is media and ahead.sample_rate == sample_rate
+    if ahead is not None and fits and (ahead.keep_native or on_native is None):
         return ahead.blocks(on_native)
     return stream_audio(media, sample_rate, on_native=on_native)

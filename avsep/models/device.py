@@ -63,7 +63,9 @@ def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
 @contextmanager
 def inference_threads(device: torch.device) -> Iterator[None]:
     """Run the enclosed torch work on :data:`INFERENCE_THREADS` CPU threads (nothing changes on
-    a GPU), restoring the process's count after."""
+    a GPU), restoring the count after. Worker threads use it too (the finder's look, the trunk's
+    work ahead): torch keeps the count per thread for OpenMP, but a thread started later may
+    inherit a worker's, so all torch work of a separation runs under this."""
     if device.type != "cpu":
         yield
         return

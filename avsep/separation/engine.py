@@ -124,8 +124,9 @@ class Engine:
 
     def audio_ahead(self, media: MediaInfo) -> None:
         """Start decoding ``media``'s sound on a worker thread, for its separation to read
-        (:mod:`avsep.io.prefetch`): called before its players are searched for."""
-        self._audio = AudioAhead(media, dsp.SAMPLE_RATE, keep_native=self.full_band)
+        (:mod:`avsep.io.prefetch`): called before its players are searched for. The next
+        separation takes it (dropped unless it is of ``media``)."""
+        self._audio = AudioAhead.start(media, dsp.SAMPLE_RATE, keep_native=self.full_band)
 
     @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
     @torch.inference_mode()
@@ -152,14 +153,15 @@ class Engine:
         """The trunk's per-crop parts of ``crops`` ``[n, 224, 224, 3]``. On the CPU they go
         through it a few at a time (:data:`TRUNK_CROPS_CPU`): each crop's parts do not depend
         on the others, and small batches keep the trunk's activations in cache and its peak
-        memory low."""
+        memory low. A lone crop goes through as two copies: the guide head's product over one
+        row rounds differently from the same row among others, and a crop's parts must not
+        depend on what it is batched with (the memo and :mod:`avsep.boxes.ahead` batch apart)."""
         frames = torch.from_numpy(np.require(crops, requirements="CW"))  # torch wants writable
         per = TRUNK_CROPS_CPU if self.device.type == "cpu" else len(frames)
-        runs = [
-            self.trunk.crop_parts(frames[i : i + per].to(self.device), self.picture_kind)
-            for i in range(0, len(frames), per)
-        ]
-        return tuple(torch.cat(part) for part in zip(*runs))
+        runs = [frames[i : i + per] for i in range(0, len(frames), per)]
+        pairs = [run.repeat(2, 1, 1, 1) if len(run) == 1 else run for run in runs]
+        parts = [self.trunk.crop_parts(run.to(self.device), self.picture_kind) for run in pairs]
+        return tuple(torch.cat([p[: len(run)] for run, p in zip(runs, part)]) for part in zip(*parts))
 
     def model_guides(self, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """What the network takes from guides ``[B, S, D]`` in :attr:`guide_space`, and which
@@ -241,8 +243,10 @@ class Engine:
         tap: fullband.MixtureTap | None,
         named: NamedGuides | None = None,
         unsure: np.ndarray | None = None,
+        audio: AudioAhead | None = None,
     ) -> Iterator[np.ndarray]:
-        """The output blocks of ``media`` along ``plan``; ``named``: the boxes the user's names
+        """The output blocks of ``media`` along ``plan`` (``audio``: its sound decoded while its
+        players were found, :meth:`audio_ahead`); ``named``: the boxes the user's names
         guide (:mod:`avsep.separation.named`), whose frames are then not read for the guide.
         ``unsure`` ``[S]`` counts, as the blocks are made, the windows in which a box guided by
         its frames took what the others leave (:meth:`model_guides`), so that the report can
@@ -256,8 +260,7 @@ class Engine:
                 yield block
 
         with stage("audio decode"):
-            ahead, self._audio = self._audio, None  # for this video only
-            decoded = audio_blocks(ahead, media, dsp.SAMPLE_RATE, tap and tap.push)
+            decoded = audio_blocks(audio, media, dsp.SAMPLE_RATE, tap and tap.push)
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
             reader, memo, cut = FrameReader(media), CropMemo(ahead=plan.ahead), ShownCrops(plan)

@@ -310,7 +310,8 @@ class Separator(Engine):
         if named is not None and not self.splits(len(plan.sources)):
             named.warn_alike(media.path, self.options.wording)
         unsure = np.zeros(len(plan.sources), dtype=np.int64)
-        blocks = self.blocks(media, plan, residual, out_rate, on_window, total, tap, named, unsure)
+        audio, self._audio = self._audio, None  # its sound, decoded while its players were found
+        blocks = self.blocks(media, plan, residual, out_rate, on_window, total, tap, named, unsure, audio)
         guided = named.describe() if named else None
         return SeparationStream(media, plan.boxes, out_rate, total, residual, blocks, plan, channels, guided, unsure)
 

@@ -64,3 +64,23 @@ def test_only_the_probe_it_was_started_for_takes_it(shared_video, monkeypatch):
     assert list(audio_blocks(ahead, again, MODEL_SR, None)) == [] and calls == [again]  # another probe
     assert list(audio_blocks(ahead, media, 22050, None)) == [] and len(calls) == 2  # another rate
     assert len(list(audio_blocks(ahead, media, MODEL_SR, None))) > 0 and len(calls) == 2
+
+
+def test_a_stream_without_native_pieces_is_not_taken_where_they_are_wanted(shared_video):
+    media = probe(shared_video("clip.mp4"))
+    ahead = AudioAhead(media, MODEL_SR, keep_native=False)
+    natives: list = []
+    blocks = list(audio_blocks(ahead, media, MODEL_SR, lambda piece, rate: natives.append(piece)))
+    assert blocks and natives and natives[-1] is None  # decoded again, the pieces told
+
+
+def test_no_second_decoding_thread_while_ffmpeg_logs_through_python(shared_video):
+    from avsep.io.ffmpeg_log import route_ffmpeg_log
+
+    media = probe(shared_video("clip.mp4"))
+    route_ffmpeg_log(True)
+    try:
+        assert AudioAhead.start(media, MODEL_SR, keep_native=False) is None
+    finally:
+        route_ffmpeg_log(False)
+    assert AudioAhead.start(media, MODEL_SR, keep_native=False) is not None
