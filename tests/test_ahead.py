@@ -4,7 +4,9 @@ by its bytes alone, and a separation taking those rows writes the same bytes."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import wait
 from threading import current_thread
 
 import numpy as np
@@ -74,19 +76,20 @@ def test_a_failed_search_drops_the_queue():
         for level in range(0, 250, 10):
             ahead.offer([(LEFT, _crop(level, 0))])
         raise RuntimeError("the finder failed")
-    ahead._thread.join(timeout=10)
-    assert not ahead._thread.is_alive() and len(started) < 25  # what had not started was dropped
-    future, _ = ahead.take(_crop(240, 0))
-    assert future.cancelled()
+    futures = [future for _, future, _ in ahead._rows.values()]
+    wait(futures, timeout=10)
+    assert all(f.done() for f in futures) and len(started) < 25  # what had not started was dropped
+    assert any(f.cancelled() for f in futures) and ahead.take(_crop(240, 0)) is None
 
 
-def test_the_worker_ends_with_the_queue_and_never_holds_up_the_process():
-    with PartsAhead(Marks()) as ahead:
-        ahead.offer([(LEFT, _crop(100, 1))])
-    ahead._thread.join(timeout=10)
-    assert ahead._thread.daemon and not ahead._thread.is_alive()
-    future, row = ahead.take(_crop(100, 1))
-    assert future.result()[0][row] == 1
+def test_one_worker_thread_serves_every_search_and_never_holds_up_the_process():
+    for mark in (1, 2):
+        with PartsAhead(Marks()) as ahead:
+            ahead.offer([(LEFT, _crop(100, mark))])
+        future, row = ahead.take(_crop(100, mark))
+        assert future.result(timeout=10)[0][row] == mark
+    workers = [t for t in threading.enumerate() if t.name == "avsep-ahead"]
+    assert len(workers) == 1 and workers[0].daemon
 
 
 def test_the_memo_takes_the_rows_computed_ahead_and_computes_the_rest():

@@ -18,6 +18,7 @@ depends on its crop alone, so the outputs are the same bit for bit (tested).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import queue
 import threading
@@ -41,34 +42,69 @@ def _digest(crop: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(crop).data, digest_size=16).digest()
 
 
+class _Worker:
+    """One daemon thread for every search's trunk work, started on first use and never ended.
+    A thread that ends, or computes, while the interpreter ends aborts the process ("terminate
+    called without an active exception", exit 134: one run in three of a script that searched
+    and left, with a thread per search); an idle one blocked on its queue does not. So at exit
+    (:func:`_stop`) the queue is dropped and only the batch being computed is waited for."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[tuple[PartsAhead, Future, np.ndarray]] = queue.SimpleQueue()
+        self.busy = threading.Lock()  # held while a batch is computed
+        self.ending = False
+        threading.Thread(target=self._serve, name="avsep-ahead", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            owner, future, crops = self.queue.get()
+            with self.busy:
+                if self.ending or owner.closed:
+                    future.cancel()
+                elif future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(owner.compute(crops))
+                    except BaseException as exc:  # handed to whoever takes the rows
+                        future.set_exception(exc)
+            del owner, future, crops  # nothing kept alive while idle
+
+
+_WORKER: _Worker | None = None
+_STARTING = threading.Lock()
+
+
+def _worker() -> _Worker:
+    global _WORKER
+    with _STARTING:
+        if _WORKER is None:
+            _WORKER = _Worker()
+        return _WORKER
+
+
+@atexit.register
+def _stop() -> None:
+    """Before the interpreter ends: drop what is queued, wait for the batch being computed."""
+    if _WORKER is not None:
+        _WORKER.ending = True
+        with _WORKER.busy:
+            pass
+
+
 class PartsAhead:
-    """``compute`` run on a worker thread over the crops :meth:`offer` is given, for the
-    separation to :meth:`take`; a context manager, left once nothing more will be offered. The
-    worker is a daemon: a command that ends (or is interrupted) does not wait for its queue."""
+    """``compute`` run on a worker thread (:class:`_Worker`) over the crops :meth:`offer` is
+    given, for the separation to :meth:`take`; a context manager, left once nothing more will be
+    offered (dropping what has not started if the search failed). :meth:`close` drops it too,
+    once the separation needs no more rows."""
 
     def __init__(self, compute: Compute, threshold: float = SAME_PICTURE) -> None:
-        self._compute = compute
+        self.compute = compute
         self._threshold = threshold
-        self._queue: queue.SimpleQueue[tuple[Future, np.ndarray] | None] = queue.SimpleQueue()
-        self._dropped = False
+        self.closed = False
         self._anchors: dict[Box, np.ndarray] = {}  # per box, the thumbnail of its last crop sent
         self._rows: dict[bytes, tuple[np.ndarray, Future, int]] = {}
         #: crops sent ahead, and crops the separation took from them
         self.sent = 0
         self.taken = 0
-        self._thread = threading.Thread(target=self._work, name="avsep-ahead", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        while (job := self._queue.get()) is not None:
-            future, crops = job
-            if self._dropped:
-                future.cancel()
-            elif future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(self._compute(crops))
-                except BaseException as exc:  # handed to whoever takes the rows
-                    future.set_exception(exc)
 
     def offer(self, crops: Iterable[tuple[Box, np.ndarray]]) -> None:
         """Kept crops of a shot, with their boxes, in the order the separation will read them:
@@ -85,7 +121,7 @@ class PartsAhead:
                 batch.append((digest, crop))
         if batch:
             future: Future = Future()
-            self._queue.put((future, np.stack([crop for _, crop in batch])))
+            _worker().queue.put((self, future, np.stack([crop for _, crop in batch])))
             for row, (digest, crop) in enumerate(batch):
                 self._rows[digest] = (crop, future, row)
             self.sent += len(batch)
@@ -93,7 +129,9 @@ class PartsAhead:
     def take(self, crop: np.ndarray) -> Ahead | None:
         """Where ``crop``'s parts are being computed, or None when it was not sent ahead."""
         found = self._rows.get(_digest(crop))
-        if found is None or not np.array_equal(found[0], crop):
+        if found is None or (self.closed and not found[1].done()) or found[1].cancelled():
+            return None  # never sent, or dropped (the plan separated again: computed in place)
+        if not np.array_equal(found[0], crop):
             return None
         self.taken += 1
         return found[1], found[2]
@@ -102,7 +140,10 @@ class PartsAhead:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        """Nothing more will be offered: the worker finishes the queue and ends, or, when the
-        finder failed, drops what has not started."""
-        self._dropped = kind is not None
-        self._queue.put(None)
+        """Nothing more will be offered; when the search failed, what has not started is dropped."""
+        if kind is not None:
+            self.close()
+
+    def close(self) -> None:
+        """No more rows will be taken: what has not started is dropped."""
+        self.closed = True

@@ -54,6 +54,8 @@ class RowsAhead(Protocol):
 
     def take(self, crop: np.ndarray) -> tuple[Future, int] | None: ...
 
+    def close(self) -> None: ...
+
 
 class AutoBoxesWarning(UserWarning):
     """No boxes were given and the players could not be found: the frame was cut into strips."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 
 import numpy as np
 import torch
@@ -264,7 +264,7 @@ class Engine:
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
             reader, memo, cut = FrameReader(media), CropMemo(ahead=plan.ahead), ShownCrops(plan)
-        with reader:
+        with reader, closing(plan.ahead) if plan.ahead is not None else nullcontext():  # rows left: dropped
 
             def window_crops(w: Window) -> np.ndarray:
                 """``[S, F, 224, 224, 3]``: each source's picture in each guide frame."""
