@@ -226,7 +226,7 @@ def find_players(
     shown: dict[float, float] = {}
     parts = PartsAhead(ahead) if ahead is not None else None
     keeper = FrameKeeper(decoded, strip_boxes(width, height, strips), KEEP_FRAMES_BYTES, sources or 1, parts)
-    with parts if parts is not None else nullcontext():  # the worker ends with the search
+    with parts if parts is not None else nullcontext():  # a failed search drops what has not started
         keyframes, frame_keys = _look(info, finder, times, on_frame, keeper, shown)
     total = sum(k.frames for k in keyframes)
     tracks = link_tracks(keyframes, width, height)
