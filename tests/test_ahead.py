@@ -124,10 +124,10 @@ def test_automatic_boxes_with_the_trunk_and_sound_run_ahead_write_the_same_bytes
 
     def separated(ahead: bool) -> tuple[np.ndarray, PartsAhead | None]:
         request = BoxRequest.from_api(None, sources=2)
-        if ahead:
-            separator.audio_ahead(media)
-        compute = separator.guide_parts if ahead else None
-        plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap, ahead=compute)
+        if ahead:  # what every command does: the sound and the trunk start during the search
+            plan = separator.plan(request, media)
+        else:
+            plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
         return np.concatenate(list(separator.stream(media, plan).blocks), axis=-1), plan.ahead
 
     own, none = separated(ahead=False)

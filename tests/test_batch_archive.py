@@ -101,7 +101,7 @@ def test_skip_existing_decides_from_the_record_before_reading_the_video(shared_v
         raise AssertionError("the video was read again")
 
     monkeypatch.setattr(avsep.batch.job, "probe", never)
-    monkeypatch.setattr(avsep.batch.job, "plan_boxes", never)
+    monkeypatch.setattr(Separator, "plan", never)  # the search: the batch plans through the separator
     again = separator.separate_many(video, out, skip_existing=True)[0]
     assert again.status == "skipped", again.detail
     (out / video.stem / "source1.wav").unlink()  # a set cut short is completed, not skipped

@@ -41,7 +41,7 @@ def unread(monkeypatch) -> None:
         raise AssertionError("the video was read")
 
     monkeypatch.setattr(avsep.batch.job, "probe", never)
-    monkeypatch.setattr(avsep.batch.job, "plan_boxes", never)
+    monkeypatch.setattr(Separator, "plan", never)  # the search: the batch plans through the separator
 
 
 def outputs(out: Path) -> dict[Path, bytes]:

@@ -41,7 +41,7 @@ from avsep.batch.checks import check_options, find_videos, mirror_dirs, output_n
 from avsep.batch.heard import warnings_heard
 from avsep.batch.streams import Progress, SeparationStream, Silent, Streams, guide_note, output_channels
 from avsep.boxes.players import BoxPlan
-from avsep.boxes.request import FIND, BoxRequest, plan_boxes
+from avsep.boxes.request import FIND, BoxRequest
 from avsep.errors import AvsepError, InputError
 from avsep.io.media import MediaInfo, check_readable, check_separable, clip, probe
 from avsep.io.output import (
@@ -159,9 +159,7 @@ class BatchJob:
     def find(self, separator: Streams, request: BoxRequest, media: MediaInfo, progress: Progress) -> BoxPlan:
         """The players of one video, found under a progress bar and announced (:attr:`announce`)."""
         progress.set_windows(0, f"{media.path.name}: finding players")
-        separator.audio_ahead(media)  # the separation's sound and trunk start while the finder looks
-        finder, ahead = separator.player_finder, separator.guide_parts
-        plan = plan_boxes(request, media, finder, overlap=separator.overlap, on_frame=progress.window, ahead=ahead)
+        plan = separator.plan(request, media, progress.window)
         if self.announce is not None and not plan.note:
             self.announce(media.path, plan, self.names or plan.names, self.quiet)
         return plan
@@ -174,7 +172,7 @@ class BatchJob:
         if request.kind == FIND:
             plan = self.find(separator, request, media, progress)
         else:
-            plan = plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+            plan = separator.plan(request, media)
         names = self.names if request is self.request and self.names else plan.names
         return media, plan, output_names(len(plan.sources), names, residual=False)
 
@@ -299,7 +297,7 @@ class BatchJob:
     ) -> tuple[MediaInfo, BoxPlan, SeparationStream]:
         """The separation of ``video`` under way (probed and its boxes planned unless done already)."""
         media = media or self.probe(video, separator)
-        plan = plan or plan_boxes(request, media, separator.player_finder, overlap=separator.overlap)
+        plan = plan or separator.plan(request, media)
         options = self.options
         stream = separator.stream(
             media,

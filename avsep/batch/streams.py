@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from avsep.boxes.box import Box
-from avsep.boxes.detect import PlayerFinder
 from avsep.boxes.players import BoxPlan
 from avsep.io.media import AudioStreamInfo, MediaInfo
 from avsep.options import BatchOptions
 
 if TYPE_CHECKING:
+    from avsep.boxes.request import BoxRequest
     from avsep.models.serialize import Checkpoint
 
 
@@ -77,15 +77,12 @@ class SeparationStream:
 class Streams(Protocol):
     """The separator a batch drives (:class:`avsep.separation.separator.Separator`)."""
 
-    overlap: float
     checkpoint: Checkpoint  # its sha256 names the model in the provenance records
     full_band: bool  # the outputs keep the video's channels (:func:`output_channels`)
 
-    def player_finder(self) -> PlayerFinder | None: ...
-
-    def guide_parts(self, crops: np.ndarray) -> tuple[Any, ...]: ...
-
-    def audio_ahead(self, media: MediaInfo) -> None: ...
+    def plan(
+        self, request: BoxRequest, media: MediaInfo, on_frame: Callable[[int, int], None] | None = None
+    ) -> BoxPlan: ...
 
     def stream(
         self,

@@ -45,9 +45,7 @@ class AudioAhead:
         self._stream: Iterator[np.ndarray] | None = None
         self._error: BaseException | None = None
         self._stop = False  # the separation is reading: the worker leaves the rest to it
-        self._worker = threading.Thread(
-            target=self._run, args=(sample_rate, keep_native), name="avsep-audio-ahead", daemon=True
-        )
+        self._worker = threading.Thread(target=self._run, name="avsep-audio-ahead", daemon=True)
         self._worker.start()
 
     @classmethod
@@ -65,9 +63,10 @@ class AudioAhead:
         if self._sink is not None:
             self._sink(piece, rate)
 
-    def _run(self, sample_rate: int, keep_native: bool) -> None:
+    def _run(self) -> None:
+        on_native = self._native if self.keep_native else None
         try:
-            self._stream = stream_audio(self.media, sample_rate, on_native=self._native if keep_native else None)
+            self._stream = stream_audio(self.media, self.sample_rate, on_native=on_native)
             while self._held < self._budget and not self._stop:
                 block = next(self._stream, None)
                 if block is None:

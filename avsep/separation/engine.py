@@ -243,9 +243,9 @@ class Engine:
         tap: fullband.MixtureTap | None,
         named: NamedGuides | None = None,
         unsure: np.ndarray | None = None,
-        audio: AudioAhead | None = None,
+        prefetched: AudioAhead | None = None,
     ) -> Iterator[np.ndarray]:
-        """The output blocks of ``media`` along ``plan`` (``audio``: its sound decoded while its
+        """The output blocks of ``media`` along ``plan`` (``prefetched``: its sound decoded while its
         players were found, :meth:`audio_ahead`); ``named``: the boxes the user's names
         guide (:mod:`avsep.separation.named`), whose frames are then not read for the guide.
         ``unsure`` ``[S]`` counts, as the blocks are made, the windows in which a box guided by
@@ -260,7 +260,7 @@ class Engine:
                 yield block
 
         with stage("audio decode"):
-            decoded = audio_blocks(audio, media, dsp.SAMPLE_RATE, tap and tap.push)
+            decoded = audio_blocks(prefetched, media, dsp.SAMPLE_RATE, tap and tap.push)
         audio = measured(timed_iter("audio decode", decoded))
         with stage("frame decode"):
             reader, memo, cut = FrameReader(media), CropMemo(ahead=plan.ahead), ShownCrops(plan)

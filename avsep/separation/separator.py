@@ -188,10 +188,18 @@ class Separator(Engine):
         return self._finder or None
 
     def guides_for_names(self, names: Sequence[str | None] | None, count: int) -> NamedGuides | None:
-        """What the user's ``names`` of ``count`` boxes guide (:mod:`avsep.separation.named`), or
-        None where they cannot: ``guide="frames"``, no name per box, or a model not trained with
-        class labels."""
+        """What the user's ``names`` of ``count`` boxes guide (:mod:`avsep.separation.named`), or None
+        where they cannot: ``guide="frames"``, no name per box, or a model not trained with labels."""
         return named_guides(names, count, self.guide_space) if self.options.guide == "names" else None
+
+    def plan(
+        self, request: BoxRequest, media: MediaInfo, on_frame: Callable[[int, int], None] | None = None
+    ) -> BoxPlan:
+        """:func:`~avsep.boxes.request.plan_boxes` for a separation that follows: a search starts its work."""
+        if request.kind == FIND:
+            self.audio_ahead(media)
+        finder, ahead = self.player_finder, self.guide_parts
+        return plan_boxes(request, media, finder, overlap=self.overlap, on_frame=on_frame, ahead=ahead)
 
     def find_players(
         self,
@@ -201,9 +209,8 @@ class Separator(Engine):
         video_stream: int | None = None,
         on_frame: Callable[[int, int], None] | None = None,
     ) -> BoxPlan:
-        """Automatic boxes for a video (a path or its probe result; see
-        :func:`avsep.boxes.request.plan_boxes`): vertical strips with a
-        :attr:`~avsep.boxes.players.BoxPlan.note` when the players cannot be found."""
+        """Automatic boxes for a video (a path or its probe result; :func:`avsep.boxes.request.plan_boxes`):
+        strips with a :attr:`~avsep.boxes.players.BoxPlan.note` when the players cannot be found."""
         media = source if isinstance(source, MediaInfo) else probe(source, video_stream=video_stream)
         request = BoxRequest(FIND, sources=sources)
         return plan_boxes(request, media, self.player_finder, overlap=self.overlap, on_frame=on_frame)
@@ -347,9 +354,7 @@ class Separator(Engine):
             media = probe(source, audio_stream=audio_stream, video_stream=video_stream)
         check_separable(media)
         check_soundtrack(media, audio_stream)
-        if request.kind == FIND:
-            self.audio_ahead(media)  # the sound decodes while the players are searched for
-        plan = plan_boxes(request, media, self.player_finder, overlap=self.overlap, ahead=self.guide_parts)
+        plan = self.plan(request, media)
         given = request.guiding(names or plan.names)
         return self.stream(
             media, plan, sample_rate=sample_rate, residual=residual, on_window=on_window, mono=mono, names=given
