@@ -12,7 +12,9 @@ generator, :func:`timed_iter`. Nobody listens unless a caller asks::
 
 ``on_stage(name, seconds)`` is called once per stage run, with its *exclusive* time: a stage
 entered inside another (the resampler inside the decoder) pauses the outer one, so the times
-add up to the time spent inside stages. Without :func:`report_stages` a stage costs one
+add up to the time spent inside stages (within a thread: a separation with a spare core makes
+its masks on a second thread, :func:`carried`, and then the two threads' stages together add up
+to more than the wall time). Without :func:`report_stages` a stage costs one
 context-variable lookup. The state is a :mod:`contextvars` variable, so concurrent separations
 in different threads or tasks report to their own listener.
 
@@ -21,10 +23,15 @@ in different threads or tasks report to their own listener.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from time import perf_counter
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: The stages the pipeline reports, in pipeline order, with what each holds.
 STAGES = {
@@ -120,13 +127,33 @@ def timed_iter(name: str, items: Iterable) -> Iterator:
         yield item
 
 
+def carried(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` for another thread, reporting its stages to this thread's listener: a thread starts
+    with no context of its own, so its stages would go unheard, and sharing this thread's open
+    stages would mix the two threads' nesting. The other thread gets a listener of its own whose
+    finished stages reach the same ``on_stage`` (which is then called from both threads: see
+    :class:`StageTotals`). Stages of two threads that run at once both count, so their times add
+    up to more than the wall time between them."""
+    listener = _LISTENER.get()
+    if listener is None:
+        return fn
+
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with report_stages(listener.on_stage):
+            return fn(*args, **kwargs)
+
+    return run
+
+
 class StageTotals:
     """A ready ``on_stage``: total exclusive seconds and number of runs per stage."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
+        self._lock = threading.Lock()  # a separation's second thread reports too (:func:`carried`)
 
     def __call__(self, name: str, seconds: float) -> None:
-        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
-        self.calls[name] = self.calls.get(name, 0) + 1
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+            self.calls[name] = self.calls.get(name, 0) + 1

@@ -60,6 +60,16 @@ def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
     return False
 
 
+def spare_core(device: torch.device) -> bool:
+    """Whether a separation on ``device`` may run its two halves on two threads at once
+    (:mod:`avsep.separation.pipeline`): a CPU whose process has a torch thread budget of 2 or
+    more. A ``--jobs`` worker gets the cores divided among the jobs
+    (:func:`avsep.batch.workers.threads_per_job`), so with one worker per core the cores are
+    used by the workers and no separation adds a thread. Read when a separation starts: a
+    worker sets its budget after the separator is built."""
+    return device.type == "cpu" and torch.get_num_threads() >= 2
+
+
 @contextmanager
 def inference_threads(device: torch.device) -> Iterator[None]:
     """Run the enclosed torch work on :data:`INFERENCE_THREADS` CPU threads (nothing changes on

@@ -4,10 +4,11 @@ windows go through them (as demucs' ``apply.py`` under its ``api.py``).
 Windows of the mixture (:mod:`avsep.signal.chunking`) are batched; each window's guide frames are
 cropped per source and run through the visual trunk (:meth:`Engine.guide`, a few crops at a time
 on the CPU), the mask network gives each source its share of every bin
-(:meth:`Engine.separate_windows`), and the stitcher hands on finished samples
-(:meth:`Engine.run_windows`), at the model's rate or, full band, at the output rate and channels
-(:mod:`avsep.separation.fullband`). :meth:`Engine.blocks` is that stream for a probed file and its
-box plan; the resamplers take the model's rate to the output's.
+(:meth:`Engine.window_shares`), the shares are applied (:meth:`Engine.apply_shares`; the next
+batch's masks meanwhile, :mod:`avsep.separation.pipeline`) and the stitcher hands on finished
+samples (:meth:`Engine.run_windows`), at the model's rate or, full band, at the output rate and
+channels (:mod:`avsep.separation.fullband`). :meth:`Engine.blocks` is that stream for a probed file
+and its box plan; the resamplers take the model's rate to the output's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, nullcontext
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,12 +24,11 @@ import torch
 from avsep.boxes.players import BoxPlan
 from avsep.boxes.shown import ShownCrops
 from avsep.errors import InputError, check_one_of
-from avsep.heap import HeapWatch
 from avsep.io.audio import resample_stream
 from avsep.io.media import MediaInfo
 from avsep.io.prefetch import AudioAhead, audio_blocks
 from avsep.io.video import FrameReader
-from avsep.models.device import native_bf16, on_inference_threads, select_device
+from avsep.models.device import native_bf16, on_inference_threads, select_device, spare_core
 from avsep.models.guide import (
     CLASS_KINDS,
     CLASSES_OTHER,
@@ -45,6 +46,7 @@ from avsep.models.weights import guide_head_file, resolve_model
 from avsep.options import DEFAULT_GUIDE_HEAD, SeparationOptions
 from avsep.separation import fullband, same_instrument
 from avsep.separation.named import NamedGuides
+from avsep.separation.pipeline import Batch, batches, pipelined
 from avsep.separation.reuse import CropMemo
 from avsep.signal import dsp
 from avsep.signal.chunking import GUIDE_SNAP_S, Stitcher, Window, Windower
@@ -59,6 +61,14 @@ TRUNK_CROPS_CPU = 6
 
 #: Times (s) of a window's STFT frames from its first sample (``center=True``: frame j at j hops).
 STFT_FRAME_TIMES = np.arange(dsp.WINDOW_FRAMES) * dsp.HOP / dsp.SAMPLE_RATE
+
+
+class Shares(NamedTuple):
+    """What the masks of a batch of windows leave for :meth:`Engine.apply_shares`."""
+
+    audio: torch.Tensor  #: the windows ``[B, 65535]`` at the model rate
+    spec: dsp.Spectrogram  #: their STFT
+    shares: torch.Tensor  #: each box's share of every bin ``[B, S, 512, T]``
 
 
 class SilentAudioWarning(UserWarning):
@@ -185,8 +195,6 @@ class Engine:
         scaled = torch.where(total > 1e-6, classes / total.clamp_min(1e-6), 1.0 / classes.shape[-1])
         return scaled, rest
 
-    @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
-    @torch.inference_mode()
     def separate_windows(
         self,
         audio: np.ndarray,
@@ -196,11 +204,17 @@ class Engine:
         grid: fullband.Grid | None = None,
         motion: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Separate windows ``[B, 65535]`` given guides ``[B, S, D]`` -> ``[B, S(+1), 65535]``.
+        """Windows ``[B, 65535]`` and guides ``[B, S, D]`` -> ``[B, S(+1), 65535]`` (full band:
+        ``[B, S(+1), C, L]``): :meth:`window_shares`, then :meth:`apply_shares`."""
+        return self.apply_shares(self.window_shares(audio, visual, motion), residual, mixture, grid)
+
+    @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
+    @torch.inference_mode()
+    def window_shares(self, audio: np.ndarray, visual: torch.Tensor, motion: np.ndarray | None = None) -> Shares:
+        """Each box's share of every bin of windows ``[B, 65535]``, from guides ``[B, S, D]``.
 
         The STFT and the network's audio-only first pass are computed once per window and shared by all of its boxes.
-        Given the windows' ``mixture`` ``[B, C, L]`` at the rate of ``grid``, the masks are applied to it instead:
-        ``[B, S(+1), C, L]`` (full band). Given each box's ``motion`` ``[B, S, frames]``, ``same_instrument="motion"``
+        Given each box's ``motion`` ``[B, S, frames]``, ``same_instrument="motion"``
         lets boxes of one instrument share by it (:func:`avsep.separation.same_instrument.split_by_motion`).
         Boxes whose guide says ``other`` take what the others leave (:meth:`model_guides`); where two or more
         boxes do not, they compete: their guides get the file's guide gain (:func:`louder_where_competing`).
@@ -223,13 +237,27 @@ class Engine:
                     shares.cpu().numpy(), spec.magnitude.cpu().numpy(), guides.float().cpu().numpy(), motion
                 )
                 shares = torch.from_numpy(split).to(shares.device)
+        return Shares(x, spec, shares)
+
+    @on_inference_threads  # the same bytes in any process, whatever its threads (--jobs)
+    @torch.inference_mode()
+    def apply_shares(
+        self,
+        shares: Shares,
+        residual: bool = False,
+        mixture: np.ndarray | None = None,
+        grid: fullband.Grid | None = None,
+    ) -> np.ndarray:
+        """The windows' sources from their :meth:`window_shares`: ``[B, S(+1), 65535]``, or with
+        the windows' ``mixture`` ``[B, C, L]`` at the rate of ``grid`` (full band) ``[B, S(+1), C, L]``."""
+        with stage("mask+istft"):
             if mixture is not None:
                 mix = torch.from_numpy(mixture).to(self.device)
-                out = fullband.apply_masks(shares, mix, grid, residual, self.extension)
+                out = fullband.apply_masks(shares.shares, mix, grid, residual, self.extension)
                 return out.float().cpu().numpy()
-            out = dsp.apply_shares(spec, shares)
+            out = dsp.apply_shares(shares.spec, shares.shares)
         if residual:
-            out = torch.cat([out, (x - out.sum(1)).unsqueeze(1)], 1)
+            out = torch.cat([out, (shares.audio - out.sum(1)).unsqueeze(1)], 1)
         return out.float().cpu().numpy()
 
     def blocks(
@@ -313,8 +341,7 @@ class Engine:
     @staticmethod
     def window_motion(reader: FrameReader, plan: BoxPlan, win: Window) -> np.ndarray:
         """Each source's motion ``[S, frames]`` over ``win``, read from the video at its rate."""
-        start = win.start / dsp.SAMPLE_RATE
-        fps = reader.info.fps
+        start, fps = win.start / dsp.SAMPLE_RATE, reader.info.fps
         return same_instrument.window_motion(reader.frames_and_times_at, plan.boxes_at, start, STFT_FRAME_TIMES, fps)
 
     def run_windows(
@@ -330,38 +357,30 @@ class Engine:
     ) -> Iterator[np.ndarray]:
         """Batches windows through the networks and stitches them into finished samples: at the model
         rate, or with a ``tap`` at its rate and channels (``[rows, C, n]``, full band); ``motion_for``:
-        the boxes' motion per window, when boxes of one instrument split."""
+        the boxes' motion per window, when boxes of one instrument split. With a spare core
+        (:func:`~avsep.models.device.spare_core`) the next batch's guides and masks are made
+        while this one's are applied (:mod:`avsep.separation.pipeline`): the same samples, sooner."""
         rows = sources + int(residual)
         stitcher = fullband.Stitching(tap, rows, self.overlap) if tap else Stitcher(rows, self.overlap)
-        batch: list[Window] = []
-        done, watch = 0, HeapWatch()  # the heap given back once a batch
+        done = 0
 
-        def flush() -> Iterator[np.ndarray]:
+        def shares(batch: Batch) -> Shares:
+            visual = visual_for(batch.windows)
+            motion = motion_for(batch.windows) if motion_for else None
+            return self.window_shares(np.stack([w.audio for w in batch.windows]), visual, motion)
+
+        def outputs(batch: Batch, made: Shares) -> Iterator[np.ndarray]:
             nonlocal done
-            watch()
-            audio = np.stack([w.audio for w in batch])
-            visual = visual_for(batch)
-            motion = motion_for(batch) if motion_for else None
-            if tap is None:
-                outs = self.separate_windows(audio, visual, residual, motion=motion)
-            else:
-                mixture = tap.segments([w.start for w in batch])
-                outs = self.separate_windows(audio, visual, residual, mixture, tap.grid, motion)
-            for win, out in zip(batch, outs):
+            outs = self.apply_shares(made, residual, batch.mixture, tap.grid if tap else None)
+            for win, out in zip(batch.windows, outs):
                 with stage("stitch"):
-                    block = stitcher.add(win, out)
+                    block = stitcher.add(win, out) if tap is None else stitcher.add(win, out, batch.end)
                 yield block
                 done += 1
                 if on_window:
                     on_window(done, max(total, done))
-            batch.clear()
 
-        for win in windows:
-            batch.append(win)
-            if len(batch) == self.batch_size:
-                yield from flush()
-        if batch:
-            yield from flush()
+        yield from pipelined(batches(windows, self.batch_size, tap), shares, outputs, spare_core(self.device))
         with stage("stitch"):
             last = stitcher.finish()
         yield last

@@ -363,10 +363,12 @@ class Stitching:
         hop = max(1, self.model_hop * grid.rate // dsp.SAMPLE_RATE)  # floor: never emits too early
         self._stitcher = Stitcher(rows * tap.channels, overlap, grid.window, hop=hop, slack=_SLACK)
 
-    def add(self, win: Window, outputs: np.ndarray) -> np.ndarray:
+    def add(self, win: Window, outputs: np.ndarray, end: int) -> np.ndarray:
+        """``win``'s outputs, stitched; ``end``: the tap's :attr:`~MixtureTap.end` when the
+        window's batch was read (:func:`avsep.separation.pipeline.batches`)."""
         grid = self.tap.grid
         start = grid.start(win.start)
-        valid = max(0, min(grid.window, self.tap.end - start))
+        valid = max(0, min(grid.window, end - start))
         at_rate = Window(win.index, start, valid, np.zeros(0, np.float32))
         block = self._stitcher.add(at_rate, outputs.reshape(-1, grid.window))
         self.tap.release(win.start + self.model_hop)
