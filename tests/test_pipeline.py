@@ -4,7 +4,9 @@ that way writes the bytes of one that is not."""
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -82,8 +84,40 @@ def test_a_consumer_that_stops_early_starts_nothing_more():
 
     stream = pipelined(range(100), first, _twice, ahead=True)
     assert next(stream) == 0
-    stream.close()  # the worker finishes item 1's first half (already submitted); nothing more
+    stream.close()  # item 1's first half, submitted: finished if under way, else never started
+    assert done in ([0], [0, 1])
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_first_half_still_queued_when_an_interrupt_stops_the_stream_never_runs():
+    """An interrupt (here an alarm) while item 1's first half is under way and item 2's is queued
+    behind it: item 1's is waited for, item 2's never runs, and no worker is left."""
+    done = []
+
+    def first(item: int) -> int:
+        if item == 1:
+            time.sleep(1.0)
+        done.append(item)
+        return item
+
+    def interrupt(*_: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        stream = pipelined(range(100), first, _twice, ahead=True)
+        assert [next(stream), next(stream)] == [0, 0]  # item 1's first half is under way
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(_Interrupted):
+            next(stream)  # reads item 2, queues its first half, waits for item 1's
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     assert done == [0, 1]
+    assert not [t for t in threading.enumerate() if t.name.startswith("avsep-masks")]
 
 
 def test_the_workers_stages_reach_the_callers_listener():
@@ -138,15 +172,48 @@ def test_a_spare_core_is_a_cpu_with_two_threads_or_more():
 
 
 @pytest.mark.usefixtures("fast_model")
-@pytest.mark.parametrize("full_band", [True, False])
-def test_a_separation_on_two_threads_writes_the_same_bytes(tmp_video, monkeypatch, full_band):
+def test_a_separation_stopped_early_ends_its_worker_before_its_video_reader_closes(tmp_video, monkeypatch):
+    """The stream of blocks closed after its first: the worker thread reading frames for the next
+    batch must be gone before the reader it reads from is closed (a container closed under a
+    decoding thread)."""
+    monkeypatch.setattr(engine_module, "spare_core", lambda device: True)
+    at_close = []
+
+    class Reader(engine_module.FrameReader):
+        def close(self) -> None:
+            at_close.append([t.name for t in threading.enumerate() if t.name.startswith("avsep-masks")])
+            super().close()
+
+    monkeypatch.setattr(engine_module, "FrameReader", Reader)
+    video = tmp_video("long.mp4", duration=12.0, width=64, height=32, fps=8)
+    separator = Separator(batch_size=1)
+    stream = separator.stream_file(video, [(0, 0, 32, 32), (32, 0, 64, 32)])
+    blocks = iter(stream.blocks)
+    next(blocks)
+    blocks.close()
+    assert at_close and at_close[-1] == []
+
+
+@pytest.mark.usefixtures("fast_model")
+@pytest.mark.parametrize(
+    "full_band, boxes, options",
+    [
+        (True, [(0, 0, 32, 32), (32, 0, 64, 32)], {}),
+        (False, [(0, 0, 32, 32), (32, 0, 64, 32)], {}),
+        (True, None, {"sources": 2}),  # automatic: the finder's kept crops and its trunk work ahead
+        (True, [(0, 0, 32, 32), (32, 0, 64, 32)], {"same_instrument": "motion"}),  # the motion reader
+    ],
+)
+def test_a_separation_on_two_threads_writes_the_same_bytes(tmp_video, monkeypatch, full_band, boxes, options):
     """Batches of one window, so that the stream is many batches long, with the residual."""
-    video = tmp_video("duet.mp4", duration=9.0, width=64, height=32, fps=8)
-    separator = Separator(batch_size=1, full_band=full_band)
+    green = (0, 255, 0)
+    video = tmp_video("duet.mp4", duration=9.0, width=64, height=32, fps=8, panels=(green, green, (255, 0, 255)))
+    motion = {"same_instrument": options.pop("same_instrument")} if "same_instrument" in options else {}
+    separator = Separator(batch_size=1, full_band=full_band, **motion)
     outputs = {}
     for ahead in (False, True):
         monkeypatch.setattr(engine_module, "spare_core", lambda device, ahead=ahead: ahead)
-        result = separator.separate_file(video, [(0, 0, 32, 32), (32, 0, 64, 32)], residual=True)
+        result = separator.separate_file(video, boxes, residual=True, **options)
         outputs[ahead] = np.concatenate([result.sources, result.residual[None]])
     assert outputs[True].shape == outputs[False].shape and outputs[True].shape[0] == 3
     assert np.array_equal(outputs[True], outputs[False])

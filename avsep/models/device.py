@@ -33,7 +33,9 @@ def select_device(device: str) -> torch.device:
 #: and through them every output sample changed with it: ``--jobs 2`` (each worker on half the
 #: cores) did not write the bytes ``--jobs 1`` writes. One thread gives the same sums in every
 #: process; the cores are used by ``--jobs`` (processes), which scales better than threads
-#: within one separation (on 2 cores shared with other work, one thread was also the faster).
+#: within one separation (on 2 cores shared with other work, one thread was also the faster),
+#: and by a separation's two halves running side by side, each on this many threads
+#: (:func:`spare_core`, :mod:`avsep.separation.pipeline`).
 INFERENCE_THREADS = 1
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])

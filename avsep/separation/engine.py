@@ -277,8 +277,7 @@ class Engine:
         players were found, :meth:`audio_ahead`); ``named``: the boxes the user's names
         guide (:mod:`avsep.separation.named`), whose frames are then not read for the guide.
         ``unsure`` ``[S]`` counts, as the blocks are made, the windows in which a box guided by
-        its frames took what the others leave (:meth:`model_guides`), so that the report can
-        say so."""
+        its frames took what the others leave (:meth:`model_guides`), for the report to say."""
         loudest = 0.0
 
         def measured(audio: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -323,10 +322,11 @@ class Engine:
             windows = timed_iter("windowing", Windower(self.overlap)(audio))
             moving = motion_for if self.splits(len(plan.sources)) else None
             rows = self.run_windows(windows, visual_for, len(plan.sources), residual, on_window, total, tap, moving)
-            if tap is None:
-                yield from resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
-            else:
-                yield from (r[:, 0] if tap.channels == 1 else r for r in rows if r.shape[-1])
+            with closing(rows):  # stopped early: its worker ends before the reader it reads from closes
+                if tap is None:
+                    yield from resample_stream(rows, dsp.SAMPLE_RATE, out_rate)
+                else:
+                    yield from (r[:, 0] if tap.channels == 1 else r for r in rows if r.shape[-1])
         if loudest < SILENCE_PEAK:
             warnings.warn(
                 f"{media.path}: the audio is silent, so the separated files are silent too",

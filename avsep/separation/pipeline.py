@@ -39,26 +39,26 @@ def pipelined(
 ) -> Iterator[_Out]:
     """``second(item, first(item))`` for each item, in order; with ``ahead``, ``first`` of the
     next item runs on a worker thread while ``second`` of this one runs here. ``items`` is read
-    here, one item ahead of ``second``. An error of either half is raised here, in order; when
-    the consumer stops early, the worker finishes the half it is on and nothing more starts."""
+    here, one item ahead of ``second``, so an error reading item ``k + 1`` comes before item
+    ``k``'s outputs (a file's outputs are written all or nothing). An error of either half is
+    raised here, in order. When the consumer stops (or an error stops it), a first half not
+    yet started never starts, and one under way is waited for: nothing runs after this ends."""
     if not ahead:
         for item in items:
             yield from second(item, first(item))
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="avsep-masks") as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="avsep-masks")
+    try:
         pending: tuple[_Item, Future[_Half]] | None = None
-        try:
-            for item in items:
-                job = pool.submit(carried(first), item)
-                if pending is not None:
-                    yield from second(pending[0], pending[1].result())
-                pending = (item, job)
+        for item in items:
+            job = pool.submit(carried(first), item)
             if pending is not None:
-                last, pending = pending, None
-                yield from second(last[0], last[1].result())
-        finally:
-            if pending is not None:
-                pending[1].cancel()  # not started yet: never will; running: the pool waits for it
+                yield from second(pending[0], pending[1].result())
+            pending = (item, job)
+        if pending is not None:
+            yield from second(pending[0], pending[1].result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Batch(NamedTuple):

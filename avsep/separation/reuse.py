@@ -17,16 +17,14 @@ In automatic mode the finder's worker has computed most of those crops already
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from avsep.boxes.ahead import Compute  # the trunk's per-crop parts of crops: the finder's worker runs the same
 from avsep.boxes.plan import RowsAhead
 from avsep.boxes.shown import SAME_PICTURE, differences, thumbnails
-
-#: ``compute(crops [n, 224, 224, 3] uint8) -> parts``: the trunk's per-crop parts of ``crops``.
-Compute = Callable[[np.ndarray], tuple[torch.Tensor, ...]]
 
 
 class CropMemo:
