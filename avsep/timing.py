@@ -49,6 +49,7 @@ STAGES = {
     "stitch": "cross-fade overlap-add of the windows",
     "resample out": "11025 Hz -> output rate (band-limited mode only: full band masks at the output rate)",
     "write": "WAV encoding and writing (fsync included)",
+    "masks wait": "with a spare core: waiting for the next batch's guides and masks from the second thread",
 }
 
 #: ``on_stage(name, seconds)``: one finished stage run and its exclusive seconds.

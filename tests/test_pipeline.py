@@ -132,7 +132,11 @@ def test_the_workers_stages_reach_the_callers_listener():
     totals = StageTotals()
     with report_stages(totals):
         assert list(pipelined(range(3), first, second, ahead=True)) == [0, 1, 2]
-    assert totals.calls == {"mask net": 3, "mask+istft": 3}
+    assert totals.calls == {"mask net": 3, "mask+istft": 3, "masks wait": 3}  # waits: the caller's
+    alone = StageTotals()
+    with report_stages(alone):
+        assert list(pipelined(range(3), first, second, ahead=False)) == [0, 1, 2]
+    assert alone.calls == {"mask net": 3, "mask+istft": 3}
 
 
 class _Tap:

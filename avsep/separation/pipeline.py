@@ -24,7 +24,7 @@ import numpy as np
 from avsep.heap import HeapWatch
 from avsep.separation.fullband import MixtureTap
 from avsep.signal.chunking import Window
-from avsep.timing import carried
+from avsep.timing import carried, stage
 
 _Item = TypeVar("_Item")
 _Half = TypeVar("_Half")
@@ -53,12 +53,18 @@ def pipelined(
         for item in items:
             job = pool.submit(carried(first), item)
             if pending is not None:
-                yield from second(pending[0], pending[1].result())
+                yield from second(pending[0], _waited(pending[1]))
             pending = (item, job)
         if pending is not None:
-            yield from second(pending[0], pending[1].result())
+            yield from second(pending[0], _waited(pending[1]))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _waited(job: Future[_Half]) -> _Half:
+    """``job``'s result, the time this thread waits for it reported as the stage ``masks wait``."""
+    with stage("masks wait"):
+        return job.result()
 
 
 class Batch(NamedTuple):
