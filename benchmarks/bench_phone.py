@@ -173,6 +173,19 @@ def print_table(rows: list[dict]) -> None:
         print(f"{label:<14}" + "".join(f"{r['medians'][key]:>{width}{fmt}}" for r in rows))
 
 
+def print_ratios(results: dict[tuple[str, str, str], list[dict]]) -> None:
+    """Automatic over boxes for each video and tree, repeat by repeat (the two ran back to back,
+    so a change of the machine's speed hits both alike), and their median: issue 30 asks for at
+    most 1.1, a margin the machine's drift between minutes exceeds."""
+    for (name, mode, label), runs in results.items():
+        boxes = results.get((name, "boxes", label))
+        if mode != "auto" or not boxes:
+            continue
+        pairs = [a["wall_s"] / b["wall_s"] for a, b in zip(runs, boxes)]
+        each = " ".join(f"{p:.2f}" for p in pairs)
+        print(f"{name} {label}: automatic / boxes {each}, median {statistics.median(pairs):.2f}")
+
+
 def parse_trees(spec: str) -> list[tuple[Path, str | None]]:
     """``TREE[=PYTHON],...`` -> (source tree, interpreter or None for this one); default: this tree."""
     trees = []
@@ -247,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     print()
     print_table(rows)
+    print_ratios(results)
     if args.json:
         json_out(args.json).write_text(
             json.dumps({"load_at_end": os.getloadavg(), "model": str(model), "results": rows})

@@ -186,6 +186,20 @@ def test_bench_phone_trees_take_an_interpreter_each(tmp_path, monkeypatch):
     assert parse_trees("") == [(ROOT, None)]
 
 
+def test_bench_phone_pairs_each_automatic_run_with_the_boxes_run_beside_it(capsys):
+    from benchmarks.bench_phone import print_ratios
+
+    runs = lambda *walls: [{"wall_s": w} for w in walls]  # noqa: E731
+    print_ratios(
+        {
+            ("720p", "boxes", "main"): runs(4.0, 5.0, 4.0),
+            ("720p", "auto", "main"): runs(4.4, 5.0, 6.0),
+            ("cuts", "auto", "main"): runs(1.0),  # no boxes runs: no ratio
+        }
+    )
+    assert capsys.readouterr().out == "720p main: automatic / boxes 1.10 1.00 1.50, median 1.10\n"
+
+
 def test_paired_stems_pairs_mixtures_and_brackets_the_difference():
     from benchmarks.paired_stems import paired
 
