@@ -101,7 +101,7 @@ def audio_blocks(
     """``media``'s sound as :func:`~avsep.io.audio.stream_audio` gives it: from ``ahead`` when
     it was started for this very probe and rate (keeping the native pieces if they are
     wanted), else decoded now."""
-    fits = ahead is not None and ahead.media is media and ahead.sample_rate == sample_rate
-    if ahead is not None and fits and (ahead.keep_native or on_native is None):
-        return ahead.blocks(on_native)
+    if ahead is not None and ahead.media is media and ahead.sample_rate == sample_rate:
+        if ahead.keep_native or on_native is None:
+            return ahead.blocks(on_native)
     return stream_audio(media, sample_rate, on_native=on_native)
